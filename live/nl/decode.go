@@ -1,0 +1,272 @@
+package nl
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"raceroute/trace"
+)
+
+// Netlink and rtnetlink constants not all exported by x/sys/unix under
+// these names.
+const (
+	rtmFCloned = 0x200 // RTM_F_CLONED: a route-cache entry (exception)
+	ntfRouter  = 0x80  // NTF_ROUTER
+	userHZ     = 100   // clock_t ticks per second in cacheinfo fields
+)
+
+// errShort reports a message too short for its header.
+var errShort = errors.New("message too short")
+
+// attrs iterates over the rtattr list in b, calling fn for each attribute
+// with its type (nested flag cleared) and payload.
+func attrs(b []byte, fn func(typ uint16, v []byte)) error {
+	for len(b) >= 4 {
+		l := int(binary.NativeEndian.Uint16(b[0:2]))
+		typ := binary.NativeEndian.Uint16(b[2:4]) & 0x3fff
+		if l < 4 || l > len(b) {
+			return fmt.Errorf("attribute type %d: bad length %d of %d bytes left", typ, l, len(b))
+		}
+		fn(typ, b[4:l])
+		al := (l + 3) &^ 3
+		if al >= len(b) {
+			return nil
+		}
+		b = b[al:]
+	}
+	return nil
+}
+
+// addrFrom converts a 4- or 16-byte address payload.
+func addrFrom(v []byte) netip.Addr {
+	a, ok := netip.AddrFromSlice(v)
+	if !ok {
+		return netip.Addr{}
+	}
+	return a
+}
+
+// familyOf maps AF_INET / AF_INET6 to 4 / 6, anything else to 0.
+func familyOf(af uint8) int {
+	switch af {
+	case unix.AF_INET:
+		return 4
+	case unix.AF_INET6:
+		return 6
+	}
+	return 0
+}
+
+func u32(v []byte) uint32 {
+	if len(v) < 4 {
+		return 0
+	}
+	return binary.NativeEndian.Uint32(v)
+}
+
+func clockT(v uint32) time.Duration { return time.Duration(v) * time.Second / userHZ }
+
+// decodeRoute decodes an rtmsg (RTM_NEWROUTE / RTM_DELROUTE body). ok is
+// false for families other than IPv4 and IPv6.
+func decodeRoute(b []byte) (r trace.Route, ok bool, err error) {
+	if len(b) < unix.SizeofRtMsg {
+		return r, false, errShort
+	}
+	fam := familyOf(b[0])
+	if fam == 0 {
+		return r, false, nil
+	}
+	r.Family = fam
+	dstLen, srcLen := int(b[1]), int(b[2])
+	_ = srcLen
+	r.Table = uint32(b[4])
+	r.Proto = b[5]
+	r.Scope = b[6]
+	r.Type = b[7]
+	flags := binary.NativeEndian.Uint32(b[8:12])
+	r.Cloned = flags&rtmFCloned != 0
+	var dst netip.Addr
+	err = attrs(b[unix.SizeofRtMsg:], func(typ uint16, v []byte) {
+		switch typ {
+		case unix.RTA_DST:
+			dst = addrFrom(v)
+		case unix.RTA_OIF:
+			r.Ifindex = int(u32(v))
+		case unix.RTA_GATEWAY:
+			r.Gateway = addrFrom(v)
+		case unix.RTA_PRIORITY:
+			r.Metric = u32(v)
+		case unix.RTA_PREFSRC:
+			r.Src = addrFrom(v)
+		case unix.RTA_TABLE:
+			r.Table = u32(v)
+		case unix.RTA_MULTIPATH:
+			// Take the first nexthop for Dev and Gateway.
+			if len(v) >= unix.SizeofRtNexthop && r.Ifindex == 0 {
+				nl := int(binary.NativeEndian.Uint16(v[0:2]))
+				r.Ifindex = int(binary.NativeEndian.Uint32(v[4:8]))
+				if nl <= len(v) && nl > unix.SizeofRtNexthop {
+					_ = attrs(v[unix.SizeofRtNexthop:nl], func(t uint16, w []byte) {
+						if t == unix.RTA_GATEWAY {
+							r.Gateway = addrFrom(w)
+						}
+					})
+				}
+			}
+		case unix.RTA_CACHEINFO:
+			// struct rta_cacheinfo: clntref, lastuse, expires, error, used, ...
+			if len(v) >= 20 {
+				r.Expires = clockT(uint32(max(int32(binary.NativeEndian.Uint32(v[8:12])), 0)))
+				r.Error = int(int32(binary.NativeEndian.Uint32(v[12:16])))
+				r.Used = int(binary.NativeEndian.Uint32(v[16:20]))
+			}
+		}
+	})
+	if !dst.IsValid() {
+		if fam == 4 {
+			dst = netip.IPv4Unspecified()
+		} else {
+			dst = netip.IPv6Unspecified()
+		}
+	}
+	if p, perr := dst.Prefix(dstLen); perr == nil {
+		r.Dst = p
+	} else if err == nil {
+		err = fmt.Errorf("route destination %s/%d: %w", dst, dstLen, perr)
+	}
+	if err != nil {
+		return r, false, fmt.Errorf("decode route: %w", err)
+	}
+	return r, true, nil
+}
+
+// decodeNeigh decodes an ndmsg. ok is false for families other than
+// IPv4 and IPv6 (bridge FDB entries, for instance).
+func decodeNeigh(b []byte) (n trace.Neigh, ok bool, err error) {
+	if len(b) < unix.SizeofNdMsg {
+		return n, false, errShort
+	}
+	fam := familyOf(b[0])
+	if fam == 0 {
+		return n, false, nil
+	}
+	n.Family = fam
+	n.State = binary.NativeEndian.Uint16(b[8:10])
+	if n.State == trace.NUDNoARP {
+		// NOARP entries (multicast and broadcast addresses, NOARP
+		// devices) are set up by arp_constructor / ndisc_constructor
+		// without any notification and hold nothing learnt: skip them,
+		// in events and dumps alike.
+		return n, false, nil
+	}
+	n.Ifindex = int(int32(binary.NativeEndian.Uint32(b[4:8])))
+	n.Router = b[10]&ntfRouter != 0
+	err = attrs(b[unix.SizeofNdMsg:], func(typ uint16, v []byte) {
+		switch typ {
+		case unix.NDA_DST:
+			n.Addr = addrFrom(v)
+		case unix.NDA_LLADDR:
+			if len(v) > 0 {
+				n.LLAddr = net.HardwareAddr(append([]byte(nil), v...))
+			}
+		case unix.NDA_CACHEINFO:
+			if len(v) >= 12 {
+				n.Confirmed = clockT(binary.NativeEndian.Uint32(v[0:4]))
+				n.Used = clockT(binary.NativeEndian.Uint32(v[4:8]))
+				n.Updated = clockT(binary.NativeEndian.Uint32(v[8:12]))
+			}
+		case unix.NDA_PROBES:
+			n.Probes = int(u32(v))
+		}
+	})
+	if err != nil {
+		return n, false, fmt.Errorf("decode neighbour: %w", err)
+	}
+	if !n.Addr.IsValid() {
+		return n, false, fmt.Errorf("decode neighbour on ifindex %d: no NDA_DST", n.Ifindex)
+	}
+	return n, true, nil
+}
+
+// decodeLink decodes an ifinfomsg.
+func decodeLink(b []byte) (l trace.Link, err error) {
+	if len(b) < unix.SizeofIfInfomsg {
+		return l, errShort
+	}
+	l.Index = int(int32(binary.NativeEndian.Uint32(b[4:8])))
+	flags := binary.NativeEndian.Uint32(b[8:12])
+	l.Up = flags&unix.IFF_UP != 0
+	err = attrs(b[unix.SizeofIfInfomsg:], func(typ uint16, v []byte) {
+		switch typ {
+		case unix.IFLA_IFNAME:
+			if i := indexByte(v, 0); i >= 0 {
+				v = v[:i]
+			}
+			l.Name = string(v)
+		case unix.IFLA_ADDRESS:
+			if len(v) > 0 {
+				l.MAC = net.HardwareAddr(append([]byte(nil), v...))
+			}
+		case unix.IFLA_MTU:
+			l.MTU = int(u32(v))
+		case unix.IFLA_MASTER:
+			l.Master = int(u32(v))
+		}
+	})
+	if err != nil {
+		return l, fmt.Errorf("decode link %d: %w", l.Index, err)
+	}
+	return l, nil
+}
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// decodeAddr decodes an ifaddrmsg. ok is false for other families.
+func decodeAddr(b []byte) (a trace.Addr, ok bool, err error) {
+	if len(b) < unix.SizeofIfAddrmsg {
+		return a, false, errShort
+	}
+	fam := familyOf(b[0])
+	if fam == 0 {
+		return a, false, nil
+	}
+	a.Family = fam
+	bits := int(b[1])
+	a.Ifindex = int(int32(binary.NativeEndian.Uint32(b[4:8])))
+	var local, address netip.Addr
+	err = attrs(b[unix.SizeofIfAddrmsg:], func(typ uint16, v []byte) {
+		switch typ {
+		case unix.IFA_LOCAL:
+			local = addrFrom(v)
+		case unix.IFA_ADDRESS:
+			address = addrFrom(v)
+		}
+	})
+	if err != nil {
+		return a, false, fmt.Errorf("decode address on ifindex %d: %w", a.Ifindex, err)
+	}
+	ip := local
+	if !ip.IsValid() {
+		ip = address
+	}
+	p, perr := ip.Prefix(bits)
+	if perr != nil {
+		return a, false, fmt.Errorf("decode address %s/%d on ifindex %d: %w", ip, bits, a.Ifindex, perr)
+	}
+	// Keep the host part: an address, not a network.
+	a.Prefix = netip.PrefixFrom(ip, p.Bits())
+	return a, true, nil
+}

@@ -1,0 +1,270 @@
+package nl_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"raceroute/live/netns"
+	"raceroute/live/netns/nstest"
+	"raceroute/live/nl"
+	"raceroute/trace"
+)
+
+// pair builds namespace a with veth "va" (10.9.0.1/24, fd00:9::1/64)
+// whose peer "vb" lives in namespace b (10.9.0.2/24, fd00:9::2/64).
+func pair(t *testing.T) (a, b *netns.NS) {
+	t.Helper()
+	a = nstest.New(t, "nla")
+	b = nstest.New(t, "nlb")
+	if err := a.Veth("va", b, "vb"); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		ns  *netns.NS
+		dev string
+		p   string
+	}{
+		{a, "va", "10.9.0.1/24"}, {a, "va", "fd00:9::1/64"},
+		{b, "vb", "10.9.0.2/24"}, {b, "vb", "fd00:9::2/64"},
+	} {
+		if err := x.ns.AddrAdd(x.dev, netip.MustParsePrefix(x.p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a, b
+}
+
+// waitRecord reads records until one matches, or fails after timeout.
+func waitRecord(t *testing.T, ch <-chan trace.Record, what string, match func(*trace.Record) bool) trace.Record {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case r, ok := <-ch:
+			if !ok {
+				t.Fatalf("records closed while waiting for %s", what)
+			}
+			if match(&r) {
+				return r
+			}
+		case <-timeout:
+			t.Fatalf("no record for %s within 10s", what)
+		}
+	}
+}
+
+// waitConverged waits until the subscription's view equals a fresh dump.
+func waitConverged(t *testing.T, sub *nl.Subscription, opts nl.Options, within time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	var diffs []string
+	for ctx.Err() == nil {
+		v, err := sub.View(ctx)
+		if err != nil {
+			break
+		}
+		d, err := nl.DumpView(ctx, opts)
+		if err != nil {
+			break
+		}
+		if diffs = v.Differences(d); len(diffs) == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(diffs) > 20 {
+		diffs = append(diffs[:20], fmt.Sprintf("... and %d more", len(diffs)-20))
+	}
+	t.Fatalf("view never matched a fresh dump within %v; view vs dump:\n%s", within, strings.Join(diffs, "\n"))
+}
+
+func route(dst, gw string) trace.Route {
+	p := netip.MustParsePrefix(dst)
+	fam := 4
+	if p.Addr().Is6() {
+		fam = 6
+	}
+	return trace.Route{Family: fam, Dst: p, Gateway: netip.MustParseAddr(gw), Metric: 1024}
+}
+
+func TestSubscriptionSeesChanges(t *testing.T) {
+	a, _ := pair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	opts := nl.Options{Netns: a.Name}
+	sub, err := nl.Subscribe(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Close() })
+	w, err := nl.NewRouteWriter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	write := func(op nl.Op, rs ...trace.Route) func() error {
+		return func() error {
+			_, err := w.Write(ctx, op, rs)
+			return err
+		}
+	}
+	ip := func(args ...string) func() error {
+		return func() error {
+			_, err := a.Run(ctx, "ip", args...)
+			return err
+		}
+	}
+	isRoute := func(act trace.Action, dst, gw string, replace bool) func(*trace.Record) bool {
+		return func(r *trace.Record) bool {
+			return r.Kind == trace.KindRoute && r.Action == act && r.Route.Dst.String() == dst &&
+				r.Route.Gateway.String() == gw && r.Replace == replace && r.Route.Dev == "va" && !r.Inferred
+		}
+	}
+	steps := []struct {
+		name  string
+		do    func() error
+		match func(*trace.Record) bool
+	}{
+		{"ipv4 add", write(nl.OpAdd, route("10.1.0.0/24", "10.9.0.2")), isRoute(trace.ActionNew, "10.1.0.0/24", "10.9.0.2", false)},
+		{"ipv4 replace", write(nl.OpReplace, route("10.1.0.0/24", "10.9.0.3")), isRoute(trace.ActionNew, "10.1.0.0/24", "10.9.0.3", true)},
+		{"ipv4 delete", write(nl.OpDelete, route("10.1.0.0/24", "10.9.0.3")), isRoute(trace.ActionDel, "10.1.0.0/24", "10.9.0.3", false)},
+		{"ipv6 add", write(nl.OpAdd, route("fd01::/64", "fd00:9::2")), isRoute(trace.ActionNew, "fd01::/64", "fd00:9::2", false)},
+		{"ipv6 replace", write(nl.OpReplace, route("fd01::/64", "fd00:9::3")), isRoute(trace.ActionNew, "fd01::/64", "fd00:9::3", true)},
+		{"neighbour add", ip("neigh", "add", "10.9.0.7", "lladdr", "02:00:00:00:00:07", "dev", "va", "nud", "stale"),
+			func(r *trace.Record) bool {
+				return r.Kind == trace.KindNeigh && r.Action == trace.ActionNew && r.Neigh.Addr.String() == "10.9.0.7" &&
+					r.Neigh.LLAddr.String() == "02:00:00:00:00:07" && r.Neigh.State == trace.NUDStale && r.Neigh.Dev == "va"
+			}},
+		{"neighbour change", ip("neigh", "replace", "10.9.0.7", "lladdr", "02:00:00:00:00:08", "dev", "va", "nud", "reachable"),
+			func(r *trace.Record) bool {
+				return r.Kind == trace.KindNeigh && r.Action == trace.ActionNew && r.Neigh.LLAddr.String() == "02:00:00:00:00:08"
+			}},
+		{"link mtu", ip("link", "set", "va", "mtu", "1400"),
+			func(r *trace.Record) bool {
+				return r.Kind == trace.KindLink && r.Action == trace.ActionNew && r.Link.Name == "va" && r.Link.MTU == 1400
+			}},
+		{"ipv4 add before link removal", write(nl.OpAdd, route("10.2.0.0/24", "10.9.0.2")), isRoute(trace.ActionNew, "10.2.0.0/24", "10.9.0.2", false)},
+	}
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		r := waitRecord(t, sub.Records(), st.name, st.match)
+		if r.Time.IsZero() || r.Netns != a.Name {
+			t.Errorf("%s: record time %v netns %q", st.name, r.Time, r.Netns)
+		}
+	}
+	waitConverged(t, sub, opts, 10*time.Second)
+
+	// Removing the link: the kernel announces the link deletion but not
+	// the IPv4 routes it flushed; they must come out inferred.
+	if err := a.LinkDel("va"); err != nil {
+		t.Fatal(err)
+	}
+	inferred := map[string]bool{}
+	waitRecord(t, sub.Records(), "inferred deletion of 10.2.0.0/24", func(r *trace.Record) bool {
+		if r.Inferred && r.Action == trace.ActionDel && r.Kind == trace.KindRoute {
+			inferred[r.Route.Dst.String()] = true
+		}
+		return inferred["10.2.0.0/24"]
+	})
+	waitConverged(t, sub, opts, 10*time.Second)
+	st := sub.Stats()
+	if st.Inferred == 0 || st.Events == 0 || st.Drops != 0 {
+		t.Errorf("stats %+v: want inferred deletions, events, no drops", st)
+	}
+	if st.RcvBuf < nl.DefaultRcvBuf {
+		t.Errorf("receive buffer %d, want at least %d", st.RcvBuf, nl.DefaultRcvBuf)
+	}
+}
+
+func TestSubscriptionLinkDownInfersRouteFlush(t *testing.T) {
+	a, _ := pair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	opts := nl.Options{Netns: a.Name}
+	sub, err := nl.Subscribe(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Close() })
+	w, err := nl.NewRouteWriter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.Write(ctx, nl.OpAdd, []trace.Route{route("10.3.0.0/24", "10.9.0.2")}); err != nil {
+		t.Fatal(err)
+	}
+	waitConverged(t, sub, opts, 10*time.Second)
+	if err := a.LinkDown("va"); err != nil {
+		t.Fatal(err)
+	}
+	waitRecord(t, sub.Records(), "deletion of 10.3.0.0/24", func(r *trace.Record) bool {
+		return r.Kind == trace.KindRoute && r.Action == trace.ActionDel && r.Route.Dst.String() == "10.3.0.0/24"
+	})
+	waitConverged(t, sub, opts, 10*time.Second)
+}
+
+func TestSubscriptionOverflowResyncs(t *testing.T) {
+	a, _ := pair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// A tiny socket buffer and queue, and nobody reading: the burst must
+	// overflow the socket.
+	opts := nl.Options{Netns: a.Name, RcvBuf: 4096, Queue: 1, Buffer: 1}
+	sub, err := nl.Subscribe(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Close() })
+	w, err := nl.NewRouteWriter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var rs []trace.Route
+	for i := range 3000 {
+		rs = append(rs, route(fmt.Sprintf("10.%d.%d.0/24", 100+i/256, i%256), "10.9.0.2"))
+	}
+	if n, err := w.Write(ctx, nl.OpAdd, rs); err != nil || n != len(rs) {
+		t.Fatalf("wrote %d of %d: %v", n, len(rs), err)
+	}
+	// Delete a third of them too, so that the resync has deletions to find.
+	if _, err := w.Write(ctx, nl.OpDelete, rs[:1000]); err != nil {
+		t.Fatal(err)
+	}
+	var overflow, resync, resynced int
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for r := range sub.Records() {
+			switch {
+			case r.Kind == trace.KindOverflow:
+				overflow++
+			case r.Kind == trace.KindResync:
+				resync++
+			case r.Resync:
+				resynced++
+			}
+		}
+	}()
+	waitConverged(t, sub, opts, 30*time.Second)
+	st := sub.Stats()
+	sub.Close()
+	<-done
+	if st.Drops == 0 || st.Resyncs == 0 {
+		t.Fatalf("stats %+v: want drops and resyncs", st)
+	}
+	if overflow != int(st.Drops) || resync != int(st.Resyncs) || resynced != int(st.ResyncRecords) {
+		t.Errorf("records: %d overflow, %d resync, %d resynced; stats %+v", overflow, resync, resynced, st)
+	}
+	if resynced == 0 {
+		t.Error("the resync found no differences, though events were lost")
+	}
+}
