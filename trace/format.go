@@ -1,0 +1,513 @@
+package trace
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file renders Records in iproute2 syntax, the way `ip -ts monitor
+// label` prints them, plus the markers iproute2 lacks (Replaced, Cloned,
+// Resync, Inferred, Initial, Polled) and labels for frames and overflows.
+// ParseMonitor (monitor.go) reads everything rendered here back.
+
+// rtProtos are iproute2's names of rtm_protocol values (etc/iproute2/rt_protos
+// and rt_protos.d), as `ip route` prints them.
+var rtProtos = map[uint8]string{
+	0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static",
+	8: "gated", 9: "ra", 10: "mrt", 11: "zebra", 12: "bird", 13: "dnrouted",
+	14: "xorp", 15: "ntk", 16: "dhcp", 17: "mrouted", 18: "keepalived",
+	42: "babel", 99: "openr", 186: "bgp", 187: "isis", 188: "ospf", 189: "rip",
+	192: "eigrp",
+}
+
+// ProtoName returns iproute2's name of a route protocol number (babel for
+// 42, zebra for 11, ...), or the number itself when it has none.
+func ProtoName(p uint8) string {
+	if s, ok := rtProtos[p]; ok {
+		return s
+	}
+	return strconv.Itoa(int(p))
+}
+
+// ParseProto reads a route protocol as iproute2 prints it: a name of
+// ProtoName or a decimal number.
+func ParseProto(s string) (uint8, bool) {
+	for p, name := range rtProtos {
+		if name == s {
+			return p, true
+		}
+	}
+	n, err := strconv.ParseUint(s, 0, 8)
+	if err != nil {
+		return 0, false
+	}
+	return uint8(n), true
+}
+
+// Routing table numbers with names (rt_tables).
+const (
+	TableUnspec  uint32 = 0
+	TableDefault uint32 = 253
+	TableMain    uint32 = 254
+	TableLocal   uint32 = 255
+)
+
+// TableName returns iproute2's name of a routing table number.
+func TableName(t uint32) string {
+	switch t {
+	case TableUnspec:
+		return "unspec"
+	case TableDefault:
+		return "default"
+	case TableMain:
+		return "main"
+	case TableLocal:
+		return "local"
+	}
+	return strconv.FormatUint(uint64(t), 10)
+}
+
+// ParseTable reads a routing table name of TableName or a number.
+func ParseTable(s string) (uint32, bool) {
+	switch s {
+	case "unspec":
+		return TableUnspec, true
+	case "default":
+		return TableDefault, true
+	case "main":
+		return TableMain, true
+	case "local":
+		return TableLocal, true
+	}
+	n, err := strconv.ParseUint(s, 0, 32)
+	if err != nil {
+		return 0, false
+	}
+	return uint32(n), true
+}
+
+var routeTypes = []string{
+	RouteUnicast: "unicast", RouteLocal: "local", RouteBroadcast: "broadcast",
+	RouteAnycast: "anycast", RouteMulticast: "multicast", RouteBlackhole: "blackhole",
+	RouteUnreachable: "unreachable", RouteProhibit: "prohibit", RouteThrow: "throw",
+	RouteNAT: "nat",
+}
+
+// RouteTypeName returns iproute2's name of a route type (rtm_type).
+func RouteTypeName(t uint8) string {
+	if int(t) < len(routeTypes) && routeTypes[t] != "" {
+		return routeTypes[t]
+	}
+	return strconv.Itoa(int(t))
+}
+
+func parseRouteType(s string) (uint8, bool) {
+	for i, name := range routeTypes {
+		if name != "" && name == s {
+			return uint8(i), true
+		}
+	}
+	return 0, false
+}
+
+var scopes = map[uint8]string{0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
+
+func scopeName(s uint8) string {
+	if n, ok := scopes[s]; ok {
+		return n
+	}
+	return strconv.Itoa(int(s))
+}
+
+func parseScope(s string) (uint8, bool) {
+	if s == "universe" {
+		return 0, true
+	}
+	for v, n := range scopes {
+		if n == s {
+			return v, true
+		}
+	}
+	n, err := strconv.ParseUint(s, 0, 8)
+	if err != nil {
+		return 0, false
+	}
+	return uint8(n), true
+}
+
+var nudNames = []struct {
+	bit  uint16
+	name string
+}{
+	{NUDIncomplete, "INCOMPLETE"}, {NUDReachable, "REACHABLE"}, {NUDStale, "STALE"},
+	{NUDDelay, "DELAY"}, {NUDProbe, "PROBE"}, {NUDFailed, "FAILED"},
+	{NUDNoARP, "NOARP"}, {NUDPermanent, "PERMANENT"},
+}
+
+// NUDName returns the names of the NUD state bits, as `ip neigh` prints
+// them ("REACHABLE", "STALE", ...; "NONE" for 0), space-separated.
+func NUDName(state uint16) string {
+	if state == NUDNone {
+		return "NONE"
+	}
+	var parts []string
+	for _, n := range nudNames {
+		if state&n.bit != 0 {
+			parts = append(parts, n.name)
+		}
+	}
+	if rest := state &^ 0xff; rest != 0 {
+		parts = append(parts, fmt.Sprintf("0x%x", rest))
+	}
+	return strings.Join(parts, " ")
+}
+
+func parseNUD(s string) (uint16, bool) {
+	if s == "NONE" {
+		return NUDNone, true
+	}
+	for _, n := range nudNames {
+		if n.name == s {
+			return n.bit, true
+		}
+	}
+	return 0, false
+}
+
+// formatDst prints a route destination as iproute2 does: "default" for a
+// zero-length prefix, a bare address for a host route. A default route
+// whose family nothing else on the line shows is printed as ::/0 or
+// 0.0.0.0/0 so that it reads back with the right family.
+func formatDst(r Route) string {
+	if !r.Dst.IsValid() {
+		return "none"
+	}
+	if r.Dst.Bits() == 0 {
+		if r.Gateway.IsValid() && r.Gateway.Is4() == r.Dst.Addr().Is4() ||
+			r.Src.IsValid() && r.Src.Is4() == r.Dst.Addr().Is4() {
+			return "default"
+		}
+		return r.Dst.String()
+	}
+	if r.Dst.IsSingleIP() {
+		return r.Dst.Addr().String()
+	}
+	return r.Dst.String()
+}
+
+// String renders the route in `ip route` syntax: type (unless unicast),
+// destination, gateway, device, table (unless main), proto, scope (unless
+// global), preferred source, metric, error, and for a cache entry the
+// `cache` section the seed's patched iproute2 printed.
+func (r Route) String() string {
+	var b strings.Builder
+	if r.Type != RouteUnicast && r.Type != 0 {
+		b.WriteString(RouteTypeName(r.Type))
+		b.WriteByte(' ')
+	}
+	b.WriteString(formatDst(r))
+	if r.Gateway.IsValid() {
+		b.WriteString(" via ")
+		if r.Dst.IsValid() && r.Gateway.Is4() != r.Dst.Addr().Is4() {
+			if r.Gateway.Is4() {
+				b.WriteString("inet ")
+			} else {
+				b.WriteString("inet6 ")
+			}
+		}
+		b.WriteString(r.Gateway.String())
+	}
+	if r.Dev != "" {
+		b.WriteString(" dev ")
+		b.WriteString(r.Dev)
+	} else if r.Ifindex != 0 {
+		fmt.Fprintf(&b, " dev if%d", r.Ifindex)
+	}
+	if r.Table != TableMain {
+		b.WriteString(" table ")
+		b.WriteString(TableName(r.Table))
+	}
+	if r.Proto != 0 {
+		b.WriteString(" proto ")
+		b.WriteString(ProtoName(r.Proto))
+	}
+	if r.Scope != 0 {
+		b.WriteString(" scope ")
+		b.WriteString(scopeName(r.Scope))
+	}
+	if r.Src.IsValid() {
+		b.WriteString(" src ")
+		b.WriteString(r.Src.String())
+	}
+	if r.Metric != 0 || r.Family == 6 {
+		fmt.Fprintf(&b, " metric %d", r.Metric)
+	}
+	if !r.Cloned {
+		if r.Error != 0 {
+			fmt.Fprintf(&b, " error %d", r.Error)
+		}
+		if r.Expires > 0 {
+			fmt.Fprintf(&b, " expires %dsec", int64(r.Expires/time.Second))
+		}
+		return b.String()
+	}
+	b.WriteString(" \\ cache")
+	if r.Error != 0 {
+		fmt.Fprintf(&b, " error %d", r.Error)
+	}
+	if r.Used != 0 {
+		fmt.Fprintf(&b, " used %d", r.Used)
+	}
+	if r.Expires > 0 {
+		fmt.Fprintf(&b, " expires %dsec", int64(r.Expires/time.Second))
+	}
+	return b.String()
+}
+
+// String renders the neighbour entry in `ip neigh` syntax, with the
+// `-s` statistics (used/confirmed/updated ages in seconds, probes) when
+// known.
+func (n Neigh) String() string {
+	var b strings.Builder
+	if n.Addr.IsValid() {
+		b.WriteString(n.Addr.String())
+	} else {
+		b.WriteString("none")
+	}
+	if n.Dev != "" {
+		b.WriteString(" dev ")
+		b.WriteString(n.Dev)
+	} else if n.Ifindex != 0 {
+		fmt.Fprintf(&b, " dev if%d", n.Ifindex)
+	}
+	if len(n.LLAddr) > 0 {
+		b.WriteString(" lladdr ")
+		b.WriteString(n.LLAddr.String())
+	}
+	if n.Router {
+		b.WriteString(" router")
+	}
+	if n.Used != 0 || n.Confirmed != 0 || n.Updated != 0 {
+		fmt.Fprintf(&b, " used %d/%d/%d", int64(n.Used/time.Second),
+			int64(n.Confirmed/time.Second), int64(n.Updated/time.Second))
+	}
+	if n.Probes != 0 {
+		fmt.Fprintf(&b, " probes %d", n.Probes)
+	}
+	b.WriteByte(' ')
+	b.WriteString(NUDName(n.State))
+	return b.String()
+}
+
+// String renders the link in `ip -o link` syntax (index, name, flags,
+// MTU, master, and the link-layer address after a `\`).
+func (l Link) String() string {
+	var b strings.Builder
+	name := l.Name
+	if name == "" {
+		name = "if" + strconv.Itoa(l.Index)
+	}
+	fmt.Fprintf(&b, "%d: %s: ", l.Index, name)
+	if l.Up {
+		b.WriteString("<UP>")
+	} else {
+		b.WriteString("<>")
+	}
+	if l.MTU != 0 {
+		fmt.Fprintf(&b, " mtu %d", l.MTU)
+	}
+	if l.Master != 0 {
+		fmt.Fprintf(&b, " master if%d", l.Master)
+	}
+	if len(l.MAC) > 0 {
+		b.WriteString(" \\    link/ether ")
+		b.WriteString(l.MAC.String())
+	}
+	return b.String()
+}
+
+// String renders the address in `ip -o addr` syntax.
+func (a Addr) String() string {
+	fam := "inet"
+	if a.Family == 6 || a.Family == 0 && a.Prefix.IsValid() && a.Prefix.Addr().Is6() {
+		fam = "inet6"
+	}
+	dev := a.Dev
+	if dev == "" {
+		dev = "if" + strconv.Itoa(a.Ifindex)
+	}
+	p := "none"
+	if a.Prefix.IsValid() {
+		p = a.Prefix.String()
+	}
+	return fmt.Sprintf("%d: %s    %s %s", a.Ifindex, dev, fam, p)
+}
+
+func frameOpName(op uint8) string {
+	switch op {
+	case FrameARPRequest:
+		return "request"
+	case FrameARPReply:
+		return "reply"
+	case FrameNA:
+		return "advert"
+	case FrameNS:
+		return "solicit"
+	}
+	return "op" + strconv.Itoa(int(op))
+}
+
+func frameLabel(op uint8) string {
+	switch op {
+	case FrameNA:
+		return "[NA]"
+	case FrameNS:
+		return "[NS]"
+	}
+	return "[ARP]"
+}
+
+func addrOrNone(a netip.Addr) string {
+	if a.IsValid() {
+		return a.String()
+	}
+	return "none"
+}
+
+// String renders the frame in raceroute's own syntax (iproute2 has none):
+// `request SENDER-IP lladdr SENDER-MAC target TARGET-IP lladdr
+// TARGET-MAC dev DEV ether SRC > DST [override] [solicited]
+// [gratuitous]`. For an NA, the sender is the target address and its
+// link-layer address option.
+func (f Frame) String() string {
+	var b strings.Builder
+	b.WriteString(frameOpName(f.Op))
+	b.WriteByte(' ')
+	b.WriteString(addrOrNone(f.SenderIP))
+	writeMAC(&b, " lladdr ", f.SenderHW)
+	if f.TargetIP.IsValid() || len(f.TargetHW) > 0 {
+		b.WriteString(" target ")
+		b.WriteString(addrOrNone(f.TargetIP))
+		writeMAC(&b, " lladdr ", f.TargetHW)
+	}
+	if f.Dev != "" {
+		b.WriteString(" dev ")
+		b.WriteString(f.Dev)
+	} else if f.Ifindex != 0 {
+		fmt.Fprintf(&b, " dev if%d", f.Ifindex)
+	}
+	if len(f.SrcMAC) > 0 || len(f.DstMAC) > 0 {
+		b.WriteString(" ether ")
+		b.WriteString(macOrNone(f.SrcMAC))
+		b.WriteString(" > ")
+		b.WriteString(macOrNone(f.DstMAC))
+	}
+	if f.Override {
+		b.WriteString(" override")
+	}
+	if f.Solicited {
+		b.WriteString(" solicited")
+	}
+	if f.Gratuitous() {
+		b.WriteString(" gratuitous")
+	}
+	return b.String()
+}
+
+func writeMAC(b *strings.Builder, prefix string, m net.HardwareAddr) {
+	if len(m) > 0 {
+		b.WriteString(prefix)
+		b.WriteString(m.String())
+	}
+}
+
+func macOrNone(m net.HardwareAddr) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	return m.String()
+}
+
+// TimeLayout is the layout of `ip -ts monitor` timestamps.
+const TimeLayout = "2006-01-02T15:04:05.000000"
+
+// FormatMonitor renders r as one `ip -ts monitor label` line (without a
+// newline): with ts and a non-zero Time, a `[2016-06-11T22:30:00.447894] `
+// prefix in r.Time's location; `[nsid NAME]` for a record from another
+// namespace; a label ([ROUTE], [RTCAH] for cache entries, [NEIGH],
+// [LINK], [ADDR], [ARP], [NA], [NS], [OVERFLOW], [RESYNC]); the markers
+// iproute2 lacks (Resync, Inferred, Initial, Polled, Replaced, Cloned)
+// and iproute2's Deleted; then the object in iproute2 syntax.
+// ParseMonitor reads the line back into the same Record (except Line and
+// the ifindexes of named devices).
+func FormatMonitor(r Record, ts bool) string {
+	var b strings.Builder
+	if ts && !r.Time.IsZero() {
+		b.WriteByte('[')
+		b.WriteString(r.Time.Format(TimeLayout))
+		b.WriteString("] ")
+	}
+	if r.Netns != "" {
+		b.WriteString("[nsid ")
+		b.WriteString(r.Netns)
+		b.WriteByte(']')
+	}
+	var body string
+	switch r.Kind {
+	case KindRoute:
+		if r.Route.Cloned {
+			b.WriteString("[RTCAH]")
+		} else {
+			b.WriteString("[ROUTE]")
+		}
+		body = r.Route.String()
+	case KindNeigh:
+		b.WriteString("[NEIGH]")
+		body = r.Neigh.String()
+	case KindLink:
+		b.WriteString("[LINK]")
+		body = r.Link.String()
+	case KindAddr:
+		b.WriteString("[ADDR]")
+		body = r.Addr.String()
+	case KindFrame:
+		b.WriteString(frameLabel(r.Frame.Op))
+		body = r.Frame.String()
+	case KindOverflow:
+		b.WriteString("[OVERFLOW]")
+		if r.Lost > 0 {
+			body = fmt.Sprintf("receive buffer overflow (ENOBUFS): %d events lost", r.Lost)
+		} else {
+			body = "receive buffer overflow (ENOBUFS): events lost, count unknown"
+		}
+	case KindResync:
+		b.WriteString("[RESYNC]")
+		body = fmt.Sprintf("tables dumped again: %d differences", r.Lost)
+	default:
+		b.WriteString("[NOTE]")
+		body = fmt.Sprintf("unknown record kind %d", r.Kind)
+	}
+	for _, m := range []struct {
+		on   bool
+		name string
+	}{
+		{r.Resync, "Resync "}, {r.Inferred, "Inferred "}, {r.Initial, "Initial "},
+		{r.Polled, "Polled "}, {r.Replace, "Replaced "},
+	} {
+		if m.on {
+			b.WriteString(m.name)
+		}
+	}
+	switch {
+	case r.Action == ActionDel:
+		b.WriteString("Deleted ")
+	case r.Kind == KindRoute && r.Route.Cloned:
+		b.WriteString("Cloned ")
+	}
+	b.WriteString(body)
+	return b.String()
+}
