@@ -298,7 +298,6 @@ type lineState struct {
 	labelled bool
 	kind     Kind
 	cloned   bool
-	skip     bool
 }
 
 // parseLine turns one message into records (or an error, or nothing).
