@@ -1,0 +1,218 @@
+package explore
+
+import (
+	"context"
+	"math"
+	"time"
+)
+
+// frame is one state on the DFS stack, with its alternatives.
+type frame[S any] struct {
+	s     S
+	steps []Step
+	lohi  [][2]Time
+	alts  []alt
+	next  int
+	// sleep holds the actors whose steps need not be explored here (sleep
+	// sets); done the actors fully explored here so far, which later
+	// siblings may put to sleep.
+	sleep, done uint64
+	now         Time
+	last        int
+	preempt     int
+	choice      Choice
+}
+
+// expand computes the alternatives of f's state.
+func (e *engine[S]) expand(f *frame[S]) {
+	f.steps, f.lohi = e.enabled(&f.s, f.steps[:0], f.lohi[:0])
+	f.alts = f.alts[:0]
+	f.next = 0
+	f.done = 0
+	f.now = e.m.Clock(&f.s)
+	for i := range f.steps {
+		n := outcomes(f.steps[i])
+		lo, hi := f.lohi[i][0], f.lohi[i][1]
+		for o := 0; o < n; o++ {
+			f.alts = append(f.alts, alt{step: int32(i), outcome: int32(o), at: lo})
+			if hi != lo {
+				f.alts = append(f.alts, alt{step: int32(i), outcome: int32(o), at: hi})
+			}
+		}
+	}
+}
+
+// frozen reports whether step i of f only fires at the current time, so
+// that it commutes with independent steps without moving the clock.
+func (f *frame[S]) frozen(i int) bool {
+	return f.lohi[i][0] == f.now && f.lohi[i][1] == f.now
+}
+
+func actorBit(a int) uint64 {
+	if a >= 64 {
+		return 0
+	}
+	return 1 << uint(a)
+}
+
+// dfs explores every schedule depth-first. Partial-order reduction: sleep
+// sets (Godefroid 1996) over footprints, for steps that fire without
+// moving the clock; with state caching, a revisited state is explored
+// again only for the actors that slept at the first visit but are awake
+// now, and its stored sleep set shrinks to the intersection.
+func (e *engine[S]) dfs(ctx context.Context) Result {
+	stop := newStopper(ctx, e.opts)
+	reduce := !e.opts.NoReduction && e.nAct <= 64
+	var fps *visitedSet
+	var exact *exactSet
+	if e.opts.Exact {
+		exact = &exactSet{m: make(map[string]uint64)}
+	} else {
+		fps = newVisitedSet()
+	}
+	var enc []byte
+	states := int64(0)
+	visit := func(s *S, last, preempt int, sleep uint64) (uint64, bool) {
+		enc = e.m.Encode(s, enc[:0])
+		if e.opts.PreemptionBound >= 0 {
+			enc = append(enc, byte(last), byte(last>>8), byte(preempt), byte(preempt>>8))
+		}
+		var stored uint64
+		var found bool
+		if exact != nil {
+			stored, found = exact.lookupOrInsert(enc, sleep)
+		} else {
+			stored, found = fps.lookupOrInsert(fingerprint(enc), sleep)
+		}
+		if !found {
+			states++
+		}
+		return stored, found
+	}
+	res := Result{Verdict: Holds, Exhaustive: true}
+	finish := func() Result {
+		res.States = states
+		res.Elapsed = time.Since(stop.start)
+		if states > 0 {
+			if exact != nil {
+				res.BytesPerState = float64(exact.bytes) / float64(states)
+			} else {
+				res.BytesPerState = float64(fps.bytes()) / float64(states)
+				n := float64(states)
+				res.OmissionProbability = math.Min(1, n*n/math.Exp2(65))
+			}
+		}
+		return res
+	}
+
+	stack := make([]frame[S], 1, 64)
+	stack[0].s = e.m.Init()
+	stack[0].last = -1
+	if v := e.checkInvariants(&stack[0].s); v >= 0 {
+		res.Verdict, res.Property = Violated, e.props[v].Name
+		return finish()
+	}
+	visit(&stack[0].s, -1, 0, 0)
+	e.expand(&stack[0])
+	if len(stack[0].steps) == 0 {
+		if v := e.checkFinals(&stack[0].s); v >= 0 {
+			res.Verdict, res.Property = Violated, e.props[v].Name
+		}
+		return finish()
+	}
+	// path returns the choices that lead to the child of stack[top].
+	path := func(top int, extra Choice) []Choice {
+		cs := make([]Choice, 0, top+1)
+		for i := 1; i <= top; i++ {
+			cs = append(cs, stack[i].choice)
+		}
+		return append(cs, extra)
+	}
+
+	for len(stack) > 0 {
+		if res.Transitions&1023 == 0 {
+			if stop.poll(Progress{States: states, Transitions: res.Transitions}) || (e.opts.MaxStates > 0 && states >= e.opts.MaxStates) {
+				res.Exhaustive = false
+				res.Verdict = Unknown
+				return finish()
+			}
+		}
+		top := len(stack) - 1
+		f := &stack[top]
+		if f.next >= len(f.alts) {
+			stack = stack[:top]
+			continue
+		}
+		a := f.alts[f.next]
+		f.next++
+		st := f.steps[a.step]
+		bit := actorBit(st.Actor)
+		lastAlt := f.next >= len(f.alts) || f.alts[f.next].step != a.step
+		frozen := f.frozen(int(a.step))
+		if f.sleep&bit != 0 {
+			continue
+		}
+		pre := f.preempt
+		if f.last >= 0 && st.Actor != f.last && actorIn(f.steps, f.last) {
+			pre++
+		}
+		if e.opts.PreemptionBound >= 0 && pre > e.opts.PreemptionBound {
+			continue
+		}
+		// The child's sleep set: the actors asleep or done here whose steps
+		// are independent of st (only while the clock stands still).
+		var csleep uint64
+		if reduce && frozen {
+			cand := (f.sleep | f.done) &^ bit
+			for i := range f.steps {
+				b := actorBit(f.steps[i].Actor)
+				if cand&b != 0 && f.frozen(i) && !f.steps[i].Footprint.Conflicts(st.Footprint) {
+					csleep |= b
+				}
+			}
+		}
+		if lastAlt && reduce && frozen {
+			f.done |= bit
+		}
+		choice := Choice{Actor: st.Actor, At: a.at, Outcome: int(a.outcome)}
+
+		// Push the child, reusing the slot's buffers.
+		if len(stack) == cap(stack) {
+			stack = append(stack, frame[S]{})
+			stack = stack[:len(stack)-1]
+			f = &stack[top]
+		}
+		stack = stack[:top+2]
+		c := &stack[top+1]
+		c.s = f.s
+		e.m.Fire(&c.s, st, a.at, int(a.outcome), nil)
+		res.Transitions++
+		c.choice, c.last, c.preempt = choice, st.Actor, pre
+
+		if v := e.checkInvariants(&c.s); v >= 0 {
+			res.Verdict, res.Property, res.Exhaustive = Violated, e.props[v].Name, false
+			res.Choices = path(top, choice)
+			return finish()
+		}
+		stored, found := visit(&c.s, c.last, c.preempt, csleep)
+		if found {
+			awake := stored &^ csleep
+			if !reduce || awake == 0 {
+				stack = stack[:top+1]
+				continue
+			}
+			csleep = ^awake
+		}
+		c.sleep = csleep
+		e.expand(c)
+		if len(c.steps) == 0 {
+			if v := e.checkFinals(&c.s); v >= 0 {
+				res.Verdict, res.Property, res.Exhaustive = Violated, e.props[v].Name, false
+				res.Choices = path(top, choice)
+				return finish()
+			}
+			stack = stack[:top+1]
+		}
+	}
+	return finish()
+}

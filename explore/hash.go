@@ -1,0 +1,113 @@
+package explore
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// fingerprint is a fast, deterministic 64-bit hash of a canonical state
+// encoding (a wyhash-style multiply-fold). Deterministic so that runs
+// are reproducible across processes.
+func fingerprint(b []byte) uint64 {
+	const p0, p1, p2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3
+	h := uint64(len(b)) ^ p0
+	for len(b) >= 16 {
+		a := binary.LittleEndian.Uint64(b) ^ p1
+		c := binary.LittleEndian.Uint64(b[8:]) ^ h
+		h = mix(a, c)
+		b = b[16:]
+	}
+	if len(b) >= 8 {
+		h = mix(binary.LittleEndian.Uint64(b)^p1, h^p2)
+		b = b[8:]
+	}
+	var tail uint64
+	for i, c := range b {
+		tail |= uint64(c) << (8 * i)
+	}
+	h = mix(tail^p2, h^p1)
+	return mix(h^p0, uint64(len(b))^p2)
+}
+
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// visitedSet stores 64-bit fingerprints by open addressing, each with the
+// sleep set the state was explored with (Godefroid's sleep sets with
+// state caching). About 12 bytes a slot.
+type visitedSet struct {
+	keys   []uint64
+	sleeps []uint64
+	n      int
+	mask   uint64
+}
+
+func newVisitedSet() *visitedSet {
+	const initial = 1 << 16
+	return &visitedSet{keys: make([]uint64, initial), sleeps: make([]uint64, initial), mask: initial - 1}
+}
+
+// lookupOrInsert returns the stored sleep set of fp and true, or stores
+// sleep for fp and returns false. A stored sleep set is replaced by its
+// intersection with sleep.
+func (v *visitedSet) lookupOrInsert(fp, sleep uint64) (stored uint64, found bool) {
+	if fp == 0 {
+		fp = 1 // 0 marks an empty slot
+	}
+	i := fp & v.mask
+	for {
+		k := v.keys[i]
+		if k == fp {
+			stored = v.sleeps[i]
+			v.sleeps[i] = stored & sleep
+			return stored, true
+		}
+		if k == 0 {
+			v.keys[i] = fp
+			v.sleeps[i] = sleep
+			v.n++
+			if uint64(v.n)*4 > uint64(len(v.keys))*3 {
+				v.grow()
+			}
+			return 0, false
+		}
+		i = (i + 1) & v.mask
+	}
+}
+
+func (v *visitedSet) grow() {
+	oldK, oldS := v.keys, v.sleeps
+	size := len(oldK) * 2
+	v.keys, v.sleeps, v.mask = make([]uint64, size), make([]uint64, size), uint64(size-1)
+	for j, k := range oldK {
+		if k == 0 {
+			continue
+		}
+		i := k & v.mask
+		for v.keys[i] != 0 {
+			i = (i + 1) & v.mask
+		}
+		v.keys[i], v.sleeps[i] = k, oldS[j]
+	}
+}
+
+func (v *visitedSet) bytes() int { return len(v.keys)*8 + len(v.sleeps)*8 }
+
+// exactSet is the exact counterpart of visitedSet, keyed by whole
+// encodings.
+type exactSet struct {
+	m     map[string]uint64
+	bytes int
+}
+
+func (e *exactSet) lookupOrInsert(enc []byte, sleep uint64) (uint64, bool) {
+	if s, ok := e.m[string(enc)]; ok {
+		e.m[string(enc)] = s & sleep
+		return s, true
+	}
+	e.m[string(enc)] = sleep
+	e.bytes += len(enc) + 8 + 48 // key, value, map overhead estimate
+	return 0, false
+}

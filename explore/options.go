@@ -1,0 +1,116 @@
+package explore
+
+import (
+	"fmt"
+	"time"
+)
+
+// Strategy names a way to explore.
+type Strategy string
+
+// Strategies.
+const (
+	// DFS explores every ordering and timing choice depth-first, with a
+	// visited set and sleep-set partial-order reduction.
+	DFS Strategy = "dfs"
+	// PCT runs probabilistic concurrency testing: random actor
+	// priorities with Depth-1 priority change points per run.
+	PCT Strategy = "pct"
+	// Random runs uniformly random schedules.
+	Random Strategy = "random"
+)
+
+// ParseStrategy checks a strategy name.
+func ParseStrategy(s string) (Strategy, error) {
+	switch Strategy(s) {
+	case DFS, PCT, Random:
+		return Strategy(s), nil
+	}
+	return "", fmt.Errorf("unknown strategy %q (want dfs, pct or random)", s)
+}
+
+// Options steer a check.
+type Options struct {
+	Strategy Strategy
+	// Seed makes random and PCT runs reproducible.
+	Seed uint64
+	// Budget bounds the wall-clock time of a check; 0 means none.
+	Budget time.Duration
+	// MaxStates bounds the states a DFS stores; 0 means none.
+	MaxStates int64
+	// Runs bounds the runs of random and PCT; 0 means until Budget.
+	Runs int64
+	// PreemptionBound, when >= 0, prunes DFS schedules that switch away
+	// from an actor whose step is still enabled more often than this.
+	PreemptionBound int
+	// Depth is PCT's bug depth d (d-1 priority change points); default 3.
+	Depth int
+	// Exact keeps whole state encodings instead of 64-bit fingerprints.
+	Exact bool
+	// NoReduction turns sleep sets off (to measure what they save).
+	NoReduction bool
+	// Horizon: steps whose earliest firing time is after it never fire.
+	Horizon Time
+	// ShrinkBudget bounds the replays spent shrinking a counterexample;
+	// 0 means a default, negative means do not shrink.
+	ShrinkBudget int
+	// Progress, when set, is called about every 200 ms.
+	Progress func(Progress)
+}
+
+// DefaultOptions returns options for an exhaustive check.
+func DefaultOptions() Options {
+	return Options{Strategy: DFS, PreemptionBound: -1, Depth: 3, Horizon: Never}
+}
+
+// Progress reports a long check's advance.
+type Progress struct {
+	States, Transitions int64
+	Runs                int64
+	Elapsed             time.Duration
+	// Fraction of the budget used, in [0,1], or -1 when unknown.
+	Fraction float64
+}
+
+// Verdict is the outcome of a check.
+type Verdict string
+
+// Verdicts.
+const (
+	Holds    Verdict = "holds"
+	Violated Verdict = "violated"
+	Unknown  Verdict = "unknown"
+)
+
+// ParseVerdict checks a verdict name.
+func ParseVerdict(s string) (Verdict, error) {
+	switch Verdict(s) {
+	case Holds, Violated, Unknown:
+		return Verdict(s), nil
+	}
+	return "", fmt.Errorf("unknown verdict %q (want holds, violated or unknown)", s)
+}
+
+// Result is what a check found.
+type Result struct {
+	Verdict Verdict
+	// Property is the violated property, or empty.
+	Property string
+	// Explanation says why the property is violated, in words.
+	Explanation string
+	// Exhaustive is true when every schedule was covered (DFS finished
+	// within its budget, with no state bound hit).
+	Exhaustive  bool
+	States      int64
+	Transitions int64
+	Runs        int64
+	Failures    int64
+	Elapsed     time.Duration
+	// Choices is the counterexample's schedule (shrunk), nil when none.
+	Choices []Choice
+	// OmissionProbability bounds the chance that fingerprint collisions
+	// hid a state (hash compaction, as Spin reports it); 0 in exact mode.
+	OmissionProbability float64
+	// BytesPerState is the visited set's memory divided by its states.
+	BytesPerState float64
+}

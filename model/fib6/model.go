@@ -1,0 +1,550 @@
+package fib6
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"unsafe"
+
+	"raceroute/explore"
+	"raceroute/model/profile"
+	"raceroute/trace"
+)
+
+// Capacity of a state. A scenario that needs more is refused when the
+// model is built, never truncated at run time.
+const (
+	MaxNodes  = 24 // prefixes (table, prefix) that can ever hold a route
+	MaxSlots  = 4  // routes one node can hold at once
+	MaxActors = 16
+)
+
+// netlink request flags (include/uapi/linux/netlink.h).
+const (
+	flagReplace = 0x100 // NLM_F_REPLACE
+	flagExcl    = 0x200 // NLM_F_EXCL
+	flagCreate  = 0x400 // NLM_F_CREATE
+	flagAppend  = 0x800 // NLM_F_APPEND
+)
+
+// OpKind is a route change as iproute2 names it.
+type OpKind uint8
+
+// Route changes and the netlink flags iproute2 sends with them.
+const (
+	OpAdd     OpKind = iota + 1 // ip route add: NLM_F_CREATE|NLM_F_EXCL
+	OpDel                       // ip route del
+	OpReplace                   // ip route replace: NLM_F_CREATE|NLM_F_REPLACE
+	OpChange                    // ip route change: NLM_F_REPLACE
+	OpAppend                    // ip route append: NLM_F_CREATE|NLM_F_APPEND
+)
+
+func (k OpKind) String() string {
+	return [...]string{"?", "add", "del", "replace", "change", "append"}[k]
+}
+
+func (k OpKind) flags() int {
+	switch k {
+	case OpAdd:
+		return flagCreate | flagExcl
+	case OpReplace:
+		return flagCreate | flagReplace
+	case OpChange:
+		return flagReplace
+	case OpAppend:
+		return flagCreate | flagAppend
+	}
+	return 0
+}
+
+// Op is one route change of a routing agent.
+type Op struct {
+	Kind  OpKind
+	Route Route
+}
+
+func (o Op) String() string { return o.Kind.String() + " " + o.Route.String() }
+
+// Actor is a routing agent (Ops) or a packet flow (Dst, Packets).
+type Actor struct {
+	Name    string
+	Ops     []Op
+	Dst     netip.Addr
+	Packets int
+}
+
+// Config is everything a model is built from.
+type Config struct {
+	Profile profile.Profile
+	// Routes are the initial routes, in the order they were added.
+	Routes []Route
+	// Warm are destinations looked up once, in order, before the actors
+	// start: on clone-on-lookup kernels they leave clones in the cache,
+	// as earlier traffic does.
+	Warm   []netip.Addr
+	Actors []Actor
+}
+
+// route flags, after include/uapi/linux/ipv6_route.h.
+const (
+	rtfGateway   = 0x0002
+	rtfCache     = 0x01000000
+	rtfReject    = 0x0200
+	rtfNonexthop = 0x00200000
+)
+
+// rinfo is one route the model may ever hold: a user route or a clone.
+type rinfo struct {
+	r      Route // for clones: the /128, gateway, device, metric 0
+	node   int
+	flags  uint32
+	err    int   // dst.error
+	parent uint8 // clones: the route cloned
+	dst    int   // clones: index of the destination
+}
+
+func (ri *rinfo) isCache() bool { return ri.flags&rtfCache != 0 }
+
+// nodeInfo is a (table, prefix) that may hold routes.
+type nodeInfo struct {
+	table  uint32
+	prefix netip.Prefix
+	// desc: nodes strictly below this one; between[i]: mask of the nodes
+	// strictly between this node and desc[i].
+	desc    []int
+	between []uint64
+	descMsk uint64
+}
+
+// dstInfo is a destination that flows or warm-up lookups use.
+type dstInfo struct {
+	addr  netip.Addr
+	table uint32
+	path  []int  // nodes covering addr, deepest first
+	mask  uint64 // bits of path
+	node  int    // the /128 node where its clones live
+}
+
+// Model is the IPv6 FIB of one host under a kernel profile, with its
+// actors. It implements explore.Model[State].
+type Model struct {
+	p      profile.Profile
+	nodes  []nodeInfo
+	routes []rinfo // index 0 unused: slot value 0 is empty
+	dsts   []dstInfo
+	clone  [][]uint8 // clone[route][dst]: clone route id, 0 if none
+	actors []actorInfo
+	names  []string
+	init   State
+}
+
+type actorInfo struct {
+	name    string
+	ops     []opInfo
+	dst     int // flows: index into dsts; -1 for agents
+	packets int
+}
+
+type opInfo struct {
+	op    Op
+	node  int
+	route uint8 // add/replace: the route to insert
+}
+
+// State is the FIB and the actors' program counters, as flat arrays of
+// small integers: copy it by assignment, compare it with ==.
+type State struct {
+	// Slots lists each node's routes (route ids, 0 = empty) in the
+	// kernel's list order: by metric, then insertion order.
+	Slots [MaxNodes][MaxSlots]uint8
+	// PC is each actor's program counter: agents, the next op; flows, the
+	// step of the current lookup (0 match, 1 allocate, 2 insert).
+	PC [MaxActors]uint8
+	// Reg holds a flow's route matched (after step 0) or clone allocated
+	// (after step 1).
+	Reg [MaxActors]uint8
+	// Tries counts a flow's insert attempts for the current packet.
+	Tries [MaxActors]uint8
+	// Sent counts a flow's packets looked up.
+	Sent [MaxActors]uint8
+}
+
+// stateBytes is the canonical encoding: State holds only uint8 arrays,
+// so it has no padding and its bytes are canonical.
+func stateBytes(s *State) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(s)), unsafe.Sizeof(*s))
+}
+
+// New builds the model of cfg, or says why it cannot.
+func New(cfg Config) (*Model, error) {
+	m := &Model{p: cfg.Profile, routes: make([]rinfo, 1)}
+	if len(cfg.Actors) > MaxActors {
+		return nil, fmt.Errorf("%d actors: the model holds at most %d", len(cfg.Actors), MaxActors)
+	}
+	// Intern every route the run can hold.
+	addRoute := func(r Route) (uint8, error) {
+		for id := 1; id < len(m.routes); id++ {
+			if !m.routes[id].isCache() && m.routes[id].r == r {
+				return uint8(id), nil
+			}
+		}
+		n, err := m.nodeOf(r.Table, r.Prefix)
+		if err != nil {
+			return 0, err
+		}
+		ri := rinfo{r: r, node: n}
+		if r.Type.Reject() {
+			ri.flags = rtfReject | rtfNonexthop
+			ri.err = m.rejectErr(r.Type)
+		} else if r.Gateway.IsValid() {
+			ri.flags = rtfGateway
+		}
+		if len(m.routes) >= 255 {
+			return 0, fmt.Errorf("more than 254 distinct routes and clones")
+		}
+		m.routes = append(m.routes, ri)
+		return uint8(len(m.routes) - 1), nil
+	}
+	var initial []uint8
+	for _, r := range cfg.Routes {
+		id, err := addRoute(r)
+		if err != nil {
+			return nil, fmt.Errorf("route %s: %w", r, err)
+		}
+		initial = append(initial, id)
+	}
+	for _, a := range cfg.Actors {
+		ai := actorInfo{name: a.Name, dst: -1, packets: a.Packets}
+		if a.Dst.IsValid() {
+			d, err := m.dstOf(MainTable, a.Dst)
+			if err != nil {
+				return nil, fmt.Errorf("actor %s: %w", a.Name, err)
+			}
+			ai.dst = d
+			if a.Packets < 1 || a.Packets > 255 {
+				return nil, fmt.Errorf("actor %s: packets %d: want 1 to 255", a.Name, a.Packets)
+			}
+		}
+		for _, op := range a.Ops {
+			oi := opInfo{op: op}
+			n, err := m.nodeOf(op.Route.Table, op.Route.Prefix)
+			if err != nil {
+				return nil, fmt.Errorf("actor %s: %s: %w", a.Name, op, err)
+			}
+			oi.node = n
+			if op.Kind != OpDel {
+				if oi.route, err = addRoute(op.Route); err != nil {
+					return nil, fmt.Errorf("actor %s: %s: %w", a.Name, op, err)
+				}
+			}
+			ai.ops = append(ai.ops, oi)
+		}
+		if len(ai.ops) > 250 {
+			return nil, fmt.Errorf("actor %s: %d ops: at most 250", a.Name, len(ai.ops))
+		}
+		m.actors = append(m.actors, ai)
+		m.names = append(m.names, a.Name)
+	}
+	for _, w := range cfg.Warm {
+		if _, err := m.dstOf(MainTable, w); err != nil {
+			return nil, fmt.Errorf("warm %s: %w", w, err)
+		}
+	}
+	// Clones: on clone-on-lookup kernels a lookup for d may clone any
+	// route that covers d (rt6_alloc_clone / rt6_alloc_cow).
+	if m.p.ClonesOnLookup() {
+		nUser := len(m.routes)
+		m.clone = make([][]uint8, nUser)
+		for id := 1; id < nUser; id++ {
+			m.clone[id] = make([]uint8, len(m.dsts))
+			for d := range m.dsts {
+				ri := m.routes[id]
+				if ri.r.Table != m.dsts[d].table || !ri.r.Prefix.Contains(m.dsts[d].addr) || ri.r.Prefix.Bits() == 128 {
+					continue
+				}
+				if len(m.routes) >= 255 {
+					return nil, fmt.Errorf("more than 254 distinct routes and clones")
+				}
+				m.routes = append(m.routes, m.makeClone(uint8(id), d))
+				m.clone[id][d] = uint8(len(m.routes) - 1)
+			}
+		}
+	}
+	if err := m.link(); err != nil {
+		return nil, err
+	}
+	// Capacity: a node never holds more routes than could ever be put
+	// there.
+	for n := range m.nodes {
+		c := 0
+		for id := 1; id < len(m.routes); id++ {
+			if m.routes[id].node == n {
+				c++
+			}
+		}
+		if c > MaxSlots {
+			return nil, fmt.Errorf("prefix %s may hold %d routes at once: the model holds at most %d per prefix", m.nodes[n].prefix, c, MaxSlots)
+		}
+	}
+	// The initial table, then the warm-up lookups.
+	for _, id := range initial {
+		if err := m.fib6Add(&m.init, id, flagCreate|flagExcl, nil, -1); err != 0 {
+			return nil, fmt.Errorf("initial route %s: %s", m.routes[id].r, errnoName(err))
+		}
+	}
+	for _, w := range cfg.Warm {
+		d, _ := m.dstOf(MainTable, w)
+		m.lookupWhole(&m.init, d)
+	}
+	return m, nil
+}
+
+// nodeOf returns (creating) the node of (table, prefix).
+func (m *Model) nodeOf(table uint32, p netip.Prefix) (int, error) {
+	for i, n := range m.nodes {
+		if n.table == table && n.prefix == p {
+			return i, nil
+		}
+	}
+	if len(m.nodes) >= MaxNodes {
+		return 0, fmt.Errorf("more than %d distinct prefixes: the model holds at most %d", MaxNodes, MaxNodes)
+	}
+	m.nodes = append(m.nodes, nodeInfo{table: table, prefix: p})
+	return len(m.nodes) - 1, nil
+}
+
+// dstOf returns (creating) the destination a, with its /128 node.
+func (m *Model) dstOf(table uint32, a netip.Addr) (int, error) {
+	if !a.Is6() || a.Is4In6() {
+		return 0, fmt.Errorf("%s is not an IPv6 address", a)
+	}
+	for i, d := range m.dsts {
+		if d.table == table && d.addr == a {
+			return i, nil
+		}
+	}
+	n, err := m.nodeOf(table, netip.PrefixFrom(a, 128))
+	if err != nil {
+		return 0, err
+	}
+	m.dsts = append(m.dsts, dstInfo{addr: a, table: table, node: n})
+	return len(m.dsts) - 1, nil
+}
+
+// link computes the static tree relations once every node is known.
+func (m *Model) link() error {
+	under := func(a, b int) bool { // b strictly below a
+		na, nb := m.nodes[a], m.nodes[b]
+		return na.table == nb.table && nb.prefix.Bits() > na.prefix.Bits() && na.prefix.Contains(nb.prefix.Addr())
+	}
+	for a := range m.nodes {
+		for b := range m.nodes {
+			if !under(a, b) {
+				continue
+			}
+			var between uint64
+			for c := range m.nodes {
+				if under(a, c) && under(c, b) {
+					between |= 1 << uint(c)
+				}
+			}
+			m.nodes[a].desc = append(m.nodes[a].desc, b)
+			m.nodes[a].between = append(m.nodes[a].between, between)
+			m.nodes[a].descMsk |= 1 << uint(b)
+		}
+	}
+	for d := range m.dsts {
+		dst := &m.dsts[d]
+		dst.path = dst.path[:0]
+		for bits := 128; bits >= 0; bits-- {
+			for n, ni := range m.nodes {
+				if ni.table == dst.table && ni.prefix.Bits() == bits && ni.prefix.Contains(dst.addr) {
+					dst.path = append(dst.path, n)
+					dst.mask |= 1 << uint(n)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (m *Model) makeClone(parent uint8, d int) rinfo {
+	pr := m.routes[parent]
+	dst := m.dsts[d]
+	c := rinfo{node: dst.node, parent: parent, dst: d, err: pr.err}
+	c.r = Route{Type: pr.r.Type, Prefix: netip.PrefixFrom(dst.addr, 128), Dev: pr.r.Dev, Table: pr.r.Table, MetricSet: true}
+	// ip6_rt_copy() copies flags, gateway, device and dst.error and sets
+	// metric 0; rt6_alloc_clone() / rt6_alloc_cow() add RTF_CACHE. A
+	// copy-on-write clone of a route with neither RTF_GATEWAY nor
+	// RTF_NONEXTHOP (a device route) takes the destination as its
+	// gateway (rt6_alloc_cow(), 3.16).
+	c.flags = pr.flags | rtfCache
+	c.r.Gateway = pr.r.Gateway
+	if pr.flags&(rtfGateway|rtfNonexthop) == 0 {
+		c.r.Gateway = dst.addr
+	}
+	return c
+}
+
+// rejectErr is dst.error of a reject route (ip6_route_add(), 3.16;
+// ip6_route_info_create() later).
+func (m *Model) rejectErr(t Type) int {
+	switch t {
+	case Blackhole:
+		return -22 // -EINVAL
+	case Prohibit:
+		return -13 // -EACCES
+	case Throw:
+		return -11 // -EAGAIN
+	}
+	return m.p.UnreachableErr
+}
+
+const (
+	errEEXIST = -17
+	errENOENT = -2
+	errESRCH  = -3
+	errNetUnr = -101
+)
+
+func errnoName(e int) string {
+	switch e {
+	case errEEXIST:
+		return "-EEXIST (File exists)"
+	case errENOENT:
+		return "-ENOENT (No such file or directory)"
+	case errESRCH:
+		return "-ESRCH (No such process)"
+	case -101:
+		return "-101 ENETUNREACH (Network is unreachable)"
+	case -113:
+		return "-113 EHOSTUNREACH (No route to host)"
+	case -22:
+		return "-22 EINVAL"
+	case -13:
+		return "-13 EACCES (Permission denied)"
+	case -11:
+		return "-11 EAGAIN"
+	}
+	return fmt.Sprint(e)
+}
+
+// Actors names the actors.
+func (m *Model) Actors() []string { return m.names }
+
+// Init returns the initial state.
+func (m *Model) Init() State { return m.init }
+
+// Clock returns 0: IPv6 FIB scenarios are untimed.
+func (m *Model) Clock(*State) explore.Time { return 0 }
+
+// Encode appends the canonical encoding of s.
+func (m *Model) Encode(s *State, buf []byte) []byte {
+	b := stateBytes(s)
+	nodes := len(m.nodes) * MaxSlots
+	buf = append(buf, b[:nodes]...)
+	acts := len(m.actors)
+	off := int(unsafe.Offsetof(s.PC))
+	for i := 0; i < 4; i++ {
+		base := off + i*MaxActors
+		buf = append(buf, b[base:base+acts]...)
+	}
+	return buf
+}
+
+// Pending appends each unfinished actor's next step.
+func (m *Model) Pending(s *State, buf []explore.Step) []explore.Step {
+	for a := range m.actors {
+		ai := &m.actors[a]
+		st := explore.Step{Actor: a, Latest: explore.Never, Outcomes: 1}
+		if ai.dst < 0 {
+			if int(s.PC[a]) >= len(ai.ops) {
+				continue
+			}
+			n := ai.ops[s.PC[a]].node
+			// fib6_add()/fib6_del() write the node and may prune clones
+			// anywhere below it.
+			st.Footprint.Write = 1<<uint(n) | m.nodes[n].descMsk
+		} else {
+			if s.PC[a] == 0 && int(s.Sent[a]) >= ai.packets {
+				continue
+			}
+			d := &m.dsts[ai.dst]
+			switch s.PC[a] {
+			case 0: // fib6_lookup() under the read lock reads the path
+				st.Footprint.Read = d.mask
+			case 1: // allocation outside the lock touches no table node
+			case 2: // fib6_add() of the clone writes its /128 node
+				st.Footprint.Write = 1 << uint(d.node)
+			}
+		}
+		buf = append(buf, st)
+	}
+	return buf
+}
+
+// Fire executes actor st.Actor's step.
+func (m *Model) Fire(s *State, st explore.Step, at explore.Time, _ int, rec trace.Recorder) {
+	a := st.Actor
+	ai := &m.actors[a]
+	if ai.dst < 0 {
+		op := ai.ops[s.PC[a]]
+		s.PC[a]++
+		m.applyOp(s, a, op, rec)
+		return
+	}
+	if !m.p.ClonesOnLookup() {
+		m.lookupNoClone(s, a, rec)
+		return
+	}
+	switch s.PC[a] {
+	case 0:
+		m.lookupMatch(s, a, rec)
+	case 1:
+		m.lookupAlloc(s, a, rec)
+	case 2:
+		m.lookupInsert(s, a, rec)
+	}
+}
+
+func (m *Model) emit(rec trace.Recorder, a int, label trace.Label, op trace.Op, text, reason string) {
+	if rec == nil {
+		return
+	}
+	name := "init"
+	if a >= 0 {
+		name = m.names[a]
+	}
+	rec.Record(trace.Event{Actor: name, Label: label, Op: op, Text: text, Reason: reason})
+}
+
+// RouteText renders route id as `ip -6 route` (or its cache line) does.
+func (m *Model) RouteText(id uint8) string {
+	ri := &m.routes[id]
+	if !ri.isCache() {
+		return ri.r.String()
+	}
+	s := ri.r.String() + " cache"
+	if ri.err != 0 {
+		s += fmt.Sprintf(" error %d", ri.err)
+	}
+	return s
+}
+
+func (m *Model) shortPrefix(n int) string { return m.nodes[n].prefix.String() }
+
+var _ explore.Model[State] = (*Model)(nil)
+
+// describe lists the routes of a node (for reasons).
+func (m *Model) describe(s *State, n int) string {
+	var parts []string
+	for _, id := range s.Slots[n] {
+		if id != 0 {
+			parts = append(parts, m.RouteText(id))
+		}
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, "; ")
+}

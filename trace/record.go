@@ -1,0 +1,189 @@
+package trace
+
+import (
+	"net"
+	"net/netip"
+	"time"
+)
+
+// Kind says which object a Record describes.
+type Kind uint8
+
+// Record kinds.
+const (
+	KindRoute    Kind = iota + 1 // a route or a route-cache entry (Route.Cloned)
+	KindNeigh                    // a neighbour entry
+	KindLink                     // a network interface
+	KindAddr                     // an interface address
+	KindFrame                    // an ARP or NA frame seen on the wire
+	KindOverflow                 // the receive socket overflowed (ENOBUFS): events were lost
+	KindResync                   // a resynchronisation dump finished
+)
+
+// Action is what the kernel said happened to the object.
+type Action uint8
+
+// Actions.
+const (
+	ActionNew Action = iota + 1 // RTM_NEW*: added or changed
+	ActionDel                   // RTM_DEL*: deleted
+)
+
+// Record is one structured event about a kernel object, from a live
+// netlink subscription, a resynchronisation, a sniffed frame or a parsed
+// `ip monitor` log. Exactly the field named by Kind is meaningful.
+type Record struct {
+	// Time the event was received (live) or read from the log's
+	// timestamp (replay); zero when the log has none.
+	Time   time.Time
+	Kind   Kind
+	Action Action
+	// Replace is set on an RTM_NEWROUTE that carried NLM_F_REPLACE: the
+	// kernel replaced an existing route (iproute2 cannot show this).
+	Replace bool
+	// Resync is set on records synthesised by diffing a fresh dump
+	// against the known state after a receive overflow.
+	Resync bool
+	// Inferred is set on records the kernel never sent but that follow
+	// from another event (routes gone with their removed link).
+	Inferred bool
+	// Initial is set on records of the dump a live subscription starts
+	// from: state that existed before watching began, not a change.
+	Initial bool
+	// Polled is set on route-cache records found by periodically dumping
+	// the IPv6 cache (RTM_F_CLONED): the kernel does not announce cache
+	// exceptions, so a poll is the only way to see them come and go.
+	Polled bool
+	// Netns names the network namespace the record came from, if any.
+	Netns string
+	// Line is the 1-based line of a parsed log the record came from.
+	Line int
+
+	Route Route
+	Neigh Neigh
+	Link  Link
+	Addr  Addr
+	Frame Frame
+	// Lost is the number of events known lost, for KindOverflow (0 when
+	// unknown), or the number of differences emitted, for KindResync.
+	Lost int
+}
+
+// Route types, as in rtm_type.
+const (
+	RouteUnicast     uint8 = 1  // RTN_UNICAST
+	RouteLocal       uint8 = 2  // RTN_LOCAL
+	RouteBroadcast   uint8 = 3  // RTN_BROADCAST
+	RouteAnycast     uint8 = 4  // RTN_ANYCAST
+	RouteMulticast   uint8 = 5  // RTN_MULTICAST
+	RouteBlackhole   uint8 = 6  // RTN_BLACKHOLE
+	RouteUnreachable uint8 = 7  // RTN_UNREACHABLE
+	RouteProhibit    uint8 = 8  // RTN_PROHIBIT
+	RouteThrow       uint8 = 9  // RTN_THROW
+	RouteNAT         uint8 = 10 // RTN_NAT
+)
+
+// Route is a route or, with Cloned, a route-cache entry.
+type Route struct {
+	Family  int // 4 or 6
+	Table   uint32
+	Type    uint8 // Route* constants
+	Dst     netip.Prefix
+	Src     netip.Addr // preferred source (RTA_PREFSRC)
+	Gateway netip.Addr
+	Dev     string
+	Ifindex int
+	Metric  uint32
+	Proto   uint8 // rtm_protocol: 2 kernel, 3 boot, 4 static, 42 babel, 186 bgp ...
+	Scope   uint8
+	// Cloned marks a route-cache entry (RTM_F_CLONED, RTF_CACHE).
+	Cloned bool
+	// Error is the route's error (negative errno) for reject routes and
+	// cache entries cloned from them: -101 ENETUNREACH, -113 EHOSTUNREACH.
+	Error int
+	// Expires is the remaining lifetime of a cache entry, 0 when none.
+	Expires time.Duration
+	// Used is the cache entry's use count, when known.
+	Used int
+}
+
+// Neighbour states (NUD_*), as bits like the kernel's.
+const (
+	NUDIncomplete uint16 = 0x01
+	NUDReachable  uint16 = 0x02
+	NUDStale      uint16 = 0x04
+	NUDDelay      uint16 = 0x08
+	NUDProbe      uint16 = 0x10
+	NUDFailed     uint16 = 0x20
+	NUDNoARP      uint16 = 0x40
+	NUDPermanent  uint16 = 0x80
+	NUDNone       uint16 = 0x00
+)
+
+// Neigh is a neighbour entry (ARP for Family 4, NDP for Family 6).
+type Neigh struct {
+	Family  int
+	Addr    netip.Addr
+	LLAddr  net.HardwareAddr // nil when the entry has none
+	Dev     string
+	Ifindex int
+	State   uint16 // NUD* bits
+	Router  bool
+	// Confirmed, Used and Updated are the ages from NDA_CACHEINFO, when
+	// the kernel sent them.
+	Confirmed, Used, Updated time.Duration
+	Probes                   int
+}
+
+// Link is a network interface.
+type Link struct {
+	Index  int
+	Name   string
+	MAC    net.HardwareAddr
+	Up     bool
+	MTU    int
+	Master int
+}
+
+// Addr is an address on an interface.
+type Addr struct {
+	Family  int
+	Prefix  netip.Prefix
+	Ifindex int
+	Dev     string
+}
+
+// ARP and NA operations seen on the wire.
+const (
+	FrameARPRequest uint8 = 1 // ARP op 1
+	FrameARPReply   uint8 = 2 // ARP op 2
+	FrameNA         uint8 = 3 // ICMPv6 neighbour advertisement (type 136)
+	FrameNS         uint8 = 4 // ICMPv6 neighbour solicitation (type 135)
+)
+
+// Frame is an ARP or NDP frame seen on an interface.
+type Frame struct {
+	Op       uint8 // Frame* constants
+	Dev      string
+	Ifindex  int
+	SrcMAC   net.HardwareAddr // Ethernet source
+	DstMAC   net.HardwareAddr // Ethernet destination
+	SenderIP netip.Addr       // ARP sender IP / NA target address
+	SenderHW net.HardwareAddr // ARP sender MAC / NA target link-layer address option
+	TargetIP netip.Addr       // ARP target IP
+	TargetHW net.HardwareAddr // ARP target MAC
+	// Override is the NA's O flag; Solicited its S flag.
+	Override, Solicited bool
+}
+
+// Gratuitous reports whether the frame is a gratuitous ARP (sender IP
+// equal to target IP, request or reply) or an unsolicited NA.
+func (f Frame) Gratuitous() bool {
+	switch f.Op {
+	case FrameARPRequest, FrameARPReply:
+		return f.SenderIP.IsValid() && f.SenderIP == f.TargetIP
+	case FrameNA:
+		return !f.Solicited
+	}
+	return false
+}
