@@ -1,0 +1,354 @@
+package watch
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	"raceroute/trace"
+)
+
+// frameSeen is a recent ARP/NDP frame from an address.
+type frameSeen struct {
+	t   time.Time
+	mac net.HardwareAddr
+	op  uint8
+}
+
+// maxFramesPerSender bounds the recent frames kept per (device, address).
+const maxFramesPerSender = 8
+
+// garpKey identifies a pending gratuitous-ARP check: the neighbour entry
+// and the MAC announced for it.
+type garpKey struct {
+	neighKey
+	mac string
+}
+
+// garpPending is a gratuitous ARP (or unsolicited NA) waiting to be
+// taken by its neighbour entry.
+type garpPending struct {
+	key         garpKey
+	first, last time.Time
+	deadline    time.Time
+	frameDev    string // where the frames were seen
+	requests    int
+	replies     int
+	nas         int
+	override    bool // an NA carried the Override flag
+}
+
+func (p *garpPending) count() int { return p.requests + p.replies + p.nas }
+
+// macCheck is a neighbour MAC change waiting for a frame that explains it.
+type macCheck struct {
+	key      neighKey
+	old, new trace.Neigh
+	at       time.Time
+	deadline time.Time
+	frames   int // frames seen on the device when the change happened
+}
+
+// observeNeigh applies a neighbour record.
+func (e *Engine) observeNeigh(r trace.Record, out []Finding) []Finding {
+	n := r.Neigh
+	k := neighKey{devOf(n.Dev, n.Ifindex), n.Addr}
+	old, had := e.neighs[k]
+	if r.Action == trace.ActionDel {
+		delete(e.neighs, k)
+		delete(e.garpReported, k)
+		return out
+	}
+	entry := &neighEntry{n: n, since: r.Time}
+	if had && bytes.Equal(old.n.LLAddr, n.LLAddr) {
+		entry.since = old.since
+	}
+	if len(n.LLAddr) == 0 && had {
+		// An INCOMPLETE or FAILED entry keeps no address; remember when
+		// the old one was set for the evidence of later findings.
+		entry.since = old.since
+	}
+	e.neighs[k] = entry
+	changed := had && len(old.n.LLAddr) > 0 && len(n.LLAddr) > 0 && !bytes.Equal(old.n.LLAddr, n.LLAddr)
+	if changed || !had || len(old.n.LLAddr) == 0 {
+		delete(e.garpReported, k)
+	}
+	if len(n.LLAddr) > 0 {
+		// A gratuitous ARP for this MAC has been honoured.
+		delete(e.garps, garpKey{k, n.LLAddr.String()})
+	}
+	if changed && !r.Initial && !r.Resync && !r.Polled {
+		out = e.macChanged(k, old.n, n, r.Time, out)
+	}
+	return out
+}
+
+// frameDev names the device a frame was seen on.
+func frameDev(f trace.Frame) string { return devOf(f.Dev, f.Ifindex) }
+
+// observeFrame records an ARP/NDP frame, resolves MAC changes it
+// explains and starts a check for a gratuitous one.
+func (e *Engine) observeFrame(r trace.Record, out []Finding) []Finding {
+	f := r.Frame
+	dev := frameDev(f)
+	e.frameDevs[dev]++
+	if !f.SenderIP.IsValid() || len(f.SenderHW) == 0 {
+		return out
+	}
+	k := neighKey{dev, f.SenderIP}
+	fs := append(e.frames[k], frameSeen{t: r.Time, mac: f.SenderHW, op: f.Op})
+	if len(fs) > maxFramesPerSender {
+		fs = fs[len(fs)-maxFramesPerSender:]
+	}
+	e.frames[k] = fs
+	// A frame that announces the new MAC of a pending change explains it.
+	e.macChecks = slices.DeleteFunc(e.macChecks, func(c *macCheck) bool {
+		return c.key == k && bytes.Equal(c.new.LLAddr, f.SenderHW)
+	})
+	if f.Gratuitous() && !r.Time.IsZero() {
+		e.noteGARP(r, dev)
+	}
+	return out
+}
+
+// noteGARP starts or extends the check of a gratuitous ARP / unsolicited
+// NA against the neighbour entry of its address. Only an existing entry
+// is checked: a kernel creates none from a gratuitous ARP unless
+// arp_accept allows it.
+func (e *Engine) noteGARP(r trace.Record, dev string) {
+	f := r.Frame
+	k := neighKey{dev, f.SenderIP}
+	entry, ok := e.neighs[k]
+	if !ok {
+		// The entry may sit on another device (a bridge above the port
+		// the frame was captured on): check that one.
+		var keys []neighKey
+		for nk := range e.neighs {
+			if nk.addr == f.SenderIP {
+				keys = append(keys, nk)
+			}
+		}
+		if len(keys) == 0 {
+			return
+		}
+		slices.SortFunc(keys, func(a, b neighKey) int { return cmp.Compare(a.dev, b.dev) })
+		k = keys[0]
+		entry = e.neighs[k]
+	}
+	if bytes.Equal(entry.n.LLAddr, f.SenderHW) {
+		return
+	}
+	mac := f.SenderHW.String()
+	if e.garpReported[k] == mac {
+		return
+	}
+	gk := garpKey{k, mac}
+	p, ok := e.garps[gk]
+	if !ok {
+		p = &garpPending{key: gk, first: r.Time, frameDev: dev,
+			deadline: r.Time.Add(e.cfg.Locktime + e.cfg.GARPMargin)}
+		e.garps[gk] = p
+		e.noteDeadline(p.deadline)
+	}
+	p.last = r.Time
+	switch f.Op {
+	case trace.FrameARPRequest:
+		p.requests++
+	case trace.FrameARPReply:
+		p.replies++
+	case trace.FrameNA:
+		p.nas++
+		p.override = p.override || f.Override
+	}
+}
+
+// expireGARPs concludes the gratuitous-ARP checks due before now.
+func (e *Engine) expireGARPs(now time.Time, out []Finding) []Finding {
+	var due []*garpPending
+	for gk, p := range e.garps {
+		if now.After(p.deadline) {
+			due = append(due, p)
+			delete(e.garps, gk)
+		}
+	}
+	slices.SortFunc(due, func(a, b *garpPending) int {
+		if c := a.deadline.Compare(b.deadline); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.key.dev, b.key.dev); c != 0 {
+			return c
+		}
+		return a.key.addr.Compare(b.key.addr)
+	})
+	for _, p := range due {
+		entry, ok := e.neighs[p.key.neighKey]
+		if !ok || len(entry.n.LLAddr) == 0 || entry.n.LLAddr.String() == p.key.mac {
+			continue // gone or re-resolved: nothing to say
+		}
+		e.garpReported[p.key.neighKey] = p.key.mac
+		out = append(out, e.garpFinding(p, entry))
+	}
+	return out
+}
+
+// garpFinding explains an ignored gratuitous ARP.
+func (e *Engine) garpFinding(p *garpPending, entry *neighEntry) Finding {
+	n := entry.n
+	what := e.garpWhat(p)
+	ev := fmt.Sprintf("%s for %s announced %s on %s from %s", what, n.Addr, p.key.mac, p.frameDev, fmtTime(p.first))
+	if p.count() > 1 {
+		ev += fmt.Sprintf(" to %s", fmtTime(p.last))
+	}
+	ev += fmt.Sprintf("; %s after the first (locktime %s + margin %s) the entry still has %s (%s)",
+		fmtGap(p.deadline.Sub(p.first)), fmtGap(e.cfg.Locktime), fmtGap(e.cfg.GARPMargin), n.LLAddr, trace.NUDName(n.State))
+	if !entry.since.IsZero() {
+		ev += fmt.Sprintf(", set at %s", fmtTime(entry.since))
+	}
+	ev += ": traffic to " + n.Addr.String() + " still goes to the old MAC"
+	reason, advice := e.garpReason(p, n)
+	ev += ". Likely reason: " + reason
+	return Finding{
+		Detector: DetectorGARPIgnored,
+		Severity: SeverityCritical,
+		Time:     p.deadline,
+		Objects:  []string{n.String(), fmt.Sprintf("%s %s lladdr %s dev %s", what, n.Addr, p.key.mac, p.frameDev)},
+		Evidence: ev,
+		Advice:   advice,
+	}
+}
+
+func (e *Engine) garpWhat(p *garpPending) string {
+	var parts []string
+	plural := func(n int, one, many string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return fmt.Sprintf("%d %s", n, many)
+	}
+	if p.requests > 0 {
+		parts = append(parts, plural(p.requests, "gratuitous ARP request", "gratuitous ARP requests"))
+	}
+	if p.replies > 0 {
+		parts = append(parts, plural(p.replies, "gratuitous ARP reply", "gratuitous ARP replies"))
+	}
+	if p.nas > 0 {
+		parts = append(parts, plural(p.nas, "unsolicited NA", "unsolicited NAs"))
+	}
+	return strings.Join(parts, " and ")
+}
+
+// garpReason gives the likely reason an announcement was ignored on the
+// watched kernel (kernel-behaviour.md §2.3, §2.4; arp_process() in
+// net/ipv4/arp.c, ndisc_recv_na() in net/ipv6/ndisc.c).
+func (e *Engine) garpReason(p *garpPending, n trace.Neigh) (reason, advice string) {
+	heal := fmt.Sprintf("On this host, `ip neigh del %s dev %s` makes the next packet resolve the address again.", n.Addr, n.Dev)
+	var extra []string
+	if p.frameDev != p.key.dev {
+		extra = append(extra, fmt.Sprintf("the frames were seen on %s but the entry is on %s (device mismatch: the kernel updates only the entry of the device the frame arrived on)", p.frameDev, p.key.dev))
+	}
+	if n.State&(trace.NUDPermanent|trace.NUDNoARP) != 0 {
+		return fmt.Sprintf("the entry is %s: entries set by an administrator (or NOARP devices) are never changed by ARP or NA", trace.NUDName(n.State)),
+			fmt.Sprintf("Replace the entry (`ip neigh replace %s lladdr %s dev %s`) or have whoever installed it update it.", n.Addr, p.key.mac, n.Dev)
+	}
+	if p.nas > 0 && p.requests+p.replies == 0 {
+		if !p.override {
+			return "the NAs had no Override flag: an NA without it only marks a differing entry STALE and keeps the old MAC (RFC 4861 §7.2.5, ndisc_recv_na())",
+				"Send unsolicited NAs with the Override flag (as `raceroute announce` does). " + heal
+		}
+		r := "an unsolicited NA with the Override flag should replace the MAC at once; look for net.ipv6.conf.DEV.drop_unsolicited_na=1"
+		if len(extra) > 0 {
+			r += "; " + strings.Join(extra, "; ")
+		}
+		return r, heal
+	}
+	k := e.kernel
+	name := k.name()
+	locktime := fmtGap(e.cfg.Locktime)
+	window := fmt.Sprintf("an ordinary ARP may change the MAC only when it arrives more than locktime (%s) after the entry's last update, "+
+		"and on kernels before 4.12 every ignored ARP and every STALE->DELAY->REACHABLE transition moves that last update forward "+
+		"(neigh_update() sets `updated` before its override check; shared-route confirmations before 4.11 keep such entries cycling), so an entry in use can refuse every one", locktime)
+	switch k.garp() {
+	case garpNever:
+		reason = fmt.Sprintf("%s does not recognise gratuitous ARP at all (recognition arrived in 3.14; RHEL 7 before 7.9 lacks it): each one was handled as an ordinary ARP, and %s", name, window)
+		advice = "Upgrade to Linux 4.12 or later (or RHEL 7.9), where gratuitous ARPs always override an existing entry. Senders can spread announcements over more than locktime and keep sending for several seconds. " + heal
+	case garpRequests:
+		if p.replies > 0 && p.requests == 0 {
+			reason = fmt.Sprintf("%s recognises only gratuitous ARP requests, and only with arp_accept=1; gratuitous replies (arping -A) are handled as ordinary ARPs until 4.12, and %s", name, window)
+		} else {
+			reason = fmt.Sprintf("%s lets a gratuitous request override the entry only when net.ipv4.conf.%s.arp_accept=1 (3.14 to 4.11); otherwise it is an ordinary ARP, and %s", name, n.Dev, window)
+		}
+		advice = fmt.Sprintf("Set `sysctl -w net.ipv4.conf.%s.arp_accept=1` on this host and have senders use gratuitous requests (arping -U), or upgrade to Linux 4.12 or later. %s", n.Dev, heal)
+	case garpHonoured:
+		reason = fmt.Sprintf("%s should have honoured it (since 4.12 a gratuitous ARP overrides an existing entry whatever arp_accept and locktime): check net.ipv4.conf.%s.drop_gratuitous_arp, arp_accept, and whether a bridge or bond delivered the frames to another device", name, n.Dev)
+		advice = "Check the sysctls named above and where the frames arrive (`ip neigh show " + n.Addr.String() + "`, `tcpdump -ni " + n.Dev + " arp`). " + heal
+	default:
+		reason = "the watched kernel is unknown (give --kernel-release): before 3.14 (and RHEL 7 before 7.9) gratuitous ARPs are not recognised and " + window +
+			"; from 3.14 to 4.11 only gratuitous requests with arp_accept=1 override; from 4.12 every gratuitous ARP overrides an existing entry"
+		advice = "Find the receiving kernel's version (`uname -r`) and check net.ipv4.conf." + n.Dev + ".arp_accept and drop_gratuitous_arp. " + heal
+	}
+	if len(extra) > 0 {
+		reason += "; also, " + strings.Join(extra, "; ")
+	}
+	return reason, advice
+}
+
+// macChanged checks that a neighbour's new MAC was announced by a frame
+// seen on its device. Only devices where frames are being captured are
+// checked.
+func (e *Engine) macChanged(k neighKey, old, n trace.Neigh, at time.Time, out []Finding) []Finding {
+	seen := e.frameDevs[k.dev]
+	if seen == 0 {
+		return out
+	}
+	for _, f := range e.frames[k] {
+		if !bytes.Equal(f.mac, n.LLAddr) {
+			continue
+		}
+		if at.IsZero() || f.t.IsZero() || !f.t.Before(at.Add(-e.cfg.FrameWindow)) && !f.t.After(at) {
+			return out
+		}
+	}
+	c := &macCheck{key: k, old: old, new: n, at: at, deadline: at.Add(e.cfg.GARPMargin), frames: seen}
+	if at.IsZero() {
+		return append(out, e.macFinding(c))
+	}
+	e.macChecks = append(e.macChecks, c)
+	e.noteDeadline(c.deadline)
+	return out
+}
+
+// expireMACChecks reports the MAC changes no frame explained in time.
+func (e *Engine) expireMACChecks(now time.Time, out []Finding) []Finding {
+	keep := e.macChecks[:0]
+	for _, c := range e.macChecks {
+		if now.After(c.deadline) {
+			out = append(out, e.macFinding(c))
+		} else {
+			keep = append(keep, c)
+		}
+	}
+	clear(e.macChecks[len(keep):])
+	e.macChecks = keep
+	return out
+}
+
+func (e *Engine) macFinding(c *macCheck) Finding {
+	window := fmt.Sprintf("between %s before and %s after the change", fmtGap(e.cfg.FrameWindow), fmtGap(e.cfg.GARPMargin))
+	if c.at.IsZero() {
+		window = "in the trace"
+	}
+	return Finding{
+		Detector: DetectorMACChange,
+		Severity: SeverityWarning,
+		Time:     c.at,
+		Objects:  []string{c.new.String()},
+		Evidence: fmt.Sprintf("the entry for %s on %s changed from %s to %s at %s, but no ARP or NA frame from %s carrying %s was seen on %s %s (frames are being captured there: %d seen so far)",
+			c.key.addr, c.key.dev, c.old.LLAddr, c.new.LLAddr, fmtTime(c.at), c.key.addr, c.new.LLAddr, c.key.dev, window, c.frames),
+		Advice: "Something other than ARP/NDP input changed the entry: an administrator or an agent writing neighbour entries (`ip neigh replace`, an SDN agent), or the frame was missed (capture drops, another interface). " +
+			"If two hosts answer for " + c.key.addr.String() + ", the entry will flap between their MACs: look for a duplicate address (`arping -D`).",
+	}
+}

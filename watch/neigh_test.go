@@ -1,0 +1,252 @@
+package watch
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"raceroute/trace"
+)
+
+const (
+	fip    = "203.0.113.5"
+	oldMAC = "fa:16:3e:00:00:01"
+	newMAC = "fa:16:3e:00:00:02"
+)
+
+func TestGARPIgnored(t *testing.T) {
+	ms := time.Millisecond
+	entry := func(d time.Duration, m string, state uint16) trace.Record {
+		return neighRec(t, at(d), trace.ActionNew, fip, "qg-1", m, state)
+	}
+	req := func(d time.Duration) trace.Record {
+		return arpRec(t, at(d), trace.FrameARPRequest, "qg-1", fip, newMAC, fip)
+	}
+	reply := func(d time.Duration) trace.Record {
+		return arpRec(t, at(d), trace.FrameARPReply, "qg-1", fip, newMAC, fip)
+	}
+	na := func(d time.Duration, override bool) trace.Record {
+		r := arpRec(t, at(d), trace.FrameNA, "qg-1", "2001:db8::5", newMAC, "")
+		r.Frame.Override = override
+		return r
+	}
+	tests := []struct {
+		name    string
+		kernel  string
+		recs    []trace.Record
+		want    int
+		reason  []string // in the evidence
+		advice  string
+		objects string
+	}{
+		{"RHEL 7.3 ignores three replies (the seed)", "3.10.0-514.22.1.el7.x86_64",
+			[]trace.Record{entry(0, oldMAC, trace.NUDStale), reply(100 * ms), reply(1100 * ms), reply(2100 * ms)}, 1,
+			[]string{"2 gratuitous ARP replies", "does not recognise gratuitous ARP at all", "from 22:30:00.100000 to 22:30:01.100000",
+				"still has fa:16:3e:00:00:01 (STALE)", "1.50 s after the first"},
+			"Upgrade to Linux 4.12", "203.0.113.5 dev qg-1 lladdr fa:16:3e:00:00:01 STALE"},
+		{"3.16 with a reply", "3.16.0-4-amd64",
+			[]trace.Record{entry(0, oldMAC, trace.NUDReachable), reply(10 * ms)}, 1,
+			[]string{"recognises only gratuitous ARP requests", "1 gratuitous ARP reply for"}, "arp_accept=1", ""},
+		{"4.4 with a request needs arp_accept", "4.4.0-21-generic",
+			[]trace.Record{entry(0, oldMAC, trace.NUDReachable), req(10 * ms)}, 1,
+			[]string{"net.ipv4.conf.qg-1.arp_accept=1 (3.14 to 4.11)"}, "sysctl -w net.ipv4.conf.qg-1.arp_accept=1", ""},
+		{"5.10 should have honoured it", "5.10.0-28-amd64",
+			[]trace.Record{entry(0, oldMAC, trace.NUDReachable), req(10 * ms), reply(20 * ms)}, 1,
+			[]string{"should have honoured it", "drop_gratuitous_arp", "1 gratuitous ARP request and 1 gratuitous ARP reply"}, "tcpdump", ""},
+		{"RHEL 7.9 has the backports", "3.10.0-1160.el7.x86_64",
+			[]trace.Record{entry(0, oldMAC, trace.NUDReachable), reply(10 * ms)}, 1, []string{"should have honoured it"}, "", ""},
+		{"unknown kernel", "",
+			[]trace.Record{entry(0, oldMAC, trace.NUDReachable), reply(10 * ms)}, 1, []string{"the watched kernel is unknown"}, "uname -r", ""},
+		{"permanent entry", "5.10.0",
+			[]trace.Record{entry(0, oldMAC, trace.NUDPermanent), req(10 * ms)}, 1, []string{"the entry is PERMANENT"}, "ip neigh replace", ""},
+		{"taken within locktime + margin", "3.10.0-514.el7",
+			[]trace.Record{entry(0, oldMAC, trace.NUDStale), reply(10 * ms), entry(1400*ms, newMAC, trace.NUDStale)}, 0, nil, "", ""},
+		{"taken too late is still reported", "3.10.0-514.el7",
+			[]trace.Record{entry(0, oldMAC, trace.NUDStale), reply(10 * ms), entry(1600*ms, newMAC, trace.NUDStale)}, 1, []string{"does not recognise"}, "", ""},
+		{"no entry for the address", "3.10.0-514.el7", []trace.Record{reply(10 * ms)}, 0, nil, "", ""},
+		{"entry already has the MAC", "3.10.0-514.el7", []trace.Record{entry(0, newMAC, trace.NUDStale), reply(10 * ms)}, 0, nil, "", ""},
+		{"entry deleted meanwhile", "3.10.0-514.el7",
+			[]trace.Record{entry(0, oldMAC, trace.NUDStale), reply(10 * ms), neighRec(t, at(500*ms), trace.ActionDel, fip, "qg-1", oldMAC, trace.NUDStale)}, 0, nil, "", ""},
+		{"a non-gratuitous reply is not checked", "3.10.0-514.el7",
+			[]trace.Record{entry(0, oldMAC, trace.NUDStale), arpRec(t, at(10*ms), trace.FrameARPReply, "qg-1", fip, newMAC, "203.0.113.1")}, 0, nil, "", ""},
+		{"entry on the bridge above the port", "5.10.0",
+			[]trace.Record{neighRec(t, at(0), trace.ActionNew, fip, "br0", oldMAC, trace.NUDReachable), req(10 * ms)}, 1,
+			[]string{"seen on qg-1 but the entry is on br0"}, "", "203.0.113.5 dev br0"},
+		{"NA without the override flag", "5.10.0",
+			[]trace.Record{neighRec(t, at(0), trace.ActionNew, "2001:db8::5", "qg-1", oldMAC, trace.NUDStale), na(10*ms, false)}, 1,
+			[]string{"no Override flag"}, "Override flag", ""},
+		{"NA with override, taken", "5.10.0",
+			[]trace.Record{neighRec(t, at(0), trace.ActionNew, "2001:db8::5", "qg-1", oldMAC, trace.NUDStale), na(10*ms, true),
+				neighRec(t, at(11*ms), trace.ActionNew, "2001:db8::5", "qg-1", newMAC, trace.NUDStale)}, 0, nil, "", ""},
+		{"reported once while ignored", "3.10.0-514.el7",
+			[]trace.Record{entry(0, oldMAC, trace.NUDStale), reply(10 * ms), reply(5 * time.Second), reply(10 * time.Second)}, 1, nil, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.KernelRelease = tt.kernel
+			fs, _ := run(t, cfg, tt.recs)
+			g := byDetector(fs, DetectorGARPIgnored)
+			if len(g) != tt.want || len(byDetector(fs, DetectorMACChange)) != len(fs)-len(g) {
+				t.Fatalf("findings %v, want %d garp-ignored", fs, tt.want)
+			}
+			if tt.want == 0 {
+				return
+			}
+			f := g[0]
+			for _, w := range tt.reason {
+				if !strings.Contains(f.Evidence, w) {
+					t.Errorf("evidence %q lacks %q", f.Evidence, w)
+				}
+			}
+			if !strings.Contains(f.Advice, tt.advice) {
+				t.Errorf("advice %q lacks %q", f.Advice, tt.advice)
+			}
+			if tt.objects != "" && !strings.HasPrefix(f.Objects[0], tt.objects) {
+				t.Errorf("objects %q, want the entry %q first", f.Objects, tt.objects)
+			}
+			if f.Severity != SeverityCritical || f.Time.IsZero() {
+				t.Errorf("finding %+v", f)
+			}
+		})
+	}
+}
+
+func TestNeighMACChangeUnannounced(t *testing.T) {
+	ms := time.Millisecond
+	entry := func(d time.Duration, m string) trace.Record {
+		return neighRec(t, at(d), trace.ActionNew, "10.0.0.7", "eth0", m, trace.NUDReachable)
+	}
+	frame := func(d time.Duration, dev, sender, m string) trace.Record {
+		return arpRec(t, at(d), trace.FrameARPReply, dev, sender, m, "10.0.0.1")
+	}
+	tests := []struct {
+		name string
+		recs []trace.Record
+		want int
+	}{
+		{"change with no frame", []trace.Record{frame(0, "eth0", "10.0.0.99", newMAC), entry(10*ms, oldMAC), entry(5*time.Second, newMAC)}, 1},
+		{"change after the frame that carried it", []trace.Record{entry(0, oldMAC), frame(5*time.Second, "eth0", "10.0.0.7", newMAC), entry(5*time.Second+ms, newMAC)}, 0},
+		{"frame captured just after the change", []trace.Record{frame(0, "eth0", "10.0.0.99", newMAC), entry(ms, oldMAC), entry(5*time.Second, newMAC), frame(5*time.Second+20*ms, "eth0", "10.0.0.7", newMAC)}, 0},
+		{"frame too old", []trace.Record{entry(0, oldMAC), frame(time.Second, "eth0", "10.0.0.7", newMAC), entry(5*time.Second, newMAC)}, 1},
+		{"frame with another MAC", []trace.Record{entry(0, oldMAC), frame(5*time.Second, "eth0", "10.0.0.7", "fa:16:3e:00:00:09"), entry(5*time.Second+ms, newMAC)}, 1},
+		{"no frames captured on the device", []trace.Record{frame(0, "eth1", "10.0.0.99", newMAC), entry(ms, oldMAC), entry(5*time.Second, newMAC)}, 0},
+		{"first entry is not a change", []trace.Record{frame(0, "eth0", "10.0.0.99", newMAC), entry(ms, newMAC)}, 0},
+		{"resync is not a change", []trace.Record{frame(0, "eth0", "10.0.0.99", newMAC), entry(ms, oldMAC), func() trace.Record {
+			r := entry(5*time.Second, newMAC)
+			r.Resync = true
+			return r
+		}()}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs, _ := run(t, DefaultConfig(), tt.recs)
+			m := byDetector(fs, DetectorMACChange)
+			if len(m) != tt.want || len(fs) != tt.want {
+				t.Fatalf("findings %v, want %d", fs, tt.want)
+			}
+			if tt.want > 0 && (!strings.Contains(m[0].Evidence, "changed from fa:16:3e:00:00:01 to fa:16:3e:00:00:02") || m[0].Severity != SeverityWarning) {
+				t.Errorf("finding %v", m[0])
+			}
+		})
+	}
+	// Without times, the check is immediate.
+	lines := []string{
+		"[ARP]reply 10.0.0.99 lladdr fa:16:3e:00:00:09 target 10.0.0.1 dev eth0",
+		"[NEIGH]10.0.0.7 dev eth0 lladdr fa:16:3e:00:00:01 REACHABLE",
+		"[NEIGH]10.0.0.7 dev eth0 lladdr fa:16:3e:00:00:02 REACHABLE",
+	}
+	e := NewEngine(DefaultConfig())
+	var fs []Finding
+	for _, r := range parseLines(t, lines...) {
+		fs = append(fs, e.Observe(r)...)
+	}
+	if len(fs) != 1 || fs[0].Detector != DetectorMACChange || !strings.Contains(fs[0].Evidence, "in the trace") {
+		t.Errorf("untimed findings %v", fs)
+	}
+}
+
+func TestOverflowAndResync(t *testing.T) {
+	recs := []trace.Record{
+		{Time: at(0), Kind: trace.KindResync, Lost: 3}, // an initial sync: nothing to say
+		{Time: at(time.Second), Kind: trace.KindOverflow, Lost: 1234},
+		{Time: at(time.Second + 30*time.Millisecond), Kind: trace.KindResync, Lost: 17},
+		{Time: at(2 * time.Second), Kind: trace.KindOverflow, Netns: "blue"},
+		{Time: at(2 * time.Second), Kind: trace.KindResync},
+	}
+	fs, _ := run(t, DefaultConfig(), recs)
+	if len(fs) != 4 {
+		t.Fatalf("findings %v, want 4", fs)
+	}
+	checks := []struct {
+		sev  Severity
+		want string
+	}{
+		{SeverityWarning, "could not queue 1234 events"},
+		{SeverityInfo, "17 differences from the watcher's view"},
+		{SeverityWarning, "an unknown number of events"},
+		{SeverityInfo, "no difference"},
+	}
+	for i, c := range checks {
+		if fs[i].Detector != DetectorOverflow || fs[i].Severity != c.sev || !strings.Contains(fs[i].Evidence, c.want) {
+			t.Errorf("finding %d = %v, want %s with %q", i, fs[i], c.sev, c.want)
+		}
+	}
+	if fs[2].Objects[0] != "rtnetlink subscription in netns blue" {
+		t.Errorf("objects %v", fs[2].Objects)
+	}
+}
+
+func TestFindingStringAndJSON(t *testing.T) {
+	fs, _ := run(t, DefaultConfig(), parseFile(t, "testdata/seed-bad.log"))
+	c := byDetector(fs, DetectorCache)[0]
+	s := c.String()
+	lines := strings.Split(s, "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "2016-06-11T22:32:32.532758 critical cache-contradicts-route: unreachable 2001:67c:1254:e:10::1") ||
+		!strings.HasPrefix(lines[1], "    evidence: ") || !strings.HasPrefix(lines[2], "    advice: ") {
+		t.Errorf("String() =\n%s", s)
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["detector"] != DetectorCache || got["severity"] != "critical" || got["time"] != "2016-06-11T22:32:32.532758Z" ||
+		got["heal"] != "[RTCAH]Cloned unreachable 2001:67c:1254:e:10::1 dev lo metric 0 \\ cache error -101" {
+		t.Errorf("JSON = %s", b)
+	}
+	for _, s := range []Severity{SeverityInfo, SeverityWarning, SeverityCritical} {
+		if s.String() == "" || strings.HasPrefix(s.String(), "severity(") {
+			t.Errorf("severity %d has no name", s)
+		}
+	}
+}
+
+func TestParseKernelRelease(t *testing.T) {
+	tests := []struct {
+		in    string
+		class garpClass
+		clone bool
+	}{
+		{"3.10.0-514.22.1.el7.x86_64", garpNever, true},
+		{"3.10.0-1160.108.1.el7.x86_64", garpHonoured, true},
+		{"3.2.0-4-amd64", garpNever, true},
+		{"3.16.0-4-amd64", garpRequests, true},
+		{"4.11.12", garpRequests, false},
+		{"4.12.0", garpHonoured, false},
+		{"4.18.0-513.el8.x86_64", garpHonoured, false},
+		{"6.1.0-18-cloud-amd64", garpHonoured, false},
+		{"", garpUnknown, true},
+		{"banana", garpUnknown, true},
+	}
+	for _, tt := range tests {
+		v := parseKernelRelease(tt.in)
+		if v.garp() != tt.class || v.clonesOnLookup() != tt.clone {
+			t.Errorf("%q: class %d clones %v, want %d %v", tt.in, v.garp(), v.clonesOnLookup(), tt.class, tt.clone)
+		}
+	}
+}
