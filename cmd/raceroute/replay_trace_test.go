@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const seedBad = "../../watch/testdata/seed-bad.log"
+
+func TestReplayTraceSeed(t *testing.T) {
+	f, err := os.Open(seedBad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out, errb bytes.Buffer
+	n, err := replayTrace(context.Background(), f, "seed-bad.log", &out, &errb, defaultReplayTraceOptions())
+	if err != nil || n != 3 {
+		t.Fatalf("findings %d, err %v; stderr %s", n, err, errb.String())
+	}
+	if c := strings.Count(out.String(), "critical cache-contradicts-route: unreachable 2001:67c:1254:e:10::1 dev lo"); c != 1 {
+		t.Errorf("cache findings in output = %d:\n%s", c, out.String())
+	}
+	if c := strings.Count(out.String(), "warning non-atomic-route-change"); c != 2 {
+		t.Errorf("non-atomic findings in output = %d", c)
+	}
+	if !strings.Contains(errb.String(), "8 records, 0 malformed lines skipped, 3 finding(s)") {
+		t.Errorf("summary: %q", errb.String())
+	}
+}
+
+func TestReplayTraceJSONAndMalformed(t *testing.T) {
+	in := strings.Join([]string{
+		"[2016-06-11T22:32:32.532755] [ROUTE]Deleted 2001:db8::/64 via fe80::1 dev eth0 proto bird metric 1024",
+		"this line is nonsense",
+		"[2016-06-11T22:32:32.532757] [ROUTE]2001:db8::/64 via fe80::2 dev eth1 proto bird metric 1024",
+		"2001:db8::/64 via bogus dev eth1",
+	}, "\n")
+	opts := defaultReplayTraceOptions()
+	opts.json = true
+	var out, errb bytes.Buffer
+	n, err := replayTrace(context.Background(), strings.NewReader(in), "t.log", &out, &errb, opts)
+	if err != nil || n != 1 {
+		t.Fatalf("findings %d, err %v", n, err)
+	}
+	var f map[string]any
+	if err := json.Unmarshal(out.Bytes(), &f); err != nil {
+		t.Fatalf("output %q is not one JSON object: %v", out.String(), err)
+	}
+	if f["detector"] != "non-atomic-route-change" || f["severity"] != "warning" || !strings.Contains(f["evidence"].(string), "proto bird (12)") {
+		t.Errorf("finding %v", f)
+	}
+	for _, want := range []string{"t.log:2: expected a route destination", "t.log:4: expected a gateway address after via", "2 malformed lines skipped"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr %q lacks %q", errb.String(), want)
+		}
+	}
+}
+
+func TestReplayTraceBadOptions(t *testing.T) {
+	for _, o := range []func(*replayTraceOptions){
+		func(o *replayTraceOptions) { o.date = "June 11" },
+		func(o *replayTraceOptions) { o.family = 5 },
+		func(o *replayTraceOptions) { o.window = 0 },
+	} {
+		opts := defaultReplayTraceOptions()
+		o(&opts)
+		_, err := replayTrace(context.Background(), strings.NewReader(""), "x", &bytes.Buffer{}, &bytes.Buffer{}, opts)
+		var bad badInputError
+		if !errors.As(err, &bad) {
+			t.Errorf("options %+v: err %v, want bad input", opts, err)
+		}
+	}
+}
+
+func TestReplayTraceExitStatus(t *testing.T) {
+	dir := t.TempDir()
+	clean := filepath.Join(dir, "clean.log")
+	if err := os.WriteFile(clean, []byte("10.0.0.0/8 dev eth0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	long := filepath.Join(dir, "long.log")
+	if err := os.WriteFile(long, bytes.Repeat([]byte("x"), 2<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"findings without --fail-on-finding", []string{"replay-trace", seedBad}, exitOK},
+		{"findings with --fail-on-finding", []string{"replay-trace", "--fail-on-finding", seedBad}, exitMismatch},
+		{"clean log with --fail-on-finding", []string{"replay-trace", "--fail-on-finding", clean}, exitOK},
+		{"missing file", []string{"replay-trace", filepath.Join(dir, "nope.log")}, exitBadInput},
+		{"a directory", []string{"replay-trace", dir}, exitBadInput},
+		{"a line too long to read", []string{"replay-trace", long}, exitBadInput},
+		{"no file", []string{"replay-trace"}, exitBadInput},
+		{"bad flag", []string{"replay-trace", "--window", "soon", seedBad}, exitBadInput},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if got := run(context.Background(), tt.args, &out, &errb); got != tt.want {
+				t.Errorf("exit %d, want %d; stderr %s", got, tt.want, errb.String())
+			}
+		})
+	}
+}
+
+func TestReplayTraceStdin(t *testing.T) {
+	cmd := newRootCmd()
+	in, err := os.ReadFile(seedBad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	cmd.SetIn(bytes.NewReader(in))
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	cmd.SetArgs([]string{"replay-trace", "--json", "-"})
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(out.String(), "\n"); lines != 3 {
+		t.Errorf("%d JSON lines, want 3:\n%s", lines, out.String())
+	}
+	if !strings.Contains(errb.String(), "replay-trace: stdin:") {
+		t.Errorf("stderr %q", errb.String())
+	}
+}
