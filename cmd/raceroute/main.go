@@ -98,6 +98,7 @@ kernel profile and prints a matrix.`,
 		newScenariosCmd(),
 		newKernelsCmd(),
 		newReplayCmd(),
+		newReplayTraceCmd(),
 	)
 	return root
 }
