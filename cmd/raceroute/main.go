@@ -99,6 +99,7 @@ kernel profile and prints a matrix.`,
 		newKernelsCmd(),
 		newReplayCmd(),
 		newReplayTraceCmd(),
+		newWatchCmd(),
 	)
 	return root
 }

@@ -114,6 +114,11 @@ func EncodeRoute(r *trace.Route) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("route %s: family %d", r.Dst, r.Family)
 	}
+	if r.Cloned {
+		// rtm_to_fib6_config turns RTM_F_CLONED into RTF_CACHE: a delete
+		// then removes that cache exception alone (ip6_route_del).
+		m.Flags |= rtmFCloned
+	}
 	if m.Type == 0 {
 		m.Type = unix.RTN_UNICAST
 	}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"raceroute/live/livewatch"
+	"raceroute/watch"
+)
+
+// watchFlags are the flags of `raceroute watch`.
+type watchFlags struct {
+	json      bool
+	family    int
+	dev       string
+	prefix    string
+	netns     string
+	metrics   string
+	sniff     bool
+	heal      bool
+	quiet     bool
+	cachePoll time.Duration
+	window    time.Duration
+	margin    time.Duration
+	locktime  time.Duration
+	duration  time.Duration
+	verbose   bool
+}
+
+// watchConfig turns the flags into a livewatch configuration, or a
+// bad-input error.
+func (f *watchFlags) watchConfig() (livewatch.Config, error) {
+	cfg := livewatch.Config{
+		Netns: f.netns, JSON: f.json, Dev: f.dev, Metrics: f.metrics,
+		Sniff: f.sniff, Heal: f.heal, Quiet: f.quiet, CachePoll: f.cachePoll,
+		Engine: watch.DefaultConfig(),
+	}
+	switch f.family {
+	case 0:
+	case 4, 6:
+		cfg.Families = []int{f.family}
+	default:
+		return cfg, badInput(fmt.Errorf("--family %d: want 4 or 6", f.family))
+	}
+	if f.prefix != "" {
+		p, err := netip.ParsePrefix(f.prefix)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f.prefix)
+			if aerr != nil {
+				return cfg, badInput(fmt.Errorf("--prefix %q: want an address or prefix such as 2001:db8::/48", f.prefix))
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		cfg.Prefix = p.Masked()
+	}
+	if f.window > 0 {
+		cfg.Engine.NonAtomicWindow = f.window
+	}
+	if f.margin > 0 {
+		cfg.Engine.GARPMargin = f.margin
+	}
+	if f.locktime > 0 {
+		cfg.Engine.Locktime = f.locktime
+	}
+	return cfg, nil
+}
+
+func newWatchCmd() *cobra.Command {
+	var f watchFlags
+	cmd := &cobra.Command{
+		Use:   "watch",
+		Short: "Watch live route and neighbour events and name the races as they happen",
+		Long: `watch follows the kernel's route, route-cache, neighbour, link and address
+events of a network namespace and prints them as ` + "`ip -ts monitor`" + ` lines, with
+the markers iproute2 lacks (Replaced, Cloned, Resync, Inferred, Polled), or
+as JSON lines. It never loses state: after a netlink receive overflow it
+dumps the tables again and prints the differences. Its detectors report
+non-atomic route changes, route-cache entries that contradict their route,
+gratuitous ARPs the neighbour table ignored, unannounced MAC changes, and
+overflows.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.watchConfig()
+			if err != nil {
+				return err
+			}
+			level := slog.LevelWarn
+			if f.verbose {
+				level = slog.LevelDebug
+			}
+			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			cfg.Out = cmd.OutOrStdout()
+			if term.IsTerminal(int(os.Stderr.Fd())) && cmd.ErrOrStderr() == os.Stderr {
+				cfg.Status = os.Stderr
+			}
+			ctx := cmd.Context()
+			if f.duration > 0 {
+				var cancel func()
+				ctx, cancel = context.WithTimeout(ctx, f.duration)
+				defer cancel()
+			}
+			return livewatch.Run(ctx, cfg)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.json, "json", false, "print JSON lines instead of ip -ts monitor text")
+	fl.IntVar(&f.family, "family", 0, "follow only IPv4 (4) or IPv6 (6)")
+	fl.StringVar(&f.dev, "dev", "", "print only events about this interface")
+	fl.StringVar(&f.prefix, "prefix", "", "print only events inside this prefix")
+	fl.StringVar(&f.netns, "netns", "", "watch this network namespace (name under /run/netns, or a path)")
+	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on this address, e.g. 127.0.0.1:9740")
+	fl.BoolVar(&f.sniff, "sniff", false, "capture ARP and NA frames on the namespace's interfaces")
+	fl.BoolVar(&f.heal, "heal", false, "delete a route-cache entry that contradicts its route (that entry only)")
+	fl.BoolVar(&f.quiet, "quiet", false, "print findings only")
+	fl.DurationVar(&f.cachePoll, "cache-poll", livewatch.DefaultCachePoll, "how often to dump the IPv6 route cache (negative: never)")
+	fl.DurationVar(&f.window, "window", 0, "longest delete-to-add gap counted as a non-atomic change (default 50ms)")
+	fl.DurationVar(&f.margin, "garp-margin", 0, "wait beyond locktime before calling a gratuitous ARP ignored (default 500ms)")
+	fl.DurationVar(&f.locktime, "locktime", 0, "the watched host's neighbour locktime (default 1s)")
+	fl.DurationVar(&f.duration, "for", 0, "stop after this long (default: until interrupted)")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log diagnostics")
+	return cmd
+}

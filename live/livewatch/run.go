@@ -1,0 +1,473 @@
+// Package livewatch runs `raceroute watch` on a live namespace: it feeds
+// a resyncing netlink subscription, polls of the IPv6 route cache and,
+// optionally, sniffed ARP/NA frames to the detectors of package watch,
+// prints events and findings, serves Prometheus metrics, and heals
+// contradicting route-cache entries on request.
+package livewatch
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sys/unix"
+
+	"raceroute/live/frame"
+	"raceroute/live/nl"
+	"raceroute/trace"
+	"raceroute/watch"
+)
+
+// DefaultCachePoll is how often the IPv6 route cache is dumped.
+const DefaultCachePoll = 3 * time.Second
+
+// Config configures a watch.
+type Config struct {
+	// Netns is the namespace to watch (name or path; "" for our own).
+	Netns string
+	// JSON prints JSON lines instead of `ip -ts monitor` text.
+	JSON bool
+	// Families restricts to IPv4 (4) and/or IPv6 (6); empty: both.
+	Families []int
+	// Dev, if set, prints only events about this interface.
+	Dev string
+	// Prefix, if valid, prints only route, address and neighbour events
+	// inside it.
+	Prefix netip.Prefix
+	// Metrics, if set, is the address to serve /metrics on.
+	Metrics string
+	// Sniff captures ARP/NA frames on the namespace's interfaces.
+	Sniff bool
+	// SniffDevs limits sniffing to these interfaces (default: all up).
+	SniffDevs []string
+	// Heal deletes the route-cache entry a cache-contradicts-route
+	// finding names (that entry only).
+	Heal bool
+	// CachePoll is the IPv6 cache poll interval (DefaultCachePoll if 0;
+	// negative disables polling).
+	CachePoll time.Duration
+	// RcvBuf is the netlink receive buffer (nl.DefaultRcvBuf if 0).
+	RcvBuf int
+	// Engine configures the detectors; KernelRelease is filled from
+	// uname when empty.
+	Engine watch.Config
+	// Out receives events and findings.
+	Out io.Writer
+	// Status, if set, receives a one-line progress display, rewritten
+	// in place every second (use it only on a terminal).
+	Status io.Writer
+	// Quiet prints findings only, not events.
+	Quiet bool
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+	// OnFinding and OnRecord, if set, see every finding and record
+	// (after filtering for records), on the watch's goroutine.
+	OnFinding func(watch.Finding)
+	OnRecord  func(trace.Record)
+	// OnMetricsListen, if set, is told the address metrics are served on
+	// (useful with port 0).
+	OnMetricsListen func(addr string)
+	// Ready, if set, is closed once the subscription (and sniffer) run.
+	Ready chan<- struct{}
+}
+
+// Metrics are the Prometheus collectors of one watch, on their own
+// registry.
+type Metrics struct {
+	Registry *prometheus.Registry
+	events   *prometheus.CounterVec
+	findings *prometheus.CounterVec
+	drops    prometheus.CounterFunc
+	resyncs  prometheus.CounterFunc
+	heals    prometheus.Counter
+}
+
+// newMetrics registers the collectors; stats reads the subscription.
+func newMetrics(stats func() nl.Stats) *Metrics {
+	m := &Metrics{Registry: prometheus.NewRegistry()}
+	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "raceroute_watch_events_total", Help: "Records handled, by kind (route, cache, neigh, link, addr, frame, overflow, resync).",
+	}, []string{"kind"})
+	m.findings = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "raceroute_watch_findings_total", Help: "Findings reported, by detector.",
+	}, []string{"detector"})
+	m.drops = prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "raceroute_watch_netlink_drops_total", Help: "Netlink receive overflows (ENOBUFS).",
+	}, func() float64 { return float64(stats().Drops) })
+	m.resyncs = prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "raceroute_watch_resyncs_total", Help: "Resynchronisations after overflows.",
+	}, func() float64 { return float64(stats().Resyncs) })
+	m.heals = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "raceroute_watch_heals_total", Help: "Route-cache entries deleted by --heal.",
+	})
+	m.Registry.MustRegister(m.events, m.findings, m.drops, m.resyncs, m.heals)
+	for _, d := range []string{watch.DetectorNonAtomic, watch.DetectorCache, watch.DetectorGARPIgnored, watch.DetectorMACChange, watch.DetectorOverflow} {
+		m.findings.WithLabelValues(d)
+	}
+	return m
+}
+
+// kindLabel names a record's kind for metrics.
+func kindLabel(r *trace.Record) string {
+	switch r.Kind {
+	case trace.KindRoute:
+		if r.Route.Cloned {
+			return "cache"
+		}
+		return "route"
+	case trace.KindNeigh:
+		return "neigh"
+	case trace.KindLink:
+		return "link"
+	case trace.KindAddr:
+		return "addr"
+	case trace.KindFrame:
+		return "frame"
+	case trace.KindOverflow:
+		return "overflow"
+	case trace.KindResync:
+		return "resync"
+	}
+	return "other"
+}
+
+// Run watches until ctx is done. It returns nil on a clean stop.
+func Run(ctx context.Context, cfg Config) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if cfg.Engine == (watch.Config{}) {
+		cfg.Engine = watch.DefaultConfig()
+	}
+	if cfg.Engine.KernelRelease == "" {
+		var u unix.Utsname
+		if err := unix.Uname(&u); err == nil {
+			cfg.Engine.KernelRelease = unix.ByteSliceToString(u.Release[:])
+		}
+	}
+	poll := cfg.CachePoll
+	if poll == 0 {
+		poll = DefaultCachePoll
+	}
+	if poll < 0 {
+		poll = 0
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	sub, err := nl.Subscribe(ctx, nl.Options{
+		Netns: cfg.Netns, Families: cfg.Families, RcvBuf: cfg.RcvBuf,
+		CachePoll: poll, EmitInitial: true, Logger: log,
+	})
+	if err != nil {
+		return fmt.Errorf("watch: %w", err)
+	}
+	defer sub.Close()
+	metrics := newMetrics(sub.Stats)
+
+	var srvErr chan error
+	if cfg.Metrics != "" {
+		ln, err := net.Listen("tcp", cfg.Metrics)
+		if err != nil {
+			return fmt.Errorf("watch: metrics listener on %s: %w", cfg.Metrics, err)
+		}
+		srv := &http.Server{
+			Handler:           metricsMux(metrics.Registry),
+			ReadHeaderTimeout: 5 * time.Second,
+		}
+		srvErr = make(chan error, 1)
+		go func() { srvErr <- srv.Serve(ln) }()
+		defer func() {
+			sctx, c := context.WithTimeout(context.Background(), 2*time.Second)
+			defer c()
+			srv.Shutdown(sctx)
+		}()
+		log.Info("serving metrics", "addr", ln.Addr().String())
+		if cfg.OnMetricsListen != nil {
+			cfg.OnMetricsListen(ln.Addr().String())
+		}
+	}
+
+	frames := make(chan trace.Record, 1024)
+	var waitSniff func() error
+	if cfg.Sniff {
+		fams := map[int]bool{}
+		for _, f := range cfg.Families {
+			fams[f] = true
+		}
+		waitSniff, err = frame.Sniff(ctx, frame.SniffOptions{
+			Netns: cfg.Netns, Devs: cfg.SniffDevs, IPv4: fams[4], IPv6: fams[6], Logger: log,
+		}, func(r trace.Record) {
+			select {
+			case frames <- r:
+			case <-ctx.Done():
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("watch: %w", err)
+		}
+	}
+
+	var writer *nl.RouteWriter
+	if cfg.Heal {
+		writer, err = nl.NewRouteWriter(nl.Options{Netns: cfg.Netns})
+		if err != nil {
+			return fmt.Errorf("watch --heal: %w", err)
+		}
+		defer writer.Close()
+	}
+	if cfg.Ready != nil {
+		close(cfg.Ready)
+	}
+
+	w := &watcher{cfg: cfg, log: log, engine: watch.NewEngine(cfg.Engine), metrics: metrics, writer: writer, enc: json.NewEncoder(cfg.Out)}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var status <-chan time.Time
+	if cfg.Status != nil {
+		st := time.NewTicker(time.Second)
+		defer st.Stop()
+		status = st.C
+	}
+	recs := sub.Records()
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-srvErr:
+			runErr = fmt.Errorf("watch: metrics server: %w", err)
+			break loop
+		case r, ok := <-recs:
+			if !ok {
+				if err := sub.Err(); err != nil {
+					runErr = fmt.Errorf("watch: %w", err)
+				}
+				break loop
+			}
+			if err := w.handle(ctx, r); err != nil {
+				runErr = err
+				break loop
+			}
+		case r := <-frames:
+			if err := w.handle(ctx, r); err != nil {
+				runErr = err
+				break loop
+			}
+		case now := <-tick.C:
+			if err := w.findings(ctx, w.engine.Tick(now)); err != nil {
+				runErr = err
+				break loop
+			}
+		case <-status:
+			st := sub.Stats()
+			fmt.Fprintf(cfg.Status, "\r\033[Kevents %d  drops %d  resyncs %d  findings %d  routes %d  neighbours %d",
+				st.Events, st.Drops, st.Resyncs, w.nfindings, len(w.engine.Routes()), len(w.engine.Neighs()))
+		}
+	}
+	cancel()
+	if cfg.Status != nil {
+		fmt.Fprint(cfg.Status, "\r\033[K")
+	}
+	if waitSniff != nil {
+		if err := waitSniff(); err != nil && runErr == nil {
+			runErr = fmt.Errorf("watch: %w", err)
+		}
+	}
+	return runErr
+}
+
+// metricsMux serves the registry on /metrics.
+func metricsMux(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// watcher holds the state of Run's loop.
+type watcher struct {
+	cfg       Config
+	log       *slog.Logger
+	engine    *watch.Engine
+	metrics   *Metrics
+	writer    *nl.RouteWriter
+	enc       *json.Encoder
+	nfindings int
+}
+
+// handle feeds one record to the engine and prints it if it passes the
+// filters.
+func (w *watcher) handle(ctx context.Context, r trace.Record) error {
+	w.metrics.events.WithLabelValues(kindLabel(&r)).Inc()
+	fs := w.engine.Observe(r)
+	if !r.Initial && Match(&r, w.cfg.Dev, w.cfg.Prefix) {
+		if w.cfg.OnRecord != nil {
+			w.cfg.OnRecord(r)
+		}
+		if !w.cfg.Quiet {
+			if err := w.print(&r); err != nil {
+				return err
+			}
+		}
+	}
+	return w.findings(ctx, fs)
+}
+
+// findings prints, counts and (with --heal) acts on findings.
+func (w *watcher) findings(ctx context.Context, fs []watch.Finding) error {
+	for _, f := range fs {
+		w.nfindings++
+		w.metrics.findings.WithLabelValues(f.Detector).Inc()
+		if w.cfg.OnFinding != nil {
+			w.cfg.OnFinding(f)
+		}
+		var err error
+		if w.cfg.JSON {
+			err = w.enc.Encode(struct {
+				Finding watch.Finding `json:"finding"`
+			}{f})
+		} else {
+			_, err = fmt.Fprintln(w.cfg.Out, "finding: "+f.String())
+		}
+		if err != nil {
+			return fmt.Errorf("watch: write finding: %w", err)
+		}
+		if w.writer != nil && f.Heal != nil && f.Heal.Kind == trace.KindRoute && f.Heal.Route.Cloned {
+			if _, err := w.writer.Write(ctx, nl.OpDelete, []trace.Route{f.Heal.Route}); err != nil {
+				w.log.Warn("heal failed", "entry", trace.FormatMonitor(*f.Heal, false), "err", err)
+			} else {
+				w.metrics.heals.Inc()
+				w.log.Info("healed: deleted route-cache entry", "entry", trace.FormatMonitor(*f.Heal, false))
+			}
+		}
+	}
+	return nil
+}
+
+// print writes one event.
+func (w *watcher) print(r *trace.Record) error {
+	var err error
+	if w.cfg.JSON {
+		err = w.enc.Encode(JSONRecord(r))
+	} else {
+		_, err = fmt.Fprintln(w.cfg.Out, trace.FormatMonitor(*r, true))
+	}
+	if err != nil {
+		return fmt.Errorf("watch: write event: %w", err)
+	}
+	return nil
+}
+
+// Match reports whether a record passes the --dev and --prefix filters.
+// Frames, overflows and resyncs pass the prefix filter; routes pass it
+// when their destination lies inside the prefix.
+func Match(r *trace.Record, dev string, prefix netip.Prefix) bool {
+	var d string
+	var addr netip.Prefix
+	switch r.Kind {
+	case trace.KindRoute:
+		d, addr = r.Route.Dev, r.Route.Dst
+	case trace.KindNeigh:
+		d = r.Neigh.Dev
+		if r.Neigh.Addr.IsValid() {
+			addr = netip.PrefixFrom(r.Neigh.Addr, r.Neigh.Addr.BitLen())
+		}
+	case trace.KindAddr:
+		d, addr = r.Addr.Dev, r.Addr.Prefix
+	case trace.KindLink:
+		d = r.Link.Name
+	case trace.KindFrame:
+		d = r.Frame.Dev
+	default:
+		return true
+	}
+	if dev != "" && d != dev {
+		return false
+	}
+	if prefix.IsValid() && addr.IsValid() {
+		return prefix.Bits() <= addr.Bits() && prefix.Contains(addr.Addr())
+	}
+	if prefix.IsValid() && r.Kind == trace.KindLink {
+		return false
+	}
+	return true
+}
+
+// JSONRecord is the JSON line of a record: the kind, the action, the
+// markers, the `ip monitor` text and the object's main fields.
+func JSONRecord(r *trace.Record) any {
+	type obj struct {
+		Time     string `json:"time,omitempty"`
+		Kind     string `json:"kind"`
+		Action   string `json:"action,omitempty"`
+		Netns    string `json:"netns,omitempty"`
+		Replace  bool   `json:"replace,omitempty"`
+		Resync   bool   `json:"resync,omitempty"`
+		Inferred bool   `json:"inferred,omitempty"`
+		Polled   bool   `json:"polled,omitempty"`
+		Cloned   bool   `json:"cloned,omitempty"`
+		Dst      string `json:"dst,omitempty"`
+		Gateway  string `json:"gateway,omitempty"`
+		Dev      string `json:"dev,omitempty"`
+		Table    uint32 `json:"table,omitempty"`
+		Metric   uint32 `json:"metric,omitempty"`
+		Proto    string `json:"proto,omitempty"`
+		Type     string `json:"type,omitempty"`
+		LLAddr   string `json:"lladdr,omitempty"`
+		State    string `json:"state,omitempty"`
+		Lost     int    `json:"lost,omitempty"`
+		Text     string `json:"text"`
+	}
+	o := obj{Kind: kindLabel(r), Netns: r.Netns, Replace: r.Replace, Resync: r.Resync, Inferred: r.Inferred, Polled: r.Polled, Lost: r.Lost,
+		Text: strings.TrimSpace(trace.FormatMonitor(*r, false))}
+	if !r.Time.IsZero() {
+		o.Time = r.Time.Format(time.RFC3339Nano)
+	}
+	switch r.Action {
+	case trace.ActionNew:
+		o.Action = "new"
+	case trace.ActionDel:
+		o.Action = "del"
+	}
+	switch r.Kind {
+	case trace.KindRoute:
+		rt := &r.Route
+		o.Cloned, o.Dst, o.Dev, o.Table, o.Metric = rt.Cloned, rt.Dst.String(), rt.Dev, rt.Table, rt.Metric
+		o.Proto, o.Type = trace.ProtoName(rt.Proto), trace.RouteTypeName(rt.Type)
+		if rt.Gateway.IsValid() {
+			o.Gateway = rt.Gateway.String()
+		}
+	case trace.KindNeigh:
+		o.Dst, o.Dev, o.State = r.Neigh.Addr.String(), r.Neigh.Dev, trace.NUDName(r.Neigh.State)
+		if r.Neigh.LLAddr != nil {
+			o.LLAddr = r.Neigh.LLAddr.String()
+		}
+	case trace.KindAddr:
+		o.Dst, o.Dev = r.Addr.Prefix.String(), r.Addr.Dev
+	case trace.KindLink:
+		o.Dev = r.Link.Name
+		if r.Link.MAC != nil {
+			o.LLAddr = r.Link.MAC.String()
+		}
+	case trace.KindFrame:
+		o.Dev, o.Dst = r.Frame.Dev, r.Frame.SenderIP.String()
+		if r.Frame.SenderHW != nil {
+			o.LLAddr = r.Frame.SenderHW.String()
+		}
+	}
+	return o
+}
