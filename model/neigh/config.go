@@ -1,0 +1,321 @@
+// Package neigh is raceroute's executable model of the Linux ARP
+// neighbour table (net/core/neighbour.c, net/ipv4/arp.c) on one L2
+// segment: hosts with interfaces, neighbour entries with their NUD state
+// machine, kernel timers as actors, ARP input per kernel profile,
+// upper-layer confirmations through the shared dst (before 4.11) or per
+// skb (4.11 on), gratuitous-ARP senders, packet and TCP flows, and IP
+// moves. The model is pure: a run is a function of its choices.
+//
+// Times are integer milliseconds (jiffies at HZ=1000); comparisons follow
+// the kernel's time_after(a, b), strictly after.
+package neigh
+
+import (
+	"fmt"
+	"net/netip"
+
+	"raceroute/model/profile"
+)
+
+// Limits of one scenario; the state is made of fixed arrays of these sizes.
+const (
+	MaxIfaces  = 8
+	MaxIPs     = 16
+	MaxEntries = 16
+	MaxFlows   = 8
+	MaxSenders = 4
+	MaxMoves   = 4
+	MaxWatches = 4
+	MaxPackets = 24
+)
+
+// NUD states (include/net/neighbour.h, uapi/linux/neighbour.h).
+const (
+	NUDNone       uint8 = 0x00
+	NUDIncomplete uint8 = 0x01
+	NUDReachable  uint8 = 0x02
+	NUDStale      uint8 = 0x04
+	NUDDelay      uint8 = 0x08
+	NUDProbe      uint8 = 0x10
+	NUDFailed     uint8 = 0x20
+	NUDNoARP      uint8 = 0x40
+	NUDPermanent  uint8 = 0x80
+
+	// NUDInTimer, NUDValid and NUDConnected are the kernel's state sets.
+	NUDInTimer   = NUDIncomplete | NUDReachable | NUDDelay | NUDProbe
+	NUDValid     = NUDPermanent | NUDNoARP | NUDReachable | NUDProbe | NUDStale | NUDDelay
+	NUDConnected = NUDPermanent | NUDNoARP | NUDReachable
+)
+
+// StateName is iproute2's name of a NUD state.
+func StateName(s uint8) string {
+	switch s {
+	case NUDNone:
+		return "NONE"
+	case NUDIncomplete:
+		return "INCOMPLETE"
+	case NUDReachable:
+		return "REACHABLE"
+	case NUDStale:
+		return "STALE"
+	case NUDDelay:
+		return "DELAY"
+	case NUDProbe:
+		return "PROBE"
+	case NUDFailed:
+		return "FAILED"
+	case NUDNoARP:
+		return "NOARP"
+	case NUDPermanent:
+		return "PERMANENT"
+	}
+	return fmt.Sprintf("0x%02x", s)
+}
+
+// ParseState reads iproute2's name of a NUD state.
+func ParseState(s string) (uint8, bool) {
+	for _, st := range []uint8{NUDNone, NUDIncomplete, NUDReachable, NUDStale, NUDDelay, NUDProbe, NUDFailed, NUDNoARP, NUDPermanent} {
+		if StateName(st) == s {
+			return st, true
+		}
+	}
+	return 0, false
+}
+
+// Sysctl holds the per-interface neighbour parameters
+// (/proc/sys/net/ipv4/neigh/IFACE/* and conf/IFACE/arp_accept).
+type Sysctl struct {
+	Locktime        int32 // locktime, default 1 s
+	BaseReachable   int32 // base_reachable_time_ms, default 30 s
+	DelayFirstProbe int32 // delay_first_probe_time, default 5 s
+	Retrans         int32 // retrans_time_ms, default 1 s
+	GcStale         int32 // gc_stale_time, default 60 s
+	UcastSolicit    uint8 // ucast_solicit, default 3
+	McastSolicit    uint8 // mcast_solicit, default 3
+	AppSolicit      uint8 // app_solicit, default 0
+	McastReprobes   uint8 // mcast_resolicit (4.4 on), default 0
+	ArpAccept       uint8 // conf/IFACE/arp_accept, default 0
+}
+
+// DefaultSysctl returns arp_tbl's defaults (net/ipv4/arp.c, arp_tbl).
+func DefaultSysctl() Sysctl {
+	return Sysctl{Locktime: 1000, BaseReachable: 30000, DelayFirstProbe: 5000, Retrans: 1000,
+		GcStale: 60000, UcastSolicit: 3, McastSolicit: 3}
+}
+
+// Iface is one interface of a host on the segment.
+type Iface struct {
+	Host   int
+	Name   string
+	MAC    [6]byte
+	Prefix netip.Prefix // the on-link subnet (its route's dst is shared)
+	Sysctl Sysctl
+	// Draw is true when the interface needs its reachable_time drawn
+	// (it sends traffic); its draw is a kernel actor.
+	Draw bool
+}
+
+// Host is a machine on the segment.
+type Host struct {
+	Name   string
+	Ifaces []int
+}
+
+// InitEntry is a neighbour entry present at t=0.
+type InitEntry struct {
+	State uint8
+	LL    int // interface index whose MAC is the lladdr, or -1
+	// Age is how long ago (ms) the entry was last confirmed/updated/used.
+	Age int32
+}
+
+// Slot is a neighbour entry the scenario may hold: (interface, IP).
+type Slot struct {
+	Iface int
+	IP    int
+	Init  *InitEntry
+}
+
+// Window is a time window [Min, Max] in milliseconds.
+type Window struct{ Min, Max int32 }
+
+// ARP operations.
+const (
+	OpRequest uint8 = 1
+	OpReply   uint8 = 2
+)
+
+// THA is what a sender puts in an ARP reply's target hardware address.
+type THA uint8
+
+// Target hardware addresses.
+const (
+	THASelf      THA = iota // arping -A: the sender's own MAC (RFC 2002 gratuitous reply)
+	THABroadcast            // ff:ff:ff:ff:ff:ff
+	THAZero                 // 00:00:00:00:00:00
+)
+
+// Packet is one frame of an ARP sender, After the previous one (the first
+// after t=0).
+type Packet struct {
+	Op    uint8
+	After Window
+	THA   THA
+}
+
+// Sender is a gratuitous-ARP sender (arping -U / -A, an agent's preset).
+type Sender struct {
+	Name    string
+	Iface   int // sending interface
+	IP      int // the announced IP
+	Unicast int // destination interface for unicast frames, -1 for broadcast
+	Packets []Packet
+}
+
+// Flow protocols.
+const (
+	ProtoICMP uint8 = iota + 1 // echo requests: no upper-layer confirmation
+	ProtoTCP                   // segments acknowledged by the peer: tcp_ack() confirms
+)
+
+// Flow is a host sending to an address every Every (a ping, an SSH
+// session, SYN retransmissions with Backoff).
+type Flow struct {
+	Name     string
+	Iface    int
+	IP       int
+	Proto    uint8
+	Start    Window
+	Every    int32
+	Jitter   int32
+	Backoff  int32 // interval multiplier while unanswered (TCP RTO), 1 = none
+	MaxEvery int32
+	Count    int32 // 0 = until the horizon
+	RTT      Window
+}
+
+// Move moves IP from one interface to another at a time in At.
+type Move struct {
+	IP       int
+	From, To int
+	At       Window
+}
+
+// Watch kinds.
+const (
+	WatchConverges uint8 = iota + 1
+	WatchBlackhole
+)
+
+// Watch is a property's subject.
+type Watch struct {
+	Kind  uint8
+	Iface int // converges: the host interface holding the entry
+	IP    int
+	Flow  int   // blackhole: the flow
+	Limit int32 // converges: within; blackhole: longest tolerated
+	Move  int   // converges: the move it measures from, or -1
+}
+
+// Config is a compiled neighbour scenario: everything static, interned.
+type Config struct {
+	Profile profile.Profile
+	Hosts   []Host
+	Ifaces  []Iface
+	IPs     []netip.Addr
+	// Owner is the interface that owns each IP at t=0 (-1: nobody).
+	Owner   []int
+	Slots   []Slot
+	Senders []Sender
+	Flows   []Flow
+	Moves   []Move
+	Watches []Watch
+	// Draws is the number of distinct reachable_time values the explorer
+	// may choose; 0 means the kernel's own resolution (every ms in
+	// [base/2, 3*base/2)).
+	Draws int
+	// DrawTimes realises every time window as an independent uniform draw
+	// (an outcome of the step that schedules it) instead of a window of the
+	// engine: the right reading for statistical runs, where each actor's
+	// delay is independent. Exhaustive runs keep windows (two endpoints).
+	DrawTimes bool
+}
+
+// Validate checks the sizes and references of c.
+func (c *Config) Validate() error {
+	switch {
+	case len(c.Ifaces) == 0 || len(c.Ifaces) > MaxIfaces:
+		return fmt.Errorf("want 1 to %d interfaces, have %d", MaxIfaces, len(c.Ifaces))
+	case len(c.IPs) > MaxIPs:
+		return fmt.Errorf("at most %d addresses, have %d", MaxIPs, len(c.IPs))
+	case len(c.Slots) > MaxEntries:
+		return fmt.Errorf("at most %d neighbour entries, have %d", MaxEntries, len(c.Slots))
+	case len(c.Flows) > MaxFlows:
+		return fmt.Errorf("at most %d flows, have %d", MaxFlows, len(c.Flows))
+	case len(c.Senders) > MaxSenders:
+		return fmt.Errorf("at most %d ARP senders, have %d", MaxSenders, len(c.Senders))
+	case len(c.Moves) > MaxMoves:
+		return fmt.Errorf("at most %d moves, have %d", MaxMoves, len(c.Moves))
+	case len(c.Watches) > MaxWatches:
+		return fmt.Errorf("at most %d properties, have %d", MaxWatches, len(c.Watches))
+	case len(c.Owner) != len(c.IPs):
+		return fmt.Errorf("owner table has %d rows for %d addresses", len(c.Owner), len(c.IPs))
+	}
+	for i, s := range c.Senders {
+		if len(s.Packets) == 0 || len(s.Packets) > MaxPackets {
+			return fmt.Errorf("ARP sender %s: want 1 to %d packets, have %d", s.Name, MaxPackets, len(s.Packets))
+		}
+		for _, p := range s.Packets {
+			if p.After.Min < 0 || p.After.Max < p.After.Min {
+				return fmt.Errorf("ARP sender %d: bad window [%d, %d]", i, p.After.Min, p.After.Max)
+			}
+		}
+	}
+	for _, f := range c.Flows {
+		if f.Every <= 0 {
+			return fmt.Errorf("flow %s: every must be positive", f.Name)
+		}
+		if f.Proto == ProtoTCP && f.RTT.Max >= f.Every {
+			return fmt.Errorf("flow %s: rtt %d ms must be shorter than the interval %d ms", f.Name, f.RTT.Max, f.Every)
+		}
+		if c.slot(f.Iface, f.IP) < 0 {
+			return fmt.Errorf("flow %s: no neighbour slot for its destination", f.Name)
+		}
+	}
+	for _, w := range c.Watches {
+		if w.Kind == WatchConverges && c.slot(w.Iface, w.IP) < 0 {
+			return fmt.Errorf("converges: no neighbour slot for the watched entry")
+		}
+	}
+	return nil
+}
+
+// slot returns the entry slot of (iface, ip), or -1.
+func (c *Config) slot(iface, ip int) int {
+	for i, s := range c.Slots {
+		if s.Iface == iface && s.IP == ip {
+			return i
+		}
+	}
+	return -1
+}
+
+// ipOf returns the index of addr in c.IPs, or -1.
+func (c *Config) ipOf(a netip.Addr) int {
+	for i, x := range c.IPs {
+		if x == a {
+			return i
+		}
+	}
+	return -1
+}
+
+// ifaceByMAC returns the interface with mac, or -1.
+func (c *Config) ifaceByMAC(mac [6]byte) int {
+	for i := range c.Ifaces {
+		if c.Ifaces[i].MAC == mac {
+			return i
+		}
+	}
+	return -1
+}

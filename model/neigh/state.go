@@ -1,0 +1,110 @@
+package neigh
+
+import "encoding/binary"
+
+// Entry is one neighbour entry (struct neighbour): its NUD state, cached
+// lladdr and the three timestamps the kernel keeps.
+type Entry struct {
+	Confirmed int32 // last proof of reachability (n->confirmed)
+	Updated   int32 // last change (n->updated), the locktime reference
+	Used      int32 // last use on the slow path (n->used)
+	Timer     int32 // expiry of the entry's timer, or noTimer
+	State     uint8
+	LL        uint8 // interface index + 1 of the cached lladdr, 0 = none
+	Probes    uint8 // n->probes
+	UpdBy     uint8 // what last moved Updated (for stories)
+}
+
+// IfState is the per-interface state: the drawn reachable_time of its
+// neigh_parms and the pending-confirm flag of its on-link route's shared
+// dst (struct dst_entry pending_confirm, before 4.11).
+type IfState struct {
+	Reach      int32
+	DstPending uint8
+	PendingBy  uint8 // flow index + 1 whose ACK set DstPending (stories)
+	Drawn      uint8
+}
+
+// FlowState is a flow's progress and what the properties measure.
+type FlowState struct {
+	Next       int32 // next transmission (earliest)
+	LastTx     int32
+	AckAt      int32 // earliest arrival of the pending ACK
+	LossSince  int32 // first undelivered packet of the current streak, or -1
+	MaxLoss    int32 // longest closed streak
+	Sent       int32
+	K          uint8 // backoff exponent
+	AckPending uint8
+	SkPending  uint8 // sk->sk_dst_pending_confirm (4.11 on)
+	Queued     uint8 // a packet waits in the entry's arp_queue
+	Done       uint8
+	Armed      uint8 // draw mode: the start time has been drawn
+}
+
+// SenderState is an ARP sender's progress.
+type SenderState struct {
+	Last  int32 // time of the previous packet
+	Next  int32 // draw mode: exact time of the next packet
+	Idx   uint8 // next packet
+	Armed uint8 // draw mode: Next has been drawn
+}
+
+// State is the whole modelled segment at one instant. It is a flat value:
+// copy it by assignment.
+type State struct {
+	Now     int32
+	Entries [MaxEntries]Entry
+	Ifs     [MaxIfaces]IfState
+	Flows   [MaxFlows]FlowState
+	Senders [MaxSenders]SenderState
+	Owner   [MaxIPs]int8 // owning interface of each IP, -1 none
+	MovedAt [MaxMoves]int32
+	MoveAt  [MaxMoves]int32 // draw mode: the drawn time of each move, -1 before
+	// GoodSince is, per converges watch, since when the entry has held
+	// the owner's MAC (-1: it does not).
+	GoodSince [MaxWatches]int32
+}
+
+const noTimer int32 = -1 << 31
+
+// encode appends the canonical encoding of the used part of s.
+func (m *Model) encode(s *State, b []byte) []byte {
+	le := binary.LittleEndian
+	b = le.AppendUint32(b, uint32(s.Now))
+	for i := range m.cfg.Slots {
+		e := &s.Entries[i]
+		b = le.AppendUint32(b, uint32(e.Confirmed))
+		b = le.AppendUint32(b, uint32(e.Updated))
+		b = le.AppendUint32(b, uint32(e.Used))
+		b = le.AppendUint32(b, uint32(e.Timer))
+		b = append(b, e.State, e.LL, e.Probes, e.UpdBy)
+	}
+	for i := range m.cfg.Ifaces {
+		f := &s.Ifs[i]
+		b = le.AppendUint32(b, uint32(f.Reach))
+		b = append(b, f.DstPending, f.PendingBy, f.Drawn)
+	}
+	for i := range m.cfg.Flows {
+		f := &s.Flows[i]
+		for _, v := range [...]int32{f.Next, f.LastTx, f.AckAt, f.LossSince, f.MaxLoss, f.Sent} {
+			b = le.AppendUint32(b, uint32(v))
+		}
+		b = append(b, f.K, f.AckPending, f.SkPending, f.Queued, f.Done, f.Armed)
+	}
+	for i := range m.cfg.Senders {
+		b = le.AppendUint32(b, uint32(s.Senders[i].Last))
+		b = le.AppendUint32(b, uint32(s.Senders[i].Next))
+		b = append(b, s.Senders[i].Idx, s.Senders[i].Armed)
+	}
+	for i := range m.cfg.IPs {
+		b = append(b, byte(s.Owner[i]))
+	}
+	for i := range m.cfg.Moves {
+		b = le.AppendUint32(b, uint32(s.MovedAt[i]))
+		b = le.AppendUint32(b, uint32(s.MoveAt[i]))
+	}
+	for i := range m.cfg.Watches {
+		b = le.AppendUint32(b, uint32(s.GoodSince[i]))
+	}
+	return b
+}
