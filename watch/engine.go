@@ -83,14 +83,15 @@ type Engine struct {
 	kernel kernelVersion
 
 	routes map[prefixKey][]routeEntry // non-cache routes, by FIB node
+	lens   map[tableKey]*[129]int32   // FIB nodes holding routes, by prefix length
 	cache  map[prefixKey]*cacheEntry  // route-cache entries, by destination
 	neighs map[neighKey]*neighEntry
 
 	// non-atomic change detection
-	dels     map[routeKey]deletion
-	delQueue []deletion // in time order, for expiry
-	zeroDel  *deletion  // the last delete of a trace without times
-	routeSeq uint64     // counts non-cache route records
+	dels     map[routeKey]*deletion
+	delQueue []queuedDel // in time order, for expiry
+	zeroDel  *deletion   // the last delete of a trace without times
+	routeSeq uint64      // counts non-cache route records
 
 	// neighbour and frame detection
 	frameDevs    map[string]int           // frames seen, by device
@@ -123,9 +124,10 @@ func NewEngine(cfg Config) *Engine {
 		cfg:          cfg,
 		kernel:       parseKernelRelease(cfg.KernelRelease),
 		routes:       map[prefixKey][]routeEntry{},
+		lens:         map[tableKey]*[129]int32{},
 		cache:        map[prefixKey]*cacheEntry{},
 		neighs:       map[neighKey]*neighEntry{},
-		dels:         map[routeKey]deletion{},
+		dels:         map[routeKey]*deletion{},
 		frameDevs:    map[string]int{},
 		frames:       map[neighKey][]frameSeen{},
 		garps:        map[garpKey]*garpPending{},
@@ -244,6 +246,37 @@ func devOf(name string, ifindex int) string {
 	return fmt.Sprintf("if%d", ifindex)
 }
 
+// tableKey names one routing table of one family.
+type tableKey struct {
+	family int
+	table  uint32
+}
+
+// setRoutes stores the routes of a FIB node, keeping the count of nodes
+// by prefix length that lookup walks.
+func (e *Engine) setRoutes(pk prefixKey, es []routeEntry) {
+	had := len(e.routes[pk]) > 0
+	if len(es) == 0 {
+		delete(e.routes, pk)
+	} else {
+		e.routes[pk] = es
+	}
+	if had == (len(es) > 0) || !pk.dst.IsValid() {
+		return
+	}
+	tk := tableKey{pk.family, pk.table}
+	l := e.lens[tk]
+	if l == nil {
+		l = new([129]int32)
+		e.lens[tk] = l
+	}
+	if had {
+		l[pk.dst.Bits()]--
+	} else {
+		l[pk.dst.Bits()]++
+	}
+}
+
 // linkGone drops what the kernel removes with a link without always
 // announcing it: its routes, cache entries and neighbour entries.
 func (e *Engine) linkGone(l trace.Link) {
@@ -251,12 +284,7 @@ func (e *Engine) linkGone(l trace.Link) {
 		return dev != "" && dev == l.Name || ifindex != 0 && ifindex == l.Index
 	}
 	for k, es := range e.routes {
-		es = slices.DeleteFunc(es, func(x routeEntry) bool { return on(x.route.Dev, x.route.Ifindex) })
-		if len(es) == 0 {
-			delete(e.routes, k)
-		} else {
-			e.routes[k] = es
-		}
+		e.setRoutes(k, slices.DeleteFunc(es, func(x routeEntry) bool { return on(x.route.Dev, x.route.Ifindex) }))
 	}
 	for k, c := range e.cache {
 		if on(c.rec.Route.Dev, c.rec.Route.Ifindex) {
@@ -273,12 +301,15 @@ func (e *Engine) linkGone(l trace.Link) {
 
 // expire concludes the time-based detectors due before now.
 func (e *Engine) expire(now time.Time, out []Finding) []Finding {
-	for len(e.delQueue) > 0 && now.Sub(e.delQueue[0].rec.Time) > e.cfg.NonAtomicWindow {
+	for len(e.delQueue) > 0 && now.Sub(e.delQueue[0].at) > e.cfg.NonAtomicWindow {
 		d := e.delQueue[0]
 		e.delQueue = e.delQueue[1:]
 		if cur, ok := e.dels[d.key]; ok && cur.seq == d.seq {
 			delete(e.dels, d.key)
 		}
+	}
+	if len(e.delQueue) == 0 && cap(e.delQueue) > 1024 {
+		e.delQueue = nil // let a storm's backing array go
 	}
 	if e.next.IsZero() || !now.After(e.next) {
 		return out

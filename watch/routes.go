@@ -26,11 +26,18 @@ func keyOf(r trace.Route) routeKey {
 
 // deletion is a route delete awaiting a re-add.
 type deletion struct {
-	key      routeKey
-	seq      uint64 // routeSeq of the delete
-	rec      trace.Record
-	others   bool         // other routes for the prefix stayed in the table
-	fallback *trace.Route // the less specific route lookups fell through to
+	key    routeKey
+	seq    uint64 // routeSeq of the delete
+	at     time.Time
+	route  trace.Route
+	others bool // other routes for the prefix stayed in the table
+}
+
+// queuedDel is a deletion in the expiry queue.
+type queuedDel struct {
+	key routeKey
+	seq uint64
+	at  time.Time
 }
 
 // sameRoute reports whether a and b are the same route of one FIB node:
@@ -56,11 +63,7 @@ func (e *Engine) observeRoute(r trace.Record, out []Finding) []Finding {
 		if i >= 0 {
 			es = slices.Delete(es, i, i+1)
 		}
-		if len(es) == 0 {
-			delete(e.routes, pk)
-		} else {
-			e.routes[pk] = es
-		}
+		e.setRoutes(pk, es)
 		if change && !r.Inferred {
 			e.noteDelete(k, r, len(es) > 0)
 		}
@@ -94,32 +97,26 @@ func (e *Engine) addRoute(pk prefixKey, r trace.Record) {
 		if i := slices.IndexFunc(es, func(x routeEntry) bool { return sameRoute(x.route, rt) }); i >= 0 {
 			entry.since = es[i].since
 			es[i] = entry
-			e.routes[pk] = es
 			return
 		}
 	}
-	e.routes[pk] = append(es, entry)
+	e.setRoutes(pk, append(es, entry))
 }
 
 // noteDelete remembers a delete for the non-atomic detector.
 func (e *Engine) noteDelete(k routeKey, r trace.Record, others bool) {
-	d := deletion{key: k, seq: e.routeSeq, rec: r, others: others}
-	if !others {
-		if fb, ok := e.lookup(k.family, k.table, k.dst.Addr(), k.dst.Bits()-1); ok {
-			d.fallback = &fb[0].route
-		}
-	}
+	d := &deletion{key: k, seq: e.routeSeq, at: r.Time, route: r.Route, others: others}
 	if r.Time.IsZero() {
-		e.zeroDel = &d
+		e.zeroDel = d
 		return
 	}
 	e.dels[k] = d
-	e.delQueue = append(e.delQueue, d)
+	e.delQueue = append(e.delQueue, queuedDel{k, d.seq, d.at})
 }
 
 // nonAtomic checks an add against a recent delete of the same key.
 func (e *Engine) nonAtomic(k routeKey, r trace.Record) (Finding, bool) {
-	var d deletion
+	var d *deletion
 	gap := "an unknown time"
 	switch {
 	case r.Time.IsZero():
@@ -128,7 +125,7 @@ func (e *Engine) nonAtomic(k routeKey, r trace.Record) (Finding, bool) {
 		if e.zeroDel == nil || e.zeroDel.key != k || e.zeroDel.seq != e.routeSeq-1 {
 			return Finding{}, false
 		}
-		d = *e.zeroDel
+		d = e.zeroDel
 		e.zeroDel = nil
 		gap = "an unknown time (the trace has no timestamps; the add was the next route event)"
 	default:
@@ -137,14 +134,14 @@ func (e *Engine) nonAtomic(k routeKey, r trace.Record) (Finding, bool) {
 		if !ok {
 			return Finding{}, false
 		}
-		g := r.Time.Sub(d.rec.Time)
+		g := r.Time.Sub(d.at)
 		if g < 0 || g > e.cfg.NonAtomicWindow {
 			return Finding{}, false
 		}
 		delete(e.dels, k)
 		gap = fmtGap(g)
 	}
-	old, added := d.rec.Route, r.Route
+	old, added := d.route, r.Route
 	writer := trace.ProtoName(added.Proto)
 	if added.Proto == 0 {
 		writer = "an unknown writer"
@@ -152,16 +149,22 @@ func (e *Engine) nonAtomic(k routeKey, r trace.Record) (Finding, bool) {
 		writer = fmt.Sprintf("proto %s (%d)", writer, added.Proto)
 	}
 	ev := fmt.Sprintf("%s deleted `%s` at %s and added `%s` %s later",
-		writer, routeObject(old), fmtTime(d.rec.Time), routeObject(added), gap)
+		writer, routeObject(old), fmtTime(d.at), routeObject(added), gap)
 	if !r.Time.IsZero() {
 		ev = fmt.Sprintf("%s deleted `%s` at %s and added `%s` at %s, %s later",
-			writer, routeObject(old), fmtTime(d.rec.Time), routeObject(added), fmtTime(r.Time), gap)
+			writer, routeObject(old), fmtTime(d.at), routeObject(added), fmtTime(r.Time), gap)
+	}
+	// The route lookups fell through to: the less specific route in the
+	// view now (routes of other prefixes rarely change within the window).
+	var fallback []routeEntry
+	if !d.others && k.dst.Bits() > 0 {
+		fallback, _ = e.lookup(k.family, k.table, k.dst.Addr(), k.dst.Bits()-1)
 	}
 	switch {
 	case d.others:
 		ev += fmt.Sprintf("; other routes for %s stayed in the table during the gap", k.dst)
-	case d.fallback != nil:
-		ev += fmt.Sprintf("; during the gap the table had no route for %s and lookups fell through to `%s`", k.dst, routeObject(*d.fallback))
+	case len(fallback) > 0:
+		ev += fmt.Sprintf("; during the gap the table had no route for %s and lookups fell through to `%s`", k.dst, routeObject(fallback[0].route))
 	default:
 		ev += fmt.Sprintf("; during the gap the table had no route for %s and lookups fell through to a less specific route (none in this trace; with none at all packets were dropped as unreachable)", k.dst)
 	}
@@ -185,7 +188,14 @@ func (e *Engine) nonAtomic(k routeKey, r trace.Record) (Finding, bool) {
 // maxBits bits in a table: the longest prefix holding routes, and of its
 // routes those of the lowest metric (fib6_lookup() then rt6_select()).
 func (e *Engine) lookup(family int, table uint32, addr netip.Addr, maxBits int) ([]routeEntry, bool) {
+	lens := e.lens[tableKey{family, table}]
+	if lens == nil {
+		return nil, false
+	}
 	for bits := min(maxBits, addr.BitLen()); bits >= 0; bits-- {
+		if lens[bits] == 0 {
+			continue
+		}
 		p, err := addr.Prefix(bits)
 		if err != nil {
 			return nil, false
