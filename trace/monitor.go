@@ -446,10 +446,16 @@ const kindUnknown Kind = 255
 func classify(toks []string) Kind {
 	first := toks[0]
 	switch first {
-	case "nsid", "prefix", "id", "inet", "inet6", "ipv4", "ipv6", "mpls", "bridge":
-		return 0 // nsid, prefix, nexthop object, netconf
+	case "nsid", "prefix", "id", "nhid", "inet", "inet6", "ipv4", "ipv6", "mpls", "bridge":
+		return 0 // nsid, prefix, nexthop object or bucket, netconf
+	}
+	if allDigits(first) || strings.HasPrefix(first, "(") {
+		return 0 // an MPLS route (by label) or a multicast route "(S,G)"
 	}
 	if strings.HasSuffix(first, ":") && allDigits(strings.TrimSuffix(first, ":")) {
+		if len(toks) >= 3 && strings.HasSuffix(toks[1], ":") && toks[2] == "group" {
+			return 0 // ip monitor stats
+		}
 		if len(toks) >= 3 && (toks[2] == "inet" || toks[2] == "inet6") {
 			return KindAddr
 		}

@@ -210,6 +210,10 @@ func TestParseMonitorSkipsOtherMessages(t *testing.T) {
 		"miss 10.0.0.9 dev eth0  INCOMPLETE",
 		"[RULE]32766:	from all lookup main",
 		"id 3 via 10.0.0.1 dev eth0 scope link proto unspec",
+		"nhid 1 index 0 id 2 idle_time 1.5",
+		"100 via inet 10.0.0.1 dev eth0",
+		"(10.0.0.1,239.1.1.1)     Iif: eth0       Oifs: eth1  State: resolved",
+		"3: eth0: group offload subgroup l3_stats on used off",
 		"",
 		"   ",
 	}, "\n")
