@@ -272,3 +272,34 @@ func TestRouteView(t *testing.T) {
 		t.Errorf("after eth0 went: routes %v neighbours %v", e.Routes(), e.Neighs())
 	}
 }
+
+// The seed's bad scenario as other tools would have recorded it: without
+// timestamps (plain `ip monitor` with the cache patch), and without the
+// cache lines (stock `ip monitor`, which hides RTM_F_CLONED entries).
+func TestSeedBadLogVariants(t *testing.T) {
+	recs := parseFile(t, "testdata/seed-bad.log")
+	var untimed, stock []trace.Record
+	for _, r := range recs {
+		r.Time = time.Time{}
+		untimed = append(untimed, r)
+		if !r.Route.Cloned {
+			stock = append(stock, r)
+		}
+	}
+	tests := []struct {
+		name             string
+		recs             []trace.Record
+		cache, nonAtomic int
+	}{
+		{"no timestamps", untimed, 1, 2},
+		{"stock ip monitor, no cache lines", stock, 0, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs, _ := run(t, DefaultConfig(), tt.recs)
+			if c, n := len(byDetector(fs, DetectorCache)), len(byDetector(fs, DetectorNonAtomic)); c != tt.cache || n != tt.nonAtomic || len(fs) != c+n {
+				t.Errorf("findings %v: want %d cache and %d non-atomic", fs, tt.cache, tt.nonAtomic)
+			}
+		})
+	}
+}
