@@ -476,6 +476,14 @@ func classify(toks []string) Kind {
 			return KindNeigh
 		}
 	}
+	if len(toks) == 3 && toks[1] == "dev" && !strings.Contains(first, "/") {
+		// "10.0.0.9 dev eth0": a neighbour with neither address nor
+		// state (a deleted NOARP entry); a host route always shows more
+		// (scope link, metric).
+		if _, err := netip.ParseAddr(first); err == nil {
+			return KindNeigh
+		}
+	}
 	return KindRoute
 }
 

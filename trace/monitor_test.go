@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -403,3 +405,71 @@ func TestNames(t *testing.T) {
 
 // nudOutside is a bit outside the NUD states, to test their printing.
 const nudOutside uint16 = 0x100
+
+// The three logs were recorded at once from the same events: read with no
+// error, they must give the same records, times and line numbers aside.
+func TestParseMonitorRealIproute2(t *testing.T) {
+	read := func(name string) []Record {
+		t.Helper()
+		f, err := os.Open(filepath.Join("testdata", "iproute2-6.1", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		recs, errs, err := ParseMonitor(f, MonitorOptions{Name: name})
+		if err != nil || len(errs) != 0 {
+			t.Fatalf("%s: %v %v", name, err, errs)
+		}
+		return recs
+	}
+	plain := read("monitor.log")
+	withT := read("monitor-t.log")
+	withTS := read("monitor-ts-label.log")
+	kinds := map[Kind]int{}
+	for _, r := range plain {
+		kinds[r.Kind]++
+	}
+	// 12 link, 8 address, 30 route messages (one a 2-nexthop route, 2 records), 9 neighbour messages.
+	if kinds[KindLink] != 12 || kinds[KindAddr] != 8 || kinds[KindRoute] != 31 || kinds[KindNeigh] != 9 {
+		t.Errorf("kinds %v", kinds)
+	}
+	strip := func(rs []Record) []Record {
+		out := make([]Record, len(rs))
+		for i, r := range rs {
+			r.Time, r.Line = time.Time{}, 0
+			out[i] = r
+		}
+		return out
+	}
+	if !reflect.DeepEqual(strip(plain), strip(withT)) {
+		t.Errorf("ip monitor and ip -t monitor differ")
+	}
+	if !reflect.DeepEqual(strip(plain), strip(withTS)) {
+		for i := range min(len(plain), len(withTS)) {
+			if !reflect.DeepEqual(strip(plain)[i], strip(withTS)[i]) {
+				t.Errorf("first difference at record %d:\n%+v\n%+v", i, plain[i], withTS[i])
+				break
+			}
+		}
+	}
+	for _, rs := range [][]Record{withT, withTS} {
+		for i, r := range rs {
+			if r.Time.IsZero() || i > 0 && r.Time.Before(rs[i-1].Time) {
+				t.Fatalf("record %d (line %d) time %v", i, r.Line, r.Time)
+			}
+		}
+	}
+	// Spot checks.
+	var multipath, noarp int
+	for _, r := range withTS {
+		if r.Kind == KindRoute && r.Route.Dst.String() == "2001:db8:3::/64" && r.Route.Proto == 12 && r.Route.Dev == "veth0" {
+			multipath++
+		}
+		if r.Kind == KindNeigh && r.Action == ActionDel && r.Neigh.Addr.String() == "10.0.0.9" {
+			noarp++
+		}
+	}
+	if multipath != 4 || noarp != 1 {
+		t.Errorf("multipath route records %d (want 2 added, 2 deleted), NOARP neighbour deletions %d", multipath, noarp)
+	}
+}
