@@ -303,3 +303,32 @@ func TestSeedBadLogVariants(t *testing.T) {
 		})
 	}
 }
+
+// A real `ip -ts monitor label` recording (iproute2 6.1, Linux 6.18; see
+// trace/testdata/iproute2-6.1/README): no finding, and the view at the end
+// is what the namespace held. Deleting the veth pair removed the IPv4
+// routes through it without any announcement; the view drops them too.
+func TestRealTraceView(t *testing.T) {
+	fs, e := run(t, DefaultConfig(), parseFile(t, "../trace/testdata/iproute2-6.1/monitor-ts-label.log"))
+	if len(fs) != 0 {
+		t.Errorf("findings on a clean trace: %v", fs)
+	}
+	var got []string
+	for _, r := range e.Routes() {
+		got = append(got, routeObject(r))
+	}
+	want := []string{
+		"blackhole 10.9.0.0/16",
+		"local 127.0.0.0/8 dev lo table local proto kernel scope host src 127.0.0.1",
+		"local 127.0.0.1 dev lo table local proto kernel scope host src 127.0.0.1",
+		"broadcast 127.255.255.255 dev lo table local proto kernel scope link src 127.0.0.1",
+		"unreachable 2001:db8:2::/48 dev lo metric 1024",
+		"local ::1 dev lo table local proto kernel metric 0",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("view:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if n := e.Neighs(); len(n) != 0 {
+		t.Errorf("neighbours left: %v", n)
+	}
+}
