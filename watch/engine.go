@@ -71,8 +71,9 @@ type neighKey struct {
 
 // neighEntry is a neighbour entry in the view.
 type neighEntry struct {
-	n     trace.Neigh
-	since time.Time // when its MAC was last set
+	n       trace.Neigh
+	since   time.Time // when its MAC was last set
+	changed time.Time // when the kernel last announced a change of it
 }
 
 // Engine keeps the view of routes and neighbours built from the records

@@ -35,7 +35,8 @@ type garpPending struct {
 	key         garpKey
 	first, last time.Time
 	deadline    time.Time
-	frameDev    string // where the frames were seen
+	frameDev    string    // where the frames were seen
+	changed     time.Time // the entry's last announced change before the first frame
 	requests    int
 	replies     int
 	nas         int
@@ -63,7 +64,7 @@ func (e *Engine) observeNeigh(r trace.Record, out []Finding) []Finding {
 		delete(e.garpReported, k)
 		return out
 	}
-	entry := &neighEntry{n: n, since: r.Time}
+	entry := &neighEntry{n: n, since: r.Time, changed: r.Time}
 	if had && bytes.Equal(old.n.LLAddr, n.LLAddr) {
 		entry.since = old.since
 	}
@@ -149,7 +150,7 @@ func (e *Engine) noteGARP(r trace.Record, dev string) {
 	gk := garpKey{k, mac}
 	p, ok := e.garps[gk]
 	if !ok {
-		p = &garpPending{key: gk, first: r.Time, frameDev: dev,
+		p = &garpPending{key: gk, first: r.Time, frameDev: dev, changed: entry.changed,
 			deadline: r.Time.Add(e.cfg.Locktime + e.cfg.GARPMargin)}
 		e.garps[gk] = p
 		e.noteDeadline(p.deadline)
@@ -206,9 +207,17 @@ func (e *Engine) garpFinding(p *garpPending, entry *neighEntry) Finding {
 	ev += fmt.Sprintf("; %s after the first (locktime %s + margin %s) the entry still has %s (%s)",
 		fmtGap(p.deadline.Sub(p.first)), fmtGap(e.cfg.Locktime), fmtGap(e.cfg.GARPMargin), n.LLAddr, trace.NUDName(n.State))
 	if !entry.since.IsZero() {
-		ev += fmt.Sprintf(", set at %s", fmtTime(entry.since))
+		ev += fmt.Sprintf(", its MAC since %s", fmtTime(entry.since))
 	}
 	ev += ": traffic to " + n.Addr.String() + " still goes to the old MAC"
+	if !p.changed.IsZero() {
+		d := p.first.Sub(p.changed)
+		within := "more than locktime after it"
+		if d <= e.cfg.Locktime {
+			within = "within locktime"
+		}
+		ev += fmt.Sprintf("; the first frame arrived %s after the entry's last announced change (%s)", fmtGap(d), within)
+	}
 	reason, advice := e.garpReason(p, n)
 	ev += ". Likely reason: " + reason
 	return Finding{

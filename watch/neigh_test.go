@@ -43,7 +43,7 @@ func TestGARPIgnored(t *testing.T) {
 		{"RHEL 7.3 ignores three replies (the seed)", "3.10.0-514.22.1.el7.x86_64",
 			[]trace.Record{entry(0, oldMAC, trace.NUDStale), reply(100 * ms), reply(1100 * ms), reply(2100 * ms)}, 1,
 			[]string{"2 gratuitous ARP replies", "does not recognise gratuitous ARP at all", "from 22:30:00.100000 to 22:30:01.100000",
-				"still has fa:16:3e:00:00:01 (STALE)", "1.50 s after the first"},
+				"still has fa:16:3e:00:00:01 (STALE)", "1.50 s after the first", "the first frame arrived 100.0 ms after the entry's last announced change (within locktime)"},
 			"Upgrade to Linux 4.12", "203.0.113.5 dev qg-1 lladdr fa:16:3e:00:00:01 STALE"},
 		{"3.16 with a reply", "3.16.0-4-amd64",
 			[]trace.Record{entry(0, oldMAC, trace.NUDReachable), reply(10 * ms)}, 1,
