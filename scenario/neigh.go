@@ -134,6 +134,9 @@ func buildNeigh(sc *Scenario, v Variant, p profile.Profile) (*neigh.Model, int32
 		return nil, 0, err
 	}
 	horizon := int32(doc.Check.Horizon.Millis())
+	if horizon > 86400000 {
+		return nil, 0, sc.errAtKey("horizon", "a neigh scenario's horizon is at most 24h")
+	}
 	if horizon <= 0 {
 		return nil, 0, sc.errAtKey("check", "a neigh scenario needs `check: horizon:` (e.g. 60s): its flows run until then")
 	}

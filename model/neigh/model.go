@@ -356,9 +356,10 @@ func (m *Model) fireSender(v *env, i int, outcome int) {
 
 // interval is the flow's gap after k unanswered transmissions.
 func (f *Flow) interval(k uint8) int32 {
+	const day = 86400000
 	iv := f.Every
 	for j := uint8(0); j < k && f.Backoff > 1; j++ {
-		iv *= f.Backoff
+		iv = min(iv*f.Backoff, day) // both <= 1 day: no overflow
 		if f.MaxEvery > 0 && iv >= f.MaxEvery {
 			return f.MaxEvery
 		}
