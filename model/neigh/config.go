@@ -299,23 +299,3 @@ func (c *Config) slot(iface, ip int) int {
 	}
 	return -1
 }
-
-// ipOf returns the index of addr in c.IPs, or -1.
-func (c *Config) ipOf(a netip.Addr) int {
-	for i, x := range c.IPs {
-		if x == a {
-			return i
-		}
-	}
-	return -1
-}
-
-// ifaceByMAC returns the interface with mac, or -1.
-func (c *Config) ifaceByMAC(mac [6]byte) int {
-	for i := range c.Ifaces {
-		if c.Ifaces[i].MAC == mac {
-			return i
-		}
-	}
-	return -1
-}
