@@ -403,14 +403,15 @@ func (m *Model) arpProcess(v *env, rx int, f frame, unicast bool) {
 	}
 }
 
-// create is __neigh_create()/neigh_alloc(): a NONE entry with
-// updated = used = now.
+// create is __neigh_create()/neigh_alloc() (net/core/neighbour.c, 3.10
+// and 6.x alike): a NONE entry with updated = used = now.
 func (m *Model) create(v *env, sl int) {
 	e := &v.s.Entries[sl]
 	*e = Entry{Confirmed: v.now, Updated: v.now, Used: v.now, Timer: noTimer, UpdBy: byCreate}
 }
 
-// solicit is arp_solicit() (net/ipv4/arp.c) as called by neigh_probe():
+// solicit is arp_solicit() (net/ipv4/arp.c, 3.10; same probe choice in
+// 6.x) as called by neigh_probe():
 // unicast to the cached lladdr while probes < ucast_solicit (the PROBE
 // state starts at 0), then broadcast. The owner of the target answers at
 // once with a unicast reply (LAN latency is below a jiffy).
@@ -463,7 +464,9 @@ func (m *Model) hostName(iface int) string {
 	return m.hostOf(iface)
 }
 
-// maxProbes is neigh_max_probes().
+// maxProbes is neigh_max_probes() (net/core/neighbour.c): 3.10 ucast (+
+// app) in PROBE, ucast + app + mcast otherwise; mcast_reprobes joins the
+// PROBE sum from 4.4.
 func (m *Model) maxProbes(e *Entry, sys *Sysctl) uint8 {
 	if e.State&NUDProbe != 0 {
 		n := sys.UcastSolicit + sys.AppSolicit
@@ -475,8 +478,9 @@ func (m *Model) maxProbes(e *Entry, sys *Sysctl) uint8 {
 	return sys.UcastSolicit + sys.AppSolicit + sys.McastSolicit
 }
 
-// timer is neigh_timer_handler() (net/core/neighbour.c); every transition
-// sets updated = now.
+// timer is neigh_timer_handler() (net/core/neighbour.c, read at 3.10 and
+// 6.x: same transitions; the minimum re-arm is HZ/2, HZ/100 in 6.x);
+// every transition sets updated = now.
 func (m *Model) timer(v *env, sl int) {
 	e := &v.s.Entries[sl]
 	slot := m.cfg.Slots[sl]
@@ -558,8 +562,9 @@ func (m *Model) timer(v *env, sl int) {
 	}
 }
 
-// eventSend is neigh_event_send()/__neigh_event_send() on the slow path
-// (neigh_resolve_output); it returns true when the packet is queued.
+// eventSend is neigh_event_send()/__neigh_event_send() (include/net/
+// neighbour.h, net/core/neighbour.c; read at 3.10, 5.4 and 6.x) on the slow
+// path (neigh_resolve_output); it returns true when the packet is queued.
 func (m *Model) eventSend(v *env, sl int, fi int) bool {
 	e := &v.s.Entries[sl]
 	slot := m.cfg.Slots[sl]
@@ -598,7 +603,8 @@ func (m *Model) eventSend(v *env, sl int, fi int) bool {
 	return true
 }
 
-// flushQueue sends the packets queued on entry sl once it became valid.
+// flushQueue is the arp_queue flush at the end of neigh_update() (3.10 and
+// 6.x): the packets queued on entry sl leave once it became valid.
 func (m *Model) flushQueue(v *env, sl int) {
 	for fi := range m.cfg.Flows {
 		fs := &v.s.Flows[fi]
@@ -610,7 +616,8 @@ func (m *Model) flushQueue(v *env, sl int) {
 	}
 }
 
-// dropQueue is neigh_invalidate(): queued packets are dropped.
+// dropQueue is neigh_invalidate() (3.10 and 6.x): queued packets are
+// dropped.
 func (m *Model) dropQueue(v *env, sl int) {
 	for fi := range m.cfg.Flows {
 		fs := &v.s.Flows[fi]

@@ -282,9 +282,11 @@ func (m *Model) Fire(s *State, st explore.Step, at explore.Time, outcome int, re
 // Encode appends the canonical encoding of s.
 func (m *Model) Encode(s *State, buf []byte) []byte { return m.encode(s, buf) }
 
-// fireDraw is neigh_parms_alloc(): reachable_time =
-// neigh_rand_reach_time(base) = base/2 + prandom % base; with Draws = N
-// the explorer chooses among N evenly spaced values.
+// fireDraw is neigh_parms_alloc() (net/core/neighbour.c, 3.10 to 6.x):
+// reachable_time = neigh_rand_reach_time(base) = base/2 + prandom % base;
+// with Draws = N the explorer chooses among N evenly spaced values. The
+// 300 s re-draw of neigh_periodic_work() is skipped in tables smaller than
+// gc_thresh1 (3.10), so one draw per interface is the whole story.
 func (m *Model) fireDraw(v *env, iface, outcome int) {
 	base := m.cfg.Ifaces[iface].Sysctl.BaseReachable
 	n := m.draws[iface]
@@ -372,8 +374,8 @@ func (m *Model) fireFlow(v *env, fi int, outcome int) {
 	fs := &v.s.Flows[fi]
 	if fs.AckPending != 0 {
 		fs.AckPending = 0
-		// tcp_ack(): FLAG_FORWARD_PROGRESS -> dst_confirm() (before 4.11)
-		// or sk_dst_confirm() (4.11 on).
+		// tcp_ack() (net/ipv4/tcp_input.c): on FLAG_FORWARD_PROGRESS,
+		// dst_confirm() before 4.11, sk_dst_confirm() from 4.11.
 		if m.cfg.Profile.Confirmation == profile.ConfirmSharedDst {
 			v.s.Ifs[f.Iface].DstPending = 1
 			v.s.Ifs[f.Iface].PendingBy = uint8(fi + 1)

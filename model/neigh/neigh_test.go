@@ -274,3 +274,59 @@ func TestEncodeCanonical(t *testing.T) {
 		t.Fatal("different states encode equally")
 	}
 }
+
+func TestRequestForUsCreatesAndReplies(t *testing.T) {
+	// router-b asks who-has tempest's address: neigh_event_ns() creates or
+	// overrides tempest's entry for router-b (STALE), whatever locktime.
+	m, s := testModel(t, "linux-3.10-rhel7.3", 0)
+	v := &env{s: &s, now: 5000}
+	m.arpProcess(v, ifT, frame{op: OpRequest, sha: ifB + 1, sip: ipB, tip: ipT}, false)
+	e := s.Entries[m.slotOf[ifT][ipB]]
+	if e.State != NUDStale || int(e.LL)-1 != ifB || e.Updated != 5000 {
+		t.Fatalf("entry for router-b = %s iface %d updated %d, want STALE router-b 5000", StateName(e.State), int(e.LL)-1, e.Updated)
+	}
+}
+
+func TestSameLladdrStaleFromDelay(t *testing.T) {
+	// A STALE update carrying the cached MAC while the entry is DELAY:
+	// 3.10 keeps the state only for CONNECTED entries (DELAY -> STALE, the
+	// DELAY timer is cancelled); 4.12 on keeps DELAY.
+	for _, tc := range []struct {
+		prof string
+		want uint8
+	}{{"linux-3.10-rhel7.3", NUDStale}, {"linux-4.12", NUDDelay}, {"linux-6.x", NUDDelay}} {
+		m, s := testModel(t, tc.prof, 0)
+		e := &s.Entries[0]
+		e.State, e.Timer, e.Updated = NUDDelay, 9000, 1000
+		// a gratuitous request from router-a itself (same MAC), after locktime
+		m.arpProcess(&env{s: &s, now: 5000}, ifT, frame{op: OpRequest, sha: ifA + 1, sip: ipV, tip: ipV}, false)
+		if e.State != tc.want {
+			t.Errorf("%s: state %s, want %s", tc.prof, StateName(e.State), StateName(tc.want))
+		}
+		if tc.want == NUDStale && e.Timer != noTimer {
+			t.Errorf("%s: DELAY timer not cancelled", tc.prof)
+		}
+	}
+}
+
+func TestUnresolvableDropsQueueAndCountsLoss(t *testing.T) {
+	// Nobody owns the address: INCOMPLETE sends mcast_solicit broadcasts,
+	// fails after ucast+app+mcast probes, and drops the queued packet.
+	m, s := testModel(t, "linux-4.12", 0)
+	s.Owner[ipV] = -1
+	s.Entries[0] = Entry{State: NUDFailed, Timer: noTimer, Updated: -100000}
+	delivered, queued := m.transmit(&env{s: &s, now: 1000}, 0)
+	s.Flows[0].LastTx = 1000
+	if delivered || !queued || s.Entries[0].State != NUDIncomplete || s.Entries[0].Probes != 4 {
+		t.Fatalf("first tx: delivered %v queued %v state %s probes %d", delivered, queued, StateName(s.Entries[0].State), s.Entries[0].Probes)
+	}
+	for now := int32(2000); s.Entries[0].State == NUDIncomplete; now += 1000 {
+		if now > 10000 {
+			t.Fatal("never failed")
+		}
+		m.timer(&env{s: &s, now: now}, 0)
+	}
+	if s.Entries[0].Probes != 6 || s.Flows[0].Queued != 0 || s.Flows[0].LossSince != 1000 {
+		t.Fatalf("probes %d queued %d lossSince %d, want 6 0 1000", s.Entries[0].Probes, s.Flows[0].Queued, s.Flows[0].LossSince)
+	}
+}
