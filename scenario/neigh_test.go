@@ -206,3 +206,38 @@ func BenchmarkNeutronGARP2017Run(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
 	b.ReportMetric(float64(res.Transitions)/float64(b.N), "steps/run")
 }
+
+// garp-locktime-edge keeps every window at most 1 ms wide, so the DFS's
+// two endpoints are every integer time: its "holds" is a proof.
+func TestGARPLocktimeEdgeExhaustive(t *testing.T) {
+	sc, err := Find("garp-locktime-edge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		prof string
+		want explore.Verdict
+	}{{"linux-3.10-rhel7.3", explore.Violated}, {"linux-4.11", explore.Holds}, {"linux-4.12", explore.Holds}} {
+		p, _ := profile.Lookup(tc.prof)
+		c, err := sc.Compile(sc.Variants[0], p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := c.Check(context.Background(), neighOpts(sc, 0))
+		if res.Verdict != tc.want || (tc.want == explore.Holds && !res.Exhaustive) {
+			t.Errorf("%s: %s (exhaustive %v), want %s", tc.prof, res.Verdict, res.Exhaustive, tc.want)
+		}
+		if tc.want == explore.Violated {
+			rep := c.Replay(res.Choices, neighOpts(sc, 0))
+			var gaps int
+			for _, e := range rep.Events {
+				if strings.Contains(e.Reason, "updated 1.000 s ago by an ignored ARP packet") {
+					gaps++
+				}
+			}
+			if gaps != 2 {
+				t.Errorf("%s: counterexample has %d replies exactly locktime after the last, want 2", tc.prof, gaps)
+			}
+		}
+	}
+}
