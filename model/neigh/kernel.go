@@ -218,9 +218,6 @@ func (m *Model) neighUpdate(v *env, sl int, ll uint8, nw uint8, flags uint8, ifa
 	if nw == old && same {
 		return updSame
 	}
-	if old&NUDValid == 0 && nw&NUDValid != 0 {
-		m.flushQueue(v, sl)
-	}
 	return updApplied
 }
 
@@ -267,7 +264,11 @@ func (m *Model) arpProcess(v *env, rx int, f frame, unicast bool) {
 				if v.s.Entries[sl].State == NUDNone {
 					m.create(v, sl)
 				}
+				was := v.s.Entries[sl].State
 				m.neighUpdate(v, sl, f.sha, NUDStale, fOverride, rx)
+				if was&NUDValid == 0 {
+					m.flushQueue(v, sl)
+				}
 			}
 		}
 		if v.rec != nil {
@@ -364,7 +365,13 @@ func (m *Model) arpProcess(v *env, rx int, f frame, unicast bool) {
 		flags = fOverride
 	}
 	res := m.neighUpdate(v, int(sl), f.sha, state, flags, rx)
+	// neigh_update() sends the arp_queue once the entry became valid; the
+	// story tells the ARP packet first.
+	flush := oldState&NUDValid == 0 && e.State&NUDValid != 0
 	if v.rec == nil {
+		if flush {
+			m.flushQueue(v, int(sl))
+		}
 		return
 	}
 	var r string
@@ -400,6 +407,9 @@ func (m *Model) arpProcess(v *env, rx int, f frame, unicast bool) {
 	m.record(v, rx, trace.LabelARP, trace.OpNone, text, r)
 	if res == updApplied {
 		m.record(v, rx, trace.LabelNeigh, trace.OpReplace, m.neighLine(int(sl), e), "")
+	}
+	if flush {
+		m.flushQueue(v, int(sl))
 	}
 }
 
@@ -587,8 +597,8 @@ func (m *Model) eventSend(v *env, sl int, fi int) bool {
 			m.record(v, slot.Iface, trace.LabelNeigh, trace.OpReplace, m.neighLine(sl, e),
 				StateName(old)+" -> INCOMPLETE on transmit (__neigh_event_send): packet queued, immediate probe")
 		}
-		m.solicit(v, sl)
-		return v.s.Flows[fi].Queued == 1
+		m.solicit(v, sl) // may resolve at once and send the queue
+		return true
 	}
 	if e.State&NUDStale != 0 {
 		e.State, e.Updated, e.UpdBy = NUDDelay, v.now, byStaleDelay

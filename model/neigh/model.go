@@ -456,6 +456,11 @@ func (m *Model) transmit(v *env, fi int) (delivered, queued bool) {
 	if e.State&NUDConnected == 0 {
 		path = ""
 		queued = m.eventSend(v, sl, fi)
+		if queued && fs.Queued == 0 {
+			// resolved at once: the queued packet already left (or was
+			// dropped) from neigh_update()
+			return fs.LossSince < 0, true
+		}
 		if queued {
 			if v.rec != nil {
 				m.record(v, f.Iface, trace.LabelPacket, trace.OpNone,

@@ -225,8 +225,8 @@ func TestProbeToFailedAndResolve(t *testing.T) {
 		t.Fatalf("FAILED after %d probes at %d, want 3 at 13000", e.Probes, e.Updated)
 	}
 	delivered, queued := m.transmit(&env{s: &s, now: 15000}, 0)
-	if queued || !delivered {
-		t.Fatalf("after resolution: delivered %v queued %v", delivered, queued)
+	if !queued || !delivered || s.Flows[0].Queued != 0 {
+		t.Fatalf("the packet must be queued and sent on resolution: delivered %v queued %v still queued %d", delivered, queued, s.Flows[0].Queued)
 	}
 	if e.State != NUDReachable || int(e.LL)-1 != ifB {
 		t.Fatalf("entry = %s iface %d, want REACHABLE router-b", StateName(e.State), int(e.LL)-1)
