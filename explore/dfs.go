@@ -130,12 +130,11 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 	}
 
 	for len(stack) > 0 {
-		if res.Transitions&1023 == 0 {
-			if stop.poll(Progress{States: states, Transitions: res.Transitions}) || (e.opts.MaxStates > 0 && states >= e.opts.MaxStates) {
-				res.Exhaustive = false
-				res.Verdict = Unknown
-				return finish()
-			}
+		if (res.Transitions&1023 == 0 && stop.poll(Progress{States: states, Transitions: res.Transitions})) ||
+			(e.opts.MaxStates > 0 && states >= e.opts.MaxStates) {
+			res.Exhaustive = false
+			res.Verdict = Unknown
+			return finish()
 		}
 		top := len(stack) - 1
 		f := &stack[top]

@@ -434,11 +434,11 @@ func (ls *Lines) UnmarshalYAML(n *yaml.Node) error {
 			if t == "" || strings.HasPrefix(t, "#") {
 				continue
 			}
-			line := first + i
+			line, col := first+i, 0 // a block's content column is not kept by the parser
 			if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
-				line = n.Line
+				line, col = n.Line, n.Column
 			}
-			*ls = append(*ls, Line{Text: t, Line: line, Col: n.Column})
+			*ls = append(*ls, Line{Text: t, Line: line, Col: col})
 		}
 		return nil
 	}

@@ -45,8 +45,10 @@ loop:
 		it := &m.routes[slots[i]]
 		if it.r.Metric == ri.r.Metric {
 			if flags&flagExcl != 0 {
-				m.emit(rec, actor, trace.LabelRoute, trace.OpNone, ri.r.String(),
-					fmt.Sprintf("refused -EEXIST: NLM_F_EXCL and %s has the same metric (fib6_add_rt2node)", m.RouteText(slots[i])))
+				if rec != nil {
+					m.emit(rec, actor, trace.LabelRoute, trace.OpNone, ri.r.String(),
+						fmt.Sprintf("refused -EEXIST: NLM_F_EXCL and %s has the same metric (fib6_add_rt2node)", m.RouteText(slots[i])))
+				}
 				return errEEXIST
 			}
 			if replace {
@@ -74,8 +76,10 @@ loop:
 			}
 			if sameNexthop(it, ri) {
 				if !ri.isCache() {
-					m.emit(rec, actor, trace.LabelRoute, trace.OpNone, ri.r.String(),
-						"refused -EEXIST: the same route is already there (fib6_add_rt2node)")
+					if rec != nil {
+						m.emit(rec, actor, trace.LabelRoute, trace.OpNone, ri.r.String(),
+							"refused -EEXIST: the same route is already there (fib6_add_rt2node)")
+					}
 				}
 				return errEEXIST
 			}
@@ -126,7 +130,9 @@ loop:
 			}
 			why += "; NLM_F_CREATE: added beside " + m.describeOthers(s, n, id)
 		}
-		m.emit(rec, actor, label, trace.OpAdd, m.RouteText(id), why)
+		if rec != nil {
+			m.emit(rec, actor, label, trace.OpAdd, m.RouteText(id), why)
+		}
 	}
 	if !ri.isCache() {
 		m.pruneClones(s, n, rec, actor, "add")
@@ -252,11 +258,15 @@ func (m *Model) fib6Del(s *State, op opInfo, rec trace.Recorder, actor int) int 
 		if it.isCache() {
 			label = trace.LabelCache
 		}
-		m.emit(rec, actor, label, trace.OpDel, m.RouteText(id), "")
+		if rec != nil {
+			m.emit(rec, actor, label, trace.OpDel, m.RouteText(id), "")
+		}
 		return 0
 	}
-	m.emit(rec, actor, trace.LabelRoute, trace.OpNone, want.String(),
-		"delete refused -ESRCH: no such route (ip6_route_del)")
+	if rec != nil {
+		m.emit(rec, actor, trace.LabelRoute, trace.OpNone, want.String(),
+			"delete refused -ESRCH: no such route (ip6_route_del)")
+	}
 	return errESRCH
 }
 
@@ -322,6 +332,7 @@ func (m *Model) lookupMatch(s *State, a int, rec trace.Recorder) {
 	rt := m.match(s, d)
 	if rt == 0 || m.routes[rt].isCache() || m.routes[rt].r.Prefix.Bits() == 128 {
 		s.Sent[a]++
+		s.Tries[a] = 0 // `attempts` is local to one ip6_pol_route() call
 		if rec != nil {
 			what := "no route: ip6_null_entry"
 			if rt != 0 {
@@ -373,14 +384,18 @@ func (m *Model) lookupInsert(s *State, a int, rec trace.Recorder) {
 	s.Tries[a]++
 	if s.Tries[a] < 3 {
 		s.PC[a], s.Reg[a] = 0, 0
-		m.emit(rec, a, trace.LabelLookup, trace.OpNone, "insert "+m.RouteText(c),
-			"fib6_add() -EEXIST: an equal clone got in first; relookup")
+		if rec != nil {
+			m.emit(rec, a, trace.LabelLookup, trace.OpNone, "insert "+m.RouteText(c),
+				"fib6_add() -EEXIST: an equal clone got in first; relookup")
+		}
 		return
 	}
 	s.Sent[a]++
 	s.PC[a], s.Reg[a], s.Tries[a] = 0, 0, 0
-	m.emit(rec, a, trace.LabelLookup, trace.OpNone, "insert "+m.RouteText(c),
-		"fib6_add() -EEXIST for the third time: the packet uses the uninserted copy; "+m.verdict(c))
+	if rec != nil {
+		m.emit(rec, a, trace.LabelLookup, trace.OpNone, "insert "+m.RouteText(c),
+			"fib6_add() -EEXIST for the third time: the packet uses the uninserted copy; "+m.verdict(c))
+	}
 }
 
 // lookupNoClone is a whole lookup from 4.2 on: the match is used through
