@@ -3,6 +3,7 @@ package scenario
 import (
 	"fmt"
 	"net/netip"
+	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -63,14 +64,13 @@ type fib6Flow struct {
 // fib6Prop is `clones-agree`, or a mapping {routes-at: PREFIX, metric: N,
 // want: [ROUTE...]}, or {clones-kept: PREFIX}.
 type fib6Prop struct {
-	Kind     string
-	Prefix   Line
-	Metric   *uint32
-	Want     Lines
-	Line     int
-	Name     string
-	hasWant  bool
-	explicit bool
+	Kind    string
+	Prefix  Line
+	Metric  *uint32
+	Want    Lines
+	Line    int
+	Name    string
+	hasWant bool
 }
 
 func (p *fib6Prop) UnmarshalYAML(n *yaml.Node) error {
@@ -308,11 +308,7 @@ func sortedKeys(m map[string]bool) []string {
 	for k := range m {
 		out = append(out, k)
 	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	sort.Strings(out)
 	return out
 }
 

@@ -13,7 +13,6 @@ import (
 	"io"
 	"os"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -391,19 +390,6 @@ func Load(path string) (*Scenario, error) {
 		return nil, fmt.Errorf("read scenario: %w", err)
 	}
 	return Parse(path, data)
-}
-
-// SortedProfiles returns the profile names of v's expectations in the
-// order of profile.Names.
-func (v Variant) SortedProfiles() []string {
-	names := make([]string, 0, len(v.Expect))
-	for _, n := range profile.Names() {
-		if _, ok := v.Expect[n]; ok {
-			names = append(names, n)
-		}
-	}
-	sort.SliceStable(names, func(i, j int) bool { return false })
-	return names
 }
 
 // Lines is a list of one-line items, given either as a YAML list of

@@ -3,7 +3,6 @@ package fib6
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 	"unsafe"
 
 	"raceroute/explore"
@@ -534,17 +533,3 @@ func (m *Model) RouteText(id uint8) string {
 func (m *Model) shortPrefix(n int) string { return m.nodes[n].prefix.String() }
 
 var _ explore.Model[State] = (*Model)(nil)
-
-// describe lists the routes of a node (for reasons).
-func (m *Model) describe(s *State, n int) string {
-	var parts []string
-	for _, id := range s.Slots[n] {
-		if id != 0 {
-			parts = append(parts, m.RouteText(id))
-		}
-	}
-	if len(parts) == 0 {
-		return "nothing"
-	}
-	return strings.Join(parts, "; ")
-}
