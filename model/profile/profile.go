@@ -22,9 +22,13 @@ const (
 	// routes after encountering pmtu exception") lookups use per-CPU or
 	// uncached copies and never insert clones into the tree.
 	PerCPUCopies
-	// ExceptionTable: from 4.15 RTF_CACHE entries (PMTU, redirects) live
-	// in a per-route exception table; in 6.x a deleted route's bucket is
-	// marked flushed and refuses late inserts (rt6_insert_exception()).
+	// ExceptionTable: from 4.15 (commit 2b760fcf5cfb) RTF_CACHE entries
+	// (PMTU, redirects) live in a per-route exception table instead of the
+	// tree. Up to 5.2 a flushed bucket refused late inserts
+	// (exception_bucket_flushed, rt6_insert_exception() -EINVAL); in 6.x
+	// the FIB6_EXCEPTION_BUCKET_FLUSHED mark is set only when a whole
+	// nexthop is torn down (docs/kernel-notes-fib6.md). Lookups insert
+	// nothing either way.
 	ExceptionTable
 )
 
@@ -42,8 +46,10 @@ const (
 	// a gateway route by a device-only or reject route finds no match and,
 	// with NLM_F_CREATE, adds it beside the old one.
 	ReplaceECMPQuirk
-	// ReplaceFixed: 5.6 on ("ipv6: Fix route replacement with dev-only
-	// route") replaces the first route with the same metric again.
+	// ReplaceFixed: 5.6 on (e404b8c7cfb3 "ipv6: Fix route replacement
+	// with dev-only route", also in 4.14.y and 5.4.y stable from March
+	// 2020): a route of the same ECMP kind is preferred, else the first
+	// route with the same metric is replaced.
 	ReplaceFixed
 )
 
