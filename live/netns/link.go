@@ -236,3 +236,46 @@ func writeFile(path, value string) error {
 	}
 	return f.Close()
 }
+
+// Bridge creates a bridge called name (multicast snooping left at the
+// kernel's default) and sets it up.
+func (n *NS) Bridge(name string, mac net.HardwareAddr) error {
+	err := n.withConn(func(c *rtnetlink.Conn) error {
+		req := &rtnetlink.LinkMessage{
+			Family:     unix.AF_UNSPEC,
+			Attributes: &rtnetlink.LinkAttributes{Name: name, Address: mac, Info: &rtnetlink.LinkInfo{Kind: "bridge"}},
+		}
+		if err := c.Link.New(req); err != nil {
+			return fmt.Errorf("bridge %q: create: %w", name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("netns %s: %w", n.Path, err)
+	}
+	return n.LinkUp(name)
+}
+
+// SetMaster enslaves dev to master (a bridge), or frees it when master
+// is empty.
+func (n *NS) SetMaster(dev, master string) error {
+	err := n.withConn(func(c *rtnetlink.Conn) error {
+		l, err := linkByName(c, dev)
+		if err != nil {
+			return err
+		}
+		var idx uint32
+		if master != "" {
+			m, err := linkByName(c, master)
+			if err != nil {
+				return err
+			}
+			idx = m.Index
+		}
+		return c.Link.Set(&rtnetlink.LinkMessage{Family: unix.AF_UNSPEC, Type: l.Type, Index: l.Index, Attributes: &rtnetlink.LinkAttributes{Master: &idx}})
+	})
+	if err != nil {
+		return fmt.Errorf("netns %s: set master of %q to %q: %w", n.Path, dev, master, err)
+	}
+	return nil
+}

@@ -5,10 +5,16 @@
 package nstest
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"os/exec"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"raceroute/live/netns"
 )
@@ -52,4 +58,68 @@ func New(t testing.TB, tag string) *netns.NS {
 		}
 	})
 	return ns
+}
+
+// RequireBinary skips the test when a program it needs is not
+// installed, or fails it when RACEROUTE_REQUIRE_ROOT=1 (CI installs
+// every such program).
+func RequireBinary(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("RACEROUTE_REQUIRE_ROOT") == "1" {
+		t.Fatalf("%s is not installed (RACEROUTE_REQUIRE_ROOT=1 is set): %v", name, err)
+	}
+	t.Skipf("%s is not installed", name)
+	return ""
+}
+
+// Start starts a long-running command inside ns and stops it (SIGTERM,
+// then SIGKILL after 2 s) when the test ends. Its output goes to the
+// returned buffer, which the test may log on failure.
+func Start(t testing.TB, ns *netns.NS, name string, args ...string) *Output {
+	t.Helper()
+	out := &Output{}
+	cmd := ns.Command(context.Background(), name, args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s in %s: %v", name, ns.Name, err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("%s in %s said:\n%s", name, ns.Name, out.String())
+		}
+	})
+	return out
+}
+
+// Output is a goroutine-safe buffer for a command's output.
+type Output struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (o *Output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.Write(p)
+}
+
+// String returns what was written so far.
+func (o *Output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
 }
