@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,5 +135,31 @@ func TestListings(t *testing.T) {
 	code, out, _ = runCLI(t, "scenarios")
 	if code != 0 || !strings.Contains(out, "babeld-route-modify/delete-add") {
 		t.Fatalf("scenarios: %d %s", code, out)
+	}
+}
+
+// The README's first command: the whole library on every profile, every
+// verdict as expected.
+func TestMainJob(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the whole library takes a few seconds")
+	}
+	code, out, stderr := runCLI(t)
+	if code != 0 {
+		t.Fatalf("raceroute: exit %d\n%s\n%s", code, out, stderr)
+	}
+	var n, of int
+	for _, line := range strings.Split(out, "\n") {
+		if _, err := fmt.Sscanf(line, "%d of %d verdicts match", &n, &of); err == nil {
+			break
+		}
+	}
+	if n == 0 || n != of {
+		t.Fatalf("matrix summary: %d of %d\n%s", n, of, out)
+	}
+	for _, s := range []string{"babeld-route-modify/delete-add", "neutron-garp-2017"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("matrix lacks %s", s)
+		}
 	}
 }
