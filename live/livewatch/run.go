@@ -6,6 +6,7 @@
 package livewatch
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -233,7 +234,13 @@ func Run(ctx context.Context, cfg Config) error {
 		close(cfg.Ready)
 	}
 
-	w := &watcher{cfg: cfg, log: log, engine: watch.NewEngine(cfg.Engine), metrics: metrics, writer: writer, enc: json.NewEncoder(cfg.Out)}
+	// Output is buffered and flushed whenever no record is waiting, so a
+	// storm costs one write per batch while a quiet host sees each event
+	// at once.
+	bw := bufio.NewWriterSize(cfg.Out, 64<<10)
+	defer bw.Flush()
+	cfg.Out = bw
+	w := &watcher{cfg: cfg, log: log, engine: watch.NewEngine(cfg.Engine), metrics: metrics, writer: writer, enc: json.NewEncoder(bw)}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	var status <-chan time.Time
@@ -263,6 +270,12 @@ loop:
 				runErr = err
 				break loop
 			}
+			if len(recs) == 0 {
+				if err := bw.Flush(); err != nil {
+					runErr = fmt.Errorf("watch: write: %w", err)
+					break loop
+				}
+			}
 		case r := <-frames:
 			if err := w.handle(ctx, r); err != nil {
 				runErr = err
@@ -271,6 +284,10 @@ loop:
 		case now := <-tick.C:
 			if err := w.findings(ctx, w.engine.Tick(now)); err != nil {
 				runErr = err
+				break loop
+			}
+			if err := bw.Flush(); err != nil {
+				runErr = fmt.Errorf("watch: write: %w", err)
 				break loop
 			}
 		case <-status:

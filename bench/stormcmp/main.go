@@ -1,0 +1,320 @@
+// Command stormcmp runs `ip monitor` and `raceroute watch` side by side
+// on one namespace, writes a storm of route events into it in batches,
+// and prints, for each tool, how many events it received, how many it
+// lost, whether its final picture of the table is right, how many
+// events per second it kept up with and how many it handles per CPU
+// second, and the ratios. bench/watch-vs-ip-monitor.sh builds and runs
+// it.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"raceroute/live/netns"
+	"raceroute/live/nl"
+	"raceroute/trace"
+)
+
+func main() {
+	n := flag.Int("events", 600_000, "route events in the storm")
+	raceroute := flag.String("raceroute", "./raceroute", "the raceroute binary")
+	batch := flag.Int("batch", nl.DefaultBatch, "route messages per sendmsg")
+	flag.Parse()
+	if err := run(*n, *raceroute, *batch); err != nil {
+		fmt.Fprintln(os.Stderr, "stormcmp:", err)
+		os.Exit(1)
+	}
+}
+
+// storm returns the routes of a storm of n events: adds of 5n/12 /32
+// routes, replaces (new gateway) of the first 3n/12, deletes of the
+// first 4n/12; and the final table it leaves (dst -> gateway).
+func storm(n int) (adds, repl, dels []trace.Route, final map[netip.Addr]netip.Addr) {
+	na, nr := n*5/12, n*3/12
+	nd := n - na - nr
+	gw1, gw2 := netip.MustParseAddr("10.9.0.2"), netip.MustParseAddr("10.9.0.3")
+	final = map[netip.Addr]netip.Addr{}
+	adds = make([]trace.Route, na)
+	for i := range adds {
+		a := netip.AddrFrom4([4]byte{10, byte(64 + i>>16), byte(i >> 8), byte(i)})
+		adds[i] = trace.Route{Family: 4, Dst: netip.PrefixFrom(a, 32), Gateway: gw1, Metric: 1024}
+		final[a] = gw1
+	}
+	repl = make([]trace.Route, nr)
+	for i := range repl {
+		repl[i] = adds[i]
+		repl[i].Gateway = gw2
+		final[adds[i].Dst.Addr()] = gw2
+	}
+	dels = make([]trace.Route, nd)
+	copy(dels, adds)
+	copy(dels, repl[:min(nr, nd)])
+	for _, d := range dels {
+		delete(final, d.Dst.Addr())
+	}
+	return adds, repl, dels, final
+}
+
+// tool is one monitor process and what was read from it.
+type tool struct {
+	name     string
+	cmd      *exec.Cmd
+	mu       sync.Mutex
+	events   int // storm route events seen live
+	resynced int // storm route records from resyncs
+	overflow int
+	state    map[netip.Addr]netip.Addr
+	first    time.Time
+	last     time.Time
+	done     chan error
+}
+
+func (t *tool) see(dst, gw netip.Addr, del, resync bool, in map[netip.Addr]bool) {
+	if !in[dst] {
+		return
+	}
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if resync {
+		t.resynced++
+	} else {
+		t.events++
+		if t.first.IsZero() {
+			t.first = now
+		}
+		t.last = now
+	}
+	if del {
+		delete(t.state, dst)
+	} else {
+		t.state[dst] = gw
+	}
+}
+
+// parseIPMonitor reads `ip monitor route` lines: "[Deleted ]DST via GW ...".
+func parseIPMonitor(t *tool, r io.Reader, in map[netip.Addr]bool) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		del := len(f) > 0 && f[0] == "Deleted"
+		if del {
+			f = f[1:]
+		}
+		if len(f) < 3 || f[1] != "via" {
+			continue
+		}
+		dst, err1 := netip.ParseAddr(f[0])
+		gw, err2 := netip.ParseAddr(f[2])
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		t.see(dst, gw, del, false, in)
+	}
+	return sc.Err()
+}
+
+// parseWatch reads `raceroute watch --json` lines.
+func parseWatch(t *tool, r io.Reader, in map[netip.Addr]bool) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var v struct {
+			Kind, Action, Dst, Gateway string
+			Resync                     bool
+		}
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			continue // findings
+		}
+		switch v.Kind {
+		case "overflow":
+			t.mu.Lock()
+			t.overflow++
+			t.mu.Unlock()
+			continue
+		case "route":
+		default:
+			continue
+		}
+		p, err := netip.ParsePrefix(v.Dst)
+		if err != nil || p.Bits() != 32 {
+			continue
+		}
+		gw, _ := netip.ParseAddr(v.Gateway)
+		t.see(p.Addr(), gw, v.Action == "del", v.Resync, in)
+	}
+	return sc.Err()
+}
+
+// cpu returns the user+system CPU time the process used so far.
+func cpu(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100, nil
+}
+
+func run(n int, raceroute string, batch int) error {
+	name := fmt.Sprintf("rrtest-bench-%d", os.Getpid())
+	ns, err := netns.Create(name)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ns.Close()
+		netns.Delete(name)
+	}()
+	peer, err := netns.Create(name + "p")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		peer.Close()
+		netns.Delete(name + "p")
+	}()
+	if err := ns.Veth("va", peer, "vb"); err != nil {
+		return err
+	}
+	if err := ns.AddrAdd("va", netip.MustParsePrefix("10.9.0.1/24")); err != nil {
+		return err
+	}
+	adds, repl, dels, final := storm(n)
+	in := make(map[netip.Addr]bool, len(adds))
+	for _, r := range adds {
+		in[r.Dst.Addr()] = true
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tools := []*tool{
+		{name: "ip monitor", cmd: exec.CommandContext(ctx, "ip", "-n", name, "-4", "monitor", "route")},
+		{name: "raceroute watch", cmd: exec.CommandContext(ctx, raceroute, "watch", "--netns", name, "--family", "4", "--json", "--cache-poll", "-1s")},
+	}
+	parsers := []func(*tool, io.Reader, map[netip.Addr]bool) error{parseIPMonitor, parseWatch}
+	for i, t := range tools {
+		t.state = map[netip.Addr]netip.Addr{}
+		t.done = make(chan error, 1)
+		out, err := t.cmd.StdoutPipe()
+		if err != nil {
+			return err
+		}
+		t.cmd.Stderr = os.Stderr
+		if err := t.cmd.Start(); err != nil {
+			return fmt.Errorf("start %s: %w", t.name, err)
+		}
+		go func() { t.done <- parsers[i](t, out, in) }()
+	}
+	time.Sleep(500 * time.Millisecond) // both subscribed
+
+	w, err := nl.NewRouteWriter(nl.Options{Netns: name})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	w.Batch = batch
+	start := time.Now()
+	for _, st := range []struct {
+		op nl.Op
+		rs []trace.Route
+	}{{nl.OpAdd, adds}, {nl.OpReplace, repl}, {nl.OpDelete, dels}} {
+		if got, err := w.Write(ctx, st.op, st.rs); err != nil || got != len(st.rs) {
+			return fmt.Errorf("%v: %d of %d routes: %v", st.op, got, len(st.rs), err)
+		}
+	}
+	wrote := time.Since(start)
+
+	// Quiet: nothing new for 2 s from either tool (a resync may follow).
+	settle := func() {
+		prev := -1
+		for stable := 0; stable < 20; {
+			time.Sleep(100 * time.Millisecond)
+			sum := 0
+			for _, t := range tools {
+				t.mu.Lock()
+				sum += t.events + t.resynced
+				t.mu.Unlock()
+			}
+			if sum == prev {
+				stable++
+			} else {
+				stable, prev = 0, sum
+			}
+		}
+	}
+	settle()
+	cpus := make([]time.Duration, len(tools))
+	for i, t := range tools {
+		cpus[i], _ = cpu(t.cmd.Process.Pid)
+	}
+	cancel()
+	for _, t := range tools {
+		t.cmd.Wait()
+		<-t.done
+	}
+
+	fmt.Printf("storm: %d route events written in batches of %d in %v (%.0f events/s)\n\n", n, batch, wrote.Round(time.Millisecond), float64(n)/wrote.Seconds())
+	fmt.Printf("%-16s %10s %10s %10s %10s %12s %12s %14s\n", "tool", "received", "lost", "overflows", "resynced", "wrong at end", "events/s", "events/CPU-s")
+	type res struct{ lost, wrong, rate, perCPU float64 }
+	var rs []res
+	for i, t := range tools {
+		wrong := 0
+		for dst, gw := range final {
+			if t.state[dst] != gw {
+				wrong++
+			}
+		}
+		for dst := range t.state {
+			if _, ok := final[dst]; !ok {
+				wrong++
+			}
+		}
+		lost := n - t.events
+		span := t.last.Sub(t.first).Seconds()
+		rate := float64(t.events) / max(span, wrote.Seconds())
+		perCPU := float64(t.events) / max(cpus[i].Seconds(), 0.01)
+		ov := strconv.Itoa(t.overflow)
+		if i == 0 {
+			ov = "n/a"
+		}
+		fmt.Printf("%-16s %10d %10d %10s %10d %12d %12.0f %14.0f\n", t.name, t.events, lost, ov, t.resynced, wrong, rate, perCPU)
+		rs = append(rs, res{float64(lost), float64(wrong), rate, perCPU})
+	}
+	ratio := func(a, b float64) string {
+		if b == 0 {
+			if a == 0 {
+				return "1 (both 0)"
+			}
+			return "inf"
+		}
+		return fmt.Sprintf("%.3f", a/b)
+	}
+	fmt.Printf("\nratios raceroute watch / ip monitor: events lost %s, wrong at end %s, events/s %s, events per CPU-second %s\n",
+		ratio(rs[1].lost, rs[0].lost), ratio(rs[1].wrong, rs[0].wrong), ratio(rs[1].rate, rs[0].rate), ratio(rs[1].perCPU, rs[0].perCPU))
+	fmt.Println("(lost: storm events never printed live; resynced: routes re-reported after an overflow; wrong at end: routes whose final state the tool's output gets wrong)")
+	if rs[1].wrong != 0 {
+		return fmt.Errorf("raceroute watch ends with %d routes wrong", int(rs[1].wrong))
+	}
+	return nil
+}
