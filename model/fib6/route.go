@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"raceroute/trace"
 )
 
 // Type is a route type (rtm_type).
@@ -63,36 +65,6 @@ func (t Type) String() string {
 // loopback device.
 func (t Type) Reject() bool { return t != Unicast }
 
-// Protocol numbers (rtm_protocol) with iproute2's names.
-var protoNames = map[uint8]string{
-	0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static",
-	8: "gated", 9: "ra", 10: "mrt", 11: "zebra", 12: "bird", 13: "dnrouted",
-	14: "xorp", 15: "ntk", 16: "dhcp", 42: "babel", 186: "bgp", 187: "isis",
-	188: "ospf", 189: "rip", 192: "eigrp",
-}
-
-// ParseProto parses an iproute2 protocol name or number.
-func ParseProto(s string) (uint8, bool) {
-	for n, name := range protoNames {
-		if name == s {
-			return n, true
-		}
-	}
-	var v uint
-	if _, err := fmt.Sscanf(s, "%d", &v); err == nil && v < 256 && fmt.Sprint(v) == s {
-		return uint8(v), true
-	}
-	return 0, false
-}
-
-// ProtoName returns iproute2's name for a protocol number.
-func ProtoName(p uint8) string {
-	if n, ok := protoNames[p]; ok {
-		return n
-	}
-	return fmt.Sprint(p)
-}
-
 // MainTable is RT_TABLE_MAIN.
 const MainTable = 254
 
@@ -141,7 +113,7 @@ func (r Route) String() string {
 	}
 	if r.Proto != 0 && r.Proto != 3 {
 		b.WriteString(" proto ")
-		b.WriteString(ProtoName(r.Proto))
+		b.WriteString(trace.ProtoName(r.Proto))
 	}
 	if r.MetricSet || r.Metric != 0 {
 		fmt.Fprintf(&b, " metric %d", r.Metric)
@@ -212,7 +184,7 @@ func ParseRoute(line string) (Route, error) {
 			if err != nil {
 				return r, err
 			}
-			pr, ok := ParseProto(v)
+			pr, ok := trace.ParseProto(v)
 			if !ok {
 				return r, fmt.Errorf("route %q: unknown protocol %q (want a name such as babel, static, kernel, or a number 0-255)", line, v)
 			}
