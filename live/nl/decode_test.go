@@ -1,0 +1,144 @@
+package nl
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+
+	"github.com/jsimonetti/rtnetlink/v2"
+	"golang.org/x/sys/unix"
+
+	"raceroute/trace"
+)
+
+func mustMarshal(t testing.TB, m interface{ MarshalBinary() ([]byte, error) }) []byte {
+	t.Helper()
+	b, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestDecodeMessages(t *testing.T) {
+	mac := net.HardwareAddr{2, 0, 0, 0, 0, 7}
+	route6, err := EncodeRoute(&trace.Route{Family: 6, Dst: netip.MustParsePrefix("2001:db8::/48"), Gateway: netip.MustParseAddr("fe80::1"),
+		Ifindex: 3, Metric: 1024, Proto: 42, Type: trace.RouteUnicast})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := EncodeRoute(&trace.Route{Family: 6, Dst: netip.MustParsePrefix("2001:db8::1/128"), Cloned: true, Ifindex: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	route4, err := EncodeRoute(&trace.Route{Family: 4, Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.0.1"), Table: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		typ  uint16
+		data []byte
+		want trace.Record
+		ok   bool
+	}{
+		{"ipv6 route", unix.RTM_NEWROUTE, route6, trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew, Route: trace.Route{
+			Family: 6, Table: 254, Type: 1, Dst: netip.MustParsePrefix("2001:db8::/48"), Gateway: netip.MustParseAddr("fe80::1"),
+			Ifindex: 3, Metric: 1024, Proto: 42}}, true},
+		{"ipv6 cache entry deleted", unix.RTM_DELROUTE, cache, trace.Record{Kind: trace.KindRoute, Action: trace.ActionDel, Route: trace.Route{
+			Family: 6, Table: 254, Type: 1, Dst: netip.MustParsePrefix("2001:db8::1/128"), Ifindex: 3, Proto: 4, Cloned: true}}, true},
+		{"ipv4 default route, table above 255", unix.RTM_NEWROUTE, route4, trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew, Route: trace.Route{
+			Family: 4, Table: 1000, Type: 1, Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.0.1"), Proto: 4}}, true},
+		{"neighbour", unix.RTM_NEWNEIGH, mustMarshal(t, &rtnetlink.NeighMessage{Family: unix.AF_INET, Index: 2, State: trace.NUDStale, Flags: ntfRouter,
+			Attributes: &rtnetlink.NeighAttributes{Address: net.ParseIP("10.0.0.2").To4(), LLAddress: mac}}),
+			trace.Record{Kind: trace.KindNeigh, Action: trace.ActionNew, Neigh: trace.Neigh{Family: 4, Addr: netip.MustParseAddr("10.0.0.2"),
+				LLAddr: mac, Ifindex: 2, State: trace.NUDStale, Router: true}}, true},
+		{"noarp neighbour skipped", unix.RTM_NEWNEIGH, mustMarshal(t, &rtnetlink.NeighMessage{Family: unix.AF_INET6, Index: 2, State: trace.NUDNoARP,
+			Attributes: &rtnetlink.NeighAttributes{Address: net.ParseIP("ff02::1")}}), trace.Record{}, false},
+		{"bridge fdb entry skipped", unix.RTM_NEWNEIGH, mustMarshal(t, &rtnetlink.NeighMessage{Family: unix.AF_BRIDGE, Index: 2, State: trace.NUDReachable,
+			Attributes: &rtnetlink.NeighAttributes{LLAddress: mac}}), trace.Record{}, false},
+		{"link", unix.RTM_NEWLINK, mustMarshal(t, &rtnetlink.LinkMessage{Index: 5, Flags: unix.IFF_UP,
+			Attributes: &rtnetlink.LinkAttributes{Name: "eth0", Address: mac, MTU: 9000}}),
+			trace.Record{Kind: trace.KindLink, Action: trace.ActionNew, Link: trace.Link{Index: 5, Name: "eth0", MAC: mac, Up: true, MTU: 9000}}, true},
+		{"address", unix.RTM_DELADDR, mustMarshal(t, &rtnetlink.AddressMessage{Family: unix.AF_INET6, PrefixLength: 64, Index: 5,
+			Attributes: &rtnetlink.AddressAttributes{Address: net.ParseIP("2001:db8::5")}}),
+			trace.Record{Kind: trace.KindAddr, Action: trace.ActionDel, Addr: trace.Addr{Family: 6, Prefix: netip.MustParsePrefix("2001:db8::5/64"), Ifindex: 5}}, true},
+		{"other message type", unix.RTM_NEWRULE, route6, trace.Record{}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, ok, err := decodeMsg(tc.typ, tc.data)
+			if err != nil || ok != tc.ok {
+				t.Fatalf("decodeMsg: ok=%v err=%v, want ok=%v", ok, err, tc.ok)
+			}
+			if !ok {
+				return
+			}
+			if r.Kind != tc.want.Kind || r.Action != tc.want.Action || !sameRoute(r.Route, tc.want.Route) ||
+				!sameNeigh(r.Neigh, tc.want.Neigh) || !sameLink(r.Link, tc.want.Link) || r.Addr != tc.want.Addr {
+				t.Errorf("decodeMsg =\n%+v\nwant\n%+v", r, tc.want)
+			}
+		})
+	}
+	// Every truncation of a valid message is an error or a skip, never a panic.
+	for _, tc := range tests {
+		for i := range tc.data {
+			decodeMsg(tc.typ, tc.data[:i])
+		}
+	}
+}
+
+func FuzzDecodeMsg(f *testing.F) {
+	b, _ := EncodeRoute(&trace.Route{Family: 6, Dst: netip.MustParsePrefix("2001:db8::/48"), Gateway: netip.MustParseAddr("fe80::1"), Metric: 1})
+	f.Add(uint16(unix.RTM_NEWROUTE), b)
+	f.Add(uint16(unix.RTM_NEWNEIGH), []byte{10, 0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 20, 0, 1, 0})
+	f.Fuzz(func(t *testing.T, typ uint16, data []byte) {
+		decodeMsg(typ, data) // must not panic
+	})
+}
+
+func TestViewDiff(t *testing.T) {
+	link := trace.Record{Kind: trace.KindLink, Action: trace.ActionNew, Link: trace.Link{Index: 2, Name: "va", Up: true}}
+	rt := func(dst, gw string) trace.Record {
+		return trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew, Route: trace.Route{Family: 6, Table: 254,
+			Dst: netip.MustParsePrefix(dst), Gateway: netip.MustParseAddr(gw), Ifindex: 2, Dev: "va", Metric: 1024}}
+	}
+	aged := rt("2001:db8::/64", "fe80::1")
+	aged.Route.Expires, aged.Route.Used = 5e9, 7
+	tests := []struct {
+		name string
+		a, b []trace.Record
+		want []string
+	}{
+		{"equal", []trace.Record{link, rt("2001:db8::/64", "fe80::1")}, []trace.Record{link, rt("2001:db8::/64", "fe80::1")}, nil},
+		{"ages ignored", []trace.Record{link, rt("2001:db8::/64", "fe80::1")}, []trace.Record{link, aged}, nil},
+		{"missing", []trace.Record{link}, []trace.Record{link, rt("2001:db8::/64", "fe80::1")},
+			[]string{"+ route type 0 2001:db8::/64 via fe80::1 oif 2 table 254 metric 1024 proto 0 scope 0 src invalid IP error 0"}},
+		{"extra", []trace.Record{link, rt("2001:db8::/64", "fe80::1")}, []trace.Record{link},
+			[]string{"- route type 0 2001:db8::/64 via fe80::1 oif 2 table 254 metric 1024 proto 0 scope 0 src invalid IP error 0"}},
+		{"changed gateway", []trace.Record{link, rt("2001:db8::/64", "fe80::1")}, []trace.Record{link, rt("2001:db8::/64", "fe80::2")},
+			[]string{"+ route type 0 2001:db8::/64 via fe80::2 oif 2 table 254 metric 1024 proto 0 scope 0 src invalid IP error 0"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ViewOf(tc.a).Differences(ViewOf(tc.b))
+			if len(got) != len(tc.want) {
+				t.Fatalf("Differences = %q, want %q", got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Errorf("Differences[%d] = %q, want %q", i, got[i], tc.want[i])
+				}
+			}
+		})
+	}
+	// A diff applied to its source gives its target.
+	a := ViewOf([]trace.Record{link, rt("2001:db8::/64", "fe80::1"), rt("2001:db8:1::/64", "fe80::1")})
+	b := ViewOf([]trace.Record{link, rt("2001:db8::/64", "fe80::2"), rt("2001:db8:2::/64", "fe80::1")})
+	for _, r := range a.diff(b) {
+		a.apply(&r)
+	}
+	if d := a.Differences(b); len(d) != 0 {
+		t.Errorf("after applying the diff: %q", d)
+	}
+}
