@@ -228,3 +228,40 @@ func Decode(b []byte) (f trace.Frame, ok bool, err error) {
 	}
 	return f, false, nil
 }
+
+// PacketTooBig builds an ICMPv6 Packet Too Big (RFC 4443 §3.2) from src
+// to dst announcing mtu, quoting an echo request that dst sent to
+// quotedDst. The kernel at dst then records a PMTU exception (a
+// route-cache entry) for quotedDst: icmpv6_rcv -> icmpv6_notify ->
+// icmpv6_err -> ip6_update_pmtu, with no socket needed.
+func PacketTooBig(ethDst, ethSrc net.HardwareAddr, src, dst, quotedDst netip.Addr, mtu uint32) ([]byte, error) {
+	if len(ethDst) != 6 || len(ethSrc) != 6 {
+		return nil, fmt.Errorf("packet too big: hardware addresses must be 6 bytes (%v, %v)", ethDst, ethSrc)
+	}
+	if !src.Is6() || !dst.Is6() || !quotedDst.Is6() {
+		return nil, fmt.Errorf("packet too big: %v, %v and %v must be IPv6", src, dst, quotedDst)
+	}
+	const quotedLen = ipv6HdrLen + 8
+	msgLen := 8 + quotedLen
+	b := make([]byte, ethHeaderLen+ipv6HdrLen+msgLen)
+	ether(b, ethDst, ethSrc, EtherTypeIPv6)
+	s16, d16, q16 := src.As16(), dst.As16(), quotedDst.As16()
+	ip := b[ethHeaderLen:]
+	ip[0] = 0x60
+	binary.BigEndian.PutUint16(ip[4:6], uint16(msgLen))
+	ip[6], ip[7] = icmpv6Proto, 64
+	copy(ip[8:24], s16[:])
+	copy(ip[24:40], d16[:])
+	m := ip[ipv6HdrLen:]
+	m[0] = 2 // packet too big
+	binary.BigEndian.PutUint32(m[4:8], mtu)
+	q := m[8:]
+	q[0] = 0x60
+	binary.BigEndian.PutUint16(q[4:6], 8)
+	q[6], q[7] = icmpv6Proto, 64
+	copy(q[8:24], d16[:])
+	copy(q[24:40], q16[:])
+	q[40] = 128 // echo request
+	binary.BigEndian.PutUint16(m[2:4], icmpv6Checksum(s16, d16, m))
+	return b, nil
+}

@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -74,6 +75,8 @@ type Config struct {
 	// (after filtering for records), on the watch's goroutine.
 	OnFinding func(watch.Finding)
 	OnRecord  func(trace.Record)
+	// OnHeal, if set, learns the outcome of each --heal deletion.
+	OnHeal func(entry trace.Record, err error)
 	// OnMetricsListen, if set, is told the address metrics are served on
 	// (useful with port 0).
 	OnMetricsListen func(addr string)
@@ -89,7 +92,7 @@ type Metrics struct {
 	findings *prometheus.CounterVec
 	drops    prometheus.CounterFunc
 	resyncs  prometheus.CounterFunc
-	heals    prometheus.Counter
+	heals    *prometheus.CounterVec
 }
 
 // newMetrics registers the collectors; stats reads the subscription.
@@ -107,9 +110,9 @@ func newMetrics(stats func() nl.Stats) *Metrics {
 	m.resyncs = prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "raceroute_watch_resyncs_total", Help: "Resynchronisations after overflows.",
 	}, func() float64 { return float64(stats().Resyncs) })
-	m.heals = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "raceroute_watch_heals_total", Help: "Route-cache entries deleted by --heal.",
-	})
+	m.heals = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "raceroute_watch_heals_total", Help: "Route-cache deletions tried by --heal, by result (ok, failed).",
+	}, []string{"result"})
 	m.Registry.MustRegister(m.events, m.findings, m.drops, m.resyncs, m.heals)
 	for _, d := range []string{watch.DetectorNonAtomic, watch.DetectorCache, watch.DetectorGARPIgnored, watch.DetectorMACChange, watch.DetectorOverflow} {
 		m.findings.WithLabelValues(d)
@@ -364,13 +367,72 @@ func (w *watcher) findings(ctx context.Context, fs []watch.Finding) error {
 			return fmt.Errorf("watch: write finding: %w", err)
 		}
 		if w.writer != nil && f.Heal != nil && f.Heal.Kind == trace.KindRoute && f.Heal.Route.Cloned {
-			if _, err := w.writer.Write(ctx, nl.OpDelete, []trace.Route{f.Heal.Route}); err != nil {
-				w.log.Warn("heal failed", "entry", trace.FormatMonitor(*f.Heal, false), "err", err)
-			} else {
-				w.metrics.heals.Inc()
-				w.log.Info("healed: deleted route-cache entry", "entry", trace.FormatMonitor(*f.Heal, false))
+			herr := w.heal(ctx, f.Heal.Route)
+			if err := w.printHeal(*f.Heal, herr); err != nil {
+				return err
 			}
 		}
+	}
+	return nil
+}
+
+// errStillThere is a heal the kernel acknowledged without doing it.
+var errStillThere = errors.New("the kernel acknowledged the delete but the entry is still there: " +
+	"ip6_del_cached_rt() (net/ipv6/route.c) reports success when the first route of the node it searches has no such " +
+	"exception, which is the case for an exception left under a less specific prefix once a more specific route covers its " +
+	"destination; it goes when it expires, or with its parent route (a replace of the parent flushes the parent's exceptions)")
+
+// heal deletes one route-cache entry and checks, with a cache dump, that
+// it is gone: the kernel's ACK does not prove it.
+func (w *watcher) heal(ctx context.Context, entry trace.Route) error {
+	if _, err := w.writer.Write(ctx, nl.OpDelete, []trace.Route{entry}); err != nil {
+		return err
+	}
+	left, err := nl.DumpCache(ctx, nl.Options{Netns: w.cfg.Netns})
+	if err != nil {
+		return fmt.Errorf("verify heal: %w", err)
+	}
+	for _, r := range left {
+		if r.Dst == entry.Dst && r.Table == entry.Table && r.Gateway == entry.Gateway && r.Ifindex == entry.Ifindex {
+			return errStillThere
+		}
+	}
+	return nil
+}
+
+// printHeal reports a heal's outcome.
+func (w *watcher) printHeal(entry trace.Record, herr error) error {
+	line := trace.FormatMonitor(entry, false)
+	result := "ok"
+	if herr != nil {
+		result = "failed"
+		w.log.Warn("heal failed", "entry", line, "err", herr)
+	}
+	w.metrics.heals.WithLabelValues(result).Inc()
+	if w.cfg.OnHeal != nil {
+		w.cfg.OnHeal(entry, herr)
+	}
+	var err error
+	switch {
+	case w.cfg.JSON:
+		h := struct {
+			Entry string `json:"entry"`
+			OK    bool   `json:"ok"`
+			Error string `json:"error,omitempty"`
+		}{Entry: strings.TrimSpace(line), OK: herr == nil}
+		if herr != nil {
+			h.Error = herr.Error()
+		}
+		err = w.enc.Encode(struct {
+			Heal any `json:"heal"`
+		}{h})
+	case herr != nil:
+		_, err = fmt.Fprintf(w.cfg.Out, "heal failed: %s: %v\n", strings.TrimSpace(line), herr)
+	default:
+		_, err = fmt.Fprintf(w.cfg.Out, "heal: deleted %s\n", strings.TrimSpace(line))
+	}
+	if err != nil {
+		return fmt.Errorf("watch: write heal result: %w", err)
 	}
 	return nil
 }

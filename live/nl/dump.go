@@ -408,3 +408,34 @@ func DumpView(ctx context.Context, opts Options) (*View, error) {
 	}
 	return v, err
 }
+
+// DumpCache lists the IPv6 route-cache entries (exceptions) of the
+// namespace, through a dump with RTM_F_CLONED.
+func DumpCache(ctx context.Context, opts Options) ([]trace.Route, error) {
+	fd, _, closeNS, err := opts.nsHandle()
+	if err != nil {
+		return nil, err
+	}
+	defer closeNS()
+	c, err := dial(fd, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
+	defer stop()
+	o := opts
+	o.Families = []int{6}
+	d := &dumper{c: c}
+	v, err := d.dump(ctx, &o, kinds{links: true, cache: true}, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []trace.Route
+	for _, r := range v.RouteList() {
+		if r.Cloned {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
