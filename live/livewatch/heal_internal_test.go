@@ -38,7 +38,9 @@ func TestHeal(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, x := range []struct {
-				ns  interface{ AddrAdd(string, netip.Prefix) error }
+				ns interface {
+					AddrAdd(string, netip.Prefix) error
+				}
 				dev string
 				p   string
 			}{{a, "va", "fd00:9::1/64"}, {b, "vb", "fd00:9::2/64"}} {
