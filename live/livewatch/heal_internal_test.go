@@ -23,6 +23,7 @@ import (
 // that node's route has no such exception), and heal must say so
 // instead of claiming success.
 func TestHeal(t *testing.T) {
+	nstest.RequireRoot(t)
 	tests := []struct {
 		name     string
 		specific bool // add fd01::/80 via fd00:9::3 after the exception
