@@ -71,10 +71,11 @@ type Config struct {
 	Quiet bool
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
-	// OnFinding and OnRecord, if set, see every finding and record
-	// (after filtering for records), on the watch's goroutine.
+	// OnFinding, if set, sees every finding, on the watch's goroutine.
 	OnFinding func(watch.Finding)
-	OnRecord  func(trace.Record)
+	// OnRecord, if set, sees every record that passes the filters
+	// (initial-dump records excluded), on the watch's goroutine.
+	OnRecord func(trace.Record)
 	// OnHeal, if set, learns the outcome of each --heal deletion.
 	OnHeal func(entry trace.Record, err error)
 	// OnMetricsListen, if set, is told the address metrics are served on
@@ -87,6 +88,7 @@ type Config struct {
 // Metrics are the Prometheus collectors of one watch, on their own
 // registry.
 type Metrics struct {
+	// Registry holds the collectors; serve it with promhttp.HandlerFor.
 	Registry *prometheus.Registry
 	events   *prometheus.CounterVec
 	findings *prometheus.CounterVec

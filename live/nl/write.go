@@ -24,6 +24,7 @@ const (
 	OpDelete                // RTM_DELROUTE
 )
 
+// String names the operation: add, replace, delete.
 func (o Op) String() string {
 	switch o {
 	case OpAdd:
@@ -51,15 +52,17 @@ type RouteWriter struct {
 
 // RouteError is a route the kernel refused.
 type RouteError struct {
-	Op    Op
-	Route trace.Route
-	Err   error
+	Op    Op          // what was asked
+	Route trace.Route // of which route
+	Err   error       // the kernel's answer (a syscall.Errno)
 }
 
+// Error describes the refusal: operation, route, kernel error.
 func (e *RouteError) Error() string {
 	return fmt.Sprintf("route %s %s table %d metric %d: %v", e.Op, e.Route.Dst, e.Route.Table, e.Route.Metric, e.Err)
 }
 
+// Unwrap returns the kernel's error.
 func (e *RouteError) Unwrap() error { return e.Err }
 
 // NewRouteWriter opens a writer on the namespace selected by opts
