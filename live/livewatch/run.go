@@ -16,8 +16,10 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -328,13 +330,24 @@ type watcher struct {
 	metrics   *Metrics
 	writer    *nl.RouteWriter
 	enc       *json.Encoder
+	buf       []byte
 	nfindings int
+	kinds     map[string]prometheus.Counter
 }
 
 // handle feeds one record to the engine and prints it if it passes the
 // filters.
 func (w *watcher) handle(ctx context.Context, r trace.Record) error {
-	w.metrics.events.WithLabelValues(kindLabel(&r)).Inc()
+	k := kindLabel(&r)
+	c, ok := w.kinds[k]
+	if !ok {
+		if w.kinds == nil {
+			w.kinds = map[string]prometheus.Counter{}
+		}
+		c = w.metrics.events.WithLabelValues(k)
+		w.kinds[k] = c
+	}
+	c.Inc()
 	fs := w.engine.Observe(r)
 	if !r.Initial && Match(&r, w.cfg.Dev, w.cfg.Prefix) {
 		if w.cfg.OnRecord != nil {
@@ -443,7 +456,8 @@ func (w *watcher) printHeal(entry trace.Record, herr error) error {
 func (w *watcher) print(r *trace.Record) error {
 	var err error
 	if w.cfg.JSON {
-		err = w.enc.Encode(JSONRecord(r))
+		w.buf = AppendJSON(w.buf[:0], r)
+		_, err = w.cfg.Out.Write(w.buf)
 	} else {
 		_, err = fmt.Fprintln(w.cfg.Out, trace.FormatMonitor(*r, true))
 	}
@@ -488,67 +502,120 @@ func Match(r *trace.Record, dev string, prefix netip.Prefix) bool {
 	return true
 }
 
-// JSONRecord is the JSON line of a record: the kind, the action, the
-// markers, the `ip monitor` text and the object's main fields.
-func JSONRecord(r *trace.Record) any {
-	type obj struct {
-		Time     string `json:"time,omitempty"`
-		Kind     string `json:"kind"`
-		Action   string `json:"action,omitempty"`
-		Netns    string `json:"netns,omitempty"`
-		Replace  bool   `json:"replace,omitempty"`
-		Resync   bool   `json:"resync,omitempty"`
-		Inferred bool   `json:"inferred,omitempty"`
-		Polled   bool   `json:"polled,omitempty"`
-		Cloned   bool   `json:"cloned,omitempty"`
-		Dst      string `json:"dst,omitempty"`
-		Gateway  string `json:"gateway,omitempty"`
-		Dev      string `json:"dev,omitempty"`
-		Table    uint32 `json:"table,omitempty"`
-		Metric   uint32 `json:"metric,omitempty"`
-		Proto    string `json:"proto,omitempty"`
-		Type     string `json:"type,omitempty"`
-		LLAddr   string `json:"lladdr,omitempty"`
-		State    string `json:"state,omitempty"`
-		Lost     int    `json:"lost,omitempty"`
-		Text     string `json:"text"`
+// AppendJSON appends the JSON line of a record (with its newline) to
+// b: kind, action, markers, the `ip monitor` text and the object's main
+// fields, omitting empty ones. It is written by hand because a storm
+// makes reflection-based encoding the watch's largest cost.
+func AppendJSON(b []byte, r *trace.Record) []byte {
+	str := func(key, v string) {
+		if v == "" {
+			return
+		}
+		b = append(b, ',', '"')
+		b = append(b, key...)
+		b = append(b, '"', ':')
+		b = appendJSONString(b, v)
 	}
-	o := obj{Kind: kindLabel(r), Netns: r.Netns, Replace: r.Replace, Resync: r.Resync, Inferred: r.Inferred, Polled: r.Polled, Lost: r.Lost,
-		Text: strings.TrimSpace(trace.FormatMonitor(*r, false))}
+	flag := func(key string, v bool) {
+		if v {
+			b = append(b, ',', '"')
+			b = append(b, key...)
+			b = append(b, `":true`...)
+		}
+	}
+	num := func(key string, v int64) {
+		if v != 0 {
+			b = append(b, ',', '"')
+			b = append(b, key...)
+			b = append(b, '"', ':')
+			b = strconv.AppendInt(b, v, 10)
+		}
+	}
+	b = append(b, `{"kind":`...)
+	b = appendJSONString(b, kindLabel(r))
 	if !r.Time.IsZero() {
-		o.Time = r.Time.Format(time.RFC3339Nano)
+		b = append(b, `,"time":"`...)
+		b = r.Time.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
 	}
 	switch r.Action {
 	case trace.ActionNew:
-		o.Action = "new"
+		str("action", "new")
 	case trace.ActionDel:
-		o.Action = "del"
+		str("action", "del")
 	}
+	str("netns", r.Netns)
+	flag("replace", r.Replace)
+	flag("resync", r.Resync)
+	flag("inferred", r.Inferred)
+	flag("polled", r.Polled)
 	switch r.Kind {
 	case trace.KindRoute:
 		rt := &r.Route
-		o.Cloned, o.Dst, o.Dev, o.Table, o.Metric = rt.Cloned, rt.Dst.String(), rt.Dev, rt.Table, rt.Metric
-		o.Proto, o.Type = trace.ProtoName(rt.Proto), trace.RouteTypeName(rt.Type)
+		flag("cloned", rt.Cloned)
+		str("dst", rt.Dst.String())
 		if rt.Gateway.IsValid() {
-			o.Gateway = rt.Gateway.String()
+			str("gateway", rt.Gateway.String())
 		}
+		str("dev", rt.Dev)
+		num("table", int64(rt.Table))
+		num("metric", int64(rt.Metric))
+		str("proto", trace.ProtoName(rt.Proto))
+		str("type", trace.RouteTypeName(rt.Type))
 	case trace.KindNeigh:
-		o.Dst, o.Dev, o.State = r.Neigh.Addr.String(), r.Neigh.Dev, trace.NUDName(r.Neigh.State)
+		str("dst", r.Neigh.Addr.String())
+		str("dev", r.Neigh.Dev)
 		if r.Neigh.LLAddr != nil {
-			o.LLAddr = r.Neigh.LLAddr.String()
+			str("lladdr", r.Neigh.LLAddr.String())
 		}
+		str("state", trace.NUDName(r.Neigh.State))
 	case trace.KindAddr:
-		o.Dst, o.Dev = r.Addr.Prefix.String(), r.Addr.Dev
+		str("dst", r.Addr.Prefix.String())
+		str("dev", r.Addr.Dev)
 	case trace.KindLink:
-		o.Dev = r.Link.Name
+		str("dev", r.Link.Name)
 		if r.Link.MAC != nil {
-			o.LLAddr = r.Link.MAC.String()
+			str("lladdr", r.Link.MAC.String())
 		}
 	case trace.KindFrame:
-		o.Dev, o.Dst = r.Frame.Dev, r.Frame.SenderIP.String()
+		str("dst", r.Frame.SenderIP.String())
+		str("dev", r.Frame.Dev)
 		if r.Frame.SenderHW != nil {
-			o.LLAddr = r.Frame.SenderHW.String()
+			str("lladdr", r.Frame.SenderHW.String())
 		}
 	}
-	return o
+	num("lost", int64(r.Lost))
+	b = append(b, `,"text":`...)
+	b = appendJSONString(b, strings.TrimSpace(trace.FormatMonitor(*r, false)))
+	return append(b, '}', '\n')
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters escaped, invalid UTF-8 replaced by U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }
