@@ -107,7 +107,11 @@ func start(t *testing.T, cfg livewatch.Config) (stop func() error) {
 	return stop
 }
 
-func pair(t *testing.T) (a, b *netns.NS) {
+func pair(t *testing.T) (a, b *netns.NS) { return pairB(t) }
+
+// pairB builds namespace a with veth va (10.9.0.1/24, fd00:9::1/64) whose
+// peer vb (10.9.0.2/24, fd00:9::2/64) lives in namespace b.
+func pairB(t testing.TB) (a, b *netns.NS) {
 	t.Helper()
 	a = nstest.New(t, "wa")
 	b = nstest.New(t, "wb")
