@@ -58,6 +58,9 @@ type Options struct {
 	CachePoll time.Duration
 	// EmitInitial emits the initial dump as records with Initial set.
 	EmitInitial bool
+	// OnDumpRetry, if set, is told each time a dump is retried because
+	// the kernel marked it interrupted (NLM_F_DUMP_INTR).
+	OnDumpRetry func(what string)
 	// Logger receives debug and warning logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -187,7 +190,7 @@ func linkReq() request {
 // dumpOne runs one dump request and calls fn for each message, retrying
 // the whole request when the kernel marks it interrupted. fn must be
 // idempotent across retries (it is called again for a retried dump).
-func (d *dumper) dumpOne(ctx context.Context, req request, reset func(), fn func(m netlink.Message) error) error {
+func (d *dumper) dumpOne(ctx context.Context, req request, reset func(), fn func(m netlink.Message) error, onRetry func(string)) error {
 	for try := 0; ; try++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -220,6 +223,9 @@ func (d *dumper) dumpOne(ctx context.Context, req request, reset func(), fn func
 			return nil
 		}
 		d.retries.Add(1)
+		if onRetry != nil {
+			onRetry(req.what)
+		}
 		if try+1 >= maxDumpTries {
 			return fmt.Errorf("dump %s: interrupted %d times in a row (NLM_F_DUMP_INTR)", req.what, maxDumpTries)
 		}
@@ -261,7 +267,7 @@ func (d *dumper) dump(ctx context.Context, o *Options, k kinds, prev *View) (*Vi
 			v.fillDev(&r)
 			v.apply(&r)
 			return nil
-		})
+		}, o.OnDumpRetry)
 	}
 	if k.links {
 		if err := run(linkReq(), trace.KindLink, func() { clear(v.links) }); err != nil {

@@ -118,6 +118,28 @@ func (v *View) apply(r *trace.Record) {
 	}
 }
 
+// renameDev gives the objects on ifindex their link's new name.
+func (v *View) renameDev(ifindex int, name string) {
+	for k, r := range v.routes {
+		if r.Ifindex == ifindex {
+			r.Dev = name
+			v.routes[k] = r
+		}
+	}
+	for k, n := range v.neighs {
+		if n.Ifindex == ifindex {
+			n.Dev = name
+			v.neighs[k] = n
+		}
+	}
+	for k, a := range v.addrs {
+		if a.Ifindex == ifindex {
+			a.Dev = name
+			v.addrs[k] = a
+		}
+	}
+}
+
 // sameRoute compares routes, ignoring the counters and timers that
 // change without an event (expiry, use count).
 func sameRoute(a, b trace.Route) bool {

@@ -438,6 +438,9 @@ func (s *Subscription) handleDgram(ctx context.Context, d dgram, verify *time.Ti
 		if r.Kind == trace.KindLink && r.Action == trace.ActionNew {
 			old, known := s.view.links[r.Link.Index]
 			wentDown = known && old.Up && !r.Link.Up
+			if known && old.Name != r.Link.Name {
+				s.view.renameDev(r.Link.Index, r.Link.Name)
+			}
 		}
 		s.view.fillDev(&r)
 		if r.Kind == trace.KindLink && r.Action == trace.ActionDel {
