@@ -578,7 +578,11 @@ func AppendJSON(b []byte, r *trace.Record) []byte {
 			str("lladdr", r.Link.MAC.String())
 		}
 	case trace.KindFrame:
-		str("dst", r.Frame.SenderIP.String())
+		if r.Frame.Op == trace.FrameNS {
+			str("dst", r.Frame.TargetIP.String()) // the address solicited
+		} else {
+			str("dst", r.Frame.SenderIP.String()) // the address announced
+		}
 		str("dev", r.Frame.Dev)
 		if r.Frame.SenderHW != nil {
 			str("lladdr", r.Frame.SenderHW.String())
