@@ -32,8 +32,9 @@ func main() {
 	n := flag.Int("events", 600_000, "route events in the storm")
 	raceroute := flag.String("raceroute", "./raceroute", "the raceroute binary")
 	batch := flag.Int("batch", nl.DefaultBatch, "route messages per sendmsg")
+	ipRcvbuf := flag.Int("ip-rcvbuf", 0, "receive buffer for ip monitor (ip -rcvbuf), 0 for iproute2's default (1 MiB)")
 	flag.Parse()
-	if err := run(*n, *raceroute, *batch); err != nil {
+	if err := run(*n, *raceroute, *batch, *ipRcvbuf); err != nil {
 		fmt.Fprintln(os.Stderr, "stormcmp:", err)
 		os.Exit(1)
 	}
@@ -176,7 +177,7 @@ func cpu(pid int) (time.Duration, error) {
 	return time.Duration(ut+st) * time.Second / 100, nil
 }
 
-func run(n int, raceroute string, batch int) error {
+func run(n int, raceroute string, batch, ipRcvbuf int) error {
 	name := fmt.Sprintf("rrtest-bench-%d", os.Getpid())
 	ns, err := netns.Create(name)
 	if err != nil {
@@ -208,8 +209,12 @@ func run(n int, raceroute string, batch int) error {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	ipArgs := []string{"-n", name, "-4"}
+	if ipRcvbuf > 0 {
+		ipArgs = append(ipArgs, "-rcvbuf", strconv.Itoa(ipRcvbuf))
+	}
 	tools := []*tool{
-		{name: "ip monitor", cmd: exec.CommandContext(ctx, "ip", "-n", name, "-4", "monitor", "route")},
+		{name: "ip monitor", cmd: exec.CommandContext(ctx, "ip", append(ipArgs, "monitor", "route")...)},
 		{name: "raceroute watch", cmd: exec.CommandContext(ctx, raceroute, "watch", "--netns", name, "--family", "4", "--json", "--cache-poll", "-1s")},
 	}
 	parsers := []func(*tool, io.Reader, map[netip.Addr]bool) error{parseIPMonitor, parseWatch}
@@ -274,7 +279,12 @@ func run(n int, raceroute string, batch int) error {
 		<-t.done
 	}
 
-	fmt.Printf("storm: %d route events written in batches of %d in %v (%.0f events/s)\n\n", n, batch, wrote.Round(time.Millisecond), float64(n)/wrote.Seconds())
+	bufNote := "iproute2's default receive buffer"
+	if ipRcvbuf > 0 {
+		bufNote = fmt.Sprintf("ip -rcvbuf %d", ipRcvbuf)
+	}
+	fmt.Printf("storm: %d route events written in batches of %d in %v (%.0f events/s); ip monitor with %s, raceroute watch with %d\n\n",
+		n, batch, wrote.Round(time.Millisecond), float64(n)/wrote.Seconds(), bufNote, nl.DefaultRcvBuf)
 	fmt.Printf("%-16s %10s %10s %10s %10s %12s %12s %14s\n", "tool", "received", "lost", "overflows", "resynced", "wrong at end", "events/s", "events/CPU-s")
 	type res struct{ lost, wrong, rate, perCPU float64 }
 	var rs []res
