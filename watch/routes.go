@@ -169,8 +169,7 @@ func (e *Engine) nonAtomic(k routeKey, r trace.Record) (Finding, bool) {
 		ev += fmt.Sprintf("; during the gap the table had no route for %s and lookups fell through to a less specific route (none in this trace; with none at all packets were dropped as unreachable)", k.dst)
 	}
 	advice := "Make the change one RTM_NEWROUTE with NLM_F_REPLACE where the kernel's replace is correct " +
-		"(IPv4 always; IPv6 from 5.6, or on older kernels when the new route has a gateway like the old: before 5.6 replacing a gateway route by a device-only or unreachable one adds a second route, kernel-behaviour.md §1.3), " +
-		"or let `raceroute apply` change it atomically."
+		"(IPv4 always; IPv6 from 5.6, or on older kernels when the new route has a gateway like the old: before 5.6 replacing a gateway route by a device-only or unreachable one adds a second route; see docs/kernel-notes.md)."
 	if k.family == 6 && e.kernel.clonesOnLookup() {
 		advice += " On kernels before 4.2 a lookup during the gap can clone the fall-through route into a cache entry that outlives the change (replace narrows that window to the lookup's allocate-and-insert gap but does not close it): check `ip -6 route show cache` for " + k.dst.String() + "."
 	}
@@ -393,7 +392,7 @@ func (e *Engine) checkCache(c *cacheEntry, at time.Time) (Finding, bool) {
 		fmt.Sprint(cr.Family) + " route flush cache`, every cached entry is re-created on demand). "
 	if cr.Family == 6 && e.kernel.clonesOnLookup() {
 		advice += "The cause is a route changed as delete then add while traffic flowed, on a kernel before 4.2 that clones the route a lookup finds: " +
-			"make the writer change routes atomically (NLM_F_REPLACE, or `raceroute apply`) or move to Linux 4.2 or later."
+			"make the writer change routes atomically with NLM_F_REPLACE (before 4.2 this narrows the window to the lookup's allocate-and-insert gap but does not close it) or move to Linux 4.2 or later."
 	} else {
 		advice += "On this kernel cache entries come from PMTU updates and redirects: look for a redirect or PMTU exception that outlived the change of its route."
 	}
