@@ -328,8 +328,8 @@ func writeTextReport(w io.Writer, r report) {
 	}
 	fmt.Fprintf(w, "%s on %s: %s (%s)\n", r.Scenario, r.Kernel, strings.ToUpper(string(r.Verdict)), status)
 	if r.Runs > 0 {
-		fmt.Fprintf(w, "  violated in %.1f %% of %d seeded runs (95 %% CI %.1f to %.1f), strategy %s\n",
-			100**r.FailureRate, r.Runs, 100**r.CILow, 100**r.CIHigh, r.Strategy)
+		fmt.Fprintf(w, "  violated in %d of %d seeded runs: %.3g %% (95 %% CI %.3g to %.3g %%), strategy %s\n",
+			r.Failures, r.Runs, 100**r.FailureRate, 100**r.CILow, 100**r.CIHigh, r.Strategy)
 	} else {
 		ex := "exhaustive"
 		if !r.Exhaustive {
