@@ -395,6 +395,12 @@ func Dump(ctx context.Context, opts Options) ([]trace.Record, error) {
 
 // DumpView is Dump returning a View, for comparing with a subscription's.
 func DumpView(ctx context.Context, opts Options) (*View, error) {
+	return dumpOnce(ctx, opts, allKinds)
+}
+
+// dumpOnce opens a socket in the namespace of opts, dumps the kinds asked
+// for into a fresh View, and closes it; cancelling ctx ends the dump.
+func dumpOnce(ctx context.Context, opts Options, k kinds) (*View, error) {
 	fd, _, closeNS, err := opts.nsHandle()
 	if err != nil {
 		return nil, err
@@ -408,7 +414,7 @@ func DumpView(ctx context.Context, opts Options) (*View, error) {
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
 	defer stop()
 	d := &dumper{c: c}
-	v, err := d.dump(ctx, &opts, allKinds, nil)
+	v, err := d.dump(ctx, &opts, k, nil)
 	if err != nil && ctx.Err() != nil {
 		return nil, errors.Join(ctx.Err(), err)
 	}
@@ -418,22 +424,8 @@ func DumpView(ctx context.Context, opts Options) (*View, error) {
 // DumpCache lists the IPv6 route-cache entries (exceptions) of the
 // namespace, through a dump with RTM_F_CLONED.
 func DumpCache(ctx context.Context, opts Options) ([]trace.Route, error) {
-	fd, _, closeNS, err := opts.nsHandle()
-	if err != nil {
-		return nil, err
-	}
-	defer closeNS()
-	c, err := dial(fd, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
-	defer stop()
-	o := opts
-	o.Families = []int{6}
-	d := &dumper{c: c}
-	v, err := d.dump(ctx, &o, kinds{links: true, cache: true}, nil)
+	opts.Families = []int{6}
+	v, err := dumpOnce(ctx, opts, kinds{links: true, cache: true})
 	if err != nil {
 		return nil, err
 	}
