@@ -74,11 +74,13 @@ func TestHeal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Send(ptb); err != nil {
-				t.Fatal(err)
-			}
+			// Send the Packet Too Big until the exception shows: while the
+			// fresh address is still tentative (DAD) the kernel drops it.
 			var entry trace.Route
-			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !entry.Dst.IsValid(); time.Sleep(20 * time.Millisecond) {
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !entry.Dst.IsValid(); time.Sleep(50 * time.Millisecond) {
+				if err := s.Send(ptb); err != nil {
+					t.Fatal(err)
+				}
 				c, err := nl.DumpCache(ctx, opts)
 				if err != nil {
 					t.Fatal(err)

@@ -29,8 +29,29 @@ func sendTooBig(t *testing.T, a, b *netns.NS, quotedDst netip.Addr, mtu uint32) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Send(f); err != nil {
-		t.Fatal(err)
+	// Send until the exception shows: a frame sent before the veth pair
+	// carries traffic is lost, and a second Packet Too Big for the same
+	// destination only refreshes the exception.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		if err := s.Send(f); err != nil {
+			t.Fatal(err)
+		}
+		c, err := nl.DumpCache(ctx, nl.Options{Netns: a.Name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range c {
+			if r.Dst.Addr() == quotedDst {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no PMTU exception for %s after 10 s of Packet Too Big", quotedDst)
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }
 
