@@ -42,6 +42,7 @@ func defaultCheckOptions(matrix bool) checkOptions {
 func newCheckCmd() *cobra.Command {
 	o := defaultCheckOptions(false)
 	var kernels string
+	var all bool
 	cmd := &cobra.Command{
 		Use:   "check [SCENARIO|FILE]...",
 		Short: "Check scenarios on kernel profiles; print verdicts and counterexample stories",
@@ -54,6 +55,9 @@ a replay token. With no scenario it checks the whole library.
 Exit status: 0 when every verdict matches its expectation, 1 otherwise,
 2 on bad input.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if all && len(args) > 0 {
+				return badInput(fmt.Errorf("--all checks the whole library: give it no scenario (got %s)", strings.Join(args, " ")))
+			}
 			if kernels != "" {
 				o.kernels = strings.Split(kernels, ",")
 			}
@@ -64,6 +68,7 @@ Exit status: 0 when every verdict matches its expectation, 1 otherwise,
 		},
 	}
 	f := cmd.Flags()
+	f.BoolVar(&all, "all", false, "check the whole embedded library (the default with no scenario)")
 	f.StringVar(&kernels, "kernel", "", "kernel profiles, comma-separated (default: all; see `raceroute kernels`)")
 	f.StringVar(&o.strategy, "strategy", "", "dfs (exhaustive), pct or random (default: the scenario's, else dfs)")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of random and pct runs")

@@ -118,6 +118,8 @@ expect: {"*": holds}
 		{[]string{"check", "babeld-route-modify", "--strategy", "bfs"}, 2, "unknown strategy"},
 		{[]string{"check", "--no-such-flag"}, 2, "unknown flag"},
 		{[]string{"replay", "rr1-garbage!"}, 2, "replay token"},
+		{[]string{"check", "--all", "babeld-route-modify"}, 2, "--all checks the whole library"},
+		{[]string{"check", "--all", "--kernel", "linux-5.6", "--format", "json"}, 0, ""},
 	}
 	for _, tt := range tests {
 		code, _, stderr := runCLI(t, tt.args...)
