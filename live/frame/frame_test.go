@@ -117,22 +117,7 @@ func FuzzDecode(f *testing.F) {
 // kernel moves its neighbour entries to the announced MAC, and that a
 // sniffer in a decodes both frames.
 func TestKernelHonoursFrames(t *testing.T) {
-	a := nstest.New(t, "fra")
-	b := nstest.New(t, "frb")
-	if err := a.Veth("va", b, "vb"); err != nil {
-		t.Fatal(err)
-	}
-	for _, x := range []struct {
-		ns interface {
-			AddrAdd(string, netip.Prefix) error
-		}
-		dev string
-		pfx string
-	}{{a, "va", "10.9.0.1/24"}, {a, "va", "fd00:9::1/64"}, {b, "vb", "10.9.0.2/24"}, {b, "vb", "fd00:9::2/64"}} {
-		if err := x.ns.AddrAdd(x.dev, netip.MustParsePrefix(x.pfx)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	a, b := nstest.Pair(t, "fr")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	// Old entries, learnt long enough ago that locktime is no excuse.

@@ -34,21 +34,7 @@ func TestHeal(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a, b := nstest.New(t, "hla"), nstest.New(t, "hlb")
-			if err := a.Veth("va", b, "vb"); err != nil {
-				t.Fatal(err)
-			}
-			for _, x := range []struct {
-				ns interface {
-					AddrAdd(string, netip.Prefix) error
-				}
-				dev string
-				p   string
-			}{{a, "va", "fd00:9::1/64"}, {b, "vb", "fd00:9::2/64"}} {
-				if err := x.ns.AddrAdd(x.dev, netip.MustParsePrefix(x.p)); err != nil {
-					t.Fatal(err)
-				}
-			}
+			a, b := nstest.Pair(t, "hl")
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			opts := nl.Options{Netns: a.Name}

@@ -107,28 +107,10 @@ func start(t *testing.T, cfg livewatch.Config) (stop func() error) {
 	return stop
 }
 
-func pair(t *testing.T) (a, b *netns.NS) { return pairB(t) }
+func pair(t *testing.T) (a, b *netns.NS) { return nstest.Pair(t, "w") }
 
-// pairB builds namespace a with veth va (10.9.0.1/24, fd00:9::1/64) whose
-// peer vb (10.9.0.2/24, fd00:9::2/64) lives in namespace b.
-func pairB(t testing.TB) (a, b *netns.NS) {
-	t.Helper()
-	a = nstest.New(t, "wa")
-	b = nstest.New(t, "wb")
-	if err := a.Veth("va", b, "vb"); err != nil {
-		t.Fatal(err)
-	}
-	for _, x := range []struct {
-		ns  *netns.NS
-		dev string
-		p   string
-	}{{a, "va", "10.9.0.1/24"}, {a, "va", "fd00:9::1/64"}, {b, "vb", "10.9.0.2/24"}, {b, "vb", "fd00:9::2/64"}} {
-		if err := x.ns.AddrAdd(x.dev, netip.MustParsePrefix(x.p)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return a, b
-}
+// pairB is pair for benchmarks.
+func pairB(t testing.TB) (a, b *netns.NS) { return nstest.Pair(t, "w") }
 
 func TestWatchNonAtomicChangeMetricsAndOutput(t *testing.T) {
 	a, _ := pair(t)

@@ -14,29 +14,8 @@ import (
 	"raceroute/trace"
 )
 
-// pair builds namespace a with veth "va" (10.9.0.1/24, fd00:9::1/64)
-// whose peer "vb" lives in namespace b (10.9.0.2/24, fd00:9::2/64).
-func pair(t *testing.T) (a, b *netns.NS) {
-	t.Helper()
-	a = nstest.New(t, "nla")
-	b = nstest.New(t, "nlb")
-	if err := a.Veth("va", b, "vb"); err != nil {
-		t.Fatal(err)
-	}
-	for _, x := range []struct {
-		ns  *netns.NS
-		dev string
-		p   string
-	}{
-		{a, "va", "10.9.0.1/24"}, {a, "va", "fd00:9::1/64"},
-		{b, "vb", "10.9.0.2/24"}, {b, "vb", "fd00:9::2/64"},
-	} {
-		if err := x.ns.AddrAdd(x.dev, netip.MustParsePrefix(x.p)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return a, b
-}
+// pair builds the two namespaces of these tests (nstest.Pair).
+func pair(t *testing.T) (a, b *netns.NS) { return nstest.Pair(t, "nl") }
 
 // waitRecord reads records until one matches, or fails after timeout.
 func waitRecord(t *testing.T, ch <-chan trace.Record, what string, match func(*trace.Record) bool) trace.Record {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net/netip"
 	"os"
 	"os/exec"
 	"sync"
@@ -122,4 +123,29 @@ func (o *Output) String() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.b.String()
+}
+
+// Pair builds namespace a with veth "va" (10.9.0.1/24, fd00:9::1/64)
+// whose peer "vb" lives in namespace b (10.9.0.2/24, fd00:9::2/64); tag
+// names both namespaces. Both are removed when the test ends.
+func Pair(t testing.TB, tag string) (a, b *netns.NS) {
+	t.Helper()
+	a = New(t, tag+"a")
+	b = New(t, tag+"b")
+	if err := a.Veth("va", b, "vb"); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		ns  *netns.NS
+		dev string
+		p   string
+	}{
+		{a, "va", "10.9.0.1/24"}, {a, "va", "fd00:9::1/64"},
+		{b, "vb", "10.9.0.2/24"}, {b, "vb", "fd00:9::2/64"},
+	} {
+		if err := x.ns.AddrAdd(x.dev, netip.MustParsePrefix(x.p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a, b
 }
