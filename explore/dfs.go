@@ -90,6 +90,34 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		return stored, found
 	}
 	res := Result{Verdict: Holds, Exhaustive: true}
+	// live holds the properties not violated yet; firstPath the schedule
+	// that first violated each of the others.
+	live := e.all
+	firstPath := make([][]Choice, len(e.props))
+	var stack []frame[S]
+	// note records the properties in m as violated by the schedule that
+	// leads to the child of stack[top] by extra (top < 0: the initial
+	// state) and reports whether every property is now violated.
+	note := func(m uint64, top int, extra Choice) bool {
+		if m == 0 {
+			return false
+		}
+		path := []Choice{}
+		if top >= 0 {
+			path = make([]Choice, 0, top+1)
+			for i := 1; i <= top; i++ {
+				path = append(path, stack[i].choice)
+			}
+			path = append(path, extra)
+		}
+		for i := range e.props {
+			if m&(1<<uint(i)) != 0 {
+				firstPath[i] = path
+			}
+		}
+		live &^= m
+		return live == 0
+	}
 	finish := func() Result {
 		res.States = states
 		res.Elapsed = time.Since(stop.start)
@@ -102,33 +130,29 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 				res.OmissionProbability = math.Min(1, n*n/math.Exp2(65))
 			}
 		}
+		if e.opts.PreemptionBound >= 0 {
+			res.Bound = e.opts.PreemptionBound
+			res.Exhaustive = false
+		} else {
+			res.Bound = -1
+		}
+		setProperties(&res, e.props, firstPath, res.Verdict != Unknown)
 		return res
 	}
 
-	stack := make([]frame[S], 1, 64)
+	stack = make([]frame[S], 1, 64)
 	stack[0].s = e.m.Init()
 	stack[0].last = -1
-	if v := e.checkInvariants(&stack[0].s); v >= 0 {
-		res.Verdict, res.Property = Violated, e.props[v].Name
+	if note(e.violated(&stack[0].s, Invariant, live), -1, Choice{}) {
+		res.Exhaustive = false
 		return finish()
 	}
 	visit(&stack[0].s, -1, 0, 0)
 	e.expand(&stack[0])
 	if len(stack[0].steps) == 0 {
-		if v := e.checkFinals(&stack[0].s); v >= 0 {
-			res.Verdict, res.Property = Violated, e.props[v].Name
-		}
+		note(e.violated(&stack[0].s, Final, live), -1, Choice{})
 		return finish()
 	}
-	// path returns the choices that lead to the child of stack[top].
-	path := func(top int, extra Choice) []Choice {
-		cs := make([]Choice, 0, top+1)
-		for i := 1; i <= top; i++ {
-			cs = append(cs, stack[i].choice)
-		}
-		return append(cs, extra)
-	}
-
 	for len(stack) > 0 {
 		if (res.Transitions&1023 == 0 && stop.poll(Progress{States: states, Transitions: res.Transitions})) ||
 			(e.opts.MaxStates > 0 && states >= e.opts.MaxStates) {
@@ -188,13 +212,12 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		res.Transitions++
 		c.choice, c.last, c.preempt = choice, st.Actor, pre
 
-		if v := e.checkInvariants(&c.s); v >= 0 {
-			res.Verdict, res.Property, res.Exhaustive = Violated, e.props[v].Name, false
-			res.Choices = path(top, choice)
+		if note(e.violated(&c.s, Invariant, live), top, choice) {
+			res.Exhaustive = false
 			return finish()
 		}
-		stored, found := visit(&c.s, c.last, c.preempt, csleep)
-		if found {
+		stored, seen := visit(&c.s, c.last, c.preempt, csleep)
+		if seen {
 			awake := stored &^ csleep
 			if !reduce || awake == 0 {
 				stack = stack[:top+1]
@@ -205,9 +228,8 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		c.sleep = csleep
 		e.expand(c)
 		if len(c.steps) == 0 {
-			if v := e.checkFinals(&c.s); v >= 0 {
-				res.Verdict, res.Property, res.Exhaustive = Violated, e.props[v].Name, false
-				res.Choices = path(top, choice)
+			if note(e.violated(&c.s, Final, live), top, choice) {
+				res.Exhaustive = false
 				return finish()
 			}
 			stack = stack[:top+1]

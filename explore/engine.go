@@ -15,12 +15,18 @@ type alt struct {
 	at      Time
 }
 
+// maxProperties is how many properties one check can follow: each one is a
+// bit of a mask.
+const maxProperties = 64
+
 // engine holds what every strategy needs for one model.
 type engine[S any] struct {
 	m     Model[S]
 	props []Property[S]
 	opts  Options
 	nAct  int
+	// all has one bit per property.
+	all uint64
 }
 
 // enabled fills steps with the steps of s that may fire next and returns
@@ -73,20 +79,22 @@ func outcomes(st Step) int {
 	return st.Outcomes
 }
 
-// checkInvariants returns the index of the first violated invariant, or -1.
-func (e *engine[S]) checkInvariants(s *S) int {
+// violated returns the mask of the properties of kind k among live that
+// do not hold at s.
+func (e *engine[S]) violated(s *S, k Kind, live uint64) uint64 {
+	var m uint64
 	for i := range e.props {
-		if e.props[i].Kind == Invariant && !e.props[i].Holds(s) {
-			return i
+		if live&(1<<uint(i)) != 0 && e.props[i].Kind == k && !e.props[i].Holds(s) {
+			m |= 1 << uint(i)
 		}
 	}
-	return -1
+	return m
 }
 
-// checkFinals returns the index of the first violated final property, or -1.
-func (e *engine[S]) checkFinals(s *S) int {
-	for i := range e.props {
-		if e.props[i].Kind == Final && !e.props[i].Holds(s) {
+// lowest returns the index of the lowest bit of a non-zero mask.
+func lowest(m uint64) int {
+	for i := 0; i < maxProperties; i++ {
+		if m&(1<<uint(i)) != 0 {
 			return i
 		}
 	}
@@ -95,12 +103,32 @@ func (e *engine[S]) checkFinals(s *S) int {
 
 // runOutcome is the result of executing one schedule.
 type runOutcome[S any] struct {
-	violated int // property index, -1 if none
+	// violated is the mask of the properties violated in the run; first
+	// the first one violated (-1 if none).
+	violated uint64
+	first    int
 	choices  []Choice
 	steps    int
 	preempt  int
-	final    S // the last state of the run
+	// quiescent is true when the run ended because no step was enabled
+	// (so that final properties were evaluated), false when it stopped
+	// at a violation.
+	quiescent bool
+	final     S // the last state of the run
+	// explained holds, when the run was recorded, each violated
+	// invariant's explanation at the state that violated it, and atStep
+	// the number of steps fired when it was violated.
+	explained map[int]string
+	atStep    map[int]int
 }
+
+// Stop rules of runOne.
+const (
+	// untilAll runs to quiescence, or until every property is violated.
+	untilAll = -1
+	// untilAny stops at the first violation of any property.
+	untilAny = -2
+)
 
 // scheduler picks the next alternative during a single run; it returns
 // the step index, time and outcome.
@@ -108,21 +136,52 @@ type scheduler func(steps []Step, lohi [][2]Time, depth int, last int) (int, Tim
 
 // runOne executes one schedule from the initial state to quiescence (or
 // the horizon), checking properties; rec gets the story when not nil.
-func (e *engine[S]) runOne(pick scheduler, rec trace.Recorder, choices []Choice) (out runOutcome[S]) {
+// until is a property index (stop when it is violated), untilAny or
+// untilAll.
+func (e *engine[S]) runOne(pick scheduler, rec trace.Recorder, choices []Choice, until int) (out runOutcome[S]) {
 	out.final = e.m.Init()
 	s := &out.final
 	var buf [64]Step
 	var lohiBuf [64][2]Time
-	out.violated, out.choices = -1, choices[:0]
-	if v := e.checkInvariants(s); v >= 0 {
-		out.violated = v
+	out.first, out.choices = -1, choices[:0]
+	// note records the properties in m as violated; it reports whether the
+	// run must stop.
+	note := func(m uint64) bool {
+		if m == 0 {
+			return false
+		}
+		if out.first < 0 {
+			out.first = lowest(m)
+		}
+		out.violated |= m
+		if rec != nil {
+			if out.explained == nil {
+				out.explained, out.atStep = map[int]string{}, map[int]int{}
+			}
+			for i := range e.props {
+				if m&(1<<uint(i)) != 0 && e.props[i].Explain != nil {
+					out.explained[i] = e.props[i].Explain(s)
+					out.atStep[i] = out.steps
+				}
+			}
+		}
+		switch until {
+		case untilAny:
+			return true
+		case untilAll:
+			return out.violated == e.all
+		}
+		return m&(1<<uint(until)) != 0
+	}
+	if note(e.violated(s, Invariant, e.all)) {
 		return out
 	}
 	last := -1
 	for depth := 0; ; depth++ {
 		steps, lohi := e.enabled(s, buf[:0], lohiBuf[:0])
 		if len(steps) == 0 {
-			out.violated = e.checkFinals(s)
+			out.quiescent = true
+			note(e.violated(s, Final, e.all&^out.violated))
 			return out
 		}
 		i, at, o := pick(steps, lohi, depth, last)
@@ -134,8 +193,7 @@ func (e *engine[S]) runOne(pick scheduler, rec trace.Recorder, choices []Choice)
 		out.choices = append(out.choices, Choice{Actor: st.Actor, At: at, Outcome: o})
 		out.steps++
 		last = st.Actor
-		if v := e.checkInvariants(s); v >= 0 {
-			out.violated = v
+		if note(e.violated(s, Invariant, e.all&^out.violated)) {
 			return out
 		}
 	}
@@ -195,10 +253,11 @@ func replayScheduler(choices []Choice) scheduler {
 	}
 }
 
-// Replay executes choices (leniently, see Checker.Replay) and reports the
+// replay executes choices (leniently, see Checker.Replay) until the
+// violation of property until (or untilAny, untilAll) and reports the
 // schedule actually run.
-func (e *engine[S]) replay(choices []Choice, rec trace.Recorder) runOutcome[S] {
-	return e.runOne(replayScheduler(choices), rec, nil)
+func (e *engine[S]) replay(choices []Choice, rec trace.Recorder, until int) runOutcome[S] {
+	return e.runOne(replayScheduler(choices), rec, nil, until)
 }
 
 // deadline returns the time at which a check with opts must stop.

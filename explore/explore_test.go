@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"raceroute/trace"
@@ -109,7 +110,8 @@ func TestDFSVerdicts(t *testing.T) {
 		storyAtMost int
 	}{
 		{"lost update is found", &counters{actors: 2, steps: 2, racy: true}, sumIs(2), -1, Violated, false, 4},
-		{"lost update needs a preemption", &counters{actors: 2, steps: 2, racy: true}, sumIs(2), 0, Holds, true, 0},
+		// A bounded search is not exhaustive: it holds only within the bound.
+		{"lost update needs a preemption", &counters{actors: 2, steps: 2, racy: true}, sumIs(2), 0, Holds, false, 0},
 		{"one preemption suffices", &counters{actors: 2, steps: 2, racy: true}, sumIs(2), 1, Violated, false, 4},
 		{"three actors", &counters{actors: 3, steps: 2, racy: true}, sumIs(3), -1, Violated, false, 6},
 		{"private counters hold", &counters{actors: 3, steps: 3}, Property[cstate]{Name: "own", Kind: Final, Holds: func(s *cstate) bool { return s.Own[0]+s.Own[1]+s.Own[2] == 9 }}, -1, Holds, true, 0},
@@ -122,6 +124,9 @@ func TestDFSVerdicts(t *testing.T) {
 			res := c.Check(context.Background(), opts)
 			if res.Verdict != tt.want || res.Exhaustive != tt.exhaustive {
 				t.Fatalf("verdict %s exhaustive %v, want %s %v", res.Verdict, res.Exhaustive, tt.want, tt.exhaustive)
+			}
+			if res.Bound != tt.bound {
+				t.Fatalf("bound %d, want %d", res.Bound, tt.bound)
 			}
 			if tt.want == Violated {
 				rep := c.Replay(res.Choices, opts)
@@ -260,8 +265,8 @@ func abs(x float64) float64 {
 }
 
 func TestTokenRoundTrip(t *testing.T) {
-	tok := Token{Scenario: "babeld-route-modify", Variant: "delete-add", Profile: "linux-3.16",
-		Choices: []Choice{{0, 0, 0}, {1, 1500, 2}, {0, 1200, 0}, {3, 90000, 1}}}
+	tok := Token{Scenario: "/tmp/my race.yaml", Digest: "0123456789ab", Variant: "delete-add", Profile: "linux-3.16",
+		Property: "clones-agree", Choices: []Choice{{0, 0, 0}, {1, 1500, 2}, {0, 1200, 0}, {3, 90000, 1}}}
 	got, err := ParseToken(tok.String())
 	if err != nil {
 		t.Fatal(err)
@@ -269,7 +274,12 @@ func TestTokenRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(got, tok) {
 		t.Fatalf("round trip: %+v, want %+v", got, tok)
 	}
-	for _, bad := range []string{"", "rr1-", "xx-AAAA", "rr1-!!!", tok.String()[:len(tok.String())-3], tok.String() + "AA"} {
+	// A token of the first format (no digest, no property) still reads.
+	v1, err := ParseToken("rr1-EGJhYmVsZC10d28tZmxvd3MACmxpbnV4LTMuMTYKAAAAAQAAAAAAAQAAAQAAAQAAAgAAAgAAAgAAAgAA")
+	if err != nil || v1.Scenario != "babeld-two-flows" || v1.Profile != "linux-3.16" || len(v1.Choices) != 10 {
+		t.Fatalf("rr1 token: %+v %v", v1, err)
+	}
+	for _, bad := range []string{"", "rr1-", "rr2-", "xx-AAAA", "rr2-!!!", tok.String()[:len(tok.String())-3], tok.String() + "AA"} {
 		if _, err := ParseToken(bad); err == nil {
 			t.Errorf("ParseToken(%q) accepted a malformed token", bad)
 		}
@@ -305,5 +315,78 @@ func TestBudgetStopsWithUnknown(t *testing.T) {
 	cancel()
 	if res := c.Check(ctx, DefaultOptions()); res.Verdict != Unknown {
 		t.Fatalf("cancelled: %s", res.Verdict)
+	}
+}
+
+// Every property gets its own verdict: a check goes on past the first
+// violation, and a replay reports what it could not evaluate.
+func TestEveryPropertyHasItsVerdict(t *testing.T) {
+	m := &counters{actors: 2, steps: 2, racy: true}
+	// early is violated as soon as one actor has read the counter; sum
+	// only at the end of a lost update; own never.
+	early := Property[cstate]{Name: "nobody-read", Kind: Invariant,
+		Holds:   func(s *cstate) bool { return s.PC[0] == 0 && s.PC[1] == 0 },
+		Explain: func(s *cstate) string { return fmt.Sprintf("pcs %d %d", s.PC[0], s.PC[1]) }}
+	never := Property[cstate]{Name: "own-zero", Kind: Final,
+		Holds:   func(s *cstate) bool { return s.Own[0] == 0 },
+		Explain: func(*cstate) string { return "own counters untouched" }}
+	c := NewChecker[cstate](m, []Property[cstate]{early, sumIs(2), never})
+	for _, strategy := range []Strategy{DFS, Random} {
+		t.Run(string(strategy), func(t *testing.T) {
+			opts := DefaultOptions()
+			opts.Strategy, opts.Runs, opts.Seed = strategy, 500, 3
+			res := c.Check(context.Background(), opts)
+			want := []Verdict{Violated, Violated, Holds}
+			if len(res.Properties) != 3 {
+				t.Fatalf("%d property results", len(res.Properties))
+			}
+			for i, w := range want {
+				if got := res.Properties[i].Verdict; got != w {
+					t.Errorf("%s: %s, want %s", res.Properties[i].Name, got, w)
+				}
+			}
+			if res.Verdict != Violated || res.Property != "nobody-read" {
+				t.Errorf("overall %s %q", res.Verdict, res.Property)
+			}
+			// The invariant's counterexample stops at its violation: the
+			// final properties were not evaluated, and say so.
+			rep, err := c.ReplayUntil(res.Properties[0].Choices, "nobody-read", opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Verdict != Violated || rep.Properties[1].Verdict != NotEvaluated || rep.Properties[2].Verdict != NotEvaluated {
+				t.Errorf("replay of the invariant's story: %+v", rep.Properties)
+			}
+			if !strings.Contains(rep.Properties[1].Explanation, "not evaluated") {
+				t.Errorf("not-evaluated property explains %q", rep.Properties[1].Explanation)
+			}
+			// The final property's counterexample runs to the end, past the
+			// invariant's violation, and evaluates every property.
+			rep, err = c.ReplayUntil(res.Properties[1].Choices, "sum", opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := []Verdict{rep.Properties[0].Verdict, rep.Properties[1].Verdict, rep.Properties[2].Verdict}
+			if !reflect.DeepEqual(got, want) || rep.Property != "sum" {
+				t.Errorf("replay of the final property's story: %v (%q), want %v", got, rep.Property, want)
+			}
+			if rep.Properties[0].Explanation != "pcs 1 0" && rep.Properties[0].Explanation != "pcs 0 1" {
+				t.Errorf("the invariant is explained at the state that violated it, got %q", rep.Properties[0].Explanation)
+			}
+			if _, err := c.ReplayUntil(nil, "nope", opts); err == nil {
+				t.Error("replay for an unknown property: no error")
+			}
+		})
+	}
+	// Seeded runs count failures per property.
+	res, st := c.Sample(context.Background(), Options{Strategy: Random, Runs: 400, Seed: 1, Horizon: Never})
+	if st.Failures != 400 || res.Properties[0].Failures != 400 || res.Properties[2].Failures != 0 {
+		t.Fatalf("failures overall %d, per property %d %d %d", st.Failures, res.Properties[0].Failures, res.Properties[1].Failures, res.Properties[2].Failures)
+	}
+	if f := res.Properties[1].Failures; f == 0 || f == 400 {
+		t.Fatalf("the lost update fails in some runs only, got %d of 400", f)
+	}
+	if p := res.Properties[2]; p.Verdict != Holds || p.High <= 0 || p.High > 0.01 {
+		t.Fatalf("a property no run violated: %+v", p)
 	}
 }

@@ -80,6 +80,10 @@ const (
 	Holds    Verdict = "holds"
 	Violated Verdict = "violated"
 	Unknown  Verdict = "unknown"
+	// NotEvaluated is the verdict of a property in one replayed run that
+	// stopped before the property could be checked (a final property of a
+	// run that ended at an invariant's violation, before quiescence).
+	NotEvaluated Verdict = "not-evaluated"
 )
 
 // ParseVerdict checks a verdict name.
@@ -93,14 +97,21 @@ func ParseVerdict(s string) (Verdict, error) {
 
 // Result is what a check found.
 type Result struct {
+	// Verdict is violated when any property is violated, holds when every
+	// property holds, unknown otherwise.
 	Verdict Verdict
-	// Property is the violated property, or empty.
+	// Property is the first violated property, or empty.
 	Property string
 	// Explanation says why the property is violated, in words.
 	Explanation string
+	// Properties has every property's own verdict, in the order given.
+	Properties []PropertyResult
 	// Exhaustive is true when every schedule was covered (DFS finished
-	// within its budget, with no state bound hit).
-	Exhaustive  bool
+	// within its budget, with no state bound and no preemption bound).
+	Exhaustive bool
+	// Bound is the preemption bound the DFS kept to, -1 when none: a
+	// verdict of holds then covers only the schedules within the bound.
+	Bound       int
 	States      int64
 	Transitions int64
 	Runs        int64
@@ -113,4 +124,64 @@ type Result struct {
 	OmissionProbability float64
 	// BytesPerState is the visited set's memory divided by its states.
 	BytesPerState float64
+}
+
+// PropertyResult is one property's verdict in a check.
+type PropertyResult struct {
+	Name string
+	Kind Kind
+	// Verdict: violated with a counterexample; holds when the search
+	// covered what it was asked to (see Result.Exhaustive and Bound) or,
+	// for seeded runs, when no run violated it; unknown when the search
+	// stopped first.
+	Verdict Verdict
+	// Choices is the (shrunk) schedule of the counterexample.
+	Choices []Choice
+	// Explanation says why the property is violated (from the
+	// counterexample) or what holds (from the schedule without
+	// preemption).
+	Explanation string
+	// Failures counts the seeded runs that violated the property; Rate,
+	// Low and High are its failure rate and 95 % Wilson interval.
+	Failures        int64
+	Rate, Low, High float64
+}
+
+// setProperties fills r.Properties from the first schedule found to
+// violate each property (nil: none) and sets the overall verdict;
+// complete tells whether the search covered its space (else properties
+// not violated are unknown).
+func setProperties[S any](r *Result, props []Property[S], first [][]Choice, complete bool) {
+	r.Properties = make([]PropertyResult, len(props))
+	r.Property, r.Choices = "", nil
+	for i, p := range props {
+		pr := PropertyResult{Name: p.Name, Kind: p.Kind, Verdict: Unknown}
+		switch {
+		case first[i] != nil:
+			pr.Verdict, pr.Choices = Violated, first[i]
+			if r.Property == "" {
+				r.Property, r.Choices = pr.Name, first[i]
+			}
+		case complete:
+			pr.Verdict = Holds
+		}
+		r.Properties[i] = pr
+	}
+	r.Verdict = overall(r.Properties)
+}
+
+// overall is violated when any property is, holds when all do, unknown
+// otherwise.
+func overall(ps []PropertyResult) Verdict {
+	v := Holds
+	for _, p := range ps {
+		switch p.Verdict {
+		case Violated:
+			return Violated
+		case Holds:
+		default:
+			v = Unknown
+		}
+	}
+	return v
 }

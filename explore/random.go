@@ -61,11 +61,12 @@ func pctScheduler(rng *rand.Rand, nActors, depth, length int) scheduler {
 	}
 }
 
-// sample runs seeded schedules (random or PCT) until a violation is found
-// (stopAtFirst), the run count or the budget is reached.
+// sample runs seeded schedules (random or PCT) until every property is
+// violated (stopAtFirst), the run count or the budget is reached. Each run
+// checks every property: a run that violates one goes on for the others.
 func (e *engine[S]) sample(ctx context.Context, stopAtFirst bool) (Result, SampleStats) {
 	stop := newStopper(ctx, e.opts)
-	res := Result{Verdict: Holds}
+	res := Result{Verdict: Holds, Bound: -1}
 	var stats SampleStats
 	var buf []Choice
 	length := 64
@@ -73,6 +74,9 @@ func (e *engine[S]) sample(ctx context.Context, stopAtFirst bool) (Result, Sampl
 	if depth < 1 {
 		depth = 3
 	}
+	first := make([][]Choice, len(e.props))
+	failures := make([]int64, len(e.props))
+	var seen uint64
 	for run := int64(0); e.opts.Runs <= 0 || run < e.opts.Runs; run++ {
 		if run&63 == 0 && stop.poll(Progress{Runs: run, States: res.States}) {
 			break
@@ -84,26 +88,38 @@ func (e *engine[S]) sample(ctx context.Context, stopAtFirst bool) (Result, Sampl
 		} else {
 			pick = randomScheduler(rng)
 		}
-		o := e.runOne(pick, nil, buf)
+		o := e.runOne(pick, nil, buf, untilAll)
 		buf = o.choices
 		length = max(length, o.steps)
 		res.Runs++
 		res.Transitions += int64(o.steps)
-		if o.violated >= 0 {
-			res.Failures++
-			if res.Choices == nil {
-				res.Verdict, res.Property = Violated, e.props[o.violated].Name
-				res.Choices = append([]Choice(nil), o.choices...)
-				stats.FirstFailingRun = run
+		if o.violated == 0 {
+			continue
+		}
+		res.Failures++
+		for i := range e.props {
+			if o.violated&(1<<uint(i)) == 0 {
+				continue
 			}
-			if stopAtFirst {
-				break
+			failures[i]++
+			if first[i] == nil {
+				first[i] = append([]Choice(nil), o.choices...)
 			}
+		}
+		if seen == 0 {
+			stats.FirstFailingRun = run
+		}
+		seen |= o.violated
+		if stopAtFirst && seen == e.all {
+			break
 		}
 	}
 	res.Elapsed = time.Since(stop.start)
-	if res.Runs == 0 {
-		res.Verdict = Unknown
+	setProperties(&res, e.props, first, res.Runs > 0)
+	for i := range res.Properties {
+		p := &res.Properties[i]
+		p.Failures = failures[i]
+		p.Rate, p.Low, p.High = wilson(failures[i], res.Runs)
 	}
 	stats.Runs, stats.Failures = res.Runs, res.Failures
 	stats.Rate, stats.Low, stats.High = wilson(res.Failures, res.Runs)

@@ -1,27 +1,30 @@
 package explore
 
-// shrink makes a failing schedule shorter and with fewer preemptions, at
-// the level of choices: it tries the shortest prefix completed without
+// shrink makes a schedule that violates property target shorter and with
+// fewer preemptions, at the level of choices: it tries the shortest prefix completed without
 // preemption, then dropping single choices, then moving each choice to
 // the earliest time of its window, keeping any change after which the
 // same property still fails with fewer steps, or as many steps and fewer
 // preemptions (or, for times, an earlier time). budget bounds the replays.
-func (e *engine[S]) shrink(choices []Choice, budget int) []Choice {
-	best := e.replay(choices, nil)
-	if best.violated < 0 {
+func (e *engine[S]) shrink(choices []Choice, target, budget int) []Choice {
+	if budget < 0 {
 		return choices
 	}
-	target := best.violated
+	bit := uint64(1) << uint(target)
+	best := e.replay(choices, nil, target)
+	if best.violated&bit == 0 {
+		return choices
+	}
 	tries := 0
 	better := func(o runOutcome[S]) bool {
-		if o.violated != target {
+		if o.violated&bit == 0 {
 			return false
 		}
 		return o.steps < best.steps || (o.steps == best.steps && o.preempt < best.preempt)
 	}
 	try := func(cand []Choice) bool {
 		tries++
-		o := e.replay(cand, nil)
+		o := e.replay(cand, nil, target)
 		if better(o) {
 			best = o
 			return true
@@ -53,8 +56,8 @@ func (e *engine[S]) shrink(choices []Choice, budget int) []Choice {
 		cand := append([]Choice(nil), best.choices...)
 		cand[i].At = 0 // clamped to the window's start on replay
 		tries++
-		o := e.replay(cand, nil)
-		if o.violated == target && o.steps <= best.steps && o.preempt <= best.preempt && i < len(o.choices) && o.choices[i].At < best.choices[i].At {
+		o := e.replay(cand, nil, target)
+		if o.violated&bit != 0 && o.steps <= best.steps && o.preempt <= best.preempt && i < len(o.choices) && o.choices[i].At < best.choices[i].At {
 			best = o
 		}
 	}

@@ -12,18 +12,30 @@ import (
 // run is a pure function of it, so `raceroute replay TOKEN` re-creates
 // the story byte for byte.
 type Token struct {
-	Scenario string // library name, or the scenario file's path
-	Variant  string
-	Profile  string
+	Scenario string // library name, or the scenario file's absolute path
+	// Digest identifies the content of a scenario file (empty for the
+	// library), so that a token of a file that has changed since is
+	// refused instead of replaying something else.
+	Digest  string
+	Variant string
+	Profile string
+	// Property is the property whose violation the schedule shows (empty:
+	// the first violated).
+	Property string
 	Choices  []Choice
 }
 
-const tokenPrefix = "rr1-"
+// Token formats: rr1 (scenario, variant, profile, choices) is still read;
+// rr2 adds the file digest and the property.
+const (
+	tokenPrefix   = "rr2-"
+	tokenPrefixV1 = "rr1-"
+)
 
-// String encodes t as "rr1-" followed by unpadded base64url of varints.
+// String encodes t as "rr2-" followed by unpadded base64url of varints.
 func (t Token) String() string {
 	var b []byte
-	for _, s := range []string{t.Scenario, t.Variant, t.Profile} {
+	for _, s := range []string{t.Scenario, t.Digest, t.Variant, t.Profile, t.Property} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
@@ -41,15 +53,20 @@ func (t Token) String() string {
 // ParseToken decodes a token made by Token.String.
 func ParseToken(s string) (Token, error) {
 	var t Token
-	if !strings.HasPrefix(s, tokenPrefix) {
-		return t, fmt.Errorf("replay token %q: want a token starting with %q", abbreviate(s), tokenPrefix)
+	v1 := strings.HasPrefix(s, tokenPrefixV1)
+	if !v1 && !strings.HasPrefix(s, tokenPrefix) {
+		return t, fmt.Errorf("replay token %q: want a token starting with %q, as check prints it", abbreviate(s), tokenPrefix)
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s[len(tokenPrefix):])
 	if err != nil {
 		return t, fmt.Errorf("replay token %q: %w", abbreviate(s), err)
 	}
 	r := tokenReader{b: b}
-	t.Scenario, t.Variant, t.Profile = r.str(), r.str(), r.str()
+	if v1 {
+		t.Scenario, t.Variant, t.Profile = r.str(), r.str(), r.str()
+	} else {
+		t.Scenario, t.Digest, t.Variant, t.Profile, t.Property = r.str(), r.str(), r.str(), r.str(), r.str()
+	}
 	n := r.uvarint()
 	if r.err == nil && n > uint64(len(r.b)) {
 		r.err = errors.New("choice count larger than the token")
