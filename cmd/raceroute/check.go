@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,25 +20,37 @@ import (
 	"raceroute/trace"
 )
 
+// defaultSeed seeds random and pct runs unless --seed says otherwise: the
+// bare command and `check` use the same one, so that they print the same
+// rates.
+const defaultSeed = 1
+
+// defaultJobBudget bounds one check when neither --budget nor the
+// scenario's `check: budget:` says otherwise.
+const defaultJobBudget = 60 * time.Second
+
 // checkOptions are the flags of `raceroute check`.
 type checkOptions struct {
 	kernels  []string
 	strategy string
 	seed     uint64
-	budget   time.Duration
-	runs     int64
-	bound    int
-	format   string
-	output   string
-	exact    bool
-	noPOR    bool
+	// budget, when budgetSet, is the time for the whole command, shared
+	// out among its checks.
+	budget    time.Duration
+	budgetSet bool
+	runs      int64
+	bound     int
+	format    string
+	output    string
+	exact     bool
+	noPOR     bool
 	// matrix prints the scenario x profile matrix instead of one report
 	// per check (the default with no scenario given).
 	matrix bool
 }
 
 func defaultCheckOptions(matrix bool) checkOptions {
-	return checkOptions{format: "text", budget: 60 * time.Second, bound: -1, matrix: matrix}
+	return checkOptions{format: "text", seed: defaultSeed, bound: -1, matrix: matrix}
 }
 
 func newCheckCmd() *cobra.Command {
@@ -46,14 +60,16 @@ func newCheckCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check [SCENARIO|FILE]...",
 		Short: "Check scenarios on kernel profiles; print verdicts and counterexample stories",
-		Long: `check runs each scenario (a library name, NAME/VARIANT, or a YAML file)
-on each kernel profile, exhaustively (dfs) or by seeded runs (random, pct),
-and prints the verdict of its properties, whether it matches the
-scenario's expectation, and for a violation the shortest story found with
-a replay token. With no scenario it checks the whole library.
+		Long: `check runs each scenario (a library name, NAME/VARIANT, a YAML file, or
+FILE/VARIANT) on each kernel profile, exhaustively (dfs) or by seeded runs
+(random, pct), and prints the verdict of each of its properties, whether
+the scenario's verdict matches its expectation, and for each violation the
+shortest story found with a replay token. With no scenario it checks the
+whole library.
 
 Exit status: 0 when every verdict matches its expectation, 1 otherwise,
 2 on bad input.`,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if all && len(args) > 0 {
 				return badInput(fmt.Errorf("--all checks the whole library: give it no scenario (got %s)", strings.Join(args, " ")))
@@ -64,19 +80,20 @@ Exit status: 0 when every verdict matches its expectation, 1 otherwise,
 			if len(args) == 0 && o.format == "text" && !cmd.Flags().Changed("matrix") {
 				o.matrix = true
 			}
+			o.budgetSet = cmd.Flags().Changed("budget")
 			return runCheck(cmd, args, o)
 		},
 	}
 	f := cmd.Flags()
 	f.BoolVar(&all, "all", false, "check the whole embedded library (the default with no scenario)")
-	f.StringVar(&kernels, "kernel", "", "kernel profiles, comma-separated (default: all; see `raceroute kernels`)")
-	f.StringVar(&o.strategy, "strategy", "", "dfs (exhaustive), pct or random (default: the scenario's, else dfs)")
-	f.Uint64Var(&o.seed, "seed", 1, "seed of random and pct runs")
-	f.DurationVar(&o.budget, "budget", o.budget, "time budget per scenario and profile")
+	f.StringVar(&kernels, "kernel", "", "kernel `PROFILES`, comma-separated (default: all; list them with: raceroute kernels)")
+	f.StringVar(&o.strategy, "strategy", "", "`STRATEGY`: dfs (exhaustive), pct or random (default: the scenario's, else dfs)")
+	f.Uint64Var(&o.seed, "seed", o.seed, "seed of random and pct runs")
+	f.DurationVar(&o.budget, "budget", 0, "time budget of the whole command, shared out among its checks (default: each check's own, else 1m each)")
 	f.Int64Var(&o.runs, "runs", 0, "seeded runs for random and pct (default: the scenario's, else until the budget)")
-	f.IntVar(&o.bound, "preemption-bound", -1, "bound the preemptions of dfs schedules (-1: none)")
-	f.StringVar(&o.format, "format", "text", "output format: text or json")
-	f.StringVarP(&o.output, "output", "o", "", "write the report to FILE instead of standard output")
+	f.IntVar(&o.bound, "preemption-bound", -1, "bound the preemptions of dfs schedules (-1: none); a bounded search proves nothing beyond the bound")
+	f.StringVar(&o.format, "format", "text", "output `FORMAT`: text or json")
+	f.StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	f.BoolVar(&o.exact, "exact", false, "store whole states instead of 64-bit fingerprints (small scenarios)")
 	f.BoolVar(&o.noPOR, "no-reduction", false, "turn partial-order reduction off")
 	f.BoolVar(&o.matrix, "matrix", false, "print a scenario x profile matrix")
@@ -93,17 +110,22 @@ type job struct {
 // report is the result of one job, in the JSON form of the command line
 // contract.
 type report struct {
-	Scenario    string          `json:"scenario"`
-	Kernel      string          `json:"kernel"`
-	Property    string          `json:"property"`
-	Verdict     explore.Verdict `json:"verdict"`
-	Expected    explore.Verdict `json:"expected"`
-	Match       bool            `json:"match"`
-	Strategy    string          `json:"strategy"`
-	Exhaustive  bool            `json:"exhaustive"`
-	States      int64           `json:"states"`
-	Transitions int64           `json:"transitions"`
-	ElapsedMS   float64         `json:"elapsed_ms"`
+	Scenario string `json:"scenario"`
+	Kernel   string `json:"kernel"`
+	// Property is the first violated property, or every property's name
+	// when none is violated.
+	Property string          `json:"property"`
+	Verdict  explore.Verdict `json:"verdict"`
+	Expected explore.Verdict `json:"expected"`
+	Match    bool            `json:"match"`
+	Strategy string          `json:"strategy"`
+	// Exhaustive: every schedule was covered. Bound is the preemption
+	// bound of a bounded search (absent when none).
+	Exhaustive  bool    `json:"exhaustive"`
+	Bound       *int    `json:"bound,omitempty"`
+	States      int64   `json:"states"`
+	Transitions int64   `json:"transitions"`
+	ElapsedMS   float64 `json:"elapsed_ms"`
 	// Statistical checks.
 	Runs        int64    `json:"runs,omitempty"`
 	Failures    int64    `json:"failures,omitempty"`
@@ -112,17 +134,35 @@ type report struct {
 	CIHigh      *float64 `json:"ci95_high,omitempty"`
 	// OmissionProbability bounds the chance that hash compaction hid a
 	// state; BytesPerState is the visited set's memory per state.
-	OmissionProbability float64         `json:"omission_probability,omitempty"`
-	BytesPerState       float64         `json:"bytes_per_state,omitempty"`
-	Explanation         string          `json:"explanation"`
-	Counterexample      *counterexample `json:"counterexample,omitempty"`
+	OmissionProbability float64 `json:"omission_probability,omitempty"`
+	BytesPerState       float64 `json:"bytes_per_state,omitempty"`
+	Explanation         string  `json:"explanation"`
+	// Properties has every property's own verdict.
+	Properties []propertyReport `json:"properties"`
+	// Counterexample is the first violated property's.
+	Counterexample *counterexample `json:"counterexample,omitempty"`
+}
 
-	events []trace.Event
+// propertyReport is one property's verdict in a report.
+type propertyReport struct {
+	Name        string          `json:"name"`
+	Kind        explore.Kind    `json:"kind"`
+	Verdict     explore.Verdict `json:"verdict"`
+	Explanation string          `json:"explanation"`
+	// Seeded runs: how many violated this property, with the 95 % Wilson
+	// interval of its failure rate.
+	Failures       *int64          `json:"failures,omitempty"`
+	FailureRate    *float64        `json:"failure_rate,omitempty"`
+	CILow          *float64        `json:"ci95_low,omitempty"`
+	CIHigh         *float64        `json:"ci95_high,omitempty"`
+	Counterexample *counterexample `json:"counterexample,omitempty"`
 }
 
 type counterexample struct {
 	Events []trace.JSONEvent `json:"events"`
 	Replay string            `json:"replay"`
+
+	events []trace.Event
 }
 
 // collectJobs resolves the scenario arguments and profiles.
@@ -148,14 +188,11 @@ func collectJobs(args []string, kernels []string) ([]job, error) {
 		scs = lib
 	}
 	for _, a := range args {
-		sc, err := scenario.Find(a)
+		sc, variant, err := findScenario(a)
 		if err != nil {
 			return nil, badInput(err)
 		}
-		if name, variant, ok := strings.Cut(a, "/"); ok && name == sc.Name {
-			if _, err := sc.Variant(variant); err != nil {
-				return nil, badInput(err)
-			}
+		if variant != "" {
 			variantOf[sc] = variant
 		}
 		scs = append(scs, sc)
@@ -174,14 +211,44 @@ func collectJobs(args []string, kernels []string) ([]job, error) {
 	return jobs, nil
 }
 
-func runCheck(cmd *cobra.Command, args []string, o checkOptions) error {
-	if o.format != "text" && o.format != "json" {
-		return badInput(fmt.Errorf("--format %q: want text or json", o.format))
+// findScenario resolves NAME, NAME/VARIANT, FILE or FILE/VARIANT.
+func findScenario(arg string) (*scenario.Scenario, string, error) {
+	sc, err := scenario.Find(arg)
+	if err != nil {
+		return nil, "", err
+	}
+	name, variant, ok := strings.Cut(arg, "/")
+	if !ok || name != sc.Name {
+		return sc, "", nil
+	}
+	if _, err := sc.Variant(variant); err != nil {
+		return nil, "", err
+	}
+	return sc, variant, nil
+}
+
+func (o checkOptions) validate() error {
+	switch {
+	case o.format != "text" && o.format != "json":
+		return fmt.Errorf("--format %q: want text or json", o.format)
+	case o.runs < 0:
+		return fmt.Errorf("--runs %d: want a positive number of runs (or 0 for the scenario's)", o.runs)
+	case o.budgetSet && o.budget <= 0:
+		return fmt.Errorf("--budget %s: want a positive duration such as 30s", o.budget)
+	case o.bound < -1:
+		return fmt.Errorf("--preemption-bound %d: want 0 or more, or -1 for none", o.bound)
 	}
 	if o.strategy != "" {
 		if _, err := explore.ParseStrategy(o.strategy); err != nil {
-			return badInput(fmt.Errorf("--strategy: %w", err))
+			return fmt.Errorf("--strategy: %w", err)
 		}
+	}
+	return nil
+}
+
+func runCheck(cmd *cobra.Command, args []string, o checkOptions) error {
+	if err := o.validate(); err != nil {
+		return badInput(err)
 	}
 	jobs, err := collectJobs(args, o.kernels)
 	if err != nil {
@@ -200,14 +267,21 @@ func runCheck(cmd *cobra.Command, args []string, o checkOptions) error {
 	var reports []report
 	mismatches := 0
 	enc := json.NewEncoder(out)
+	start := time.Now()
 	for i, j := range jobs {
 		prog.label = fmt.Sprintf("[%d/%d] %s on %s", i+1, len(jobs), j.sc.FullName(j.variant), j.prof.Name)
-		r, err := checkJob(cmd.Context(), j, o, prog)
+		budget := time.Duration(0)
+		if o.budgetSet {
+			// What is left of the command's budget, shared by the checks
+			// still to run: a check that finishes early leaves its time to
+			// the others.
+			budget = max((o.budget-time.Since(start))/time.Duration(len(jobs)-i), time.Millisecond)
+		}
+		r, err := checkJob(cmd.Context(), j, o, budget, prog)
+		prog.clear()
 		if err != nil {
-			prog.clear()
 			return err
 		}
-		prog.clear()
 		if !r.Match {
 			mismatches++
 		}
@@ -233,8 +307,46 @@ func runCheck(cmd *cobra.Command, args []string, o checkOptions) error {
 	return nil
 }
 
+// jobOptions merges the command line, the scenario's check settings and
+// the defaults into the explorer's options: a flag given on the command
+// line wins, then the scenario's setting, then the default.
+func jobOptions(sc *scenario.Scenario, o checkOptions, budget time.Duration) explore.Options {
+	set := sc.Check
+	opts := explore.DefaultOptions()
+	opts.Seed, opts.Exact, opts.NoReduction = o.seed, o.exact, o.noPOR
+	opts.PreemptionBound = o.bound
+	if set.PreemptionBound != nil && o.bound < 0 {
+		opts.PreemptionBound = *set.PreemptionBound
+	}
+	if set.Horizon.D > 0 {
+		opts.Horizon = set.Horizon.Millis()
+	}
+	opts.Strategy = explore.DFS
+	switch {
+	case o.strategy != "":
+		opts.Strategy = explore.Strategy(o.strategy)
+	case set.Strategy != "":
+		opts.Strategy = explore.Strategy(set.Strategy)
+	}
+	opts.Runs = o.runs
+	if opts.Runs == 0 {
+		opts.Runs = set.Runs
+	}
+	switch {
+	case budget > 0 && set.Budget.D > 0:
+		opts.Budget = min(budget, set.Budget.D)
+	case budget > 0:
+		opts.Budget = budget
+	case set.Budget.D > 0:
+		opts.Budget = set.Budget.D
+	default:
+		opts.Budget = defaultJobBudget
+	}
+	return opts
+}
+
 // checkJob checks one scenario variant on one profile.
-func checkJob(ctx context.Context, j job, o checkOptions, prog *progress) (report, error) {
+func checkJob(ctx context.Context, j job, o checkOptions, budget time.Duration, prog *progress) (report, error) {
 	sc := j.sc
 	if o.strategy != "" && o.strategy != sc.Check.Strategy {
 		// Models may compile differently per strategy (timed models draw
@@ -248,73 +360,109 @@ func checkJob(ctx context.Context, j job, o checkOptions, prog *progress) (repor
 	if err != nil {
 		return report{}, badInput(err)
 	}
-	opts := explore.DefaultOptions()
-	opts.Seed, opts.Budget, opts.Exact, opts.NoReduction = o.seed, o.budget, o.exact, o.noPOR
-	opts.PreemptionBound = o.bound
-	set := sc.Check
-	if set.Horizon.D > 0 {
-		opts.Horizon = set.Horizon.Millis()
-	}
-	if set.PreemptionBound != nil && o.bound < 0 {
-		opts.PreemptionBound = *set.PreemptionBound
-	}
-	strategy := o.strategy
-	if strategy == "" {
-		strategy = set.Strategy
-	}
-	if strategy == "" {
-		strategy = string(explore.DFS)
-	}
-	opts.Strategy = explore.Strategy(strategy)
-	opts.Runs = o.runs
-	if opts.Runs == 0 {
-		opts.Runs = set.Runs
-	}
-	if set.Budget.D > 0 && o.budget == defaultCheckOptions(false).budget {
-		opts.Budget = set.Budget.D
-	}
+	opts := jobOptions(sc, o, budget)
 	opts.Progress = prog.update
 
 	r := report{
-		Scenario: j.sc.FullName(j.variant), Kernel: j.prof.Name, Strategy: strategy,
+		Scenario: j.sc.FullName(j.variant), Kernel: j.prof.Name, Strategy: string(opts.Strategy),
 		Expected: j.variant.Expect[j.prof.Name],
 	}
 	var res explore.Result
-	if opts.Strategy == explore.DFS {
+	sampled := opts.Strategy != explore.DFS
+	if !sampled {
 		res = c.Check(ctx, opts)
 		r.Exhaustive = res.Exhaustive
 		r.OmissionProbability, r.BytesPerState = res.OmissionProbability, res.BytesPerState
+		if res.Bound >= 0 {
+			b := res.Bound
+			r.Bound = &b
+		}
 	} else {
 		var st explore.SampleStats
 		res, st = c.Sample(ctx, opts)
 		r.Runs, r.Failures = st.Runs, st.Failures
 		r.FailureRate, r.CILow, r.CIHigh = &st.Rate, &st.Low, &st.High
-		if res.Verdict == explore.Violated {
-			res.Choices = c.Shrink(res.Choices, opts)
-		}
 	}
 	r.Verdict, r.States, r.Transitions = res.Verdict, res.States, res.Transitions
 	r.ElapsedMS = float64(res.Elapsed.Microseconds()) / 1000
 	r.Property = strings.Join(c.Properties(), ", ")
-	if res.Verdict == explore.Violated {
-		rep := c.Replay(res.Choices, opts)
-		r.Property, r.Explanation = rep.Property, rep.Explanation
-		tok := explore.Token{Scenario: tokenSource(j.sc), Variant: j.variant.Name, Profile: j.prof.Name, Choices: rep.Choices}
-		r.Counterexample = &counterexample{Events: trace.JSONEvents(rep.Events), Replay: tok.String()}
-		r.events = rep.Events
-	} else {
-		rep := c.Replay(nil, opts)
-		var parts []string
-		for _, p := range rep.Properties {
-			parts = append(parts, p.Name+": "+p.Explanation)
+	for _, pr := range res.Properties {
+		p := propertyReport{Name: pr.Name, Kind: pr.Kind, Verdict: pr.Verdict}
+		if sampled {
+			pr := pr
+			p.Failures, p.FailureRate, p.CILow, p.CIHigh = &pr.Failures, &pr.Rate, &pr.Low, &pr.High
 		}
-		r.Explanation = "in every schedule explored; in the schedule without preemption: " + strings.Join(parts, "; ")
-		if res.Verdict == explore.Unknown {
-			r.Explanation = "budget exhausted before a verdict; " + r.Explanation
+		switch pr.Verdict {
+		case explore.Violated:
+			choices := pr.Choices
+			if sampled {
+				if choices, err = c.ShrinkFor(choices, pr.Name, opts); err != nil {
+					return report{}, err
+				}
+			}
+			rep, err := c.ReplayUntil(choices, pr.Name, opts)
+			if err != nil {
+				return report{}, err
+			}
+			p.Explanation = rep.Explanation
+			tok := explore.Token{Scenario: tokenSource(j.sc), Digest: tokenDigest(j.sc), Variant: j.variant.Name,
+				Profile: j.prof.Name, Property: pr.Name, Choices: rep.Choices}
+			p.Counterexample = &counterexample{Events: trace.JSONEvents(rep.Events), Replay: tok.String(), events: rep.Events}
+			if r.Counterexample == nil {
+				r.Property, r.Explanation, r.Counterexample = pr.Name, p.Explanation, p.Counterexample
+			}
+		default:
+			// What holds, told from the schedule without preemption.
+			rep, err := c.ReplayUntil(nil, pr.Name, opts)
+			if err != nil {
+				return report{}, err
+			}
+			for _, q := range rep.Properties {
+				if q.Name == pr.Name {
+					p.Explanation = q.Explanation
+				}
+			}
 		}
+		r.Properties = append(r.Properties, p)
 	}
-	r.Match = r.Verdict == r.Expected
+	if r.Counterexample == nil {
+		r.Explanation = verdictScope(r)
+	}
+	r.Match = matches(r)
 	return r, nil
+}
+
+// matches tells whether a report's verdict meets its expectation: a
+// search within a preemption bound proves nothing beyond it, so its
+// "holds" never matches an expected "holds"; "unknown" matches nothing.
+func matches(r report) bool {
+	switch {
+	case r.Verdict == explore.Unknown:
+		return false
+	case r.Verdict == explore.Holds && r.Bound != nil:
+		return false
+	}
+	return r.Verdict == r.Expected
+}
+
+// verdictScope says what a verdict without a counterexample covers.
+func verdictScope(r report) string {
+	switch {
+	case r.Verdict == explore.Unknown && r.Runs > 0:
+		return fmt.Sprintf("no violation in %d seeded runs before the budget ran out; too few runs for a verdict", r.Runs)
+	case r.Verdict == explore.Unknown:
+		return fmt.Sprintf("the budget ran out after %d states, before the search covered every schedule: no verdict", r.States)
+	case r.Runs > 0:
+		return fmt.Sprintf("sampled: no violation in %d seeded runs; the failure rate is below %s (95 %% upper bound)", r.Runs, percent(*r.CIHigh))
+	case r.Bound != nil:
+		return fmt.Sprintf("holds within preemption bound %d only: schedules with more preemptions were not explored, so this proves nothing about them", *r.Bound)
+	}
+	return "in every schedule (exhaustive)"
+}
+
+// percent formats a rate with two significant digits, as a percentage.
+func percent(x float64) string {
+	return fmt.Sprintf("%.2g %%", 100*x)
 }
 
 // tokenSource is how a replay token names the scenario: its library name,
@@ -326,22 +474,36 @@ func tokenSource(sc *scenario.Scenario) string {
 	return sc.Source
 }
 
+// tokenDigest identifies a scenario file's content in tokens.
+func tokenDigest(sc *scenario.Scenario) string {
+	return ""
+}
+
 func writeTextReport(w io.Writer, r report) {
 	status := "matches expectation"
 	if !r.Match {
 		status = fmt.Sprintf("EXPECTED %s", strings.ToUpper(string(r.Expected)))
+		if r.Verdict == explore.Holds && r.Bound != nil && r.Expected == explore.Holds {
+			status += fmt.Sprintf("; a search within preemption bound %d cannot establish it", *r.Bound)
+		}
 	}
-	fmt.Fprintf(w, "%s on %s: %s (%s)\n", r.Scenario, r.Kernel, strings.ToUpper(string(r.Verdict)), status)
+	verdict := strings.ToUpper(string(r.Verdict))
+	if r.Verdict == explore.Holds && r.Bound != nil {
+		verdict = fmt.Sprintf("HOLDS WITHIN PREEMPTION BOUND %d", *r.Bound)
+	}
+	fmt.Fprintf(w, "%s on %s: %s (%s)\n", r.Scenario, r.Kernel, verdict, status)
 	if r.Runs > 0 {
-		fmt.Fprintf(w, "  violated in %d of %d seeded runs: %.3g %% (95 %% CI %.3g to %.3g %%), strategy %s\n",
-			r.Failures, r.Runs, 100**r.FailureRate, 100**r.CILow, 100**r.CIHigh, r.Strategy)
+		fmt.Fprintf(w, "  violated in %d of %d seeded runs: %s (95 %% CI %s to %s), strategy %s\n",
+			r.Failures, r.Runs, percent(*r.FailureRate), percent(*r.CILow), percent(*r.CIHigh), r.Strategy)
 	} else {
 		ex := "exhaustive"
-		if !r.Exhaustive {
+		switch {
+		case r.Bound != nil:
+			ex = fmt.Sprintf("within preemption bound %d, not exhaustive", *r.Bound)
+		case !r.Exhaustive && r.Verdict == explore.Violated:
+			ex = "stopped once every property was decided"
+		case !r.Exhaustive:
 			ex = "not exhaustive"
-			if r.Verdict == explore.Violated {
-				ex = "stopped at the first violation"
-			}
 		}
 		fmt.Fprintf(w, "  %s: %d states, %d transitions, %.1f ms", ex, r.States, r.Transitions, r.ElapsedMS)
 		if r.OmissionProbability > 0 {
@@ -349,18 +511,47 @@ func writeTextReport(w io.Writer, r report) {
 		}
 		fmt.Fprintln(w)
 	}
-	if r.Counterexample != nil {
-		fmt.Fprintf(w, "  property %s violated:\n", r.Property)
-		for _, line := range strings.Split(r.Explanation, "\n") {
-			fmt.Fprintf(w, "    %s\n", line)
-		}
-		fmt.Fprintf(w, "  story (%d kernel events):\n", len(r.events))
-		trace.WriteStory(w, r.events, "    ")
-		fmt.Fprintf(w, "  replay: raceroute replay %s\n", r.Counterexample.Replay)
-	} else {
-		fmt.Fprintf(w, "  %s\n", r.Explanation)
+	told := map[string]string{} // a story already printed -> its property
+	for _, p := range r.Properties {
+		writeProperty(w, r, p, told)
 	}
 	fmt.Fprintln(w)
+}
+
+// writeProperty prints one property's verdict, with its story when it is
+// violated.
+func writeProperty(w io.Writer, r report, p propertyReport, told map[string]string) {
+	rate := ""
+	if p.Failures != nil {
+		rate = fmt.Sprintf(" in %d of %d runs (%s, 95 %% CI %s to %s)", *p.Failures, r.Runs, percent(*p.FailureRate), percent(*p.CILow), percent(*p.CIHigh))
+	}
+	switch p.Verdict {
+	case explore.Violated:
+		fmt.Fprintf(w, "  property %s (%s) violated%s:\n", p.Name, p.Kind, rate)
+		for _, line := range strings.Split(p.Explanation, "\n") {
+			fmt.Fprintf(w, "    %s\n", line)
+		}
+		var story strings.Builder
+		trace.WriteStory(&story, p.Counterexample.events, "    ")
+		if other, ok := told[story.String()]; ok {
+			fmt.Fprintf(w, "  story: the same %d kernel events as for %s above\n", len(p.Counterexample.events), other)
+		} else {
+			told[story.String()] = p.Name
+			fmt.Fprintf(w, "  story (%d kernel events):\n%s", len(p.Counterexample.events), story.String())
+		}
+		fmt.Fprintf(w, "  replay: raceroute replay %s\n", p.Counterexample.Replay)
+	case explore.Holds:
+		scope := "in every schedule (exhaustive)"
+		switch {
+		case r.Runs > 0:
+			scope = fmt.Sprintf("sampled: no violation in %d seeded runs (failure rate below %s, 95 %% upper bound)", r.Runs, percent(*p.CIHigh))
+		case r.Bound != nil:
+			scope = fmt.Sprintf("within preemption bound %d only", *r.Bound)
+		}
+		fmt.Fprintf(w, "  property %s (%s) holds %s; in the schedule without preemption: %s\n", p.Name, p.Kind, scope, p.Explanation)
+	default:
+		fmt.Fprintf(w, "  property %s (%s) %s: the search stopped before it was decided; in the schedule without preemption: %s\n", p.Name, p.Kind, p.Verdict, p.Explanation)
+	}
 }
 
 // writeMatrix prints scenario x profile verdicts; a mismatch with the
@@ -378,10 +569,19 @@ func writeMatrix(w io.Writer, reports []report) {
 		}
 		cells[r.Scenario][r.Kernel] = r
 	}
+	sampledRuns := map[int64]float64{} // runs -> the largest 95 % upper bound among sampled holds cells
+	bounded := false
 	cell := func(r report) string {
 		s := string(r.Verdict)
-		if r.Runs > 0 && r.Verdict == explore.Violated {
+		switch {
+		case r.Runs > 0 && r.Verdict == explore.Violated:
 			s = fmt.Sprintf("%.0f%%", 100**r.FailureRate)
+		case r.Runs > 0 && r.Verdict == explore.Holds:
+			s = "holds*"
+			sampledRuns[r.Runs] = max(sampledRuns[r.Runs], *r.CIHigh)
+		case r.Bound != nil && r.Verdict == explore.Holds:
+			s = fmt.Sprintf("holds<=%dp", *r.Bound)
+			bounded = true
 		}
 		if !r.Match {
 			s += "!"
@@ -418,7 +618,18 @@ func writeMatrix(w io.Writer, reports []report) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "\n%d of %d verdicts match their expectation (holds: the property holds in every schedule explored; violated: a counterexample exists; N%%: violated in N%% of seeded runs).\n", len(reports)-len(bad), len(reports))
+	fmt.Fprintf(w, "\n%d of %d verdicts match their expectation.\n", len(reports)-len(bad), len(reports))
+	fmt.Fprintln(w, "  holds:    the properties hold in every schedule (exhaustive search)")
+	fmt.Fprintln(w, "  violated: a counterexample exists (exhaustive search)")
+	if len(sampledRuns) > 0 {
+		fmt.Fprintln(w, "  N%:       violated in N % of seeded runs")
+		for _, n := range slices.Sorted(maps.Keys(sampledRuns)) {
+			fmt.Fprintf(w, "  holds*:   no violation in %d seeded runs: the failure rate is below %s (95 %% upper bound), not a proof\n", n, percent(sampledRuns[n]))
+		}
+	}
+	if bounded {
+		fmt.Fprintln(w, "  holds<=Np: holds within a preemption bound of N: not a proof, and never matches an expected holds")
+	}
 	for _, r := range bad {
 		fmt.Fprintf(w, "  ! %s on %s: %s, expected %s\n", r.Scenario, r.Kernel, r.Verdict, r.Expected)
 	}

@@ -159,9 +159,15 @@ func TestMainJob(t *testing.T) {
 	if n == 0 || n != of {
 		t.Fatalf("matrix summary: %d of %d\n%s", n, of, out)
 	}
-	for _, s := range []string{"babeld-route-modify/delete-add", "neutron-garp-2017"} {
+	for _, s := range []string{"babeld-route-modify/delete-add", "neutron-garp-2017", "holds*:   no violation in 2000 seeded runs"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("matrix lacks %s", s)
 		}
+	}
+	// The bare command is check --all, with the same defaults (seed
+	// included): the same matrix, rates and all.
+	_, all, _ := runCLI(t, "check", "--all")
+	if all != out {
+		t.Errorf("raceroute and raceroute check --all differ:\n%s\n---\n%s", out, all)
 	}
 }

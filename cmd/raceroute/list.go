@@ -16,7 +16,7 @@ func newScenariosCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "scenarios",
 		Short: "List the embedded scenario library",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lib, err := scenario.Library()
 			if err != nil {
@@ -63,7 +63,7 @@ func newKernelsCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "kernels",
 		Short: "List the kernel profiles and their behaviour switches",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := cmd.OutOrStdout()
 			for _, p := range profile.All() {

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -87,12 +89,25 @@ With no arguments it checks the whole embedded scenario library on every
 kernel profile and prints a matrix.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          cobra.NoArgs,
+		Version:       version(),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				var names []string
+				for _, c := range cmd.Commands() {
+					if c.IsAvailableCommand() {
+						names = append(names, c.Name())
+					}
+				}
+				return badInput(fmt.Errorf("unknown command %q (commands: %s; see raceroute --help)", args[0], strings.Join(names, ", ")))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCheck(cmd, nil, defaultCheckOptions(true))
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.AddCommand(
 		newCheckCmd(),
 		newScenariosCmd(),
@@ -102,4 +117,55 @@ kernel profile and prints a matrix.`,
 		newWatchCmd(),
 	)
 	return root
+}
+
+// noArgs refuses arguments with a usage error (exit 2).
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return badInput(fmt.Errorf("%s takes no arguments (got %s)", cmd.CommandPath(), strings.Join(args, " ")))
+	}
+	return nil
+}
+
+// exactArgs wants n arguments, described by what; anything else is a
+// usage error (exit 2).
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return badInput(fmt.Errorf("%s wants %s (got %d arguments); usage: %s", cmd.CommandPath(), what, len(args), cmd.UseLine()))
+		}
+		return nil
+	}
+}
+
+// version names the build: the module version, the VCS revision it was
+// built from, and the Go toolchain.
+func version() string {
+	v := "(devel)"
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "raceroute " + v
+	}
+	if bi.Main.Version != "" {
+		v = bi.Main.Version
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = "+modified"
+			}
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	out := "raceroute " + v
+	if rev != "" {
+		out += " (" + rev + modified + ")"
+	}
+	return out + " " + bi.GoVersion
 }

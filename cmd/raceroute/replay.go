@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -18,10 +19,15 @@ func newReplayCmd() *cobra.Command {
 		Use:   "replay TOKEN",
 		Short: "Re-run a counterexample from its replay token",
 		Long: `replay re-runs the schedule a replay token names (scenario, variant,
-kernel profile and choices) and prints its story. The same token gives the
-same story, byte for byte.`,
-		Args: cobra.ExactArgs(1),
+kernel profile, property and choices) and prints its story and every
+property's verdict in that run. The same token gives the same story, byte
+for byte. A token of a scenario file works from any directory, and is
+refused once the file has changed.`,
+		Args: exactArgs(1, "a replay token, as check prints it"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "text" && format != "json" {
+				return badInput(fmt.Errorf("--format %q: want text or json", format))
+			}
 			tok, err := explore.ParseToken(args[0])
 			if err != nil {
 				return badInput(err)
@@ -29,6 +35,9 @@ same story, byte for byte.`,
 			sc, err := scenario.Find(tok.Scenario)
 			if err != nil {
 				return badInput(fmt.Errorf("replay token: %w", err))
+			}
+			if d := tokenDigest(sc); d != tok.Digest {
+				return badInput(fmt.Errorf("replay token: %s has changed since the token was made (content %s, token %s): check it again for a new token", sc.Source, d, tok.Digest))
 			}
 			v, err := sc.Variant(tok.Variant)
 			if err != nil {
@@ -46,7 +55,10 @@ same story, byte for byte.`,
 			if sc.Check.Horizon.D > 0 {
 				opts.Horizon = sc.Check.Horizon.Millis()
 			}
-			rep := c.Replay(tok.Choices, opts)
+			rep, err := c.ReplayUntil(tok.Choices, tok.Property, opts)
+			if err != nil {
+				return badInput(fmt.Errorf("replay token: %w", err))
+			}
 			w := cmd.OutOrStdout()
 			if format == "json" {
 				return json.NewEncoder(w).Encode(struct {
@@ -58,21 +70,29 @@ same story, byte for byte.`,
 					Properties []explore.PropertyReport `json:"properties"`
 				}{sc.FullName(v), p.Name, rep.Verdict, rep.Property, trace.JSONEvents(rep.Events), rep.Properties})
 			}
-			if format != "text" {
-				return badInput(fmt.Errorf("--format %q: want text or json", format))
-			}
-			fmt.Fprintf(w, "%s on %s: %s\n", sc.FullName(v), p.Name, rep.Verdict)
-			trace.WriteStory(w, rep.Events, "  ")
-			for _, pr := range rep.Properties {
-				state := "holds"
-				if !pr.Holds {
-					state = "VIOLATED"
-				}
-				fmt.Fprintf(w, "  property %s (%s) %s: %s\n", pr.Name, pr.Kind, state, pr.Explanation)
-			}
+			writeReplay(w, sc.FullName(v), p.Name, rep)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cmd.Flags().StringVar(&format, "format", "text", "output `FORMAT`: text or json")
 	return cmd
+}
+
+// writeReplay prints a replayed run's story and every property's verdict
+// in it.
+func writeReplay(w io.Writer, name, kernel string, rep explore.Replayed) {
+	fmt.Fprintf(w, "%s on %s: %s\n", name, kernel, rep.Verdict)
+	trace.WriteStory(w, rep.Events, "  ")
+	for _, pr := range rep.Properties {
+		state := string(pr.Verdict)
+		switch pr.Verdict {
+		case explore.Violated:
+			state = "VIOLATED"
+		case explore.NotEvaluated:
+			state = "not evaluated"
+		case explore.Holds:
+			state = "holds in this run"
+		}
+		fmt.Fprintf(w, "  property %s (%s) %s: %s\n", pr.Name, pr.Kind, state, pr.Explanation)
+	}
 }

@@ -85,7 +85,7 @@ dumps the tables again and prints the differences. Its detectors report
 non-atomic route changes, route-cache entries that contradict their route,
 gratuitous ARPs the neighbour table ignored, unannounced MAC changes, and
 overflows.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.watchConfig()
 			if err != nil {

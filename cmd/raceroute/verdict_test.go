@@ -1,0 +1,142 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// checkJSON runs check --format json and decodes its one report.
+func checkJSON(t *testing.T, args ...string) (int, report) {
+	t.Helper()
+	code, out, stderr := runCLI(t, append([]string{"check", "--format", "json"}, args...)...)
+	var r report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("check %v: exit %d, %v: %.300s %s", args, code, err, out, stderr)
+	}
+	return code, r
+}
+
+// Every property has its own verdict in check and replay: the second
+// property of a failing run is evaluated, not printed as holding.
+func TestEveryPropertyReported(t *testing.T) {
+	code, r := checkJSON(t, "neutron-garp-2017", "--kernel", "linux-3.10-rhel7.3")
+	if code != 0 || r.Verdict != "violated" {
+		t.Fatalf("exit %d verdict %s", code, r.Verdict)
+	}
+	if len(r.Properties) != 2 {
+		t.Fatalf("%d properties reported, want 2: %+v", len(r.Properties), r.Properties)
+	}
+	for _, p := range r.Properties {
+		if p.Verdict != "violated" || p.Counterexample == nil || p.Failures == nil || *p.Failures == 0 {
+			t.Fatalf("property %s: %s, failures %v", p.Name, p.Verdict, p.Failures)
+		}
+		_, text, stderr := runCLI(t, "replay", p.Counterexample.Replay)
+		if !strings.Contains(text, "VIOLATED") {
+			t.Fatalf("replay of %s: %.300s %s", p.Name, text, stderr)
+		}
+		for _, line := range strings.Split(text, "\n") {
+			if strings.HasPrefix(line, "  property ") && !strings.Contains(line, "VIOLATED") {
+				t.Errorf("replay of %s reports a property that this run violates as %q", p.Name, line)
+			}
+		}
+		_, js, _ := runCLI(t, "replay", "--format", "json", p.Counterexample.Replay)
+		var rep struct {
+			Properties []struct{ Name, Verdict string }
+		}
+		if err := json.Unmarshal([]byte(js), &rep); err != nil || len(rep.Properties) != 2 {
+			t.Fatalf("replay json: %v %.300s", err, js)
+		}
+		for _, q := range rep.Properties {
+			if q.Verdict != "violated" {
+				t.Errorf("replay json of %s: %s is %s", p.Name, q.Name, q.Verdict)
+			}
+		}
+	}
+	// Where it holds, each property says so, and what covers it.
+	_, r = checkJSON(t, "neutron-garp-2017", "--kernel", "linux-4.12")
+	if r.Verdict != "holds" || len(r.Properties) != 2 || r.Properties[1].Verdict != "holds" || !strings.Contains(r.Explanation, "2000 seeded runs") {
+		t.Fatalf("on 4.12: %s, %d properties, %q", r.Verdict, len(r.Properties), r.Explanation)
+	}
+}
+
+// A search within a preemption bound is not exhaustive and never matches an
+// expected holds.
+func TestBoundedSearch(t *testing.T) {
+	code, r := checkJSON(t, "babeld-route-modify/delete-add", "--kernel", "linux-3.16", "--preemption-bound", "0")
+	if r.Verdict != "holds" || r.Exhaustive || r.Bound == nil || *r.Bound != 0 || r.Match || code != 1 {
+		t.Fatalf("bound 0 on a violated scenario: exit %d, verdict %s exhaustive %v bound %v match %v", code, r.Verdict, r.Exhaustive, r.Bound, r.Match)
+	}
+	code, r = checkJSON(t, "babeld-route-modify/delete-add", "--kernel", "linux-4.2", "--preemption-bound", "0")
+	if r.Verdict != "holds" || r.Match || code != 1 {
+		t.Fatalf("bound 0 where holds is expected: exit %d, match %v", code, r.Match)
+	}
+	_, text, _ := runCLI(t, "check", "babeld-route-modify/delete-add", "--kernel", "linux-4.2", "--preemption-bound", "0")
+	if !strings.Contains(text, "HOLDS WITHIN PREEMPTION BOUND 0") || strings.Contains(text, "  exhaustive:") {
+		t.Fatalf("text of a bounded search:\n%s", text)
+	}
+	code, r = checkJSON(t, "babeld-route-modify/delete-add", "--kernel", "linux-3.16", "--preemption-bound", "1")
+	if r.Verdict != "violated" || !r.Match || code != 0 {
+		t.Fatalf("a counterexample within bound 1 is a counterexample: exit %d, verdict %s match %v", code, r.Verdict, r.Match)
+	}
+	_, out, _ := runCLI(t, "check", "babeld-route-modify", "--kernel", "linux-4.2", "--preemption-bound", "0", "--matrix")
+	if !strings.Contains(out, "holds<=0p!") || !strings.Contains(out, "never matches an expected holds") {
+		t.Fatalf("matrix of a bounded search:\n%s", out)
+	}
+}
+
+// --budget is the whole command's: seven checks that would each run until
+// their budget share one.
+func TestBudgetIsTotal(t *testing.T) {
+	start := time.Now()
+	code, _, stderr := runCLI(t, "check", "neutron-garp-2017", "--runs", "0", "--budget", "1s", "--format", "json")
+	if el := time.Since(start); el > 4*time.Second {
+		t.Fatalf("7 checks with --budget 1s took %s (exit %d %s)", el, code, stderr)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"bogus"}, `unknown command "bogus"`},
+		{[]string{"replay"}, "wants a replay token"},
+		{[]string{"replay", "a", "b"}, "wants a replay token"},
+		{[]string{"kernels", "extra"}, "takes no arguments"},
+		{[]string{"scenarios", "extra"}, "takes no arguments"},
+		{[]string{"check", "neutron-garp-2017", "--runs", "-5"}, "--runs -5"},
+		{[]string{"check", "neutron-garp-2017", "--budget", "-1s"}, "--budget -1s"},
+		{[]string{"check", "neutron-garp-2017", "--budget", "0s"}, "--budget 0s"},
+		{[]string{"check", "neutron-garp-2017", "--preemption-bound", "-2"}, "--preemption-bound -2"},
+		{[]string{"check", "neutron-garp-2017", "--seed", "x"}, "invalid argument"},
+	}
+	for _, tt := range tests {
+		code, _, stderr := runCLI(t, tt.args...)
+		if code != exitBadInput || !strings.Contains(stderr, tt.msg) {
+			t.Errorf("raceroute %s: exit %d (%q), want 2 with %q", strings.Join(tt.args, " "), code, stderr, tt.msg)
+		}
+	}
+	// Every command given more arguments than it takes is a usage error.
+	for _, c := range newRootCmd().Commands() {
+		if c.Name() == "help" || c.Name() == "completion" || c.Name() == "check" {
+			continue
+		}
+		args := []string{c.Name(), "x1", "x2", "x3", "x4", "x5"}
+		if code, _, stderr := runCLI(t, args...); code != exitBadInput {
+			t.Errorf("raceroute %s: exit %d (%s), want 2", strings.Join(args, " "), code, stderr)
+		}
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	code, out, _ := runCLI(t, "--version")
+	if code != 0 || !strings.HasPrefix(out, "raceroute ") || !strings.Contains(out, "go1.") {
+		t.Fatalf("--version: %d %q", code, out)
+	}
+	_, help, _ := runCLI(t, "check", "--help")
+	if !strings.Contains(help, "--kernel PROFILES") || strings.Contains(help, "--kernel raceroute") {
+		t.Fatalf("check --help names the --kernel value badly:\n%s", help)
+	}
+}
