@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# Installs what raceroute's tests need on a fresh Debian machine (as root):
-# the real peers the live tests run (iproute2, babeld, keepalived, arping,
-# tcpdump), spin for the explorer benchmark, and staticcheck.
+# Installs everything raceroute's tests and CI need on a Debian machine
+# with Go, as root. It installs every time (never "only if missing"), so a
+# broken install step fails here, on any machine:
+#   - the real peers the live tests run (iproute2, babeld, keepalived,
+#     arping, tcpdump), spin and gcc for the explorer-vs-Spin benchmark;
+#   - the Go modules of go.mod;
+#   - the Go tools CI runs (staticcheck), into .bin/ inside the checkout.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(iproute2 babeld keepalived arping tcpdump spin gcc)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+
+pkgs=(iproute2 babeld keepalived arping tcpdump spin gcc procps)
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+for bin in ip babeld keepalived arping tcpdump spin gcc; do
+  command -v "$bin" >/dev/null || { echo "install-deps: $bin is missing after installing ${pkgs[*]}" >&2; exit 1; }
 done
-if [ ${#missing[@]} -gt 0 ]; then
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-if ! command -v staticcheck >/dev/null 2>&1 && [ ! -x "$(go env GOPATH)/bin/staticcheck" ]; then
-  go install honnef.co/go/tools/cmd/staticcheck@2026.2.2
-fi
+
+go mod download
+# staticcheck: a version the module proxy serves (module versions are
+# semver; the 2026.x names are release names, not module versions).
+GOBIN="$PWD/.bin" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+"$PWD/.bin/staticcheck" -version
