@@ -444,12 +444,17 @@ func (m *Model) Encode(s *State, buf []byte) []byte {
 	buf = append(buf, b[:nodes]...)
 	acts := len(m.actors)
 	off := int(unsafe.Offsetof(s.PC))
-	for i := 0; i < 4; i++ {
+	for i := 0; i < perActorArrays; i++ {
 		base := off + i*MaxActors
 		buf = append(buf, b[base:base+acts]...)
 	}
 	return buf
 }
+
+// perActorArrays is the number of [MaxActors]uint8 arrays from State.PC to
+// the end of State: every field after Slots is one (TestEncodingCoversEveryField
+// checks that each is encoded).
+const perActorArrays = int((unsafe.Sizeof(State{}) - unsafe.Offsetof(State{}.PC)) / MaxActors)
 
 // Pending appends each unfinished actor's next step.
 func (m *Model) Pending(s *State, buf []explore.Step) []explore.Step {

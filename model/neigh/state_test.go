@@ -1,0 +1,42 @@
+package neigh
+
+import (
+	"net/netip"
+	"testing"
+
+	"raceroute/explore/statetest"
+)
+
+// Every field of the used part of a State is in its encoding: a field
+// added later and left out of encode fails here.
+func TestEncodingCoversEveryField(t *testing.T) {
+	m, _ := testModel(t, "linux-3.10-rhel7.3", 0)
+	// One of everything the state has a place for.
+	cfg := *m.cfg
+	cfg.Senders = []Sender{{Name: "garp", Iface: ifB, IP: ipV, Unicast: -1, Packets: []Packet{{Op: OpReply, THA: THASelf}}}}
+	cfg.Moves = []Move{{IP: ipV, From: ifA, To: ifB, At: Window{0, 10}}}
+	cfg.Watches = []Watch{{Kind: WatchConverges, Iface: ifT, IP: ipV, Limit: 1000, Move: 0, Flow: -1}}
+	cfg.IPs = append(cfg.IPs[:len(cfg.IPs):len(cfg.IPs)], netip.MustParseAddr("10.0.0.99"))
+	cfg.Owner = append(cfg.Owner[:len(cfg.Owner):len(cfg.Owner)], -1)
+	m, err := New(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{
+		"Now": 1, "Entries": len(cfg.Slots), "Ifs": len(cfg.Ifaces), "Flows": len(cfg.Flows),
+		"Senders": len(cfg.Senders), "Owner": len(cfg.IPs), "MovedAt": len(cfg.Moves), "MoveAt": len(cfg.Moves),
+		"GoodSince": len(cfg.Watches),
+	}
+	used := func(l statetest.Leaf) bool {
+		n, ok := counts[l.Field]
+		if !ok {
+			t.Errorf("state field %s: the test does not know its used part; add it to the counts and to encode", l.Field)
+			return false
+		}
+		return l.Index < n
+	}
+	enc := func(s *State) []byte { return m.Encode(s, nil) }
+	if n := statetest.EveryFieldEncoded(t, m.Init(), enc, used); n < 40 {
+		t.Fatalf("only %d leaves checked", n)
+	}
+}
