@@ -1,9 +1,10 @@
 package scenario
 
 import (
-	"fmt"
 	"net/netip"
+	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -21,8 +22,12 @@ type fib6Doc struct {
 	Properties []fib6Prop  `yaml:"properties"`
 }
 
+func (d *fib6Doc) header() *Header { return &d.Header }
+
 type fib6Host struct {
-	Name    string `yaml:"name"`
+	At Pos `yaml:"-"`
+	// Name is a label for the reader; the model has one host.
+	Name    Line   `yaml:"name"`
 	Devices []Line `yaml:"devices"`
 	// Routes in `ip -6 route` syntax, added in order.
 	Routes Lines `yaml:"routes"`
@@ -31,23 +36,14 @@ type fib6Host struct {
 }
 
 type fib6Actor struct {
-	Name string `yaml:"name"`
+	At   Pos  `yaml:"-"`
+	Name Line `yaml:"name"`
 	// Ops are route changes: `add|del|replace|change|append ROUTE`.
 	Ops Lines `yaml:"ops"`
 	// Modify changes From to To with a strategy.
 	Modify *fib6Modify `yaml:"modify"`
 	// Flow sends packets to Dst, one route lookup each.
 	Flow *fib6Flow `yaml:"flow"`
-	line int
-}
-
-func (a *fib6Actor) UnmarshalYAML(n *yaml.Node) error {
-	type plain fib6Actor
-	if err := n.Decode((*plain)(a)); err != nil {
-		return err
-	}
-	a.line = n.Line
-	return nil
 }
 
 type fib6Modify struct {
@@ -58,237 +54,403 @@ type fib6Modify struct {
 
 type fib6Flow struct {
 	Dst     Line `yaml:"dst"`
-	Packets int  `yaml:"packets"`
+	Packets Line `yaml:"packets"`
 }
 
 // fib6Prop is `clones-agree`, or a mapping {routes-at: PREFIX, metric: N,
 // want: [ROUTE...]}, or {clones-kept: PREFIX}.
 type fib6Prop struct {
-	Kind    string
-	Prefix  Line
-	Metric  *uint32
-	Want    Lines
-	Line    int
-	Name    string
-	hasWant bool
+	At   Pos         `yaml:"-"`
+	Kind string      // clones-agree, routes-at or clones-kept
+	Map  fib6PropMap `yaml:",inline"`
 }
 
-func (p *fib6Prop) UnmarshalYAML(n *yaml.Node) error {
-	p.Line = n.Line
-	if n.Kind == yaml.ScalarNode {
-		p.Kind = n.Value
-		return nil
+// fib6PropMap is the mapping form of a fib6 property.
+type fib6PropMap struct {
+	Name       Line   `yaml:"name"`
+	RoutesAt   *Line  `yaml:"routes-at"`
+	ClonesKept *Line  `yaml:"clones-kept"`
+	Metric     *Line  `yaml:"metric"`
+	Want       *Lines `yaml:"want"`
+}
+
+// fib6PropKinds are the fib6 properties.
+var fib6PropKinds = []string{"clones-agree", "routes-at", "clones-kept"}
+
+const fib6PropHelp = "want a property: clones-agree, {routes-at: PREFIX, metric: N, want: [ROUTE...]} or {clones-kept: PREFIX}"
+
+func (p *fib6Prop) decodeNode(d *decoder, n *yaml.Node, at Pos) error {
+	p.At = at
+	if n.Kind == yaml.ScalarNode && !isNull(n) {
+		switch n.Value {
+		case "clones-agree":
+			p.Kind = n.Value
+			return nil
+		case "routes-at", "clones-kept":
+			return d.errf(posOf(n), "%s needs its prefix: write {%s: PREFIX, ...}", n.Value, n.Value)
+		}
+		return d.errf(posOf(n), "unknown property %q (want %s)", n.Value, strings.Join(fib6PropKinds, ", "))
 	}
-	var m struct {
-		Name       string  `yaml:"name"`
-		RoutesAt   *Line   `yaml:"routes-at"`
-		ClonesKept *Line   `yaml:"clones-kept"`
-		Metric     *uint32 `yaml:"metric"`
-		Want       *Lines  `yaml:"want"`
+	if n.Kind != yaml.MappingNode {
+		return d.errf(posOf(n), "%s; got %s", fib6PropHelp, got(n))
 	}
-	if err := n.Decode(&m); err != nil {
+	if err := d.decodeStruct(n, at, reflect.ValueOf(&p.Map).Elem()); err != nil {
 		return err
 	}
-	p.Name, p.Metric = m.Name, m.Metric
+	m := &p.Map
 	switch {
 	case m.RoutesAt != nil && m.ClonesKept == nil:
-		p.Kind, p.Prefix = "routes-at", *m.RoutesAt
-		if m.Want != nil {
-			p.Want, p.hasWant = *m.Want, true
-		}
+		p.Kind = "routes-at"
 	case m.ClonesKept != nil && m.RoutesAt == nil:
-		p.Kind, p.Prefix = "clones-kept", *m.ClonesKept
+		p.Kind = "clones-kept"
+		for _, f := range []struct {
+			key   string
+			given bool
+		}{{"name", m.Name.Text != ""}, {"metric", m.Metric != nil}, {"want", m.Want != nil}} {
+			if f.given {
+				return d.errf(at, "clones-kept takes no `%s:` (it is a property of the prefix alone)", f.key)
+			}
+		}
 	default:
-		return fmt.Errorf("line %d: want a property: clones-agree, {routes-at: PREFIX, metric: N, want: [ROUTE...]} or {clones-kept: PREFIX}", n.Line)
+		return d.errf(at, "%s (one of routes-at or clones-kept)", fib6PropHelp)
 	}
 	return nil
 }
 
-// Modify strategies: how an agent changes a route.
+// modifyStrategies are how an agent changes a route.
 var modifyStrategies = []string{"delete-add", "replace", "add-delete"}
 
+// fib6Compiler compiles one variant of a fib6 scenario.
+type fib6Compiler struct {
+	sc      *Scenario
+	v       Variant
+	devices map[string]bool
+}
+
+func (c *fib6Compiler) text(l Line) (string, error) {
+	s, err := c.sc.Expand(l, c.v)
+	return strings.TrimSpace(s), err
+}
+
+func (c *fib6Compiler) route(l Line) (fib6.Route, error) {
+	text, err := c.text(l)
+	if err != nil {
+		return fib6.Route{}, err
+	}
+	r, err := fib6.ParseRoute(text)
+	if err != nil {
+		return r, c.sc.ErrorAt(l, "%v", err)
+	}
+	if r.Dev != "" && !c.devices[r.Dev] {
+		return r, c.sc.ErrorAt(l, "route %q: unknown device %q (host devices: %s)", text, r.Dev, strings.Join(sortedKeys(c.devices), ", "))
+	}
+	return r, nil
+}
+
+func (c *fib6Compiler) ip6(l Line, what string) (netip.Addr, error) {
+	text, err := c.text(l)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	a, err := netip.ParseAddr(text)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return a, c.sc.ErrorAt(l, "%s %q is not an IPv6 address", what, text)
+	}
+	return a, nil
+}
+
+// fib6Pos are the file positions of a fib6.Config's items, to place the
+// model's own errors.
+type fib6Pos struct {
+	host                 Pos
+	routes, actors, warm []Pos
+}
+
 func compileFIB6(sc *Scenario, v Variant, p profile.Profile) (explore.Checker, error) {
-	var doc fib6Doc
-	if err := sc.Decode(&doc); err != nil {
+	doc := sc.doc.(*fib6Doc)
+	if sc.Check.Horizon.D != 0 {
+		return nil, sc.errAt(sc.Check.Horizon.At, "check: horizon: the fib6 model is untimed (its steps have no times), so a horizon changes nothing; remove it")
+	}
+	c := &fib6Compiler{sc: sc, v: v, devices: map[string]bool{}}
+	if _, err := c.text(doc.Host.Name); err != nil {
 		return nil, err
 	}
-	devices := map[string]bool{}
-	for _, d := range doc.Host.Devices {
-		devices[d.Text] = true
-	}
-	if len(devices) == 0 {
-		return nil, sc.Errorf(findKey0(sc, "host"), 0, "host: want `devices:` listing the host's interfaces (lo is needed for reject routes)")
-	}
-	route := func(l Line) (fib6.Route, error) {
-		text, err := sc.Expand(l, v)
+	for _, l := range doc.Host.Devices {
+		d, err := c.text(l)
 		if err != nil {
-			return fib6.Route{}, err
+			return nil, err
 		}
-		r, err := fib6.ParseRoute(text)
-		if err != nil {
-			return r, sc.ErrorAt(l, "%v", err)
+		if d == "" || strings.ContainsAny(d, " \t") {
+			return nil, sc.ErrorAt(l, "devices: want an interface name, got %q", d)
 		}
-		if r.Dev != "" && !devices[r.Dev] {
-			return r, sc.ErrorAt(l, "route %q: unknown device %q (host devices: %s)", text, r.Dev, strings.Join(sortedKeys(devices), ", "))
+		if c.devices[d] {
+			return nil, sc.ErrorAt(l, "device %s given twice", d)
 		}
-		return r, nil
+		c.devices[d] = true
+	}
+	if len(c.devices) == 0 {
+		return nil, sc.errAt(doc.Host.At, "host: want `devices:` listing the host's interfaces (lo is needed for reject routes)")
 	}
 	cfg := fib6.Config{Profile: p}
+	at := fib6Pos{host: doc.Host.At}
 	for _, l := range doc.Host.Routes {
-		r, err := route(l)
+		r, err := c.route(l)
 		if err != nil {
 			return nil, err
 		}
 		cfg.Routes = append(cfg.Routes, r)
+		at.routes = append(at.routes, l.Pos())
 	}
 	for _, l := range doc.Host.Warm {
-		text, err := sc.Expand(l, v)
+		text, err := c.text(l)
 		if err != nil {
 			return nil, err
 		}
-		if strings.TrimSpace(text) == "" {
+		if text == "" {
 			continue // a variable that expands to nothing: no warm-up
 		}
-		a, err := netip.ParseAddr(text)
-		if err != nil || !a.Is6() {
-			return nil, sc.ErrorAt(l, "warm: %q is not an IPv6 address", text)
+		a, err := c.ip6(l, "warm:")
+		if err != nil {
+			return nil, err
 		}
 		cfg.Warm = append(cfg.Warm, a)
+		at.warm = append(at.warm, l.Pos())
 	}
 	if len(doc.Actors) == 0 {
-		return nil, sc.Errorf(findKey0(sc, "actors"), 0, "want at least one actor under `actors:`")
+		return nil, sc.errAt(sc.at("actors"), "scenario %s: want at least one actor under `actors:`", sc.Name)
 	}
 	names := map[string]bool{}
 	for _, a := range doc.Actors {
-		if a.Name == "" {
-			return nil, sc.Errorf(a.line, 0, "actor without `name:`")
-		}
-		if names[a.Name] {
-			return nil, sc.Errorf(a.line, 0, "actor %q given twice", a.Name)
-		}
-		names[a.Name] = true
-		act := fib6.Actor{Name: a.Name}
-		kinds := 0
-		if len(a.Ops) > 0 {
-			kinds++
-			for _, l := range a.Ops {
-				op, err := parseOp(sc, l, v, route)
-				if err != nil {
-					return nil, err
-				}
-				act.Ops = append(act.Ops, op)
-			}
-		}
-		if a.Modify != nil {
-			kinds++
-			ops, err := modifyOps(sc, a.Modify, v, route)
-			if err != nil {
-				return nil, err
-			}
-			act.Ops = append(act.Ops, ops...)
-		}
-		if a.Flow != nil {
-			kinds++
-			dst, err := netip.ParseAddr(a.Flow.Dst.Text)
-			if err != nil || !dst.Is6() || dst.Is4In6() {
-				return nil, sc.ErrorAt(a.Flow.Dst, "flow dst %q is not an IPv6 address", a.Flow.Dst.Text)
-			}
-			act.Dst, act.Packets = dst, a.Flow.Packets
-			if act.Packets == 0 {
-				act.Packets = 1
-			}
-		}
-		if kinds != 1 {
-			return nil, sc.Errorf(a.line, 0, "actor %q: want exactly one of `ops:`, `modify:` or `flow:`", a.Name)
+		act, err := c.actor(a, names)
+		if err != nil {
+			return nil, err
 		}
 		cfg.Actors = append(cfg.Actors, act)
+		at.actors = append(at.actors, a.At)
 	}
-	m, err := fib6.New(cfg)
+	m, err := c.newModel(cfg, at)
 	if err != nil {
-		return nil, sc.Errorf(0, 0, "%v", err)
+		return nil, err
 	}
 	if len(doc.Properties) == 0 {
-		return nil, sc.Errorf(findKey0(sc, "name"), 0, "want at least one property under `properties:` (clones-agree, routes-at, clones-kept)")
+		return nil, sc.errAt(sc.at("properties"), "scenario %s: want at least one property under `properties:` (%s)", sc.Name, strings.Join(fib6PropKinds, ", "))
 	}
 	var props []explore.Property[fib6.State]
 	for _, pr := range doc.Properties {
-		switch pr.Kind {
-		case "clones-agree":
-			props = append(props, m.ClonesAgree())
-		case "clones-kept":
-			pfx, err := netip.ParsePrefix(pr.Prefix.Text)
-			if err != nil {
-				return nil, sc.ErrorAt(pr.Prefix, "clones-kept: %q is not a prefix", pr.Prefix.Text)
-			}
-			props = append(props, m.ClonesKept(pfx))
-		case "routes-at":
-			pfx, err := netip.ParsePrefix(pr.Prefix.Text)
-			if err != nil || pfx.Masked() != pfx {
-				return nil, sc.ErrorAt(pr.Prefix, "routes-at: %q is not a prefix such as 2001:db8::/48", pr.Prefix.Text)
-			}
-			metric := uint32(fib6.DefaultMetric)
-			if pr.Metric != nil {
-				metric = *pr.Metric
-			}
-			if !pr.hasWant {
-				return nil, sc.Errorf(pr.Line, 0, "routes-at: want `want:` with the routes that must remain (an empty list for none)")
-			}
-			var want []fib6.Route
-			for _, l := range pr.Want {
-				r, err := route(l)
-				if err != nil {
-					return nil, err
-				}
-				want = append(want, r)
-			}
-			name := pr.Name
-			if name == "" {
-				name = "routes-at"
-			}
-			prop, err := m.RoutesAt(name, fib6.MainTable, pfx, metric, want)
-			if err != nil {
-				return nil, sc.Errorf(pr.Line, 0, "routes-at: %v", err)
-			}
-			props = append(props, prop)
-		default:
-			return nil, sc.Errorf(pr.Line, 0, "unknown property %q (want clones-agree, routes-at or clones-kept)", pr.Kind)
+		prop, err := c.property(m, pr)
+		if err != nil {
+			return nil, err
 		}
+		props = append(props, prop)
 	}
 	return explore.NewChecker[fib6.State](m, props), nil
 }
 
-func parseOp(sc *Scenario, l Line, v Variant, route func(Line) (fib6.Route, error)) (fib6.Op, error) {
-	text, err := sc.Expand(l, v)
+func (c *fib6Compiler) actor(a fib6Actor, names map[string]bool) (fib6.Actor, error) {
+	sc := c.sc
+	name, err := c.text(a.Name)
+	if err != nil {
+		return fib6.Actor{}, err
+	}
+	switch {
+	case name == "":
+		return fib6.Actor{}, sc.errAt(a.At, "actor without `name:`")
+	case names[name]:
+		return fib6.Actor{}, sc.ErrorAt(a.Name, "actor %q given twice", name)
+	}
+	names[name] = true
+	act := fib6.Actor{Name: name}
+	kinds := 0
+	if len(a.Ops) > 0 {
+		kinds++
+		for _, l := range a.Ops {
+			op, err := c.op(l)
+			if err != nil {
+				return act, err
+			}
+			act.Ops = append(act.Ops, op)
+		}
+	}
+	if a.Modify != nil {
+		kinds++
+		ops, err := c.modify(a.Modify)
+		if err != nil {
+			return act, err
+		}
+		act.Ops = append(act.Ops, ops...)
+	}
+	if a.Flow != nil {
+		kinds++
+		if act.Dst, err = c.ip6(a.Flow.Dst, "flow dst"); err != nil {
+			return act, err
+		}
+		s, err := c.text(a.Flow.Packets)
+		if err != nil {
+			return act, err
+		}
+		act.Packets = 1
+		if s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > 255 {
+				return act, sc.ErrorAt(a.Flow.Packets, "packets: want a whole number from 1 to 255, got %q", s)
+			}
+			act.Packets = n
+		}
+	}
+	if kinds != 1 {
+		return act, sc.errAt(a.At, "actor %q: want exactly one of `ops:`, `modify:` or `flow:`", name)
+	}
+	return act, nil
+}
+
+// newModel builds the model; an error of the model (a capacity exceeded,
+// an initial route refused) is placed at the first route, actor or warm
+// destination whose addition makes it fail.
+func (c *fib6Compiler) newModel(cfg fib6.Config, at fib6Pos) (*fib6.Model, error) {
+	m, err := fib6.New(cfg)
+	if err == nil {
+		return m, nil
+	}
+	fails := func(nr, na, nw int) bool {
+		t := cfg
+		t.Routes, t.Actors, t.Warm = cfg.Routes[:nr], cfg.Actors[:na], cfg.Warm[:nw]
+		_, err := fib6.New(t)
+		return err != nil
+	}
+	nr, na, nw := len(cfg.Routes), len(cfg.Actors), len(cfg.Warm)
+	where := at.host
+	switch {
+	case firstFailing(nr, func(i int) bool { return fails(i, 0, 0) }, at.routes, &where):
+	case firstFailing(na, func(i int) bool { return fails(nr, i, 0) }, at.actors, &where):
+	case firstFailing(nw, func(i int) bool { return fails(nr, na, i) }, at.warm, &where):
+	}
+	return nil, c.sc.errAt(where, "%v", err)
+}
+
+// firstFailing sets *where to the position of the first of n items whose
+// addition makes fails true.
+func firstFailing(n int, fails func(int) bool, pos []Pos, where *Pos) bool {
+	for i := 1; i <= n; i++ {
+		if fails(i) {
+			*where = pos[i-1]
+			return true
+		}
+	}
+	return false
+}
+
+func (c *fib6Compiler) property(m *fib6.Model, pr fib6Prop) (explore.Property[fib6.State], error) {
+	sc := c.sc
+	prefix := func(l *Line, what string) (netip.Prefix, error) {
+		text, err := c.text(*l)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		pfx, err := netip.ParsePrefix(text)
+		if err != nil || !pfx.Addr().Is6() || pfx.Masked() != pfx {
+			return pfx, sc.ErrorAt(*l, "%s: %q is not an IPv6 prefix such as 2001:db8::/48", what, text)
+		}
+		return pfx, nil
+	}
+	switch pr.Kind {
+	case "clones-kept":
+		pfx, err := prefix(pr.Map.ClonesKept, "clones-kept")
+		if err != nil {
+			return explore.Property[fib6.State]{}, err
+		}
+		return m.ClonesKept(pfx), nil
+	case "routes-at":
+		pfx, err := prefix(pr.Map.RoutesAt, "routes-at")
+		if err != nil {
+			return explore.Property[fib6.State]{}, err
+		}
+		metric := uint32(fib6.DefaultMetric)
+		if pr.Map.Metric != nil {
+			s, err := c.text(*pr.Map.Metric)
+			if err != nil {
+				return explore.Property[fib6.State]{}, err
+			}
+			n, err := strconv.ParseUint(s, 10, 32)
+			if err != nil {
+				return explore.Property[fib6.State]{}, sc.ErrorAt(*pr.Map.Metric, "metric: want a whole number from 0 to 4294967295, got %q", s)
+			}
+			metric = uint32(n)
+		}
+		if pr.Map.Want == nil {
+			return explore.Property[fib6.State]{}, sc.errAt(pr.At, "routes-at: want `want:` with the routes that must remain (an empty list for none)")
+		}
+		var want []fib6.Route
+		for _, l := range *pr.Map.Want {
+			r, err := c.route(l)
+			if err != nil {
+				return explore.Property[fib6.State]{}, err
+			}
+			want = append(want, r)
+		}
+		name, err := c.text(pr.Map.Name)
+		if err != nil {
+			return explore.Property[fib6.State]{}, err
+		}
+		if name == "" {
+			name = "routes-at"
+		}
+		prop, err := m.RoutesAt(name, fib6.MainTable, pfx, metric, want)
+		if err != nil {
+			return prop, sc.errAt(pr.At, "routes-at: %v", err)
+		}
+		return prop, nil
+	}
+	return m.ClonesAgree(), nil // the one scalar property decodeNode accepts
+}
+
+// opKind reads the route change an `ops:` line starts with.
+func opKind(verb string) (fib6.OpKind, bool) {
+	switch verb {
+	case "add":
+		return fib6.OpAdd, true
+	case "del", "delete":
+		return fib6.OpDel, true
+	case "replace":
+		return fib6.OpReplace, true
+	case "change":
+		return fib6.OpChange, true
+	case "append":
+		return fib6.OpAppend, true
+	}
+	return 0, false
+}
+
+func (c *fib6Compiler) op(l Line) (fib6.Op, error) {
+	text, err := c.text(l)
 	if err != nil {
 		return fib6.Op{}, err
 	}
-	verb, rest, _ := strings.Cut(strings.TrimSpace(text), " ")
-	kinds := map[string]fib6.OpKind{"add": fib6.OpAdd, "del": fib6.OpDel, "delete": fib6.OpDel, "replace": fib6.OpReplace, "change": fib6.OpChange, "append": fib6.OpAppend}
-	k, ok := kinds[verb]
+	verb, rest, _ := strings.Cut(text, " ")
+	k, ok := opKind(verb)
 	if !ok {
-		return fib6.Op{}, sc.ErrorAt(l, "op %q: want add, del, replace, change or append followed by a route", text)
+		return fib6.Op{}, c.sc.ErrorAt(l, "op %q: want add, del, replace, change or append followed by a route", text)
 	}
-	r, err := route(Line{Text: rest, Line: l.Line, Col: l.Col})
+	r, err := c.route(Line{Text: rest, Line: l.Line, Col: l.Col})
 	if err != nil {
 		return fib6.Op{}, err
 	}
 	return fib6.Op{Kind: k, Route: r}, nil
 }
 
-// modifyOps expands a route change by strategy: delete-add (babeld: a
+// modify expands a route change by strategy: delete-add (babeld: a
 // delete, then an add with NLM_F_CREATE|NLM_F_EXCL), replace
 // (NLM_F_CREATE|NLM_F_REPLACE), add-delete (the new route first, then the
 // old one deleted).
-func modifyOps(sc *Scenario, mod *fib6Modify, v Variant, route func(Line) (fib6.Route, error)) ([]fib6.Op, error) {
-	from, err := route(mod.From)
+func (c *fib6Compiler) modify(mod *fib6Modify) ([]fib6.Op, error) {
+	from, err := c.route(mod.From)
 	if err != nil {
 		return nil, err
 	}
-	to, err := route(mod.To)
+	to, err := c.route(mod.To)
 	if err != nil {
 		return nil, err
 	}
-	strategy, err := sc.Expand(mod.Strategy, v)
+	strategy, err := c.text(mod.Strategy)
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +462,7 @@ func modifyOps(sc *Scenario, mod *fib6Modify, v Variant, route func(Line) (fib6.
 	case "add-delete":
 		return []fib6.Op{{Kind: fib6.OpAdd, Route: to}, {Kind: fib6.OpDel, Route: from}}, nil
 	}
-	return nil, sc.ErrorAt(mod.Strategy, "modify strategy %q: want one of %s", strategy, strings.Join(modifyStrategies, ", "))
+	return nil, c.sc.ErrorAt(mod.Strategy, "modify strategy %q: want one of %s", strategy, strings.Join(modifyStrategies, ", "))
 }
 
 func sortedKeys(m map[string]bool) []string {
@@ -310,13 +472,4 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// findKey0 is the line of the first mapping key called key, or 0.
-func findKey0(sc *Scenario, key string) int {
-	var doc yaml.Node
-	if yaml.Unmarshal(sc.data, &doc) != nil {
-		return 0
-	}
-	return findKey(&doc, key)
 }

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -177,63 +178,29 @@ properties: [clones-agree]
 expect: {"*": holds}
 `
 
-func TestBadInput(t *testing.T) {
-	tests := []struct {
-		name, from, to, want string
-	}{
-		{"malformed route", "    2001:db8:0:10::/80 via fe80::1 dev eth0\n", "    2001:db8:0:10::/80 via fe80::zz dev eth0\n", "bad.yaml:7: "},
-		{"unknown device", "via fe80::1 dev eth0\nactors", "via fe80::1 dev eth9\nactors", "bad.yaml:7: "},
-		{"unknown device names it", "via fe80::1 dev eth0\nactors", "via fe80::1 dev eth9\nactors", `unknown device "eth9"`},
-		{"unknown profile", `"*": holds`, `linux-9.9: holds`, "unknown kernel profile \"linux-9.9\""},
-		{"missing expectation", `"*": holds`, `linux-3.16: holds`, "no expectation for kernel profile"},
-		{"bad verdict", `"*": holds`, `"*": maybe`, "unknown verdict"},
-		{"yaml syntax", "actors:\n", "actors:\n  - [\n", "bad.yaml:"},
-		{"unknown key", "properties:", "propertees:", "bad.yaml:13:"},
-		{"unknown model", "model: fib6", "model: bgp", "unknown model"},
-		{"bad op", "ops: [del", "ops: [remove", "want add, del, replace"},
-		{"bad flow dst", `dst: "2001:db8:0:10::1"`, `dst: "10.0.0.1"`, "not an IPv6 address"},
-		{"unknown property", "[clones-agree]", "[clones-happy]", "unknown property"},
-		{"unknown variable", "ops: [del 2001:db8:0:10::/80 via fe80::1 dev eth0]", "ops: [del $route]", "unknown variable $route"},
-	}
-	if _, err := Parse("good.yaml", []byte(goodFIB6)); err != nil {
-		t.Fatalf("the good scenario: %v", err)
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if !strings.Contains(goodFIB6, tt.from) {
-				t.Fatalf("test broken: %q not in the scenario", tt.from)
-			}
-			data := strings.Replace(goodFIB6, tt.from, tt.to, 1)
-			_, err := Parse("bad.yaml", []byte(data))
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("error %v, want one containing %q", err, tt.want)
-			}
-			if !strings.HasPrefix(err.Error(), "bad.yaml") {
-				t.Fatalf("error %q does not name the file", err)
-			}
-		})
-	}
-}
-
+// FuzzParse: Parse (which compiles every variant on every profile) never
+// panics, and every error it returns is an *Error naming the file and a
+// line.
 func FuzzParse(f *testing.F) {
-	f.Add([]byte(goodFIB6))
-	for _, name := range []string{"babeld-route-modify.yaml", "babeld-retract-replace.yaml"} {
-		if data, err := libraryFS.ReadFile("library/" + name); err == nil {
-			f.Add(data)
+	for _, seed := range []string{goodFIB6, goodNeigh, goodVariants} {
+		f.Add([]byte(seed))
+	}
+	entries, err := libraryFS.ReadDir("library")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := libraryFS.ReadFile("library/" + e.Name())
+		if err != nil {
+			f.Fatal(err)
 		}
+		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sc, err := Parse("fuzz.yaml", data)
-		if err != nil {
-			if !strings.HasPrefix(err.Error(), "fuzz.yaml") {
-				t.Fatalf("error does not name the file: %v", err)
-			}
-			return
-		}
-		for _, v := range sc.Variants {
-			if _, err := sc.Compile(v, profile.All()[0]); err != nil {
-				t.Fatalf("parsed but does not compile: %v", err)
-			}
+		_, err := Parse("fuzz.yaml", data)
+		var se *Error
+		if err != nil && (!errors.As(err, &se) || se.File != "fuzz.yaml" || se.Line < 1) {
+			t.Fatalf("error %T %q is not an *Error with the file and a line", err, err)
 		}
 	})
 }

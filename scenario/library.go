@@ -32,36 +32,74 @@ func Library() ([]*Scenario, error) {
 		if err != nil {
 			return nil, err
 		}
+		sc.embedded = true
 		out = append(out, sc)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
-// Find returns the library scenario called name, or loads name as a file
-// when it is not in the library and a file by that name exists.
-func Find(name string) (*Scenario, error) {
+// Find returns the scenario an argument names, as FindVariant does,
+// without the variant.
+func Find(arg string) (*Scenario, error) {
+	sc, _, err := FindVariant(arg)
+	return sc, err
+}
+
+// FindVariant resolves a scenario argument of the command line into the
+// scenario and the variant it selects ("" for all of them):
+//
+//	NAME            a library scenario
+//	NAME/VARIANT    a variant of a library scenario
+//	FILE            a scenario file (path/to/file.yaml)
+//	FILE/VARIANT    a variant of a scenario file (path/to/file.yaml/replace)
+//
+// A library name wins over a file of the same name, and a file that exists
+// wins over reading its last path element as a variant. A variant the
+// scenario does not have is an error that lists those it has.
+func FindVariant(arg string) (*Scenario, string, error) {
 	lib, err := Library()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	base := name
-	if i := strings.IndexByte(name, '/'); i > 0 && !fileExists(name) {
-		base = name[:i]
+	byName := func(name string) *Scenario {
+		for _, sc := range lib {
+			if sc.Name == name {
+				return sc
+			}
+		}
+		return nil
 	}
-	for _, sc := range lib {
-		if sc.Name == base {
-			return sc, nil
+	withVariant := func(sc *Scenario, variant string) (*Scenario, string, error) {
+		if _, err := sc.Variant(variant); err != nil {
+			return nil, "", err
+		}
+		return sc, variant, nil
+	}
+	if sc := byName(arg); sc != nil {
+		return sc, "", nil
+	}
+	if fileExists(arg) {
+		sc, err := Load(arg)
+		return sc, "", err
+	}
+	if name, variant, ok := strings.Cut(arg, "/"); ok {
+		if sc := byName(name); sc != nil {
+			return withVariant(sc, variant)
 		}
 	}
-	if fileExists(name) {
-		return Load(name)
+	if i := strings.LastIndexByte(arg, '/'); i > 0 && fileExists(arg[:i]) {
+		sc, err := Load(arg[:i])
+		if err != nil {
+			return nil, "", err
+		}
+		return withVariant(sc, arg[i+1:])
 	}
 	names := make([]string, len(lib))
 	for i, sc := range lib {
 		names[i] = sc.Name
 	}
-	return nil, fmt.Errorf("no scenario %q in the library and no such file (library: %s)", name, strings.Join(names, ", "))
+	return nil, "", fmt.Errorf("no scenario %q in the library and no such file (library: %s)", arg, strings.Join(names, ", "))
 }
 
 func fileExists(p string) bool {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +20,7 @@ type neighDoc struct {
 	// ReachableDraws is how many distinct reachable_time values the
 	// explorer may choose per interface (0: every millisecond, as the
 	// kernel's random draw).
-	ReachableDraws int             `yaml:"reachable-draws"`
+	ReachableDraws Line            `yaml:"reachable-draws"`
 	Hosts          []neighHost     `yaml:"hosts"`
 	Moves          []neighMove     `yaml:"moves"`
 	ARP            []neighSender   `yaml:"arp"`
@@ -27,35 +28,42 @@ type neighDoc struct {
 	Properties     []neighProperty `yaml:"properties"`
 }
 
+func (d *neighDoc) header() *Header { return &d.Header }
+
 type neighHost struct {
+	At         Pos          `yaml:"-"`
 	Name       Line         `yaml:"name"`
 	Interfaces []neighIface `yaml:"interfaces"`
 	// Neigh are initial entries in `ip neigh` syntax:
 	// "IP dev IFACE lladdr MAC STATE [age DURATION]".
-	Neigh []Line `yaml:"neigh"`
+	Neigh Lines `yaml:"neigh"`
 }
 
 type neighIface struct {
-	Name   Line            `yaml:"name"`
-	MAC    Line            `yaml:"mac"`
-	Addrs  []Line          `yaml:"addrs"`
-	Sysctl map[string]Line `yaml:"sysctl"`
+	At     Pos    `yaml:"-"`
+	Name   Line   `yaml:"name"`
+	MAC    Line   `yaml:"mac"`
+	Addrs  []Line `yaml:"addrs"`
+	Sysctl Pairs  `yaml:"sysctl"`
 }
 
 type neighMove struct {
+	At   Pos  `yaml:"-"`
 	IP   Line `yaml:"ip"`
 	From Line `yaml:"from"`
 	To   Line `yaml:"to"`
-	At   Line `yaml:"at"`
+	Time Line `yaml:"at"`
 }
 
 type neighPacket struct {
+	At    Pos  `yaml:"-"`
 	Op    Line `yaml:"op"`
 	After Line `yaml:"after"`
 	THA   Line `yaml:"tha"`
 }
 
 type neighSender struct {
+	At       Pos           `yaml:"-"`
 	Name     Line          `yaml:"name"`
 	From     Line          `yaml:"from"`
 	IP       Line          `yaml:"ip"`
@@ -71,6 +79,7 @@ type neighSender struct {
 }
 
 type neighFlow struct {
+	At       Pos  `yaml:"-"`
 	Name     Line `yaml:"name"`
 	From     Line `yaml:"from"`
 	To       Line `yaml:"to"`
@@ -85,20 +94,27 @@ type neighFlow struct {
 }
 
 type neighConverges struct {
+	At     Pos  `yaml:"-"`
 	Host   Line `yaml:"host"`
 	IP     Line `yaml:"ip"`
 	Within Line `yaml:"within"`
 }
 
 type neighBlackhole struct {
+	At    Pos  `yaml:"-"`
 	Flow  Line `yaml:"flow"`
 	Limit Line `yaml:"limit"`
 }
 
 type neighProperty struct {
+	At          Pos             `yaml:"-"`
 	Converges   *neighConverges `yaml:"converges"`
 	NoBlackhole *neighBlackhole `yaml:"no-blackhole-longer-than"`
 }
+
+// maxHorizon is the longest horizon of a neigh scenario (times are int32
+// milliseconds).
+const maxHorizon = 24 * time.Hour
 
 // neighCompiler turns a neighDoc into a neigh.Config for one variant.
 type neighCompiler struct {
@@ -117,49 +133,40 @@ func compileNeigh(sc *Scenario, v Variant, p profile.Profile) (explore.Checker, 
 	return explore.NewChecker[neigh.State](m, m.Properties(horizon)), nil
 }
 
-// buildNeigh decodes and compiles the scenario into a model.
+// buildNeigh compiles the scenario into a model, with the check settings
+// of sc.Check.
 func buildNeigh(sc *Scenario, v Variant, p profile.Profile) (*neigh.Model, int32, error) {
-	var doc neighDoc
-	if err := sc.Decode(&doc); err != nil {
-		return nil, 0, err
-	}
-	c := &neighCompiler{sc: sc, v: v, cfg: &neigh.Config{Profile: p, Draws: doc.ReachableDraws}, host: map[string]int{}}
+	doc := sc.doc.(*neighDoc)
+	c := &neighCompiler{sc: sc, v: v, cfg: &neigh.Config{Profile: p}, host: map[string]int{}}
 	// Statistical checks draw every delay independently and uniformly
 	// (neigh.Config.DrawTimes); exhaustive ones keep the engine's windows.
-	c.cfg.DrawTimes = doc.Check.Strategy == string(explore.Random) || doc.Check.Strategy == string(explore.PCT)
-	if doc.ReachableDraws < 0 {
-		return nil, 0, sc.errAtKey("reachable-draws", "reachable-draws must be 0 (kernel resolution) or a positive count")
+	c.cfg.DrawTimes = sc.Check.Strategy == string(explore.Random) || sc.Check.Strategy == string(explore.PCT)
+	h := sc.Check.Horizon
+	switch {
+	case h.D <= 0:
+		return nil, 0, sc.errAt(h.At, "a neigh scenario needs `check: horizon:` (e.g. 60s): its flows run until then")
+	case h.D > maxHorizon:
+		return nil, 0, sc.errAt(h.At, "check: horizon: a neigh scenario's horizon is at most 24h, got %s", h.D)
+	case h.D%time.Millisecond != 0:
+		return nil, 0, sc.errAt(h.At, "check: horizon: want whole milliseconds, got %s", h.D)
 	}
-	if err := c.compile(&doc); err != nil {
+	horizon := int32(h.Millis())
+	draws, err := c.count(doc.ReachableDraws, "reachable-draws", 0, 0, 1<<20)
+	if err != nil {
 		return nil, 0, err
 	}
-	horizon := int32(doc.Check.Horizon.Millis())
-	if horizon > 86400000 {
-		return nil, 0, sc.errAtKey("horizon", "a neigh scenario's horizon is at most 24h")
-	}
-	if horizon <= 0 {
-		return nil, 0, sc.errAtKey("check", "a neigh scenario needs `check: horizon:` (e.g. 60s): its flows run until then")
-	}
-	for i, w := range c.cfg.Watches {
-		if w.Kind != neigh.WatchConverges {
-			continue
-		}
-		end := w.Limit
-		if w.Move >= 0 {
-			end += c.cfg.Moves[w.Move].At.Max
-		}
-		if end > horizon {
-			pl := doc.Properties[i].Converges.Within
-			return nil, 0, sc.ErrorAt(pl, "converges within %s ends after the horizon (%s): raise check: horizon", pl.Text, time.Duration(horizon)*time.Millisecond)
-		}
+	c.cfg.Draws = draws
+	if err := c.compile(doc, horizon); err != nil {
+		return nil, 0, err
 	}
 	m, err := neigh.New(c.cfg)
 	if err != nil {
-		return nil, 0, sc.Errorf(0, 0, "%v", err)
+		return nil, 0, sc.errAt(posOf(sc.root), "scenario %s: %v", sc.Name, err)
 	}
 	return m, horizon, nil
 }
 
+// text expands l; a what names a value that must not be empty.
 func (c *neighCompiler) text(l Line, what string) (string, error) {
 	s, err := c.sc.Expand(l, c.v)
 	if err != nil {
@@ -186,15 +193,18 @@ func (c *neighCompiler) dur(l Line, what string, def int32) (int32, error) {
 
 func (c *neighCompiler) parseDur(l Line, s, what string) (int32, error) {
 	if d, err := time.ParseDuration(s); err == nil {
-		if d < 0 || d > 24*time.Hour {
+		switch {
+		case d < 0 || d > maxHorizon:
 			return 0, c.sc.ErrorAt(l, "%s %q out of range (0 to 24h)", what, s)
+		case d%time.Millisecond != 0:
+			return 0, c.sc.ErrorAt(l, "%s %q: want whole milliseconds (the model's clock is jiffies at HZ=1000)", what, s)
 		}
 		return int32(d / time.Millisecond), nil
 	}
-	if n, err := strconv.ParseInt(s, 10, 32); err == nil && n >= 0 && n <= 86400000 {
+	if n, err := strconv.ParseInt(s, 10, 32); err == nil && n >= 0 && n <= maxHorizon.Milliseconds() {
 		return int32(n), nil
 	}
-	return 0, c.sc.ErrorAt(l, "%s: want a duration such as 1s or 200ms, got %q", what, s)
+	return 0, c.sc.ErrorAt(l, "%s: want a duration such as 1s or 200ms (0 to 24h), got %q", what, s)
 }
 
 // window parses "D" or "D1..D2".
@@ -223,7 +233,8 @@ func (c *neighCompiler) window(l Line, what string, def neigh.Window) (neigh.Win
 	return neigh.Window{Min: a, Max: b}, nil
 }
 
-func (c *neighCompiler) count(l Line, what string, def, maxv int) (int, error) {
+// count parses a whole number from lo to hi, def when not given.
+func (c *neighCompiler) count(l Line, what string, def, lo, hi int) (int, error) {
 	s, err := c.text(l, "")
 	if err != nil {
 		return 0, err
@@ -232,8 +243,8 @@ func (c *neighCompiler) count(l Line, what string, def, maxv int) (int, error) {
 		return def, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 || n > maxv {
-		return 0, c.sc.ErrorAt(l, "%s: want a whole number from 0 to %d, got %q", what, maxv, s)
+	if err != nil || n < lo || n > hi {
+		return 0, c.sc.ErrorAt(l, "%s: want a whole number from %d to %d, got %q", what, lo, hi, s)
 	}
 	return n, nil
 }
@@ -247,18 +258,23 @@ func (c *neighCompiler) ip(l Line, what string) (int, error) {
 	if err != nil || !a.Is4() {
 		return -1, c.sc.ErrorAt(l, "%s: want an IPv4 address, got %q", what, s)
 	}
-	return c.intern(a), nil
+	return c.intern(a, l)
 }
 
-func (c *neighCompiler) intern(a netip.Addr) int {
+// intern returns the index of address a, adding it (l is where it is
+// named, for the capacity error).
+func (c *neighCompiler) intern(a netip.Addr, l Line) (int, error) {
 	for i, x := range c.cfg.IPs {
 		if x == a {
-			return i
+			return i, nil
 		}
+	}
+	if len(c.cfg.IPs) >= neigh.MaxIPs {
+		return -1, c.sc.ErrorAt(l, "%s: more than %d addresses on the segment: the model holds at most %d", a, neigh.MaxIPs, neigh.MaxIPs)
 	}
 	c.cfg.IPs = append(c.cfg.IPs, a)
 	c.cfg.Owner = append(c.cfg.Owner, -1)
-	return len(c.cfg.IPs) - 1
+	return len(c.cfg.IPs) - 1, nil
 }
 
 // ifaceRef resolves "host" (its first interface) or "host/iface".
@@ -280,20 +296,25 @@ func (c *neighCompiler) ifaceRef(l Line, what string) (int, error) {
 	return -1, c.sc.ErrorAt(l, "%s: host %s has no interface %q", what, hn, in)
 }
 
-func (c *neighCompiler) slot(iface, ip int) int {
+// slot returns the neighbour entry of (iface, ip), adding it (at is where
+// the file makes it needed, for the capacity error).
+func (c *neighCompiler) slot(iface, ip int, at Pos) (int, error) {
 	for i, s := range c.cfg.Slots {
 		if s.Iface == iface && s.IP == ip {
-			return i
+			return i, nil
 		}
 	}
+	if len(c.cfg.Slots) >= neigh.MaxEntries {
+		return -1, c.sc.errAt(at, "more than %d neighbour entries (one per interface and address a flow, property, initial entry or arp_accept needs): the model holds at most %d", neigh.MaxEntries, neigh.MaxEntries)
+	}
 	c.cfg.Slots = append(c.cfg.Slots, neigh.Slot{Iface: iface, IP: ip})
-	return len(c.cfg.Slots) - 1
+	return len(c.cfg.Slots) - 1, nil
 }
 
-func (c *neighCompiler) compile(doc *neighDoc) error {
+func (c *neighCompiler) compile(doc *neighDoc, horizon int32) error {
 	sc := c.sc
 	if len(doc.Hosts) == 0 {
-		return sc.errAtKey("hosts", "a neigh scenario needs `hosts:` on its segment")
+		return sc.errAt(sc.at("hosts"), "scenario %s: a neigh scenario needs `hosts:` on its segment", sc.Name)
 	}
 	for _, h := range doc.Hosts {
 		name, err := c.text(h.Name, "host name")
@@ -306,7 +327,7 @@ func (c *neighCompiler) compile(doc *neighDoc) error {
 		c.host[name] = len(c.cfg.Hosts)
 		c.cfg.Hosts = append(c.cfg.Hosts, neigh.Host{Name: name})
 		if len(h.Interfaces) == 0 {
-			return sc.ErrorAt(h.Name, "host %s has no interfaces", name)
+			return sc.ErrorAt(h.Name, "host %s has no `interfaces:`", name)
 		}
 		for _, fi := range h.Interfaces {
 			if err := c.iface(len(c.cfg.Hosts)-1, fi); err != nil {
@@ -314,9 +335,9 @@ func (c *neighCompiler) compile(doc *neighDoc) error {
 			}
 		}
 	}
-	for _, h := range doc.Hosts {
+	for i, h := range doc.Hosts {
 		for _, l := range h.Neigh {
-			if err := c.neighLine(c.host[h.Name.Text], l); err != nil {
+			if err := c.neighLine(i, l); err != nil {
 				return err
 			}
 		}
@@ -327,7 +348,7 @@ func (c *neighCompiler) compile(doc *neighDoc) error {
 		}
 	}
 	for _, s := range doc.ARP {
-		if err := c.sender(s, doc); err != nil {
+		if err := c.sender(s, horizon); err != nil {
 			return err
 		}
 	}
@@ -337,23 +358,22 @@ func (c *neighCompiler) compile(doc *neighDoc) error {
 		}
 	}
 	if len(doc.Properties) == 0 {
-		return sc.errAtKey("properties", "no `properties:`: want converges or no-blackhole-longer-than")
+		return sc.errAt(sc.at("properties"), "scenario %s: no `properties:`: want converges or no-blackhole-longer-than", sc.Name)
 	}
 	for _, p := range doc.Properties {
-		if err := c.property(p); err != nil {
+		if err := c.property(p, horizon); err != nil {
 			return err
 		}
 	}
 	// Interfaces with arp_accept may create entries for announced IPs.
-	for _, s := range c.cfg.Senders {
+	for si, s := range c.cfg.Senders {
 		for i := range c.cfg.Ifaces {
 			if i != s.Iface && c.cfg.Ifaces[i].Sysctl.ArpAccept != 0 {
-				c.slot(i, s.IP)
+				if _, err := c.slot(i, s.IP, doc.ARP[si].At); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	if len(c.cfg.Slots) > neigh.MaxEntries {
-		return sc.Errorf(0, 0, "%d neighbour entries: the model holds at most %d", len(c.cfg.Slots), neigh.MaxEntries)
 	}
 	return nil
 }
@@ -379,6 +399,11 @@ func (c *neighCompiler) iface(h int, fi neighIface) error {
 			return sc.ErrorAt(fi.MAC, "mac %s is used twice on the segment", macS)
 		}
 	}
+	for _, i := range c.cfg.Hosts[h].Ifaces {
+		if c.cfg.Ifaces[i].Name == name {
+			return sc.ErrorAt(fi.Name, "host %s has two interfaces called %s", c.cfg.Hosts[h].Name, name)
+		}
+	}
 	if len(c.cfg.Ifaces) >= neigh.MaxIfaces {
 		return sc.ErrorAt(fi.Name, "too many interfaces: the model holds at most %d", neigh.MaxIfaces)
 	}
@@ -396,17 +421,22 @@ func (c *neighCompiler) iface(h int, fi neighIface) error {
 		if err != nil || !pfx.Addr().Is4() {
 			return sc.ErrorAt(al, "addrs: want IPv4/prefix such as 172.24.4.5/24, got %q", s)
 		}
-		ip := c.intern(pfx.Addr())
+		if k == 0 {
+			f.Prefix = pfx
+		} else if pfx.Masked() != f.Prefix.Masked() {
+			return sc.ErrorAt(al, "addrs: %s is not in the interface's subnet %s: the model keeps one on-link subnet (one shared dst) per interface", s, f.Prefix.Masked())
+		}
+		ip, err := c.intern(pfx.Addr(), al)
+		if err != nil {
+			return err
+		}
 		if c.cfg.Owner[ip] >= 0 {
 			return sc.ErrorAt(al, "%s is already configured on another interface (use `moves:` for a moving address)", pfx.Addr())
 		}
 		c.cfg.Owner[ip] = idx
-		if k == 0 {
-			f.Prefix = pfx
-		}
 	}
-	for key, l := range fi.Sysctl {
-		if err := c.sysctl(&f.Sysctl, key, l); err != nil {
+	for _, p := range fi.Sysctl.List {
+		if err := c.sysctl(&f.Sysctl, p.Key, p.Value); err != nil {
 			return err
 		}
 	}
@@ -415,34 +445,61 @@ func (c *neighCompiler) iface(h int, fi neighIface) error {
 	return nil
 }
 
-func (c *neighCompiler) sysctl(s *neigh.Sysctl, key string, l Line) error {
-	durs := map[string]*int32{"locktime": &s.Locktime, "base_reachable_time": &s.BaseReachable,
-		"delay_first_probe_time": &s.DelayFirstProbe, "retrans_time": &s.Retrans, "gc_stale_time": &s.GcStale}
-	counts := map[string]*uint8{"ucast_solicit": &s.UcastSolicit, "mcast_solicit": &s.McastSolicit,
-		"app_solicit": &s.AppSolicit, "mcast_resolicit": &s.McastReprobes, "arp_accept": &s.ArpAccept}
-	if p, ok := durs[key]; ok {
-		v, err := c.dur(l, key, *p)
-		if err != nil {
-			return err
-		}
-		if key == "base_reachable_time" && v < 2 {
-			return c.sc.ErrorAt(l, "base_reachable_time must be at least 2ms")
-		}
-		*p = v
-		return nil
+// sysctlField is a per-interface setting a neigh scenario may set, with
+// the field of neigh.Sysctl it sets: a duration or a count.
+type sysctlField struct {
+	name  string
+	dur   *int32
+	count *uint8
+}
+
+// sysctls are the settings of s a neigh scenario may set.
+func sysctls(s *neigh.Sysctl) []sysctlField {
+	return []sysctlField{
+		{"locktime", &s.Locktime, nil},
+		{"base_reachable_time", &s.BaseReachable, nil},
+		{"delay_first_probe_time", &s.DelayFirstProbe, nil},
+		{"retrans_time", &s.Retrans, nil},
+		{"ucast_solicit", nil, &s.UcastSolicit},
+		{"mcast_solicit", nil, &s.McastSolicit},
+		{"app_solicit", nil, &s.AppSolicit},
+		{"mcast_resolicit", nil, &s.McastReprobes},
+		{"arp_accept", nil, &s.ArpAccept},
 	}
-	if p, ok := counts[key]; ok {
-		v, err := c.count(l, key, int(*p), 255)
+}
+
+func (c *neighCompiler) sysctl(s *neigh.Sysctl, key, l Line) error {
+	var names []string
+	for _, k := range sysctls(s) {
+		names = append(names, k.name)
+		if k.name != key.Text {
+			continue
+		}
+		if k.dur != nil {
+			v, err := c.dur(l, k.name, *k.dur)
+			if err != nil {
+				return err
+			}
+			if k.name == "base_reachable_time" && v < 2 {
+				return c.sc.ErrorAt(l, "base_reachable_time must be at least 2ms")
+			}
+			*k.dur = v
+			return nil
+		}
+		v, err := c.count(l, k.name, int(*k.count), 0, 255)
 		if err != nil {
 			return err
 		}
-		if key == "arp_accept" && v > 2 {
+		if k.name == "arp_accept" && v > 2 {
 			return c.sc.ErrorAt(l, "arp_accept: want 0, 1 or 2")
 		}
-		*p = uint8(v)
+		*k.count = uint8(v)
 		return nil
 	}
-	return c.sc.ErrorAt(l, "unknown sysctl %q (want locktime, arp_accept, base_reachable_time, delay_first_probe_time, retrans_time, ucast_solicit, mcast_solicit, app_solicit, mcast_resolicit or gc_stale_time)", key)
+	if key.Text == "gc_stale_time" {
+		return c.sc.ErrorAt(key, "sysctl gc_stale_time: the model does not implement garbage collection yet (neigh_periodic_work), so it would change nothing; remove it")
+	}
+	return c.sc.ErrorAt(key, "unknown sysctl %q (known: %s)", key.Text, strings.Join(names, ", "))
 }
 
 // neighLine reads "IP dev IFACE lladdr MAC STATE [age DURATION]".
@@ -514,7 +571,14 @@ func (c *neighCompiler) neighLine(h int, l Line) error {
 	} else if len(rest) != 0 {
 		return bad("unexpected " + strings.Join(rest, " "))
 	}
-	sl := c.slot(iface, c.intern(a))
+	ip, err := c.intern(a, l)
+	if err != nil {
+		return err
+	}
+	sl, err := c.slot(iface, ip, l.Pos())
+	if err != nil {
+		return err
+	}
 	if c.cfg.Slots[sl].Init != nil {
 		return bad("entry given twice")
 	}
@@ -538,118 +602,102 @@ func (c *neighCompiler) move(mv neighMove) error {
 	if c.cfg.Owner[ip] != from {
 		return c.sc.ErrorAt(mv.From, "move from: %s is not configured on %s", c.cfg.IPs[ip], mv.From.Text)
 	}
-	at, err := c.window(mv.At, "at", neigh.Window{})
+	at, err := c.window(mv.Time, "at", neigh.Window{})
 	if err != nil {
 		return err
 	}
 	if len(c.cfg.Moves) >= neigh.MaxMoves {
-		return c.sc.ErrorAt(mv.IP, "at most %d moves", neigh.MaxMoves)
+		return c.sc.errAt(mv.At, "at most %d moves", neigh.MaxMoves)
 	}
 	c.cfg.Moves = append(c.cfg.Moves, neigh.Move{IP: ip, From: from, To: to, At: at})
 	return nil
 }
 
-// presets are the announcement patterns of kernel-behaviour.md §3.
-var senderPresets = map[string]string{
-	"arping-A":     "arping -A -c COUNT: gratuitous replies 1 s apart (alarm(1) loop)",
-	"arping-U":     "arping -U -c COUNT: gratuitous requests 1 s apart",
-	"neutron-2017": "Neutron L3 agent in 2017: arping -A -c 3, three replies 1 s apart",
-	"neutron-now":  "Neutron L3 agent today: 3 rounds of arping -U then arping -A, 2 s apart",
-	"keepalived":   "keepalived: 5 gratuitous requests on becoming master, 5 more after 5 s",
-	"metallb":      "MetalLB: a request and a reply (target MAC broadcast) every 1.1 s for 5 s",
-	"kube-vip":     "kube-vip: alternating gratuitous request and reply every 3 s while leader",
+// senderPresets are the announcement patterns of the agents the library
+// models (docs/scenarios.md describes each); counted ones take `count:`.
+var senderPresets = []struct {
+	name    string
+	counted bool
+}{
+	{"arping-A", true}, {"arping-U", true}, {"neutron-2017", false}, {"neutron-now", false},
+	{"keepalived", false}, {"metallb", false}, {"kube-vip", true},
 }
 
-func (c *neighCompiler) preset(l Line, name string, count int, horizon int32) ([]neigh.Packet, error) {
+func presetNames() string {
+	var names []string
+	for _, p := range senderPresets {
+		names = append(names, p.name)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// preset returns the frames of a preset; count 0 is the preset's own.
+func (c *neighCompiler) preset(s neighSender, name string, count int, horizon int32) ([]neigh.Packet, error) {
 	req := func(after int32) neigh.Packet {
 		return neigh.Packet{Op: neigh.OpRequest, After: neigh.Window{Min: after, Max: after}}
 	}
 	rep := func(after int32) neigh.Packet {
 		return neigh.Packet{Op: neigh.OpReply, After: neigh.Window{Min: after, Max: after}}
 	}
-	var out []neigh.Packet
+	// every(n, gap, f): n frames gap apart, the first at once.
+	every := func(n int, gap int32, f func(i int, after int32) []neigh.Packet) []neigh.Packet {
+		var out []neigh.Packet
+		for i := 0; i < n; i++ {
+			a := gap
+			if i == 0 {
+				a = 0
+			}
+			out = append(out, f(i, a)...)
+		}
+		return out
+	}
 	switch name {
 	case "arping-A", "arping-U", "neutron-2017":
 		if name == "neutron-2017" || count == 0 {
 			count = 3
 		}
-		for i := 0; i < count; i++ {
-			a := int32(1000)
-			if i == 0 {
-				a = 0
-			}
+		return every(count, 1000, func(_ int, a int32) []neigh.Packet {
 			if name == "arping-U" {
-				out = append(out, req(a))
-			} else {
-				out = append(out, rep(a))
+				return []neigh.Packet{req(a)}
 			}
-		}
+			return []neigh.Packet{rep(a)}
+		}), nil
 	case "neutron-now":
-		for i := 0; i < 3; i++ {
-			a := int32(2000)
-			if i == 0 {
-				a = 0
-			}
-			out = append(out, req(a))
+		return every(3, 2000, func(_ int, a int32) []neigh.Packet {
 			// the next arping process: spawned through rootwrap and
 			// `ip netns exec`, tens of milliseconds later
-			out = append(out, neigh.Packet{Op: neigh.OpReply, After: neigh.Window{Min: 10, Max: 100}})
-		}
+			return []neigh.Packet{req(a), {Op: neigh.OpReply, After: neigh.Window{Min: 10, Max: 100}}}
+		}), nil
 	case "keepalived":
-		for i := 0; i < 10; i++ {
-			a := int32(0)
+		return every(10, 0, func(i int, _ int32) []neigh.Packet {
 			if i == 5 {
-				a = 5000
+				return []neigh.Packet{req(5000)}
 			}
-			out = append(out, req(a))
-		}
+			return []neigh.Packet{req(0)}
+		}), nil
 	case "metallb":
-		for i := 0; i < 5; i++ {
-			a := int32(1100)
-			if i == 0 {
-				a = 0
-			}
-			out = append(out, req(a))
+		return every(5, 1100, func(_ int, a int32) []neigh.Packet {
 			r := rep(0)
 			r.THA = neigh.THABroadcast
-			out = append(out, r)
-		}
+			return []neigh.Packet{req(a), r}
+		}), nil
 	case "kube-vip":
-		n := int(horizon / 3000)
-		if count > 0 {
-			n = count
-		}
-		n = max(1, min(n, neigh.MaxPackets))
-		for i := 0; i < n; i++ {
-			a := int32(3000)
-			if i == 0 {
-				a = 0
+		n := count
+		if n == 0 {
+			n = max(1, int(horizon/3000))
+			if n > neigh.MaxPackets {
+				return nil, c.sc.ErrorAt(s.Preset, "preset kube-vip announces every 3 s until the horizon: %d frames, more than the model's %d; give `count:`", n, neigh.MaxPackets)
 			}
+		}
+		return every(n, 3000, func(i int, a int32) []neigh.Packet {
 			if i%2 == 0 {
-				out = append(out, req(a))
-			} else {
-				out = append(out, rep(a))
+				return []neigh.Packet{req(a)}
 			}
-		}
-	default:
-		names := make([]string, 0, len(senderPresets))
-		for k := range senderPresets {
-			names = append(names, k)
-		}
-		return nil, c.sc.ErrorAt(l, "unknown preset %q (want one of %s)", name, strings.Join(sortedStrings(names), ", "))
+			return []neigh.Packet{rep(a)}
+		}), nil
 	}
-	return out, nil
-}
-
-func sortedStrings(s []string) []string {
-	for i := range s {
-		for j := i + 1; j < len(s); j++ {
-			if s[j] < s[i] {
-				s[i], s[j] = s[j], s[i]
-			}
-		}
-	}
-	return s
+	return nil, c.sc.ErrorAt(s.Preset, "unknown preset %q (want one of %s)", name, presetNames())
 }
 
 func (c *neighCompiler) op(l Line) (uint8, error) {
@@ -666,10 +714,14 @@ func (c *neighCompiler) op(l Line) (uint8, error) {
 	return 0, c.sc.ErrorAt(l, "op: want request or reply, got %q", s)
 }
 
-func (c *neighCompiler) tha(l Line) (neigh.THA, error) {
+// tha reads a reply's target hardware address; a request has none.
+func (c *neighCompiler) tha(l Line, op uint8) (neigh.THA, error) {
 	s, err := c.text(l, "")
 	if err != nil {
 		return 0, err
+	}
+	if s != "" && op != neigh.OpReply {
+		return 0, c.sc.ErrorAt(l, "tha: only a reply carries it (the model ignores a request's target MAC); remove it or use op: reply")
 	}
 	switch s {
 	case "", "self":
@@ -682,7 +734,28 @@ func (c *neighCompiler) tha(l Line) (neigh.THA, error) {
 	return 0, c.sc.ErrorAt(l, "tha: want self, broadcast or zero, got %q", s)
 }
 
-func (c *neighCompiler) sender(s neighSender, doc *neighDoc) error {
+// keyed is a value with its key, for refusing values that do not apply.
+type keyed struct {
+	key string
+	l   Line
+}
+
+// refuse errs at the first of fields the file gives: why says why it
+// does not apply.
+func (c *neighCompiler) refuse(why string, fields ...keyed) error {
+	for _, f := range fields {
+		s, err := c.text(f.l, "")
+		if err != nil {
+			return err
+		}
+		if s != "" {
+			return c.sc.ErrorAt(f.l, "%s: %s", f.key, why)
+		}
+	}
+	return nil
+}
+
+func (c *neighCompiler) sender(s neighSender, horizon int32) error {
 	sc := c.sc
 	name, err := c.text(s.Name, "ARP sender name")
 	if err != nil {
@@ -706,7 +779,7 @@ func (c *neighCompiler) sender(s neighSender, doc *neighDoc) error {
 			return err
 		}
 	}
-	count, err := c.count(s.Count, "count", 0, neigh.MaxPackets)
+	count, err := c.count(s.Count, "count", 0, 1, neigh.MaxPackets)
 	if err != nil {
 		return err
 	}
@@ -716,10 +789,28 @@ func (c *neighCompiler) sender(s neighSender, doc *neighDoc) error {
 	}
 	switch {
 	case preset != "":
-		if sd.Packets, err = c.preset(s.Preset, preset, count, int32(doc.Check.Horizon.Millis())); err != nil {
+		why := fmt.Sprintf("preset %s sets the frames itself", preset)
+		if err := c.refuse(why, keyed{"op", s.Op}, keyed{"interval", s.Interval}, keyed{"jitter", s.Jitter}, keyed{"tha", s.THA}); err != nil {
+			return err
+		}
+		if len(s.Packets) > 0 {
+			return sc.errAt(s.Packets[0].At, "packets: %s", why)
+		}
+		for _, p := range senderPresets {
+			if p.name == preset && !p.counted {
+				if err := c.refuse(why+", count included", keyed{"count", s.Count}); err != nil {
+					return err
+				}
+			}
+		}
+		if sd.Packets, err = c.preset(s, preset, count, horizon); err != nil {
 			return err
 		}
 	case len(s.Packets) > 0:
+		why := "`packets:` lists every frame with its own op, after and tha"
+		if err := c.refuse(why, keyed{"op", s.Op}, keyed{"count", s.Count}, keyed{"interval", s.Interval}, keyed{"jitter", s.Jitter}, keyed{"tha", s.THA}); err != nil {
+			return err
+		}
 		for _, p := range s.Packets {
 			op, err := c.op(p.Op)
 			if err != nil {
@@ -729,7 +820,7 @@ func (c *neighCompiler) sender(s neighSender, doc *neighDoc) error {
 			if err != nil {
 				return err
 			}
-			tha, err := c.tha(p.THA)
+			tha, err := c.tha(p.THA, op)
 			if err != nil {
 				return err
 			}
@@ -740,6 +831,14 @@ func (c *neighCompiler) sender(s neighSender, doc *neighDoc) error {
 		if err != nil {
 			return err
 		}
+		if count == 0 {
+			count = 1
+		}
+		if count == 1 {
+			if err := c.refuse("one frame (count: 1) has no interval", keyed{"interval", s.Interval}, keyed{"jitter", s.Jitter}); err != nil {
+				return err
+			}
+		}
 		interval, err := c.dur(s.Interval, "interval", 1000)
 		if err != nil {
 			return err
@@ -748,12 +847,9 @@ func (c *neighCompiler) sender(s neighSender, doc *neighDoc) error {
 		if err != nil {
 			return err
 		}
-		tha, err := c.tha(s.THA)
+		tha, err := c.tha(s.THA, op)
 		if err != nil {
 			return err
-		}
-		if count == 0 {
-			count = 1
 		}
 		for i := 0; i < count; i++ {
 			w := neigh.Window{Min: interval, Max: interval + jitter}
@@ -764,12 +860,12 @@ func (c *neighCompiler) sender(s neighSender, doc *neighDoc) error {
 		}
 	}
 	if len(sd.Packets) == 0 || len(sd.Packets) > neigh.MaxPackets {
-		return sc.ErrorAt(s.Name, "ARP sender %s: want 1 to %d packets", name, neigh.MaxPackets)
+		return sc.errAt(s.At, "ARP sender %s: want 1 to %d frames, got %d", name, neigh.MaxPackets, len(sd.Packets))
 	}
 	sd.Packets[0].After.Min += start.Min
 	sd.Packets[0].After.Max += start.Max
 	if len(c.cfg.Senders) >= neigh.MaxSenders {
-		return sc.ErrorAt(s.Name, "at most %d ARP senders", neigh.MaxSenders)
+		return sc.errAt(s.At, "at most %d ARP senders", neigh.MaxSenders)
 	}
 	c.cfg.Senders = append(c.cfg.Senders, sd)
 	return nil
@@ -780,6 +876,11 @@ func (c *neighCompiler) flow(f neighFlow) error {
 	name, err := c.text(f.Name, "flow name")
 	if err != nil {
 		return err
+	}
+	for _, o := range c.cfg.Flows {
+		if o.Name == name {
+			return sc.ErrorAt(f.Name, "flow %q given twice", name)
+		}
 	}
 	from, err := c.ifaceRef(f.From, "from")
 	if err != nil {
@@ -792,10 +893,23 @@ func (c *neighCompiler) flow(f neighFlow) error {
 	fl := neigh.Flow{Name: name, Iface: from, IP: ip, Proto: neigh.ProtoICMP, Backoff: 1}
 	switch p, _ := c.text(f.Proto, ""); p {
 	case "", "icmp":
+		if err := c.refuse("an icmp flow is not acknowledged (rtt is for proto: tcp)", keyed{"rtt", f.RTT}); err != nil {
+			return err
+		}
 	case "tcp":
 		fl.Proto = neigh.ProtoTCP
 	default:
 		return sc.ErrorAt(f.Proto, "proto: want icmp or tcp, got %q", p)
+	}
+	n, err := c.count(f.Count, "count", 0, 0, 1<<20)
+	if err != nil {
+		return err
+	}
+	fl.Count = int32(n)
+	if n == 1 {
+		if err := c.refuse("one packet (count: 1) has no interval", keyed{"every", f.Every}, keyed{"jitter", f.Jitter}, keyed{"backoff", f.Backoff}, keyed{"max-every", f.MaxEvery}); err != nil {
+			return err
+		}
 	}
 	if fl.Start, err = c.window(f.Start, "start", neigh.Window{}); err != nil {
 		return err
@@ -809,19 +923,19 @@ func (c *neighCompiler) flow(f neighFlow) error {
 	if fl.Jitter, err = c.dur(f.Jitter, "jitter", 0); err != nil {
 		return err
 	}
-	b, err := c.count(f.Backoff, "backoff", 1, 16)
+	b, err := c.count(f.Backoff, "backoff", 1, 1, 16)
 	if err != nil {
 		return err
 	}
-	fl.Backoff = int32(max(b, 1))
+	fl.Backoff = int32(b)
+	if b == 1 {
+		if err := c.refuse("it caps the backoff, and there is none (give backoff: 2 or more)", keyed{"max-every", f.MaxEvery}); err != nil {
+			return err
+		}
+	}
 	if fl.MaxEvery, err = c.dur(f.MaxEvery, "max-every", 0); err != nil {
 		return err
 	}
-	n, err := c.count(f.Count, "count", 0, 1<<20)
-	if err != nil {
-		return err
-	}
-	fl.Count = int32(n)
 	if fl.RTT, err = c.window(f.RTT, "rtt", neigh.Window{Min: 1, Max: 1}); err != nil {
 		return err
 	}
@@ -831,20 +945,22 @@ func (c *neighCompiler) flow(f neighFlow) error {
 	if c.cfg.Owner[ip] == from {
 		return sc.ErrorAt(f.To, "flow %s sends to its own address", name)
 	}
-	c.slot(from, ip)
+	if _, err := c.slot(from, ip, f.To.Pos()); err != nil {
+		return err
+	}
 	for i := range c.cfg.Ifaces {
 		if c.cfg.Ifaces[i].Host == c.cfg.Ifaces[from].Host {
 			c.cfg.Ifaces[i].Draw = true
 		}
 	}
 	if len(c.cfg.Flows) >= neigh.MaxFlows {
-		return sc.ErrorAt(f.Name, "at most %d flows", neigh.MaxFlows)
+		return sc.errAt(f.At, "at most %d flows", neigh.MaxFlows)
 	}
 	c.cfg.Flows = append(c.cfg.Flows, fl)
 	return nil
 }
 
-func (c *neighCompiler) property(p neighProperty) error {
+func (c *neighCompiler) property(p neighProperty, horizon int32) error {
 	sc := c.sc
 	switch {
 	case p.Converges != nil && p.NoBlackhole == nil:
@@ -857,12 +973,15 @@ func (c *neighCompiler) property(p neighProperty) error {
 		if err != nil {
 			return err
 		}
+		if c.cfg.Owner[ip] < 0 {
+			return sc.ErrorAt(cv.IP, "converges: no host owns %s (give it in an interface's `addrs:`), so no entry can ever hold its owner's MAC", c.cfg.IPs[ip])
+		}
 		within, err := c.dur(cv.Within, "within", -1)
 		if err != nil {
 			return err
 		}
 		if within < 0 {
-			return sc.ErrorAt(cv.IP, "converges needs `within:` (e.g. 30s)")
+			return sc.errAt(cv.At, "converges needs `within:` (e.g. 30s)")
 		}
 		mv := -1
 		for i, m := range c.cfg.Moves {
@@ -870,7 +989,16 @@ func (c *neighCompiler) property(p neighProperty) error {
 				mv = i
 			}
 		}
-		c.slot(h, ip)
+		end := within
+		if mv >= 0 {
+			end += c.cfg.Moves[mv].At.Max
+		}
+		if end > horizon {
+			return sc.ErrorAt(cv.Within, "converges within %s ends after the horizon (%s): raise check: horizon", cv.Within.Text, time.Duration(horizon)*time.Millisecond)
+		}
+		if _, err := c.slot(h, ip, cv.IP.Pos()); err != nil {
+			return err
+		}
 		c.cfg.Watches = append(c.cfg.Watches, neigh.Watch{Kind: neigh.WatchConverges, Iface: h, IP: ip, Limit: within, Move: mv, Flow: -1})
 	case p.NoBlackhole != nil && p.Converges == nil:
 		nb := p.NoBlackhole
@@ -892,14 +1020,14 @@ func (c *neighCompiler) property(p neighProperty) error {
 			return err
 		}
 		if limit < 0 {
-			return sc.ErrorAt(nb.Flow, "no-blackhole-longer-than needs `limit:` (e.g. 10s)")
+			return sc.errAt(nb.At, "no-blackhole-longer-than needs `limit:` (e.g. 10s)")
 		}
 		c.cfg.Watches = append(c.cfg.Watches, neigh.Watch{Kind: neigh.WatchBlackhole, Flow: fi, Limit: limit, Move: -1})
 	default:
-		return sc.errAtKey("properties", "each property is one of `converges:` or `no-blackhole-longer-than:`")
+		return sc.errAt(p.At, "each property is one of `converges:` or `no-blackhole-longer-than:`")
 	}
 	if len(c.cfg.Watches) > neigh.MaxWatches {
-		return sc.errAtKey("properties", fmt.Sprintf("at most %d properties", neigh.MaxWatches))
+		return sc.errAt(p.At, "at most %d properties", neigh.MaxWatches)
 	}
 	return nil
 }

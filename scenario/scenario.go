@@ -3,18 +3,19 @@
 // per kernel profile of one race. It validates them, reports bad input
 // with file, line and what was expected, and compiles a scenario for one
 // variant and profile into an explore.Checker. The library/ directory is
-// embedded and doubles as a regression suite.
+// embedded and doubles as a regression suite. docs/scenarios.md is the
+// reference of the format.
 package scenario
 
 import (
-	"bytes"
-	"errors"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
+	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -39,66 +40,9 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
 }
 
-// Line is a scalar with the position it came from, for error messages.
-type Line struct {
-	Text      string
-	Line, Col int
-}
-
-// UnmarshalYAML keeps the scalar and its position.
-func (l *Line) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: want a string, got a %s", n.Line, kindName(n.Kind))
-	}
-	l.Text, l.Line, l.Col = n.Value, n.Line, n.Column
-	return nil
-}
-
-func kindName(k yaml.Kind) string {
-	switch k {
-	case yaml.MappingNode:
-		return "mapping"
-	case yaml.SequenceNode:
-		return "list"
-	case yaml.ScalarNode:
-		return "scalar"
-	case yaml.AliasNode:
-		return "alias"
-	}
-	return "document"
-}
-
-// Duration is a YAML duration ("1s", "200ms", "1.5s"), or a bare number of
-// milliseconds.
-type Duration struct {
-	D    time.Duration
-	Line int
-}
-
-// UnmarshalYAML parses a duration.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	d.Line = n.Line
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: want a duration such as 1s or 200ms, got a %s", n.Line, kindName(n.Kind))
-	}
-	if v, err := time.ParseDuration(n.Value); err == nil {
-		d.D = v
-		return nil
-	}
-	var ms float64
-	if _, err := fmt.Sscanf(n.Value, "%g", &ms); err == nil && !strings.ContainsAny(n.Value, " \t") {
-		d.D = time.Duration(ms * float64(time.Millisecond))
-		return nil
-	}
-	return fmt.Errorf("line %d: want a duration such as 1s or 200ms, got %q", n.Line, n.Value)
-}
-
-// Millis returns the duration in the engine's milliseconds.
-func (d Duration) Millis() explore.Time { return explore.Time(d.D / time.Millisecond) }
-
 // CheckSettings are a scenario's defaults for checking it.
 type CheckSettings struct {
-	// Strategy: dfs (default) or random/pct.
+	// Strategy: dfs (default), random or pct.
 	Strategy string `yaml:"strategy"`
 	// Horizon ends timed scenarios: no step fires after it.
 	Horizon Duration `yaml:"horizon"`
@@ -112,22 +56,23 @@ type CheckSettings struct {
 
 // Header is the part of a scenario file common to every model.
 type Header struct {
-	Name        string            `yaml:"name"`
-	Model       string            `yaml:"model"`
-	Description string            `yaml:"description"`
-	Seed        string            `yaml:"seed"`
-	Check       CheckSettings     `yaml:"check"`
-	Vars        map[string]string `yaml:"vars"`
-	Variants    []VariantSpec     `yaml:"variants"`
-	Expect      map[string]string `yaml:"expect"`
+	Name        string        `yaml:"name"`
+	Model       string        `yaml:"model"`
+	Description string        `yaml:"description"`
+	Seed        string        `yaml:"seed"`
+	Check       CheckSettings `yaml:"check"`
+	Vars        Pairs         `yaml:"vars"`
+	Variants    []VariantSpec `yaml:"variants"`
+	Expect      Pairs         `yaml:"expect"`
 }
 
 // VariantSpec is a named set of variable values with its expectations.
 type VariantSpec struct {
-	Name        string            `yaml:"name"`
-	Description string            `yaml:"description"`
-	Vars        map[string]string `yaml:"vars"`
-	Expect      map[string]string `yaml:"expect"`
+	At          Pos    `yaml:"-"`
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	Vars        Pairs  `yaml:"vars"`
+	Expect      Pairs  `yaml:"expect"`
 }
 
 // Variant is one runnable version of a scenario.
@@ -142,124 +87,268 @@ type Variant struct {
 // Scenario is a parsed, validated scenario file.
 type Scenario struct {
 	Header
-	// Source is the file path, or "library:NAME" for embedded ones.
+	// Source names the scenario in errors: the absolute path of a file
+	// read by Load, or library/FILE for an embedded one.
 	Source   string
 	Variants []Variant
 	data     []byte
+	root     *yaml.Node // the top mapping of the file
+	doc      modelDoc   // the whole file, decoded for its model
+	embedded bool
 }
 
-// compilers maps a model name to its compiler. A compiler decodes the
-// whole document into its own type (which inlines Header) and builds a
-// checker.
-type compiler func(sc *Scenario, v Variant, p profile.Profile) (explore.Checker, error)
+// modelDoc is a model's document type; it inlines Header.
+type modelDoc interface{ header() *Header }
 
-func compilerFor(model string) (compiler, bool) {
-	switch model {
+// model is a scenario model: a new empty document of it, and its
+// compiler, which builds the checker of one variant on one profile from
+// sc.doc (and sc.Header, which a caller may have adjusted).
+type model struct {
+	newDoc  func() modelDoc
+	compile func(sc *Scenario, v Variant, p profile.Profile) (explore.Checker, error)
+}
+
+func modelOf(name string) (model, bool) {
+	switch name {
 	case "fib6":
-		return compileFIB6, true
+		return model{func() modelDoc { return new(fib6Doc) }, compileFIB6}, true
 	case "neigh":
-		return compileNeigh, true
+		return model{func() modelDoc { return new(neighDoc) }, compileNeigh}, true
 	}
-	return nil, false
+	return model{}, false
 }
 
-// Parse reads a scenario from data; source names it in errors.
+// Parse reads a scenario from data; source names it in errors. Every
+// error is an *Error with the file and line.
 func Parse(source string, data []byte) (*Scenario, error) {
-	sc := &Scenario{Source: source, data: data}
-	if err := decodeLoose(data, &sc.Header); err != nil {
-		return nil, sc.yamlError(err)
+	root, err := readDocument(source, data)
+	if err != nil {
+		return nil, err
 	}
-	if sc.Name == "" {
-		return nil, &Error{File: source, Line: 1, Msg: "missing `name:` (want the scenario's name, e.g. name: babeld-route-modify)"}
+	sc := &Scenario{Source: source, data: data, root: root}
+	model, ok, err := sc.modelName()
+	if err != nil {
+		return nil, err
 	}
-	if _, ok := compilerFor(sc.Model); !ok {
-		return nil, sc.errAtKey("model", fmt.Sprintf("unknown model %q (want fib6 or neigh)", sc.Model))
+	if !ok {
+		return nil, sc.errAt(posOf(root), "missing `model:` (want model: fib6 or model: neigh)")
 	}
-	if sc.Check.Strategy != "" {
-		if _, err := explore.ParseStrategy(sc.Check.Strategy); err != nil {
-			return nil, sc.errAtKey("strategy", err.Error())
-		}
+	m, ok := modelOf(model.Text)
+	if !ok {
+		return nil, sc.errAt(model.Pos(), "unknown model %q (want fib6 or neigh)", model.Text)
 	}
-	specs := sc.Header.Variants
-	if len(specs) == 0 {
-		specs = []VariantSpec{{Expect: sc.Expect}}
-	} else if len(sc.Expect) > 0 {
-		return nil, sc.errAtKey("expect", "top-level `expect:` and `variants:` both given: put expectations in each variant")
+	doc := m.newDoc()
+	if err := newDecoder(source).decode(root, posOf(root), reflect.ValueOf(doc).Elem()); err != nil {
+		return nil, err
 	}
-	seen := map[string]bool{}
-	for _, vs := range specs {
-		if len(sc.Header.Variants) > 0 && vs.Name == "" {
-			return nil, sc.errAtKey("variants", "a variant without `name:`")
-		}
-		if seen[vs.Name] {
-			return nil, sc.errAtKey("variants", fmt.Sprintf("variant %q given twice", vs.Name))
-		}
-		seen[vs.Name] = true
-		v := Variant{Name: vs.Name, Description: vs.Description, Vars: map[string]string{}, Expect: map[string]explore.Verdict{}}
-		for k, val := range sc.Vars {
-			v.Vars[k] = val
-		}
-		for k, val := range vs.Vars {
-			v.Vars[k] = val
-		}
-		if err := sc.expectations(vs, v.Expect); err != nil {
-			return nil, err
-		}
-		sc.Variants = append(sc.Variants, v)
+	sc.doc = doc
+	sc.Header = *doc.header()
+	if err := sc.checkHeader(); err != nil {
+		return nil, err
 	}
-	// Compile every variant once on the first profile to validate the
-	// model part now rather than at check time.
-	p := profile.All()[0]
+	if err := sc.variants(); err != nil {
+		return nil, err
+	}
+	if err := sc.checkVars(); err != nil {
+		return nil, err
+	}
+	// Compile every variant on every profile to validate the model part
+	// now rather than at check time (a model's capacity can depend on the
+	// profile: clones exist only on some).
 	for _, v := range sc.Variants {
-		if _, err := sc.Compile(v, p); err != nil {
-			return nil, err
+		for _, p := range profile.All() {
+			if _, err := sc.Compile(v, p); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return sc, nil
 }
 
+// modelName reads `model:` before the rest, which is decoded for it.
+func (sc *Scenario) modelName() (Line, bool, error) {
+	for i := 0; i+1 < len(sc.root.Content); i += 2 {
+		if k := sc.root.Content[i]; k.Kind == yaml.ScalarNode && k.Value == "model" {
+			var l Line
+			err := newDecoder(sc.Source).decodeKey("model", sc.root.Content[i+1], posOf(k), reflect.ValueOf(&l).Elem())
+			return l, true, err
+		}
+	}
+	return Line{}, false, nil
+}
+
+// names of scenarios and variants: they are selected as NAME/VARIANT on
+// the command line.
+var nameRE = regexp.MustCompile(`^[^/\s]+$`)
+
+func (sc *Scenario) checkHeader() error {
+	switch {
+	case sc.Name == "":
+		return sc.errAt(posOf(sc.root), "missing `name:` (want the scenario's name, e.g. name: babeld-route-modify)")
+	case !nameRE.MatchString(sc.Name):
+		return sc.errAt(sc.at("name"), "name %q: want a name without / or spaces (a variant is selected as NAME/VARIANT)", sc.Name)
+	}
+	set := sc.Check
+	if set.Strategy != "" {
+		if _, err := explore.ParseStrategy(set.Strategy); err != nil {
+			return sc.errAt(sc.at("check", "strategy"), "check: %v", err)
+		}
+	}
+	for _, d := range []struct {
+		key string
+		d   Duration
+	}{{"horizon", set.Horizon}, {"budget", set.Budget}} {
+		if d.d.D < 0 {
+			return sc.errAt(d.d.At, "check: %s: want a duration of 0 or more, got %s", d.key, d.d.D)
+		}
+	}
+	if set.Runs < 0 {
+		return sc.errAt(sc.at("check", "runs"), "check: runs: want 0 (as many as the budget allows) or more, got %d", set.Runs)
+	}
+	if set.PreemptionBound != nil && *set.PreemptionBound < 0 {
+		return sc.errAt(sc.at("check", "preemption-bound"), "check: preemption-bound: want 0 or more (leave it out for no bound), got %d", *set.PreemptionBound)
+	}
+	return nil
+}
+
+// variants builds sc.Variants from the header.
+func (sc *Scenario) variants() error {
+	specs := sc.Header.Variants
+	if len(specs) == 0 {
+		specs = []VariantSpec{{At: posOf(sc.root), Expect: sc.Expect}}
+	} else if len(sc.Expect.List) > 0 {
+		return sc.errAt(sc.Expect.At, "top-level `expect:` and `variants:` both given: put expectations in each variant")
+	}
+	seen := map[string]bool{}
+	for _, vs := range specs {
+		if len(sc.Header.Variants) > 0 {
+			switch {
+			case vs.Name == "":
+				return sc.errAt(vs.At, "scenario %s: a variant without `name:`", sc.Name)
+			case !nameRE.MatchString(vs.Name):
+				return sc.errAt(vs.At, "scenario %s: variant name %q: want a name without / or spaces (it is selected as NAME/VARIANT)", sc.Name, vs.Name)
+			case seen[vs.Name]:
+				return sc.errAt(vs.At, "scenario %s: variant %q given twice", sc.Name, vs.Name)
+			}
+		}
+		seen[vs.Name] = true
+		v := Variant{Name: vs.Name, Description: vs.Description, Vars: map[string]string{}, Expect: map[string]explore.Verdict{}}
+		for _, vars := range []Pairs{sc.Vars, vs.Vars} {
+			for _, p := range vars.List {
+				v.Vars[p.Key.Text] = p.Value.Text
+			}
+		}
+		if err := sc.expectations(vs, v.Expect); err != nil {
+			return err
+		}
+		sc.Variants = append(sc.Variants, v)
+	}
+	return nil
+}
+
+// whose names the scenario, and the variant when there is one.
+func (sc *Scenario) whose(variant string) string {
+	if variant == "" {
+		return "scenario " + sc.Name
+	}
+	return fmt.Sprintf("scenario %s, variant %s,", sc.Name, variant)
+}
+
 func (sc *Scenario) expectations(vs VariantSpec, out map[string]explore.Verdict) error {
-	where := "expect"
-	if vs.Name != "" {
-		where = vs.Name
+	if len(vs.Expect.List) == 0 {
+		at := vs.At
+		if vs.Expect.At.Line > 0 {
+			at = vs.Expect.At
+		}
+		return sc.errAt(at, "%s has no `expect:`: want a verdict (holds or violated) per kernel profile, or \"*\" for the rest, e.g. expect: {\"*\": holds}", sc.whose(vs.Name))
 	}
-	if len(vs.Expect) == 0 {
-		return sc.errAtKey(where, fmt.Sprintf("no `expect:` for variant %q: want a verdict (holds or violated) per kernel profile, or \"*\" for the rest", vs.Name))
-	}
-	def, hasDef := vs.Expect["*"]
-	for k, val := range vs.Expect {
-		if k == "*" {
+	var def *Pair
+	for i, p := range vs.Expect.List {
+		vd, err := explore.ParseVerdict(p.Value.Text)
+		if err != nil {
+			return sc.errAt(p.Value.Pos(), "expect %s: %v", p.Key.Text, err)
+		}
+		if p.Key.Text == "*" {
+			def = &vs.Expect.List[i]
 			continue
 		}
-		if _, err := profile.Lookup(k); err != nil {
-			return sc.errAtKey(k, fmt.Sprintf("expect: %v", err))
+		if _, err := profile.Lookup(p.Key.Text); err != nil {
+			return sc.errAt(p.Key.Pos(), "expect: %v", err)
 		}
-		vd, err := explore.ParseVerdict(val)
-		if err != nil {
-			return sc.errAtKey(k, fmt.Sprintf("expect %s: %v", k, err))
-		}
-		out[k] = vd
+		out[p.Key.Text] = vd
 	}
 	for _, name := range profile.Names() {
 		if _, ok := out[name]; ok {
 			continue
 		}
-		if !hasDef {
-			return sc.errAtKey(where, fmt.Sprintf("variant %q has no expectation for kernel profile %s (give it, or \"*\" for the rest)", vs.Name, name))
+		if def == nil {
+			return sc.errAt(vs.Expect.At, "%s has no expectation for kernel profile %s (give it, or \"*\" for the rest)", sc.whose(vs.Name), name)
 		}
-		vd, err := explore.ParseVerdict(def)
-		if err != nil {
-			return sc.errAtKey("*", fmt.Sprintf("expect *: %v", err))
-		}
-		out[name] = vd
+		out[name] = explore.Verdict(def.Value.Text)
 	}
 	return nil
 }
 
-// Compile builds the checker of variant v on profile p.
+var varName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+// checkVars refuses variables with names no reference can spell and
+// variables no value of the model part uses (a misspelt name in a variant
+// would otherwise change nothing, silently).
+func (sc *Scenario) checkVars() error {
+	used := map[string]bool{}
+	collectRefs(reflect.ValueOf(sc.doc).Elem(), used)
+	lists := []Pairs{sc.Vars}
+	for _, vs := range sc.Header.Variants {
+		lists = append(lists, vs.Vars)
+	}
+	for _, vars := range lists {
+		for _, p := range vars.List {
+			name := p.Key.Text
+			switch {
+			case !varName.MatchString(name):
+				return sc.errAt(p.Key.Pos(), "variable name %q: want letters, digits, _ and - (starting with a letter or _)", name)
+			case !used[name]:
+				return sc.errAt(p.Key.Pos(), "variable %s is set but no value uses $%s", name, name)
+			}
+		}
+	}
+	return nil
+}
+
+// collectRefs adds the variables referenced by the Lines in v (the model
+// part of a document: Header is skipped, its values are not expanded).
+func collectRefs(v reflect.Value, used map[string]bool) {
+	switch v.Type() {
+	case lineType:
+		for _, m := range varRef.FindAllStringSubmatch(v.Interface().(Line).Text, -1) {
+			used[m[1]] = true
+		}
+		return
+	case reflect.TypeFor[Header]():
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			collectRefs(v.Elem(), used)
+		}
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			collectRefs(v.Index(i), used)
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			collectRefs(v.Field(i), used)
+		}
+	}
+}
+
+// Compile builds the checker of variant v on profile p. It reads the
+// check settings from sc.Check, so a caller may adjust them on a copy of
+// sc (a strategy given on the command line).
 func (sc *Scenario) Compile(v Variant, p profile.Profile) (explore.Checker, error) {
-	c, _ := compilerFor(sc.Model)
-	return c(sc, v, p)
+	m, _ := modelOf(sc.Model)
+	return m.compile(sc, v, p)
 }
 
 // Variant returns the variant called name ("" for the only one).
@@ -273,6 +362,9 @@ func (sc *Scenario) Variant(name string) (Variant, error) {
 	for i, v := range sc.Variants {
 		names[i] = v.Name
 	}
+	if len(sc.Variants) == 1 && sc.Variants[0].Name == "" {
+		return Variant{}, fmt.Errorf("scenario %s has no variants (asked for %q)", sc.Name, name)
+	}
 	return Variant{}, fmt.Errorf("scenario %s has no variant %q (variants: %s)", sc.Name, name, strings.Join(names, ", "))
 }
 
@@ -284,25 +376,51 @@ func (sc *Scenario) FullName(v Variant) string {
 	return sc.Name + "/" + v.Name
 }
 
-// Decode decodes the whole document into out strictly (unknown keys are
-// errors), for model compilers.
-func (sc *Scenario) Decode(out any) error {
-	dec := yaml.NewDecoder(bytes.NewReader(sc.data))
-	dec.KnownFields(true)
-	if err := dec.Decode(out); err != nil && !errors.Is(err, io.EOF) {
-		return sc.yamlError(err)
-	}
-	return nil
+// ContentHash is a short, stable hash of the file's bytes (the first 12
+// hex digits of their SHA-256): a replay token of a scenario file carries
+// it, so that a token whose file has changed is refused instead of
+// replaying something else.
+func (sc *Scenario) ContentHash() string {
+	h := sha256.Sum256(sc.data)
+	return hex.EncodeToString(h[:6])
 }
 
-// Errorf makes an Error at a position of this scenario's file.
-func (sc *Scenario) Errorf(line, col int, format string, args ...any) error {
-	return &Error{File: sc.Source, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)}
+// Embedded reports whether the scenario comes from the embedded library
+// (a replay token then names it by Name, not by Source).
+func (sc *Scenario) Embedded() bool { return sc.embedded }
+
+func (sc *Scenario) errAt(p Pos, format string, args ...any) error {
+	return &Error{File: sc.Source, Line: p.Line, Col: p.Col, Msg: fmt.Sprintf(format, args...)}
 }
 
 // ErrorAt makes an Error at l's position.
 func (sc *Scenario) ErrorAt(l Line, format string, args ...any) error {
-	return sc.Errorf(l.Line, l.Col, format, args...)
+	return sc.errAt(l.Pos(), format, args...)
+}
+
+// at is the position of the value at path (keys of nested mappings from
+// the top of the file), or of the deepest key of path the file has.
+func (sc *Scenario) at(path ...string) Pos {
+	n, p := sc.root, posOf(sc.root)
+	for _, key := range path {
+		var next *yaml.Node
+		for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key {
+				next, p = n.Content[i+1], posOf(k)
+			}
+		}
+		if next == nil {
+			return p
+		}
+		for next.Kind == yaml.AliasNode && next.Alias != nil {
+			next = next.Alias
+		}
+		n = next
+	}
+	if n.Kind == yaml.ScalarNode {
+		return posOf(n)
+	}
+	return p
 }
 
 var varRef = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_-]*)\}?`)
@@ -325,108 +443,16 @@ func (sc *Scenario) Expand(l Line, v Variant) (string, error) {
 	return out, nil
 }
 
-func decodeLoose(data []byte, out any) error {
-	err := yaml.Unmarshal(data, out)
-	return err
-}
-
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-
-// yamlError turns a yaml error into an Error with the file and line.
-func (sc *Scenario) yamlError(err error) error {
-	var se *Error
-	if errors.As(err, &se) {
-		return err
-	}
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		return sc.lineError(te.Errors[0])
-	}
-	return sc.lineError(err.Error())
-}
-
-func (sc *Scenario) lineError(msg string) error {
-	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n")
-	msg = strings.TrimSpace(msg)
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		var line int
-		fmt.Sscanf(m[1], "%d", &line)
-		return &Error{File: sc.Source, Line: line, Msg: m[2]}
-	}
-	return &Error{File: sc.Source, Msg: msg}
-}
-
-// errAtKey reports msg at the first line where key appears as a mapping
-// key (a best effort for header fields, which are decoded loosely).
-func (sc *Scenario) errAtKey(key, msg string) error {
-	var doc yaml.Node
-	line := 0
-	if yaml.Unmarshal(sc.data, &doc) == nil {
-		line = findKey(&doc, key)
-	}
-	return &Error{File: sc.Source, Line: line, Msg: msg}
-}
-
-func findKey(n *yaml.Node, key string) int {
-	if n.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == key {
-				return n.Content[i].Line
-			}
-		}
-	}
-	for _, c := range n.Content {
-		if l := findKey(c, key); l > 0 {
-			return l
-		}
-	}
-	return 0
-}
-
-// Load reads a scenario file.
+// Load reads a scenario file. Its Source is the file's absolute path, so
+// that a replay token made from it works from any working directory.
 func Load(path string) (*Scenario, error) {
-	data, err := os.ReadFile(path)
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", path, err)
+	}
+	data, err := os.ReadFile(abs)
 	if err != nil {
 		return nil, fmt.Errorf("read scenario: %w", err)
 	}
-	return Parse(path, data)
-}
-
-// Lines is a list of one-line items, given either as a YAML list of
-// strings or as a block scalar with one item per line (so that `ip -6
-// route` output can be pasted as it is). Blank lines and lines starting
-// with # are skipped.
-type Lines []Line
-
-// UnmarshalYAML accepts a list of scalars or a block scalar.
-func (ls *Lines) UnmarshalYAML(n *yaml.Node) error {
-	switch n.Kind {
-	case yaml.SequenceNode:
-		for _, c := range n.Content {
-			var l Line
-			if err := l.UnmarshalYAML(c); err != nil {
-				return err
-			}
-			*ls = append(*ls, l)
-		}
-		return nil
-	case yaml.ScalarNode:
-		first := n.Line
-		if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-			first++ // the content starts below the | or > indicator
-		}
-		for i, text := range strings.Split(n.Value, "\n") {
-			t := strings.TrimSpace(text)
-			if t == "" || strings.HasPrefix(t, "#") {
-				continue
-			}
-			line, col := first+i, 0 // a block's content column is not kept by the parser
-			if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
-				line, col = n.Line, n.Column
-			}
-			*ls = append(*ls, Line{Text: t, Line: line, Col: col})
-		}
-		return nil
-	}
-	return fmt.Errorf("line %d: want a list of lines or a block of lines, got a %s", n.Line, kindName(n.Kind))
+	return Parse(abs, data)
 }

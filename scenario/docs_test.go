@@ -1,0 +1,155 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"raceroute/explore"
+	"raceroute/model/neigh"
+	"raceroute/model/profile"
+)
+
+// reference is docs/scenarios.md, the format's reference.
+const reference = "../docs/scenarios.md"
+
+// yamlBlock is a ```yaml block of the reference, with the line of its
+// first line.
+type yamlBlock struct {
+	line int
+	text string
+}
+
+func yamlBlocks(t *testing.T) []yamlBlock {
+	t.Helper()
+	data, err := os.ReadFile(reference)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []yamlBlock
+	var cur *yamlBlock
+	indent := ""
+	for i, line := range strings.Split(string(data), "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case cur == nil && trimmed == "```yaml":
+			indent = line[:len(line)-len(strings.TrimLeft(line, " "))]
+			cur = &yamlBlock{line: i + 2}
+		case cur != nil && trimmed == "```":
+			out = append(out, *cur)
+			cur = nil
+		case cur != nil:
+			cur.text += strings.TrimPrefix(line, indent) + "\n"
+		}
+	}
+	if cur != nil {
+		t.Fatalf("%s:%d: a ```yaml block without its end", reference, cur.line-1)
+	}
+	return out
+}
+
+// Every YAML block of the reference is YAML, and every block marked
+// `# example: complete` is a scenario that parses and gives the verdict it
+// expects for every variant on every kernel profile; there is one of each
+// model.
+func TestReferenceExamples(t *testing.T) {
+	models := map[string]int{}
+	for _, b := range yamlBlocks(t) {
+		var n yaml.Node
+		if err := yaml.Unmarshal([]byte(b.text), &n); err != nil {
+			t.Errorf("%s:%d: not YAML: %v", reference, b.line, err)
+			continue
+		}
+		if !strings.Contains(b.text, "\n# example: complete\n") && !strings.HasPrefix(b.text, "# example: complete\n") {
+			continue
+		}
+		sc, err := Parse(fmt.Sprintf("%s (the example at line %d)", reference, b.line), []byte(b.text))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		models[sc.Model]++
+		for _, v := range sc.Variants {
+			for _, p := range profile.All() {
+				c, err := sc.Compile(v, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				o := explore.DefaultOptions()
+				if sc.Check.Horizon.D > 0 {
+					o.Horizon = sc.Check.Horizon.Millis()
+				}
+				res := c.Check(context.Background(), o)
+				if want := v.Expect[p.Name]; res.Verdict != want || (want == explore.Holds && !res.Exhaustive) {
+					t.Errorf("%s:%d: %s on %s: %s (exhaustive %v), the example expects %s", reference, b.line, sc.FullName(v), p.Name, res.Verdict, res.Exhaustive, want)
+				}
+			}
+		}
+	}
+	for _, m := range []string{"fib6", "neigh"} {
+		if models[m] == 0 {
+			t.Errorf("%s has no complete example of model %s", reference, m)
+		}
+	}
+}
+
+// docKeys adds the keys of document type t and of the types below it.
+func docKeys(t reflect.Type, keys map[string]bool) {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice:
+		docKeys(t.Elem(), keys)
+	case reflect.Struct:
+		for _, f := range fieldsOf(t) {
+			keys[f.key] = true
+			docKeys(f.typ, keys)
+		}
+	}
+}
+
+// The reference names every key the decoder accepts and every word a
+// value may be, so that it cannot fall behind the code.
+func TestReferenceNamesEveryKey(t *testing.T) {
+	data, err := os.ReadFile(reference)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	keys := map[string]bool{}
+	docKeys(reflect.TypeFor[fib6Doc](), keys)
+	docKeys(reflect.TypeFor[neighDoc](), keys)
+	if len(keys) < 50 {
+		t.Fatalf("only %d keys found: the walk is broken", len(keys))
+	}
+	words := map[string][]string{"key": nil}
+	for k := range keys {
+		words["key"] = append(words["key"], k)
+	}
+	for _, s := range sysctls(&neigh.Sysctl{}) {
+		words["sysctl"] = append(words["sysctl"], s.name)
+	}
+	for _, p := range senderPresets {
+		words["preset"] = append(words["preset"], p.name)
+	}
+	words["modify strategy"] = modifyStrategies
+	words["fib6 property"] = fib6PropKinds
+	words["profile"] = profile.Names()
+	for _, verb := range []string{"add", "del", "delete", "replace", "change", "append"} {
+		if _, ok := opKind(verb); !ok {
+			t.Fatalf("op %s is not accepted", verb)
+		}
+		words["op"] = append(words["op"], verb)
+	}
+	words["value"] = []string{"dfs", "random", "pct", "holds", "violated", "unknown", "request", "reply", "self", "broadcast", "zero", "icmp", "tcp"}
+	for kind, list := range words {
+		for _, w := range list {
+			if !strings.Contains(doc, "`"+w+"`") {
+				t.Errorf("%s does not name the %s `%s`", reference, kind, w)
+			}
+		}
+	}
+}
