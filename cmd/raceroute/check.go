@@ -188,7 +188,7 @@ func collectJobs(args []string, kernels []string) ([]job, error) {
 		scs = lib
 	}
 	for _, a := range args {
-		sc, variant, err := findScenario(a)
+		sc, variant, err := scenario.FindVariant(a)
 		if err != nil {
 			return nil, badInput(err)
 		}
@@ -209,22 +209,6 @@ func collectJobs(args []string, kernels []string) ([]job, error) {
 		}
 	}
 	return jobs, nil
-}
-
-// findScenario resolves NAME, NAME/VARIANT, FILE or FILE/VARIANT.
-func findScenario(arg string) (*scenario.Scenario, string, error) {
-	sc, err := scenario.Find(arg)
-	if err != nil {
-		return nil, "", err
-	}
-	name, variant, ok := strings.Cut(arg, "/")
-	if !ok || name != sc.Name {
-		return sc, "", nil
-	}
-	if _, err := sc.Variant(variant); err != nil {
-		return nil, "", err
-	}
-	return sc, variant, nil
 }
 
 func (o checkOptions) validate() error {
@@ -466,17 +450,21 @@ func percent(x float64) string {
 }
 
 // tokenSource is how a replay token names the scenario: its library name,
-// or its file path.
+// or its file's absolute path.
 func tokenSource(sc *scenario.Scenario) string {
-	if strings.HasPrefix(sc.Source, "library/") {
+	if sc.Embedded() {
 		return sc.Name
 	}
 	return sc.Source
 }
 
-// tokenDigest identifies a scenario file's content in tokens.
+// tokenDigest identifies a scenario file's content in tokens (empty for
+// the library, which changes only with raceroute itself).
 func tokenDigest(sc *scenario.Scenario) string {
-	return ""
+	if sc.Embedded() {
+		return ""
+	}
+	return sc.ContentHash()
 }
 
 func writeTextReport(w io.Writer, r report) {

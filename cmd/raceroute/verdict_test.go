@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -138,5 +140,57 @@ func TestVersionAndHelp(t *testing.T) {
 	_, help, _ := runCLI(t, "check", "--help")
 	if !strings.Contains(help, "--kernel PROFILES") || strings.Contains(help, "--kernel raceroute") {
 		t.Fatalf("check --help names the --kernel value badly:\n%s", help)
+	}
+}
+
+// A scenario file's token works from any directory and is refused once the
+// file changed; FILE/VARIANT selects a variant.
+func TestFileTokens(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "race.yaml")
+	data := `name: my-race
+model: fib6
+host:
+  devices: [lo, eth0, eth1]
+  routes: |
+    unreachable 2001:db8::/48 dev lo metric 1024
+    2001:db8:0:10::/80 via fe80::1 dev eth0 metric 1024
+actors:
+  - name: agent
+    modify:
+      from: 2001:db8:0:10::/80 via fe80::1 dev eth0 metric 1024
+      to:   2001:db8:0:10::/80 via fe80::2 dev eth1 metric 1024
+      strategy: $strategy
+  - name: flow
+    flow: {dst: "2001:db8:0:10::1"}
+properties: [clones-agree]
+variants:
+  - {name: delete-add, vars: {strategy: delete-add}, expect: {linux-3.16: violated, "*": holds}}
+  - {name: replace, vars: {strategy: replace}, expect: {linux-3.16: violated, "*": holds}}
+`
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	t.Cleanup(func() { os.Chdir(wd) })
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	code, r := checkJSON(t, "race.yaml/replace", "--kernel", "linux-3.16")
+	if code != 0 || r.Scenario != "my-race/replace" || r.Counterexample == nil {
+		t.Fatalf("race.yaml/replace: exit %d, scenario %q", code, r.Scenario)
+	}
+	tok := r.Counterexample.Replay
+	if err := os.Chdir(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, stderr := runCLI(t, "replay", tok); code != 0 || !strings.HasPrefix(out, "my-race/replace on linux-3.16: violated") {
+		t.Fatalf("replay from another directory: exit %d %.200s %s", code, out, stderr)
+	}
+	if err := os.WriteFile(path, []byte(data+"# edited\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, "replay", tok); code != exitBadInput || !strings.Contains(stderr, "has changed since the token was made") {
+		t.Fatalf("replay of a changed file: exit %d %s", code, stderr)
 	}
 }
