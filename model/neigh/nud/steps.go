@@ -37,7 +37,9 @@ func MinRearm(k *profile.Profile) int32 {
 func MaxProbes(k *profile.Profile, e *Entry, p *Parms) uint8 {
 	if e.State&Probe != 0 {
 		n := p.UcastSolicit + p.AppSolicit
-		if k.IPv6Cache != profile.CloneOnLookup { // the 4.4+ profiles
+		// No switch says 4.4: the profiles after 3.16 are taken, which
+		// counts mcast_resolicit on the 4.2 profile too (default 0).
+		if k.IPv6Cache != profile.CloneOnLookup {
 			n += p.McastReprobes
 		}
 		return n
