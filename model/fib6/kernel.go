@@ -25,19 +25,37 @@ func (m *Model) occupied(s *State) uint64 {
 	return mask
 }
 
-// fib6Add mirrors fib6_add() and fib6_add_rt2node() (net/ipv6/ip6_fib.c)
-// for one node: walk the node's routes in list order; at an equal metric
-// NLM_F_EXCL gives -EEXIST, NLM_F_REPLACE picks the route to replace (per
-// profile), and a route with the same device and gateway gives -EEXIST;
-// a new route goes after every route of lower or equal metric. On success
-// a non-cache route prunes the clones below its node
-// (fib6_prune_clones(), before 4.2). It returns 0 or a negative errno.
-func (m *Model) fib6Add(s *State, id uint8, flags int, rec trace.Recorder, actor int) int {
+// addRes is what fib6_add_rt2node() made of a new route.
+type addRes uint8
+
+const (
+	addInserted  addRes = iota // linked into the node's list at addWhy.at
+	addReplaced                // NLM_F_REPLACE: took the place of addWhy.other
+	addExcl                    // -EEXIST: NLM_F_EXCL and addWhy.other has the same metric
+	addDuplicate               // -EEXIST: the same route (device, gateway) is there
+	addNoTarget                // -ENOENT: NLM_F_REPLACE without NLM_F_CREATE, nothing to replace
+)
+
+// addWhy is what fib6_add_rt2node() decided for a route.
+type addWhy struct {
+	res   addRes
+	at    int   // the list position inserted at or replaced
+	other uint8 // the route replaced, or the one in the way
+}
+
+// addErrno is fib6_add()'s return value for each result.
+var addErrno = [...]int{addExcl: errEEXIST, addDuplicate: errEEXIST, addNoTarget: errENOENT}
+
+// addPlace mirrors fib6_add_rt2node() (net/ipv6/ip6_fib.c) deciding for
+// route id at its node: walk the node's routes in list order; at an equal
+// metric NLM_F_EXCL gives -EEXIST, NLM_F_REPLACE picks the route to
+// replace (per profile), and a route with the same device and gateway
+// gives -EEXIST; a new route goes after every route of lower or equal
+// metric.
+func (m *Model) addPlace(s *State, id uint8, flags int) addWhy {
 	ri := &m.routes[id]
-	n := ri.node
-	slots := &s.Slots[n]
+	slots := &s.Slots[ri.node]
 	replace := flags&flagReplace != 0
-	create := flags&flagCreate != 0
 	canECMP := qualifyECMP(ri)
 	ins, found, fallback := 0, -1, -1
 loop:
@@ -45,11 +63,7 @@ loop:
 		it := &m.routes[slots[i]]
 		if it.r.Metric == ri.r.Metric {
 			if flags&flagExcl != 0 {
-				if rec != nil {
-					m.emit(rec, actor, trace.LabelRoute, trace.OpNone, ri.r.String(),
-						fmt.Sprintf("refused -EEXIST: NLM_F_EXCL and %s has the same metric (fib6_add_rt2node)", m.RouteText(slots[i])))
-				}
-				return errEEXIST
+				return addWhy{res: addExcl, at: i, other: slots[i]}
 			}
 			if replace {
 				switch m.p.IPv6Replace {
@@ -75,13 +89,7 @@ loop:
 				}
 			}
 			if sameNexthop(it, ri) {
-				if !ri.isCache() {
-					if rec != nil {
-						m.emit(rec, actor, trace.LabelRoute, trace.OpNone, ri.r.String(),
-							"refused -EEXIST: the same route is already there (fib6_add_rt2node)")
-					}
-				}
-				return errEEXIST
+				return addWhy{res: addDuplicate, at: i, other: slots[i]}
 			}
 		}
 		if it.r.Metric > ri.r.Metric {
@@ -92,182 +100,156 @@ loop:
 	if found < 0 && fallback >= 0 {
 		found = fallback
 	}
-	if replace && found >= 0 {
-		old := slots[found]
-		slots[found] = id
-		if rec != nil {
-			why := fmt.Sprintf("NLM_F_REPLACE: took the place of %s", m.RouteText(old))
-			if m.p.IPv6Replace != profile.ReplaceFirstSameMetric && qualifyECMP(&m.routes[old]) != canECMP {
-				why += " (no route of the same ECMP kind: fallback to the first at this metric)"
-			}
-			m.emit(rec, actor, trace.LabelRoute, trace.OpAdd, ri.r.String(), why)
+	switch {
+	case replace && found >= 0:
+		return addWhy{res: addReplaced, at: found, other: slots[found]}
+	case replace && flags&flagCreate == 0:
+		return addWhy{res: addNoTarget}
+	}
+	return addWhy{res: addInserted, at: ins}
+}
+
+// fib6Add mirrors fib6_add() (net/ipv6/ip6_fib.c) for one node: addPlace
+// decides; on success a non-cache route prunes the clones below its node
+// (fib6_prune_clones(), before 4.2). It returns 0 or a negative errno.
+func (m *Model) fib6Add(s *State, id uint8, flags int, rec trace.Recorder, actor int) int {
+	ri := &m.routes[id]
+	n := ri.node
+	w := m.addPlace(s, id, flags)
+	slots := &s.Slots[n]
+	switch w.res {
+	case addReplaced:
+		slots[w.at] = id
+	case addInserted:
+		if slots[MaxSlots-1] != 0 {
+			panic(fmt.Sprintf("fib6: node %s over capacity (New checks this)", m.nodes[n].prefix))
 		}
-		m.pruneClones(s, n, rec, actor, "replace")
-		return 0
+		copy(slots[w.at+1:], slots[w.at:MaxSlots-1])
+		slots[w.at] = id
 	}
-	if replace && !create {
-		m.emit(rec, actor, trace.LabelRoute, trace.OpNone, ri.r.String(),
-			"refused -ENOENT: NLM_F_REPLACE without NLM_F_CREATE and no route to replace")
-		return errENOENT
-	}
-	if slots[MaxSlots-1] != 0 {
-		panic(fmt.Sprintf("fib6: node %s over capacity (New checks this)", m.nodes[n].prefix))
-	}
-	copy(slots[ins+1:], slots[ins:MaxSlots-1])
-	slots[ins] = id
 	if rec != nil {
-		label, why := trace.LabelRoute, ""
-		if !ri.isCache() && m.p.ClonesOnLookup() && m.clonesBelow(s, n) == 0 {
-			why = fmt.Sprintf("fib6_prune_clones() from %s will find no clone below it", m.shortPrefix(n))
-		}
-		if ri.isCache() {
-			label = trace.LabelCache
-			why = m.cacheReason(s, id)
-		} else if replace {
-			why = "NLM_F_REPLACE found no route to replace"
-			if m.p.IPv6Replace == profile.ReplaceECMPQuirk {
-				why += " of the same ECMP kind (rt6_qualify_for_ecmp differs, 4.2-5.5)"
-			}
-			why += "; NLM_F_CREATE: added beside " + m.describeOthers(s, n, id)
-		}
-		if rec != nil {
-			m.emit(rec, actor, label, trace.OpAdd, m.RouteText(id), why)
-		}
+		m.describeAdd(rec, actor, s, id, flags, w)
 	}
-	if !ri.isCache() {
-		m.pruneClones(s, n, rec, actor, "add")
+	if err := addErrno[w.res]; err != 0 {
+		return err
+	}
+	if w.res == addReplaced || !ri.isCache() {
+		var pr pruned
+		m.pruneClones(s, n, &pr)
+		if rec != nil {
+			cause := "add"
+			if w.res == addReplaced {
+				cause = "replace"
+			}
+			m.describePrune(rec, actor, &pr, n, cause)
+		}
 	}
 	return 0
 }
 
 // clonesBelow counts the clones a prune from node n would remove.
 func (m *Model) clonesBelow(s *State, n int) int {
-	t := *s
-	return m.pruneClones(&t, n, nil, -1, "")
+	t, pr := *s, pruned{}
+	m.pruneClones(&t, n, &pr)
+	return pr.n
 }
 
-// cacheReason explains what a just-inserted clone means.
-func (m *Model) cacheReason(s *State, id uint8) string {
-	c := &m.routes[id]
-	cover := m.covering(s, c.dst)
-	why := fmt.Sprintf("fib6_add() of an RTF_CACHE route prunes nothing; cloned from %s", m.RouteText(c.parent))
-	if cover != 0 && cover != c.parent {
-		why += fmt.Sprintf(", but %s now covers %s", m.RouteText(cover), m.dsts[c.dst].addr)
-	}
-	return why
-}
-
-func (m *Model) describeOthers(s *State, n int, id uint8) string {
-	var out string
-	for _, o := range s.Slots[n] {
-		if o != 0 && o != id {
-			if out != "" {
-				out += "; "
-			}
-			out += m.RouteText(o)
-		}
-	}
-	if out == "" {
-		return "nothing"
-	}
-	return out
+// pruned lists the clones a prune removed, in the walker's order.
+type pruned struct {
+	n   int
+	ids [MaxNodes * MaxSlots]uint8
 }
 
 // pruneClones mirrors fib6_prune_clones() (before 4.2): a walk from node
 // root with w->prune set, whose fib6_prune_clone() removes every
 // RTF_CACHE route it visits. fib6_walk_continue() does not descend below
 // a non-root node that holds routes (RTN_RTINFO): that node's own routes
-// are visited, its subtree is not.
-// It returns the number of clones removed.
-func (m *Model) pruneClones(s *State, root int, rec trace.Recorder, actor int, cause string) int {
+// are visited, its subtree is not. The clones removed are listed in out.
+func (m *Model) pruneClones(s *State, root int, out *pruned) {
 	if !m.p.ClonesOnLookup() {
-		return 0
+		return
 	}
 	occ := m.occupied(s)
-	pruned := m.removeCache(s, root, rec, actor, root, cause)
+	m.removeCache(s, root, out)
 	ni := &m.nodes[root]
 	for i, q := range ni.desc {
 		if occ&ni.between[i] == 0 {
-			pruned += m.removeCache(s, q, rec, actor, root, cause)
+			m.removeCache(s, q, out)
 		}
 	}
-	return pruned
 }
 
-func (m *Model) removeCache(s *State, n int, rec trace.Recorder, actor, root int, cause string) int {
-	removed := 0
+func (m *Model) removeCache(s *State, n int, out *pruned) {
 	slots := &s.Slots[n]
 	for i := 0; i < MaxSlots && slots[i] != 0; {
 		if !m.routes[slots[i]].isCache() {
 			i++
 			continue
 		}
-		id := slots[i]
+		out.ids[out.n] = slots[i]
+		out.n++
 		copy(slots[i:], slots[i+1:])
 		slots[MaxSlots-1] = 0
-		removed++
-		if rec != nil {
-			m.emit(rec, actor, trace.LabelCache, trace.OpDel, m.RouteText(id),
-				fmt.Sprintf("pruned: the %s at %s walks its subtree (fib6_prune_clones)", cause, m.shortPrefix(root)))
-		}
 	}
-	return removed
 }
 
-// fib6Del mirrors ip6_route_del() and fib6_del() (3.16): the first route
+// delMatch mirrors the match of ip6_route_del() (3.16): the first route
 // at the node whose device (if given), gateway (if given) and metric (if
-// non-zero) match is deleted, after fib6_prune_clones() at its node.
-// Before 4.2 the match does not skip RTF_CACHE entries (a delete of a
-// /128 can hit a clone); 4.2 added that filter.
+// non-zero) match, or 0. Before 4.2 the match does not skip RTF_CACHE
+// entries (a delete of a /128 can hit a clone); 4.2 added that filter.
+func (m *Model) delMatch(s *State, op opInfo) uint8 {
+	want := op.op.Route
+	for _, id := range s.Slots[op.node] {
+		if id == 0 {
+			break
+		}
+		it := &m.routes[id]
+		switch {
+		case it.isCache() && !m.p.ClonesOnLookup(),
+			want.Dev != "" && it.r.Dev != want.Dev,
+			want.Gateway.IsValid() && it.r.Gateway != want.Gateway,
+			want.MetricSet && want.Metric != 0 && it.r.Metric != want.Metric:
+			continue
+		}
+		return id
+	}
+	return 0
+}
+
+// fib6Del mirrors ip6_route_del() and fib6_del() (3.16): the route
+// delMatch finds is deleted, after fib6_prune_clones() at its node.
 //
 // ip6_route_del() matches under the read lock and deletes under the write
 // lock; the model makes this one step, which is exact while no other
 // actor deletes the same route (lookups only ever insert clones at /128
 // nodes, which a match at a shorter prefix does not read).
 func (m *Model) fib6Del(s *State, op opInfo, rec trace.Recorder, actor int) int {
-	want := op.op.Route
-	slots := &s.Slots[op.node]
-	for i := 0; i < MaxSlots && slots[i] != 0; i++ {
-		it := &m.routes[slots[i]]
-		if it.isCache() && !m.p.ClonesOnLookup() {
-			continue
-		}
-		if want.Dev != "" && it.r.Dev != want.Dev {
-			continue
-		}
-		if want.Gateway.IsValid() && it.r.Gateway != want.Gateway {
-			continue
-		}
-		if want.MetricSet && want.Metric != 0 && it.r.Metric != want.Metric {
-			continue
-		}
-		id := slots[i]
-		if !it.isCache() {
-			m.pruneClones(s, op.node, rec, actor, "delete")
-		}
-		// Pruning never removes this (non-cache) route, but may shift
-		// clones sitting before it in the same list: find it again.
-		for j := 0; j < MaxSlots; j++ {
-			if slots[j] == id {
-				copy(slots[j:], slots[j+1:])
-				slots[MaxSlots-1] = 0
-				break
-			}
-		}
-		label := trace.LabelRoute
-		if it.isCache() {
-			label = trace.LabelCache
-		}
+	id := m.delMatch(s, op)
+	if id == 0 {
 		if rec != nil {
-			m.emit(rec, actor, label, trace.OpDel, m.RouteText(id), "")
+			m.describeDel(rec, actor, op, 0)
 		}
-		return 0
+		return errESRCH
+	}
+	var pr pruned
+	if !m.routes[id].isCache() {
+		m.pruneClones(s, op.node, &pr)
+	}
+	// Pruning never removes this (non-cache) route, but may shift clones
+	// sitting before it in the same list: find it again.
+	slots := &s.Slots[op.node]
+	for j := 0; j < MaxSlots; j++ {
+		if slots[j] == id {
+			copy(slots[j:], slots[j+1:])
+			slots[MaxSlots-1] = 0
+			break
+		}
 	}
 	if rec != nil {
-		m.emit(rec, actor, trace.LabelRoute, trace.OpNone, want.String(),
-			"delete refused -ESRCH: no such route (ip6_route_del)")
+		m.describePrune(rec, actor, &pr, op.node, "delete")
+		m.describeDel(rec, actor, op, id)
 	}
-	return errESRCH
+	return 0
 }
 
 func (m *Model) applyOp(s *State, a int, op opInfo, rec trace.Recorder) {
@@ -307,111 +289,79 @@ func (m *Model) covering(s *State, d int) uint8 {
 	return 0
 }
 
-// verdict says what happens to a packet that uses route id.
-func (m *Model) verdict(id uint8) string {
-	if id == 0 {
-		return "dropped: no route, ip6_null_entry " + errnoName(errNetUnr)
-	}
-	ri := &m.routes[id]
-	if ri.err != 0 {
-		return "dropped: " + errnoName(ri.err)
-	}
-	if ri.r.Gateway.IsValid() {
-		return fmt.Sprintf("sent via %s dev %s", ri.r.Gateway, ri.r.Dev)
-	}
-	return "sent on-link dev " + ri.r.Dev
+// usedAsIs reports whether ip6_pol_route() (3.16) uses the match rt as it
+// is: an RTF_CACHE entry, the null entry or a /128 route (DST_HOST); any
+// other route is cloned.
+func (m *Model) usedAsIs(rt uint8) bool {
+	return rt == 0 || m.routes[rt].isCache() || m.routes[rt].r.Prefix.Bits() == 128
+}
+
+// lookupKind is what one step of a lookup did.
+type lookupKind uint8
+
+const (
+	lookupUse      lookupKind = iota // the match is used as it is
+	lookupHold                       // the match is held, to be cloned outside the lock
+	lookupAlloc                      // a clone is allocated, not in the table yet
+	lookupInserted                   // fib6_add() took the clone (its own story line)
+	lookupRetry                      // fib6_add() -EEXIST: relookup
+	lookupGiveUp                     // -EEXIST a third time: the uninserted copy is used
+	lookupPerCPU                     // 4.2 on: the match through a per-CPU copy
+)
+
+// lookupWhy is what one step of a lookup decided: rt is the route
+// matched, or the clone allocated or inserted.
+type lookupWhy struct {
+	kind lookupKind
+	rt   uint8
 }
 
 // lookupMatch is the first step of ip6_pol_route() (3.16): under
-// read_lock_bh(&table->tb6_lock), match; an RTF_CACHE entry, the null
-// entry or a /128 route (DST_HOST) is used as it is; any other route is
-// held and the lock released to clone it.
-func (m *Model) lookupMatch(s *State, a int, rec trace.Recorder) {
-	d := m.actors[a].dst
-	addr := m.dsts[d].addr
-	rt := m.match(s, d)
-	if rt == 0 || m.routes[rt].isCache() || m.routes[rt].r.Prefix.Bits() == 128 {
+// read_lock_bh(&table->tb6_lock), match; a route used as it is ends the
+// lookup; any other is held and the lock released to clone it.
+func (m *Model) lookupMatch(s *State, a int) lookupWhy {
+	w := lookupWhy{rt: m.match(s, m.actors[a].dst)}
+	if m.usedAsIs(w.rt) {
 		s.Sent[a]++
 		s.Tries[a] = 0 // `attempts` is local to one ip6_pol_route() call
-		if rec != nil {
-			what := "no route: ip6_null_entry"
-			if rt != 0 {
-				what = m.RouteText(rt)
-				if m.routes[rt].isCache() {
-					what = "cache hit " + what
-				}
-			}
-			m.emit(rec, a, trace.LabelLookup, trace.OpNone, fmt.Sprintf("%s -> %s", addr, what), m.verdict(rt))
-		}
-		return
+		return w
 	}
-	s.Reg[a], s.PC[a] = rt, 1
-	if rec != nil {
-		m.emit(rec, a, trace.LabelLookup, trace.OpNone,
-			fmt.Sprintf("%s -> %s", addr, m.RouteText(rt)),
-			fmt.Sprintf("ip6_pol_route: matched at %s under the read lock; releases the lock to clone it", m.shortPrefix(m.routes[rt].node)))
-	}
+	w.kind = lookupHold
+	s.Reg[a], s.PC[a] = w.rt, 1
+	return w
 }
 
 // lookupAlloc is the second step: outside the lock, rt6_alloc_cow() (a
 // route with neither RTF_GATEWAY nor RTF_NONEXTHOP) or rt6_alloc_clone()
 // makes the /128 RTF_CACHE copy, metric 0, error included.
-func (m *Model) lookupAlloc(s *State, a int, rec trace.Recorder) {
-	parent := s.Reg[a]
-	c := m.clone[parent][m.actors[a].dst]
+func (m *Model) lookupAlloc(s *State, a int) lookupWhy {
+	c := m.clone[s.Reg[a]][m.actors[a].dst]
 	s.Reg[a], s.PC[a] = c, 2
-	if rec != nil {
-		fn := "rt6_alloc_clone"
-		if m.routes[parent].flags&(rtfGateway|rtfNonexthop) == 0 {
-			fn = "rt6_alloc_cow"
-		}
-		m.emit(rec, a, trace.LabelLookup, trace.OpNone, "alloc "+m.RouteText(c),
-			fmt.Sprintf("%s from %s, not in the table yet (no lock held)", fn, m.RouteText(parent)))
-	}
+	return lookupWhy{kind: lookupAlloc, rt: c}
 }
 
 // lookupInsert is the third step: under write_lock_bh, ip6_ins_rt() ->
 // fib6_add(); on -EEXIST someone inserted first and the lookup starts
 // again, at most 3 attempts, after which the uninserted copy is used.
-func (m *Model) lookupInsert(s *State, a int, rec trace.Recorder) {
-	c := s.Reg[a]
-	err := m.fib6Add(s, c, flagCreate, rec, a)
-	if err == 0 {
-		s.Sent[a]++
-		s.PC[a], s.Reg[a], s.Tries[a] = 0, 0, 0
-		return
-	}
-	s.Tries[a]++
-	if s.Tries[a] < 3 {
-		s.PC[a], s.Reg[a] = 0, 0
-		if rec != nil {
-			m.emit(rec, a, trace.LabelLookup, trace.OpNone, "insert "+m.RouteText(c),
-				"fib6_add() -EEXIST: an equal clone got in first; relookup")
+func (m *Model) lookupInsert(s *State, a int, rec trace.Recorder) lookupWhy {
+	w := lookupWhy{kind: lookupInserted, rt: s.Reg[a]}
+	if m.fib6Add(s, w.rt, flagCreate, rec, a) != 0 {
+		if s.Tries[a]++; s.Tries[a] < 3 {
+			s.PC[a], s.Reg[a] = 0, 0
+			return lookupWhy{kind: lookupRetry, rt: w.rt}
 		}
-		return
+		w.kind = lookupGiveUp
 	}
 	s.Sent[a]++
 	s.PC[a], s.Reg[a], s.Tries[a] = 0, 0, 0
-	if rec != nil {
-		m.emit(rec, a, trace.LabelLookup, trace.OpNone, "insert "+m.RouteText(c),
-			"fib6_add() -EEXIST for the third time: the packet uses the uninserted copy; "+m.verdict(c))
-	}
+	return w
 }
 
 // lookupNoClone is a whole lookup from 4.2 on: the match is used through
 // a per-CPU or uncached copy and nothing is inserted into the tree.
-func (m *Model) lookupNoClone(s *State, a int, rec trace.Recorder) {
-	d := m.actors[a].dst
-	rt := m.match(s, d)
+func (m *Model) lookupNoClone(s *State, a int) lookupWhy {
 	s.Sent[a]++
-	if rec != nil {
-		what := "no route: ip6_null_entry"
-		if rt != 0 {
-			what = m.RouteText(rt)
-		}
-		m.emit(rec, a, trace.LabelLookup, trace.OpNone, fmt.Sprintf("%s -> %s", m.dsts[d].addr, what),
-			m.verdict(rt)+" (per-CPU copy: 4.2+ lookups insert no clone)")
-	}
+	return lookupWhy{kind: lookupPerCPU, rt: m.match(s, m.actors[a].dst)}
 }
 
 // lookupWhole runs a complete lookup with no concurrency (warm-up).
@@ -421,10 +371,7 @@ func (m *Model) lookupWhole(s *State, d int) {
 	}
 	for tries := 0; tries < 3; tries++ {
 		rt := m.match(s, d)
-		if rt == 0 || m.routes[rt].isCache() || m.routes[rt].r.Prefix.Bits() == 128 {
-			return
-		}
-		if m.fib6Add(s, m.clone[rt][d], flagCreate, nil, -1) == 0 {
+		if m.usedAsIs(rt) || m.fib6Add(s, m.clone[rt][d], flagCreate, nil, -1) == 0 {
 			return
 		}
 	}

@@ -497,29 +497,20 @@ func (m *Model) Fire(s *State, st explore.Step, at explore.Time, _ int, rec trac
 		m.applyOp(s, a, op, rec)
 		return
 	}
-	if !m.p.ClonesOnLookup() {
-		m.lookupNoClone(s, a, rec)
-		return
+	var w lookupWhy
+	switch {
+	case !m.p.ClonesOnLookup():
+		w = m.lookupNoClone(s, a)
+	case s.PC[a] == 0:
+		w = m.lookupMatch(s, a)
+	case s.PC[a] == 1:
+		w = m.lookupAlloc(s, a)
+	default:
+		w = m.lookupInsert(s, a, rec)
 	}
-	switch s.PC[a] {
-	case 0:
-		m.lookupMatch(s, a, rec)
-	case 1:
-		m.lookupAlloc(s, a, rec)
-	case 2:
-		m.lookupInsert(s, a, rec)
+	if rec != nil {
+		m.describeLookup(rec, a, w)
 	}
-}
-
-func (m *Model) emit(rec trace.Recorder, a int, label trace.Label, op trace.Op, text, reason string) {
-	if rec == nil {
-		return
-	}
-	name := "init"
-	if a >= 0 {
-		name = m.names[a]
-	}
-	rec.Record(trace.Event{Actor: name, Label: label, Op: op, Text: text, Reason: reason})
 }
 
 // RouteText renders route id as `ip -6 route` (or its cache line) does.
@@ -534,7 +525,5 @@ func (m *Model) RouteText(id uint8) string {
 	}
 	return s
 }
-
-func (m *Model) shortPrefix(n int) string { return m.nodes[n].prefix.String() }
 
 var _ explore.Model[State] = (*Model)(nil)

@@ -1,10 +1,19 @@
 // Package neigh is raceroute's executable model of the Linux ARP
-// neighbour table (net/core/neighbour.c, net/ipv4/arp.c) on one L2
-// segment: hosts with interfaces, neighbour entries with their NUD state
-// machine, kernel timers as actors, ARP input per kernel profile,
-// upper-layer confirmations through the shared dst (before 4.11) or per
-// skb (4.11 on), gratuitous-ARP senders, packet and TCP flows, and IP
-// moves. The model is pure: a run is a function of its choices.
+// neighbour table on one L2 segment: hosts with interfaces, neighbour
+// entries, kernel timers as actors, gratuitous-ARP senders, packet and
+// TCP flows with their upper-layer confirmations (through the shared dst
+// before 4.11, per socket from 4.11), and IP moves. The model is pure: a
+// run is a function of its choices.
+//
+// The kernel's decisions live in two packages below, one concern each:
+// nud is the neighbour-table state machine of net/core/neighbour.c
+// (entries, NUD timers, neigh_update(), __neigh_event_send(), probes),
+// arp is ARP input of net/ipv4/arp.c (arp_process(), arp_is_garp(),
+// arp_accept()). This package is the scenario around them: the actors and
+// their steps (Pending, Fire), which entry and which interface a decision
+// applies to, the packets and frames it sends on, the properties, and the
+// story told from each decision's "why" value (story.go), only when one
+// is recorded.
 //
 // Times are integer milliseconds (jiffies at HZ=1000); comparisons follow
 // the kernel's time_after(a, b), strictly after.
@@ -14,6 +23,8 @@ import (
 	"fmt"
 	"net/netip"
 
+	"raceroute/model/neigh/arp"
+	"raceroute/model/neigh/nud"
 	"raceroute/model/profile"
 )
 
@@ -29,78 +40,45 @@ const (
 	MaxPackets = 24
 )
 
-// NUD states (include/net/neighbour.h, uapi/linux/neighbour.h).
+// NUD states (include/net/neighbour.h, uapi/linux/neighbour.h), as
+// package nud names them.
 const (
-	NUDNone       uint8 = 0x00
-	NUDIncomplete uint8 = 0x01
-	NUDReachable  uint8 = 0x02
-	NUDStale      uint8 = 0x04
-	NUDDelay      uint8 = 0x08
-	NUDProbe      uint8 = 0x10
-	NUDFailed     uint8 = 0x20
-	NUDNoARP      uint8 = 0x40
-	NUDPermanent  uint8 = 0x80
+	NUDNone       = nud.None
+	NUDIncomplete = nud.Incomplete
+	NUDReachable  = nud.Reachable
+	NUDStale      = nud.Stale
+	NUDDelay      = nud.Delay
+	NUDProbe      = nud.Probe
+	NUDFailed     = nud.Failed
+	NUDNoARP      = nud.NoARP
+	NUDPermanent  = nud.Permanent
 
 	// NUDInTimer, NUDValid and NUDConnected are the kernel's state sets.
-	NUDInTimer   = NUDIncomplete | NUDReachable | NUDDelay | NUDProbe
-	NUDValid     = NUDPermanent | NUDNoARP | NUDReachable | NUDProbe | NUDStale | NUDDelay
-	NUDConnected = NUDPermanent | NUDNoARP | NUDReachable
+	NUDInTimer   = nud.InTimer
+	NUDValid     = nud.Valid
+	NUDConnected = nud.Connected
 )
 
 // StateName is iproute2's name of a NUD state.
-func StateName(s uint8) string {
-	switch s {
-	case NUDNone:
-		return "NONE"
-	case NUDIncomplete:
-		return "INCOMPLETE"
-	case NUDReachable:
-		return "REACHABLE"
-	case NUDStale:
-		return "STALE"
-	case NUDDelay:
-		return "DELAY"
-	case NUDProbe:
-		return "PROBE"
-	case NUDFailed:
-		return "FAILED"
-	case NUDNoARP:
-		return "NOARP"
-	case NUDPermanent:
-		return "PERMANENT"
-	}
-	return fmt.Sprintf("0x%02x", s)
-}
+func StateName(s nud.State) string { return s.String() }
 
 // ParseState reads iproute2's name of a NUD state.
-func ParseState(s string) (uint8, bool) {
-	for _, st := range []uint8{NUDNone, NUDIncomplete, NUDReachable, NUDStale, NUDDelay, NUDProbe, NUDFailed, NUDNoARP, NUDPermanent} {
-		if StateName(st) == s {
-			return st, true
-		}
-	}
-	return 0, false
-}
+func ParseState(s string) (nud.State, bool) { return nud.Parse(s) }
 
-// Sysctl holds the per-interface neighbour parameters
-// (/proc/sys/net/ipv4/neigh/IFACE/* and conf/IFACE/arp_accept).
+// Entry is one neighbour entry (struct neighbour); see nud.Entry.
+type Entry = nud.Entry
+
+// Sysctl holds the per-interface neighbour parameters: the neigh_parms
+// (/proc/sys/net/ipv4/neigh/IFACE/*) and conf/IFACE/arp_accept.
 type Sysctl struct {
-	Locktime        int32 // locktime, default 1 s
-	BaseReachable   int32 // base_reachable_time_ms, default 30 s
-	DelayFirstProbe int32 // delay_first_probe_time, default 5 s
-	Retrans         int32 // retrans_time_ms, default 1 s
-	GcStale         int32 // gc_stale_time, default 60 s
-	UcastSolicit    uint8 // ucast_solicit, default 3
-	McastSolicit    uint8 // mcast_solicit, default 3
-	AppSolicit      uint8 // app_solicit, default 0
-	McastReprobes   uint8 // mcast_resolicit (4.4 on), default 0
-	ArpAccept       uint8 // conf/IFACE/arp_accept, default 0
+	nud.Parms
+	ArpAccept uint8 // conf/IFACE/arp_accept, default 0
 }
 
 // DefaultSysctl returns arp_tbl's defaults (net/ipv4/arp.c, arp_tbl).
 func DefaultSysctl() Sysctl {
-	return Sysctl{Locktime: 1000, BaseReachable: 30000, DelayFirstProbe: 5000, Retrans: 1000,
-		GcStale: 60000, UcastSolicit: 3, McastSolicit: 3}
+	return Sysctl{Parms: nud.Parms{Locktime: 1000, BaseReachable: 30000, DelayFirstProbe: 5000, Retrans: 1000,
+		GcStale: 60000, UcastSolicit: 3, McastSolicit: 3}}
 }
 
 // Iface is one interface of a host on the segment.
@@ -123,7 +101,7 @@ type Host struct {
 
 // InitEntry is a neighbour entry present at t=0.
 type InitEntry struct {
-	State uint8
+	State nud.State
 	LL    int // interface index whose MAC is the lladdr, or -1
 	// Age is how long ago (ms) the entry was last confirmed/updated/used.
 	Age int32
@@ -141,18 +119,18 @@ type Window struct{ Min, Max int32 }
 
 // ARP operations.
 const (
-	OpRequest uint8 = 1
-	OpReply   uint8 = 2
+	OpRequest = arp.Request
+	OpReply   = arp.Reply
 )
 
 // THA is what a sender puts in an ARP reply's target hardware address.
-type THA uint8
+type THA = arp.THA
 
 // Target hardware addresses.
 const (
-	THASelf      THA = iota // arping -A: the sender's own MAC (RFC 2002 gratuitous reply)
-	THABroadcast            // ff:ff:ff:ff:ff:ff
-	THAZero                 // 00:00:00:00:00:00
+	THASelf      = arp.THASelf      // arping -A: the sender's own MAC (RFC 2002 gratuitous reply)
+	THABroadcast = arp.THABroadcast // ff:ff:ff:ff:ff:ff
+	THAZero      = arp.THAZero      // 00:00:00:00:00:00
 )
 
 // Packet is one frame of an ARP sender, After the previous one (the first

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"raceroute/explore"
+	"raceroute/model/neigh/arp"
+	"raceroute/model/neigh/nud"
 	"raceroute/model/profile"
 	"raceroute/trace"
 )
@@ -33,6 +35,8 @@ type Model struct {
 	flowSlot [MaxFlows]int
 	ifaceIP  [MaxIfaces]int // an own address of each interface (ARP source), -1
 	draws    [MaxIfaces]int // outcomes of each interface's reachable_time draw
+	// inSubnet: IP j is in interface i's subnet (6.x arp_accept = 2).
+	inSubnet [MaxIfaces][MaxIPs]bool
 }
 
 // New builds the model of cfg; cfg must not change afterwards.
@@ -60,6 +64,11 @@ func New(cfg *Config) (*Model, error) {
 	for fi, f := range cfg.Flows {
 		m.flowSlot[fi] = cfg.slot(f.Iface, f.IP)
 	}
+	for i, f := range cfg.Ifaces {
+		for j, ip := range cfg.IPs {
+			m.inSubnet[i][j] = f.Prefix.Contains(ip)
+		}
+	}
 	add := func(k uint8, i int, name string) {
 		m.actors = append(m.actors, actor{k, i, name})
 		m.names = append(m.names, name)
@@ -67,11 +76,7 @@ func New(cfg *Config) (*Model, error) {
 	for i, f := range cfg.Ifaces {
 		if f.Draw {
 			add(actDraw, i, fmt.Sprintf("kernel:%s/%s neigh_parms", cfg.Hosts[f.Host].Name, f.Name))
-			n := cfg.Draws
-			if n <= 0 || n > int(f.Sysctl.BaseReachable) {
-				n = int(f.Sysctl.BaseReachable)
-			}
-			m.draws[i] = max(n, 1)
+			m.draws[i] = nud.ReachDraws(f.Sysctl.BaseReachable, cfg.Draws)
 		}
 	}
 	for i, mv := range cfg.Moves {
@@ -99,7 +104,7 @@ func (m *Model) Config() *Config { return m.cfg }
 func (m *Model) Init() State {
 	var s State
 	for i := range s.Entries {
-		s.Entries[i].Timer = noTimer
+		s.Entries[i].Timer = nud.NoTimer
 	}
 	for i, sl := range m.cfg.Slots {
 		e := &s.Entries[i]
@@ -108,7 +113,7 @@ func (m *Model) Init() State {
 		}
 		t := -sl.Init.Age
 		e.State, e.Confirmed, e.Updated, e.Used = sl.Init.State, t, t, t
-		e.UpdBy = byInit
+		e.UpdBy = nud.ByInit
 		if sl.Init.LL >= 0 {
 			e.LL = uint8(sl.Init.LL + 1)
 		}
@@ -147,7 +152,7 @@ func (m *Model) Init() State {
 func (m *Model) armReachable(s *State, iface int) {
 	for i, sl := range m.cfg.Slots {
 		e := &s.Entries[i]
-		if sl.Iface == iface && e.State == NUDReachable && e.Timer == noTimer {
+		if sl.Iface == iface && e.State == NUDReachable && e.Timer == nud.NoTimer {
 			e.Timer = max(e.Confirmed+s.Ifs[iface].Reach, 0)
 		}
 	}
@@ -234,7 +239,7 @@ func (m *Model) Pending(s *State, buf []explore.Step) []explore.Step {
 			}
 		case actTimer:
 			t := s.Entries[ac.idx].Timer
-			if t == noTimer {
+			if t == nud.NoTimer {
 				continue
 			}
 			st.Earliest, st.Latest = explore.Time(t), explore.Time(t)
@@ -282,29 +287,14 @@ func (m *Model) Fire(s *State, st explore.Step, at explore.Time, outcome int, re
 // Encode appends the canonical encoding of s.
 func (m *Model) Encode(s *State, buf []byte) []byte { return m.encode(s, buf) }
 
-// fireDraw is neigh_parms_alloc() (net/core/neighbour.c, 3.10 to 6.x):
-// reachable_time = neigh_rand_reach_time(base) = base/2 + prandom % base;
-// with Draws = N the explorer chooses among N evenly spaced values. The
-// 300 s re-draw of neigh_periodic_work() is skipped in tables smaller than
-// gc_thresh1 (3.10), so one draw per interface is the whole story.
+// fireDraw is interface iface's neigh_parms_alloc(): its reachable_time
+// drawn (nud.RandReach).
 func (m *Model) fireDraw(v *env, iface, outcome int) {
-	base := m.cfg.Ifaces[iface].Sysctl.BaseReachable
-	n := m.draws[iface]
-	var r int32
-	switch {
-	case n == 1:
-		r = base
-	case n >= int(base):
-		r = base/2 + int32(outcome)
-	default:
-		r = base/2 + int32(int64(outcome)*int64(base-1)/int64(n-1))
-	}
+	r := nud.RandReach(m.cfg.Ifaces[iface].Sysctl.BaseReachable, m.draws[iface], outcome)
 	v.s.Ifs[iface].Reach, v.s.Ifs[iface].Drawn = r, 1
 	m.armReachable(v.s, iface)
 	if v.rec != nil {
-		m.record(v, iface, trace.LabelNeigh, trace.OpNone,
-			fmt.Sprintf("dev %s reachable_time %s", m.cfg.Ifaces[iface].Name, dur(r)),
-			fmt.Sprintf("neigh_rand_reach_time(): drawn in [%s, %s)", dur(base/2), dur(base+base/2)))
+		m.describeDraw(v, iface, r)
 	}
 }
 
@@ -313,9 +303,7 @@ func (m *Model) fireMove(v *env, i int) {
 	v.s.Owner[mv.IP] = int8(mv.To)
 	v.s.MovedAt[i] = v.now
 	if v.rec != nil {
-		m.record(v, mv.To, trace.LabelNote, trace.OpNone,
-			fmt.Sprintf("ip move %s: %s (%s) -> %s (%s)", m.ipStr(mv.IP), m.hostName(mv.From), m.macStr(uint8(mv.From+1)), m.hostName(mv.To), m.macStr(uint8(mv.To+1))),
-			"from now on only "+m.hostName(mv.To)+" answers for it")
+		m.describeMove(v, i)
 	}
 }
 
@@ -328,22 +316,9 @@ func (m *Model) fireSender(v *env, i int, outcome int) {
 	if m.cfg.DrawTimes && int(ss.Idx) < len(sd.Packets) {
 		ss.Next = v.now + sd.Packets[ss.Idx].After.Min + int32(outcome)
 	}
-	f := frame{op: pk.Op, sha: uint8(sd.Iface + 1), sip: sd.IP, tip: sd.IP, tha: pk.THA, thaIface: uint8(sd.Iface + 1)}
+	f := arp.Frame{Op: pk.Op, SHA: uint8(sd.Iface + 1), SIP: sd.IP, TIP: sd.IP, THA: pk.THA, THAIface: uint8(sd.Iface + 1)}
 	if v.rec != nil {
-		dst := "broadcast"
-		if sd.Unicast >= 0 {
-			dst = "to " + m.macStr(uint8(sd.Unicast+1))
-		}
-		what := "arping -U (gratuitous request)"
-		if pk.Op == OpReply {
-			what = "arping -A (gratuitous reply)"
-			if pk.THA != THASelf {
-				what = "gratuitous reply, target MAC not the sender's"
-			}
-		}
-		m.record(v, sd.Iface, trace.LabelARP, trace.OpNone,
-			fmt.Sprintf("%s tx %s %s is-at %s %s", m.cfg.Ifaces[sd.Iface].Name, opName(pk.Op), m.ipStr(sd.IP), m.macStr(uint8(sd.Iface+1)), dst),
-			fmt.Sprintf("%s, %d of %d", what, ss.Idx, len(sd.Packets)))
+		m.describeSender(v, i, pk)
 	}
 	if sd.Unicast >= 0 {
 		m.arpProcess(v, sd.Unicast, f, true)
@@ -383,12 +358,7 @@ func (m *Model) fireFlow(v *env, fi int, outcome int) {
 			fs.SkPending = 1
 		}
 		if v.rec != nil {
-			r := fmt.Sprintf("tcp_ack() -> dst_confirm(): pending confirm set on the shared dst of %s (any next packet through it confirms its own neighbour)", m.cfg.Ifaces[f.Iface].Prefix.Masked())
-			if m.cfg.Profile.Confirmation == profile.ConfirmPerSkb {
-				r = "tcp_ack() -> sk_dst_confirm(): the socket's next segment confirms " + m.ipStr(f.IP)
-			}
-			m.record(v, f.Iface, trace.LabelTCP, trace.OpNone,
-				fmt.Sprintf("%s rx ACK from %s (%s)", m.cfg.Ifaces[f.Iface].Name, m.ipStr(f.IP), f.Name), r)
+			m.describeAck(v, fi)
 		}
 		return
 	}
@@ -416,123 +386,6 @@ func (m *Model) fireFlow(v *env, fi int, outcome int) {
 	}
 	if f.Count > 0 && fs.Sent >= f.Count {
 		fs.Done = 1
-	}
-}
-
-// transmit is ip_finish_output2() for one packet of flow fi: the
-// confirmation (dst_neigh_output() before 4.11: the shared dst's pending
-// flag confirms whatever neighbour this packet uses; 4.11 on:
-// sock_confirm_neigh() confirms with the socket's own flag), then the
-// CONNECTED fast path or neigh_resolve_output().
-func (m *Model) transmit(v *env, fi int) (delivered, queued bool) {
-	f := &m.cfg.Flows[fi]
-	fs := &v.s.Flows[fi]
-	sl := m.flowSlot[fi]
-	e := &v.s.Entries[sl]
-	if e.State == NUDNone {
-		m.create(v, sl)
-	}
-	confirmNote := ""
-	if m.cfg.Profile.Confirmation == profile.ConfirmSharedDst {
-		if ifs := &v.s.Ifs[f.Iface]; ifs.DstPending != 0 {
-			by := int(ifs.PendingBy) - 1
-			ifs.DstPending, ifs.PendingBy = 0, 0
-			e.Confirmed = v.now
-			if v.rec != nil {
-				confirmNote = fmt.Sprintf("dst_neigh_output(): the shared dst's pending confirm is consumed: confirmed %s", m.ipStr(f.IP))
-				if by >= 0 && m.cfg.Flows[by].IP != f.IP {
-					confirmNote += fmt.Sprintf(" (a wrong confirmation: the ACK came from %s)", m.ipStr(m.cfg.Flows[by].IP))
-				}
-			}
-		}
-	} else if fs.SkPending != 0 {
-		fs.SkPending = 0
-		e.Confirmed = v.now
-		if v.rec != nil {
-			confirmNote = "sock_confirm_neigh(): confirmed " + m.ipStr(f.IP) + " (its own ACK)"
-		}
-	}
-	path := "fast path (REACHABLE)"
-	if e.State&NUDConnected == 0 {
-		path = ""
-		queued = m.eventSend(v, sl, fi)
-		if queued && fs.Queued == 0 {
-			// resolved at once: the queued packet already left (or was
-			// dropped) from neigh_update()
-			return fs.LossSince < 0, true
-		}
-		if queued {
-			if v.rec != nil {
-				m.record(v, f.Iface, trace.LabelPacket, trace.OpNone,
-					fmt.Sprintf("%s tx %s (%s) queued", m.cfg.Ifaces[f.Iface].Name, m.ipStr(f.IP), f.Name), joinReason(confirmNote, "waiting for ARP resolution"))
-			}
-			return false, true
-		}
-	}
-	dst := int(e.LL) - 1
-	if dst == f.Iface && e.State&NUDValid == 0 {
-		dst = -1
-	}
-	delivered = dst >= 0 && int(v.s.Owner[f.IP]) == dst
-	if delivered && f.Proto == ProtoTCP && fs.AckPending == 0 {
-		fs.AckPending, fs.AckAt = 1, v.now+f.RTT.Min
-	}
-	if v.rec != nil {
-		where := fmt.Sprintf("reached %s, the owner", m.hostName(dst))
-		if !delivered {
-			where = fmt.Sprintf("reached %s, which does not own %s: lost", m.hostName(dst), m.ipStr(f.IP))
-		}
-		if path != "" {
-			where = path + "; " + where
-		}
-		m.record(v, f.Iface, trace.LabelPacket, trace.OpNone,
-			fmt.Sprintf("%s tx %s via %s (%s)", m.cfg.Ifaces[f.Iface].Name, m.ipStr(f.IP), m.macStr(e.LL), f.Name), joinReason(confirmNote, where))
-	}
-	return delivered, false
-}
-
-func joinReason(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + "; " + b
-}
-
-// deliver sends a queued packet of flow fi now.
-func (m *Model) deliver(v *env, fi int, at int32, why string) {
-	f := &m.cfg.Flows[fi]
-	fs := &v.s.Flows[fi]
-	e := &v.s.Entries[m.flowSlot[fi]]
-	dst := int(e.LL) - 1
-	ok := dst >= 0 && int(v.s.Owner[f.IP]) == dst
-	m.account(v, fi, at, ok)
-	if ok {
-		fs.K = 0
-		if f.Proto == ProtoTCP && fs.AckPending == 0 {
-			fs.AckPending, fs.AckAt = 1, at+f.RTT.Min
-		}
-	}
-	if v.rec != nil {
-		m.record(v, f.Iface, trace.LabelPacket, trace.OpNone,
-			fmt.Sprintf("%s tx %s via %s (%s)", m.cfg.Ifaces[f.Iface].Name, m.ipStr(f.IP), m.macStr(e.LL), f.Name), why)
-	}
-}
-
-// account records a delivered or lost packet for the blackhole property.
-func (m *Model) account(v *env, fi int, at int32, delivered bool) {
-	fs := &v.s.Flows[fi]
-	if delivered {
-		if fs.LossSince >= 0 {
-			fs.MaxLoss = max(fs.MaxLoss, at-fs.LossSince)
-			fs.LossSince = -1
-		}
-		return
-	}
-	if fs.LossSince < 0 {
-		fs.LossSince = at
 	}
 }
 

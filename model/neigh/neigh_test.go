@@ -4,6 +4,9 @@ import (
 	"net/netip"
 	"testing"
 
+	"raceroute/explore"
+	"raceroute/model/neigh/arp"
+	"raceroute/model/neigh/nud"
 	"raceroute/model/profile"
 )
 
@@ -58,55 +61,6 @@ func testModel(t *testing.T, prof string, accept uint8) (*Model, State) {
 	return m, s
 }
 
-// garp is a gratuitous ARP for the VIP from router-b.
-func garp(op uint8, tha THA) frame {
-	return frame{op: op, sha: ifB + 1, sip: ipV, tip: ipV, tha: tha, thaIface: ifB + 1}
-}
-
-func TestARPProcessOverride(t *testing.T) {
-	tests := []struct {
-		name    string
-		prof    string
-		accept  uint8
-		f       frame
-		unicast bool
-		age     int32 // now - updated when the frame arrives
-		wantLL  int   // interface whose MAC the entry holds afterwards
-		wantSt  uint8
-		// wantUpd: the entry's updated is now (moved) or unchanged.
-		wantUpdMoved bool
-	}{
-		{"3.10 reply within locktime: ignored, window slides", "linux-3.10-rhel7.3", 0, garp(OpReply, THASelf), false, 500, ifA, NUDStale, true},
-		{"3.10 reply exactly at locktime: time_after is strict", "linux-3.10-rhel7.3", 0, garp(OpReply, THASelf), false, 1000, ifA, NUDStale, true},
-		{"3.10 reply after locktime: override", "linux-3.10-rhel7.3", 0, garp(OpReply, THASelf), false, 1001, ifB, NUDStale, true},
-		{"3.10 request, arp_accept=1: still not recognised", "linux-3.10-rhel7.3", 1, garp(OpRequest, THAZero), false, 500, ifA, NUDStale, true},
-		{"3.16 request, arp_accept=1: gratuitous, overrides", "linux-3.16", 1, garp(OpRequest, THAZero), false, 500, ifB, NUDStale, true},
-		{"3.16 request, arp_accept=0: ignored", "linux-3.16", 0, garp(OpRequest, THAZero), false, 500, ifA, NUDStale, true},
-		{"3.16 reply, arp_accept=1: replies not recognised", "linux-3.16", 1, garp(OpReply, THASelf), false, 500, ifA, NUDStale, true},
-		{"4.11 reply: ignored, window slides", "linux-4.11", 0, garp(OpReply, THASelf), false, 500, ifA, NUDStale, true},
-		{"4.12 reply (tha = sha): gratuitous, overrides", "linux-4.12", 0, garp(OpReply, THASelf), false, 500, ifB, NUDStale, true},
-		{"4.12 reply with broadcast tha: not gratuitous, no slide", "linux-4.12", 0, garp(OpReply, THABroadcast), false, 500, ifA, NUDStale, false},
-		{"4.12 request without arp_accept: overrides existing", "linux-4.12", 0, garp(OpRequest, THAZero), false, 500, ifB, NUDStale, true},
-		{"6.x unicast reply after locktime: REACHABLE", "linux-6.x", 0, garp(OpReply, THASelf), true, 5000, ifB, NUDReachable, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			m, s := testModel(t, tc.prof, tc.accept)
-			const now = 10000
-			s.Entries[0].Updated = now - tc.age
-			v := &env{s: &s, now: now}
-			m.arpProcess(v, ifT, tc.f, tc.unicast)
-			e := s.Entries[0]
-			if int(e.LL)-1 != tc.wantLL || e.State != tc.wantSt {
-				t.Errorf("entry = %s lladdr of iface %d, want %s of iface %d", StateName(e.State), int(e.LL)-1, StateName(tc.wantSt), tc.wantLL)
-			}
-			if moved := e.Updated == now; moved != tc.wantUpdMoved {
-				t.Errorf("updated = %d (moved to now: %v), want moved %v", e.Updated, moved, tc.wantUpdMoved)
-			}
-		})
-	}
-}
-
 func TestARPProcessCreation(t *testing.T) {
 	tests := []struct {
 		prof   string
@@ -128,82 +82,12 @@ func TestARPProcessCreation(t *testing.T) {
 	for _, tc := range tests {
 		m, s := testModel(t, tc.prof, tc.accept)
 		v := &env{s: &s, now: 1000}
-		m.arpProcess(v, ifT, frame{op: tc.op, sha: ifB + 1, sip: tc.sip, tip: tc.sip, tha: THASelf, thaIface: ifB + 1}, false)
+		m.arpProcess(v, ifT, arp.Frame{Op: tc.op, SHA: ifB + 1, SIP: tc.sip, TIP: tc.sip, THA: THASelf, THAIface: ifB + 1}, false)
 		sl := m.slotOf[ifT][tc.sip]
 		got := s.Entries[sl].State == NUDStale && int(s.Entries[sl].LL)-1 == ifB
 		if got != tc.want {
 			t.Errorf("%s arp_accept=%d op %d from %s: created = %v, want %v", tc.prof, tc.accept, tc.op, m.cfg.IPs[tc.sip], got, tc.want)
 		}
-	}
-}
-
-func TestNeighUpdateConfirmed(t *testing.T) {
-	// A unicast reply with a different lladdr within locktime: ignored on
-	// every kernel; 4.20/6.x still refresh `confirmed` (of the old MAC).
-	tests := []struct {
-		prof          string
-		wantConfirmed bool
-	}{
-		{"linux-3.10-rhel7.3", true}, // confirmed = now before the override check
-		{"linux-4.12", false},
-		{"linux-5.6", true},
-		{"linux-6.x", true},
-	}
-	for _, tc := range tests {
-		m, s := testModel(t, tc.prof, 0)
-		s.Entries[0].Updated = 9500
-		v := &env{s: &s, now: 10000}
-		m.arpProcess(v, ifT, frame{op: OpReply, sha: ifB + 1, sip: ipV, tip: ipT, tha: THASelf, thaIface: ifT + 1}, true)
-		e := s.Entries[0]
-		if int(e.LL)-1 != ifA {
-			t.Errorf("%s: lladdr changed within locktime", tc.prof)
-		}
-		if got := e.Confirmed == 10000; got != tc.wantConfirmed {
-			t.Errorf("%s: confirmed refreshed = %v, want %v", tc.prof, got, tc.wantConfirmed)
-		}
-	}
-}
-
-func TestTimerTransitions(t *testing.T) {
-	tests := []struct {
-		name      string
-		prof      string
-		state     uint8
-		confirmed int32 // relative to now
-		used      int32 // relative to now
-		wantState uint8
-		wantTimer int32 // relative to now, or noTimer
-	}{
-		{"DELAY confirmed within delay_first_probe_time", "linux-3.10-rhel7.3", NUDDelay, -4000, -100, NUDReachable, 26000},
-		{"DELAY unconfirmed: probe", "linux-3.10-rhel7.3", NUDDelay, -6000, -100, NUDProbe, 1000},
-		{"REACHABLE still alive", "linux-4.12", NUDReachable, -10000, -50000, NUDReachable, 20000},
-		{"REACHABLE expired, used recently: DELAY", "linux-4.12", NUDReachable, -31000, -1000, NUDDelay, 5000},
-		{"REACHABLE expired, unused: STALE", "linux-4.12", NUDReachable, -31000, -6000, NUDStale, noTimer},
-		{"REACHABLE at confirmed+reachable_time: re-armed HZ/2 later", "linux-3.10-rhel7.3", NUDReachable, -30000, -6000, NUDReachable, 500},
-		{"6.x re-arms HZ/100 later", "linux-6.x", NUDReachable, -30000, -6000, NUDReachable, 10},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			m, s := testModel(t, tc.prof, 0)
-			s.Owner[ipV] = ifB // probes to router-a go unanswered
-			const now = 100000
-			e := &s.Entries[0]
-			e.State, e.Confirmed, e.Used, e.Updated = tc.state, now+tc.confirmed, now+tc.used, now-40000
-			m.timer(&env{s: &s, now: now}, 0)
-			if e.State != tc.wantState {
-				t.Fatalf("state = %s, want %s", StateName(e.State), StateName(tc.wantState))
-			}
-			want := tc.wantTimer
-			if want != noTimer {
-				want += now
-			}
-			if e.Timer != want {
-				t.Errorf("timer = %d, want %d", e.Timer, want)
-			}
-			if tc.wantState != tc.state && e.Updated != now {
-				t.Errorf("a timer transition must set updated = now, got %d", e.Updated)
-			}
-		})
 	}
 }
 
@@ -280,32 +164,10 @@ func TestRequestForUsCreatesAndReplies(t *testing.T) {
 	// overrides tempest's entry for router-b (STALE), whatever locktime.
 	m, s := testModel(t, "linux-3.10-rhel7.3", 0)
 	v := &env{s: &s, now: 5000}
-	m.arpProcess(v, ifT, frame{op: OpRequest, sha: ifB + 1, sip: ipB, tip: ipT}, false)
+	m.arpProcess(v, ifT, arp.Frame{Op: OpRequest, SHA: ifB + 1, SIP: ipB, TIP: ipT}, false)
 	e := s.Entries[m.slotOf[ifT][ipB]]
 	if e.State != NUDStale || int(e.LL)-1 != ifB || e.Updated != 5000 {
 		t.Fatalf("entry for router-b = %s iface %d updated %d, want STALE router-b 5000", StateName(e.State), int(e.LL)-1, e.Updated)
-	}
-}
-
-func TestSameLladdrStaleFromDelay(t *testing.T) {
-	// A STALE update carrying the cached MAC while the entry is DELAY:
-	// 3.10 keeps the state only for CONNECTED entries (DELAY -> STALE, the
-	// DELAY timer is cancelled); 4.12 on keeps DELAY.
-	for _, tc := range []struct {
-		prof string
-		want uint8
-	}{{"linux-3.10-rhel7.3", NUDStale}, {"linux-4.12", NUDDelay}, {"linux-6.x", NUDDelay}} {
-		m, s := testModel(t, tc.prof, 0)
-		e := &s.Entries[0]
-		e.State, e.Timer, e.Updated = NUDDelay, 9000, 1000
-		// a gratuitous request from router-a itself (same MAC), after locktime
-		m.arpProcess(&env{s: &s, now: 5000}, ifT, frame{op: OpRequest, sha: ifA + 1, sip: ipV, tip: ipV}, false)
-		if e.State != tc.want {
-			t.Errorf("%s: state %s, want %s", tc.prof, StateName(e.State), StateName(tc.want))
-		}
-		if tc.want == NUDStale && e.Timer != noTimer {
-			t.Errorf("%s: DELAY timer not cancelled", tc.prof)
-		}
 	}
 }
 
@@ -314,7 +176,7 @@ func TestUnresolvableDropsQueueAndCountsLoss(t *testing.T) {
 	// fails after ucast+app+mcast probes, and drops the queued packet.
 	m, s := testModel(t, "linux-4.12", 0)
 	s.Owner[ipV] = -1
-	s.Entries[0] = Entry{State: NUDFailed, Timer: noTimer, Updated: -100000}
+	s.Entries[0] = Entry{State: NUDFailed, Timer: nud.NoTimer, Updated: -100000}
 	delivered, queued := m.transmit(&env{s: &s, now: 1000}, 0)
 	s.Flows[0].LastTx = 1000
 	if delivered || !queued || s.Entries[0].State != NUDIncomplete || s.Entries[0].Probes != 4 {
@@ -328,5 +190,56 @@ func TestUnresolvableDropsQueueAndCountsLoss(t *testing.T) {
 	}
 	if s.Entries[0].Probes != 6 || s.Flows[0].Queued != 0 || s.Flows[0].LossSince != 1000 {
 		t.Fatalf("probes %d queued %d lossSince %d, want 6 0 1000", s.Entries[0].Probes, s.Flows[0].Queued, s.Flows[0].LossSince)
+	}
+}
+
+// With no story recorded, no step allocates: the why values are plain
+// values and the words are made only for a story. A step that formats
+// text on the exploration path fails here.
+func TestStepsAllocationFree(t *testing.T) {
+	for _, prof := range profile.Names() {
+		m, _ := testModel(t, prof, 1)
+		cfg := *m.cfg
+		cfg.Ifaces = append([]Iface(nil), cfg.Ifaces...)
+		cfg.Ifaces[ifT].Draw = true
+		cfg.Senders = []Sender{{Name: "garp", Iface: ifB, IP: ipV, Unicast: -1, Packets: []Packet{
+			{Op: OpRequest, After: Window{10, 20}}, {Op: OpReply, After: Window{300, 400}, THA: THASelf}, {Op: OpReply, After: Window{900, 1000}, THA: THABroadcast}}}}
+		cfg.Flows = []Flow{
+			{Name: "ping", Iface: ifT, IP: ipV, Proto: ProtoICMP, Every: 1000, Backoff: 1, RTT: Window{1, 1}},
+			{Name: "ssh", Iface: ifT, IP: ipB, Proto: ProtoTCP, Every: 700, Backoff: 2, MaxEvery: 5000, RTT: Window{1, 5}},
+		}
+		cfg.Moves = []Move{{IP: ipV, From: ifA, To: ifB, At: Window{0, 10}}}
+		cfg.Watches = []Watch{{Kind: WatchConverges, Iface: ifT, IP: ipV, Limit: 1000, Move: 0, Flow: -1}, {Kind: WatchBlackhole, Flow: 0, Limit: 1000, Move: -1}}
+		cfg.Draws = 3
+		m, err := New(&cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]explore.Step, 0, 64)
+		steps := 0
+		var s State // outside the run: the explorer, too, keeps its states
+		allocs := testing.AllocsPerRun(10, func() {
+			s = m.Init()
+			for steps = 0; steps < 400; steps++ {
+				buf = m.Pending(&s, buf[:0])
+				if len(buf) == 0 {
+					break
+				}
+				next := 0 // the earliest step, as a run without preemption picks it
+				for i := range buf {
+					if buf[i].Earliest < buf[next].Earliest {
+						next = i
+					}
+				}
+				st := buf[next]
+				m.Fire(&s, st, st.Earliest, steps%max(st.Outcomes, 1), nil)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations in a run of %d steps without a story", prof, allocs, steps)
+		}
+		if steps < 100 {
+			t.Errorf("%s: only %d steps: the run does not exercise the model", prof, steps)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"raceroute/explore"
+	"raceroute/model/neigh/nud"
 )
 
 // Properties returns the scenario's properties as explore properties, in
@@ -17,14 +18,14 @@ func (m *Model) Properties(horizon int32) []explore.Property[State] {
 		switch w.Kind {
 		case WatchConverges:
 			out = append(out, explore.Property[State]{
-				Name:    fmt.Sprintf("converges(%s %s within %s)", m.hostOf(w.Iface), m.ipStr(w.IP), dur(w.Limit)),
+				Name:    fmt.Sprintf("converges(%s %s within %s)", m.hostOf(w.Iface), m.ipStr(w.IP), nud.Dur(w.Limit)),
 				Kind:    explore.Final,
 				Holds:   func(s *State) bool { return m.converged(s, wi) },
 				Explain: func(s *State) string { return m.explainConverges(s, wi) },
 			})
 		case WatchBlackhole:
 			out = append(out, explore.Property[State]{
-				Name:    fmt.Sprintf("no-blackhole-longer-than(%s, %s)", m.cfg.Flows[w.Flow].Name, dur(w.Limit)),
+				Name:    fmt.Sprintf("no-blackhole-longer-than(%s, %s)", m.cfg.Flows[w.Flow].Name, nud.Dur(w.Limit)),
 				Kind:    explore.Final,
 				Holds:   func(s *State) bool { return m.longestLoss(s, wi) <= m.cfg.Watches[wi].Limit },
 				Explain: func(s *State) string { return m.explainBlackhole(s, wi) },
@@ -67,21 +68,21 @@ func (m *Model) explainConverges(s *State, wi int) string {
 	}
 	since := "since the start"
 	if w.Move >= 0 {
-		since = fmt.Sprintf("after it moved to %s at t=%s", m.hostName(owner), secs(s.MovedAt[w.Move]))
+		since = fmt.Sprintf("after it moved to %s at t=%s", m.hostName(owner), nud.Secs(s.MovedAt[w.Move]))
 	}
 	if m.converged(s, wi) {
 		return fmt.Sprintf("%s learnt %s's MAC %s for %s at t=%s, %s s %s (limit %s)",
-			host, m.hostName(owner), m.macStr(uint8(owner+1)), m.ipStr(w.IP), secs(s.GoodSince[wi]), secs(s.GoodSince[wi]-(d-w.Limit)), since, dur(w.Limit))
+			host, m.hostName(owner), m.macStr(uint8(owner+1)), m.ipStr(w.IP), nud.Secs(s.GoodSince[wi]), nud.Secs(s.GoodSince[wi]-(d-w.Limit)), since, nud.Dur(w.Limit))
 	}
 	now := fmt.Sprintf("its entry is %s", StateName(e.State))
 	if e.State&NUDValid != 0 {
 		now = fmt.Sprintf("its entry still says %s (%s's MAC), %s", m.macStr(e.LL), m.hostName(int(e.LL)-1), StateName(e.State))
 	}
 	if g := s.GoodSince[wi]; g >= 0 {
-		return fmt.Sprintf("%s learnt %s's MAC for %s only at t=%s, %s; deadline was t=%s", host, m.hostName(owner), m.ipStr(w.IP), secs(g), since, secs(d))
+		return fmt.Sprintf("%s learnt %s's MAC for %s only at t=%s, %s; deadline was t=%s", host, m.hostName(owner), m.ipStr(w.IP), nud.Secs(g), since, nud.Secs(d))
 	}
 	return fmt.Sprintf("%s %s still sends %s's traffic to the wrong MAC at t=%s: %s; it should hold %s (%s) by t=%s",
-		host, m.cfg.Ifaces[w.Iface].Name, m.ipStr(w.IP), secs(s.Now), now, m.macStr(uint8(owner+1)), m.hostName(owner), secs(d))
+		host, m.cfg.Ifaces[w.Iface].Name, m.ipStr(w.IP), nud.Secs(s.Now), now, m.macStr(uint8(owner+1)), m.hostName(owner), nud.Secs(d))
 }
 
 // longestLoss is the longest stretch of undelivered packets, the open one
@@ -102,11 +103,11 @@ func (m *Model) explainBlackhole(s *State, wi int) string {
 	l := m.longestLoss(s, wi)
 	host := m.hostOf(f.Iface)
 	if l <= w.Limit {
-		return fmt.Sprintf("traffic from %s to %s (%s) was lost for at most %s s in a row (limit %s)", host, m.ipStr(f.IP), f.Name, secs(l), dur(w.Limit))
+		return fmt.Sprintf("traffic from %s to %s (%s) was lost for at most %s s in a row (limit %s)", host, m.ipStr(f.IP), f.Name, nud.Secs(l), nud.Dur(w.Limit))
 	}
 	if fs.LossSince >= 0 && s.Now-fs.LossSince == l {
 		return fmt.Sprintf("traffic from %s to %s (%s) has been blackholed since t=%s (%s s, limit %s) and still is at t=%s",
-			host, m.ipStr(f.IP), f.Name, secs(fs.LossSince), secs(l), dur(w.Limit), secs(s.Now))
+			host, m.ipStr(f.IP), f.Name, nud.Secs(fs.LossSince), nud.Secs(l), nud.Dur(w.Limit), nud.Secs(s.Now))
 	}
-	return fmt.Sprintf("traffic from %s to %s (%s) was blackholed for %s s in a row (limit %s)", host, m.ipStr(f.IP), f.Name, secs(l), dur(w.Limit))
+	return fmt.Sprintf("traffic from %s to %s (%s) was blackholed for %s s in a row (limit %s)", host, m.ipStr(f.IP), f.Name, nud.Secs(l), nud.Dur(w.Limit))
 }

@@ -2,19 +2,6 @@ package neigh
 
 import "encoding/binary"
 
-// Entry is one neighbour entry (struct neighbour): its NUD state, cached
-// lladdr and the three timestamps the kernel keeps.
-type Entry struct {
-	Confirmed int32 // last proof of reachability (n->confirmed)
-	Updated   int32 // last change (n->updated), the locktime reference
-	Used      int32 // last use on the slow path (n->used)
-	Timer     int32 // expiry of the entry's timer, or noTimer
-	State     uint8
-	LL        uint8 // interface index + 1 of the cached lladdr, 0 = none
-	Probes    uint8 // n->probes
-	UpdBy     uint8 // what last moved Updated (for stories)
-}
-
 // IfState is the per-interface state: the drawn reachable_time of its
 // neigh_parms and the pending-confirm flag of its on-link route's shared
 // dst (struct dst_entry pending_confirm, before 4.11).
@@ -65,8 +52,6 @@ type State struct {
 	GoodSince [MaxWatches]int32
 }
 
-const noTimer int32 = -1 << 31
-
 // encode appends the canonical encoding of the used part of s.
 func (m *Model) encode(s *State, b []byte) []byte {
 	le := binary.LittleEndian
@@ -77,7 +62,7 @@ func (m *Model) encode(s *State, b []byte) []byte {
 		b = le.AppendUint32(b, uint32(e.Updated))
 		b = le.AppendUint32(b, uint32(e.Used))
 		b = le.AppendUint32(b, uint32(e.Timer))
-		b = append(b, e.State, e.LL, e.Probes, e.UpdBy)
+		b = append(b, byte(e.State), e.LL, e.Probes, byte(e.UpdBy))
 	}
 	for i := range m.cfg.Ifaces {
 		f := &s.Ifs[i]

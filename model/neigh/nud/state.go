@@ -1,0 +1,122 @@
+// Package nud is the neighbour-table state machine of net/core/neighbour.c,
+// shared by ARP (net/ipv4/arp.c) and IPv6 neighbour discovery
+// (net/ipv6/ndisc.c): an entry's NUD state, its timestamps and timer, and
+// the kernel steps that move it, as pure decision functions:
+//
+//   - Create: neigh_alloc()
+//   - Update: neigh_update() / __neigh_update()
+//   - Timer: neigh_timer_handler()
+//   - EventSend: __neigh_event_send()
+//   - ProbeNext: neigh_probe() and the probe choice arp_solicit() and
+//     ndisc_solicit() share
+//   - Confirm: neigh_confirm() and the upper-layer confirmations
+//
+// Each step changes the entry it is given and returns a small value that
+// says what it decided and why. It never formats text: the words of a
+// story are made from that value by the caller, and only when a story is
+// recorded (as porcupine keeps a model's Step apart from its Describe).
+//
+// Times are integer milliseconds (jiffies at HZ=1000); comparisons follow
+// the kernel's time_after(a, b), strictly after.
+package nud
+
+import "fmt"
+
+// State is a NUD state (include/uapi/linux/neighbour.h), or a set of them.
+type State uint8
+
+// NUD states.
+const (
+	None       State = 0x00 // NUD_NONE
+	Incomplete State = 0x01 // NUD_INCOMPLETE
+	Reachable  State = 0x02 // NUD_REACHABLE
+	Stale      State = 0x04 // NUD_STALE
+	Delay      State = 0x08 // NUD_DELAY
+	Probe      State = 0x10 // NUD_PROBE
+	Failed     State = 0x20 // NUD_FAILED
+	NoARP      State = 0x40 // NUD_NOARP
+	Permanent  State = 0x80 // NUD_PERMANENT
+
+	// InTimer, Valid and Connected are the kernel's state sets
+	// (include/net/neighbour.h NUD_IN_TIMER, NUD_VALID, NUD_CONNECTED).
+	InTimer   = Incomplete | Reachable | Delay | Probe
+	Valid     = Permanent | NoARP | Reachable | Probe | Stale | Delay
+	Connected = Permanent | NoARP | Reachable
+)
+
+var names = [...]struct {
+	s    State
+	name string
+}{
+	{None, "NONE"}, {Incomplete, "INCOMPLETE"}, {Reachable, "REACHABLE"}, {Stale, "STALE"},
+	{Delay, "DELAY"}, {Probe, "PROBE"}, {Failed, "FAILED"}, {NoARP, "NOARP"}, {Permanent, "PERMANENT"},
+}
+
+// String is iproute2's name of a single state, or its hex value.
+func (s State) String() string {
+	for _, n := range names {
+		if n.s == s {
+			return n.name
+		}
+	}
+	return fmt.Sprintf("0x%02x", uint8(s))
+}
+
+// Parse reads iproute2's name of a single state.
+func Parse(name string) (State, bool) {
+	for _, n := range names {
+		if n.name == name {
+			return n.s, true
+		}
+	}
+	return 0, false
+}
+
+// NoTimer is the Timer of an entry whose timer is not armed.
+const NoTimer int32 = -1 << 31
+
+// Entry is one neighbour entry (struct neighbour): its NUD state, cached
+// lladdr and the timestamps the kernel keeps.
+type Entry struct {
+	Confirmed int32 // last proof of reachability (n->confirmed)
+	Updated   int32 // last change (n->updated), the locktime reference
+	Used      int32 // last use on the slow path (n->used)
+	Timer     int32 // expiry of the entry's timer, or NoTimer
+	State     State
+	LL        uint8 // the cached lladdr as the model interns it, 0 = none
+	Probes    uint8 // n->probes
+	UpdBy     Cause // what last moved Updated (for stories)
+}
+
+// Cause is what last moved an entry's Updated; stories use it to say why
+// a locktime window is where it is.
+type Cause uint8
+
+// Causes.
+const (
+	ByInit           Cause = iota // the initial table
+	ByCreate                      // neigh_alloc()
+	ByUpdate                      // an effective neigh_update()
+	ByIgnoredUpdate               // an ignored neigh_update() (up to 4.11 it still moves updated)
+	ByStaleDelay                  // STALE -> DELAY on transmit
+	ByDelayReachable              // the DELAY timer, confirmed
+	ByDelayProbe                  // the DELAY timer, unconfirmed
+	ByReachableDelay              // the REACHABLE timer, recently used
+	ByReachableStale              // the REACHABLE timer, unused
+	ByIncomplete                  // NONE/FAILED -> INCOMPLETE on transmit
+	ByFailed                      // probes exhausted
+)
+
+// Parms are a device's neigh_parms (/proc/sys/net/ipv4/neigh/DEV/*; the
+// same fields for IPv6 under net/ipv6/neigh/DEV/*).
+type Parms struct {
+	Locktime        int32 // locktime, default 1 s
+	BaseReachable   int32 // base_reachable_time_ms, default 30 s
+	DelayFirstProbe int32 // delay_first_probe_time, default 5 s
+	Retrans         int32 // retrans_time_ms, default 1 s
+	GcStale         int32 // gc_stale_time, default 60 s
+	UcastSolicit    uint8 // ucast_solicit, default 3
+	McastSolicit    uint8 // mcast_solicit, default 3
+	AppSolicit      uint8 // app_solicit, default 0
+	McastReprobes   uint8 // mcast_resolicit (4.4 on), default 0
+}
