@@ -25,10 +25,6 @@ import (
 // rates.
 const defaultSeed = 1
 
-// defaultJobBudget bounds one check when neither --budget nor the
-// scenario's `check: budget:` says otherwise.
-const defaultJobBudget = 60 * time.Second
-
 // checkOptions are the flags of `raceroute check`.
 type checkOptions struct {
 	kernels  []string
@@ -40,6 +36,7 @@ type checkOptions struct {
 	budgetSet bool
 	runs      int64
 	bound     int
+	boundSet  bool
 	format    string
 	output    string
 	exact     bool
@@ -81,6 +78,7 @@ Exit status: 0 when every verdict matches its expectation, 1 otherwise,
 				o.matrix = true
 			}
 			o.budgetSet = cmd.Flags().Changed("budget")
+			o.boundSet = cmd.Flags().Changed("preemption-bound")
 			return runCheck(cmd, args, o)
 		},
 	}
@@ -211,6 +209,18 @@ func collectJobs(args []string, kernels []string) ([]job, error) {
 	return jobs, nil
 }
 
+// overrides are the check settings the command line gave, for one check
+// with budget (0: none given).
+func (o checkOptions) overrides(budget time.Duration) scenario.Overrides {
+	ov := scenario.Overrides{Strategy: explore.Strategy(o.strategy), Seed: o.seed, Runs: o.runs, Budget: budget,
+		Exact: o.exact, NoReduction: o.noPOR}
+	if o.boundSet {
+		b := o.bound
+		ov.PreemptionBound = &b
+	}
+	return ov
+}
+
 func (o checkOptions) validate() error {
 	switch {
 	case o.format != "text" && o.format != "json":
@@ -291,60 +301,14 @@ func runCheck(cmd *cobra.Command, args []string, o checkOptions) error {
 	return nil
 }
 
-// jobOptions merges the command line, the scenario's check settings and
-// the defaults into the explorer's options: a flag given on the command
-// line wins, then the scenario's setting, then the default.
-func jobOptions(sc *scenario.Scenario, o checkOptions, budget time.Duration) explore.Options {
-	set := sc.Check
-	opts := explore.DefaultOptions()
-	opts.Seed, opts.Exact, opts.NoReduction = o.seed, o.exact, o.noPOR
-	opts.PreemptionBound = o.bound
-	if set.PreemptionBound != nil && o.bound < 0 {
-		opts.PreemptionBound = *set.PreemptionBound
-	}
-	if set.Horizon.D > 0 {
-		opts.Horizon = set.Horizon.Millis()
-	}
-	opts.Strategy = explore.DFS
-	switch {
-	case o.strategy != "":
-		opts.Strategy = explore.Strategy(o.strategy)
-	case set.Strategy != "":
-		opts.Strategy = explore.Strategy(set.Strategy)
-	}
-	opts.Runs = o.runs
-	if opts.Runs == 0 {
-		opts.Runs = set.Runs
-	}
-	switch {
-	case budget > 0 && set.Budget.D > 0:
-		opts.Budget = min(budget, set.Budget.D)
-	case budget > 0:
-		opts.Budget = budget
-	case set.Budget.D > 0:
-		opts.Budget = set.Budget.D
-	default:
-		opts.Budget = defaultJobBudget
-	}
-	return opts
-}
-
 // checkJob checks one scenario variant on one profile.
 func checkJob(ctx context.Context, j job, o checkOptions, budget time.Duration, prog *progress) (report, error) {
-	sc := j.sc
-	if o.strategy != "" && o.strategy != sc.Check.Strategy {
-		// Models may compile differently per strategy (timed models draw
-		// their windows as outcomes for seeded runs): compile for the one
-		// asked for.
-		cp := *sc
-		cp.Check.Strategy = o.strategy
-		sc = &cp
-	}
-	c, err := sc.Compile(j.variant, j.prof)
+	ov := o.overrides(budget)
+	c, err := j.sc.CompileFor(j.variant, j.prof, ov)
 	if err != nil {
 		return report{}, badInput(err)
 	}
-	opts := jobOptions(sc, o, budget)
+	opts := j.sc.Options(ov)
 	opts.Progress = prog.update
 
 	r := report{
