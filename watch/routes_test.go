@@ -332,3 +332,40 @@ func TestRealTraceView(t *testing.T) {
 		t.Errorf("neighbours left: %v", n)
 	}
 }
+
+// Nothing is less specific than a default route: a gap in one is no
+// fall-through, the lookup finds no route in the table.
+func TestNonAtomicDefaultRoute(t *testing.T) {
+	ts := func(d time.Duration, line string) string {
+		return fmt.Sprintf("[%s] %s", at(d).Format(trace.TimeLayout), line)
+	}
+	tests := []struct {
+		name  string
+		lines []string
+		want  []string
+	}{
+		{"IPv6", []string{ts(0, "[ROUTE]Deleted default via fe80::1 dev eth0 proto ra metric 1024 pref medium"), ts(time.Millisecond, "[ROUTE]default via fe80::2 dev eth0 proto ra metric 1024 pref medium")},
+			[]string{"during the gap table main had no default route, and nothing is less specific than a default route", "with the default rules (no rule follows main) it found none and failed", "ENETUNREACH"}},
+		{"IPv4, another table", []string{ts(0, "[ROUTE]Deleted default via 192.0.2.1 dev eth0 table 100 proto zebra metric 20"), ts(time.Millisecond, "[ROUTE]default via 192.0.2.2 dev eth0 table 100 proto zebra metric 20")},
+			[]string{"table 100 had no default route", "no more specific route of table 100 matched", "with the default rules that is table main"}},
+		{"IPv4, table main", []string{ts(0, "[ROUTE]Deleted default via 192.0.2.1 dev eth0 proto dhcp metric 100"), ts(time.Millisecond, "[ROUTE]default via 192.0.2.1 dev eth0 proto dhcp metric 100")},
+			[]string{"(only table default follows main, usually empty)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs, _ := run(t, DefaultConfig(), parseLines(t, tt.lines...))
+			if len(fs) != 1 || fs[0].Detector != DetectorNonAtomic {
+				t.Fatalf("findings %v", fs)
+			}
+			ev := fs[0].Evidence
+			if strings.Contains(ev, "fell through") || strings.Contains(ev, "less specific route") {
+				t.Errorf("evidence speaks of a fall-through:\n%s", ev)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(ev, w) {
+					t.Errorf("evidence lacks %q:\n%s", w, ev)
+				}
+			}
+		})
+	}
+}
