@@ -137,10 +137,11 @@ func (e *Engine) observeLink(r trace.Record, out []Finding) []Finding {
 	return out
 }
 
-// linkDown marks link name down from r on: the deletes of its routes
-// already seen (the kernel announces some before the link's message;
-// in a trace without times, those since the last add) are the kernel's, and its IPv4 routes go from the view, as the kernel
-// removes them without a message.
+// linkDown marks link name down from r on. The deletes of its routes
+// already seen are the kernel's (it announces some before the link's
+// message; in a trace without times, those since the last add count),
+// and its IPv4 routes go from the view, as the kernel removes them
+// without a message.
 func (e *Engine) linkDown(name string, r trace.Record) {
 	st := &linkState{down: true, at: r.Time, line: r.Line}
 	e.links[name] = st
