@@ -381,6 +381,10 @@ func (w *watcher) handle(ctx context.Context, r trace.Record) error {
 		w.kinds[k] = c
 	}
 	c.Inc()
+	// The detectors measure on the wall-clock times the output carries,
+	// without the monotonic reading, so that a replay of the output
+	// measures the same gaps to the nanosecond.
+	r.Time = r.Time.Round(0)
 	fs := w.engine.Observe(r)
 	if (!r.Initial || w.cfg.JSON) && Match(&r, w.cfg.Dev, w.cfg.Prefix) {
 		if w.cfg.OnRecord != nil && !r.Initial {
