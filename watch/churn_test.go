@@ -1,7 +1,6 @@
 package watch
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -60,9 +59,6 @@ func TestLinkFlapTrace(t *testing.T) {
 }
 
 func TestKernelRouteChurn(t *testing.T) {
-	ts := func(d time.Duration, line string) string {
-		return fmt.Sprintf("[%s] %s", at(d).Format(trace.TimeLayout), line)
-	}
 	const (
 		prefix    = "[ROUTE]fd00:9::/64 dev va proto kernel metric 256 pref medium"
 		local     = "[ROUTE]local 10.9.0.1 dev va table local proto kernel scope host src 10.9.0.1"
@@ -73,23 +69,22 @@ func TestKernelRouteChurn(t *testing.T) {
 		va        = "[LINK]2: va@if3: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500"
 		vaDown    = "[LINK]2: va@if3: <BROADCAST,MULTICAST> mtu 1500"
 	)
-	del := func(l string) string { return strings.Replace(l, "]", "]Deleted ", 1) }
 	tests := []struct {
 		name     string
 		lines    []string
 		detector string
 		evidence []string
 	}{
-		{"the kernel's prefix route goes and comes back: an address went down", []string{ts(0, del(prefix)), ts(2*time.Millisecond, prefix)},
+		{"the kernel's prefix route goes and comes back: an address went down", []string{stamped(0, deleted(prefix)), stamped(2*time.Millisecond, prefix)},
 			DetectorKernelChurn, []string{"the kernel deleted its own route `fd00:9::/64 dev va proto kernel metric 256`", "2.0 ms later", "no link event shows va going down"}},
-		{"without times", []string{del(local), local}, DetectorKernelChurn, []string{"as the next route event (line 2)"}},
-		{"a local route of table local, whoever wrote it", []string{ts(0, del(localBoot)), ts(time.Millisecond, localBoot)}, DetectorKernelChurn, nil},
-		{"a writer's route deleted before the link's message", []string{va, ts(0, del(static)), ts(time.Millisecond, vaDown), ts(2*time.Millisecond, va), ts(3*time.Millisecond, static)},
+		{"without times", []string{deleted(local), local}, DetectorKernelChurn, []string{"as the next route event (line 2)"}},
+		{"a local route of table local, whoever wrote it", []string{stamped(0, deleted(localBoot)), stamped(time.Millisecond, localBoot)}, DetectorKernelChurn, nil},
+		{"a writer's route deleted before the link's message", []string{va, stamped(0, deleted(static)), stamped(time.Millisecond, vaDown), stamped(2*time.Millisecond, va), stamped(3*time.Millisecond, static)},
 			DetectorKernelChurn, []string{"va went down at 22:30:00.001000 and came back up at 22:30:00.002000", "gone until their writer adds them again: `fd01::/64"}},
-		{"IPv4 routes go silently with the link", []string{va, conn4, static4, ts(0, vaDown), ts(time.Millisecond, va)},
+		{"IPv4 routes go silently with the link", []string{va, conn4, static4, stamped(0, vaDown), stamped(time.Millisecond, va)},
 			DetectorKernelChurn, []string{"(2 of them IPv4 routes, removed without a message)", "`10.1.0.0/24 via 10.9.0.2 dev va proto static`"}},
-		{"a link down with nothing on it says nothing", []string{va, ts(0, vaDown), ts(time.Millisecond, va)}, "", nil},
-		{"a writer's route with the link up stays a non-atomic change", []string{va, ts(0, del(static)), ts(time.Millisecond, static)}, DetectorNonAtomic, nil},
+		{"a link down with nothing on it says nothing", []string{va, stamped(0, vaDown), stamped(time.Millisecond, va)}, "", nil},
+		{"a writer's route with the link up stays a non-atomic change", []string{va, stamped(0, deleted(static)), stamped(time.Millisecond, static)}, DetectorNonAtomic, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

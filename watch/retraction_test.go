@@ -1,7 +1,6 @@
 package watch
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -74,10 +73,6 @@ func TestRetraction(t *testing.T) {
 		v4    = "[ROUTE]10.1.0.0/16 via 192.0.2.1 dev eth0 proto babel metric 20"
 		v4U   = "[ROUTE]unreachable 10.1.0.0/16 proto babel metric 4294967295"
 	)
-	del := func(l string) string { return strings.Replace(l, "]", "]Deleted ", 1) }
-	ts := func(d time.Duration, line string) string {
-		return fmt.Sprintf("[%s] %s", at(d).Format(trace.TimeLayout), line)
-	}
 	ms := time.Millisecond
 	tests := []struct {
 		name     string
@@ -85,21 +80,21 @@ func TestRetraction(t *testing.T) {
 		objects  int // objects of the one non-atomic finding; 0: no finding
 		evidence []string
 	}{
-		{"delete, retraction, delete it, add", []string{ts(0, del(r1)), ts(ms, unr), ts(5*time.Second, del(unr)), ts(5*time.Second+2*ms, r2)}, 3,
+		{"delete, retraction, delete it, add", []string{stamped(0, deleted(r1)), stamped(ms, unr), stamped(5*time.Second, deleted(unr)), stamped(5*time.Second+2*ms, r2)}, 3,
 			[]string{"1.0 ms later", "2.0 ms later", "no usable route for 5.00 s", "for 5.00 s the retraction dropped its packets as unreachable"}},
-		{"a blackhole retraction", []string{ts(0, del(r1)), ts(ms, blk), ts(time.Second, del(blk)), ts(time.Second+ms, r2)}, 3,
+		{"a blackhole retraction", []string{stamped(0, deleted(r1)), stamped(ms, blk), stamped(time.Second, deleted(blk)), stamped(time.Second+ms, r2)}, 3,
 			[]string{"dropped its packets silently (blackhole)"}},
-		{"other prefixes change while the retraction stands", []string{ts(0, del(r1)), ts(ms, unr), ts(time.Second, other), ts(2*time.Second, del(unr)), ts(2*time.Second+ms, r2)}, 3, nil},
-		{"the retraction comes too late", []string{ts(0, del(r1)), ts(60*ms, unr), ts(time.Second, del(unr)), ts(time.Second+ms, r2)}, 0, nil},
-		{"the route comes too late after the retraction", []string{ts(0, del(r1)), ts(ms, unr), ts(time.Second, del(unr)), ts(time.Second+60*ms, r2)}, 0, nil},
-		{"the route added before the retraction goes", []string{ts(0, del(r1)), ts(ms, unr), ts(time.Second, r2), ts(time.Second+ms, del(unr))}, 0, nil},
-		{"a reject route at the route's metric is a plain change", []string{ts(0, del(r1)), ts(ms, unr0)}, 2, nil},
-		{"no times", []string{del(r1), unr, other, del(unr), r2}, 3, []string{"as the next route event"}},
-		{"no times, another route event after the delete", []string{del(r1), other, unr, del(unr), r2}, 0, nil},
-		{"no times, another route event after the retraction's delete", []string{del(r1), unr, del(unr), other, r2}, 0, nil},
-		{"a default route", []string{ts(0, del(def)), ts(ms, defU), ts(time.Second, del(defU)), ts(time.Second+ms, def)}, 3,
+		{"other prefixes change while the retraction stands", []string{stamped(0, deleted(r1)), stamped(ms, unr), stamped(time.Second, other), stamped(2*time.Second, deleted(unr)), stamped(2*time.Second+ms, r2)}, 3, nil},
+		{"the retraction comes too late", []string{stamped(0, deleted(r1)), stamped(60*ms, unr), stamped(time.Second, deleted(unr)), stamped(time.Second+ms, r2)}, 0, nil},
+		{"the route comes too late after the retraction", []string{stamped(0, deleted(r1)), stamped(ms, unr), stamped(time.Second, deleted(unr)), stamped(time.Second+60*ms, r2)}, 0, nil},
+		{"the route added before the retraction goes", []string{stamped(0, deleted(r1)), stamped(ms, unr), stamped(time.Second, r2), stamped(time.Second+ms, deleted(unr))}, 0, nil},
+		{"a reject route at the route's metric is a plain change", []string{stamped(0, deleted(r1)), stamped(ms, unr0)}, 2, nil},
+		{"no times", []string{deleted(r1), unr, other, deleted(unr), r2}, 3, []string{"as the next route event"}},
+		{"no times, another route event after the delete", []string{deleted(r1), other, unr, deleted(unr), r2}, 0, nil},
+		{"no times, another route event after the retraction's delete", []string{deleted(r1), unr, deleted(unr), other, r2}, 0, nil},
+		{"a default route", []string{stamped(0, deleted(def)), stamped(ms, defU), stamped(time.Second, deleted(defU)), stamped(time.Second+ms, def)}, 3,
 			[]string{"table main had no default route, and nothing is less specific"}},
-		{"IPv4", []string{ts(0, del(v4)), ts(ms, v4U), ts(time.Second, del(v4U)), ts(time.Second+ms, v4)}, 3, nil},
+		{"IPv4", []string{stamped(0, deleted(v4)), stamped(ms, v4U), stamped(time.Second, deleted(v4U)), stamped(time.Second+ms, v4)}, 3, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
