@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // This file parses recorded `ip monitor` output into Records. It accepts:
@@ -29,7 +30,12 @@ import (
 //     "cache error -101 users 1");
 //   - continuation lines (indented "cache ...", "nexthop ...",
 //     "link/ether ...", "valid_lft ..." lines) joined to their message;
-//   - the frame, overflow and resync lines FormatMonitor writes.
+//   - the frame, overflow and resync lines FormatMonitor writes, and
+//     iproute2's own "netlink receive error No buffer space available
+//     (105)" line (an overflow: ip monitor lost events and carried on);
+//   - the output of `raceroute watch`: its text (findings and heal
+//     results, conclusions rather than events, are skipped) and its
+//     JSON lines (monitor_json.go).
 // Unknown keywords are skipped. Messages raceroute has no record for
 // (netconf, rules, nsid, prefix, nexthop objects, neighbour "miss"
 // requests) are skipped silently. A line that cannot be read is reported
@@ -62,7 +68,8 @@ type LineError struct {
 	Got      string // what was found instead
 }
 
-// Error implements error: "NAME:LINE: expected X, got "Y" in: TEXT".
+// Error implements error: "NAME:LINE: expected X, got "Y" in: "TEXT"",
+// the line quoted with its control bytes escaped.
 func (e *LineError) Error() string {
 	name := e.Name
 	if name == "" {
@@ -74,7 +81,7 @@ func (e *LineError) Error() string {
 	if e.Name == "" {
 		sep = " "
 	}
-	return fmt.Sprintf("%s%s%d: expected %s, got %q in: %s", name, sep, e.Line, e.Expected, e.Got, e.Text)
+	return fmt.Sprintf("%s%s%d: expected %s, got %q in: %q", name, sep, e.Line, e.Expected, e.Got, e.Text)
 }
 
 // maxLine bounds one physical line; longer lines end the read with an error.
@@ -157,6 +164,9 @@ func (m *MonitorReader) Next() (Record, error) {
 	}
 }
 
+// Lines returns the number of lines read so far.
+func (m *MonitorReader) Lines() int { return m.lineNo }
+
 // ParseMonitor reads a whole log: its records, the errors of the lines it
 // skipped, and the error that ended the read early, if any.
 func ParseMonitor(r io.Reader, opts MonitorOptions) ([]Record, []*LineError, error) {
@@ -194,6 +204,11 @@ func (m *MonitorReader) physical(raw string) {
 	if trimmed == "" {
 		return
 	}
+	if col, bad := unprintable(trimmed); bad {
+		m.flush()
+		m.lineErr(m.lineNo, trimmed, "a line of printable text", fmt.Sprintf("byte 0x%02x at column %d", trimmed[col], col+1))
+		return
+	}
 	if raw[0] == ' ' || raw[0] == '\t' {
 		first, _, _ := strings.Cut(trimmed, " ")
 		first, _, _ = strings.Cut(first, "\t")
@@ -201,8 +216,20 @@ func (m *MonitorReader) physical(raw string) {
 			m.pending.text += " " + trimmed
 			return
 		}
+		if watchFindingWords[first] {
+			return // the evidence and advice lines of a watch finding
+		}
 	}
 	m.flush()
+	if trimmed[0] == '{' {
+		m.jsonLine(trimmed)
+		return
+	}
+	for _, p := range watchConclusions {
+		if strings.HasPrefix(trimmed, p) {
+			return
+		}
+	}
 	if rest, ok := strings.CutPrefix(trimmed, "Timestamp:"); ok {
 		t, err := m.parseAsctime(strings.TrimSpace(rest))
 		if err != nil {
@@ -224,6 +251,30 @@ func (m *MonitorReader) flush() {
 	l := m.pending
 	m.pending = nil
 	m.parseLine(l)
+}
+
+// watchConclusions start the lines `raceroute watch` prints about its
+// findings and heals: conclusions, not events, which a replay draws
+// again.
+var watchConclusions = []string{"finding: ", "heal: ", "heal failed: "}
+
+// watchFindingWords start the indented lines under a watch finding.
+var watchFindingWords = map[string]bool{"evidence:": true, "advice:": true}
+
+// unprintable reports the byte offset of the first character in s that
+// is not printable text (a control byte, invalid UTF-8, a character
+// terminals act on): no line of ip monitor or raceroute has one, and
+// none may reach a terminal through a record.
+func unprintable(s string) (int, bool) {
+	for i, r := range s {
+		if r == '\t' {
+			continue
+		}
+		if r == utf8.RuneError || !strconv.IsPrint(r) {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 func (m *MonitorReader) lineErr(line int, text, expected, got string) {
@@ -361,6 +412,10 @@ func (m *MonitorReader) parseLine(l *logicalLine) {
 			}
 		}
 	}
+	if rest, ok := strings.CutPrefix(strings.TrimLeft(s, " \t"), "netlink receive error "); ok && !st.labelled {
+		m.receiveError(st, l, rest)
+		return
+	}
 	toks := strings.Fields(s)
 	// Markers.
 markers:
@@ -436,6 +491,27 @@ markers:
 	if st.kind != KindRoute {
 		m.queue = append(m.queue, st.rec)
 	}
+}
+
+// enobufs is ENOBUFS, the errno of a netlink receive overflow.
+const enobufs = 105
+
+// receiveError reads iproute2's "netlink receive error MESSAGE (ERRNO)"
+// (rtnl_listen(), lib/libnetlink.c), printed on stderr: ENOBUFS is a
+// receive overflow, after which ip monitor carries on; any other error
+// ends the monitor.
+func (m *MonitorReader) receiveError(st lineState, l *logicalLine, rest string) {
+	open := strings.LastIndexByte(rest, '(')
+	var errno int
+	if open >= 0 && strings.HasSuffix(rest, ")") {
+		errno, _ = strconv.Atoi(rest[open+1 : len(rest)-1])
+	}
+	if errno != enobufs {
+		m.lineErr(l.line, l.text, "ENOBUFS after netlink receive error (\"No buffer space available (105)\")", rest)
+		return
+	}
+	st.rec.Kind = KindOverflow
+	m.queue = append(m.queue, st.rec)
 }
 
 // kindUnknown marks a line classify cannot place.

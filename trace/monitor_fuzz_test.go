@@ -26,6 +26,9 @@ func FuzzParseMonitor(f *testing.F) {
 		"[OVERFLOW]receive buffer overflow (ENOBUFS): 1234 events lost\n[RESYNC]tables dumped again: 5 differences",
 		"default via inet6 fe80::1 dev eth0\nblackhole default\nunreachable default dev lo metric 1024 error -101 pref medium",
 		"[23:59:59.9] [ROUTE]= 10.0.0.0/8 dev eth0\n[00:00:00.1] 10.0.0.0/8 dev eth0 table 7",
+		"netlink receive error No buffer space available (105)\nnetlink receive error Bad address (14)",
+		`{"kind":"route","time":"2026-11-21T20:00:00.123456789Z","action":"del","text":"[nsid n1][ROUTE]Deleted 2001:db8::/64 via fe80::1 dev eth0 metric 1024"}`,
+		`{"finding":{"detector":"x"}}` + "\n" + `{"text":"[LINK]2: \u001b: <UP>"}` + "\nfinding: x\n    evidence: y\nheal: z",
 	} {
 		f.Add([]byte(s))
 	}

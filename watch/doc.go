@@ -9,8 +9,16 @@
 //   - non-atomic-route-change: a route deleted and added again with the
 //     same (family, table, prefix, metric) within Config.NonAtomicWindow
 //     (default 50 ms): for that gap lookups fall through to a less
-//     specific route, which on kernels before 4.2 can be cloned into a
-//     sticky cache entry (seed 000).
+//     specific route (a default route has none: they find no route),
+//     which on kernels before 4.2 can be cloned into a sticky cache entry
+//     (seed 000). A change through a retraction (delete, a reject route
+//     at a worse metric added, deleted, the route added; babeld's way) is
+//     one such change, each gap within the window, however long the
+//     retraction stood (retraction.go).
+//   - kernel-route-churn (info): routes the kernel removed itself, with a
+//     link that went down, or its own (proto kernel) routes going and
+//     coming back; never reported as a writer's non-atomic change
+//     (churn.go).
 //   - cache-contradicts-route: a route-cache entry whose type, gateway or
 //     device disagrees with the longest-prefix route covering its
 //     destination in the same table; Finding.Heal holds the entry to
@@ -23,9 +31,11 @@
 //     device where frames are being captured, but no ARP or NA frame from
 //     that address carrying the new MAC was seen around the change.
 //   - receive-overflow: the subscription lost events (ENOBUFS), and the
-//     resynchronisation that followed.
+//     resynchronisation that followed; findings made in between carry a
+//     caution, and a replay whose overflow no resync followed (ip monitor
+//     never resyncs) ends with a finding naming them (overflow.go).
 //
 // Feed every record to Engine.Observe in order and call Engine.Tick
-// periodically (live) or once at the end (replay) so that time-based
-// detectors can conclude.
+// periodically (live), or Engine.Finish once at the end (replay), so
+// that time-based detectors can conclude.
 package watch

@@ -89,10 +89,13 @@ type Engine struct {
 	neighs map[neighKey]*neighEntry
 
 	// non-atomic change detection
-	dels     map[routeKey]*deletion
-	delQueue []queuedDel // in time order, for expiry
-	zeroDel  *deletion   // the last delete of a trace without times
-	routeSeq uint64      // counts non-cache route records
+	dels      map[routeKey]*deletion
+	delQueue  []queuedDel             // in time order, for expiry
+	zeroDel   *deletion               // the last delete of a trace without times
+	zeroRun   []*deletion             // its run: the deletes since the last add
+	routeSeq  uint64                  // counts non-cache route records
+	retracted map[prefixKey]*deletion // deletes waiting behind their retraction
+	links     map[string]*linkState   // links seen going down, by name
 
 	// neighbour and frame detection
 	frameDevs    map[string]int           // frames seen, by device
@@ -102,7 +105,11 @@ type Engine struct {
 	macChecks    []*macCheck
 	next         time.Time // earliest deadline of garps and macChecks
 
-	overflow *trace.Record // the last overflow, until its resync
+	overflow      *trace.Record // the first overflow since the last resync
+	overflowAfter time.Time     // the latest time seen before it
+	suspect       []string      // findings made since, while the view was stale
+	nsuspect      int           // their number (suspect keeps the first few)
+	last          time.Time     // the latest record time seen
 }
 
 // NewEngine returns an engine with an empty view. Zero fields of cfg
@@ -129,6 +136,8 @@ func NewEngine(cfg Config) *Engine {
 		cache:        map[prefixKey]*cacheEntry{},
 		neighs:       map[neighKey]*neighEntry{},
 		dels:         map[routeKey]*deletion{},
+		retracted:    map[prefixKey]*deletion{},
+		links:        map[string]*linkState{},
 		frameDevs:    map[string]int{},
 		frames:       map[neighKey][]frameSeen{},
 		garps:        map[garpKey]*garpPending{},
@@ -143,7 +152,12 @@ func (e *Engine) Observe(r trace.Record) []Finding {
 	var out []Finding
 	if !r.Time.IsZero() {
 		out = e.expire(r.Time, out)
+		if r.Time.After(e.last) {
+			e.last = r.Time
+		}
 	}
+	out = e.caveat(out)
+	n := len(out)
 	switch r.Kind {
 	case trace.KindRoute:
 		if r.Route.Cloned {
@@ -155,9 +169,7 @@ func (e *Engine) Observe(r trace.Record) []Finding {
 	case trace.KindNeigh:
 		out = e.observeNeigh(r, out)
 	case trace.KindLink:
-		if r.Action == trace.ActionDel {
-			e.linkGone(r.Link)
-		}
+		out = e.observeLink(r, out)
 	case trace.KindFrame:
 		out = e.observeFrame(r, out)
 	case trace.KindOverflow:
@@ -167,6 +179,7 @@ func (e *Engine) Observe(r trace.Record) []Finding {
 			out = append(out, f)
 		}
 	}
+	e.caveat(out[n:])
 	return out
 }
 
@@ -174,7 +187,22 @@ func (e *Engine) Observe(r trace.Record) []Finding {
 // Call it periodically when watching live, and at the end of a replay
 // with the last record's time plus Locktime + GARPMargin.
 func (e *Engine) Tick(now time.Time) []Finding {
-	return e.expire(now, nil)
+	return e.caveat(e.expire(now, nil))
+}
+
+// Finish ends a replay: it concludes the time-based detectors as Tick(end)
+// does (end zero: a trace without times, nothing to conclude) and, if
+// events were lost and the tables were never dumped again (ip monitor
+// never does), adds a finding naming the conclusions that may be wrong.
+func (e *Engine) Finish(end time.Time) []Finding {
+	var out []Finding
+	if !end.IsZero() {
+		out = e.Tick(end)
+	}
+	if f, ok := e.unresolvedOverflow(); ok {
+		out = append(out, f)
+	}
+	return out
 }
 
 // Routes returns the view's routes, route-cache entries (Cloned)
@@ -332,54 +360,4 @@ func (e *Engine) noteDeadline(t time.Time) {
 	if e.next.IsZero() || t.Before(e.next) {
 		e.next = t
 	}
-}
-
-// overflowFinding reports a receive overflow.
-func (e *Engine) overflowFinding(r trace.Record) Finding {
-	rc := r
-	e.overflow = &rc
-	lost := "an unknown number of events"
-	if r.Lost > 0 {
-		lost = fmt.Sprintf("%d events", r.Lost)
-	}
-	return Finding{
-		Detector: DetectorOverflow,
-		Severity: SeverityWarning,
-		Time:     r.Time,
-		Objects:  []string{subscriptionObject(r.Netns)},
-		Evidence: fmt.Sprintf("the kernel could not queue %s for this watcher (ENOBUFS on the netlink socket): its view was stale from %s until the resynchronisation", lost, fmtTime(r.Time)),
-		Advice: "raceroute dumps the tables again and applies the differences as Resync events (ip monitor silently carries on with a wrong view). " +
-			"If overflows repeat, raise net.core.rmem_max so the 4 MiB receive buffer can be set, or watch fewer event groups.",
-	}
-}
-
-// resyncFinding reports the resynchronisation that followed an overflow.
-func (e *Engine) resyncFinding(r trace.Record) (Finding, bool) {
-	if e.overflow == nil {
-		return Finding{}, false
-	}
-	ov := e.overflow
-	e.overflow = nil
-	ev := fmt.Sprintf("after the overflow at %s the tables were dumped again: %d differences from the watcher's view, applied as Resync events", fmtTime(ov.Time), r.Lost)
-	if r.Lost == 0 {
-		ev = fmt.Sprintf("after the overflow at %s the tables were dumped again: no difference, nothing of the kernel's state was missed", fmtTime(ov.Time))
-	}
-	if !ov.Time.IsZero() && !r.Time.IsZero() {
-		ev += fmt.Sprintf(" (%s after the overflow)", fmtGap(r.Time.Sub(ov.Time)))
-	}
-	return Finding{
-		Detector: DetectorOverflow,
-		Severity: SeverityInfo,
-		Time:     r.Time,
-		Objects:  []string{subscriptionObject(r.Netns)},
-		Evidence: ev,
-		Advice:   "none needed: the view is in sync again; the Resync events show what changed while events were lost.",
-	}, true
-}
-
-func subscriptionObject(netns string) string {
-	if netns == "" {
-		return "rtnetlink subscription"
-	}
-	return "rtnetlink subscription in netns " + netns
 }

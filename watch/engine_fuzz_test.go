@@ -15,7 +15,7 @@ import (
 // engine: nothing may panic, every finding must name its detector and
 // objects, and the view stays sorted and free of duplicates.
 func FuzzReplay(f *testing.F) {
-	for _, name := range []string{"testdata/seed-bad.log", "testdata/seed-good.log"} {
+	for _, name := range []string{"testdata/seed-bad.log", "testdata/seed-good.log", "testdata/link-flap.log", "testdata/babeld-retraction.log", "testdata/ip-monitor-overflow.log"} {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
@@ -45,7 +45,7 @@ func FuzzReplay(f *testing.F) {
 				last = r.Time
 			}
 		}
-		fs = append(fs, e.Tick(last.Add(time.Hour))...)
+		fs = append(fs, e.Finish(last.Add(time.Hour))...)
 		for _, x := range fs {
 			if x.Detector == "" || len(x.Objects) == 0 || x.Evidence == "" || x.Advice == "" {
 				t.Fatalf("incomplete finding %+v", x)

@@ -42,6 +42,7 @@ const (
 	DetectorGARPIgnored  = "garp-ignored"
 	DetectorMACChange    = "neigh-mac-change-unannounced"
 	DetectorOverflow     = "receive-overflow"
+	DetectorKernelChurn  = "kernel-route-churn"
 	findingTimeLayout    = "2006-01-02T15:04:05.000000"
 	findingIndent        = "    "
 	findingObjectsJoiner = "; "

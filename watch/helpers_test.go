@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -15,6 +16,14 @@ import (
 var t0 = time.Date(2016, 6, 11, 22, 30, 0, 0, time.UTC)
 
 func at(d time.Duration) time.Time { return t0.Add(d) }
+
+// stamped prefixes an `ip monitor` line with the -ts stamp of t0+d.
+func stamped(d time.Duration, line string) string {
+	return fmt.Sprintf("[%s] %s", at(d).Format(trace.TimeLayout), line)
+}
+
+// deleted marks a labelled `ip monitor` line as a deletion.
+func deleted(line string) string { return strings.Replace(line, "]", "]Deleted ", 1) }
 
 func mac(t testing.TB, s string) net.HardwareAddr {
 	t.Helper()

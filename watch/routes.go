@@ -27,10 +27,26 @@ func keyOf(r trace.Route) routeKey {
 // deletion is a route delete awaiting a re-add.
 type deletion struct {
 	key    routeKey
-	seq    uint64 // routeSeq of the delete
+	seq    uint64 // routeSeq of the delete, or of the retraction's delete
 	at     time.Time
+	line   int
 	route  trace.Route
 	others bool // other routes for the prefix stayed in the table
+	// link names the device whose going down removed the route: the
+	// kernel deleted it, not a writer ("" otherwise).
+	link string
+	// retr is the retraction a writer installed for the prefix after
+	// the delete, once seen (retraction.go).
+	retr *retraction
+}
+
+// lastStep is when the last step of the change so far happened: the
+// delete, or the retraction's delete.
+func (d *deletion) lastStep() time.Time {
+	if d.retr != nil {
+		return d.retr.deleted
+	}
+	return d.at
 }
 
 // queuedDel is a deletion in the expiry queue.
@@ -64,12 +80,14 @@ func (e *Engine) observeRoute(r trace.Record, out []Finding) []Finding {
 			es = slices.Delete(es, i, i+1)
 		}
 		e.setRoutes(pk, es)
-		if change && !r.Inferred {
+		if change && !r.Inferred && !e.retractionDeleted(pk, r) {
 			e.noteDelete(k, r, len(es) > 0)
+			out = e.linkMarkerSeen(r, out)
 		}
 		e.pruneClones(rt)
 	case trace.ActionNew:
-		if change {
+		e.zeroRun = e.zeroRun[:0]
+		if change && !e.retractionAdded(pk, r) {
 			if f, ok := e.nonAtomic(k, r); ok {
 				out = append(out, f)
 			}
@@ -77,6 +95,7 @@ func (e *Engine) observeRoute(r trace.Record, out []Finding) []Finding {
 		e.addRoute(pk, r)
 		if change {
 			e.pruneClones(rt)
+			out = e.linkMarkerSeen(r, out)
 		}
 	}
 	return e.checkCovered(rt, r.Time, out)
@@ -105,16 +124,31 @@ func (e *Engine) addRoute(pk prefixKey, r trace.Record) {
 
 // noteDelete remembers a delete for the non-atomic detector.
 func (e *Engine) noteDelete(k routeKey, r trace.Record, others bool) {
-	d := &deletion{key: k, seq: e.routeSeq, at: r.Time, route: r.Route, others: others}
+	d := &deletion{key: k, seq: e.routeSeq, at: r.Time, line: r.Line, route: r.Route, others: others}
+	if st := e.links[routeDev(r.Route)]; st != nil && st.down {
+		d.link = routeDev(r.Route)
+		st.removed = append(st.removed, r.Route)
+	}
 	if r.Time.IsZero() {
 		e.zeroDel = d
+		if len(e.zeroRun) < maxZeroRun {
+			e.zeroRun = append(e.zeroRun, d)
+		}
 		return
 	}
 	e.dels[k] = d
 	e.delQueue = append(e.delQueue, queuedDel{k, d.seq, d.at})
 }
 
-// nonAtomic checks an add against a recent delete of the same key.
+// maxZeroRun bounds the run of deletes kept for a trace without times.
+const maxZeroRun = 256
+
+// nonAtomic checks an add against a recent delete of the same key. A
+// delete the kernel made because the route's link went down is no
+// writer's change (the link's kernel-route-churn finding tells of it);
+// the kernel's own routes deleted and re-added give an info finding of
+// their own; a change through a retraction gives one finding for its
+// four steps (retraction.go).
 func (e *Engine) nonAtomic(k routeKey, r trace.Record) (Finding, bool) {
 	var d *deletion
 	gap := "an unknown time"
@@ -134,40 +168,30 @@ func (e *Engine) nonAtomic(k routeKey, r trace.Record) (Finding, bool) {
 		if !ok {
 			return Finding{}, false
 		}
-		g := r.Time.Sub(d.at)
+		g := r.Time.Sub(d.lastStep())
 		if g < 0 || g > e.cfg.NonAtomicWindow {
 			return Finding{}, false
 		}
 		delete(e.dels, k)
 		gap = fmtGap(g)
 	}
-	old, added := d.route, r.Route
-	writer := trace.ProtoName(added.Proto)
-	if added.Proto == 0 {
-		writer = "an unknown writer"
-	} else {
-		writer = fmt.Sprintf("proto %s (%d)", writer, added.Proto)
+	switch {
+	case d.link != "":
+		return Finding{}, false
+	case d.retr != nil:
+		return e.retractionFinding(d, r), true
+	case kernelOwned(d.route) && kernelOwned(r.Route):
+		return e.kernelRouteChurn(d, r, gap), true
 	}
+	old, added := d.route, r.Route
+	writer := writerOf(added)
 	ev := fmt.Sprintf("%s deleted `%s` at %s and added `%s` %s later",
 		writer, routeObject(old), fmtTime(d.at), routeObject(added), gap)
 	if !r.Time.IsZero() {
 		ev = fmt.Sprintf("%s deleted `%s` at %s and added `%s` at %s, %s later",
 			writer, routeObject(old), fmtTime(d.at), routeObject(added), fmtTime(r.Time), gap)
 	}
-	// The route lookups fell through to: the less specific route in the
-	// view now (routes of other prefixes rarely change within the window).
-	var fallback []routeEntry
-	if !d.others && k.dst.Bits() > 0 {
-		fallback, _ = e.lookup(k.family, k.table, k.dst.Addr(), k.dst.Bits()-1)
-	}
-	switch {
-	case d.others:
-		ev += fmt.Sprintf("; other routes for %s stayed in the table during the gap", k.dst)
-	case len(fallback) > 0:
-		ev += fmt.Sprintf("; during the gap the table had no route for %s and lookups fell through to `%s`", k.dst, routeObject(fallback[0].route))
-	default:
-		ev += fmt.Sprintf("; during the gap the table had no route for %s and lookups fell through to a less specific route (none in this trace; with none at all packets were dropped as unreachable)", k.dst)
-	}
+	ev += "; " + e.duringGap(d, "the gap")
 	advice := "Make the change one RTM_NEWROUTE with NLM_F_REPLACE where the kernel's replace is correct " +
 		"(IPv4 always; IPv6 from 5.6, or on older kernels when the new route has a gateway like the old: before 5.6 replacing a gateway route by a device-only or unreachable one adds a second route; see docs/kernel-notes.md)."
 	if k.family == 6 && e.kernel.clonesOnLookup() {
@@ -181,6 +205,52 @@ func (e *Engine) nonAtomic(k routeKey, r trace.Record) (Finding, bool) {
 		Evidence: ev,
 		Advice:   advice,
 	}, true
+}
+
+// writerOf names the writer of a route by its protocol: "proto babel
+// (42)", or "an unknown writer".
+func writerOf(r trace.Route) string {
+	if r.Proto == 0 {
+		return "an unknown writer"
+	}
+	return fmt.Sprintf("proto %s (%d)", trace.ProtoName(r.Proto), r.Proto)
+}
+
+// duringGap says what lookups for the deleted route's prefix met while
+// the table had no route for it (gap names the interval): other routes
+// of the prefix, the less specific route in the view now (routes of
+// other prefixes rarely change within the window), or, for a default
+// route, which nothing is less specific than, no route at all.
+func (e *Engine) duringGap(d *deletion, gap string) string {
+	k := d.key
+	if d.others {
+		return fmt.Sprintf("other routes for %s stayed in the table during %s", k.dst, gap)
+	}
+	if k.dst.Bits() == 0 {
+		return defaultGap(k, gap)
+	}
+	if fallback, _ := e.lookup(k.family, k.table, k.dst.Addr(), k.dst.Bits()-1); len(fallback) > 0 {
+		return fmt.Sprintf("during %s the table had no route for %s and lookups fell through to `%s`", gap, k.dst, routeObject(fallback[0].route))
+	}
+	return fmt.Sprintf("during %s the table had no route for %s and lookups fell through to a less specific route (none in this trace; with none at all packets were dropped as unreachable)", gap, k.dst)
+}
+
+// defaultGap says what a lookup met while table k.table had no default
+// route. fib6_rule_action() (net/ipv6/fib6_rules.c) and the IPv4 rules
+// (fib_rules_lookup(), net/core/fib_rules.c) go on to the next rule when
+// a table has no route for the destination (-EAGAIN); with no rule left
+// the lookup fails with -ENETUNREACH.
+func defaultGap(k routeKey, gap string) string {
+	rest := "no rule follows main"
+	if k.family == 4 {
+		rest = "only table default follows main, usually empty"
+	}
+	ev := fmt.Sprintf("during %s table %s had no default route, and nothing is less specific than a default route: a lookup that no more specific route of table %s matched found no route there and went on to the next routing rule; ",
+		gap, trace.TableName(k.table), trace.TableName(k.table))
+	if k.table == trace.TableMain {
+		return ev + fmt.Sprintf("with the default rules (%s) it found none and failed, so packets were dropped as unreachable (ENETUNREACH, \"Network is unreachable\")", rest)
+	}
+	return ev + "with the default rules that is table main: packets went by a route of main if one matched, else they were dropped as unreachable (ENETUNREACH, \"Network is unreachable\")"
 }
 
 // lookup returns the best routes for addr among prefixes of at most

@@ -81,32 +81,29 @@ func TestNonAtomicRouteChange(t *testing.T) {
 		other  = "[ROUTE]2001:db8:0:1::/64 via fe80::9 dev eth2 proto static metric 2048"
 		add80m = "[ROUTE]2001:db8:0:1::/64 via fe80::2 dev eth1 proto babel metric 512"
 	)
-	ts := func(d time.Duration, line string) string {
-		return fmt.Sprintf("[%s] %s", at(d).Format(trace.TimeLayout), line)
-	}
 	tests := []struct {
 		name     string
 		lines    []string
 		want     int
 		evidence []string
 	}{
-		{"delete then add within the window", []string{ts(0, del80), ts(1200*time.Microsecond, add80)}, 1,
+		{"delete then add within the window", []string{stamped(0, del80), stamped(1200*time.Microsecond, add80)}, 1,
 			[]string{"proto babel (42) deleted `2001:db8:0:1::/64 via fe80::1 dev eth0", "1.2 ms later", "none in this trace"}},
-		{"lookups fall through to the covering route", []string{ts(0, cover), ts(time.Second, del80), ts(time.Second+10*time.Millisecond, add80)}, 1,
+		{"lookups fall through to the covering route", []string{stamped(0, cover), stamped(time.Second, del80), stamped(time.Second+10*time.Millisecond, add80)}, 1,
 			[]string{"10.0 ms later", "fell through to `unreachable 2001:db8::/48 dev lo proto static metric 1024 error -113`"}},
-		{"other routes of the prefix stayed", []string{ts(0, other), ts(time.Second, del80), ts(time.Second+time.Millisecond, add80)}, 1,
+		{"other routes of the prefix stayed", []string{stamped(0, other), stamped(time.Second, del80), stamped(time.Second+time.Millisecond, add80)}, 1,
 			[]string{"other routes for 2001:db8:0:1::/64 stayed in the table"}},
-		{"IPv4, zebra", []string{ts(0, del4), ts(3*time.Millisecond, add4)}, 1, []string{"proto zebra (11)", "3.0 ms later"}},
-		{"gap beyond the window", []string{ts(0, del80), ts(51*time.Millisecond, add80)}, 0, nil},
-		{"gap exactly the window", []string{ts(0, del80), ts(50*time.Millisecond, add80)}, 1, []string{"50.0 ms later"}},
-		{"another metric is another route", []string{ts(0, del80), ts(time.Millisecond, add80m)}, 0, nil},
-		{"add alone", []string{ts(0, add80)}, 0, nil},
-		{"atomic replace", []string{ts(0, add80), ts(time.Millisecond, strings.Replace(add80, "[ROUTE]", "[ROUTE]Replaced ", 1))}, 0, nil},
+		{"IPv4, zebra", []string{stamped(0, del4), stamped(3*time.Millisecond, add4)}, 1, []string{"proto zebra (11)", "3.0 ms later"}},
+		{"gap beyond the window", []string{stamped(0, del80), stamped(51*time.Millisecond, add80)}, 0, nil},
+		{"gap exactly the window", []string{stamped(0, del80), stamped(50*time.Millisecond, add80)}, 1, []string{"50.0 ms later"}},
+		{"another metric is another route", []string{stamped(0, del80), stamped(time.Millisecond, add80m)}, 0, nil},
+		{"add alone", []string{stamped(0, add80)}, 0, nil},
+		{"atomic replace", []string{stamped(0, add80), stamped(time.Millisecond, strings.Replace(add80, "[ROUTE]", "[ROUTE]Replaced ", 1))}, 0, nil},
 		{"no times, adjacent", []string{del80, add80}, 1, []string{"unknown time"}},
 		{"no times, another route event between", []string{del80, del4, add80}, 0, nil},
-		{"resync records are not changes", []string{ts(0, strings.Replace(del80, "]", "]Resync ", 1)), ts(time.Millisecond, strings.Replace(add80, "]", "]Resync ", 1))}, 0, nil},
-		{"the initial dump is not a change", []string{ts(0, del80), ts(time.Millisecond, strings.Replace(add80, "]", "]Initial ", 1))}, 0, nil},
-		{"one delete, one finding", []string{ts(0, del80), ts(time.Millisecond, add80), ts(2*time.Millisecond, add80)}, 1, nil},
+		{"resync records are not changes", []string{stamped(0, strings.Replace(del80, "]", "]Resync ", 1)), stamped(time.Millisecond, strings.Replace(add80, "]", "]Resync ", 1))}, 0, nil},
+		{"the initial dump is not a change", []string{stamped(0, del80), stamped(time.Millisecond, strings.Replace(add80, "]", "]Initial ", 1))}, 0, nil},
+		{"one delete, one finding", []string{stamped(0, del80), stamped(time.Millisecond, add80), stamped(2*time.Millisecond, add80)}, 1, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,16 +195,15 @@ func TestPruneClones(t *testing.T) {
 		clone4 = "[RTCAH]10.1.2.3 via 192.0.2.1 dev eth0 cache"
 		r4b    = "[ROUTE]172.16.0.0/12 via 192.0.2.1 dev eth0"
 	)
-	del := func(l string) string { return strings.Replace(l, "]", "]Deleted ", 1) }
 	tests := []struct {
 		name  string
 		lines []string
 		left  []string // cache entries left, by destination
 	}{
-		{"deleting the covering route prunes its clones", []string{r48, r80, clone, clone2, del(r80)}, []string{"2001:db8:0:2::5/128"}},
+		{"deleting the covering route prunes its clones", []string{r48, r80, clone, clone2, deleted(r80)}, []string{"2001:db8:0:2::5/128"}},
 		{"adding a route prunes clones below it (fib6_add)", []string{r48, clone, r80}, nil},
-		{"a nearer node with routes shields clones from a change above it", []string{r48, r80, clone, del(r48)}, []string{"2001:db8:0:1::5/128"}},
-		{"a clone born after the add survives (the seed's race)", []string{r48, del(r80), r80, clone}, []string{"2001:db8:0:1::5/128"}},
+		{"a nearer node with routes shields clones from a change above it", []string{r48, r80, clone, deleted(r48)}, []string{"2001:db8:0:1::5/128"}},
+		{"a clone born after the add survives (the seed's race)", []string{r48, deleted(r80), r80, clone}, []string{"2001:db8:0:1::5/128"}},
 		{"resync adds do not prune", []string{r48, clone, strings.Replace(r80, "]", "]Resync ", 1)}, []string{"2001:db8:0:1::5/128"}},
 		{"IPv4: any change flushes the cache", []string{r4, clone4, r4b}, nil},
 		{"link removal drops the routes and clones on it", []string{r48, clone2, "[LINK]Deleted 2: eth0: <> mtu 1500"}, nil},
@@ -330,5 +326,39 @@ func TestRealTraceView(t *testing.T) {
 	}
 	if n := e.Neighs(); len(n) != 0 {
 		t.Errorf("neighbours left: %v", n)
+	}
+}
+
+// Nothing is less specific than a default route: a gap in one is no
+// fall-through, the lookup finds no route in the table.
+func TestNonAtomicDefaultRoute(t *testing.T) {
+	tests := []struct {
+		name  string
+		lines []string
+		want  []string
+	}{
+		{"IPv6", []string{stamped(0, "[ROUTE]Deleted default via fe80::1 dev eth0 proto ra metric 1024 pref medium"), stamped(time.Millisecond, "[ROUTE]default via fe80::2 dev eth0 proto ra metric 1024 pref medium")},
+			[]string{"during the gap table main had no default route, and nothing is less specific than a default route", "with the default rules (no rule follows main) it found none and failed", "ENETUNREACH"}},
+		{"IPv4, another table", []string{stamped(0, "[ROUTE]Deleted default via 192.0.2.1 dev eth0 table 100 proto zebra metric 20"), stamped(time.Millisecond, "[ROUTE]default via 192.0.2.2 dev eth0 table 100 proto zebra metric 20")},
+			[]string{"table 100 had no default route", "no more specific route of table 100 matched", "with the default rules that is table main"}},
+		{"IPv4, table main", []string{stamped(0, "[ROUTE]Deleted default via 192.0.2.1 dev eth0 proto dhcp metric 100"), stamped(time.Millisecond, "[ROUTE]default via 192.0.2.1 dev eth0 proto dhcp metric 100")},
+			[]string{"(only table default follows main, usually empty)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs, _ := run(t, DefaultConfig(), parseLines(t, tt.lines...))
+			if len(fs) != 1 || fs[0].Detector != DetectorNonAtomic {
+				t.Fatalf("findings %v", fs)
+			}
+			ev := fs[0].Evidence
+			if strings.Contains(ev, "fell through") || strings.Contains(ev, "less specific route") {
+				t.Errorf("evidence speaks of a fall-through:\n%s", ev)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(ev, w) {
+					t.Errorf("evidence lacks %q:\n%s", w, ev)
+				}
+			}
+		})
 	}
 }

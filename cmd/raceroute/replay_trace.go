@@ -44,9 +44,16 @@ non-atomic route changes, route-cache entries contradicting their route,
 ignored gratuitous ARPs, unannounced neighbour MAC changes and receive
 overflows. FILE "-" reads standard input.
 
-Malformed lines are reported on stderr with their line numbers and
-skipped. Exit status: 2 when FILE cannot be read, 1 with
---fail-on-finding when anything was found, 0 otherwise.`,
+Malformed lines are reported on stderr with their line numbers, quoted,
+and skipped (the first 20; then only their count). An overflow that
+iproute2 reported ("netlink receive error No buffer space available")
+is a finding, and so are the findings after it that lost events may
+have made wrong. To replay what watch --json printed with the advice
+watch gave, pass --kernel-release of the host it ran on.
+
+Exit status: 2 when FILE cannot be read or holds no record at all (an
+empty or binary file), 1 with --fail-on-finding when anything was
+found, 0 otherwise.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return badInput(fmt.Errorf("replay-trace takes one FILE, got %d arguments", len(args)))
@@ -118,6 +125,7 @@ func replayTrace(ctx context.Context, r io.Reader, name string, stdout, stderr i
 	var (
 		records, malformed, findings int
 		last                         time.Time
+		held                         []*trace.LineError // until the first record: a file with none gets one message
 	)
 	emit := func(fs []watch.Finding) error {
 		for _, f := range fs {
@@ -152,11 +160,22 @@ func replayTrace(ctx context.Context, r io.Reader, name string, stdout, stderr i
 		var le *trace.LineError
 		if errors.As(err, &le) {
 			malformed++
-			fmt.Fprintln(stderr, le.Error())
+			switch {
+			case records == 0 && len(held) < maxShownMalformed:
+				held = append(held, le)
+			case records > 0 && malformed <= maxShownMalformed:
+				fmt.Fprintln(stderr, le.Error())
+			}
 			continue
 		}
 		if err != nil {
 			return findings, badInput(err)
+		}
+		if records == 0 {
+			for _, le := range held {
+				fmt.Fprintln(stderr, le.Error())
+			}
+			held = nil
 		}
 		records++
 		if rec.Time.After(last) {
@@ -166,13 +185,37 @@ func replayTrace(ctx context.Context, r io.Reader, name string, stdout, stderr i
 			return findings, err
 		}
 	}
-	if !last.IsZero() {
-		// Let the time-based detectors conclude as if the log had gone on.
-		end := last.Add(cfg.Locktime + cfg.GARPMargin + cfg.NonAtomicWindow + time.Nanosecond)
-		if err := emit(eng.Tick(end)); err != nil {
-			return findings, err
-		}
+	if records == 0 {
+		return 0, badInput(noRecord(name, mr.Lines(), malformed, held))
 	}
-	fmt.Fprintf(stderr, "replay-trace: %s: %d records, %d malformed lines skipped, %d finding(s)\n", name, records, malformed, findings)
+	// Let the time-based detectors conclude as if the log had gone on.
+	var end time.Time
+	if !last.IsZero() {
+		end = last.Add(cfg.Locktime + cfg.GARPMargin + cfg.NonAtomicWindow + time.Nanosecond)
+	}
+	if err := emit(eng.Finish(end)); err != nil {
+		return findings, err
+	}
+	shown := ""
+	if malformed > maxShownMalformed {
+		shown = fmt.Sprintf(" (the first %d shown)", maxShownMalformed)
+	}
+	fmt.Fprintf(stderr, "replay-trace: %s: %d records, %d malformed lines skipped%s, %d finding(s)\n", name, records, malformed, shown, findings)
 	return findings, nil
+}
+
+// maxShownMalformed bounds the malformed lines replay-trace prints.
+const maxShownMalformed = 20
+
+// noRecord is the one error for a log without any record: empty, binary,
+// or not a log of ip monitor or raceroute watch.
+func noRecord(name string, lines, malformed int, first []*trace.LineError) error {
+	switch {
+	case lines == 0:
+		return fmt.Errorf("%s is empty: no ip monitor or raceroute watch record to replay", name)
+	case malformed == 0:
+		return fmt.Errorf("%s: none of its %d lines is a route, neighbour, link, address, frame or overflow record", name, lines)
+	}
+	return fmt.Errorf("%s: no ip monitor or raceroute watch record in it: %d of its %d lines are malformed (binary data, or another format?); the first: %v",
+		name, malformed, lines, first[0])
 }

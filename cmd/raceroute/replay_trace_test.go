@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 const seedBad = "../../watch/testdata/seed-bad.log"
@@ -131,6 +133,109 @@ func TestReplayTraceStdin(t *testing.T) {
 		t.Errorf("%d JSON lines, want 3:\n%s", lines, out.String())
 	}
 	if !strings.Contains(errb.String(), "replay-trace: stdin:") {
+		t.Errorf("stderr %q", errb.String())
+	}
+}
+
+// A file without any record is bad input, told in one message that
+// quotes, escaped, what was there instead.
+func TestReplayTraceNoRecord(t *testing.T) {
+	dir := t.TempDir()
+	var binary []byte
+	for i := range 4096 {
+		binary = append(binary, byte(i*7), byte(i))
+	}
+	tests := []struct {
+		name    string
+		content []byte
+		want    string
+	}{
+		{"empty", nil, "is empty: no ip monitor or raceroute watch record to replay"},
+		{"blank lines", []byte("\n\n   \n"), "none of its 3 lines is a route"},
+		{"binary", binary, "no ip monitor or raceroute watch record in it: "},
+		{"only messages without records", []byte("[NETCONF]ipv4 dev eth0 forwarding on\nnsid 1 (iproute2 netns name: blue)\n"), "none of its 2 lines is a route, neighbour, link, address, frame or overflow record"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-")+".log")
+			if err := os.WriteFile(p, tt.content, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var out, errb bytes.Buffer
+			if got := run(context.Background(), []string{"replay-trace", p}, &out, &errb); got != exitBadInput {
+				t.Errorf("exit %d, want %d", got, exitBadInput)
+			}
+			msg := errb.String()
+			if strings.Count(msg, "\n") != 1 || !strings.Contains(msg, tt.want) || out.Len() != 0 {
+				t.Errorf("stderr %q (stdout %q): want one line saying %q", msg, out.String(), tt.want)
+			}
+			if i := strings.IndexFunc(strings.TrimSuffix(msg, "\n"), func(r rune) bool { return r < 0x20 || r == 0x7f || r == utf8.RuneError }); i >= 0 {
+				t.Errorf("stderr carries a raw control byte at %d: %q", i, msg)
+			}
+		})
+	}
+}
+
+// Malformed lines are quoted with their control bytes escaped, the first
+// 20 of them; the rest are only counted.
+func TestReplayTraceMalformedQuoted(t *testing.T) {
+	lines := []string{"10.0.0.0/8 dev eth0", "10.1.0.0/16 dev \x1b[2Jeth0"}
+	for i := range 30 {
+		lines = append(lines, fmt.Sprintf("junk %d", i))
+	}
+	var out, errb bytes.Buffer
+	n, err := replayTrace(context.Background(), strings.NewReader(strings.Join(lines, "\n")), "t.log", &out, &errb, defaultReplayTraceOptions())
+	if err != nil || n != 0 {
+		t.Fatalf("findings %d, err %v", n, err)
+	}
+	msg := errb.String()
+	if strings.ContainsRune(msg, 0x1b) || !strings.Contains(msg, `t.log:2: expected a line of printable text, got "byte 0x1b at column 17" in: "10.1.0.0/16 dev \x1b[2Jeth0"`) {
+		t.Errorf("stderr does not quote line 2 escaped:\n%s", msg)
+	}
+	shown := 0
+	for _, l := range strings.Split(msg, "\n") {
+		if strings.HasPrefix(l, "t.log:") {
+			shown++
+		}
+	}
+	if shown != 20 {
+		t.Errorf("%d malformed lines shown, want 20:\n%s", shown, msg)
+	}
+	if !strings.Contains(msg, "1 records, 31 malformed lines skipped (the first 20 shown), 0 finding(s)") {
+		t.Errorf("summary: %q", msg)
+	}
+}
+
+// iproute2's own overflow line is a gap in the evidence: a finding, a
+// caution on what came after, and at the end the conclusions that may be
+// wrong.
+func TestReplayTraceIPMonitorOverflow(t *testing.T) {
+	f, err := os.Open("../../watch/testdata/ip-monitor-overflow.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	opts := defaultReplayTraceOptions()
+	opts.json = true
+	var out, errb bytes.Buffer
+	n, err := replayTrace(context.Background(), f, "ip-monitor-overflow.log", &out, &errb, opts)
+	if err != nil || n != 3 {
+		t.Fatalf("findings %d, err %v:\n%s%s", n, err, out.String(), errb.String())
+	}
+	var fs []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		fs = append(fs, m)
+	}
+	if fs[0]["detector"] != "receive-overflow" || fs[1]["detector"] != "non-atomic-route-change" || fs[2]["detector"] != "receive-overflow" ||
+		!strings.Contains(fs[1]["evidence"].(string), "Caution: events were lost at line 1") ||
+		!strings.Contains(fs[2]["evidence"].(string), "this later finding may be wrong: non-atomic-route-change 10.1.7.0/24") {
+		t.Errorf("findings:\n%s", out.String())
+	}
+	if !strings.Contains(errb.String(), "12 records, 0 malformed lines skipped, 3 finding(s)") {
 		t.Errorf("stderr %q", errb.String())
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -60,6 +61,20 @@ func (f *watchFlags) watchConfig() (livewatch.Config, error) {
 		}
 		cfg.Prefix = p.Masked()
 	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+		zero string
+	}{
+		{"--for", f.duration, "until interrupted"},
+		{"--window", f.window, "the default"},
+		{"--garp-margin", f.margin, "the default"},
+		{"--locktime", f.locktime, "the default"},
+	} {
+		if d.v < 0 {
+			return cfg, badInput(fmt.Errorf("%s %v: want a positive duration (0: %s)", d.flag, d.v, d.zero))
+		}
+	}
 	if f.window > 0 {
 		cfg.Engine.NonAtomicWindow = f.window
 	}
@@ -80,7 +95,9 @@ func newWatchCmd() *cobra.Command {
 		Long: `watch follows the kernel's route, route-cache, neighbour, link and address
 events of a network namespace and prints them as ` + "`ip -ts monitor`" + ` lines, with
 the markers iproute2 lacks (Replaced, Cloned, Resync, Inferred, Polled), or
-as JSON lines. It never loses state: after a netlink receive overflow it
+as JSON lines (which begin with the tables as the watch found them, marked
+initial, so that replay-trace of them starts from the same view). It never
+loses state: after a netlink receive overflow it
 dumps the tables again and prints the differences. Its detectors report
 non-atomic route changes, route-cache entries that contradict their route,
 gratuitous ARPs the neighbour table ignored, unannounced MAC changes, and
@@ -106,13 +123,17 @@ overflows.`,
 				ctx, cancel = context.WithTimeout(ctx, f.duration)
 				defer cancel()
 			}
-			return livewatch.Run(ctx, cfg)
+			err = livewatch.Run(ctx, cfg)
+			if errors.Is(err, livewatch.ErrNoSuchDev) {
+				return badInput(err)
+			}
+			return err
 		},
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&f.json, "json", false, "print JSON lines instead of ip -ts monitor text")
 	fl.IntVar(&f.family, "family", 0, "follow only IPv4 (4) or IPv6 (6)")
-	fl.StringVar(&f.dev, "dev", "", "print only events about this interface")
+	fl.StringVar(&f.dev, "dev", "", "print only events about this interface (it must exist in the namespace)")
 	fl.StringVar(&f.prefix, "prefix", "", "print only events inside this prefix")
 	fl.StringVar(&f.netns, "netns", "", "watch this network namespace (name under /run/netns, or a path)")
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on this address, e.g. 127.0.0.1:9740")

@@ -228,3 +228,112 @@ func TestBabeldNonAtomicChange(t *testing.T) {
 	t.Logf("path via %s broken; babeld rerouted via %s %v later; delete-to-add gap %v\n%s\n%s",
 		installed, other, del.Sub(breakAt).Round(time.Millisecond), add.Sub(del), strings.Join(story, "\n"), f)
 }
+
+// TestBabeldRetraction runs babeld in two namespaces: A learns
+// fd0c::/64 from C over one link, the only path. The path breaks (C's end
+// leaves the bridge babeld runs on) and babeld on A retracts the route:
+// it deletes it and installs `unreachable fd0c::/64 ... metric
+// 4294967295`; the path comes back and babeld deletes the retraction and
+// adds the route again. The watch must see one non-atomic change through
+// the retraction, naming it and how long fd0c::/64 was unreachable.
+// With -record it keeps what ip monitor printed meanwhile
+// (watch/testdata/babeld-retraction.log).
+func TestBabeldRetraction(t *testing.T) {
+	nstest.RequireRoot(t)
+	babeld := nstest.RequireBinary(t, "babeld")
+	a, c := nstest.New(t, "retA"), nstest.New(t, "retC")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ns := range []*netns.NS{a, c} {
+		for _, kv := range [][2]string{
+			{"net.ipv6.conf.all.accept_dad", "0"}, {"net.ipv6.conf.default.accept_dad", "0"},
+			{"net.ipv6.conf.all.forwarding", "1"},
+		} {
+			must(ns.Sysctl(kv[0], kv[1]))
+		}
+	}
+	must(a.Veth("ac", c, "ca"))
+	must(c.Bridge("brc", net.HardwareAddr{0x02, 0, 0, 0, 0x0c, 0x01}))
+	must(c.SetMaster("ca", "brc"))
+	must(c.Veth("cx", c, "cy"))
+	must(c.AddrAdd("cx", netip.MustParsePrefix("fd0c::1/64")))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, x := range []struct {
+		ns  *netns.NS
+		dev string
+	}{{a, "ac"}, {c, "brc"}} {
+		waitFor(t, x.dev+" has a usable link-local address", 10*time.Second, func() (bool, string) {
+			out, err := x.ns.Run(ctx, "ip", "-6", "addr", "show", "dev", x.dev, "scope", "link")
+			return err == nil && strings.Contains(out, "fe80::") && !strings.Contains(out, "tentative"), out
+		})
+	}
+	dir := t.TempDir()
+	const portA = 33124
+	run := func(ns *netns.NS, name string, extra ...string) {
+		args := []string{"-I", filepath.Join(dir, name+".pid"), "-S", filepath.Join(dir, name+".state"), "-h", "0.5", "-H", "0.5"}
+		args = append(args, extra...)
+		nstest.Start(t, ns, babeld, append(args, "-C", "redistribute local deny")...)
+	}
+	run(c, "C", "-C", "redistribute ip fd0c::/64 allow", "-C", "interface brc type wired")
+	run(a, "A", "-g", fmt.Sprint(portA), "-C", "interface ac type wired")
+	routes := func() string {
+		out, _ := a.Run(ctx, "ip", "-6", "route", "show", "table", "all", "fd0c::/64")
+		return out
+	}
+	waitFor(t, "babeld on A routes fd0c::/64 through ac", 20*time.Second, func() (bool, string) {
+		r := routes()
+		return strings.Contains(r, "via fe80::") && strings.Contains(r, "dev ac"), r
+	})
+
+	mon := monitor(t, a)
+	var fs findings
+	stop := start(t, livewatch.Config{Netns: a.Name, Families: []int{6}, OnFinding: fs.add})
+	breakAt := time.Now()
+	must(c.SetMaster("ca", "")) // the only path breaks; ac stays up
+	waitFor(t, "babeld on A retracts fd0c::/64", 20*time.Second, func() (bool, string) {
+		r := routes()
+		return strings.Contains(r, "unreachable fd0c::/64") && !strings.Contains(r, "via fe80::"), r
+	})
+	retractedAt := time.Now()
+	must(c.SetMaster("ca", "brc")) // and comes back
+	f := fs.wait(t, watch.DetectorNonAtomic, 20*time.Second)
+	// babeld may retract once more while its neighbour comes back; the
+	// recording ends once the route has held for two seconds.
+	var since time.Time
+	waitFor(t, "the route through ac holds", 30*time.Second, func() (bool, string) {
+		r := routes()
+		if !strings.Contains(r, "via fe80::") || strings.Contains(r, "unreachable") {
+			since = time.Time{}
+			return false, r
+		}
+		if since.IsZero() {
+			since = time.Now()
+		}
+		return time.Since(since) > 2*time.Second, r
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	saveRecording(t, "babeld-retraction.log", mon)
+	if len(f.Objects) != 3 || !strings.HasPrefix(f.Objects[1], "unreachable fd0c::/64 dev lo proto babel metric 4294967295") ||
+		!strings.HasPrefix(f.Objects[0], "fd0c::/64 via fe80::") || !strings.HasPrefix(f.Objects[2], "fd0c::/64 via fe80::") {
+		t.Errorf("finding objects %q: want the route, the retraction and the route again", f.Objects)
+	}
+	for _, want := range []string{"through a retraction", "fd0c::/64 had no usable route for", "the retraction dropped its packets as unreachable"} {
+		if !strings.Contains(f.Evidence, want) {
+			t.Errorf("evidence lacks %q:\n%s", want, f.Evidence)
+		}
+	}
+	for _, x := range fs.all() {
+		if x.Detector == watch.DetectorNonAtomic && len(x.Objects) != 3 {
+			t.Errorf("a non-atomic finding without its retraction: %v", x)
+		}
+	}
+	t.Logf("path broken; babeld retracted after %v, restored %v after the path came back\n%s\nip monitor:\n%s",
+		retractedAt.Sub(breakAt).Round(time.Millisecond), time.Since(retractedAt).Round(time.Millisecond), f, mon.String())
+}

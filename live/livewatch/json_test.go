@@ -73,3 +73,44 @@ func FuzzAppendJSON(f *testing.F) {
 		}
 	})
 }
+
+// What watch --json prints of a record, replay-trace reads back as the
+// same record.
+func TestAppendJSONReadsBack(t *testing.T) {
+	ts := time.Date(2026, 11, 21, 20, 0, 0, 123456789, time.UTC)
+	mac := net.HardwareAddr{2, 0, 0, 0, 0, 1}
+	pfx := netip.MustParsePrefix
+	addr := netip.MustParseAddr
+	recs := []trace.Record{
+		{Time: ts, Kind: trace.KindRoute, Action: trace.ActionNew, Replace: true, Netns: "n1",
+			Route: trace.Route{Family: 6, Table: 254, Type: 1, Dst: pfx("2001:db8::/64"), Gateway: addr("fe80::1"), Dev: "eth0", Metric: 1024, Proto: 42}},
+		{Time: ts, Kind: trace.KindRoute, Action: trace.ActionNew, Initial: true,
+			Route: trace.Route{Family: 6, Table: 254, Type: trace.RouteUnreachable, Dst: pfx("2001:db8::/48"), Dev: "lo", Metric: 4294967295, Proto: 42}},
+		{Time: ts, Kind: trace.KindRoute, Action: trace.ActionDel, Resync: true,
+			Route: trace.Route{Family: 6, Table: 254, Type: 7, Dst: pfx("2001:db8::1/128"), Cloned: true, Dev: "lo", Error: -101}},
+		{Time: ts, Kind: trace.KindRoute, Action: trace.ActionNew, Polled: true,
+			Route: trace.Route{Family: 6, Table: 254, Type: 1, Dst: pfx("2001:db8::2/128"), Gateway: addr("fe80::2"), Dev: "eth0", Cloned: true, Expires: 500 * time.Second}},
+		{Time: ts, Kind: trace.KindRoute, Action: trace.ActionDel, Inferred: true,
+			Route: trace.Route{Family: 4, Table: 254, Type: 1, Dst: pfx("10.1.0.0/24"), Gateway: addr("10.9.0.2"), Dev: "va", Proto: 4}},
+		{Time: ts, Kind: trace.KindNeigh, Action: trace.ActionNew, Neigh: trace.Neigh{Family: 4, Addr: addr("10.0.0.1"), LLAddr: mac, Dev: "eth0", State: trace.NUDReachable}},
+		{Time: ts, Kind: trace.KindLink, Action: trace.ActionNew, Link: trace.Link{Index: 2, Name: "va", MAC: mac, Up: true, MTU: 1500}},
+		{Time: ts, Kind: trace.KindAddr, Action: trace.ActionNew, Addr: trace.Addr{Family: 6, Prefix: pfx("fd00:9::1/64"), Ifindex: 2, Dev: "va"}},
+		{Time: ts, Kind: trace.KindFrame, Action: trace.ActionNew, Frame: trace.Frame{Op: trace.FrameARPReply, Dev: "eth0", SrcMAC: mac, DstMAC: mac,
+			SenderIP: addr("10.0.0.1"), SenderHW: mac, TargetIP: addr("10.0.0.1"), TargetHW: mac}},
+		{Time: ts, Kind: trace.KindOverflow},
+		{Time: ts, Kind: trace.KindResync, Lost: 3},
+	}
+	var b []byte
+	for i := range recs {
+		b = livewatch.AppendJSON(b, &recs[i])
+	}
+	got, errs, err := trace.ParseMonitor(strings.NewReader(string(b)), trace.MonitorOptions{})
+	if err != nil || len(errs) != 0 || len(got) != len(recs) {
+		t.Fatalf("read back %d records, errors %v %v, from:\n%s", len(got), errs, err, b)
+	}
+	for i, want := range recs {
+		if g, w := trace.FormatMonitor(got[i], true), trace.FormatMonitor(want, true); g != w || !got[i].Time.Equal(want.Time) {
+			t.Errorf("record %d read back as\n%s (%v)\nwant\n%s (%v)", i, g, got[i].Time, w, want.Time)
+		}
+	}
+}

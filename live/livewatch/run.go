@@ -34,15 +34,22 @@ import (
 // DefaultCachePoll is how often the IPv6 route cache is dumped.
 const DefaultCachePoll = 3 * time.Second
 
+// ErrNoSuchDev is the error (wrapped) of a Run whose Config.Dev names no
+// interface of the watched namespace.
+var ErrNoSuchDev = errors.New("no such interface")
+
 // Config configures a watch.
 type Config struct {
 	// Netns is the namespace to watch (name or path; "" for our own).
 	Netns string
-	// JSON prints JSON lines instead of `ip -ts monitor` text.
+	// JSON prints JSON lines instead of `ip -ts monitor` text; they start
+	// with the tables as the watch found them (records marked initial),
+	// so that a replay of the output begins from the same view.
 	JSON bool
 	// Families restricts to IPv4 (4) and/or IPv6 (6); empty: both.
 	Families []int
-	// Dev, if set, prints only events about this interface.
+	// Dev, if set, prints only events about this interface, which must
+	// exist in the namespace when the watch starts (else ErrNoSuchDev).
 	Dev string
 	// Prefix, if valid, prints only route, address and neighbour events
 	// inside it.
@@ -118,7 +125,7 @@ func newMetrics(stats func() nl.Stats) *Metrics {
 		Name: "raceroute_watch_heals_total", Help: "Route-cache deletions tried by --heal, by result (ok, failed).",
 	}, []string{"result"})
 	m.Registry.MustRegister(m.events, m.findings, m.drops, m.resyncs, m.heals)
-	for _, d := range []string{watch.DetectorNonAtomic, watch.DetectorCache, watch.DetectorGARPIgnored, watch.DetectorMACChange, watch.DetectorOverflow} {
+	for _, d := range []string{watch.DetectorNonAtomic, watch.DetectorKernelChurn, watch.DetectorCache, watch.DetectorGARPIgnored, watch.DetectorMACChange, watch.DetectorOverflow} {
 		m.findings.WithLabelValues(d)
 	}
 	return m
@@ -184,6 +191,11 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("watch: %w", err)
 	}
 	defer sub.Close()
+	if cfg.Dev != "" {
+		if err := checkDev(ctx, sub, cfg.Dev, cfg.Netns); err != nil {
+			return err
+		}
+	}
 	metrics := newMetrics(sub.Stats)
 
 	var srvErr chan error
@@ -315,6 +327,27 @@ loop:
 	return runErr
 }
 
+// checkDev fails with ErrNoSuchDev when the namespace has no interface
+// named dev.
+func checkDev(ctx context.Context, sub *nl.Subscription, dev, netns string) error {
+	v, err := sub.View(ctx)
+	if err != nil {
+		return fmt.Errorf("watch: %w", err)
+	}
+	var names []string
+	for _, l := range v.LinkList() {
+		if l.Name == dev {
+			return nil
+		}
+		names = append(names, l.Name)
+	}
+	where := "this network namespace"
+	if netns != "" {
+		where = "network namespace " + strconv.Quote(netns)
+	}
+	return fmt.Errorf("watch: --dev %q: %w in %s (it has %s)", dev, ErrNoSuchDev, where, strings.Join(names, ", "))
+}
+
 // metricsMux serves the registry on /metrics.
 func metricsMux(reg *prometheus.Registry) http.Handler {
 	mux := http.NewServeMux()
@@ -348,9 +381,13 @@ func (w *watcher) handle(ctx context.Context, r trace.Record) error {
 		w.kinds[k] = c
 	}
 	c.Inc()
+	// The detectors measure on the wall-clock times the output carries,
+	// without the monotonic reading, so that a replay of the output
+	// measures the same gaps to the nanosecond.
+	r.Time = r.Time.Round(0)
 	fs := w.engine.Observe(r)
-	if !r.Initial && Match(&r, w.cfg.Dev, w.cfg.Prefix) {
-		if w.cfg.OnRecord != nil {
+	if (!r.Initial || w.cfg.JSON) && Match(&r, w.cfg.Dev, w.cfg.Prefix) {
+		if w.cfg.OnRecord != nil && !r.Initial {
 			w.cfg.OnRecord(r)
 		}
 		if !w.cfg.Quiet {
@@ -548,6 +585,7 @@ func AppendJSON(b []byte, r *trace.Record) []byte {
 	flag("replace", r.Replace)
 	flag("resync", r.Resync)
 	flag("inferred", r.Inferred)
+	flag("initial", r.Initial)
 	flag("polled", r.Polled)
 	switch r.Kind {
 	case trace.KindRoute:

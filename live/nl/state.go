@@ -235,6 +235,16 @@ func (v *View) RouteList() []trace.Route {
 	return out
 }
 
+// LinkList returns the view's links, by index.
+func (v *View) LinkList() []trace.Link {
+	out := make([]trace.Link, 0, len(v.links))
+	for _, l := range v.links {
+		out = append(out, l)
+	}
+	slices.SortFunc(out, func(a, b trace.Link) int { return a.Index - b.Index })
+	return out
+}
+
 // describe renders a record's object compactly, for differences and logs.
 func describe(r *trace.Record) string {
 	switch r.Kind {

@@ -36,13 +36,16 @@ const (
 // re-dumps that link's routes and neighbours to infer silent removals.
 const linkDownSettle = 100 * time.Millisecond
 
-// Stats are a subscription's counters.
+// Stats are a subscription's counters. The counters of records move
+// when a record is delivered, never before: once the subscription has
+// ended and its records are drained, Records, Drops, Resyncs and
+// ResyncRecords equal the records of each kind the consumer received.
 type Stats struct {
 	Events        uint64 // notifications decoded
-	Records       uint64 // records emitted, of every kind
-	Drops         uint64 // receive overflows (ENOBUFS)
-	Resyncs       uint64 // resynchronisations completed
-	ResyncRecords uint64 // differences found by resyncs
+	Records       uint64 // records delivered, of every kind
+	Drops         uint64 // receive overflows (ENOBUFS), delivered as Overflow records
+	Resyncs       uint64 // resynchronisations completed, delivered as Resync records
+	ResyncRecords uint64 // differences found by resyncs, delivered as records marked Resync
 	Inferred      uint64 // deletions inferred (link removal, link down)
 	Polls         uint64 // route-cache polls done
 	DumpRetries   uint64 // interrupted dumps retried
@@ -366,11 +369,11 @@ func (s *Subscription) process(ctx context.Context) {
 				return
 			}
 			if b.overflow {
-				s.stats.drops.Add(1)
 				s.resyncDue = true
 				if !s.emit(ctx, trace.Record{Time: b.overflowT, Kind: trace.KindOverflow}) {
 					return
 				}
+				s.stats.drops.Add(1)
 			}
 			if b.drained && s.resyncDue {
 				s.resyncDue = false
@@ -383,20 +386,24 @@ func (s *Subscription) process(ctx context.Context) {
 	}
 }
 
-// emit delivers one record; false when the subscription is ending.
+// emit delivers one record and counts it; false, the record neither
+// delivered nor counted, when the subscription is ending.
 func (s *Subscription) emit(ctx context.Context, r trace.Record) bool {
 	r.Netns = s.opts.Netns
-	s.stats.records.Add(1)
 	if s.opts.Handler != nil {
+		if ctx.Err() != nil {
+			return false
+		}
 		s.opts.Handler(r)
-		return ctx.Err() == nil
+	} else {
+		select {
+		case s.out <- r:
+		case <-ctx.Done():
+			return false
+		}
 	}
-	select {
-	case s.out <- r:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	s.stats.records.Add(1)
+	return true
 }
 
 // handle applies the messages of a batch's datagrams.
@@ -568,18 +575,18 @@ func (s *Subscription) resync(ctx context.Context) error {
 	diff := s.view.diff(fresh)
 	now := time.Now()
 	s.view = fresh
+	clear(s.pending)
 	for _, r := range diff {
 		r.Time, r.Resync = now, true
 		if !s.emit(ctx, r) {
 			return ctx.Err()
 		}
+		s.stats.resyncRecs.Add(1)
 	}
-	clear(s.pending)
-	s.stats.resyncs.Add(1)
-	s.stats.resyncRecs.Add(uint64(len(diff)))
 	if !s.emit(ctx, trace.Record{Time: now, Kind: trace.KindResync, Lost: len(diff)}) {
 		return ctx.Err()
 	}
+	s.stats.resyncs.Add(1)
 	return nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -251,11 +253,21 @@ func TestDumpRetriesInterrupted(t *testing.T) {
 	t.Logf("retried: %v", retries)
 }
 
+// TestSubscriptionOverflowResyncs overflows a subscription's socket
+// twice, checks that it resyncs, and that its counters agree with the
+// records it delivered. They agree only once the subscription has ended
+// and its records are drained: until then more can come at any time (in
+// a fresh namespace DAD completes about a second after the addresses
+// were added, and its few events can overflow the tiny buffer again and
+// start another resync), and a subscription stopped in the middle of a
+// resync must not count what it did not deliver. So the test stops the
+// subscription inside the second resync, the moment a counter used to
+// run ahead of its records, and compares only after that.
 func TestSubscriptionOverflowResyncs(t *testing.T) {
 	a, _ := pair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	// A tiny socket buffer and queue, and nobody reading: the burst must
+	// A tiny socket buffer and queue, and nobody reading: a burst must
 	// overflow the socket.
 	opts := nl.Options{Netns: a.Name, RcvBuf: 4096, Queue: 1, Buffer: 1}
 	sub, err := nl.Subscribe(ctx, opts)
@@ -268,22 +280,48 @@ func TestSubscriptionOverflowResyncs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	var rs []trace.Route
-	for i := range 3000 {
-		rs = append(rs, route(fmt.Sprintf("10.%d.%d.0/24", 100+i/256, i%256), "10.9.0.2"))
+	burst := func(base int) []trace.Route {
+		var rs []trace.Route
+		for i := range 3000 {
+			rs = append(rs, route(fmt.Sprintf("10.%d.%d.0/24", base+i/256, i%256), "10.9.0.2"))
+		}
+		if n, err := w.Write(ctx, nl.OpAdd, rs); err != nil || n != len(rs) {
+			t.Fatalf("wrote %d of %d: %v", n, len(rs), err)
+		}
+		return rs
 	}
-	if n, err := w.Write(ctx, nl.OpAdd, rs); err != nil || n != len(rs) {
-		t.Fatalf("wrote %d of %d: %v", n, len(rs), err)
-	}
+	rs := burst(100)
 	// Delete a third of them too, so that the resync has deletions to find.
 	if _, err := w.Write(ctx, nl.OpDelete, rs[:1000]); err != nil {
 		t.Fatal(err)
 	}
-	var overflow, resync, resynced int
+
+	var (
+		mu                                sync.Mutex
+		overflow, resync, resynced, total int
+	)
+	pause := make(chan chan struct{}) // the consumer stops reading until the channel it receives is closed
+	var hold atomic.Bool              // stop at the next resynced record
+	inResync := make(chan struct{})   // closed there
+	stopped := make(chan struct{})    // closed once the subscription has stopped
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for r := range sub.Records() {
+		held := false
+		for {
+			var r trace.Record
+			var ok bool
+			select {
+			case resume := <-pause:
+				<-resume
+				continue
+			case r, ok = <-sub.Records():
+			}
+			if !ok {
+				return
+			}
+			mu.Lock()
+			total++
 			switch {
 			case r.Kind == trace.KindOverflow:
 				overflow++
@@ -292,17 +330,45 @@ func TestSubscriptionOverflowResyncs(t *testing.T) {
 			case r.Resync:
 				resynced++
 			}
+			mu.Unlock()
+			if r.Resync && !held && hold.Load() {
+				// Keep the subscription inside this resync while it stops.
+				held = true
+				close(inResync)
+				<-stopped
+			}
 		}
 	}()
 	waitConverged(t, sub, opts, 30*time.Second)
-	st := sub.Stats()
-	sub.Close()
-	<-done
-	if st.Drops == 0 || st.Resyncs == 0 {
-		t.Fatalf("stats %+v: want drops and resyncs", st)
+	mu.Lock()
+	first := resync
+	mu.Unlock()
+	if first == 0 {
+		t.Fatal("converged without a resync record")
 	}
-	if overflow != int(st.Drops) || resync != int(st.Resyncs) || resynced != int(st.ResyncRecords) {
-		t.Errorf("records: %d overflow, %d resync, %d resynced; stats %+v", overflow, resync, resynced, st)
+
+	// The second burst, with nobody reading: it overflows again.
+	resume := make(chan struct{})
+	pause <- resume
+	burst(120)
+	hold.Store(true)
+	close(resume)
+	select {
+	case <-inResync:
+	case <-time.After(30 * time.Second):
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("no resync after the second burst within 30s: %d overflow, %d resync, %d resynced records; stats %+v", overflow, resync, resynced, sub.Stats())
+	}
+	sub.Close()
+	close(stopped)
+	<-done
+	st := sub.Stats()
+	if st.Drops < 2 || st.Resyncs == 0 {
+		t.Fatalf("stats %+v: want two drops at least, and resyncs", st)
+	}
+	if overflow != int(st.Drops) || resync != int(st.Resyncs) || resynced != int(st.ResyncRecords) || total != int(st.Records) {
+		t.Errorf("records: %d overflow, %d resync, %d resynced, %d in all; stats %+v", overflow, resync, resynced, total, st)
 	}
 	if resynced == 0 {
 		t.Error("the resync found no differences, though events were lost")

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"raceroute/live/netns/nstest"
+	"raceroute/live/nl"
+	"raceroute/trace"
+)
+
+// syncBuf is a buffer the watch writes to while the test reads it.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestWatchBadFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"watch", "--for", "-1s"}, "--for -1s: want a positive duration (0: until interrupted)"},
+		{[]string{"watch", "--window", "-5ms"}, "--window -5ms: want a positive duration"},
+		{[]string{"watch", "--locktime", "-1s"}, "--locktime -1s: want a positive duration"},
+		{[]string{"watch", "--garp-margin", "-1ms"}, "--garp-margin -1ms: want a positive duration"},
+		{[]string{"watch", "--family", "5"}, "--family 5: want 4 or 6"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if got := run(context.Background(), tt.args, &out, &errb); got != exitBadInput {
+				t.Errorf("exit %d, want %d; stderr %s", got, exitBadInput, errb.String())
+			}
+			if !strings.Contains(errb.String(), tt.want) || strings.Count(errb.String(), "\n") != 1 {
+				t.Errorf("stderr %q, want one line with %q", errb.String(), tt.want)
+			}
+		})
+	}
+}
+
+// --dev must name an interface of the namespace being watched.
+func TestWatchUnknownDev(t *testing.T) {
+	a, _ := nstest.Pair(t, "cw")
+	tests := []struct {
+		dev  string
+		code int
+		want string
+	}{
+		{"nope", exitBadInput, `--dev "nope": no such interface in network namespace "` + a.Name + `" (it has lo, va)`},
+		{"va", exitOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dev, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			got := run(context.Background(), []string{"watch", "--netns", a.Name, "--dev", tt.dev, "--for", "300ms"}, &out, &errb)
+			if got != tt.code || !strings.Contains(errb.String(), tt.want) {
+				t.Errorf("exit %d, stderr %q; want %d with %q", got, errb.String(), tt.code, tt.want)
+			}
+		})
+	}
+}
+
+// What watch --json prints, replay-trace reads: the findings it draws
+// from the output are the watch's own. The covering route exists before
+// the watch starts, so only the tables watch --json prints first let a
+// replay name the route lookups fell through to.
+func TestWatchJSONReplayRoundTrip(t *testing.T) {
+	a, _ := nstest.Pair(t, "rt")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, kv := range [][2]string{{"net.ipv6.conf.va.keep_addr_on_down", "1"}, {"net.ipv6.conf.va.accept_dad", "0"}} {
+		if err := a.Sysctl(kv[0], kv[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := nl.NewRouteWriter(nl.Options{Netns: a.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	rt := func(dst, gw string, metric uint32, typ uint8) trace.Route {
+		r := trace.Route{Family: 6, Dst: netip.MustParsePrefix(dst), Metric: metric, Proto: 42, Type: typ}
+		if gw != "" {
+			r.Gateway = netip.MustParseAddr(gw)
+		} else {
+			r.Dev = "lo"
+		}
+		return r
+	}
+	type step struct {
+		op nl.Op
+		r  trace.Route
+	}
+	write := func(steps ...step) {
+		t.Helper()
+		for _, s := range steps {
+			if _, err := w.Write(ctx, s.op, []trace.Route{s.r}); err != nil {
+				t.Fatalf("%v %v: %v", s.op, s.r, err)
+			}
+		}
+	}
+	cover := rt("fd02::/48", "", 1024, trace.RouteUnreachable)
+	r1, r2 := rt("fd02:0:0:1::/64", "fd00:9::2", 1024, 1), rt("fd02:0:0:1::/64", "fd00:9::3", 1024, 1)
+	r3, r4 := rt("fd03::/64", "fd00:9::2", 1024, 1), rt("fd03::/64", "fd00:9::3", 1024, 1)
+	retr := rt("fd03::/64", "", 4294967295, trace.RouteUnreachable)
+	write(step{nl.OpAdd, cover}, step{nl.OpAdd, r1}, step{nl.OpAdd, r3})
+
+	var out, errb syncBuf
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"watch", "--json", "--netns", a.Name, "--for", "3s"}, &out, &errb)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), `"initial":true`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no initial record from watch --json within 10s; stderr %s", errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	write(step{nl.OpDelete, r1}, step{nl.OpAdd, r2})                                                // a plain non-atomic change
+	write(step{nl.OpDelete, r3}, step{nl.OpAdd, retr}, step{nl.OpDelete, retr}, step{nl.OpAdd, r4}) // one through a retraction
+	if err := a.LinkDown("va"); err != nil {                                                        // and a link flap
+		t.Fatal(err)
+	}
+	if err := a.LinkUp("va"); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-done; code != exitOK {
+		t.Fatalf("watch exit %d: %s", code, errb.String())
+	}
+
+	var live []string
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var v struct {
+			Finding json.RawMessage `json:"finding"`
+		}
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			t.Fatalf("watch printed %q: %v", l, err)
+		}
+		if v.Finding != nil {
+			live = append(live, canonicalJSON(t, v.Finding))
+		}
+	}
+	release, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := defaultReplayTraceOptions()
+	opts.json, opts.kernelRelease = true, strings.TrimSpace(string(release))
+	var replayed, rerr bytes.Buffer
+	if _, err := replayTrace(ctx, strings.NewReader(out.String()), "watch.json", &replayed, &rerr, opts); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(rerr.String(), "replay-trace: watch.json:") || !strings.Contains(rerr.String(), " 0 malformed lines skipped") {
+		t.Errorf("replay-trace found malformed lines in watch --json output:\n%s", rerr.String())
+	}
+	var again []string
+	for _, l := range strings.Split(strings.TrimSpace(replayed.String()), "\n") {
+		if l != "" {
+			again = append(again, canonicalJSON(t, []byte(l)))
+		}
+	}
+	slices.Sort(live)
+	slices.Sort(again)
+	if !slices.Equal(live, again) {
+		t.Errorf("findings differ\nwatch:\n%s\nreplay-trace:\n%s", strings.Join(live, "\n"), strings.Join(again, "\n"))
+	}
+	all := strings.Join(live, "\n")
+	for _, want := range []string{"lookups fell through to `unreachable fd02::/48 dev lo proto babel metric 1024`", "through a retraction", `"detector":"kernel-route-churn"`} {
+		if !strings.Contains(all, want) {
+			t.Errorf("watch findings lack %q:\n%s", want, all)
+		}
+	}
+}
+
+// canonicalJSON re-encodes a JSON object with sorted keys.
+func canonicalJSON(t *testing.T, b []byte) string {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("%q: %v", b, err)
+	}
+	c, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(c)
+}
