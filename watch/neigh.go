@@ -251,7 +251,7 @@ func (e *Engine) garpWhat(p *garpPending) string {
 }
 
 // garpReason gives the likely reason an announcement was ignored on the
-// watched kernel (kernel-behaviour.md §2.3, §2.4; arp_process() in
+// watched kernel (neigh_update() and arp_process(), docs/kernel-notes-neigh.md; arp_process() in
 // net/ipv4/arp.c, ndisc_recv_na() in net/ipv6/ndisc.c).
 func (e *Engine) garpReason(p *garpPending, n trace.Neigh) (reason, advice string) {
 	heal := fmt.Sprintf("On this host, `ip neigh del %s dev %s` makes the next packet resolve the address again.", n.Addr, n.Dev)

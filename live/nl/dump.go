@@ -18,7 +18,7 @@ import (
 
 // DefaultRcvBuf is the receive buffer a subscription asks for: 4 MiB,
 // enough for about 600k route events of an `ip -batch` load on two
-// cores without overflow (kernel-behaviour.md §4).
+// cores without overflow (docs/kernel-notes-watch.md).
 const DefaultRcvBuf = 4 << 20
 
 // maxDumpTries bounds the retries of a dump the kernel interrupted

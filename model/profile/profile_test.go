@@ -25,7 +25,7 @@ func TestProfiles(t *testing.T) {
 			t.Errorf("Lookup(%s): %v", p.Name, err)
 		}
 	}
-	// The facts of kernel-behaviour.md §2.6, spot-checked.
+	// The profile facts (docs/kernel-notes-*.md), spot-checked.
 	p316, _ := Lookup("linux-3.16")
 	p42, _ := Lookup("linux-4.2")
 	p56, _ := Lookup("linux-5.6")
