@@ -12,7 +12,7 @@ import (
 
 	"raceroute/explore"
 	"raceroute/model/neigh"
-	"raceroute/model/profile"
+	"raceroute/profile"
 )
 
 // reference is docs/scenarios.md, the format's reference.

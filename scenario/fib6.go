@@ -11,7 +11,7 @@ import (
 
 	"raceroute/explore"
 	"raceroute/model/fib6"
-	"raceroute/model/profile"
+	"raceroute/profile"
 )
 
 // fib6Doc is a scenario file of model fib6.

@@ -11,7 +11,7 @@ import (
 
 	"raceroute/explore"
 	"raceroute/model/neigh"
-	"raceroute/model/profile"
+	"raceroute/profile"
 )
 
 // neighDoc is a neigh scenario file: the common header and the segment.

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"raceroute/explore"
-	"raceroute/model/profile"
+	"raceroute/profile"
 )
 
 // neighOpts are the options the command line derives from a scenario's

@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"raceroute/explore"
-	"raceroute/model/profile"
+	"raceroute/profile"
 )
 
 // DefaultBudget bounds one check when neither the command line nor the

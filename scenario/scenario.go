@@ -20,7 +20,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"raceroute/explore"
-	"raceroute/model/profile"
+	"raceroute/profile"
 )
 
 // Error is a problem in a scenario file, with its position.

@@ -2,51 +2,18 @@ package trace
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
+
+	"raceroute/kernel"
 )
 
 // This file renders Records in iproute2 syntax, the way `ip -ts monitor
 // label` prints them, plus the markers iproute2 lacks (Replaced, Cloned,
 // Resync, Inferred, Initial, Polled) and labels for frames and overflows.
 // ParseMonitor (monitor.go) reads everything rendered here back.
-
-// rtProtos are iproute2's names of rtm_protocol values (etc/iproute2/rt_protos
-// and rt_protos.d), as `ip route` prints them.
-var rtProtos = map[uint8]string{
-	0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static",
-	8: "gated", 9: "ra", 10: "mrt", 11: "zebra", 12: "bird", 13: "dnrouted",
-	14: "xorp", 15: "ntk", 16: "dhcp", 17: "mrouted", 18: "keepalived",
-	42: "babel", 99: "openr", 186: "bgp", 187: "isis", 188: "ospf", 189: "rip",
-	192: "eigrp",
-}
-
-// ProtoName returns iproute2's name of a route protocol number (babel for
-// 42, zebra for 11, ...), or the number itself when it has none.
-func ProtoName(p uint8) string {
-	if s, ok := rtProtos[p]; ok {
-		return s
-	}
-	return strconv.Itoa(int(p))
-}
-
-// ParseProto reads a route protocol as iproute2 prints it: a name of
-// ProtoName or a decimal number.
-func ParseProto(s string) (uint8, bool) {
-	for p, name := range rtProtos {
-		if name == s {
-			return p, true
-		}
-	}
-	n, err := strconv.ParseUint(s, 0, 8)
-	if err != nil {
-		return 0, false
-	}
-	return uint8(n), true
-}
 
 // Routing table numbers with names (rt_tables).
 const (
@@ -90,40 +57,18 @@ func ParseTable(s string) (uint32, bool) {
 	return uint32(n), true
 }
 
-var routeTypes = []string{
-	RouteUnicast: "unicast", RouteLocal: "local", RouteBroadcast: "broadcast",
-	RouteAnycast: "anycast", RouteMulticast: "multicast", RouteBlackhole: "blackhole",
-	RouteUnreachable: "unreachable", RouteProhibit: "prohibit", RouteThrow: "throw",
-	RouteNAT: "nat",
-}
-
-// RouteTypeName returns iproute2's name of a route type (rtm_type).
-func RouteTypeName(t uint8) string {
-	if int(t) < len(routeTypes) && routeTypes[t] != "" {
-		return routeTypes[t]
-	}
-	return strconv.Itoa(int(t))
-}
-
-func parseRouteType(s string) (uint8, bool) {
-	for i, name := range routeTypes {
-		if name != "" && name == s {
-			return uint8(i), true
-		}
-	}
-	return 0, false
-}
-
 var scopes = map[uint8]string{0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
 
-func scopeName(s uint8) string {
+// ScopeName returns iproute2's name of a route scope (rtm_scope).
+func ScopeName(s uint8) string {
 	if n, ok := scopes[s]; ok {
 		return n
 	}
 	return strconv.Itoa(int(s))
 }
 
-func parseScope(s string) (uint8, bool) {
+// ParseScope reads a route scope as `ip route` prints it.
+func ParseScope(s string) (uint8, bool) {
 	if s == "universe" {
 		return 0, true
 	}
@@ -137,45 +82,6 @@ func parseScope(s string) (uint8, bool) {
 		return 0, false
 	}
 	return uint8(n), true
-}
-
-var nudNames = []struct {
-	bit  uint16
-	name string
-}{
-	{NUDIncomplete, "INCOMPLETE"}, {NUDReachable, "REACHABLE"}, {NUDStale, "STALE"},
-	{NUDDelay, "DELAY"}, {NUDProbe, "PROBE"}, {NUDFailed, "FAILED"},
-	{NUDNoARP, "NOARP"}, {NUDPermanent, "PERMANENT"},
-}
-
-// NUDName returns the names of the NUD state bits, as `ip neigh` prints
-// them ("REACHABLE", "STALE", ...; "NONE" for 0), space-separated.
-func NUDName(state uint16) string {
-	if state == NUDNone {
-		return "NONE"
-	}
-	var parts []string
-	for _, n := range nudNames {
-		if state&n.bit != 0 {
-			parts = append(parts, n.name)
-		}
-	}
-	if rest := state &^ 0xff; rest != 0 {
-		parts = append(parts, fmt.Sprintf("0x%x", rest))
-	}
-	return strings.Join(parts, " ")
-}
-
-func parseNUD(s string) (uint16, bool) {
-	if s == "NONE" {
-		return NUDNone, true
-	}
-	for _, n := range nudNames {
-		if n.name == s {
-			return n.bit, true
-		}
-	}
-	return 0, false
 }
 
 // formatDst prints a route destination as iproute2 does: "default" for a
@@ -205,8 +111,8 @@ func formatDst(r Route) string {
 // `cache` section the seed's patched iproute2 printed.
 func (r Route) String() string {
 	var b strings.Builder
-	if r.Type != RouteUnicast && r.Type != 0 {
-		b.WriteString(RouteTypeName(r.Type))
+	if r.Type != kernel.RouteUnicast && r.Type != 0 {
+		b.WriteString(r.Type.String())
 		b.WriteByte(' ')
 	}
 	b.WriteString(formatDst(r))
@@ -233,11 +139,11 @@ func (r Route) String() string {
 	}
 	if r.Proto != 0 {
 		b.WriteString(" proto ")
-		b.WriteString(ProtoName(r.Proto))
+		b.WriteString(r.Proto.String())
 	}
 	if r.Scope != 0 {
 		b.WriteString(" scope ")
-		b.WriteString(scopeName(r.Scope))
+		b.WriteString(ScopeName(r.Scope))
 	}
 	if r.Src.IsValid() {
 		b.WriteString(" src ")
@@ -284,7 +190,7 @@ func (n Neigh) String() string {
 	} else if n.Ifindex != 0 {
 		fmt.Fprintf(&b, " dev if%d", n.Ifindex)
 	}
-	if len(n.LLAddr) > 0 {
+	if n.LLAddr.IsValid() {
 		b.WriteString(" lladdr ")
 		b.WriteString(n.LLAddr.String())
 	}
@@ -299,7 +205,7 @@ func (n Neigh) String() string {
 		fmt.Fprintf(&b, " probes %d", n.Probes)
 	}
 	b.WriteByte(' ')
-	b.WriteString(NUDName(n.State))
+	b.WriteString(n.State.String())
 	return b.String()
 }
 
@@ -323,7 +229,7 @@ func (l Link) String() string {
 	if l.Master != 0 {
 		fmt.Fprintf(&b, " master if%d", l.Master)
 	}
-	if len(l.MAC) > 0 {
+	if l.MAC.IsValid() {
 		b.WriteString(" \\    link/ether ")
 		b.WriteString(l.MAC.String())
 	}
@@ -361,7 +267,8 @@ func frameOpName(op uint8) string {
 	return "op" + strconv.Itoa(int(op))
 }
 
-func frameLabel(op uint8) string {
+// FrameLabel is the story label of a frame operation: [ARP], [NA], [NS].
+func FrameLabel(op uint8) string {
 	switch op {
 	case FrameNA:
 		return "[NA]"
@@ -389,7 +296,7 @@ func (f Frame) String() string {
 	b.WriteByte(' ')
 	b.WriteString(addrOrNone(f.SenderIP))
 	writeMAC(&b, " lladdr ", f.SenderHW)
-	if f.TargetIP.IsValid() || len(f.TargetHW) > 0 {
+	if f.TargetIP.IsValid() || f.TargetHW.IsValid() {
 		b.WriteString(" target ")
 		b.WriteString(addrOrNone(f.TargetIP))
 		writeMAC(&b, " lladdr ", f.TargetHW)
@@ -400,7 +307,7 @@ func (f Frame) String() string {
 	} else if f.Ifindex != 0 {
 		fmt.Fprintf(&b, " dev if%d", f.Ifindex)
 	}
-	if len(f.SrcMAC) > 0 || len(f.DstMAC) > 0 {
+	if f.SrcMAC.IsValid() || f.DstMAC.IsValid() {
 		b.WriteString(" ether ")
 		b.WriteString(macOrNone(f.SrcMAC))
 		b.WriteString(" > ")
@@ -418,96 +325,16 @@ func (f Frame) String() string {
 	return b.String()
 }
 
-func writeMAC(b *strings.Builder, prefix string, m net.HardwareAddr) {
-	if len(m) > 0 {
+func writeMAC(b *strings.Builder, prefix string, m kernel.MAC) {
+	if m.IsValid() {
 		b.WriteString(prefix)
 		b.WriteString(m.String())
 	}
 }
 
-func macOrNone(m net.HardwareAddr) string {
-	if len(m) == 0 {
+func macOrNone(m kernel.MAC) string {
+	if !m.IsValid() {
 		return "none"
 	}
 	return m.String()
-}
-
-// TimeLayout is the layout of `ip -ts monitor` timestamps.
-const TimeLayout = "2006-01-02T15:04:05.000000"
-
-// FormatMonitor renders r as one `ip -ts monitor label` line (without a
-// newline): with ts and a non-zero Time, a `[2016-06-11T22:30:00.447894] `
-// prefix in r.Time's location; `[nsid NAME]` for a record from another
-// namespace; a label ([ROUTE], [RTCAH] for cache entries, [NEIGH],
-// [LINK], [ADDR], [ARP], [NA], [NS], [OVERFLOW], [RESYNC]); the markers
-// iproute2 lacks (Resync, Inferred, Initial, Polled, Replaced, Cloned)
-// and iproute2's Deleted; then the object in iproute2 syntax.
-// ParseMonitor reads the line back into the same Record (except Line and
-// the ifindexes of named devices).
-func FormatMonitor(r Record, ts bool) string {
-	var b strings.Builder
-	if ts && !r.Time.IsZero() {
-		b.WriteByte('[')
-		b.WriteString(r.Time.Format(TimeLayout))
-		b.WriteString("] ")
-	}
-	if r.Netns != "" {
-		b.WriteString("[nsid ")
-		b.WriteString(r.Netns)
-		b.WriteByte(']')
-	}
-	var body string
-	switch r.Kind {
-	case KindRoute:
-		if r.Route.Cloned {
-			b.WriteString("[RTCAH]")
-		} else {
-			b.WriteString("[ROUTE]")
-		}
-		body = r.Route.String()
-	case KindNeigh:
-		b.WriteString("[NEIGH]")
-		body = r.Neigh.String()
-	case KindLink:
-		b.WriteString("[LINK]")
-		body = r.Link.String()
-	case KindAddr:
-		b.WriteString("[ADDR]")
-		body = r.Addr.String()
-	case KindFrame:
-		b.WriteString(frameLabel(r.Frame.Op))
-		body = r.Frame.String()
-	case KindOverflow:
-		b.WriteString("[OVERFLOW]")
-		if r.Lost > 0 {
-			body = fmt.Sprintf("receive buffer overflow (ENOBUFS): %d events lost", r.Lost)
-		} else {
-			body = "receive buffer overflow (ENOBUFS): events lost, count unknown"
-		}
-	case KindResync:
-		b.WriteString("[RESYNC]")
-		body = fmt.Sprintf("tables dumped again: %d differences", r.Lost)
-	default:
-		b.WriteString("[NOTE]")
-		body = fmt.Sprintf("unknown record kind %d", r.Kind)
-	}
-	for _, m := range []struct {
-		on   bool
-		name string
-	}{
-		{r.Resync, "Resync "}, {r.Inferred, "Inferred "}, {r.Initial, "Initial "},
-		{r.Polled, "Polled "}, {r.Replace, "Replaced "},
-	} {
-		if m.on {
-			b.WriteString(m.name)
-		}
-	}
-	switch {
-	case r.Action == ActionDel:
-		b.WriteString("Deleted ")
-	case r.Kind == KindRoute && r.Route.Cloned:
-		b.WriteString("Cloned ")
-	}
-	b.WriteString(body)
-	return b.String()
 }

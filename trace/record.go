@@ -1,9 +1,10 @@
 package trace
 
 import (
-	"net"
 	"net/netip"
 	"time"
+
+	"raceroute/kernel"
 )
 
 // Kind says which object a Record describes.
@@ -69,65 +70,38 @@ type Record struct {
 	Lost int
 }
 
-// Route types, as in rtm_type.
-const (
-	RouteUnicast     uint8 = 1  // RTN_UNICAST
-	RouteLocal       uint8 = 2  // RTN_LOCAL
-	RouteBroadcast   uint8 = 3  // RTN_BROADCAST
-	RouteAnycast     uint8 = 4  // RTN_ANYCAST
-	RouteMulticast   uint8 = 5  // RTN_MULTICAST
-	RouteBlackhole   uint8 = 6  // RTN_BLACKHOLE
-	RouteUnreachable uint8 = 7  // RTN_UNREACHABLE
-	RouteProhibit    uint8 = 8  // RTN_PROHIBIT
-	RouteThrow       uint8 = 9  // RTN_THROW
-	RouteNAT         uint8 = 10 // RTN_NAT
-)
-
 // Route is a route or, with Cloned, a route-cache entry.
 type Route struct {
 	Family  int // 4 or 6
 	Table   uint32
-	Type    uint8 // Route* constants
+	Type    kernel.RouteType
 	Dst     netip.Prefix
 	Src     netip.Addr // preferred source (RTA_PREFSRC)
 	Gateway netip.Addr
 	Dev     string
 	Ifindex int
 	Metric  uint32
-	Proto   uint8 // rtm_protocol: 2 kernel, 3 boot, 4 static, 42 babel, 186 bgp ...
+	Proto   kernel.Proto // rtm_protocol: 2 kernel, 3 boot, 4 static, 42 babel, 186 bgp ...
 	Scope   uint8
 	// Cloned marks a route-cache entry (RTM_F_CLONED, RTF_CACHE).
 	Cloned bool
 	// Error is the route's error (negative errno) for reject routes and
 	// cache entries cloned from them: -101 ENETUNREACH, -113 EHOSTUNREACH.
-	Error int
+	Error kernel.Errno
 	// Expires is the remaining lifetime of a cache entry, 0 when none.
 	Expires time.Duration
 	// Used is the cache entry's use count, when known.
 	Used int
 }
 
-// Neighbour states (NUD_*), as bits like the kernel's.
-const (
-	NUDIncomplete uint16 = 0x01
-	NUDReachable  uint16 = 0x02
-	NUDStale      uint16 = 0x04
-	NUDDelay      uint16 = 0x08
-	NUDProbe      uint16 = 0x10
-	NUDFailed     uint16 = 0x20
-	NUDNoARP      uint16 = 0x40
-	NUDPermanent  uint16 = 0x80
-	NUDNone       uint16 = 0x00
-)
-
 // Neigh is a neighbour entry (ARP for Family 4, NDP for Family 6).
 type Neigh struct {
 	Family  int
 	Addr    netip.Addr
-	LLAddr  net.HardwareAddr // nil when the entry has none
+	LLAddr  kernel.MAC // the zero MAC when the entry has none
 	Dev     string
 	Ifindex int
-	State   uint16 // NUD* bits
+	State   kernel.NUD
 	Router  bool
 	// Confirmed, Used and Updated are the ages from NDA_CACHEINFO, when
 	// the kernel sent them.
@@ -139,7 +113,7 @@ type Neigh struct {
 type Link struct {
 	Index  int
 	Name   string
-	MAC    net.HardwareAddr
+	MAC    kernel.MAC
 	Up     bool
 	MTU    int
 	Master int
@@ -166,12 +140,12 @@ type Frame struct {
 	Op       uint8 // Frame* constants
 	Dev      string
 	Ifindex  int
-	SrcMAC   net.HardwareAddr // Ethernet source
-	DstMAC   net.HardwareAddr // Ethernet destination
-	SenderIP netip.Addr       // ARP sender IP / NA target address
-	SenderHW net.HardwareAddr // ARP sender MAC / NA target link-layer address option
-	TargetIP netip.Addr       // ARP target IP
-	TargetHW net.HardwareAddr // ARP target MAC
+	SrcMAC   kernel.MAC // Ethernet source
+	DstMAC   kernel.MAC // Ethernet destination
+	SenderIP netip.Addr // ARP sender IP / NA target address
+	SenderHW kernel.MAC // ARP sender MAC / NA target link-layer address option
+	TargetIP netip.Addr // ARP target IP
+	TargetHW kernel.MAC // ARP target MAC
 	// Override is the NA's O flag; Solicited its S flag.
 	Override, Solicited bool
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"raceroute/kernel"
 	"raceroute/trace"
 )
 
@@ -47,7 +48,7 @@ func kernelOwned(r trace.Route) bool {
 		return true
 	}
 	switch r.Type {
-	case trace.RouteLocal, trace.RouteBroadcast, trace.RouteAnycast, trace.RouteMulticast:
+	case kernel.RouteLocal, kernel.RouteBroadcast, kernel.RouteAnycast, kernel.RouteMulticast:
 		return r.Table == trace.TableLocal
 	}
 	return false
@@ -75,11 +76,11 @@ func linkMarker(r trace.Route) bool {
 	}
 	switch r.Dst {
 	case linkLocalPrefix:
-		return r.Type == trace.RouteUnicast || r.Type == 0
+		return r.Type == kernel.RouteUnicast || r.Type == 0
 	case multicastPrefix:
 		// addrconf_add_mroute(): RTN_MULTICAST since "ipv6: set
 		// multicast flag on the multicast route" (2021), unicast before.
-		return r.Type == trace.RouteMulticast || r.Type == trace.RouteUnicast || r.Type == 0
+		return r.Type == kernel.RouteMulticast || r.Type == kernel.RouteUnicast || r.Type == 0
 	}
 	return false
 }
@@ -165,7 +166,7 @@ func (e *Engine) linkDown(name string, r trace.Record) {
 			// fib_sync_down_dev() skips the nexthops of scope
 			// RT_SCOPE_NOWHERE, which the local routes of the link's
 			// own addresses have: those stay while it is down.
-			if routeDev(x.route) != name || x.route.Type == trace.RouteLocal {
+			if routeDev(x.route) != name || x.route.Type == kernel.RouteLocal {
 				return false
 			}
 			st.removed = append(st.removed, x.route)

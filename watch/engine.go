@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"raceroute/profile"
 	"raceroute/trace"
 )
 
@@ -81,7 +82,7 @@ type neighEntry struct {
 // concurrent use.
 type Engine struct {
 	cfg    Config
-	kernel kernelVersion
+	kernel profile.Release
 
 	routes map[prefixKey][]routeEntry // non-cache routes, by FIB node
 	lens   map[tableKey]*[129]int32   // FIB nodes holding routes, by prefix length
@@ -130,7 +131,7 @@ func NewEngine(cfg Config) *Engine {
 	}
 	return &Engine{
 		cfg:          cfg,
-		kernel:       parseKernelRelease(cfg.KernelRelease),
+		kernel:       profile.ParseRelease(cfg.KernelRelease),
 		routes:       map[prefixKey][]routeEntry{},
 		lens:         map[tableKey]*[129]int32{},
 		cache:        map[prefixKey]*cacheEntry{},

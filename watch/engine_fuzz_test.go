@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"raceroute/iproute2"
+	"raceroute/kernel"
 	"raceroute/trace"
 )
 
@@ -30,7 +32,7 @@ func FuzzReplay(f *testing.F) {
 		"[RTCAH]unreachable 2001:db8:0:1::1 dev lo cache error -101\nDeleted 2001:db8::/48 via fe80::1 dev eth0\n" +
 		"Deleted 2001:db8:0:1::/64 via fe80::1 dev eth0\n10.0.0.0/8 dev eth0\n[RTCAH]10.0.0.1 dev eth0 cache\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		recs, _, err := trace.ParseMonitor(bytes.NewReader(data), trace.MonitorOptions{})
+		recs, _, err := iproute2.ParseMonitor(bytes.NewReader(data), iproute2.MonitorOptions{})
 		if err != nil {
 			return
 		}
@@ -85,7 +87,7 @@ func BenchmarkObserveRouteStorm(b *testing.B) {
 	for i := range n {
 		dst := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 0}), 24)
 		r := trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew, Route: trace.Route{
-			Family: 4, Table: trace.TableMain, Type: trace.RouteUnicast, Dst: dst,
+			Family: 4, Table: trace.TableMain, Type: kernel.RouteUnicast, Dst: dst,
 			Gateway: netip.MustParseAddr("192.0.2.1"), Dev: "eth0", Proto: 4}}
 		recs = append(recs, r)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"raceroute/iproute2"
 	"raceroute/trace"
 )
 
@@ -102,7 +103,7 @@ func (f Finding) MarshalJSON() ([]byte, error) {
 		o.Time = f.Time.Format(time.RFC3339Nano)
 	}
 	if f.Heal != nil {
-		o.Heal = trace.FormatMonitor(*f.Heal, false)
+		o.Heal = iproute2.FormatMonitor(*f.Heal, false)
 	}
 	return json.Marshal(o)
 }
@@ -132,16 +133,4 @@ func fmtGap(d time.Duration) string {
 		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
 	}
 	return fmt.Sprintf("%.2f s", d.Seconds())
-}
-
-// errnoNames names the negative errnos reject routes carry.
-var errnoNames = map[int]string{
-	-1: "EPERM", -11: "EAGAIN", -13: "EACCES", -22: "EINVAL", -101: "ENETUNREACH", -113: "EHOSTUNREACH",
-}
-
-func errnoName(e int) string {
-	if n, ok := errnoNames[e]; ok {
-		return fmt.Sprintf("%d (%s)", e, n)
-	}
-	return fmt.Sprint(e)
 }

@@ -2,13 +2,14 @@ package watch
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"raceroute/iproute2"
+	"raceroute/kernel"
 	"raceroute/trace"
 )
 
@@ -19,15 +20,15 @@ func at(d time.Duration) time.Time { return t0.Add(d) }
 
 // stamped prefixes an `ip monitor` line with the -ts stamp of t0+d.
 func stamped(d time.Duration, line string) string {
-	return fmt.Sprintf("[%s] %s", at(d).Format(trace.TimeLayout), line)
+	return fmt.Sprintf("[%s] %s", at(d).Format(iproute2.TimeLayout), line)
 }
 
 // deleted marks a labelled `ip monitor` line as a deletion.
 func deleted(line string) string { return strings.Replace(line, "]", "]Deleted ", 1) }
 
-func mac(t testing.TB, s string) net.HardwareAddr {
+func mac(t testing.TB, s string) kernel.MAC {
 	t.Helper()
-	m, err := net.ParseMAC(s)
+	m, err := kernel.ParseMAC(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func run(t testing.TB, cfg Config, recs []trace.Record) ([]Finding, *Engine) {
 // other ParseMonitor accepts) into records; a bad line fails the test.
 func parseLines(t testing.TB, lines ...string) []trace.Record {
 	t.Helper()
-	recs, errs, err := trace.ParseMonitor(strings.NewReader(strings.Join(lines, "\n")), trace.MonitorOptions{Day: t0})
+	recs, errs, err := iproute2.ParseMonitor(strings.NewReader(strings.Join(lines, "\n")), iproute2.MonitorOptions{Day: t0})
 	if err != nil || len(errs) != 0 {
 		t.Fatalf("bad test input: %v %v", err, errs)
 	}
@@ -71,7 +72,7 @@ func parseFile(t testing.TB, name string) []trace.Record {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	recs, errs, err := trace.ParseMonitor(f, trace.MonitorOptions{Name: name, Day: t0})
+	recs, errs, err := iproute2.ParseMonitor(f, iproute2.MonitorOptions{Name: name, Day: t0})
 	if err != nil || len(errs) != 0 {
 		t.Fatalf("%s: %v %v", name, err, errs)
 	}
@@ -88,7 +89,7 @@ func byDetector(fs []Finding, detector string) []Finding {
 	return out
 }
 
-func neighRec(t testing.TB, when time.Time, action trace.Action, addr, dev, lladdr string, state uint16) trace.Record {
+func neighRec(t testing.TB, when time.Time, action trace.Action, addr, dev, lladdr string, state kernel.NUD) trace.Record {
 	n := trace.Neigh{Family: 4, Addr: netip.MustParseAddr(addr), Dev: dev, State: state}
 	if n.Addr.Is6() {
 		n.Family = 6

@@ -1,21 +1,21 @@
 package watch
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"time"
 
+	"raceroute/kernel"
+	"raceroute/profile"
 	"raceroute/trace"
 )
 
 // frameSeen is a recent ARP/NDP frame from an address.
 type frameSeen struct {
 	t   time.Time
-	mac net.HardwareAddr
+	mac kernel.MAC
 	op  uint8
 }
 
@@ -65,20 +65,20 @@ func (e *Engine) observeNeigh(r trace.Record, out []Finding) []Finding {
 		return out
 	}
 	entry := &neighEntry{n: n, since: r.Time, changed: r.Time}
-	if had && bytes.Equal(old.n.LLAddr, n.LLAddr) {
+	if had && old.n.LLAddr == n.LLAddr {
 		entry.since = old.since
 	}
-	if len(n.LLAddr) == 0 && had {
+	if !n.LLAddr.IsValid() && had {
 		// An INCOMPLETE or FAILED entry keeps no address; remember when
 		// the old one was set for the evidence of later findings.
 		entry.since = old.since
 	}
 	e.neighs[k] = entry
-	changed := had && len(old.n.LLAddr) > 0 && len(n.LLAddr) > 0 && !bytes.Equal(old.n.LLAddr, n.LLAddr)
-	if changed || !had || len(old.n.LLAddr) == 0 {
+	changed := had && old.n.LLAddr.IsValid() && n.LLAddr.IsValid() && old.n.LLAddr != n.LLAddr
+	if changed || !had || !old.n.LLAddr.IsValid() {
 		delete(e.garpReported, k)
 	}
-	if len(n.LLAddr) > 0 {
+	if n.LLAddr.IsValid() {
 		// A gratuitous ARP for this MAC has been honoured.
 		delete(e.garps, garpKey{k, n.LLAddr.String()})
 	}
@@ -97,7 +97,7 @@ func (e *Engine) observeFrame(r trace.Record, out []Finding) []Finding {
 	f := r.Frame
 	dev := frameDev(f)
 	e.frameDevs[dev]++
-	if !f.SenderIP.IsValid() || len(f.SenderHW) == 0 {
+	if !f.SenderIP.IsValid() || !f.SenderHW.IsValid() {
 		return out
 	}
 	k := neighKey{dev, f.SenderIP}
@@ -108,7 +108,7 @@ func (e *Engine) observeFrame(r trace.Record, out []Finding) []Finding {
 	e.frames[k] = fs
 	// A frame that announces the new MAC of a pending change explains it.
 	e.macChecks = slices.DeleteFunc(e.macChecks, func(c *macCheck) bool {
-		return c.key == k && bytes.Equal(c.new.LLAddr, f.SenderHW)
+		return c.key == k && c.new.LLAddr == f.SenderHW
 	})
 	if f.Gratuitous() && !r.Time.IsZero() {
 		e.noteGARP(r, dev)
@@ -140,7 +140,7 @@ func (e *Engine) noteGARP(r trace.Record, dev string) {
 		k = keys[0]
 		entry = e.neighs[k]
 	}
-	if bytes.Equal(entry.n.LLAddr, f.SenderHW) {
+	if entry.n.LLAddr == f.SenderHW {
 		return
 	}
 	mac := f.SenderHW.String()
@@ -187,7 +187,7 @@ func (e *Engine) expireGARPs(now time.Time, out []Finding) []Finding {
 	})
 	for _, p := range due {
 		entry, ok := e.neighs[p.key.neighKey]
-		if !ok || len(entry.n.LLAddr) == 0 || entry.n.LLAddr.String() == p.key.mac {
+		if !ok || !entry.n.LLAddr.IsValid() || entry.n.LLAddr.String() == p.key.mac {
 			continue // gone or re-resolved: nothing to say
 		}
 		e.garpReported[p.key.neighKey] = p.key.mac
@@ -205,7 +205,7 @@ func (e *Engine) garpFinding(p *garpPending, entry *neighEntry) Finding {
 		ev += fmt.Sprintf(" to %s", fmtTime(p.last))
 	}
 	ev += fmt.Sprintf("; %s after the first (locktime %s + margin %s) the entry still has %s (%s)",
-		fmtGap(p.deadline.Sub(p.first)), fmtGap(e.cfg.Locktime), fmtGap(e.cfg.GARPMargin), n.LLAddr, trace.NUDName(n.State))
+		fmtGap(p.deadline.Sub(p.first)), fmtGap(e.cfg.Locktime), fmtGap(e.cfg.GARPMargin), n.LLAddr, n.State.String())
 	if !entry.since.IsZero() {
 		ev += fmt.Sprintf(", its MAC since %s", fmtTime(entry.since))
 	}
@@ -259,8 +259,8 @@ func (e *Engine) garpReason(p *garpPending, n trace.Neigh) (reason, advice strin
 	if p.frameDev != p.key.dev {
 		extra = append(extra, fmt.Sprintf("the frames were seen on %s but the entry is on %s (device mismatch: the kernel updates only the entry of the device the frame arrived on)", p.frameDev, p.key.dev))
 	}
-	if n.State&(trace.NUDPermanent|trace.NUDNoARP) != 0 {
-		return fmt.Sprintf("the entry is %s: entries set by an administrator (or NOARP devices) are never changed by ARP or NA", trace.NUDName(n.State)),
+	if n.State&(kernel.NUDPermanent|kernel.NUDNoARP) != 0 {
+		return fmt.Sprintf("the entry is %s: entries set by an administrator (or NOARP devices) are never changed by ARP or NA", n.State.String()),
 			fmt.Sprintf("Replace the entry (`ip neigh replace %s lladdr %s dev %s`) or have whoever installed it update it.", n.Addr, p.key.mac, n.Dev)
 	}
 	if p.nas > 0 && p.requests+p.replies == 0 {
@@ -275,23 +275,24 @@ func (e *Engine) garpReason(p *garpPending, n trace.Neigh) (reason, advice strin
 		return r, heal
 	}
 	k := e.kernel
-	name := k.name()
+	name := k.Name()
 	locktime := fmtGap(e.cfg.Locktime)
 	window := fmt.Sprintf("an ordinary ARP may change the MAC only when it arrives more than locktime (%s) after the entry's last update, "+
 		"and on kernels before 4.12 every ignored ARP and every STALE->DELAY->REACHABLE transition moves that last update forward "+
 		"(neigh_update() sets `updated` before its override check; shared-route confirmations before 4.11 keep such entries cycling), so an entry in use can refuse every one", locktime)
-	switch k.garp() {
-	case garpNever:
+	garp, _ := k.GARP() // 0 when unknown: the default case
+	switch garp {
+	case profile.GARPNever:
 		reason = fmt.Sprintf("%s does not recognise gratuitous ARP at all (recognition arrived in 3.14; RHEL 7 before 7.9 lacks it): each one was handled as an ordinary ARP, and %s", name, window)
 		advice = "Upgrade to Linux 4.12 or later (or RHEL 7.9), where gratuitous ARPs always override an existing entry. Senders can spread announcements over more than locktime and keep sending for several seconds. " + heal
-	case garpRequests:
+	case profile.GARPRequestWithAccept:
 		if p.replies > 0 && p.requests == 0 {
 			reason = fmt.Sprintf("%s recognises only gratuitous ARP requests, and only with arp_accept=1; gratuitous replies (arping -A) are handled as ordinary ARPs until 4.12, and %s", name, window)
 		} else {
 			reason = fmt.Sprintf("%s lets a gratuitous request override the entry only when net.ipv4.conf.%s.arp_accept=1 (3.14 to 4.11); otherwise it is an ordinary ARP, and %s", name, n.Dev, window)
 		}
 		advice = fmt.Sprintf("Set `sysctl -w net.ipv4.conf.%s.arp_accept=1` on this host and have senders use gratuitous requests (arping -U), or upgrade to Linux 4.12 or later. %s", n.Dev, heal)
-	case garpHonoured:
+	case profile.GARPAlways:
 		reason = fmt.Sprintf("%s should have honoured it (since 4.12 a gratuitous ARP overrides an existing entry whatever arp_accept and locktime): check net.ipv4.conf.%s.drop_gratuitous_arp, arp_accept, and whether a bridge or bond delivered the frames to another device", name, n.Dev)
 		advice = "Check the sysctls named above and where the frames arrive (`ip neigh show " + n.Addr.String() + "`, `tcpdump -ni " + n.Dev + " arp`). " + heal
 	default:
@@ -314,7 +315,7 @@ func (e *Engine) macChanged(k neighKey, old, n trace.Neigh, at time.Time, out []
 		return out
 	}
 	for _, f := range e.frames[k] {
-		if !bytes.Equal(f.mac, n.LLAddr) {
+		if f.mac != n.LLAddr {
 			continue
 		}
 		if at.IsZero() || f.t.IsZero() || !f.t.Before(at.Add(-e.cfg.FrameWindow)) && !f.t.After(at) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"raceroute/kernel"
 	"raceroute/trace"
 )
 
@@ -17,7 +18,7 @@ const (
 
 func TestGARPIgnored(t *testing.T) {
 	ms := time.Millisecond
-	entry := func(d time.Duration, m string, state uint16) trace.Record {
+	entry := func(d time.Duration, m string, state kernel.NUD) trace.Record {
 		return neighRec(t, at(d), trace.ActionNew, fip, "qg-1", m, state)
 	}
 	req := func(d time.Duration) trace.Record {
@@ -41,46 +42,46 @@ func TestGARPIgnored(t *testing.T) {
 		objects string
 	}{
 		{"RHEL 7.3 ignores three replies (the seed)", "3.10.0-514.22.1.el7.x86_64",
-			[]trace.Record{entry(0, oldMAC, trace.NUDStale), reply(100 * ms), reply(1100 * ms), reply(2100 * ms)}, 1,
+			[]trace.Record{entry(0, oldMAC, kernel.NUDStale), reply(100 * ms), reply(1100 * ms), reply(2100 * ms)}, 1,
 			[]string{"2 gratuitous ARP replies", "does not recognise gratuitous ARP at all", "from 22:30:00.100000 to 22:30:01.100000",
 				"still has fa:16:3e:00:00:01 (STALE)", "1.50 s after the first", "the first frame arrived 100.0 ms after the entry's last announced change (within locktime)"},
 			"Upgrade to Linux 4.12", "203.0.113.5 dev qg-1 lladdr fa:16:3e:00:00:01 STALE"},
 		{"3.16 with a reply", "3.16.0-4-amd64",
-			[]trace.Record{entry(0, oldMAC, trace.NUDReachable), reply(10 * ms)}, 1,
+			[]trace.Record{entry(0, oldMAC, kernel.NUDReachable), reply(10 * ms)}, 1,
 			[]string{"recognises only gratuitous ARP requests", "1 gratuitous ARP reply for"}, "arp_accept=1", ""},
 		{"4.4 with a request needs arp_accept", "4.4.0-21-generic",
-			[]trace.Record{entry(0, oldMAC, trace.NUDReachable), req(10 * ms)}, 1,
+			[]trace.Record{entry(0, oldMAC, kernel.NUDReachable), req(10 * ms)}, 1,
 			[]string{"net.ipv4.conf.qg-1.arp_accept=1 (3.14 to 4.11)"}, "sysctl -w net.ipv4.conf.qg-1.arp_accept=1", ""},
 		{"5.10 should have honoured it", "5.10.0-28-amd64",
-			[]trace.Record{entry(0, oldMAC, trace.NUDReachable), req(10 * ms), reply(20 * ms)}, 1,
+			[]trace.Record{entry(0, oldMAC, kernel.NUDReachable), req(10 * ms), reply(20 * ms)}, 1,
 			[]string{"should have honoured it", "drop_gratuitous_arp", "1 gratuitous ARP request and 1 gratuitous ARP reply"}, "tcpdump", ""},
 		{"RHEL 7.9 has the backports", "3.10.0-1160.el7.x86_64",
-			[]trace.Record{entry(0, oldMAC, trace.NUDReachable), reply(10 * ms)}, 1, []string{"should have honoured it"}, "", ""},
+			[]trace.Record{entry(0, oldMAC, kernel.NUDReachable), reply(10 * ms)}, 1, []string{"should have honoured it"}, "", ""},
 		{"unknown kernel", "",
-			[]trace.Record{entry(0, oldMAC, trace.NUDReachable), reply(10 * ms)}, 1, []string{"the watched kernel is unknown"}, "uname -r", ""},
+			[]trace.Record{entry(0, oldMAC, kernel.NUDReachable), reply(10 * ms)}, 1, []string{"the watched kernel is unknown"}, "uname -r", ""},
 		{"permanent entry", "5.10.0",
-			[]trace.Record{entry(0, oldMAC, trace.NUDPermanent), req(10 * ms)}, 1, []string{"the entry is PERMANENT"}, "ip neigh replace", ""},
+			[]trace.Record{entry(0, oldMAC, kernel.NUDPermanent), req(10 * ms)}, 1, []string{"the entry is PERMANENT"}, "ip neigh replace", ""},
 		{"taken within locktime + margin", "3.10.0-514.el7",
-			[]trace.Record{entry(0, oldMAC, trace.NUDStale), reply(10 * ms), entry(1400*ms, newMAC, trace.NUDStale)}, 0, nil, "", ""},
+			[]trace.Record{entry(0, oldMAC, kernel.NUDStale), reply(10 * ms), entry(1400*ms, newMAC, kernel.NUDStale)}, 0, nil, "", ""},
 		{"taken too late is still reported", "3.10.0-514.el7",
-			[]trace.Record{entry(0, oldMAC, trace.NUDStale), reply(10 * ms), entry(1600*ms, newMAC, trace.NUDStale)}, 1, []string{"does not recognise"}, "", ""},
+			[]trace.Record{entry(0, oldMAC, kernel.NUDStale), reply(10 * ms), entry(1600*ms, newMAC, kernel.NUDStale)}, 1, []string{"does not recognise"}, "", ""},
 		{"no entry for the address", "3.10.0-514.el7", []trace.Record{reply(10 * ms)}, 0, nil, "", ""},
-		{"entry already has the MAC", "3.10.0-514.el7", []trace.Record{entry(0, newMAC, trace.NUDStale), reply(10 * ms)}, 0, nil, "", ""},
+		{"entry already has the MAC", "3.10.0-514.el7", []trace.Record{entry(0, newMAC, kernel.NUDStale), reply(10 * ms)}, 0, nil, "", ""},
 		{"entry deleted meanwhile", "3.10.0-514.el7",
-			[]trace.Record{entry(0, oldMAC, trace.NUDStale), reply(10 * ms), neighRec(t, at(500*ms), trace.ActionDel, fip, "qg-1", oldMAC, trace.NUDStale)}, 0, nil, "", ""},
+			[]trace.Record{entry(0, oldMAC, kernel.NUDStale), reply(10 * ms), neighRec(t, at(500*ms), trace.ActionDel, fip, "qg-1", oldMAC, kernel.NUDStale)}, 0, nil, "", ""},
 		{"a non-gratuitous reply is not checked", "3.10.0-514.el7",
-			[]trace.Record{entry(0, oldMAC, trace.NUDStale), arpRec(t, at(10*ms), trace.FrameARPReply, "qg-1", fip, newMAC, "203.0.113.1")}, 0, nil, "", ""},
+			[]trace.Record{entry(0, oldMAC, kernel.NUDStale), arpRec(t, at(10*ms), trace.FrameARPReply, "qg-1", fip, newMAC, "203.0.113.1")}, 0, nil, "", ""},
 		{"entry on the bridge above the port", "5.10.0",
-			[]trace.Record{neighRec(t, at(0), trace.ActionNew, fip, "br0", oldMAC, trace.NUDReachable), req(10 * ms)}, 1,
+			[]trace.Record{neighRec(t, at(0), trace.ActionNew, fip, "br0", oldMAC, kernel.NUDReachable), req(10 * ms)}, 1,
 			[]string{"seen on qg-1 but the entry is on br0"}, "", "203.0.113.5 dev br0"},
 		{"NA without the override flag", "5.10.0",
-			[]trace.Record{neighRec(t, at(0), trace.ActionNew, "2001:db8::5", "qg-1", oldMAC, trace.NUDStale), na(10*ms, false)}, 1,
+			[]trace.Record{neighRec(t, at(0), trace.ActionNew, "2001:db8::5", "qg-1", oldMAC, kernel.NUDStale), na(10*ms, false)}, 1,
 			[]string{"no Override flag"}, "Override flag", ""},
 		{"NA with override, taken", "5.10.0",
-			[]trace.Record{neighRec(t, at(0), trace.ActionNew, "2001:db8::5", "qg-1", oldMAC, trace.NUDStale), na(10*ms, true),
-				neighRec(t, at(11*ms), trace.ActionNew, "2001:db8::5", "qg-1", newMAC, trace.NUDStale)}, 0, nil, "", ""},
+			[]trace.Record{neighRec(t, at(0), trace.ActionNew, "2001:db8::5", "qg-1", oldMAC, kernel.NUDStale), na(10*ms, true),
+				neighRec(t, at(11*ms), trace.ActionNew, "2001:db8::5", "qg-1", newMAC, kernel.NUDStale)}, 0, nil, "", ""},
 		{"reported once while ignored", "3.10.0-514.el7",
-			[]trace.Record{entry(0, oldMAC, trace.NUDStale), reply(10 * ms), reply(5 * time.Second), reply(10 * time.Second)}, 1, nil, "", ""},
+			[]trace.Record{entry(0, oldMAC, kernel.NUDStale), reply(10 * ms), reply(5 * time.Second), reply(10 * time.Second)}, 1, nil, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,7 +117,7 @@ func TestGARPIgnored(t *testing.T) {
 func TestNeighMACChangeUnannounced(t *testing.T) {
 	ms := time.Millisecond
 	entry := func(d time.Duration, m string) trace.Record {
-		return neighRec(t, at(d), trace.ActionNew, "10.0.0.7", "eth0", m, trace.NUDReachable)
+		return neighRec(t, at(d), trace.ActionNew, "10.0.0.7", "eth0", m, kernel.NUDReachable)
 	}
 	frame := func(d time.Duration, dev, sender, m string) trace.Record {
 		return arpRec(t, at(d), trace.FrameARPReply, dev, sender, m, "10.0.0.1")
@@ -222,31 +223,6 @@ func TestFindingStringAndJSON(t *testing.T) {
 	for _, s := range []Severity{SeverityInfo, SeverityWarning, SeverityCritical} {
 		if s.String() == "" || strings.HasPrefix(s.String(), "severity(") {
 			t.Errorf("severity %d has no name", s)
-		}
-	}
-}
-
-func TestParseKernelRelease(t *testing.T) {
-	tests := []struct {
-		in    string
-		class garpClass
-		clone bool
-	}{
-		{"3.10.0-514.22.1.el7.x86_64", garpNever, true},
-		{"3.10.0-1160.108.1.el7.x86_64", garpHonoured, true},
-		{"3.2.0-4-amd64", garpNever, true},
-		{"3.16.0-4-amd64", garpRequests, true},
-		{"4.11.12", garpRequests, false},
-		{"4.12.0", garpHonoured, false},
-		{"4.18.0-513.el8.x86_64", garpHonoured, false},
-		{"6.1.0-18-cloud-amd64", garpHonoured, false},
-		{"", garpUnknown, true},
-		{"banana", garpUnknown, true},
-	}
-	for _, tt := range tests {
-		v := parseKernelRelease(tt.in)
-		if v.garp() != tt.class || v.clonesOnLookup() != tt.clone {
-			t.Errorf("%q: class %d clones %v, want %d %v", tt.in, v.garp(), v.clonesOnLookup(), tt.class, tt.clone)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"raceroute/kernel"
 	"raceroute/trace"
 )
 
@@ -31,9 +32,9 @@ type retraction struct {
 
 // isRetraction reports whether a route type can be a retraction: one
 // that drops what it matches.
-func isRetraction(t uint8) bool {
+func isRetraction(t kernel.RouteType) bool {
 	switch t {
-	case trace.RouteUnreachable, trace.RouteBlackhole, trace.RouteProhibit:
+	case kernel.RouteUnreachable, kernel.RouteBlackhole, kernel.RouteProhibit:
 		return true
 	}
 	return false
@@ -133,7 +134,7 @@ func (e *Engine) retractionFinding(d *deletion, r trace.Record) Finding {
 	advice := fmt.Sprintf("Keep %s routed through such a change: the retraction's metric (%d) differs from the route's (%d), so both can be in the table at once and the lower metric wins. "+
 		"Add the retraction before deleting the old route, and add the new route before deleting the retraction: lookups then never find the prefix without a route. "+
 		"(NLM_F_REPLACE cannot swap them: the metric is part of the replace key.)", dst, retr.Metric, old.Metric)
-	if d.key.family == 6 && e.kernel.clonesOnLookup() {
+	if d.key.family == 6 && e.kernel.ClonesOnLookup() {
 		advice += " On kernels before 4.2 a lookup while the retraction is installed clones it into an unreachable cache entry, and one inserted after the new route's add outlives the change (seed 000): check `ip -6 route show cache` for " + dst.String() + "."
 	}
 	return Finding{
@@ -147,11 +148,11 @@ func (e *Engine) retractionFinding(d *deletion, r trace.Record) Finding {
 }
 
 // rejectEffect says what a reject route does to the packets it matches.
-func rejectEffect(t uint8) string {
+func rejectEffect(t kernel.RouteType) string {
 	switch t {
-	case trace.RouteBlackhole:
+	case kernel.RouteBlackhole:
 		return "dropped its packets silently (blackhole)"
-	case trace.RouteProhibit:
+	case kernel.RouteProhibit:
 		return "rejected its packets as administratively prohibited"
 	}
 	return "dropped its packets as unreachable"

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"raceroute/kernel"
 	"raceroute/trace"
 )
 
@@ -194,7 +195,7 @@ func (e *Engine) nonAtomic(k routeKey, r trace.Record) (Finding, bool) {
 	ev += "; " + e.duringGap(d, "the gap")
 	advice := "Make the change one RTM_NEWROUTE with NLM_F_REPLACE where the kernel's replace is correct " +
 		"(IPv4 always; IPv6 from 5.6, or on older kernels when the new route has a gateway like the old: before 5.6 replacing a gateway route by a device-only or unreachable one adds a second route; see docs/kernel-notes.md)."
-	if k.family == 6 && e.kernel.clonesOnLookup() {
+	if k.family == 6 && e.kernel.ClonesOnLookup() {
 		advice += " On kernels before 4.2 a lookup during the gap can clone the fall-through route into a cache entry that outlives the change (replace narrows that window to the lookup's allocate-and-insert gap but does not close it): check `ip -6 route show cache` for " + k.dst.String() + "."
 	}
 	return Finding{
@@ -213,7 +214,7 @@ func writerOf(r trace.Route) string {
 	if r.Proto == 0 {
 		return "an unknown writer"
 	}
-	return fmt.Sprintf("proto %s (%d)", trace.ProtoName(r.Proto), r.Proto)
+	return fmt.Sprintf("proto %s (%d)", r.Proto.String(), r.Proto)
 }
 
 // duringGap says what lookups for the deleted route's prefix met while
@@ -371,16 +372,16 @@ func (e *Engine) checkCovered(changed trace.Route, at time.Time, out []Finding) 
 
 // routeClass groups route types by what a packet meets: forwarding
 // (unicast), local delivery, or a reject.
-func routeClass(t uint8) uint8 {
+func routeClass(t kernel.RouteType) kernel.RouteType {
 	if t == 0 {
-		return trace.RouteUnicast
+		return kernel.RouteUnicast
 	}
 	return t
 }
 
-func isReject(t uint8) bool {
+func isReject(t kernel.RouteType) bool {
 	switch t {
-	case trace.RouteUnreachable, trace.RouteBlackhole, trace.RouteProhibit, trace.RouteThrow:
+	case kernel.RouteUnreachable, kernel.RouteBlackhole, kernel.RouteProhibit, kernel.RouteThrow:
 		return true
 	}
 	return false
@@ -438,10 +439,10 @@ func (e *Engine) checkCache(c *cacheEntry, at time.Time) (Finding, bool) {
 	case isReject(routeClass(cr.Type)):
 		effect = fmt.Sprintf("every packet to %s is dropped", dst)
 		if cr.Error != 0 {
-			effect += " with error " + errnoName(cr.Error)
+			effect += " with error " + cr.Error.String()
 		}
 	case isReject(routeClass(best.route.Type)):
-		effect = fmt.Sprintf("packets to %s are forwarded although the route says %s", dst, trace.RouteTypeName(best.route.Type))
+		effect = fmt.Sprintf("packets to %s are forwarded although the route says %s", dst, best.route.Type.String())
 	default:
 		effect = fmt.Sprintf("every packet to %s goes %s instead of %s", dst, nextHop(cr), nextHop(best.route))
 	}
@@ -460,7 +461,7 @@ func (e *Engine) checkCache(c *cacheEntry, at time.Time) (Finding, bool) {
 		best.route.Dst.String() + " changes again or the entry is deleted"
 	advice := "Delete this cache entry alone (`raceroute watch --heal`), or flush the cache (`ip -" +
 		fmt.Sprint(cr.Family) + " route flush cache`, every cached entry is re-created on demand). "
-	if cr.Family == 6 && e.kernel.clonesOnLookup() {
+	if cr.Family == 6 && e.kernel.ClonesOnLookup() {
 		advice += "The cause is a route changed as delete then add while traffic flowed, on a kernel before 4.2 that clones the route a lookup finds: " +
 			"make the writer change routes atomically with NLM_F_REPLACE (before 4.2 this narrows the window to the lookup's allocate-and-insert gap but does not close it) or move to Linux 4.2 or later."
 	} else {

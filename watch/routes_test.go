@@ -28,7 +28,7 @@ func TestSeedBadLog(t *testing.T) {
 	if got := c.Objects[1]; got != "2001:67c:1254:e:10::/80 via fe80::a8b6:97ff:fe99:8ca8 dev re6stnet8 proto babel src 2001:67c:1254:e:63::1 metric 1024" {
 		t.Errorf("covering route object = %q", got)
 	}
-	for _, want := range []string{"every packet to 2001:67c:1254:e:10::1 is dropped with error -101 (ENETUNREACH)", "0.001 ms after the route was installed at 22:32:32.532757"} {
+	for _, want := range []string{"every packet to 2001:67c:1254:e:10::1 is dropped with error -101 ENETUNREACH (Network is unreachable)", "0.001 ms after the route was installed at 22:32:32.532757"} {
 		if !strings.Contains(c.Evidence, want) {
 			t.Errorf("evidence %q lacks %q", c.Evidence, want)
 		}
@@ -150,7 +150,7 @@ func TestCacheContradictsRoute(t *testing.T) {
 		want     int
 		evidence string
 	}{
-		{"unreachable clone under a reachable route", []string{route48, route80, cloneUnr}, 1, "every packet to 2001:db8:0:1::5 is dropped with error -113 (EHOSTUNREACH)"},
+		{"unreachable clone under a reachable route", []string{route48, route80, cloneUnr}, 1, "every packet to 2001:db8:0:1::5 is dropped with error -113 EHOSTUNREACH (No route to host)"},
 		{"clone that agrees", []string{route48, route80, cloneGood}, 0, ""},
 		{"clone with another gateway", []string{route80, cloneGw}, 1, "goes via fe80::7 dev eth0 instead of via fe80::1 dev eth0"},
 		{"clone with another device", []string{route80, cloneDev}, 1, "instead of via fe80::1 dev eth0"},
@@ -301,11 +301,11 @@ func TestSeedBadLogVariants(t *testing.T) {
 }
 
 // A real `ip -ts monitor label` recording (iproute2 6.1, Linux 6.18; see
-// trace/testdata/iproute2-6.1/README): no finding, and the view at the end
+// iproute2/testdata/iproute2-6.1/README): no finding, and the view at the end
 // is what the namespace held. Deleting the veth pair removed the IPv4
 // routes through it without any announcement; the view drops them too.
 func TestRealTraceView(t *testing.T) {
-	fs, e := run(t, DefaultConfig(), parseFile(t, "../trace/testdata/iproute2-6.1/monitor-ts-label.log"))
+	fs, e := run(t, DefaultConfig(), parseFile(t, "../iproute2/testdata/iproute2-6.1/monitor-ts-label.log"))
 	if len(fs) != 0 {
 		t.Errorf("findings on a clean trace: %v", fs)
 	}

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"raceroute/explore"
-	"raceroute/model/profile"
+	"raceroute/profile"
 	"raceroute/scenario"
 	"raceroute/trace"
 )

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"raceroute/explore"
-	"raceroute/model/profile"
+	"raceroute/profile"
 	"raceroute/scenario"
 )
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"raceroute/trace"
+	"raceroute/iproute2"
 	"raceroute/watch"
 )
 
@@ -100,7 +100,7 @@ found, 0 otherwise.`,
 // and the malformed lines and a summary to stderr. It returns the number
 // of findings. Errors that come from the input are wrapped with badInput.
 func replayTrace(ctx context.Context, r io.Reader, name string, stdout, stderr io.Writer, opts replayTraceOptions) (int, error) {
-	popts := trace.MonitorOptions{Name: name, Family: opts.family}
+	popts := iproute2.MonitorOptions{Name: name, Family: opts.family}
 	if opts.family != 0 && opts.family != 4 && opts.family != 6 {
 		return 0, badInput(fmt.Errorf("--family %d: want 4 or 6", opts.family))
 	}
@@ -121,11 +121,11 @@ func replayTrace(ctx context.Context, r io.Reader, name string, stdout, stderr i
 		return 0, badInput(errors.New("--window, --locktime and --garp-margin must be positive"))
 	}
 	eng := watch.NewEngine(cfg)
-	mr := trace.NewMonitorReader(r, popts)
+	mr := iproute2.NewMonitorReader(r, popts)
 	var (
 		records, malformed, findings int
 		last                         time.Time
-		held                         []*trace.LineError // until the first record: a file with none gets one message
+		held                         []*iproute2.LineError // until the first record: a file with none gets one message
 	)
 	emit := func(fs []watch.Finding) error {
 		for _, f := range fs {
@@ -157,7 +157,7 @@ func replayTrace(ctx context.Context, r io.Reader, name string, stdout, stderr i
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		var le *trace.LineError
+		var le *iproute2.LineError
 		if errors.As(err, &le) {
 			malformed++
 			switch {
@@ -209,7 +209,7 @@ const maxShownMalformed = 20
 
 // noRecord is the one error for a log without any record: empty, binary,
 // or not a log of ip monitor or raceroute watch.
-func noRecord(name string, lines, malformed int, first []*trace.LineError) error {
+func noRecord(name string, lines, malformed int, first []*iproute2.LineError) error {
 	switch {
 	case lines == 0:
 		return fmt.Errorf("%s is empty: no ip monitor or raceroute watch record to replay", name)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"raceroute/kernel"
 	"raceroute/live/netns/nstest"
 	"raceroute/live/nl"
 	"raceroute/trace"
@@ -99,7 +100,7 @@ func TestWatchJSONReplayRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	rt := func(dst, gw string, metric uint32, typ uint8) trace.Route {
+	rt := func(dst, gw string, metric uint32, typ kernel.RouteType) trace.Route {
 		r := trace.Route{Family: 6, Dst: netip.MustParsePrefix(dst), Metric: metric, Proto: 42, Type: typ}
 		if gw != "" {
 			r.Gateway = netip.MustParseAddr(gw)
@@ -120,10 +121,10 @@ func TestWatchJSONReplayRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	cover := rt("fd02::/48", "", 1024, trace.RouteUnreachable)
+	cover := rt("fd02::/48", "", 1024, kernel.RouteUnreachable)
 	r1, r2 := rt("fd02:0:0:1::/64", "fd00:9::2", 1024, 1), rt("fd02:0:0:1::/64", "fd00:9::3", 1024, 1)
 	r3, r4 := rt("fd03::/64", "fd00:9::2", 1024, 1), rt("fd03::/64", "fd00:9::3", 1024, 1)
-	retr := rt("fd03::/64", "", 4294967295, trace.RouteUnreachable)
+	retr := rt("fd03::/64", "", 4294967295, kernel.RouteUnreachable)
 	write(step{nl.OpAdd, cover}, step{nl.OpAdd, r1}, step{nl.OpAdd, r3})
 
 	var out, errb syncBuf

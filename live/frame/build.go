@@ -8,9 +8,9 @@ package frame
 import (
 	"encoding/binary"
 	"fmt"
-	"net"
 	"net/netip"
 
+	"raceroute/kernel"
 	"raceroute/trace"
 )
 
@@ -31,24 +31,26 @@ const (
 )
 
 // Broadcast is the Ethernet broadcast address.
-var Broadcast = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+var Broadcast = kernel.MACFrom6([6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
 
 // AllNodesMAC is the Ethernet address of ff02::1.
-var AllNodesMAC = net.HardwareAddr{0x33, 0x33, 0, 0, 0, 1}
+var AllNodesMAC = kernel.MACFrom6([6]byte{0x33, 0x33, 0, 0, 0, 1})
 
 // AllNodes is the IPv6 all-nodes multicast address.
 var AllNodes = netip.MustParseAddr("ff02::1")
 
-func ether(b []byte, dst, src net.HardwareAddr, typ uint16) {
-	copy(b[0:6], dst)
-	copy(b[6:12], src)
+func ether(b []byte, dst, src kernel.MAC, typ uint16) {
+	d, r := dst.As6(), src.As6()
+	copy(b[0:6], d[:])
+	copy(b[6:12], r[:])
 	binary.BigEndian.PutUint16(b[12:14], typ)
 }
 
-// ARP builds an Ethernet frame carrying an ARP packet.
-func ARP(op uint8, ethDst, senderHW net.HardwareAddr, senderIP netip.Addr, targetHW net.HardwareAddr, targetIP netip.Addr) ([]byte, error) {
-	if len(senderHW) != 6 || (targetHW != nil && len(targetHW) != 6) || len(ethDst) != 6 {
-		return nil, fmt.Errorf("arp: hardware addresses must be 6 bytes (sender %v, target %v, destination %v)", senderHW, targetHW, ethDst)
+// ARP builds an Ethernet frame carrying an ARP packet; a zero targetHW
+// leaves the target hardware address zero, as requests carry it.
+func ARP(op uint8, ethDst, senderHW kernel.MAC, senderIP netip.Addr, targetHW kernel.MAC, targetIP netip.Addr) ([]byte, error) {
+	if !senderHW.IsValid() || !ethDst.IsValid() {
+		return nil, fmt.Errorf("arp: a sender (%q) and a destination (%q) hardware address are needed", senderHW, ethDst)
 	}
 	if !senderIP.Is4() || !targetIP.Is4() {
 		return nil, fmt.Errorf("arp: sender %v and target %v must be IPv4", senderIP, targetIP)
@@ -63,12 +65,11 @@ func ARP(op uint8, ethDst, senderHW net.HardwareAddr, senderIP netip.Addr, targe
 	binary.BigEndian.PutUint16(a[2:4], 0x0800) // protocol type: IPv4
 	a[4], a[5] = 6, 4
 	binary.BigEndian.PutUint16(a[6:8], uint16(op))
-	copy(a[8:14], senderHW)
+	sh, th := senderHW.As6(), targetHW.As6()
+	copy(a[8:14], sh[:])
 	s4 := senderIP.As4()
 	copy(a[14:18], s4[:])
-	if targetHW != nil {
-		copy(a[18:24], targetHW)
-	}
+	copy(a[18:24], th[:])
 	t4 := targetIP.As4()
 	copy(a[24:28], t4[:])
 	return b, nil
@@ -76,14 +77,14 @@ func ARP(op uint8, ethDst, senderHW net.HardwareAddr, senderIP netip.Addr, targe
 
 // GratuitousARPRequest builds the gratuitous request of `arping -U` and
 // keepalived: broadcast, sender IP = target IP, target MAC zero.
-func GratuitousARPRequest(mac net.HardwareAddr, ip netip.Addr) ([]byte, error) {
-	return ARP(trace.FrameARPRequest, Broadcast, mac, ip, nil, ip)
+func GratuitousARPRequest(mac kernel.MAC, ip netip.Addr) ([]byte, error) {
+	return ARP(trace.FrameARPRequest, Broadcast, mac, ip, kernel.MAC{}, ip)
 }
 
 // GratuitousARPReply builds the gratuitous reply of `arping -A`:
 // broadcast, sender IP = target IP and target MAC = sender MAC, which
 // arp_is_garp() requires of a reply from Linux 4.12 on.
-func GratuitousARPReply(mac net.HardwareAddr, ip netip.Addr) ([]byte, error) {
+func GratuitousARPReply(mac kernel.MAC, ip netip.Addr) ([]byte, error) {
 	return ARP(trace.FrameARPReply, Broadcast, mac, ip, mac, ip)
 }
 
@@ -91,14 +92,14 @@ func GratuitousARPReply(mac net.HardwareAddr, ip netip.Addr) ([]byte, error) {
 // with its target link-layer address option, sent from target to all
 // nodes (RFC 4861 §7.2.6): Solicited clear, Override as given, hop
 // limit 255.
-func UnsolicitedNA(mac net.HardwareAddr, target netip.Addr, override bool) ([]byte, error) {
+func UnsolicitedNA(mac kernel.MAC, target netip.Addr, override bool) ([]byte, error) {
 	return NA(AllNodesMAC, mac, target, AllNodes, target, false, override, false)
 }
 
 // NA builds an IPv6 neighbour advertisement in an Ethernet frame.
-func NA(ethDst, mac net.HardwareAddr, src, dst, target netip.Addr, solicited, override, router bool) ([]byte, error) {
-	if len(mac) != 6 || len(ethDst) != 6 {
-		return nil, fmt.Errorf("na: hardware addresses must be 6 bytes (%v, %v)", mac, ethDst)
+func NA(ethDst, mac kernel.MAC, src, dst, target netip.Addr, solicited, override, router bool) ([]byte, error) {
+	if !mac.IsValid() || !ethDst.IsValid() {
+		return nil, fmt.Errorf("na: a source (%q) and a destination (%q) hardware address are needed", mac, ethDst)
 	}
 	if !src.Is6() || !dst.Is6() || !target.Is6() || src.Is4In6() || target.Is4In6() {
 		return nil, fmt.Errorf("na: source %v, destination %v and target %v must be IPv6", src, dst, target)
@@ -130,7 +131,8 @@ func NA(ethDst, mac net.HardwareAddr, src, dst, target netip.Addr, solicited, ov
 	t16 := target.As16()
 	copy(m[8:24], t16[:])
 	m[24], m[25] = 2, 1 // option: target link-layer address, 8 bytes
-	copy(m[26:32], mac)
+	hw := mac.As6()
+	copy(m[26:32], hw[:])
 	binary.BigEndian.PutUint16(m[2:4], icmpv6Checksum(s16, d16, m))
 	return b, nil
 }
@@ -167,8 +169,8 @@ func Decode(b []byte) (f trace.Frame, ok bool, err error) {
 	if len(b) < ethHeaderLen {
 		return f, false, nil
 	}
-	f.DstMAC = net.HardwareAddr(append([]byte(nil), b[0:6]...))
-	f.SrcMAC = net.HardwareAddr(append([]byte(nil), b[6:12]...))
+	f.DstMAC = macOf(b[0:6])
+	f.SrcMAC = macOf(b[6:12])
 	p := b[ethHeaderLen:]
 	switch binary.BigEndian.Uint16(b[12:14]) {
 	case EtherTypeARP:
@@ -183,9 +185,9 @@ func Decode(b []byte) (f trace.Frame, ok bool, err error) {
 			return f, false, nil
 		}
 		f.Op = uint8(op)
-		f.SenderHW = net.HardwareAddr(append([]byte(nil), p[8:14]...))
+		f.SenderHW = macOf(p[8:14])
 		f.SenderIP = netip.AddrFrom4([4]byte(p[14:18]))
-		f.TargetHW = net.HardwareAddr(append([]byte(nil), p[18:24]...))
+		f.TargetHW = macOf(p[18:24])
 		f.TargetIP = netip.AddrFrom4([4]byte(p[24:28]))
 		return f, true, nil
 	case EtherTypeIPv6:
@@ -220,7 +222,7 @@ func Decode(b []byte) (f trace.Frame, ok bool, err error) {
 				return f, false, fmt.Errorf("ndp frame from %s: bad option length", f.SrcMAC)
 			}
 			if opts[0] == wantOpt && l >= 8 {
-				f.SenderHW = net.HardwareAddr(append([]byte(nil), opts[2:8]...))
+				f.SenderHW = macOf(opts[2:8])
 			}
 			opts = opts[l:]
 		}
@@ -234,9 +236,9 @@ func Decode(b []byte) (f trace.Frame, ok bool, err error) {
 // quotedDst. The kernel at dst then records a PMTU exception (a
 // route-cache entry) for quotedDst: icmpv6_rcv -> icmpv6_notify ->
 // icmpv6_err -> ip6_update_pmtu, with no socket needed.
-func PacketTooBig(ethDst, ethSrc net.HardwareAddr, src, dst, quotedDst netip.Addr, mtu uint32) ([]byte, error) {
-	if len(ethDst) != 6 || len(ethSrc) != 6 {
-		return nil, fmt.Errorf("packet too big: hardware addresses must be 6 bytes (%v, %v)", ethDst, ethSrc)
+func PacketTooBig(ethDst, ethSrc kernel.MAC, src, dst, quotedDst netip.Addr, mtu uint32) ([]byte, error) {
+	if !ethDst.IsValid() || !ethSrc.IsValid() {
+		return nil, fmt.Errorf("packet too big: a destination (%q) and a source (%q) hardware address are needed", ethDst, ethSrc)
 	}
 	if !src.Is6() || !dst.Is6() || !quotedDst.Is6() {
 		return nil, fmt.Errorf("packet too big: %v, %v and %v must be IPv6", src, dst, quotedDst)
@@ -264,4 +266,10 @@ func PacketTooBig(ethDst, ethSrc net.HardwareAddr, src, dst, quotedDst netip.Add
 	q[40] = 128 // echo request
 	binary.BigEndian.PutUint16(m[2:4], icmpv6Checksum(s16, d16, m))
 	return b, nil
+}
+
+// macOf returns the MAC of a 6-byte address field.
+func macOf(b []byte) kernel.MAC {
+	m, _ := kernel.MACFrom(b)
+	return m
 }

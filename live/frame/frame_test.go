@@ -13,13 +13,14 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"raceroute/kernel"
 	"raceroute/live/frame"
 	"raceroute/live/netns/nstest"
 	"raceroute/trace"
 )
 
 var (
-	macA = net.HardwareAddr{0x02, 0, 0, 0, 0, 0x0a}
+	macA = kernel.MACFrom6([6]byte{0x02, 0, 0, 0, 0, 0x0a})
 	ip4  = netip.MustParseAddr("10.9.0.2")
 	ip6  = netip.MustParseAddr("fd00:9::2")
 )
@@ -34,7 +35,7 @@ func TestBuildDecodeRoundTrip(t *testing.T) {
 		want  trace.Frame
 		gratu bool
 	}{
-		{"garp request", req, trace.Frame{Op: trace.FrameARPRequest, SrcMAC: macA, DstMAC: frame.Broadcast, SenderIP: ip4, SenderHW: macA, TargetIP: ip4, TargetHW: net.HardwareAddr{0, 0, 0, 0, 0, 0}}, true},
+		{"garp request", req, trace.Frame{Op: trace.FrameARPRequest, SrcMAC: macA, DstMAC: frame.Broadcast, SenderIP: ip4, SenderHW: macA, TargetIP: ip4, TargetHW: kernel.MACFrom6([6]byte{0, 0, 0, 0, 0, 0})}, true},
 		{"garp reply", rep, trace.Frame{Op: trace.FrameARPReply, SrcMAC: macA, DstMAC: frame.Broadcast, SenderIP: ip4, SenderHW: macA, TargetIP: ip4, TargetHW: macA}, true},
 		{"unsolicited na", na, trace.Frame{Op: trace.FrameNA, SrcMAC: macA, DstMAC: frame.AllNodesMAC, SenderIP: ip6, SenderHW: macA, Override: true}, true},
 	}
@@ -45,8 +46,8 @@ func TestBuildDecodeRoundTrip(t *testing.T) {
 				t.Fatalf("Decode: ok=%v err=%v", ok, err)
 			}
 			if f.Op != tc.want.Op || f.SenderIP != tc.want.SenderIP || f.TargetIP != tc.want.TargetIP ||
-				!bytes.Equal(f.SenderHW, tc.want.SenderHW) || !bytes.Equal(f.TargetHW, tc.want.TargetHW) ||
-				!bytes.Equal(f.SrcMAC, tc.want.SrcMAC) || !bytes.Equal(f.DstMAC, tc.want.DstMAC) ||
+				f.SenderHW != tc.want.SenderHW || f.TargetHW != tc.want.TargetHW ||
+				f.SrcMAC != tc.want.SrcMAC || f.DstMAC != tc.want.DstMAC ||
 				f.Override != tc.want.Override || f.Solicited != tc.want.Solicited {
 				t.Errorf("Decode = %+v\nwant     %+v", f, tc.want)
 			}
@@ -76,7 +77,7 @@ func TestBuildDecodeRoundTrip(t *testing.T) {
 				}
 			}
 			if arp, ok := p.Layer(layers.LayerTypeARP).(*layers.ARP); ok {
-				if !bytes.Equal(arp.SourceHwAddress, macA) || !bytes.Equal(arp.SourceProtAddress, ip4.AsSlice()) {
+				if !bytes.Equal(arp.SourceHwAddress, macA.AsSlice()) || !bytes.Equal(arp.SourceProtAddress, ip4.AsSlice()) {
 					t.Errorf("gopacket reads sender %v %v", net.HardwareAddr(arp.SourceHwAddress), net.IP(arp.SourceProtAddress))
 				}
 			}
@@ -86,7 +87,7 @@ func TestBuildDecodeRoundTrip(t *testing.T) {
 		name string
 		err  func() error
 	}{
-		{"short mac", func() error { _, err := frame.GratuitousARPRequest(net.HardwareAddr{1, 2}, ip4); return err }},
+		{"no mac", func() error { _, err := frame.GratuitousARPRequest(kernel.MAC{}, ip4); return err }},
 		{"ipv6 in arp", func() error { _, err := frame.GratuitousARPReply(macA, ip6); return err }},
 		{"ipv4 in na", func() error { _, err := frame.UnsolicitedNA(macA, ip4, true); return err }},
 	}
@@ -144,7 +145,7 @@ func TestKernelHonoursFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	newMAC := net.HardwareAddr{0x02, 0, 0, 0, 0, 0x02}
+	newMAC := kernel.MACFrom6([6]byte{0x02, 0, 0, 0, 0, 0x02})
 	tests := []struct {
 		name  string
 		build func() ([]byte, error)
@@ -162,7 +163,7 @@ func TestKernelHonoursFrames(t *testing.T) {
 			}
 			// The Ethernet source is the real interface's; the payload
 			// announces newMAC.
-			copy(fr[6:12], s.MAC())
+			copy(fr[6:12], s.MAC().AsSlice())
 			if err := s.Send(fr); err != nil {
 				t.Fatal(err)
 			}
@@ -182,7 +183,7 @@ func TestKernelHonoursFrames(t *testing.T) {
 			defer mu.Unlock()
 			found := false
 			for _, f := range seen {
-				if f.Op == tc.op && f.SenderIP.String() == tc.ip && bytes.Equal(f.SenderHW, newMAC) && f.Dev == "va" && f.Gratuitous() {
+				if f.Op == tc.op && f.SenderIP.String() == tc.ip && f.SenderHW == newMAC && f.Dev == "va" && f.Gratuitous() {
 					found = true
 				}
 			}

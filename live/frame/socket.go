@@ -12,6 +12,7 @@ import (
 	"github.com/mdlayher/packet"
 	"golang.org/x/net/bpf"
 
+	"raceroute/kernel"
 	"raceroute/live/netns"
 	"raceroute/trace"
 )
@@ -60,7 +61,10 @@ func NewSender(netnsName, dev string) (*Sender, error) {
 }
 
 // MAC returns the interface's hardware address.
-func (s *Sender) MAC() net.HardwareAddr { return s.ifi.HardwareAddr }
+func (s *Sender) MAC() kernel.MAC {
+	m, _ := kernel.MACFrom(s.ifi.HardwareAddr)
+	return m
+}
 
 // Send writes one Ethernet frame (header included) to the wire.
 func (s *Sender) Send(frame []byte) error {

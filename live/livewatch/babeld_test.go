@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"raceroute/iproute2"
+	"raceroute/kernel"
 	"raceroute/live/livewatch"
 	"raceroute/live/netns"
 	"raceroute/live/netns/nstest"
@@ -96,9 +98,9 @@ func TestBabeldNonAtomicChange(t *testing.T) {
 	must(b.Veth("bc", c, "cb"))
 	// The far ends of A's links are bridge ports: taking one out of its
 	// bridge breaks the path while A's interface stays up.
-	must(b.Bridge("brb", net.HardwareAddr{0x02, 0, 0, 0, 0x0b, 0x01}))
+	must(b.Bridge("brb", kernel.MACFrom6([6]byte{0x02, 0, 0, 0, 0x0b, 0x01})))
 	must(b.SetMaster("ba", "brb"))
-	must(c.Bridge("brc", net.HardwareAddr{0x02, 0, 0, 0, 0x0c, 0x01}))
+	must(c.Bridge("brc", kernel.MACFrom6([6]byte{0x02, 0, 0, 0, 0x0c, 0x01})))
 	must(c.SetMaster("ca", "brc"))
 	must(c.Veth("cx", c, "cy"))
 	must(c.AddrAdd("cx", netip.MustParsePrefix("fd0c::1/64")))
@@ -214,7 +216,7 @@ func TestBabeldNonAtomicChange(t *testing.T) {
 	var del, add time.Time
 	var story []string
 	for _, r := range routeRecs {
-		story = append(story, trace.FormatMonitor(r, true))
+		story = append(story, iproute2.FormatMonitor(r, true))
 		switch {
 		case r.Action == trace.ActionDel && r.Route.Dev == installed && del.IsZero():
 			del = r.Time
@@ -257,7 +259,7 @@ func TestBabeldRetraction(t *testing.T) {
 		}
 	}
 	must(a.Veth("ac", c, "ca"))
-	must(c.Bridge("brc", net.HardwareAddr{0x02, 0, 0, 0, 0x0c, 0x01}))
+	must(c.Bridge("brc", kernel.MACFrom6([6]byte{0x02, 0, 0, 0, 0x0c, 0x01})))
 	must(c.SetMaster("ca", "brc"))
 	must(c.Veth("cx", c, "cy"))
 	must(c.AddrAdd("cx", netip.MustParsePrefix("fd0c::1/64")))

@@ -1,7 +1,6 @@
 package livewatch_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"raceroute/kernel"
 	"raceroute/live/livewatch"
 	"raceroute/live/netns"
 	"raceroute/live/netns/nstest"
@@ -54,7 +54,7 @@ func TestKeepalivedFailover(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(w.Bridge("br0", net.HardwareAddr{0x02, 0, 0, 0, 0x77, 0x01}))
+	must(w.Bridge("br0", kernel.MACFrom6([6]byte{0x02, 0, 0, 0, 0x77, 0x01})))
 	must(w.AddrAdd("br0", netip.MustParsePrefix("10.7.0.100/24")))
 	for i, k := range []*netns.NS{k1, k2} {
 		port := fmt.Sprintf("p%d", i+1)
@@ -91,7 +91,7 @@ func TestKeepalivedFailover(t *testing.T) {
 			switch {
 			case r.Kind == trace.KindFrame && r.Frame.Gratuitous() && r.Frame.SenderIP == vip:
 				garps = append(garps, r.Frame)
-			case r.Kind == trace.KindNeigh && r.Neigh.Addr == vip && r.Action == trace.ActionNew && r.Neigh.LLAddr != nil:
+			case r.Kind == trace.KindNeigh && r.Neigh.Addr == vip && r.Action == trace.ActionNew && r.Neigh.LLAddr.IsValid():
 				neighMACs = append(neighMACs, r.Neigh.LLAddr.String())
 			}
 		},
@@ -136,7 +136,7 @@ func TestKeepalivedFailover(t *testing.T) {
 	defer mu.Unlock()
 	var fromK2 int
 	for _, f := range garps {
-		if bytes.Equal(f.SenderHW, mac2) && f.Dev == "br0" {
+		if f.SenderHW == mac2 && f.Dev == "br0" {
 			fromK2++
 		}
 	}

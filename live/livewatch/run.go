@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sys/unix"
 
+	"raceroute/iproute2"
 	"raceroute/live/frame"
 	"raceroute/live/nl"
 	"raceroute/trace"
@@ -454,7 +455,7 @@ func (w *watcher) heal(ctx context.Context, entry trace.Route) error {
 
 // printHeal reports a heal's outcome.
 func (w *watcher) printHeal(entry trace.Record, herr error) error {
-	line := trace.FormatMonitor(entry, false)
+	line := iproute2.FormatMonitor(entry, false)
 	result := "ok"
 	if herr != nil {
 		result = "failed"
@@ -496,7 +497,7 @@ func (w *watcher) print(r *trace.Record) error {
 		w.buf = AppendJSON(w.buf[:0], r)
 		_, err = w.cfg.Out.Write(w.buf)
 	} else {
-		_, err = fmt.Fprintln(w.cfg.Out, trace.FormatMonitor(*r, true))
+		_, err = fmt.Fprintln(w.cfg.Out, iproute2.FormatMonitor(*r, true))
 	}
 	if err != nil {
 		return fmt.Errorf("watch: write event: %w", err)
@@ -598,21 +599,21 @@ func AppendJSON(b []byte, r *trace.Record) []byte {
 		str("dev", rt.Dev)
 		num("table", int64(rt.Table))
 		num("metric", int64(rt.Metric))
-		str("proto", trace.ProtoName(rt.Proto))
-		str("type", trace.RouteTypeName(rt.Type))
+		str("proto", rt.Proto.String())
+		str("type", rt.Type.String())
 	case trace.KindNeigh:
 		str("dst", r.Neigh.Addr.String())
 		str("dev", r.Neigh.Dev)
-		if r.Neigh.LLAddr != nil {
+		if r.Neigh.LLAddr.IsValid() {
 			str("lladdr", r.Neigh.LLAddr.String())
 		}
-		str("state", trace.NUDName(r.Neigh.State))
+		str("state", r.Neigh.State.String())
 	case trace.KindAddr:
 		str("dst", r.Addr.Prefix.String())
 		str("dev", r.Addr.Dev)
 	case trace.KindLink:
 		str("dev", r.Link.Name)
-		if r.Link.MAC != nil {
+		if r.Link.MAC.IsValid() {
 			str("lladdr", r.Link.MAC.String())
 		}
 	case trace.KindFrame:
@@ -622,13 +623,13 @@ func AppendJSON(b []byte, r *trace.Record) []byte {
 			str("dst", r.Frame.SenderIP.String()) // the address announced
 		}
 		str("dev", r.Frame.Dev)
-		if r.Frame.SenderHW != nil {
+		if r.Frame.SenderHW.IsValid() {
 			str("lladdr", r.Frame.SenderHW.String())
 		}
 	}
 	num("lost", int64(r.Lost))
 	b = append(b, `,"text":`...)
-	b = appendJSONString(b, strings.TrimSpace(trace.FormatMonitor(*r, false)))
+	b = appendJSONString(b, strings.TrimSpace(iproute2.FormatMonitor(*r, false)))
 	return append(b, '}', '\n')
 }
 

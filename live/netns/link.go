@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"raceroute/kernel"
 
 	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/jsimonetti/rtnetlink/v2/driver"
@@ -60,17 +61,19 @@ func (n *NS) LinkIndex(name string) (int, error) {
 }
 
 // LinkMAC returns the hardware address of the interface called name.
-func (n *NS) LinkMAC(name string) (net.HardwareAddr, error) {
-	var mac net.HardwareAddr
+// An interface without an Ethernet address (lo has an all-zero one) gives
+// that address or the zero MAC.
+func (n *NS) LinkMAC(name string) (kernel.MAC, error) {
+	var mac kernel.MAC
 	err := n.withConn(func(c *rtnetlink.Conn) error {
 		l, err := linkByName(c, name)
 		if err == nil {
-			mac = l.Attributes.Address
+			mac, _ = kernel.MACFrom(l.Attributes.Address)
 		}
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("netns %s: %w", n.Path, err)
+		return kernel.MAC{}, fmt.Errorf("netns %s: %w", n.Path, err)
 	}
 	return mac, nil
 }
@@ -123,13 +126,13 @@ func (n *NS) LinkDel(name string) error {
 }
 
 // SetMAC sets the hardware address of the interface called name.
-func (n *NS) SetMAC(name string, mac net.HardwareAddr) error {
+func (n *NS) SetMAC(name string, mac kernel.MAC) error {
 	err := n.withConn(func(c *rtnetlink.Conn) error {
 		l, err := linkByName(c, name)
 		if err != nil {
 			return err
 		}
-		return c.Link.Set(&rtnetlink.LinkMessage{Family: unix.AF_UNSPEC, Type: l.Type, Index: l.Index, Attributes: &rtnetlink.LinkAttributes{Address: mac}})
+		return c.Link.Set(&rtnetlink.LinkMessage{Family: unix.AF_UNSPEC, Type: l.Type, Index: l.Index, Attributes: &rtnetlink.LinkAttributes{Address: mac.HardwareAddr()}})
 	})
 	if err != nil {
 		return fmt.Errorf("netns %s: link %q: set address %s: %w", n.Path, name, mac, err)
@@ -238,12 +241,13 @@ func writeFile(path, value string) error {
 }
 
 // Bridge creates a bridge called name (multicast snooping left at the
-// kernel's default) and sets it up.
-func (n *NS) Bridge(name string, mac net.HardwareAddr) error {
+// kernel's default) with address mac (the zero MAC: one the kernel
+// chooses) and sets it up.
+func (n *NS) Bridge(name string, mac kernel.MAC) error {
 	err := n.withConn(func(c *rtnetlink.Conn) error {
 		req := &rtnetlink.LinkMessage{
 			Family:     unix.AF_UNSPEC,
-			Attributes: &rtnetlink.LinkAttributes{Name: name, Address: mac, Info: &rtnetlink.LinkInfo{Kind: "bridge"}},
+			Attributes: &rtnetlink.LinkAttributes{Name: name, Address: mac.HardwareAddr(), Info: &rtnetlink.LinkInfo{Kind: "bridge"}},
 		}
 		if err := c.Link.New(req); err != nil {
 			return fmt.Errorf("bridge %q: create: %w", name, err)

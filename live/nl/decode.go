@@ -4,12 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"raceroute/kernel"
 	"raceroute/trace"
 )
 
@@ -86,9 +86,9 @@ func decodeRoute(b []byte) (r trace.Route, ok bool, err error) {
 	dstLen, srcLen := int(b[1]), int(b[2])
 	_ = srcLen
 	r.Table = uint32(b[4])
-	r.Proto = b[5]
+	r.Proto = kernel.Proto(b[5])
 	r.Scope = b[6]
-	r.Type = b[7]
+	r.Type = kernel.RouteType(b[7])
 	flags := binary.NativeEndian.Uint32(b[8:12])
 	r.Cloned = flags&rtmFCloned != 0
 	var dst netip.Addr
@@ -123,7 +123,7 @@ func decodeRoute(b []byte) (r trace.Route, ok bool, err error) {
 			// struct rta_cacheinfo: clntref, lastuse, expires, error, used, ...
 			if len(v) >= 20 {
 				r.Expires = clockT(uint32(max(int32(binary.NativeEndian.Uint32(v[8:12])), 0)))
-				r.Error = int(int32(binary.NativeEndian.Uint32(v[12:16])))
+				r.Error = kernel.Errno(int32(binary.NativeEndian.Uint32(v[12:16])))
 				r.Used = int(binary.NativeEndian.Uint32(v[16:20]))
 			}
 		}
@@ -157,8 +157,9 @@ func decodeNeigh(b []byte) (n trace.Neigh, ok bool, err error) {
 		return n, false, nil
 	}
 	n.Family = fam
-	n.State = binary.NativeEndian.Uint16(b[8:10])
-	if n.State == trace.NUDNoARP {
+	// ndm_state is a __u16; every NUD_* state fits its low byte.
+	n.State = kernel.NUD(binary.NativeEndian.Uint16(b[8:10]))
+	if n.State == kernel.NUDNoARP {
 		// NOARP entries (multicast and broadcast addresses, NOARP
 		// devices) are set up by arp_constructor / ndisc_constructor
 		// without any notification and hold nothing learnt: skip them,
@@ -172,9 +173,8 @@ func decodeNeigh(b []byte) (n trace.Neigh, ok bool, err error) {
 		case unix.NDA_DST:
 			n.Addr = addrFrom(v)
 		case unix.NDA_LLADDR:
-			if len(v) > 0 {
-				n.LLAddr = net.HardwareAddr(append([]byte(nil), v...))
-			}
+			// A non-Ethernet lladdr (InfiniBand, tunnels) is not kept.
+			n.LLAddr, _ = kernel.MACFrom(v)
 		case unix.NDA_CACHEINFO:
 			if len(v) >= 12 {
 				n.Confirmed = clockT(binary.NativeEndian.Uint32(v[0:4]))
@@ -210,9 +210,7 @@ func decodeLink(b []byte) (l trace.Link, err error) {
 			}
 			l.Name = string(v)
 		case unix.IFLA_ADDRESS:
-			if len(v) > 0 {
-				l.MAC = net.HardwareAddr(append([]byte(nil), v...))
-			}
+			l.MAC, _ = kernel.MACFrom(v)
 		case unix.IFLA_MTU:
 			l.MTU = int(u32(v))
 		case unix.IFLA_MASTER:

@@ -1,7 +1,6 @@
 package nl
 
 import (
-	"bytes"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -148,15 +147,12 @@ func sameRoute(a, b trace.Route) bool {
 	return a == b
 }
 
-// sameNeigh compares neighbour entries, ignoring ages and probe counts.
+// sameNeigh compares neighbour entries, ignoring ages, probe counts and
+// the device name (the ifindex identifies the device).
 func sameNeigh(a, b trace.Neigh) bool {
-	return a.Family == b.Family && a.Addr == b.Addr && bytes.Equal(a.LLAddr, b.LLAddr) &&
-		a.Ifindex == b.Ifindex && a.State == b.State && a.Router == b.Router
-}
-
-func sameLink(a, b trace.Link) bool {
-	return a.Index == b.Index && a.Name == b.Name && bytes.Equal(a.MAC, b.MAC) &&
-		a.Up == b.Up && a.MTU == b.MTU && a.Master == b.Master
+	a.Confirmed, a.Used, a.Updated, a.Probes, a.Dev = 0, 0, 0, 0, ""
+	b.Confirmed, b.Used, b.Updated, b.Probes, b.Dev = 0, 0, 0, 0, ""
+	return a == b
 }
 
 // diff returns the records that turn v into w: deletions of what w lacks,
@@ -184,7 +180,7 @@ func (v *View) diff(w *View) []trace.Record {
 		}
 	}
 	for k, x := range w.links {
-		if o, ok := v.links[k]; !ok || !sameLink(o, x) {
+		if o, ok := v.links[k]; !ok || o != x {
 			adds = append(adds, trace.Record{Kind: trace.KindLink, Action: trace.ActionNew, Link: x})
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"raceroute/kernel"
 	"raceroute/live/netns"
 	"raceroute/live/netns/nstest"
 	"raceroute/live/nl"
@@ -119,7 +120,7 @@ func TestSubscriptionSeesChanges(t *testing.T) {
 		{"neighbour add", ip("neigh", "add", "10.9.0.7", "lladdr", "02:00:00:00:00:07", "dev", "va", "nud", "stale"),
 			func(r *trace.Record) bool {
 				return r.Kind == trace.KindNeigh && r.Action == trace.ActionNew && r.Neigh.Addr.String() == "10.9.0.7" &&
-					r.Neigh.LLAddr.String() == "02:00:00:00:00:07" && r.Neigh.State == trace.NUDStale && r.Neigh.Dev == "va"
+					r.Neigh.LLAddr.String() == "02:00:00:00:00:07" && r.Neigh.State == kernel.NUDStale && r.Neigh.Dev == "va"
 			}},
 		{"neighbour change", ip("neigh", "replace", "10.9.0.7", "lladdr", "02:00:00:00:00:08", "dev", "va", "nud", "reachable"),
 			func(r *trace.Record) bool {

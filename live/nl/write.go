@@ -105,9 +105,9 @@ func (w *RouteWriter) Close() error {
 func EncodeRoute(r *trace.Route) ([]byte, error) {
 	m := rtnetlink.RouteMessage{
 		DstLength: uint8(r.Dst.Bits()),
-		Protocol:  r.Proto,
+		Protocol:  uint8(r.Proto),
 		Scope:     r.Scope,
-		Type:      r.Type,
+		Type:      uint8(r.Type),
 	}
 	switch r.Family {
 	case 4:

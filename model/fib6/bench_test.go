@@ -9,7 +9,7 @@ import (
 
 	"raceroute/explore"
 	"raceroute/model/fib6"
-	"raceroute/model/profile"
+	"raceroute/profile"
 )
 
 // family builds the scaled benchmark scenario: k flows (2 packets each)

@@ -2,8 +2,9 @@ package fib6
 
 import (
 	"fmt"
+	"raceroute/kernel"
 
-	"raceroute/model/profile"
+	"raceroute/profile"
 	"raceroute/trace"
 )
 
@@ -44,7 +45,7 @@ type addWhy struct {
 }
 
 // addErrno is fib6_add()'s return value for each result.
-var addErrno = [...]int{addExcl: errEEXIST, addDuplicate: errEEXIST, addNoTarget: errENOENT}
+var addErrno = [...]kernel.Errno{addExcl: kernel.EEXIST, addDuplicate: kernel.EEXIST, addNoTarget: kernel.ENOENT}
 
 // addPlace mirrors fib6_add_rt2node() (net/ipv6/ip6_fib.c) deciding for
 // route id at its node: walk the node's routes in list order; at an equal
@@ -112,7 +113,7 @@ loop:
 // fib6Add mirrors fib6_add() (net/ipv6/ip6_fib.c) for one node: addPlace
 // decides; on success a non-cache route prunes the clones below its node
 // (fib6_prune_clones(), before 4.2). It returns 0 or a negative errno.
-func (m *Model) fib6Add(s *State, id uint8, flags int, rec trace.Recorder, actor int) int {
+func (m *Model) fib6Add(s *State, id uint8, flags int, rec trace.Recorder, actor int) kernel.Errno {
 	ri := &m.routes[id]
 	n := ri.node
 	w := m.addPlace(s, id, flags)
@@ -223,13 +224,13 @@ func (m *Model) delMatch(s *State, op opInfo) uint8 {
 // lock; the model makes this one step, which is exact while no other
 // actor deletes the same route (lookups only ever insert clones at /128
 // nodes, which a match at a shorter prefix does not read).
-func (m *Model) fib6Del(s *State, op opInfo, rec trace.Recorder, actor int) int {
+func (m *Model) fib6Del(s *State, op opInfo, rec trace.Recorder, actor int) kernel.Errno {
 	id := m.delMatch(s, op)
 	if id == 0 {
 		if rec != nil {
 			m.describeDel(rec, actor, op, 0)
 		}
-		return errESRCH
+		return kernel.ESRCH
 	}
 	var pr pruned
 	if !m.routes[id].isCache() {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"raceroute/explore"
-	"raceroute/model/profile"
+	"raceroute/profile"
 	"raceroute/trace"
 )
 

@@ -3,10 +3,11 @@ package fib6
 import (
 	"fmt"
 	"net/netip"
+	"raceroute/kernel"
 	"unsafe"
 
 	"raceroute/explore"
-	"raceroute/model/profile"
+	"raceroute/profile"
 	"raceroute/trace"
 )
 
@@ -97,9 +98,9 @@ type rinfo struct {
 	r      Route // for clones: the /128, gateway, device, metric 0
 	node   int
 	flags  uint32
-	err    int   // dst.error
-	parent uint8 // clones: the route cloned
-	dst    int   // clones: index of the destination
+	err    kernel.Errno // dst.error
+	parent uint8        // clones: the route cloned
+	dst    int          // clones: index of the destination
 }
 
 func (ri *rinfo) isCache() bool { return ri.flags&rtfCache != 0 }
@@ -288,7 +289,7 @@ func New(cfg Config) (*Model, error) {
 	// The initial table, then the warm-up lookups.
 	for _, id := range initial {
 		if err := m.fib6Add(&m.init, id, flagCreate|flagExcl, nil, -1); err != 0 {
-			return nil, fmt.Errorf("initial route %s: %s", m.routes[id].r, errnoName(err))
+			return nil, fmt.Errorf("initial route %s: %s", m.routes[id].r, err)
 		}
 	}
 	for _, w := range cfg.Warm {
@@ -387,45 +388,16 @@ func (m *Model) makeClone(parent uint8, d int) rinfo {
 
 // rejectErr is dst.error of a reject route (ip6_route_add(), 3.16;
 // ip6_route_info_create() later).
-func (m *Model) rejectErr(t Type) int {
+func (m *Model) rejectErr(t Type) kernel.Errno {
 	switch t {
 	case Blackhole:
-		return -22 // -EINVAL
+		return kernel.EINVAL
 	case Prohibit:
-		return -13 // -EACCES
+		return kernel.EACCES
 	case Throw:
-		return -11 // -EAGAIN
+		return kernel.EAGAIN
 	}
 	return m.p.UnreachableErr
-}
-
-const (
-	errEEXIST = -17
-	errENOENT = -2
-	errESRCH  = -3
-	errNetUnr = -101
-)
-
-func errnoName(e int) string {
-	switch e {
-	case errEEXIST:
-		return "-EEXIST (File exists)"
-	case errENOENT:
-		return "-ENOENT (No such file or directory)"
-	case errESRCH:
-		return "-ESRCH (No such process)"
-	case -101:
-		return "-101 ENETUNREACH (Network is unreachable)"
-	case -113:
-		return "-113 EHOSTUNREACH (No route to host)"
-	case -22:
-		return "-22 EINVAL"
-	case -13:
-		return "-13 EACCES (Permission denied)"
-	case -11:
-		return "-11 EAGAIN"
-	}
-	return fmt.Sprint(e)
 }
 
 // Actors names the actors.

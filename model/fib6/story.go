@@ -2,9 +2,10 @@ package fib6
 
 import (
 	"fmt"
+	"raceroute/kernel"
 	"strings"
 
-	"raceroute/model/profile"
+	"raceroute/profile"
 	"raceroute/trace"
 )
 
@@ -25,11 +26,11 @@ func (m *Model) shortPrefix(n int) string { return m.nodes[n].prefix.String() }
 // verdict says what happens to a packet that uses route id.
 func (m *Model) verdict(id uint8) string {
 	if id == 0 {
-		return "dropped: no route, ip6_null_entry " + errnoName(errNetUnr)
+		return "dropped: no route, ip6_null_entry " + kernel.ENETUNREACH.String()
 	}
 	ri := &m.routes[id]
 	if ri.err != 0 {
-		return "dropped: " + errnoName(ri.err)
+		return "dropped: " + ri.err.String()
 	}
 	if ri.r.Gateway.IsValid() {
 		return fmt.Sprintf("sent via %s dev %s", ri.r.Gateway, ri.r.Dev)

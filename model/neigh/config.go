@@ -25,7 +25,7 @@ import (
 
 	"raceroute/model/neigh/arp"
 	"raceroute/model/neigh/nud"
-	"raceroute/model/profile"
+	"raceroute/profile"
 )
 
 // Limits of one scenario; the state is made of fixed arrays of these sizes.

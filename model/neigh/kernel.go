@@ -3,7 +3,7 @@ package neigh
 import (
 	"raceroute/model/neigh/arp"
 	"raceroute/model/neigh/nud"
-	"raceroute/model/profile"
+	"raceroute/profile"
 	"raceroute/trace"
 )
 

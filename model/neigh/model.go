@@ -6,7 +6,7 @@ import (
 	"raceroute/explore"
 	"raceroute/model/neigh/arp"
 	"raceroute/model/neigh/nud"
-	"raceroute/model/profile"
+	"raceroute/profile"
 	"raceroute/trace"
 )
 

@@ -7,7 +7,7 @@ import (
 	"raceroute/explore"
 	"raceroute/model/neigh/arp"
 	"raceroute/model/neigh/nud"
-	"raceroute/model/profile"
+	"raceroute/profile"
 )
 
 // Interfaces and addresses of the test segment.

@@ -5,7 +5,7 @@ import (
 
 	"raceroute/model/neigh/arp"
 	"raceroute/model/neigh/nud"
-	"raceroute/model/profile"
+	"raceroute/profile"
 	"raceroute/trace"
 )
 

@@ -9,59 +9,32 @@ import (
 	"net/netip"
 	"strings"
 
-	"raceroute/trace"
+	"raceroute/kernel"
 )
 
-// Type is a route type (rtm_type).
-type Type uint8
+// Type is a route type (rtm_type): the kernel value type.
+type Type = kernel.RouteType
 
 // Route types the model knows.
 const (
-	Unicast     Type = 1 // RTN_UNICAST
-	Blackhole   Type = 6 // RTN_BLACKHOLE
-	Unreachable Type = 7 // RTN_UNREACHABLE
-	Prohibit    Type = 8 // RTN_PROHIBIT
-	Throw       Type = 9 // RTN_THROW
+	Unicast     = kernel.RouteUnicast
+	Blackhole   = kernel.RouteBlackhole
+	Unreachable = kernel.RouteUnreachable
+	Prohibit    = kernel.RouteProhibit
+	Throw       = kernel.RouteThrow
 )
 
-// ParseType parses an iproute2 route type keyword.
+// ParseType parses an iproute2 route type keyword the model knows:
+// unicast, blackhole, unreachable, prohibit or throw (a reject route
+// carries RTF_REJECT: rtm_to_fib6_config() sets it for the last four, and
+// ip6_route_add() then RTF_REJECT|RTF_NONEXTHOP and the loopback device).
 func ParseType(s string) (Type, bool) {
-	switch s {
-	case "unicast":
-		return Unicast, true
-	case "blackhole":
-		return Blackhole, true
-	case "unreachable":
-		return Unreachable, true
-	case "prohibit":
-		return Prohibit, true
-	case "throw":
-		return Throw, true
+	t, ok := kernel.ParseRouteType(s)
+	if !ok || (t != Unicast && !t.Reject()) {
+		return 0, false
 	}
-	return 0, false
+	return t, true
 }
-
-func (t Type) String() string {
-	switch t {
-	case Unicast:
-		return "unicast"
-	case Blackhole:
-		return "blackhole"
-	case Unreachable:
-		return "unreachable"
-	case Prohibit:
-		return "prohibit"
-	case Throw:
-		return "throw"
-	}
-	return fmt.Sprintf("type%d", uint8(t))
-}
-
-// Reject reports whether routes of this type carry RTF_REJECT: 3.16
-// rtm_to_fib6_config() sets it for unreachable, blackhole, prohibit and
-// throw, and ip6_route_add() then sets RTF_REJECT|RTF_NONEXTHOP and the
-// loopback device.
-func (t Type) Reject() bool { return t != Unicast }
 
 // MainTable is RT_TABLE_MAIN.
 const MainTable = 254
@@ -76,7 +49,7 @@ type Route struct {
 	Prefix  netip.Prefix
 	Gateway netip.Addr // invalid when none
 	Dev     string     // "" when none given
-	Proto   uint8
+	Proto   kernel.Proto
 	Metric  uint32
 	// MetricSet reports whether the line gave a metric (a delete without
 	// one matches any metric, as fc_metric = 0 does in ip6_route_del()).
@@ -111,7 +84,7 @@ func (r Route) String() string {
 	}
 	if r.Proto != 0 && r.Proto != 3 {
 		b.WriteString(" proto ")
-		b.WriteString(trace.ProtoName(r.Proto))
+		b.WriteString(r.Proto.String())
 	}
 	if r.MetricSet || r.Metric != 0 {
 		fmt.Fprintf(&b, " metric %d", r.Metric)
@@ -182,7 +155,7 @@ func Parse(line string) (Route, error) {
 			if err != nil {
 				return r, err
 			}
-			pr, ok := trace.ParseProto(v)
+			pr, ok := kernel.ParseProto(v)
 			if !ok {
 				return r, fmt.Errorf("route %q: unknown protocol %q (want a name such as babel, static, kernel, or a number 0-255)", line, v)
 			}

@@ -8,7 +8,7 @@ package arp
 
 import (
 	"raceroute/model/neigh/nud"
-	"raceroute/model/profile"
+	"raceroute/profile"
 )
 
 // ARP operations (ar_op).

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"raceroute/model/neigh/nud"
-	"raceroute/model/profile"
+	"raceroute/profile"
 )
 
 // Interfaces (index + 1 as lladdrs) and addresses of the test segment:

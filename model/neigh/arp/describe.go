@@ -3,7 +3,7 @@ package arp
 import (
 	"fmt"
 
-	"raceroute/model/profile"
+	"raceroute/profile"
 )
 
 // OpName is the operation's name in tcpdump's words.

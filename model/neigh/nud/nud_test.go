@@ -3,10 +3,10 @@ package nud
 import (
 	"testing"
 
-	"raceroute/model/profile"
+	"raceroute/profile"
 )
 
-func kernel(t *testing.T, name string) *profile.Profile {
+func prof(t *testing.T, name string) *profile.Profile {
 	t.Helper()
 	p, err := profile.Lookup(name)
 	if err != nil {
@@ -27,11 +27,11 @@ func TestStateNames(t *testing.T) {
 			t.Errorf("Parse(%q) = %v, %v", s.String(), got, ok)
 		}
 	}
-	if s := (Stale | Delay).String(); s != "0x0c" {
-		t.Errorf("a set of states prints %q, want 0x0c", s)
+	if s := (Stale | Delay).String(); s != "STALE DELAY" {
+		t.Errorf("a set of states prints %q, want each bit's name as ip neigh does", s)
 	}
-	if _, ok := Parse("stale"); ok {
-		t.Error("iproute2 names are upper case")
+	if s, ok := Parse("stale"); !ok || s != Stale {
+		t.Error("iproute2 takes `nud stale` in lower case too")
 	}
 }
 
@@ -70,7 +70,7 @@ func TestUpdate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := defaults()
 			e := tc.e
-			w := Update(Dev{Kernel: kernel(t, tc.kernel), Parms: &p, Reach: 30000, Now: now}, &e, tc.ll, tc.nw, tc.flags)
+			w := Update(Dev{Kernel: prof(t, tc.kernel), Parms: &p, Reach: 30000, Now: now}, &e, tc.ll, tc.nw, tc.flags)
 			if w != tc.want {
 				t.Errorf("why = %+v, want %+v", w, tc.want)
 			}
@@ -93,7 +93,7 @@ func TestUpdateSameLLStaleFromDelay(t *testing.T) {
 	}{{"linux-3.10-rhel7.3", Stale, NoTimer}, {"linux-4.12", Delay, 9000}, {"linux-6.x", Delay, 9000}} {
 		p := defaults()
 		e := Entry{State: Delay, LL: 1, Timer: 9000, Updated: 1000}
-		Update(Dev{Kernel: kernel(t, tc.kernel), Parms: &p, Reach: 30000, Now: 5000}, &e, 1, Stale, Override)
+		Update(Dev{Kernel: prof(t, tc.kernel), Parms: &p, Reach: 30000, Now: 5000}, &e, 1, Stale, Override)
 		if e.State != tc.want || e.Timer != tc.timer {
 			t.Errorf("%s: %s timer %d, want %s timer %d", tc.kernel, e.State, e.Timer, tc.want, tc.timer)
 		}
@@ -140,7 +140,7 @@ func TestTimer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := defaults()
 			e := Entry{State: tc.state, Confirmed: now + tc.confirmed, Used: now + tc.used, Updated: now - 40000, Probes: tc.probes, Timer: now}
-			w := Timer(Dev{Kernel: kernel(t, tc.kernel), Parms: &p, Reach: 30000, Now: now}, &e)
+			w := Timer(Dev{Kernel: prof(t, tc.kernel), Parms: &p, Reach: 30000, Now: now}, &e)
 			if w != tc.want {
 				t.Errorf("why = %+v, want %+v", w, tc.want)
 			}
@@ -166,7 +166,7 @@ func TestMaxProbesMcastReprobes(t *testing.T) {
 		kernel string
 		want   uint8
 	}{{"linux-3.16", 3}, {"linux-4.12", 5}} {
-		if got := MaxProbes(kernel(t, tc.kernel), &e, &p); got != tc.want {
+		if got := MaxProbes(prof(t, tc.kernel), &e, &p); got != tc.want {
 			t.Errorf("%s: PROBE max probes %d, want %d", tc.kernel, got, tc.want)
 		}
 	}
@@ -196,7 +196,7 @@ func TestEventSend(t *testing.T) {
 			p := defaults()
 			p.McastSolicit = tc.mcast
 			e := Entry{State: tc.state, LL: 1, Timer: NoTimer}
-			w := EventSend(Dev{Kernel: kernel(t, "linux-4.12"), Parms: &p, Reach: 30000, Now: now}, &e)
+			w := EventSend(Dev{Kernel: prof(t, "linux-4.12"), Parms: &p, Reach: 30000, Now: now}, &e)
 			if w.Rule != tc.want || w.Old != tc.state || w.Held() != tc.held {
 				t.Errorf("why = %+v held %v, want rule %d held %v", w, w.Held(), tc.want, tc.held)
 			}
@@ -245,7 +245,7 @@ func TestRandReach(t *testing.T) {
 
 func TestReasons(t *testing.T) {
 	p := defaults()
-	d := Dev{Kernel: kernel(t, "linux-3.10-rhel7.3"), Parms: &p, Reach: 42390, Now: 60000}
+	d := Dev{Kernel: prof(t, "linux-3.10-rhel7.3"), Parms: &p, Reach: 42390, Now: 60000}
 	tests := []struct {
 		w     TimerWhy
 		state State // after the timer

@@ -20,57 +20,33 @@
 // the kernel's time_after(a, b), strictly after.
 package nud
 
-import "fmt"
+import "raceroute/kernel"
 
-// State is a NUD state (include/uapi/linux/neighbour.h), or a set of them.
-type State uint8
+// State is a NUD state, or a set of them: the kernel value type, named
+// here as the state machine's.
+type State = kernel.NUD
 
-// NUD states.
+// NUD states (include/uapi/linux/neighbour.h).
 const (
-	None       State = 0x00 // NUD_NONE
-	Incomplete State = 0x01 // NUD_INCOMPLETE
-	Reachable  State = 0x02 // NUD_REACHABLE
-	Stale      State = 0x04 // NUD_STALE
-	Delay      State = 0x08 // NUD_DELAY
-	Probe      State = 0x10 // NUD_PROBE
-	Failed     State = 0x20 // NUD_FAILED
-	NoARP      State = 0x40 // NUD_NOARP
-	Permanent  State = 0x80 // NUD_PERMANENT
+	None       = kernel.NUDNone
+	Incomplete = kernel.NUDIncomplete
+	Reachable  = kernel.NUDReachable
+	Stale      = kernel.NUDStale
+	Delay      = kernel.NUDDelay
+	Probe      = kernel.NUDProbe
+	Failed     = kernel.NUDFailed
+	NoARP      = kernel.NUDNoARP
+	Permanent  = kernel.NUDPermanent
 
 	// InTimer, Valid and Connected are the kernel's state sets
 	// (include/net/neighbour.h NUD_IN_TIMER, NUD_VALID, NUD_CONNECTED).
-	InTimer   = Incomplete | Reachable | Delay | Probe
-	Valid     = Permanent | NoARP | Reachable | Probe | Stale | Delay
-	Connected = Permanent | NoARP | Reachable
+	InTimer   = kernel.NUDInTimer
+	Valid     = kernel.NUDValid
+	Connected = kernel.NUDConnected
 )
 
-var names = [...]struct {
-	s    State
-	name string
-}{
-	{None, "NONE"}, {Incomplete, "INCOMPLETE"}, {Reachable, "REACHABLE"}, {Stale, "STALE"},
-	{Delay, "DELAY"}, {Probe, "PROBE"}, {Failed, "FAILED"}, {NoARP, "NOARP"}, {Permanent, "PERMANENT"},
-}
-
-// String is iproute2's name of a single state, or its hex value.
-func (s State) String() string {
-	for _, n := range names {
-		if n.s == s {
-			return n.name
-		}
-	}
-	return fmt.Sprintf("0x%02x", uint8(s))
-}
-
 // Parse reads iproute2's name of a single state.
-func Parse(name string) (State, bool) {
-	for _, n := range names {
-		if n.name == name {
-			return n.s, true
-		}
-	}
-	return 0, false
-}
+func Parse(name string) (State, bool) { return kernel.ParseNUD(name) }
 
 // NoTimer is the Timer of an entry whose timer is not armed.
 const NoTimer int32 = -1 << 31

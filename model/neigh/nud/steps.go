@@ -1,6 +1,6 @@
 package nud
 
-import "raceroute/model/profile"
+import "raceroute/profile"
 
 // Dev is what a step knows besides the entry: the kernel version's rules,
 // the entry's device parameters, the device's drawn reachable_time and

@@ -1,9 +1,8 @@
-package trace
+package iproute2
 
 import (
 	"errors"
 	"io"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -11,18 +10,21 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"raceroute/kernel"
+	"raceroute/trace"
 )
 
-func mustMAC(t testing.TB, s string) net.HardwareAddr {
+func mustMAC(t testing.TB, s string) kernel.MAC {
 	t.Helper()
-	m, err := net.ParseMAC(s)
+	m, err := kernel.ParseMAC(s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return m
 }
 
-func parseAll(t *testing.T, in string, opts MonitorOptions) ([]Record, []*LineError) {
+func parseAll(t *testing.T, in string, opts MonitorOptions) ([]trace.Record, []*LineError) {
 	t.Helper()
 	recs, errs, err := ParseMonitor(strings.NewReader(in), opts)
 	if err != nil {
@@ -41,75 +43,75 @@ func TestParseMonitorRoutes(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
-		want []Record
+		want []trace.Record
 	}{
 		{
 			name: "seed patched format, cache delete",
 			in:   `(1) [22:30:00.447894] [RTCAH]- 2001:67c:1254:e:10::1 via fe80::a8b6:97ff:fe99:8ca8 dev re6stnet8 src 2001:67c:1254:e:63::1 metric 0 \ cache users 2 used 1048 age 0sec`,
-			want: []Record{{Time: at(22, 30, 0, 447894), Kind: KindRoute, Action: ActionDel, Line: 1, Route: Route{
-				Family: 6, Table: TableMain, Type: RouteUnicast, Dst: pfx("2001:67c:1254:e:10::1/128"),
+			want: []trace.Record{{Time: at(22, 30, 0, 447894), Kind: trace.KindRoute, Action: trace.ActionDel, Line: 1, Route: trace.Route{
+				Family: 6, Table: trace.TableMain, Type: kernel.RouteUnicast, Dst: pfx("2001:67c:1254:e:10::1/128"),
 				Gateway: addr("fe80::a8b6:97ff:fe99:8ca8"), Dev: "re6stnet8", Src: addr("2001:67c:1254:e:63::1"),
 				Cloned: true, Used: 1048}}},
 		},
 		{
 			name: "seed patched format, unreachable clone with error in the cache section",
 			in:   `(4) [22:32:32.532758] [RTCAH]+ unreachable 2001:67c:1254:e:10::1 dev lo metric 0 \ cache error -101 users 1`,
-			want: []Record{{Time: at(22, 32, 32, 532758), Kind: KindRoute, Action: ActionNew, Line: 1, Route: Route{
-				Family: 6, Table: TableMain, Type: RouteUnreachable, Dst: pfx("2001:67c:1254:e:10::1/128"),
+			want: []trace.Record{{Time: at(22, 32, 32, 532758), Kind: trace.KindRoute, Action: trace.ActionNew, Line: 1, Route: trace.Route{
+				Family: 6, Table: trace.TableMain, Type: kernel.RouteUnreachable, Dst: pfx("2001:67c:1254:e:10::1/128"),
 				Dev: "lo", Cloned: true, Error: -101}}},
 		},
 		{
 			name: "seed patched format, route add with proto babel",
 			in:   `(3) [22:30:00.447897] [ROUTE]+ 2001:67c:1254:e:10::/80 via fe80::f485:c1ff:feb4:f32a dev re6stnet-tcp proto babel src 2001:67c:1254:e:63::1 metric 1024`,
-			want: []Record{{Time: at(22, 30, 0, 447897), Kind: KindRoute, Action: ActionNew, Line: 1, Route: Route{
-				Family: 6, Table: TableMain, Type: RouteUnicast, Dst: pfx("2001:67c:1254:e:10::/80"),
+			want: []trace.Record{{Time: at(22, 30, 0, 447897), Kind: trace.KindRoute, Action: trace.ActionNew, Line: 1, Route: trace.Route{
+				Family: 6, Table: trace.TableMain, Type: kernel.RouteUnicast, Dst: pfx("2001:67c:1254:e:10::/80"),
 				Gateway: addr("fe80::f485:c1ff:feb4:f32a"), Dev: "re6stnet-tcp", Proto: 42,
 				Src: addr("2001:67c:1254:e:63::1"), Metric: 1024}}},
 		},
 		{
 			name: "plain ip -6 monitor route, reject route with error and pref",
 			in:   "unreachable 2001:67c:1254::/48 dev lo metric 1024 error -113 pref medium",
-			want: []Record{{Kind: KindRoute, Action: ActionNew, Line: 1, Route: Route{
-				Family: 6, Table: TableMain, Type: RouteUnreachable, Dst: pfx("2001:67c:1254::/48"),
+			want: []trace.Record{{Kind: trace.KindRoute, Action: trace.ActionNew, Line: 1, Route: trace.Route{
+				Family: 6, Table: trace.TableMain, Type: kernel.RouteUnreachable, Dst: pfx("2001:67c:1254::/48"),
 				Dev: "lo", Metric: 1024, Error: -113}}},
 		},
 		{
 			name: "plain Deleted IPv4 route with table and scope",
 			in:   "Deleted 10.1.0.0/16 via 192.0.2.1 dev eth0 table 100 proto zebra scope link metric 20 onlink",
-			want: []Record{{Kind: KindRoute, Action: ActionDel, Line: 1, Route: Route{
-				Family: 4, Table: 100, Type: RouteUnicast, Dst: pfx("10.1.0.0/16"),
+			want: []trace.Record{{Kind: trace.KindRoute, Action: trace.ActionDel, Line: 1, Route: trace.Route{
+				Family: 4, Table: 100, Type: kernel.RouteUnicast, Dst: pfx("10.1.0.0/16"),
 				Gateway: addr("192.0.2.1"), Dev: "eth0", Proto: 11, Scope: 253, Metric: 20}}},
 		},
 		{
 			name: "default IPv6 route told by its gateway, unknown keywords and metrics skipped",
 			in:   "default via fe80::1 dev eth0 proto ra metric 1024 expires 1797sec hoplimit 64 mtu lock 1400 pref medium frobnicate",
-			want: []Record{{Kind: KindRoute, Action: ActionNew, Line: 1, Route: Route{
-				Family: 6, Table: TableMain, Type: RouteUnicast, Dst: pfx("::/0"),
+			want: []trace.Record{{Kind: trace.KindRoute, Action: trace.ActionNew, Line: 1, Route: trace.Route{
+				Family: 6, Table: trace.TableMain, Type: kernel.RouteUnicast, Dst: pfx("::/0"),
 				Gateway: addr("fe80::1"), Dev: "eth0", Proto: 9, Metric: 1024, Expires: 1797 * time.Second}}},
 		},
 		{
 			name: "default without family hints is IPv4",
 			in:   "blackhole default",
-			want: []Record{{Kind: KindRoute, Action: ActionNew, Line: 1, Route: Route{
-				Family: 4, Table: TableMain, Type: RouteBlackhole, Dst: pfx("0.0.0.0/0")}}},
+			want: []trace.Record{{Kind: trace.KindRoute, Action: trace.ActionNew, Line: 1, Route: trace.Route{
+				Family: 4, Table: trace.TableMain, Type: kernel.RouteBlackhole, Dst: pfx("0.0.0.0/0")}}},
 		},
 		{
 			name: "local table host route, IPv4 with an IPv6 gateway",
 			in:   "local 10.0.0.1 dev eth0 table local proto kernel scope host src 10.0.0.1\n10.2.0.0/24 via inet6 fe80::2 dev eth1",
-			want: []Record{
-				{Kind: KindRoute, Action: ActionNew, Line: 1, Route: Route{
-					Family: 4, Table: TableLocal, Type: RouteLocal, Dst: pfx("10.0.0.1/32"), Dev: "eth0",
+			want: []trace.Record{
+				{Kind: trace.KindRoute, Action: trace.ActionNew, Line: 1, Route: trace.Route{
+					Family: 4, Table: trace.TableLocal, Type: kernel.RouteLocal, Dst: pfx("10.0.0.1/32"), Dev: "eth0",
 					Proto: 2, Scope: 254, Src: addr("10.0.0.1")}},
-				{Kind: KindRoute, Action: ActionNew, Line: 2, Route: Route{
-					Family: 4, Table: TableMain, Type: RouteUnicast, Dst: pfx("10.2.0.0/24"),
+				{Kind: trace.KindRoute, Action: trace.ActionNew, Line: 2, Route: trace.Route{
+					Family: 4, Table: trace.TableMain, Type: kernel.RouteUnicast, Dst: pfx("10.2.0.0/24"),
 					Gateway: addr("fe80::2"), Dev: "eth1"}},
 			},
 		},
 		{
 			name: "ip -ts monitor label",
 			in:   "[2016-06-11T22:30:00.447894] [ROUTE]Deleted 2001:db8::/64 dev eth0 proto kernel metric 256 pref medium",
-			want: []Record{{Time: time.Date(2016, 6, 11, 22, 30, 0, 447894000, time.UTC), Kind: KindRoute, Action: ActionDel, Line: 1,
-				Route: Route{Family: 6, Table: TableMain, Type: RouteUnicast, Dst: pfx("2001:db8::/64"), Dev: "eth0", Proto: 2, Metric: 256}}},
+			want: []trace.Record{{Time: time.Date(2016, 6, 11, 22, 30, 0, 447894000, time.UTC), Kind: trace.KindRoute, Action: trace.ActionDel, Line: 1,
+				Route: trace.Route{Family: 6, Table: trace.TableMain, Type: kernel.RouteUnicast, Dst: pfx("2001:db8::/64"), Dev: "eth0", Proto: 2, Metric: 256}}},
 		},
 		{
 			name: "ip -t monitor with multi-line cache info and nsid",
@@ -118,32 +120,32 @@ func TestParseMonitorRoutes(t *testing.T) {
 				"    cache users 1 used 5 expires 300sec\n" +
 				"Timestamp: Sat Jun  4 01:02:03 2016 7 usec\n" +
 				"[nsid current]10.9.0.0/16 dev eth1 scope link\n",
-			want: []Record{
-				{Time: time.Date(2016, 6, 11, 22, 30, 0, 447894000, time.UTC), Kind: KindRoute, Action: ActionNew, Line: 2, Netns: "3",
-					Route: Route{Family: 6, Table: TableMain, Type: RouteUnicast, Dst: pfx("2001:db8::1/128"), Gateway: addr("fe80::1"),
+			want: []trace.Record{
+				{Time: time.Date(2016, 6, 11, 22, 30, 0, 447894000, time.UTC), Kind: trace.KindRoute, Action: trace.ActionNew, Line: 2, Netns: "3",
+					Route: trace.Route{Family: 6, Table: trace.TableMain, Type: kernel.RouteUnicast, Dst: pfx("2001:db8::1/128"), Gateway: addr("fe80::1"),
 						Dev: "eth0", Cloned: true, Used: 5, Expires: 300 * time.Second}},
-				{Time: time.Date(2016, 6, 4, 1, 2, 3, 7000, time.UTC), Kind: KindRoute, Action: ActionNew, Line: 5,
-					Route: Route{Family: 4, Table: TableMain, Type: RouteUnicast, Dst: pfx("10.9.0.0/16"), Dev: "eth1", Scope: 253}},
+				{Time: time.Date(2016, 6, 4, 1, 2, 3, 7000, time.UTC), Kind: trace.KindRoute, Action: trace.ActionNew, Line: 5,
+					Route: trace.Route{Family: 4, Table: trace.TableMain, Type: kernel.RouteUnicast, Dst: pfx("10.9.0.0/16"), Dev: "eth1", Scope: 253}},
 			},
 		},
 		{
 			name: "IPv6 multipath becomes sibling routes",
 			in:   "2001:db8:1::/48 proto bird metric 1024\n\tnexthop via fe80::1 dev eth0 weight 1\n\tnexthop via fe80::2 dev eth1 weight 1",
-			want: []Record{
-				{Kind: KindRoute, Action: ActionNew, Line: 1, Route: Route{Family: 6, Table: TableMain, Type: RouteUnicast,
+			want: []trace.Record{
+				{Kind: trace.KindRoute, Action: trace.ActionNew, Line: 1, Route: trace.Route{Family: 6, Table: trace.TableMain, Type: kernel.RouteUnicast,
 					Dst: pfx("2001:db8:1::/48"), Proto: 12, Metric: 1024, Gateway: addr("fe80::1"), Dev: "eth0"}},
-				{Kind: KindRoute, Action: ActionNew, Line: 1, Route: Route{Family: 6, Table: TableMain, Type: RouteUnicast,
+				{Kind: trace.KindRoute, Action: trace.ActionNew, Line: 1, Route: trace.Route{Family: 6, Table: trace.TableMain, Type: kernel.RouteUnicast,
 					Dst: pfx("2001:db8:1::/48"), Proto: 12, Metric: 1024, Gateway: addr("fe80::2"), Dev: "eth1"}},
 			},
 		},
 		{
 			name: "replace and seed = marker, day roll-over of time-of-day stamps",
 			in:   "[23:59:59.900000] [ROUTE]= 10.0.0.0/8 dev eth0\n[00:00:00.100000] [ROUTE]Replaced 10.0.0.0/8 dev eth1",
-			want: []Record{
-				{Time: at(23, 59, 59, 900000), Kind: KindRoute, Action: ActionNew, Replace: true, Line: 1,
-					Route: Route{Family: 4, Table: TableMain, Type: RouteUnicast, Dst: pfx("10.0.0.0/8"), Dev: "eth0"}},
-				{Time: at(24, 0, 0, 100000), Kind: KindRoute, Action: ActionNew, Replace: true, Line: 2,
-					Route: Route{Family: 4, Table: TableMain, Type: RouteUnicast, Dst: pfx("10.0.0.0/8"), Dev: "eth1"}},
+			want: []trace.Record{
+				{Time: at(23, 59, 59, 900000), Kind: trace.KindRoute, Action: trace.ActionNew, Replace: true, Line: 1,
+					Route: trace.Route{Family: 4, Table: trace.TableMain, Type: kernel.RouteUnicast, Dst: pfx("10.0.0.0/8"), Dev: "eth0"}},
+				{Time: at(24, 0, 0, 100000), Kind: trace.KindRoute, Action: trace.ActionNew, Replace: true, Line: 2,
+					Route: trace.Route{Family: 4, Table: trace.TableMain, Type: kernel.RouteUnicast, Dst: pfx("10.0.0.0/8"), Dev: "eth1"}},
 			},
 		},
 	}
@@ -165,29 +167,29 @@ func TestParseMonitorNeighLinkAddr(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
-		want Record
+		want trace.Record
 	}{
 		{"ip monitor neigh", "10.0.0.1 dev eth0 lladdr 52:54:00:12:34:56 REACHABLE",
-			Record{Kind: KindNeigh, Action: ActionNew, Line: 1, Neigh: Neigh{Family: 4, Addr: netip.MustParseAddr("10.0.0.1"),
-				Dev: "eth0", LLAddr: mac, State: NUDReachable}}},
+			trace.Record{Kind: trace.KindNeigh, Action: trace.ActionNew, Line: 1, Neigh: trace.Neigh{Family: 4, Addr: netip.MustParseAddr("10.0.0.1"),
+				Dev: "eth0", LLAddr: mac, State: kernel.NUDReachable}}},
 		{"Deleted neighbour, router, stats", "Deleted fe80::1 dev eth0 lladdr 52:54:00:12:34:56 router used 10/5/3 probes 2 STALE",
-			Record{Kind: KindNeigh, Action: ActionDel, Line: 1, Neigh: Neigh{Family: 6, Addr: netip.MustParseAddr("fe80::1"),
+			trace.Record{Kind: trace.KindNeigh, Action: trace.ActionDel, Line: 1, Neigh: trace.Neigh{Family: 6, Addr: netip.MustParseAddr("fe80::1"),
 				Dev: "eth0", LLAddr: mac, Router: true, Used: 10 * time.Second, Confirmed: 5 * time.Second,
-				Updated: 3 * time.Second, Probes: 2, State: NUDStale}}},
+				Updated: 3 * time.Second, Probes: 2, State: kernel.NUDStale}}},
 		{"failed neighbour without lladdr", "10.0.0.2 dev eth0  FAILED",
-			Record{Kind: KindNeigh, Action: ActionNew, Line: 1, Neigh: Neigh{Family: 4, Addr: netip.MustParseAddr("10.0.0.2"),
-				Dev: "eth0", State: NUDFailed}}},
+			trace.Record{Kind: trace.KindNeigh, Action: trace.ActionNew, Line: 1, Neigh: trace.Neigh{Family: 4, Addr: netip.MustParseAddr("10.0.0.2"),
+				Dev: "eth0", State: kernel.NUDFailed}}},
 		{"labelled incomplete", "[NEIGH]10.0.0.3 dev eth1 INCOMPLETE",
-			Record{Kind: KindNeigh, Action: ActionNew, Line: 1, Neigh: Neigh{Family: 4, Addr: netip.MustParseAddr("10.0.0.3"),
-				Dev: "eth1", State: NUDIncomplete}}},
+			trace.Record{Kind: trace.KindNeigh, Action: trace.ActionNew, Line: 1, Neigh: trace.Neigh{Family: 4, Addr: netip.MustParseAddr("10.0.0.3"),
+				Dev: "eth1", State: kernel.NUDIncomplete}}},
 		{"link with continuation", "3: veth0@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default\n    link/ether 52:54:00:12:34:56 brd ff:ff:ff:ff:ff:ff link-netnsid 0",
-			Record{Kind: KindLink, Action: ActionNew, Line: 1, Link: Link{Index: 3, Name: "veth0", Up: true, MTU: 1500, MAC: mac}}},
+			trace.Record{Kind: trace.KindLink, Action: trace.ActionNew, Line: 1, Link: trace.Link{Index: 3, Name: "veth0", Up: true, MTU: 1500, MAC: mac}}},
 		{"deleted link, down", "[LINK]Deleted 4: dummy0: <BROADCAST,NOARP> mtu 1500 qdisc noop state DOWN \\    link/ether 52:54:00:12:34:56 brd ff:ff:ff:ff:ff:ff",
-			Record{Kind: KindLink, Action: ActionDel, Line: 1, Link: Link{Index: 4, Name: "dummy0", MTU: 1500, MAC: mac}}},
+			trace.Record{Kind: trace.KindLink, Action: trace.ActionDel, Line: 1, Link: trace.Link{Index: 4, Name: "dummy0", MTU: 1500, MAC: mac}}},
 		{"address with continuation", "2: eth0    inet 10.0.0.1/24 brd 10.0.0.255 scope global eth0\n       valid_lft forever preferred_lft forever",
-			Record{Kind: KindAddr, Action: ActionNew, Line: 1, Addr: Addr{Family: 4, Prefix: netip.MustParsePrefix("10.0.0.1/24"), Ifindex: 2, Dev: "eth0"}}},
+			trace.Record{Kind: trace.KindAddr, Action: trace.ActionNew, Line: 1, Addr: trace.Addr{Family: 4, Prefix: netip.MustParsePrefix("10.0.0.1/24"), Ifindex: 2, Dev: "eth0"}}},
 		{"deleted IPv6 address", "[ADDR]Deleted 2: eth0    inet6 2001:db8::1/64 scope global",
-			Record{Kind: KindAddr, Action: ActionDel, Line: 1, Addr: Addr{Family: 6, Prefix: netip.MustParsePrefix("2001:db8::1/64"), Ifindex: 2, Dev: "eth0"}}},
+			trace.Record{Kind: trace.KindAddr, Action: trace.ActionDel, Line: 1, Addr: trace.Addr{Family: 6, Prefix: netip.MustParsePrefix("2001:db8::1/64"), Ifindex: 2, Dev: "eth0"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -267,7 +269,7 @@ func TestParseMonitorErrors(t *testing.T) {
 func TestParseMonitorSkipsBadLineAndContinues(t *testing.T) {
 	in := "10.0.0.0/8 dev eth0\nthis is not a route at all\n10.1.0.0/16 dev eth1\n"
 	mr := NewMonitorReader(strings.NewReader(in), MonitorOptions{Name: "f"})
-	var recs []Record
+	var recs []trace.Record
 	var lineErrs []*LineError
 	for {
 		r, err := mr.Next()
@@ -299,48 +301,48 @@ func TestParseMonitorTooLongLine(t *testing.T) {
 
 // roundTripRecords are records of every kind with every field the
 // iproute2 syntax carries.
-func roundTripRecords(t testing.TB) []Record {
+func roundTripRecords(t testing.TB) []trace.Record {
 	ts := time.Date(2016, 6, 11, 22, 32, 32, 532758000, time.UTC)
 	mac := mustMAC(t, "fa:16:3e:aa:bb:cc")
 	mac2 := mustMAC(t, "fa:16:3e:00:11:22")
 	bcast := mustMAC(t, "ff:ff:ff:ff:ff:ff")
 	pfx := netip.MustParsePrefix
 	addr := netip.MustParseAddr
-	return []Record{
-		{Time: ts, Kind: KindRoute, Action: ActionNew, Route: Route{Family: 6, Table: TableMain, Type: RouteUnreachable,
+	return []trace.Record{
+		{Time: ts, Kind: trace.KindRoute, Action: trace.ActionNew, Route: trace.Route{Family: 6, Table: trace.TableMain, Type: kernel.RouteUnreachable,
 			Dst: pfx("2001:67c:1254:e:10::1/128"), Dev: "lo", Cloned: true, Error: -101, Used: 281, Expires: 2 * time.Second}},
-		{Time: ts, Kind: KindRoute, Action: ActionDel, Route: Route{Family: 6, Table: TableMain, Type: RouteUnicast,
+		{Time: ts, Kind: trace.KindRoute, Action: trace.ActionDel, Route: trace.Route{Family: 6, Table: trace.TableMain, Type: kernel.RouteUnicast,
 			Dst: pfx("2001:67c:1254:e:10::/80"), Gateway: addr("fe80::a8b6:97ff:fe99:8ca8"), Dev: "re6stnet8", Proto: 42,
 			Src: addr("2001:67c:1254:e:63::1"), Metric: 1024}},
-		{Time: ts, Kind: KindRoute, Action: ActionNew, Replace: true, Netns: "7", Route: Route{Family: 4, Table: 100,
-			Type: RouteUnicast, Dst: pfx("0.0.0.0/0"), Gateway: addr("192.0.2.1"), Dev: "eth0", Proto: 186, Metric: 20}},
-		{Kind: KindRoute, Action: ActionNew, Route: Route{Family: 6, Table: TableMain, Type: RouteUnreachable,
+		{Time: ts, Kind: trace.KindRoute, Action: trace.ActionNew, Replace: true, Netns: "7", Route: trace.Route{Family: 4, Table: 100,
+			Type: kernel.RouteUnicast, Dst: pfx("0.0.0.0/0"), Gateway: addr("192.0.2.1"), Dev: "eth0", Proto: 186, Metric: 20}},
+		{Kind: trace.KindRoute, Action: trace.ActionNew, Route: trace.Route{Family: 6, Table: trace.TableMain, Type: kernel.RouteUnreachable,
 			Dst: pfx("::/0"), Dev: "lo", Metric: 1024, Error: -113}},
-		{Kind: KindRoute, Action: ActionNew, Route: Route{Family: 4, Table: TableUnspec, Type: RouteBlackhole,
+		{Kind: trace.KindRoute, Action: trace.ActionNew, Route: trace.Route{Family: 4, Table: trace.TableUnspec, Type: kernel.RouteBlackhole,
 			Dst: pfx("0.0.0.0/0")}},
-		{Time: ts, Kind: KindRoute, Action: ActionDel, Resync: true, Inferred: true, Route: Route{Family: 4, Table: TableLocal,
-			Type: RouteLocal, Dst: pfx("10.0.0.1/32"), Dev: "eth0", Proto: 2, Scope: 254, Src: addr("10.0.0.1")}},
-		{Time: ts, Kind: KindRoute, Action: ActionNew, Initial: true, Polled: true, Route: Route{Family: 6, Table: TableMain,
-			Type: RouteUnicast, Dst: pfx("2001:db8::1/128"), Gateway: addr("fe80::1"), Dev: "eth0", Cloned: true,
+		{Time: ts, Kind: trace.KindRoute, Action: trace.ActionDel, Resync: true, Inferred: true, Route: trace.Route{Family: 4, Table: trace.TableLocal,
+			Type: kernel.RouteLocal, Dst: pfx("10.0.0.1/32"), Dev: "eth0", Proto: 2, Scope: 254, Src: addr("10.0.0.1")}},
+		{Time: ts, Kind: trace.KindRoute, Action: trace.ActionNew, Initial: true, Polled: true, Route: trace.Route{Family: 6, Table: trace.TableMain,
+			Type: kernel.RouteUnicast, Dst: pfx("2001:db8::1/128"), Gateway: addr("fe80::1"), Dev: "eth0", Cloned: true,
 			Expires: 500 * time.Second}},
-		{Time: ts, Kind: KindNeigh, Action: ActionNew, Neigh: Neigh{Family: 4, Addr: addr("203.0.113.5"), Dev: "qg-1",
-			LLAddr: mac, State: NUDStale | NUDPermanent, Used: time.Second, Probes: 3}},
-		{Time: ts, Kind: KindNeigh, Action: ActionDel, Neigh: Neigh{Family: 6, Addr: addr("fe80::1"), Dev: "eth0",
-			Router: true, State: NUDNone}},
-		{Time: ts, Kind: KindLink, Action: ActionNew, Link: Link{Index: 3, Name: "veth0", MAC: mac, Up: true, MTU: 1500, Master: 7}},
-		{Time: ts, Kind: KindLink, Action: ActionDel, Link: Link{Index: 4, Name: "dummy0"}},
-		{Time: ts, Kind: KindAddr, Action: ActionNew, Addr: Addr{Family: 6, Prefix: pfx("2001:db8::1/64"), Ifindex: 2, Dev: "eth0"}},
-		{Time: ts, Kind: KindFrame, Action: ActionNew, Frame: Frame{Op: FrameARPReply, Dev: "qg-1", SrcMAC: mac, DstMAC: bcast,
+		{Time: ts, Kind: trace.KindNeigh, Action: trace.ActionNew, Neigh: trace.Neigh{Family: 4, Addr: addr("203.0.113.5"), Dev: "qg-1",
+			LLAddr: mac, State: kernel.NUDStale | kernel.NUDPermanent, Used: time.Second, Probes: 3}},
+		{Time: ts, Kind: trace.KindNeigh, Action: trace.ActionDel, Neigh: trace.Neigh{Family: 6, Addr: addr("fe80::1"), Dev: "eth0",
+			Router: true, State: kernel.NUDNone}},
+		{Time: ts, Kind: trace.KindLink, Action: trace.ActionNew, Link: trace.Link{Index: 3, Name: "veth0", MAC: mac, Up: true, MTU: 1500, Master: 7}},
+		{Time: ts, Kind: trace.KindLink, Action: trace.ActionDel, Link: trace.Link{Index: 4, Name: "dummy0"}},
+		{Time: ts, Kind: trace.KindAddr, Action: trace.ActionNew, Addr: trace.Addr{Family: 6, Prefix: pfx("2001:db8::1/64"), Ifindex: 2, Dev: "eth0"}},
+		{Time: ts, Kind: trace.KindFrame, Action: trace.ActionNew, Frame: trace.Frame{Op: trace.FrameARPReply, Dev: "qg-1", SrcMAC: mac, DstMAC: bcast,
 			SenderIP: addr("203.0.113.5"), SenderHW: mac, TargetIP: addr("203.0.113.5"), TargetHW: mac}},
-		{Time: ts, Kind: KindFrame, Action: ActionNew, Frame: Frame{Op: FrameARPRequest, Dev: "qg-1", SenderIP: addr("0.0.0.0"),
+		{Time: ts, Kind: trace.KindFrame, Action: trace.ActionNew, Frame: trace.Frame{Op: trace.FrameARPRequest, Dev: "qg-1", SenderIP: addr("0.0.0.0"),
 			SenderHW: mac2, TargetIP: addr("203.0.113.5")}},
-		{Time: ts, Kind: KindFrame, Action: ActionNew, Frame: Frame{Op: FrameNA, Dev: "eth0", SenderIP: addr("2001:db8::5"),
+		{Time: ts, Kind: trace.KindFrame, Action: trace.ActionNew, Frame: trace.Frame{Op: trace.FrameNA, Dev: "eth0", SenderIP: addr("2001:db8::5"),
 			SenderHW: mac, Override: true}},
-		{Time: ts, Kind: KindFrame, Action: ActionNew, Frame: Frame{Op: FrameNS, Dev: "eth0", SenderIP: addr("2001:db8::6"),
+		{Time: ts, Kind: trace.KindFrame, Action: trace.ActionNew, Frame: trace.Frame{Op: trace.FrameNS, Dev: "eth0", SenderIP: addr("2001:db8::6"),
 			SenderHW: mac, TargetIP: addr("2001:db8::5"), Solicited: true}},
-		{Time: ts, Kind: KindOverflow, Lost: 1234},
-		{Time: ts, Kind: KindOverflow},
-		{Time: ts, Kind: KindResync, Lost: 17},
+		{Time: ts, Kind: trace.KindOverflow, Lost: 1234},
+		{Time: ts, Kind: trace.KindOverflow},
+		{Time: ts, Kind: trace.KindResync, Lost: 17},
 	}
 }
 
@@ -367,7 +369,7 @@ func TestFormatMonitorRoundTrip(t *testing.T) {
 func TestFormatMonitorLines(t *testing.T) {
 	recs := roundTripRecords(t)
 	tests := []struct {
-		rec  Record
+		rec  trace.Record
 		want string
 	}{
 		{recs[0], "[2016-06-11T22:32:32.532758] [RTCAH]Cloned unreachable 2001:67c:1254:e:10::1 dev lo metric 0 \\ cache error -101 used 281 expires 2sec"},
@@ -384,32 +386,26 @@ func TestFormatMonitorLines(t *testing.T) {
 
 func TestNames(t *testing.T) {
 	for p := 0; p < 256; p++ {
-		got, ok := ParseProto(ProtoName(uint8(p)))
-		if !ok || got != uint8(p) {
-			t.Errorf("proto %d: name %q reads back as %d, %v", p, ProtoName(uint8(p)), got, ok)
+		got, ok := kernel.ParseProto(kernel.Proto(p).String())
+		if !ok || got != kernel.Proto(p) {
+			t.Errorf("proto %d: name %q reads back as %d, %v", p, kernel.Proto(p).String(), got, ok)
 		}
 	}
 	for _, tb := range []uint32{0, 1, 100, 253, 254, 255, 1 << 31} {
-		got, ok := ParseTable(TableName(tb))
+		got, ok := trace.ParseTable(trace.TableName(tb))
 		if !ok || got != tb {
 			t.Errorf("table %d reads back as %d, %v", tb, got, ok)
 		}
 	}
-	if ProtoName(42) != "babel" || ProtoName(11) != "zebra" || ProtoName(12) != "bird" {
-		t.Errorf("proto names wrong: %s %s %s", ProtoName(42), ProtoName(11), ProtoName(12))
-	}
-	if NUDName(NUDStale|nudOutside) != "STALE 0x100" {
-		t.Errorf("NUDName = %q", NUDName(NUDStale|nudOutside))
+	if kernel.Proto(42).String() != "babel" || kernel.Proto(11).String() != "zebra" || kernel.Proto(12).String() != "bird" {
+		t.Errorf("proto names wrong: %s %s %s", kernel.Proto(42).String(), kernel.Proto(11).String(), kernel.Proto(12).String())
 	}
 }
-
-// nudOutside is a bit outside the NUD states, to test their printing.
-const nudOutside uint16 = 0x100
 
 // The three logs were recorded at once from the same events: read with no
 // error, they must give the same records, times and line numbers aside.
 func TestParseMonitorRealIproute2(t *testing.T) {
-	read := func(name string) []Record {
+	read := func(name string) []trace.Record {
 		t.Helper()
 		f, err := os.Open(filepath.Join("testdata", "iproute2-6.1", name))
 		if err != nil {
@@ -425,16 +421,16 @@ func TestParseMonitorRealIproute2(t *testing.T) {
 	plain := read("monitor.log")
 	withT := read("monitor-t.log")
 	withTS := read("monitor-ts-label.log")
-	kinds := map[Kind]int{}
+	kinds := map[trace.Kind]int{}
 	for _, r := range plain {
 		kinds[r.Kind]++
 	}
 	// 12 link, 8 address, 30 route messages (one a 2-nexthop route, 2 records), 9 neighbour messages.
-	if kinds[KindLink] != 12 || kinds[KindAddr] != 8 || kinds[KindRoute] != 31 || kinds[KindNeigh] != 9 {
+	if kinds[trace.KindLink] != 12 || kinds[trace.KindAddr] != 8 || kinds[trace.KindRoute] != 31 || kinds[trace.KindNeigh] != 9 {
 		t.Errorf("kinds %v", kinds)
 	}
-	strip := func(rs []Record) []Record {
-		out := make([]Record, len(rs))
+	strip := func(rs []trace.Record) []trace.Record {
+		out := make([]trace.Record, len(rs))
 		for i, r := range rs {
 			r.Time, r.Line = time.Time{}, 0
 			out[i] = r
@@ -452,7 +448,7 @@ func TestParseMonitorRealIproute2(t *testing.T) {
 			}
 		}
 	}
-	for _, rs := range [][]Record{withT, withTS} {
+	for _, rs := range [][]trace.Record{withT, withTS} {
 		for i, r := range rs {
 			if r.Time.IsZero() || i > 0 && r.Time.Before(rs[i-1].Time) {
 				t.Fatalf("record %d (line %d) time %v", i, r.Line, r.Time)
@@ -462,10 +458,10 @@ func TestParseMonitorRealIproute2(t *testing.T) {
 	// Spot checks.
 	var multipath, noarp int
 	for _, r := range withTS {
-		if r.Kind == KindRoute && r.Route.Dst.String() == "2001:db8:3::/64" && r.Route.Proto == 12 && r.Route.Dev == "veth0" {
+		if r.Kind == trace.KindRoute && r.Route.Dst.String() == "2001:db8:3::/64" && r.Route.Proto == 12 && r.Route.Dev == "veth0" {
 			multipath++
 		}
-		if r.Kind == KindNeigh && r.Action == ActionDel && r.Neigh.Addr.String() == "10.0.0.9" {
+		if r.Kind == trace.KindNeigh && r.Action == trace.ActionDel && r.Neigh.Addr.String() == "10.0.0.9" {
 			noarp++
 		}
 	}

@@ -1,4 +1,4 @@
-package trace
+package iproute2
 
 import (
 	"encoding/json"

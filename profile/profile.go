@@ -5,6 +5,7 @@ package profile
 
 import (
 	"fmt"
+	"raceroute/kernel"
 	"sort"
 	"strings"
 )
@@ -114,7 +115,7 @@ type Profile struct {
 	// UnreachableErr is dst.error of an RTN_UNREACHABLE route, set in
 	// ip6_route_add() (or ip6_route_info_create()): -ENETUNREACH (-101)
 	// in 3.x, -EHOSTUNREACH (-113) later.
-	UnreachableErr int
+	UnreachableErr kernel.Errno
 
 	Updated      UpdatedTimestamps
 	GARP         GARPRecognition
@@ -134,43 +135,43 @@ func all() []Profile {
 		{
 			Name:        "linux-3.10-rhel7.3",
 			Description: "RHEL 7.3 (3.10.0-514): IPv6 clone-on-lookup, no gratuitous-ARP recognition, moving locktime window, shared-dst confirmation",
-			IPv6Cache:   CloneOnLookup, IPv6Replace: ReplaceFirstSameMetric, UnreachableErr: -101,
+			IPv6Cache:   CloneOnLookup, IPv6Replace: ReplaceFirstSameMetric, UnreachableErr: kernel.ENETUNREACH,
 			Updated: UpdatedAlways, GARP: GARPNever, Confirmation: ConfirmSharedDst,
 		},
 		{
 			Name:        "linux-3.16",
 			Description: "Debian 8 (3.16): IPv6 clone-on-lookup, gratuitous requests honoured with arp_accept=1, moving window, shared-dst confirmation",
-			IPv6Cache:   CloneOnLookup, IPv6Replace: ReplaceFirstSameMetric, UnreachableErr: -101,
+			IPv6Cache:   CloneOnLookup, IPv6Replace: ReplaceFirstSameMetric, UnreachableErr: kernel.ENETUNREACH,
 			Updated: UpdatedAlways, GARP: GARPRequestWithAccept, Confirmation: ConfirmSharedDst,
 		},
 		{
 			Name:        "linux-4.2",
 			Description: "4.2: no clones on lookup; IPv6 replace ECMP quirk; neighbour layer as 3.16",
-			IPv6Cache:   PerCPUCopies, IPv6Replace: ReplaceECMPQuirk, UnreachableErr: -101,
+			IPv6Cache:   PerCPUCopies, IPv6Replace: ReplaceECMPQuirk, UnreachableErr: kernel.ENETUNREACH,
 			Updated: UpdatedAlways, GARP: GARPRequestWithAccept, Confirmation: ConfirmSharedDst,
 		},
 		{
 			Name:        "linux-4.11",
 			Description: "4.11: per-skb neighbour confirmation; otherwise as 4.2",
-			IPv6Cache:   PerCPUCopies, IPv6Replace: ReplaceECMPQuirk, UnreachableErr: -113,
+			IPv6Cache:   PerCPUCopies, IPv6Replace: ReplaceECMPQuirk, UnreachableErr: kernel.EHOSTUNREACH,
 			Updated: UpdatedAlways, GARP: GARPRequestWithAccept, Confirmation: ConfirmPerSkb,
 		},
 		{
 			Name:        "linux-4.12",
 			Description: "4.12: neighbour timestamps only on effective updates; gratuitous requests and replies always override",
-			IPv6Cache:   PerCPUCopies, IPv6Replace: ReplaceECMPQuirk, UnreachableErr: -113,
+			IPv6Cache:   PerCPUCopies, IPv6Replace: ReplaceECMPQuirk, UnreachableErr: kernel.EHOSTUNREACH,
 			Updated: UpdatedIfEffective, GARP: GARPAlways, Confirmation: ConfirmPerSkb,
 		},
 		{
 			Name:        "linux-5.6",
 			Description: "5.6: IPv6 replace by a device-only or reject route fixed; exception table",
-			IPv6Cache:   ExceptionTable, IPv6Replace: ReplaceFixed, UnreachableErr: -113,
+			IPv6Cache:   ExceptionTable, IPv6Replace: ReplaceFixed, UnreachableErr: kernel.EHOSTUNREACH,
 			Updated: UpdatedIfEffectiveConfirmedAlways, GARP: GARPAlways, Confirmation: ConfirmPerSkb,
 		},
 		{
 			Name:        "linux-6.x",
 			Description: "6.x: exception table with flushed-bucket guard; arp_accept 0/1/2",
-			IPv6Cache:   ExceptionTable, IPv6Replace: ReplaceFixed, UnreachableErr: -113,
+			IPv6Cache:   ExceptionTable, IPv6Replace: ReplaceFixed, UnreachableErr: kernel.EHOSTUNREACH,
 			Updated: UpdatedIfEffectiveConfirmedAlways, GARP: GARPAlways, Confirmation: ConfirmPerSkb,
 			ArpAcceptSubnet: true,
 		},

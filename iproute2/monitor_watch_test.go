@@ -1,35 +1,38 @@
-package trace
+package iproute2
 
 import (
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"raceroute/kernel"
+	"raceroute/trace"
 )
 
 // What raceroute watch prints, in text and in JSON, reads back as its
 // events; its findings and heal results, conclusions, are skipped.
 func TestParseMonitorWatchOutput(t *testing.T) {
 	ts := time.Date(2026, 11, 21, 20, 0, 0, 123456789, time.UTC)
-	route := Route{Family: 6, Table: TableMain, Type: RouteUnicast, Dst: netip.MustParsePrefix("2001:db8::/64"),
+	route := trace.Route{Family: 6, Table: trace.TableMain, Type: kernel.RouteUnicast, Dst: netip.MustParsePrefix("2001:db8::/64"),
 		Gateway: netip.MustParseAddr("fe80::1"), Dev: "eth0", Metric: 1024, Proto: 42}
 	tests := []struct {
 		name string
 		in   string
-		want []Record
+		want []trace.Record
 	}{
 		{"JSON event", `{"kind":"route","time":"2026-11-21T20:00:00.123456789Z","action":"del","netns":"n1","dst":"2001:db8::/64","text":"[nsid n1][ROUTE]Deleted 2001:db8::/64 via fe80::1 dev eth0 proto babel metric 1024"}`,
-			[]Record{{Time: ts, Kind: KindRoute, Action: ActionDel, Netns: "n1", Line: 1, Route: route}}},
+			[]trace.Record{{Time: ts, Kind: trace.KindRoute, Action: trace.ActionDel, Netns: "n1", Line: 1, Route: route}}},
 		{"JSON initial event without a time", `{"kind":"route","action":"new","initial":true,"text":"[ROUTE]Initial 2001:db8::/64 via fe80::1 dev eth0 proto babel metric 1024"}`,
-			[]Record{{Kind: KindRoute, Action: ActionNew, Initial: true, Line: 1, Route: route}}},
+			[]trace.Record{{Kind: trace.KindRoute, Action: trace.ActionNew, Initial: true, Line: 1, Route: route}}},
 		{"JSON overflow", `{"kind":"overflow","time":"2026-11-21T20:00:00.123456789Z","text":"[OVERFLOW]receive buffer overflow (ENOBUFS): events lost, count unknown"}`,
-			[]Record{{Time: ts, Kind: KindOverflow, Line: 1}}},
+			[]trace.Record{{Time: ts, Kind: trace.KindOverflow, Line: 1}}},
 		{"JSON finding and heal", `{"finding":{"detector":"non-atomic-route-change","severity":"warning","objects":[],"evidence":"x","advice":"y"}}` + "\n" +
 			`{"heal":{"entry":"[RTCAH]Cloned 2001:db8::1 dev eth0 metric 0 \\ cache","ok":true}}`, nil},
 		{"text finding and heal", "finding: 2026-11-21T20:00:00.123456 warning non-atomic-route-change: 2001:db8::/64 via fe80::1 dev eth0\n" +
 			"    evidence: proto babel (42) deleted it\n    advice: Make the change one RTM_NEWROUTE\n" +
 			"heal: deleted [RTCAH]Cloned 2001:db8::1 dev eth0 metric 0 \\ cache\nheal failed: [RTCAH]Cloned 2001:db8::1 dev eth0 metric 0 \\ cache: gone", nil},
-		{"iproute2's receive overflow", "netlink receive error No buffer space available (105)", []Record{{Kind: KindOverflow, Line: 1}}},
+		{"iproute2's receive overflow", "netlink receive error No buffer space available (105)", []trace.Record{{Kind: trace.KindOverflow, Line: 1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package trace
+package iproute2
 
 import (
 	"bufio"
@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"raceroute/kernel"
+	"raceroute/trace"
 )
 
 // This file parses recorded `ip monitor` output into Records. It accepts:
@@ -96,12 +99,12 @@ type MonitorReader struct {
 	day  time.Time
 
 	lineNo  int
-	pending *logicalLine // the message being assembled from its lines
-	stamp   time.Time    // from a "Timestamp:" line, for the next message
-	last    time.Time    // the last time-of-day stamp, for day roll-over
-	dayOff  int          // days added by roll-overs
-	queue   []Record     // records parsed but not yet returned
-	errq    []error      // line errors not yet returned
+	pending *logicalLine   // the message being assembled from its lines
+	stamp   time.Time      // from a "Timestamp:" line, for the next message
+	last    time.Time      // the last time-of-day stamp, for day roll-over
+	dayOff  int            // days added by roll-overs
+	queue   []trace.Record // records parsed but not yet returned
+	errq    []error        // line errors not yet returned
 	eof     bool
 }
 
@@ -130,12 +133,12 @@ func NewMonitorReader(r io.Reader, opts MonitorOptions) *MonitorReader {
 // For a line that cannot be read it returns a *LineError and a zero
 // Record; the caller may report it and call Next again. Any other error
 // (reading r failed, a line longer than 1 MiB) ends the log.
-func (m *MonitorReader) Next() (Record, error) {
+func (m *MonitorReader) Next() (trace.Record, error) {
 	for {
 		if len(m.errq) > 0 {
 			err := m.errq[0]
 			m.errq = m.errq[1:]
-			return Record{}, err
+			return trace.Record{}, err
 		}
 		if len(m.queue) > 0 {
 			r := m.queue[0]
@@ -143,7 +146,7 @@ func (m *MonitorReader) Next() (Record, error) {
 			return r, nil
 		}
 		if m.eof {
-			return Record{}, io.EOF
+			return trace.Record{}, io.EOF
 		}
 		if !m.sc.Scan() {
 			m.flush()
@@ -155,7 +158,7 @@ func (m *MonitorReader) Next() (Record, error) {
 				if name == "" {
 					name = "log"
 				}
-				return Record{}, fmt.Errorf("reading %s after line %d: %w", name, m.lineNo, err)
+				return trace.Record{}, fmt.Errorf("reading %s after line %d: %w", name, m.lineNo, err)
 			}
 			continue
 		}
@@ -169,9 +172,9 @@ func (m *MonitorReader) Lines() int { return m.lineNo }
 
 // ParseMonitor reads a whole log: its records, the errors of the lines it
 // skipped, and the error that ended the read early, if any.
-func ParseMonitor(r io.Reader, opts MonitorOptions) ([]Record, []*LineError, error) {
+func ParseMonitor(r io.Reader, opts MonitorOptions) ([]trace.Record, []*LineError, error) {
 	mr := NewMonitorReader(r, opts)
-	var recs []Record
+	var recs []trace.Record
 	var lineErrs []*LineError
 	for {
 		rec, err := mr.Next()
@@ -334,20 +337,20 @@ func (m *MonitorReader) parseStamp(s string) (time.Time, bool) {
 
 // labels maps `ip monitor label` banners (and raceroute's) to kinds; 0
 // means a message raceroute keeps no record of.
-var labels = map[string]Kind{
-	"ROUTE": KindRoute, "RTCAH": KindRoute, "NEIGH": KindNeigh, "LINK": KindLink,
-	"ADDR": KindAddr, "ARP": KindFrame, "NA": KindFrame, "NS": KindFrame,
-	"OVERFLOW": KindOverflow, "RESYNC": KindResync,
+var labels = map[string]trace.Kind{
+	"ROUTE": trace.KindRoute, "RTCAH": trace.KindRoute, "NEIGH": trace.KindNeigh, "LINK": trace.KindLink,
+	"ADDR": trace.KindAddr, "ARP": trace.KindFrame, "NA": trace.KindFrame, "NS": trace.KindFrame,
+	"OVERFLOW": trace.KindOverflow, "RESYNC": trace.KindResync,
 	"NETCONF": 0, "RULE": 0, "NSID": 0, "PREFIX": 0, "MROUTE": 0, "NEXTHOP": 0,
 	"NEXTHOPBUCKET": 0, "STATS": 0, "ADDRLABEL": 0, "NOTE": 0,
 }
 
 // lineState is what the prefixes and markers of one message said.
 type lineState struct {
-	rec      Record
+	rec      trace.Record
 	label    string
 	labelled bool
-	kind     Kind
+	kind     trace.Kind
 	cloned   bool
 }
 
@@ -400,13 +403,13 @@ func (m *MonitorReader) parseLine(l *logicalLine) {
 		if len(s) > 0 {
 			switch s[0] {
 			case '+':
-				st.rec.Action = ActionNew
+				st.rec.Action = trace.ActionNew
 				s = s[1:]
 			case '-':
-				st.rec.Action = ActionDel
+				st.rec.Action = trace.ActionDel
 				s = s[1:]
 			case '=':
-				st.rec.Action = ActionNew
+				st.rec.Action = trace.ActionNew
 				st.rec.Replace = true
 				s = s[1:]
 			}
@@ -422,7 +425,7 @@ markers:
 	for len(toks) > 0 {
 		switch toks[0] {
 		case "Deleted":
-			st.rec.Action = ActionDel
+			st.rec.Action = trace.ActionDel
 		case "Replaced":
 			st.rec.Replace = true
 		case "Cloned":
@@ -461,34 +464,34 @@ markers:
 	} else if st.kind == 0 {
 		return
 	}
-	if st.rec.Action == 0 && st.kind != KindOverflow && st.kind != KindResync {
-		st.rec.Action = ActionNew
+	if st.rec.Action == 0 && st.kind != trace.KindOverflow && st.kind != trace.KindResync {
+		st.rec.Action = trace.ActionNew
 	}
 	st.rec.Kind = st.kind
 	var err *parseErr
 	switch st.kind {
-	case KindRoute:
-		var recs []Record
+	case trace.KindRoute:
+		var recs []trace.Record
 		recs, err = m.parseRoute(st, toks)
 		if err == nil {
 			m.queue = append(m.queue, recs...)
 		}
-	case KindNeigh:
+	case trace.KindNeigh:
 		err = parseNeigh(&st.rec.Neigh, toks)
-	case KindLink:
+	case trace.KindLink:
 		err = parseLink(&st.rec.Link, toks)
-	case KindAddr:
+	case trace.KindAddr:
 		err = parseAddr(&st.rec.Addr, toks)
-	case KindFrame:
+	case trace.KindFrame:
 		err = parseFrame(&st.rec.Frame, st.label, toks)
-	case KindOverflow, KindResync:
+	case trace.KindOverflow, trace.KindResync:
 		st.rec.Lost = firstCount(toks)
 	}
 	if err != nil {
 		m.lineErr(l.line, l.text, err.expected, err.got)
 		return
 	}
-	if st.kind != KindRoute {
+	if st.kind != trace.KindRoute {
 		m.queue = append(m.queue, st.rec)
 	}
 }
@@ -510,16 +513,16 @@ func (m *MonitorReader) receiveError(st lineState, l *logicalLine, rest string) 
 		m.lineErr(l.line, l.text, "ENOBUFS after netlink receive error (\"No buffer space available (105)\")", rest)
 		return
 	}
-	st.rec.Kind = KindOverflow
+	st.rec.Kind = trace.KindOverflow
 	m.queue = append(m.queue, st.rec)
 }
 
 // kindUnknown marks a line classify cannot place.
-const kindUnknown Kind = 255
+const kindUnknown trace.Kind = 255
 
 // classify tells the object of an unlabelled message by its syntax; 0
 // for messages raceroute keeps no record of.
-func classify(toks []string) Kind {
+func classify(toks []string) trace.Kind {
 	first := toks[0]
 	switch first {
 	case "nsid", "prefix", "id", "nhid", "inet", "inet6", "ipv4", "ipv6", "mpls", "bridge":
@@ -533,10 +536,10 @@ func classify(toks []string) Kind {
 			return 0 // ip monitor stats
 		}
 		if len(toks) >= 3 && (toks[2] == "inet" || toks[2] == "inet6") {
-			return KindAddr
+			return trace.KindAddr
 		}
 		if len(toks) >= 3 && strings.HasSuffix(toks[1], ":") && strings.HasPrefix(toks[2], "<") {
-			return KindLink
+			return trace.KindLink
 		}
 		if len(toks) >= 2 && (toks[1] == "from" || toks[1] == "not") {
 			return 0 // a rule
@@ -544,12 +547,12 @@ func classify(toks []string) Kind {
 		return kindUnknown
 	}
 	last := toks[len(toks)-1]
-	if _, ok := parseNUD(last); ok || last == "proxy" {
-		return KindNeigh
+	if _, ok := kernel.ParseNUD(last); ok || last == "proxy" {
+		return trace.KindNeigh
 	}
 	for _, t := range toks {
 		if t == "lladdr" {
-			return KindNeigh
+			return trace.KindNeigh
 		}
 	}
 	if len(toks) == 3 && toks[1] == "dev" && !strings.Contains(first, "/") {
@@ -557,10 +560,10 @@ func classify(toks []string) Kind {
 		// state (a deleted NOARP entry); a host route always shows more
 		// (scope link, metric).
 		if _, err := netip.ParseAddr(first); err == nil {
-			return KindNeigh
+			return trace.KindNeigh
 		}
 	}
-	return KindRoute
+	return trace.KindRoute
 }
 
 // parseErr says what a parser expected and what it got.
@@ -615,13 +618,13 @@ type nexthop struct {
 // parseRoute reads `[TYPE] DST [via GW] [dev DEV] ... [nexthop ...]...`.
 // An IPv6 multipath route becomes one record per nexthop, as the kernel
 // keeps them (sibling routes); an IPv4 one keeps its first nexthop.
-func (m *MonitorReader) parseRoute(st lineState, toks []string) ([]Record, *parseErr) {
+func (m *MonitorReader) parseRoute(st lineState, toks []string) ([]trace.Record, *parseErr) {
 	r := &st.rec.Route
-	r.Table = TableMain
-	r.Type = RouteUnicast
+	r.Table = trace.TableMain
+	r.Type = kernel.RouteUnicast
 	r.Cloned = st.cloned
 	i := 0
-	if t, ok := parseRouteType(toks[0]); ok {
+	if t, ok := kernel.ParseRouteType(toks[0]); ok {
 		r.Type = t
 		i++
 		if i >= len(toks) {
@@ -700,19 +703,19 @@ func (m *MonitorReader) parseRoute(st lineState, toks []string) ([]Record, *pars
 			hops = append(hops, nexthop{})
 		case "table":
 			v, _ := val()
-			t, ok := ParseTable(v)
+			t, ok := trace.ParseTable(v)
 			if !ok {
 				return nil, expect("a table number or main, local, default after table", v)
 			}
 			r.Table = t
 		case "proto":
 			v, _ := val()
-			if p, ok := ParseProto(v); ok {
+			if p, ok := kernel.ParseProto(v); ok {
 				r.Proto = p
 			}
 		case "scope":
 			v, _ := val()
-			if sc, ok := parseScope(v); ok {
+			if sc, ok := trace.ParseScope(v); ok {
 				r.Scope = sc
 			}
 		case "src":
@@ -735,7 +738,7 @@ func (m *MonitorReader) parseRoute(st lineState, toks []string) ([]Record, *pars
 			if err != nil {
 				return nil, expect("a number after error", v)
 			}
-			r.Error = int(n)
+			r.Error = kernel.Errno(n)
 			ipv6Hint = true
 		case "expires":
 			v, _ := val()
@@ -787,13 +790,13 @@ func (m *MonitorReader) parseRoute(st lineState, toks []string) ([]Record, *pars
 		r.Family = 6
 	}
 	if len(hops) == 0 {
-		return []Record{st.rec}, nil
+		return []trace.Record{st.rec}, nil
 	}
 	if r.Family == 4 {
 		r.Gateway, r.Dev = hops[0].gw, hops[0].dev
-		return []Record{st.rec}, nil
+		return []trace.Record{st.rec}, nil
 	}
-	out := make([]Record, 0, len(hops))
+	out := make([]trace.Record, 0, len(hops))
 	for _, h := range hops {
 		rec := st.rec
 		rec.Route.Gateway, rec.Route.Dev = h.gw, h.dev
@@ -811,7 +814,7 @@ func unspecified(v4 bool) netip.Addr {
 
 // parseNeigh reads `ADDR dev DEV [lladdr MAC] [router] [used A/B/C]
 // [probes N] STATE...`.
-func parseNeigh(n *Neigh, toks []string) *parseErr {
+func parseNeigh(n *trace.Neigh, toks []string) *parseErr {
 	a, err := netip.ParseAddr(toks[0])
 	if err != nil || a.Zone() != "" {
 		return expect("a neighbour address", toks[0])
@@ -835,8 +838,8 @@ func parseNeigh(n *Neigh, toks []string) *parseErr {
 			n.Dev = next
 			i++
 		case "lladdr":
-			mac, err := net.ParseMAC(next)
-			if err != nil {
+			mac, ok := parseLLAddr(next)
+			if !ok {
 				return expect("a link-layer address after lladdr", next)
 			}
 			n.LLAddr = mac
@@ -870,7 +873,7 @@ func parseNeigh(n *Neigh, toks []string) *parseErr {
 				i++
 			}
 		default:
-			if s, ok := parseNUD(w); ok {
+			if s, ok := kernel.ParseNUD(w); ok {
 				n.State |= s
 			}
 		}
@@ -879,7 +882,7 @@ func parseNeigh(n *Neigh, toks []string) *parseErr {
 }
 
 // parseLink reads `IDX: NAME[@PEER]: <FLAGS> mtu M ... link/TYPE MAC ...`.
-func parseLink(l *Link, toks []string) *parseErr {
+func parseLink(l *trace.Link, toks []string) *parseErr {
 	idx, err := strconv.Atoi(strings.TrimSuffix(toks[0], ":"))
 	if err != nil || !strings.HasSuffix(toks[0], ":") {
 		return expect("a link index like 3:", toks[0])
@@ -921,7 +924,7 @@ func parseLink(l *Link, toks []string) *parseErr {
 			}
 			i++
 		case strings.HasPrefix(w, "link/"):
-			if mac, err := net.ParseMAC(next); err == nil {
+			if mac, ok := parseLLAddr(next); ok {
 				l.MAC = mac
 				i++
 			}
@@ -931,7 +934,7 @@ func parseLink(l *Link, toks []string) *parseErr {
 }
 
 // parseAddr reads `IDX: DEV inet|inet6 PREFIX ...`.
-func parseAddr(a *Addr, toks []string) *parseErr {
+func parseAddr(a *trace.Addr, toks []string) *parseErr {
 	idx, err := strconv.Atoi(strings.TrimSuffix(toks[0], ":"))
 	if err != nil || !strings.HasSuffix(toks[0], ":") {
 		return expect("an interface index like 3:", toks[0])
@@ -965,27 +968,27 @@ func parseAddr(a *Addr, toks []string) *parseErr {
 }
 
 // parseFrame reads the frame lines FormatMonitor writes.
-func parseFrame(f *Frame, label string, toks []string) *parseErr {
+func parseFrame(f *trace.Frame, label string, toks []string) *parseErr {
 	i := 0
 	switch toks[0] {
 	case "request":
-		f.Op = FrameARPRequest
+		f.Op = trace.FrameARPRequest
 		i++
 	case "reply":
-		f.Op = FrameARPReply
+		f.Op = trace.FrameARPReply
 		i++
 	case "advert":
-		f.Op = FrameNA
+		f.Op = trace.FrameNA
 		i++
 	case "solicit":
-		f.Op = FrameNS
+		f.Op = trace.FrameNS
 		i++
 	default:
 		switch label {
 		case "NA":
-			f.Op = FrameNA
+			f.Op = trace.FrameNA
 		case "NS":
-			f.Op = FrameNS
+			f.Op = trace.FrameNS
 		default:
 			return expect("request or reply after [ARP]", toks[0])
 		}
@@ -1003,13 +1006,13 @@ func parseFrame(f *Frame, label string, toks []string) *parseErr {
 		}
 		return a, nil
 	}
-	readMAC := func(s string) (net.HardwareAddr, *parseErr) {
+	readMAC := func(s string) (kernel.MAC, *parseErr) {
 		if s == "none" {
-			return nil, nil
+			return kernel.MAC{}, nil
 		}
-		mac, err := net.ParseMAC(s)
+		mac, err := kernel.ParseMAC(s)
 		if err != nil {
-			return nil, expect("a link-layer address", s)
+			return kernel.MAC{}, expect("an Ethernet address", s)
 		}
 		return mac, nil
 	}
@@ -1069,4 +1072,17 @@ func parseFrame(f *Frame, label string, toks []string) *parseErr {
 		}
 	}
 	return nil
+}
+
+// parseLLAddr reads a link-layer address as iproute2 prints it. An
+// Ethernet address is kept; another link layer's (InfiniBand's 20 bytes, a
+// tunnel's) is accepted and not kept, so that its record is not lost: the
+// detectors compare Ethernet addresses only.
+func parseLLAddr(s string) (kernel.MAC, bool) {
+	hw, err := net.ParseMAC(s)
+	if err != nil {
+		return kernel.MAC{}, false
+	}
+	m, _ := kernel.MACFrom(hw)
+	return m, true
 }

@@ -1,0 +1,88 @@
+package iproute2
+
+import (
+	"fmt"
+	"strings"
+
+	"raceroute/trace"
+)
+
+// TimeLayout is the layout of `ip -ts monitor` timestamps.
+const TimeLayout = "2006-01-02T15:04:05.000000"
+
+// FormatMonitor renders r as one `ip -ts monitor label` line (without a
+// newline): with ts and a non-zero Time, a `[2016-06-11T22:30:00.447894] `
+// prefix in r.Time's location; `[nsid NAME]` for a record from another
+// namespace; a label ([ROUTE], [RTCAH] for cache entries, [NEIGH],
+// [LINK], [ADDR], [ARP], [NA], [NS], [OVERFLOW], [RESYNC]); the markers
+// iproute2 lacks (Resync, Inferred, Initial, Polled, Replaced, Cloned)
+// and iproute2's Deleted; then the object in iproute2 syntax.
+// ParseMonitor reads the line back into the same trace.Record (except Line and
+// the ifindexes of named devices).
+func FormatMonitor(r trace.Record, ts bool) string {
+	var b strings.Builder
+	if ts && !r.Time.IsZero() {
+		b.WriteByte('[')
+		b.WriteString(r.Time.Format(TimeLayout))
+		b.WriteString("] ")
+	}
+	if r.Netns != "" {
+		b.WriteString("[nsid ")
+		b.WriteString(r.Netns)
+		b.WriteByte(']')
+	}
+	var body string
+	switch r.Kind {
+	case trace.KindRoute:
+		if r.Route.Cloned {
+			b.WriteString("[RTCAH]")
+		} else {
+			b.WriteString("[ROUTE]")
+		}
+		body = r.Route.String()
+	case trace.KindNeigh:
+		b.WriteString("[NEIGH]")
+		body = r.Neigh.String()
+	case trace.KindLink:
+		b.WriteString("[LINK]")
+		body = r.Link.String()
+	case trace.KindAddr:
+		b.WriteString("[ADDR]")
+		body = r.Addr.String()
+	case trace.KindFrame:
+		b.WriteString(trace.FrameLabel(r.Frame.Op))
+		body = r.Frame.String()
+	case trace.KindOverflow:
+		b.WriteString("[OVERFLOW]")
+		if r.Lost > 0 {
+			body = fmt.Sprintf("receive buffer overflow (ENOBUFS): %d events lost", r.Lost)
+		} else {
+			body = "receive buffer overflow (ENOBUFS): events lost, count unknown"
+		}
+	case trace.KindResync:
+		b.WriteString("[RESYNC]")
+		body = fmt.Sprintf("tables dumped again: %d differences", r.Lost)
+	default:
+		b.WriteString("[NOTE]")
+		body = fmt.Sprintf("unknown record kind %d", r.Kind)
+	}
+	for _, m := range []struct {
+		on   bool
+		name string
+	}{
+		{r.Resync, "Resync "}, {r.Inferred, "Inferred "}, {r.Initial, "Initial "},
+		{r.Polled, "Polled "}, {r.Replace, "Replaced "},
+	} {
+		if m.on {
+			b.WriteString(m.name)
+		}
+	}
+	switch {
+	case r.Action == trace.ActionDel:
+		b.WriteString("Deleted ")
+	case r.Kind == trace.KindRoute && r.Route.Cloned:
+		b.WriteString("Cloned ")
+	}
+	b.WriteString(body)
+	return b.String()
+}
