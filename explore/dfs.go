@@ -3,6 +3,7 @@ package explore
 import (
 	"context"
 	"math"
+	"raceroute/explore/visited"
 	"time"
 )
 
@@ -63,12 +64,12 @@ func actorBit(a int) uint64 {
 func (e *engine[S]) dfs(ctx context.Context) Result {
 	stop := newStopper(ctx, e.opts)
 	reduce := !e.opts.NoReduction && e.nAct <= 64
-	var fps *visitedSet
-	var exact *exactSet
+	var fps *visited.Set
+	var exact *visited.Exact
 	if e.opts.Exact {
-		exact = &exactSet{m: make(map[string]uint64)}
+		exact = visited.NewExact()
 	} else {
-		fps = newVisitedSet()
+		fps = visited.New()
 	}
 	var enc []byte
 	states := int64(0)
@@ -80,9 +81,9 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		var stored uint64
 		var found bool
 		if exact != nil {
-			stored, found = exact.lookupOrInsert(enc, sleep)
+			stored, found = exact.LookupOrInsert(enc, sleep)
 		} else {
-			stored, found = fps.lookupOrInsert(fingerprint(enc), sleep)
+			stored, found = fps.LookupOrInsert(visited.Fingerprint(enc), sleep)
 		}
 		if !found {
 			states++
@@ -123,9 +124,9 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		res.Elapsed = time.Since(stop.start)
 		if states > 0 {
 			if exact != nil {
-				res.BytesPerState = float64(exact.bytes) / float64(states)
+				res.BytesPerState = float64(exact.Bytes()) / float64(states)
 			} else {
-				res.BytesPerState = float64(fps.bytes()) / float64(states)
+				res.BytesPerState = float64(fps.Bytes()) / float64(states)
 				n := float64(states)
 				res.OmissionProbability = math.Min(1, n*n/math.Exp2(65))
 			}

@@ -1,14 +1,18 @@
-package explore
+// Package visited holds the explorer's sets of visited states: 64-bit
+// fingerprints by open addressing (hash compaction, as Spin's), each with
+// the sleep set the state was explored with, and an exact set of whole
+// encodings for small scenarios.
+package visited
 
 import (
 	"encoding/binary"
 	"math/bits"
 )
 
-// fingerprint is a fast, deterministic 64-bit hash of a canonical state
+// Fingerprint is a fast, deterministic 64-bit hash of a canonical state
 // encoding (a wyhash-style multiply-fold). Deterministic so that runs
 // are reproducible across processes.
-func fingerprint(b []byte) uint64 {
+func Fingerprint(b []byte) uint64 {
 	const p0, p1, p2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3
 	h := uint64(len(b)) ^ p0
 	for len(b) >= 16 {
@@ -34,11 +38,11 @@ func mix(a, b uint64) uint64 {
 	return hi ^ lo
 }
 
-// visitedSet stores 64-bit fingerprints by open addressing, each with the
+// Set stores 64-bit fingerprints by open addressing, each with the
 // sleep set the state was explored with (Godefroid's sleep sets with
 // state caching). A slot is 16 bytes, key and sleep set side by side so
 // that a probe touches one cache line; the table grows at 3/4 full.
-type visitedSet struct {
+type Set struct {
 	slots []vslot
 	n     int
 	mask  uint64
@@ -48,15 +52,16 @@ type vslot struct {
 	key, sleep uint64
 }
 
-func newVisitedSet() *visitedSet {
+// New returns an empty set.
+func New() *Set {
 	const initial = 1 << 12
-	return &visitedSet{slots: make([]vslot, initial), mask: initial - 1}
+	return &Set{slots: make([]vslot, initial), mask: initial - 1}
 }
 
-// lookupOrInsert returns the stored sleep set of fp and true, or stores
+// LookupOrInsert returns the stored sleep set of fp and true, or stores
 // sleep for fp and returns false. A stored sleep set is replaced by its
 // intersection with sleep.
-func (v *visitedSet) lookupOrInsert(fp, sleep uint64) (stored uint64, found bool) {
+func (v *Set) LookupOrInsert(fp, sleep uint64) (stored uint64, found bool) {
 	if fp == 0 {
 		fp = 1 // 0 marks an empty slot
 	}
@@ -80,7 +85,7 @@ func (v *visitedSet) lookupOrInsert(fp, sleep uint64) (stored uint64, found bool
 	}
 }
 
-func (v *visitedSet) grow() {
+func (v *Set) grow() {
 	old := v.slots
 	v.slots = make([]vslot, len(old)*2)
 	v.mask = uint64(len(v.slots) - 1)
@@ -96,16 +101,26 @@ func (v *visitedSet) grow() {
 	}
 }
 
-func (v *visitedSet) bytes() int { return len(v.slots) * 16 }
+// Bytes is the memory the table holds.
+func (v *Set) Bytes() int { return len(v.slots) * 16 }
 
-// exactSet is the exact counterpart of visitedSet, keyed by whole
-// encodings.
-type exactSet struct {
+// Len is the number of states stored.
+func (v *Set) Len() int { return v.n }
+
+// Exact is the exact counterpart of Set, keyed by whole encodings.
+type Exact struct {
 	m     map[string]uint64
 	bytes int
 }
 
-func (e *exactSet) lookupOrInsert(enc []byte, sleep uint64) (uint64, bool) {
+// NewExact returns an empty exact set.
+func NewExact() *Exact { return &Exact{m: make(map[string]uint64)} }
+
+// Bytes estimates the memory the set holds.
+func (e *Exact) Bytes() int { return e.bytes }
+
+// LookupOrInsert is Set.LookupOrInsert for a whole encoding.
+func (e *Exact) LookupOrInsert(enc []byte, sleep uint64) (uint64, bool) {
 	if s, ok := e.m[string(enc)]; ok {
 		e.m[string(enc)] = s & sleep
 		return s, true
