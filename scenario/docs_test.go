@@ -4,15 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"reflect"
 	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
 
 	"raceroute/explore"
-	"raceroute/model/neigh"
 	"raceroute/profile"
+	"raceroute/scenario/format"
 )
 
 // reference is docs/scenarios.md, the format's reference.
@@ -58,7 +57,7 @@ func yamlBlocks(t *testing.T) []yamlBlock {
 // expects for every variant on every kernel profile; there is one of each
 // model.
 func TestReferenceExamples(t *testing.T) {
-	models := map[string]int{}
+	examples := map[string]int{}
 	for _, b := range yamlBlocks(t) {
 		var n yaml.Node
 		if err := yaml.Unmarshal([]byte(b.text), &n); err != nil {
@@ -73,7 +72,7 @@ func TestReferenceExamples(t *testing.T) {
 			t.Error(err)
 			continue
 		}
-		models[sc.Model]++
+		examples[sc.Model]++
 		for _, v := range sc.Variants {
 			for _, p := range profile.All() {
 				c, err := sc.Compile(v, p)
@@ -91,22 +90,9 @@ func TestReferenceExamples(t *testing.T) {
 			}
 		}
 	}
-	for _, m := range []string{"fib6", "neigh"} {
-		if models[m] == 0 {
-			t.Errorf("%s has no complete example of model %s", reference, m)
-		}
-	}
-}
-
-// docKeys adds the keys of document type t and of the types below it.
-func docKeys(t reflect.Type, keys map[string]bool) {
-	switch t.Kind() {
-	case reflect.Pointer, reflect.Slice:
-		docKeys(t.Elem(), keys)
-	case reflect.Struct:
-		for _, f := range fieldsOf(t) {
-			keys[f.key] = true
-			docKeys(f.typ, keys)
+	for _, m := range models() {
+		if examples[m.Name] == 0 {
+			t.Errorf("%s has no complete example of model %s", reference, m.Name)
 		}
 	}
 }
@@ -120,31 +106,23 @@ func TestReferenceNamesEveryKey(t *testing.T) {
 	}
 	doc := string(data)
 	keys := map[string]bool{}
-	docKeys(reflect.TypeFor[fib6Doc](), keys)
-	docKeys(reflect.TypeFor[neighDoc](), keys)
+	words := map[string][]string{}
+	for _, m := range models() {
+		for _, k := range format.Keys(m.NewDoc()) {
+			if !keys[k] {
+				keys[k] = true
+				words["key"] = append(words["key"], k)
+			}
+		}
+		for kind, list := range m.Words {
+			words[kind] = append(words[kind], list...)
+		}
+	}
 	if len(keys) < 50 {
 		t.Fatalf("only %d keys found: the walk is broken", len(keys))
 	}
-	words := map[string][]string{"key": nil}
-	for k := range keys {
-		words["key"] = append(words["key"], k)
-	}
-	for _, s := range sysctls(&neigh.Sysctl{}) {
-		words["sysctl"] = append(words["sysctl"], s.name)
-	}
-	for _, p := range senderPresets {
-		words["preset"] = append(words["preset"], p.name)
-	}
-	words["modify strategy"] = modifyStrategies
-	words["fib6 property"] = fib6PropKinds
 	words["profile"] = profile.Names()
-	for _, verb := range []string{"add", "del", "delete", "replace", "change", "append"} {
-		if _, ok := opKind(verb); !ok {
-			t.Fatalf("op %s is not accepted", verb)
-		}
-		words["op"] = append(words["op"], verb)
-	}
-	words["value"] = []string{"dfs", "random", "pct", "holds", "violated", "unknown", "request", "reply", "self", "broadcast", "zero", "icmp", "tcp"}
+	words["value"] = append(words["value"], "dfs", "random", "pct", "holds", "violated", "unknown")
 	for kind, list := range words {
 		for _, w := range list {
 			if !strings.Contains(doc, "`"+w+"`") {

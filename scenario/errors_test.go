@@ -3,9 +3,10 @@ package scenario
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 	"testing"
+
+	"raceroute/scenario/fib6file"
 )
 
 // goodNeigh is a small valid neigh scenario the error cases break.
@@ -429,7 +430,7 @@ func TestMergeKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := sc.doc.(*fib6Doc)
+	doc := sc.Doc().(*fib6file.Doc)
 	var got []string
 	for _, a := range doc.Actors[1:] {
 		got = append(got, a.Name.Text+" "+a.Flow.Dst.Text+" "+a.Flow.Packets.Text)
@@ -437,22 +438,5 @@ func TestMergeKeys(t *testing.T) {
 	want := []string{"flow 2001:db8:0:10::1 3", "flow2 2001:db8:0:10::1 5", "flow3 2001:db8:0:10::1 3"}
 	if strings.Join(got, "; ") != strings.Join(want, "; ") {
 		t.Fatalf("got %q, want %q", got, want)
-	}
-}
-
-// A document type the decoder cannot fill is a programming error, and
-// says so instead of panicking.
-func TestDecodeUnsupportedType(t *testing.T) {
-	var v struct {
-		X float64 `yaml:"x"`
-	}
-	data := "x: 1.5\n"
-	root, err := readDocument("u.yaml", []byte(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = newDecoder("u.yaml").decode(root, posOf(root), reflect.ValueOf(&v).Elem())
-	if err == nil || err.Error() != "u.yaml:1:4: internal: cannot decode into float64" {
-		t.Fatalf("error %v", err)
 	}
 }

@@ -3,11 +3,10 @@ package scenario
 import (
 	"embed"
 	"fmt"
-	"io/fs"
 	"os"
-	"path"
-	"sort"
 	"strings"
+
+	"raceroute/scenario/format"
 )
 
 //go:embed library/*.yaml
@@ -15,28 +14,7 @@ var libraryFS embed.FS
 
 // Library parses every embedded scenario, sorted by name.
 func Library() ([]*Scenario, error) {
-	entries, err := fs.ReadDir(libraryFS, "library")
-	if err != nil {
-		return nil, fmt.Errorf("read embedded library: %w", err)
-	}
-	var out []*Scenario
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".yaml") {
-			continue
-		}
-		data, err := libraryFS.ReadFile(path.Join("library", e.Name()))
-		if err != nil {
-			return nil, fmt.Errorf("read embedded %s: %w", e.Name(), err)
-		}
-		sc, err := Parse("library/"+e.Name(), data)
-		if err != nil {
-			return nil, err
-		}
-		sc.embedded = true
-		out = append(out, sc)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return format.ReadLibrary(libraryFS, "library", models())
 }
 
 // Find returns the scenario an argument names, as FindVariant does,

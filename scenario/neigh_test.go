@@ -241,28 +241,3 @@ func TestGARPLocktimeEdgeExhaustive(t *testing.T) {
 		}
 	}
 }
-
-// A caller that changes the strategy on a copy of the scenario (check
-// --strategy) gets the model for that strategy: seeded strategies draw
-// every delay, DFS keeps windows.
-func TestNeighCompilesForTheStrategyOfTheCopy(t *testing.T) {
-	sc, err := Find("neutron-garp-2017")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := profile.Lookup("linux-4.12")
-	for _, tc := range []struct {
-		strategy string
-		draws    bool
-	}{{"random", true}, {"pct", true}, {"dfs", false}, {"", false}} {
-		cp := *sc
-		cp.Check.Strategy = tc.strategy
-		m, _, err := buildNeigh(&cp, sc.Variants[0], p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m.Config().DrawTimes != tc.draws {
-			t.Errorf("strategy %q: DrawTimes %v, want %v", tc.strategy, m.Config().DrawTimes, tc.draws)
-		}
-	}
-}

@@ -1,138 +1,47 @@
-package scenario
+package fib6file
 
 import (
 	"net/netip"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
 	"raceroute/explore"
 	"raceroute/model/fib6"
 	"raceroute/profile"
+	"raceroute/scenario/format"
 )
 
-// fib6Doc is a scenario file of model fib6.
-type fib6Doc struct {
-	Header     `yaml:",inline"`
-	Host       fib6Host    `yaml:"host"`
-	Actors     []fib6Actor `yaml:"actors"`
-	Properties []fib6Prop  `yaml:"properties"`
-}
-
-func (d *fib6Doc) header() *Header { return &d.Header }
-
-type fib6Host struct {
-	At Pos `yaml:"-"`
-	// Name is a label for the reader; the model has one host.
-	Name    Line   `yaml:"name"`
-	Devices []Line `yaml:"devices"`
-	// Routes in `ip -6 route` syntax, added in order.
-	Routes Lines `yaml:"routes"`
-	// Warm lists destinations looked up once before the actors start.
-	Warm []Line `yaml:"warm"`
-}
-
-type fib6Actor struct {
-	At   Pos  `yaml:"-"`
-	Name Line `yaml:"name"`
-	// Ops are route changes: `add|del|replace|change|append ROUTE`.
-	Ops Lines `yaml:"ops"`
-	// Modify changes From to To with a strategy.
-	Modify *fib6Modify `yaml:"modify"`
-	// Flow sends packets to Dst, one route lookup each.
-	Flow *fib6Flow `yaml:"flow"`
-}
-
-type fib6Modify struct {
-	From     Line `yaml:"from"`
-	To       Line `yaml:"to"`
-	Strategy Line `yaml:"strategy"`
-}
-
-type fib6Flow struct {
-	Dst     Line `yaml:"dst"`
-	Packets Line `yaml:"packets"`
-}
-
-// fib6Prop is `clones-agree`, or a mapping {routes-at: PREFIX, metric: N,
-// want: [ROUTE...]}, or {clones-kept: PREFIX}.
-type fib6Prop struct {
-	At   Pos         `yaml:"-"`
-	Kind string      // clones-agree, routes-at or clones-kept
-	Map  fib6PropMap `yaml:",inline"`
-}
-
-// fib6PropMap is the mapping form of a fib6 property.
-type fib6PropMap struct {
-	Name       Line   `yaml:"name"`
-	RoutesAt   *Line  `yaml:"routes-at"`
-	ClonesKept *Line  `yaml:"clones-kept"`
-	Metric     *Line  `yaml:"metric"`
-	Want       *Lines `yaml:"want"`
-}
-
-// fib6PropKinds are the fib6 properties.
-var fib6PropKinds = []string{"clones-agree", "routes-at", "clones-kept"}
-
-const fib6PropHelp = "want a property: clones-agree, {routes-at: PREFIX, metric: N, want: [ROUTE...]} or {clones-kept: PREFIX}"
-
-func (p *fib6Prop) decodeNode(d *decoder, n *yaml.Node, at Pos) error {
-	p.At = at
-	if n.Kind == yaml.ScalarNode && !isNull(n) {
-		switch n.Value {
-		case "clones-agree":
-			p.Kind = n.Value
-			return nil
-		case "routes-at", "clones-kept":
-			return d.errf(posOf(n), "%s needs its prefix: write {%s: PREFIX, ...}", n.Value, n.Value)
-		}
-		return d.errf(posOf(n), "unknown property %q (want %s)", n.Value, strings.Join(fib6PropKinds, ", "))
+// Model is the fib6 model's part of the format.
+func Model() format.Model {
+	var verbs []string
+	for _, o := range opKinds {
+		verbs = append(verbs, o.verb)
 	}
-	if n.Kind != yaml.MappingNode {
-		return d.errf(posOf(n), "%s; got %s", fib6PropHelp, got(n))
+	return format.Model{
+		Name:    "fib6",
+		NewDoc:  func() format.Doc { return new(Doc) },
+		Compile: compile,
+		Words:   map[string][]string{"modify strategy": modifyStrategies, "fib6 property": propKinds, "op": verbs},
 	}
-	if err := d.decodeStruct(n, at, reflect.ValueOf(&p.Map).Elem()); err != nil {
-		return err
-	}
-	m := &p.Map
-	switch {
-	case m.RoutesAt != nil && m.ClonesKept == nil:
-		p.Kind = "routes-at"
-	case m.ClonesKept != nil && m.RoutesAt == nil:
-		p.Kind = "clones-kept"
-		for _, f := range []struct {
-			key   string
-			given bool
-		}{{"name", m.Name.Text != ""}, {"metric", m.Metric != nil}, {"want", m.Want != nil}} {
-			if f.given {
-				return d.errf(at, "clones-kept takes no `%s:` (it is a property of the prefix alone)", f.key)
-			}
-		}
-	default:
-		return d.errf(at, "%s (one of routes-at or clones-kept)", fib6PropHelp)
-	}
-	return nil
 }
 
 // modifyStrategies are how an agent changes a route.
 var modifyStrategies = []string{"delete-add", "replace", "add-delete"}
 
-// fib6Compiler compiles one variant of a fib6 scenario.
-type fib6Compiler struct {
-	sc      *Scenario
-	v       Variant
+// compiler compiles one variant of a fib6 scenario.
+type compiler struct {
+	sc      *format.Scenario
+	v       format.Variant
 	devices map[string]bool
 }
 
-func (c *fib6Compiler) text(l Line) (string, error) {
+func (c *compiler) text(l format.Line) (string, error) {
 	s, err := c.sc.Expand(l, c.v)
 	return strings.TrimSpace(s), err
 }
 
-func (c *fib6Compiler) route(l Line) (fib6.Route, error) {
+func (c *compiler) route(l format.Line) (fib6.Route, error) {
 	text, err := c.text(l)
 	if err != nil {
 		return fib6.Route{}, err
@@ -147,7 +56,7 @@ func (c *fib6Compiler) route(l Line) (fib6.Route, error) {
 	return r, nil
 }
 
-func (c *fib6Compiler) ip6(l Line, what string) (netip.Addr, error) {
+func (c *compiler) ip6(l format.Line, what string) (netip.Addr, error) {
 	text, err := c.text(l)
 	if err != nil {
 		return netip.Addr{}, err
@@ -159,19 +68,19 @@ func (c *fib6Compiler) ip6(l Line, what string) (netip.Addr, error) {
 	return a, nil
 }
 
-// fib6Pos are the file positions of a fib6.Config's items, to place the
+// positions are the file positions of a fib6.Config's items, to place the
 // model's own errors.
-type fib6Pos struct {
-	host                 Pos
-	routes, actors, warm []Pos
+type positions struct {
+	host                 format.Pos
+	routes, actors, warm []format.Pos
 }
 
-func compileFIB6(sc *Scenario, v Variant, p profile.Profile) (explore.Checker, error) {
-	doc := sc.doc.(*fib6Doc)
+func compile(sc *format.Scenario, v format.Variant, p profile.Profile) (explore.Checker, error) {
+	doc := sc.Doc().(*Doc)
 	if sc.Check.Horizon.D != 0 {
-		return nil, sc.errAt(sc.Check.Horizon.At, "check: horizon: the fib6 model is untimed (its steps have no times), so a horizon changes nothing; remove it")
+		return nil, sc.Errorf(sc.Check.Horizon.At, "check: horizon: the fib6 model is untimed (its steps have no times), so a horizon changes nothing; remove it")
 	}
-	c := &fib6Compiler{sc: sc, v: v, devices: map[string]bool{}}
+	c := &compiler{sc: sc, v: v, devices: map[string]bool{}}
 	if _, err := c.text(doc.Host.Name); err != nil {
 		return nil, err
 	}
@@ -189,10 +98,10 @@ func compileFIB6(sc *Scenario, v Variant, p profile.Profile) (explore.Checker, e
 		c.devices[d] = true
 	}
 	if len(c.devices) == 0 {
-		return nil, sc.errAt(doc.Host.At, "host: want `devices:` listing the host's interfaces (lo is needed for reject routes)")
+		return nil, sc.Errorf(doc.Host.At, "host: want `devices:` listing the host's interfaces (lo is needed for reject routes)")
 	}
 	cfg := fib6.Config{Profile: p}
-	at := fib6Pos{host: doc.Host.At}
+	at := positions{host: doc.Host.At}
 	for _, l := range doc.Host.Routes {
 		r, err := c.route(l)
 		if err != nil {
@@ -217,7 +126,7 @@ func compileFIB6(sc *Scenario, v Variant, p profile.Profile) (explore.Checker, e
 		at.warm = append(at.warm, l.Pos())
 	}
 	if len(doc.Actors) == 0 {
-		return nil, sc.errAt(sc.at("actors"), "scenario %s: want at least one actor under `actors:`", sc.Name)
+		return nil, sc.Errorf(sc.At("actors"), "scenario %s: want at least one actor under `actors:`", sc.Name)
 	}
 	names := map[string]bool{}
 	for _, a := range doc.Actors {
@@ -233,7 +142,7 @@ func compileFIB6(sc *Scenario, v Variant, p profile.Profile) (explore.Checker, e
 		return nil, err
 	}
 	if len(doc.Properties) == 0 {
-		return nil, sc.errAt(sc.at("properties"), "scenario %s: want at least one property under `properties:` (%s)", sc.Name, strings.Join(fib6PropKinds, ", "))
+		return nil, sc.Errorf(sc.At("properties"), "scenario %s: want at least one property under `properties:` (%s)", sc.Name, strings.Join(propKinds, ", "))
 	}
 	var props []explore.Property[fib6.State]
 	for _, pr := range doc.Properties {
@@ -246,7 +155,7 @@ func compileFIB6(sc *Scenario, v Variant, p profile.Profile) (explore.Checker, e
 	return explore.NewChecker[fib6.State](m, props), nil
 }
 
-func (c *fib6Compiler) actor(a fib6Actor, names map[string]bool) (fib6.Actor, error) {
+func (c *compiler) actor(a Actor, names map[string]bool) (fib6.Actor, error) {
 	sc := c.sc
 	name, err := c.text(a.Name)
 	if err != nil {
@@ -254,7 +163,7 @@ func (c *fib6Compiler) actor(a fib6Actor, names map[string]bool) (fib6.Actor, er
 	}
 	switch {
 	case name == "":
-		return fib6.Actor{}, sc.errAt(a.At, "actor without `name:`")
+		return fib6.Actor{}, sc.Errorf(a.At, "actor without `name:`")
 	case names[name]:
 		return fib6.Actor{}, sc.ErrorAt(a.Name, "actor %q given twice", name)
 	}
@@ -298,7 +207,7 @@ func (c *fib6Compiler) actor(a fib6Actor, names map[string]bool) (fib6.Actor, er
 		}
 	}
 	if kinds != 1 {
-		return act, sc.errAt(a.At, "actor %q: want exactly one of `ops:`, `modify:` or `flow:`", name)
+		return act, sc.Errorf(a.At, "actor %q: want exactly one of `ops:`, `modify:` or `flow:`", name)
 	}
 	return act, nil
 }
@@ -306,7 +215,7 @@ func (c *fib6Compiler) actor(a fib6Actor, names map[string]bool) (fib6.Actor, er
 // newModel builds the model; an error of the model (a capacity exceeded,
 // an initial route refused) is placed at the first route, actor or warm
 // destination whose addition makes it fail.
-func (c *fib6Compiler) newModel(cfg fib6.Config, at fib6Pos) (*fib6.Model, error) {
+func (c *compiler) newModel(cfg fib6.Config, at positions) (*fib6.Model, error) {
 	m, err := fib6.New(cfg)
 	if err == nil {
 		return m, nil
@@ -324,12 +233,12 @@ func (c *fib6Compiler) newModel(cfg fib6.Config, at fib6Pos) (*fib6.Model, error
 	case firstFailing(na, func(i int) bool { return fails(nr, i, 0) }, at.actors, &where):
 	case firstFailing(nw, func(i int) bool { return fails(nr, na, i) }, at.warm, &where):
 	}
-	return nil, c.sc.errAt(where, "%v", err)
+	return nil, c.sc.Errorf(where, "%v", err)
 }
 
 // firstFailing sets *where to the position of the first of n items whose
 // addition makes fails true.
-func firstFailing(n int, fails func(int) bool, pos []Pos, where *Pos) bool {
+func firstFailing(n int, fails func(int) bool, pos []format.Pos, where *format.Pos) bool {
 	for i := 1; i <= n; i++ {
 		if fails(i) {
 			*where = pos[i-1]
@@ -339,9 +248,9 @@ func firstFailing(n int, fails func(int) bool, pos []Pos, where *Pos) bool {
 	return false
 }
 
-func (c *fib6Compiler) property(m *fib6.Model, pr fib6Prop) (explore.Property[fib6.State], error) {
+func (c *compiler) property(m *fib6.Model, pr Prop) (explore.Property[fib6.State], error) {
 	sc := c.sc
-	prefix := func(l *Line, what string) (netip.Prefix, error) {
+	prefix := func(l *format.Line, what string) (netip.Prefix, error) {
 		text, err := c.text(*l)
 		if err != nil {
 			return netip.Prefix{}, err
@@ -377,7 +286,7 @@ func (c *fib6Compiler) property(m *fib6.Model, pr fib6Prop) (explore.Property[fi
 			metric = uint32(n)
 		}
 		if pr.Map.Want == nil {
-			return explore.Property[fib6.State]{}, sc.errAt(pr.At, "routes-at: want `want:` with the routes that must remain (an empty list for none)")
+			return explore.Property[fib6.State]{}, sc.Errorf(pr.At, "routes-at: want `want:` with the routes that must remain (an empty list for none)")
 		}
 		var want []fib6.Route
 		for _, l := range *pr.Map.Want {
@@ -396,31 +305,33 @@ func (c *fib6Compiler) property(m *fib6.Model, pr fib6Prop) (explore.Property[fi
 		}
 		prop, err := m.RoutesAt(name, fib6.MainTable, pfx, metric, want)
 		if err != nil {
-			return prop, sc.errAt(pr.At, "routes-at: %v", err)
+			return prop, sc.Errorf(pr.At, "routes-at: %v", err)
 		}
 		return prop, nil
 	}
-	return m.ClonesAgree(), nil // the one scalar property decodeNode accepts
+	return m.ClonesAgree(), nil // the one scalar property DecodeNode accepts
+}
+
+// opKinds are the route changes an `ops:` line may start with.
+var opKinds = []struct {
+	verb string
+	kind fib6.OpKind
+}{
+	{"add", fib6.OpAdd}, {"del", fib6.OpDel}, {"delete", fib6.OpDel},
+	{"replace", fib6.OpReplace}, {"change", fib6.OpChange}, {"append", fib6.OpAppend},
 }
 
 // opKind reads the route change an `ops:` line starts with.
 func opKind(verb string) (fib6.OpKind, bool) {
-	switch verb {
-	case "add":
-		return fib6.OpAdd, true
-	case "del", "delete":
-		return fib6.OpDel, true
-	case "replace":
-		return fib6.OpReplace, true
-	case "change":
-		return fib6.OpChange, true
-	case "append":
-		return fib6.OpAppend, true
+	for _, o := range opKinds {
+		if o.verb == verb {
+			return o.kind, true
+		}
 	}
 	return 0, false
 }
 
-func (c *fib6Compiler) op(l Line) (fib6.Op, error) {
+func (c *compiler) op(l format.Line) (fib6.Op, error) {
 	text, err := c.text(l)
 	if err != nil {
 		return fib6.Op{}, err
@@ -430,7 +341,7 @@ func (c *fib6Compiler) op(l Line) (fib6.Op, error) {
 	if !ok {
 		return fib6.Op{}, c.sc.ErrorAt(l, "op %q: want add, del, replace, change or append followed by a route", text)
 	}
-	r, err := c.route(Line{Text: rest, Line: l.Line, Col: l.Col})
+	r, err := c.route(format.Line{Text: rest, Line: l.Line, Col: l.Col})
 	if err != nil {
 		return fib6.Op{}, err
 	}
@@ -441,7 +352,7 @@ func (c *fib6Compiler) op(l Line) (fib6.Op, error) {
 // delete, then an add with NLM_F_CREATE|NLM_F_EXCL), replace
 // (NLM_F_CREATE|NLM_F_REPLACE), add-delete (the new route first, then the
 // old one deleted).
-func (c *fib6Compiler) modify(mod *fib6Modify) ([]fib6.Op, error) {
+func (c *compiler) modify(mod *Modify) ([]fib6.Op, error) {
 	from, err := c.route(mod.From)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,124 @@
+// Package fib6file is the fib6 model's part of the scenario format: the
+// keys of a `model: fib6` file (one host with its devices and routes, the
+// actors that change routes or send packets, the properties), their
+// checks, and their compilation into a fib6.Config and an
+// explore.Checker. docs/scenarios.md, "model fib6", is its reference.
+package fib6file
+
+import (
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"raceroute/scenario/format"
+)
+
+// Doc is a scenario file of model fib6.
+type Doc struct {
+	format.Header `yaml:",inline"`
+	Host          Host    `yaml:"host"`
+	Actors        []Actor `yaml:"actors"`
+	Properties    []Prop  `yaml:"properties"`
+}
+
+// Host is the one host of a fib6 scenario: its devices, its routes
+// before the actors start, and the destinations looked up once before.
+type Host struct {
+	At format.Pos `yaml:"-"`
+	// Name is a label for the reader; the model has one host.
+	Name    format.Line   `yaml:"name"`
+	Devices []format.Line `yaml:"devices"`
+	// Routes in `ip -6 route` syntax, added in order.
+	Routes format.Lines `yaml:"routes"`
+	// Warm lists destinations looked up once before the actors start.
+	Warm []format.Line `yaml:"warm"`
+}
+
+// Actor is a concurrent actor: a daemon changing routes (`ops:` or
+// `modify:`) or a packet flow (`flow:`), exactly one of them.
+type Actor struct {
+	At   format.Pos  `yaml:"-"`
+	Name format.Line `yaml:"name"`
+	// Ops are route changes: `add|del|replace|change|append ROUTE`.
+	Ops format.Lines `yaml:"ops"`
+	// Modify changes From to To with a strategy.
+	Modify *Modify `yaml:"modify"`
+	// Flow sends packets to Dst, one route lookup each.
+	Flow *Flow `yaml:"flow"`
+}
+
+// Modify is one route change by a strategy (delete-add, replace,
+// add-delete).
+type Modify struct {
+	From     format.Line `yaml:"from"`
+	To       format.Line `yaml:"to"`
+	Strategy format.Line `yaml:"strategy"`
+}
+
+// Flow sends Packets packets to Dst (1 if not given).
+type Flow struct {
+	Dst     format.Line `yaml:"dst"`
+	Packets format.Line `yaml:"packets"`
+}
+
+// Prop is `clones-agree`, or a mapping {routes-at: PREFIX, metric: N,
+// want: [ROUTE...]}, or {clones-kept: PREFIX}.
+type Prop struct {
+	At   format.Pos `yaml:"-"`
+	Kind string     // clones-agree, routes-at or clones-kept
+	Map  PropMap    `yaml:",inline"`
+}
+
+// PropMap is the mapping form of a fib6 property.
+type PropMap struct {
+	Name       format.Line   `yaml:"name"`
+	RoutesAt   *format.Line  `yaml:"routes-at"`
+	ClonesKept *format.Line  `yaml:"clones-kept"`
+	Metric     *format.Line  `yaml:"metric"`
+	Want       *format.Lines `yaml:"want"`
+}
+
+// propKinds are the fib6 properties.
+var propKinds = []string{"clones-agree", "routes-at", "clones-kept"}
+
+const propHelp = "want a property: clones-agree, {routes-at: PREFIX, metric: N, want: [ROUTE...]} or {clones-kept: PREFIX}"
+
+// DecodeNode reads a property in either form, refusing a mapping of
+// neither or both kinds.
+func (p *Prop) DecodeNode(d *format.Decoder, n *yaml.Node, at format.Pos) error {
+	p.At = at
+	if n.Kind == yaml.ScalarNode && !format.IsNull(n) {
+		switch n.Value {
+		case "clones-agree":
+			p.Kind = n.Value
+			return nil
+		case "routes-at", "clones-kept":
+			return d.Errorf(format.PosOf(n), "%s needs its prefix: write {%s: PREFIX, ...}", n.Value, n.Value)
+		}
+		return d.Errorf(format.PosOf(n), "unknown property %q (want %s)", n.Value, strings.Join(propKinds, ", "))
+	}
+	if n.Kind != yaml.MappingNode {
+		return d.Errorf(format.PosOf(n), "%s; got %s", propHelp, format.Got(n))
+	}
+	if err := d.DecodeFields(n, at, &p.Map); err != nil {
+		return err
+	}
+	m := &p.Map
+	switch {
+	case m.RoutesAt != nil && m.ClonesKept == nil:
+		p.Kind = "routes-at"
+	case m.ClonesKept != nil && m.RoutesAt == nil:
+		p.Kind = "clones-kept"
+		for _, f := range []struct {
+			key   string
+			given bool
+		}{{"name", m.Name.Text != ""}, {"metric", m.Metric != nil}, {"want", m.Want != nil}} {
+			if f.given {
+				return d.Errorf(at, "clones-kept takes no `%s:` (it is a property of the prefix alone)", f.key)
+			}
+		}
+	default:
+		return d.Errorf(at, "%s (one of routes-at or clones-kept)", propHelp)
+	}
+	return nil
+}
