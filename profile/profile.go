@@ -1,189 +1,223 @@
-// Package profile names the kernel versions raceroute models as sets of
-// behaviour switches. Each switch says which kernel function and version
-// it comes from; the models branch on switches, never on version names.
+// Package profile names the kernels raceroute models as sets of
+// behaviour switches, composed of facts: each switch value with the commit
+// that introduced it, the mainline release that first has it, the stable
+// point releases that carry a backport, and where it was read
+// (facts.yaml). A profile is a kernel identity plus its settings; the
+// models branch on settings, never on version names. Adding a kernel is
+// adding data to facts.yaml.
 package profile
 
 import (
 	"fmt"
-	"raceroute/kernel"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
+
+	"raceroute/kernel"
 )
 
-// IPv6Cache is how an IPv6 route lookup treats the route cache.
-type IPv6Cache uint8
-
-// IPv6 route-cache behaviours.
-const (
-	// CloneOnLookup: ip6_pol_route() (before 4.2) matches under the read
-	// lock, drops it, allocates a /128 RTF_CACHE copy (rt6_alloc_cow /
-	// rt6_alloc_clone) and inserts it with fib6_add() under the write lock.
-	CloneOnLookup IPv6Cache = iota + 1
-	// PerCPUCopies: from 4.2 (commit 45e4fd26 "ipv6: Only create RTF_CACHE
-	// routes after encountering pmtu exception") lookups use per-CPU or
-	// uncached copies and never insert clones into the tree.
-	PerCPUCopies
-	// ExceptionTable: from 4.15 (commit 2b760fcf5cfb) RTF_CACHE entries
-	// (PMTU, redirects) live in a per-route exception table instead of the
-	// tree. Up to 5.2 a flushed bucket refused late inserts
-	// (exception_bucket_flushed, rt6_insert_exception() -EINVAL); in 6.x
-	// the FIB6_EXCEPTION_BUCKET_FLUSHED mark is set only when a whole
-	// nexthop is torn down (docs/kernel-notes-fib6.md). Lookups insert
-	// nothing either way.
-	ExceptionTable
-)
-
-// IPv6Replace is how fib6_add_rt2node() handles NLM_F_REPLACE.
-type IPv6Replace uint8
-
-// IPv6 replace semantics.
-const (
-	// ReplaceFirstSameMetric: 3.x fib6_add_rt2node() replaces the first
-	// route at the node with the same metric, whatever its gateway or
-	// device.
-	ReplaceFirstSameMetric IPv6Replace = iota + 1
-	// ReplaceECMPQuirk: 4.2 to 5.5 fib6_add_rt2node() replaces only a
-	// route whose rt6_qualify_for_ecmp() equals the new route's; replacing
-	// a gateway route by a device-only or reject route finds no match and,
-	// with NLM_F_CREATE, adds it beside the old one.
-	ReplaceECMPQuirk
-	// ReplaceFixed: 5.6 on (e404b8c7cfb3 "ipv6: Fix route replacement
-	// with dev-only route", also in 4.14.y and 5.4.y stable from March
-	// 2020): a route of the same ECMP kind is preferred, else the first
-	// route with the same metric is replaced.
-	ReplaceFixed
-)
-
-// GARPRecognition is which ARP packets arp_process() treats as
-// gratuitous (and so lets override an existing entry within locktime).
-type GARPRecognition uint8
-
-// Gratuitous ARP recognition in arp_process().
-const (
-	// GARPNever: 3.10 (RHEL 7.3): no gratuitous-ARP detection; arp_accept
-	// only allows creating an entry from an unsolicited packet.
-	GARPNever GARPRecognition = iota + 1
-	// GARPRequestWithAccept: 3.14 to 4.11 ("ipv4: arp: update neighbour
-	// address when a gratuitous arp is received and arp_accept is set"):
-	// a REQUEST with target IP = sender IP, only when arp_accept = 1.
-	GARPRequestWithAccept
-	// GARPAlways: 4.12 on: requests and replies (target MAC = sender MAC)
-	// are gratuitous and always override an existing entry; arp_accept
-	// only gates creation.
-	GARPAlways
-)
-
-// Confirmation is how upper layers confirm a neighbour's reachability.
-type Confirmation uint8
-
-// Upper-layer confirmation paths.
-const (
-	// ConfirmSharedDst: before 4.11 dst_confirm() sets a flag on the
-	// shared dst_entry; the next packet through that dst, to whatever
-	// neighbour, consumes it and confirms that neighbour.
-	ConfirmSharedDst Confirmation = iota + 1
-	// ConfirmPerSkb: 4.11 on ("dst_confirm replacement" series): the flag
-	// travels with the socket/skb and confirms only the neighbour used.
-	ConfirmPerSkb
-)
-
-// UpdatedTimestamps is when neigh_update() moves n->updated.
-type UpdatedTimestamps uint8
-
-// neigh_update() timestamp behaviours.
-const (
-	// UpdatedAlways: up to 4.11 neigh_update() sets updated = now before
-	// the override check, so an ignored update slides the locktime
-	// window ("moving window").
-	UpdatedAlways UpdatedTimestamps = iota + 1
-	// UpdatedIfEffective: 4.12 on ("neighbour: update neigh timestamps iff
-	// update is effective"): timestamps change only when state or lladdr
-	// changes.
-	UpdatedIfEffective
-	// UpdatedIfEffectiveConfirmedAlways: 4.20 and 6.x: as 4.12, but
-	// `confirmed` is refreshed even when nothing else changes.
-	UpdatedIfEffectiveConfirmedAlways
-)
-
-// Profile is a kernel version as a named set of behaviour switches.
+// Profile is one kernel as a set of behaviour switches.
 type Profile struct {
-	Name        string // e.g. "linux-3.16"
+	Name        string // e.g. "linux-4.14.336", "rhel-7.9"
 	Description string
+	// Release is the release string the profile stands for.
+	Release string
+	// Settings has every switch's setting, in the order of Switches(),
+	// with its evidence; a switch whose value could not be pinned is
+	// unknown and its field below is zero: Resolve makes runnable
+	// profiles of each candidate.
+	Settings []Setting
+	// Notes say how the profile was chosen for a release, and what could
+	// not be confirmed.
+	Notes []string
+	// Assumed lists, for a profile made by Resolve, the values it assumes
+	// for switches that are unknown ("garp=always").
+	Assumed []string
+	// named is set on the kernels of the library matrix (All), whose
+	// names Lookup knows.
+	named bool
 
-	IPv6Cache   IPv6Cache
-	IPv6Replace IPv6Replace
-	// UnreachableErr is dst.error of an RTN_UNREACHABLE route, set in
-	// ip6_route_add() (or ip6_route_info_create()): -ENETUNREACH (-101)
-	// in 3.x, -EHOSTUNREACH (-113) later.
+	IPv6Cache                IPv6Cache
+	ExceptionGuard           ExceptionGuard
+	FlushExceptionsOnReplace bool
+	ExceptionsInDump         ExceptionsInDump
+	IPv6Replace              IPv6Replace
+	// UnreachableErr is dst.error of an RTN_UNREACHABLE route:
+	// -ENETUNREACH (-101) in 3.x, -EHOSTUNREACH (-113) from 4.4.
 	UnreachableErr kernel.Errno
-
-	Updated      UpdatedTimestamps
-	GARP         GARPRecognition
-	Confirmation Confirmation
-	// ArpAcceptSubnet: 6.x arp_accept = 2 creates an entry only when the
-	// sender IP is in a subnet of the interface (arp_accept_subnet).
+	Updated        UpdatedTimestamps
+	SameLLStale    SameLLStale
+	GARP           GARPRecognition
+	Confirmation   Confirmation
+	// ArpAcceptSubnet: 6.1 arp_accept = 2 creates an entry only when the
+	// sender IP is in a subnet of the interface.
 	ArpAcceptSubnet bool
+	// McastReprobes: neigh_max_probes() counts mcast_resolicit in PROBE.
+	McastReprobes bool
+	// TimerMinRearm is the shortest neigh_timer_handler() re-arm in ms.
+	TimerMinRearm int32
+}
+
+// ID names p so that Lookup finds it again: the profile's name for a
+// kernel of the library matrix, else its release string; with the values
+// Resolve assumed in brackets ("rhel-7.4[garp=always]").
+func (p Profile) ID() string {
+	id := p.Release
+	if p.named || id == "" {
+		id, _, _ = strings.Cut(p.Name, "[")
+	}
+	if len(p.Assumed) > 0 {
+		id += "[" + strings.Join(p.Assumed, ",") + "]"
+	}
+	return id
+}
+
+// assume sets the unknown switch name to value, as Resolve does.
+func (p Profile) assume(name, value string) (Profile, error) {
+	d, i, err := switchByName(name)
+	if err != nil {
+		return p, err
+	}
+	k, err := d.index(value)
+	if err != nil {
+		return p, err
+	}
+	if p.Settings[i].Known() {
+		return p, fmt.Errorf("profile %s: %s is known (%s), nothing to assume", p.Name, name, p.Settings[i].Value)
+	}
+	if !slices.Contains(p.Settings[i].Unknown, value) {
+		return p, fmt.Errorf("profile %s: %s=%s is not one of its candidates (%s)", p.Name, name, value, strings.Join(p.Settings[i].Unknown, ", "))
+	}
+	q := p
+	q.Settings = slices.Clone(p.Settings)
+	q.Settings[i] = Setting{Value: value, Source: "assumed, one of the candidates: " + p.Settings[i].Source}
+	d.set(&q, k)
+	q.Assumed = append(slices.Clone(p.Assumed), name+"="+value)
+	base, _, _ := strings.Cut(p.Name, "[")
+	q.Name = base + "[" + strings.Join(q.Assumed, ",") + "]"
+	return q, nil
 }
 
 // ClonesOnLookup reports whether a route lookup inserts /128 clones.
 func (p Profile) ClonesOnLookup() bool { return p.IPv6Cache == CloneOnLookup }
 
-// all is built fresh on each call so that no caller can change another's
-// profiles.
-func all() []Profile {
-	return []Profile{
-		{
-			Name:        "linux-3.10-rhel7.3",
-			Description: "RHEL 7.3 (3.10.0-514): IPv6 clone-on-lookup, no gratuitous-ARP recognition, moving locktime window, shared-dst confirmation",
-			IPv6Cache:   CloneOnLookup, IPv6Replace: ReplaceFirstSameMetric, UnreachableErr: kernel.ENETUNREACH,
-			Updated: UpdatedAlways, GARP: GARPNever, Confirmation: ConfirmSharedDst,
-		},
-		{
-			Name:        "linux-3.16",
-			Description: "Debian 8 (3.16): IPv6 clone-on-lookup, gratuitous requests honoured with arp_accept=1, moving window, shared-dst confirmation",
-			IPv6Cache:   CloneOnLookup, IPv6Replace: ReplaceFirstSameMetric, UnreachableErr: kernel.ENETUNREACH,
-			Updated: UpdatedAlways, GARP: GARPRequestWithAccept, Confirmation: ConfirmSharedDst,
-		},
-		{
-			Name:        "linux-4.2",
-			Description: "4.2: no clones on lookup; IPv6 replace ECMP quirk; neighbour layer as 3.16",
-			IPv6Cache:   PerCPUCopies, IPv6Replace: ReplaceECMPQuirk, UnreachableErr: kernel.ENETUNREACH,
-			Updated: UpdatedAlways, GARP: GARPRequestWithAccept, Confirmation: ConfirmSharedDst,
-		},
-		{
-			Name:        "linux-4.11",
-			Description: "4.11: per-skb neighbour confirmation; otherwise as 4.2",
-			IPv6Cache:   PerCPUCopies, IPv6Replace: ReplaceECMPQuirk, UnreachableErr: kernel.EHOSTUNREACH,
-			Updated: UpdatedAlways, GARP: GARPRequestWithAccept, Confirmation: ConfirmPerSkb,
-		},
-		{
-			Name:        "linux-4.12",
-			Description: "4.12: neighbour timestamps only on effective updates; gratuitous requests and replies always override",
-			IPv6Cache:   PerCPUCopies, IPv6Replace: ReplaceECMPQuirk, UnreachableErr: kernel.EHOSTUNREACH,
-			Updated: UpdatedIfEffective, GARP: GARPAlways, Confirmation: ConfirmPerSkb,
-		},
-		{
-			Name:        "linux-5.6",
-			Description: "5.6: IPv6 replace by a device-only or reject route fixed; exception table",
-			IPv6Cache:   ExceptionTable, IPv6Replace: ReplaceFixed, UnreachableErr: kernel.EHOSTUNREACH,
-			Updated: UpdatedIfEffectiveConfirmedAlways, GARP: GARPAlways, Confirmation: ConfirmPerSkb,
-		},
-		{
-			Name:        "linux-6.x",
-			Description: "6.x: exception table with flushed-bucket guard; arp_accept 0/1/2",
-			IPv6Cache:   ExceptionTable, IPv6Replace: ReplaceFixed, UnreachableErr: kernel.EHOSTUNREACH,
-			Updated: UpdatedIfEffectiveConfirmedAlways, GARP: GARPAlways, Confirmation: ConfirmPerSkb,
-			ArpAcceptSubnet: true,
-		},
+// Setting returns the setting of the switch called name.
+func (p Profile) Setting(name string) (Setting, bool) {
+	_, i, err := switchByName(name)
+	if err != nil || i >= len(p.Settings) {
+		return Setting{}, false
 	}
+	return p.Settings[i], true
 }
 
-// All returns every profile, oldest kernel first.
-func All() []Profile { return all() }
+// Unknown names the switches whose value is not known.
+func (p Profile) Unknown() []string {
+	var out []string
+	for i, s := range p.Settings {
+		if !s.Known() {
+			out = append(out, switchDefs[i].name)
+		}
+	}
+	return out
+}
 
-// Names returns the profile names, oldest kernel first.
+// Resolve returns runnable profiles: p itself when every switch in only
+// (nil: all) is known, else one profile per combination of the unknown
+// ones' candidates, named "p[switch=value,...]". Switches outside only
+// that are unknown keep a zero field: a model that reads them must list
+// them in only.
+func (p Profile) Resolve(only []string) []Profile {
+	var idx []int
+	for i, s := range p.Settings {
+		if !s.Known() && (only == nil || slices.Contains(only, switchDefs[i].name)) {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return []Profile{p}
+	}
+	out := []Profile{p}
+	for _, i := range idx {
+		var next []Profile
+		for _, q := range out {
+			for _, v := range p.Settings[i].Unknown {
+				r, err := q.assume(switchDefs[i].name, v)
+				if err != nil {
+					panic(err) // a candidate of an unknown setting: cannot fail
+				}
+				next = append(next, r)
+			}
+		}
+		out = next
+	}
+	return out
+}
+
+// Is reports whether p's switch called name has value (both as in
+// facts.yaml): "ipv6-cache=clone-on-lookup".
+func (p Profile) Is(name, value string) (bool, error) {
+	d, i, err := switchByName(name)
+	if err != nil {
+		return false, err
+	}
+	k, err := d.index(value)
+	if err != nil {
+		return false, err
+	}
+	if i < len(p.Settings) && !p.Settings[i].Known() {
+		return false, fmt.Errorf("profile %s: %s is unknown", p.Name, name)
+	}
+	return d.get(&p) == k, nil
+}
+
+// All returns the kernels of the library matrix, oldest first, each
+// resolved from its release string like any user's.
+func All() []Profile {
+	ps, err := all()
+	if err != nil {
+		panic(err) // facts.yaml is embedded and tested: this is a build defect
+	}
+	return ps
+}
+
+// allOnce computes the kernels of facts.yaml once; All hands out copies.
+var allOnce = sync.OnceValues(computeAll)
+
+func all() ([]Profile, error) {
+	ps, err := allOnce()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Profile, len(ps))
+	for i, p := range ps {
+		p.Settings = append([]Setting(nil), p.Settings...)
+		p.Notes = append([]string(nil), p.Notes...)
+		out[i] = p
+	}
+	return out, nil
+}
+
+func computeAll() ([]Profile, error) {
+	f, err := LoadFacts()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Profile, 0, len(f.Kernels))
+	for _, k := range f.Kernels {
+		p, err := Match(k.Release)
+		if err != nil {
+			return nil, fmt.Errorf("profile/facts.yaml: kernel %s: %w", k.Name, err)
+		}
+		p.Name, p.Description, p.named = k.Name, k.Description, true
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Names returns the profile names of All, oldest kernel first.
 func Names() []string {
-	ps := all()
+	ps := All()
 	names := make([]string, len(ps))
 	for i, p := range ps {
 		names[i] = p.Name
@@ -191,72 +225,42 @@ func Names() []string {
 	return names
 }
 
-// Lookup returns the profile called name.
+// renamed are the profile names of earlier versions, for a clear error.
+var renamed = map[string]string{
+	"linux-3.10-rhel7.3": "rhel-7.3 (whose IPv6 cache was found to be 4.2's: no clones on lookup) or linux-3.10",
+	"linux-6.x":          "linux-6.1, linux-6.6 or linux-6.12",
+}
+
+// Lookup returns the profile called name, or the profile of a kernel
+// release string ("5.15.0-100-generic"); a suffix "[switch=value,...]"
+// assumes values for unknown settings, as Resolve names them (Profile.ID).
 func Lookup(name string) (Profile, error) {
-	for _, p := range all() {
+	if base, rest, ok := strings.Cut(name, "["); ok && strings.HasSuffix(rest, "]") {
+		p, err := Lookup(base)
+		if err != nil {
+			return p, err
+		}
+		for _, a := range strings.Split(strings.TrimSuffix(rest, "]"), ",") {
+			sw, v, _ := strings.Cut(a, "=")
+			if p, err = p.assume(sw, v); err != nil {
+				return p, err
+			}
+		}
+		return p, nil
+	}
+	ps := All()
+	for _, p := range ps {
 		if p.Name == name {
 			return p, nil
 		}
 	}
+	if to, ok := renamed[name]; ok {
+		return Profile{}, fmt.Errorf("kernel profile %q was renamed: use %s", name, to)
+	}
+	if r, err := ParseRelease(name); err == nil {
+		return MatchRelease(r)
+	}
 	known := Names()
 	sort.Strings(known)
-	return Profile{}, fmt.Errorf("unknown kernel profile %q (known: %s)", name, strings.Join(known, ", "))
-}
-
-func (c IPv6Cache) String() string {
-	switch c {
-	case CloneOnLookup:
-		return "clone on lookup"
-	case PerCPUCopies:
-		return "per-CPU copies, no clones"
-	case ExceptionTable:
-		return "exception table"
-	}
-	return "unknown"
-}
-
-func (r IPv6Replace) String() string {
-	switch r {
-	case ReplaceFirstSameMetric:
-		return "first route of the same metric"
-	case ReplaceECMPQuirk:
-		return "same ECMP kind only (4.2-5.5 quirk)"
-	case ReplaceFixed:
-		return "fixed (5.6)"
-	}
-	return "unknown"
-}
-
-func (u UpdatedTimestamps) String() string {
-	switch u {
-	case UpdatedAlways:
-		return "always (moving locktime window)"
-	case UpdatedIfEffective:
-		return "only on effective updates"
-	case UpdatedIfEffectiveConfirmedAlways:
-		return "only on effective updates, confirmed always"
-	}
-	return "unknown"
-}
-
-func (g GARPRecognition) String() string {
-	switch g {
-	case GARPNever:
-		return "never recognised"
-	case GARPRequestWithAccept:
-		return "requests, with arp_accept=1"
-	case GARPAlways:
-		return "requests and replies, always"
-	}
-	return "unknown"
-}
-
-func (c Confirmation) String() string {
-	switch c {
-	case ConfirmSharedDst:
-		return "shared dst"
-	case ConfirmPerSkb:
-		return "per skb"
-	}
-	return "unknown"
+	return Profile{}, fmt.Errorf("unknown kernel profile %q: want a profile (%s) or a kernel release as uname -r prints it", name, strings.Join(known, ", "))
 }

@@ -21,9 +21,11 @@ func TestLibraryParses(t *testing.T) {
 	}
 	for _, sc := range lib {
 		for _, v := range sc.Variants {
-			for _, p := range profile.Names() {
-				if _, ok := v.Expect[p]; !ok {
-					t.Errorf("%s: no expectation for %s", sc.FullName(v), p)
+			for _, p := range profile.All() {
+				for _, q := range p.Resolve(sc.Switches()) {
+					if _, _, err := v.Expected(q); err != nil {
+						t.Errorf("%s: %v", sc.FullName(v), err)
+					}
 				}
 			}
 		}
@@ -42,14 +44,18 @@ func TestFIB6LibraryVerdicts(t *testing.T) {
 			continue
 		}
 		for _, v := range sc.Variants {
-			for _, p := range profile.All() {
+			for _, p := range examplesProfiles(sc) {
 				c, err := sc.Compile(v, p)
 				if err != nil {
 					t.Fatal(err)
 				}
 				res := c.Check(context.Background(), explore.DefaultOptions())
-				if res.Verdict != v.Expect[p.Name] {
-					t.Errorf("%s on %s: %s, expected %s", sc.FullName(v), p.Name, res.Verdict, v.Expect[p.Name])
+				want, _, err := v.Expected(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Verdict != want {
+					t.Errorf("%s on %s: %s, expected %s", sc.FullName(v), p.Name, res.Verdict, want)
 				}
 				if res.Verdict == explore.Holds && !res.Exhaustive {
 					t.Errorf("%s on %s holds but not exhaustively", sc.FullName(v), p.Name)

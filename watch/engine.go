@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"raceroute/profile"
 	"raceroute/trace"
 )
 
@@ -82,7 +81,7 @@ type neighEntry struct {
 // concurrent use.
 type Engine struct {
 	cfg    Config
-	kernel profile.Release
+	kernel watchedKernel
 
 	routes map[prefixKey][]routeEntry // non-cache routes, by FIB node
 	lens   map[tableKey]*[129]int32   // FIB nodes holding routes, by prefix length
@@ -131,7 +130,7 @@ func NewEngine(cfg Config) *Engine {
 	}
 	return &Engine{
 		cfg:          cfg,
-		kernel:       profile.ParseRelease(cfg.KernelRelease),
+		kernel:       kernelOf(cfg.KernelRelease),
 		routes:       map[prefixKey][]routeEntry{},
 		lens:         map[tableKey]*[129]int32{},
 		cache:        map[prefixKey]*cacheEntry{},

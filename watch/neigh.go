@@ -280,11 +280,43 @@ func (e *Engine) garpReason(p *garpPending, n trace.Neigh) (reason, advice strin
 	window := fmt.Sprintf("an ordinary ARP may change the MAC only when it arrives more than locktime (%s) after the entry's last update, "+
 		"and on kernels before 4.12 every ignored ARP and every STALE->DELAY->REACHABLE transition moves that last update forward "+
 		"(neigh_update() sets `updated` before its override check; shared-route confirmations before 4.11 keep such entries cycling), so an entry in use can refuse every one", locktime)
-	garp, _ := k.GARP() // 0 when unknown: the default case
-	switch garp {
+	cands := k.GARPCandidates()
+	if len(cands) == 0 {
+		reason = "the watched kernel is unknown (give --kernel-release): before 3.14 (and RHEL 7 before 7.9) gratuitous ARPs are not recognised and " + window +
+			"; from 3.14 to 4.11 only gratuitous requests with arp_accept=1 override; from 4.12 every gratuitous ARP overrides an existing entry"
+		advice = "Find the receiving kernel's version (`uname -r`) and check net.ipv4.conf." + n.Dev + ".arp_accept and drop_gratuitous_arp. " + heal
+	}
+	var reasons, advices []string
+	for _, g := range cands {
+		r, a := garpReasonFor(g, name, n, p, window, heal)
+		reasons, advices = append(reasons, r), append(advices, a)
+	}
+	switch len(cands) {
+	case 0:
+	case 1:
+		reason, advice = reasons[0], advices[0]
+	default:
+		// The kernel's profile could not pin its gratuitous-ARP handling
+		// (a backport not read): say each possibility.
+		reason = fmt.Sprintf("%s may handle gratuitous ARP in %d ways (its profile cannot tell which backports it carries): either %s", name, len(cands), strings.Join(reasons, "; or "))
+		advice = strings.Join(advices, " Or: ")
+	}
+	if len(extra) > 0 {
+		reason += "; also, " + strings.Join(extra, "; ")
+	}
+	return reason, advice
+}
+
+// garpReasonFor is the reason and advice for a kernel that recognises
+// gratuitous ARP as g.
+func garpReasonFor(g profile.GARPRecognition, name string, n trace.Neigh, p *garpPending, window, heal string) (reason, advice string) {
+	switch g {
 	case profile.GARPNever:
 		reason = fmt.Sprintf("%s does not recognise gratuitous ARP at all (recognition arrived in 3.14; RHEL 7 before 7.9 lacks it): each one was handled as an ordinary ARP, and %s", name, window)
 		advice = "Upgrade to Linux 4.12 or later (or RHEL 7.9), where gratuitous ARPs always override an existing entry. Senders can spread announcements over more than locktime and keep sending for several seconds. " + heal
+	case profile.GARPRequestOrReplyWithAccept:
+		reason = fmt.Sprintf("%s lets a gratuitous ARP (request, or reply with the sender's MAC as target) override the entry only when net.ipv4.conf.%s.arp_accept=1 (the 4.4.y and 4.9.y stable lines took the 4.12 reply fix but not its always-override); otherwise it is an ordinary ARP, and %s", name, n.Dev, window)
+		advice = fmt.Sprintf("Set `sysctl -w net.ipv4.conf.%s.arp_accept=1` on this host, or upgrade to Linux 4.12 or later. %s", n.Dev, heal)
 	case profile.GARPRequestWithAccept:
 		if p.replies > 0 && p.requests == 0 {
 			reason = fmt.Sprintf("%s recognises only gratuitous ARP requests, and only with arp_accept=1; gratuitous replies (arping -A) are handled as ordinary ARPs until 4.12, and %s", name, window)
@@ -295,13 +327,6 @@ func (e *Engine) garpReason(p *garpPending, n trace.Neigh) (reason, advice strin
 	case profile.GARPAlways:
 		reason = fmt.Sprintf("%s should have honoured it (since 4.12 a gratuitous ARP overrides an existing entry whatever arp_accept and locktime): check net.ipv4.conf.%s.drop_gratuitous_arp, arp_accept, and whether a bridge or bond delivered the frames to another device", name, n.Dev)
 		advice = "Check the sysctls named above and where the frames arrive (`ip neigh show " + n.Addr.String() + "`, `tcpdump -ni " + n.Dev + " arp`). " + heal
-	default:
-		reason = "the watched kernel is unknown (give --kernel-release): before 3.14 (and RHEL 7 before 7.9) gratuitous ARPs are not recognised and " + window +
-			"; from 3.14 to 4.11 only gratuitous requests with arp_accept=1 override; from 4.12 every gratuitous ARP overrides an existing entry"
-		advice = "Find the receiving kernel's version (`uname -r`) and check net.ipv4.conf." + n.Dev + ".arp_accept and drop_gratuitous_arp. " + heal
-	}
-	if len(extra) > 0 {
-		reason += "; also, " + strings.Join(extra, "; ")
 	}
 	return reason, advice
 }

@@ -7,8 +7,10 @@ import (
 	"io"
 	"maps"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -50,7 +52,11 @@ func defaultCheckOptions(matrix bool) checkOptions {
 	return checkOptions{format: "text", seed: defaultSeed, bound: -1, matrix: matrix}
 }
 
-func newCheckCmd() *cobra.Command {
+func newCheckCmd() *cobra.Command { return newCheckCmdWith(runCheck) }
+
+// newCheckCmdWith builds the check command around run, so that a test can
+// see the options the flags give.
+func newCheckCmdWith(run func(*cobra.Command, []string, checkOptions) error) *cobra.Command {
 	o := defaultCheckOptions(false)
 	var kernels string
 	var all bool
@@ -72,14 +78,14 @@ Exit status: 0 when every verdict matches its expectation, 1 otherwise,
 				return badInput(fmt.Errorf("--all checks the whole library: give it no scenario (got %s)", strings.Join(args, " ")))
 			}
 			if kernels != "" {
-				o.kernels = strings.Split(kernels, ",")
+				o.kernels = splitKernels(kernels)
 			}
 			if len(args) == 0 && o.format == "text" && !cmd.Flags().Changed("matrix") {
 				o.matrix = true
 			}
 			o.budgetSet = cmd.Flags().Changed("budget")
 			o.boundSet = cmd.Flags().Changed("preemption-bound")
-			return runCheck(cmd, args, o)
+			return run(cmd, args, o)
 		},
 	}
 	f := cmd.Flags()
@@ -103,13 +109,25 @@ type job struct {
 	sc      *scenario.Scenario
 	variant scenario.Variant
 	prof    profile.Profile
+	// column is the profile the job's was resolved from, the matrix
+	// column it belongs to.
+	column string
 }
 
 // report is the result of one job, in the JSON form of the command line
 // contract.
 type report struct {
 	Scenario string `json:"scenario"`
-	Kernel   string `json:"kernel"`
+	// Kernel names the kernel as Lookup finds it again: a profile name or
+	// the release given, with the values assumed for settings that could
+	// not be pinned ("rhel-7.4[garp=always]"); Profile is the profile it
+	// resolved to, Assumed those assumptions.
+	Kernel  string   `json:"kernel"`
+	Profile string   `json:"profile"`
+	Assumed []string `json:"assumed,omitempty"`
+	// ExpectRule is the `expect:` rule that gave Expected.
+	ExpectRule string `json:"expect_rule"`
+	Column     string `json:"-"`
 	// Property is the first violated property, or every property's name
 	// when none is violated.
 	Property string          `json:"property"`
@@ -163,18 +181,13 @@ type counterexample struct {
 	events []trace.Event
 }
 
-// collectJobs resolves the scenario arguments and profiles.
+// collectJobs resolves the scenario arguments and profiles: one job per
+// scenario variant and runnable profile, a profile whose settings the
+// scenario depends on are unknown giving one job per candidate.
 func collectJobs(args []string, kernels []string) ([]job, error) {
-	profs := profile.All()
-	if len(kernels) > 0 {
-		profs = profs[:0]
-		for _, k := range kernels {
-			p, err := profile.Lookup(strings.TrimSpace(k))
-			if err != nil {
-				return nil, badInput(fmt.Errorf("--kernel: %w", err))
-			}
-			profs = append(profs, p)
-		}
+	profs, err := resolveKernels(kernels)
+	if err != nil {
+		return nil, badInput(fmt.Errorf("--kernel: %w", err))
 	}
 	var scs []*scenario.Scenario
 	variantOf := map[*scenario.Scenario]string{}
@@ -202,7 +215,9 @@ func collectJobs(args []string, kernels []string) ([]job, error) {
 				continue
 			}
 			for _, p := range profs {
-				jobs = append(jobs, job{sc: sc, variant: v, prof: p})
+				for _, q := range p.Resolve(sc.Switches()) {
+					jobs = append(jobs, job{sc: sc, variant: v, prof: q, column: p.Name})
+				}
 			}
 		}
 	}
@@ -258,21 +273,19 @@ func runCheck(cmd *cobra.Command, args []string, o checkOptions) error {
 		out = f
 	}
 	prog := newProgress(cmd.ErrOrStderr())
+	cache, err := searchAll(cmd.Context(), jobs, o, prog)
+	prog.clear()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Context().Err(); err != nil {
+		return fmt.Errorf("check interrupted: %w", err)
+	}
 	var reports []report
 	mismatches := 0
 	enc := json.NewEncoder(out)
-	start := time.Now()
-	for i, j := range jobs {
-		prog.label = fmt.Sprintf("[%d/%d] %s on %s", i+1, len(jobs), j.sc.FullName(j.variant), j.prof.Name)
-		budget := time.Duration(0)
-		if o.budgetSet {
-			// What is left of the command's budget, shared by the checks
-			// still to run: a check that finishes early leaves its time to
-			// the others.
-			budget = max((o.budget-time.Since(start))/time.Duration(len(jobs)-i), time.Millisecond)
-		}
-		r, err := checkJob(cmd.Context(), j, o, budget, prog)
-		prog.clear()
+	for _, j := range jobs {
+		r, err := reportJob(j, o, cache[searchKey(j)])
 		if err != nil {
 			return err
 		}
@@ -288,12 +301,9 @@ func runCheck(cmd *cobra.Command, args []string, o checkOptions) error {
 			writeTextReport(out, r)
 		}
 		reports = append(reports, r)
-		if err := cmd.Context().Err(); err != nil {
-			return fmt.Errorf("check interrupted: %w", err)
-		}
 	}
 	if o.matrix && o.format == "text" {
-		writeMatrix(out, reports)
+		writeMatrix(out, reports, len(o.kernels) == 0)
 	}
 	if mismatches > 0 {
 		return mismatchError{mismatches}
@@ -302,23 +312,131 @@ func runCheck(cmd *cobra.Command, args []string, o checkOptions) error {
 }
 
 // checkJob checks one scenario variant on one profile.
-func checkJob(ctx context.Context, j job, o checkOptions, budget time.Duration, prog *progress) (report, error) {
+// searched is a search's result, shared by the jobs whose kernels give
+// the scenario the same settings: the models read only the switches the
+// scenario lists (Scenario.Switches), so such jobs explore the same space
+// and differ only in the profile named in their stories.
+type searched struct {
+	res   explore.Result
+	stats explore.SampleStats
+	// shrunk holds each violated property's shrunk schedule (seeded runs).
+	shrunk map[string][]explore.Choice
+}
+
+// searchKey identifies a search: the scenario variant and the settings
+// of every switch it depends on.
+func searchKey(j job) string {
+	var b strings.Builder
+	b.WriteString(j.sc.Source + "\x00" + j.variant.Name)
+	for _, sw := range j.sc.Switches() {
+		st, _ := j.prof.Setting(sw)
+		b.WriteString("\x00" + sw + "=" + st.Value)
+	}
+	return b.String()
+}
+
+// searchAll runs one search per distinct search key of jobs, on every
+// core, and returns them by key. With --budget, each search gets its share
+// of what is left of the command's budget.
+func searchAll(ctx context.Context, jobs []job, o checkOptions, prog *progress) (map[string]*searched, error) {
+	var keys []string
+	first := map[string]job{}
+	for _, j := range jobs {
+		k := searchKey(j)
+		if _, ok := first[k]; !ok {
+			first[k] = j
+			keys = append(keys, k)
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(keys))
+	cache := make(map[string]*searched, len(keys))
+	var mu sync.Mutex
+	var firstErr error
+	next := 0
+	start := time.Now()
+	prog.start(len(keys))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if next >= len(keys) || firstErr != nil || ctx.Err() != nil {
+					mu.Unlock()
+					return
+				}
+				k := keys[next]
+				left := len(keys) - next
+				next++
+				mu.Unlock()
+				budget := time.Duration(0)
+				if o.budgetSet {
+					// What is left of the command's budget, shared by the
+					// searches still to run on the workers: a search that
+					// finishes early leaves its time to the others.
+					budget = max((o.budget-time.Since(start))*time.Duration(workers)/time.Duration(left), time.Millisecond)
+				}
+				d, err := search(ctx, first[k], o, budget, prog)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				cache[k] = d
+				mu.Unlock()
+				prog.finished()
+			}
+		}()
+	}
+	wg.Wait()
+	return cache, firstErr
+}
+
+// search runs the check of job j's scenario variant on its profile.
+func search(ctx context.Context, j job, o checkOptions, budget time.Duration, prog *progress) (*searched, error) {
 	ov := o.overrides(budget)
+	c, err := j.sc.CompileFor(j.variant, j.prof, ov)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	opts := j.sc.Options(ov)
+	opts.Progress = prog.update
+	d := &searched{shrunk: map[string][]explore.Choice{}}
+	if opts.Strategy == explore.DFS {
+		d.res = c.Check(ctx, opts)
+		return d, nil
+	}
+	d.res, d.stats = c.Sample(ctx, opts)
+	for _, pr := range d.res.Properties {
+		if pr.Verdict == explore.Violated {
+			if d.shrunk[pr.Name], err = c.ShrinkFor(pr.Choices, pr.Name, opts); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return d, nil
+}
+
+// reportJob turns a search into job j's report: the verdicts and rates
+// are the search's, the stories are told on j's own profile.
+func reportJob(j job, o checkOptions, done *searched) (report, error) {
+	ov := o.overrides(0)
 	c, err := j.sc.CompileFor(j.variant, j.prof, ov)
 	if err != nil {
 		return report{}, badInput(err)
 	}
 	opts := j.sc.Options(ov)
-	opts.Progress = prog.update
-
-	r := report{
-		Scenario: j.sc.FullName(j.variant), Kernel: j.prof.Name, Strategy: string(opts.Strategy),
-		Expected: j.variant.Expect[j.prof.Name],
+	expected, rule, err := j.variant.Expected(j.prof)
+	if err != nil {
+		return report{}, badInput(fmt.Errorf("%s: %w", j.sc.FullName(j.variant), err))
 	}
-	var res explore.Result
+	r := report{
+		Scenario: j.sc.FullName(j.variant), Kernel: j.prof.ID(), Profile: j.prof.Name, Column: j.column,
+		Assumed: j.prof.Assumed, Strategy: string(opts.Strategy), Expected: expected, ExpectRule: rule,
+	}
 	sampled := opts.Strategy != explore.DFS
+	res := done.res
 	if !sampled {
-		res = c.Check(ctx, opts)
 		r.Exhaustive = res.Exhaustive
 		r.OmissionProbability, r.BytesPerState = res.OmissionProbability, res.BytesPerState
 		if res.Bound >= 0 {
@@ -326,8 +444,7 @@ func checkJob(ctx context.Context, j job, o checkOptions, budget time.Duration, 
 			r.Bound = &b
 		}
 	} else {
-		var st explore.SampleStats
-		res, st = c.Sample(ctx, opts)
+		st := done.stats
 		r.Runs, r.Failures = st.Runs, st.Failures
 		r.FailureRate, r.CILow, r.CIHigh = &st.Rate, &st.Low, &st.High
 	}
@@ -344,9 +461,7 @@ func checkJob(ctx context.Context, j job, o checkOptions, budget time.Duration, 
 		case explore.Violated:
 			choices := pr.Choices
 			if sampled {
-				if choices, err = c.ShrinkFor(choices, pr.Name, opts); err != nil {
-					return report{}, err
-				}
+				choices = done.shrunk[pr.Name]
 			}
 			rep, err := c.ReplayUntil(choices, pr.Name, opts)
 			if err != nil {
@@ -354,7 +469,7 @@ func checkJob(ctx context.Context, j job, o checkOptions, budget time.Duration, 
 			}
 			p.Explanation = rep.Explanation
 			tok := explore.Token{Scenario: tokenSource(j.sc), Digest: tokenDigest(j.sc), Variant: j.variant.Name,
-				Profile: j.prof.Name, Property: pr.Name, Choices: rep.Choices}
+				Profile: j.prof.ID(), Property: pr.Name, Choices: rep.Choices}
 			p.Counterexample = &counterexample{Events: trace.JSONEvents(rep.Events), Replay: tok.String(), events: rep.Events}
 			if r.Counterexample == nil {
 				r.Property, r.Explanation, r.Counterexample = pr.Name, p.Explanation, p.Counterexample
@@ -507,23 +622,24 @@ func writeProperty(w io.Writer, r report, p propertyReport, told map[string]stri
 }
 
 // writeMatrix prints scenario x profile verdicts; a mismatch with the
-// expectation is marked with ! and listed below.
-func writeMatrix(w io.Writer, reports []report) {
-	profs := profile.Names()
-	var rows []string
-	cells := map[string]map[string]report{}
-	width := len("scenario")
+// expectation is marked with ! and listed below. With compact, kernels
+// whose cells agree on every row share one column.
+func writeMatrix(w io.Writer, reports []report, compact bool) {
+	var rows, cols []string
+	cells := map[string]map[string][]report{}
 	for _, r := range reports {
 		if cells[r.Scenario] == nil {
-			cells[r.Scenario] = map[string]report{}
+			cells[r.Scenario] = map[string][]report{}
 			rows = append(rows, r.Scenario)
-			width = max(width, len(r.Scenario))
 		}
-		cells[r.Scenario][r.Kernel] = r
+		if !slices.Contains(cols, r.Column) {
+			cols = append(cols, r.Column)
+		}
+		cells[r.Scenario][r.Column] = append(cells[r.Scenario][r.Column], r)
 	}
 	sampledRuns := map[int64]float64{} // runs -> the largest 95 % upper bound among sampled holds cells
-	bounded := false
-	cell := func(r report) string {
+	bounded, mixed := false, false
+	one := func(r report) string {
 		s := string(r.Verdict)
 		switch {
 		case r.Runs > 0 && r.Verdict == explore.Violated:
@@ -535,40 +651,105 @@ func writeMatrix(w io.Writer, reports []report) {
 			s = fmt.Sprintf("holds<=%dp", *r.Bound)
 			bounded = true
 		}
-		if !r.Match {
+		return s
+	}
+	var bad []report
+	cell := func(rs []report) string {
+		if len(rs) == 0 {
+			return "-"
+		}
+		s, ok := one(rs[0]), rs[0].Match
+		for _, r := range rs[1:] {
+			if one(r) != s {
+				s = "either"
+			}
+			ok = ok && r.Match
+		}
+		if s == "either" {
+			mixed = true
+		}
+		if !ok {
 			s += "!"
 		}
 		return s
 	}
-	colw := make([]int, len(profs))
-	for i, p := range profs {
-		colw[i] = len(strings.TrimPrefix(p, "linux-"))
-		for _, row := range rows {
-			if r, ok := cells[row][p]; ok {
-				colw[i] = max(colw[i], len(cell(r)))
-			}
-		}
-	}
-	fmt.Fprintf(w, "%-*s", width, "scenario")
-	for i, p := range profs {
-		fmt.Fprintf(w, "  %-*s", colw[i], strings.TrimPrefix(p, "linux-"))
-	}
-	fmt.Fprintln(w)
-	var bad []report
+	text := map[string]map[string]string{}
 	for _, row := range rows {
-		fmt.Fprintf(w, "%-*s", width, row)
-		for i, p := range profs {
-			r, ok := cells[row][p]
-			s := "-"
-			if ok {
-				s = cell(r)
+		text[row] = map[string]string{}
+		for _, c := range cols {
+			text[row][c] = cell(cells[row][c])
+			for _, r := range cells[row][c] {
 				if !r.Match {
 					bad = append(bad, r)
 				}
 			}
-			fmt.Fprintf(w, "  %-*s", colw[i], s)
+		}
+	}
+	// Group columns whose cells agree on every row.
+	type group struct {
+		label   string
+		members []string
+	}
+	var groups []group
+	for _, c := range cols {
+		sig := func(x string) string {
+			var b strings.Builder
+			for _, row := range rows {
+				b.WriteString(text[row][x] + "|")
+			}
+			return b.String()
+		}
+		placed := false
+		if compact {
+			for i := range groups {
+				if sig(groups[i].members[0]) == sig(c) {
+					groups[i].members = append(groups[i].members, c)
+					placed = true
+					break
+				}
+			}
+		}
+		if !placed {
+			groups = append(groups, group{members: []string{c}})
+		}
+	}
+	for i := range groups {
+		groups[i].label = strings.TrimPrefix(groups[i].members[0], "linux-")
+		if n := len(groups[i].members); n > 1 {
+			groups[i].label = fmt.Sprintf("%c:%s+%d", 'A'+i%26, groups[i].label, n-1)
+		}
+	}
+	width := len("scenario")
+	for _, row := range rows {
+		width = max(width, len(row))
+	}
+	colw := make([]int, len(groups))
+	for i, g := range groups {
+		colw[i] = len(g.label)
+		for _, row := range rows {
+			colw[i] = max(colw[i], len(text[row][g.members[0]]))
+		}
+	}
+	fmt.Fprintf(w, "%-*s", width, "scenario")
+	for i, g := range groups {
+		fmt.Fprintf(w, "  %-*s", colw[i], g.label)
+	}
+	fmt.Fprintln(w)
+	for _, row := range rows {
+		fmt.Fprintf(w, "%-*s", width, row)
+		for i, g := range groups {
+			fmt.Fprintf(w, "  %-*s", colw[i], text[row][g.members[0]])
 		}
 		fmt.Fprintln(w)
+	}
+	if compact {
+		fmt.Fprintln(w)
+		for _, g := range groups {
+			if len(g.members) > 1 {
+				fmt.Fprintf(w, "%s: %s\n", strings.SplitN(g.label, ":", 2)[0], strings.Join(g.members, ", "))
+			}
+		}
+		fmt.Fprintln(w, "(kernels whose verdicts agree on every scenario share a column; --kernel all shows each)")
 	}
 	fmt.Fprintf(w, "\n%d of %d verdicts match their expectation.\n", len(reports)-len(bad), len(reports))
 	fmt.Fprintln(w, "  holds:    the properties hold in every schedule (exhaustive search)")
@@ -582,19 +763,27 @@ func writeMatrix(w io.Writer, reports []report) {
 	if bounded {
 		fmt.Fprintln(w, "  holds<=Np: holds within a preemption bound of N: not a proof, and never matches an expected holds")
 	}
+	if mixed {
+		fmt.Fprintln(w, "  either:   the verdict differs between the candidate settings of a kernel whose settings could not all be pinned (raceroute check NAME --kernel K shows each)")
+	}
 	for _, r := range bad {
-		fmt.Fprintf(w, "  ! %s on %s: %s, expected %s\n", r.Scenario, r.Kernel, r.Verdict, r.Expected)
+		fmt.Fprintf(w, "  ! %s on %s: %s, expected %s (rule %s)\n", r.Scenario, r.Kernel, r.Verdict, r.Expected, r.ExpectRule)
 	}
 	if len(bad) == 0 {
 		fmt.Fprintln(w, "Stories: raceroute check NAME --kernel PROFILE")
 	}
 }
 
-// progress prints a status line on a terminal and nothing otherwise.
+// progress prints a status line on a terminal and nothing otherwise: the
+// searches done of all, elapsed time and an estimate of what is left, and
+// the states or runs per second of the search that last reported.
 type progress struct {
 	w     io.Writer
 	on    bool
-	label string
+	mu    sync.Mutex
+	total int
+	done  int
+	began time.Time
 	dirty bool
 }
 
@@ -606,26 +795,41 @@ func newProgress(w io.Writer) *progress {
 	return p
 }
 
+func (p *progress) start(total int) {
+	p.mu.Lock()
+	p.total, p.done, p.began = total, 0, time.Now()
+	p.mu.Unlock()
+}
+
+func (p *progress) finished() {
+	p.mu.Lock()
+	p.done++
+	p.mu.Unlock()
+}
+
 func (p *progress) update(pr explore.Progress) {
 	if !p.on {
 		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	secs := pr.Elapsed.Seconds()
-	line := fmt.Sprintf("%s: %d states, %d transitions", p.label, pr.States, pr.Transitions)
+	rate := fmt.Sprintf("%.2f M states/s", float64(pr.States)/max(secs, 1e-9)/1e6)
 	if pr.Runs > 0 {
-		line = fmt.Sprintf("%s: %d runs, %.0f runs/s", p.label, pr.Runs, float64(pr.Runs)/secs)
-	} else if secs > 0 {
-		line += fmt.Sprintf(", %.2f M states/s", float64(pr.States)/secs/1e6)
+		rate = fmt.Sprintf("%.0f runs/s", float64(pr.Runs)/max(secs, 1e-9))
 	}
-	line += fmt.Sprintf(", %.1f s elapsed", secs)
-	if pr.Fraction > 0 && pr.Fraction < 1 {
-		line += fmt.Sprintf(", budget ends in %.0f s", secs/pr.Fraction-secs)
+	el := time.Since(p.began).Seconds()
+	line := fmt.Sprintf("[%d/%d searches] %.1f s elapsed, %s", p.done, p.total, el, rate)
+	if p.done > 0 {
+		line += fmt.Sprintf(", about %.0f s left", el/float64(p.done)*float64(p.total-p.done))
 	}
 	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
 	p.dirty = true
 }
 
 func (p *progress) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.on && p.dirty {
 		fmt.Fprint(p.w, "\r\x1b[K")
 		p.dirty = false

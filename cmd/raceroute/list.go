@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 
@@ -23,17 +24,17 @@ func newScenariosCmd() *cobra.Command {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SCENARIO\tMODEL\tEXPECTED VIOLATED ON\tDESCRIPTION")
+			fmt.Fprintln(tw, "SCENARIO\tMODEL\tEXPECTED VIOLATED WHERE\tDESCRIPTION")
 			for _, sc := range lib {
 				for _, v := range sc.Variants {
 					var bad []string
-					for _, p := range profile.Names() {
-						if v.Expect[p] == explore.Violated {
-							bad = append(bad, strings.TrimPrefix(p, "linux-"))
+					for _, e := range v.Expect {
+						if e.Verdict == explore.Violated {
+							bad = append(bad, map[bool]string{true: "every kernel", false: e.Key}[e.Default])
 						}
 					}
 					if len(bad) == 0 {
-						bad = []string{"none"}
+						bad = []string{"nowhere"}
 					}
 					desc := v.Description
 					if desc == "" {
@@ -60,22 +61,69 @@ func firstSentence(s string) string {
 }
 
 func newKernelsCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "kernels",
-		Short: "List the kernel profiles and their behaviour switches",
-		Args:  noArgs,
+	var match, format string
+	cmd := &cobra.Command{
+		Use:   "kernels [--match RELEASE|auto]",
+		Short: "List the kernel profiles and their behaviour switches, or match a kernel release",
+		Long: `kernels lists the kernel profiles of the library matrix with their setting
+of every behaviour switch ("?" marks one that could not be pinned: check
+explores every candidate). --match RELEASE prints the profile a kernel
+release string (as uname -r prints it) selects, why, and the evidence of
+every setting; --match auto matches the running kernel.`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := cmd.OutOrStdout()
+			switch format {
+			case "text":
+			case "markdown":
+				if match != "" {
+					return badInput(fmt.Errorf("--format markdown renders docs/kernels.md: give no --match"))
+				}
+				md, err := profile.Markdown()
+				if err != nil {
+					return err
+				}
+				_, err = io.WriteString(w, md)
+				return err
+			default:
+				return badInput(fmt.Errorf("--format %q: want text or markdown", format))
+			}
+			if match != "" {
+				p, err := resolveKernel(match)
+				if err != nil {
+					return badInput(fmt.Errorf("--match: %w", err))
+				}
+				fmt.Fprintf(w, "%s selects %s: %s\n", p.Release, p.Name, p.Description)
+				for _, n := range p.Notes {
+					fmt.Fprintf(w, "  %s\n", n)
+				}
+				for i, sw := range profile.Switches() {
+					fmt.Fprintf(w, "  %s: %s\n      %s\n", sw, p.Settings[i], p.Settings[i].Source)
+				}
+				if u := p.Unknown(); len(u) > 0 {
+					fmt.Fprintf(w, "  could not be confirmed: %s; check explores every candidate and reports the verdict under each\n", strings.Join(u, ", "))
+				}
+				return nil
+			}
 			for _, p := range profile.All() {
-				fmt.Fprintf(w, "%s\n  %s\n", p.Name, p.Description)
-				fmt.Fprintf(w, "  ipv6 cache: %s; ipv6 replace: %s; unreachable error: %d\n", p.IPv6Cache, p.IPv6Replace, p.UnreachableErr)
-				fmt.Fprintf(w, "  neigh updated: %s; gratuitous ARP: %s; confirmation: %s", p.Updated, p.GARP, p.Confirmation)
-				if p.ArpAcceptSubnet {
-					fmt.Fprint(w, "; arp_accept=2 (subnet)")
+				fmt.Fprintf(w, "%s (%s)\n  %s\n ", p.Name, p.Release, p.Description)
+				for i, sw := range profile.Switches() {
+					fmt.Fprintf(w, " %s=%s", sw, settingText(p.Settings[i]))
 				}
 				fmt.Fprintln(w)
 			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&match, "match", "", "print the profile a kernel `RELEASE` selects (as uname -r prints it; auto: the running kernel)")
+	cmd.Flags().StringVar(&format, "format", "text", "output `FORMAT`: text, or markdown (docs/kernels.md)")
+	return cmd
+}
+
+// settingText is a setting in one word: its value, or ?a|b.
+func settingText(s profile.Setting) string {
+	if s.Known() {
+		return s.Value
+	}
+	return "?" + strings.Join(s.Unknown, "|")
 }

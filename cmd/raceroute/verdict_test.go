@@ -23,7 +23,7 @@ func checkJSON(t *testing.T, args ...string) (int, report) {
 // Every property has its own verdict in check and replay: the second
 // property of a failing run is evaluated, not printed as holding.
 func TestEveryPropertyReported(t *testing.T) {
-	code, r := checkJSON(t, "neutron-garp-2017", "--kernel", "linux-3.10-rhel7.3")
+	code, r := checkJSON(t, "neutron-garp-2017", "--kernel", "linux-3.10")
 	if code != 0 || r.Verdict != "violated" {
 		t.Fatalf("exit %d verdict %s", code, r.Verdict)
 	}
@@ -192,5 +192,46 @@ variants:
 	}
 	if code, _, stderr := runCLI(t, "replay", tok); code != exitBadInput || !strings.Contains(stderr, "has changed since the token was made") {
 		t.Fatalf("replay of a changed file: exit %d %s", code, stderr)
+	}
+}
+
+// --kernel takes profile names, release strings (as uname -r prints
+// them), auto, and resolved names; kernels --match explains a release.
+func TestKernelArguments(t *testing.T) {
+	code, out, stderr := runCLI(t, "kernels", "--match", "5.4.0-190-generic")
+	if code != 0 || !strings.Contains(out, "selects ubuntu-20.04") || !strings.Contains(out, "built from 5.4.275") {
+		t.Fatalf("kernels --match: %d %.400s %s", code, out, stderr)
+	}
+	if code, _, stderr := runCLI(t, "kernels", "--match", "banana"); code != exitBadInput || !strings.Contains(stderr, "or a kernel release as uname -r prints it") {
+		t.Fatalf("kernels --match banana: %d %s", code, stderr)
+	}
+	if code, out, _ := runCLI(t, "kernels", "--match", "auto"); code != 0 || !strings.Contains(out, "auto: the running kernel is") {
+		t.Fatalf("kernels --match auto: %d %.300s", code, out)
+	}
+	// A release string: the report names it, and the profile it selects.
+	code, r := checkJSON(t, "babeld-retract-replace", "--kernel", "4.14.173")
+	if code != 0 || r.Kernel != "4.14.173" || r.Profile != "linux-4.14.173" || r.Verdict != "holds" || r.ExpectRule != "*" {
+		t.Fatalf("4.14.173: exit %d kernel %s profile %s verdict %s rule %s", code, r.Kernel, r.Profile, r.Verdict, r.ExpectRule)
+	}
+	code, r = checkJSON(t, "babeld-retract-replace", "--kernel", "4.14.172")
+	if code != 0 || r.Verdict != "violated" || r.ExpectRule != "ipv6-replace=ecmp-quirk" {
+		t.Fatalf("4.14.172: exit %d verdict %s rule %s", code, r.Verdict, r.ExpectRule)
+	}
+	// A kernel whose setting could not be pinned is checked under each
+	// candidate, and the replay token finds the same assumption again.
+	code, out, stderr = runCLI(t, "check", "babeld-retract-replace", "--kernel", "rhel-7.4", "--format", "json")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 2 {
+		t.Fatalf("rhel-7.4: exit %d, %d reports (%s)", code, len(lines), stderr)
+	}
+	var q report
+	if err := json.Unmarshal([]byte(lines[1]), &q); err != nil || q.Kernel != "rhel-7.4[ipv6-replace=ecmp-quirk]" || q.Verdict != "violated" || q.Counterexample == nil {
+		t.Fatalf("rhel-7.4 under the quirk: %v %s %s", err, q.Kernel, q.Verdict)
+	}
+	if code, out, stderr := runCLI(t, "replay", q.Counterexample.Replay); code != 0 || !strings.HasPrefix(out, "babeld-retract-replace on rhel-7.4[ipv6-replace=ecmp-quirk]: violated") {
+		t.Fatalf("replay: %d %.200s %s", code, out, stderr)
+	}
+	if code, _, stderr := runCLI(t, "check", "babeld-retract-replace", "--kernel", "linux-3.10-rhel7.3"); code != exitBadInput || !strings.Contains(stderr, "renamed") {
+		t.Fatalf("an old profile name: %d %s", code, stderr)
 	}
 }

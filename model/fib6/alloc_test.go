@@ -15,7 +15,7 @@ import (
 func TestStepsAllocationFree(t *testing.T) {
 	gw1 := "2001:db8:0:10::/80 via fe80::1 dev eth0 proto babel metric 1024"
 	gw2 := "2001:db8:0:10::/80 via fe80::2 dev eth1 proto babel metric 1024"
-	for _, name := range []string{"linux-3.10-rhel7.3", "linux-3.16", "linux-4.2", "linux-5.6", "linux-6.x"} {
+	for _, name := range []string{"linux-3.10", "linux-3.16", "linux-4.2", "linux-5.6", "linux-6.12"} {
 		cfg := Config{Profile: prof(t, name), Routes: []Route{mustRoute(t, "unreachable 2001:db8::/48 dev lo metric 1024"), mustRoute(t, gw1)}}
 		agent := Actor{Name: "babeld", Ops: []Op{
 			{OpReplace, mustRoute(t, gw2)}, {OpDel, mustRoute(t, gw2)}, {OpAdd, mustRoute(t, gw1)}, {OpAdd, mustRoute(t, gw1)}, {OpDel, mustRoute(t, gw2)},

@@ -82,10 +82,10 @@ func TestReplaceSemantics(t *testing.T) {
 		{"4.2 gateway by gateway", "linux-4.2", []string{gw}, Op{OpReplace, mustRoute(t, gw2)}, []string{gw2}},
 		{"replace with no route adds (NLM_F_CREATE)", "linux-3.16", nil, Op{OpReplace, mustRoute(t, gw)}, []string{gw}},
 		{"change with no route is refused (-ENOENT)", "linux-3.16", nil, Op{OpChange, mustRoute(t, gw)}, nil},
-		{"replace at another metric is an add", "linux-6.x", []string{gw}, Op{OpReplace, mustRoute(t, "2001:db8:0:10::/80 via fe80::2 dev eth1 proto babel metric 512")}, []string{"2001:db8:0:10::/80 via fe80::2 dev eth1 proto babel metric 512", gw}},
-		{"add with NLM_F_EXCL at an equal metric is refused", "linux-6.x", []string{gw}, Op{OpAdd, mustRoute(t, gw2)}, []string{gw}},
-		{"append at an equal metric goes after", "linux-6.x", []string{gw}, Op{OpAppend, mustRoute(t, gw2)}, []string{gw, gw2}},
-		{"append of the same nexthop is refused", "linux-6.x", []string{gw}, Op{OpAppend, mustRoute(t, gw)}, []string{gw}},
+		{"replace at another metric is an add", "linux-6.12", []string{gw}, Op{OpReplace, mustRoute(t, "2001:db8:0:10::/80 via fe80::2 dev eth1 proto babel metric 512")}, []string{"2001:db8:0:10::/80 via fe80::2 dev eth1 proto babel metric 512", gw}},
+		{"add with NLM_F_EXCL at an equal metric is refused", "linux-6.12", []string{gw}, Op{OpAdd, mustRoute(t, gw2)}, []string{gw}},
+		{"append at an equal metric goes after", "linux-6.12", []string{gw}, Op{OpAppend, mustRoute(t, gw2)}, []string{gw, gw2}},
+		{"append of the same nexthop is refused", "linux-6.12", []string{gw}, Op{OpAppend, mustRoute(t, gw)}, []string{gw}},
 		{"delete by gateway mismatch is refused", "linux-3.16", []string{gw}, Op{OpDel, mustRoute(t, gw2)}, []string{gw}},
 		{"delete without metric matches any", "linux-3.16", []string{gw}, Op{OpDel, mustRoute(t, "2001:db8:0:10::/80 via fe80::1 dev eth0")}, nil},
 	}
@@ -192,7 +192,7 @@ func TestRouteErrorsPerVersion(t *testing.T) {
 		profile, want string
 	}{
 		{"linux-3.16", "unreachable 2001:db8:0:10::1 dev lo metric 0 cache error -101"},
-		{"linux-3.10-rhel7.3", "unreachable 2001:db8:0:10::1 dev lo metric 0 cache error -101"},
+		{"linux-3.10", "unreachable 2001:db8:0:10::1 dev lo metric 0 cache error -101"},
 	} {
 		cfg := Config{Profile: prof(t, tt.profile), Routes: []Route{mustRoute(t, "unreachable 2001:db8::/48")},
 			Warm: []netip.Addr{netip.MustParseAddr("2001:db8:0:10::1")}}
@@ -219,7 +219,7 @@ func TestRouteErrorsPerVersion(t *testing.T) {
 	if e := m.rejectErr(Unreachable); e != -101 {
 		t.Fatalf("4.2 unreachable error %d, want -101", e)
 	}
-	m.p = prof(t, "linux-6.x")
+	m.p = prof(t, "linux-6.12")
 	if e := m.rejectErr(Unreachable); e != -113 {
 		t.Fatalf("6.x unreachable error %d, want -113", e)
 	}

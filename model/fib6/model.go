@@ -499,3 +499,7 @@ func (m *Model) RouteText(id uint8) string {
 }
 
 var _ explore.Model[State] = (*Model)(nil)
+
+// Switches names the profile switches the model reads (profile/facts.yaml):
+// a profile's unknown settings among them are resolved before a check.
+func Switches() []string { return []string{"ipv6-cache", "ipv6-replace", "unreachable-error"} }

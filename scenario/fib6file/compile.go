@@ -19,10 +19,11 @@ func Model() format.Model {
 		verbs = append(verbs, o.verb)
 	}
 	return format.Model{
-		Name:    "fib6",
-		NewDoc:  func() format.Doc { return new(Doc) },
-		Compile: compile,
-		Words:   map[string][]string{"modify strategy": modifyStrategies, "fib6 property": propKinds, "op": verbs},
+		Name:     "fib6",
+		NewDoc:   func() format.Doc { return new(Doc) },
+		Compile:  compile,
+		Switches: fib6.Switches(),
+		Words:    map[string][]string{"modify strategy": modifyStrategies, "fib6 property": propKinds, "op": verbs},
 	}
 }
 

@@ -3,6 +3,8 @@ package format
 import (
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 
 	"raceroute/explore"
 	"raceroute/profile"
@@ -63,13 +65,13 @@ func (sc *Scenario) variants() error {
 			}
 		}
 		seen[vs.Name] = true
-		v := Variant{Name: vs.Name, Description: vs.Description, Vars: map[string]string{}, Expect: map[string]explore.Verdict{}}
+		v := Variant{Name: vs.Name, Description: vs.Description, Vars: map[string]string{}}
 		for _, vars := range []Pairs{sc.Vars, vs.Vars} {
 			for _, p := range vars.List {
 				v.Vars[p.Key.Text] = p.Value.Text
 			}
 		}
-		if err := sc.expectations(vs, v.Expect); err != nil {
+		if err := sc.expectations(vs, &v.Expect); err != nil {
 			return err
 		}
 		sc.Variants = append(sc.Variants, v)
@@ -85,37 +87,71 @@ func (sc *Scenario) whose(variant string) string {
 	return fmt.Sprintf("scenario %s, variant %s,", sc.Name, variant)
 }
 
-func (sc *Scenario) expectations(vs VariantSpec, out map[string]explore.Verdict) error {
+func (sc *Scenario) expectations(vs VariantSpec, out *[]Expectation) error {
 	if len(vs.Expect.List) == 0 {
 		at := vs.At
 		if vs.Expect.At.Line > 0 {
 			at = vs.Expect.At
 		}
-		return sc.Errorf(at, "%s has no `expect:`: want a verdict (holds or violated) per kernel profile, or \"*\" for the rest, e.g. expect: {\"*\": holds}", sc.whose(vs.Name))
+		return sc.Errorf(at, "%s has no `expect:`: want a verdict (holds or violated) per kernel profile, per condition on the kernel's settings (\"ipv6-cache=clone-on-lookup\": violated), or \"*\" for the rest, e.g. expect: {\"*\": holds}", sc.whose(vs.Name))
 	}
-	var def *Pair
-	for i, p := range vs.Expect.List {
+	hasDefault := false
+	for _, p := range vs.Expect.List {
 		vd, err := explore.ParseVerdict(p.Value.Text)
 		if err != nil {
 			return sc.Errorf(p.Value.Pos(), "expect %s: %v", p.Key.Text, err)
 		}
-		if p.Key.Text == "*" {
-			def = &vs.Expect.List[i]
-			continue
+		e := Expectation{Key: p.Key.Text, Verdict: vd, At: p.Key.Pos()}
+		switch {
+		case p.Key.Text == "*":
+			e.Default, hasDefault = true, true
+		case strings.Contains(p.Key.Text, "="):
+			for _, c := range strings.Split(p.Key.Text, ",") {
+				sw, val, _ := strings.Cut(strings.TrimSpace(c), "=")
+				vals, err := profile.SwitchValues(sw)
+				if err != nil {
+					return sc.Errorf(p.Key.Pos(), "expect %s: %v (switches: %s)", p.Key.Text, err, strings.Join(profile.Switches(), ", "))
+				}
+				if !slices.Contains(vals, val) {
+					return sc.Errorf(p.Key.Pos(), "expect %s: switch %s has no value %q (values: %s)", p.Key.Text, sw, val, strings.Join(vals, ", "))
+				}
+				e.Conds = append(e.Conds, Cond{Switch: sw, Value: val})
+			}
+		default:
+			kp, err := profile.Lookup(p.Key.Text)
+			if err != nil || kp.Name != p.Key.Text {
+				if err == nil {
+					err = fmt.Errorf("%q is a kernel release, not a profile name (expectations name profiles: raceroute kernels lists them)", p.Key.Text)
+				}
+				return sc.Errorf(p.Key.Pos(), "expect: %v", err)
+			}
+			e.Profile = kp.Name
 		}
-		if _, err := profile.Lookup(p.Key.Text); err != nil {
-			return sc.Errorf(p.Key.Pos(), "expect: %v", err)
-		}
-		out[p.Key.Text] = vd
+		*out = append(*out, e)
 	}
-	for _, name := range profile.Names() {
-		if _, ok := out[name]; ok {
-			continue
+	if hasDefault {
+		return nil
+	}
+	v := Variant{Expect: *out}
+	for _, p := range profile.All() {
+		for _, q := range p.Resolve(sc.expectSwitches(*out)) {
+			if _, _, err := v.Expected(q); err != nil {
+				return sc.Errorf(vs.Expect.At, "%s has no expectation for kernel profile %s (give it, or \"*\" for the rest)", sc.whose(vs.Name), q.Name)
+			}
 		}
-		if def == nil {
-			return sc.Errorf(vs.Expect.At, "%s has no expectation for kernel profile %s (give it, or \"*\" for the rest)", sc.whose(vs.Name), name)
-		}
-		out[name] = explore.Verdict(def.Value.Text)
 	}
 	return nil
+}
+
+// expectSwitches names the switches rules test.
+func (sc *Scenario) expectSwitches(rules []Expectation) []string {
+	var out []string
+	for _, e := range rules {
+		for _, c := range e.Conds {
+			if !slices.Contains(out, c.Switch) {
+				out = append(out, c.Switch)
+			}
+		}
+	}
+	return out
 }

@@ -20,6 +20,7 @@ import (
 	"path"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -73,8 +74,60 @@ type Variant struct {
 	Name        string // empty when the scenario has no variants
 	Description string
 	Vars        map[string]string
-	// Expect maps every profile name to the expected verdict.
-	Expect map[string]explore.Verdict
+	// Expect is the `expect:` rules, in the file's order.
+	Expect []Expectation
+}
+
+// Expectation is one rule of `expect:`: a verdict for a kernel profile
+// named by Profile, for the profiles whose settings meet every one of
+// Conds ("ipv6-cache=clone-on-lookup,ipv6-replace=ecmp-quirk"), or, with
+// Default, for the rest ("*").
+type Expectation struct {
+	Key     string
+	Profile string
+	Conds   []Cond
+	Default bool
+	Verdict explore.Verdict
+	At      Pos
+}
+
+// Cond is a condition switch=value on a profile's settings.
+type Cond struct{ Switch, Value string }
+
+// Expected returns the verdict variant v expects on profile p, and the
+// rule that decides it: the rule naming p (or the profile p was resolved
+// from), else the first rule whose conditions p meets, else "*". A
+// condition on a setting p leaves unknown is an error: resolve p over
+// Scenario.Switches first.
+func (v Variant) Expected(p profile.Profile) (explore.Verdict, string, error) {
+	base, _, _ := strings.Cut(p.Name, "[")
+	for _, e := range v.Expect {
+		if e.Profile != "" && (e.Profile == p.Name || e.Profile == base) {
+			return e.Verdict, e.Key, nil
+		}
+	}
+	for _, e := range v.Expect {
+		if len(e.Conds) == 0 {
+			continue
+		}
+		all := true
+		for _, c := range e.Conds {
+			ok, err := p.Is(c.Switch, c.Value)
+			if err != nil {
+				return "", "", fmt.Errorf("expect %s: %w", e.Key, err)
+			}
+			all = all && ok
+		}
+		if all {
+			return e.Verdict, e.Key, nil
+		}
+	}
+	for _, e := range v.Expect {
+		if e.Default {
+			return e.Verdict, e.Key, nil
+		}
+	}
+	return "", "", fmt.Errorf("no expectation for kernel profile %s (give it, or \"*\" for the rest)", p.Name)
 }
 
 // Doc is a model's document type: a pointer to a struct that embeds
@@ -93,6 +146,9 @@ type Model struct {
 	// CompileFor sets the strategy). Its errors are *Error with the
 	// position of what is wrong (Scenario.ErrorAt, Scenario.Errorf).
 	Compile func(sc *Scenario, v Variant, p profile.Profile) (explore.Checker, error)
+	// Switches names the profile switches the model reads: a profile's
+	// unknown settings among them are resolved before a check.
+	Switches []string
 	// Words lists, by kind ("sysctl", "preset", ...), the words the
 	// model's values may be: docs/scenarios.md names each, and a test of
 	// package scenario checks that it does.
@@ -290,3 +346,20 @@ func (sc *Scenario) ContentHash() string {
 // Embedded reports whether the scenario comes from the embedded library
 // (a replay token then names it by Name, not by Source).
 func (sc *Scenario) Embedded() bool { return sc.embedded }
+
+// Switches names the profile switches a check of sc depends on: those its
+// model reads and those its expectations test. A profile's unknown
+// settings among them are resolved (profile.Resolve) into one check each.
+func (sc *Scenario) Switches() []string {
+	out := append([]string(nil), sc.model.Switches...)
+	for _, v := range sc.Variants {
+		for _, e := range v.Expect {
+			for _, c := range e.Conds {
+				if !slices.Contains(out, c.Switch) {
+					out = append(out, c.Switch)
+				}
+			}
+		}
+	}
+	return out
+}

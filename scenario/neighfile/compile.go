@@ -22,9 +22,10 @@ func Model() format.Model {
 		presets = append(presets, p.name)
 	}
 	return format.Model{
-		Name:    "neigh",
-		NewDoc:  func() format.Doc { return new(Doc) },
-		Compile: compile,
+		Name:     "neigh",
+		NewDoc:   func() format.Doc { return new(Doc) },
+		Compile:  compile,
+		Switches: neigh.Switches(),
 		Words: map[string][]string{
 			"sysctl": sysctlNames,
 			"preset": presets,

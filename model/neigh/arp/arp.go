@@ -126,6 +126,16 @@ func Process(d nud.Dev, in *In, e *nud.Entry) Why {
 			w.Recognised = w.Garp && f.Op == Request
 			w.Created = !w.Exists && e != nil && (f.Op == Reply || w.Recognised)
 		}
+	case profile.GARPRequestOrReplyWithAccept:
+		// The 4.4.y and 4.9.y stable lines (and Ubuntu 16.04 from
+		// 4.4.0-125): "arp: honour gratuitous ARP _replies_" without
+		// "always override": is_garp for requests and for replies with
+		// tha == sha, still only inside if (IN_DEV_ARP_ACCEPT(in_dev))
+		// (arp.c at 4.9.229, read).
+		if in.Accept != 0 {
+			w.Recognised = w.Garp && w.ReplyOK
+			w.Created = !w.Exists && e != nil && (f.Op == Reply || w.Recognised)
+		}
 	case profile.GARPAlways:
 		// 4.12 on: arp_is_garp(); requests, and replies whose target MAC
 		// is the sender's; always overrides an existing entry.

@@ -32,6 +32,14 @@ func (w *Why) GarpNote(k *profile.Profile, in *In) string {
 			return fmt.Sprintf("gratuitous reply: not recognised on %s (requests only)", k.Name)
 		}
 		return fmt.Sprintf("gratuitous request: not recognised, arp_accept=%d", in.Accept)
+	case profile.GARPRequestOrReplyWithAccept:
+		switch {
+		case w.Recognised:
+			return fmt.Sprintf("gratuitous %s: recognised (arp_accept=1), overrides locktime", OpName(op))
+		case !w.ReplyOK:
+			return "reply with target MAC != sender MAC: not gratuitous"
+		}
+		return fmt.Sprintf("gratuitous %s: not recognised on %s without arp_accept=1 (replies backported, not the 4.12 always-override)", OpName(op), k.Name)
 	case profile.GARPAlways:
 		switch {
 		case w.Recognised:

@@ -22,24 +22,19 @@ func Create(now int32) Entry {
 // (3.x) and sock_confirm_neigh() (4.11 on): confirmed = now.
 func Confirm(e *Entry, now int32) { e.Confirmed = now }
 
-// MinRearm is the shortest timer re-arm of neigh_timer_handler(): HZ/2
-// up to 5.x, HZ/100 in 6.x (net/core/neighbour.c).
-func MinRearm(k *profile.Profile) int32 {
-	if k.ArpAcceptSubnet { // the 6.x profiles
-		return 10
-	}
-	return 500
-}
+// MinRearm is the shortest timer re-arm of neigh_timer_handler()
+// (net/core/neighbour.c): HZ/2 up to 5.6, HZ/100 from 5.8 (the
+// timer-min-rearm switch, profile/facts.yaml).
+func MinRearm(k *profile.Profile) int32 { return k.TimerMinRearm }
 
-// MaxProbes is neigh_max_probes() (net/core/neighbour.c): 3.10 ucast (+
-// app) in PROBE, ucast + app + mcast otherwise; mcast_reprobes joins the
-// PROBE sum from 4.4.
+// MaxProbes is neigh_max_probes() (net/core/neighbour.c): ucast + app
+// in PROBE, ucast + app + mcast otherwise; mcast_resolicit joins the PROBE
+// sum where the kernel has it (the mcast-reprobes switch: 4.2 read with
+// it, 3.18 and RHEL 7 without).
 func MaxProbes(k *profile.Profile, e *Entry, p *Parms) uint8 {
 	if e.State&Probe != 0 {
 		n := p.UcastSolicit + p.AppSolicit
-		// No switch says 4.4: the profiles after 3.16 are taken, which
-		// counts mcast_resolicit on the 4.2 profile too (default 0).
-		if k.IPv6Cache != profile.CloneOnLookup {
+		if k.McastReprobes {
 			n += p.McastReprobes
 		}
 		return n
@@ -76,20 +71,30 @@ type UpdateWhy struct {
 	Age   int32 // now - updated, before the update
 }
 
-// keepStateOnSameLLStale reports whether neigh_update() keeps the old
-// state for a STALE update with an unchanged lladdr from any valid state
-// (4.12 on: `!(flags & NEIGH_UPDATE_F_ADMIN)`); older kernels keep it
-// only when the old state is CONNECTED (3.10: `old & NUD_CONNECTED`).
-func keepStateOnSameLLStale(k *profile.Profile) bool { return k.Updated != profile.UpdatedAlways }
+// keepOldState reports whether neigh_update() keeps the old state old for
+// a STALE update with an unchanged lladdr (the same-lladdr-stale switch):
+// up to 4.4 and in RHEL 7 only with NEIGH_UPDATE_F_WEAK_OVERRIDE (which
+// no modelled update sets) or a CONNECTED old state; 4.5 to 4.8 always;
+// 4.9 on unless the update is administrative.
+func keepOldState(k *profile.Profile, old State, flags Flags) bool {
+	switch k.SameLLStale {
+	case profile.SameLLKeepAlways:
+		return true
+	case profile.SameLLKeepUnlessAdmin:
+		return flags&Admin == 0
+	}
+	return old&Connected != 0
+}
 
 // Update is neigh_update() (net/core/neighbour.c) for an lladdr ll
 // proposed with state nw by ARP, a probe reply or neighbour discovery:
 //   - 3.10..4.11: `if (new & NUD_CONNECTED) confirmed = now; updated = now;`
 //     before the override check (the moving window);
-//   - 4.12 (77d7123342dc "neighbour: update neigh timestamps iff update is
+//   - 4.12 ("neighbour: update neigh timestamps iff update is
 //     effective"): both only when state or lladdr change;
-//   - 4.20 and 6.x: confirmed for a CONNECTED update always, updated only
-//     when effective.
+//   - 4.19 on ("neighbour: confirm neigh entries when ARP packet is
+//     received"): confirmed for a CONNECTED update always, updated only
+//     when effective (the neigh-updated switch, profile/facts.yaml).
 //
 // The arp_queue flush at its end is the caller's: it knows the queue.
 func Update(d Dev, e *Entry, ll uint8, nw State, flags Flags) UpdateWhy {
@@ -118,14 +123,8 @@ func Update(d Dev, e *Entry, ll uint8, nw State, flags Flags) UpdateWhy {
 			w.Res = Ignored
 			return w
 		}
-		if same && nw == Stale {
-			if keepStateOnSameLLStale(k) {
-				if flags&Admin == 0 {
-					nw = old
-				}
-			} else if old&Connected != 0 {
-				nw = old
-			}
+		if same && nw == Stale && keepOldState(k, old, flags) {
+			nw = old
 		}
 	}
 	if k.Updated == profile.UpdatedAlways {
