@@ -15,6 +15,7 @@ import (
 	"raceroute/kernel"
 	"raceroute/live/netns/nstest"
 	"raceroute/live/nl"
+	"raceroute/live/nl/write"
 	"raceroute/trace"
 )
 
@@ -95,7 +96,7 @@ func TestWatchJSONReplayRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	w, err := nl.NewRouteWriter(nl.Options{Netns: a.Name})
+	w, err := write.NewRouteWriter(nl.Options{Netns: a.Name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,10 +111,10 @@ func TestWatchJSONReplayRoundTrip(t *testing.T) {
 		return r
 	}
 	type step struct {
-		op nl.Op
+		op write.Op
 		r  trace.Route
 	}
-	write := func(steps ...step) {
+	change := func(steps ...step) {
 		t.Helper()
 		for _, s := range steps {
 			if _, err := w.Write(ctx, s.op, []trace.Route{s.r}); err != nil {
@@ -125,7 +126,7 @@ func TestWatchJSONReplayRoundTrip(t *testing.T) {
 	r1, r2 := rt("fd02:0:0:1::/64", "fd00:9::2", 1024, 1), rt("fd02:0:0:1::/64", "fd00:9::3", 1024, 1)
 	r3, r4 := rt("fd03::/64", "fd00:9::2", 1024, 1), rt("fd03::/64", "fd00:9::3", 1024, 1)
 	retr := rt("fd03::/64", "", 4294967295, kernel.RouteUnreachable)
-	write(step{nl.OpAdd, cover}, step{nl.OpAdd, r1}, step{nl.OpAdd, r3})
+	change(step{write.OpAdd, cover}, step{write.OpAdd, r1}, step{write.OpAdd, r3})
 
 	var out, errb syncBuf
 	done := make(chan int, 1)
@@ -139,9 +140,9 @@ func TestWatchJSONReplayRoundTrip(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	write(step{nl.OpDelete, r1}, step{nl.OpAdd, r2})                                                // a plain non-atomic change
-	write(step{nl.OpDelete, r3}, step{nl.OpAdd, retr}, step{nl.OpDelete, retr}, step{nl.OpAdd, r4}) // one through a retraction
-	if err := a.LinkDown("va"); err != nil {                                                        // and a link flap
+	change(step{write.OpDelete, r1}, step{write.OpAdd, r2})                                                      // a plain non-atomic change
+	change(step{write.OpDelete, r3}, step{write.OpAdd, retr}, step{write.OpDelete, retr}, step{write.OpAdd, r4}) // one through a retraction
+	if err := a.LinkDown("va"); err != nil {                                                                     // and a link flap
 		t.Fatal(err)
 	}
 	if err := a.LinkUp("va"); err != nil {

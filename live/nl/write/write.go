@@ -1,16 +1,18 @@
-package nl
+// Package write applies route changes to the kernel in batches: many
+// rtnetlink messages per sendmsg, every message's result checked.
+package write
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
-	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
+	"raceroute/live/nl"
+	"raceroute/live/nl/internal/rtsock"
 	"raceroute/trace"
 )
 
@@ -67,18 +69,18 @@ func (e *RouteError) Unwrap() error { return e.Err }
 
 // NewRouteWriter opens a writer on the namespace selected by opts
 // (Netns, NetnsFD; the other options are ignored).
-func NewRouteWriter(opts Options) (*RouteWriter, error) {
-	fd, name, closeNS, err := opts.nsHandle()
+func NewRouteWriter(opts nl.Options) (*RouteWriter, error) {
+	fd, name, closeNS, err := rtsock.Namespace(opts.Netns, opts.NetnsFD)
 	if err != nil {
 		return nil, err
 	}
-	c, err := dial(fd, 0)
+	c, err := rtsock.Dial(fd)
 	if err != nil {
 		closeNS()
 		return nil, fmt.Errorf("route writer in netns %q: %w", name, err)
 	}
 	// Failures come back one message each: leave room for a whole batch.
-	if _, _, err := setRcvBuf(c, 8<<20); err != nil {
+	if _, _, err := rtsock.SetRcvBuf(c, 8<<20); err != nil {
 		c.Close()
 		closeNS()
 		return nil, fmt.Errorf("route writer in netns %q: %w", name, err)
@@ -99,57 +101,6 @@ func (w *RouteWriter) Close() error {
 		return fmt.Errorf("route writer: close: %w", err)
 	}
 	return nil
-}
-
-// EncodeRoute builds the rtnetlink body of a route message for r.
-func EncodeRoute(r *trace.Route) ([]byte, error) {
-	m := rtnetlink.RouteMessage{
-		DstLength: uint8(r.Dst.Bits()),
-		Protocol:  uint8(r.Proto),
-		Scope:     r.Scope,
-		Type:      uint8(r.Type),
-	}
-	switch r.Family {
-	case 4:
-		m.Family = unix.AF_INET
-	case 6:
-		m.Family = unix.AF_INET6
-	default:
-		return nil, fmt.Errorf("route %s: family %d", r.Dst, r.Family)
-	}
-	if r.Cloned {
-		// rtm_to_fib6_config turns RTM_F_CLONED into RTF_CACHE: a delete
-		// then removes that cache exception alone (ip6_route_del).
-		m.Flags |= rtmFCloned
-	}
-	if m.Type == 0 {
-		m.Type = unix.RTN_UNICAST
-	}
-	if m.Protocol == 0 {
-		m.Protocol = unix.RTPROT_STATIC
-	}
-	table := r.Table
-	if table == 0 {
-		table = unix.RT_TABLE_MAIN
-	}
-	if table < 256 {
-		m.Table = uint8(table)
-	}
-	m.Attributes.Table = table
-	m.Attributes.Dst = net.IP(r.Dst.Addr().AsSlice())
-	if r.Gateway.IsValid() {
-		m.Attributes.Gateway = net.IP(r.Gateway.AsSlice())
-	}
-	if r.Src.IsValid() {
-		m.Attributes.Src = net.IP(r.Src.AsSlice())
-	}
-	m.Attributes.OutIface = uint32(r.Ifindex)
-	m.Attributes.Priority = r.Metric
-	b, err := m.MarshalBinary()
-	if err != nil {
-		return nil, fmt.Errorf("route %s: encode: %w", r.Dst, err)
-	}
-	return b, nil
 }
 
 // Write applies op to every route, in batches, and returns how many the
@@ -183,7 +134,7 @@ func (w *RouteWriter) Write(ctx context.Context, op Op, routes []trace.Route) (i
 		batch := routes[start:min(start+size, len(routes))]
 		msgs = msgs[:0]
 		for i := range batch {
-			b, err := EncodeRoute(&batch[i])
+			b, err := nl.EncodeRoute(&batch[i])
 			if err != nil {
 				return ok, errors.Join(append(errs, err)...)
 			}

@@ -39,8 +39,10 @@ func keyOfRoute(r *trace.Route) routeKey {
 	return k
 }
 
-// View is the state a subscription knows: every link, address, route
-// (and route-cache entry) and neighbour of the namespace.
+// View is the state of a namespace's tables, as a dump reads it or a
+// subscription follows it: every link, address, route (and route-cache
+// entry) and neighbour. Records change it (Apply); two views compare
+// (Diff, Differences).
 type View struct {
 	links  map[int]trace.Link
 	addrs  map[addrKey]trace.Addr
@@ -61,13 +63,13 @@ func newView() *View {
 func ViewOf(recs []trace.Record) *View {
 	v := newView()
 	for i := range recs {
-		v.apply(&recs[i])
+		v.Apply(&recs[i])
 	}
 	return v
 }
 
-// clone returns a deep enough copy (records' slices are never mutated).
-func (v *View) clone() *View {
+// Clone returns a copy of the view.
+func (v *View) Clone() *View {
 	c := newView()
 	for k, x := range v.links {
 		c.links[k] = x
@@ -84,8 +86,10 @@ func (v *View) clone() *View {
 	return c
 }
 
-// apply folds one record into the view.
-func (v *View) apply(r *trace.Record) {
+// Apply folds one record into the view: an ActionNew record adds or
+// replaces its object, an ActionDel removes it. Records of other kinds
+// are ignored.
+func (v *View) Apply(r *trace.Record) {
 	switch r.Kind {
 	case trace.KindLink:
 		if r.Action == trace.ActionDel {
@@ -117,8 +121,27 @@ func (v *View) apply(r *trace.Record) {
 	}
 }
 
-// renameDev gives the objects on ifindex their link's new name.
-func (v *View) renameDev(ifindex int, name string) {
+// Link returns the link of that index, if the view holds it.
+func (v *View) Link(index int) (trace.Link, bool) {
+	l, ok := v.links[index]
+	return l, ok
+}
+
+// FillDev sets the device name of a record's route, neighbour or
+// address from the view's links.
+func (v *View) FillDev(r *trace.Record) {
+	switch r.Kind {
+	case trace.KindRoute:
+		r.Route.Dev = v.links[r.Route.Ifindex].Name
+	case trace.KindNeigh:
+		r.Neigh.Dev = v.links[r.Neigh.Ifindex].Name
+	case trace.KindAddr:
+		r.Addr.Dev = v.links[r.Addr.Ifindex].Name
+	}
+}
+
+// RenameDev gives the objects on ifindex their link's new name.
+func (v *View) RenameDev(ifindex int, name string) {
 	for k, r := range v.routes {
 		if r.Ifindex == ifindex {
 			r.Dev = name
@@ -155,9 +178,10 @@ func sameNeigh(a, b trace.Neigh) bool {
 	return a == b
 }
 
-// diff returns the records that turn v into w: deletions of what w lacks,
-// then additions and changes, links first on add and last on delete.
-func (v *View) diff(w *View) []trace.Record {
+// Diff returns the records that turn v into w: deletions of what w
+// lacks, then additions and changes, links first on add and last on
+// delete. Counters and ages that change without events are ignored.
+func (v *View) Diff(w *View) []trace.Record {
 	var dels, adds []trace.Record
 	for k, x := range v.neighs {
 		if _, ok := w.neighs[k]; !ok {
@@ -203,11 +227,11 @@ func (v *View) diff(w *View) []trace.Record {
 }
 
 // Differences lists, one line each, how v differs from w ("-" only in
-// v, "+" only in w, "~" changed), sorted; empty when they hold the same
-// state. Counters and ages that change without events are ignored.
+// v, "+" only in w or changed there), sorted; empty when they hold the
+// same state. Counters and ages that change without events are ignored.
 func (v *View) Differences(w *View) []string {
 	var out []string
-	for _, r := range v.diff(w) {
+	for _, r := range v.Diff(w) {
 		sign := "+"
 		if r.Action == trace.ActionDel {
 			sign = "-"
@@ -216,6 +240,65 @@ func (v *View) Differences(w *View) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Records lists the view's objects as ActionNew records: links,
+// addresses, routes, neighbours.
+func (v *View) Records() []trace.Record { return newView().Diff(v) }
+
+// OnLink lists the routes (cache entries included), neighbours and
+// addresses on ifindex as ActionNew records, in a stable order.
+func (v *View) OnLink(ifindex int) []trace.Record {
+	var out []trace.Record
+	for _, x := range v.routes {
+		if x.Ifindex == ifindex {
+			out = append(out, trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew, Route: x})
+		}
+	}
+	for _, x := range v.neighs {
+		if x.Ifindex == ifindex {
+			out = append(out, trace.Record{Kind: trace.KindNeigh, Action: trace.ActionNew, Neigh: x})
+		}
+	}
+	for _, x := range v.addrs {
+		if x.Ifindex == ifindex {
+			out = append(out, trace.Record{Kind: trace.KindAddr, Action: trace.ActionNew, Addr: x})
+		}
+	}
+	slices.SortFunc(out, func(a, b trace.Record) int { return strings.Compare(describe(&a), describe(&b)) })
+	return out
+}
+
+// Has reports whether the view holds the object of r (a link, address,
+// route or neighbour with r's key), whatever its other fields; a nil
+// view holds nothing.
+func (v *View) Has(r *trace.Record) bool {
+	if v == nil {
+		return false
+	}
+	var ok bool
+	switch r.Kind {
+	case trace.KindLink:
+		_, ok = v.links[r.Link.Index]
+	case trace.KindAddr:
+		_, ok = v.addrs[addrKey{r.Addr.Ifindex, r.Addr.Prefix}]
+	case trace.KindRoute:
+		_, ok = v.routes[keyOfRoute(&r.Route)]
+	case trace.KindNeigh:
+		_, ok = v.neighs[neighKey{r.Neigh.Ifindex, r.Neigh.Addr}]
+	}
+	return ok
+}
+
+// Cache returns a view of v's route-cache entries alone.
+func (v *View) Cache() *View {
+	c := newView()
+	for k, r := range v.routes {
+		if r.Cloned {
+			c.routes[k] = r
+		}
+	}
+	return c
 }
 
 // Len returns the number of objects in the view.

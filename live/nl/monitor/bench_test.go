@@ -1,4 +1,4 @@
-package nl
+package monitor
 
 import (
 	"context"
@@ -11,6 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"raceroute/live/netns/nstest"
+	"raceroute/live/nl"
+	"raceroute/live/nl/internal/rtsock"
+	"raceroute/live/nl/write"
 	"raceroute/trace"
 )
 
@@ -27,18 +30,18 @@ func captureStorm(b *testing.B, n int) [][]byte {
 	if err := ns.AddrAdd("va", netip.MustParsePrefix("10.9.0.1/24")); err != nil {
 		b.Fatal(err)
 	}
-	mc, err := dial(ns.FD(), 0)
+	mc, err := rtsock.Dial(ns.FD())
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer mc.Close()
-	if _, _, err := setRcvBuf(mc, 256<<20); err != nil {
+	if _, _, err := rtsock.SetRcvBuf(mc, 256<<20); err != nil {
 		b.Fatal(err)
 	}
 	if err := mc.JoinGroup(grpIPv4Route); err != nil {
 		b.Fatal(err)
 	}
-	w, err := NewRouteWriter(Options{NetnsFD: ns.FD()})
+	w, err := write.NewRouteWriter(nl.Options{NetnsFD: ns.FD()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -49,7 +52,7 @@ func captureStorm(b *testing.B, n int) [][]byte {
 		rs[i] = trace.Route{Family: 4, Dst: netip.PrefixFrom(a, 32), Gateway: netip.MustParseAddr("10.9.0.2"), Metric: 1024}
 	}
 	ctx := context.Background()
-	for _, op := range []Op{OpAdd, OpDelete} {
+	for _, op := range []write.Op{write.OpAdd, write.OpDelete} {
 		if got, err := w.Write(ctx, op, rs); err != nil || got != n {
 			b.Fatalf("%v: %d of %d: %v", op, got, n, err)
 		}
@@ -93,10 +96,9 @@ func BenchmarkHandleRouteEvents(b *testing.B) {
 	s := &Subscription{
 		opts:    Options{Handler: func(trace.Record) { handled++ }},
 		log:     slog.New(slog.DiscardHandler),
-		view:    newView(),
+		view:    nl.ViewOf([]trace.Record{{Kind: trace.KindLink, Action: trace.ActionNew, Link: trace.Link{Index: 2, Name: "va", Up: true}}}),
 		pending: map[int]bool{},
 	}
-	s.view.links[2] = trace.Link{Index: 2, Name: "va", Up: true}
 	verify := time.NewTimer(time.Hour)
 	verify.Stop()
 	ctx := context.Background()
@@ -113,7 +115,7 @@ func BenchmarkHandleRouteEvents(b *testing.B) {
 		b.Fatalf("handled %d records of %d events", handled, b.N)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	if len(s.view.routes) > n {
-		b.Fatalf("view holds %d routes after add/delete cycles", len(s.view.routes))
+	if routes := len(s.view.RouteList()); routes > n {
+		b.Fatalf("view holds %d routes after add/delete cycles", routes)
 	}
 }

@@ -1,4 +1,4 @@
-package nl_test
+package monitor_test
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"raceroute/live/netns"
 	"raceroute/live/netns/nstest"
 	"raceroute/live/nl"
+	"raceroute/live/nl/monitor"
+	"raceroute/live/nl/write"
 	"raceroute/trace"
 )
 
@@ -40,7 +42,7 @@ func waitRecord(t *testing.T, ch <-chan trace.Record, what string, match func(*t
 }
 
 // waitConverged waits until the subscription's view equals a fresh dump.
-func waitConverged(t *testing.T, sub *nl.Subscription, opts nl.Options, within time.Duration) {
+func waitConverged(t *testing.T, sub *monitor.Subscription, opts nl.Options, within time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
@@ -79,17 +81,17 @@ func TestSubscriptionSeesChanges(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	opts := nl.Options{Netns: a.Name}
-	sub, err := nl.Subscribe(ctx, opts)
+	sub, err := monitor.Subscribe(ctx, monitor.Options{Options: opts})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sub.Close() })
-	w, err := nl.NewRouteWriter(opts)
+	w, err := write.NewRouteWriter(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	write := func(op nl.Op, rs ...trace.Route) func() error {
+	writeOp := func(op write.Op, rs ...trace.Route) func() error {
 		return func() error {
 			_, err := w.Write(ctx, op, rs)
 			return err
@@ -112,11 +114,11 @@ func TestSubscriptionSeesChanges(t *testing.T) {
 		do    func() error
 		match func(*trace.Record) bool
 	}{
-		{"ipv4 add", write(nl.OpAdd, route("10.1.0.0/24", "10.9.0.2")), isRoute(trace.ActionNew, "10.1.0.0/24", "10.9.0.2", false)},
-		{"ipv4 replace", write(nl.OpReplace, route("10.1.0.0/24", "10.9.0.3")), isRoute(trace.ActionNew, "10.1.0.0/24", "10.9.0.3", true)},
-		{"ipv4 delete", write(nl.OpDelete, route("10.1.0.0/24", "10.9.0.3")), isRoute(trace.ActionDel, "10.1.0.0/24", "10.9.0.3", false)},
-		{"ipv6 add", write(nl.OpAdd, route("fd01::/64", "fd00:9::2")), isRoute(trace.ActionNew, "fd01::/64", "fd00:9::2", false)},
-		{"ipv6 replace", write(nl.OpReplace, route("fd01::/64", "fd00:9::3")), isRoute(trace.ActionNew, "fd01::/64", "fd00:9::3", true)},
+		{"ipv4 add", writeOp(write.OpAdd, route("10.1.0.0/24", "10.9.0.2")), isRoute(trace.ActionNew, "10.1.0.0/24", "10.9.0.2", false)},
+		{"ipv4 replace", writeOp(write.OpReplace, route("10.1.0.0/24", "10.9.0.3")), isRoute(trace.ActionNew, "10.1.0.0/24", "10.9.0.3", true)},
+		{"ipv4 delete", writeOp(write.OpDelete, route("10.1.0.0/24", "10.9.0.3")), isRoute(trace.ActionDel, "10.1.0.0/24", "10.9.0.3", false)},
+		{"ipv6 add", writeOp(write.OpAdd, route("fd01::/64", "fd00:9::2")), isRoute(trace.ActionNew, "fd01::/64", "fd00:9::2", false)},
+		{"ipv6 replace", writeOp(write.OpReplace, route("fd01::/64", "fd00:9::3")), isRoute(trace.ActionNew, "fd01::/64", "fd00:9::3", true)},
 		{"neighbour add", ip("neigh", "add", "10.9.0.7", "lladdr", "02:00:00:00:00:07", "dev", "va", "nud", "stale"),
 			func(r *trace.Record) bool {
 				return r.Kind == trace.KindNeigh && r.Action == trace.ActionNew && r.Neigh.Addr.String() == "10.9.0.7" &&
@@ -130,7 +132,7 @@ func TestSubscriptionSeesChanges(t *testing.T) {
 			func(r *trace.Record) bool {
 				return r.Kind == trace.KindLink && r.Action == trace.ActionNew && r.Link.Name == "va" && r.Link.MTU == 1400
 			}},
-		{"ipv4 add before link removal", write(nl.OpAdd, route("10.2.0.0/24", "10.9.0.2")), isRoute(trace.ActionNew, "10.2.0.0/24", "10.9.0.2", false)},
+		{"ipv4 add before link removal", writeOp(write.OpAdd, route("10.2.0.0/24", "10.9.0.2")), isRoute(trace.ActionNew, "10.2.0.0/24", "10.9.0.2", false)},
 	}
 	for _, st := range steps {
 		if err := st.do(); err != nil {
@@ -160,8 +162,8 @@ func TestSubscriptionSeesChanges(t *testing.T) {
 	if st.Inferred == 0 || st.Events == 0 || st.Drops != 0 {
 		t.Errorf("stats %+v: want inferred deletions, events, no drops", st)
 	}
-	if st.RcvBuf < nl.DefaultRcvBuf {
-		t.Errorf("receive buffer %d, want at least %d", st.RcvBuf, nl.DefaultRcvBuf)
+	if st.RcvBuf < monitor.DefaultRcvBuf {
+		t.Errorf("receive buffer %d, want at least %d", st.RcvBuf, monitor.DefaultRcvBuf)
 	}
 }
 
@@ -170,17 +172,17 @@ func TestSubscriptionLinkDownInfersRouteFlush(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	opts := nl.Options{Netns: a.Name}
-	sub, err := nl.Subscribe(ctx, opts)
+	sub, err := monitor.Subscribe(ctx, monitor.Options{Options: opts})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sub.Close() })
-	w, err := nl.NewRouteWriter(opts)
+	w, err := write.NewRouteWriter(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	if _, err := w.Write(ctx, nl.OpAdd, []trace.Route{route("10.3.0.0/24", "10.9.0.2")}); err != nil {
+	if _, err := w.Write(ctx, write.OpAdd, []trace.Route{route("10.3.0.0/24", "10.9.0.2")}); err != nil {
 		t.Fatal(err)
 	}
 	waitConverged(t, sub, opts, 10*time.Second)
@@ -205,55 +207,6 @@ func TestSubscriptionLinkDownInfersRouteFlush(t *testing.T) {
 	waitConverged(t, sub, opts, 10*time.Second)
 }
 
-// TestDumpRetriesInterrupted dumps the links of a namespace with
-// hundreds of them while links come and go: the kernel marks some dumps
-// interrupted (NLM_F_DUMP_INTR, set by nl_dump_check_consistent when
-// dev_base_seq moved), and the dump must retry them and still succeed.
-func TestDumpRetriesInterrupted(t *testing.T) {
-	a, _ := pair(t)
-	for i := range 150 {
-		if err := a.Veth(fmt.Sprintf("m%d", i), a, fmt.Sprintf("n%d", i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	churnCtx, stopChurn := context.WithCancel(ctx)
-	churned := make(chan error, 1)
-	go func() {
-		for i := 0; churnCtx.Err() == nil; i++ {
-			if err := a.Veth("churn0", a, "churn1"); err != nil {
-				churned <- err
-				return
-			}
-			if err := a.LinkDel("churn0"); err != nil {
-				churned <- err
-				return
-			}
-		}
-		churned <- nil
-	}()
-	var retries []string
-	opts := nl.Options{Netns: a.Name, OnDumpRetry: func(what string) { retries = append(retries, what) }}
-	for i := 0; i < 200 && len(retries) == 0; i++ {
-		v, err := nl.DumpView(ctx, opts)
-		if err != nil {
-			t.Fatalf("dump %d: %v", i, err)
-		}
-		if v.Len() < 300 {
-			t.Fatalf("dump %d holds %d objects, want the 300 veth ends at least", i, v.Len())
-		}
-	}
-	stopChurn()
-	if err := <-churned; err != nil {
-		t.Fatal(err)
-	}
-	if len(retries) == 0 {
-		t.Fatal("no dump was interrupted in 200 tries while links churned: retrying is untested")
-	}
-	t.Logf("retried: %v", retries)
-}
-
 // TestSubscriptionOverflowResyncs overflows a subscription's socket
 // twice, checks that it resyncs, and that its counters agree with the
 // records it delivered. They agree only once the subscription has ended
@@ -270,13 +223,13 @@ func TestSubscriptionOverflowResyncs(t *testing.T) {
 	defer cancel()
 	// A tiny socket buffer and queue, and nobody reading: a burst must
 	// overflow the socket.
-	opts := nl.Options{Netns: a.Name, RcvBuf: 4096, Queue: 1, Buffer: 1}
-	sub, err := nl.Subscribe(ctx, opts)
+	opts := monitor.Options{Options: nl.Options{Netns: a.Name}, RcvBuf: 4096, Queue: 1, Buffer: 1}
+	sub, err := monitor.Subscribe(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sub.Close() })
-	w, err := nl.NewRouteWriter(opts)
+	w, err := write.NewRouteWriter(opts.Options)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,14 +239,14 @@ func TestSubscriptionOverflowResyncs(t *testing.T) {
 		for i := range 3000 {
 			rs = append(rs, route(fmt.Sprintf("10.%d.%d.0/24", base+i/256, i%256), "10.9.0.2"))
 		}
-		if n, err := w.Write(ctx, nl.OpAdd, rs); err != nil || n != len(rs) {
+		if n, err := w.Write(ctx, write.OpAdd, rs); err != nil || n != len(rs) {
 			t.Fatalf("wrote %d of %d: %v", n, len(rs), err)
 		}
 		return rs
 	}
 	rs := burst(100)
 	// Delete a third of them too, so that the resync has deletions to find.
-	if _, err := w.Write(ctx, nl.OpDelete, rs[:1000]); err != nil {
+	if _, err := w.Write(ctx, write.OpDelete, rs[:1000]); err != nil {
 		t.Fatal(err)
 	}
 
@@ -340,7 +293,7 @@ func TestSubscriptionOverflowResyncs(t *testing.T) {
 			}
 		}
 	}()
-	waitConverged(t, sub, opts, 30*time.Second)
+	waitConverged(t, sub, opts.Options, 30*time.Second)
 	mu.Lock()
 	first := resync
 	mu.Unlock()

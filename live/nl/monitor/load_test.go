@@ -1,4 +1,4 @@
-package nl_test
+package monitor_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"raceroute/live/nl"
+	"raceroute/live/nl/monitor"
+	"raceroute/live/nl/write"
 	"raceroute/trace"
 )
 
@@ -62,9 +64,9 @@ func TestLoadStormNothingLost(t *testing.T) {
 	opts := nl.Options{Netns: a.Name, Families: []int{4}}
 
 	var fastRecs atomic.Uint64
-	fastOpts := opts
+	fastOpts := monitor.Options{Options: opts}
 	fastOpts.Handler = func(trace.Record) { fastRecs.Add(1) }
-	fast, err := nl.Subscribe(ctx, fastOpts)
+	fast, err := monitor.Subscribe(ctx, fastOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +75,7 @@ func TestLoadStormNothingLost(t *testing.T) {
 	var slowDown atomic.Bool
 	slowDown.Store(true)
 	var slowCount int
-	slowOpts := opts
+	slowOpts := monitor.Options{Options: opts}
 	slowOpts.RcvBuf = 64 << 10
 	slowOpts.Queue = 4
 	slowOpts.Handler = func(trace.Record) {
@@ -82,13 +84,13 @@ func TestLoadStormNothingLost(t *testing.T) {
 			time.Sleep(2 * time.Millisecond)
 		}
 	}
-	slow, err := nl.Subscribe(ctx, slowOpts)
+	slow, err := monitor.Subscribe(ctx, slowOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { slow.Close() })
 
-	w, err := nl.NewRouteWriter(opts)
+	w, err := write.NewRouteWriter(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,9 +98,9 @@ func TestLoadStormNothingLost(t *testing.T) {
 	adds, repl, dels := stormRoutes(n)
 	start := time.Now()
 	for _, step := range []struct {
-		op nl.Op
+		op write.Op
 		rs []trace.Route
-	}{{nl.OpAdd, adds}, {nl.OpReplace, repl}, {nl.OpDelete, dels}} {
+	}{{write.OpAdd, adds}, {write.OpReplace, repl}, {write.OpDelete, dels}} {
 		if got, err := w.Write(ctx, step.op, step.rs); err != nil || got != len(step.rs) {
 			t.Fatalf("%v: %d of %d routes: %v", step.op, got, len(step.rs), err)
 		}

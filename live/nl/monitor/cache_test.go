@@ -1,4 +1,4 @@
-package nl_test
+package monitor_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"raceroute/live/frame"
 	"raceroute/live/netns"
 	"raceroute/live/nl"
+	"raceroute/live/nl/monitor"
+	"raceroute/live/nl/write"
 	"raceroute/trace"
 )
 
@@ -64,19 +66,19 @@ func TestCacheExceptionPolledAndDeleted(t *testing.T) {
 	a, b := pair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	opts := nl.Options{Netns: a.Name, Families: []int{6}, CachePoll: 100 * time.Millisecond}
-	sub, err := nl.Subscribe(ctx, opts)
+	opts := nl.Options{Netns: a.Name, Families: []int{6}}
+	sub, err := monitor.Subscribe(ctx, monitor.Options{Options: opts, CachePoll: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sub.Close() })
-	w, err := nl.NewRouteWriter(opts)
+	w, err := write.NewRouteWriter(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
 	parent := route("fd01::/64", "fd00:9::2")
-	if _, err := w.Write(ctx, nl.OpAdd, []trace.Route{parent}); err != nil {
+	if _, err := w.Write(ctx, write.OpAdd, []trace.Route{parent}); err != nil {
 		t.Fatal(err)
 	}
 	target := netip.MustParsePrefix("fd01::1/128")
@@ -109,7 +111,7 @@ func TestCacheExceptionPolledAndDeleted(t *testing.T) {
 	}
 
 	// Delete the entry alone.
-	if _, err := w.Write(ctx, nl.OpDelete, []trace.Route{got.Route}); err != nil {
+	if _, err := w.Write(ctx, write.OpDelete, []trace.Route{got.Route}); err != nil {
 		t.Fatal(err)
 	}
 	waitRecord(t, sub.Records(), "polled deletion of the cache entry", isCache(trace.ActionDel))
