@@ -1,7 +1,7 @@
 // Package watch names the kernel failures of raceroute's seeds while they
 // happen, from a stream of trace.Records: live from a netlink
 // subscription and a frame sniffer, or offline from a parsed `ip monitor`
-// log. It does no I/O.
+// log (Replay). It does no I/O of its own.
 //
 // An Engine keeps a view of the routes, route-cache entries, neighbour
 // entries and links the records describe (package watch/view) and runs
@@ -23,6 +23,6 @@
 //
 // A Finding (package watch/finding) says what was seen, with numbers,
 // and what to do. Feed every record to Engine.Observe in order and call
-// Engine.Tick periodically (live), or Engine.Flush (or Finish) once at
-// the end (replay), so that time-based detectors can conclude.
+// Engine.Tick periodically (live), or Engine.Flush once at the end
+// (replay), so that time-based detectors can conclude.
 package watch
