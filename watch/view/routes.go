@@ -19,8 +19,8 @@ func SameRoute(a, b trace.Route) bool {
 	return a.Metric == b.Metric && a.Gateway == b.Gateway && RouteDev(a) == RouteDev(b)
 }
 
-// Covers reports whether prefix p contains every address of q.
-func Covers(p, q netip.Prefix) bool {
+// covers reports whether prefix p contains every address of q.
+func covers(p, q netip.Prefix) bool {
 	return p.Bits() <= q.Bits() && p.Contains(q.Addr())
 }
 
@@ -159,7 +159,7 @@ func (v *View) pruneClones(changed trace.Route) {
 			delete(v.cache, k)
 			continue
 		}
-		if cr.Table != changed.Table || !Covers(changed.Dst, cr.Dst) {
+		if cr.Table != changed.Table || !covers(changed.Dst, cr.Dst) {
 			continue
 		}
 		if near, ok := v.Lookup(cr.Family, cr.Table, cr.Dst.Addr(), cr.Dst.Bits()-1); ok && near[0].Route.Dst.Bits() > changed.Dst.Bits() {
@@ -200,7 +200,7 @@ func (v *View) CacheUnder(changed trace.Route) []*trace.Record {
 	var hit []*trace.Record
 	for _, c := range v.cache {
 		cr := c.Route
-		if cr.Family == changed.Family && cr.Table == changed.Table && Covers(changed.Dst, cr.Dst) {
+		if cr.Family == changed.Family && cr.Table == changed.Table && covers(changed.Dst, cr.Dst) {
 			hit = append(hit, c)
 		}
 	}
