@@ -41,7 +41,8 @@ func (f *watchFlags) watchConfig() (livewatch.Config, error) {
 	cfg := livewatch.Config{
 		Netns: f.netns, JSON: f.json, Dev: f.dev, Metrics: f.metrics,
 		Sniff: f.sniff, Heal: f.heal, Quiet: f.quiet, CachePoll: f.cachePoll,
-		Engine: watch.DefaultConfig(),
+		// Zero durations take the engine's defaults (watch.NewEngine).
+		Engine: watch.Config{NonAtomicWindow: f.window, GARPMargin: f.margin, Locktime: f.locktime},
 	}
 	switch f.family {
 	case 0:
@@ -74,15 +75,6 @@ func (f *watchFlags) watchConfig() (livewatch.Config, error) {
 		if d.v < 0 {
 			return cfg, badInput(fmt.Errorf("%s %v: want a positive duration (0: %s)", d.flag, d.v, d.zero))
 		}
-	}
-	if f.window > 0 {
-		cfg.Engine.NonAtomicWindow = f.window
-	}
-	if f.margin > 0 {
-		cfg.Engine.GARPMargin = f.margin
-	}
-	if f.locktime > 0 {
-		cfg.Engine.Locktime = f.locktime
 	}
 	return cfg, nil
 }

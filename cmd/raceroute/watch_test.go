@@ -17,6 +17,7 @@ import (
 	"raceroute/live/nl"
 	"raceroute/live/nl/write"
 	"raceroute/trace"
+	"raceroute/watch"
 )
 
 // syncBuf is a buffer the watch writes to while the test reads it.
@@ -208,4 +209,24 @@ func canonicalJSON(t *testing.T, b []byte) string {
 		t.Fatal(err)
 	}
 	return string(c)
+}
+
+// The detector flags reach the engine as given; those not given stay
+// zero, for the engine's defaults.
+func TestWatchEngineFlags(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		flags watchFlags
+		want  watch.Config
+	}{
+		{watchFlags{}, watch.Config{}},
+		{watchFlags{window: 10 * ms}, watch.Config{NonAtomicWindow: 10 * ms}},
+		{watchFlags{margin: 2000 * ms, locktime: 3000 * ms}, watch.Config{GARPMargin: 2000 * ms, Locktime: 3000 * ms}},
+	}
+	for _, tt := range tests {
+		cfg, err := tt.flags.watchConfig()
+		if err != nil || cfg.Engine != tt.want {
+			t.Errorf("flags %+v: engine config %+v, %v; want %+v", tt.flags, cfg.Engine, err, tt.want)
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package watch
+package routechange_test
 
 import (
 	"strings"
@@ -6,13 +6,15 @@ import (
 	"time"
 
 	"raceroute/trace"
+	"raceroute/watch"
+	"raceroute/watch/internal/watchtest"
 )
 
 // The real babeld retraction of testdata/babeld-retraction.log: one
 // non-atomic change in four steps, naming the retraction and how long
 // fd0c::/64 had no usable route; the same without timestamps.
 func TestBabeldRetractionTrace(t *testing.T) {
-	recs := parseFile(t, "testdata/babeld-retraction.log")
+	recs := watchtest.ParseFile(t, "../testdata/babeld-retraction.log")
 	var untimed []trace.Record
 	for _, r := range recs {
 		r.Time = time.Time{}
@@ -40,8 +42,8 @@ func TestBabeldRetractionTrace(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs, _ := run(t, DefaultConfig(), tt.recs)
-			if len(fs) != 1 || fs[0].Detector != DetectorNonAtomic || fs[0].Severity != SeverityWarning {
+			fs, _ := watchtest.Run(t, watch.DefaultConfig(), tt.recs)
+			if len(fs) != 1 || fs[0].Detector != watch.DetectorNonAtomic || fs[0].Severity != watch.SeverityWarning {
 				t.Fatalf("findings %v: want one non-atomic change", fs)
 			}
 			f := fs[0]
@@ -80,26 +82,26 @@ func TestRetraction(t *testing.T) {
 		objects  int // objects of the one non-atomic finding; 0: no finding
 		evidence []string
 	}{
-		{"delete, retraction, delete it, add", []string{stamped(0, deleted(r1)), stamped(ms, unr), stamped(5*time.Second, deleted(unr)), stamped(5*time.Second+2*ms, r2)}, 3,
+		{"delete, retraction, delete it, add", []string{watchtest.Stamped(0, watchtest.Deleted(r1)), watchtest.Stamped(ms, unr), watchtest.Stamped(5*time.Second, watchtest.Deleted(unr)), watchtest.Stamped(5*time.Second+2*ms, r2)}, 3,
 			[]string{"1.0 ms later", "2.0 ms later", "no usable route for 5.00 s", "for 5.00 s the retraction dropped its packets as unreachable"}},
-		{"a blackhole retraction", []string{stamped(0, deleted(r1)), stamped(ms, blk), stamped(time.Second, deleted(blk)), stamped(time.Second+ms, r2)}, 3,
+		{"a blackhole retraction", []string{watchtest.Stamped(0, watchtest.Deleted(r1)), watchtest.Stamped(ms, blk), watchtest.Stamped(time.Second, watchtest.Deleted(blk)), watchtest.Stamped(time.Second+ms, r2)}, 3,
 			[]string{"dropped its packets silently (blackhole)"}},
-		{"other prefixes change while the retraction stands", []string{stamped(0, deleted(r1)), stamped(ms, unr), stamped(time.Second, other), stamped(2*time.Second, deleted(unr)), stamped(2*time.Second+ms, r2)}, 3, nil},
-		{"the retraction comes too late", []string{stamped(0, deleted(r1)), stamped(60*ms, unr), stamped(time.Second, deleted(unr)), stamped(time.Second+ms, r2)}, 0, nil},
-		{"the route comes too late after the retraction", []string{stamped(0, deleted(r1)), stamped(ms, unr), stamped(time.Second, deleted(unr)), stamped(time.Second+60*ms, r2)}, 0, nil},
-		{"the route added before the retraction goes", []string{stamped(0, deleted(r1)), stamped(ms, unr), stamped(time.Second, r2), stamped(time.Second+ms, deleted(unr))}, 0, nil},
-		{"a reject route at the route's metric is a plain change", []string{stamped(0, deleted(r1)), stamped(ms, unr0)}, 2, nil},
-		{"no times", []string{deleted(r1), unr, other, deleted(unr), r2}, 3, []string{"as the next route event"}},
-		{"no times, another route event after the delete", []string{deleted(r1), other, unr, deleted(unr), r2}, 0, nil},
-		{"no times, another route event after the retraction's delete", []string{deleted(r1), unr, deleted(unr), other, r2}, 0, nil},
-		{"a default route", []string{stamped(0, deleted(def)), stamped(ms, defU), stamped(time.Second, deleted(defU)), stamped(time.Second+ms, def)}, 3,
+		{"other prefixes change while the retraction stands", []string{watchtest.Stamped(0, watchtest.Deleted(r1)), watchtest.Stamped(ms, unr), watchtest.Stamped(time.Second, other), watchtest.Stamped(2*time.Second, watchtest.Deleted(unr)), watchtest.Stamped(2*time.Second+ms, r2)}, 3, nil},
+		{"the retraction comes too late", []string{watchtest.Stamped(0, watchtest.Deleted(r1)), watchtest.Stamped(60*ms, unr), watchtest.Stamped(time.Second, watchtest.Deleted(unr)), watchtest.Stamped(time.Second+ms, r2)}, 0, nil},
+		{"the route comes too late after the retraction", []string{watchtest.Stamped(0, watchtest.Deleted(r1)), watchtest.Stamped(ms, unr), watchtest.Stamped(time.Second, watchtest.Deleted(unr)), watchtest.Stamped(time.Second+60*ms, r2)}, 0, nil},
+		{"the route added before the retraction goes", []string{watchtest.Stamped(0, watchtest.Deleted(r1)), watchtest.Stamped(ms, unr), watchtest.Stamped(time.Second, r2), watchtest.Stamped(time.Second+ms, watchtest.Deleted(unr))}, 0, nil},
+		{"a reject route at the route's metric is a plain change", []string{watchtest.Stamped(0, watchtest.Deleted(r1)), watchtest.Stamped(ms, unr0)}, 2, nil},
+		{"no times", []string{watchtest.Deleted(r1), unr, other, watchtest.Deleted(unr), r2}, 3, []string{"as the next route event"}},
+		{"no times, another route event after the delete", []string{watchtest.Deleted(r1), other, unr, watchtest.Deleted(unr), r2}, 0, nil},
+		{"no times, another route event after the retraction's delete", []string{watchtest.Deleted(r1), unr, watchtest.Deleted(unr), other, r2}, 0, nil},
+		{"a default route", []string{watchtest.Stamped(0, watchtest.Deleted(def)), watchtest.Stamped(ms, defU), watchtest.Stamped(time.Second, watchtest.Deleted(defU)), watchtest.Stamped(time.Second+ms, def)}, 3,
 			[]string{"table main had no default route, and nothing is less specific"}},
-		{"IPv4", []string{stamped(0, deleted(v4)), stamped(ms, v4U), stamped(time.Second, deleted(v4U)), stamped(time.Second+ms, v4)}, 3, nil},
+		{"IPv4", []string{watchtest.Stamped(0, watchtest.Deleted(v4)), watchtest.Stamped(ms, v4U), watchtest.Stamped(time.Second, watchtest.Deleted(v4U)), watchtest.Stamped(time.Second+ms, v4)}, 3, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs, _ := run(t, DefaultConfig(), parseLines(t, tt.lines...))
-			na := byDetector(fs, DetectorNonAtomic)
+			fs, _ := watchtest.Run(t, watch.DefaultConfig(), watchtest.ParseLines(t, tt.lines...))
+			na := watchtest.ByDetector(fs, watch.DetectorNonAtomic)
 			if tt.objects == 0 {
 				if len(na) != 0 {
 					t.Fatalf("findings %v, want none", na)

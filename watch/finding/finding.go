@@ -1,4 +1,8 @@
-package watch
+// Package finding holds what the watch detectors report: a Finding, its
+// Severity, the Kind of each detector's findings, and the way evidence
+// renders times, gaps and routes, so that every detector words its
+// findings alike. It does no I/O.
+package finding
 
 import (
 	"encoding/json"
@@ -36,14 +40,18 @@ func (s Severity) String() string {
 // MarshalText encodes the severity as its String.
 func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// Detector names.
+// Kind describes one kind of finding a detector reports.
+type Kind struct {
+	// Name is the Finding.Detector of its findings, e.g.
+	// "non-atomic-route-change".
+	Name string
+	// LostMeans says how events lost to a receive overflow could make
+	// such a finding wrong; a finding made while the view is stale
+	// carries it as a caution.
+	LostMeans string
+}
+
 const (
-	DetectorNonAtomic    = "non-atomic-route-change"
-	DetectorCache        = "cache-contradicts-route"
-	DetectorGARPIgnored  = "garp-ignored"
-	DetectorMACChange    = "neigh-mac-change-unannounced"
-	DetectorOverflow     = "receive-overflow"
-	DetectorKernelChurn  = "kernel-route-churn"
 	findingTimeLayout    = "2006-01-02T15:04:05.000000"
 	findingIndent        = "    "
 	findingObjectsJoiner = "; "
@@ -51,7 +59,7 @@ const (
 
 // Finding is one failure (or risk) a detector saw.
 type Finding struct {
-	Detector string    // one of the Detector* names
+	Detector string    // the Kind.Name of the detector that made it
 	Severity Severity  // how urgent
 	Time     time.Time // when it was seen (zero when the trace has no times)
 	Objects  []string  // the objects involved, in iproute2 syntax
@@ -108,24 +116,24 @@ func (f Finding) MarshalJSON() ([]byte, error) {
 	return json.Marshal(o)
 }
 
-// routeObject renders a route for Finding.Objects: iproute2 syntax, with
+// RouteObject renders a route for Finding.Objects: iproute2 syntax, with
 // the cache section inline.
-func routeObject(r trace.Route) string {
+func RouteObject(r trace.Route) string {
 	return strings.Replace(r.String(), ` \ cache`, " cache", 1)
 }
 
-// fmtTime renders an event time for evidence ("22:32:32.532755"), or
-// "at an unknown time".
-func fmtTime(t time.Time) string {
+// FmtTime renders an event time for evidence ("22:32:32.532755"), or
+// "(no time in trace)".
+func FmtTime(t time.Time) string {
 	if t.IsZero() {
 		return "(no time in trace)"
 	}
 	return t.Format("15:04:05.000000")
 }
 
-// fmtGap renders a duration the way a network engineer reads it:
+// FmtGap renders a duration the way a network engineer reads it:
 // "0.002 ms", "1.2 ms", "3.40 s".
-func fmtGap(d time.Duration) string {
+func FmtGap(d time.Duration) string {
 	switch {
 	case d < time.Millisecond:
 		return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond))

@@ -1,19 +1,22 @@
-package watch
+// Package watched holds what the detectors know of the watched host's
+// kernel: its profile, when the release string could be matched.
+package watched
 
 import "raceroute/profile"
 
-// watchedKernel is what the detectors know of the watched host's kernel:
-// its profile when the release string could be matched.
-type watchedKernel struct {
+// Kernel is what the detectors know of the watched host's kernel: its
+// profile when the release string could be matched. The zero Kernel is
+// an unknown one.
+type Kernel struct {
 	release string
 	p       profile.Profile
 	known   bool
 }
 
-// kernelOf matches a release string (uname -r) to its profile; an empty
+// KernelOf matches a release string (uname -r) to its profile; an empty
 // or unreadable one leaves the kernel unknown.
-func kernelOf(release string) watchedKernel {
-	k := watchedKernel{release: release}
+func KernelOf(release string) Kernel {
+	k := Kernel{release: release}
 	if release == "" {
 		return k
 	}
@@ -25,7 +28,7 @@ func kernelOf(release string) watchedKernel {
 
 // ClonesOnLookup reports whether IPv6 lookups may clone routes into the
 // cache (ip6_pol_route() before 4.2); true when not known.
-func (k watchedKernel) ClonesOnLookup() bool {
+func (k Kernel) ClonesOnLookup() bool {
 	if !k.known {
 		return true
 	}
@@ -38,7 +41,7 @@ func (k watchedKernel) ClonesOnLookup() bool {
 // GARPCandidates is the kernel's gratuitous-ARP recognition: one value,
 // or the candidates its profile leaves open, or none when the kernel is
 // not known.
-func (k watchedKernel) GARPCandidates() []profile.GARPRecognition {
+func (k Kernel) GARPCandidates() []profile.GARPRecognition {
 	if !k.known {
 		return nil
 	}
@@ -50,7 +53,7 @@ func (k watchedKernel) GARPCandidates() []profile.GARPRecognition {
 }
 
 // Name names the kernel in findings.
-func (k watchedKernel) Name() string {
+func (k Kernel) Name() string {
 	if k.release == "" {
 		return "this kernel"
 	}

@@ -1,4 +1,4 @@
-package watch
+package neigh
 
 import (
 	"cmp"
@@ -10,22 +10,14 @@ import (
 	"raceroute/kernel"
 	"raceroute/profile"
 	"raceroute/trace"
+	"raceroute/watch/finding"
+	"raceroute/watch/view"
 )
-
-// frameSeen is a recent ARP/NDP frame from an address.
-type frameSeen struct {
-	t   time.Time
-	mac kernel.MAC
-	op  uint8
-}
-
-// maxFramesPerSender bounds the recent frames kept per (device, address).
-const maxFramesPerSender = 8
 
 // garpKey identifies a pending gratuitous-ARP check: the neighbour entry
 // and the MAC announced for it.
 type garpKey struct {
-	neighKey
+	view.NeighKey
 	mac string
 }
 
@@ -45,115 +37,38 @@ type garpPending struct {
 
 func (p *garpPending) count() int { return p.requests + p.replies + p.nas }
 
-// macCheck is a neighbour MAC change waiting for a frame that explains it.
-type macCheck struct {
-	key      neighKey
-	old, new trace.Neigh
-	at       time.Time
-	deadline time.Time
-	frames   int // frames seen on the device when the change happened
-}
-
-// observeNeigh applies a neighbour record.
-func (e *Engine) observeNeigh(r trace.Record, out []Finding) []Finding {
-	n := r.Neigh
-	k := neighKey{devOf(n.Dev, n.Ifindex), n.Addr}
-	old, had := e.neighs[k]
-	if r.Action == trace.ActionDel {
-		delete(e.neighs, k)
-		delete(e.garpReported, k)
-		return out
-	}
-	entry := &neighEntry{n: n, since: r.Time, changed: r.Time}
-	if had && old.n.LLAddr == n.LLAddr {
-		entry.since = old.since
-	}
-	if !n.LLAddr.IsValid() && had {
-		// An INCOMPLETE or FAILED entry keeps no address; remember when
-		// the old one was set for the evidence of later findings.
-		entry.since = old.since
-	}
-	e.neighs[k] = entry
-	changed := had && old.n.LLAddr.IsValid() && n.LLAddr.IsValid() && old.n.LLAddr != n.LLAddr
-	if changed || !had || !old.n.LLAddr.IsValid() {
-		delete(e.garpReported, k)
-	}
-	if n.LLAddr.IsValid() {
-		// A gratuitous ARP for this MAC has been honoured.
-		delete(e.garps, garpKey{k, n.LLAddr.String()})
-	}
-	if changed && !r.Initial && !r.Resync && !r.Polled {
-		out = e.macChanged(k, old.n, n, r.Time, out)
-	}
-	return out
-}
-
-// frameDev names the device a frame was seen on.
-func frameDev(f trace.Frame) string { return devOf(f.Dev, f.Ifindex) }
-
-// observeFrame records an ARP/NDP frame, resolves MAC changes it
-// explains and starts a check for a gratuitous one.
-func (e *Engine) observeFrame(r trace.Record, out []Finding) []Finding {
-	f := r.Frame
-	dev := frameDev(f)
-	e.frameDevs[dev]++
-	if !f.SenderIP.IsValid() || !f.SenderHW.IsValid() {
-		return out
-	}
-	k := neighKey{dev, f.SenderIP}
-	fs := append(e.frames[k], frameSeen{t: r.Time, mac: f.SenderHW, op: f.Op})
-	if len(fs) > maxFramesPerSender {
-		fs = fs[len(fs)-maxFramesPerSender:]
-	}
-	e.frames[k] = fs
-	// A frame that announces the new MAC of a pending change explains it.
-	e.macChecks = slices.DeleteFunc(e.macChecks, func(c *macCheck) bool {
-		return c.key == k && c.new.LLAddr == f.SenderHW
-	})
-	if f.Gratuitous() && !r.Time.IsZero() {
-		e.noteGARP(r, dev)
-	}
-	return out
-}
-
 // noteGARP starts or extends the check of a gratuitous ARP / unsolicited
 // NA against the neighbour entry of its address. Only an existing entry
 // is checked: a kernel creates none from a gratuitous ARP unless
 // arp_accept allows it.
-func (e *Engine) noteGARP(r trace.Record, dev string) {
+func (nd *Detector) noteGARP(r *trace.Record, dev string) {
 	f := r.Frame
-	k := neighKey{dev, f.SenderIP}
-	entry, ok := e.neighs[k]
+	k := view.NeighKey{Dev: dev, Addr: f.SenderIP}
+	entry, ok := nd.view.Neigh(k)
 	if !ok {
 		// The entry may sit on another device (a bridge above the port
 		// the frame was captured on): check that one.
-		var keys []neighKey
-		for nk := range e.neighs {
-			if nk.addr == f.SenderIP {
-				keys = append(keys, nk)
-			}
-		}
+		keys := nd.view.NeighsOf(f.SenderIP)
 		if len(keys) == 0 {
 			return
 		}
-		slices.SortFunc(keys, func(a, b neighKey) int { return cmp.Compare(a.dev, b.dev) })
 		k = keys[0]
-		entry = e.neighs[k]
+		entry, _ = nd.view.Neigh(k)
 	}
-	if entry.n.LLAddr == f.SenderHW {
+	if entry.Neigh.LLAddr == f.SenderHW {
 		return
 	}
 	mac := f.SenderHW.String()
-	if e.garpReported[k] == mac {
+	if nd.garpReported[k] == mac {
 		return
 	}
 	gk := garpKey{k, mac}
-	p, ok := e.garps[gk]
+	p, ok := nd.garps[gk]
 	if !ok {
-		p = &garpPending{key: gk, first: r.Time, frameDev: dev, changed: entry.changed,
-			deadline: r.Time.Add(e.cfg.Locktime + e.cfg.GARPMargin)}
-		e.garps[gk] = p
-		e.noteDeadline(p.deadline)
+		p = &garpPending{key: gk, first: r.Time, frameDev: dev, changed: entry.Changed,
+			deadline: r.Time.Add(nd.cfg.Locktime + nd.cfg.GARPMargin)}
+		nd.garps[gk] = p
+		nd.noteDeadline(p.deadline)
 	}
 	p.last = r.Time
 	switch f.Op {
@@ -168,61 +83,61 @@ func (e *Engine) noteGARP(r trace.Record, dev string) {
 }
 
 // expireGARPs concludes the gratuitous-ARP checks due before now.
-func (e *Engine) expireGARPs(now time.Time, out []Finding) []Finding {
+func (nd *Detector) expireGARPs(now time.Time, out []finding.Finding) []finding.Finding {
 	var due []*garpPending
-	for gk, p := range e.garps {
+	for gk, p := range nd.garps {
 		if now.After(p.deadline) {
 			due = append(due, p)
-			delete(e.garps, gk)
+			delete(nd.garps, gk)
 		}
 	}
 	slices.SortFunc(due, func(a, b *garpPending) int {
 		if c := a.deadline.Compare(b.deadline); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(a.key.dev, b.key.dev); c != 0 {
+		if c := cmp.Compare(a.key.Dev, b.key.Dev); c != 0 {
 			return c
 		}
-		return a.key.addr.Compare(b.key.addr)
+		return a.key.Addr.Compare(b.key.Addr)
 	})
 	for _, p := range due {
-		entry, ok := e.neighs[p.key.neighKey]
-		if !ok || !entry.n.LLAddr.IsValid() || entry.n.LLAddr.String() == p.key.mac {
+		entry, ok := nd.view.Neigh(p.key.NeighKey)
+		if !ok || !entry.Neigh.LLAddr.IsValid() || entry.Neigh.LLAddr.String() == p.key.mac {
 			continue // gone or re-resolved: nothing to say
 		}
-		e.garpReported[p.key.neighKey] = p.key.mac
-		out = append(out, e.garpFinding(p, entry))
+		nd.garpReported[p.key.NeighKey] = p.key.mac
+		out = append(out, nd.garpFinding(p, entry))
 	}
 	return out
 }
 
 // garpFinding explains an ignored gratuitous ARP.
-func (e *Engine) garpFinding(p *garpPending, entry *neighEntry) Finding {
-	n := entry.n
-	what := e.garpWhat(p)
-	ev := fmt.Sprintf("%s for %s announced %s on %s from %s", what, n.Addr, p.key.mac, p.frameDev, fmtTime(p.first))
+func (nd *Detector) garpFinding(p *garpPending, entry *view.NeighEntry) finding.Finding {
+	n := entry.Neigh
+	what := nd.garpWhat(p)
+	ev := fmt.Sprintf("%s for %s announced %s on %s from %s", what, n.Addr, p.key.mac, p.frameDev, finding.FmtTime(p.first))
 	if p.count() > 1 {
-		ev += fmt.Sprintf(" to %s", fmtTime(p.last))
+		ev += fmt.Sprintf(" to %s", finding.FmtTime(p.last))
 	}
 	ev += fmt.Sprintf("; %s after the first (locktime %s + margin %s) the entry still has %s (%s)",
-		fmtGap(p.deadline.Sub(p.first)), fmtGap(e.cfg.Locktime), fmtGap(e.cfg.GARPMargin), n.LLAddr, n.State.String())
-	if !entry.since.IsZero() {
-		ev += fmt.Sprintf(", its MAC since %s", fmtTime(entry.since))
+		finding.FmtGap(p.deadline.Sub(p.first)), finding.FmtGap(nd.cfg.Locktime), finding.FmtGap(nd.cfg.GARPMargin), n.LLAddr, n.State.String())
+	if !entry.Since.IsZero() {
+		ev += fmt.Sprintf(", its MAC since %s", finding.FmtTime(entry.Since))
 	}
 	ev += ": traffic to " + n.Addr.String() + " still goes to the old MAC"
 	if !p.changed.IsZero() {
 		d := p.first.Sub(p.changed)
 		within := "more than locktime after it"
-		if d <= e.cfg.Locktime {
+		if d <= nd.cfg.Locktime {
 			within = "within locktime"
 		}
-		ev += fmt.Sprintf("; the first frame arrived %s after the entry's last announced change (%s)", fmtGap(d), within)
+		ev += fmt.Sprintf("; the first frame arrived %s after the entry's last announced change (%s)", finding.FmtGap(d), within)
 	}
-	reason, advice := e.garpReason(p, n)
+	reason, advice := nd.garpReason(p, n)
 	ev += ". Likely reason: " + reason
-	return Finding{
-		Detector: DetectorGARPIgnored,
-		Severity: SeverityCritical,
+	return finding.Finding{
+		Detector: GARPIgnored,
+		Severity: finding.SeverityCritical,
 		Time:     p.deadline,
 		Objects:  []string{n.String(), fmt.Sprintf("%s %s lladdr %s dev %s", what, n.Addr, p.key.mac, p.frameDev)},
 		Evidence: ev,
@@ -230,7 +145,7 @@ func (e *Engine) garpFinding(p *garpPending, entry *neighEntry) Finding {
 	}
 }
 
-func (e *Engine) garpWhat(p *garpPending) string {
+func (nd *Detector) garpWhat(p *garpPending) string {
 	var parts []string
 	plural := func(n int, one, many string) string {
 		if n == 1 {
@@ -253,11 +168,11 @@ func (e *Engine) garpWhat(p *garpPending) string {
 // garpReason gives the likely reason an announcement was ignored on the
 // watched kernel (neigh_update() and arp_process(), docs/kernel-notes-neigh.md; arp_process() in
 // net/ipv4/arp.c, ndisc_recv_na() in net/ipv6/ndisc.c).
-func (e *Engine) garpReason(p *garpPending, n trace.Neigh) (reason, advice string) {
+func (nd *Detector) garpReason(p *garpPending, n trace.Neigh) (reason, advice string) {
 	heal := fmt.Sprintf("On this host, `ip neigh del %s dev %s` makes the next packet resolve the address again.", n.Addr, n.Dev)
 	var extra []string
-	if p.frameDev != p.key.dev {
-		extra = append(extra, fmt.Sprintf("the frames were seen on %s but the entry is on %s (device mismatch: the kernel updates only the entry of the device the frame arrived on)", p.frameDev, p.key.dev))
+	if p.frameDev != p.key.Dev {
+		extra = append(extra, fmt.Sprintf("the frames were seen on %s but the entry is on %s (device mismatch: the kernel updates only the entry of the device the frame arrived on)", p.frameDev, p.key.Dev))
 	}
 	if n.State&(kernel.NUDPermanent|kernel.NUDNoARP) != 0 {
 		return fmt.Sprintf("the entry is %s: entries set by an administrator (or NOARP devices) are never changed by ARP or NA", n.State.String()),
@@ -274,9 +189,9 @@ func (e *Engine) garpReason(p *garpPending, n trace.Neigh) (reason, advice strin
 		}
 		return r, heal
 	}
-	k := e.kernel
+	k := nd.cfg.Kernel
 	name := k.Name()
-	locktime := fmtGap(e.cfg.Locktime)
+	locktime := finding.FmtGap(nd.cfg.Locktime)
 	window := fmt.Sprintf("an ordinary ARP may change the MAC only when it arrives more than locktime (%s) after the entry's last update, "+
 		"and on kernels before 4.12 every ignored ARP and every STALE->DELAY->REACHABLE transition moves that last update forward "+
 		"(neigh_update() sets `updated` before its override check; shared-route confirmations before 4.11 keep such entries cycling), so an entry in use can refuse every one", locktime)
@@ -329,61 +244,4 @@ func garpReasonFor(g profile.GARPRecognition, name string, n trace.Neigh, p *gar
 		advice = "Check the sysctls named above and where the frames arrive (`ip neigh show " + n.Addr.String() + "`, `tcpdump -ni " + n.Dev + " arp`). " + heal
 	}
 	return reason, advice
-}
-
-// macChanged checks that a neighbour's new MAC was announced by a frame
-// seen on its device. Only devices where frames are being captured are
-// checked.
-func (e *Engine) macChanged(k neighKey, old, n trace.Neigh, at time.Time, out []Finding) []Finding {
-	seen := e.frameDevs[k.dev]
-	if seen == 0 {
-		return out
-	}
-	for _, f := range e.frames[k] {
-		if f.mac != n.LLAddr {
-			continue
-		}
-		if at.IsZero() || f.t.IsZero() || !f.t.Before(at.Add(-e.cfg.FrameWindow)) && !f.t.After(at) {
-			return out
-		}
-	}
-	c := &macCheck{key: k, old: old, new: n, at: at, deadline: at.Add(e.cfg.GARPMargin), frames: seen}
-	if at.IsZero() {
-		return append(out, e.macFinding(c))
-	}
-	e.macChecks = append(e.macChecks, c)
-	e.noteDeadline(c.deadline)
-	return out
-}
-
-// expireMACChecks reports the MAC changes no frame explained in time.
-func (e *Engine) expireMACChecks(now time.Time, out []Finding) []Finding {
-	keep := e.macChecks[:0]
-	for _, c := range e.macChecks {
-		if now.After(c.deadline) {
-			out = append(out, e.macFinding(c))
-		} else {
-			keep = append(keep, c)
-		}
-	}
-	clear(e.macChecks[len(keep):])
-	e.macChecks = keep
-	return out
-}
-
-func (e *Engine) macFinding(c *macCheck) Finding {
-	window := fmt.Sprintf("between %s before and %s after the change", fmtGap(e.cfg.FrameWindow), fmtGap(e.cfg.GARPMargin))
-	if c.at.IsZero() {
-		window = "in the trace"
-	}
-	return Finding{
-		Detector: DetectorMACChange,
-		Severity: SeverityWarning,
-		Time:     c.at,
-		Objects:  []string{c.new.String()},
-		Evidence: fmt.Sprintf("the entry for %s on %s changed from %s to %s at %s, but no ARP or NA frame from %s carrying %s was seen on %s %s (frames are being captured there: %d seen so far)",
-			c.key.addr, c.key.dev, c.old.LLAddr, c.new.LLAddr, fmtTime(c.at), c.key.addr, c.new.LLAddr, c.key.dev, window, c.frames),
-		Advice: "Something other than ARP/NDP input changed the entry: an administrator or an agent writing neighbour entries (`ip neigh replace`, an SDN agent), or the frame was missed (capture drops, another interface). " +
-			"If two hosts answer for " + c.key.addr.String() + ", the entry will flap between their MACs: look for a duplicate address (`arping -D`).",
-	}
 }

@@ -1,4 +1,4 @@
-package watch
+package routechange_test
 
 import (
 	"strings"
@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"raceroute/trace"
+	"raceroute/watch"
+	"raceroute/watch/internal/watchtest"
 )
 
 // The real link flap of testdata/link-flap.log, and what other tools
@@ -14,7 +16,7 @@ import (
 // routes and a daemon put its static routes back within milliseconds:
 // one info finding, never a non-atomic change.
 func TestLinkFlapTrace(t *testing.T) {
-	recs := parseFile(t, "testdata/link-flap.log")
+	recs := watchtest.ParseFile(t, "../testdata/link-flap.log")
 	var untimed, routes, routesUntimed []trace.Record
 	for _, r := range recs {
 		u := r
@@ -41,8 +43,8 @@ func TestLinkFlapTrace(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs, _ := run(t, DefaultConfig(), tt.recs)
-			if len(fs) != 1 || fs[0].Detector != DetectorKernelChurn || fs[0].Severity != SeverityInfo {
+			fs, _ := watchtest.Run(t, watch.DefaultConfig(), tt.recs)
+			if len(fs) != 1 || fs[0].Detector != watch.DetectorKernelChurn || fs[0].Severity != watch.SeverityInfo {
 				t.Fatalf("findings %v: want one kernel-route-churn info", fs)
 			}
 			f := fs[0]
@@ -75,20 +77,20 @@ func TestKernelRouteChurn(t *testing.T) {
 		detector string
 		evidence []string
 	}{
-		{"the kernel's prefix route goes and comes back: an address went down", []string{stamped(0, deleted(prefix)), stamped(2*time.Millisecond, prefix)},
-			DetectorKernelChurn, []string{"the kernel deleted its own route `fd00:9::/64 dev va proto kernel metric 256`", "2.0 ms later", "no link event shows va going down"}},
-		{"without times", []string{deleted(local), local}, DetectorKernelChurn, []string{"as the next route event (line 2)"}},
-		{"a local route of table local, whoever wrote it", []string{stamped(0, deleted(localBoot)), stamped(time.Millisecond, localBoot)}, DetectorKernelChurn, nil},
-		{"a writer's route deleted before the link's message", []string{va, stamped(0, deleted(static)), stamped(time.Millisecond, vaDown), stamped(2*time.Millisecond, va), stamped(3*time.Millisecond, static)},
-			DetectorKernelChurn, []string{"va went down at 22:30:00.001000 and came back up at 22:30:00.002000", "gone until their writer adds them again: `fd01::/64"}},
-		{"IPv4 routes go silently with the link", []string{va, conn4, static4, stamped(0, vaDown), stamped(time.Millisecond, va)},
-			DetectorKernelChurn, []string{"(2 of them IPv4 routes, removed without a message)", "`10.1.0.0/24 via 10.9.0.2 dev va proto static`"}},
-		{"a link down with nothing on it says nothing", []string{va, stamped(0, vaDown), stamped(time.Millisecond, va)}, "", nil},
-		{"a writer's route with the link up stays a non-atomic change", []string{va, stamped(0, deleted(static)), stamped(time.Millisecond, static)}, DetectorNonAtomic, nil},
+		{"the kernel's prefix route goes and comes back: an address went down", []string{watchtest.Stamped(0, watchtest.Deleted(prefix)), watchtest.Stamped(2*time.Millisecond, prefix)},
+			watch.DetectorKernelChurn, []string{"the kernel deleted its own route `fd00:9::/64 dev va proto kernel metric 256`", "2.0 ms later", "no link event shows va going down"}},
+		{"without times", []string{watchtest.Deleted(local), local}, watch.DetectorKernelChurn, []string{"as the next route event (line 2)"}},
+		{"a local route of table local, whoever wrote it", []string{watchtest.Stamped(0, watchtest.Deleted(localBoot)), watchtest.Stamped(time.Millisecond, localBoot)}, watch.DetectorKernelChurn, nil},
+		{"a writer's route deleted before the link's message", []string{va, watchtest.Stamped(0, watchtest.Deleted(static)), watchtest.Stamped(time.Millisecond, vaDown), watchtest.Stamped(2*time.Millisecond, va), watchtest.Stamped(3*time.Millisecond, static)},
+			watch.DetectorKernelChurn, []string{"va went down at 22:30:00.001000 and came back up at 22:30:00.002000", "gone until their writer adds them again: `fd01::/64"}},
+		{"IPv4 routes go silently with the link", []string{va, conn4, static4, watchtest.Stamped(0, vaDown), watchtest.Stamped(time.Millisecond, va)},
+			watch.DetectorKernelChurn, []string{"(2 of them IPv4 routes, removed without a message)", "`10.1.0.0/24 via 10.9.0.2 dev va proto static`"}},
+		{"a link down with nothing on it says nothing", []string{va, watchtest.Stamped(0, vaDown), watchtest.Stamped(time.Millisecond, va)}, "", nil},
+		{"a writer's route with the link up stays a non-atomic change", []string{va, watchtest.Stamped(0, watchtest.Deleted(static)), watchtest.Stamped(time.Millisecond, static)}, watch.DetectorNonAtomic, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs, _ := run(t, DefaultConfig(), parseLines(t, tt.lines...))
+			fs, _ := watchtest.Run(t, watch.DefaultConfig(), watchtest.ParseLines(t, tt.lines...))
 			if tt.detector == "" {
 				if len(fs) != 0 {
 					t.Fatalf("findings %v, want none", fs)
@@ -98,7 +100,7 @@ func TestKernelRouteChurn(t *testing.T) {
 			if len(fs) != 1 || fs[0].Detector != tt.detector {
 				t.Fatalf("findings %v, want one %s", fs, tt.detector)
 			}
-			if tt.detector == DetectorKernelChurn && (fs[0].Severity != SeverityInfo || strings.Contains(fs[0].Advice, "Make the change")) {
+			if tt.detector == watch.DetectorKernelChurn && (fs[0].Severity != watch.SeverityInfo || strings.Contains(fs[0].Advice, "Make the change")) {
 				t.Errorf("finding %v: want info without replace advice", fs[0])
 			}
 			for _, w := range tt.evidence {

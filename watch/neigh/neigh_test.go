@@ -1,13 +1,14 @@
-package watch
+package neigh_test
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"raceroute/kernel"
 	"raceroute/trace"
+	"raceroute/watch"
+	"raceroute/watch/internal/watchtest"
 )
 
 const (
@@ -19,16 +20,16 @@ const (
 func TestGARPIgnored(t *testing.T) {
 	ms := time.Millisecond
 	entry := func(d time.Duration, m string, state kernel.NUD) trace.Record {
-		return neighRec(t, at(d), trace.ActionNew, fip, "qg-1", m, state)
+		return watchtest.NeighRec(t, watchtest.At(d), trace.ActionNew, fip, "qg-1", m, state)
 	}
 	req := func(d time.Duration) trace.Record {
-		return arpRec(t, at(d), trace.FrameARPRequest, "qg-1", fip, newMAC, fip)
+		return watchtest.ArpRec(t, watchtest.At(d), trace.FrameARPRequest, "qg-1", fip, newMAC, fip)
 	}
 	reply := func(d time.Duration) trace.Record {
-		return arpRec(t, at(d), trace.FrameARPReply, "qg-1", fip, newMAC, fip)
+		return watchtest.ArpRec(t, watchtest.At(d), trace.FrameARPReply, "qg-1", fip, newMAC, fip)
 	}
 	na := func(d time.Duration, override bool) trace.Record {
-		r := arpRec(t, at(d), trace.FrameNA, "qg-1", "2001:db8::5", newMAC, "")
+		r := watchtest.ArpRec(t, watchtest.At(d), trace.FrameNA, "qg-1", "2001:db8::5", newMAC, "")
 		r.Frame.Override = override
 		return r
 	}
@@ -68,28 +69,28 @@ func TestGARPIgnored(t *testing.T) {
 		{"no entry for the address", "3.10.0-514.el7", []trace.Record{reply(10 * ms)}, 0, nil, "", ""},
 		{"entry already has the MAC", "3.10.0-514.el7", []trace.Record{entry(0, newMAC, kernel.NUDStale), reply(10 * ms)}, 0, nil, "", ""},
 		{"entry deleted meanwhile", "3.10.0-514.el7",
-			[]trace.Record{entry(0, oldMAC, kernel.NUDStale), reply(10 * ms), neighRec(t, at(500*ms), trace.ActionDel, fip, "qg-1", oldMAC, kernel.NUDStale)}, 0, nil, "", ""},
+			[]trace.Record{entry(0, oldMAC, kernel.NUDStale), reply(10 * ms), watchtest.NeighRec(t, watchtest.At(500*ms), trace.ActionDel, fip, "qg-1", oldMAC, kernel.NUDStale)}, 0, nil, "", ""},
 		{"a non-gratuitous reply is not checked", "3.10.0-514.el7",
-			[]trace.Record{entry(0, oldMAC, kernel.NUDStale), arpRec(t, at(10*ms), trace.FrameARPReply, "qg-1", fip, newMAC, "203.0.113.1")}, 0, nil, "", ""},
+			[]trace.Record{entry(0, oldMAC, kernel.NUDStale), watchtest.ArpRec(t, watchtest.At(10*ms), trace.FrameARPReply, "qg-1", fip, newMAC, "203.0.113.1")}, 0, nil, "", ""},
 		{"entry on the bridge above the port", "5.10.0",
-			[]trace.Record{neighRec(t, at(0), trace.ActionNew, fip, "br0", oldMAC, kernel.NUDReachable), req(10 * ms)}, 1,
+			[]trace.Record{watchtest.NeighRec(t, watchtest.At(0), trace.ActionNew, fip, "br0", oldMAC, kernel.NUDReachable), req(10 * ms)}, 1,
 			[]string{"seen on qg-1 but the entry is on br0"}, "", "203.0.113.5 dev br0"},
 		{"NA without the override flag", "5.10.0",
-			[]trace.Record{neighRec(t, at(0), trace.ActionNew, "2001:db8::5", "qg-1", oldMAC, kernel.NUDStale), na(10*ms, false)}, 1,
+			[]trace.Record{watchtest.NeighRec(t, watchtest.At(0), trace.ActionNew, "2001:db8::5", "qg-1", oldMAC, kernel.NUDStale), na(10*ms, false)}, 1,
 			[]string{"no Override flag"}, "Override flag", ""},
 		{"NA with override, taken", "5.10.0",
-			[]trace.Record{neighRec(t, at(0), trace.ActionNew, "2001:db8::5", "qg-1", oldMAC, kernel.NUDStale), na(10*ms, true),
-				neighRec(t, at(11*ms), trace.ActionNew, "2001:db8::5", "qg-1", newMAC, kernel.NUDStale)}, 0, nil, "", ""},
+			[]trace.Record{watchtest.NeighRec(t, watchtest.At(0), trace.ActionNew, "2001:db8::5", "qg-1", oldMAC, kernel.NUDStale), na(10*ms, true),
+				watchtest.NeighRec(t, watchtest.At(11*ms), trace.ActionNew, "2001:db8::5", "qg-1", newMAC, kernel.NUDStale)}, 0, nil, "", ""},
 		{"reported once while ignored", "3.10.0-514.el7",
 			[]trace.Record{entry(0, oldMAC, kernel.NUDStale), reply(10 * ms), reply(5 * time.Second), reply(10 * time.Second)}, 1, nil, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := DefaultConfig()
+			cfg := watch.DefaultConfig()
 			cfg.KernelRelease = tt.kernel
-			fs, _ := run(t, cfg, tt.recs)
-			g := byDetector(fs, DetectorGARPIgnored)
-			if len(g) != tt.want || len(byDetector(fs, DetectorMACChange)) != len(fs)-len(g) {
+			fs, _ := watchtest.Run(t, cfg, tt.recs)
+			g := watchtest.ByDetector(fs, watch.DetectorGARPIgnored)
+			if len(g) != tt.want || len(watchtest.ByDetector(fs, watch.DetectorMACChange)) != len(fs)-len(g) {
 				t.Fatalf("findings %v, want %d garp-ignored", fs, tt.want)
 			}
 			if tt.want == 0 {
@@ -107,7 +108,7 @@ func TestGARPIgnored(t *testing.T) {
 			if tt.objects != "" && !strings.HasPrefix(f.Objects[0], tt.objects) {
 				t.Errorf("objects %q, want the entry %q first", f.Objects, tt.objects)
 			}
-			if f.Severity != SeverityCritical || f.Time.IsZero() {
+			if f.Severity != watch.SeverityCritical || f.Time.IsZero() {
 				t.Errorf("finding %+v", f)
 			}
 		})
@@ -117,10 +118,10 @@ func TestGARPIgnored(t *testing.T) {
 func TestNeighMACChangeUnannounced(t *testing.T) {
 	ms := time.Millisecond
 	entry := func(d time.Duration, m string) trace.Record {
-		return neighRec(t, at(d), trace.ActionNew, "10.0.0.7", "eth0", m, kernel.NUDReachable)
+		return watchtest.NeighRec(t, watchtest.At(d), trace.ActionNew, "10.0.0.7", "eth0", m, kernel.NUDReachable)
 	}
 	frame := func(d time.Duration, dev, sender, m string) trace.Record {
-		return arpRec(t, at(d), trace.FrameARPReply, dev, sender, m, "10.0.0.1")
+		return watchtest.ArpRec(t, watchtest.At(d), trace.FrameARPReply, dev, sender, m, "10.0.0.1")
 	}
 	tests := []struct {
 		name string
@@ -142,12 +143,12 @@ func TestNeighMACChangeUnannounced(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs, _ := run(t, DefaultConfig(), tt.recs)
-			m := byDetector(fs, DetectorMACChange)
+			fs, _ := watchtest.Run(t, watch.DefaultConfig(), tt.recs)
+			m := watchtest.ByDetector(fs, watch.DetectorMACChange)
 			if len(m) != tt.want || len(fs) != tt.want {
 				t.Fatalf("findings %v, want %d", fs, tt.want)
 			}
-			if tt.want > 0 && (!strings.Contains(m[0].Evidence, "changed from fa:16:3e:00:00:01 to fa:16:3e:00:00:02") || m[0].Severity != SeverityWarning) {
+			if tt.want > 0 && (!strings.Contains(m[0].Evidence, "changed from fa:16:3e:00:00:01 to fa:16:3e:00:00:02") || m[0].Severity != watch.SeverityWarning) {
 				t.Errorf("finding %v", m[0])
 			}
 		})
@@ -158,71 +159,12 @@ func TestNeighMACChangeUnannounced(t *testing.T) {
 		"[NEIGH]10.0.0.7 dev eth0 lladdr fa:16:3e:00:00:01 REACHABLE",
 		"[NEIGH]10.0.0.7 dev eth0 lladdr fa:16:3e:00:00:02 REACHABLE",
 	}
-	e := NewEngine(DefaultConfig())
-	var fs []Finding
-	for _, r := range parseLines(t, lines...) {
+	e := watch.NewEngine(watch.DefaultConfig())
+	var fs []watch.Finding
+	for _, r := range watchtest.ParseLines(t, lines...) {
 		fs = append(fs, e.Observe(r)...)
 	}
-	if len(fs) != 1 || fs[0].Detector != DetectorMACChange || !strings.Contains(fs[0].Evidence, "in the trace") {
+	if len(fs) != 1 || fs[0].Detector != watch.DetectorMACChange || !strings.Contains(fs[0].Evidence, "in the trace") {
 		t.Errorf("untimed findings %v", fs)
-	}
-}
-
-func TestOverflowAndResync(t *testing.T) {
-	recs := []trace.Record{
-		{Time: at(0), Kind: trace.KindResync, Lost: 3}, // an initial sync: nothing to say
-		{Time: at(time.Second), Kind: trace.KindOverflow, Lost: 1234},
-		{Time: at(time.Second + 30*time.Millisecond), Kind: trace.KindResync, Lost: 17},
-		{Time: at(2 * time.Second), Kind: trace.KindOverflow, Netns: "blue"},
-		{Time: at(2 * time.Second), Kind: trace.KindResync},
-	}
-	fs, _ := run(t, DefaultConfig(), recs)
-	if len(fs) != 4 {
-		t.Fatalf("findings %v, want 4", fs)
-	}
-	checks := []struct {
-		sev  Severity
-		want string
-	}{
-		{SeverityWarning, "could not queue 1234 events"},
-		{SeverityInfo, "17 differences from the watcher's view"},
-		{SeverityWarning, "an unknown number of events"},
-		{SeverityInfo, "no difference"},
-	}
-	for i, c := range checks {
-		if fs[i].Detector != DetectorOverflow || fs[i].Severity != c.sev || !strings.Contains(fs[i].Evidence, c.want) {
-			t.Errorf("finding %d = %v, want %s with %q", i, fs[i], c.sev, c.want)
-		}
-	}
-	if fs[2].Objects[0] != "rtnetlink subscription in netns blue" {
-		t.Errorf("objects %v", fs[2].Objects)
-	}
-}
-
-func TestFindingStringAndJSON(t *testing.T) {
-	fs, _ := run(t, DefaultConfig(), parseFile(t, "testdata/seed-bad.log"))
-	c := byDetector(fs, DetectorCache)[0]
-	s := c.String()
-	lines := strings.Split(s, "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "2016-06-11T22:32:32.532758 critical cache-contradicts-route: unreachable 2001:67c:1254:e:10::1") ||
-		!strings.HasPrefix(lines[1], "    evidence: ") || !strings.HasPrefix(lines[2], "    advice: ") {
-		t.Errorf("String() =\n%s", s)
-	}
-	b, err := json.Marshal(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got map[string]any
-	if err := json.Unmarshal(b, &got); err != nil {
-		t.Fatal(err)
-	}
-	if got["detector"] != DetectorCache || got["severity"] != "critical" || got["time"] != "2016-06-11T22:32:32.532758Z" ||
-		got["heal"] != "[RTCAH]Cloned unreachable 2001:67c:1254:e:10::1 dev lo metric 0 \\ cache error -101" {
-		t.Errorf("JSON = %s", b)
-	}
-	for _, s := range []Severity{SeverityInfo, SeverityWarning, SeverityCritical} {
-		if s.String() == "" || strings.HasPrefix(s.String(), "severity(") {
-			t.Errorf("severity %d has no name", s)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package watch
+package routechange
 
 import (
 	"fmt"
@@ -6,12 +6,14 @@ import (
 
 	"raceroute/kernel"
 	"raceroute/trace"
+	"raceroute/watch/finding"
+	"raceroute/watch/view"
 )
 
 // A routing daemon that loses a route may install a retraction for its
 // prefix: a reject route at a worse metric than the route's (babeld:
 // `unreachable PREFIX dev lo proto babel metric 4294967295`, see
-// testdata/babeld-retraction.log). Once it has a new route it deletes
+// watch/testdata/babeld-retraction.log). Once it has a new route it deletes
 // the retraction and adds the route. Each swap is a delete then an add,
 // so the change from the old route to the new one is one non-atomic
 // change in four steps:
@@ -46,29 +48,29 @@ func isRetraction(t kernel.RouteType) bool {
 // with the key of a delete waiting behind its retraction ends the wait:
 // the writer added the new route before removing the retraction, so that
 // side of the change left no gap.
-func (e *Engine) retractionAdded(pk prefixKey, r trace.Record) bool {
+func (rc *Detector) retractionAdded(pk view.Key, r *trace.Record) bool {
 	rt := r.Route
 	if !isRetraction(rt.Type) {
-		if d := e.retracted[pk]; d != nil && d.key == keyOf(rt) {
-			delete(e.retracted, pk)
+		if d := rc.retracted[pk]; d != nil && d.key == keyOf(rt) {
+			delete(rc.retracted, pk)
 		}
 		return false
 	}
 	fits := func(c *deletion) bool {
-		return c != nil && c.key.prefixKey == pk && c.retr == nil && c.link == "" &&
-			c.route.Metric < rt.Metric && !isReject(c.route.Type) && !kernelOwned(c.route)
+		return c != nil && c.key.Key == pk && c.retr == nil && c.link == "" &&
+			c.route.Metric < rt.Metric && !isReject(c.route.Type) && !view.KernelOwned(c.route)
 	}
 	var d *deletion
 	if r.Time.IsZero() {
-		if fits(e.zeroDel) && e.zeroDel.seq == e.routeSeq-1 {
-			d, e.zeroDel = e.zeroDel, nil
+		if fits(rc.zeroDel) && rc.zeroDel.seq == rc.routeSeq-1 {
+			d, rc.zeroDel = rc.zeroDel, nil
 		}
 	} else {
-		for _, c := range e.dels {
+		for _, c := range rc.dels {
 			if !fits(c) {
 				continue
 			}
-			if g := r.Time.Sub(c.at); g < 0 || g > e.cfg.NonAtomicWindow {
+			if g := r.Time.Sub(c.at); g < 0 || g > rc.cfg.Window {
 				continue
 			}
 			if d == nil || c.at.After(d.at) || c.at.Equal(d.at) && c.key.metric < d.key.metric {
@@ -76,72 +78,72 @@ func (e *Engine) retractionAdded(pk prefixKey, r trace.Record) bool {
 			}
 		}
 		if d != nil {
-			delete(e.dels, d.key)
+			delete(rc.dels, d.key)
 		}
 	}
 	if d == nil {
 		return false
 	}
 	d.retr = &retraction{route: rt, added: r.Time, addedLine: r.Line}
-	e.retracted[pk] = d
+	rc.retracted[pk] = d
 	return true
 }
 
 // retractionDeleted notes the delete of a retraction that followed a
 // route's delete: the change now waits for the new route, as a delete
 // does. It reports whether r was such a retraction.
-func (e *Engine) retractionDeleted(pk prefixKey, r trace.Record) bool {
-	d := e.retracted[pk]
-	if d == nil || d.retr.route.Type != r.Route.Type || !sameRoute(d.retr.route, r.Route) {
+func (rc *Detector) retractionDeleted(pk view.Key, r *trace.Record) bool {
+	d := rc.retracted[pk]
+	if d == nil || d.retr.route.Type != r.Route.Type || !view.SameRoute(d.retr.route, r.Route) {
 		return false
 	}
-	delete(e.retracted, pk)
+	delete(rc.retracted, pk)
 	d.retr.deleted, d.retr.deletedLine = r.Time, r.Line
-	d.seq = e.routeSeq
+	d.seq = rc.routeSeq
 	if r.Time.IsZero() {
-		e.zeroDel = d
+		rc.zeroDel = d
 		return true
 	}
-	e.dels[d.key] = d
-	e.delQueue = append(e.delQueue, queuedDel{d.key, d.seq, r.Time})
+	rc.dels[d.key] = d
+	rc.delQueue = append(rc.delQueue, queuedDel{d.key, d.seq, r.Time})
 	return true
 }
 
 // retractionFinding reports a change through a retraction, completed by
 // the add r.
-func (e *Engine) retractionFinding(d *deletion, r trace.Record) Finding {
+func (rc *Detector) retractionFinding(d *deletion, r *trace.Record) finding.Finding {
 	x := d.retr
 	old, retr, added := d.route, x.route, r.Route
-	dst := d.key.dst
+	dst := d.key.Dst
 	var ev string
 	if !d.at.IsZero() && !x.added.IsZero() && !x.deleted.IsZero() && !r.Time.IsZero() {
-		gap1, gap2 := fmtGap(x.added.Sub(d.at)), fmtGap(r.Time.Sub(x.deleted))
+		gap1, gap2 := finding.FmtGap(x.added.Sub(d.at)), finding.FmtGap(r.Time.Sub(x.deleted))
 		ev = fmt.Sprintf("%s changed the route to %s through a retraction, each swap a delete then an add: "+
 			"it deleted `%s` at %s, added the retraction `%s` %s later, deleted the retraction at %s and added `%s` %s later, at %s. "+
 			"%s had no usable route for %s, from %s to %s: for %s the retraction %s, and %s",
-			writerOf(added), dst, routeObject(old), fmtTime(d.at), routeObject(retr), gap1,
-			fmtTime(x.deleted), routeObject(added), gap2, fmtTime(r.Time),
-			dst, fmtGap(r.Time.Sub(d.at)), fmtTime(d.at), fmtTime(r.Time), fmtGap(x.deleted.Sub(x.added)), rejectEffect(retr.Type),
-			e.duringGap(d, fmt.Sprintf("the two gaps (%s and %s)", gap1, gap2)))
+			writerOf(added), dst, finding.RouteObject(old), finding.FmtTime(d.at), finding.RouteObject(retr), gap1,
+			finding.FmtTime(x.deleted), finding.RouteObject(added), gap2, finding.FmtTime(r.Time),
+			dst, finding.FmtGap(r.Time.Sub(d.at)), finding.FmtTime(d.at), finding.FmtTime(r.Time), finding.FmtGap(x.deleted.Sub(x.added)), rejectEffect(retr.Type),
+			rc.duringGap(d, fmt.Sprintf("the two gaps (%s and %s)", gap1, gap2)))
 	} else {
 		ev = fmt.Sprintf("%s changed the route to %s through a retraction, each swap a delete then an add: "+
 			"it deleted `%s`%s, added the retraction `%s` as the next route event%s, deleted the retraction%s and added `%s` as the next route event%s "+
 			"(the trace has no timestamps). %s had no usable route from the delete to the add: meanwhile the retraction %s, and %s",
-			writerOf(added), dst, routeObject(old), lineRef(d.line), routeObject(retr), lineRef(x.addedLine),
-			lineRef(x.deletedLine), routeObject(added), lineRef(r.Line),
-			dst, rejectEffect(retr.Type), e.duringGap(d, "the gaps before and after it"))
+			writerOf(added), dst, finding.RouteObject(old), lineRef(d.line), finding.RouteObject(retr), lineRef(x.addedLine),
+			lineRef(x.deletedLine), finding.RouteObject(added), lineRef(r.Line),
+			dst, rejectEffect(retr.Type), rc.duringGap(d, "the gaps before and after it"))
 	}
 	advice := fmt.Sprintf("Keep %s routed through such a change: the retraction's metric (%d) differs from the route's (%d), so both can be in the table at once and the lower metric wins. "+
 		"Add the retraction before deleting the old route, and add the new route before deleting the retraction: lookups then never find the prefix without a route. "+
 		"(NLM_F_REPLACE cannot swap them: the metric is part of the replace key.)", dst, retr.Metric, old.Metric)
-	if d.key.family == 6 && e.kernel.ClonesOnLookup() {
+	if d.key.Family == 6 && rc.cfg.Kernel.ClonesOnLookup() {
 		advice += " On kernels before 4.2 a lookup while the retraction is installed clones it into an unreachable cache entry, and one inserted after the new route's add outlives the change (seed 000): check `ip -6 route show cache` for " + dst.String() + "."
 	}
-	return Finding{
-		Detector: DetectorNonAtomic,
-		Severity: SeverityWarning,
+	return finding.Finding{
+		Detector: NonAtomic,
+		Severity: finding.SeverityWarning,
 		Time:     r.Time,
-		Objects:  []string{routeObject(old), routeObject(retr), routeObject(added)},
+		Objects:  []string{finding.RouteObject(old), finding.RouteObject(retr), finding.RouteObject(added)},
 		Evidence: ev,
 		Advice:   advice,
 	}
