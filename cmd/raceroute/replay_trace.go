@@ -49,7 +49,7 @@ and skipped (the first 20; then only their count). An overflow that
 iproute2 reported ("netlink receive error No buffer space available")
 is a finding, and so are the findings after it that lost events may
 have made wrong. To replay what watch --json printed with the advice
-watch gave, pass --kernel-release of the host it ran on.
+watch gave, pass --kernel of the host it ran on.
 
 Exit status: 2 when FILE cannot be read or holds no record at all (an
 empty or binary file), 1 with --fail-on-finding when anything was
@@ -86,7 +86,8 @@ found, 0 otherwise.`,
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.json, "json", false, "print findings as JSON lines")
 	fl.BoolVar(&opts.failOnFinding, "fail-on-finding", false, "exit with status 1 when anything was found")
-	fl.StringVar(&opts.kernelRelease, "kernel-release", "", "uname -r of the host the log was recorded on, for the reason of an ignored gratuitous ARP")
+	fl.StringVar(&opts.kernelRelease, "kernel", "", "the kernel the log was recorded on, for the reasons findings give: a `PROFILE`, a release as uname -r prints it, or auto")
+	fl.StringVar(&opts.kernelRelease, "kernel-release", "", "the same as --kernel (the name of earlier versions)")
 	fl.DurationVar(&opts.window, "window", opts.window, "longest delete-to-add gap that counts as a non-atomic route change")
 	fl.DurationVar(&opts.locktime, "locktime", opts.locktime, "the host's neighbour locktime")
 	fl.DurationVar(&opts.garpMargin, "garp-margin", opts.garpMargin, "time allowed beyond locktime for a gratuitous ARP to be taken")
@@ -115,7 +116,13 @@ func replayTrace(ctx context.Context, r io.Reader, name string, stdout, stderr i
 		NonAtomicWindow: opts.window,
 		GARPMargin:      opts.garpMargin,
 		Locktime:        opts.locktime,
-		KernelRelease:   opts.kernelRelease,
+	}
+	if opts.kernelRelease != "" {
+		rel, err := kernelRelease(opts.kernelRelease)
+		if err != nil {
+			return 0, badInput(fmt.Errorf("--kernel: %w", err))
+		}
+		cfg.KernelRelease = rel
 	}
 	if cfg.NonAtomicWindow <= 0 || cfg.Locktime <= 0 || cfg.GARPMargin <= 0 {
 		return 0, badInput(errors.New("--window, --locktime and --garp-margin must be positive"))

@@ -230,3 +230,19 @@ func TestWatchEngineFlags(t *testing.T) {
 		}
 	}
 }
+
+// --kernel of replay-trace takes a profile name, a release or auto; a
+// wrong one is a usage error.
+func TestReplayTraceKernel(t *testing.T) {
+	for _, k := range []string{"rhel-7.3", "3.10.0-514.el7.x86_64", "auto", "debian-8"} {
+		if code, _, stderr := runCLI(t, "replay-trace", "--kernel", k, "../../watch/testdata/seed-bad.log"); code != 0 {
+			t.Errorf("--kernel %s: exit %d %s", k, code, stderr)
+		}
+	}
+	if code, _, stderr := runCLI(t, "replay-trace", "--kernel", "banana", "../../watch/testdata/seed-bad.log"); code != exitBadInput || !strings.Contains(stderr, "--kernel") {
+		t.Errorf("--kernel banana: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "replay-trace", "--kernel", "rhel-7.4[garp=never]", "../../watch/testdata/seed-bad.log"); code != exitBadInput || !strings.Contains(stderr, "assumptions") {
+		t.Errorf("--kernel with assumptions: exit %d %s", code, stderr)
+	}
+}
