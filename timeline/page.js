@@ -351,7 +351,8 @@
   // --- reports ---------------------------------------------------------
   function ratesChart(rates) {
     if (!rates || !rates.length) return '';
-    var lw = 150, bw = 320, rh = 18, H = 20 + rates.length * rh, W = lw + bw + 330;
+    var longest = rates.reduce(function (n, r) { return Math.max(n, r.kernel.length); }, 0);
+    var lw = Math.min(longest * 6.4 + 12, 420), bw = 320, rh = 18, H = 20 + rates.length * rh, W = lw + bw + 330;
     var h = '<div class="rates"><svg class="chart" width="' + W + '" height="' + H + '" role="img" aria-label="failure rate per kernel with 95 % interval">';
     [0, 0.25, 0.5, 0.75, 1].forEach(function (v) {
       h += '<text class="ax" x="' + (lw + v * bw - 8) + '" y="11">' + (v * 100) + '%</text>';

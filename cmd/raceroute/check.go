@@ -925,11 +925,14 @@ func profileSettings(p profile.Profile, first []string) []string {
 	return append(out, rest...)
 }
 
-// commandLine is how the command that runs was typed, for the page.
+// commandLine is how the command that runs was typed, for the page
+// (less where the page is written).
 func commandLine(cmd *cobra.Command, args []string) string {
 	parts := append([]string{cmd.CommandPath()}, args...)
 	cmd.Flags().Visit(func(f *pflag.Flag) {
-		parts = append(parts, "--"+f.Name+"="+f.Value.String())
+		if f.Name != "output" {
+			parts = append(parts, "--"+f.Name+"="+f.Value.String())
+		}
 	})
 	return strings.Join(parts, " ")
 }
@@ -966,10 +969,14 @@ func checkPage(cmd *cobra.Command, reports []report, o checkOptions) timeline.Pa
 	}
 	p.Title = "raceroute: the library on every kernel"
 	v := buildMatrix(reports, len(o.kernels) == 0)
-	m := &timeline.Matrix{Summary: v.summary(), Legend: v.legend}
+	m := &timeline.Matrix{Summary: v.summary()}
 	for _, g := range v.groups {
 		m.Columns = append(m.Columns, timeline.Column{Label: g.label, Kernels: g.members})
+		if len(g.members) > 1 {
+			m.Legend = append(m.Legend, fmt.Sprintf("%s: %s", strings.SplitN(g.label, ":", 2)[0], strings.Join(g.members, ", ")))
+		}
 	}
+	m.Legend = append(m.Legend, v.legend...)
 	// A cell links to the reports it stands for: each member kernel's,
 	// one whose story shows a violation first.
 	byKey := map[string]string{}
