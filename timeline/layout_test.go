@@ -104,8 +104,8 @@ func TestWindows(t *testing.T) {
 			name: "a moving locktime window: each update within it starts it again",
 			events: []trace.Event{
 				{T: 149, Actor: "flow", Object: "e", Window: lock(149)},
-				{T: 300, Actor: "flow", Object: "e", Window: lock(149)}, // restated: the same window
-				{T: 456, Actor: "arp", Object: "e", Window: lock(456)},  // inside [149, 1149]
+				{T: 300, Actor: "flow", Object: "e", Window: lock(149)},  // restated: the same window
+				{T: 456, Actor: "arp", Object: "e", Window: lock(456)},   // inside [149, 1149]
 				{T: 1456, Actor: "arp", Object: "e", Window: lock(1456)}, // at 456+1000: still inside (time_after is strict)
 				{T: 5000, Actor: "arp", Object: "e", Window: lock(5000)}, // after 2456: a new window
 			},

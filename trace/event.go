@@ -52,9 +52,10 @@ type Event struct {
 	// clone's /128 node, a neighbour entry ("tempest 172.24.4.10 dev
 	// eth2"). Empty when the event touches none (a frame on the wire).
 	Object string `json:"-"`
-	// State is Object's state once the event happened, set only when the
-	// event changed it: the routes at a FIB node ("no route" when it is
-	// empty), a neighbour entry's NUD state and lladdr.
+	// State is Object's state once the event happened, empty when the
+	// event does not tell it: the routes at a FIB node ("no route" when
+	// it is empty), a neighbour entry's NUD state and lladdr. A timeline
+	// draws a change where it differs from the state before.
 	State string `json:"-"`
 	// Related names a second object the event concerns: the route a new
 	// clone shadows, the node a lookup's match came from.
