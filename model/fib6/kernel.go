@@ -142,7 +142,7 @@ func (m *Model) fib6Add(s *State, id uint8, flags int, rec trace.Recorder, actor
 			if w.res == addReplaced {
 				cause = "replace"
 			}
-			m.describePrune(rec, actor, &pr, n, cause)
+			m.describePrune(rec, actor, s, &pr, n, cause)
 		}
 	}
 	return 0
@@ -228,7 +228,7 @@ func (m *Model) fib6Del(s *State, op opInfo, rec trace.Recorder, actor int) kern
 	id := m.delMatch(s, op)
 	if id == 0 {
 		if rec != nil {
-			m.describeDel(rec, actor, op, 0)
+			m.describeDel(rec, actor, s, op, 0)
 		}
 		return kernel.ESRCH
 	}
@@ -247,8 +247,8 @@ func (m *Model) fib6Del(s *State, op opInfo, rec trace.Recorder, actor int) kern
 		}
 	}
 	if rec != nil {
-		m.describePrune(rec, actor, &pr, op.node, "delete")
-		m.describeDel(rec, actor, op, id)
+		m.describePrune(rec, actor, s, &pr, op.node, "delete")
+		m.describeDel(rec, actor, s, op, id)
 	}
 	return 0
 }
