@@ -3,8 +3,6 @@ package timeline_test
 import (
 	"bytes"
 	"context"
-	"errors"
-	"io"
 	"os"
 	"strings"
 	"testing"
@@ -77,29 +75,22 @@ const seedLog = `(1) [22:32:32.532745] [RTCAH]- 2001:67c:1254:e:10::1 via fe80::
 (8) [22:35:28.613731] [RTCAH]+ 2001:67c:1254:e:10::1 via fe80::f485:c1ff:feb4:f32a dev re6stnet-tcp src 2001:67c:1254:e:63::1 metric 0 \ cache users 1
 `
 
-// A replayed trace through Tap, as replay-trace --format html will run
-// it: the seed's log through watch's detectors, drawn with one lane per
+// A replayed trace, as replay-trace --format html runs it: the seed's log through watch's detectors, drawn with one lane per
 // prefix and cache entry, the findings on their detectors' lanes joined
 // to the objects they name.
 func TestRecordedTraceRenders(t *testing.T) {
 	chromiumtest.Browser(t)
-	tap := timeline.NewTap(watch.NewEngine(watch.DefaultConfig()))
-	mr := iproute2.NewMonitorReader(strings.NewReader(seedLog), iproute2.MonitorOptions{Name: "seed-bad.log"})
-	var last time.Time
-	for {
-		rec, err := mr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		last = rec.Time
-		tap.Observe(rec)
+	var rec timeline.Recording
+	_, err := watch.Replay(context.Background(), strings.NewReader(seedLog), watch.DefaultConfig(), watch.ReplayOptions{
+		Monitor:   iproute2.MonitorOptions{Name: "seed-bad.log"},
+		OnRecord:  rec.Record,
+		OnFinding: func(f watch.Finding) error { rec.Findings([]watch.Finding{f}); return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	tap.Finish(last.Add(time.Minute))
 	var b bytes.Buffer
-	if err := timeline.Write(&b, timeline.Page{Title: "seed-bad.log", Groups: []timeline.Group{{Name: "seed-bad.log", Reports: []timeline.Report{tap.Report("seed-bad.log")}}}}); err != nil {
+	if err := timeline.Write(&b, timeline.Page{Title: "seed-bad.log", Groups: []timeline.Group{{Name: "seed-bad.log", Reports: []timeline.Report{rec.Report("seed-bad.log")}}}}); err != nil {
 		t.Fatal(err)
 	}
 	p := chromiumtest.Open(t, b.Bytes(), 1400, 800)

@@ -267,8 +267,7 @@ func TestRecordingLanesAndFindings(t *testing.T) {
 	old.Gateway, old.Dev, old.Metric = mustAddr("fe80::1"), "re6stnet8", 1024
 	cache := mustPrefix("2001:67c:1254:e:10::1/128")
 	cache.Type, cache.Dev, cache.Cloned, cache.Error = kernel.RouteUnreachable, "lo", true, -101
-	var tap Tap
-	tap.Detector = fakeDetector{}
+	var rec Recording
 	recs := []trace.Record{
 		{Time: t0, Kind: trace.KindRoute, Action: trace.ActionDel, Route: old},
 		{Time: t0.Add(time.Millisecond), Kind: trace.KindRoute, Action: trace.ActionNew, Route: cache, Polled: true},
@@ -277,10 +276,10 @@ func TestRecordingLanesAndFindings(t *testing.T) {
 			Neigh: trace.Neigh{Addr: mustAddr("172.24.4.10"), Dev: "eth2", State: kernel.NUDStale, LLAddr: mustMAC("fa:16:3e:aa:aa:aa")}},
 	}
 	for _, r := range recs {
-		tap.Observe(r)
+		rec.Record(r)
+		rec.Findings(fakeFindings(r))
 	}
-	tap.Finish(t0.Add(time.Second))
-	story := tap.Story()
+	story := rec.Story()
 	d := layout(story)
 	lanes := strings.Join(laneNames(d), ",")
 	for _, want := range []string{"object:route 2001:67c:1254:e:10::/80", "object:cache 2001:67c:1254:e:10::1/128",
@@ -312,16 +311,14 @@ func TestRecordingLanesAndFindings(t *testing.T) {
 	if f.T != 2 || f.Object != "cache 2001:67c:1254:e:10::1/128" || f.Related != "route 2001:67c:1254:e:10::/80" || f.Outcome != trace.OutcomeLost {
 		t.Errorf("finding at t=%d on %q related %q outcome %v", f.T, f.Object, f.Related, f.Outcome)
 	}
-	r := tap.Report("seed.log")
+	r := rec.Report("seed.log")
 	if r.Verdict != "violated" || r.Properties[0].Story == nil {
 		t.Errorf("report %+v", r)
 	}
 }
 
-// fakeDetector finds a contradicting cache entry when the /80 comes back.
-type fakeDetector struct{}
-
-func (fakeDetector) Observe(r trace.Record) []watch.Finding {
+// fakeFindings finds a contradicting cache entry when the /80 comes back.
+func fakeFindings(r trace.Record) []watch.Finding {
 	if r.Kind == trace.KindRoute && !r.Route.Cloned && r.Action == trace.ActionNew {
 		return []watch.Finding{{Detector: watch.DetectorCache, Severity: watch.SeverityCritical, Time: r.Time,
 			Objects:  []string{"unreachable 2001:67c:1254:e:10::1 dev lo metric 0 \\ cache error -101", r.Route.String()},
@@ -329,5 +326,3 @@ func (fakeDetector) Observe(r trace.Record) []watch.Finding {
 	}
 	return nil
 }
-
-func (fakeDetector) Finish(time.Time) []watch.Finding { return nil }

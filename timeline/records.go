@@ -281,35 +281,3 @@ func (r *Recording) laneNamed(obj string) string {
 	}
 	return ""
 }
-
-// Detector is what replay-trace runs records through: watch's Engine.
-type Detector interface {
-	Observe(trace.Record) []watch.Finding
-	Finish(end time.Time) []watch.Finding
-}
-
-// Tap is a Detector that records everything the detector it wraps
-// observes and finds, for a timeline of the trace.
-type Tap struct {
-	Detector
-	Recording
-}
-
-// NewTap wraps d.
-func NewTap(d Detector) *Tap { return &Tap{Detector: d} }
-
-// Observe records rec, passes it to the detector, and records its
-// findings.
-func (t *Tap) Observe(rec trace.Record) []watch.Finding {
-	t.Record(rec)
-	fs := t.Detector.Observe(rec)
-	t.Findings(fs)
-	return fs
-}
-
-// Finish passes end to the detector and records its last findings.
-func (t *Tap) Finish(end time.Time) []watch.Finding {
-	fs := t.Detector.Finish(end)
-	t.Findings(fs)
-	return fs
-}

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"raceroute/iproute2"
+	"raceroute/trace"
 )
 
 // DefaultShowSkipped is how many of the lines a replay skipped it passes
@@ -18,6 +19,9 @@ type ReplayOptions struct {
 	// Monitor tunes the reading of the log; Monitor.Name names it in
 	// errors.
 	Monitor iproute2.MonitorOptions
+	// OnRecord, if set, receives every record before the detectors
+	// observe it (a timeline of the trace draws them).
+	OnRecord func(trace.Record)
 	// OnFinding, if set, receives every finding as it is made; an error
 	// from it ends the replay with that error.
 	OnFinding func(Finding) error
@@ -115,6 +119,9 @@ func Replay(ctx context.Context, log io.Reader, cfg Config, opts ReplayOptions) 
 			held = nil
 		}
 		s.Records++
+		if opts.OnRecord != nil {
+			opts.OnRecord(rec)
+		}
 		if err := emit(eng.Observe(rec)); err != nil {
 			return s, err
 		}

@@ -12,12 +12,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"raceroute/iproute2"
+	"raceroute/timeline"
 	"raceroute/watch"
 )
 
 // replayTraceOptions are the flags of replay-trace.
 type replayTraceOptions struct {
 	json          bool
+	format        string // "" (text, or JSON lines with --json) or html
+	output        string
 	failOnFinding bool
 	kernelRelease string
 	window        time.Duration
@@ -85,6 +88,8 @@ found, 0 otherwise.`,
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.json, "json", false, "print findings as JSON lines")
+	fl.StringVar(&opts.format, "format", "", "`html`: write a timeline of the trace, one lane per prefix, cache entry and neighbour entry, findings where they happened (with -o)")
+	fl.StringVarP(&opts.output, "output", "o", "", "write the --format html page to `FILE` instead of standard output")
 	fl.BoolVar(&opts.failOnFinding, "fail-on-finding", false, "exit with status 1 when anything was found")
 	fl.StringVar(&opts.kernelRelease, "kernel", "", "the kernel the log was recorded on, for the reasons findings give: a `PROFILE`, a release as uname -r prints it, or auto")
 	fl.StringVar(&opts.kernelRelease, "kernel-release", "", "the same as --kernel (the name of earlier versions)")
@@ -127,7 +132,23 @@ func replayTrace(ctx context.Context, r io.Reader, name string, stdout, stderr i
 	if cfg.NonAtomicWindow <= 0 || cfg.Locktime <= 0 || cfg.GARPMargin <= 0 {
 		return 0, badInput(errors.New("--window, --locktime and --garp-margin must be positive"))
 	}
+	var rec *timeline.Recording
+	switch opts.format {
+	case "", "text":
+	case "html":
+		if opts.json {
+			return 0, badInput(errors.New("--json and --format html: choose one"))
+		}
+		rec = &timeline.Recording{}
+		ropts.OnRecord = rec.Record
+	default:
+		return 0, badInput(fmt.Errorf("--format %q: want html (findings print as text, or JSON lines with --json)", opts.format))
+	}
 	ropts.OnFinding = func(f watch.Finding) error {
+		if rec != nil {
+			rec.Findings([]watch.Finding{f})
+			return nil
+		}
 		if opts.json {
 			b, err := json.Marshal(f)
 			if err != nil {
@@ -157,5 +178,20 @@ func replayTrace(ctx context.Context, r io.Reader, name string, stdout, stderr i
 		shown = fmt.Sprintf(" (the first %d shown)", sum.Shown)
 	}
 	fmt.Fprintf(stderr, "replay-trace: %s: %d records, %d malformed lines skipped%s, %d finding(s)\n", name, sum.Records, sum.Skipped, shown, sum.Findings)
+	if rec != nil {
+		out := stdout
+		if opts.output != "" {
+			f, err := os.Create(opts.output)
+			if err != nil {
+				return sum.Findings, badInput(fmt.Errorf("-o: %w", err))
+			}
+			defer f.Close()
+			out = f
+		}
+		page := timeline.Page{Title: name, Groups: []timeline.Group{{Name: name, Reports: []timeline.Report{rec.Report(name)}}}}
+		if err := timeline.Write(out, page); err != nil {
+			return sum.Findings, fmt.Errorf("write the timeline: %w", err)
+		}
+	}
 	return sum.Findings, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -244,5 +245,21 @@ func TestReplayTraceKernel(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "replay-trace", "--kernel", "rhel-7.4[garp=never]", "../../watch/testdata/seed-bad.log"); code != exitBadInput || !strings.Contains(stderr, "assumptions") {
 		t.Errorf("--kernel with assumptions: exit %d %s", code, stderr)
+	}
+}
+
+// replay-trace --format html writes a timeline page of the trace.
+func TestReplayTraceHTML(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "seed.html")
+	code, _, stderr := runCLI(t, "replay-trace", "--format", "html", "-o", out, "../../watch/testdata/seed-bad.log")
+	if code != 0 {
+		t.Fatalf("exit %d %s", code, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || !bytes.Contains(b, []byte("<!DOCTYPE html>")) || !bytes.Contains(b, []byte("cache-contradicts-route")) {
+		t.Fatalf("page: %v, %d bytes", err, len(b))
+	}
+	if code, _, stderr := runCLI(t, "replay-trace", "--format", "pdf", "../../watch/testdata/seed-bad.log"); code != exitBadInput || !strings.Contains(stderr, "--format") {
+		t.Fatalf("--format pdf: %d %s", code, stderr)
 	}
 }
