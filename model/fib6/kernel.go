@@ -116,6 +116,10 @@ loop:
 func (m *Model) fib6Add(s *State, id uint8, flags int, rec trace.Recorder, actor int) kernel.Errno {
 	ri := &m.routes[id]
 	n := ri.node
+	// ip6_route_info_create() (6.12) makes the table before anything
+	// can fail: fib6_new_table(), or fib6_get_table() and then
+	// fib6_new_table() for a request without NLM_F_CREATE.
+	s.Tables |= m.nodes[n].tableBit
 	w := m.addPlace(s, id, flags)
 	slots := &s.Slots[n]
 	switch w.res {
