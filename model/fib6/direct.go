@@ -95,6 +95,10 @@ func (m *Model) inTree(s *State, n int) bool {
 // dst.error, or -ENETUNREACH of ip6_null_entry).
 type Lookup struct {
 	Route Route
+	// Group lists the ECMP siblings of a multipath match, Route among
+	// them, in list order: the kernel chooses one per flow hash
+	// (fib6_select_path()), and a fib-match lookup lists them all.
+	Group []Route
 	Cache bool // the match is a route-cache entry (clone)
 	Err   kernel.Errno
 	Null  bool // no route matched: ip6_null_entry
@@ -122,7 +126,15 @@ func (m *Model) Get(s *State, dst netip.Addr) (Lookup, error) {
 		return Lookup{Null: true, Err: kernel.ENETUNREACH}, nil
 	}
 	ri := &m.routes[id]
-	return Lookup{Route: ri.r, Cache: ri.isCache(), Err: ri.err}, nil
+	l := Lookup{Route: ri.r, Cache: ri.isCache(), Err: ri.err}
+	if !l.Cache && m.hasSiblings(s, ri.node, id) {
+		for _, o := range s.Slots[ri.node] {
+			if o != 0 && qualifyECMP(&m.routes[o]) && m.routes[o].r.Metric == ri.r.Metric {
+				l.Group = append(l.Group, m.routes[o].r)
+			}
+		}
+	}
+	return l, nil
 }
 
 // TableRoute is one route of a table listing.

@@ -2,6 +2,7 @@ package fib6
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"raceroute/kernel"
@@ -99,5 +100,57 @@ func TestGetAndTable(t *testing.T) {
 	tab := m.Table(&s)
 	if len(tab) != 2 || tab[0].Route.Prefix.Bits() != 48 || tab[1].Route.Prefix.Bits() != 64 {
 		t.Errorf("table: %+v", tab)
+	}
+}
+
+// ECMP siblings, as lab --fuzz found them on 6.18: a replace of a route
+// with siblings removes them all (fib6_add_rt2node(), since 4.2), and a
+// lookup matches the whole group. 3.16 replaces the first route only.
+func TestSiblings(t *testing.T) {
+	gw1, gw2 := "2001:db8:2::/64 via fe80::1 dev d1", "2001:db8:2::/64 via fe80::2 dev d1"
+	dst := netip.MustParseAddr("2001:db8:2::5")
+	for _, tt := range []struct {
+		prof, last string
+		want       []string
+		group      int
+	}{
+		{"linux-6.12", "replace " + gw1, []string{gw1 + " metric 1024"}, 0},
+		{"linux-6.12", "replace unreachable 2001:db8:2::/64", []string{"unreachable 2001:db8:2::/64 dev lo metric 1024"}, 0},
+		{"linux-6.12", "", []string{gw2 + " metric 1024", gw1 + " metric 1024"}, 2},
+		{"linux-3.16", "replace " + gw1, []string{gw1 + " metric 1024", gw1 + " metric 1024"}, 0},
+	} {
+		t.Run(tt.prof+" "+tt.last, func(t *testing.T) {
+			ops := []Op{{Kind: OpAdd, Route: mustRoute(t, gw2)}, {Kind: OpAppend, Route: mustRoute(t, gw1)}}
+			if tt.last != "" {
+				verb, line, _ := strings.Cut(tt.last, " ")
+				k := map[string]OpKind{"replace": OpReplace}[verb]
+				ops = append(ops, Op{Kind: k, Route: mustRoute(t, line)})
+			}
+			m, err := New(Config{Profile: prof(t, tt.prof), Actors: []Actor{{Name: "a", Ops: ops}, {Name: "f", Dst: dst, Packets: 1}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := m.Init()
+			for _, o := range ops {
+				if a, err := m.Exec(&s, o); err != nil || a.Err != 0 {
+					t.Fatalf("%s: %+v %v", o, a, err)
+				}
+			}
+			var got []string
+			for _, r := range m.Table(&s) {
+				if !r.Cache {
+					got = append(got, r.Route.String())
+				}
+			}
+			if strings.Join(got, "; ") != strings.Join(tt.want, "; ") {
+				t.Errorf("table: %q, want %q", got, tt.want)
+			}
+			if tt.prof == "linux-6.12" {
+				l, err := m.Get(&s, dst)
+				if err != nil || len(l.Group) != tt.group {
+					t.Errorf("get: group %v (%v), want %d routes", l.Group, err, tt.group)
+				}
+			}
+		})
 	}
 }
