@@ -127,7 +127,7 @@ type step struct {
 	req    rtnl.Request
 	change int   // the change it belongs to, -1 for a nexthop object's
 	deps   []int // steps that must have succeeded before it is sent
-	what   string
+	what   string // a nexthop object's step; a route's is told by stepText
 	// goneOK: a delete that finds nothing (ESRCH, ENOENT) has done its
 	// job (the replace before it already removed the old route).
 	goneOK bool
@@ -191,17 +191,33 @@ type planner struct {
 	repurposed map[uint32]nhSpec
 	nextID     uint32
 	used       map[uint32]bool
+	// chosen caches choose(): its answer depends on the family and class.
+	chosen map[[2]int]choice
+	nhText map[uint32]string
+}
+
+func (pl *planner) choose(fam int, c class) choice {
+	k := [2]int{fam, int(c)}
+	ch, ok := pl.chosen[k]
+	if !ok {
+		ch = choose(pl.cfg.profile, fam, c)
+		pl.chosen[k] = ch
+	}
+	return ch
 }
 
 // compute plans the changes from st to the desired routes.
 func compute(st *state, desired []Route, cfg config) (*Plan, error) {
 	pl := &planner{st: st, cfg: cfg, assigned: map[nhSpec]uint32{}, nhStep: map[uint32]int{},
-		repurposed: map[uint32]nhSpec{}, used: map[uint32]bool{}, nextID: cfg.idBase}
+		repurposed: map[uint32]nhSpec{}, used: map[uint32]bool{}, nextID: cfg.idBase,
+		chosen: map[[2]int]choice{}, nhText: map[uint32]string{}}
 	pl.plan = &Plan{Netns: cfg.netns, Profile: cfg.profile.ID(), ProfileName: cfg.profile.Name, expect: map[Key]expected{}, owned: cfg.owned, prune: cfg.prune}
 	want, err := pl.validate(desired)
 	if err != nil {
 		return nil, err
 	}
+	pl.plan.Changes = make([]Change, 0, len(want))
+	pl.plan.steps = make([]step, 0, len(want)+16)
 	for _, in := range st.ours {
 		pl.plan.before = append(pl.plan.before, in.Route)
 	}
@@ -592,6 +608,24 @@ func (pl *planner) newID() uint32 {
 	return id
 }
 
+// stepText describes step i: a route write by its change's route.
+func (p *Plan) stepText(i int) string {
+	s := &p.steps[i]
+	if s.change < 0 {
+		return s.what
+	}
+	c := &p.Changes[s.change]
+	switch s.kind {
+	case stepRouteAdd:
+		return "add " + c.To.String()
+	case stepRouteReplace:
+		return "replace " + c.To.String()
+	case stepRouteDelete:
+		return "delete " + c.From.String()
+	}
+	return s.what
+}
+
 func (pl *planner) addStep(s step) int {
 	pl.plan.steps = append(pl.plan.steps, s)
 	return len(pl.plan.steps) - 1
@@ -606,11 +640,17 @@ func (pl *planner) change(to *Route, from *installed) {
 	if pl.eligible(to) {
 		s := specFor(to.Family(), to.Nexthops)
 		nhid = pl.assigned[s]
-		if si, ok := pl.nhStep[nhid]; ok {
+		si, written := pl.nhStep[nhid]
+		if written {
 			nhDeps = []int{si}
-			nhText = fmt.Sprintf("nexthop object %d (%s)", nhid, map[stepKind]string{stepNexthopCreate: "new", stepNexthopReplace: "replaced"}[pl.plan.steps[si].kind])
-		} else {
+		}
+		nhText = pl.nhText[nhid]
+		if nhText == "" {
 			nhText = fmt.Sprintf("nexthop object %d", nhid)
+			if written {
+				nhText += map[stepKind]string{stepNexthopCreate: " (new)", stepNexthopReplace: " (replaced)"}[pl.plan.steps[si].kind]
+			}
+			pl.nhText[nhid] = nhText
 		}
 	}
 	idx := len(pl.plan.Changes)
@@ -621,7 +661,6 @@ func (pl *planner) change(to *Route, from *installed) {
 		return
 	}
 	ch := Change{To: to, Nexthop: nhText}
-	prof := pl.cfg.profile
 	fam := to.Family()
 	switch {
 	case from == nil:
@@ -637,7 +676,7 @@ func (pl *planner) change(to *Route, from *installed) {
 	}
 	if from != nil && nhid != 0 && from.nhid == nhid && pl.repurposed[nhid] != "" && sameButNexthops(&from.Route, to) {
 		// The object's replace moves the route: nothing to write.
-		c := choose(prof, fam, classNexthopMove)
+		c := pl.choose(fam, classNexthopMove)
 		ch.Strategy, ch.Why, ch.Evidence = c.strategy, c.why, c.evidence
 		ch.steps = nhDeps
 		pl.plan.Changes = append(pl.plan.Changes, ch)
@@ -647,25 +686,25 @@ func (pl *planner) change(to *Route, from *installed) {
 	if from != nil {
 		fromRoute = &from.Route
 	}
-	c := choose(prof, fam, classify(fromRoute, to, from != nil && from.nhid != 0, nhid != 0))
+	c := pl.choose(fam, classify(fromRoute, to, from != nil && from.nhid != 0, nhid != 0))
 	ch.Strategy, ch.Heal, ch.Why, ch.Evidence = c.strategy, c.heal, c.why, c.evidence
 	w := pl.routeMessage(to, nhid)
 	switch c.strategy {
 	case Add:
 		ch.steps = append(ch.steps, pl.addStep(step{kind: stepRouteAdd, phase: phaseRouteWrite, change: idx, deps: nhDeps,
-			what: "add " + to.String(), req: rtnl.Request{Type: unix.RTM_NEWROUTE, Flags: unix.NLM_F_CREATE | unix.NLM_F_EXCL, Body: w}}))
+			req: rtnl.Request{Type: unix.RTM_NEWROUTE, Flags: unix.NLM_F_CREATE | unix.NLM_F_EXCL, Body: w}}))
 	case Replace, ReplaceDeleteOld, AddDelete:
 		flags := uint16(unix.NLM_F_CREATE | unix.NLM_F_REPLACE)
-		kind, verb := stepRouteReplace, "replace "
+		kind := stepRouteReplace
 		if c.strategy == AddDelete {
-			flags, kind, verb = unix.NLM_F_CREATE|unix.NLM_F_EXCL, stepRouteAdd, "add "
+			flags, kind = unix.NLM_F_CREATE|unix.NLM_F_EXCL, stepRouteAdd
 		}
 		first := pl.addStep(step{kind: kind, phase: phaseRouteWrite, change: idx, deps: nhDeps,
-			what: verb + to.String(), req: rtnl.Request{Type: unix.RTM_NEWROUTE, Flags: flags, Body: w}})
+			req: rtnl.Request{Type: unix.RTM_NEWROUTE, Flags: flags, Body: w}})
 		ch.steps = append(ch.steps, first)
 		if c.strategy != Replace {
 			ch.steps = append(ch.steps, pl.addStep(step{kind: stepRouteDelete, phase: phaseRouteDelete, change: idx, deps: []int{first},
-				what: "delete " + from.Route.String(), goneOK: true,
+				goneOK: true,
 				req: rtnl.Request{Type: unix.RTM_DELROUTE, Body: pl.deleteMessage(from)}}))
 		}
 		if c.strategy == AddDelete {
@@ -686,11 +725,11 @@ func sameButNexthops(a, b *Route) bool {
 // remove plans the delete of a route of ours no longer desired.
 func (pl *planner) remove(in *installed) {
 	idx := len(pl.plan.Changes)
-	c := choose(pl.cfg.profile, in.Family(), classDelete)
+	c := pl.choose(in.Family(), classDelete)
 	f := in.Route
 	ch := Change{Kind: KindDelete, From: &f, Strategy: c.strategy, Heal: c.heal, Why: c.why, Evidence: c.evidence}
 	ch.steps = []int{pl.addStep(step{kind: stepRouteDelete, phase: phaseRouteDelete, change: idx, goneOK: true,
-		what: "delete " + in.Route.String(), req: rtnl.Request{Type: unix.RTM_DELROUTE, Body: pl.deleteMessage(in)}})}
+		req: rtnl.Request{Type: unix.RTM_DELROUTE, Body: pl.deleteMessage(in)}})}
 	pl.plan.expect[in.Key()] = expected{change: idx}
 	pl.plan.Changes = append(pl.plan.Changes, ch)
 }

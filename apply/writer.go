@@ -273,7 +273,7 @@ func (w *Writer) apply(ctx context.Context, p *Plan) (*Result, error) {
 				continue
 			}
 			if bad := firstNotDone(ss, s.deps); bad >= 0 {
-				ss[i].reason = fmt.Sprintf("not sent: it needs `%s`, which %s", p.steps[bad].what, describeState(&ss[bad]))
+				ss[i].reason = fmt.Sprintf("not sent: it needs `%s`, which %s", p.stepText(bad), describeState(&ss[bad]))
 				continue
 			}
 			idx = append(idx, i)
@@ -372,7 +372,7 @@ func (w *Writer) outcomes(res *Result, ss []stepState) {
 			case errors.Is(s.err, rtnl.ErrNoAnswer) && s.sent:
 				unknown = true
 			case s.err != nil && cr.Err == nil:
-				cr.Err = fmt.Errorf("%s: %w", p.steps[si].what, s.err)
+				cr.Err = fmt.Errorf("%s: %w", p.stepText(si), s.err)
 			case s.reason != "" && cr.Err == nil:
 				cr.Err = errors.New(s.reason)
 			}
