@@ -125,8 +125,8 @@ type step struct {
 	kind   stepKind
 	phase  int
 	req    rtnl.Request
-	change int   // the change it belongs to, -1 for a nexthop object's
-	deps   []int // steps that must have succeeded before it is sent
+	change int    // the change it belongs to, -1 for a nexthop object's
+	deps   []int  // steps that must have succeeded before it is sent
 	what   string // a nexthop object's step; a route's is told by stepText
 	// goneOK: a delete that finds nothing (ESRCH, ENOENT) has done its
 	// job (the replace before it already removed the old route).
@@ -705,7 +705,7 @@ func (pl *planner) change(to *Route, from *installed) {
 		if c.strategy != Replace {
 			ch.steps = append(ch.steps, pl.addStep(step{kind: stepRouteDelete, phase: phaseRouteDelete, change: idx, deps: []int{first},
 				goneOK: true,
-				req: rtnl.Request{Type: unix.RTM_DELROUTE, Body: pl.deleteMessage(from)}}))
+				req:    rtnl.Request{Type: unix.RTM_DELROUTE, Body: pl.deleteMessage(from)}}))
 		}
 		if c.strategy == AddDelete {
 			pl.plan.expect[from.Key()] = expected{change: idx}

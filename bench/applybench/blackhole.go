@@ -274,7 +274,9 @@ func blackhole(args []string) error {
 			move:  func(ctx context.Context, t *bhTopo, _, to string) error { return applyTo()(ctx, t, to) }},
 		{name: "raceroute apply --nexthops off (a replace a route)",
 			setup: func(ctx context.Context, t *bhTopo) error { return applyTo("--nexthops", "off")(ctx, t, "10.10.1.2") },
-			move:  func(ctx context.Context, t *bhTopo, _, to string) error { return applyTo("--nexthops", "off")(ctx, t, to) }},
+			move: func(ctx context.Context, t *bhTopo, _, to string) error {
+				return applyTo("--nexthops", "off")(ctx, t, to)
+			}},
 		{name: "ip -batch: route del P, route add P, a prefix at a time", setup: ipSetup,
 			move: func(ctx context.Context, t *bhTopo, from, to string) error {
 				return ipBatch(ctx, t, "ip-move", func(w func(string)) {
