@@ -471,16 +471,11 @@ func (m *Model) heal(s *State, op opInfo, rec trace.Recorder, actor int) {
 			slots[MaxSlots-1] = 0
 			removed++
 			if rec != nil {
-				against := "no route covers it"
-				if cover != 0 {
-					against = "the route covering it is " + m.RouteText(cover)
-				}
-				m.emit(rec, actor, trace.LabelCache, trace.OpDel, m.RouteText(id),
-					fmt.Sprintf("healed: it contradicts the table (%s); deleted once the lookups under %s were done", against, m.shortPrefix(op.node)))
+				m.describeHeal(rec, actor, s, op, id, cover)
 			}
 		}
 	}
 	if rec != nil && removed == 0 {
-		m.emit(rec, actor, trace.LabelRoute, trace.OpNone, op.op.String(), "no route-cache entry under it contradicts its route")
+		m.describeHeal(rec, actor, s, op, 0, 0)
 	}
 }
