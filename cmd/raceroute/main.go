@@ -121,6 +121,7 @@ kernel profile and prints a matrix.`,
 		newReplayTraceCmd(),
 		newWatchCmd(),
 		newApplyCmd(),
+		newAnnounceCmd(),
 	)
 	return root
 }
