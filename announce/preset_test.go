@@ -53,7 +53,6 @@ func TestSchedule(t *testing.T) {
 	}
 }
 
-
 // The frames, decoded by gopacket: what RFC 826/5227 and RFC 4861 say a
 // gratuitous ARP and an unsolicited NA carry.
 func TestBuildDecodes(t *testing.T) {
