@@ -120,11 +120,18 @@ func Build(f Frame, mac kernel.MAC, addr, src netip.Addr) ([]byte, error) {
 	if addr.Is4() {
 		switch f.Op {
 		case Request:
-			return frame.GratuitousARPRequest(mac, addr)
+			tha := frame.Broadcast
+			if f.THA == THAZero {
+				tha = kernel.MAC{}
+			}
+			return frame.ARP(trace.FrameARPRequest, frame.Broadcast, mac, addr, tha, addr)
 		case Reply:
 			tha := mac
-			if f.THA == THABroadcast {
+			switch f.THA {
+			case THABroadcast:
 				tha = frame.Broadcast
+			case THAZero:
+				tha = kernel.MAC{}
 			}
 			return frame.ARP(trace.FrameARPReply, frame.Broadcast, mac, addr, tha, addr)
 		}

@@ -50,7 +50,7 @@ func libraryTimeline(t *testing.T, cfg *neigh.Config) (map[string][]int64, []nei
 				k = "reply"
 				switch p.THA {
 				case neigh.THASelf:
-					k += fmt.Sprintf("/tha=%d", announce.THASelf)
+					k += fmt.Sprintf("/tha=%d", announce.THADefault)
 				case neigh.THABroadcast:
 					k += fmt.Sprintf("/tha=%d", announce.THABroadcast)
 				default:

@@ -22,7 +22,7 @@ type Op uint8
 
 // The ARP operations.
 const (
-	Request Op = iota + 1 // gratuitous request: target MAC zero (arping -U, keepalived)
+	Request Op = iota + 1 // gratuitous request (arping -U, keepalived)
 	Reply                 // gratuitous reply (arping -A)
 )
 
@@ -36,13 +36,20 @@ func (o Op) String() string {
 	return fmt.Sprintf("op(%d)", uint8(o))
 }
 
-// THA is a gratuitous reply's target hardware address.
+// THA is a gratuitous frame's target hardware address.
 type THA uint8
 
-// Target hardware addresses of a reply.
+// Target hardware addresses.
 const (
-	THASelf      THA = iota // the sender's MAC: arping -A; arp_is_garp() (4.12+) requires it of a reply
-	THABroadcast            // ff:ff:ff:ff:ff:ff: MetalLB
+	// THADefault: a request's is ff:ff:ff:ff:ff:ff, as iputils arping -U
+	// (20221126) and keepalived (2.2.7) set it (their frames, captured:
+	// TestFramesMatchArpingAndKeepalived); a reply's is the sender's MAC
+	// (arping -A), which arp_is_garp() (4.12+) requires of a reply.
+	THADefault THA = iota
+	// THABroadcast: ff:ff:ff:ff:ff:ff; MetalLB sets it in its replies.
+	THABroadcast
+	// THAZero: 00:00:00:00:00:00, RFC 5227's ARP announcement.
+	THAZero
 )
 
 // Frame is one frame of a schedule.
@@ -89,7 +96,7 @@ func Safe(locktime time.Duration) Preset {
 	return Preset{
 		Name:     "safe",
 		Doc:      fmt.Sprintf("request + reply (target MAC = sender's), 3 rounds %v (2 x locktime) apart", 2*locktime),
-		Round:    []Frame{{Op: Request}, {Op: Reply, THA: THASelf}},
+		Round:    []Frame{{Op: Request}, {Op: Reply, THA: THADefault}},
 		Count:    3,
 		Interval: 2 * locktime,
 		Evidence: "announce-safe",
@@ -101,13 +108,13 @@ func Safe(locktime time.Duration) Preset {
 func Presets(locktime time.Duration) []Preset {
 	return []Preset{
 		{Name: "neutron", Doc: "Neutron L3 agent: arping -U then arping -A, 3 rounds 2 s apart",
-			Round: []Frame{{Op: Request}, {Op: Reply, THA: THASelf}}, Count: 3, Interval: 2 * time.Second, Evidence: "neutron-garp-now"},
+			Round: []Frame{{Op: Request}, {Op: Reply, THA: THADefault}}, Count: 3, Interval: 2 * time.Second, Evidence: "neutron-garp-now"},
 		{Name: "keepalived", Doc: "keepalived: 5 requests on becoming master, 5 more after 5 s",
 			Round: []Frame{{Op: Request}, {Op: Request}, {Op: Request}, {Op: Request}, {Op: Request}}, Count: 2, Interval: 5 * time.Second, Evidence: "keepalived-failover"},
 		{Name: "metallb", Doc: "MetalLB: a request and a reply (target MAC broadcast) every 1.1 s for 5 s",
 			Round: []Frame{{Op: Request}, {Op: Reply, THA: THABroadcast}}, Count: 5, Interval: 1100 * time.Millisecond, Evidence: "metallb-failover"},
 		{Name: "kube-vip", Doc: "kube-vip: a request and a reply alternating every 3 s (it goes on while leader; 2 rounds here)",
-			Round: []Frame{{Op: Request}, {After: 3 * time.Second, Op: Reply, THA: THASelf}}, Count: 2, Interval: 3 * time.Second, Evidence: "kube-vip-failover"},
+			Round: []Frame{{Op: Request}, {After: 3 * time.Second, Op: Reply, THA: THADefault}}, Count: 2, Interval: 3 * time.Second, Evidence: "kube-vip-failover"},
 		Safe(locktime),
 	}
 }

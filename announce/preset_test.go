@@ -66,8 +66,10 @@ func TestBuildDecodes(t *testing.T) {
 		op   uint16
 		tha  []byte
 	}{
-		{"request", announce.Frame{Op: announce.Request}, v4, layers.ARPRequest, make([]byte, 6)},
-		{"reply, target MAC self", announce.Frame{Op: announce.Reply, THA: announce.THASelf}, v4, layers.ARPReply, mac.AsSlice()},
+		{"request", announce.Frame{Op: announce.Request}, v4, layers.ARPRequest, bytes.Repeat([]byte{0xff}, 6)},
+		{"request, target MAC zero", announce.Frame{Op: announce.Request, THA: announce.THAZero}, v4, layers.ARPRequest, make([]byte, 6)},
+		{"reply, target MAC zero", announce.Frame{Op: announce.Reply, THA: announce.THAZero}, v4, layers.ARPReply, make([]byte, 6)},
+		{"reply, target MAC self", announce.Frame{Op: announce.Reply}, v4, layers.ARPReply, mac.AsSlice()},
 		{"reply, target MAC broadcast", announce.Frame{Op: announce.Reply, THA: announce.THABroadcast}, v4, layers.ARPReply, bytes.Repeat([]byte{0xff}, 6)},
 		{"na", announce.Frame{Op: announce.Request}, v6, 0, nil},
 	}

@@ -109,9 +109,12 @@ func explainPreset(cmd *cobra.Command, out io.Writer, p announce.Preset, f *anno
 	at := time.Duration(0)
 	for _, fr := range p.Schedule(f.count, f.interval) {
 		at += fr.After
-		tha := ""
-		if fr.Op == announce.Reply {
-			tha = map[announce.THA]string{announce.THASelf: " (target MAC = sender's)", announce.THABroadcast: " (target MAC broadcast)"}[fr.THA]
+		tha := " (target MAC broadcast)"
+		switch {
+		case fr.THA == announce.THAZero:
+			tha = " (target MAC zero)"
+		case fr.Op == announce.Reply && fr.THA == announce.THADefault:
+			tha = " (target MAC = sender's)"
 		}
 		fmt.Fprintf(out, "  +%-6v %s%s (IPv6: an unsolicited NA)\n", at, fr.Op, tha)
 	}
