@@ -119,7 +119,6 @@ type stream struct {
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	out, in   *net.UDPConn
-	err       error
 }
 
 func startStream(t *bhTopo, prefixes, rate int) (*stream, error) {
