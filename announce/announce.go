@@ -73,7 +73,7 @@ func Announce(ctx context.Context, opts Options) (*Report, error) {
 		mac = s.MAC()
 	}
 	var src netip.Addr
-	if opts.Addr.Unmap().Is6() && !opts.Addr.Is4In6() {
+	if opts.Addr.Unmap().Is6() {
 		if src, err = linkLocal(opts.Netns, opts.Dev); err != nil {
 			return nil, fmt.Errorf("announce %v: %w", opts.Addr, err)
 		}
