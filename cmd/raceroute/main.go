@@ -120,6 +120,8 @@ kernel profile and prints a matrix.`,
 		newReplayCmd(),
 		newReplayTraceCmd(),
 		newWatchCmd(),
+		newApplyCmd(),
+		newAnnounceCmd(),
 	)
 	return root
 }
