@@ -253,12 +253,13 @@ func (m *Model) fib6Del(s *State, op opInfo, rec trace.Recorder, actor int) kern
 	return 0
 }
 
-func (m *Model) applyOp(s *State, a int, op opInfo, rec trace.Recorder) {
+// applyOp applies one route change and returns the kernel's answer to
+// the request: 0 or the negative errno of fib6_add() / ip6_route_del().
+func (m *Model) applyOp(s *State, a int, op opInfo, rec trace.Recorder) kernel.Errno {
 	if op.op.Kind == OpDel {
-		m.fib6Del(s, op, rec, a)
-		return
+		return m.fib6Del(s, op, rec, a)
 	}
-	m.fib6Add(s, op.route, op.op.Kind.flags(), rec, a)
+	return m.fib6Add(s, op.route, op.op.Kind.flags(), rec, a)
 }
 
 // match mirrors fib6_lookup() and rt6_select() with BACKTRACK: the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"raceroute/kernel"
+	"sort"
 	"unsafe"
 
 	"raceroute/explore"
@@ -76,8 +77,17 @@ type Actor struct {
 // Config is everything a model is built from.
 type Config struct {
 	Profile profile.Profile
-	// Routes are the initial routes, in the order they were added.
+	// Routes are the initial routes, in the order they were added (each
+	// as `ip -6 route add` adds it: NLM_F_CREATE|NLM_F_EXCL).
 	Routes []Route
+	// Listed reads Routes as a table listed by `ip -6 route`, in its
+	// order, instead: each route is linked after the routes of its prefix
+	// with a lower or equal metric, as fib6_add_rt2node() links a route
+	// added with NLM_F_CREATE alone, so that two routes of one metric at
+	// one prefix (a dev-only route beside a gateway route, as the 4.2-5.5
+	// replace leaves them) come back in their order instead of failing
+	// with -EEXIST.
+	Listed bool
 	// Warm are destinations looked up once, in order, before the actors
 	// start: on clone-on-lookup kernels they leave clones in the cache,
 	// as earlier traffic does.
@@ -287,8 +297,12 @@ func New(cfg Config) (*Model, error) {
 		}
 	}
 	// The initial table, then the warm-up lookups.
+	initFlags := flagCreate | flagExcl
+	if cfg.Listed {
+		initFlags = flagCreate
+	}
 	for _, id := range initial {
-		if err := m.fib6Add(&m.init, id, flagCreate|flagExcl, nil, -1); err != 0 {
+		if err := m.fib6Add(&m.init, id, initFlags, nil, -1); err != 0 {
 			return nil, fmt.Errorf("initial route %s: %s", m.routes[id].r, err)
 		}
 	}
@@ -483,6 +497,59 @@ func (m *Model) Fire(s *State, st explore.Step, at explore.Time, _ int, rec trac
 	if rec != nil {
 		m.describeLookup(rec, a, w)
 	}
+}
+
+// Apply fires agent a's next route change alone, as one netlink request
+// answered before the next is sent (a script running `ip -6 route`
+// commands one after the other), and returns the kernel's answer: 0, or
+// the negative errno fib6_add() or ip6_route_del() returns, which
+// iproute2 reports as "RTNETLINK answers: ..." with exit status 2.
+func (m *Model) Apply(s *State, a int) (kernel.Errno, error) {
+	if a < 0 || a >= len(m.actors) || m.actors[a].dst >= 0 {
+		return 0, fmt.Errorf("actor %d is not a routing agent", a)
+	}
+	ai := &m.actors[a]
+	if int(s.PC[a]) >= len(ai.ops) {
+		return 0, fmt.Errorf("agent %s has no route change left", ai.name)
+	}
+	op := ai.ops[s.PC[a]]
+	s.PC[a]++
+	return m.applyOp(s, a, op, nil), nil
+}
+
+// Table returns the routes of s (route-cache clones left out) in the
+// order the kernel's dump walks the tree, table by table:
+// fib6_walk_continue() visits a node's 0 branch, then its 1 branch, then
+// the node itself, so a prefix comes after the prefixes inside it and
+// disjoint prefixes come in address order; at one prefix, list order.
+// It is a table Config.Listed restores.
+func (m *Model) Table(s *State) []Route {
+	order := make([]int, len(m.nodes))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := m.nodes[order[i]], m.nodes[order[j]]
+		if a.table != b.table {
+			return a.table < b.table
+		}
+		switch {
+		case a.prefix.Bits() > b.prefix.Bits() && b.prefix.Contains(a.prefix.Addr()):
+			return true // a is inside b
+		case b.prefix.Bits() > a.prefix.Bits() && a.prefix.Contains(b.prefix.Addr()):
+			return false
+		}
+		return a.prefix.Addr().Less(b.prefix.Addr())
+	})
+	var out []Route
+	for _, n := range order {
+		for _, id := range s.Slots[n] {
+			if id != 0 && !m.routes[id].isCache() {
+				out = append(out, m.routes[id].r)
+			}
+		}
+	}
+	return out
 }
 
 // RouteText renders route id as `ip -6 route` (or its cache line) does.
