@@ -1,0 +1,707 @@
+package selftests
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"raceroute/kernel"
+	"raceroute/model/fib6"
+	"raceroute/profile"
+	"raceroute/selftests/cases"
+)
+
+// This file runs fib_tests.sh cases on model/fib6. The model holds one
+// namespace's IPv6 routing table (the namespace the script's `$IP -6
+// route` commands run in); the runner keeps what the table needs of the
+// rest of that namespace: its devices, which VRF table each is in, and
+// the prefix routes addrconf made for the set-up's addresses. Each route
+// change is one netlink request, answered before the next: a fresh
+// model holding the table as it stands and one agent with that change
+// (fib6.Config.Listed, fib6.Model.Apply).
+
+// fibDev is a device of the modelled namespace.
+type fibDev struct {
+	up    bool
+	table uint32 // the VRF table it is enslaved to, or main
+	vrf   uint32 // for a VRF device: its table
+	addrs bool   // it has IPv6 addresses
+}
+
+// fibWorld is the modelled namespace.
+type fibWorld struct {
+	p     profile.Profile
+	host  string
+	table []fib6.Route
+	devs  map[string]*fibDev
+	// tainted are prefixes whose routes the model no longer knows (a
+	// case it could not run changed them); lost is set when it knows
+	// none (a link or address event it cannot follow).
+	tainted map[netip.Prefix]bool
+	lost    string
+}
+
+// fibAct is one step as the model runs it.
+type fibAct struct {
+	kind   fibKind
+	op     fib6.Op
+	pfx    netip.Prefix   // flush, list: the prefix; op: its route's
+	table  uint32         // flush, list
+	filter []cases.Filter // list: the pipeline after ip
+	// resolve: the route has a gateway and no device: the kernel finds
+	// the device (ip6_route_check_nh) before it adds.
+	resolve bool
+	// sibling: an append, which makes ECMP siblings of same-metric
+	// gateway routes (fib6_add_rt2node, rt6_qualify_for_ecmp).
+	sibling bool
+	dev     string // link add / up: the device
+}
+
+type fibKind uint8
+
+const (
+	fibNone  fibKind = iota // no effect on the IPv6 table (IPv4, sleep, another namespace)
+	fibOp                   // a route change
+	fibFlush                // ip -6 route flush PREFIX: dump, then delete each
+	fibList                 // ip -6 route list match PREFIX
+	fibLinkAdd
+	fibLinkUp
+)
+
+// runFib6 runs a fib_tests file on p.
+func runFib6(f *cases.File, p profile.Profile) ([]Result, error) {
+	host, err := hostNamespace(f)
+	if err != nil {
+		return nil, err
+	}
+	w := &fibWorld{p: p, host: host}
+	w.reset()
+	envs := map[string]*fibWorld{}
+	for i := range f.Envs {
+		e := &fibWorld{p: p, host: host}
+		e.reset()
+		if err := e.applyEnv(&f.Envs[i]); err != nil {
+			e.lost = "the set-up " + f.Envs[i].Name + ": " + err.Error()
+		}
+		envs[f.Envs[i].Name] = e
+	}
+	var out []Result
+	for ci := range f.Cases {
+		c := &f.Cases[ci]
+		out = append(out, w.runCase(c, envs))
+	}
+	return out, nil
+}
+
+// hostNamespace is the namespace the file's IPv6 route commands run in.
+func hostNamespace(f *cases.File) (string, error) {
+	host := ""
+	for _, c := range f.Cases {
+		for _, s := range c.Steps {
+			w, err := s.Words()
+			if err != nil {
+				return "", err
+			}
+			cmd, ok, err := parseIP(w)
+			if !ok || err != nil || cmd.obj != "route" || cmd.family != 6 {
+				continue
+			}
+			if host != "" && host != s.NS {
+				return "", fmt.Errorf("IPv6 route commands run in %s and %s: the model holds one table", host, s.NS)
+			}
+			host = s.NS
+		}
+	}
+	if host == "" {
+		return "", fmt.Errorf("no IPv6 route command")
+	}
+	return host, nil
+}
+
+func (w *fibWorld) reset() {
+	w.table = nil
+	w.devs = map[string]*fibDev{"lo": {up: true, table: fib6.MainTable}}
+	w.tainted = map[netip.Prefix]bool{}
+	w.lost = ""
+}
+
+func (w *fibWorld) copyFrom(o *fibWorld) {
+	w.table = slices.Clone(o.table)
+	w.devs = map[string]*fibDev{}
+	for k, d := range o.devs {
+		dd := *d
+		w.devs[k] = &dd
+	}
+	w.tainted = map[netip.Prefix]bool{}
+	w.lost = o.lost
+}
+
+// applyEnv builds the namespace from a set-up function's steps: devices
+// and the prefix routes of its IPv6 addresses. Sysctls and other
+// namespaces do not change this table.
+func (w *fibWorld) applyEnv(e *cases.Env) error {
+	for _, s := range e.Steps {
+		if s.Role == cases.RoleNetns || s.NS != w.host {
+			continue
+		}
+		words, err := s.Words()
+		if err != nil {
+			return err
+		}
+		if len(words) > 0 && words[0] == "sysctl" {
+			continue // forwarding: no change to what fib6_add() does
+		}
+		cmd, ok, err := parseIP(words)
+		if !ok || err != nil {
+			return fmt.Errorf("the set-up step at line %d (%s) is not understood", s.Line, s.Cmd)
+		}
+		if err := w.envIP(cmd); err != nil {
+			return fmt.Errorf("the set-up step at line %d (%s): %v", s.Line, s.Cmd, err)
+		}
+	}
+	return nil
+}
+
+// envIP applies one set-up ip command.
+func (w *fibWorld) envIP(c ipCmd) error {
+	switch {
+	case c.obj == "link" && c.verb == "add":
+		name, kind, up, table, err := linkAdd(c.args)
+		if err != nil {
+			return err
+		}
+		d := &fibDev{up: up, table: fib6.MainTable}
+		if kind == "vrf" {
+			d.vrf = table
+		}
+		w.devs[name] = d
+		if peer := argAfter(c.args, "peer", "name"); peer != "" {
+			w.devs[peer] = &fibDev{table: fib6.MainTable}
+		}
+		return nil
+	case c.obj == "link" && c.verb == "set":
+		return w.linkSet(c.args, true)
+	case c.obj == "address" && c.verb == "add":
+		a, dev, err := addrAdd(c.args)
+		if err != nil {
+			return err
+		}
+		if a.Addr().Is4() {
+			return nil
+		}
+		d := w.devs[dev]
+		if d == nil || !d.up {
+			return fmt.Errorf("device %s is not there or down", dev)
+		}
+		d.addrs = true
+		// addrconf_prefix_route(): the prefix route, proto kernel, metric
+		// IP6_RT_PRIO_ADDRCONF (256), in the device's table.
+		w.table = append(w.table, fib6.Route{Type: fib6.Unicast, Prefix: a.Masked(), Dev: dev, Proto: kernel.ProtoKernel,
+			Metric: 256, MetricSet: true, Table: d.table})
+		return nil
+	}
+	return fmt.Errorf("ip %s %s is not understood in a set-up", c.obj, c.verb)
+}
+
+// linkSet applies `ip link set [dev] NAME [up|down] [netns NS] [vrf V]`.
+// In a case (env false) only up is followed.
+func (w *fibWorld) linkSet(args []string, env bool) error {
+	if len(args) > 0 && args[0] == "dev" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		return fmt.Errorf("link set without a device")
+	}
+	d := w.devs[args[0]]
+	if d == nil {
+		return fmt.Errorf("no device %s", args[0])
+	}
+	for i := 1; i < len(args); i++ {
+		switch args[i] {
+		case "up":
+			d.up = true
+		case "down":
+			d.up = false
+		case "netns":
+			if i+1 >= len(args) {
+				return fmt.Errorf("netns without a name")
+			}
+			delete(w.devs, args[0])
+			i++
+		case "vrf", "master":
+			if i+1 >= len(args) || w.devs[args[i+1]] == nil || w.devs[args[i+1]].vrf == 0 {
+				return fmt.Errorf("%s of no VRF device", args[i])
+			}
+			d.table = w.devs[args[i+1]].vrf
+			i++
+		default:
+			return fmt.Errorf("link set %s is not understood", args[i])
+		}
+	}
+	_ = env
+	return nil
+}
+
+// linkAdd reads `ip link add [name] NAME [up] type KIND [table N] [peer name P]`.
+func linkAdd(args []string) (name, kind string, up bool, table uint32, err error) {
+	i := 0
+	if i < len(args) && args[i] == "name" {
+		i++
+	}
+	if i >= len(args) {
+		return "", "", false, 0, fmt.Errorf("link add without a name")
+	}
+	name = args[i]
+	for i++; i < len(args); i++ {
+		switch args[i] {
+		case "up":
+			up = true
+		case "type":
+			if i+1 < len(args) {
+				kind = args[i+1]
+				i++
+			}
+		case "table":
+			if i+1 < len(args) {
+				var n uint64
+				if _, err := fmt.Sscan(args[i+1], &n); err != nil || n == 0 {
+					return "", "", false, 0, fmt.Errorf("table %q", args[i+1])
+				}
+				table = uint32(n)
+				i++
+			}
+		}
+	}
+	if kind == "" {
+		return "", "", false, 0, fmt.Errorf("link add without a type")
+	}
+	return name, kind, up, table, nil
+}
+
+// argAfter returns the word after the words kw... in args.
+func argAfter(args []string, kw ...string) string {
+	for i := 0; i+len(kw) < len(args); i++ {
+		if slices.Equal(args[i:i+len(kw)], kw) {
+			return args[i+len(kw)]
+		}
+	}
+	return ""
+}
+
+// addrAdd reads `ip addr add [dev D] ADDR/LEN [dev D] [nodad]`.
+func addrAdd(args []string) (netip.Prefix, string, error) {
+	var p netip.Prefix
+	dev := ""
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "dev":
+			if i+1 >= len(args) {
+				return p, "", fmt.Errorf("dev without a name")
+			}
+			dev = args[i+1]
+			i++
+		case "nodad":
+		default:
+			q, err := netip.ParsePrefix(args[i])
+			if err != nil || p.IsValid() {
+				return p, "", fmt.Errorf("address %q is not understood", args[i])
+			}
+			p = q
+		}
+	}
+	if !p.IsValid() || dev == "" {
+		return p, "", fmt.Errorf("want ADDRESS/LEN dev DEV")
+	}
+	return p, dev, nil
+}
+
+// translate reads a case step as the model runs it, or names what the
+// model lacks for it.
+func (w *fibWorld) translate(s *cases.Step) (fibAct, string, error) {
+	if s.NS != w.host {
+		if s.NS == "" {
+			if words, _ := s.Words(); len(words) > 0 && words[0] == "sleep" {
+				return fibAct{}, "", nil
+			}
+		}
+		return fibAct{}, "", nil // another namespace: not this table
+	}
+	pipe, err := s.Pipeline()
+	if err != nil {
+		return fibAct{}, "", err
+	}
+	words := pipe[0]
+	if len(words) == 0 {
+		return fibAct{}, "", fmt.Errorf("empty command")
+	}
+	switch words[0] {
+	case "sysctl":
+		return fibAct{}, capSysctl, nil
+	case "ping", "ping6":
+		return fibAct{}, capDatapath, nil
+	case "sleep":
+		return fibAct{}, "", nil
+	case "ip":
+	default:
+		return fibAct{}, "the command " + words[0], nil
+	}
+	c, _, err := parseIP(words)
+	if err != nil {
+		return fibAct{}, "", err
+	}
+	if c.obj == "route" && c.verb == "get" {
+		return fibAct{}, capLookup, nil // with or without a filter after it
+	}
+	var filters []cases.Filter
+	for _, seg := range pipe[1:] {
+		sf, err := cases.ParseFilter(seg)
+		if err != nil || !sf.IsSed() {
+			return fibAct{}, "the shell filter " + strings.Join(seg, " "), nil
+		}
+		filters = append(filters, sf)
+	}
+	switch c.obj {
+	case "route":
+		return w.translateRoute(c, filters)
+	case "address":
+		if c.verb == "add" || c.verb == "delete" || c.verb == "change" || c.verb == "replace" {
+			if a, _, err := addrAdd(c.args); err == nil && a.Addr().Is4() {
+				return fibAct{}, "", nil
+			}
+		}
+		return fibAct{}, capAddrconf, nil
+	case "link":
+		switch c.verb {
+		case "add":
+			name, _, _, _, err := linkAdd(c.args)
+			if err != nil {
+				return fibAct{}, "", err
+			}
+			return fibAct{kind: fibLinkAdd, dev: name}, "", nil
+		case "delete":
+			return fibAct{}, capLinkEvents + " (unregister)", nil
+		case "set":
+			args := c.args
+			if len(args) > 0 && args[0] == "dev" {
+				args = args[1:]
+			}
+			if len(args) == 2 && args[1] == "up" {
+				return fibAct{kind: fibLinkUp, dev: args[0]}, "", nil
+			}
+			if slices.Contains(args, "carrier") {
+				return fibAct{}, capLinkEvents + " (carrier)", nil
+			}
+			return fibAct{}, capLinkEvents + " (admin down)", nil
+		}
+	}
+	return fibAct{}, fmt.Sprintf("ip %s %s", c.obj, c.verb), nil
+}
+
+func (w *fibWorld) translateRoute(c ipCmd, filters []cases.Filter) (fibAct, string, error) {
+	if len(filters) > 0 && c.verb != "list" && c.verb != "show" {
+		return fibAct{}, "a pipeline after ip route " + c.verb, nil
+	}
+	switch c.verb {
+	case "get":
+		return fibAct{}, capLookup, nil
+	case "list", "show":
+		args := c.args
+		if len(args) == 2 && args[0] == "match" {
+			p, fam, err := parsePrefix(args[1])
+			if err != nil {
+				return fibAct{}, "", err
+			}
+			if fam == 6 || fam == 0 && c.family == 6 {
+				return fibAct{kind: fibList, pfx: p, table: fib6.MainTable, filter: filters}, "", nil
+			}
+		}
+		return fibAct{}, "the listing ip route " + strings.Join(append([]string{c.verb}, args...), " "), nil
+	case "flush":
+		if len(c.args) == 1 {
+			p, fam, err := parsePrefix(c.args[0])
+			if err != nil {
+				return fibAct{}, "", err
+			}
+			if fam == 4 || fam == 0 && c.family != 6 {
+				return fibAct{}, "", nil // IPv4: not this table
+			}
+			return fibAct{kind: fibFlush, pfx: p, table: fib6.MainTable}, "", nil
+		}
+		return fibAct{}, "ip route flush " + strings.Join(c.args, " "), nil
+	case "prepend":
+		return fibAct{}, "ip route prepend (NLM_F_CREATE alone)", nil
+	}
+	ra, err := parseRouteArgs(c.args)
+	if err != nil {
+		return fibAct{}, "", err
+	}
+	if ra.family == 4 {
+		return fibAct{}, "", nil // IPv4: not this table
+	}
+	if ra.missing != "" {
+		return fibAct{}, ra.missing, nil
+	}
+	kinds := map[string]fib6.OpKind{"add": fib6.OpAdd, "append": fib6.OpAppend, "replace": fib6.OpReplace, "change": fib6.OpChange, "delete": fib6.OpDel}
+	k, ok := kinds[c.verb]
+	if !ok {
+		return fibAct{}, "ip route " + c.verb, nil
+	}
+	a := fibAct{kind: fibOp, op: fib6.Op{Kind: k, Route: ra.route}, pfx: ra.route.Prefix}
+	if k == fib6.OpDel {
+		// ip6_route_del() matches what the request gives: no device, no
+		// gateway, metric 0 match any (the model's fib6Del does the same).
+		if !ra.metric {
+			a.op.Route.Metric, a.op.Route.MetricSet = 0, false
+		}
+		return a, "", nil
+	}
+	if ra.route.Type.Reject() {
+		if ra.gw {
+			return fibAct{}, "", fmt.Errorf("a %s route with a gateway", ra.route.Type)
+		}
+		if !ra.dev {
+			a.op.Route.Dev = "lo" // ip6_route_info_create(): reject routes use the loopback
+		}
+		return a, "", nil
+	}
+	a.resolve = ra.gw && !ra.dev
+	a.sibling = k == fib6.OpAppend
+	if !ra.gw && !ra.dev {
+		return fibAct{}, "", fmt.Errorf("a unicast route with neither via nor dev")
+	}
+	return a, "", nil
+}
+
+// runCase runs one case, or says why it cannot.
+func (w *fibWorld) runCase(c *cases.Case, envs map[string]*fibWorld) Result {
+	res := Result{Case: c}
+	if c.Vacuous != "" {
+		res.Verdict = Vacuous
+	}
+	type planned struct {
+		s   *cases.Step
+		act fibAct
+	}
+	var plan []planned
+	var missing []string
+	for i := range c.Steps {
+		s := &c.Steps[i]
+		if s.Role == cases.RoleEnv {
+			w.copyFrom(envs[s.Env])
+			plan, missing = nil, nil
+			continue
+		}
+		if s.Role == cases.RoleNetns {
+			continue
+		}
+		a, miss, err := w.translate(s)
+		if err != nil {
+			miss = fmt.Sprintf("the step at line %d (%v)", s.Line, err)
+		}
+		if miss != "" && !slices.Contains(missing, miss) {
+			missing = append(missing, miss)
+		}
+		plan = append(plan, planned{s, a})
+	}
+	if w.lost != "" && !slices.Contains(missing, w.lost) {
+		missing = append(missing, w.lost)
+	}
+	if len(missing) > 0 {
+		w.taint(c, missing)
+		res.Missing = missing
+		if res.Verdict != Vacuous {
+			res.Verdict = NotExpressible
+		}
+		return res
+	}
+	before := slices.Clone(w.table)
+	for _, pl := range plan {
+		exit, out, miss := w.exec(pl.act)
+		if miss != "" {
+			w.table = before
+			w.taint(c, []string{miss})
+			res.Missing, res.Outcomes = []string{miss}, nil
+			if res.Verdict != Vacuous {
+				res.Verdict = NotExpressible
+			}
+			return res
+		}
+		if pl.s.Want.Kind == cases.WantNone {
+			continue
+		}
+		o := Outcome{Step: pl.s, Exit: exit, Out: out}
+		res.Outcomes = append(res.Outcomes, o)
+		if res.Verdict == 0 && !pl.s.Want.Met(exit, out) {
+			res.Verdict = Disagree
+			role := "the assertion"
+			if pl.s.Role == cases.RoleSetup {
+				role = "the set-up step"
+			}
+			res.Why = fmt.Sprintf("%s at line %d (%s): the script wants %s, the model gives %s", role, pl.s.Line, pl.s.Cmd, pl.s.Want, o.Show())
+		}
+	}
+	if res.Verdict == 0 {
+		res.Verdict = Agree
+	}
+	return res
+}
+
+// taint marks what a case the model could not run may have changed: the
+// prefixes its route commands name, or, after a link or address event
+// or a command it does not know, the whole table.
+func (w *fibWorld) taint(c *cases.Case, missing []string) {
+	for _, m := range missing {
+		if strings.HasPrefix(m, capLinkEvents) || m == capAddrconf || m == capSysctl || strings.HasPrefix(m, "the command") || strings.HasPrefix(m, "the step") {
+			w.lost = capEarlierCase
+			return
+		}
+	}
+	for _, s := range c.Steps {
+		words, err := s.Words()
+		if err != nil || s.NS != w.host {
+			continue
+		}
+		cmd, ok, err := parseIP(words)
+		if !ok || err != nil || cmd.obj != "route" {
+			continue
+		}
+		switch cmd.verb {
+		case "get", "list", "show":
+			continue
+		case "flush":
+			if len(cmd.args) == 1 {
+				if p, _, err := parsePrefix(cmd.args[0]); err == nil {
+					w.tainted[p] = true
+					continue
+				}
+			}
+		default:
+			if ra, err := parseRouteArgs(cmd.args); err == nil {
+				w.tainted[ra.route.Prefix] = true
+				continue
+			}
+		}
+		w.lost = capEarlierCase
+		return
+	}
+}
+
+// exec runs one action on the table: the exit status iproute2 gives and
+// what it prints, or what the model lacks to say.
+func (w *fibWorld) exec(a fibAct) (int, string, string) {
+	switch a.kind {
+	case fibNone:
+		return 0, "", ""
+	case fibLinkAdd:
+		w.devs[a.dev] = &fibDev{table: fib6.MainTable}
+		return 0, "", ""
+	case fibLinkUp:
+		d := w.devs[a.dev]
+		if d == nil {
+			return 1, "", ""
+		}
+		if d.addrs && !d.up {
+			return 0, "", capLinkEvents + " (admin up)"
+		}
+		d.up = true
+		return 0, "", ""
+	case fibList:
+		var lines []string
+		for _, r := range w.table {
+			if r.Table != a.table || r.Prefix.Bits() > a.pfx.Bits() || !r.Prefix.Contains(a.pfx.Addr()) {
+				continue
+			}
+			if w.tainted[r.Prefix] {
+				return 0, "", capEarlierCase
+			}
+			lines = append(lines, r.String())
+		}
+		for p := range w.tainted {
+			if p.Bits() <= a.pfx.Bits() && p.Contains(a.pfx.Addr()) {
+				return 0, "", capEarlierCase
+			}
+		}
+		out := ""
+		if len(lines) > 0 {
+			out = strings.Join(lines, "\n") + "\n"
+		}
+		out, _ = cases.RunPipeline(a.filter, out, 0)
+		return 0, cases.Output(out), ""
+	case fibFlush:
+		// iproute2 dumps the table and deletes each route whose prefix is
+		// exactly this one; it exits 0 even when there is none.
+		var keep []fib6.Route
+		for _, r := range w.table {
+			if r.Table == a.table && r.Prefix == a.pfx {
+				continue
+			}
+			keep = append(keep, r)
+		}
+		w.table = keep
+		delete(w.tainted, a.pfx)
+		return 0, "", ""
+	}
+	if w.tainted[a.pfx] {
+		return 0, "", capEarlierCase
+	}
+	op := a.op
+	if a.resolve {
+		dev, ok := w.gatewayDev(op.Route.Gateway)
+		if !ok {
+			return 0, "", capGatewayVal
+		}
+		op.Route.Dev = dev
+	}
+	if op.Kind != fib6.OpDel && op.Route.Type == fib6.Unicast {
+		d := w.devs[op.Route.Dev]
+		if d == nil || !d.up {
+			return 0, "", "device checks (fib6_nh_init: no device, or down)"
+		}
+		if op.Route.Gateway.IsValid() && !a.resolve {
+			if dev, ok := w.gatewayDev(op.Route.Gateway); !ok || dev != op.Route.Dev {
+				return 0, "", capGatewayVal
+			}
+		}
+	}
+	if a.sibling && op.Route.Gateway.IsValid() {
+		for _, r := range w.table {
+			if r.Table == op.Route.Table && r.Prefix == op.Route.Prefix && r.Metric == op.Route.Metric && r.Gateway.IsValid() && r.Type == fib6.Unicast {
+				return 0, "", capMultipath // the append makes ECMP siblings
+			}
+		}
+	}
+	m, err := fib6.New(fib6.Config{Profile: w.p, Routes: w.table, Listed: true, Actors: []fib6.Actor{{Name: "script", Ops: []fib6.Op{op}}}})
+	if err != nil {
+		return 0, "", "the model's capacity (" + err.Error() + ")"
+	}
+	s := m.Init()
+	errno, err := m.Apply(&s, 0)
+	if err != nil {
+		return 0, "", err.Error()
+	}
+	w.table = m.Table(&s)
+	if errno != 0 {
+		return 2, "", "" // RTNETLINK answers: ...; ip exits 2
+	}
+	return 0, "", ""
+}
+
+// gatewayDev is the device ip6_route_check_nh() finds for a gateway
+// given without one: the route the gateway's lookup matches must be a
+// device route (no gateway of its own).
+func (w *fibWorld) gatewayDev(gw netip.Addr) (string, bool) {
+	best := -1
+	for i, r := range w.table {
+		if r.Table != fib6.MainTable || !r.Prefix.Contains(gw) || r.Type != fib6.Unicast {
+			continue
+		}
+		if best < 0 || r.Prefix.Bits() > w.table[best].Prefix.Bits() {
+			best = i
+		}
+	}
+	if best < 0 || w.table[best].Gateway.IsValid() {
+		return "", false
+	}
+	return w.table[best].Dev, true
+}
