@@ -3,17 +3,17 @@
 # with Go, as root. It installs every time (never "only if missing"), so a
 # broken install step fails here, on any machine:
 #   - the real peers the live tests run (iproute2, babeld, keepalived,
-#     arping, tcpdump), spin and gcc for the explorer-vs-Spin benchmark;
+#     arping, tcpdump, ping), spin and gcc for the explorer-vs-Spin benchmark;
 #   - the Go modules of go.mod;
 #   - the Go tools CI runs (staticcheck), into .bin/ inside the checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 
-pkgs=(iproute2 babeld keepalived arping tcpdump spin gcc procps)
+pkgs=(iproute2 babeld keepalived arping tcpdump iputils-ping spin gcc procps)
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
-for bin in ip babeld keepalived arping tcpdump spin gcc; do
+for bin in ip babeld keepalived arping tcpdump ping spin gcc; do
   command -v "$bin" >/dev/null || { echo "install-deps: $bin is missing after installing ${pkgs[*]}" >&2; exit 1; }
 done
 

@@ -1,7 +1,6 @@
 package extract
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -114,6 +113,8 @@ type interp struct {
 	counts map[string]int
 	// env is the environment being recorded, if any.
 	env *cases.Env
+	// evaluated counts statements, against maxStatements.
+	evaluated int
 }
 
 func (in *interp) errorf(no int, format string, args ...any) error {
@@ -369,10 +370,15 @@ func ipVerb(w []string) (string, string, bool) {
 
 // --- evaluation
 
-var errExit = errors.New("exit")
+// maxStatements bounds a reading: a script whose functions call each
+// other without end (or exponentially) is refused, not run for ever.
+const maxStatements = 200000
 
 func (in *interp) block(stmts []stmt) (ctl, error) {
 	for _, s := range stmts {
+		if in.evaluated++; in.evaluated > maxStatements {
+			return 0, in.errorf(s.lineNo(), "more than %d statements evaluated: the functions call each other without end?", maxStatements)
+		}
 		var c ctl
 		var err error
 		switch s := s.(type) {

@@ -1,0 +1,255 @@
+package selftests
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"raceroute/profile"
+	"raceroute/selftests/cases"
+)
+
+func lookup(t *testing.T, name string) profile.Profile {
+	t.Helper()
+	p, err := profile.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestLibraryOnEveryProfile runs every committed case on every profile
+// that ships its script version: no case disagrees with the script,
+// the expressible ones are those the research counted, and each version
+// runs on the profiles whose kernel line it covers.
+func TestLibraryOnEveryProfile(t *testing.T) {
+	files, err := cases.Library()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := RunSuites(files, nil, profile.All())
+	if err != nil {
+		t.Fatal(err)
+	}
+	type want struct {
+		profiles                       string
+		agree, notExpressible, vacuous int
+	}
+	wants := map[string]want{
+		"fib_tests v4.16":                      {"", 0, 0, 0},
+		"fib_tests v4.17":                      {"", 0, 0, 0},
+		"fib_tests v4.18":                      {"linux-4.19 rhel-8.1 rhel-8.3 debian-10[ipv6-replace=ecmp-quirk] debian-10[ipv6-replace=fixed]", 7, 48, 0},
+		"fib_tests v4.20":                      {"", 0, 0, 0},
+		"fib_tests v5.2":                       {"linux-5.4.0 linux-5.4.286 ubuntu-20.04", 7, 55, 0},
+		"fib_tests v5.6":                       {"linux-5.6 linux-5.10 debian-11", 7, 60, 1},
+		"fib_tests 5.10.262":                   {"linux-5.15 rhel-9 ubuntu-22.04", 7, 60, 0},
+		"fib_tests 6.1.192":                    {"linux-6.1 linux-6.6 ubuntu-24.04 debian-12", 7, 61, 0},
+		"fib_tests 6.12.117":                   {"linux-6.12", 7, 61, 0},
+		"fib_tests 7.2.13":                     {"", 0, 0, 0},
+		"arp_ndisc_untracked_subnets 6.1.192":  {"linux-6.1 linux-6.6 ubuntu-24.04 debian-12", 4, 4, 0},
+		"arp_ndisc_untracked_subnets 6.12.117": {"linux-6.12", 4, 4, 0},
+		"ndisc_unsolicited_na_test 6.1.192":    {"linux-6.1 linux-6.6 debian-12", 0, 0, 8},
+		"ndisc_unsolicited_na_test 6.12.117":   {"linux-6.12 ubuntu-24.04", 0, 0, 8},
+		"arp_ndisc_evict_nocarrier 6.1.192":    {"linux-6.1 linux-6.6 debian-12", 0, 6, 0},
+		"arp_ndisc_evict_nocarrier 6.12.117":   {"linux-6.12 ubuntu-24.04", 0, 6, 0},
+	}
+	for _, s := range rep {
+		for _, v := range s.Versions {
+			key := s.Name + " " + v.File.Version
+			w, ok := wants[key]
+			if !ok {
+				t.Errorf("%s: not expected", key)
+				continue
+			}
+			var ids []string
+			for _, r := range v.Runs {
+				ids = append(ids, r.Profile.ID())
+				ta := r.Tally()
+				if ta.Disagree != 0 || ta.Agree != w.agree || ta.NotExpressible != w.notExpressible || ta.Vacuous != w.vacuous {
+					t.Errorf("%s on %s: %d agree, %d disagree, %d not expressible, %d vacuous; want %d, 0, %d, %d",
+						key, r.Profile.ID(), ta.Agree, ta.Disagree, ta.NotExpressible, ta.Vacuous, w.agree, w.notExpressible, w.vacuous)
+				}
+			}
+			if got := strings.Join(ids, " "); got != w.profiles {
+				t.Errorf("%s runs on %q, want %q", key, got, w.profiles)
+			}
+		}
+	}
+	if n := Disagreements(rep); n != 0 {
+		t.Errorf("%d cases disagree", n)
+	}
+}
+
+func TestLineOf(t *testing.T) {
+	for name, want := range map[string]string{"rhel-8.1": "4.18", "rhel-9": "5.14", "debian-12": "6.1", "ubuntu-24.04": "6.8", "linux-4.14.336": "4.14"} {
+		l, err := LineOf(lookup(t, name))
+		if err != nil || l.String() != want {
+			t.Errorf("%s: line %s, %v; want %s", name, l, err, want)
+		}
+	}
+}
+
+// fibFile is a fib_tests file written for these tests: one environment
+// with two links, then cases that the model must judge.
+const fibFile = `suite fib_tests
+script t.sh
+version 1
+source test
+exact no
+covers 6.1
+
+env route_setup 1
+  2 netns ns1
+  3 setup ns1: ip li add veth1 type veth peer name veth2
+  4 setup ns1: ip li add veth3 type veth peer name veth4
+  5 setup ns1: ip li set veth1 up
+  6 setup ns1: ip li set veth3 up
+  7 setup ns1: ip -6 addr add 2001:db8:101::1/64 dev veth1 nodad
+  8 setup ns1: ip -6 addr add 2001:db8:103::1/64 dev veth3 nodad
+
+case t#1 g 10 "a duplicate the script wrongly expects to pass"
+  9 env route_setup
+  10 setup ns1: ip -6 ro add 2001:db8:104::/64 via 2001:db8:101::2 => 0
+  11 test ns1: ip -6 ro add 2001:db8:104::/64 via 2001:db8:103::2 => 0
+
+case t#2 g 20 "a listing the script gets wrong"
+  20 test ns1: ip -6 ro ls match 2001:db8:104::/64 | sed -e 's/ pref medium//' => = "2001:db8:104::/64 via 2001:db8:103::2 dev veth3 metric 1024"
+
+case t#3 g 30 "an append makes siblings"
+  30 test ns1: ip -6 ro append 2001:db8:104::/64 via 2001:db8:103::2 => 0
+
+case t#4 g 40 "a listing of what the append left"
+  40 test ns1: ip -6 ro ls match 2001:db8:104::/64 => = "x"
+
+case t#5 g 50 "a flush starts afresh"
+  50 setup ns1: ip -6 ro flush 2001:db8:104::/64 => 0
+  51 setup ns1: ip -6 ro add 2001:db8:104::/64 via 2001:db8:101::2 => 0
+  52 do ns1: ip -6 ro replace 2001:db8:104::/64 dev veth3
+  53 test ns1: ip -6 ro ls match 2001:db8:104::/64 | sed -e 's/ pref medium//' => = "2001:db8:104::/64 dev veth3 metric 1024"
+
+case t#6 g 60 "a gateway off every link"
+  60 test ns1: ip -6 ro replace 2001:db8:104::/64 via 2001:db8:999::2 => fail
+
+case t#7 g 70 "metrics"
+  70 test ns1: ip -6 ro add 2001:db8:111::/64 via 2001:db8:101::2 mtu 1400 => 0
+`
+
+// TestFib6Verdicts checks the runner's verdicts on cases with known
+// answers: a wrong expectation disagrees (naming the line and both
+// results), an append that makes ECMP siblings is not expressible and
+// so is the listing after it, until a flush; a replace follows the
+// profile (the 5.6 fix against the 4.2-5.5 quirk).
+func TestFib6Verdicts(t *testing.T) {
+	f, err := cases.Parse("fib.txt", []byte(fibFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		profile string
+		want    []string
+	}{
+		{"linux-6.1", []string{
+			"t#1 DISAGREES: the assertion at line 11 (ip -6 ro add 2001:db8:104::/64 via 2001:db8:103::2): the script wants 0, the model gives exit 2",
+			"t#2 DISAGREES: the assertion at line 20 (ip -6 ro ls match 2001:db8:104::/64 | sed -e 's/ pref medium//'): the script wants = \"2001:db8:104::/64 via 2001:db8:103::2 dev veth3 metric 1024\", the model gives \"2001:db8:104::/64 via 2001:db8:101::2 dev veth1 metric 1024\"",
+			"t#3 not expressible: multipath (RTA_MULTIPATH, ECMP siblings)",
+			"t#4 not expressible: the state of an earlier case it cannot run",
+			"t#5 agrees",
+			"t#6 not expressible: gateway validation (ip6_validate_gw)",
+			"t#7 not expressible: RTAX metrics",
+		}},
+		{"linux-4.12", []string{
+			"t#1 DISAGREES: the assertion at line 11 (ip -6 ro add 2001:db8:104::/64 via 2001:db8:103::2): the script wants 0, the model gives exit 2",
+			"t#2 DISAGREES: the assertion at line 20 (ip -6 ro ls match 2001:db8:104::/64 | sed -e 's/ pref medium//'): the script wants = \"2001:db8:104::/64 via 2001:db8:103::2 dev veth3 metric 1024\", the model gives \"2001:db8:104::/64 via 2001:db8:101::2 dev veth1 metric 1024\"",
+			"t#3 not expressible: multipath (RTA_MULTIPATH, ECMP siblings)",
+			"t#4 not expressible: the state of an earlier case it cannot run",
+			// 4.2-5.5: the dev-only route is added beside the gateway route
+			"t#5 DISAGREES: the assertion at line 53 (ip -6 ro ls match 2001:db8:104::/64 | sed -e 's/ pref medium//'): the script wants = \"2001:db8:104::/64 dev veth3 metric 1024\", the model gives \"2001:db8:104::/64 via 2001:db8:101::2 dev veth1 metric 1024 2001:db8:104::/64 dev veth3 metric 1024\"",
+			"t#6 not expressible: gateway validation (ip6_validate_gw)",
+			"t#7 not expressible: RTAX metrics",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.profile, func(t *testing.T) {
+			res, err := runFib6(f, lookup(t, tc.profile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range res {
+				got = append(got, verdictText(r))
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("verdicts\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+func verdictText(r Result) string {
+	s := r.Case.ID() + " " + r.Verdict.String()
+	switch r.Verdict {
+	case NotExpressible:
+		s += ": " + strings.Join(r.Missing, " + ")
+	case Disagree:
+		s += ": " + r.Why
+	}
+	return s
+}
+
+const arpCase = `suite arp_ndisc_untracked_subnets
+script t.sh
+version 1
+source test
+exact no
+covers 6.1
+
+case arp#1 arp 10 "accept=%d, sender %s"
+  1 netns R
+  1 netns H
+  2 setup R: ip link add name vr type veth peer name vh
+  3 setup R: ip link set dev vh netns H
+  4 setup R: ip addr add 10.0.10.1/24 dev vr
+  5 setup H: ip addr add %s/24 dev vh
+  6 setup R: sysctl -w net.ipv4.conf.vr.arp_accept=%d
+  7 do H: arping -A -I vh -U %s -c1
+  8 test R: ip neigh get %s dev vr => %s
+`
+
+// TestNeighVerdicts runs a gratuitous ARP reply into arp_accept 0, 1, 2
+// with a sender on and off the subnet: what model/neigh says on 6.1
+// (arp_accept=2 checks the subnet) and on 5.15 (any non-zero value
+// accepts), against what a script would assert.
+func TestNeighVerdicts(t *testing.T) {
+	tests := []struct {
+		profile string
+		accept  int
+		sender  string
+		want    string // the script's assertion
+		verdict Verdict
+	}{
+		{"linux-6.1", 0, "10.0.10.2", "empty", Agree},
+		{"linux-6.1", 1, "10.0.10.2", "nonempty", Agree},
+		{"linux-6.1", 1, "10.0.10.2", "empty", Disagree},
+		{"linux-6.1", 2, "10.0.11.3", "empty", Agree},
+		{"linux-6.1", 2, "10.0.10.3", "nonempty", Agree},
+		{"linux-5.15", 2, "10.0.11.3", "nonempty", Agree},
+	}
+	for _, tc := range tests {
+		name := fmt.Sprintf("%s accept=%d %s %s", tc.profile, tc.accept, tc.sender, tc.want)
+		t.Run(name, func(t *testing.T) {
+			text := fmt.Sprintf(arpCase, tc.accept, tc.sender, tc.sender, tc.accept, tc.sender, tc.sender, tc.want)
+			f, err := cases.Parse("arp.txt", []byte(text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := runNeigh(f, lookup(t, tc.profile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res[0].Verdict != tc.verdict {
+				t.Errorf("verdict %s (%s %v), want %s", res[0].Verdict, res[0].Why, res[0].Missing, tc.verdict)
+			}
+		})
+	}
+}
