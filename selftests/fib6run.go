@@ -1,6 +1,7 @@
 package selftests
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -40,6 +41,9 @@ type fibWorld struct {
 	// none (a link or address event it cannot follow).
 	tainted map[netip.Prefix]bool
 	lost    string
+	// local are the namespace's own IPv6 addresses, each with the table
+	// (L3 domain) of its device: no gateway may be one of its domain.
+	local map[netip.Addr]uint32
 }
 
 // fibAct is one step as the model runs it.
@@ -49,13 +53,10 @@ type fibAct struct {
 	pfx    netip.Prefix   // flush, list: the prefix; op: its route's
 	table  uint32         // flush, list
 	filter []cases.Filter // list: the pipeline after ip
-	// resolve: the route has a gateway and no device: the kernel finds
-	// the device (ip6_route_check_nh) before it adds.
-	resolve bool
-	// sibling: an append, which makes ECMP siblings of same-metric
-	// gateway routes (fib6_add_rt2node, rt6_qualify_for_ecmp).
-	sibling bool
-	dev     string // link add / up: the device
+	// nexthops are the legs of an RTA_MULTIPATH request; op.Route is
+	// their template (prefix, metric, table).
+	nexthops []nexthopArgs
+	dev      string // link add / up: the device
 }
 
 type fibKind uint8
@@ -67,6 +68,7 @@ const (
 	fibList                 // ip -6 route list match PREFIX
 	fibLinkAdd
 	fibLinkUp
+	fibRefused // a request the kernel refuses before it looks at the table
 )
 
 // runFib6 runs a fib_tests file on p.
@@ -124,6 +126,7 @@ func (w *fibWorld) reset() {
 	w.devs = map[string]*fibDev{"lo": {up: true, table: fib6.MainTable}}
 	w.tainted = map[netip.Prefix]bool{}
 	w.lost = ""
+	w.local = map[netip.Addr]uint32{}
 }
 
 func (w *fibWorld) copyFrom(o *fibWorld) {
@@ -135,6 +138,7 @@ func (w *fibWorld) copyFrom(o *fibWorld) {
 	}
 	w.tainted = map[netip.Prefix]bool{}
 	w.lost = o.lost
+	w.local = o.local // set-up only: never changed by a case
 }
 
 // applyEnv builds the namespace from a set-up function's steps: devices
@@ -195,6 +199,7 @@ func (w *fibWorld) envIP(c ipCmd) error {
 			return fmt.Errorf("device %s is not there or down", dev)
 		}
 		d.addrs = true
+		w.local[a.Addr()] = d.table
 		// addrconf_prefix_route(): the prefix route, proto kernel, metric
 		// IP6_RT_PRIO_ADDRCONF (256), in the device's table.
 		w.table = append(w.table, fib6.Route{Type: fib6.Unicast, Prefix: a.Masked(), Dev: dev, Proto: kernel.ProtoKernel,
@@ -442,6 +447,17 @@ func (w *fibWorld) translateRoute(c ipCmd, filters []cases.Filter) (fibAct, stri
 	if ra.missing != "" {
 		return fibAct{}, ra.missing, nil
 	}
+	if ra.tos != 0 && c.verb != "delete" {
+		// rtm_to_fib6_config() refuses a request with rtm_tos: "Invalid
+		// dsfield (tos): option not available for IPv6", -EINVAL (read in
+		// Debian's 6.1.192, 6.12.117 and 7.2.13; not in 5.10.262: Guillaume
+		// Nault's patch of Feb 2022, whose release, 5.18 or earlier, was not
+		// pinned, so lines 5.11 to 6.0 are left out).
+		if l, err := LineOf(w.p); err != nil || l.Less(cases.Line{Major: 6, Minor: 1}) {
+			return fibAct{}, capDsfield + " (before 6.1)", nil
+		}
+		return fibAct{kind: fibRefused, pfx: ra.route.Prefix}, "", nil
+	}
 	kinds := map[string]fib6.OpKind{"add": fib6.OpAdd, "append": fib6.OpAppend, "replace": fib6.OpReplace, "change": fib6.OpChange, "delete": fib6.OpDel}
 	k, ok := kinds[c.verb]
 	if !ok {
@@ -449,6 +465,9 @@ func (w *fibWorld) translateRoute(c ipCmd, filters []cases.Filter) (fibAct, stri
 	}
 	a := fibAct{kind: fibOp, op: fib6.Op{Kind: k, Route: ra.route}, pfx: ra.route.Prefix}
 	if k == fib6.OpDel {
+		if len(ra.nexthops) > 0 {
+			return fibAct{}, "a multipath delete (ip6_route_multipath_del)", nil
+		}
 		// ip6_route_del() matches what the request gives: no device, no
 		// gateway, metric 0 match any (the model's fib6Del does the same).
 		if !ra.metric {
@@ -457,7 +476,7 @@ func (w *fibWorld) translateRoute(c ipCmd, filters []cases.Filter) (fibAct, stri
 		return a, "", nil
 	}
 	if ra.route.Type.Reject() {
-		if ra.gw {
+		if ra.gw || len(ra.nexthops) > 0 {
 			return fibAct{}, "", fmt.Errorf("a %s route with a gateway", ra.route.Type)
 		}
 		if !ra.dev {
@@ -465,8 +484,10 @@ func (w *fibWorld) translateRoute(c ipCmd, filters []cases.Filter) (fibAct, stri
 		}
 		return a, "", nil
 	}
-	a.resolve = ra.gw && !ra.dev
-	a.sibling = k == fib6.OpAppend
+	if len(ra.nexthops) > 0 {
+		a.nexthops = ra.nexthops
+		return a, "", nil
+	}
 	if !ra.gw && !ra.dev {
 		return fibAct{}, "", fmt.Errorf("a unicast route with neither via nor dev")
 	}
@@ -593,6 +614,8 @@ func (w *fibWorld) exec(a fibAct) (int, string, string) {
 	switch a.kind {
 	case fibNone:
 		return 0, "", ""
+	case fibRefused:
+		return 2, "", "" // RTNETLINK answers: Invalid argument
 	case fibLinkAdd:
 		w.devs[a.dev] = &fibDev{table: fib6.MainTable}
 		return 0, "", ""
@@ -607,7 +630,7 @@ func (w *fibWorld) exec(a fibAct) (int, string, string) {
 		d.up = true
 		return 0, "", ""
 	case fibList:
-		var lines []string
+		var match []fib6.Route
 		for _, r := range w.table {
 			if r.Table != a.table || r.Prefix.Bits() > a.pfx.Bits() || !r.Prefix.Contains(a.pfx.Addr()) {
 				continue
@@ -615,8 +638,9 @@ func (w *fibWorld) exec(a fibAct) (int, string, string) {
 			if w.tainted[r.Prefix] {
 				return 0, "", capEarlierCase
 			}
-			lines = append(lines, r.String())
+			match = append(match, r)
 		}
+		lines := listLines(match)
 		for p := range w.tainted {
 			if p.Bits() <= a.pfx.Bits() && p.Contains(a.pfx.Addr()) {
 				return 0, "", capEarlierCase
@@ -645,62 +669,233 @@ func (w *fibWorld) exec(a fibAct) (int, string, string) {
 	if w.tainted[a.pfx] {
 		return 0, "", capEarlierCase
 	}
-	op := a.op
-	if a.resolve {
-		dev, ok := w.gatewayDev(op.Route.Gateway)
-		if !ok {
-			return 0, "", capGatewayVal
-		}
-		op.Route.Dev = dev
+	var errno kernel.Errno
+	var miss string
+	if len(a.nexthops) > 0 {
+		errno, miss = w.multipathAdd(a.op, a.nexthops)
+	} else {
+		errno, miss = w.routeRequest(a.op)
 	}
-	if op.Kind != fib6.OpDel && op.Route.Type == fib6.Unicast {
-		d := w.devs[op.Route.Dev]
-		if d == nil || !d.up {
-			return 0, "", "device checks (fib6_nh_init: no device, or down)"
-		}
-		if op.Route.Gateway.IsValid() && !a.resolve {
-			if dev, ok := w.gatewayDev(op.Route.Gateway); !ok || dev != op.Route.Dev {
-				return 0, "", capGatewayVal
-			}
-		}
+	if miss != "" {
+		return 0, "", miss
 	}
-	if a.sibling && op.Route.Gateway.IsValid() {
-		for _, r := range w.table {
-			if r.Table == op.Route.Table && r.Prefix == op.Route.Prefix && r.Metric == op.Route.Metric && r.Gateway.IsValid() && r.Type == fib6.Unicast {
-				return 0, "", capMultipath // the append makes ECMP siblings
-			}
-		}
-	}
-	m, err := fib6.New(fib6.Config{Profile: w.p, Routes: w.table, Listed: true, Actors: []fib6.Actor{{Name: "script", Ops: []fib6.Op{op}}}})
-	if err != nil {
-		return 0, "", "the model's capacity (" + err.Error() + ")"
-	}
-	s := m.Init()
-	errno, err := m.Apply(&s, 0)
-	if err != nil {
-		return 0, "", err.Error()
-	}
-	w.table = m.Table(&s)
 	if errno != 0 {
 		return 2, "", "" // RTNETLINK answers: ...; ip exits 2
 	}
 	return 0, "", ""
 }
 
-// gatewayDev is the device ip6_route_check_nh() finds for a gateway
-// given without one: the route the gateway's lookup matches must be a
-// device route (no gateway of its own).
-func (w *fibWorld) gatewayDev(gw netip.Addr) (string, bool) {
+// routeRequest is one RTM_NEWROUTE or RTM_DELROUTE of a single-path
+// route: its nexthop checked as ip6_route_info_create() does, then the
+// model's answer.
+func (w *fibWorld) routeRequest(op fib6.Op) (kernel.Errno, string) {
+	if op.Kind != fib6.OpDel {
+		r, errno, miss := w.createNexthop(op.Route)
+		if miss != "" || errno != 0 {
+			return errno, miss
+		}
+		op.Route = r
+	}
+	return w.insert(op)
+}
+
+// createNexthop checks a new route's nexthop and fills in its device, as
+// ip6_route_info_create() -> fib6_nh_init() -> ip6_validate_gw() ->
+// ip6_route_check_nh() do (net/ipv6/route.c, read at 6.12; 4.19's
+// ip6_route_check_nh() refuses the same cases through rt6_lookup()): a
+// gateway may not be an address of the device's L3 domain ("Gateway can
+// not be a local address", -EINVAL; __ipv6_chk_addr_and_flags() skips
+// addresses whose device has another l3mdev master, read in mainline's
+// addrconf.c, so an address in a VRF is a valid gateway from main); a
+// global gateway must resolve to a
+// device route, on the device given if one is (-EHOSTUNREACH: the lookup
+// finds no route, a reject route or a gateway route, or another
+// device); the device must exist and be up. Link-local gateways are not
+// looked up by the kernel either way and are not modelled.
+func (w *fibWorld) createNexthop(r fib6.Route) (fib6.Route, kernel.Errno, string) {
+	if r.Type != fib6.Unicast {
+		return r, 0, ""
+	}
+	if gw := r.Gateway; gw.IsValid() {
+		if gw.IsLinkLocalUnicast() {
+			return r, 0, capGatewayVal + " of a link-local gateway"
+		}
+		dev, ok := w.gatewayDev(gw, r.Dev)
+		if !ok {
+			return r, kernel.EHOSTUNREACH, ""
+		}
+		r.Dev = dev
+		if t, ok := w.local[gw]; ok && w.devs[dev] != nil && w.devs[dev].table == t {
+			return r, kernel.EINVAL, ""
+		}
+	}
+	if d := w.devs[r.Dev]; d == nil || !d.up {
+		return r, 0, "device checks (fib6_nh_init: no device, or down)"
+	}
+	return r, 0, ""
+}
+
+// insert puts one request to a fresh model holding the table as it
+// stands, and keeps the table it leaves.
+func (w *fibWorld) insert(op fib6.Op) (kernel.Errno, string) {
+	m, err := fib6.New(fib6.Config{Profile: w.p, Routes: w.table, Listed: true, Actors: []fib6.Actor{{Name: "script", Ops: []fib6.Op{op}}}})
+	if err != nil {
+		return 0, "the model's capacity (" + err.Error() + ")"
+	}
+	s := m.Init()
+	ans, err := m.Exec(&s, op)
+	if err != nil {
+		return 0, err.Error()
+	}
+	w.table = w.table[:0]
+	for _, r := range m.Table(&s) {
+		if !r.Cache {
+			w.table = append(w.table, r.Route)
+		}
+	}
+	dumpOrder(w.table)
+	return ans.Err, ""
+}
+
+// multipathAdd mirrors ip6_route_multipath_add() (net/ipv6/route.c, read
+// at 6.12; the same steps at 4.19.108 and RHEL 8's 4.18.0-240): every
+// leg is made first (ip6_route_info_create(), so an invalid gateway
+// fails the request with nothing changed), must qualify for ECMP ("Device
+// only routes can not be added for IPv6 using the multipath API",
+// -EINVAL) and must not repeat a leg (ip6_route_info_append(), -EEXIST);
+// then each leg is inserted as a single route, the first with the
+// request's flags and the others with NLM_F_EXCL and NLM_F_REPLACE
+// cleared and NLM_F_CREATE set, so that they join the first as ECMP
+// siblings; if one fails, the legs inserted before it are deleted
+// again. NLM_F_APPEND changes only the notification (fib6_add_rt2node()
+// reads it for nlflags alone, 4.19 and 6.12), so the later legs run as
+// appends.
+func (w *fibWorld) multipathAdd(op fib6.Op, legs []nexthopArgs) (kernel.Errno, string) {
+	var routes []fib6.Route
+	for _, l := range legs {
+		r := op.Route
+		r.Gateway, r.Dev = l.gw, l.dev
+		if r.Dev == "" && !r.Gateway.IsValid() {
+			return kernel.EINVAL, "" // no gateway, no device: not a nexthop
+		}
+		r, errno, miss := w.createNexthop(r)
+		if miss != "" || errno != 0 {
+			return errno, miss
+		}
+		if !r.Gateway.IsValid() {
+			return kernel.EINVAL, "" // rt6_qualify_for_ecmp() is false
+		}
+		for _, o := range routes {
+			if o.Dev == r.Dev && o.Gateway == r.Gateway {
+				return kernel.EEXIST, "" // rt6_duplicate_nexthop()
+			}
+		}
+		routes = append(routes, r)
+	}
+	for i, r := range routes {
+		kind := op.Kind
+		if i > 0 {
+			kind = fib6.OpAppend
+		}
+		errno, miss := w.insert(fib6.Op{Kind: kind, Route: r})
+		if miss != "" {
+			return 0, miss
+		}
+		if errno != 0 {
+			for _, done := range routes[:i] {
+				if _, miss := w.insert(fib6.Op{Kind: fib6.OpDel, Route: done}); miss != "" {
+					return 0, miss
+				}
+			}
+			return errno, ""
+		}
+	}
+	return 0, ""
+}
+
+// listLines prints routes as `ip -6 route` does. ECMP siblings (the
+// gateway routes of one prefix and metric, rt6_qualify_for_ecmp()) are
+// one route with RTA_MULTIPATH: rt6_fill_node() puts the first route's
+// nexthop and each sibling's in it, and fib6_dump_node() skips the
+// siblings after it (both since 4.11, beb1afac518d "net: ipv6: Add
+// support to dump multipath routes via RTA_MULTIPATH attribute"; read at
+// 6.12); iproute2 prints the head line, then a tab-indented `nexthop via
+// GW dev DEV weight 1 ` line per nexthop (weight = rtnh_hops + 1).
+func listLines(rs []fib6.Route) []string {
+	var lines []string
+	done := make([]bool, len(rs))
+	for i, r := range rs {
+		if done[i] {
+			continue
+		}
+		var group []fib6.Route
+		if ecmp(r) {
+			for j := i; j < len(rs); j++ {
+				if !done[j] && ecmp(rs[j]) && rs[j].Table == r.Table && rs[j].Prefix == r.Prefix && rs[j].Metric == r.Metric {
+					group = append(group, rs[j])
+					done[j] = true
+				}
+			}
+		}
+		if len(group) < 2 {
+			lines = append(lines, r.String())
+			continue
+		}
+		head := r
+		head.Gateway, head.Dev = netip.Addr{}, ""
+		var b strings.Builder
+		b.WriteString(head.String())
+		for _, g := range group {
+			fmt.Fprintf(&b, "\n\tnexthop via %s dev %s weight 1 ", g.Gateway, g.Dev)
+		}
+		lines = append(lines, b.String())
+	}
+	return lines
+}
+
+// ecmp mirrors rt6_qualify_for_ecmp() for the routes a script adds: a
+// unicast route with a gateway.
+func ecmp(r fib6.Route) bool { return r.Type == fib6.Unicast && r.Gateway.IsValid() }
+
+// dumpOrder sorts routes as the kernel's dump walks the tree, table by
+// table: fib6_walk_continue() (net/ipv6/ip6_fib.c) visits a node's 0
+// branch, then its 1 branch, then the node itself, so a prefix comes
+// after the prefixes inside it and disjoint prefixes come in address
+// order; at one prefix the list order stays (the sort is stable).
+func dumpOrder(rs []fib6.Route) {
+	slices.SortStableFunc(rs, func(a, b fib6.Route) int {
+		if a.Table != b.Table {
+			return cmp.Compare(a.Table, b.Table)
+		}
+		if a.Prefix == b.Prefix {
+			return 0
+		}
+		switch {
+		case a.Prefix.Bits() > b.Prefix.Bits() && b.Prefix.Contains(a.Prefix.Addr()):
+			return -1 // a is inside b
+		case b.Prefix.Bits() > a.Prefix.Bits() && a.Prefix.Contains(b.Prefix.Addr()):
+			return 1
+		}
+		return a.Prefix.Addr().Compare(b.Prefix.Addr())
+	})
+}
+
+// gatewayDev is the device ip6_route_check_nh() finds for a gateway:
+// the lookup (main table, RT6_LOOKUP_F_IFACE with the device given, if
+// any) takes the longest prefix that has a route (on that device), the
+// first in list order there, and that route must be a device route: not
+// a reject route, no gateway of its own.
+func (w *fibWorld) gatewayDev(gw netip.Addr, dev string) (string, bool) {
 	best := -1
 	for i, r := range w.table {
-		if r.Table != fib6.MainTable || !r.Prefix.Contains(gw) || r.Type != fib6.Unicast {
+		if r.Table != fib6.MainTable || !r.Prefix.Contains(gw) || dev != "" && r.Dev != dev {
 			continue
 		}
 		if best < 0 || r.Prefix.Bits() > w.table[best].Prefix.Bits() {
 			best = i
 		}
 	}
-	if best < 0 || w.table[best].Gateway.IsValid() {
+	if best < 0 || w.table[best].Type != fib6.Unicast || w.table[best].Gateway.IsValid() {
 		return "", false
 	}
 	return w.table[best].Dev, true

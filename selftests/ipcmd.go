@@ -63,9 +63,21 @@ type routeArgs struct {
 	family int
 	// dev, gw, metric: given on the line (a delete matches any when not).
 	dev, gw, metric bool
+	// tos is the dsfield (rtm_tos) the line gives, 0 if none.
+	tos uint8
+	// nexthops are the legs of an RTA_MULTIPATH request (`nexthop via GW
+	// [dev DEV] [weight 1] ...`), in order; none for a single-path one.
+	nexthops []nexthopArgs
 	// missing names an attribute the model does not hold, with the
 	// capability it would need.
 	missing string
+}
+
+// nexthopArgs is one leg of `nexthop`: a gateway and a device, each
+// given or not.
+type nexthopArgs struct {
+	gw  netip.Addr
+	dev string
 }
 
 // routeMetrics are the RTAX metrics iproute2 knows (ip/iproute.c).
@@ -176,15 +188,27 @@ func parseRouteArgs(args []string) (routeArgs, error) {
 			}
 			ra.route.Proto = pr
 		case kw == "nexthop":
-			ra.setMissing(capMultipath)
+			// the rest of the line is the nexthops' own attributes
+			// (iproute2's parse_multipath())
+			if err := ra.parseNexthops(args[i+1:]); err != nil {
+				return ra, err
+			}
 			ra.fixDefault(0)
-			return ra, nil // the rest are the nexthops' own attributes
+			return ra, nil
 		case routeMetrics[kw] || kw == "lock":
 			ra.setMissing(capMetrics)
 			i++
 		case kw == "dsfield" || kw == "tos":
-			ra.setMissing(capDsfield)
+			v, err := need(i, kw)
+			if err != nil {
+				return ra, err
+			}
 			i++
+			n, err := strconv.ParseUint(v, 0, 8)
+			if err != nil {
+				return ra, fmt.Errorf("dsfield %q: %w", v, err)
+			}
+			ra.tos = uint8(n)
 		default:
 			// anything else (expires, src, from, encap, nhid, vrf, onlink,
 			// pref, scope ...) is an attribute the model does not hold
@@ -195,6 +219,51 @@ func parseRouteArgs(args []string) (routeArgs, error) {
 	}
 	ra.fixDefault(0)
 	return ra, nil
+}
+
+// parseNexthops reads the legs after the first `nexthop`: each `via GW`,
+// `dev DEV`, `weight 1`, until the next `nexthop`. A weight other than 1
+// and any other attribute (onlink, encap) set missing.
+func (ra *routeArgs) parseNexthops(args []string) error {
+	ra.nexthops = append(ra.nexthops, nexthopArgs{})
+	for i := 0; i < len(args); i++ {
+		nh := &ra.nexthops[len(ra.nexthops)-1]
+		kw := args[i]
+		if kw == "nexthop" {
+			ra.nexthops = append(ra.nexthops, nexthopArgs{})
+			continue
+		}
+		if i+1 >= len(args) {
+			return fmt.Errorf("nexthop: %q wants a value", kw)
+		}
+		v := args[i+1]
+		i++
+		switch kw {
+		case "via":
+			if v == "inet6" && i+1 < len(args) {
+				v = args[i+1]
+				i++
+			}
+			a, err := netip.ParseAddr(v)
+			if err != nil {
+				return fmt.Errorf("nexthop gateway %q: %w", v, err)
+			}
+			nh.gw = a
+			if !ra.route.Gateway.IsValid() {
+				ra.route.Gateway = a // the family of a default route
+			}
+		case "dev":
+			nh.dev = v
+		case "weight":
+			if v != "1" {
+				ra.setMissing("nexthop weights other than 1")
+			}
+		default:
+			ra.setMissing("the nexthop attribute " + kw)
+			return nil
+		}
+	}
+	return nil
 }
 
 // fixDefault gives a default route its family: the gateway's, else

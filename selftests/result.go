@@ -146,7 +146,6 @@ func (t Tally) MissingText() string {
 
 // Capabilities the models lack, named as the report prints them.
 const (
-	capMultipath   = "multipath (RTA_MULTIPATH, ECMP siblings)"
 	capLookup      = "route lookups (ip route get)"
 	capLinkEvents  = "link events"
 	capAddrconf    = "address events (addrconf prefix routes)"

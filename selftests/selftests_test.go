@@ -39,19 +39,19 @@ func TestLibraryOnEveryProfile(t *testing.T) {
 	wants := map[string]want{
 		"fib_tests v4.16":                      {"", 0, 0, 0},
 		"fib_tests v4.17":                      {"", 0, 0, 0},
-		"fib_tests v4.18":                      {"linux-4.19 rhel-8.1 rhel-8.3 debian-10[ipv6-replace=ecmp-quirk] debian-10[ipv6-replace=fixed]", 7, 48, 0},
+		"fib_tests v4.18":                      {"linux-4.19 rhel-8.1 rhel-8.3 debian-10[ipv6-replace=ecmp-quirk] debian-10[ipv6-replace=fixed]", 19, 36, 0},
 		"fib_tests v4.20":                      {"", 0, 0, 0},
-		"fib_tests v5.2":                       {"linux-5.4.0 linux-5.4.286 ubuntu-20.04", 7, 55, 0},
-		"fib_tests v5.6":                       {"linux-5.6 linux-5.10 debian-11", 7, 60, 1},
-		"fib_tests 5.10.262":                   {"linux-5.15 rhel-9 ubuntu-22.04", 7, 60, 0},
-		"fib_tests 6.1.192":                    {"linux-6.1 linux-6.6 ubuntu-24.04 debian-12", 7, 61, 0},
-		"fib_tests 6.12.117":                   {"linux-6.12", 7, 61, 0},
+		"fib_tests v5.2":                       {"linux-5.4.0 linux-5.4.286 ubuntu-20.04", 19, 43, 0},
+		"fib_tests v5.6":                       {"linux-5.6 linux-5.10 debian-11", 20, 47, 1},
+		"fib_tests 5.10.262":                   {"linux-5.15 rhel-9 ubuntu-22.04", 20, 47, 0},
+		"fib_tests 6.1.192":                    {"linux-6.1 linux-6.6 ubuntu-24.04 debian-12", 21, 47, 0},
+		"fib_tests 6.12.117":                   {"linux-6.12", 21, 47, 0},
 		"fib_tests 7.2.13":                     {"", 0, 0, 0},
-		"arp_ndisc_untracked_subnets 6.1.192":  {"linux-6.1 linux-6.6 ubuntu-24.04 debian-12", 4, 4, 0},
+		"arp_ndisc_untracked_subnets 6.1.192":  {"linux-6.1 linux-6.6 ubuntu-24.04 debian-12[timer-raises-used=no] debian-12[timer-raises-used=yes]", 4, 4, 0},
 		"arp_ndisc_untracked_subnets 6.12.117": {"linux-6.12", 4, 4, 0},
-		"ndisc_unsolicited_na_test 6.1.192":    {"linux-6.1 linux-6.6 debian-12", 0, 0, 8},
+		"ndisc_unsolicited_na_test 6.1.192":    {"linux-6.1 linux-6.6 debian-12[timer-raises-used=no] debian-12[timer-raises-used=yes]", 0, 0, 8},
 		"ndisc_unsolicited_na_test 6.12.117":   {"linux-6.12 ubuntu-24.04", 0, 0, 8},
-		"arp_ndisc_evict_nocarrier 6.1.192":    {"linux-6.1 linux-6.6 debian-12", 0, 6, 0},
+		"arp_ndisc_evict_nocarrier 6.1.192":    {"linux-6.1 linux-6.6 debian-12[timer-raises-used=no] debian-12[timer-raises-used=yes]", 0, 6, 0},
 		"arp_ndisc_evict_nocarrier 6.12.117":   {"linux-6.12 ubuntu-24.04", 0, 6, 0},
 	}
 	for _, s := range rep {
@@ -133,13 +133,38 @@ case t#6 g 60 "a gateway off every link"
 
 case t#7 g 70 "metrics"
   70 test ns1: ip -6 ro add 2001:db8:111::/64 via 2001:db8:101::2 mtu 1400 => 0
+
+case t#8 g 80 "a multipath route, listed as one"
+  80 setup ns1: ip -6 ro flush 2001:db8:104::/64 => 0
+  81 setup ns1: ip -6 ro add 2001:db8:104::/64 nexthop via 2001:db8:101::2 nexthop via 2001:db8:103::2 => 0
+  82 test ns1: ip -6 ro ls match 2001:db8:104::/64 | sed -e 's/ pref medium//' => = "2001:db8:104::/64 metric 1024 nexthop via 2001:db8:101::2 dev veth1 weight 1 nexthop via 2001:db8:103::2 dev veth3 weight 1"
+
+case t#9 g 90 "an invalid second leg changes nothing"
+  90 do ns1: ip -6 ro replace 2001:db8:104::/64 nexthop via 2001:db8:101::3 nexthop via 2001:db8:113::3
+  91 test ns1: ip -6 ro ls match 2001:db8:104::/64 | sed -e 's/ pref medium//' => = "2001:db8:104::/64 metric 1024 nexthop via 2001:db8:101::2 dev veth1 weight 1 nexthop via 2001:db8:103::2 dev veth3 weight 1"
+
+case t#10 g 100 "a dev-only leg, a repeated leg, a local gateway"
+  100 test ns1: ip -6 ro replace 2001:db8:104::/64 nexthop dev veth1 nexthop via 2001:db8:103::2 => 2
+  101 test ns1: ip -6 ro replace 2001:db8:104::/64 nexthop via 2001:db8:103::5 nexthop via 2001:db8:103::5 => 2
+  102 test ns1: ip -6 ro add 2001:db8:105::/64 via 2001:db8:101::1 => 2
+  103 test ns1: ip -6 ro ls match 2001:db8:104::/64 | sed -e 's/ pref medium//' => = "2001:db8:104::/64 metric 1024 nexthop via 2001:db8:101::2 dev veth1 weight 1 nexthop via 2001:db8:103::2 dev veth3 weight 1"
+
+case t#11 g 110 "replace of a multipath route by one leg"
+  110 do ns1: ip -6 ro replace 2001:db8:104::/64 nexthop via 2001:db8:103::7
+  111 test ns1: ip -6 ro ls match 2001:db8:104::/64 | sed -e 's/ pref medium//' => = "2001:db8:104::/64 via 2001:db8:103::7 dev veth3 metric 1024"
+
+case t#12 g 120 "dsfield"
+  120 test ns1: ip -6 route add 2001:db8:102::/64 dsfield 0x04 via 2001:db8:101::2 => 2
 `
 
 // TestFib6Verdicts checks the runner's verdicts on cases with known
 // answers: a wrong expectation disagrees (naming the line and both
-// results), an append that makes ECMP siblings is not expressible and
-// so is the listing after it, until a flush; a replace follows the
-// profile (the 5.6 fix against the 4.2-5.5 quirk).
+// results); an append makes ECMP siblings, listed as one multipath
+// route; a replace follows the profile (the 5.6 fix against the 4.2-5.5
+// quirk); an RTA_MULTIPATH request makes every leg before it inserts
+// any (an invalid leg changes nothing), refuses dev-only and repeated
+// legs; a gateway that is a local address is refused; dsfield is
+// refused from 6.1 and not expressible before.
 func TestFib6Verdicts(t *testing.T) {
 	f, err := cases.Parse("fib.txt", []byte(fibFile))
 	if err != nil {
@@ -152,21 +177,31 @@ func TestFib6Verdicts(t *testing.T) {
 		{"linux-6.1", []string{
 			"t#1 DISAGREES: the assertion at line 11 (ip -6 ro add 2001:db8:104::/64 via 2001:db8:103::2): the script wants 0, the model gives exit 2",
 			"t#2 DISAGREES: the assertion at line 20 (ip -6 ro ls match 2001:db8:104::/64 | sed -e 's/ pref medium//'): the script wants = \"2001:db8:104::/64 via 2001:db8:103::2 dev veth3 metric 1024\", the model gives \"2001:db8:104::/64 via 2001:db8:101::2 dev veth1 metric 1024\"",
-			"t#3 not expressible: multipath (RTA_MULTIPATH, ECMP siblings)",
-			"t#4 not expressible: the state of an earlier case it cannot run",
+			"t#3 agrees",
+			"t#4 DISAGREES: the assertion at line 40 (ip -6 ro ls match 2001:db8:104::/64): the script wants = \"x\", the model gives \"2001:db8:104::/64 metric 1024 nexthop via 2001:db8:101::2 dev veth1 weight 1 nexthop via 2001:db8:103::2 dev veth3 weight 1\"",
 			"t#5 agrees",
-			"t#6 not expressible: gateway validation (ip6_validate_gw)",
+			"t#6 agrees",
 			"t#7 not expressible: RTAX metrics",
+			"t#8 agrees",
+			"t#9 agrees",
+			"t#10 agrees",
+			"t#11 agrees",
+			"t#12 agrees",
 		}},
 		{"linux-4.12", []string{
 			"t#1 DISAGREES: the assertion at line 11 (ip -6 ro add 2001:db8:104::/64 via 2001:db8:103::2): the script wants 0, the model gives exit 2",
 			"t#2 DISAGREES: the assertion at line 20 (ip -6 ro ls match 2001:db8:104::/64 | sed -e 's/ pref medium//'): the script wants = \"2001:db8:104::/64 via 2001:db8:103::2 dev veth3 metric 1024\", the model gives \"2001:db8:104::/64 via 2001:db8:101::2 dev veth1 metric 1024\"",
-			"t#3 not expressible: multipath (RTA_MULTIPATH, ECMP siblings)",
-			"t#4 not expressible: the state of an earlier case it cannot run",
+			"t#3 agrees",
+			"t#4 DISAGREES: the assertion at line 40 (ip -6 ro ls match 2001:db8:104::/64): the script wants = \"x\", the model gives \"2001:db8:104::/64 metric 1024 nexthop via 2001:db8:101::2 dev veth1 weight 1 nexthop via 2001:db8:103::2 dev veth3 weight 1\"",
 			// 4.2-5.5: the dev-only route is added beside the gateway route
 			"t#5 DISAGREES: the assertion at line 53 (ip -6 ro ls match 2001:db8:104::/64 | sed -e 's/ pref medium//'): the script wants = \"2001:db8:104::/64 dev veth3 metric 1024\", the model gives \"2001:db8:104::/64 via 2001:db8:101::2 dev veth1 metric 1024 2001:db8:104::/64 dev veth3 metric 1024\"",
-			"t#6 not expressible: gateway validation (ip6_validate_gw)",
+			"t#6 agrees",
 			"t#7 not expressible: RTAX metrics",
+			"t#8 agrees",
+			"t#9 agrees",
+			"t#10 agrees",
+			"t#11 agrees",
+			"t#12 not expressible: attribute validation (RTA_DSFIELD) (before 6.1)",
 		}},
 	}
 	for _, tc := range tests {

@@ -25,13 +25,15 @@ import (
 
 	"raceroute/live/netns"
 	"raceroute/live/nl"
+	"raceroute/live/nl/monitor"
+	"raceroute/live/nl/write"
 	"raceroute/trace"
 )
 
 func main() {
 	n := flag.Int("events", 600_000, "route events in the storm")
 	raceroute := flag.String("raceroute", "./raceroute", "the raceroute binary")
-	batch := flag.Int("batch", nl.DefaultBatch, "route messages per sendmsg")
+	batch := flag.Int("batch", write.DefaultBatch, "route messages per sendmsg")
 	ipRcvbuf := flag.Int("ip-rcvbuf", 0, "receive buffer for ip monitor (ip -rcvbuf), 0 for iproute2's default (1 MiB)")
 	flag.Parse()
 	if err := run(*n, *raceroute, *batch, *ipRcvbuf); err != nil {
@@ -233,7 +235,7 @@ func run(n int, raceroute string, batch, ipRcvbuf int) error {
 	}
 	time.Sleep(500 * time.Millisecond) // both subscribed
 
-	w, err := nl.NewRouteWriter(nl.Options{Netns: name})
+	w, err := write.NewRouteWriter(nl.Options{Netns: name})
 	if err != nil {
 		return err
 	}
@@ -241,9 +243,9 @@ func run(n int, raceroute string, batch, ipRcvbuf int) error {
 	w.Batch = batch
 	start := time.Now()
 	for _, st := range []struct {
-		op nl.Op
+		op write.Op
 		rs []trace.Route
-	}{{nl.OpAdd, adds}, {nl.OpReplace, repl}, {nl.OpDelete, dels}} {
+	}{{write.OpAdd, adds}, {write.OpReplace, repl}, {write.OpDelete, dels}} {
 		if got, err := w.Write(ctx, st.op, st.rs); err != nil || got != len(st.rs) {
 			return fmt.Errorf("%v: %d of %d routes: %v", st.op, got, len(st.rs), err)
 		}
@@ -284,7 +286,7 @@ func run(n int, raceroute string, batch, ipRcvbuf int) error {
 		bufNote = fmt.Sprintf("ip -rcvbuf %d", ipRcvbuf)
 	}
 	fmt.Printf("storm: %d route events written in batches of %d in %v (%.0f events/s); ip monitor with %s, raceroute watch with %d\n\n",
-		n, batch, wrote.Round(time.Millisecond), float64(n)/wrote.Seconds(), bufNote, nl.DefaultRcvBuf)
+		n, batch, wrote.Round(time.Millisecond), float64(n)/wrote.Seconds(), bufNote, monitor.DefaultRcvBuf)
 	fmt.Printf("%-16s %10s %10s %10s %10s %12s %12s %14s\n", "tool", "received", "lost", "overflows", "resynced", "wrong at end", "events/s", "events/CPU-s")
 	type res struct{ lost, wrong, rate, perCPU float64 }
 	var rs []res

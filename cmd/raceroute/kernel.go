@@ -2,48 +2,19 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
+	"raceroute/live/host"
 	"raceroute/profile"
 )
-
-// runningRelease reads the running kernel's release, refined by what
-// /proc/version (Debian's uname -v) and /proc/version_signature (Ubuntu)
-// say of its upstream point release.
-func runningRelease() (profile.Release, error) {
-	raw, err := os.ReadFile("/proc/sys/kernel/osrelease")
-	if err != nil {
-		return profile.Release{}, fmt.Errorf("read the running kernel's release: %w", err)
-	}
-	r, err := profile.ParseRelease(strings.TrimSpace(string(raw)))
-	if err != nil {
-		return r, err
-	}
-	for _, f := range []string{"/proc/version", "/proc/version_signature"} {
-		if b, err := os.ReadFile(f); err == nil {
-			r = r.WithVersionText(string(b))
-		}
-	}
-	return r, nil
-}
 
 // resolveKernel takes a profile name, a release string, or auto (the
 // running kernel).
 func resolveKernel(s string) (profile.Profile, error) {
-	if s != "auto" {
-		return profile.Lookup(s)
+	if s == "auto" {
+		return host.Profile()
 	}
-	r, err := runningRelease()
-	if err != nil {
-		return profile.Profile{}, err
-	}
-	p, err := profile.MatchRelease(r)
-	if err != nil {
-		return p, err
-	}
-	p.Notes = append([]string{"auto: the running kernel is " + r.Raw}, p.Notes...)
-	return p, nil
+	return profile.Lookup(s)
 }
 
 // resolveKernels reads --kernel: comma-separated profile names and
@@ -82,4 +53,17 @@ func splitKernels(s string) []string {
 		}
 	}
 	return append(out, s[from:])
+}
+
+// kernelRelease turns --kernel of watch and replay-trace (a profile name,
+// a release string or auto) into the release string the detectors match.
+func kernelRelease(s string) (string, error) {
+	p, err := resolveKernel(s)
+	if err != nil {
+		return "", err
+	}
+	if len(p.Assumed) > 0 {
+		return "", fmt.Errorf("%s: the detectors take a kernel, not assumptions about one", s)
+	}
+	return p.Release, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,7 +16,9 @@ import (
 	"raceroute/kernel"
 	"raceroute/live/netns/nstest"
 	"raceroute/live/nl"
+	"raceroute/live/nl/write"
 	"raceroute/trace"
+	"raceroute/watch"
 )
 
 // syncBuf is a buffer the watch writes to while the test reads it.
@@ -95,7 +98,7 @@ func TestWatchJSONReplayRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	w, err := nl.NewRouteWriter(nl.Options{Netns: a.Name})
+	w, err := write.NewRouteWriter(nl.Options{Netns: a.Name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,10 +113,10 @@ func TestWatchJSONReplayRoundTrip(t *testing.T) {
 		return r
 	}
 	type step struct {
-		op nl.Op
+		op write.Op
 		r  trace.Route
 	}
-	write := func(steps ...step) {
+	change := func(steps ...step) {
 		t.Helper()
 		for _, s := range steps {
 			if _, err := w.Write(ctx, s.op, []trace.Route{s.r}); err != nil {
@@ -125,7 +128,7 @@ func TestWatchJSONReplayRoundTrip(t *testing.T) {
 	r1, r2 := rt("fd02:0:0:1::/64", "fd00:9::2", 1024, 1), rt("fd02:0:0:1::/64", "fd00:9::3", 1024, 1)
 	r3, r4 := rt("fd03::/64", "fd00:9::2", 1024, 1), rt("fd03::/64", "fd00:9::3", 1024, 1)
 	retr := rt("fd03::/64", "", 4294967295, kernel.RouteUnreachable)
-	write(step{nl.OpAdd, cover}, step{nl.OpAdd, r1}, step{nl.OpAdd, r3})
+	change(step{write.OpAdd, cover}, step{write.OpAdd, r1}, step{write.OpAdd, r3})
 
 	var out, errb syncBuf
 	done := make(chan int, 1)
@@ -139,9 +142,9 @@ func TestWatchJSONReplayRoundTrip(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	write(step{nl.OpDelete, r1}, step{nl.OpAdd, r2})                                                // a plain non-atomic change
-	write(step{nl.OpDelete, r3}, step{nl.OpAdd, retr}, step{nl.OpDelete, retr}, step{nl.OpAdd, r4}) // one through a retraction
-	if err := a.LinkDown("va"); err != nil {                                                        // and a link flap
+	change(step{write.OpDelete, r1}, step{write.OpAdd, r2})                                                      // a plain non-atomic change
+	change(step{write.OpDelete, r3}, step{write.OpAdd, retr}, step{write.OpDelete, retr}, step{write.OpAdd, r4}) // one through a retraction
+	if err := a.LinkDown("va"); err != nil {                                                                     // and a link flap
 		t.Fatal(err)
 	}
 	if err := a.LinkUp("va"); err != nil {
@@ -207,4 +210,56 @@ func canonicalJSON(t *testing.T, b []byte) string {
 		t.Fatal(err)
 	}
 	return string(c)
+}
+
+// The detector flags reach the engine as given; those not given stay
+// zero, for the engine's defaults.
+func TestWatchEngineFlags(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		flags watchFlags
+		want  watch.Config
+	}{
+		{watchFlags{}, watch.Config{}},
+		{watchFlags{window: 10 * ms}, watch.Config{NonAtomicWindow: 10 * ms}},
+		{watchFlags{margin: 2000 * ms, locktime: 3000 * ms}, watch.Config{GARPMargin: 2000 * ms, Locktime: 3000 * ms}},
+	}
+	for _, tt := range tests {
+		cfg, err := tt.flags.watchConfig()
+		if err != nil || cfg.Engine != tt.want {
+			t.Errorf("flags %+v: engine config %+v, %v; want %+v", tt.flags, cfg.Engine, err, tt.want)
+		}
+	}
+}
+
+// --kernel of replay-trace takes a profile name, a release or auto; a
+// wrong one is a usage error.
+func TestReplayTraceKernel(t *testing.T) {
+	for _, k := range []string{"rhel-7.3", "3.10.0-514.el7.x86_64", "auto", "debian-8"} {
+		if code, _, stderr := runCLI(t, "replay-trace", "--kernel", k, "../../watch/testdata/seed-bad.log"); code != 0 {
+			t.Errorf("--kernel %s: exit %d %s", k, code, stderr)
+		}
+	}
+	if code, _, stderr := runCLI(t, "replay-trace", "--kernel", "banana", "../../watch/testdata/seed-bad.log"); code != exitBadInput || !strings.Contains(stderr, "--kernel") {
+		t.Errorf("--kernel banana: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "replay-trace", "--kernel", "rhel-7.4[garp=never]", "../../watch/testdata/seed-bad.log"); code != exitBadInput || !strings.Contains(stderr, "assumptions") {
+		t.Errorf("--kernel with assumptions: exit %d %s", code, stderr)
+	}
+}
+
+// replay-trace --format html writes a timeline page of the trace.
+func TestReplayTraceHTML(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "seed.html")
+	code, _, stderr := runCLI(t, "replay-trace", "--format", "html", "-o", out, "../../watch/testdata/seed-bad.log")
+	if code != 0 {
+		t.Fatalf("exit %d %s", code, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || !bytes.Contains(b, []byte("<!DOCTYPE html>")) || !bytes.Contains(b, []byte("cache-contradicts-route")) {
+		t.Fatalf("page: %v, %d bytes", err, len(b))
+	}
+	if code, _, stderr := runCLI(t, "replay-trace", "--format", "pdf", "../../watch/testdata/seed-bad.log"); code != exitBadInput || !strings.Contains(stderr, "--format") {
+		t.Fatalf("--format pdf: %d %s", code, stderr)
+	}
 }

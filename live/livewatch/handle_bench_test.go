@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"raceroute/live/nl"
+	"raceroute/live/nl/monitor"
 	"raceroute/trace"
 	"raceroute/watch"
 )
@@ -25,7 +25,7 @@ func BenchmarkHandle(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			cfg := Config{JSON: js, Out: io.Discard}
 			w := &watcher{cfg: cfg, log: slog.New(slog.DiscardHandler), engine: watch.NewEngine(watch.DefaultConfig()),
-				metrics: newMetrics(func() nl.Stats { return nl.Stats{} }), enc: json.NewEncoder(io.Discard)}
+				metrics: newMetrics(func() monitor.Stats { return monitor.Stats{} }), enc: json.NewEncoder(io.Discard)}
 			const n = 50_000
 			recs := make([]trace.Record, 0, 2*n)
 			now := time.Now()

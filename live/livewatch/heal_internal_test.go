@@ -12,6 +12,8 @@ import (
 	"raceroute/live/frame"
 	"raceroute/live/netns/nstest"
 	"raceroute/live/nl"
+	"raceroute/live/nl/monitor"
+	"raceroute/live/nl/write"
 	"raceroute/trace"
 	"raceroute/watch"
 )
@@ -38,13 +40,13 @@ func TestHeal(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			opts := nl.Options{Netns: a.Name}
-			wr, err := nl.NewRouteWriter(opts)
+			wr, err := write.NewRouteWriter(opts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer wr.Close()
 			r64 := trace.Route{Family: 6, Dst: netip.MustParsePrefix("fd01::/64"), Gateway: netip.MustParseAddr("fd00:9::2"), Metric: 1024}
-			if _, err := wr.Write(ctx, nl.OpAdd, []trace.Route{r64}); err != nil {
+			if _, err := wr.Write(ctx, write.OpAdd, []trace.Route{r64}); err != nil {
 				t.Fatal(err)
 			}
 			macA, err := a.LinkMAC("va")
@@ -81,13 +83,13 @@ func TestHeal(t *testing.T) {
 			if tc.specific {
 				r80 := r64
 				r80.Dst, r80.Gateway = netip.MustParsePrefix("fd01::/80"), netip.MustParseAddr("fd00:9::3")
-				if _, err := wr.Write(ctx, nl.OpAdd, []trace.Route{r80}); err != nil {
+				if _, err := wr.Write(ctx, write.OpAdd, []trace.Route{r80}); err != nil {
 					t.Fatal(err)
 				}
 			}
 			var out strings.Builder
 			w := &watcher{cfg: Config{Netns: a.Name, Out: &out}, log: slog.New(slog.DiscardHandler), writer: wr,
-				metrics: newMetrics(func() nl.Stats { return nl.Stats{} }), engine: watch.NewEngine(watch.DefaultConfig())}
+				metrics: newMetrics(func() monitor.Stats { return monitor.Stats{} }), engine: watch.NewEngine(watch.DefaultConfig())}
 			herr := w.heal(ctx, entry)
 			if !errors.Is(herr, tc.want) {
 				t.Fatalf("heal = %v, want %v", herr, tc.want)

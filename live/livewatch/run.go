@@ -28,6 +28,8 @@ import (
 	"raceroute/iproute2"
 	"raceroute/live/frame"
 	"raceroute/live/nl"
+	"raceroute/live/nl/monitor"
+	"raceroute/live/nl/write"
 	"raceroute/trace"
 	"raceroute/watch"
 )
@@ -67,7 +69,7 @@ type Config struct {
 	// CachePoll is the IPv6 cache poll interval (DefaultCachePoll if 0;
 	// negative disables polling).
 	CachePoll time.Duration
-	// RcvBuf is the netlink receive buffer (nl.DefaultRcvBuf if 0).
+	// RcvBuf is the netlink receive buffer (monitor.DefaultRcvBuf if 0).
 	RcvBuf int
 	// Engine configures the detectors; KernelRelease is filled from
 	// uname when empty.
@@ -108,7 +110,7 @@ type Metrics struct {
 }
 
 // newMetrics registers the collectors; stats reads the subscription.
-func newMetrics(stats func() nl.Stats) *Metrics {
+func newMetrics(stats func() monitor.Stats) *Metrics {
 	m := &Metrics{Registry: prometheus.NewRegistry()}
 	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "raceroute_watch_events_total", Help: "Records handled, by kind (route, cache, neigh, link, addr, frame, overflow, resync).",
@@ -184,9 +186,9 @@ func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	sub, err := nl.Subscribe(ctx, nl.Options{
-		Netns: cfg.Netns, Families: cfg.Families, RcvBuf: cfg.RcvBuf,
-		CachePoll: poll, EmitInitial: true, Logger: log,
+	sub, err := monitor.Subscribe(ctx, monitor.Options{
+		Options: nl.Options{Netns: cfg.Netns, Families: cfg.Families},
+		RcvBuf:  cfg.RcvBuf, CachePoll: poll, EmitInitial: true, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
@@ -242,9 +244,9 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 
-	var writer *nl.RouteWriter
+	var writer *write.RouteWriter
 	if cfg.Heal {
-		writer, err = nl.NewRouteWriter(nl.Options{Netns: cfg.Netns})
+		writer, err = write.NewRouteWriter(nl.Options{Netns: cfg.Netns})
 		if err != nil {
 			return fmt.Errorf("watch --heal: %w", err)
 		}
@@ -330,7 +332,7 @@ loop:
 
 // checkDev fails with ErrNoSuchDev when the namespace has no interface
 // named dev.
-func checkDev(ctx context.Context, sub *nl.Subscription, dev, netns string) error {
+func checkDev(ctx context.Context, sub *monitor.Subscription, dev, netns string) error {
 	v, err := sub.View(ctx)
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
@@ -362,7 +364,7 @@ type watcher struct {
 	log       *slog.Logger
 	engine    *watch.Engine
 	metrics   *Metrics
-	writer    *nl.RouteWriter
+	writer    *write.RouteWriter
 	enc       *json.Encoder
 	buf       []byte
 	nfindings int
@@ -438,7 +440,7 @@ var errStillThere = errors.New("the kernel acknowledged the delete but the entry
 // heal deletes one route-cache entry and checks, with a cache dump, that
 // it is gone: the kernel's ACK does not prove it.
 func (w *watcher) heal(ctx context.Context, entry trace.Route) error {
-	if _, err := w.writer.Write(ctx, nl.OpDelete, []trace.Route{entry}); err != nil {
+	if _, err := w.writer.Write(ctx, write.OpDelete, []trace.Route{entry}); err != nil {
 		return err
 	}
 	left, err := nl.DumpCache(ctx, nl.Options{Netns: w.cfg.Netns})

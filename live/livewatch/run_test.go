@@ -16,6 +16,7 @@ import (
 	"raceroute/live/netns"
 	"raceroute/live/netns/nstest"
 	"raceroute/live/nl"
+	"raceroute/live/nl/write"
 	"raceroute/trace"
 	"raceroute/watch"
 )
@@ -133,7 +134,7 @@ func TestWatchNonAtomicChangeMetricsAndOutput(t *testing.T) {
 			})
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			w, err := nl.NewRouteWriter(nl.Options{Netns: a.Name})
+			w, err := write.NewRouteWriter(nl.Options{Netns: a.Name})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -145,9 +146,9 @@ func TestWatchNonAtomicChangeMetricsAndOutput(t *testing.T) {
 			r3.Gateway = netip.MustParseAddr("fd00:9::4")
 			// babeld's way: delete, then add. Then the atomic way.
 			for _, st := range []struct {
-				op nl.Op
+				op write.Op
 				r  trace.Route
-			}{{nl.OpAdd, r1}, {nl.OpDelete, r1}, {nl.OpAdd, r2}, {nl.OpReplace, r3}, {nl.OpDelete, r3}} {
+			}{{write.OpAdd, r1}, {write.OpDelete, r1}, {write.OpAdd, r2}, {write.OpReplace, r3}, {write.OpDelete, r3}} {
 				if _, err := w.Write(ctx, st.op, []trace.Route{st.r}); err != nil {
 					t.Fatal(err)
 				}

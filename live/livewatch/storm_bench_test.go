@@ -10,6 +10,7 @@ import (
 
 	"raceroute/live/livewatch"
 	"raceroute/live/nl"
+	"raceroute/live/nl/write"
 	"raceroute/trace"
 )
 
@@ -37,7 +38,7 @@ func BenchmarkLiveWatchStorm(b *testing.B) {
 			}})
 	}()
 	<-ready
-	w, err := nl.NewRouteWriter(nl.Options{Netns: a.Name})
+	w, err := write.NewRouteWriter(nl.Options{Netns: a.Name})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -50,10 +51,10 @@ func BenchmarkLiveWatchStorm(b *testing.B) {
 	}
 	b.ResetTimer()
 	start := time.Now()
-	if _, err := w.Write(ctx, nl.OpAdd, adds); err != nil {
+	if _, err := w.Write(ctx, write.OpAdd, adds); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := w.Write(ctx, nl.OpDelete, adds[:n/2]); err != nil {
+	if _, err := w.Write(ctx, write.OpDelete, adds[:n/2]); err != nil {
 		b.Fatal(err)
 	}
 	for deadline := time.Now().Add(60 * time.Second); seen.Load()+resynced.Load() < int64(n) && time.Now().Before(deadline); {

@@ -1,3 +1,8 @@
+// Package nl reads the kernel's rtnetlink tables: it decodes route,
+// neighbour, link and address messages into trace records (and encodes
+// routes), dumps the tables into a View, and retries the dumps the
+// kernel marks interrupted. The subscription that follows the tables'
+// events is live/nl/monitor; batched route writes are live/nl/write.
 package nl
 
 import (
@@ -13,13 +18,8 @@ import (
 	"raceroute/trace"
 )
 
-// Netlink and rtnetlink constants not all exported by x/sys/unix under
-// these names.
-const (
-	rtmFCloned = 0x200 // RTM_F_CLONED: a route-cache entry (exception)
-	ntfRouter  = 0x80  // NTF_ROUTER
-	userHZ     = 100   // clock_t ticks per second in cacheinfo fields
-)
+// userHZ is the number of clock_t ticks a second in cacheinfo fields.
+const userHZ = 100
 
 // errShort reports a message too short for its header.
 var errShort = errors.New("message too short")
@@ -63,6 +63,36 @@ func familyOf(af uint8) int {
 	return 0
 }
 
+// Decode turns the body of an rtnetlink message of type typ into a
+// record (without Time, Dev or flags). ok is false for messages of no
+// interest: other types, other families, NOARP neighbours.
+func Decode(typ uint16, body []byte) (r trace.Record, ok bool, err error) {
+	switch typ {
+	case unix.RTM_NEWROUTE, unix.RTM_DELROUTE:
+		r.Kind = trace.KindRoute
+		r.Route, ok, err = decodeRoute(body)
+	case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH:
+		r.Kind = trace.KindNeigh
+		r.Neigh, ok, err = decodeNeigh(body)
+	case unix.RTM_NEWLINK, unix.RTM_DELLINK:
+		r.Kind = trace.KindLink
+		r.Link, err = decodeLink(body)
+		ok = err == nil
+	case unix.RTM_NEWADDR, unix.RTM_DELADDR:
+		r.Kind = trace.KindAddr
+		r.Addr, ok, err = decodeAddr(body)
+	default:
+		return r, false, nil
+	}
+	switch typ {
+	case unix.RTM_DELROUTE, unix.RTM_DELNEIGH, unix.RTM_DELLINK, unix.RTM_DELADDR:
+		r.Action = trace.ActionDel
+	default:
+		r.Action = trace.ActionNew
+	}
+	return r, ok, err
+}
+
 func u32(v []byte) uint32 {
 	if len(v) < 4 {
 		return 0
@@ -90,7 +120,7 @@ func decodeRoute(b []byte) (r trace.Route, ok bool, err error) {
 	r.Scope = b[6]
 	r.Type = kernel.RouteType(b[7])
 	flags := binary.NativeEndian.Uint32(b[8:12])
-	r.Cloned = flags&rtmFCloned != 0
+	r.Cloned = flags&unix.RTM_F_CLONED != 0 // a route-cache entry (an IPv6 exception)
 	var dst netip.Addr
 	err = attrs(b[unix.SizeofRtMsg:], func(typ uint16, v []byte) {
 		switch typ {
@@ -167,7 +197,7 @@ func decodeNeigh(b []byte) (n trace.Neigh, ok bool, err error) {
 		return n, false, nil
 	}
 	n.Ifindex = int(int32(binary.NativeEndian.Uint32(b[4:8])))
-	n.Router = b[10]&ntfRouter != 0
+	n.Router = b[10]&unix.NTF_ROUTER != 0
 	err = attrs(b[unix.SizeofNdMsg:], func(typ uint16, v []byte) {
 		switch typ {
 		case unix.NDA_DST:

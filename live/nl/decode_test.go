@@ -51,7 +51,7 @@ func TestDecodeMessages(t *testing.T) {
 			Family: 6, Table: 254, Type: 1, Dst: netip.MustParsePrefix("2001:db8::1/128"), Ifindex: 3, Proto: 4, Cloned: true}}, true},
 		{"ipv4 default route, table above 255", unix.RTM_NEWROUTE, route4, trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew, Route: trace.Route{
 			Family: 4, Table: 1000, Type: 1, Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.0.1"), Proto: 4}}, true},
-		{"neighbour", unix.RTM_NEWNEIGH, mustMarshal(t, &rtnetlink.NeighMessage{Family: unix.AF_INET, Index: 2, State: uint16(kernel.NUDStale), Flags: ntfRouter,
+		{"neighbour", unix.RTM_NEWNEIGH, mustMarshal(t, &rtnetlink.NeighMessage{Family: unix.AF_INET, Index: 2, State: uint16(kernel.NUDStale), Flags: unix.NTF_ROUTER,
 			Attributes: &rtnetlink.NeighAttributes{Address: net.ParseIP("10.0.0.2").To4(), LLAddress: hw}}),
 			trace.Record{Kind: trace.KindNeigh, Action: trace.ActionNew, Neigh: trace.Neigh{Family: 4, Addr: netip.MustParseAddr("10.0.0.2"),
 				LLAddr: mac, Ifindex: 2, State: kernel.NUDStale, Router: true}}, true},
@@ -69,33 +69,33 @@ func TestDecodeMessages(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r, ok, err := decodeMsg(tc.typ, tc.data)
+			r, ok, err := Decode(tc.typ, tc.data)
 			if err != nil || ok != tc.ok {
-				t.Fatalf("decodeMsg: ok=%v err=%v, want ok=%v", ok, err, tc.ok)
+				t.Fatalf("Decode: ok=%v err=%v, want ok=%v", ok, err, tc.ok)
 			}
 			if !ok {
 				return
 			}
 			if r.Kind != tc.want.Kind || r.Action != tc.want.Action || !sameRoute(r.Route, tc.want.Route) ||
 				!sameNeigh(r.Neigh, tc.want.Neigh) || r.Link != tc.want.Link || r.Addr != tc.want.Addr {
-				t.Errorf("decodeMsg =\n%+v\nwant\n%+v", r, tc.want)
+				t.Errorf("Decode =\n%+v\nwant\n%+v", r, tc.want)
 			}
 		})
 	}
 	// Every truncation of a valid message is an error or a skip, never a panic.
 	for _, tc := range tests {
 		for i := range tc.data {
-			decodeMsg(tc.typ, tc.data[:i])
+			Decode(tc.typ, tc.data[:i])
 		}
 	}
 }
 
-func FuzzDecodeMsg(f *testing.F) {
+func FuzzDecode(f *testing.F) {
 	b, _ := EncodeRoute(&trace.Route{Family: 6, Dst: netip.MustParsePrefix("2001:db8::/48"), Gateway: netip.MustParseAddr("fe80::1"), Metric: 1})
 	f.Add(uint16(unix.RTM_NEWROUTE), b)
 	f.Add(uint16(unix.RTM_NEWNEIGH), []byte{10, 0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 20, 0, 1, 0})
 	f.Fuzz(func(t *testing.T, typ uint16, data []byte) {
-		decodeMsg(typ, data) // must not panic
+		Decode(typ, data) // must not panic
 	})
 }
 
@@ -137,8 +137,8 @@ func TestViewDiff(t *testing.T) {
 	// A diff applied to its source gives its target.
 	a := ViewOf([]trace.Record{link, rt("2001:db8::/64", "fe80::1"), rt("2001:db8:1::/64", "fe80::1")})
 	b := ViewOf([]trace.Record{link, rt("2001:db8::/64", "fe80::2"), rt("2001:db8:2::/64", "fe80::1")})
-	for _, r := range a.diff(b) {
-		a.apply(&r)
+	for _, r := range a.Diff(b) {
+		a.Apply(&r)
 	}
 	if d := a.Differences(b); len(d) != 0 {
 		t.Errorf("after applying the diff: %q", d)

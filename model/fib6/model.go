@@ -2,9 +2,9 @@ package fib6
 
 import (
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"raceroute/kernel"
-	"sort"
 	"unsafe"
 
 	"raceroute/explore"
@@ -86,7 +86,8 @@ type Config struct {
 	// added with NLM_F_CREATE alone, so that two routes of one metric at
 	// one prefix (a dev-only route beside a gateway route, as the 4.2-5.5
 	// replace leaves them) come back in their order instead of failing
-	// with -EEXIST.
+	// with -EEXIST. With Exec and Table, it runs a script's requests one
+	// at a time on the table each leaves.
 	Listed bool
 	// Warm are destinations looked up once, in order, before the actors
 	// start: on clone-on-lookup kernels they leave clones in the cache,
@@ -94,6 +95,9 @@ type Config struct {
 	Warm   []netip.Addr
 	Actors []Actor
 }
+
+// localTable is RT_TABLE_LOCAL.
+const localTable = 255
 
 // route flags, after include/uapi/linux/ipv6_route.h.
 const (
@@ -119,6 +123,9 @@ func (ri *rinfo) isCache() bool { return ri.flags&rtfCache != 0 }
 type nodeInfo struct {
 	table  uint32
 	prefix netip.Prefix
+	// tableBit is the node's table's bit in State.Tables, 0 for main
+	// and local (they always exist).
+	tableBit uint8
 	// desc: nodes strictly below this one; between[i]: mask of the nodes
 	// strictly between this node and desc[i].
 	desc    []int
@@ -177,10 +184,14 @@ type State struct {
 	Tries [MaxActors]uint8
 	// Sent counts a flow's packets looked up.
 	Sent [MaxActors]uint8
+	// Tables has bit i set once the model's i-th table other than main
+	// and local exists: fib6_new_table() makes a table at its first
+	// RTM_NEWROUTE and never frees it (ip6_route_info_create(), 6.12).
+	Tables uint8
 }
 
-// stateBytes is the canonical encoding: State holds only uint8 arrays,
-// so it has no padding and its bytes are canonical.
+// stateBytes is the canonical encoding: State holds only uint8 arrays
+// and bytes, so it has no padding and its bytes are canonical.
 func stateBytes(s *State) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(s)), unsafe.Sizeof(*s))
 }
@@ -323,7 +334,25 @@ func (m *Model) nodeOf(table uint32, p netip.Prefix) (int, error) {
 	if len(m.nodes) >= MaxNodes {
 		return 0, fmt.Errorf("more than %d distinct prefixes: the model holds at most %d", MaxNodes, MaxNodes)
 	}
-	m.nodes = append(m.nodes, nodeInfo{table: table, prefix: p})
+	ni := nodeInfo{table: table, prefix: p}
+	if table != MainTable && table != localTable {
+		for _, o := range m.nodes {
+			if o.table == table {
+				ni.tableBit = o.tableBit
+			}
+		}
+		if ni.tableBit == 0 {
+			n := 0
+			for _, o := range m.nodes {
+				n = max(n, bits.Len8(o.tableBit))
+			}
+			if n >= 8 {
+				return 0, fmt.Errorf("table %d: the model holds at most 8 tables besides main and local", table)
+			}
+			ni.tableBit = 1 << n
+		}
+	}
+	m.nodes = append(m.nodes, ni)
 	return len(m.nodes) - 1, nil
 }
 
@@ -434,13 +463,13 @@ func (m *Model) Encode(s *State, buf []byte) []byte {
 		base := off + i*MaxActors
 		buf = append(buf, b[base:base+acts]...)
 	}
-	return buf
+	return append(buf, s.Tables)
 }
 
 // perActorArrays is the number of [MaxActors]uint8 arrays from State.PC to
-// the end of State: every field after Slots is one (TestEncodingCoversEveryField
+// State.Tables: every field between them is one (TestEncodingCoversEveryField
 // checks that each is encoded).
-const perActorArrays = int((unsafe.Sizeof(State{}) - unsafe.Offsetof(State{}.PC)) / MaxActors)
+const perActorArrays = int((unsafe.Offsetof(State{}.Tables) - unsafe.Offsetof(State{}.PC)) / MaxActors)
 
 // Pending appends each unfinished actor's next step.
 func (m *Model) Pending(s *State, buf []explore.Step) []explore.Step {
@@ -497,59 +526,6 @@ func (m *Model) Fire(s *State, st explore.Step, at explore.Time, _ int, rec trac
 	if rec != nil {
 		m.describeLookup(rec, a, w)
 	}
-}
-
-// Apply fires agent a's next route change alone, as one netlink request
-// answered before the next is sent (a script running `ip -6 route`
-// commands one after the other), and returns the kernel's answer: 0, or
-// the negative errno fib6_add() or ip6_route_del() returns, which
-// iproute2 reports as "RTNETLINK answers: ..." with exit status 2.
-func (m *Model) Apply(s *State, a int) (kernel.Errno, error) {
-	if a < 0 || a >= len(m.actors) || m.actors[a].dst >= 0 {
-		return 0, fmt.Errorf("actor %d is not a routing agent", a)
-	}
-	ai := &m.actors[a]
-	if int(s.PC[a]) >= len(ai.ops) {
-		return 0, fmt.Errorf("agent %s has no route change left", ai.name)
-	}
-	op := ai.ops[s.PC[a]]
-	s.PC[a]++
-	return m.applyOp(s, a, op, nil), nil
-}
-
-// Table returns the routes of s (route-cache clones left out) in the
-// order the kernel's dump walks the tree, table by table:
-// fib6_walk_continue() visits a node's 0 branch, then its 1 branch, then
-// the node itself, so a prefix comes after the prefixes inside it and
-// disjoint prefixes come in address order; at one prefix, list order.
-// It is a table Config.Listed restores.
-func (m *Model) Table(s *State) []Route {
-	order := make([]int, len(m.nodes))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(i, j int) bool {
-		a, b := m.nodes[order[i]], m.nodes[order[j]]
-		if a.table != b.table {
-			return a.table < b.table
-		}
-		switch {
-		case a.prefix.Bits() > b.prefix.Bits() && b.prefix.Contains(a.prefix.Addr()):
-			return true // a is inside b
-		case b.prefix.Bits() > a.prefix.Bits() && a.prefix.Contains(b.prefix.Addr()):
-			return false
-		}
-		return a.prefix.Addr().Less(b.prefix.Addr())
-	})
-	var out []Route
-	for _, n := range order {
-		for _, id := range s.Slots[n] {
-			if id != 0 && !m.routes[id].isCache() {
-				out = append(out, m.routes[id].r)
-			}
-		}
-	}
-	return out
 }
 
 // RouteText renders route id as `ip -6 route` (or its cache line) does.

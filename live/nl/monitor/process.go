@@ -1,0 +1,269 @@
+package monitor
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+
+	"raceroute/live/nl"
+	"raceroute/trace"
+)
+
+// linkDownSettle is how long after a link went down the subscription
+// re-dumps that link's routes and neighbours to infer silent removals.
+const linkDownSettle = 100 * time.Millisecond
+
+// process decodes, applies and emits; it owns s.view.
+func (s *Subscription) process(ctx context.Context) {
+	defer s.wg.Done()
+	if s.out != nil {
+		defer close(s.out)
+	}
+	if s.opts.EmitInitial {
+		now := time.Now()
+		for _, r := range s.view.Records() {
+			r.Time, r.Initial = now, true
+			if !s.emit(ctx, r) {
+				return
+			}
+		}
+	}
+	var poll <-chan time.Time
+	if s.opts.CachePoll > 0 && s.opts.Wants(6) {
+		t := time.NewTicker(s.opts.CachePoll)
+		defer t.Stop()
+		poll = t.C
+	}
+	verify := time.NewTimer(time.Hour)
+	verify.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case rq := <-s.snap:
+			rq <- s.view.Clone()
+		case <-poll:
+			if err := s.pollCache(ctx); err != nil {
+				s.fail(err)
+				return
+			}
+		case <-verify.C:
+			if err := s.verifyLinks(ctx); err != nil {
+				s.fail(err)
+				return
+			}
+		case b := <-s.queue:
+			if !s.handle(ctx, b, verify) {
+				return
+			}
+			if b.err != nil {
+				s.fail(b.err)
+				return
+			}
+			if b.overflow {
+				s.resyncDue = true
+				if !s.emit(ctx, trace.Record{Time: b.overflowT, Kind: trace.KindOverflow}) {
+					return
+				}
+				s.stats.drops.Add(1)
+			}
+			if b.drained && s.resyncDue {
+				s.resyncDue = false
+				if err := s.resync(ctx); err != nil {
+					s.fail(err)
+					return
+				}
+			}
+		}
+	}
+}
+
+// emit delivers one record and counts it; false, the record neither
+// delivered nor counted, when the subscription is ending.
+func (s *Subscription) emit(ctx context.Context, r trace.Record) bool {
+	r.Netns = s.opts.Netns
+	if s.opts.Handler != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		s.opts.Handler(r)
+	} else {
+		select {
+		case s.out <- r:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	s.stats.records.Add(1)
+	return true
+}
+
+// handle applies the messages of a batch's datagrams.
+func (s *Subscription) handle(ctx context.Context, b batch, verify *time.Timer) bool {
+	for _, d := range b.dgrams {
+		if !s.handleDgram(ctx, d, verify) {
+			return false
+		}
+	}
+	return true
+}
+
+// handleDgram applies the messages of one datagram.
+func (s *Subscription) handleDgram(ctx context.Context, d dgram, verify *time.Timer) bool {
+	for data := d.b; len(data) >= unix.NLMSG_HDRLEN; {
+		l := int(binary.NativeEndian.Uint32(data[0:4]))
+		if l < unix.NLMSG_HDRLEN || l > len(data) {
+			s.log.Warn("skipping truncated rtnetlink datagram", "len", l, "left", len(data))
+			return true
+		}
+		typ := binary.NativeEndian.Uint16(data[4:6])
+		flags := netlink.HeaderFlags(binary.NativeEndian.Uint16(data[6:8]))
+		body := data[unix.NLMSG_HDRLEN:l]
+		data = data[min((l+3)&^3, len(data)):]
+		r, ok, err := nl.Decode(typ, body)
+		if err != nil {
+			s.log.Warn("skipping undecodable rtnetlink message", "type", typ, "err", err)
+			continue
+		}
+		if !ok || !s.wanted(&r) {
+			continue
+		}
+		s.stats.events.Add(1)
+		r.Time = d.t
+		if r.Kind == trace.KindRoute && r.Action == trace.ActionNew && flags&netlink.Replace != 0 {
+			r.Replace = true
+		}
+		var wentDown bool
+		if r.Kind == trace.KindLink && r.Action == trace.ActionNew {
+			old, known := s.view.Link(r.Link.Index)
+			wentDown = known && old.Up && !r.Link.Up
+			if known && old.Name != r.Link.Name {
+				s.view.RenameDev(r.Link.Index, r.Link.Name)
+			}
+		}
+		s.view.FillDev(&r)
+		if r.Kind == trace.KindLink && r.Action == trace.ActionDel {
+			// The kernel announces RTM_DELLINK after its NETDEV_UNREGISTER
+			// clean-up (unregister_netdevice_many_notify): whatever is
+			// still known on this link was removed without a message.
+			if !s.emit(ctx, r) {
+				return false
+			}
+			s.view.Apply(&r)
+			if !s.inferGone(ctx, r.Link.Index, r.Time, nil) {
+				return false
+			}
+			delete(s.pending, r.Link.Index)
+			continue
+		}
+		s.view.Apply(&r)
+		if !s.emit(ctx, r) {
+			return false
+		}
+		if wentDown {
+			s.pending[r.Link.Index] = true
+			verify.Reset(linkDownSettle)
+		}
+	}
+	return true
+}
+
+// wanted applies the family filter.
+func (s *Subscription) wanted(r *trace.Record) bool {
+	switch r.Kind {
+	case trace.KindRoute:
+		return s.opts.Wants(r.Route.Family)
+	case trace.KindNeigh:
+		return s.opts.Wants(r.Neigh.Family)
+	case trace.KindAddr:
+		return s.opts.Wants(r.Addr.Family)
+	}
+	return true
+}
+
+// inferGone emits and applies Inferred deletions for the routes and
+// neighbours known on ifindex that fresh lacks; when fresh is nil (the
+// link is gone) for all of them, and for its addresses too.
+func (s *Subscription) inferGone(ctx context.Context, ifindex int, t time.Time, fresh *nl.View) bool {
+	for _, r := range s.view.OnLink(ifindex) {
+		if fresh.Has(&r) || (fresh != nil && r.Kind == trace.KindAddr) {
+			continue
+		}
+		r.Action, r.Time, r.Inferred = trace.ActionDel, t, true
+		s.view.Apply(&r)
+		s.stats.inferred.Add(1)
+		if !s.emit(ctx, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// verifyLinks re-dumps routes and neighbours after links went down and
+// infers the removals the kernel did not announce (IPv4 routes flushed
+// by fib_sync_down_dev, for instance).
+func (s *Subscription) verifyLinks(ctx context.Context) error {
+	if len(s.pending) == 0 {
+		return nil
+	}
+	fresh, err := s.d.Dump(ctx, nl.Tables{Routes: true, Cache: true, Neighs: true}, s.view)
+	if err != nil {
+		return fmt.Errorf("verify after link down: %w", err)
+	}
+	now := time.Now()
+	for idx := range s.pending {
+		if !s.inferGone(ctx, idx, now, fresh) {
+			return ctx.Err()
+		}
+	}
+	clear(s.pending)
+	return nil
+}
+
+// resync follows a receive overflow, once the socket's queue was seen
+// empty: it dumps every table again, emits how the fresh state differs
+// from the known one, and adopts it.
+func (s *Subscription) resync(ctx context.Context) error {
+	fresh, err := s.d.Dump(ctx, nl.AllTables(), nil)
+	if err != nil {
+		return fmt.Errorf("resync after overflow: %w", err)
+	}
+	diff := s.view.Diff(fresh)
+	now := time.Now()
+	s.view = fresh
+	clear(s.pending)
+	for _, r := range diff {
+		r.Time, r.Resync = now, true
+		if !s.emit(ctx, r) {
+			return ctx.Err()
+		}
+		s.stats.resyncRecs.Add(1)
+	}
+	if !s.emit(ctx, trace.Record{Time: now, Kind: trace.KindResync, Lost: len(diff)}) {
+		return ctx.Err()
+	}
+	s.stats.resyncs.Add(1)
+	return nil
+}
+
+// pollCache dumps the IPv6 route cache and emits its changes.
+func (s *Subscription) pollCache(ctx context.Context) error {
+	fresh, err := s.d.Dump(ctx, nl.Tables{Cache: true}, s.view)
+	if err != nil {
+		return fmt.Errorf("poll IPv6 route cache: %w", err)
+	}
+	s.stats.polls.Add(1)
+	now := time.Now()
+	for _, r := range s.view.Cache().Diff(fresh.Cache()) {
+		r.Time, r.Polled = now, true
+		s.view.Apply(&r)
+		if !s.emit(ctx, r) {
+			return ctx.Err()
+		}
+	}
+	return nil
+}

@@ -1,0 +1,84 @@
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// dgram is one datagram read from the multicast socket, with the time
+// it was read.
+type dgram struct {
+	b []byte
+	t time.Time
+}
+
+// batch is what the reader hands the decoder: datagrams read back to
+// back, then possibly an event. overflow: the socket reported ENOBUFS
+// (the kernel then stays silent about further drops until its queue is
+// empty: netlink_overrun sets NETLINK_S_CONGESTED, which netlink_rcv_wake
+// clears only on an empty queue). drained: the queue was seen empty
+// after an overflow, so a dump taken from now on covers every drop.
+type batch struct {
+	dgrams    []dgram
+	overflow  bool
+	drained   bool
+	overflowT time.Time
+	err       error
+}
+
+// read drains the multicast socket into the queue as fast as it can,
+// reading straight into large chunks (no copy, no allocation per
+// datagram) and noting when the socket's queue is empty.
+func (s *Subscription) read(ctx context.Context) {
+	defer s.wg.Done()
+	const chunkSize, maxDgram, maxBatch = 1 << 20, 1 << 16, 256
+	chunk := make([]byte, 0, chunkSize)
+	congested := false
+	for {
+		var b batch
+		rerr := s.mc.Read(func(recv func([]byte) (int, error)) bool {
+			for len(b.dgrams) < maxBatch {
+				if cap(chunk)-len(chunk) < maxDgram {
+					chunk = make([]byte, 0, chunkSize)
+				}
+				buf := chunk[len(chunk):cap(chunk)]
+				n, err := recv(buf)
+				switch {
+				case err == unix.EINTR:
+					continue
+				case err == unix.EAGAIN:
+					if congested {
+						congested, b.drained = false, true
+					}
+					return len(b.dgrams) > 0 || b.drained
+				case err == unix.ENOBUFS:
+					congested, b.overflow, b.overflowT = true, true, time.Now()
+					return true
+				case err != nil:
+					b.err = fmt.Errorf("receive: %w", err)
+					return true
+				}
+				b.dgrams = append(b.dgrams, dgram{b: buf[:n:n], t: time.Now()})
+				chunk = chunk[:len(chunk)+(n+3)&^3]
+			}
+			return true
+		})
+		if rerr != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			b.err = fmt.Errorf("receive: %w", rerr)
+		}
+		select {
+		case s.queue <- b:
+		case <-ctx.Done():
+			return
+		}
+		if b.err != nil {
+			return
+		}
+	}
+}
