@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"raceroute/model/fib6"
 	"raceroute/profile"
 	"raceroute/selftests/cases"
 )
@@ -287,4 +288,62 @@ func TestNeighVerdicts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDumpOrder checks the walk order listings use: inner prefixes
+// before the prefix holding them, disjoint ones by address, list order
+// at one prefix.
+func TestDumpOrder(t *testing.T) {
+	lines := []string{
+		"default via 2001:db8:1::1 dev eth0",
+		"2001:db8:2::/64 dev eth1",
+		"2001:db8:1::/64 dev eth0 proto kernel metric 256",
+		"2001:db8:1:0:5::/80 via 2001:db8:1::9 dev eth0",
+		"2001:db8:2::/64 via 2001:db8:2::8 dev eth1",
+		"2001:db8:2:0:5::/80 via 2001:db8:2::9 dev eth1",
+	}
+	var rs []fib6.Route
+	for _, l := range lines {
+		r, err := fib6.ParseRoute(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	dumpOrder(rs)
+	var got []string
+	for _, r := range rs {
+		got = append(got, r.String())
+	}
+	want := []string{
+		"2001:db8:1:0:5::/80 via 2001:db8:1::9 dev eth0 metric 1024",
+		"2001:db8:1::/64 dev eth0 proto kernel metric 256",
+		"2001:db8:2:0:5::/80 via 2001:db8:2::9 dev eth1 metric 1024",
+		"2001:db8:2::/64 dev eth1 metric 1024",
+		"2001:db8:2::/64 via 2001:db8:2::8 dev eth1 metric 1024",
+		"default via 2001:db8:1::1 dev eth0 metric 1024",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("order\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// FuzzParseRouteArgs feeds ip route lines, multipath ones among them,
+// to the runner's parser: an error or a route, never a panic.
+func FuzzParseRouteArgs(f *testing.F) {
+	for _, s := range []string{
+		"2001:db8:104::/64 nexthop via 2001:db8:101::2 nexthop via 2001:db8:103::2",
+		"2001:db8:104::/64 nexthop via inet6 2001:db8:101::2 dev veth1 weight 2",
+		"2001:db8:102::/64 dsfield 0x04 via 2001:db8:101::2",
+		"unreachable 2001:db8:104::/64 metric 512 table 100",
+		"default nexthop",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		ra, err := parseRouteArgs(strings.Fields(line))
+		if err == nil && ra.family != 4 && ra.family != 6 {
+			t.Errorf("%q: family %d", line, ra.family)
+		}
+	})
 }
