@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"raceroute/kernel"
@@ -25,9 +26,12 @@ import (
 // fibDev is a device of the modelled namespace.
 type fibDev struct {
 	up    bool
-	table uint32 // the VRF table it is enslaved to, or main
-	vrf   uint32 // for a VRF device: its table
-	addrs bool   // it has IPv6 addresses
+	table uint32    // the VRF table it is enslaved to, or main
+	vrf   uint32    // for a VRF device: its table
+	addrs []fibAddr // its IPv6 addresses, in the order added
+	peer  string    // a veth's other end
+	// keepAddr is net.ipv6.conf.DEV.keep_addr_on_down > 0.
+	keepAddr bool
 }
 
 // fibWorld is the modelled namespace.
@@ -41,9 +45,8 @@ type fibWorld struct {
 	// none (a link or address event it cannot follow).
 	tainted map[netip.Prefix]bool
 	lost    string
-	// local are the namespace's own IPv6 addresses, each with the table
-	// (L3 domain) of its device: no gateway may be one of its domain.
-	local map[netip.Addr]uint32
+	// keepAddr is net.ipv6.conf.all.keep_addr_on_down > 0.
+	keepAddr bool
 }
 
 // fibAct is one step as the model runs it.
@@ -56,7 +59,10 @@ type fibAct struct {
 	// nexthops are the legs of an RTA_MULTIPATH request; op.Route is
 	// their template (prefix, metric, table).
 	nexthops []nexthopArgs
-	dev      string // link add / up: the device
+	dev      string // link add / up / down / delete, sysctl: the device
+	addr     addrCmd
+	dst      netip.Addr // route get
+	keep     bool       // sysctl keep_addr_on_down
 }
 
 type fibKind uint8
@@ -69,6 +75,11 @@ const (
 	fibLinkAdd
 	fibLinkUp
 	fibRefused // a request the kernel refuses before it looks at the table
+	fibAddress // ip -6 address add|change|replace|del|flush
+	fibLinkDown
+	fibUnregister
+	fibGet    // ip -6 route get fibmatch DST
+	fibSysctl // keep_addr_on_down
 )
 
 // runFib6 runs a fib_tests file on p.
@@ -126,7 +137,6 @@ func (w *fibWorld) reset() {
 	w.devs = map[string]*fibDev{"lo": {up: true, table: fib6.MainTable}}
 	w.tainted = map[netip.Prefix]bool{}
 	w.lost = ""
-	w.local = map[netip.Addr]uint32{}
 }
 
 func (w *fibWorld) copyFrom(o *fibWorld) {
@@ -134,11 +144,12 @@ func (w *fibWorld) copyFrom(o *fibWorld) {
 	w.devs = map[string]*fibDev{}
 	for k, d := range o.devs {
 		dd := *d
+		dd.addrs = slices.Clone(d.addrs)
 		w.devs[k] = &dd
 	}
 	w.tainted = map[netip.Prefix]bool{}
 	w.lost = o.lost
-	w.local = o.local // set-up only: never changed by a case
+	w.keepAddr = o.keepAddr
 }
 
 // applyEnv builds the namespace from a set-up function's steps: devices
@@ -181,7 +192,8 @@ func (w *fibWorld) envIP(c ipCmd) error {
 		}
 		w.devs[name] = d
 		if peer := argAfter(c.args, "peer", "name"); peer != "" {
-			w.devs[peer] = &fibDev{table: fib6.MainTable}
+			d.peer = peer
+			w.devs[peer] = &fibDev{table: fib6.MainTable, peer: name}
 		}
 		return nil
 	case c.obj == "link" && c.verb == "set":
@@ -198,12 +210,11 @@ func (w *fibWorld) envIP(c ipCmd) error {
 		if d == nil || !d.up {
 			return fmt.Errorf("device %s is not there or down", dev)
 		}
-		d.addrs = true
-		w.local[a.Addr()] = d.table
-		// addrconf_prefix_route(): the prefix route, proto kernel, metric
+		// inet6_addr_add(): the prefix route, proto kernel, metric
 		// IP6_RT_PRIO_ADDRCONF (256), in the device's table.
-		w.table = append(w.table, fib6.Route{Type: fib6.Unicast, Prefix: a.Masked(), Dev: dev, Proto: kernel.ProtoKernel,
-			Metric: 256, MetricSet: true, Table: d.table})
+		if miss := w.addAddress(dev, fibAddr{pfx: a}); miss != "" {
+			return fmt.Errorf("%s", miss)
+		}
 		return nil
 	}
 	return fmt.Errorf("ip %s %s is not understood in a set-up", c.obj, c.verb)
@@ -342,7 +353,7 @@ func (w *fibWorld) translate(s *cases.Step) (fibAct, string, error) {
 	}
 	switch words[0] {
 	case "sysctl":
-		return fibAct{}, capSysctl, nil
+		return w.translateSysctl(words[1:])
 	case "ping", "ping6":
 		return fibAct{}, capDatapath, nil
 	case "sleep":
@@ -355,13 +366,11 @@ func (w *fibWorld) translate(s *cases.Step) (fibAct, string, error) {
 	if err != nil {
 		return fibAct{}, "", err
 	}
-	if c.obj == "route" && c.verb == "get" {
-		return fibAct{}, capLookup, nil // with or without a filter after it
-	}
+	get := c.obj == "route" && c.verb == "get"
 	var filters []cases.Filter
 	for _, seg := range pipe[1:] {
 		sf, err := cases.ParseFilter(seg)
-		if err != nil || !sf.IsSed() {
+		if err != nil || !sf.IsSed() && !get {
 			return fibAct{}, "the shell filter " + strings.Join(seg, " "), nil
 		}
 		filters = append(filters, sf)
@@ -370,12 +379,23 @@ func (w *fibWorld) translate(s *cases.Step) (fibAct, string, error) {
 	case "route":
 		return w.translateRoute(c, filters)
 	case "address":
-		if c.verb == "add" || c.verb == "delete" || c.verb == "change" || c.verb == "replace" {
-			if a, _, err := addrAdd(c.args); err == nil && a.Addr().Is4() {
-				return fibAct{}, "", nil
-			}
+		switch c.verb {
+		case "add", "delete", "change", "replace", "flush":
+		default:
+			return fibAct{}, capAddrconf, nil
 		}
-		return fibAct{}, capAddrconf, nil
+		ac, fam, miss, err := parseAddrCmd(c.verb, c.args)
+		switch {
+		case err != nil || miss != "":
+			return fibAct{}, capAddrconf, nil
+		case fam == 4 || c.verb == "flush" && c.family == 4:
+			return fibAct{}, "", nil // IPv4: not this table
+		case c.verb == "flush" && c.family != 6:
+			return fibAct{}, capAddrconf + " (a flush of both families)", nil
+		case !w.readAt():
+			return fibAct{}, capAddrconf, nil
+		}
+		return fibAct{kind: fibAddress, addr: ac}, "", nil
 	case "link":
 		switch c.verb {
 		case "add":
@@ -385,7 +405,14 @@ func (w *fibWorld) translate(s *cases.Step) (fibAct, string, error) {
 			}
 			return fibAct{kind: fibLinkAdd, dev: name}, "", nil
 		case "delete":
-			return fibAct{}, capLinkEvents + " (unregister)", nil
+			args := c.args
+			if len(args) > 0 && args[0] == "dev" {
+				args = args[1:]
+			}
+			if len(args) != 1 || !w.readAt() {
+				return fibAct{}, capLinkEvents + " (unregister)", nil
+			}
+			return fibAct{kind: fibUnregister, dev: args[0]}, "", nil
 		case "set":
 			args := c.args
 			if len(args) > 0 && args[0] == "dev" {
@@ -397,19 +424,60 @@ func (w *fibWorld) translate(s *cases.Step) (fibAct, string, error) {
 			if slices.Contains(args, "carrier") {
 				return fibAct{}, capLinkEvents + " (carrier)", nil
 			}
+			if len(args) == 2 && args[1] == "down" && w.readAt() {
+				return fibAct{kind: fibLinkDown, dev: args[0]}, "", nil
+			}
 			return fibAct{}, capLinkEvents + " (admin down)", nil
 		}
 	}
 	return fibAct{}, fmt.Sprintf("ip %s %s", c.obj, c.verb), nil
 }
 
+// translateSysctl follows `sysctl -w net.ipv6.conf.{all,DEV}.keep_addr_on_down=N`
+// (what addrconf_ifdown() reads); any other sysctl is not followed.
+func (w *fibWorld) translateSysctl(args []string) (fibAct, string, error) {
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		args = args[1:]
+	}
+	if len(args) != 1 {
+		return fibAct{}, capSysctl, nil
+	}
+	key, val, ok := strings.Cut(args[0], "=")
+	parts := strings.Split(key, ".")
+	if !ok || len(parts) != 5 || parts[0] != "net" || parts[1] != "ipv6" || parts[2] != "conf" || parts[4] != "keep_addr_on_down" || !w.readAt() {
+		return fibAct{}, capSysctl, nil
+	}
+	n, err := strconv.Atoi(val)
+	if err != nil {
+		return fibAct{}, "", fmt.Errorf("sysctl %s: %w", args[0], err)
+	}
+	a := fibAct{kind: fibSysctl, keep: n > 0}
+	if parts[3] != "all" {
+		a.dev = parts[3]
+	}
+	return a, "", nil
+}
+
 func (w *fibWorld) translateRoute(c ipCmd, filters []cases.Filter) (fibAct, string, error) {
+	if len(filters) > 0 && c.verb == "get" {
+		// what a script greps for in a lookup is a nexthop's flags
+		return fibAct{}, capNexthopFlags, nil
+	}
 	if len(filters) > 0 && c.verb != "list" && c.verb != "show" {
 		return fibAct{}, "a pipeline after ip route " + c.verb, nil
 	}
 	switch c.verb {
 	case "get":
-		return fibAct{}, capLookup, nil
+		// only `get fibmatch DST`: a plain get reports the dst a lookup
+		// makes (and clones), and oif/from/iif select otherwise
+		if len(c.args) != 2 || c.args[0] != "fibmatch" || !w.readAt() {
+			return fibAct{}, capLookup, nil
+		}
+		dst, err := netip.ParseAddr(c.args[1])
+		if err != nil || !dst.Is6() {
+			return fibAct{}, capLookup, nil
+		}
+		return fibAct{kind: fibGet, dst: dst}, "", nil
 	case "list", "show":
 		args := c.args
 		if len(args) == 2 && args[0] == "match" {
@@ -616,6 +684,32 @@ func (w *fibWorld) exec(a fibAct) (int, string, string) {
 		return 0, "", ""
 	case fibRefused:
 		return 2, "", "" // RTNETLINK answers: Invalid argument
+	case fibAddress:
+		exit, miss := w.addressRequest(a.addr)
+		return exit, "", miss
+	case fibLinkDown:
+		if w.devs[a.dev] == nil {
+			return 1, "", ""
+		}
+		return 0, "", w.linkDown(a.dev)
+	case fibUnregister:
+		if w.devs[a.dev] == nil {
+			return 2, "", "" // RTNETLINK answers: No such device
+		}
+		w.unregister(a.dev)
+		return 0, "", ""
+	case fibGet:
+		exit, out, miss := w.fibmatch(a.dst)
+		return exit, cases.Output(out), miss
+	case fibSysctl:
+		if a.dev == "" {
+			w.keepAddr = a.keep
+		} else if d := w.devs[a.dev]; d != nil {
+			d.keepAddr = a.keep
+		} else {
+			return 255, "", "" // sysctl: cannot stat
+		}
+		return 0, "", ""
 	case fibLinkAdd:
 		w.devs[a.dev] = &fibDev{table: fib6.MainTable}
 		return 0, "", ""
@@ -624,8 +718,11 @@ func (w *fibWorld) exec(a fibAct) (int, string, string) {
 		if d == nil {
 			return 1, "", ""
 		}
-		if d.addrs && !d.up {
-			return 0, "", capLinkEvents + " (admin up)"
+		if len(d.addrs) > 0 && !d.up {
+			if !w.readAt() {
+				return 0, "", capLinkEvents + " (admin up)"
+			}
+			return 0, "", w.linkUp(a.dev)
 		}
 		d.up = true
 		return 0, "", ""
@@ -725,7 +822,7 @@ func (w *fibWorld) createNexthop(r fib6.Route) (fib6.Route, kernel.Errno, string
 			return r, kernel.EHOSTUNREACH, ""
 		}
 		r.Dev = dev
-		if t, ok := w.local[gw]; ok && w.devs[dev] != nil && w.devs[dev].table == t {
+		if d := w.devs[dev]; d != nil && w.isLocal(gw, d.table) {
 			return r, kernel.EINVAL, ""
 		}
 	}
