@@ -421,5 +421,5 @@ func (w *fibWorld) fibmatch(dst netip.Addr) (int, string, string) {
 	if len(group) == 0 {
 		group = []fib6.Route{l.Route}
 	}
-	return 0, listLines(group)[0] + "\n", ""
+	return 0, w.listLines(group)[0] + "\n", ""
 }

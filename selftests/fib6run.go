@@ -32,6 +32,8 @@ type fibDev struct {
 	peer  string    // a veth's other end
 	// keepAddr is net.ipv6.conf.DEV.keep_addr_on_down > 0.
 	keepAddr bool
+	// noCarrier: `ip link set DEV carrier off` (a dummy's carrier).
+	noCarrier bool
 }
 
 // fibWorld is the modelled namespace.
@@ -62,7 +64,7 @@ type fibAct struct {
 	dev      string // link add / up / down / delete, sysctl: the device
 	addr     addrCmd
 	dst      netip.Addr // route get
-	keep     bool       // sysctl keep_addr_on_down
+	keep     bool       // sysctl keep_addr_on_down; carrier on
 }
 
 type fibKind uint8
@@ -80,6 +82,7 @@ const (
 	fibUnregister
 	fibGet    // ip -6 route get fibmatch DST
 	fibSysctl // keep_addr_on_down
+	fibCarrier
 )
 
 // runFib6 runs a fib_tests file on p.
@@ -422,6 +425,9 @@ func (w *fibWorld) translate(s *cases.Step) (fibAct, string, error) {
 				return fibAct{kind: fibLinkUp, dev: args[0]}, "", nil
 			}
 			if slices.Contains(args, "carrier") {
+				if len(args) == 3 && args[1] == "carrier" && (args[2] == "on" || args[2] == "off") && w.readAt() {
+					return fibAct{kind: fibCarrier, dev: args[0], keep: args[2] == "on"}, "", nil
+				}
 				return fibAct{}, capLinkEvents + " (carrier)", nil
 			}
 			if len(args) == 2 && args[1] == "down" && w.readAt() {
@@ -459,11 +465,7 @@ func (w *fibWorld) translateSysctl(args []string) (fibAct, string, error) {
 }
 
 func (w *fibWorld) translateRoute(c ipCmd, filters []cases.Filter) (fibAct, string, error) {
-	if len(filters) > 0 && c.verb == "get" {
-		// what a script greps for in a lookup is a nexthop's flags
-		return fibAct{}, capNexthopFlags, nil
-	}
-	if len(filters) > 0 && c.verb != "list" && c.verb != "show" {
+	if len(filters) > 0 && c.verb != "list" && c.verb != "show" && c.verb != "get" {
 		return fibAct{}, "a pipeline after ip route " + c.verb, nil
 	}
 	switch c.verb {
@@ -477,7 +479,7 @@ func (w *fibWorld) translateRoute(c ipCmd, filters []cases.Filter) (fibAct, stri
 		if err != nil || !dst.Is6() {
 			return fibAct{}, capLookup, nil
 		}
-		return fibAct{kind: fibGet, dst: dst}, "", nil
+		return fibAct{kind: fibGet, dst: dst, filter: filters}, "", nil
 	case "list", "show":
 		args := c.args
 		if len(args) == 2 && args[0] == "match" {
@@ -562,15 +564,30 @@ func (w *fibWorld) translateRoute(c ipCmd, filters []cases.Filter) (fibAct, stri
 	return a, "", nil
 }
 
+// planned is a step of a case and what the model makes of it.
+type planned struct {
+	s   *cases.Step
+	act fibAct
+}
+
+// changesLinks reports whether a plan changes more than the routes of
+// the prefixes its route commands name: devices, addresses, sysctls.
+func changesLinks(plan []planned) bool {
+	for _, pl := range plan {
+		switch pl.act.kind {
+		case fibOp, fibFlush, fibList, fibGet, fibNone, fibRefused:
+		default:
+			return true
+		}
+	}
+	return false
+}
+
 // runCase runs one case, or says why it cannot.
 func (w *fibWorld) runCase(c *cases.Case, envs map[string]*fibWorld) Result {
 	res := Result{Case: c}
 	if c.Vacuous != "" {
 		res.Verdict = Vacuous
-	}
-	type planned struct {
-		s   *cases.Step
-		act fibAct
 	}
 	var plan []planned
 	var missing []string
@@ -597,6 +614,12 @@ func (w *fibWorld) runCase(c *cases.Case, envs map[string]*fibWorld) Result {
 		missing = append(missing, w.lost)
 	}
 	if len(missing) > 0 {
+		// the case is not run: what its other steps would have changed
+		// is unknown too (a route op: its prefix, below; a link, address
+		// or sysctl change: the whole table)
+		if changesLinks(plan) {
+			w.lost = capEarlierCase
+		}
 		w.taint(c, missing)
 		res.Missing = missing
 		if res.Verdict != Vacuous {
@@ -609,6 +632,9 @@ func (w *fibWorld) runCase(c *cases.Case, envs map[string]*fibWorld) Result {
 		exit, out, miss := w.exec(pl.act)
 		if miss != "" {
 			w.table = before
+			if changesLinks(plan) {
+				w.lost = capEarlierCase // devices, addresses or sysctls may have moved
+			}
 			w.taint(c, []string{miss})
 			res.Missing, res.Outcomes = []string{miss}, nil
 			if res.Verdict != Vacuous {
@@ -700,7 +726,23 @@ func (w *fibWorld) exec(a fibAct) (int, string, string) {
 		return 0, "", ""
 	case fibGet:
 		exit, out, miss := w.fibmatch(a.dst)
-		return exit, cases.Output(out), miss
+		if miss != "" {
+			return 0, "", miss
+		}
+		out, exit = cases.RunPipeline(a.filter, out, exit)
+		return exit, cases.Output(out), ""
+	case fibCarrier:
+		d := w.devs[a.dev]
+		if d == nil {
+			return 1, "", ""
+		}
+		for _, r := range w.table {
+			if r.Dev == a.dev && ecmp(r) && w.hasSibling(r) {
+				return 0, "", capLinkEvents + " (carrier under a multipath leg)"
+			}
+		}
+		d.noCarrier = !a.keep
+		return 0, "", ""
 	case fibSysctl:
 		if a.dev == "" {
 			w.keepAddr = a.keep
@@ -737,7 +779,7 @@ func (w *fibWorld) exec(a fibAct) (int, string, string) {
 			}
 			match = append(match, r)
 		}
-		lines := listLines(match)
+		lines := w.listLines(match)
 		for p := range w.tainted {
 			if p.Bits() <= a.pfx.Bits() && p.Contains(a.pfx.Addr()) {
 				return 0, "", capEarlierCase
@@ -917,8 +959,9 @@ func (w *fibWorld) multipathAdd(op fib6.Op, legs []nexthopArgs) (kernel.Errno, s
 // siblings after it (both since 4.11, beb1afac518d "net: ipv6: Add
 // support to dump multipath routes via RTA_MULTIPATH attribute"; read at
 // 6.12); iproute2 prints the head line, then a tab-indented `nexthop via
-// GW dev DEV weight 1 ` line per nexthop (weight = rtnh_hops + 1).
-func listLines(rs []fib6.Route) []string {
+// GW dev DEV weight 1 ` line per nexthop (weight = rtnh_hops + 1), each
+// with its flags.
+func (w *fibWorld) listLines(rs []fib6.Route) []string {
 	var lines []string
 	done := make([]bool, len(rs))
 	for i, r := range rs {
@@ -935,7 +978,7 @@ func listLines(rs []fib6.Route) []string {
 			}
 		}
 		if len(group) < 2 {
-			lines = append(lines, r.String())
+			lines = append(lines, r.String()+w.nhFlags(r))
 			continue
 		}
 		head := r
@@ -943,11 +986,27 @@ func listLines(rs []fib6.Route) []string {
 		var b strings.Builder
 		b.WriteString(head.String())
 		for _, g := range group {
-			fmt.Fprintf(&b, "\n\tnexthop via %s dev %s weight 1 ", g.Gateway, g.Dev)
+			fmt.Fprintf(&b, "\n\tnexthop via %s dev %s weight 1%s ", g.Gateway, g.Dev, w.nhFlags(g))
 		}
 		lines = append(lines, b.String())
 	}
 	return lines
+}
+
+// nhFlags is the nexthop flags iproute2 prints after a route or nexthop:
+// RTNH_F_LINKDOWN is set on a route through a device without carrier
+// when it is made (fib6_nh_init()) or when the carrier goes
+// (fib6_ifdown() at NETDEV_CHANGE, via rt6_sync_down_dev() while
+// !addrconf_link_ready()), and cleared when it comes back
+// (rt6_sync_up(dev, RTNH_F_LINKDOWN)); so it is there exactly while the
+// device has no carrier (read at 6.12; local and anycast routes, which
+// never get it, are in the local table, not held here). RTNH_F_DEAD is
+// never set: a device going down under a multipath leg is not followed.
+func (w *fibWorld) nhFlags(r fib6.Route) string {
+	if d := w.devs[r.Dev]; d != nil && d.noCarrier {
+		return " linkdown"
+	}
+	return ""
 }
 
 // ecmp mirrors rt6_qualify_for_ecmp() for the routes a script adds: a

@@ -146,15 +146,14 @@ func (t Tally) MissingText() string {
 
 // Capabilities the models lack, named as the report prints them.
 const (
-	capLookup       = "route lookups (ip route get)"
-	capNexthopFlags = "nexthop flags in lookups (RTNH_F_DEAD, RTNH_F_LINKDOWN)"
-	capLinkEvents   = "link events"
-	capAddrconf     = "address events (addrconf prefix routes)"
-	capMetrics      = "RTAX metrics"
-	capDatapath     = "a datapath (ping)"
-	capGatewayVal   = "gateway validation (ip6_validate_gw)"
-	capDsfield      = "attribute validation (RTA_DSFIELD)"
-	capND           = "IPv6 neighbour discovery"
-	capSysctl       = "sysctls"
-	capEarlierCase  = "the state of an earlier case it cannot run"
+	capLookup      = "route lookups (ip route get)"
+	capLinkEvents  = "link events"
+	capAddrconf    = "address events (addrconf prefix routes)"
+	capMetrics     = "RTAX metrics"
+	capDatapath    = "a datapath (ping)"
+	capGatewayVal  = "gateway validation (ip6_validate_gw)"
+	capDsfield     = "attribute validation (RTA_DSFIELD)"
+	capND          = "IPv6 neighbour discovery"
+	capSysctl      = "sysctls"
+	capEarlierCase = "the state of an earlier case it cannot run"
 )

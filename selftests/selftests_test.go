@@ -43,10 +43,10 @@ func TestLibraryOnEveryProfile(t *testing.T) {
 		"fib_tests v4.18":                      {"linux-4.19 rhel-8.1 rhel-8.3 debian-10[ipv6-replace=ecmp-quirk] debian-10[ipv6-replace=fixed]", 19, 36, 0},
 		"fib_tests v4.20":                      {"", 0, 0, 0},
 		"fib_tests v5.2":                       {"linux-5.4.0 linux-5.4.286 ubuntu-20.04", 19, 43, 0},
-		"fib_tests v5.6":                       {"linux-5.6 linux-5.10 debian-11", 39, 28, 1},
-		"fib_tests 5.10.262":                   {"linux-5.15 rhel-9 ubuntu-22.04", 39, 28, 0},
-		"fib_tests 6.1.192":                    {"linux-6.1 linux-6.6 ubuntu-24.04 debian-12", 40, 28, 0},
-		"fib_tests 6.12.117":                   {"linux-6.12", 40, 28, 0},
+		"fib_tests v5.6":                       {"linux-5.6 linux-5.10 debian-11", 45, 22, 1},
+		"fib_tests 5.10.262":                   {"linux-5.15 rhel-9 ubuntu-22.04", 45, 22, 0},
+		"fib_tests 6.1.192":                    {"linux-6.1 linux-6.6 ubuntu-24.04 debian-12", 46, 22, 0},
+		"fib_tests 6.12.117":                   {"linux-6.12", 46, 22, 0},
 		"fib_tests 7.2.13":                     {"", 0, 0, 0},
 		"arp_ndisc_untracked_subnets 6.1.192":  {"linux-6.1 linux-6.6 ubuntu-24.04 debian-12[timer-raises-used=no] debian-12[timer-raises-used=yes]", 4, 4, 0},
 		"arp_ndisc_untracked_subnets 6.12.117": {"linux-6.12", 4, 4, 0},
@@ -197,6 +197,21 @@ case t#16 g 160 "unregister takes the routes through the device"
   162 test ns1: ip link del dev veth1 => 0
   163 test ns1: ip -6 route get fibmatch 2001:db8:130::1 => 2
   164 test ns1: ip -6 ro ls match 2001:db8:101::/64 => empty
+
+case t#17 g 170 "carrier off: linkdown on the routes through the device"
+  170 setup ns1: ip -6 addr add dev dummy1 2001:db8:150::1/64 => 0
+  171 setup ns1: ip link set dev dummy1 carrier off => 0
+  172 test ns1: ip -6 route get fibmatch 2001:db8:150::2 | grep -q linkdown => 0
+  173 test ns1: ip -6 ro ls match 2001:db8:150::/64 => = "2001:db8:150::/64 dev dummy1 proto kernel metric 256 linkdown"
+  174 setup ns1: ip link set dev dummy1 carrier on => 0
+  175 test ns1: ip -6 route get fibmatch 2001:db8:150::2 | grep -q linkdown => 1
+
+case t#18 g 180 "a case not run that takes a link down"
+  180 setup ns1: ip link set dev dummy1 down => 0
+  181 test ns1: ip -6 ro add 2001:db8:140::/64 via 2001:db8:103::2 mtu 1400 => 0
+
+case t#19 g 190 "reads what that case changed"
+  190 test ns1: ip -6 route get fibmatch 2001:db8:150::2 => 2
 `
 
 // TestFib6Verdicts checks the runner's verdicts on cases with known
@@ -233,6 +248,9 @@ func TestFib6Verdicts(t *testing.T) {
 			"t#14 agrees",
 			"t#15 agrees",
 			"t#16 agrees",
+			"t#17 agrees",
+			"t#18 not expressible: RTAX metrics",
+			"t#19 not expressible: the state of an earlier case it cannot run",
 		}},
 		{"linux-4.12", []string{
 			"t#1 DISAGREES: the assertion at line 11 (ip -6 ro add 2001:db8:104::/64 via 2001:db8:103::2): the script wants 0, the model gives exit 2",
@@ -253,6 +271,9 @@ func TestFib6Verdicts(t *testing.T) {
 			"t#14 not expressible: address events (addrconf prefix routes) + sysctls + link events (admin down) + the state of an earlier case it cannot run",
 			"t#15 not expressible: sysctls + link events (admin down) + the state of an earlier case it cannot run",
 			"t#16 not expressible: route lookups (ip route get) + link events (unregister) + the state of an earlier case it cannot run",
+			"t#17 not expressible: address events (addrconf prefix routes) + link events (carrier) + route lookups (ip route get) + the state of an earlier case it cannot run",
+			"t#18 not expressible: link events (admin down) + RTAX metrics + the state of an earlier case it cannot run",
+			"t#19 not expressible: route lookups (ip route get) + the state of an earlier case it cannot run",
 		}},
 	}
 	for _, tc := range tests {
