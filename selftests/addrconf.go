@@ -25,6 +25,7 @@ type fibAddr struct {
 	pfx    netip.Prefix // the address and its prefix length
 	peer   netip.Addr   // the peer of a point-to-point address, if any
 	metric uint32       // IFA_RT_PRIORITY, 0 if none
+	nodad  bool         // IFA_F_NODAD
 }
 
 // routeMetric is the metric of the address's prefix routes:
@@ -63,7 +64,8 @@ func parseAddrCmd(verb string, args []string) (c addrCmd, family int, missing st
 		kw := args[i]
 		switch kw {
 		case "nodad":
-			continue // DAD is not modelled: the prefix route comes at once
+			c.addr.nodad = true
+			continue
 		case "dev", "peer", "metric", "priority", "local":
 			if i+1 >= len(args) {
 				return c, 0, "", fmt.Errorf("%q wants a value", kw)
@@ -305,17 +307,24 @@ func (w *fibWorld) modifyPrefixRoute(dev string, addr netip.Addr, plen int, metr
 // isLocal reports whether gw is an address of a device in table's L3
 // domain.
 func (w *fibWorld) isLocal(gw netip.Addr, table uint32) bool {
-	for _, d := range w.devs {
+	_, _, ok := w.localAddr(gw, table)
+	return ok
+}
+
+// localAddr finds the device and address of a local address in table's
+// L3 domain.
+func (w *fibWorld) localAddr(x netip.Addr, table uint32) (string, fibAddr, bool) {
+	for name, d := range w.devs {
 		if d.table != table {
 			continue
 		}
 		for _, a := range d.addrs {
-			if a.pfx.Addr() == gw {
-				return true
+			if a.pfx.Addr() == x {
+				return name, a, true
 			}
 		}
 	}
-	return false
+	return "", fibAddr{}, false
 }
 
 // linkDown mirrors NETDEV_DOWN: fib6_ifdown() (route.c, 5.10 and 6.12)
@@ -391,11 +400,22 @@ func (w *fibWorld) hasSibling(r fib6.Route) bool {
 // fibmatch runs `ip -6 route get fibmatch DST` on the model:
 // inet6_rtm_getroute() with RTM_F_FIB_MATCH prints the route the lookup
 // matched (a multipath route whole), or fails with ip6_null_entry's
-// -ENETUNREACH (exit 2). The local table is not held: a local
-// destination is not expressible, nor is a reject route's match.
+// -ENETUNREACH (exit 2); a reject route's match is not expressible.
+//
+// A local address matches its local route first (the local table's rule
+// comes first): `local ADDR dev DEV proto kernel metric 0`, made by
+// addrconf_f6i_alloc() and inserted by __ipv6_ifa_notify(RTM_NEWADDR)
+// once DAD is over, at once for a nodad address or on a dummy
+// (addrconf_dad_begin() skips DAD on IFF_NOARP devices), and never
+// flagged linkdown (fib6_nh_init() and fib6_ifdown() skip RTF_LOCAL);
+// an address still in DAD is not expressible.
 func (w *fibWorld) fibmatch(dst netip.Addr) (int, string, string) {
-	if w.isLocal(dst, fib6.MainTable) {
-		return 0, "", capLookup + " of a local address (the local table)"
+	if dev, a, ok := w.localAddr(dst, fib6.MainTable); ok {
+		d := w.devs[dev]
+		if !d.up || !a.nodad && d.kind != "dummy" {
+			return 0, "", capLookup + " of a local address during DAD or on a device that is down"
+		}
+		return 0, fmt.Sprintf("local %s dev %s proto kernel metric 0\n", dst, dev), ""
 	}
 	for p := range w.tainted {
 		if p.Contains(dst) {

@@ -34,6 +34,7 @@ type fibDev struct {
 	keepAddr bool
 	// noCarrier: `ip link set DEV carrier off` (a dummy's carrier).
 	noCarrier bool
+	kind      string // dummy, veth, vrf ...
 }
 
 // fibWorld is the modelled namespace.
@@ -65,6 +66,7 @@ type fibAct struct {
 	addr     addrCmd
 	dst      netip.Addr // route get
 	keep     bool       // sysctl keep_addr_on_down; carrier on
+	linkKind string     // link add
 }
 
 type fibKind uint8
@@ -189,14 +191,14 @@ func (w *fibWorld) envIP(c ipCmd) error {
 		if err != nil {
 			return err
 		}
-		d := &fibDev{up: up, table: fib6.MainTable}
+		d := &fibDev{up: up, table: fib6.MainTable, kind: kind}
 		if kind == "vrf" {
 			d.vrf = table
 		}
 		w.devs[name] = d
 		if peer := argAfter(c.args, "peer", "name"); peer != "" {
 			d.peer = peer
-			w.devs[peer] = &fibDev{table: fib6.MainTable, peer: name}
+			w.devs[peer] = &fibDev{table: fib6.MainTable, peer: name, kind: kind}
 		}
 		return nil
 	case c.obj == "link" && c.verb == "set":
@@ -215,7 +217,7 @@ func (w *fibWorld) envIP(c ipCmd) error {
 		}
 		// inet6_addr_add(): the prefix route, proto kernel, metric
 		// IP6_RT_PRIO_ADDRCONF (256), in the device's table.
-		if miss := w.addAddress(dev, fibAddr{pfx: a}); miss != "" {
+		if miss := w.addAddress(dev, fibAddr{pfx: a, nodad: slices.Contains(c.args, "nodad")}); miss != "" {
 			return fmt.Errorf("%s", miss)
 		}
 		return nil
@@ -402,11 +404,14 @@ func (w *fibWorld) translate(s *cases.Step) (fibAct, string, error) {
 	case "link":
 		switch c.verb {
 		case "add":
-			name, _, _, _, err := linkAdd(c.args)
+			name, kind, _, _, err := linkAdd(c.args)
 			if err != nil {
 				return fibAct{}, "", err
 			}
-			return fibAct{kind: fibLinkAdd, dev: name}, "", nil
+			if kind != "dummy" {
+				return fibAct{}, "ip link add type " + kind + " in a case", nil
+			}
+			return fibAct{kind: fibLinkAdd, dev: name, linkKind: kind}, "", nil
 		case "delete":
 			args := c.args
 			if len(args) > 0 && args[0] == "dev" {
@@ -753,7 +758,7 @@ func (w *fibWorld) exec(a fibAct) (int, string, string) {
 		}
 		return 0, "", ""
 	case fibLinkAdd:
-		w.devs[a.dev] = &fibDev{table: fib6.MainTable}
+		w.devs[a.dev] = &fibDev{table: fib6.MainTable, kind: a.linkKind}
 		return 0, "", ""
 	case fibLinkUp:
 		d := w.devs[a.dev]

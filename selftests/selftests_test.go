@@ -43,10 +43,10 @@ func TestLibraryOnEveryProfile(t *testing.T) {
 		"fib_tests v4.18":                      {"linux-4.19 rhel-8.1 rhel-8.3 debian-10[ipv6-replace=ecmp-quirk] debian-10[ipv6-replace=fixed]", 19, 36, 0},
 		"fib_tests v4.20":                      {"", 0, 0, 0},
 		"fib_tests v5.2":                       {"linux-5.4.0 linux-5.4.286 ubuntu-20.04", 19, 43, 0},
-		"fib_tests v5.6":                       {"linux-5.6 linux-5.10 debian-11", 45, 22, 1},
-		"fib_tests 5.10.262":                   {"linux-5.15 rhel-9 ubuntu-22.04", 45, 22, 0},
-		"fib_tests 6.1.192":                    {"linux-6.1 linux-6.6 ubuntu-24.04 debian-12", 46, 22, 0},
-		"fib_tests 6.12.117":                   {"linux-6.12", 46, 22, 0},
+		"fib_tests v5.6":                       {"linux-5.6 linux-5.10 debian-11", 51, 16, 1},
+		"fib_tests 5.10.262":                   {"linux-5.15 rhel-9 ubuntu-22.04", 51, 16, 0},
+		"fib_tests 6.1.192":                    {"linux-6.1 linux-6.6 ubuntu-24.04 debian-12", 52, 16, 0},
+		"fib_tests 6.12.117":                   {"linux-6.12", 52, 16, 0},
 		"fib_tests 7.2.13":                     {"", 0, 0, 0},
 		"arp_ndisc_untracked_subnets 6.1.192":  {"linux-6.1 linux-6.6 ubuntu-24.04 debian-12[timer-raises-used=no] debian-12[timer-raises-used=yes]", 4, 4, 0},
 		"arp_ndisc_untracked_subnets 6.12.117": {"linux-6.12", 4, 4, 0},
@@ -212,6 +212,20 @@ case t#18 g 180 "a case not run that takes a link down"
 
 case t#19 g 190 "reads what that case changed"
   190 test ns1: ip -6 route get fibmatch 2001:db8:150::2 => 2
+
+case t#20 g 200 "a local address matches its local route, never linkdown"
+  200 env route_setup
+  201 test ns1: ip -6 route get fibmatch 2001:db8:101::1 | grep -q local => 0
+  202 setup ns1: ip link add dummy2 type dummy
+  203 setup ns1: ip link set dummy2 up
+  204 setup ns1: ip -6 addr add dev dummy2 2001:db8:160::1/64 => 0
+  205 setup ns1: ip link set dev dummy2 carrier off => 0
+  206 test ns1: ip -6 route get fibmatch 2001:db8:160::1 | grep -q linkdown => 1
+  207 test ns1: ip -6 route get fibmatch 2001:db8:160::2 | grep -q linkdown => 0
+
+case t#21 g 210 "a veth's address is in DAD"
+  210 setup ns1: ip -6 addr add dev veth3 2001:db8:170::1/64 => 0
+  211 test ns1: ip -6 route get fibmatch 2001:db8:170::1 => 0
 `
 
 // TestFib6Verdicts checks the runner's verdicts on cases with known
@@ -251,6 +265,8 @@ func TestFib6Verdicts(t *testing.T) {
 			"t#17 agrees",
 			"t#18 not expressible: RTAX metrics",
 			"t#19 not expressible: the state of an earlier case it cannot run",
+			"t#20 agrees",
+			"t#21 not expressible: route lookups (ip route get) of a local address during DAD or on a device that is down",
 		}},
 		{"linux-4.12", []string{
 			"t#1 DISAGREES: the assertion at line 11 (ip -6 ro add 2001:db8:104::/64 via 2001:db8:103::2): the script wants 0, the model gives exit 2",
@@ -274,6 +290,8 @@ func TestFib6Verdicts(t *testing.T) {
 			"t#17 not expressible: address events (addrconf prefix routes) + link events (carrier) + route lookups (ip route get) + the state of an earlier case it cannot run",
 			"t#18 not expressible: link events (admin down) + RTAX metrics + the state of an earlier case it cannot run",
 			"t#19 not expressible: route lookups (ip route get) + the state of an earlier case it cannot run",
+			"t#20 not expressible: route lookups (ip route get) + address events (addrconf prefix routes) + link events (carrier)",
+			"t#21 not expressible: address events (addrconf prefix routes) + route lookups (ip route get) + the state of an earlier case it cannot run",
 		}},
 	}
 	for _, tc := range tests {
