@@ -328,18 +328,48 @@ func (w *fibWorld) localAddr(x netip.Addr, table uint32) (string, fibAddr, bool)
 }
 
 // linkDown mirrors NETDEV_DOWN: fib6_ifdown() (route.c, 5.10 and 6.12)
-// deletes every single-path route through the device (a multipath route
-// with a leg on it keeps the leg, flagged dead: not followed here), and
-// addrconf_ifdown() drops the device's addresses unless
-// keep_addr_on_down (all, or the device's) is set.
+// deletes every single-path route through the device; of a multipath
+// route with a leg on it, if every leg is on the device or already dead
+// (rt6_multipath_dead_count()) the whole route goes
+// (rt6_multipath_flush()), else its legs on the device are flagged
+// RTNH_F_DEAD|RTNH_F_LINKDOWN (rt6_multipath_nh_flags_set()) and stay;
+// addrconf_ifdown() drops the device's addresses unless keep_addr_on_down
+// (all, or the device's) is set.
 func (w *fibWorld) linkDown(dev string) string {
 	d := w.devs[dev]
-	for _, r := range w.table {
-		if r.Dev == dev && ecmp(r) && w.hasSibling(r) {
-			return capLinkEvents + " (admin down of a multipath leg)"
+	gone := map[fib6.Route]bool{}
+	for _, g := range w.groups() {
+		uses, dead := false, 0
+		for _, r := range g {
+			uses = uses || r.Dev == dev
+			if r.Dev == dev || w.dead[r] {
+				dead++
+			}
+		}
+		switch {
+		case !uses:
+		case dead == len(g):
+			for _, r := range g {
+				gone[r] = true
+			}
+		default:
+			for _, r := range g {
+				if r.Dev == dev {
+					w.dead[r] = true
+				}
+			}
 		}
 	}
-	w.dropRoutes(dev)
+	legs := map[fib6.Route]bool{}
+	for _, g := range w.groups() {
+		for _, r := range g {
+			legs[r] = true
+		}
+	}
+	w.table = slices.DeleteFunc(w.table, func(r fib6.Route) bool {
+		return gone[r] || r.Dev == dev && !legs[r]
+	})
+	w.forgetDead()
 	if !w.keepAddr && !d.keepAddr {
 		d.addrs = nil
 	}
@@ -347,16 +377,23 @@ func (w *fibWorld) linkDown(dev string) string {
 	return ""
 }
 
-// linkUp mirrors NETDEV_UP for a device that kept its addresses:
-// addrconf_permanent_addr() -> fixup_permanent_addr() adds each one's
-// prefix route again with its metric (a peer's route would come back
-// after DAD, through __ipv6_ifa_notify(): not followed).
+// linkUp mirrors NETDEV_UP: rt6_sync_up(dev, RTNH_F_DEAD) clears the
+// dead flag (and linkdown, with carrier) of the legs through the device,
+// and for the addresses it kept addrconf_permanent_addr() ->
+// fixup_permanent_addr() adds each one's prefix route again with its
+// metric (a peer's route would come back after DAD, through
+// __ipv6_ifa_notify(): not followed).
 func (w *fibWorld) linkUp(dev string) string {
 	d := w.devs[dev]
 	if d.up {
 		return ""
 	}
 	d.up = true
+	for r := range w.dead {
+		if r.Dev == dev {
+			delete(w.dead, r)
+		}
+	}
 	for _, a := range d.addrs {
 		if a.peer.IsValid() {
 			return capLinkEvents + " (admin up of a device with a peer address)"
@@ -385,6 +422,39 @@ func (w *fibWorld) unregister(dev string) {
 
 func (w *fibWorld) dropRoutes(dev string) {
 	w.table = slices.DeleteFunc(w.table, func(r fib6.Route) bool { return r.Dev == dev })
+	w.forgetDead()
+}
+
+// forgetDead drops the dead flags of routes no longer in the table.
+func (w *fibWorld) forgetDead() {
+	for r := range w.dead {
+		if !slices.Contains(w.table, r) {
+			delete(w.dead, r)
+		}
+	}
+}
+
+// groups are the table's ECMP sibling groups of two legs or more, each in
+// list order.
+func (w *fibWorld) groups() [][]fib6.Route {
+	var out [][]fib6.Route
+	seen := map[fib6.Route]bool{}
+	for _, r := range w.table {
+		if seen[r] || !ecmp(r) {
+			continue
+		}
+		var g []fib6.Route
+		for _, o := range w.table {
+			if ecmp(o) && o.Table == r.Table && o.Prefix == r.Prefix && o.Metric == r.Metric {
+				g = append(g, o)
+				seen[o] = true
+			}
+		}
+		if len(g) > 1 {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // hasSibling reports whether r is an ECMP leg with a sibling in the table.
@@ -409,7 +479,13 @@ func (w *fibWorld) hasSibling(r fib6.Route) bool {
 // (addrconf_dad_begin() skips DAD on IFF_NOARP devices), and never
 // flagged linkdown (fib6_nh_init() and fib6_ifdown() skip RTF_LOCAL);
 // an address still in DAD is not expressible.
-func (w *fibWorld) fibmatch(dst netip.Addr) (int, string, string) {
+//
+// With an oif (RT6_LOOKUP_F_IFACE) or dead legs in the table the lookup
+// is the runner's, as fib6_table_lookup() and find_match() make it (read
+// at 6.12): the longest prefix holding a usable route (not dead, on the
+// oif if one is given), backtracking to shorter ones, else
+// ip6_null_entry.
+func (w *fibWorld) fibmatch(dst netip.Addr, oif string) (int, string, string) {
 	if dev, a, ok := w.localAddr(dst, fib6.MainTable); ok {
 		d := w.devs[dev]
 		if !d.up || !a.nodad && d.kind != "dummy" {
@@ -421,6 +497,9 @@ func (w *fibWorld) fibmatch(dst netip.Addr) (int, string, string) {
 		if p.Contains(dst) {
 			return 0, "", capEarlierCase
 		}
+	}
+	if oif != "" || len(w.dead) > 0 {
+		return w.lookupIface(dst, oif)
 	}
 	m, err := fib6.New(fib6.Config{Profile: w.p, Routes: w.table, Listed: true, Actors: []fib6.Actor{{Name: "get", Dst: dst, Packets: 1}}})
 	if err != nil {
@@ -440,6 +519,36 @@ func (w *fibWorld) fibmatch(dst netip.Addr) (int, string, string) {
 	group := l.Group
 	if len(group) == 0 {
 		group = []fib6.Route{l.Route}
+	}
+	return 0, w.listLines(group)[0] + "\n", ""
+}
+
+// lookupIface is fibmatch's lookup by oif or past dead legs.
+func (w *fibWorld) lookupIface(dst netip.Addr, oif string) (int, string, string) {
+	if oif != "" && w.devs[oif] == nil {
+		return 1, "", "" // Cannot find device
+	}
+	best := -1
+	for i, r := range w.table {
+		if r.Table != fib6.MainTable || !r.Prefix.Contains(dst) || w.dead[r] || oif != "" && r.Dev != oif {
+			continue
+		}
+		if r.Type != fib6.Unicast {
+			return 0, "", capLookup + " matching a reject route"
+		}
+		if best < 0 || r.Prefix.Bits() > w.table[best].Prefix.Bits() {
+			best = i
+		}
+	}
+	if best < 0 {
+		return 2, "", "" // ip6_null_entry: -ENETUNREACH
+	}
+	r := w.table[best]
+	group := []fib6.Route{r}
+	for _, g := range w.groups() {
+		if slices.Contains(g, r) {
+			group = g
+		}
 	}
 	return 0, w.listLines(group)[0] + "\n", ""
 }

@@ -3,6 +3,7 @@ package selftests
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -50,6 +51,9 @@ type fibWorld struct {
 	lost    string
 	// keepAddr is net.ipv6.conf.all.keep_addr_on_down > 0.
 	keepAddr bool
+	// dead are the ECMP legs flagged RTNH_F_DEAD (their device went down
+	// while a sibling's did not).
+	dead map[fib6.Route]bool
 }
 
 // fibAct is one step as the model runs it.
@@ -142,6 +146,7 @@ func (w *fibWorld) reset() {
 	w.devs = map[string]*fibDev{"lo": {up: true, table: fib6.MainTable}}
 	w.tainted = map[netip.Prefix]bool{}
 	w.lost = ""
+	w.dead = map[fib6.Route]bool{}
 }
 
 func (w *fibWorld) copyFrom(o *fibWorld) {
@@ -155,6 +160,7 @@ func (w *fibWorld) copyFrom(o *fibWorld) {
 	w.tainted = map[netip.Prefix]bool{}
 	w.lost = o.lost
 	w.keepAddr = o.keepAddr
+	w.dead = maps.Clone(o.dead)
 }
 
 // applyEnv builds the namespace from a set-up function's steps: devices
@@ -477,14 +483,20 @@ func (w *fibWorld) translateRoute(c ipCmd, filters []cases.Filter) (fibAct, stri
 	case "get":
 		// only `get fibmatch DST`: a plain get reports the dst a lookup
 		// makes (and clones), and oif/from/iif select otherwise
-		if len(c.args) != 2 || c.args[0] != "fibmatch" || !w.readAt() {
+		oif := ""
+		if len(c.args) == 4 && c.args[2] == "oif" {
+			oif = c.args[3]
+		} else if len(c.args) != 2 {
+			return fibAct{}, capLookup, nil
+		}
+		if c.args[0] != "fibmatch" || !w.readAt() {
 			return fibAct{}, capLookup, nil
 		}
 		dst, err := netip.ParseAddr(c.args[1])
 		if err != nil || !dst.Is6() {
 			return fibAct{}, capLookup, nil
 		}
-		return fibAct{kind: fibGet, dst: dst, filter: filters}, "", nil
+		return fibAct{kind: fibGet, dst: dst, dev: oif, filter: filters}, "", nil
 	case "list", "show":
 		args := c.args
 		if len(args) == 2 && args[0] == "match" {
@@ -730,7 +742,7 @@ func (w *fibWorld) exec(a fibAct) (int, string, string) {
 		w.unregister(a.dev)
 		return 0, "", ""
 	case fibGet:
-		exit, out, miss := w.fibmatch(a.dst)
+		exit, out, miss := w.fibmatch(a.dst, a.dev)
 		if miss != "" {
 			return 0, "", miss
 		}
@@ -765,11 +777,11 @@ func (w *fibWorld) exec(a fibAct) (int, string, string) {
 		if d == nil {
 			return 1, "", ""
 		}
-		if len(d.addrs) > 0 && !d.up {
-			if !w.readAt() {
-				return 0, "", capLinkEvents + " (admin up)"
-			}
+		if w.readAt() {
 			return 0, "", w.linkUp(a.dev)
+		}
+		if len(d.addrs) > 0 && !d.up {
+			return 0, "", capLinkEvents + " (admin up)"
 		}
 		d.up = true
 		return 0, "", ""
@@ -1005,13 +1017,17 @@ func (w *fibWorld) listLines(rs []fib6.Route) []string {
 // !addrconf_link_ready()), and cleared when it comes back
 // (rt6_sync_up(dev, RTNH_F_LINKDOWN)); so it is there exactly while the
 // device has no carrier (read at 6.12; local and anycast routes, which
-// never get it, are in the local table, not held here). RTNH_F_DEAD is
-// never set: a device going down under a multipath leg is not followed.
+// never get it, are in the local table, not held here), and on a dead
+// ECMP leg (linkDown). iproute2's print_rt_flags() prints dead first.
 func (w *fibWorld) nhFlags(r fib6.Route) string {
-	if d := w.devs[r.Dev]; d != nil && d.noCarrier {
-		return " linkdown"
+	f := ""
+	if w.dead[r] {
+		f = " dead"
 	}
-	return ""
+	if d := w.devs[r.Dev]; w.dead[r] || d != nil && d.noCarrier {
+		f += " linkdown"
+	}
+	return f
 }
 
 // ecmp mirrors rt6_qualify_for_ecmp() for the routes a script adds: a

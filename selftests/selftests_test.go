@@ -43,10 +43,10 @@ func TestLibraryOnEveryProfile(t *testing.T) {
 		"fib_tests v4.18":                      {"linux-4.19 rhel-8.1 rhel-8.3 debian-10[ipv6-replace=ecmp-quirk] debian-10[ipv6-replace=fixed]", 19, 36, 0},
 		"fib_tests v4.20":                      {"", 0, 0, 0},
 		"fib_tests v5.2":                       {"linux-5.4.0 linux-5.4.286 ubuntu-20.04", 19, 43, 0},
-		"fib_tests v5.6":                       {"linux-5.6 linux-5.10 debian-11", 51, 16, 1},
-		"fib_tests 5.10.262":                   {"linux-5.15 rhel-9 ubuntu-22.04", 51, 16, 0},
-		"fib_tests 6.1.192":                    {"linux-6.1 linux-6.6 ubuntu-24.04 debian-12", 52, 16, 0},
-		"fib_tests 6.12.117":                   {"linux-6.12", 52, 16, 0},
+		"fib_tests v5.6":                       {"linux-5.6 linux-5.10 debian-11", 60, 7, 1},
+		"fib_tests 5.10.262":                   {"linux-5.15 rhel-9 ubuntu-22.04", 60, 7, 0},
+		"fib_tests 6.1.192":                    {"linux-6.1 linux-6.6 ubuntu-24.04 debian-12", 61, 7, 0},
+		"fib_tests 6.12.117":                   {"linux-6.12", 61, 7, 0},
 		"fib_tests 7.2.13":                     {"", 0, 0, 0},
 		"arp_ndisc_untracked_subnets 6.1.192":  {"linux-6.1 linux-6.6 ubuntu-24.04 debian-12[timer-raises-used=no] debian-12[timer-raises-used=yes]", 4, 4, 0},
 		"arp_ndisc_untracked_subnets 6.12.117": {"linux-6.12", 4, 4, 0},
@@ -226,6 +226,23 @@ case t#20 g 200 "a local address matches its local route, never linkdown"
 case t#21 g 210 "a veth's address is in DAD"
   210 setup ns1: ip -6 addr add dev veth3 2001:db8:170::1/64 => 0
   211 test ns1: ip -6 route get fibmatch 2001:db8:170::1 => 0
+
+case t#22 g 220 "a multipath leg on a device taken down is dead; all legs down: the route goes"
+  220 env route_setup
+  221 setup ns1: ip link add dummy3 type dummy
+  222 setup ns1: ip link set dummy3 up
+  223 setup ns1: ip -6 addr add dev dummy3 2001:db8:180::1/64 => 0
+  224 setup ns1: ip -6 ro add 2001:db8:190::/64 nexthop via 2001:db8:101::2 nexthop via 2001:db8:180::2 => 0
+  225 setup ns1: ip link set dev dummy3 down => 0
+  226 test ns1: ip -6 route get fibmatch 2001:db8:190::1 oif dummy3 => 2
+  227 test ns1: ip -6 route get fibmatch 2001:db8:190::1 oif veth1 => 0
+  228 test ns1: ip -6 route get fibmatch 2001:db8:190::1 | grep dummy3 | grep -q 'dead linkdown' => 0
+  229 setup ns1: ip link set dev dummy3 up => 0
+  230 test ns1: ip -6 route get fibmatch 2001:db8:190::1 | grep dummy3 | grep -q 'dead linkdown' => 1
+  231 setup ns1: ip link set dev veth1 down => 0
+  232 setup ns1: ip link set dev dummy3 down => 0
+  233 test ns1: ip -6 route get fibmatch 2001:db8:190::1 => 2
+  234 test ns1: ip -6 ro ls match 2001:db8:190::/64 => empty
 `
 
 // TestFib6Verdicts checks the runner's verdicts on cases with known
@@ -267,6 +284,7 @@ func TestFib6Verdicts(t *testing.T) {
 			"t#19 not expressible: the state of an earlier case it cannot run",
 			"t#20 agrees",
 			"t#21 not expressible: route lookups (ip route get) of a local address during DAD or on a device that is down",
+			"t#22 agrees",
 		}},
 		{"linux-4.12", []string{
 			"t#1 DISAGREES: the assertion at line 11 (ip -6 ro add 2001:db8:104::/64 via 2001:db8:103::2): the script wants 0, the model gives exit 2",
@@ -292,6 +310,7 @@ func TestFib6Verdicts(t *testing.T) {
 			"t#19 not expressible: route lookups (ip route get) + the state of an earlier case it cannot run",
 			"t#20 not expressible: route lookups (ip route get) + address events (addrconf prefix routes) + link events (carrier)",
 			"t#21 not expressible: address events (addrconf prefix routes) + route lookups (ip route get) + the state of an earlier case it cannot run",
+			"t#22 not expressible: address events (addrconf prefix routes) + link events (admin down) + route lookups (ip route get)",
 		}},
 	}
 	for _, tc := range tests {
