@@ -37,6 +37,9 @@ func (a fibAddr) routeMetric() uint32 {
 	return 256
 }
 
+// notRead says why an event is not expressible on an older kernel.
+const notRead = " (not read before 5.10)"
+
 // readAt reports whether the profile's line is one whose addrconf and
 // fib6_ifdown() were read: otherwise an address or link event in a case
 // is not expressible.
@@ -209,7 +212,10 @@ func (w *fibWorld) addAddress(dev string, a fibAddr) string {
 // ignored.
 func (w *fibWorld) prefixRoute(dev string, p netip.Prefix, metric uint32) string {
 	r := fib6.Route{Type: fib6.Unicast, Prefix: p, Dev: dev, Proto: kernel.ProtoKernel, Metric: metric, MetricSet: true, Table: w.devs[dev].table}
-	_, miss := w.insert(fib6.Op{Kind: fib6.OpAppend, Route: r})
+	errno, miss := w.insert(fib6.Op{Kind: fib6.OpAppend, Route: r})
+	if errno == 0 && miss == "" {
+		w.setMTU(r, 0)
+	}
 	return miss
 }
 
@@ -425,11 +431,17 @@ func (w *fibWorld) dropRoutes(dev string) {
 	w.forgetDead()
 }
 
-// forgetDead drops the dead flags of routes no longer in the table.
+// forgetDead drops the dead flags and metrics of routes no longer in the
+// table.
 func (w *fibWorld) forgetDead() {
 	for r := range w.dead {
 		if !slices.Contains(w.table, r) {
 			delete(w.dead, r)
+		}
+	}
+	for r := range w.mtu {
+		if !slices.Contains(w.table, r) {
+			delete(w.mtu, r)
 		}
 	}
 }

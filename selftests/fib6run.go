@@ -54,6 +54,8 @@ type fibWorld struct {
 	// dead are the ECMP legs flagged RTNH_F_DEAD (their device went down
 	// while a sibling's did not).
 	dead map[fib6.Route]bool
+	// mtu are the RTAX_MTU metrics of routes that have one.
+	mtu map[fib6.Route]uint32
 }
 
 // fibAct is one step as the model runs it.
@@ -71,6 +73,7 @@ type fibAct struct {
 	dst      netip.Addr // route get
 	keep     bool       // sysctl keep_addr_on_down; carrier on
 	linkKind string     // link add
+	mtu      uint32     // route add: RTAX_MTU
 }
 
 type fibKind uint8
@@ -147,6 +150,7 @@ func (w *fibWorld) reset() {
 	w.tainted = map[netip.Prefix]bool{}
 	w.lost = ""
 	w.dead = map[fib6.Route]bool{}
+	w.mtu = map[fib6.Route]uint32{}
 }
 
 func (w *fibWorld) copyFrom(o *fibWorld) {
@@ -161,6 +165,7 @@ func (w *fibWorld) copyFrom(o *fibWorld) {
 	w.lost = o.lost
 	w.keepAddr = o.keepAddr
 	w.dead = maps.Clone(o.dead)
+	w.mtu = maps.Clone(o.mtu)
 }
 
 // applyEnv builds the namespace from a set-up function's steps: devices
@@ -404,7 +409,7 @@ func (w *fibWorld) translate(s *cases.Step) (fibAct, string, error) {
 		case c.verb == "flush" && c.family != 6:
 			return fibAct{}, capAddrconf + " (a flush of both families)", nil
 		case !w.readAt():
-			return fibAct{}, capAddrconf, nil
+			return fibAct{}, capAddrconf + notRead, nil
 		}
 		return fibAct{kind: fibAddress, addr: ac}, "", nil
 	case "link":
@@ -423,8 +428,11 @@ func (w *fibWorld) translate(s *cases.Step) (fibAct, string, error) {
 			if len(args) > 0 && args[0] == "dev" {
 				args = args[1:]
 			}
-			if len(args) != 1 || !w.readAt() {
+			if len(args) != 1 {
 				return fibAct{}, capLinkEvents + " (unregister)", nil
+			}
+			if !w.readAt() {
+				return fibAct{}, capLinkEvents + " (unregister)" + notRead, nil
 			}
 			return fibAct{kind: fibUnregister, dev: args[0]}, "", nil
 		case "set":
@@ -436,12 +444,18 @@ func (w *fibWorld) translate(s *cases.Step) (fibAct, string, error) {
 				return fibAct{kind: fibLinkUp, dev: args[0]}, "", nil
 			}
 			if slices.Contains(args, "carrier") {
-				if len(args) == 3 && args[1] == "carrier" && (args[2] == "on" || args[2] == "off") && w.readAt() {
+				if len(args) == 3 && args[1] == "carrier" && (args[2] == "on" || args[2] == "off") {
+					if !w.readAt() {
+						return fibAct{}, capLinkEvents + " (carrier)" + notRead, nil
+					}
 					return fibAct{kind: fibCarrier, dev: args[0], keep: args[2] == "on"}, "", nil
 				}
 				return fibAct{}, capLinkEvents + " (carrier)", nil
 			}
-			if len(args) == 2 && args[1] == "down" && w.readAt() {
+			if len(args) == 2 && args[1] == "down" {
+				if !w.readAt() {
+					return fibAct{}, capLinkEvents + " (admin down)" + notRead, nil
+				}
 				return fibAct{kind: fibLinkDown, dev: args[0]}, "", nil
 			}
 			return fibAct{}, capLinkEvents + " (admin down)", nil
@@ -461,8 +475,11 @@ func (w *fibWorld) translateSysctl(args []string) (fibAct, string, error) {
 	}
 	key, val, ok := strings.Cut(args[0], "=")
 	parts := strings.Split(key, ".")
-	if !ok || len(parts) != 5 || parts[0] != "net" || parts[1] != "ipv6" || parts[2] != "conf" || parts[4] != "keep_addr_on_down" || !w.readAt() {
+	if !ok || len(parts) != 5 || parts[0] != "net" || parts[1] != "ipv6" || parts[2] != "conf" || parts[4] != "keep_addr_on_down" {
 		return fibAct{}, capSysctl, nil
+	}
+	if !w.readAt() {
+		return fibAct{}, capSysctl + notRead, nil
 	}
 	n, err := strconv.Atoi(val)
 	if err != nil {
@@ -489,8 +506,11 @@ func (w *fibWorld) translateRoute(c ipCmd, filters []cases.Filter) (fibAct, stri
 		} else if len(c.args) != 2 {
 			return fibAct{}, capLookup, nil
 		}
-		if c.args[0] != "fibmatch" || !w.readAt() {
+		if c.args[0] != "fibmatch" {
 			return fibAct{}, capLookup, nil
+		}
+		if !w.readAt() {
+			return fibAct{}, capLookup + notRead, nil
 		}
 		dst, err := netip.ParseAddr(c.args[1])
 		if err != nil || !dst.Is6() {
@@ -534,6 +554,14 @@ func (w *fibWorld) translateRoute(c ipCmd, filters []cases.Filter) (fibAct, stri
 	if ra.missing != "" {
 		return fibAct{}, ra.missing, nil
 	}
+	if (ra.badCC || ra.mtu != 0) && c.verb != "delete" && !w.readAt() {
+		return fibAct{}, capMetrics + notRead, nil
+	}
+	if ra.badCC && c.verb != "delete" {
+		// "Unknown tcp congestion algorithm", -EINVAL (net/ipv4/metrics.c,
+		// 6.12), before the route is made
+		return fibAct{kind: fibRefused, pfx: ra.route.Prefix}, "", nil
+	}
 	if ra.tos != 0 && c.verb != "delete" {
 		// rtm_to_fib6_config() refuses a request with rtm_tos: "Invalid
 		// dsfield (tos): option not available for IPv6", -EINVAL (read in
@@ -550,7 +578,7 @@ func (w *fibWorld) translateRoute(c ipCmd, filters []cases.Filter) (fibAct, stri
 	if !ok {
 		return fibAct{}, "ip route " + c.verb, nil
 	}
-	a := fibAct{kind: fibOp, op: fib6.Op{Kind: k, Route: ra.route}, pfx: ra.route.Prefix}
+	a := fibAct{kind: fibOp, op: fib6.Op{Kind: k, Route: ra.route}, pfx: ra.route.Prefix, mtu: ra.mtu}
 	if k == fib6.OpDel {
 		if len(ra.nexthops) > 0 {
 			return fibAct{}, "a multipath delete (ip6_route_multipath_del)", nil
@@ -684,7 +712,7 @@ func (w *fibWorld) runCase(c *cases.Case, envs map[string]*fibWorld) Result {
 // or a command it does not know, the whole table.
 func (w *fibWorld) taint(c *cases.Case, missing []string) {
 	for _, m := range missing {
-		if strings.HasPrefix(m, capLinkEvents) || m == capAddrconf || m == capSysctl || strings.HasPrefix(m, "the command") || strings.HasPrefix(m, "the step") {
+		if strings.HasPrefix(m, capLinkEvents) || strings.HasPrefix(m, capAddrconf) || strings.HasPrefix(m, capSysctl) || strings.HasPrefix(m, "the command") || strings.HasPrefix(m, "the step") {
 			w.lost = capEarlierCase
 			return
 		}
@@ -781,7 +809,7 @@ func (w *fibWorld) exec(a fibAct) (int, string, string) {
 			return 0, "", w.linkUp(a.dev)
 		}
 		if len(d.addrs) > 0 && !d.up {
-			return 0, "", capLinkEvents + " (admin up)"
+			return 0, "", capLinkEvents + " (admin up)" + notRead
 		}
 		d.up = true
 		return 0, "", ""
@@ -828,9 +856,9 @@ func (w *fibWorld) exec(a fibAct) (int, string, string) {
 	var errno kernel.Errno
 	var miss string
 	if len(a.nexthops) > 0 {
-		errno, miss = w.multipathAdd(a.op, a.nexthops)
+		errno, miss = w.multipathAdd(a.op, a.nexthops, a.mtu)
 	} else {
-		errno, miss = w.routeRequest(a.op)
+		errno, miss = w.routeRequest(a.op, a.mtu)
 	}
 	if miss != "" {
 		return 0, "", miss
@@ -844,7 +872,7 @@ func (w *fibWorld) exec(a fibAct) (int, string, string) {
 // routeRequest is one RTM_NEWROUTE or RTM_DELROUTE of a single-path
 // route: its nexthop checked as ip6_route_info_create() does, then the
 // model's answer.
-func (w *fibWorld) routeRequest(op fib6.Op) (kernel.Errno, string) {
+func (w *fibWorld) routeRequest(op fib6.Op, mtu uint32) (kernel.Errno, string) {
 	if op.Kind != fib6.OpDel {
 		r, errno, miss := w.createNexthop(op.Route)
 		if miss != "" || errno != 0 {
@@ -852,7 +880,21 @@ func (w *fibWorld) routeRequest(op fib6.Op) (kernel.Errno, string) {
 		}
 		op.Route = r
 	}
-	return w.insert(op)
+	errno, miss := w.insert(op)
+	if errno == 0 && miss == "" && op.Kind != fib6.OpDel {
+		w.setMTU(op.Route, mtu)
+	}
+	return errno, miss
+}
+
+// setMTU records the RTAX_MTU of a route just made
+// (ip_fib_metrics_init() from the request's RTA_METRICS; none: 0).
+func (w *fibWorld) setMTU(r fib6.Route, mtu uint32) {
+	if mtu == 0 {
+		delete(w.mtu, r)
+		return
+	}
+	w.mtu[r] = mtu
 }
 
 // createNexthop checks a new route's nexthop and fills in its device, as
@@ -910,6 +952,7 @@ func (w *fibWorld) insert(op fib6.Op) (kernel.Errno, string) {
 		}
 	}
 	dumpOrder(w.table)
+	w.forgetDead()
 	return ans.Err, ""
 }
 
@@ -926,7 +969,7 @@ func (w *fibWorld) insert(op fib6.Op) (kernel.Errno, string) {
 // again. NLM_F_APPEND changes only the notification (fib6_add_rt2node()
 // reads it for nlflags alone, 4.19 and 6.12), so the later legs run as
 // appends.
-func (w *fibWorld) multipathAdd(op fib6.Op, legs []nexthopArgs) (kernel.Errno, string) {
+func (w *fibWorld) multipathAdd(op fib6.Op, legs []nexthopArgs, mtu uint32) (kernel.Errno, string) {
 	var routes []fib6.Route
 	for _, l := range legs {
 		r := op.Route
@@ -965,6 +1008,7 @@ func (w *fibWorld) multipathAdd(op fib6.Op, legs []nexthopArgs) (kernel.Errno, s
 			}
 			return errno, ""
 		}
+		w.setMTU(r, mtu) // every leg gets the request's metrics (r_cfg is a copy of cfg)
 	}
 	return 0, ""
 }
@@ -995,13 +1039,14 @@ func (w *fibWorld) listLines(rs []fib6.Route) []string {
 			}
 		}
 		if len(group) < 2 {
-			lines = append(lines, r.String()+w.nhFlags(r))
+			lines = append(lines, r.String()+w.nhFlags(r)+w.metricsText(r))
 			continue
 		}
 		head := r
 		head.Gateway, head.Dev = netip.Addr{}, ""
 		var b strings.Builder
 		b.WriteString(head.String())
+		b.WriteString(w.metricsText(r)) // the first leg's: rt6_fill_node() of the route dumped
 		for _, g := range group {
 			fmt.Fprintf(&b, "\n\tnexthop via %s dev %s weight 1%s ", g.Gateway, g.Dev, w.nhFlags(g))
 		}
@@ -1028,6 +1073,15 @@ func (w *fibWorld) nhFlags(r fib6.Route) string {
 		f += " linkdown"
 	}
 	return f
+}
+
+// metricsText is the RTA_METRICS iproute2 prints after the flags (and
+// `pref`): here only mtu.
+func (w *fibWorld) metricsText(r fib6.Route) string {
+	if m := w.mtu[r]; m != 0 {
+		return fmt.Sprintf(" mtu %d", m)
+	}
+	return ""
 }
 
 // ecmp mirrors rt6_qualify_for_ecmp() for the routes a script adds: a

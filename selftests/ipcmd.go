@@ -65,6 +65,10 @@ type routeArgs struct {
 	dev, gw, metric bool
 	// tos is the dsfield (rtm_tos) the line gives, 0 if none.
 	tos uint8
+	// mtu is the RTAX_MTU metric, 0 if none; badCC: a congctl the
+	// kernel does not know.
+	mtu   uint32
+	badCC bool
 	// nexthops are the legs of an RTA_MULTIPATH request (`nexthop via GW
 	// [dev DEV] [weight 1] ...`), in order; none for a single-path one.
 	nexthops []nexthopArgs
@@ -195,6 +199,44 @@ func parseRouteArgs(args []string) (routeArgs, error) {
 			}
 			ra.fixDefault(0)
 			return ra, nil
+		case kw == "mtu":
+			v, err := need(i, kw)
+			if err != nil {
+				return ra, err
+			}
+			i++
+			if v == "lock" {
+				ra.setMissing(capMetrics + " (locked)")
+				i++
+				continue
+			}
+			n, err := strconv.ParseUint(v, 10, 32)
+			if err != nil {
+				return ra, fmt.Errorf("mtu %q: %w", v, err)
+			}
+			// ip_metrics_convert(): RTAX_MTU is capped at 65535 - 15
+			ra.mtu = uint32(min(n, 65535-15))
+		case kw == "congctl":
+			v, err := need(i, kw)
+			if err != nil {
+				return ra, err
+			}
+			i++
+			if v == "lock" {
+				if v, err = need(i, kw); err != nil {
+					return ra, err
+				}
+				i++
+			}
+			// ip_metrics_convert(): tcp_ca_get_key_by_name() fails for an
+			// algorithm not registered: -EINVAL. reno is built in and
+			// cubic the default; any other may be a module.
+			switch v {
+			case "reno", "cubic":
+				ra.setMissing(capMetrics + " (congctl)")
+			default:
+				ra.badCC = true
+			}
 		case routeMetrics[kw] || kw == "lock":
 			ra.setMissing(capMetrics)
 			i++

@@ -43,10 +43,10 @@ func TestLibraryOnEveryProfile(t *testing.T) {
 		"fib_tests v4.18":                      {"linux-4.19 rhel-8.1 rhel-8.3 debian-10[ipv6-replace=ecmp-quirk] debian-10[ipv6-replace=fixed]", 19, 36, 0},
 		"fib_tests v4.20":                      {"", 0, 0, 0},
 		"fib_tests v5.2":                       {"linux-5.4.0 linux-5.4.286 ubuntu-20.04", 19, 43, 0},
-		"fib_tests v5.6":                       {"linux-5.6 linux-5.10 debian-11", 60, 7, 1},
-		"fib_tests 5.10.262":                   {"linux-5.15 rhel-9 ubuntu-22.04", 60, 7, 0},
-		"fib_tests 6.1.192":                    {"linux-6.1 linux-6.6 ubuntu-24.04 debian-12", 61, 7, 0},
-		"fib_tests 6.12.117":                   {"linux-6.12", 61, 7, 0},
+		"fib_tests v5.6":                       {"linux-5.6 linux-5.10 debian-11", 66, 1, 1},
+		"fib_tests 5.10.262":                   {"linux-5.15 rhel-9 ubuntu-22.04", 66, 1, 0},
+		"fib_tests 6.1.192":                    {"linux-6.1 linux-6.6 ubuntu-24.04 debian-12", 67, 1, 0},
+		"fib_tests 6.12.117":                   {"linux-6.12", 67, 1, 0},
 		"fib_tests 7.2.13":                     {"", 0, 0, 0},
 		"arp_ndisc_untracked_subnets 6.1.192":  {"linux-6.1 linux-6.6 ubuntu-24.04 debian-12[timer-raises-used=no] debian-12[timer-raises-used=yes]", 4, 4, 0},
 		"arp_ndisc_untracked_subnets 6.12.117": {"linux-6.12", 4, 4, 0},
@@ -208,7 +208,7 @@ case t#17 g 170 "carrier off: linkdown on the routes through the device"
 
 case t#18 g 180 "a case not run that takes a link down"
   180 setup ns1: ip link set dev dummy1 down => 0
-  181 test ns1: ip -6 ro add 2001:db8:140::/64 via 2001:db8:103::2 mtu 1400 => 0
+  181 test ns1: ip -6 ro add 2001:db8:140::/64 via 2001:db8:103::2 hoplimit 5 => 0
 
 case t#19 g 190 "reads what that case changed"
   190 test ns1: ip -6 route get fibmatch 2001:db8:150::2 => 2
@@ -243,6 +243,14 @@ case t#22 g 220 "a multipath leg on a device taken down is dead; all legs down: 
   232 setup ns1: ip link set dev dummy3 down => 0
   233 test ns1: ip -6 route get fibmatch 2001:db8:190::1 => 2
   234 test ns1: ip -6 ro ls match 2001:db8:190::/64 => empty
+
+case t#23 g 240 "an mtu metric, dropped by a replace without one; an unknown congctl"
+  240 env route_setup
+  241 test ns1: ip -6 ro add 2001:db8:200::/64 via 2001:db8:101::2 mtu 1400 => 0
+  242 test ns1: ip -6 ro ls match 2001:db8:200::/64 => = "2001:db8:200::/64 via 2001:db8:101::2 dev veth1 metric 1024 mtu 1400"
+  243 test ns1: ip -6 ro replace 2001:db8:200::/64 via 2001:db8:101::2 => 0
+  244 test ns1: ip -6 ro ls match 2001:db8:200::/64 => = "2001:db8:200::/64 via 2001:db8:101::2 dev veth1 metric 1024"
+  245 test ns1: ip -6 ro add 2001:db8:201::/64 via 2001:db8:101::2 congctl lock foo => 2
 `
 
 // TestFib6Verdicts checks the runner's verdicts on cases with known
@@ -269,7 +277,7 @@ func TestFib6Verdicts(t *testing.T) {
 			"t#4 DISAGREES: the assertion at line 40 (ip -6 ro ls match 2001:db8:104::/64): the script wants = \"x\", the model gives \"2001:db8:104::/64 metric 1024 nexthop via 2001:db8:101::2 dev veth1 weight 1 nexthop via 2001:db8:103::2 dev veth3 weight 1\"",
 			"t#5 agrees",
 			"t#6 agrees",
-			"t#7 not expressible: RTAX metrics",
+			"t#7 agrees",
 			"t#8 agrees",
 			"t#9 agrees",
 			"t#10 agrees",
@@ -285,6 +293,7 @@ func TestFib6Verdicts(t *testing.T) {
 			"t#20 agrees",
 			"t#21 not expressible: route lookups (ip route get) of a local address during DAD or on a device that is down",
 			"t#22 agrees",
+			"t#23 agrees",
 		}},
 		{"linux-4.12", []string{
 			"t#1 DISAGREES: the assertion at line 11 (ip -6 ro add 2001:db8:104::/64 via 2001:db8:103::2): the script wants 0, the model gives exit 2",
@@ -294,23 +303,24 @@ func TestFib6Verdicts(t *testing.T) {
 			// 4.2-5.5: the dev-only route is added beside the gateway route
 			"t#5 DISAGREES: the assertion at line 53 (ip -6 ro ls match 2001:db8:104::/64 | sed -e 's/ pref medium//'): the script wants = \"2001:db8:104::/64 dev veth3 metric 1024\", the model gives \"2001:db8:104::/64 via 2001:db8:101::2 dev veth1 metric 1024 2001:db8:104::/64 dev veth3 metric 1024\"",
 			"t#6 agrees",
-			"t#7 not expressible: RTAX metrics",
+			"t#7 not expressible: RTAX metrics (not read before 5.10)",
 			"t#8 agrees",
 			"t#9 agrees",
 			"t#10 agrees",
 			"t#11 agrees",
 			"t#12 not expressible: attribute validation (RTA_DSFIELD) (before 6.1)",
 			// addrconf, fib6_ifdown() and lookups were read at 5.10 and 6.12
-			"t#13 not expressible: address events (addrconf prefix routes) + route lookups (ip route get)",
-			"t#14 not expressible: address events (addrconf prefix routes) + sysctls + link events (admin down) + the state of an earlier case it cannot run",
-			"t#15 not expressible: sysctls + link events (admin down) + the state of an earlier case it cannot run",
-			"t#16 not expressible: route lookups (ip route get) + link events (unregister) + the state of an earlier case it cannot run",
-			"t#17 not expressible: address events (addrconf prefix routes) + link events (carrier) + route lookups (ip route get) + the state of an earlier case it cannot run",
-			"t#18 not expressible: link events (admin down) + RTAX metrics + the state of an earlier case it cannot run",
-			"t#19 not expressible: route lookups (ip route get) + the state of an earlier case it cannot run",
-			"t#20 not expressible: route lookups (ip route get) + address events (addrconf prefix routes) + link events (carrier)",
-			"t#21 not expressible: address events (addrconf prefix routes) + route lookups (ip route get) + the state of an earlier case it cannot run",
-			"t#22 not expressible: address events (addrconf prefix routes) + link events (admin down) + route lookups (ip route get)",
+			"t#13 not expressible: address events (addrconf prefix routes) (not read before 5.10) + route lookups (ip route get) (not read before 5.10)",
+			"t#14 not expressible: address events (addrconf prefix routes) (not read before 5.10) + sysctls (not read before 5.10) + link events (admin down) (not read before 5.10) + the state of an earlier case it cannot run",
+			"t#15 not expressible: sysctls (not read before 5.10) + link events (admin down) (not read before 5.10) + the state of an earlier case it cannot run",
+			"t#16 not expressible: route lookups (ip route get) (not read before 5.10) + link events (unregister) (not read before 5.10) + the state of an earlier case it cannot run",
+			"t#17 not expressible: address events (addrconf prefix routes) (not read before 5.10) + link events (carrier) (not read before 5.10) + route lookups (ip route get) (not read before 5.10) + the state of an earlier case it cannot run",
+			"t#18 not expressible: link events (admin down) (not read before 5.10) + RTAX metrics + the state of an earlier case it cannot run",
+			"t#19 not expressible: route lookups (ip route get) (not read before 5.10) + the state of an earlier case it cannot run",
+			"t#20 not expressible: route lookups (ip route get) (not read before 5.10) + address events (addrconf prefix routes) (not read before 5.10) + link events (carrier) (not read before 5.10)",
+			"t#21 not expressible: address events (addrconf prefix routes) (not read before 5.10) + route lookups (ip route get) (not read before 5.10) + the state of an earlier case it cannot run",
+			"t#22 not expressible: address events (addrconf prefix routes) (not read before 5.10) + link events (admin down) (not read before 5.10) + route lookups (ip route get) (not read before 5.10)",
+			"t#23 not expressible: RTAX metrics (not read before 5.10)",
 		}},
 	}
 	for _, tc := range tests {
