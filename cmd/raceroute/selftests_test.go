@@ -43,26 +43,32 @@ func TestSelftestsBadInput(t *testing.T) {
 	}
 }
 
-// TestSelftestsLive runs the IPv6 route cases of fib_tests and the ARP
-// cases of arp_ndisc_untracked_subnets on the running kernel: every case
-// the model runs agrees three ways (script, model, kernel), and no case
-// disagrees or breaks live.
+// TestSelftestsLive runs fib_tests, arp_ndisc_untracked_subnets and
+// arp_ndisc_evict_nocarrier on the running kernel: every case the model
+// runs agrees three ways (script, model, kernel), all 68 fib_tests cases
+// agree live and the model runs 67 of them, and no case disagrees or
+// breaks live. (ndisc_unsolicited_na_test, vacuous, waits 16 s: not here.)
 func TestSelftestsLive(t *testing.T) {
 	nstest.RequireRoot(t)
 	for _, b := range []string{"ip", "sysctl", "arping", "ping"} {
 		nstest.RequireBinary(t, b)
 	}
-	code, out, stderr := runCLI(t, "selftests", "--live", "--suite", "fib_tests,arp_ndisc_untracked_subnets")
+	code, out, stderr := runCLI(t, "selftests", "--live", "--suite", "fib_tests,arp_ndisc_untracked_subnets,arp_ndisc_evict_nocarrier")
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
-	sums := regexp.MustCompile(`model, live and script agree on (\d+) of the (\d+) cases the model runs`).FindAllStringSubmatch(out, -1)
-	if len(sums) != 2 {
+	sums := regexp.MustCompile(`(\d+) cases: .*; live, (\d+) agree, .*; model, live and script agree on (\d+) of the (\d+) cases the model runs`).FindAllStringSubmatch(out, -1)
+	if len(sums) != 3 {
 		t.Fatalf("want a summary per suite:\n%s", out)
 	}
-	for _, m := range sums {
-		if m[1] != m[2] || m[1] == "0" {
+	for i, m := range sums {
+		if m[3] != m[4] {
 			t.Errorf("%s:\n%s", m[0], out)
+		}
+		// fib_tests 6.12.117 (this machine's 6.18): every case live; the
+		// model runs all but the ping
+		if i == 0 && strings.Contains(out, "fib_tests 6.12.117 (") && (m[1] != "68" || m[2] != "68" || m[4] != "67") {
+			t.Errorf("fib_tests: %s", m[0])
 		}
 	}
 	if strings.Contains(out, "DISAGREES") || strings.Contains(out, "BROKE") {

@@ -333,12 +333,30 @@ func (r *runner) binary(name string) string {
 func (r *runner) substitute(w []string) []string {
 	out := make([]string, len(w))
 	for i, x := range w {
-		if real, ok := r.real[x]; ok {
+		if real, ok := r.real[x]; ok && nsPosition(w, i) {
 			x = real
 		}
 		out[i] = x
 	}
 	return out
+}
+
+// nsPosition reports whether word i of an ip command is a namespace's
+// name: after -netns or -n, after `netns` (ip link set DEV netns NS),
+// and after `ip netns exec|add|del|delete`. Elsewhere a word that equals
+// a namespace's name is the script's own (`peer` in `type veth peer
+// name veth2`, a namespace the scripts call "peer").
+func nsPosition(w []string, i int) bool {
+	if i == 0 {
+		return false
+	}
+	switch w[i-1] {
+	case "-netns", "-n", "netns":
+		return true
+	case "exec", "add", "del", "delete":
+		return i >= 2 && w[i-2] == "netns"
+	}
+	return false
 }
 
 // exec runs a step's command and returns its exit status and output

@@ -50,6 +50,11 @@ case c#6 g 60 "continues from a case not run"
 case c#7 g 70 "a lib.sh function"
   69 env setup
   70 test ns1: slowwait_for_counter 1 2 => 0
+
+case c#8 g 80 "a namespace named like an iproute2 keyword"
+  79 netns peer
+  80 test peer: ip link add veth1 type veth peer name veth2 => 0
+  81 test peer: ip link show veth2 => 0
 `
 
 func TestRun(t *testing.T) {
@@ -75,6 +80,10 @@ func TestRun(t *testing.T) {
 		{notRun: "in its own namespace"},
 		{notRun: "continues from a case that was not run"},
 		{notRun: "slowwait_for_counter is not a program here"},
+		{agree: true},
+	}
+	if len(rep.Results) != len(want) {
+		t.Fatalf("%d results, want %d", len(rep.Results), len(want))
 	}
 	for i, r := range rep.Results {
 		w := want[i]
