@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 
 	"raceroute/kernel"
 	"raceroute/model/fib6"
@@ -14,11 +15,12 @@ import (
 // This file follows what addrconf and a device's state changes do to the
 // IPv6 table of the modelled namespace: the prefix routes of addresses
 // (added, deleted, their metric changed, their peer changed), link down
-// and up with keep_addr_on_down, and unregister. Read in Debian's
-// linux-source 6.12.117 and 5.10.262 net/ipv6/addrconf.c (the functions
-// named are the same in both for what is used here) and route.c
-// (fib6_ifdown()); kernels before 5.10 were not read, so there these
-// events stay not expressible.
+// (dead multipath legs) and up with keep_addr_on_down, unregister, and
+// `ip -6 route get fibmatch` (by oif, of local addresses). Read in
+// Debian's linux-source 6.12.117 and 5.10.262 net/ipv6/addrconf.c (the
+// functions named are the same in both for what is used here) and
+// route.c (fib6_ifdown(), find_match()); kernels before 5.10 were not
+// read, so there these events stay not expressible (notRead).
 
 // fibAddr is an IPv6 address of a device, as addrconf holds it.
 type fibAddr struct {
@@ -129,7 +131,7 @@ func parseAddrCmd(verb string, args []string) (c addrCmd, family int, missing st
 	return c, 6, "", nil
 }
 
-func hasLen(s string) bool { return slices.Contains([]byte(s), '/') }
+func hasLen(s string) bool { return strings.Contains(s, "/") }
 
 // addrPrefix reads ADDR or ADDR/LEN (a host prefix without a length).
 func addrPrefix(s string) (netip.Prefix, error) {
@@ -457,7 +459,7 @@ func (w *fibWorld) groups() [][]fib6.Route {
 		}
 		var g []fib6.Route
 		for _, o := range w.table {
-			if ecmp(o) && o.Table == r.Table && o.Prefix == r.Prefix && o.Metric == r.Metric {
+			if siblings(r, o) {
 				g = append(g, o)
 				seen[o] = true
 			}
@@ -472,7 +474,7 @@ func (w *fibWorld) groups() [][]fib6.Route {
 // hasSibling reports whether r is an ECMP leg with a sibling in the table.
 func (w *fibWorld) hasSibling(r fib6.Route) bool {
 	for _, o := range w.table {
-		if o != r && ecmp(o) && o.Table == r.Table && o.Prefix == r.Prefix && o.Metric == r.Metric {
+		if o != r && siblings(r, o) {
 			return true
 		}
 	}

@@ -1032,7 +1032,7 @@ func (w *fibWorld) listLines(rs []fib6.Route) []string {
 		var group []fib6.Route
 		if ecmp(r) {
 			for j := i; j < len(rs); j++ {
-				if !done[j] && ecmp(rs[j]) && rs[j].Table == r.Table && rs[j].Prefix == r.Prefix && rs[j].Metric == r.Metric {
+				if !done[j] && siblings(r, rs[j]) {
 					group = append(group, rs[j])
 					done[j] = true
 				}
@@ -1087,6 +1087,12 @@ func (w *fibWorld) metricsText(r fib6.Route) string {
 // ecmp mirrors rt6_qualify_for_ecmp() for the routes a script adds: a
 // unicast route with a gateway.
 func ecmp(r fib6.Route) bool { return r.Type == fib6.Unicast && r.Gateway.IsValid() }
+
+// siblings reports whether a and b are legs of one ECMP route: both
+// qualify, at one table, prefix and metric (fib6_add_rt2node()).
+func siblings(a, b fib6.Route) bool {
+	return ecmp(a) && ecmp(b) && a.Table == b.Table && a.Prefix == b.Prefix && a.Metric == b.Metric
+}
 
 // dumpOrder sorts routes as the kernel's dump walks the tree, table by
 // table: fib6_walk_continue() (net/ipv6/ip6_fib.c) visits a node's 0

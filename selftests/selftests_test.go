@@ -447,7 +447,8 @@ func TestDumpOrder(t *testing.T) {
 }
 
 // FuzzParseRouteArgs feeds ip route lines, multipath ones among them,
-// to the runner's parser: an error or a route, never a panic.
+// and ip address lines to the runner's parsers: an error or a result,
+// never a panic.
 func FuzzParseRouteArgs(f *testing.F) {
 	for _, s := range []string{
 		"2001:db8:104::/64 nexthop via 2001:db8:101::2 nexthop via 2001:db8:103::2",
@@ -455,6 +456,8 @@ func FuzzParseRouteArgs(f *testing.F) {
 		"2001:db8:102::/64 dsfield 0x04 via 2001:db8:101::2",
 		"unreachable 2001:db8:104::/64 metric 512 table 100",
 		"default nexthop",
+		"dev dummy2 2001:db8:104::1 peer 2001:db8:104::2 metric 260",
+		"dev dummy1 2001:db8:104::1/64 metric 257 nodad",
 	} {
 		f.Add(s)
 	}
@@ -462,6 +465,10 @@ func FuzzParseRouteArgs(f *testing.F) {
 		ra, err := parseRouteArgs(strings.Fields(line))
 		if err == nil && ra.family != 4 && ra.family != 6 {
 			t.Errorf("%q: family %d", line, ra.family)
+		}
+		c, fam, miss, err := parseAddrCmd("change", strings.Fields(line))
+		if err == nil && miss == "" && fam == 6 && (!c.addr.pfx.IsValid() || c.dev == "") {
+			t.Errorf("%q: address %v on %q", line, c.addr.pfx, c.dev)
 		}
 	})
 }
