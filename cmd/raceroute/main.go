@@ -121,6 +121,8 @@ kernel profile and prints a matrix.`,
 		newReplayTraceCmd(),
 		newWatchCmd(),
 		newSelftestsCmd(),
+		newApplyCmd(),
+		newAnnounceCmd(),
 	)
 	return root
 }
