@@ -120,6 +120,7 @@ kernel profile and prints a matrix.`,
 		newReplayCmd(),
 		newReplayTraceCmd(),
 		newWatchCmd(),
+		newSelftestsCmd(),
 		newApplyCmd(),
 		newAnnounceCmd(),
 	)
