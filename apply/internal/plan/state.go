@@ -1,4 +1,4 @@
-package apply
+package plan
 
 import (
 	"context"
@@ -11,15 +11,16 @@ import (
 	"golang.org/x/sys/unix"
 
 	"raceroute/apply/internal/rtnl"
+	"raceroute/apply/route"
 	"raceroute/kernel"
 )
 
 // installed is a route as the kernel holds it.
 type installed struct {
-	Route // normalised; next hops resolved through its nexthop object
-	proto kernel.Proto
-	// nhid is the nexthop object the route uses, 0 for none.
-	nhid uint32
+	route.Route // normalised; next hops resolved through its nexthop object
+	proto       kernel.Proto
+	// NHID is the nexthop object the route uses, 0 for none.
+	NHID uint32
 	// wire is the route as read: what a delete must name.
 	wire rtnl.Route
 }
@@ -36,14 +37,14 @@ type nhObject struct {
 	proto kernel.Proto
 }
 
-// state is what the writer read of a namespace.
-type state struct {
+// State is what the writer read of a namespace.
+type State struct {
 	// ours are the routes of the writer's protocol in its tables.
-	ours map[Key]*installed
+	ours map[route.Key]*installed
 	// foreign are the keys of the writer's tables held by routes of
 	// other protocols (also where one of ours is at the same key, as
 	// IPv6 allows), with the route for messages.
-	foreign map[Key]string
+	foreign map[route.Key]string
 	// nexthops are every nexthop object, by id; nil when the kernel has
 	// none (before 5.3).
 	nexthops map[uint32]*nhObject
@@ -63,9 +64,11 @@ type state struct {
 	nexthopErr error
 }
 
-// read dumps links, nexthop objects and the routes of both families.
-func read(ctx context.Context, c *rtnl.Conn, proto kernel.Proto, tables map[uint32]bool) (*state, error) {
-	st := &state{ours: map[Key]*installed{}, foreign: map[Key]string{}, nhRefs: map[uint32]int{},
+// Read dumps links, nexthop objects and the routes of both families:
+// in the tables, the routes of protocol proto are ours, those of any
+// other protocol foreign.
+func Read(ctx context.Context, c *rtnl.Conn, proto kernel.Proto, tables map[uint32]bool) (*State, error) {
+	st := &State{ours: map[route.Key]*installed{}, foreign: map[route.Key]string{}, nhRefs: map[uint32]int{},
 		links: map[string]int{}, names: map[int]string{}}
 	if err := dumpRetry(ctx, c, unix.RTM_GETLINK, rtnl.LinkDumpRequest(), "links", func() {
 		clear(st.links)
@@ -157,7 +160,7 @@ func dumpRetry(ctx context.Context, c *rtnl.Conn, typ uint16, body []byte, what 
 }
 
 // add files one dumped route.
-func (st *state) add(r *rtnl.Route, proto kernel.Proto, tables map[uint32]bool) {
+func (st *State) add(r *rtnl.Route, proto kernel.Proto, tables map[uint32]bool) {
 	if r.NHID != 0 {
 		st.nhRefs[r.NHID]++
 	}
@@ -192,12 +195,12 @@ func (st *state) add(r *rtnl.Route, proto kernel.Proto, tables map[uint32]bool) 
 // mergeSibling adds in's next hop to prev when both are gateway routes
 // of one IPv6 multipath route.
 func mergeSibling(prev, in *installed) bool {
-	if prev.nhid != 0 || in.nhid != 0 || prev.Type != kernel.RouteUnicast || in.Type != kernel.RouteUnicast ||
-		!qualifiesECMP(&prev.Route, false) || !qualifiesECMP(&in.Route, false) {
+	if prev.NHID != 0 || in.NHID != 0 || prev.Type != kernel.RouteUnicast || in.Type != kernel.RouteUnicast ||
+		!prev.QualifiesECMP(false) || !in.QualifiesECMP(false) {
 		return false
 	}
 	prev.Nexthops = append(prev.Nexthops, in.Nexthops...)
-	slices.SortFunc(prev.Nexthops, compareNexthop)
+	slices.SortFunc(prev.Nexthops, route.CompareNexthop)
 	prev.wire.Multipath = append(prev.wire.Multipath, in.wire.Multipath...)
 	if len(in.wire.Multipath) == 0 {
 		prev.wire.Multipath = append(prev.wire.Multipath, rtnl.Hop{Ifindex: in.wire.Oif, Gateway: in.wire.Gateway, Weight: 1})
@@ -207,8 +210,8 @@ func mergeSibling(prev, in *installed) bool {
 
 // decode turns a dumped route into a normalised Route, its next hops
 // resolved through its nexthop object when it uses one.
-func (st *state) decode(r *rtnl.Route) *installed {
-	in := &installed{proto: kernel.Proto(r.Protocol), nhid: r.NHID, wire: *r}
+func (st *State) decode(r *rtnl.Route) *installed {
+	in := &installed{proto: kernel.Proto(r.Protocol), NHID: r.NHID, wire: *r}
 	in.Dst = r.Dst
 	in.Type = kernel.RouteType(r.Type)
 	in.Table = r.Table
@@ -219,25 +222,25 @@ func (st *state) decode(r *rtnl.Route) *installed {
 		in.Nexthops = st.hopsOf(st.nexthops[r.NHID])
 	case len(r.Multipath) > 0:
 		for _, h := range r.Multipath {
-			in.Nexthops = append(in.Nexthops, Nexthop{Gateway: h.Gateway, Dev: st.names[h.Ifindex], Weight: h.Weight, Onlink: h.Flags&unix.RTNH_F_ONLINK != 0})
+			in.Nexthops = append(in.Nexthops, route.Nexthop{Gateway: h.Gateway, Dev: st.names[h.Ifindex], Weight: h.Weight, Onlink: h.Flags&unix.RTNH_F_ONLINK != 0})
 		}
 	case r.Gateway.IsValid() || (r.Oif != 0 && !in.Type.Reject()):
-		in.Nexthops = []Nexthop{{Gateway: r.Gateway, Dev: st.names[r.Oif], Weight: 1, Onlink: r.Flags&unix.RTNH_F_ONLINK != 0}}
+		in.Nexthops = []route.Nexthop{{Gateway: r.Gateway, Dev: st.names[r.Oif], Weight: 1, Onlink: r.Flags&unix.RTNH_F_ONLINK != 0}}
 	}
-	in.Route = in.Route.normalise()
+	in.Route = in.Route.Normalise()
 	return in
 }
 
 // hopsOf lists the next hops of a nexthop object (of a group, each
 // member's with its weight).
-func (st *state) hopsOf(o *nhObject) []Nexthop {
-	one := func(n *rtnl.Nexthop, w int) Nexthop {
-		return Nexthop{Gateway: n.Gateway, Dev: st.names[n.Oif], Weight: w, Onlink: n.Flags&unix.RTNH_F_ONLINK != 0}
+func (st *State) hopsOf(o *nhObject) []route.Nexthop {
+	one := func(n *rtnl.Nexthop, w int) route.Nexthop {
+		return route.Nexthop{Gateway: n.Gateway, Dev: st.names[n.Oif], Weight: w, Onlink: n.Flags&unix.RTNH_F_ONLINK != 0}
 	}
 	if len(o.wire.Group) == 0 {
-		return []Nexthop{one(&o.wire, 1)}
+		return []route.Nexthop{one(&o.wire, 1)}
 	}
-	var out []Nexthop
+	var out []route.Nexthop
 	for _, m := range o.wire.Group {
 		if mo := st.nexthops[m.ID]; mo != nil {
 			out = append(out, one(&mo.wire, m.Weight))
@@ -247,20 +250,20 @@ func (st *state) hopsOf(o *nhObject) []Nexthop {
 }
 
 // specOf describes what a dumped nexthop object holds.
-func (st *state) specOf(n *rtnl.Nexthop) nhSpec {
+func (st *State) specOf(n *rtnl.Nexthop) nhSpec {
 	if n.Blackhole || n.FDB {
 		return ""
 	}
 	if len(n.Group) == 0 {
-		return singleSpec(familyOf(n.Family), Nexthop{Gateway: n.Gateway, Dev: st.names[n.Oif], Onlink: n.Flags&unix.RTNH_F_ONLINK != 0})
+		return singleSpec(familyOf(n.Family), route.Nexthop{Gateway: n.Gateway, Dev: st.names[n.Oif], Onlink: n.Flags&unix.RTNH_F_ONLINK != 0})
 	}
-	var hops []Nexthop
+	var hops []route.Nexthop
 	for _, m := range n.Group {
 		mo := st.nexthops[m.ID]
 		if mo == nil || len(mo.wire.Group) > 0 || mo.wire.Blackhole || mo.wire.FDB {
 			return ""
 		}
-		hops = append(hops, Nexthop{Gateway: mo.wire.Gateway, Dev: st.names[mo.wire.Oif], Weight: m.Weight, Onlink: mo.wire.Flags&unix.RTNH_F_ONLINK != 0})
+		hops = append(hops, route.Nexthop{Gateway: mo.wire.Gateway, Dev: st.names[mo.wire.Oif], Weight: m.Weight, Onlink: mo.wire.Flags&unix.RTNH_F_ONLINK != 0})
 	}
 	return groupSpec(hops, familyOf(n.Family))
 }
@@ -275,7 +278,7 @@ func familyOf(af uint8) int {
 // singleSpec is the spec of one next hop's object: its family is the
 // gateway's, or for a device-only next hop the route's (an IPv6 route
 // cannot use an AF_INET nexthop object: fib6_check_nexthop()).
-func singleSpec(fam int, h Nexthop) nhSpec {
+func singleSpec(fam int, h route.Nexthop) nhSpec {
 	if h.Gateway.IsValid() {
 		fam = 4
 		if h.Gateway.Is6() {
@@ -286,9 +289,9 @@ func singleSpec(fam int, h Nexthop) nhSpec {
 }
 
 // groupSpec is the spec of a group of next hops (sorted, with weights).
-func groupSpec(hops []Nexthop, fam int) nhSpec {
+func groupSpec(hops []route.Nexthop, fam int) nhSpec {
 	hops = slices.Clone(hops)
-	slices.SortFunc(hops, compareNexthop)
+	slices.SortFunc(hops, route.CompareNexthop)
 	parts := make([]string, len(hops))
 	for i, h := range hops {
 		parts[i] = fmt.Sprintf("%s*%d", singleSpec(fam, h), h.Weight)
@@ -298,13 +301,70 @@ func groupSpec(hops []Nexthop, fam int) nhSpec {
 
 // specFor is the spec of the object a route with these (normalised)
 // next hops would use.
-func specFor(fam int, hops []Nexthop) nhSpec {
+func specFor(fam int, hops []route.Nexthop) nhSpec {
 	if len(hops) == 1 {
 		h := hops[0]
 		h.Weight = 0
 		return singleSpec(fam, h)
 	}
 	return groupSpec(hops, fam)
+}
+
+// Held returns the route of ours at key k and the nexthop object it
+// uses (0 for none); nil when none of ours is there.
+func (st *State) Held(k route.Key) (*route.Route, uint32) {
+	in := st.ours[k]
+	if in == nil {
+		return nil, 0
+	}
+	return &in.Route, in.NHID
+}
+
+// StaleClones lists the IPv6 route-cache entries the dumps listed under
+// the prefixes of the changed routes that contradict the route covering
+// them (see staleClones).
+func (st *State) StaleClones(changed []route.Route) []rtnl.Route {
+	return staleClones(st.cache6, st.routes6, changed)
+}
+
+// staleClones lists the route-cache entries under the changed routes'
+// prefixes that contradict the route covering their destination: another
+// type, or for unicast another device or gateway (a copy-on-write clone
+// of a device route has its destination as gateway: rt6_alloc_cow(),
+// 3.16). The model's ClonesAgree property judges clones the same way.
+func staleClones(cache, routes []rtnl.Route, changed []route.Route) []rtnl.Route {
+	var out []rtnl.Route
+	for _, c := range cache {
+		under := false
+		for i := range changed {
+			if changed[i].Table == c.Table && changed[i].Dst.Contains(c.Dst.Addr()) {
+				under = true
+				break
+			}
+		}
+		if !under {
+			continue
+		}
+		cov := covering(routes, c.Table, c.Dst.Addr())
+		if cov == nil {
+			if c.Type == unix.RTN_UNICAST {
+				out = append(out, c)
+			}
+			continue
+		}
+		switch {
+		case cov.Type != c.Type:
+		case cov.Type != unix.RTN_UNICAST:
+			continue
+		case cov.Oif != c.Oif:
+		case cov.Gateway.IsValid() && cov.Gateway != c.Gateway:
+		case !cov.Gateway.IsValid() && c.Gateway.IsValid() && c.Gateway != c.Dst.Addr():
+		default:
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // covering returns the route of routes that covers a (longest prefix, then
