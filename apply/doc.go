@@ -41,8 +41,8 @@
 // the tables back and rolls back. The rest is in packages of one concern
 // each, whose types it names as before (Route, Plan, Strategy, ...):
 // apply/route holds the route values (defaults, validation, text);
-// apply/internal/plan reads the kernel's state and plans the difference,
-// nexthop objects included; apply/internal/strategy chooses each
-// change's strategy from the library's evidence; apply/internal/rtnl is
-// the rtnetlink socket.
+// apply/internal/state reads what the kernel holds; apply/internal/plan
+// plans the difference, nexthop objects included;
+// apply/internal/strategy chooses each change's strategy from the
+// library's evidence; apply/internal/rtnl is the rtnetlink socket.
 package apply

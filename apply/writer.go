@@ -13,6 +13,7 @@ import (
 
 	"raceroute/apply/internal/plan"
 	"raceroute/apply/internal/rtnl"
+	"raceroute/apply/internal/state"
 	"raceroute/kernel"
 	"raceroute/live/host"
 	"raceroute/profile"
@@ -139,7 +140,7 @@ func (w *Writer) Plan(ctx context.Context, desired []Route) (*Plan, error) {
 }
 
 func (w *Writer) plan(ctx context.Context, desired []Route, owned map[uint32]bool, prune bool) (*Plan, error) {
-	st, err := plan.Read(ctx, w.c, w.opts.Proto, owned)
+	st, err := state.Read(ctx, w.c, w.opts.Proto, owned)
 	if err != nil {
 		return nil, fmt.Errorf("route writer%s: read the tables: %w", plan.InNetns(w.opts.Netns), err)
 	}
@@ -448,7 +449,7 @@ func (w *Writer) heal(ctx context.Context, p *Plan, res *Result) ([]string, erro
 			return healed, ctx.Err()
 		case <-time.After(w.opts.Settle):
 		}
-		st, err := plan.Read(ctx, w.c, w.opts.Proto, plan.Owned(p))
+		st, err := state.Read(ctx, w.c, w.opts.Proto, plan.Owned(p))
 		if err != nil {
 			return healed, fmt.Errorf("heal the route cache: %w", err)
 		}
@@ -484,7 +485,7 @@ func (w *Writer) heal(ctx context.Context, p *Plan, res *Result) ([]string, erro
 // outcomes say it holds.
 func (w *Writer) verify(ctx context.Context, res *Result) error {
 	p := res.Plan
-	st, err := plan.Read(ctx, w.c, w.opts.Proto, plan.Owned(p))
+	st, err := state.Read(ctx, w.c, w.opts.Proto, plan.Owned(p))
 	if err != nil {
 		return fmt.Errorf("read back: %w", err)
 	}

@@ -1,13 +1,11 @@
-// Package plan is the route writer's (package apply) reading of the
-// kernel and its plan: state.go reads a namespace's links, nexthop
-// objects and routes (ours, of the writer's protocol, and the keys of
-// others'); plan.go validates the desired routes, decides which nexthop
-// object holds each set of next hops (one replace of an object moves
-// every route using it) and computes the changes, each with the
-// strategy package apply/internal/strategy chooses for the kernel
-// profile, as requests in phases with their dependencies; text.go prints
-// a plan. It writes nothing: package apply sends the requests and
-// checks them.
+// Package plan is the route writer's (package apply) plan: from the
+// kernel's state (apply/internal/state) and the desired routes it
+// validates the routes, decides which nexthop object holds each set of
+// next hops (one replace of an object moves every route using it) and
+// computes the changes, each with the strategy apply/internal/strategy
+// chooses for the kernel profile, as requests in phases with their
+// dependencies; text.go prints a plan. It writes nothing: package apply
+// sends the requests and checks them.
 package plan
 
 import (
@@ -22,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"raceroute/apply/internal/rtnl"
+	"raceroute/apply/internal/state"
 	"raceroute/apply/internal/strategy"
 	"raceroute/apply/route"
 	"raceroute/kernel"
@@ -222,15 +221,15 @@ type Config struct {
 
 // planner holds the work of one Compute.
 type planner struct {
-	st   *State
+	st   *state.State
 	cfg  Config
 	plan *Plan
 	// assigned maps a nexthop spec to the object that will hold it.
-	assigned map[nhSpec]uint32
+	assigned map[state.Spec]uint32
 	// nhStep is the create or replace step of an object, when written.
 	nhStep map[uint32]int
 	// repurposed are the objects replaced with another spec.
-	repurposed map[uint32]nhSpec
+	repurposed map[uint32]state.Spec
 	nextID     uint32
 	used       map[uint32]bool
 	// chosen caches strategy.Choose(): its answer depends on the family
@@ -252,9 +251,9 @@ func (pl *planner) choose(fam int, c strategy.Class) strategy.Choice {
 // Compute plans the changes from st to the desired routes, with the
 // strategy of each chosen for cfg.Profile; a desired state with
 // problems gives a *ValidationError listing every one.
-func Compute(st *State, desired []route.Route, cfg Config) (*Plan, error) {
-	pl := &planner{st: st, cfg: cfg, assigned: map[nhSpec]uint32{}, nhStep: map[uint32]int{},
-		repurposed: map[uint32]nhSpec{}, used: map[uint32]bool{}, nextID: cfg.IDBase,
+func Compute(st *state.State, desired []route.Route, cfg Config) (*Plan, error) {
+	pl := &planner{st: st, cfg: cfg, assigned: map[state.Spec]uint32{}, nhStep: map[uint32]int{},
+		repurposed: map[uint32]state.Spec{}, used: map[uint32]bool{}, nextID: cfg.IDBase,
 		chosen: map[[2]int]strategy.Choice{}, nhText: map[uint32]string{}}
 	pl.plan = &Plan{Netns: cfg.Netns, Profile: cfg.Profile.ID(), ProfileName: cfg.Profile.Name, expect: map[route.Key]Expected{}, owned: cfg.Owned, prune: cfg.Prune}
 	want, err := pl.validate(desired)
@@ -263,7 +262,7 @@ func Compute(st *State, desired []route.Route, cfg Config) (*Plan, error) {
 	}
 	pl.plan.Changes = make([]Change, 0, len(want))
 	pl.plan.steps = make([]Step, 0, len(want)+16)
-	for _, in := range st.ours {
+	for _, in := range st.Ours {
 		pl.plan.before = append(pl.plan.before, in.Route)
 	}
 	sortRoutes(pl.plan.before)
@@ -273,8 +272,8 @@ func Compute(st *State, desired []route.Route, cfg Config) (*Plan, error) {
 	// Pair the desired routes with ours: by key, then, for a key none of
 	// ours holds, a route of ours at the same destination whose metric is
 	// not desired (a metric change).
-	byDst := map[route.Key][]*installed{} // Key with Metric 0: (table, dst)
-	for _, in := range st.ours {
+	byDst := map[route.Key][]*state.Installed{} // Key with Metric 0: (table, dst)
+	for _, in := range st.Ours {
 		k := in.Key()
 		k.Metric = 0
 		byDst[k] = append(byDst[k], in)
@@ -284,12 +283,12 @@ func Compute(st *State, desired []route.Route, cfg Config) (*Plan, error) {
 		wanted[want[i].Key()] = true
 	}
 	for _, l := range byDst {
-		slices.SortFunc(l, func(a, b *installed) int { return cmp.Compare(a.Metric, b.Metric) })
+		slices.SortFunc(l, func(a, b *state.Installed) int { return cmp.Compare(a.Metric, b.Metric) })
 	}
-	from := make([]*installed, len(want))
+	from := make([]*state.Installed, len(want))
 	taken := map[route.Key]bool{}
 	for i := range want {
-		if in := st.ours[want[i].Key()]; in != nil {
+		if in := st.Ours[want[i].Key()]; in != nil {
 			from[i] = in
 			taken[in.Key()] = true
 		}
@@ -308,14 +307,14 @@ func Compute(st *State, desired []route.Route, cfg Config) (*Plan, error) {
 			}
 		}
 	}
-	var gone []*installed
+	var gone []*state.Installed
 	if cfg.Prune {
-		for _, in := range st.ours {
+		for _, in := range st.Ours {
 			if !taken[in.Key()] {
 				gone = append(gone, in)
 			}
 		}
-		slices.SortFunc(gone, func(a, b *installed) int { return compareRoutes(&a.Route, &b.Route) })
+		slices.SortFunc(gone, func(a, b *state.Installed) int { return compareRoutes(&a.Route, &b.Route) })
 	}
 	if pl.plan.Nexthops {
 		pl.assignNexthops(want, from, gone)
@@ -355,7 +354,7 @@ func (pl *planner) validate(desired []route.Route) ([]route.Route, error) {
 		}
 		devOK := true
 		for _, h := range n.Nexthops {
-			if h.Dev != "" && pl.st.links[h.Dev] == 0 {
+			if h.Dev != "" && pl.st.Links[h.Dev] == 0 {
 				bad("dev %s: no such device%s", h.Dev, InNetns(pl.cfg.Netns))
 				devOK = false
 				break
@@ -370,7 +369,7 @@ func (pl *planner) validate(desired []route.Route) ([]route.Route, error) {
 			continue
 		}
 		byKey[k] = i
-		if f, ok := pl.st.foreign[k]; ok {
+		if f, ok := pl.st.Foreign[k]; ok {
 			bad("its key (table %s, %s, metric %d) is held by `%s`: the writer owns only routes of proto %s and never writes over another's", route.TableName(k.Table), k.Dst, k.Metric, f, pl.cfg.Proto)
 			continue
 		}
@@ -396,10 +395,10 @@ func (pl *planner) decideNexthops() error {
 	switch {
 	case pl.cfg.Nexthops == NexthopsOff:
 		p.NexthopsWhy = "off (asked for): every route is written with its own next hops"
-	case pl.st.nexthops == nil && pl.cfg.Nexthops == NexthopsOn:
-		return fmt.Errorf("nexthop objects asked for, but the kernel has none (%v; they came in 5.3)", pl.st.nexthopErr)
-	case pl.st.nexthops == nil:
-		p.NexthopsWhy = fmt.Sprintf("the kernel has none (RTM_GETNEXTHOP: %v; they came in 5.3): every route is written with its own next hops", pl.st.nexthopErr)
+	case pl.st.Nexthops == nil && pl.cfg.Nexthops == NexthopsOn:
+		return fmt.Errorf("nexthop objects asked for, but the kernel has none (%v; they came in 5.3)", pl.st.NexthopErr)
+	case pl.st.Nexthops == nil:
+		p.NexthopsWhy = fmt.Sprintf("the kernel has none (RTM_GETNEXTHOP: %v; they came in 5.3): every route is written with its own next hops", pl.st.NexthopErr)
 	default:
 		p.Nexthops = true
 		p.NexthopsWhy = "the kernel has them (5.3 and later): routes with the same next hops share one nexthop object, so moving them all is one nexthop replace"
@@ -428,16 +427,16 @@ func (pl *planner) eligible(r *route.Route) bool {
 // same new spec is replaced in place (one message moves them all);
 // otherwise an object that already holds the spec is used; otherwise a
 // new one is created.
-func (pl *planner) assignNexthops(want []route.Route, from []*installed, gone []*installed) {
+func (pl *planner) assignNexthops(want []route.Route, from []*state.Installed, gone []*state.Installed) {
 	st := pl.st
-	specOf := map[route.Key]nhSpec{}
-	var specs []nhSpec
-	seen := map[nhSpec]bool{}
+	specOf := map[route.Key]state.Spec{}
+	var specs []state.Spec
+	seen := map[state.Spec]bool{}
 	for i := range want {
 		if !pl.eligible(&want[i]) {
 			continue
 		}
-		s := specFor(want[i].Family(), want[i].Nexthops)
+		s := state.SpecFor(want[i].Family(), want[i].Nexthops)
 		specOf[want[i].Key()] = s
 		if !seen[s] {
 			seen[s] = true
@@ -450,18 +449,18 @@ func (pl *planner) assignNexthops(want []route.Route, from []*installed, gone []
 	for _, in := range gone {
 		goneKey[in.Key()] = true
 	}
-	users := map[uint32][]*installed{}
-	for _, in := range st.ours {
+	users := map[uint32][]*state.Installed{}
+	for _, in := range st.Ours {
 		if in.NHID != 0 {
 			users[in.NHID] = append(users[in.NHID], in)
 		}
 	}
-	pure := map[uint32]nhSpec{}
-	for id, o := range st.nexthops {
-		if o.proto != pl.cfg.Proto || o.spec == "" || len(users[id]) == 0 || len(users[id]) != st.nhRefs[id] {
+	pure := map[uint32]state.Spec{}
+	for id, o := range st.Nexthops {
+		if o.Proto != pl.cfg.Proto || o.Spec == "" || len(users[id]) == 0 || len(users[id]) != st.NHRefs[id] {
 			continue // not ours, not describable, unused, or used by another's route or a group
 		}
-		var s nhSpec
+		var s state.Spec
 		ok := true
 		for _, u := range users[id] {
 			us, desired := specOf[u.Key()]
@@ -474,11 +473,11 @@ func (pl *planner) assignNexthops(want []route.Route, from []*installed, gone []
 			}
 			s = us
 		}
-		if ok && s != "" && isGroup(s) == isGroup(o.spec) {
+		if ok && s != "" && state.IsGroup(s) == state.IsGroup(o.Spec) {
 			pure[id] = s
 		}
 	}
-	ids := slices.Sorted(maps.Keys(st.nexthops))
+	ids := slices.Sorted(maps.Keys(st.Nexthops))
 	for _, s := range specs {
 		var best uint32
 		for _, id := range ids {
@@ -491,8 +490,8 @@ func (pl *planner) assignNexthops(want []route.Route, from []*installed, gone []
 		}
 		if best == 0 {
 			for _, id := range ids {
-				o := st.nexthops[id]
-				if o.proto == pl.cfg.Proto && o.spec == s && !pl.used[id] && (pure[id] == "" || pure[id] == s) {
+				o := st.Nexthops[id]
+				if o.Proto == pl.cfg.Proto && o.Spec == s && !pl.used[id] && (pure[id] == "" || pure[id] == s) {
 					best = id
 					break
 				}
@@ -501,34 +500,32 @@ func (pl *planner) assignNexthops(want []route.Route, from []*installed, gone []
 		if best != 0 {
 			pl.used[best] = true
 			pl.assigned[s] = best
-			if st.nexthops[best].spec != s {
+			if st.Nexthops[best].Spec != s {
 				pl.repurposed[best] = s
 			}
 		}
 	}
 	// Singles before groups: a group's members must exist first.
 	for _, s := range specs {
-		if !isGroup(s) {
+		if !state.IsGroup(s) {
 			pl.hold(s, nil, 0)
 		}
 	}
 	for i := range want {
 		s, ok := specOf[want[i].Key()]
-		if ok && isGroup(s) {
+		if ok && state.IsGroup(s) {
 			pl.hold(s, want[i].Nexthops, want[i].Family())
 		}
 	}
 }
 
-func isGroup(s nhSpec) bool { return strings.HasPrefix(string(s), "group{") }
-
 // hold makes sure spec s has an object: creating it, replacing the one
 // assigned with s, or nothing when the assigned one holds s already.
 // hops and fam give a group's members.
-func (pl *planner) hold(s nhSpec, hops []route.Nexthop, fam int) uint32 {
+func (pl *planner) hold(s state.Spec, hops []route.Nexthop, fam int) uint32 {
 	id, ok := pl.assigned[s]
 	if ok {
-		if _, done := pl.nhStep[id]; done || (pl.repurposed[id] == "" && pl.st.nexthops[id] != nil) {
+		if _, done := pl.nhStep[id]; done || (pl.repurposed[id] == "" && pl.st.Nexthops[id] != nil) {
 			return id
 		}
 	} else {
@@ -539,9 +536,9 @@ func (pl *planner) hold(s nhSpec, hops []route.Nexthop, fam int) uint32 {
 	var n rtnl.Nexthop
 	var deps []int
 	var text string
-	if isGroup(s) {
+	if state.IsGroup(s) {
 		for _, h := range hops {
-			ms := singleSpec(fam, route.Nexthop{Gateway: h.Gateway, Dev: h.Dev, Onlink: h.Onlink})
+			ms := state.SingleSpec(fam, route.Nexthop{Gateway: h.Gateway, Dev: h.Dev, Onlink: h.Onlink})
 			mid := pl.member(ms, fam)
 			n.Group = append(n.Group, rtnl.GroupMember{ID: mid, Weight: h.Weight})
 			if si, ok := pl.nhStep[mid]; ok {
@@ -550,7 +547,7 @@ func (pl *planner) hold(s nhSpec, hops []route.Nexthop, fam int) uint32 {
 		}
 		text = groupText(hops, n.Group)
 	} else {
-		h, hfam := specHop(s)
+		h, hfam := state.SpecHop(s)
 		n = pl.single(h, hfam)
 		text = h.String()
 	}
@@ -561,9 +558,9 @@ func (pl *planner) hold(s nhSpec, hops []route.Nexthop, fam int) uint32 {
 	if replace {
 		kind, flags = stepNexthopReplace, unix.NLM_F_REPLACE
 		phase = phaseSingleReplace
-		what = fmt.Sprintf("nexthop %d: replace %s with %s", id, pl.describe(pl.st.nexthops[id]), text)
+		what = fmt.Sprintf("nexthop %d: replace %s with %s", id, pl.describe(pl.st.Nexthops[id]), text)
 	}
-	if isGroup(s) {
+	if state.IsGroup(s) {
 		phase += phaseGroupCreate
 	}
 	body, err := rtnl.AppendNexthop(nil, &n)
@@ -578,11 +575,11 @@ func (pl *planner) hold(s nhSpec, hops []route.Nexthop, fam int) uint32 {
 
 // member returns the object of a group member's spec: the one assigned
 // to it, one of ours that holds it, or a new one.
-func (pl *planner) member(ms nhSpec, fam int) uint32 {
+func (pl *planner) member(ms state.Spec, fam int) uint32 {
 	if _, ok := pl.assigned[ms]; !ok {
-		for _, id := range slices.Sorted(maps.Keys(pl.st.nexthops)) {
-			o := pl.st.nexthops[id]
-			if o.proto == pl.cfg.Proto && o.spec == ms && pl.repurposed[id] == "" {
+		for _, id := range slices.Sorted(maps.Keys(pl.st.Nexthops)) {
+			o := pl.st.Nexthops[id]
+			if o.Proto == pl.cfg.Proto && o.Spec == ms && pl.repurposed[id] == "" {
 				pl.assigned[ms] = id
 				pl.used[id] = true
 				break
@@ -594,7 +591,7 @@ func (pl *planner) member(ms nhSpec, fam int) uint32 {
 
 // single is the object message of one next hop of family fam.
 func (pl *planner) single(h route.Nexthop, fam int) rtnl.Nexthop {
-	n := rtnl.Nexthop{Oif: pl.st.links[h.Dev], Gateway: h.Gateway}
+	n := rtnl.Nexthop{Oif: pl.st.Links[h.Dev], Gateway: h.Gateway}
 	n.Family = unix.AF_INET
 	if fam == 6 {
 		n.Family = unix.AF_INET6
@@ -605,27 +602,13 @@ func (pl *planner) single(h route.Nexthop, fam int) rtnl.Nexthop {
 	return n
 }
 
-// specHop reads a single spec back into its next hop and family.
-func specHop(s nhSpec) (route.Nexthop, int) {
-	parts := strings.SplitN(string(s), "|", 4)
-	h := route.Nexthop{Dev: parts[1], Onlink: parts[3] == "true", Weight: 1}
-	if a, err := netip.ParseAddr(parts[2]); err == nil {
-		h.Gateway = a
-	}
-	fam := 4
-	if parts[0] == "6" {
-		fam = 6
-	}
-	return h, fam
-}
-
-func (pl *planner) describe(o *nhObject) string {
+func (pl *planner) describe(o *state.Object) string {
 	if o == nil {
 		return "?"
 	}
-	hops := pl.st.hopsOf(o)
-	if len(o.wire.Group) > 0 {
-		return groupText(hops, o.wire.Group)
+	hops := pl.st.HopsOf(o)
+	if len(o.Wire.Group) > 0 {
+		return groupText(hops, o.Wire.Group)
 	}
 	if len(hops) == 1 {
 		return hops[0].String()
@@ -647,7 +630,7 @@ func groupText(hops []route.Nexthop, members []rtnl.GroupMember) string {
 }
 
 func (pl *planner) newID() uint32 {
-	for pl.used[pl.nextID] || pl.st.nexthops[pl.nextID] != nil || pl.nextID == 0 {
+	for pl.used[pl.nextID] || pl.st.Nexthops[pl.nextID] != nil || pl.nextID == 0 {
 		pl.nextID++
 	}
 	id := pl.nextID
@@ -681,12 +664,12 @@ func (pl *planner) addStep(s Step) int {
 
 // change plans desired route to from the route of ours it replaces (nil
 // for none).
-func (pl *planner) change(to *route.Route, from *installed) {
+func (pl *planner) change(to *route.Route, from *state.Installed) {
 	var nhid uint32
 	var nhDeps []int
 	nhText := ""
 	if pl.eligible(to) {
-		s := specFor(to.Family(), to.Nexthops)
+		s := state.SpecFor(to.Family(), to.Nexthops)
 		nhid = pl.assigned[s]
 		si, written := pl.nhStep[nhid]
 		if written {
@@ -771,7 +754,7 @@ func sameButNexthops(a, b *route.Route) bool {
 }
 
 // remove plans the delete of a route of ours no longer desired.
-func (pl *planner) remove(in *installed) {
+func (pl *planner) remove(in *state.Installed) {
 	idx := len(pl.plan.Changes)
 	c := pl.choose(in.Family(), strategy.ClassDelete)
 	f := in.Route
@@ -783,12 +766,12 @@ func (pl *planner) remove(in *installed) {
 }
 
 // deleteUnused deletes the objects of ours no route or group will use.
-func (pl *planner) deleteUnused(want []route.Route, from []*installed, gone []*installed) {
+func (pl *planner) deleteUnused(want []route.Route, from []*state.Installed, gone []*state.Installed) {
 	st := pl.st
-	if st.nexthops == nil {
+	if st.Nexthops == nil {
 		return
 	}
-	refs := maps.Clone(st.nhRefs)
+	refs := maps.Clone(st.NHRefs)
 	// Routes that leave an object: moved to another, rewritten inline, or
 	// deleted. Their steps must be done before the object goes.
 	leave := map[uint32][]int{}
@@ -797,7 +780,7 @@ func (pl *planner) deleteUnused(want []route.Route, from []*installed, gone []*i
 		if ch.From == nil || ch.Strategy == strategy.NexthopReplace {
 			continue
 		}
-		in := st.ours[ch.From.Key()]
+		in := st.Ours[ch.From.Key()]
 		if in == nil || in.NHID == 0 {
 			continue
 		}
@@ -810,7 +793,7 @@ func (pl *planner) deleteUnused(want []route.Route, from []*installed, gone []*i
 	}
 	for _, e := range pl.plan.expect {
 		if e.Route != nil && e.NHID != 0 && e.Change >= 0 {
-			if in := st.ours[e.Route.Key()]; in == nil || in.NHID != e.NHID || pl.plan.Changes[e.Change].Kind == KindMove {
+			if in := st.Ours[e.Route.Key()]; in == nil || in.NHID != e.NHID || pl.plan.Changes[e.Change].Kind == KindMove {
 				refs[e.NHID]++
 			}
 		}
@@ -823,7 +806,7 @@ func (pl *planner) deleteUnused(want []route.Route, from []*installed, gone []*i
 		if s.Kind != stepNexthopReplace {
 			continue
 		}
-		for _, m := range st.nexthops[id].wire.Group {
+		for _, m := range st.Nexthops[id].Wire.Group {
 			refs[m.ID]--
 		}
 		if n, err := rtnl.ParseNexthop(s.Req.Body); err == nil {
@@ -832,24 +815,24 @@ func (pl *planner) deleteUnused(want []route.Route, from []*installed, gone []*i
 			}
 		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(st.nexthops)) {
-		o := st.nexthops[id]
-		if o.proto != pl.cfg.Proto || refs[id] > 0 || len(o.wire.Group) == 0 || pl.used[id] {
+	for _, id := range slices.Sorted(maps.Keys(st.Nexthops)) {
+		o := st.Nexthops[id]
+		if o.Proto != pl.cfg.Proto || refs[id] > 0 || len(o.Wire.Group) == 0 || pl.used[id] {
 			continue
 		}
-		for _, m := range o.wire.Group {
+		for _, m := range o.Wire.Group {
 			refs[m.ID]--
 		}
 		groupDel[id] = pl.deleteObject(id, phaseGroupDelete, leave[id])
 	}
-	for _, id := range slices.Sorted(maps.Keys(st.nexthops)) {
-		o := st.nexthops[id]
-		if o.proto != pl.cfg.Proto || refs[id] > 0 || len(o.wire.Group) > 0 || pl.used[id] {
+	for _, id := range slices.Sorted(maps.Keys(st.Nexthops)) {
+		o := st.Nexthops[id]
+		if o.Proto != pl.cfg.Proto || refs[id] > 0 || len(o.Wire.Group) > 0 || pl.used[id] {
 			continue
 		}
 		deps := slices.Clone(leave[id])
 		for gid, si := range groupDel {
-			for _, m := range st.nexthops[gid].wire.Group {
+			for _, m := range st.Nexthops[gid].Wire.Group {
 				if m.ID == id {
 					deps = append(deps, si)
 				}
@@ -861,7 +844,7 @@ func (pl *planner) deleteUnused(want []route.Route, from []*installed, gone []*i
 }
 
 func (pl *planner) deleteObject(id uint32, phase int, deps []int) int {
-	what := fmt.Sprintf("nexthop %d: delete %s (no route uses it any more)", id, pl.describe(pl.st.nexthops[id]))
+	what := fmt.Sprintf("nexthop %d: delete %s (no route uses it any more)", id, pl.describe(pl.st.Nexthops[id]))
 	pl.plan.NexthopWrites = append(pl.plan.NexthopWrites, what)
 	return pl.addStep(Step{Kind: stepNexthopDelete, Phase: phase, Change: -1, Deps: deps, What: what, GoneOK: true,
 		Req: rtnl.Request{Type: unix.RTM_DELNEXTHOP, Body: rtnl.NexthopIDBody(id)}})
@@ -882,13 +865,13 @@ func (pl *planner) routeMessage(r *route.Route, nhid uint32) []byte {
 		switch {
 		case len(r.Nexthops) == 1:
 			h := r.Nexthops[0]
-			w.Oif, w.Gateway = pl.st.links[h.Dev], h.Gateway
+			w.Oif, w.Gateway = pl.st.Links[h.Dev], h.Gateway
 			if h.Onlink {
 				w.Flags |= unix.RTNH_F_ONLINK
 			}
 		case len(r.Nexthops) > 1:
 			for _, h := range r.Nexthops {
-				hop := rtnl.Hop{Ifindex: pl.st.links[h.Dev], Gateway: h.Gateway, Weight: h.Weight}
+				hop := rtnl.Hop{Ifindex: pl.st.Links[h.Dev], Gateway: h.Gateway, Weight: h.Weight}
 				if h.Onlink {
 					hop.Flags |= unix.RTNH_F_ONLINK
 				}
@@ -907,8 +890,8 @@ func (pl *planner) routeMessage(r *route.Route, nhid uint32) []byte {
 // of ours: its protocol, type, table, metric and next hops (or nexthop
 // object), with scope RT_SCOPE_NOWHERE, which fib_table_delete() takes
 // as any scope.
-func (pl *planner) deleteMessage(in *installed) []byte {
-	w := in.wire
+func (pl *planner) deleteMessage(in *state.Installed) []byte {
+	w := in.Wire
 	w.Flags &= unix.RTNH_F_ONLINK // the dump's RTNH_F_LINKDOWN, RTM_F_OFFLOAD, ... say nothing of which route
 	w.Multipath = slices.Clone(w.Multipath)
 	for i := range w.Multipath {

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"raceroute/apply/internal/rtnl"
+	"raceroute/apply/internal/state"
 	"raceroute/apply/internal/strategy"
 	"raceroute/apply/route"
 	"raceroute/kernel"
@@ -18,50 +19,50 @@ import (
 // fakeState builds what Read would make of a namespace with links eth0
 // (2) and eth1 (3), the given routes of ours (proto 250), routes of other
 // protocols, and nexthop objects.
-func fakeState(t *testing.T, ours []route.Route, nhids []uint32, foreign []route.Route, objs []rtnl.Nexthop) *State {
+func fakeState(t *testing.T, ours []route.Route, nhids []uint32, foreign []route.Route, objs []rtnl.Nexthop) *state.State {
 	t.Helper()
-	st := &State{ours: map[route.Key]*installed{}, foreign: map[route.Key]string{}, nhRefs: map[uint32]int{},
-		links: map[string]int{"lo": 1, "eth0": 2, "eth1": 3}, names: map[int]string{1: "lo", 2: "eth0", 3: "eth1"}}
+	st := &state.State{Ours: map[route.Key]*state.Installed{}, Foreign: map[route.Key]string{}, NHRefs: map[uint32]int{},
+		Links: map[string]int{"lo": 1, "eth0": 2, "eth1": 3}, Names: map[int]string{1: "lo", 2: "eth0", 3: "eth1"}}
 	if objs != nil {
-		st.nexthops = map[uint32]*nhObject{}
+		st.Nexthops = map[uint32]*state.Object{}
 		for _, o := range objs {
-			st.nexthops[o.ID] = &nhObject{wire: o, proto: kernel.Proto(o.Protocol)}
+			st.Nexthops[o.ID] = &state.Object{Wire: o, Proto: kernel.Proto(o.Protocol)}
 		}
-		for _, o := range st.nexthops {
-			o.spec = st.specOf(&o.wire)
-			for _, m := range o.wire.Group {
-				st.nhRefs[m.ID]++
+		for _, o := range st.Nexthops {
+			o.Spec = st.SpecOf(&o.Wire)
+			for _, m := range o.Wire.Group {
+				st.NHRefs[m.ID]++
 			}
 		}
 	} else {
-		st.nexthopErr = &rtnl.KernelError{Errno: unix.EOPNOTSUPP}
+		st.NexthopErr = &rtnl.KernelError{Errno: unix.EOPNOTSUPP}
 	}
 	for i, r := range ours {
 		n := r.Normalise()
-		in := &installed{Route: n, proto: 250, wire: wireOf(st, &n, 250)}
+		in := &state.Installed{Route: n, Proto: 250, Wire: wireOf(st, &n, 250)}
 		if i < len(nhids) && nhids[i] != 0 {
-			in.NHID, in.wire.NHID = nhids[i], nhids[i]
-			in.Route.Nexthops = st.hopsOf(st.nexthops[nhids[i]])
+			in.NHID, in.Wire.NHID = nhids[i], nhids[i]
+			in.Route.Nexthops = st.HopsOf(st.Nexthops[nhids[i]])
 			in.Route = in.Route.Normalise()
-			st.nhRefs[nhids[i]]++
+			st.NHRefs[nhids[i]]++
 		}
-		st.ours[n.Key()] = in
+		st.Ours[n.Key()] = in
 	}
 	for _, r := range foreign {
 		n := r.Normalise()
-		st.foreign[n.Key()] = n.String() + " proto static"
+		st.Foreign[n.Key()] = n.String() + " proto static"
 	}
 	return st
 }
 
-func wireOf(st *State, r *route.Route, proto uint8) rtnl.Route {
+func wireOf(st *state.State, r *route.Route, proto uint8) rtnl.Route {
 	w := rtnl.Route{Dst: r.Dst, Table: r.Table, Protocol: proto, Type: uint8(r.Type), Priority: r.Metric, HasPriority: true}
 	w.Family = unix.AF_INET
 	if r.Family() == 6 {
 		w.Family = unix.AF_INET6
 	}
 	if len(r.Nexthops) == 1 {
-		w.Oif, w.Gateway = st.links[r.Nexthops[0].Dev], r.Nexthops[0].Gateway
+		w.Oif, w.Gateway = st.Links[r.Nexthops[0].Dev], r.Nexthops[0].Gateway
 	}
 	return w
 }
@@ -256,7 +257,7 @@ func TestPlanNexthopMoves(t *testing.T) {
 	}
 	// a route of another protocol uses the object: it is not replaced
 	st := fakeState(t, rs, ids, nil, objs)
-	st.nhRefs[1000]++
+	st.NHRefs[1000]++
 	p, err = Compute(st, moved(5, "10.9.0.3"), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -282,28 +283,5 @@ func TestPlanNexthopMoves(t *testing.T) {
 	last := p.steps[len(p.steps)-1]
 	if last.Kind != stepNexthopDelete || len(last.Deps) != 5 {
 		t.Fatalf("last step %s with %d deps: want the object's delete after the 5 route deletes", last.What, len(last.Deps))
-	}
-}
-
-func TestStaleClones(t *testing.T) {
-	a := netip.MustParseAddr
-	r := func(dst string, typ uint8, oif int, g string) rtnl.Route {
-		x := rtnl.Route{Family: unix.AF_INET6, Dst: pfx(dst), Table: 254, Type: typ, Oif: oif}
-		if g != "" {
-			x.Gateway = a(g)
-		}
-		return x
-	}
-	routes := []rtnl.Route{r("2001:db8::/48", unix.RTN_UNREACHABLE, 1, ""), r("2001:db8:0:10::/80", unix.RTN_UNICAST, 3, "fe80::2")}
-	cache := []rtnl.Route{
-		r("2001:db8:0:10::1/128", unix.RTN_UNREACHABLE, 1, ""),    // the seed's clone: contradicts the /80
-		r("2001:db8:0:10::2/128", unix.RTN_UNICAST, 3, "fe80::2"), // agrees
-		r("2001:db8:0:10::3/128", unix.RTN_UNICAST, 2, "fe80::1"), // the old gateway
-		r("2001:db8:0:20::1/128", unix.RTN_UNREACHABLE, 1, ""),    // agrees with the /48
-		r("2001:db9::1/128", unix.RTN_UNICAST, 2, "fe80::1"),      // not under a changed prefix
-	}
-	got := staleClones(cache, routes, []route.Route{{Dst: pfx("2001:db8:0:10::/80"), Table: 254}, {Dst: pfx("2001:db8:0:20::/64"), Table: 254}})
-	if len(got) != 2 || got[0].Dst != pfx("2001:db8:0:10::1/128") || got[1].Dst != pfx("2001:db8:0:10::3/128") {
-		t.Fatalf("stale clones %v", got)
 	}
 }

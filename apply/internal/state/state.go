@@ -1,4 +1,13 @@
-package plan
+// Package state reads what the kernel holds for the route writer
+// (package apply): a namespace's links, its nexthop objects (each
+// described by a Spec, the comparable key of what it holds) and the
+// routes of both families, decoded into route.Route values, the
+// writer's own (of its protocol, in its tables) apart from the keys
+// other protocols' routes hold; and, on kernels that clone on lookup,
+// the IPv6 route-cache entries that contradict their routes. The
+// planner (apply/internal/plan) computes from it; the writer reads it
+// back to check what it wrote.
+package state
 
 import (
 	"context"
@@ -15,64 +24,64 @@ import (
 	"raceroute/kernel"
 )
 
-// installed is a route as the kernel holds it.
-type installed struct {
+// Installed is a route as the kernel holds it.
+type Installed struct {
 	route.Route // normalised; next hops resolved through its nexthop object
-	proto       kernel.Proto
+	Proto       kernel.Proto
 	// NHID is the nexthop object the route uses, 0 for none.
 	NHID uint32
-	// wire is the route as read: what a delete must name.
-	wire rtnl.Route
+	// Wire is the route as read: what a delete must name.
+	Wire rtnl.Route
 }
 
-// nhSpec is what a nexthop object holds, as a comparable key: one next
+// Spec is what a nexthop object holds, as a comparable key: one next
 // hop (family, device, gateway, onlink) or a group (its members' specs
 // and weights, sorted).
-type nhSpec string
+type Spec string
 
-// nhObject is a nexthop object as the kernel holds it.
-type nhObject struct {
-	wire  rtnl.Nexthop
-	spec  nhSpec // "" for an object the writer cannot describe (blackhole, FDB)
-	proto kernel.Proto
+// Object is a nexthop object as the kernel holds it.
+type Object struct {
+	Wire  rtnl.Nexthop
+	Spec  Spec // "" for an object the writer cannot describe (blackhole, FDB)
+	Proto kernel.Proto
 }
 
 // State is what the writer read of a namespace.
 type State struct {
-	// ours are the routes of the writer's protocol in its tables.
-	ours map[route.Key]*installed
-	// foreign are the keys of the writer's tables held by routes of
+	// Ours are the routes of the writer's protocol in its tables.
+	Ours map[route.Key]*Installed
+	// Foreign are the keys of the writer's tables held by routes of
 	// other protocols (also where one of ours is at the same key, as
 	// IPv6 allows), with the route for messages.
-	foreign map[route.Key]string
-	// nexthops are every nexthop object, by id; nil when the kernel has
+	Foreign map[route.Key]string
+	// Nexthops are every nexthop object, by id; nil when the kernel has
 	// none (before 5.3).
-	nexthops map[uint32]*nhObject
-	// nhRefs counts, per nexthop object, the routes (of any protocol)
+	Nexthops map[uint32]*Object
+	// NHRefs counts, per nexthop object, the routes (of any protocol)
 	// and groups that use it.
-	nhRefs map[uint32]int
-	// links maps interface names to indices and back.
-	links map[string]int
-	names map[int]string
+	NHRefs map[uint32]int
+	// Links maps interface names to indices, Names back.
+	Links map[string]int
+	Names map[int]string
 	// cache6 are the IPv6 route-cache entries the dumps listed (on
 	// kernels whose lookups clone into the tree); routes6 every IPv6
 	// route of the writer's tables, for the routes that cover them.
 	cache6  []rtnl.Route
 	routes6 []rtnl.Route
-	// nexthopErr is why the kernel has no nexthop objects, when it has
+	// NexthopErr is why the kernel has no nexthop objects, when it has
 	// none.
-	nexthopErr error
+	NexthopErr error
 }
 
 // Read dumps links, nexthop objects and the routes of both families:
 // in the tables, the routes of protocol proto are ours, those of any
 // other protocol foreign.
 func Read(ctx context.Context, c *rtnl.Conn, proto kernel.Proto, tables map[uint32]bool) (*State, error) {
-	st := &State{ours: map[route.Key]*installed{}, foreign: map[route.Key]string{}, nhRefs: map[uint32]int{},
-		links: map[string]int{}, names: map[int]string{}}
+	st := &State{Ours: map[route.Key]*Installed{}, Foreign: map[route.Key]string{}, NHRefs: map[uint32]int{},
+		Links: map[string]int{}, Names: map[int]string{}}
 	if err := dumpRetry(ctx, c, unix.RTM_GETLINK, rtnl.LinkDumpRequest(), "links", func() {
-		clear(st.links)
-		clear(st.names)
+		clear(st.Links)
+		clear(st.Names)
 	}, func(typ uint16, b []byte) error {
 		if typ != unix.RTM_NEWLINK {
 			return nil
@@ -81,13 +90,13 @@ func Read(ctx context.Context, c *rtnl.Conn, proto kernel.Proto, tables map[uint
 		if err != nil {
 			return err
 		}
-		st.links[l.Name], st.names[l.Index] = l.Index, l.Name
+		st.Links[l.Name], st.Names[l.Index] = l.Index, l.Name
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	st.nexthops = map[uint32]*nhObject{}
-	err := dumpRetry(ctx, c, unix.RTM_GETNEXTHOP, rtnl.NexthopDumpRequest(), "nexthop objects", func() { clear(st.nexthops) },
+	st.Nexthops = map[uint32]*Object{}
+	err := dumpRetry(ctx, c, unix.RTM_GETNEXTHOP, rtnl.NexthopDumpRequest(), "nexthop objects", func() { clear(st.Nexthops) },
 		func(typ uint16, b []byte) error {
 			if typ != unix.RTM_NEWNEXTHOP {
 				return nil
@@ -96,7 +105,7 @@ func Read(ctx context.Context, c *rtnl.Conn, proto kernel.Proto, tables map[uint
 			if err != nil {
 				return err
 			}
-			st.nexthops[n.ID] = &nhObject{wire: n, proto: kernel.Proto(n.Protocol)}
+			st.Nexthops[n.ID] = &Object{Wire: n, Proto: kernel.Proto(n.Protocol)}
 			return nil
 		})
 	var ke *rtnl.KernelError
@@ -105,14 +114,14 @@ func Read(ctx context.Context, c *rtnl.Conn, proto kernel.Proto, tables map[uint
 	case errors.As(err, &ke) && (ke.Errno == unix.EOPNOTSUPP || ke.Errno == unix.EINVAL):
 		// rtnetlink_rcv_msg() answers a message type it has no handler
 		// for with EOPNOTSUPP: a kernel before 5.3.
-		st.nexthops, st.nexthopErr = nil, err
+		st.Nexthops, st.NexthopErr = nil, err
 	default:
 		return nil, err
 	}
-	for _, o := range st.nexthops {
-		o.spec = st.specOf(&o.wire)
-		for _, m := range o.wire.Group {
-			st.nhRefs[m.ID]++
+	for _, o := range st.Nexthops {
+		o.Spec = st.SpecOf(&o.Wire)
+		for _, m := range o.Wire.Group {
+			st.NHRefs[m.ID]++
 		}
 	}
 	for _, af := range []uint8{unix.AF_INET, unix.AF_INET6} {
@@ -162,7 +171,7 @@ func dumpRetry(ctx context.Context, c *rtnl.Conn, typ uint16, body []byte, what 
 // add files one dumped route.
 func (st *State) add(r *rtnl.Route, proto kernel.Proto, tables map[uint32]bool) {
 	if r.NHID != 0 {
-		st.nhRefs[r.NHID]++
+		st.NHRefs[r.NHID]++
 	}
 	if r.Flags&unix.RTM_F_CLONED != 0 {
 		if r.Family == unix.AF_INET6 {
@@ -178,94 +187,94 @@ func (st *State) add(r *rtnl.Route, proto kernel.Proto, tables map[uint32]bool) 
 	}
 	in := st.decode(r)
 	k := in.Key()
-	if in.proto != proto {
-		if _, ok := st.foreign[k]; !ok {
-			st.foreign[k] = fmt.Sprintf("%s proto %s", in.Route, in.proto)
+	if in.Proto != proto {
+		if _, ok := st.Foreign[k]; !ok {
+			st.Foreign[k] = fmt.Sprintf("%s proto %s", in.Route, in.Proto)
 		}
 		return
 	}
-	if prev, ok := st.ours[k]; ok && r.Family == unix.AF_INET6 && mergeSibling(prev, in) {
+	if prev, ok := st.Ours[k]; ok && r.Family == unix.AF_INET6 && mergeSibling(prev, in) {
 		// Kernels before 4.11 dump each sibling of an IPv6 multipath
 		// route as its own message.
 		return
 	}
-	st.ours[k] = in
+	st.Ours[k] = in
 }
 
 // mergeSibling adds in's next hop to prev when both are gateway routes
 // of one IPv6 multipath route.
-func mergeSibling(prev, in *installed) bool {
+func mergeSibling(prev, in *Installed) bool {
 	if prev.NHID != 0 || in.NHID != 0 || prev.Type != kernel.RouteUnicast || in.Type != kernel.RouteUnicast ||
 		!prev.QualifiesECMP(false) || !in.QualifiesECMP(false) {
 		return false
 	}
 	prev.Nexthops = append(prev.Nexthops, in.Nexthops...)
 	slices.SortFunc(prev.Nexthops, route.CompareNexthop)
-	prev.wire.Multipath = append(prev.wire.Multipath, in.wire.Multipath...)
-	if len(in.wire.Multipath) == 0 {
-		prev.wire.Multipath = append(prev.wire.Multipath, rtnl.Hop{Ifindex: in.wire.Oif, Gateway: in.wire.Gateway, Weight: 1})
+	prev.Wire.Multipath = append(prev.Wire.Multipath, in.Wire.Multipath...)
+	if len(in.Wire.Multipath) == 0 {
+		prev.Wire.Multipath = append(prev.Wire.Multipath, rtnl.Hop{Ifindex: in.Wire.Oif, Gateway: in.Wire.Gateway, Weight: 1})
 	}
 	return true
 }
 
 // decode turns a dumped route into a normalised Route, its next hops
 // resolved through its nexthop object when it uses one.
-func (st *State) decode(r *rtnl.Route) *installed {
-	in := &installed{proto: kernel.Proto(r.Protocol), NHID: r.NHID, wire: *r}
+func (st *State) decode(r *rtnl.Route) *Installed {
+	in := &Installed{Proto: kernel.Proto(r.Protocol), NHID: r.NHID, Wire: *r}
 	in.Dst = r.Dst
 	in.Type = kernel.RouteType(r.Type)
 	in.Table = r.Table
 	in.Metric = r.Priority
 	in.Src = r.Prefsrc
 	switch {
-	case r.NHID != 0 && st.nexthops[r.NHID] != nil:
-		in.Nexthops = st.hopsOf(st.nexthops[r.NHID])
+	case r.NHID != 0 && st.Nexthops[r.NHID] != nil:
+		in.Nexthops = st.HopsOf(st.Nexthops[r.NHID])
 	case len(r.Multipath) > 0:
 		for _, h := range r.Multipath {
-			in.Nexthops = append(in.Nexthops, route.Nexthop{Gateway: h.Gateway, Dev: st.names[h.Ifindex], Weight: h.Weight, Onlink: h.Flags&unix.RTNH_F_ONLINK != 0})
+			in.Nexthops = append(in.Nexthops, route.Nexthop{Gateway: h.Gateway, Dev: st.Names[h.Ifindex], Weight: h.Weight, Onlink: h.Flags&unix.RTNH_F_ONLINK != 0})
 		}
 	case r.Gateway.IsValid() || (r.Oif != 0 && !in.Type.Reject()):
-		in.Nexthops = []route.Nexthop{{Gateway: r.Gateway, Dev: st.names[r.Oif], Weight: 1, Onlink: r.Flags&unix.RTNH_F_ONLINK != 0}}
+		in.Nexthops = []route.Nexthop{{Gateway: r.Gateway, Dev: st.Names[r.Oif], Weight: 1, Onlink: r.Flags&unix.RTNH_F_ONLINK != 0}}
 	}
 	in.Route = in.Route.Normalise()
 	return in
 }
 
-// hopsOf lists the next hops of a nexthop object (of a group, each
+// HopsOf lists the next hops of a nexthop object (of a group, each
 // member's with its weight).
-func (st *State) hopsOf(o *nhObject) []route.Nexthop {
+func (st *State) HopsOf(o *Object) []route.Nexthop {
 	one := func(n *rtnl.Nexthop, w int) route.Nexthop {
-		return route.Nexthop{Gateway: n.Gateway, Dev: st.names[n.Oif], Weight: w, Onlink: n.Flags&unix.RTNH_F_ONLINK != 0}
+		return route.Nexthop{Gateway: n.Gateway, Dev: st.Names[n.Oif], Weight: w, Onlink: n.Flags&unix.RTNH_F_ONLINK != 0}
 	}
-	if len(o.wire.Group) == 0 {
-		return []route.Nexthop{one(&o.wire, 1)}
+	if len(o.Wire.Group) == 0 {
+		return []route.Nexthop{one(&o.Wire, 1)}
 	}
 	var out []route.Nexthop
-	for _, m := range o.wire.Group {
-		if mo := st.nexthops[m.ID]; mo != nil {
-			out = append(out, one(&mo.wire, m.Weight))
+	for _, m := range o.Wire.Group {
+		if mo := st.Nexthops[m.ID]; mo != nil {
+			out = append(out, one(&mo.Wire, m.Weight))
 		}
 	}
 	return out
 }
 
-// specOf describes what a dumped nexthop object holds.
-func (st *State) specOf(n *rtnl.Nexthop) nhSpec {
+// SpecOf describes what a dumped nexthop object holds.
+func (st *State) SpecOf(n *rtnl.Nexthop) Spec {
 	if n.Blackhole || n.FDB {
 		return ""
 	}
 	if len(n.Group) == 0 {
-		return singleSpec(familyOf(n.Family), route.Nexthop{Gateway: n.Gateway, Dev: st.names[n.Oif], Onlink: n.Flags&unix.RTNH_F_ONLINK != 0})
+		return SingleSpec(familyOf(n.Family), route.Nexthop{Gateway: n.Gateway, Dev: st.Names[n.Oif], Onlink: n.Flags&unix.RTNH_F_ONLINK != 0})
 	}
 	var hops []route.Nexthop
 	for _, m := range n.Group {
-		mo := st.nexthops[m.ID]
-		if mo == nil || len(mo.wire.Group) > 0 || mo.wire.Blackhole || mo.wire.FDB {
+		mo := st.Nexthops[m.ID]
+		if mo == nil || len(mo.Wire.Group) > 0 || mo.Wire.Blackhole || mo.Wire.FDB {
 			return ""
 		}
-		hops = append(hops, route.Nexthop{Gateway: mo.wire.Gateway, Dev: st.names[mo.wire.Oif], Weight: m.Weight, Onlink: mo.wire.Flags&unix.RTNH_F_ONLINK != 0})
+		hops = append(hops, route.Nexthop{Gateway: mo.Wire.Gateway, Dev: st.Names[mo.Wire.Oif], Weight: m.Weight, Onlink: mo.Wire.Flags&unix.RTNH_F_ONLINK != 0})
 	}
-	return groupSpec(hops, familyOf(n.Family))
+	return GroupSpec(hops, familyOf(n.Family))
 }
 
 func familyOf(af uint8) int {
@@ -275,45 +284,45 @@ func familyOf(af uint8) int {
 	return 4
 }
 
-// singleSpec is the spec of one next hop's object: its family is the
+// SingleSpec is the spec of one next hop's object: its family is the
 // gateway's, or for a device-only next hop the route's (an IPv6 route
 // cannot use an AF_INET nexthop object: fib6_check_nexthop()).
-func singleSpec(fam int, h route.Nexthop) nhSpec {
+func SingleSpec(fam int, h route.Nexthop) Spec {
 	if h.Gateway.IsValid() {
 		fam = 4
 		if h.Gateway.Is6() {
 			fam = 6
 		}
 	}
-	return nhSpec(fmt.Sprintf("%d|%s|%s|%t", fam, h.Dev, h.Gateway, h.Onlink))
+	return Spec(fmt.Sprintf("%d|%s|%s|%t", fam, h.Dev, h.Gateway, h.Onlink))
 }
 
-// groupSpec is the spec of a group of next hops (sorted, with weights).
-func groupSpec(hops []route.Nexthop, fam int) nhSpec {
+// GroupSpec is the spec of a group of next hops (sorted, with weights).
+func GroupSpec(hops []route.Nexthop, fam int) Spec {
 	hops = slices.Clone(hops)
 	slices.SortFunc(hops, route.CompareNexthop)
 	parts := make([]string, len(hops))
 	for i, h := range hops {
-		parts[i] = fmt.Sprintf("%s*%d", singleSpec(fam, h), h.Weight)
+		parts[i] = fmt.Sprintf("%s*%d", SingleSpec(fam, h), h.Weight)
 	}
-	return nhSpec("group{" + strings.Join(parts, ",") + "}")
+	return Spec("group{" + strings.Join(parts, ",") + "}")
 }
 
-// specFor is the spec of the object a route with these (normalised)
+// SpecFor is the spec of the object a route with these (normalised)
 // next hops would use.
-func specFor(fam int, hops []route.Nexthop) nhSpec {
+func SpecFor(fam int, hops []route.Nexthop) Spec {
 	if len(hops) == 1 {
 		h := hops[0]
 		h.Weight = 0
-		return singleSpec(fam, h)
+		return SingleSpec(fam, h)
 	}
-	return groupSpec(hops, fam)
+	return GroupSpec(hops, fam)
 }
 
 // Held returns the route of ours at key k and the nexthop object it
 // uses (0 for none); nil when none of ours is there.
 func (st *State) Held(k route.Key) (*route.Route, uint32) {
-	in := st.ours[k]
+	in := st.Ours[k]
 	if in == nil {
 		return nil, 0
 	}
@@ -365,6 +374,23 @@ func staleClones(cache, routes []rtnl.Route, changed []route.Route) []rtnl.Route
 		out = append(out, c)
 	}
 	return out
+}
+
+// IsGroup reports whether s is the spec of a group.
+func IsGroup(s Spec) bool { return strings.HasPrefix(string(s), "group{") }
+
+// SpecHop reads a single spec back into its next hop and family.
+func SpecHop(s Spec) (route.Nexthop, int) {
+	parts := strings.SplitN(string(s), "|", 4)
+	h := route.Nexthop{Dev: parts[1], Onlink: parts[3] == "true", Weight: 1}
+	if a, err := netip.ParseAddr(parts[2]); err == nil {
+		h.Gateway = a
+	}
+	fam := 4
+	if parts[0] == "6" {
+		fam = 6
+	}
+	return h, fam
 }
 
 // covering returns the route of routes that covers a (longest prefix, then
