@@ -115,6 +115,7 @@ kernel profile and prints a matrix.`,
 		newReplayCmd(),
 		newReplayTraceCmd(),
 		newWatchCmd(),
+		newLabCmd(),
 	)
 	return root
 }
