@@ -57,6 +57,8 @@ type Profile struct {
 	McastReprobes bool
 	// TimerMinRearm is the shortest neigh_timer_handler() re-arm in ms.
 	TimerMinRearm int32
+	// TimerRaisesUsed: neigh_add_timer() raises used to confirmed.
+	TimerRaisesUsed bool
 }
 
 // ID names p so that Lookup finds it again: the profile's name for a

@@ -206,6 +206,7 @@ var switchDefs = []switchDef{
 			}
 			return 0
 		}},
+	boolSwitch("timer-raises-used", "TimerRaisesUsed", func(p *Profile) *bool { return &p.TimerRaisesUsed }),
 }
 
 func switchByName(name string) (*switchDef, int, error) {

@@ -4,16 +4,18 @@
 # broken install step fails here, on any machine:
 #   - the real peers the live tests run (iproute2, babeld, keepalived,
 #     arping, tcpdump), spin and gcc for the explorer-vs-Spin benchmark;
+#   - Debian's chromium (and a font) for the tests and benchmark that
+#     open the HTML timelines in a headless browser (internal/chromium);
 #   - the Go modules of go.mod;
 #   - the Go tools CI runs (staticcheck), into .bin/ inside the checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 
-pkgs=(iproute2 babeld keepalived arping tcpdump spin gcc procps)
+pkgs=(iproute2 babeld keepalived arping tcpdump spin gcc procps chromium fonts-dejavu-core)
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
-for bin in ip babeld keepalived arping tcpdump spin gcc; do
+for bin in ip babeld keepalived arping tcpdump spin gcc chromium; do
   command -v "$bin" >/dev/null || { echo "install-deps: $bin is missing after installing ${pkgs[*]}" >&2; exit 1; }
 done
 

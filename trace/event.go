@@ -33,6 +33,11 @@ const (
 // start of the scenario) the actor Actor on host Host did something to an
 // object, rendered in iproute2 syntax in Text; Reason says why the kernel
 // decided what it did ("ignored: within locktime, updated 0.40 s ago").
+//
+// The fields after Reason give the story the structure a timeline draws
+// (one lane per actor and per kernel object, windows as spans, each
+// object's state along its lane). They are optional, and the text and
+// JSON stories never print them.
 type Event struct {
 	T      int64  `json:"t_ms"`
 	Host   string `json:"host,omitempty"`
@@ -41,6 +46,77 @@ type Event struct {
 	Op     Op     `json:"-"`
 	Text   string `json:"text"`
 	Reason string `json:"reason,omitempty"`
+
+	// Object names the kernel object the event reads or changes, one
+	// lane per name: a FIB node ("2001:db8:0:10::/80"), a route-cache
+	// clone's /128 node, a neighbour entry ("tempest 172.24.4.10 dev
+	// eth2"). Empty when the event touches none (a frame on the wire).
+	Object string `json:"-"`
+	// State is Object's state once the event happened, empty when the
+	// event does not tell it: the routes at a FIB node ("no route" when
+	// it is empty), a neighbour entry's NUD state and lladdr. A timeline
+	// draws a change where it differs from the state before.
+	State string `json:"-"`
+	// Related names a second object the event concerns: the route a new
+	// clone shadows, the node a lookup's match came from.
+	Related string `json:"-"`
+	// Window opens, closes or states a span of time the timeline draws.
+	Window Window `json:"-"`
+	// Outcome marks a decision against the change an actor asked for, or
+	// a packet that the failure cost.
+	Outcome Outcome `json:"-"`
+}
+
+// WindowEdge says what an event does to a window.
+type WindowEdge uint8
+
+// Window edges.
+const (
+	WindowNone WindowEdge = iota
+	// WindowOpen opens window Name on the event's actor lane: the actor
+	// holds no lock from here (a lookup that released the read lock
+	// after its match).
+	WindowOpen
+	// WindowClose closes the actor's open window Name (the write-locked
+	// insert that ends the lookup).
+	WindowClose
+	// WindowSpan states that Object's window Name is [Start, Start+Len]
+	// once the event happened (a neighbour entry's locktime, which starts
+	// at its `updated` stamp). A later span of the same name on the same
+	// object with another Start ends this one there: a moving window.
+	WindowSpan
+)
+
+// Window is a span of time on a lane. Start and Len are milliseconds,
+// for WindowSpan only.
+type Window struct {
+	Edge       WindowEdge
+	Name       string
+	Start, Len int64
+}
+
+// Outcome marks events a reader of a story should not miss.
+type Outcome uint8
+
+// Outcomes.
+const (
+	OutcomeNone Outcome = iota
+	// OutcomeIgnored: the kernel decided against the change asked for (an
+	// ARP update ignored within locktime, a route change refused).
+	OutcomeIgnored
+	// OutcomeLost: a packet went to the wrong place or was dropped.
+	OutcomeLost
+)
+
+// String names the outcome ("" for none).
+func (o Outcome) String() string {
+	switch o {
+	case OutcomeIgnored:
+		return "ignored"
+	case OutcomeLost:
+		return "lost"
+	}
+	return ""
 }
 
 // Recorder receives the story events of a run. Models call it only when

@@ -11,6 +11,8 @@ import (
 	"raceroute/iproute2"
 	"raceroute/kernel"
 	"raceroute/trace"
+	"raceroute/watch/finding"
+	"raceroute/watch/view"
 )
 
 // FuzzReplay feeds whatever the parser makes of arbitrary logs to an
@@ -57,12 +59,12 @@ func FuzzReplay(f *testing.F) {
 		rs := e.Routes()
 		seen := map[string]bool{}
 		for i, r := range rs {
-			if i > 0 && compareRoutes(rs[i-1], r) > 0 {
+			if i > 0 && view.CompareRoutes(rs[i-1], r) > 0 {
 				t.Fatalf("routes not sorted at %d: %v", i, rs)
 			}
 			k := fmt.Sprint(r.Family, r.Table, r.Dst, r.Metric, r.Cloned, r.Gateway, r.Dev, r.Ifindex)
 			if seen[k] {
-				t.Fatalf("route %s twice in the view", routeObject(r))
+				t.Fatalf("route %s twice in the view", finding.RouteObject(r))
 			}
 			seen[k] = true
 		}

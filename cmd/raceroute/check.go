@@ -14,11 +14,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"raceroute/explore"
 	"raceroute/profile"
 	"raceroute/scenario"
+	"raceroute/timeline"
 	"raceroute/trace"
 )
 
@@ -80,7 +82,7 @@ Exit status: 0 when every verdict matches its expectation, 1 otherwise,
 			if kernels != "" {
 				o.kernels = splitKernels(kernels)
 			}
-			if len(args) == 0 && o.format == "text" && !cmd.Flags().Changed("matrix") {
+			if len(args) == 0 && o.format != "json" && !cmd.Flags().Changed("matrix") {
 				o.matrix = true
 			}
 			o.budgetSet = cmd.Flags().Changed("budget")
@@ -96,7 +98,7 @@ Exit status: 0 when every verdict matches its expectation, 1 otherwise,
 	f.DurationVar(&o.budget, "budget", 0, "time budget of the whole command, shared out among its checks (default: each check's own, else 1m each)")
 	f.Int64Var(&o.runs, "runs", 0, "seeded runs for random and pct (default: the scenario's, else until the budget)")
 	f.IntVar(&o.bound, "preemption-bound", -1, "bound the preemptions of dfs schedules (-1: none); a bounded search proves nothing beyond the bound")
-	f.StringVar(&o.format, "format", "text", "output `FORMAT`: text or json")
+	f.StringVar(&o.format, "format", "text", "output `FORMAT`: text, json, or html (one page: a timeline of every story; with no scenario, the matrix, each cell linking to its story)")
 	f.StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	f.BoolVar(&o.exact, "exact", false, "store whole states instead of 64-bit fingerprints (small scenarios)")
 	f.BoolVar(&o.noPOR, "no-reduction", false, "turn partial-order reduction off")
@@ -157,6 +159,12 @@ type report struct {
 	Properties []propertyReport `json:"properties"`
 	// Counterexample is the first violated property's.
 	Counterexample *counterexample `json:"counterexample,omitempty"`
+
+	// For the HTML page: the scenario's description, the profile's, and
+	// its settings (those the scenario depends on first).
+	description    string
+	kernelSummary  string
+	kernelSettings []string
 }
 
 // propertyReport is one property's verdict in a report.
@@ -238,8 +246,8 @@ func (o checkOptions) overrides(budget time.Duration) scenario.Overrides {
 
 func (o checkOptions) validate() error {
 	switch {
-	case o.format != "text" && o.format != "json":
-		return fmt.Errorf("--format %q: want text or json", o.format)
+	case o.format != "text" && o.format != "json" && o.format != "html":
+		return fmt.Errorf("--format %q: want text, json or html", o.format)
 	case o.runs < 0:
 		return fmt.Errorf("--runs %d: want a positive number of runs (or 0 for the scenario's)", o.runs)
 	case o.budgetSet && o.budget <= 0:
@@ -297,12 +305,17 @@ func runCheck(cmd *cobra.Command, args []string, o checkOptions) error {
 			if err := enc.Encode(r); err != nil {
 				return fmt.Errorf("write report: %w", err)
 			}
-		case !o.matrix:
+		case o.format == "text" && !o.matrix:
 			writeTextReport(out, r)
 		}
 		reports = append(reports, r)
 	}
-	if o.matrix && o.format == "text" {
+	switch {
+	case o.format == "html":
+		if err := timeline.Write(out, checkPage(cmd, reports, o)); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+	case o.matrix && o.format == "text":
 		writeMatrix(out, reports, len(o.kernels) == 0)
 	}
 	if mismatches > 0 {
@@ -433,6 +446,10 @@ func reportJob(j job, o checkOptions, done *searched) (report, error) {
 	r := report{
 		Scenario: j.sc.FullName(j.variant), Kernel: j.prof.ID(), Profile: j.prof.Name, Column: j.column,
 		Assumed: j.prof.Assumed, Strategy: string(opts.Strategy), Expected: expected, ExpectRule: rule,
+		description: j.sc.Description, kernelSummary: j.prof.Description, kernelSettings: profileSettings(j.prof, j.sc.Switches()),
+	}
+	if j.variant.Description != "" {
+		r.description = j.variant.Description
 	}
 	sampled := opts.Strategy != explore.DFS
 	res := done.res
@@ -546,7 +563,9 @@ func tokenDigest(sc *scenario.Scenario) string {
 	return sc.ContentHash()
 }
 
-func writeTextReport(w io.Writer, r report) {
+// headline is a report's verdict and whether it matches its expectation,
+// in words: "VIOLATED (matches expectation)".
+func headline(r report) string {
 	status := "matches expectation"
 	if !r.Match {
 		status = fmt.Sprintf("EXPECTED %s", strings.ToUpper(string(r.Expected)))
@@ -558,26 +577,44 @@ func writeTextReport(w io.Writer, r report) {
 	if r.Verdict == explore.Holds && r.Bound != nil {
 		verdict = fmt.Sprintf("HOLDS WITHIN PREEMPTION BOUND %d", *r.Bound)
 	}
-	fmt.Fprintf(w, "%s on %s: %s (%s)\n", r.Scenario, r.Kernel, verdict, status)
+	return fmt.Sprintf("%s (%s)", verdict, status)
+}
+
+// scopeLine says what a report's search covered: the seeded runs and the
+// failure rate, or the states of an exhaustive or bounded search.
+func scopeLine(r report) string {
 	if r.Runs > 0 {
-		fmt.Fprintf(w, "  violated in %d of %d seeded runs: %s (95 %% CI %s to %s), strategy %s\n",
+		return fmt.Sprintf("violated in %d of %d seeded runs: %s (95 %% CI %s to %s), strategy %s",
 			r.Failures, r.Runs, percent(*r.FailureRate), percent(*r.CILow), percent(*r.CIHigh), r.Strategy)
-	} else {
-		ex := "exhaustive"
-		switch {
-		case r.Bound != nil:
-			ex = fmt.Sprintf("within preemption bound %d, not exhaustive", *r.Bound)
-		case !r.Exhaustive && r.Verdict == explore.Violated:
-			ex = "stopped once every property was decided"
-		case !r.Exhaustive:
-			ex = "not exhaustive"
-		}
-		fmt.Fprintf(w, "  %s: %d states, %d transitions, %.1f ms", ex, r.States, r.Transitions, r.ElapsedMS)
-		if r.OmissionProbability > 0 {
-			fmt.Fprintf(w, ", fingerprint omission probability < %.1e", r.OmissionProbability)
-		}
-		fmt.Fprintln(w)
 	}
+	ex := "exhaustive"
+	switch {
+	case r.Bound != nil:
+		ex = fmt.Sprintf("within preemption bound %d, not exhaustive", *r.Bound)
+	case !r.Exhaustive && r.Verdict == explore.Violated:
+		ex = "stopped once every property was decided"
+	case !r.Exhaustive:
+		ex = "not exhaustive"
+	}
+	line := fmt.Sprintf("%s: %d states, %d transitions, %.1f ms", ex, r.States, r.Transitions, r.ElapsedMS)
+	if r.OmissionProbability > 0 {
+		line += fmt.Sprintf(", fingerprint omission probability < %.1e", r.OmissionProbability)
+	}
+	return line
+}
+
+// propertyRate says how often seeded runs violated p ("" for exhaustive
+// checks).
+func propertyRate(r report, p propertyReport) string {
+	if p.Failures == nil {
+		return ""
+	}
+	return fmt.Sprintf("in %d of %d runs (%s, 95 %% CI %s to %s)", *p.Failures, r.Runs, percent(*p.FailureRate), percent(*p.CILow), percent(*p.CIHigh))
+}
+
+func writeTextReport(w io.Writer, r report) {
+	fmt.Fprintf(w, "%s on %s: %s\n", r.Scenario, r.Kernel, headline(r))
+	fmt.Fprintf(w, "  %s\n", scopeLine(r))
 	told := map[string]string{} // a story already printed -> its property
 	for _, p := range r.Properties {
 		writeProperty(w, r, p, told)
@@ -588,9 +625,9 @@ func writeTextReport(w io.Writer, r report) {
 // writeProperty prints one property's verdict, with its story when it is
 // violated.
 func writeProperty(w io.Writer, r report, p propertyReport, told map[string]string) {
-	rate := ""
-	if p.Failures != nil {
-		rate = fmt.Sprintf(" in %d of %d runs (%s, 95 %% CI %s to %s)", *p.Failures, r.Runs, percent(*p.FailureRate), percent(*p.CILow), percent(*p.CIHigh))
+	rate := propertyRate(r, p)
+	if rate != "" {
+		rate = " " + rate
 	}
 	switch p.Verdict {
 	case explore.Violated:
@@ -621,21 +658,44 @@ func writeProperty(w io.Writer, r report, p propertyReport, told map[string]stri
 	}
 }
 
-// writeMatrix prints scenario x profile verdicts; a mismatch with the
-// expectation is marked with ! and listed below. With compact, kernels
-// whose cells agree on every row share one column.
-func writeMatrix(w io.Writer, reports []report, compact bool) {
-	var rows, cols []string
-	cells := map[string]map[string][]report{}
+// matrixView is the scenario x profile matrix, as both the text matrix
+// and the HTML page show it.
+type matrixView struct {
+	rows   []string
+	groups []matrixGroup
+	// text is each cell's text, by row and by the first member of its
+	// column; cells the reports it stands for.
+	text  map[string]map[string]string
+	cells map[string]map[string][]report
+	// bad are the reports whose verdict did not match; legend explains
+	// the cells' notations, one line each.
+	bad    []report
+	total  int
+	legend []string
+}
+
+// matrixGroup is a column: one kernel, or several whose cells agree on
+// every row.
+type matrixGroup struct {
+	label   string
+	members []string
+}
+
+// buildMatrix lays out scenario x profile verdicts; a mismatch with the
+// expectation is marked with !. With compact, kernels whose cells agree
+// on every row share one column.
+func buildMatrix(reports []report, compact bool) matrixView {
+	v := matrixView{text: map[string]map[string]string{}, cells: map[string]map[string][]report{}, total: len(reports)}
+	var cols []string
 	for _, r := range reports {
-		if cells[r.Scenario] == nil {
-			cells[r.Scenario] = map[string][]report{}
-			rows = append(rows, r.Scenario)
+		if v.cells[r.Scenario] == nil {
+			v.cells[r.Scenario] = map[string][]report{}
+			v.rows = append(v.rows, r.Scenario)
 		}
 		if !slices.Contains(cols, r.Column) {
 			cols = append(cols, r.Column)
 		}
-		cells[r.Scenario][r.Column] = append(cells[r.Scenario][r.Column], r)
+		v.cells[r.Scenario][r.Column] = append(v.cells[r.Scenario][r.Column], r)
 	}
 	sampledRuns := map[int64]float64{} // runs -> the largest 95 % upper bound among sampled holds cells
 	bounded, mixed := false, false
@@ -653,7 +713,6 @@ func writeMatrix(w io.Writer, reports []report, compact bool) {
 		}
 		return s
 	}
-	var bad []report
 	cell := func(rs []report) string {
 		if len(rs) == 0 {
 			return "-"
@@ -673,103 +732,114 @@ func writeMatrix(w io.Writer, reports []report, compact bool) {
 		}
 		return s
 	}
-	text := map[string]map[string]string{}
-	for _, row := range rows {
-		text[row] = map[string]string{}
+	for _, row := range v.rows {
+		v.text[row] = map[string]string{}
 		for _, c := range cols {
-			text[row][c] = cell(cells[row][c])
-			for _, r := range cells[row][c] {
+			v.text[row][c] = cell(v.cells[row][c])
+			for _, r := range v.cells[row][c] {
 				if !r.Match {
-					bad = append(bad, r)
+					v.bad = append(v.bad, r)
 				}
 			}
 		}
 	}
 	// Group columns whose cells agree on every row.
-	type group struct {
-		label   string
-		members []string
-	}
-	var groups []group
-	for _, c := range cols {
-		sig := func(x string) string {
-			var b strings.Builder
-			for _, row := range rows {
-				b.WriteString(text[row][x] + "|")
-			}
-			return b.String()
+	sig := func(x string) string {
+		var b strings.Builder
+		for _, row := range v.rows {
+			b.WriteString(v.text[row][x] + "|")
 		}
+		return b.String()
+	}
+	for _, c := range cols {
 		placed := false
 		if compact {
-			for i := range groups {
-				if sig(groups[i].members[0]) == sig(c) {
-					groups[i].members = append(groups[i].members, c)
+			for i := range v.groups {
+				if sig(v.groups[i].members[0]) == sig(c) {
+					v.groups[i].members = append(v.groups[i].members, c)
 					placed = true
 					break
 				}
 			}
 		}
 		if !placed {
-			groups = append(groups, group{members: []string{c}})
+			v.groups = append(v.groups, matrixGroup{members: []string{c}})
 		}
 	}
-	for i := range groups {
-		groups[i].label = strings.TrimPrefix(groups[i].members[0], "linux-")
-		if n := len(groups[i].members); n > 1 {
-			groups[i].label = fmt.Sprintf("%c:%s+%d", 'A'+i%26, groups[i].label, n-1)
+	for i := range v.groups {
+		v.groups[i].label = strings.TrimPrefix(v.groups[i].members[0], "linux-")
+		if n := len(v.groups[i].members); n > 1 {
+			v.groups[i].label = fmt.Sprintf("%c:%s+%d", 'A'+i%26, v.groups[i].label, n-1)
 		}
 	}
+	v.legend = []string{
+		"holds:    the properties hold in every schedule (exhaustive search)",
+		"violated: a counterexample exists (exhaustive search)",
+	}
+	if len(sampledRuns) > 0 {
+		v.legend = append(v.legend, "N%:       violated in N % of seeded runs")
+		for _, n := range slices.Sorted(maps.Keys(sampledRuns)) {
+			v.legend = append(v.legend, fmt.Sprintf("holds*:   no violation in %d seeded runs: the failure rate is below %s (95 %% upper bound), not a proof", n, percent(sampledRuns[n])))
+		}
+	}
+	if bounded {
+		v.legend = append(v.legend, "holds<=Np: holds within a preemption bound of N: not a proof, and never matches an expected holds")
+	}
+	if mixed {
+		v.legend = append(v.legend, "either:   the verdict differs between the candidate settings of a kernel whose settings could not all be pinned (raceroute check NAME --kernel K shows each)")
+	}
+	return v
+}
+
+// summary is the matrix's count of matching verdicts.
+func (v matrixView) summary() string {
+	return fmt.Sprintf("%d of %d verdicts match their expectation.", v.total-len(v.bad), v.total)
+}
+
+// writeMatrix prints scenario x profile verdicts (buildMatrix), the
+// column groups, the legend and the mismatches.
+func writeMatrix(w io.Writer, reports []report, compact bool) {
+	v := buildMatrix(reports, compact)
 	width := len("scenario")
-	for _, row := range rows {
+	for _, row := range v.rows {
 		width = max(width, len(row))
 	}
-	colw := make([]int, len(groups))
-	for i, g := range groups {
+	colw := make([]int, len(v.groups))
+	for i, g := range v.groups {
 		colw[i] = len(g.label)
-		for _, row := range rows {
-			colw[i] = max(colw[i], len(text[row][g.members[0]]))
+		for _, row := range v.rows {
+			colw[i] = max(colw[i], len(v.text[row][g.members[0]]))
 		}
 	}
 	fmt.Fprintf(w, "%-*s", width, "scenario")
-	for i, g := range groups {
+	for i, g := range v.groups {
 		fmt.Fprintf(w, "  %-*s", colw[i], g.label)
 	}
 	fmt.Fprintln(w)
-	for _, row := range rows {
+	for _, row := range v.rows {
 		fmt.Fprintf(w, "%-*s", width, row)
-		for i, g := range groups {
-			fmt.Fprintf(w, "  %-*s", colw[i], text[row][g.members[0]])
+		for i, g := range v.groups {
+			fmt.Fprintf(w, "  %-*s", colw[i], v.text[row][g.members[0]])
 		}
 		fmt.Fprintln(w)
 	}
 	if compact {
 		fmt.Fprintln(w)
-		for _, g := range groups {
+		for _, g := range v.groups {
 			if len(g.members) > 1 {
 				fmt.Fprintf(w, "%s: %s\n", strings.SplitN(g.label, ":", 2)[0], strings.Join(g.members, ", "))
 			}
 		}
 		fmt.Fprintln(w, "(kernels whose verdicts agree on every scenario share a column; --kernel all shows each)")
 	}
-	fmt.Fprintf(w, "\n%d of %d verdicts match their expectation.\n", len(reports)-len(bad), len(reports))
-	fmt.Fprintln(w, "  holds:    the properties hold in every schedule (exhaustive search)")
-	fmt.Fprintln(w, "  violated: a counterexample exists (exhaustive search)")
-	if len(sampledRuns) > 0 {
-		fmt.Fprintln(w, "  N%:       violated in N % of seeded runs")
-		for _, n := range slices.Sorted(maps.Keys(sampledRuns)) {
-			fmt.Fprintf(w, "  holds*:   no violation in %d seeded runs: the failure rate is below %s (95 %% upper bound), not a proof\n", n, percent(sampledRuns[n]))
-		}
+	fmt.Fprintf(w, "\n%s\n", v.summary())
+	for _, l := range v.legend {
+		fmt.Fprintf(w, "  %s\n", l)
 	}
-	if bounded {
-		fmt.Fprintln(w, "  holds<=Np: holds within a preemption bound of N: not a proof, and never matches an expected holds")
-	}
-	if mixed {
-		fmt.Fprintln(w, "  either:   the verdict differs between the candidate settings of a kernel whose settings could not all be pinned (raceroute check NAME --kernel K shows each)")
-	}
-	for _, r := range bad {
+	for _, r := range v.bad {
 		fmt.Fprintf(w, "  ! %s on %s: %s, expected %s (rule %s)\n", r.Scenario, r.Kernel, r.Verdict, r.Expected, r.ExpectRule)
 	}
-	if len(bad) == 0 {
+	if len(v.bad) == 0 {
 		fmt.Fprintln(w, "Stories: raceroute check NAME --kernel PROFILE")
 	}
 }
@@ -834,4 +904,123 @@ func (p *progress) clear() {
 		fmt.Fprint(p.w, "\r\x1b[K")
 		p.dirty = false
 	}
+}
+
+// profileSettings lists p's behaviour switches as name=value, first
+// those the scenario depends on (first).
+func profileSettings(p profile.Profile, first []string) []string {
+	var out, rest []string
+	for _, name := range profile.Switches() {
+		st, ok := p.Setting(name)
+		if !ok {
+			continue
+		}
+		line := name + "=" + st.String()
+		if slices.Contains(first, name) {
+			out = append(out, line)
+		} else {
+			rest = append(rest, line)
+		}
+	}
+	return append(out, rest...)
+}
+
+// commandLine is how the command that runs was typed, for the page
+// (less where the page is written).
+func commandLine(cmd *cobra.Command, args []string) string {
+	parts := append([]string{cmd.CommandPath()}, args...)
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if f.Name != "output" {
+			parts = append(parts, "--"+f.Name+"="+f.Value.String())
+		}
+	})
+	return strings.Join(parts, " ")
+}
+
+// checkPage is the HTML page of a check: every report, grouped by
+// scenario variant, with each violated property's story as a timeline;
+// with o.matrix, the matrix first, each cell linking to its report.
+func checkPage(cmd *cobra.Command, reports []report, o checkOptions) timeline.Page {
+	p := timeline.Page{Title: "raceroute check", Command: commandLine(cmd, cmd.Flags().Args())}
+	ids := map[*report]string{}
+	groupOf := map[string]int{}
+	for i := range reports {
+		r := &reports[i]
+		gi, ok := groupOf[r.Scenario]
+		if !ok {
+			gi = len(p.Groups)
+			groupOf[r.Scenario] = gi
+			p.Groups = append(p.Groups, timeline.Group{Name: r.Scenario, Description: strings.TrimSpace(r.description)})
+		}
+		g := &p.Groups[gi]
+		id := fmt.Sprintf("r%d", i+1)
+		ids[r] = id
+		if r.Runs > 0 {
+			g.Rates = append(g.Rates, timeline.Rate{Kernel: r.Kernel, Failures: r.Failures, Runs: r.Runs,
+				Rate: *r.FailureRate, Low: *r.CILow, High: *r.CIHigh})
+		}
+		g.Reports = append(g.Reports, htmlReport(id, *r))
+	}
+	if !o.matrix {
+		if len(reports) == 1 {
+			p.Title = reports[0].Scenario + " on " + reports[0].Kernel
+		}
+		return p
+	}
+	p.Title = "raceroute: the library on every kernel"
+	v := buildMatrix(reports, len(o.kernels) == 0)
+	m := &timeline.Matrix{Summary: v.summary()}
+	for _, g := range v.groups {
+		m.Columns = append(m.Columns, timeline.Column{Label: g.label, Kernels: g.members})
+		if len(g.members) > 1 {
+			m.Legend = append(m.Legend, fmt.Sprintf("%s: %s", strings.SplitN(g.label, ":", 2)[0], strings.Join(g.members, ", ")))
+		}
+	}
+	m.Legend = append(m.Legend, v.legend...)
+	// A cell links to the reports it stands for: each member kernel's,
+	// one whose story shows a violation first.
+	byKey := map[string]string{}
+	for i := range reports {
+		byKey[reports[i].Scenario+"\x00"+reports[i].Column+"\x00"+reports[i].Kernel] = ids[&reports[i]]
+	}
+	for _, row := range v.rows {
+		mr := timeline.Row{Scenario: row}
+		for _, g := range v.groups {
+			c := timeline.Cell{Text: v.text[row][g.members[0]], Match: !strings.HasSuffix(v.text[row][g.members[0]], "!")}
+			var first, rest []string
+			for _, col := range g.members {
+				for _, r := range v.cells[row][col] {
+					id := byKey[r.Scenario+"\x00"+r.Column+"\x00"+r.Kernel]
+					if r.Counterexample != nil && len(first) == 0 {
+						first = append(first, id)
+					} else {
+						rest = append(rest, id)
+					}
+				}
+			}
+			c.Reports = append(first, rest...)
+			mr.Cells = append(mr.Cells, c)
+		}
+		m.Rows = append(m.Rows, mr)
+	}
+	p.Matrix = m
+	return p
+}
+
+// htmlReport is report r for the page.
+func htmlReport(id string, r report) timeline.Report {
+	verdict := string(r.Verdict)
+	if verdict != string(explore.Holds) && verdict != string(explore.Violated) {
+		verdict = "unknown"
+	}
+	h := timeline.Report{ID: id, Title: r.Scenario + " on " + r.Kernel, Verdict: verdict, Headline: headline(r), Match: r.Match,
+		Scope: scopeLine(r), Kernel: timeline.Kernel{Name: r.Kernel, Summary: r.kernelSummary, Settings: r.kernelSettings}}
+	for _, p := range r.Properties {
+		hp := timeline.Property{Name: p.Name, Kind: p.Kind.String(), Verdict: string(p.Verdict), Explanation: p.Explanation, Rate: propertyRate(r, p)}
+		if p.Counterexample != nil {
+			hp.Story, hp.Replay = p.Counterexample.events, p.Counterexample.Replay
+		}
+		h.Properties = append(h.Properties, hp)
+	}
+	return h
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 
 	"raceroute/live/host"
@@ -52,4 +53,17 @@ func splitKernels(s string) []string {
 		}
 	}
 	return append(out, s[from:])
+}
+
+// kernelRelease turns --kernel of watch and replay-trace (a profile name,
+// a release string or auto) into the release string the detectors match.
+func kernelRelease(s string) (string, error) {
+	p, err := resolveKernel(s)
+	if err != nil {
+		return "", err
+	}
+	if len(p.Assumed) > 0 {
+		return "", fmt.Errorf("%s: the detectors take a kernel, not assumptions about one", s)
+	}
+	return p.Release, nil
 }

@@ -76,6 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func newRootCmd() *cobra.Command {
+	bare := defaultCheckOptions(true)
 	root := &cobra.Command{
 		Use:   "raceroute",
 		Short: "Reproduce, prove, detect and prevent kernel route and neighbour races",
@@ -103,9 +104,13 @@ kernel profile and prints a matrix.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runCheck(cmd, nil, defaultCheckOptions(true))
+			return runCheck(cmd, nil, bare)
 		},
 	}
+	// The bare command's own flags: where and how to write its matrix
+	// (raceroute --format html -o matrix.html); the rest is check's.
+	root.Flags().StringVar(&bare.format, "format", bare.format, "output `FORMAT` of the matrix: text, json or html (a page whose cells link to their stories)")
+	root.Flags().StringVarP(&bare.output, "output", "o", "", "write the matrix to `FILE` instead of standard output")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.AddCommand(

@@ -4,17 +4,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"raceroute/explore"
 	"raceroute/profile"
 	"raceroute/scenario"
+	"raceroute/timeline"
 	"raceroute/trace"
 )
 
 func newReplayCmd() *cobra.Command {
-	var format string
+	var format, output string
 	cmd := &cobra.Command{
 		Use:   "replay TOKEN",
 		Short: "Re-run a counterexample from its replay token",
@@ -25,8 +28,8 @@ for byte. A token of a scenario file works from any directory, and is
 refused once the file has changed.`,
 		Args: exactArgs(1, "a replay token, as check prints it"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "text" && format != "json" {
-				return badInput(fmt.Errorf("--format %q: want text or json", format))
+			if format != "text" && format != "json" && format != "html" {
+				return badInput(fmt.Errorf("--format %q: want text, json or html", format))
 			}
 			tok, err := explore.ParseToken(args[0])
 			if err != nil {
@@ -60,7 +63,23 @@ refused once the file has changed.`,
 				return badInput(fmt.Errorf("replay token: %w", err))
 			}
 			w := cmd.OutOrStdout()
-			if format == "json" {
+			if output != "" {
+				f, err := os.Create(output)
+				if err != nil {
+					return badInput(fmt.Errorf("-o: %w", err))
+				}
+				defer f.Close()
+				w = f
+			}
+			switch format {
+			case "html":
+				page := replayPage(args[0], sc.FullName(v), p, sc.Switches(), rep)
+				page.Command = commandLine(cmd, args)
+				if err := timeline.Write(w, page); err != nil {
+					return fmt.Errorf("write report: %w", err)
+				}
+				return nil
+			case "json":
 				return json.NewEncoder(w).Encode(struct {
 					Scenario   string                   `json:"scenario"`
 					Kernel     string                   `json:"kernel"`
@@ -74,8 +93,39 @@ refused once the file has changed.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "output `FORMAT`: text or json")
+	cmd.Flags().StringVar(&format, "format", "text", "output `FORMAT`: text, json, or html (the story as a timeline)")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write to `FILE` instead of standard output")
 	return cmd
+}
+
+// replayPage is the HTML page of a replayed run: its story as a
+// timeline, under the property it was replayed for (or the first, when
+// the run violated none), and every property's verdict in the run.
+func replayPage(token, name string, p profile.Profile, switches []string, rep explore.Replayed) timeline.Page {
+	verdict := string(rep.Verdict)
+	r := timeline.Report{ID: "replay", Title: name + " on " + p.ID(), Verdict: verdict, Headline: strings.ToUpper(verdict) + " in this run", Match: true,
+		Kernel: timeline.Kernel{Name: p.ID(), Summary: p.Description, Settings: profileSettings(p, switches)}}
+	storyAt := 0
+	for i, pr := range rep.Properties {
+		if pr.Name == rep.Property && pr.Verdict == explore.Violated {
+			storyAt = i
+		}
+	}
+	for i, pr := range rep.Properties {
+		v := string(pr.Verdict)
+		if pr.Verdict == explore.Holds {
+			v = "holds in this run"
+		}
+		hp := timeline.Property{Name: pr.Name, Kind: pr.Kind.String(), Verdict: v, Explanation: pr.Explanation}
+		if pr.Verdict == explore.Violated {
+			hp.Verdict = string(explore.Violated)
+		}
+		if i == storyAt {
+			hp.Story, hp.Replay = rep.Events, token
+		}
+		r.Properties = append(r.Properties, hp)
+	}
+	return timeline.Page{Title: r.Title, Groups: []timeline.Group{{Name: name, Reports: []timeline.Report{r}}}}
 }
 
 // writeReplay prints a replayed run's story and every property's verdict

@@ -12,12 +12,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"raceroute/iproute2"
+	"raceroute/timeline"
 	"raceroute/watch"
 )
 
 // replayTraceOptions are the flags of replay-trace.
 type replayTraceOptions struct {
 	json          bool
+	format        string // "" (text, or JSON lines with --json) or html
+	output        string
 	failOnFinding bool
 	kernelRelease string
 	window        time.Duration
@@ -49,7 +52,7 @@ and skipped (the first 20; then only their count). An overflow that
 iproute2 reported ("netlink receive error No buffer space available")
 is a finding, and so are the findings after it that lost events may
 have made wrong. To replay what watch --json printed with the advice
-watch gave, pass --kernel-release of the host it ran on.
+watch gave, pass --kernel of the host it ran on.
 
 Exit status: 2 when FILE cannot be read or holds no record at all (an
 empty or binary file), 1 with --fail-on-finding when anything was
@@ -85,8 +88,11 @@ found, 0 otherwise.`,
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.json, "json", false, "print findings as JSON lines")
+	fl.StringVar(&opts.format, "format", "", "`html`: write a timeline of the trace, one lane per prefix, cache entry and neighbour entry, findings where they happened (with -o)")
+	fl.StringVarP(&opts.output, "output", "o", "", "write the --format html page to `FILE` instead of standard output")
 	fl.BoolVar(&opts.failOnFinding, "fail-on-finding", false, "exit with status 1 when anything was found")
-	fl.StringVar(&opts.kernelRelease, "kernel-release", "", "uname -r of the host the log was recorded on, for the reason of an ignored gratuitous ARP")
+	fl.StringVar(&opts.kernelRelease, "kernel", "", "the kernel the log was recorded on, for the reasons findings give: a `PROFILE`, a release as uname -r prints it, or auto")
+	fl.StringVar(&opts.kernelRelease, "kernel-release", "", "the same as --kernel (the name of earlier versions)")
 	fl.DurationVar(&opts.window, "window", opts.window, "longest delete-to-add gap that counts as a non-atomic route change")
 	fl.DurationVar(&opts.locktime, "locktime", opts.locktime, "the host's neighbour locktime")
 	fl.DurationVar(&opts.garpMargin, "garp-margin", opts.garpMargin, "time allowed beyond locktime for a gratuitous ARP to be taken")
@@ -95,12 +101,12 @@ found, 0 otherwise.`,
 	return cmd
 }
 
-// replayTrace parses the log r (named name in messages), runs the
-// detectors over it, writes the findings to stdout (text, or JSON lines)
+// replayTrace replays the log r (named name in messages) through the
+// watch detectors, writes the findings to stdout (text, or JSON lines)
 // and the malformed lines and a summary to stderr. It returns the number
 // of findings. Errors that come from the input are wrapped with badInput.
 func replayTrace(ctx context.Context, r io.Reader, name string, stdout, stderr io.Writer, opts replayTraceOptions) (int, error) {
-	popts := iproute2.MonitorOptions{Name: name, Family: opts.family}
+	ropts := watch.ReplayOptions{Monitor: iproute2.MonitorOptions{Name: name, Family: opts.family}}
 	if opts.family != 0 && opts.family != 4 && opts.family != 6 {
 		return 0, badInput(fmt.Errorf("--family %d: want 4 or 6", opts.family))
 	}
@@ -109,113 +115,83 @@ func replayTrace(ctx context.Context, r io.Reader, name string, stdout, stderr i
 		if err != nil {
 			return 0, badInput(fmt.Errorf("--date %q: want YYYY-MM-DD", opts.date))
 		}
-		popts.Day = d
+		ropts.Monitor.Day = d
 	}
 	cfg := watch.Config{
 		NonAtomicWindow: opts.window,
 		GARPMargin:      opts.garpMargin,
 		Locktime:        opts.locktime,
-		KernelRelease:   opts.kernelRelease,
+	}
+	if opts.kernelRelease != "" {
+		rel, err := kernelRelease(opts.kernelRelease)
+		if err != nil {
+			return 0, badInput(fmt.Errorf("--kernel: %w", err))
+		}
+		cfg.KernelRelease = rel
 	}
 	if cfg.NonAtomicWindow <= 0 || cfg.Locktime <= 0 || cfg.GARPMargin <= 0 {
 		return 0, badInput(errors.New("--window, --locktime and --garp-margin must be positive"))
 	}
-	eng := watch.NewEngine(cfg)
-	mr := iproute2.NewMonitorReader(r, popts)
-	var (
-		records, malformed, findings int
-		last                         time.Time
-		held                         []*iproute2.LineError // until the first record: a file with none gets one message
-	)
-	emit := func(fs []watch.Finding) error {
-		for _, f := range fs {
-			findings++
-			if opts.json {
-				b, err := json.Marshal(f)
-				if err != nil {
-					return fmt.Errorf("encoding a finding: %w", err)
-				}
-				b = append(b, '\n')
-				if _, err := stdout.Write(b); err != nil {
-					return fmt.Errorf("writing findings: %w", err)
-				}
-				continue
+	var rec *timeline.Recording
+	switch opts.format {
+	case "", "text":
+	case "html":
+		if opts.json {
+			return 0, badInput(errors.New("--json and --format html: choose one"))
+		}
+		rec = &timeline.Recording{}
+		ropts.OnRecord = rec.Record
+	default:
+		return 0, badInput(fmt.Errorf("--format %q: want html (findings print as text, or JSON lines with --json)", opts.format))
+	}
+	ropts.OnFinding = func(f watch.Finding) error {
+		if rec != nil {
+			rec.Findings([]watch.Finding{f})
+			return nil
+		}
+		if opts.json {
+			b, err := json.Marshal(f)
+			if err != nil {
+				return fmt.Errorf("encoding a finding: %w", err)
 			}
-			if _, err := fmt.Fprintln(stdout, f.String()); err != nil {
+			if _, err := stdout.Write(append(b, '\n')); err != nil {
 				return fmt.Errorf("writing findings: %w", err)
 			}
+			return nil
+		}
+		if _, err := fmt.Fprintln(stdout, f.String()); err != nil {
+			return fmt.Errorf("writing findings: %w", err)
 		}
 		return nil
 	}
-	for {
-		if records%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return findings, err
-			}
-		}
-		rec, err := mr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		var le *iproute2.LineError
-		if errors.As(err, &le) {
-			malformed++
-			switch {
-			case records == 0 && len(held) < maxShownMalformed:
-				held = append(held, le)
-			case records > 0 && malformed <= maxShownMalformed:
-				fmt.Fprintln(stderr, le.Error())
-			}
-			continue
-		}
-		if err != nil {
-			return findings, badInput(err)
-		}
-		if records == 0 {
-			for _, le := range held {
-				fmt.Fprintln(stderr, le.Error())
-			}
-			held = nil
-		}
-		records++
-		if rec.Time.After(last) {
-			last = rec.Time
-		}
-		if err := emit(eng.Observe(rec)); err != nil {
-			return findings, err
-		}
+	ropts.OnSkipped = func(le *iproute2.LineError) { fmt.Fprintln(stderr, le.Error()) }
+	sum, err := watch.Replay(ctx, r, cfg, ropts)
+	var in *watch.InputError
+	if errors.As(err, &in) {
+		return sum.Findings, badInput(err)
 	}
-	if records == 0 {
-		return 0, badInput(noRecord(name, mr.Lines(), malformed, held))
-	}
-	// Let the time-based detectors conclude as if the log had gone on.
-	var end time.Time
-	if !last.IsZero() {
-		end = last.Add(cfg.Locktime + cfg.GARPMargin + cfg.NonAtomicWindow + time.Nanosecond)
-	}
-	if err := emit(eng.Finish(end)); err != nil {
-		return findings, err
+	if err != nil {
+		return sum.Findings, err
 	}
 	shown := ""
-	if malformed > maxShownMalformed {
-		shown = fmt.Sprintf(" (the first %d shown)", maxShownMalformed)
+	if sum.Skipped > sum.Shown {
+		shown = fmt.Sprintf(" (the first %d shown)", sum.Shown)
 	}
-	fmt.Fprintf(stderr, "replay-trace: %s: %d records, %d malformed lines skipped%s, %d finding(s)\n", name, records, malformed, shown, findings)
-	return findings, nil
-}
-
-// maxShownMalformed bounds the malformed lines replay-trace prints.
-const maxShownMalformed = 20
-
-// noRecord is the one error for a log without any record: empty, binary,
-// or not a log of ip monitor or raceroute watch.
-func noRecord(name string, lines, malformed int, first []*iproute2.LineError) error {
-	switch {
-	case lines == 0:
-		return fmt.Errorf("%s is empty: no ip monitor or raceroute watch record to replay", name)
-	case malformed == 0:
-		return fmt.Errorf("%s: none of its %d lines is a route, neighbour, link, address, frame or overflow record", name, lines)
+	fmt.Fprintf(stderr, "replay-trace: %s: %d records, %d malformed lines skipped%s, %d finding(s)\n", name, sum.Records, sum.Skipped, shown, sum.Findings)
+	if rec != nil {
+		out := stdout
+		if opts.output != "" {
+			f, err := os.Create(opts.output)
+			if err != nil {
+				return sum.Findings, badInput(fmt.Errorf("-o: %w", err))
+			}
+			defer f.Close()
+			out = f
+		}
+		page := timeline.Page{Title: name, Groups: []timeline.Group{{Name: name, Reports: []timeline.Report{rec.Report(name)}}}}
+		if err := timeline.Write(out, page); err != nil {
+			return sum.Findings, fmt.Errorf("write the timeline: %w", err)
+		}
 	}
-	return fmt.Errorf("%s: no ip monitor or raceroute watch record in it: %d of its %d lines are malformed (binary data, or another format?); the first: %v",
-		name, malformed, lines, first[0])
+	return sum.Findings, nil
 }

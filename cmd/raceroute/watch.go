@@ -33,6 +33,7 @@ type watchFlags struct {
 	locktime  time.Duration
 	duration  time.Duration
 	verbose   bool
+	kernel    string
 }
 
 // watchConfig turns the flags into a livewatch configuration, or a
@@ -41,7 +42,15 @@ func (f *watchFlags) watchConfig() (livewatch.Config, error) {
 	cfg := livewatch.Config{
 		Netns: f.netns, JSON: f.json, Dev: f.dev, Metrics: f.metrics,
 		Sniff: f.sniff, Heal: f.heal, Quiet: f.quiet, CachePoll: f.cachePoll,
-		Engine: watch.DefaultConfig(),
+		// Zero durations take the engine's defaults (watch.NewEngine).
+		Engine: watch.Config{NonAtomicWindow: f.window, GARPMargin: f.margin, Locktime: f.locktime},
+	}
+	if f.kernel != "" {
+		rel, err := kernelRelease(f.kernel)
+		if err != nil {
+			return cfg, badInput(fmt.Errorf("--kernel: %w", err))
+		}
+		cfg.Engine.KernelRelease = rel
 	}
 	switch f.family {
 	case 0:
@@ -74,15 +83,6 @@ func (f *watchFlags) watchConfig() (livewatch.Config, error) {
 		if d.v < 0 {
 			return cfg, badInput(fmt.Errorf("%s %v: want a positive duration (0: %s)", d.flag, d.v, d.zero))
 		}
-	}
-	if f.window > 0 {
-		cfg.Engine.NonAtomicWindow = f.window
-	}
-	if f.margin > 0 {
-		cfg.Engine.GARPMargin = f.margin
-	}
-	if f.locktime > 0 {
-		cfg.Engine.Locktime = f.locktime
 	}
 	return cfg, nil
 }
@@ -146,5 +146,6 @@ overflows.`,
 	fl.DurationVar(&f.locktime, "locktime", 0, "the watched host's neighbour locktime (default 1s)")
 	fl.DurationVar(&f.duration, "for", 0, "stop after this long (default: until interrupted)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log diagnostics")
+	fl.StringVar(&f.kernel, "kernel", "", "the watched kernel, for the reasons findings give: a `PROFILE`, a release as uname -r prints it, or auto (the default: the running kernel)")
 	return cmd
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"raceroute/live/nl"
 	"raceroute/live/nl/write"
 	"raceroute/trace"
+	"raceroute/watch"
 )
 
 // syncBuf is a buffer the watch writes to while the test reads it.
@@ -208,4 +210,56 @@ func canonicalJSON(t *testing.T, b []byte) string {
 		t.Fatal(err)
 	}
 	return string(c)
+}
+
+// The detector flags reach the engine as given; those not given stay
+// zero, for the engine's defaults.
+func TestWatchEngineFlags(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		flags watchFlags
+		want  watch.Config
+	}{
+		{watchFlags{}, watch.Config{}},
+		{watchFlags{window: 10 * ms}, watch.Config{NonAtomicWindow: 10 * ms}},
+		{watchFlags{margin: 2000 * ms, locktime: 3000 * ms}, watch.Config{GARPMargin: 2000 * ms, Locktime: 3000 * ms}},
+	}
+	for _, tt := range tests {
+		cfg, err := tt.flags.watchConfig()
+		if err != nil || cfg.Engine != tt.want {
+			t.Errorf("flags %+v: engine config %+v, %v; want %+v", tt.flags, cfg.Engine, err, tt.want)
+		}
+	}
+}
+
+// --kernel of replay-trace takes a profile name, a release or auto; a
+// wrong one is a usage error.
+func TestReplayTraceKernel(t *testing.T) {
+	for _, k := range []string{"rhel-7.3", "3.10.0-514.el7.x86_64", "auto", "debian-8"} {
+		if code, _, stderr := runCLI(t, "replay-trace", "--kernel", k, "../../watch/testdata/seed-bad.log"); code != 0 {
+			t.Errorf("--kernel %s: exit %d %s", k, code, stderr)
+		}
+	}
+	if code, _, stderr := runCLI(t, "replay-trace", "--kernel", "banana", "../../watch/testdata/seed-bad.log"); code != exitBadInput || !strings.Contains(stderr, "--kernel") {
+		t.Errorf("--kernel banana: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "replay-trace", "--kernel", "rhel-7.4[garp=never]", "../../watch/testdata/seed-bad.log"); code != exitBadInput || !strings.Contains(stderr, "assumptions") {
+		t.Errorf("--kernel with assumptions: exit %d %s", code, stderr)
+	}
+}
+
+// replay-trace --format html writes a timeline page of the trace.
+func TestReplayTraceHTML(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "seed.html")
+	code, _, stderr := runCLI(t, "replay-trace", "--format", "html", "-o", out, "../../watch/testdata/seed-bad.log")
+	if code != 0 {
+		t.Fatalf("exit %d %s", code, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || !bytes.Contains(b, []byte("<!DOCTYPE html>")) || !bytes.Contains(b, []byte("cache-contradicts-route")) {
+		t.Fatalf("page: %v, %d bytes", err, len(b))
+	}
+	if code, _, stderr := runCLI(t, "replay-trace", "--format", "pdf", "../../watch/testdata/seed-bad.log"); code != exitBadInput || !strings.Contains(stderr, "--format") {
+		t.Fatalf("--format pdf: %d %s", code, stderr)
+	}
 }

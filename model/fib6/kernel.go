@@ -116,11 +116,19 @@ loop:
 func (m *Model) fib6Add(s *State, id uint8, flags int, rec trace.Recorder, actor int) kernel.Errno {
 	ri := &m.routes[id]
 	n := ri.node
+	// ip6_route_info_create() (6.12) makes the table before anything
+	// can fail: fib6_new_table(), or fib6_get_table() and then
+	// fib6_new_table() for a request without NLM_F_CREATE.
+	s.Tables |= m.nodes[n].tableBit
 	w := m.addPlace(s, id, flags)
 	slots := &s.Slots[n]
 	switch w.res {
 	case addReplaced:
+		siblings := m.hasSiblings(s, n, w.other)
 		slots[w.at] = id
+		if siblings && m.p.IPv6Replace != profile.ReplaceFirstSameMetric {
+			m.dropSiblings(s, n, w.at)
+		}
 	case addInserted:
 		if slots[MaxSlots-1] != 0 {
 			panic(fmt.Sprintf("fib6: node %s over capacity (New checks this)", m.nodes[n].prefix))
@@ -142,10 +150,48 @@ func (m *Model) fib6Add(s *State, id uint8, flags int, rec trace.Recorder, actor
 			if w.res == addReplaced {
 				cause = "replace"
 			}
-			m.describePrune(rec, actor, &pr, n, cause)
+			m.describePrune(rec, actor, s, &pr, n, cause)
 		}
 	}
 	return 0
+}
+
+// hasSiblings reports whether route id at node n has ECMP siblings
+// (fib6_nsiblings > 0): fib6_add_rt2node() links every route that
+// qualifies for ECMP to the others of the node with the same metric, so
+// the siblings of such a route are exactly those.
+func (m *Model) hasSiblings(s *State, n int, id uint8) bool {
+	ri := &m.routes[id]
+	if !qualifyECMP(ri) {
+		return false
+	}
+	for _, o := range s.Slots[n] {
+		if o != 0 && o != id && qualifyECMP(&m.routes[o]) && m.routes[o].r.Metric == ri.r.Metric {
+			return true
+		}
+	}
+	return false
+}
+
+// dropSiblings is fib6_add_rt2node()'s "Replacing an ECMP route, remove
+// all siblings" (since 27596472473a "ipv6: fix ECMP route replacement",
+// 4.2; read at 4.2.8 and 6.12): after the route put at position at,
+// every route of the same metric that qualifies for ECMP is unlinked.
+func (m *Model) dropSiblings(s *State, n, at int) {
+	slots := &s.Slots[n]
+	metric := m.routes[slots[at]].r.Metric
+	for i := at + 1; i < MaxSlots && slots[i] != 0; {
+		it := &m.routes[slots[i]]
+		if it.r.Metric > metric {
+			break
+		}
+		if !qualifyECMP(it) {
+			i++
+			continue
+		}
+		copy(slots[i:], slots[i+1:])
+		slots[MaxSlots-1] = 0
+	}
 }
 
 // clonesBelow counts the clones a prune from node n would remove.
@@ -228,7 +274,7 @@ func (m *Model) fib6Del(s *State, op opInfo, rec trace.Recorder, actor int) kern
 	id := m.delMatch(s, op)
 	if id == 0 {
 		if rec != nil {
-			m.describeDel(rec, actor, op, 0)
+			m.describeDel(rec, actor, s, op, 0)
 		}
 		return kernel.ESRCH
 	}
@@ -247,8 +293,8 @@ func (m *Model) fib6Del(s *State, op opInfo, rec trace.Recorder, actor int) kern
 		}
 	}
 	if rec != nil {
-		m.describePrune(rec, actor, &pr, op.node, "delete")
-		m.describeDel(rec, actor, op, id)
+		m.describePrune(rec, actor, s, &pr, op.node, "delete")
+		m.describeDel(rec, actor, s, op, id)
 	}
 	return 0
 }

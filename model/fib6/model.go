@@ -2,6 +2,7 @@ package fib6
 
 import (
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"raceroute/kernel"
 	"unsafe"
@@ -85,6 +86,9 @@ type Config struct {
 	Actors []Actor
 }
 
+// localTable is RT_TABLE_LOCAL.
+const localTable = 255
+
 // route flags, after include/uapi/linux/ipv6_route.h.
 const (
 	rtfGateway   = 0x0002
@@ -109,6 +113,9 @@ func (ri *rinfo) isCache() bool { return ri.flags&rtfCache != 0 }
 type nodeInfo struct {
 	table  uint32
 	prefix netip.Prefix
+	// tableBit is the node's table's bit in State.Tables, 0 for main
+	// and local (they always exist).
+	tableBit uint8
 	// desc: nodes strictly below this one; between[i]: mask of the nodes
 	// strictly between this node and desc[i].
 	desc    []int
@@ -167,10 +174,14 @@ type State struct {
 	Tries [MaxActors]uint8
 	// Sent counts a flow's packets looked up.
 	Sent [MaxActors]uint8
+	// Tables has bit i set once the model's i-th table other than main
+	// and local exists: fib6_new_table() makes a table at its first
+	// RTM_NEWROUTE and never frees it (ip6_route_info_create(), 6.12).
+	Tables uint8
 }
 
-// stateBytes is the canonical encoding: State holds only uint8 arrays,
-// so it has no padding and its bytes are canonical.
+// stateBytes is the canonical encoding: State holds only uint8 arrays
+// and bytes, so it has no padding and its bytes are canonical.
 func stateBytes(s *State) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(s)), unsafe.Sizeof(*s))
 }
@@ -309,7 +320,25 @@ func (m *Model) nodeOf(table uint32, p netip.Prefix) (int, error) {
 	if len(m.nodes) >= MaxNodes {
 		return 0, fmt.Errorf("more than %d distinct prefixes: the model holds at most %d", MaxNodes, MaxNodes)
 	}
-	m.nodes = append(m.nodes, nodeInfo{table: table, prefix: p})
+	ni := nodeInfo{table: table, prefix: p}
+	if table != MainTable && table != localTable {
+		for _, o := range m.nodes {
+			if o.table == table {
+				ni.tableBit = o.tableBit
+			}
+		}
+		if ni.tableBit == 0 {
+			n := 0
+			for _, o := range m.nodes {
+				n = max(n, bits.Len8(o.tableBit))
+			}
+			if n >= 8 {
+				return 0, fmt.Errorf("table %d: the model holds at most 8 tables besides main and local", table)
+			}
+			ni.tableBit = 1 << n
+		}
+	}
+	m.nodes = append(m.nodes, ni)
 	return len(m.nodes) - 1, nil
 }
 
@@ -420,13 +449,13 @@ func (m *Model) Encode(s *State, buf []byte) []byte {
 		base := off + i*MaxActors
 		buf = append(buf, b[base:base+acts]...)
 	}
-	return buf
+	return append(buf, s.Tables)
 }
 
 // perActorArrays is the number of [MaxActors]uint8 arrays from State.PC to
-// the end of State: every field after Slots is one (TestEncodingCoversEveryField
+// State.Tables: every field between them is one (TestEncodingCoversEveryField
 // checks that each is encoded).
-const perActorArrays = int((unsafe.Sizeof(State{}) - unsafe.Offsetof(State{}.PC)) / MaxActors)
+const perActorArrays = int((unsafe.Offsetof(State{}.Tables) - unsafe.Offsetof(State{}.PC)) / MaxActors)
 
 // Pending appends each unfinished actor's next step.
 func (m *Model) Pending(s *State, buf []explore.Step) []explore.Step {

@@ -221,11 +221,22 @@ func (m *Model) flushQueue(v *env, sl int) {
 	}
 }
 
-// deliver sends a queued packet of flow fi now.
+// deliver sends a queued packet of flow fi now. neigh_update()
+// (__neigh_update(), net/core/neighbour.c, 3.10 and 6.12 alike) hands
+// each queued skb to n->output: neigh_resolve_output() for an entry that
+// is not CONNECTED (neigh_suspect()), whose neigh_event_send() sets used
+// and moves a STALE entry to DELAY, as any packet on the slow path does.
 func (m *Model) deliver(v *env, fi int) {
 	f := &m.cfg.Flows[fi]
 	fs := &v.s.Flows[fi]
-	e := &v.s.Entries[m.flowSlot[fi]]
+	sl := m.flowSlot[fi]
+	e := &v.s.Entries[sl]
+	if e.State&NUDConnected == 0 {
+		w := nud.EventSend(m.dev(v, m.cfg.Slots[sl].Iface), e)
+		if v.rec != nil {
+			m.describeSend(v, sl, w)
+		}
+	}
 	dst := int(e.LL) - 1
 	ok := dst >= 0 && int(v.s.Owner[f.IP]) == dst
 	m.account(v, fi, v.now, ok)

@@ -409,5 +409,5 @@ func (m *Model) watch(s *State) {
 // Switches names the profile switches the model reads (profile/facts.yaml):
 // a profile's unknown settings among them are resolved before a check.
 func Switches() []string {
-	return []string{"neigh-updated", "same-lladdr-stale", "garp", "confirmation", "arp-accept-subnet", "mcast-reprobes", "timer-min-rearm"}
+	return []string{"neigh-updated", "same-lladdr-stale", "garp", "confirmation", "arp-accept-subnet", "mcast-reprobes", "timer-min-rearm", "timer-raises-used"}
 }

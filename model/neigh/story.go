@@ -49,7 +49,57 @@ func joinReason(a, b string) string {
 
 // record emits a story line.
 func (m *Model) record(v *env, iface int, label trace.Label, op trace.Op, text, reason string) {
-	v.rec.Record(trace.Event{T: int64(v.now), Host: m.hostOf(iface), Actor: v.actor, Label: label, Op: op, Text: text, Reason: reason})
+	m.recordEv(v, iface, trace.Event{Label: label, Op: op, Text: text, Reason: reason})
+}
+
+// recordEv emits e at the current time, with the drawing fields e
+// carries.
+func (m *Model) recordEv(v *env, iface int, e trace.Event) {
+	e.T, e.Host, e.Actor = int64(v.now), m.hostOf(iface), v.actor
+	v.rec.Record(e)
+}
+
+// recordOn emits a story line about entry sl (sl < 0: none): the entry is
+// the event's object on the timeline, with its state and its locktime
+// window as they stand after the event.
+func (m *Model) recordOn(v *env, iface, sl int, label trace.Label, text, reason string, out trace.Outcome) {
+	e := trace.Event{Label: label, Op: trace.OpNone, Text: text, Reason: reason, Outcome: out}
+	if sl >= 0 {
+		m.onEntry(v, sl, &e)
+	}
+	m.recordEv(v, iface, e)
+}
+
+// locktime is the timeline's name for an entry's locktime window.
+const locktime = "locktime"
+
+// onEntry sets e's drawing fields for entry sl: its lane, its NUD state
+// and lladdr, and its locktime window [updated, updated+locktime], in
+// which arp_process() does not let an ARP packet override the lladdr
+// (net/ipv4/arp.c: override = time_after(jiffies, n->updated +
+// NEIGH_VAR(n->parms, LOCKTIME)) || is_garp).
+func (m *Model) onEntry(v *env, sl int, e *trace.Event) {
+	slot := m.cfg.Slots[sl]
+	en := &v.s.Entries[sl]
+	e.Object = fmt.Sprintf("%s %s dev %s", m.hostOf(slot.Iface), m.ipStr(slot.IP), m.cfg.Ifaces[slot.Iface].Name)
+	if en.State == NUDNone {
+		e.State = "none"
+		return
+	}
+	e.State = en.State.String()
+	if en.State&NUDValid != 0 && en.LL != 0 {
+		e.State += " " + m.macStr(en.LL)
+	}
+	if lt := m.cfg.Ifaces[slot.Iface].Sysctl.Locktime; lt > 0 {
+		e.Window = trace.Window{Edge: trace.WindowSpan, Name: locktime, Start: int64(en.Updated), Len: int64(lt)}
+	}
+}
+
+// dstObject names interface iface's shared dst on the timeline: before
+// 4.11 one dst per route, whose pending confirmation any next packet
+// through it consumes.
+func (m *Model) dstObject(iface int) string {
+	return fmt.Sprintf("%s dst %s", m.hostOf(iface), m.cfg.Ifaces[iface].Prefix.Masked())
 }
 
 // neighLine renders an entry the way `ip monitor neigh` does.
@@ -64,7 +114,9 @@ func (m *Model) neighLine(sl int, e *Entry) string {
 
 // recordEntry emits entry sl's `ip monitor neigh` line.
 func (m *Model) recordEntry(v *env, sl int, reason string) {
-	m.record(v, m.cfg.Slots[sl].Iface, trace.LabelNeigh, trace.OpReplace, m.neighLine(sl, &v.s.Entries[sl]), reason)
+	e := trace.Event{Label: trace.LabelNeigh, Op: trace.OpReplace, Text: m.neighLine(sl, &v.s.Entries[sl]), Reason: reason}
+	m.onEntry(v, sl, &e)
+	m.recordEv(v, m.cfg.Slots[sl].Iface, e)
 }
 
 // updateReason says what neigh_update() did with an ARP packet's lladdr.
@@ -109,7 +161,7 @@ func (m *Model) describeARP(v *env, rx int, in *arp.In, w *arp.Why, sl int) {
 		text += " broadcast"
 	}
 	if w.ForUs {
-		m.record(v, rx, trace.LabelARP, trace.OpNone, text, "request for our address: neigh_event_ns() then reply")
+		m.recordOn(v, rx, sl, trace.LabelARP, text, "request for our address: neigh_event_ns() then reply", trace.OutcomeNone)
 		return
 	}
 	if !w.Exists && sl < 0 {
@@ -124,7 +176,11 @@ func (m *Model) describeARP(v *env, rx int, in *arp.In, w *arp.Why, sl int) {
 	if note := w.GarpNote(&m.cfg.Profile, in); note != "" {
 		r = "(" + note + ") " + r
 	}
-	m.record(v, rx, trace.LabelARP, trace.OpNone, text, r)
+	out := trace.OutcomeNone
+	if w.Exists && (w.Update.Res == nud.Ignored || w.Update.Res == nud.Refused) {
+		out = trace.OutcomeIgnored
+	}
+	m.recordOn(v, rx, sl, trace.LabelARP, text, r, out)
 	if w.Exists && w.Update.Res == nud.Applied {
 		m.recordEntry(v, sl, "")
 	}
@@ -141,16 +197,16 @@ func (m *Model) describeSolicit(v *env, sl int, kind nud.ProbeKind) {
 		if dst := int(e.LL) - 1; dst != own {
 			r += fmt.Sprintf("; %s does not own %s: no answer", m.hostName(dst), m.ipStr(slot.IP))
 		}
-		m.record(v, slot.Iface, trace.LabelARP, trace.OpNone,
-			fmt.Sprintf("%s tx request who-has %s to %s", dev, m.ipStr(slot.IP), m.macStr(e.LL)), r)
+		m.recordOn(v, slot.Iface, sl, trace.LabelARP,
+			fmt.Sprintf("%s tx request who-has %s to %s", dev, m.ipStr(slot.IP), m.macStr(e.LL)), r, trace.OutcomeNone)
 		return
 	}
 	r := fmt.Sprintf("probe %d: broadcast (arp_solicit)", e.Probes)
 	if own < 0 {
 		r += "; nobody owns it"
 	}
-	m.record(v, slot.Iface, trace.LabelARP, trace.OpNone,
-		fmt.Sprintf("%s tx request who-has %s broadcast", dev, m.ipStr(slot.IP)), r)
+	m.recordOn(v, slot.Iface, sl, trace.LabelARP,
+		fmt.Sprintf("%s tx request who-has %s broadcast", dev, m.ipStr(slot.IP)), r, trace.OutcomeNone)
 }
 
 // describeTimer tells neigh_timer_handler()'s decision w on entry sl.
@@ -161,8 +217,8 @@ func (m *Model) describeTimer(v *env, sl int, w nud.TimerWhy) {
 	if why == "" {
 		return
 	}
-	m.record(v, slot.Iface, trace.LabelTimer, trace.OpNone,
-		fmt.Sprintf("neigh %s dev %s: %s", m.ipStr(slot.IP), m.cfg.Ifaces[slot.Iface].Name, w.Transition(e)), why)
+	m.recordOn(v, slot.Iface, sl, trace.LabelTimer,
+		fmt.Sprintf("neigh %s dev %s: %s", m.ipStr(slot.IP), m.cfg.Ifaces[slot.Iface].Name, w.Transition(e)), why, trace.OutcomeNone)
 	if w.Old != e.State {
 		m.recordEntry(v, sl, "")
 	}
@@ -195,9 +251,15 @@ func (m *Model) confirmReason(fi int, c confirmWhy) string {
 func (m *Model) describeTx(v *env, fi int, w *txWhy) {
 	f := &m.cfg.Flows[fi]
 	dev := m.cfg.Ifaces[f.Iface].Name
+	e := trace.Event{Label: trace.LabelPacket, Op: trace.OpNone}
+	m.onEntry(v, m.flowSlot[fi], &e)
+	if w.confirm.by == confirmDst {
+		e.Related = m.dstObject(f.Iface)
+	}
 	if w.queued {
-		m.record(v, f.Iface, trace.LabelPacket, trace.OpNone, fmt.Sprintf("%s tx %s (%s) queued", dev, m.ipStr(f.IP), f.Name),
-			joinReason(m.confirmReason(fi, w.confirm), "waiting for ARP resolution"))
+		e.Text = fmt.Sprintf("%s tx %s (%s) queued", dev, m.ipStr(f.IP), f.Name)
+		e.Reason = joinReason(m.confirmReason(fi, w.confirm), "waiting for ARP resolution")
+		m.recordEv(v, f.Iface, e)
 		return
 	}
 	where := fmt.Sprintf("reached %s, the owner", m.hostName(w.dst))
@@ -207,12 +269,16 @@ func (m *Model) describeTx(v *env, fi int, w *txWhy) {
 	if w.fast {
 		where = "fast path (REACHABLE); " + where
 	}
-	m.record(v, f.Iface, trace.LabelPacket, trace.OpNone, m.txLine(v, fi), joinReason(m.confirmReason(fi, w.confirm), where))
+	if !w.delivered {
+		e.Outcome = trace.OutcomeLost
+	}
+	e.Text, e.Reason = m.txLine(v, fi), joinReason(m.confirmReason(fi, w.confirm), where)
+	m.recordEv(v, f.Iface, e)
 }
 
 // describeDeliver tells a queued packet of flow fi leaving.
 func (m *Model) describeDeliver(v *env, fi int) {
-	m.record(v, m.cfg.Flows[fi].Iface, trace.LabelPacket, trace.OpNone, m.txLine(v, fi), "queued packet sent after resolution")
+	m.recordOn(v, m.cfg.Flows[fi].Iface, m.flowSlot[fi], trace.LabelPacket, m.txLine(v, fi), "queued packet sent after resolution", trace.OutcomeNone)
 }
 
 // txLine is a packet of flow fi leaving with its entry's lladdr.
@@ -229,7 +295,11 @@ func (m *Model) describeAck(v *env, fi int) {
 	if m.cfg.Profile.Confirmation == profile.ConfirmPerSkb {
 		r = "tcp_ack() -> sk_dst_confirm(): the socket's next segment confirms " + m.ipStr(f.IP)
 	}
-	m.record(v, f.Iface, trace.LabelTCP, trace.OpNone, fmt.Sprintf("%s rx ACK from %s (%s)", m.cfg.Ifaces[f.Iface].Name, m.ipStr(f.IP), f.Name), r)
+	e := trace.Event{Label: trace.LabelTCP, Op: trace.OpNone, Text: fmt.Sprintf("%s rx ACK from %s (%s)", m.cfg.Ifaces[f.Iface].Name, m.ipStr(f.IP), f.Name), Reason: r}
+	if m.cfg.Profile.Confirmation == profile.ConfirmSharedDst {
+		e.Object = m.dstObject(f.Iface)
+	}
+	m.recordEv(v, f.Iface, e)
 }
 
 // describeDraw tells interface iface's reachable_time draw r.

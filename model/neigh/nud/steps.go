@@ -146,6 +146,12 @@ func Update(d Dev, e *Entry, ll uint8, nw State, flags Flags) UpdateWhy {
 				t = d.Reach
 			}
 			e.Timer = d.Now + t
+			// neigh_add_timer() (6.2/6.3, and the stable lines: the
+			// timer-raises-used switch): if (time_before(n->used,
+			// n->confirmed)) n->used = n->confirmed.
+			if k.TimerRaisesUsed && e.Used < e.Confirmed {
+				e.Used = e.Confirmed
+			}
 		}
 		e.State = nw
 	}

@@ -1,0 +1,325 @@
+// Package fuzz is raceroute's differential test of its models against
+// the live kernel (`raceroute lab --fuzz N`): it generates random cases,
+// runs each in network namespaces of its own on the running kernel and
+// in the model of the kernel's profile, compares what both did, and
+// shrinks every disagreement to the fewest steps that still disagree,
+// printed in scenario syntax.
+//
+// Two categories exist: route (IPv6 route add, delete, replace, change
+// and append, with lookups between them, against model/fib6) and arp
+// (ARP frames and traffic over a veth, against model/neigh at
+// checkpoints). docs/lab-fuzz.md says what each compares and what it
+// leaves out.
+//
+// Namespaces are named Prefix + a case number + a role; each is removed
+// when its case ends, whether it agreed, disagreed, failed or was
+// cancelled.
+package fuzz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"raceroute/profile"
+)
+
+// Categories are the case categories, in the order cases are dealt out.
+var categoryNames = []string{"arp", "route"}
+
+// Categories returns the names of the categories Run knows.
+func Categories() []string { return slices.Clone(categoryNames) }
+
+// Options configure a run.
+type Options struct {
+	// N is the number of cases, dealt out in turn to the categories.
+	N int
+	// Seed makes the run reproducible: case i of a run with seed S is
+	// always the same case.
+	Seed uint64
+	// Categories restricts the run to these categories (empty: all).
+	Categories []string
+	// Profile is the model's kernel profile: the running kernel's
+	// (live/host.Profile()).
+	Profile profile.Profile
+	// Progress, if set, is called after each case with the number of
+	// cases done and the total.
+	Progress func(done, total int)
+	// Parallel is the number of cases run at once (0: 16). ARP cases
+	// spend most of their time waiting for the kernel's timers.
+	Parallel int
+	// Prefix starts the name of every namespace (default "rr-PID-fz").
+	Prefix string
+	// MaxShrink bounds the live runs spent shrinking one disagreement
+	// (0: 40).
+	MaxShrink int
+}
+
+// Report is the outcome of a run.
+type Report struct {
+	Kernel     string           `json:"kernel"`
+	Seed       uint64           `json:"seed"`
+	Cases      int              `json:"cases"`
+	Agree      int              `json:"agree"`
+	Elapsed    time.Duration    `json:"elapsed_ns"`
+	Categories []CategoryReport `json:"categories"`
+	// Disagreements lists every case on which model and kernel
+	// disagreed, each shrunk.
+	Disagreements []Disagreement `json:"disagreements"`
+}
+
+// CategoryReport counts one category's cases.
+type CategoryReport struct {
+	Name  string `json:"name"`
+	Cases int    `json:"cases"`
+	Agree int    `json:"agree"`
+	// Redrawn counts generated cases thrown away before running because
+	// the model's outcome moved when a time moved by the margin (a gap
+	// too close to a threshold, or to the ends of reachable_time's
+	// random draw): scheduling noise would decide them.
+	Redrawn int `json:"redrawn"`
+	// Reruns counts live runs repeated because the run itself was late
+	// by more than the margin allows (a loaded machine).
+	Reruns int `json:"reruns"`
+}
+
+// Disagreement is one case on which the kernel and the model differ.
+type Disagreement struct {
+	Category string `json:"category"`
+	// Case is the case's number in the run: with the run's seed it
+	// regenerates the case.
+	Case int `json:"case"`
+	// Steps and ShrunkSteps are the case's length before and after
+	// shrinking.
+	Steps       int `json:"steps"`
+	ShrunkSteps int `json:"shrunk_steps"`
+	// Differences say what differed, in the shrunk case.
+	Differences []string `json:"differences"`
+	// Reproducer is the shrunk case in scenario syntax.
+	Reproducer string `json:"reproducer"`
+}
+
+// Agreement is the share of cases that agreed, in [0, 1].
+func (c CategoryReport) Agreement() float64 {
+	if c.Cases == 0 {
+		return 1
+	}
+	return float64(c.Agree) / float64(c.Cases)
+}
+
+// Agreement is the share of all cases that agreed, in [0, 1].
+func (r *Report) Agreement() float64 {
+	if r.Cases == 0 {
+		return 1
+	}
+	return float64(r.Agree) / float64(r.Cases)
+}
+
+// fuzzCase is one generated case of a category.
+type fuzzCase interface {
+	// Len is the number of steps the case has (what shrinking removes).
+	Len() int
+	// Drop returns the case without step i, or nil when the case cannot
+	// lose it.
+	Drop(i int) fuzzCase
+	// Run runs the case live in namespaces named after name and in the
+	// model of p, and returns what differed (nothing: they agree).
+	Run(ctx context.Context, name string, p *profile.Profile) ([]string, error)
+	// Reproducer renders the case in scenario syntax, with diffs (the
+	// differences of its last run) as comments.
+	Reproducer(p *profile.Profile, diffs []string) string
+}
+
+// errLate marks a live run that missed its schedule by more than the
+// margin: it says nothing about the model and is run again.
+var errLate = errors.New("the live run fell behind its schedule by more than the margin")
+
+// maxReruns bounds how often a late live run is repeated.
+const maxReruns = 3
+
+// generator draws a case of one category; redrawn counts the drafts it
+// threw away.
+type generator func(rng *rand.Rand, p *profile.Profile) (c fuzzCase, redrawn int, err error)
+
+func generatorOf(name string) generator {
+	switch name {
+	case "arp":
+		return genARP
+	case "route":
+		return genRoute
+	}
+	return nil
+}
+
+// caseRNG is case i's random source: a function of the run's seed and i
+// alone, so that any case can be regenerated on its own.
+func caseRNG(seed uint64, i int) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, uint64(i)*0x9e3779b97f4a7c15+1))
+}
+
+// Run generates and runs opts.N cases and reports how often the model
+// agreed with the kernel. It returns an error for what stops a run (bad
+// options, a namespace that cannot be made, a cancelled context), never
+// for a disagreement.
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	cats := opts.Categories
+	if len(cats) == 0 {
+		cats = categoryNames
+	}
+	for _, c := range cats {
+		if generatorOf(c) == nil {
+			return nil, fmt.Errorf("fuzz: unknown category %q (known: %s)", c, strings.Join(categoryNames, ", "))
+		}
+	}
+	if opts.N < 0 {
+		return nil, fmt.Errorf("fuzz: want a number of cases of 0 or more, got %d", opts.N)
+	}
+	if opts.Profile.Name == "" {
+		return nil, fmt.Errorf("fuzz: no kernel profile given (the running kernel's: live/host.Profile())")
+	}
+	par := opts.Parallel
+	if par <= 0 {
+		par = 16
+	}
+	prefix := opts.Prefix
+	if prefix == "" {
+		prefix = fmt.Sprintf("rr-%d-fz", os.Getpid())
+	}
+	rep := &Report{Kernel: opts.Profile.Name, Seed: opts.Seed, Cases: opts.N}
+	idx := map[string]int{}
+	for _, c := range cats {
+		idx[c] = len(rep.Categories)
+		rep.Categories = append(rep.Categories, CategoryReport{Name: c})
+	}
+	start := time.Now()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		done  int
+		first error
+		wg    sync.WaitGroup
+	)
+	jobs := make(chan int)
+	for w := 0; w < par; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				cat := cats[i%len(cats)]
+				res, err := runCase(ctx, &opts, prefix, cat, i)
+				mu.Lock()
+				cr := &rep.Categories[idx[cat]]
+				cr.Cases++
+				cr.Redrawn += res.redrawn
+				cr.Reruns += res.reruns
+				switch {
+				case err != nil:
+					if first == nil {
+						first = fmt.Errorf("fuzz: %s case %d: %w", cat, i, err)
+						cancel()
+					}
+				case res.dis == nil:
+					cr.Agree++
+					rep.Agree++
+				default:
+					rep.Disagreements = append(rep.Disagreements, *res.dis)
+				}
+				done++
+				if opts.Progress != nil {
+					opts.Progress(done, opts.N)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for i := 0; i < opts.N; i++ {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	rep.Elapsed = time.Since(start)
+	slices.SortFunc(rep.Disagreements, func(a, b Disagreement) int { return a.Case - b.Case })
+	if first == nil && ctx.Err() != nil {
+		first = ctx.Err()
+	}
+	return rep, first
+}
+
+type caseResult struct {
+	dis             *Disagreement
+	redrawn, reruns int
+}
+
+// runCase generates, runs and (on a disagreement) shrinks case i.
+func runCase(ctx context.Context, opts *Options, prefix, cat string, i int) (res caseResult, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	c, redrawn, err := generatorOf(cat)(caseRNG(opts.Seed, i), &opts.Profile)
+	res.redrawn = redrawn
+	if err != nil {
+		return res, err
+	}
+	name := fmt.Sprintf("%s%d", prefix, i)
+	run := func(c fuzzCase) ([]string, error) {
+		for try := 0; ; try++ {
+			diffs, err := c.Run(ctx, name, &opts.Profile)
+			if !errors.Is(err, errLate) || try >= maxReruns {
+				return diffs, err
+			}
+			res.reruns++
+		}
+	}
+	diffs, err := run(c)
+	if err != nil || len(diffs) == 0 {
+		return res, err
+	}
+	d := &Disagreement{Category: cat, Case: i, Steps: c.Len()}
+	budget := opts.MaxShrink
+	if budget <= 0 {
+		budget = 40
+	}
+	c, diffs = shrink(c, diffs, budget, run)
+	d.ShrunkSteps, d.Differences = c.Len(), diffs
+	d.Reproducer = c.Reproducer(&opts.Profile, diffs)
+	res.dis = d
+	return res, nil
+}
+
+// shrink removes steps one at a time, keeping each removal after which
+// model and kernel still disagree, until no single step can go or the
+// budget of runs is spent (delta debugging with one-step chunks, which
+// suits cases of a few dozen steps).
+func shrink(c fuzzCase, diffs []string, budget int, run func(fuzzCase) ([]string, error)) (fuzzCase, []string) {
+	for changed := true; changed && budget > 0; {
+		changed = false
+		for i := c.Len() - 1; i >= 0 && budget > 0; i-- {
+			d := c.Drop(i)
+			if d == nil {
+				continue
+			}
+			budget--
+			got, err := run(d)
+			if err != nil || len(got) == 0 {
+				continue
+			}
+			c, diffs, changed = d, got, true
+		}
+	}
+	return c, diffs
+}

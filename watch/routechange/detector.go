@@ -1,0 +1,151 @@
+// Package routechange names the route changes that leave lookups
+// without the route they need, from the records the watch engine
+// applies to its view:
+//
+//   - non-atomic-route-change: a route deleted and added again with the
+//     same (family, table, prefix, metric) within Config.Window: for that
+//     gap lookups fall through to a less specific route (a default route
+//     has none: they find no route), which on kernels before 4.2 can be
+//     cloned into a sticky cache entry (seed 000). A change through a
+//     retraction (delete, a reject route at a worse metric added,
+//     deleted, the route added; babeld's way) is one such change, each
+//     gap within the window, however long the retraction stood
+//     (retraction.go).
+//   - kernel-route-churn (info): routes the kernel removed itself, with a
+//     link that went down, or its own (proto kernel) routes going and
+//     coming back; never reported as a writer's non-atomic change
+//     (churn.go).
+//   - cache-contradicts-route: a route-cache entry whose type, gateway or
+//     device disagrees with the longest-prefix route covering its
+//     destination in the same table; Finding.Heal holds the entry to
+//     delete (cache.go).
+package routechange
+
+import (
+	"time"
+
+	"raceroute/trace"
+	"raceroute/watch/finding"
+	"raceroute/watch/view"
+	"raceroute/watch/watched"
+)
+
+// The names of the findings of this package (Finding.Detector).
+const (
+	NonAtomic   = "non-atomic-route-change"
+	KernelChurn = "kernel-route-churn"
+	Cache       = "cache-contradicts-route"
+)
+
+// lostChange says how lost events can make a change's finding wrong.
+const lostChange = "a lost event may belong to this change (an add that closed the gap sooner, or a delete that was not this writer's)"
+
+// Config tunes the detectors.
+type Config struct {
+	// Window is the longest gap between a route's delete and its re-add
+	// that counts as one non-atomic change.
+	Window time.Duration
+	// Kernel is the watched host's kernel, for advice that depends on it.
+	Kernel watched.Kernel
+}
+
+// Detector runs the route detectors over the records of one view. It is
+// not safe for concurrent use.
+type Detector struct {
+	cfg  Config
+	view *view.View
+
+	// non-atomic change detection
+	dels      map[routeKey]*deletion
+	delQueue  []queuedDel            // in time order, for expiry
+	zeroDel   *deletion              // the last delete of a trace without times
+	zeroRun   []*deletion            // its run: the deletes since the last add
+	routeSeq  uint64                 // counts non-cache route records
+	retracted map[view.Key]*deletion // deletes waiting behind their retraction
+	links     map[string]*linkChurn  // links that are down, with what went with them
+	reported  map[view.Key]string    // cache entries reported, by what they contradicted
+}
+
+// New returns the route detectors over v.
+func New(v *view.View, cfg Config) *Detector {
+	return &Detector{
+		cfg:       cfg,
+		view:      v,
+		dels:      map[routeKey]*deletion{},
+		retracted: map[view.Key]*deletion{},
+		links:     map[string]*linkChurn{},
+		reported:  map[view.Key]string{},
+	}
+}
+
+// Kinds lists the findings the detectors report.
+func (rc *Detector) Kinds() []finding.Kind {
+	return []finding.Kind{
+		{Name: NonAtomic, LostMeans: lostChange},
+		{Name: KernelChurn, LostMeans: lostChange},
+		{Name: Cache, LostMeans: "the covering route may have changed unseen: the entry may agree with the route the kernel really has, or contradict another one"},
+	}
+}
+
+// Observe looks at a record the view has just applied (ch: what else
+// it did) and appends its findings to out.
+func (rc *Detector) Observe(r *trace.Record, ch *view.Change, out []finding.Finding) []finding.Finding {
+	switch r.Kind {
+	case trace.KindRoute:
+		if r.Route.Cloned {
+			return rc.observeCache(r, ch, out)
+		}
+		rc.routeSeq++
+		return rc.observeRoute(r, ch, out)
+	case trace.KindLink:
+		rc.linkDown(ch)
+		if ch.Gone {
+			delete(rc.links, ch.Down)
+			rc.sweepReported()
+		}
+		return rc.linkUp(r, ch, out)
+	}
+	return out
+}
+
+// Expire forgets the deletes older than the window at now; no finding
+// comes of it.
+func (rc *Detector) Expire(now time.Time, out []finding.Finding) []finding.Finding {
+	for len(rc.delQueue) > 0 && now.Sub(rc.delQueue[0].at) > rc.cfg.Window {
+		q := rc.delQueue[0]
+		rc.delQueue = rc.delQueue[1:]
+		if cur, ok := rc.dels[q.key]; ok && cur.seq == q.seq {
+			delete(rc.dels, q.key)
+		}
+	}
+	if len(rc.delQueue) == 0 && cap(rc.delQueue) > 1024 {
+		rc.delQueue = nil // let a storm's backing array go
+	}
+	return out
+}
+
+// observeRoute looks at a non-cache route record.
+func (rc *Detector) observeRoute(r *trace.Record, ch *view.Change, out []finding.Finding) []finding.Finding {
+	rt := r.Route
+	pk := view.KeyOf(rt)
+	k := keyOf(rt)
+	change := view.IsChange(r)
+	switch r.Action {
+	case trace.ActionDel:
+		if change && !r.Inferred && !rc.retractionDeleted(pk, r) {
+			rc.noteDelete(k, r, ch.Left > 0)
+		}
+		rc.linkDown(ch)
+	case trace.ActionNew:
+		rc.zeroRun = rc.zeroRun[:0]
+		if change && !rc.retractionAdded(pk, r) {
+			if f, ok := rc.nonAtomic(k, r); ok {
+				out = append(out, f)
+			}
+		}
+		out = rc.linkUp(r, ch, out)
+	}
+	out = rc.checkCovered(rt, r.Time, out)
+	rc.sweepReported()
+	return out
+}

@@ -1,0 +1,209 @@
+package view
+
+import (
+	"net/netip"
+	"slices"
+
+	"raceroute/trace"
+)
+
+// tableKey names one routing table of one family.
+type tableKey struct {
+	family int
+	table  uint32
+}
+
+// SameRoute reports whether a and b are the same route of one FIB node:
+// same metric, gateway and device (IPv6 keeps such routes side by side).
+func SameRoute(a, b trace.Route) bool {
+	return a.Metric == b.Metric && a.Gateway == b.Gateway && RouteDev(a) == RouteDev(b)
+}
+
+// covers reports whether prefix p contains every address of q.
+func covers(p, q netip.Prefix) bool {
+	return p.Bits() <= q.Bits() && p.Contains(q.Addr())
+}
+
+// applyRoute applies a non-cache route record: the route goes into or
+// out of its FIB node, the clones the kernel prunes with the change go,
+// and a link's own IPv6 routes say whether it went down or came back in
+// a trace without link events (links.go).
+func (v *View) applyRoute(r *trace.Record) {
+	rt := r.Route
+	pk := KeyOf(rt)
+	change := IsChange(r)
+	switch r.Action {
+	case trace.ActionDel:
+		es := v.routes[pk]
+		i := slices.IndexFunc(es, func(x RouteEntry) bool { return SameRoute(x.Route, rt) })
+		if i < 0 && rt.Family == 4 {
+			i = slices.IndexFunc(es, func(x RouteEntry) bool { return x.Route.Metric == rt.Metric })
+		}
+		if i >= 0 {
+			es = slices.Delete(es, i, i+1)
+		}
+		v.setRoutes(pk, es)
+		v.ch.Left = len(es)
+		if change && !r.Inferred {
+			v.markerSeen(r)
+		}
+		v.pruneClones(rt)
+	case trace.ActionNew:
+		v.addRoute(pk, r)
+		if change {
+			v.pruneClones(rt)
+			v.markerSeen(r)
+		}
+	}
+}
+
+// addRoute puts a route into its FIB node as the kernel would: an IPv4
+// route replaces the one with its key; an IPv6 route replaces one with
+// the same metric, gateway and device, or all of its metric on
+// NLM_F_REPLACE, and otherwise joins them (fib6_add_rt2node()).
+func (v *View) addRoute(pk Key, r *trace.Record) {
+	rt := r.Route
+	entry := RouteEntry{Route: rt, Since: r.Time}
+	es := v.routes[pk]
+	switch {
+	case rt.Family == 4 || r.Replace:
+		es = slices.DeleteFunc(es, func(x RouteEntry) bool { return x.Route.Metric == rt.Metric })
+	default:
+		if i := slices.IndexFunc(es, func(x RouteEntry) bool { return SameRoute(x.Route, rt) }); i >= 0 {
+			entry.Since = es[i].Since
+			es[i] = entry
+			return
+		}
+	}
+	v.setRoutes(pk, append(es, entry))
+}
+
+// setRoutes stores the routes of a FIB node, keeping the count of nodes
+// by prefix length that lookup walks.
+func (v *View) setRoutes(pk Key, es []RouteEntry) {
+	had := len(v.routes[pk]) > 0
+	if len(es) == 0 {
+		delete(v.routes, pk)
+	} else {
+		v.routes[pk] = es
+	}
+	if had == (len(es) > 0) || !pk.Dst.IsValid() {
+		return
+	}
+	tk := tableKey{pk.Family, pk.Table}
+	l := v.lens[tk]
+	if l == nil {
+		l = new([129]int32)
+		v.lens[tk] = l
+	}
+	if had {
+		l[pk.Dst.Bits()]--
+	} else {
+		l[pk.Dst.Bits()]++
+	}
+}
+
+// Lookup returns the best routes for addr among prefixes of at most
+// maxBits bits in a table: the longest prefix holding routes, and of its
+// routes those of the lowest metric (fib6_lookup() then rt6_select()).
+func (v *View) Lookup(family int, table uint32, addr netip.Addr, maxBits int) ([]RouteEntry, bool) {
+	lens := v.lens[tableKey{family, table}]
+	if lens == nil {
+		return nil, false
+	}
+	for bits := min(maxBits, addr.BitLen()); bits >= 0; bits-- {
+		if lens[bits] == 0 {
+			continue
+		}
+		p, err := addr.Prefix(bits)
+		if err != nil {
+			return nil, false
+		}
+		es := v.routes[Key{family, table, p}]
+		if len(es) == 0 {
+			continue
+		}
+		best := es[0].Route.Metric
+		for _, x := range es[1:] {
+			best = min(best, x.Route.Metric)
+		}
+		var out []RouteEntry
+		for _, x := range es {
+			if x.Route.Metric == best {
+				out = append(out, x)
+			}
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// pruneClones drops the cache entries the kernel removes when a route of
+// prefix changed.Dst is added or deleted. IPv6 (before 4.2): fib6_add()
+// and fib6_del() call fib6_prune_clones() on the route's node, a walk
+// with prune set that removes every RTF_CACHE entry below the node but
+// does not descend below a nearer node that holds routes of its own
+// (fib6_walk_continue(), net/ipv6/ip6_fib.c). IPv4: any change flushes
+// the whole route cache (rt_cache_flush() from fib_table_insert() and
+// fib_table_delete()).
+func (v *View) pruneClones(changed trace.Route) {
+	if len(v.cache) == 0 {
+		return
+	}
+	for k, c := range v.cache {
+		cr := c.Route
+		if cr.Family != changed.Family {
+			continue
+		}
+		if changed.Family == 4 {
+			delete(v.cache, k)
+			continue
+		}
+		if cr.Table != changed.Table || !covers(changed.Dst, cr.Dst) {
+			continue
+		}
+		if near, ok := v.Lookup(cr.Family, cr.Table, cr.Dst.Addr(), cr.Dst.Bits()-1); ok && near[0].Route.Dst.Bits() > changed.Dst.Bits() {
+			continue // a nearer node with routes stops the walk
+		}
+		delete(v.cache, k)
+	}
+}
+
+// applyCache applies a route-cache record.
+func (v *View) applyCache(r *trace.Record) {
+	k := KeyOf(r.Route)
+	v.ch.PrevCache = v.cache[k]
+	if r.Action == trace.ActionDel {
+		delete(v.cache, k)
+		return
+	}
+	rec := *r
+	v.cache[k] = &rec
+}
+
+// Cache returns the route-cache entry of a destination.
+func (v *View) Cache(k Key) (*trace.Record, bool) {
+	c, ok := v.cache[k]
+	return c, ok
+}
+
+// CacheLen returns the number of route-cache entries.
+func (v *View) CacheLen() int { return len(v.cache) }
+
+// CacheUnder returns the route-cache entries of the family and table of
+// route changed whose destination lies in changed.Dst, sorted as
+// CompareRoutes sorts their routes; nil when there are none.
+func (v *View) CacheUnder(changed trace.Route) []*trace.Record {
+	if len(v.cache) == 0 {
+		return nil
+	}
+	var hit []*trace.Record
+	for _, c := range v.cache {
+		cr := c.Route
+		if cr.Family == changed.Family && cr.Table == changed.Table && covers(changed.Dst, cr.Dst) {
+			hit = append(hit, c)
+		}
+	}
+	slices.SortFunc(hit, func(a, b *trace.Record) int { return CompareRoutes(a.Route, b.Route) })
+	return hit
+}
