@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"raceroute/explore"
 	"raceroute/lab"
+	"raceroute/lab/fuzz"
 	"raceroute/live/netns"
 	"raceroute/scenario"
 )
@@ -32,12 +34,17 @@ type labOptions struct {
 	output       string
 	events       string
 	seed         uint64
+	// fuzz is --fuzz's number of cases (fuzzing set: --fuzz was given),
+	// categories --category's.
+	fuzz       int
+	fuzzing    bool
+	categories []string
 }
 
 func newLabCmd() *cobra.Command {
 	o := labOptions{format: "text", seed: defaultSeed, moves: 10000, moveEvery: time.Millisecond, rate: 10000}
 	cmd := &cobra.Command{
-		Use:   "lab SCENARIO|FILE | --all | --cleanup | --window",
+		Use:   "lab SCENARIO|FILE | --all | --cleanup | --window | --fuzz N",
 		Short: "Run scenarios live in network namespaces and compare the kernel with the model",
 		Long: `lab runs a scenario (NAME, NAME/VARIANT, FILE or FILE/VARIANT; every
 variant when none is named) on the running kernel: its hosts become
@@ -60,13 +67,20 @@ an error or SIGINT too.
   --window   the seed's delete+add window on this kernel: a stream to
              2001:67c:1254:e:10::1 while the /80 moves --moves times by
              delete+add, by replace, and not at all (the control)
+  --fuzz N   differential testing: N random cases (--category: arp,
+             route; --seed S regenerates them), each run on the live
+             kernel and in the model of its profile; prints the agreement
+             per category and overall, and every disagreement shrunk to a
+             reproducer in scenario syntax (docs/lab-fuzz.md)
 
 A scenario the kernel cannot host is refused, with the reasons, before
 anything is created. Needs root. Exit status: 0 when every comparison
-agrees or cannot decide, 1 when one disagrees or a run failed, 2 on bad
+agrees or cannot decide, 1 when one disagrees (or a fuzz case does) or a
+run failed, 2 on bad
 input or a scenario that cannot run here.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.fuzzing = cmd.Flags().Changed("fuzz")
 			return runLab(cmd, args, o)
 		},
 	}
@@ -80,24 +94,37 @@ input or a scenario that cannot run here.`,
 	f.StringVar(&o.format, "format", "text", "output `FORMAT`: text or json")
 	f.StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	f.StringVar(&o.events, "events", "", "write every recorded event (netlink, frames, the lab's actions) to `FILE` as JSON lines")
-	f.Uint64Var(&o.seed, "seed", o.seed, "seed of the times drawn from the scenario's windows (and of the model's seeded runs)")
+	f.Uint64Var(&o.seed, "seed", o.seed, "seed of the times drawn from the scenario's windows (and of the model's seeded runs); with --fuzz, of the cases")
+	f.IntVar(&o.fuzz, "fuzz", 0, "run `N` random differential cases against the live kernel")
+	f.StringSliceVar(&o.categories, "category", nil, "--fuzz: only these `CATEGORIES` (comma-separated: "+strings.Join(fuzz.Categories(), ", ")+")")
 	return cmd
 }
 
 func (o labOptions) validate(args []string) error {
 	modes := 0
-	for _, b := range []bool{o.all, o.cleanup, o.window, len(args) > 0} {
+	for _, b := range []bool{o.all, o.cleanup, o.window, o.fuzzing, len(args) > 0} {
 		if b {
 			modes++
 		}
 	}
 	switch {
 	case modes == 0:
-		return errors.New("lab wants a scenario, --all, --cleanup or --window")
+		return errors.New("lab wants a scenario, --all, --cleanup, --window or --fuzz N")
 	case modes > 1:
-		return errors.New("lab takes one of: a scenario, --all, --cleanup, --window")
+		return errors.New("lab takes one of: a scenario, --all, --cleanup, --window, --fuzz N")
+	case o.fuzzing && o.fuzz < 1:
+		return fmt.Errorf("--fuzz %d: want a number of cases of 1 or more", o.fuzz)
+	case len(o.categories) > 0 && !o.fuzzing:
+		return errors.New("--category goes with --fuzz")
 	case o.format != "text" && o.format != "json":
 		return fmt.Errorf("--format %q: want text or json", o.format)
+	}
+	for _, c := range o.categories {
+		if !slices.Contains(fuzz.Categories(), c) {
+			return fmt.Errorf("--category %q: want one of %s", c, strings.Join(fuzz.Categories(), ", "))
+		}
+	}
+	switch {
 	case o.moves < 1 || o.rate < 1 || o.rate > 1000000 || o.moveEvery < 0:
 		return fmt.Errorf("--moves %d, --rate %d, --move-every %s: want a positive number of moves, 1 to 1000000 packets a second, a duration of 0 or more", o.moves, o.rate, o.moveEvery)
 	}
@@ -143,6 +170,12 @@ func runLab(cmd *cobra.Command, args []string, o labOptions) error {
 			return errors.New("lab --window needs root: it creates network namespaces")
 		}
 		return labWindow(ctx, out, stderr, h, o)
+	}
+	if o.fuzzing {
+		if os.Geteuid() != 0 {
+			return errors.New("lab --fuzz needs root: it creates network namespaces")
+		}
+		return labFuzz(ctx, out, stderr, h, o)
 	}
 	if o.format == "text" {
 		writeHostHeader(out, h)
@@ -505,6 +538,36 @@ func labCleanup(w io.Writer) error {
 		return fmt.Errorf("lab --cleanup: %w", err)
 	}
 	fmt.Fprintf(w, "%d namespaces of killed runs deleted\n", len(removed))
+	return nil
+}
+
+// labFuzz runs the differential test and prints its report; the error is
+// non-nil (exit 1) when a case disagreed.
+func labFuzz(ctx context.Context, out, stderr io.Writer, h lab.Host, o labOptions) error {
+	if o.format == "text" {
+		writeHostHeader(out, h)
+	}
+	on := isTerminal(stderr)
+	opts := fuzz.Options{N: o.fuzz, Seed: o.seed, Categories: o.categories, Profile: h.Profile}
+	if on {
+		opts.Progress = func(done, total int) { fmt.Fprintf(stderr, "\r\x1b[Klab --fuzz: %d of %d cases", done, total) }
+	}
+	rep, err := fuzz.Run(ctx, opts)
+	if on {
+		fmt.Fprint(stderr, "\r\x1b[K")
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("lab --fuzz interrupted (everything it created is deleted): %w", err)
+		}
+		return fmt.Errorf("lab --fuzz: %w", err)
+	}
+	if err := rep.Write(out, o.format); err != nil {
+		return err
+	}
+	if n := len(rep.Disagreements); n > 0 {
+		return fmt.Errorf("lab --fuzz: %d of %d cases disagree with the model (reproducers above)", n, rep.Cases)
+	}
 	return nil
 }
 

@@ -21,11 +21,12 @@ import (
 // `raceroute lab ...` process a test can kill.
 const childArgs = "RACEROUTE_TEST_CHILD_ARGS"
 
-func TestMain(m *testing.M) {
+// runChild runs raceroute instead of the tests when the environment asks
+// for it (childArgs); TestMain calls it first.
+func runChild() {
 	if a := os.Getenv(childArgs); a != "" {
 		os.Exit(run(context.Background(), strings.Split(a, "\n"), os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
 }
 
 // namespacesOf lists the namespaces named after process pid.
@@ -158,6 +159,10 @@ func TestLabUsage(t *testing.T) {
 		{"lab", "neutron-garp-2017", "--format", "xml"},
 		{"lab", "--window", "--rate", "0"},
 		{"lab", "no-such-scenario"},
+		{"lab", "--fuzz", "0"},
+		{"lab", "--fuzz", "3", "--all"},
+		{"lab", "--fuzz", "3", "--category", "ndisc"},
+		{"lab", "--category", "arp", "neutron-garp-2017"},
 	} {
 		if code, _, stderr := runCLI(t, args...); code != exitBadInput {
 			t.Errorf("%v: exit %d, want %d (%s)", args, code, exitBadInput, stderr)
@@ -199,5 +204,47 @@ func TestLabFib6(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("text report lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestLabFuzz runs `raceroute lab --fuzz` with a few cases through the
+// command line: the flags reach fuzz.Run (count, seed, category), the
+// report is written in both formats, and a run that agrees exits 0
+// leaving no namespace behind.
+func TestLabFuzz(t *testing.T) {
+	nstest.RequireRoot(t)
+	code, out, stderr := runCLI(t, "lab", "--fuzz", "6", "--seed", "7", "--category", "route", "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	var r struct {
+		Kernel     string
+		Seed       uint64
+		Cases      int
+		Agree      int
+		Categories []struct {
+			Name  string
+			Cases int
+		}
+		Agreement      float64
+		CasesPerSecond float64 `json:"cases_per_second"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if r.Kernel == "" || r.Seed != 7 || r.Cases != 6 || r.Agree != 6 || len(r.Categories) != 1 || r.Categories[0].Name != "route" || r.Categories[0].Cases != 6 || r.Agreement != 1 || r.CasesPerSecond <= 0 {
+		t.Errorf("report: %s", out)
+	}
+	code, out, stderr = runCLI(t, "lab", "--fuzz", "2", "--category", "route")
+	if code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	for _, want := range []string{"running kernel ", "differential test of the models against the running kernel (model profile ", "seed 1\n", "route     2 of    2 cases agree (100.00 %)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text report lacks %q:\n%s", want, out)
+		}
+	}
+	if left := namespacesOf(t, os.Getpid()); len(left) > 0 {
+		t.Errorf("namespaces left: %v", left)
 	}
 }
