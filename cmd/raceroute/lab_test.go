@@ -1,8 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -25,7 +25,7 @@ const childArgs = "RACEROUTE_TEST_CHILD_ARGS"
 // for it (childArgs); TestMain calls it first.
 func runChild() {
 	if a := os.Getenv(childArgs); a != "" {
-		os.Exit(run(context.Background(), strings.Split(a, "\n"), os.Stdout, os.Stderr))
+		os.Exit(runMain(strings.Split(a, "\n")))
 	}
 }
 
@@ -54,6 +54,64 @@ func testdata(t *testing.T, name string) string {
 	return p
 }
 
+// startLabMidway starts `raceroute lab` on the short Neutron scenario in
+// a child process and returns once every host is built (seg, tempest,
+// router-a, -b, -c) and the timeline is under way. The child is killed
+// and whatever it left removed when the test ends.
+func startLabMidway(t *testing.T) (*exec.Cmd, *nstest.Output) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), childArgs+"="+strings.Join([]string{"lab", testdata(t, "neutron-garp-short.yaml")}, "\n"))
+	out := &nstest.Output{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		// Whatever happened, leave nothing.
+		runCLI(t, "lab", "--cleanup")
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for len(namespacesOf(t, cmd.Process.Pid)) < 5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the lab run did not build its namespaces in 30 s; it said:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	return cmd, out
+}
+
+// TestLabInterruptedCleansUp sends SIGINT to a `raceroute lab` run
+// mid-way: it stops, says so, and has deleted every namespace and its
+// registry itself, with no --cleanup.
+func TestLabInterruptedCleansUp(t *testing.T) {
+	nstest.RequireRoot(t)
+	cmd, out := startLabMidway(t)
+	pid := cmd.Process.Pid
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitMismatch {
+		t.Errorf("interrupted run: %v, want exit status %d", err, exitMismatch)
+	}
+	if !strings.Contains(out.String(), "lab interrupted (everything it created is deleted)") {
+		t.Errorf("the interrupted run did not say so:\n%s", out.String())
+	}
+	if left := namespacesOf(t, pid); len(left) > 0 {
+		t.Errorf("the interrupted run left %v", left)
+	}
+	if regs, _ := filepath.Glob(filepath.Join(netns.RegistryDir, fmt.Sprintf("%d-*", pid))); len(regs) > 0 {
+		t.Errorf("the interrupted run's registry survived: %v", regs)
+	}
+}
+
 // TestLabKilledThenCleanup kills a `raceroute lab` run mid-way with
 // SIGKILL, which no handler sees: its namespaces stay, and `raceroute
 // lab --cleanup` removes them, so that `ip netns list` holds nothing of
@@ -61,38 +119,12 @@ func testdata(t *testing.T, name string) string {
 func TestLabKilledThenCleanup(t *testing.T) {
 	nstest.RequireRoot(t)
 	nstest.RequireBinary(t, "ip")
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), childArgs+"="+strings.Join([]string{"lab", testdata(t, "neutron-garp-short.yaml")}, "\n"))
-	var out nstest.Output
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, _ := startLabMidway(t)
 	pid := cmd.Process.Pid
-	killed := false
-	defer func() {
-		if !killed {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-		// Whatever happened, leave nothing.
-		runCLI(t, "lab", "--cleanup")
-	}()
-	// Mid-way: every host built (seg, tempest, router-a, -b, -c) and the
-	// timeline under way.
-	deadline := time.Now().Add(30 * time.Second)
-	for len(namespacesOf(t, pid)) < 5 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the lab run did not build its namespaces in 30 s; it said:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	time.Sleep(2 * time.Second)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	killed = true
 	left := namespacesOf(t, pid)
 	if len(left) < 5 {
 		t.Fatalf("after SIGKILL only %v are left: the kill came too late to prove anything", left)
