@@ -59,6 +59,9 @@ type Profile struct {
 	TimerMinRearm int32
 	// TimerRaisesUsed: neigh_add_timer() raises used to confirmed.
 	TimerRaisesUsed bool
+	// DelSiblings: an IPv6 delete without a gateway removes every ECMP
+	// sibling of the route it matches (ip6_route_del(), 4.11).
+	DelSiblings bool
 }
 
 // ID names p so that Lookup finds it again: the profile's name for a

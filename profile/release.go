@@ -131,11 +131,20 @@ func MatchRelease(r Release) (Profile, error) {
 	case "ubuntu", "debian":
 		return f.matchSeries(r)
 	}
-	notes := []string{fmt.Sprintf("%s: upstream %d.%d.%d, values computed from the commits and their stable backports", r.Raw, r.Major, r.Minor, r.Point)}
-	if r.Vendor == "other" {
-		notes = append(notes, fmt.Sprintf("warning: %q is no vendor suffix raceroute knows (RHEL el7/el8/el9, Debian, Ubuntu): the values are upstream %d.%d.%d's, and what the vendor backported could not be confirmed", r.Suffix, r.Major, r.Minor, r.Point))
+	// An upstream release with its point release unknown (a Debian or
+	// Ubuntu line no series table covers) is named by its line alone.
+	ver := fmt.Sprintf("%d.%d.%d", r.Major, r.Minor, r.Point)
+	if r.Point == unknownPoint {
+		ver = fmt.Sprintf("%d.%d", r.Major, r.Minor)
 	}
-	name := fmt.Sprintf("linux-%d.%d.%d", r.Major, r.Minor, r.Point)
+	notes := []string{fmt.Sprintf("%s: upstream %s, values computed from the commits and their stable backports", r.Raw, ver)}
+	if r.Point == unknownPoint {
+		notes[0] = fmt.Sprintf("%s: upstream %s, its point release unknown: values computed from the commits, and backports to the %s line that need a point release are unknown", r.Raw, ver, ver)
+	}
+	if r.Vendor == "other" {
+		notes = append(notes, fmt.Sprintf("warning: %q is no vendor suffix raceroute knows (RHEL el7/el8/el9, Debian, Ubuntu): the values are upstream %s's, and what the vendor backported could not be confirmed", r.Suffix, ver))
+	}
+	name := "linux-" + ver
 	return build(name, "upstream "+v.String()+" line", r.Raw, f.upstreamSettings(v, r.Point), notes), nil
 }
 

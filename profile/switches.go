@@ -207,6 +207,7 @@ var switchDefs = []switchDef{
 			return 0
 		}},
 	boolSwitch("timer-raises-used", "TimerRaisesUsed", func(p *Profile) *bool { return &p.TimerRaisesUsed }),
+	boolSwitch("ipv6-del-siblings", "DelSiblings", func(p *Profile) *bool { return &p.DelSiblings }),
 }
 
 func switchByName(name string) (*switchDef, int, error) {

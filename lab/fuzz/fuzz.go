@@ -28,6 +28,9 @@ import (
 	"sync"
 	"time"
 
+	"raceroute/lab/fuzz/arpcase"
+	"raceroute/lab/fuzz/fuzzcase"
+	"raceroute/lab/fuzz/routecase"
 	"raceroute/profile"
 )
 
@@ -122,38 +125,15 @@ func (r *Report) Agreement() float64 {
 	return float64(r.Agree) / float64(r.Cases)
 }
 
-// fuzzCase is one generated case of a category.
-type fuzzCase interface {
-	// Len is the number of steps the case has (what shrinking removes).
-	Len() int
-	// Drop returns the case without step i, or nil when the case cannot
-	// lose it.
-	Drop(i int) fuzzCase
-	// Run runs the case live in namespaces named after name and in the
-	// model of p, and returns what differed (nothing: they agree).
-	Run(ctx context.Context, name string, p *profile.Profile) ([]string, error)
-	// Reproducer renders the case in scenario syntax, with diffs (the
-	// differences of its last run) as comments.
-	Reproducer(p *profile.Profile, diffs []string) string
-}
-
-// errLate marks a live run that missed its schedule by more than the
-// margin: it says nothing about the model and is run again.
-var errLate = errors.New("the live run fell behind its schedule by more than the margin")
-
 // maxReruns bounds how often a late live run is repeated.
 const maxReruns = 3
 
-// generator draws a case of one category; redrawn counts the drafts it
-// threw away.
-type generator func(rng *rand.Rand, p *profile.Profile) (c fuzzCase, redrawn int, err error)
-
-func generatorOf(name string) generator {
+func generatorOf(name string) fuzzcase.Generator {
 	switch name {
 	case "arp":
-		return genARP
+		return arpcase.Generate
 	case "route":
-		return genRoute
+		return routecase.Generate
 	}
 	return nil
 }
@@ -276,10 +256,10 @@ func runCase(ctx context.Context, opts *Options, prefix, cat string, i int) (res
 		return res, err
 	}
 	name := fmt.Sprintf("%s%d", prefix, i)
-	run := func(c fuzzCase) ([]string, error) {
+	run := func(c fuzzcase.Case) ([]string, error) {
 		for try := 0; ; try++ {
 			diffs, err := c.Run(ctx, name, &opts.Profile)
-			if !errors.Is(err, errLate) || try >= maxReruns {
+			if !errors.Is(err, fuzzcase.ErrLate) || try >= maxReruns {
 				return diffs, err
 			}
 			res.reruns++
@@ -305,7 +285,7 @@ func runCase(ctx context.Context, opts *Options, prefix, cat string, i int) (res
 // model and kernel still disagree, until no single step can go or the
 // budget of runs is spent (delta debugging with one-step chunks, which
 // suits cases of a few dozen steps).
-func shrink(c fuzzCase, diffs []string, budget int, run func(fuzzCase) ([]string, error)) (fuzzCase, []string) {
+func shrink(c fuzzcase.Case, diffs []string, budget int, run func(fuzzcase.Case) ([]string, error)) (fuzzcase.Case, []string) {
 	for changed := true; changed && budget > 0; {
 		changed = false
 		for i := c.Len() - 1; i >= 0 && budget > 0; i-- {

@@ -282,21 +282,43 @@ func (m *Model) fib6Del(s *State, op opInfo, rec trace.Recorder, actor int) kern
 	if !m.routes[id].isCache() {
 		m.pruneClones(s, op.node, &pr)
 	}
-	// Pruning never removes this (non-cache) route, but may shift clones
-	// sitting before it in the same list: find it again.
-	slots := &s.Slots[op.node]
+	// A delete without a gateway takes the matched route's ECMP siblings
+	// with it from 4.11 (ip6_route_del() -> __ip6_del_rt_siblings(), read
+	// at 4.11.0 and 6.12.0: "if gateway was specified only delete the one
+	// hop"; inet6_rtm_delroute() sets fc_delete_all_nh for a request
+	// without RTA_MULTIPATH, which is the only kind the model sends).
+	gone := []uint8{id}
+	if m.p.DelSiblings && !op.op.Route.Gateway.IsValid() && m.hasSiblings(s, op.node, id) {
+		for _, o := range s.Slots[op.node] {
+			if o != 0 && o != id && qualifyECMP(&m.routes[o]) && m.routes[o].r.Metric == m.routes[id].r.Metric {
+				gone = append(gone, o)
+			}
+		}
+	}
+	// Pruning never removes these (non-cache) routes, but may shift clones
+	// sitting before them in the same list: find each again.
+	for _, g := range gone {
+		m.unlink(s, op.node, g)
+	}
+	if rec != nil {
+		m.describePrune(rec, actor, s, &pr, op.node, "delete")
+		for _, g := range gone {
+			m.describeDel(rec, actor, s, op, g)
+		}
+	}
+	return 0
+}
+
+// unlink removes route id from node n's list, keeping the others' order.
+func (m *Model) unlink(s *State, n int, id uint8) {
+	slots := &s.Slots[n]
 	for j := 0; j < MaxSlots; j++ {
 		if slots[j] == id {
 			copy(slots[j:], slots[j+1:])
 			slots[MaxSlots-1] = 0
-			break
+			return
 		}
 	}
-	if rec != nil {
-		m.describePrune(rec, actor, s, &pr, op.node, "delete")
-		m.describeDel(rec, actor, s, op, id)
-	}
-	return 0
 }
 
 func (m *Model) applyOp(s *State, a int, op opInfo, rec trace.Recorder) {

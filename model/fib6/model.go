@@ -531,4 +531,6 @@ var _ explore.Model[State] = (*Model)(nil)
 
 // Switches names the profile switches the model reads (profile/facts.yaml):
 // a profile's unknown settings among them are resolved before a check.
-func Switches() []string { return []string{"ipv6-cache", "ipv6-replace", "unreachable-error"} }
+func Switches() []string {
+	return []string{"ipv6-cache", "ipv6-replace", "unreachable-error", "ipv6-del-siblings"}
+}

@@ -180,7 +180,7 @@ func (m *Model) transmit(v *env, fi int) (delivered, queued bool) {
 	if e.State == NUDNone {
 		*e = nud.Create(v.now)
 	}
-	w := txWhy{confirm: m.confirm(v, fi, e), fast: e.State&NUDConnected != 0, dst: -1}
+	w := txWhy{confirm: m.confirm(v, fi, e), fast: e.State&NUDConnected != 0 && e.HH != 0, dst: -1}
 	if !w.fast {
 		if w.queued = m.eventSend(v, sl, fi); w.queued {
 			if fs.Queued == 0 {
@@ -193,6 +193,7 @@ func (m *Model) transmit(v *env, fi int) (delivered, queued bool) {
 			}
 			return false, true
 		}
+		e.HH = 1 // neigh_resolve_output(): neigh_hh_init()
 	}
 	w.dst = int(e.LL) - 1
 	if w.dst == f.Iface && e.State&NUDValid == 0 {
@@ -223,19 +224,21 @@ func (m *Model) flushQueue(v *env, sl int) {
 
 // deliver sends a queued packet of flow fi now. neigh_update()
 // (__neigh_update(), net/core/neighbour.c, 3.10 and 6.12 alike) hands
-// each queued skb to n->output: neigh_resolve_output() for an entry that
-// is not CONNECTED (neigh_suspect()), whose neigh_event_send() sets used
-// and moves a STALE entry to DELAY, as any packet on the slow path does.
+// each queued skb to n->output, which on an Ethernet device is
+// neigh_resolve_output() in every state (arp_hh_ops, net/ipv4/arp.c:
+// output and connected_output alike): its neigh_event_send() sets used
+// and moves a STALE entry to DELAY, and neigh_hh_init() fills the cached
+// header.
 func (m *Model) deliver(v *env, fi int) {
 	f := &m.cfg.Flows[fi]
 	fs := &v.s.Flows[fi]
 	sl := m.flowSlot[fi]
 	e := &v.s.Entries[sl]
-	if e.State&NUDConnected == 0 {
-		w := nud.EventSend(m.dev(v, m.cfg.Slots[sl].Iface), e)
-		if v.rec != nil {
-			m.describeSend(v, sl, w)
-		}
+	connected := e.State&NUDConnected != 0
+	w := nud.EventSend(m.dev(v, m.cfg.Slots[sl].Iface), e)
+	e.HH = 1
+	if v.rec != nil && !connected {
+		m.describeSend(v, sl, w)
 	}
 	dst := int(e.LL) - 1
 	ok := dst >= 0 && int(v.s.Owner[f.IP]) == dst

@@ -62,7 +62,7 @@ func (m *Model) encode(s *State, b []byte) []byte {
 		b = le.AppendUint32(b, uint32(e.Updated))
 		b = le.AppendUint32(b, uint32(e.Used))
 		b = le.AppendUint32(b, uint32(e.Timer))
-		b = append(b, byte(e.State), e.LL, e.Probes, byte(e.UpdBy))
+		b = append(b, byte(e.State), e.LL, e.Probes, byte(e.UpdBy), e.HH)
 	}
 	for i := range m.cfg.Ifaces {
 		f := &s.Ifs[i]

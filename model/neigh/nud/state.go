@@ -62,6 +62,14 @@ type Entry struct {
 	LL        uint8 // the cached lladdr as the model interns it, 0 = none
 	Probes    uint8 // n->probes
 	UpdBy     Cause // what last moved Updated (for stories)
+	// HH is 1 once the entry's cached hardware header is filled
+	// (n->hh.hh_len != 0): neigh_resolve_output() fills it with
+	// neigh_hh_init() after neigh_event_send() let a packet go, and it
+	// stays (neigh_update_hhs() rewrites it on a new lladdr). Until then
+	// even a CONNECTED entry's packets take neigh_resolve_output(), which
+	// sets used: neigh_output() takes the fast path only for a CONNECTED
+	// entry with hh_len set (include/net/neighbour.h, 3.10 and 6.12).
+	HH uint8
 }
 
 // Cause is what last moved an entry's Updated; stories use it to say why

@@ -1,4 +1,4 @@
-package fuzz
+package routecase
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"raceroute/kernel"
+	"raceroute/lab/fuzz/fuzzcase"
 	"raceroute/live/netns"
 	"raceroute/model/fib6"
 )
@@ -29,38 +30,8 @@ type routeLab struct {
 	names map[uint32]string
 }
 
-// newLab creates namespace name with the devices; on error nothing is
-// left behind.
-func newNamespace(name string) (*netns.NS, error) {
-	_ = netns.Delete(name) // a leftover of an earlier run with the same pid
-	ns, err := netns.Create(name)
-	if err != nil {
-		return nil, err
-	}
-	return ns, nil
-}
-
-// closeNamespace closes ns and removes its name.
-func closeNamespace(ns *netns.NS) error {
-	return errors.Join(ns.Close(), netns.Delete(ns.Name))
-}
-
-// dialRoute opens an rtnetlink socket in ns with strict checking and
-// extended ACKs.
-func dialRoute(ns *netns.NS) (*netlink.Conn, error) {
-	c, err := netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{NetNS: ns.FD(), Strict: true})
-	if err != nil {
-		return nil, fmt.Errorf("netns %s: rtnetlink: %w", ns.Name, err)
-	}
-	if err := c.SetOption(netlink.ExtendedAcknowledge, true); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("netns %s: NETLINK_EXT_ACK: %w", ns.Name, err)
-	}
-	return c, nil
-}
-
 func newRouteLab(name string) (l *routeLab, err error) {
-	ns, err := newNamespace(name)
+	ns, err := fuzzcase.NewNamespace(name)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +54,7 @@ func newRouteLab(name string) (l *routeLab, err error) {
 		}
 		l.index[d], l.names[uint32(i)] = uint32(i), d
 	}
-	l.c, err = dialRoute(ns)
+	l.c, err = fuzzcase.DialRoute(ns)
 	return l, err
 }
 
@@ -92,7 +63,7 @@ func (l *routeLab) close() error {
 	if l.c != nil {
 		errs = append(errs, l.c.Close())
 	}
-	errs = append(errs, closeNamespace(l.ns))
+	errs = append(errs, fuzzcase.CloseNamespace(l.ns))
 	return errors.Join(errs...)
 }
 

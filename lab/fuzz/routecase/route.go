@@ -1,4 +1,7 @@
-package fuzz
+// Package routecase is lab/fuzz's route category: IPv6 route add,
+// delete, replace, change and append with lookups between them, on the
+// live kernel and in model/fib6.
+package routecase
 
 import (
 	"context"
@@ -9,6 +12,7 @@ import (
 	"strings"
 
 	"raceroute/kernel"
+	"raceroute/lab/fuzz/fuzzcase"
 	"raceroute/model/fib6"
 	"raceroute/profile"
 )
@@ -64,7 +68,7 @@ type routeCase struct {
 
 func (c *routeCase) Len() int { return len(c.steps) }
 
-func (c *routeCase) Drop(i int) fuzzCase {
+func (c *routeCase) Drop(i int) fuzzcase.Case {
 	if len(c.steps) <= 1 {
 		return nil
 	}
@@ -74,7 +78,7 @@ func (c *routeCase) Drop(i int) fuzzCase {
 // genRoute draws a route case: per (table, prefix) a pool of at most
 // fib6.MaxSlots distinct routes (the model's capacity per prefix), and
 // 3 to 12 steps over them.
-func genRoute(rng *rand.Rand, _ *profile.Profile) (fuzzCase, int, error) {
+func Generate(rng *rand.Rand, _ *profile.Profile) (fuzzcase.Case, int, error) {
 	type node struct {
 		table  string
 		prefix string

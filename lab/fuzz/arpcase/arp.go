@@ -1,4 +1,6 @@
-package fuzz
+// Package arpcase is lab/fuzz's arp category: ARP frames and traffic over
+// a veth on the live kernel, against model/neigh at checkpoints.
+package arpcase
 
 import (
 	"context"
@@ -9,6 +11,7 @@ import (
 	"strings"
 
 	"raceroute/kernel"
+	"raceroute/lab/fuzz/fuzzcase"
 	"raceroute/model/neigh"
 	"raceroute/profile"
 )
@@ -29,8 +32,13 @@ import (
 // reachable_time is drawn at random in [base/2, 3*base/2). A draft case
 // is kept only if the model's observations stay the same when any one
 // event moves by the margin (150 ms) either way, under both ends of the
-// reachable_time draw, and with every timer as late as the wheel allows:
-// every gap is then at least the margin away from every threshold, and
+// reachable_time draw, and with every timer as late as the wheel allows;
+// and under every draw across the range, in steps of a third of the
+// margin (the outcome is not monotonic in the draw: from 6.3 an entry
+// whose REACHABLE timer fires within delay_first_probe_time of its
+// confirmation goes DELAY, PROBE and FAILED, one that fires later goes
+// STALE, so both ends can agree while a draw between them does not).
+// Every gap is then at least the margin away from every threshold, and
 // the comparison does not depend on the draw. A live run that falls
 // behind its schedule by more than a third of the margin is repeated.
 
@@ -110,7 +118,7 @@ type arpCase struct {
 func (c *arpCase) Len() int { return len(c.events) }
 
 // Drop removes event i; the last checkpoint stays.
-func (c *arpCase) Drop(i int) fuzzCase {
+func (c *arpCase) Drop(i int) fuzzcase.Case {
 	if i == len(c.events)-1 || len(c.events) <= 2 {
 		return nil
 	}
@@ -121,8 +129,8 @@ func (c *arpCase) Drop(i int) fuzzCase {
 	return d
 }
 
-// genARP draws robust cases until one is kept.
-func genARP(rng *rand.Rand, p *profile.Profile) (fuzzCase, int, error) {
+// Generate draws robust ARP cases until one is kept.
+func Generate(rng *rand.Rand, p *profile.Profile) (fuzzcase.Case, int, error) {
 	for drafts := 0; drafts < 200; drafts++ {
 		c := draftARP(rng)
 		if c.robust(p) {
@@ -140,13 +148,13 @@ func pick[T any](rng *rand.Rand, xs ...T) T { return xs[rng.IntN(len(xs))] }
 func draftARP(rng *rand.Rand) *arpCase {
 	c := &arpCase{sys: neigh.DefaultSysctl()}
 	s := &c.sys
-	s.Locktime = pick(rng, int32(300), 600, 1000, 1500)
-	s.BaseReachable = pick(rng, int32(400), 800, 1600, 30000)
-	s.DelayFirstProbe = pick(rng, int32(300), 600, 1000)
-	s.Retrans = pick(rng, int32(300), 500)
-	s.UcastSolicit = pick(rng, uint8(1), 2, 3)
-	s.McastSolicit = pick(rng, uint8(1), 2, 3)
-	s.ArpAccept = pick(rng, uint8(0), 1, 2)
+	s.Locktime = fuzzcase.Pick(rng, int32(300), 600, 1000, 1500)
+	s.BaseReachable = fuzzcase.Pick(rng, int32(400), 800, 1600, 30000)
+	s.DelayFirstProbe = fuzzcase.Pick(rng, int32(300), 600, 1000)
+	s.Retrans = fuzzcase.Pick(rng, int32(300), 500)
+	s.UcastSolicit = fuzzcase.Pick(rng, uint8(1), 2, 3)
+	s.McastSolicit = fuzzcase.Pick(rng, uint8(1), 2, 3)
+	s.ArpAccept = fuzzcase.Pick(rng, uint8(0), 1, 2)
 	type source struct {
 		mac, ip int
 		unicast bool
@@ -154,7 +162,7 @@ func draftARP(rng *rand.Rand) *arpCase {
 	var sources []source
 	nsrc := 1 + rng.IntN(4)
 	for len(sources) < nsrc {
-		sources = append(sources, source{mac: rng.IntN(2), ip: pick(rng, 0, 0, 1, 2), unicast: rng.IntN(3) == 0})
+		sources = append(sources, source{mac: rng.IntN(2), ip: fuzzcase.Pick(rng, 0, 0, 1, 2), unicast: rng.IntN(3) == 0})
 	}
 	t := int32(50 * (2 + rng.IntN(10)))
 	packets := 0
@@ -164,14 +172,14 @@ func draftARP(rng *rand.Rand) *arpCase {
 		case r < 12:
 			src := sources[rng.IntN(len(sources))]
 			e.kind, e.mac, e.ip, e.unicast = evFrame, src.mac, src.ip, src.unicast
-			e.op = pick(rng, neigh.OpRequest, neigh.OpReply)
+			e.op = fuzzcase.Pick(rng, neigh.OpRequest, neigh.OpReply)
 			if e.op == neigh.OpReply {
-				e.tha = pick(rng, neigh.THASelf, neigh.THASelf, neigh.THABroadcast, neigh.THAZero)
+				e.tha = fuzzcase.Pick(rng, neigh.THASelf, neigh.THASelf, neigh.THABroadcast, neigh.THAZero)
 			}
 		case r < 17 && packets < 4:
 			// Only to the subnet: recv has no route to the third address,
 			// so a packet to it never reaches the neighbour table.
-			e.kind, e.ip = evPacket, pick(rng, 0, 0, 1)
+			e.kind, e.ip = evPacket, fuzzcase.Pick(rng, 0, 0, 1)
 			packets++
 		default:
 			e.kind = evCheck
@@ -187,10 +195,10 @@ func draftARP(rng *rand.Rand) *arpCase {
 
 // perturbation changes a case's times for the robustness check.
 type perturbation struct {
-	event    int   // the event moved, -1 none
-	by       int32 // how far
-	reachMax bool  // reachable_time drawn at 3*base/2 - 1 instead of base/2
-	late     bool  // every timer as late as the timer wheel allows
+	event int     // the event moved, -1 none
+	by    int32   // how far
+	reach float64 // where reachable_time is drawn in [base/2, 3*base/2), 0 to 1
+	late  bool    // every timer as late as the timer wheel allows
 }
 
 // robust reports whether the model observes the same under every
@@ -207,14 +215,14 @@ func (c *arpCase) robust(p *profile.Profile) bool {
 	if err != nil {
 		return false
 	}
-	for _, reachMax := range []bool{false, true} {
+	for _, reach := range []float64{0, 1} {
 		for _, late := range []bool{false, true} {
 			for ev := -1; ev < len(c.events); ev++ {
 				for _, by := range []int32{-margin, margin} {
 					if ev < 0 && by > 0 {
 						continue
 					}
-					pt := perturbation{event: ev, by: by, reachMax: reachMax, late: late}
+					pt := perturbation{event: ev, by: by, reach: reach, late: late}
 					if ev < 0 {
 						pt.by = 0
 					}
@@ -223,6 +231,15 @@ func (c *arpCase) robust(p *profile.Profile) bool {
 						return false
 					}
 				}
+			}
+		}
+	}
+	steps := int(c.sys.BaseReachable/(margin/3)) + 1
+	for i := 1; i < steps; i++ {
+		for _, late := range []bool{false, true} {
+			got, err := c.model(p, perturbation{event: -1, reach: float64(i) / float64(steps), late: late})
+			if err != nil || !slices.Equal(got, base) {
+				return false
 			}
 		}
 	}

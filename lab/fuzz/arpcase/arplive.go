@@ -1,4 +1,4 @@
-package fuzz
+package arpcase
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"raceroute/kernel"
+	"raceroute/lab/fuzz/fuzzcase"
 	"raceroute/live/frame"
 	"raceroute/live/netns"
 	"raceroute/live/nl"
@@ -55,10 +56,10 @@ func newARPLab(name string, c *arpCase) (l *arpLab, err error) {
 			l = nil
 		}
 	}()
-	if l.recv, err = newNamespace(name + "-r"); err != nil {
+	if l.recv, err = fuzzcase.NewNamespace(name + "-r"); err != nil {
 		return l, err
 	}
-	if l.peer, err = newNamespace(name + "-p"); err != nil {
+	if l.peer, err = fuzzcase.NewNamespace(name + "-p"); err != nil {
 		return l, err
 	}
 	if err = l.recv.Veth(arpRecvDev, l.peer, arpPeerDev); err != nil {
@@ -78,7 +79,7 @@ func newARPLab(name string, c *arpCase) (l *arpLab, err error) {
 		return l, err
 	}
 	l.ifindex = uint32(i)
-	if l.c, err = dialRoute(l.recv); err != nil {
+	if l.c, err = fuzzcase.DialRoute(l.recv); err != nil {
 		return l, err
 	}
 	if err = l.setParms(c); err != nil {
@@ -145,7 +146,7 @@ func (l *arpLab) close() error {
 	}
 	for _, ns := range []*netns.NS{l.recv, l.peer} {
 		if ns != nil {
-			errs = append(errs, closeNamespace(ns))
+			errs = append(errs, fuzzcase.CloseNamespace(ns))
 		}
 	}
 	return errors.Join(errs...)
@@ -223,7 +224,7 @@ func (l *arpLab) observe(at int32) ([]string, error) {
 
 // live runs the case on the kernel: the events at their times from the
 // start, checkpoints as neighbour dumps. An event more than arpLateness
-// behind its time makes the run errLate.
+// behind its time makes the run fuzzcase.ErrLate.
 func (c *arpCase) live(ctx context.Context, name string) (out []string, err error) {
 	l, err := newARPLab(name, c)
 	if err != nil {
@@ -244,7 +245,7 @@ func (c *arpCase) live(ctx context.Context, name string) (out []string, err erro
 		case <-timer.C:
 		}
 		if late := time.Since(due); late > arpLateness*time.Millisecond {
-			return nil, fmt.Errorf("%w (%s at %s was %s late)", errLate, kindName(e.kind), secs(e.at), late.Round(time.Millisecond))
+			return nil, fmt.Errorf("%w (%s at %s was %s late)", fuzzcase.ErrLate, kindName(e.kind), secs(e.at), late.Round(time.Millisecond))
 		}
 		switch e.kind {
 		case evFrame:
@@ -260,7 +261,7 @@ func (c *arpCase) live(ctx context.Context, name string) (out []string, err erro
 			return nil, err
 		}
 		if late := time.Since(due); late > arpLateness*time.Millisecond {
-			return nil, fmt.Errorf("%w (%s at %s took until %s)", errLate, kindName(e.kind), secs(e.at), late.Round(time.Millisecond))
+			return nil, fmt.Errorf("%w (%s at %s took until %s)", fuzzcase.ErrLate, kindName(e.kind), secs(e.at), late.Round(time.Millisecond))
 		}
 	}
 	return out, nil

@@ -1,9 +1,10 @@
-package fuzz
+package arpcase
 
 import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -165,8 +166,8 @@ func (c *arpCase) model(p *profile.Profile, pt perturbation) ([]string, error) {
 		}
 		st := buf[best]
 		outcome := 0
-		if st.Outcomes > 1 && pt.reachMax {
-			outcome = st.Outcomes - 1
+		if st.Outcomes > 1 {
+			outcome = int(math.Round(pt.reach * float64(st.Outcomes-1)))
 		}
 		var before [neigh.MaxEntries]int32
 		for i := range cfg.Slots {
