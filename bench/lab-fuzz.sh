@@ -28,7 +28,8 @@ wall = float(sys.argv[3]) - float(sys.argv[2])
 print(f"\n{r['cases']} cases in {r['elapsed_ns']/1e9:.1f} s: {r['cases_per_second']:.1f} cases/s "
       f"(wall clock with the build: {wall:.1f} s); agreement {100*r['agreement']:.2f} %")
 for c in r['categories']:
-    print(f"  {c['name']}: {c['agree']}/{c['cases']} ({100*c['agree']/max(c['cases'],1):.2f} %), "
-          f"{c['redrawn']} drafts redrawn, {c['reruns']} late runs repeated")
+    compared = c['cases'] - c.get('late', 0)
+    print(f"  {c['name']}: {c['agree']}/{compared} compared ({100*c['agree']/max(compared,1):.2f} %), "
+          f"{c['redrawn']} drafts redrawn, {c['reruns']} late runs repeated, {c.get('late', 0)} cases not compared (late)")
 PY
 exit $rc

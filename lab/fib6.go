@@ -74,10 +74,19 @@ func prepareFib6(c *fib6file.Compiled, h Host) (*fib6Run, []string) {
 	all = append(all, c.Config.Routes...)
 	for _, a := range c.Config.Actors {
 		for _, op := range a.Ops {
+			if op.Kind == fib6.OpHeal {
+				why = append(why, fmt.Sprintf("actor %s: heal %s is a route writer's repair of the route cache (raceroute apply), which the lab does not play", a.Name, op.Route.Prefix))
+				continue
+			}
 			all = append(all, op.Route)
 		}
 	}
 	for _, p := range c.Props {
+		switch p.Kind {
+		case "routes-at", "clones-kept", "clones-agree":
+		default:
+			why = append(why, fmt.Sprintf("property %s: the lab judges routes-at, clones-kept and clones-agree on the kernel's tables at the end, not %s", p.Name, p.Kind))
+		}
 		all = append(all, p.Want...)
 	}
 	used := map[netip.Addr]bool{}
@@ -460,7 +469,7 @@ func judgeFib6(p fib6file.PropSpec, routes, before, cache []trace.Route) Propert
 			pr.Verdict = explore.Violated
 			pr.Explanation = fmt.Sprintf("route-cache entries under %s were removed: %s", p.Prefix, listTrace(missing))
 		}
-	default: // clones-agree
+	case "clones-agree":
 		var bad []string
 		for _, c := range cache {
 			cover, ok := covering(routes, c)

@@ -253,7 +253,7 @@ func (a Addr) String() string {
 	return fmt.Sprintf("%d: %s    %s %s", a.Ifindex, dev, fam, p)
 }
 
-func frameOpName(op uint8) string {
+func frameOpName(op FrameOp) string {
 	switch op {
 	case FrameARPRequest:
 		return "request"
@@ -268,7 +268,7 @@ func frameOpName(op uint8) string {
 }
 
 // FrameLabel is the story label of a frame operation: [ARP], [NA], [NS].
-func FrameLabel(op uint8) string {
+func FrameLabel(op FrameOp) string {
 	switch op {
 	case FrameNA:
 		return "[NA]"

@@ -127,17 +127,24 @@ type Addr struct {
 	Dev     string
 }
 
+// FrameOp is an ARP or NDP operation seen on the wire.
+type FrameOp uint8
+
 // ARP and NA operations seen on the wire.
 const (
-	FrameARPRequest uint8 = 1 // ARP op 1
-	FrameARPReply   uint8 = 2 // ARP op 2
-	FrameNA         uint8 = 3 // ICMPv6 neighbour advertisement (type 136)
-	FrameNS         uint8 = 4 // ICMPv6 neighbour solicitation (type 135)
+	FrameARPRequest FrameOp = 1 // ARP op 1
+	FrameARPReply   FrameOp = 2 // ARP op 2
+	FrameNA         FrameOp = 3 // ICMPv6 neighbour advertisement (type 136)
+	FrameNS         FrameOp = 4 // ICMPv6 neighbour solicitation (type 135)
 )
+
+// String is the operation as ip monitor's label lines name it: request,
+// reply, advert, solicit.
+func (op FrameOp) String() string { return frameOpName(op) }
 
 // Frame is an ARP or NDP frame seen on an interface.
 type Frame struct {
-	Op       uint8 // Frame* constants
+	Op       FrameOp
 	Dev      string
 	Ifindex  int
 	SrcMAC   kernel.MAC // Ethernet source

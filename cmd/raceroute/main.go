@@ -123,6 +123,8 @@ kernel profile and prints a matrix.`,
 		newReplayCmd(),
 		newReplayTraceCmd(),
 		newWatchCmd(),
+		newApplyCmd(),
+		newAnnounceCmd(),
 		newLabCmd(),
 	)
 	return root

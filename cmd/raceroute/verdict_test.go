@@ -113,6 +113,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"check", "neutron-garp-2017", "--budget", "0s"}, "--budget 0s"},
 		{[]string{"check", "neutron-garp-2017", "--preemption-bound", "-2"}, "--preemption-bound -2"},
 		{[]string{"check", "neutron-garp-2017", "--seed", "x"}, "invalid argument"},
+		{[]string{"announce", "10.0.0.1", "via", "eth0"}, "wants IP dev IFACE"},
+		{[]string{"announce", "10.0.0.x", "dev", "eth0"}, `IP "10.0.0.x"`},
+		{[]string{"announce", "10.0.0.1", "dev", "eth0", "--preset", "garp"}, `unknown preset "garp" (want one of neutron, keepalived, metallb, kube-vip, safe)`},
+		{[]string{"announce", "10.0.0.1", "dev", "eth0", "--count", "-1"}, "must not be negative"},
+		{[]string{"announce", "10.0.0.1", "dev", "eth0", "--mac", "zz"}, `--mac "zz"`},
 	}
 	for _, tt := range tests {
 		code, _, stderr := runCLI(t, tt.args...)
@@ -233,5 +238,18 @@ func TestKernelArguments(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "check", "babeld-retract-replace", "--kernel", "linux-3.10-rhel7.3"); code != exitBadInput || !strings.Contains(stderr, "renamed") {
 		t.Fatalf("an old profile name: %d %s", code, stderr)
+	}
+}
+
+// announce --explain prints the preset's frames and runs its evidence.
+func TestAnnounceExplain(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "announce", "--explain")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"preset safe:", "+2s     request", "+4s     reply (target MAC = sender's)", "evidence: library scenario announce-safe", "announce-safe  holds*"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("no %q in:\n%s", want, stdout)
+		}
 	}
 }

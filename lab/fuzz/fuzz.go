@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -91,6 +92,8 @@ type CategoryReport struct {
 	// Reruns counts live runs repeated because the run itself was late
 	// by more than the margin allows (a loaded machine).
 	Reruns int `json:"reruns"`
+	// Late counts cases not compared: every run of theirs was late.
+	Late int `json:"late"`
 }
 
 // Disagreement is one case on which the kernel and the model differ.
@@ -109,20 +112,32 @@ type Disagreement struct {
 	Reproducer string `json:"reproducer"`
 }
 
-// Agreement is the share of cases that agreed, in [0, 1].
+// Compared is the number of cases run to a comparison.
+func (c CategoryReport) Compared() int { return c.Cases - c.Late }
+
+// Agreement is the share of the compared cases that agreed, in [0, 1].
 func (c CategoryReport) Agreement() float64 {
-	if c.Cases == 0 {
+	if c.Compared() == 0 {
 		return 1
 	}
-	return float64(c.Agree) / float64(c.Cases)
+	return float64(c.Agree) / float64(c.Compared())
 }
 
-// Agreement is the share of all cases that agreed, in [0, 1].
+// Late is the number of cases not compared, every run of theirs late.
+func (r *Report) Late() int {
+	n := 0
+	for _, c := range r.Categories {
+		n += c.Late
+	}
+	return n
+}
+
+// Agreement is the share of all compared cases that agreed, in [0, 1].
 func (r *Report) Agreement() float64 {
-	if r.Cases == 0 {
+	if r.Cases-r.Late() == 0 {
 		return 1
 	}
-	return float64(r.Agree) / float64(r.Cases)
+	return float64(r.Agree) / float64(r.Cases-r.Late())
 }
 
 // maxReruns bounds how often a late live run is repeated.
@@ -181,6 +196,26 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	start := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Every case is drawn before any runs: drawing is CPU work (the
+	// robustness check runs the model dozens of times), and live ARP
+	// cases need the CPU on time to keep their schedule.
+	drawn := make([]drawnCase, opts.N)
+	var gwg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		gwg.Add(1)
+		go func() {
+			defer gwg.Done()
+			for i := range next {
+				drawn[i] = draw(&opts, cats[i%len(cats)], i)
+			}
+		}()
+	}
+	for i := 0; i < opts.N; i++ {
+		next <- i
+	}
+	close(next)
+	gwg.Wait()
 	var (
 		mu    sync.Mutex
 		done  int
@@ -194,13 +229,15 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			defer wg.Done()
 			for i := range jobs {
 				cat := cats[i%len(cats)]
-				res, err := runCase(ctx, &opts, prefix, cat, i)
+				res, err := runCase(ctx, &opts, prefix, cat, i, drawn[i])
 				mu.Lock()
 				cr := &rep.Categories[idx[cat]]
 				cr.Cases++
 				cr.Redrawn += res.redrawn
 				cr.Reruns += res.reruns
 				switch {
+				case err == nil && res.late:
+					cr.Late++
 				case err != nil:
 					if first == nil {
 						first = fmt.Errorf("fuzz: %s case %d: %w", cat, i, err)
@@ -241,19 +278,38 @@ feed:
 type caseResult struct {
 	dis             *Disagreement
 	redrawn, reruns int
+	late            bool // every run was late: not compared
 }
 
-// runCase generates, runs and (on a disagreement) shrinks case i.
-func runCase(ctx context.Context, opts *Options, prefix, cat string, i int) (res caseResult, err error) {
+// drawnCase is a case drawn, or why none could be.
+type drawnCase struct {
+	c       fuzzcase.Case
+	redrawn int
+	err     error
+}
+
+// draw generates case i of category cat.
+func draw(opts *Options, cat string, i int) (d drawnCase) {
+	defer func() {
+		if r := recover(); r != nil {
+			d.err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	d.c, d.redrawn, d.err = generatorOf(cat)(caseRNG(opts.Seed, i), &opts.Profile)
+	return d
+}
+
+// runCase runs and (on a disagreement) shrinks case i, drawn as d.
+func runCase(ctx context.Context, opts *Options, prefix, cat string, i int, d drawnCase) (res caseResult, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
 		}
 	}()
-	c, redrawn, err := generatorOf(cat)(caseRNG(opts.Seed, i), &opts.Profile)
-	res.redrawn = redrawn
-	if err != nil {
-		return res, err
+	c := d.c
+	res.redrawn = d.redrawn
+	if d.err != nil {
+		return res, d.err
 	}
 	name := fmt.Sprintf("%s%d", prefix, i)
 	run := func(c fuzzcase.Case) ([]string, error) {
@@ -266,18 +322,22 @@ func runCase(ctx context.Context, opts *Options, prefix, cat string, i int) (res
 		}
 	}
 	diffs, err := run(c)
+	if errors.Is(err, fuzzcase.ErrLate) {
+		res.late = true
+		return res, nil
+	}
 	if err != nil || len(diffs) == 0 {
 		return res, err
 	}
-	d := &Disagreement{Category: cat, Case: i, Steps: c.Len()}
+	dis := &Disagreement{Category: cat, Case: i, Steps: c.Len()}
 	budget := opts.MaxShrink
 	if budget <= 0 {
 		budget = 40
 	}
 	c, diffs = shrink(c, diffs, budget, run)
-	d.ShrunkSteps, d.Differences = c.Len(), diffs
-	d.Reproducer = c.Reproducer(&opts.Profile, diffs)
-	res.dis = d
+	dis.ShrunkSteps, dis.Differences = c.Len(), diffs
+	dis.Reproducer = c.Reproducer(&opts.Profile, diffs)
+	res.dis = dis
 	return res, nil
 }
 

@@ -44,8 +44,11 @@ func (r *Report) writeText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "differential test of the models against the running kernel (model profile %s), seed %d\n", r.Kernel, r.Seed)
 	for _, c := range r.Categories {
-		fmt.Fprintf(&b, "  %-6s %4d of %4d cases agree (%s)", c.Name, c.Agree, c.Cases, pct(c.Agreement()))
+		fmt.Fprintf(&b, "  %-6s %4d of %4d cases agree (%s)", c.Name, c.Agree, c.Compared(), pct(c.Agreement()))
 		var extra []string
+		if c.Late > 0 {
+			extra = append(extra, fmt.Sprintf("%d cases not compared (every run fell behind its schedule: a loaded machine)", c.Late))
+		}
 		if c.Redrawn > 0 {
 			extra = append(extra, fmt.Sprintf("%d drafts redrawn as too close to a threshold", c.Redrawn))
 		}
@@ -57,7 +60,7 @@ func (r *Report) writeText(w io.Writer) error {
 		}
 		b.WriteByte('\n')
 	}
-	fmt.Fprintf(&b, "  all    %4d of %4d cases agree (%s) in %.1f s, %.1f cases/s\n", r.Agree, r.Cases, pct(r.Agreement()), r.Elapsed.Seconds(), r.CasesPerSecond())
+	fmt.Fprintf(&b, "  all    %4d of %4d cases agree (%s) in %.1f s, %.1f cases/s\n", r.Agree, r.Cases-r.Late(), pct(r.Agreement()), r.Elapsed.Seconds(), r.CasesPerSecond())
 	for _, d := range r.Disagreements {
 		fmt.Fprintf(&b, "\ndisagreement: %s case %d (seed %d), shrunk from %d to %d steps:\n", d.Category, d.Case, r.Seed, d.Steps, d.ShrunkSteps)
 		for _, x := range d.Differences {

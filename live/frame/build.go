@@ -48,7 +48,7 @@ func ether(b []byte, dst, src kernel.MAC, typ uint16) {
 
 // ARP builds an Ethernet frame carrying an ARP packet; a zero targetHW
 // leaves the target hardware address zero, as requests carry it.
-func ARP(op uint8, ethDst, senderHW kernel.MAC, senderIP netip.Addr, targetHW kernel.MAC, targetIP netip.Addr) ([]byte, error) {
+func ARP(op trace.FrameOp, ethDst, senderHW kernel.MAC, senderIP netip.Addr, targetHW kernel.MAC, targetIP netip.Addr) ([]byte, error) {
 	if !senderHW.IsValid() || !ethDst.IsValid() {
 		return nil, fmt.Errorf("arp: a sender (%q) and a destination (%q) hardware address are needed", senderHW, ethDst)
 	}
@@ -184,7 +184,7 @@ func Decode(b []byte) (f trace.Frame, ok bool, err error) {
 		if op != 1 && op != 2 {
 			return f, false, nil
 		}
-		f.Op = uint8(op)
+		f.Op = trace.FrameOp(op)
 		f.SenderHW = macOf(p[8:14])
 		f.SenderIP = netip.AddrFrom4([4]byte(p[14:18]))
 		f.TargetHW = macOf(p[18:24])

@@ -150,7 +150,7 @@ func TestKernelHonoursFrames(t *testing.T) {
 		name  string
 		build func() ([]byte, error)
 		ip    string
-		op    uint8
+		op    trace.FrameOp
 	}{
 		{"gratuitous arp request", func() ([]byte, error) { return frame.GratuitousARPRequest(newMAC, ip4) }, "10.9.0.2", trace.FrameARPRequest},
 		{"unsolicited na", func() ([]byte, error) { return frame.UnsolicitedNA(newMAC, ip6, true) }, "fd00:9::2", trace.FrameNA},

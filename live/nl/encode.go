@@ -7,6 +7,7 @@ import (
 	"github.com/jsimonetti/rtnetlink/v2"
 	"golang.org/x/sys/unix"
 
+	"raceroute/kernel"
 	"raceroute/trace"
 )
 
@@ -34,10 +35,10 @@ func EncodeRoute(r *trace.Route) ([]byte, error) {
 		m.Flags |= unix.RTM_F_CLONED
 	}
 	if m.Type == 0 {
-		m.Type = unix.RTN_UNICAST
+		m.Type = uint8(kernel.RouteUnicast)
 	}
 	if m.Protocol == 0 {
-		m.Protocol = unix.RTPROT_STATIC
+		m.Protocol = uint8(kernel.ProtoStatic)
 	}
 	table := r.Table
 	if table == 0 {

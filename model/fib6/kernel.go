@@ -322,8 +322,12 @@ func (m *Model) unlink(s *State, n int, id uint8) {
 }
 
 func (m *Model) applyOp(s *State, a int, op opInfo, rec trace.Recorder) {
-	if op.op.Kind == OpDel {
+	switch op.op.Kind {
+	case OpDel:
 		m.fib6Del(s, op, rec, a)
+		return
+	case OpHeal:
+		m.heal(s, op, rec, a)
 		return
 	}
 	m.fib6Add(s, op.route, op.op.Kind.flags(), rec, a)
@@ -443,5 +447,57 @@ func (m *Model) lookupWhole(s *State, d int) {
 		if m.usedAsIs(rt) || m.fib6Add(s, m.clone[rt][d], flagCreate, nil, -1) == 0 {
 			return
 		}
+	}
+}
+
+// lookupInFlight reports whether a flow to a destination under node n is
+// between its match and its insert (its clone allocated from what it
+// matched, not yet in the table).
+func (m *Model) lookupInFlight(s *State, n int) bool {
+	for f := range m.actors {
+		ai := &m.actors[f]
+		if ai.dst >= 0 && m.dsts[ai.dst].mask&(1<<uint(n)) != 0 && s.PC[f] != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// heal is a route writer's repair, not a kernel function: for every
+// destination under the op's node, the clones that contradict the route
+// covering it (ClonesAgree's test) are deleted, as `ip -6 route del
+// ADDR/128 ... cache` would delete each (ip6_route_del() matches the
+// RTF_CACHE entry at the /128 node before 4.2). Pending enables it only
+// once no lookup under the node is in flight: a writer that waits longer
+// than a lookup's unlocked gap in ip6_pol_route() (3.16), which sleeps
+// nowhere (GFP_ATOMIC allocation), before it reads the cache.
+func (m *Model) heal(s *State, op opInfo, rec trace.Recorder, actor int) {
+	removed := 0
+	for d := range m.dsts {
+		if m.dsts[d].mask&(1<<uint(op.node)) == 0 {
+			continue
+		}
+		slots := &s.Slots[m.dsts[d].node]
+		for i := 0; i < MaxSlots && slots[i] != 0; {
+			id := slots[i]
+			if !m.routes[id].isCache() {
+				i++
+				continue
+			}
+			cover, ok := m.agrees(s, id)
+			if ok {
+				i++
+				continue
+			}
+			copy(slots[i:], slots[i+1:])
+			slots[MaxSlots-1] = 0
+			removed++
+			if rec != nil {
+				m.describeHeal(rec, actor, s, op, id, cover)
+			}
+		}
+	}
+	if rec != nil && removed == 0 {
+		m.describeHeal(rec, actor, s, op, 0, 0)
 	}
 }

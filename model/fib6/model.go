@@ -38,10 +38,16 @@ const (
 	OpReplace                   // ip route replace: NLM_F_CREATE|NLM_F_REPLACE
 	OpChange                    // ip route change: NLM_F_REPLACE
 	OpAppend                    // ip route append: NLM_F_CREATE|NLM_F_APPEND
+	// OpHeal is a route writer's heal of the route cache under a prefix
+	// (apply's, re6st's workaround): once no lookup of a destination
+	// under the prefix is between its match and its insert, every clone
+	// there that contradicts the route covering it is deleted
+	// (RTM_DELROUTE with RTM_F_CLONED). Its Route carries the prefix only.
+	OpHeal
 )
 
 func (k OpKind) String() string {
-	return [...]string{"?", "add", "del", "replace", "change", "append"}[k]
+	return [...]string{"?", "add", "del", "replace", "change", "append", "heal"}[k]
 }
 
 func (k OpKind) flags() int {
@@ -64,7 +70,12 @@ type Op struct {
 	Route Route
 }
 
-func (o Op) String() string { return o.Kind.String() + " " + o.Route.String() }
+func (o Op) String() string {
+	if o.Kind == OpHeal {
+		return "heal " + o.Route.Prefix.String()
+	}
+	return o.Kind.String() + " " + o.Route.String()
+}
 
 // Actor is a routing agent (Ops) or a packet flow (Dst, Packets).
 type Actor struct {
@@ -243,7 +254,7 @@ func New(cfg Config) (*Model, error) {
 				return nil, fmt.Errorf("actor %s: %s: %w", a.Name, op, err)
 			}
 			oi.node = n
-			if op.Kind != OpDel {
+			if op.Kind != OpDel && op.Kind != OpHeal {
 				if oi.route, err = addRoute(op.Route); err != nil {
 					return nil, fmt.Errorf("actor %s: %s: %w", a.Name, op, err)
 				}
@@ -466,9 +477,16 @@ func (m *Model) Pending(s *State, buf []explore.Step) []explore.Step {
 			if int(s.PC[a]) >= len(ai.ops) {
 				continue
 			}
-			n := ai.ops[s.PC[a]].node
+			op := &ai.ops[s.PC[a]]
+			n := op.node
+			if op.op.Kind == OpHeal && m.lookupInFlight(s, n) {
+				continue // the heal waits for lookups between match and insert
+			}
 			// fib6_add()/fib6_del() write the node and may prune clones
-			// anywhere below it.
+			// anywhere below it; a heal deletes clones below it. The steps
+			// that start and end a lookup under it (match, insert) touch
+			// the same nodes, so the heal's waiting is seen by the
+			// partial-order reduction.
 			st.Footprint.Write = 1<<uint(n) | m.nodes[n].descMsk
 		} else {
 			if s.PC[a] == 0 && int(s.Sent[a]) >= ai.packets {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"raceroute/explore"
+	"raceroute/kernel"
 )
 
 // agrees reports whether clone c tells the same story as the route that
@@ -204,4 +205,57 @@ func (m *Model) ClonesKept(prefix netip.Prefix) explore.Property[State] {
 			return fmt.Sprintf("route-cache entries under %s were removed: %s", prefix, strings.Join(parts, ", "))
 		},
 	}
+}
+
+// NoGap is the invariant "prefix always holds a route": at no moment of
+// a change does traffic to it fall back to a covering route, or to none
+// (make before break).
+func (m *Model) NoGap(table uint32, prefix netip.Prefix) (explore.Property[State], error) {
+	n := -1
+	for i, ni := range m.nodes {
+		if ni.table == table && ni.prefix == prefix {
+			n = i
+		}
+	}
+	if n < 0 {
+		return explore.Property[State]{}, fmt.Errorf("prefix %s is neither in the table nor changed by an actor", prefix)
+	}
+	routed := func(s *State) bool {
+		for _, id := range s.Slots[n] {
+			if id != 0 && !m.routes[id].isCache() {
+				return true
+			}
+		}
+		return false
+	}
+	return explore.Property[State]{
+		Name:  "no-gap",
+		Kind:  explore.Invariant,
+		Holds: routed,
+		Explain: func(s *State) string {
+			if routed(s) {
+				return fmt.Sprintf("%s holds a route at every step", prefix)
+			}
+			return fmt.Sprintf("%s holds no route here: between the changes traffic to it falls to %s", prefix, m.coverText(s, n))
+		},
+	}, nil
+}
+
+// coverText says what a lookup under node n finds when n holds nothing.
+func (m *Model) coverText(s *State, n int) string {
+	best, bits := 0, -1
+	for i, ni := range m.nodes {
+		if ni.table == m.nodes[n].table && ni.prefix.Bits() < m.nodes[n].prefix.Bits() && ni.prefix.Bits() > bits && ni.prefix.Contains(m.nodes[n].prefix.Addr()) {
+			for _, id := range s.Slots[i] {
+				if id != 0 && !m.routes[id].isCache() {
+					best, bits = int(id), ni.prefix.Bits()
+					break
+				}
+			}
+		}
+	}
+	if best == 0 {
+		return "no route (ip6_null_entry, " + kernel.ENETUNREACH.String() + ")"
+	}
+	return "`" + m.RouteText(uint8(best)) + "`"
 }

@@ -162,6 +162,25 @@ func (m *Model) describeDel(rec trace.Recorder, actor int, s *State, op opInfo, 
 	m.emitOn(rec, actor, trace.Event{Label: label, Op: trace.OpDel, Text: m.RouteText(id), Object: node, State: m.nodeState(s, op.node)})
 }
 
+// describeHeal tells a heal of op that deleted the clone id, which
+// contradicted cover (0: no route covers it); id 0: it found none.
+func (m *Model) describeHeal(rec trace.Recorder, actor int, s *State, op opInfo, id, cover uint8) {
+	node := m.shortPrefix(op.node)
+	if id == 0 {
+		m.emitOn(rec, actor, trace.Event{Label: trace.LabelRoute, Op: trace.OpNone, Text: op.op.String(),
+			Reason: "no route-cache entry under it contradicts its route", Object: node, Outcome: trace.OutcomeIgnored})
+		return
+	}
+	against := "no route covers it"
+	if cover != 0 {
+		against = "the route covering it is " + m.RouteText(cover)
+	}
+	n := m.routes[id].node
+	m.emitOn(rec, actor, trace.Event{Label: trace.LabelCache, Op: trace.OpDel, Text: m.RouteText(id),
+		Reason: fmt.Sprintf("healed: it contradicts the table (%s); deleted once the lookups under %s were done", against, node),
+		Object: m.shortPrefix(n), State: m.nodeState(s, n), Related: node})
+}
+
 // describeLookup tells one step w of flow a's lookup. On the timeline
 // the match opens the lookup's lock-free window (closed by the clone's
 // insert, describeAdd, or by a failed insert here), the allocation is

@@ -165,6 +165,7 @@ func (m *Model) confirm(v *env, fi int, e *nud.Entry) confirmWhy {
 type txWhy struct {
 	confirm   confirmWhy
 	fast      bool // the CONNECTED fast path
+	firstHH   bool // CONNECTED, but no cached header yet: the slow path
 	queued    bool // held in the entry's arp_queue
 	dst       int  // the interface the frame reached, or -1
 	delivered bool
@@ -181,6 +182,7 @@ func (m *Model) transmit(v *env, fi int) (delivered, queued bool) {
 		*e = nud.Create(v.now)
 	}
 	w := txWhy{confirm: m.confirm(v, fi, e), fast: e.State&NUDConnected != 0 && e.HH != 0, dst: -1}
+	w.firstHH = e.State&NUDConnected != 0 && e.HH == 0
 	if !w.fast {
 		if w.queued = m.eventSend(v, sl, fi); w.queued {
 			if fs.Queued == 0 {

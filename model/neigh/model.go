@@ -117,6 +117,11 @@ func (m *Model) Init() State {
 		if sl.Init.LL >= 0 {
 			e.LL = uint8(sl.Init.LL + 1)
 		}
+		// An entry a scenario starts valid is one the host has been
+		// sending through: its header is cached (nud.Entry.HH).
+		if e.State&NUDValid != 0 {
+			e.HH = 1
+		}
 		if e.State&NUDInTimer != 0 && e.State != NUDReachable {
 			e.Timer = 0 // re-evaluated at once
 		}

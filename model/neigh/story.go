@@ -266,8 +266,11 @@ func (m *Model) describeTx(v *env, fi int, w *txWhy) {
 	if !w.delivered {
 		where = fmt.Sprintf("reached %s, which does not own %s: lost", m.hostName(w.dst), m.ipStr(f.IP))
 	}
-	if w.fast {
+	switch {
+	case w.fast:
 		where = "fast path (REACHABLE); " + where
+	case w.firstHH:
+		where = "neigh_resolve_output(): REACHABLE, but no cached header yet (the first packet): used = now, neigh_hh_init(); " + where
 	}
 	if !w.delivered {
 		e.Outcome = trace.OutcomeLost

@@ -28,7 +28,7 @@ func Model() format.Model {
 }
 
 // modifyStrategies are how an agent changes a route.
-var modifyStrategies = []string{"delete-add", "replace", "add-delete"}
+var modifyStrategies = []string{"delete-add", "replace", "add-delete", "replace-delete-old"}
 
 // compiler compiles one variant of a fib6 scenario.
 type compiler struct {
@@ -92,7 +92,7 @@ type Compiled struct {
 
 // PropSpec is one compiled property of a fib6 scenario.
 type PropSpec struct {
-	// Kind is clones-agree, routes-at or clones-kept.
+	// Kind is clones-agree, routes-at, clones-kept or no-gap.
 	Kind string
 	// Name is the property's name as reports show it.
 	Name string
@@ -311,6 +311,16 @@ func (c *compiler) property(m *fib6.Model, pr Prop) (PropSpec, explore.Property[
 		}
 		prop := m.ClonesKept(pfx)
 		return PropSpec{Kind: pr.Kind, Name: prop.Name, Prefix: pfx}, prop, nil
+	case "no-gap":
+		pfx, err := prefix(pr.Map.NoGap, "no-gap")
+		if err != nil {
+			return PropSpec{}, none, err
+		}
+		prop, err := m.NoGap(fib6.MainTable, pfx)
+		if err != nil {
+			return PropSpec{}, none, sc.Errorf(pr.At, "no-gap: %v", err)
+		}
+		return PropSpec{Kind: pr.Kind, Name: prop.Name, Prefix: pfx}, prop, nil
 	case "routes-at":
 		pfx, err := prefix(pr.Map.RoutesAt, "routes-at")
 		if err != nil {
@@ -363,6 +373,7 @@ var opKinds = []struct {
 }{
 	{"add", fib6.OpAdd}, {"del", fib6.OpDel}, {"delete", fib6.OpDel},
 	{"replace", fib6.OpReplace}, {"change", fib6.OpChange}, {"append", fib6.OpAppend},
+	{"heal", fib6.OpHeal},
 }
 
 // opKind reads the route change an `ops:` line starts with.
@@ -383,7 +394,14 @@ func (c *compiler) op(l format.Line) (fib6.Op, error) {
 	verb, rest, _ := strings.Cut(text, " ")
 	k, ok := opKind(verb)
 	if !ok {
-		return fib6.Op{}, c.sc.ErrorAt(l, "op %q: want add, del, replace, change or append followed by a route", text)
+		return fib6.Op{}, c.sc.ErrorAt(l, "op %q: want add, del, replace, change or append followed by a route, or heal followed by a prefix", text)
+	}
+	if k == fib6.OpHeal {
+		pfx, err := netip.ParsePrefix(strings.TrimSpace(rest))
+		if err != nil || !pfx.Addr().Is6() || pfx.Masked() != pfx {
+			return fib6.Op{}, c.sc.ErrorAt(l, "heal %q: want an IPv6 prefix such as 2001:db8::/48 (the writer heals the route cache under it)", strings.TrimSpace(rest))
+		}
+		return fib6.Op{Kind: k, Route: fib6.Route{Prefix: pfx, Table: fib6.MainTable}}, nil
 	}
 	r, err := c.route(format.Line{Text: rest, Line: l.Line, Col: l.Col})
 	if err != nil {
@@ -395,7 +413,10 @@ func (c *compiler) op(l format.Line) (fib6.Op, error) {
 // modify expands a route change by strategy: delete-add (babeld: a
 // delete, then an add with NLM_F_CREATE|NLM_F_EXCL), replace
 // (NLM_F_CREATE|NLM_F_REPLACE), add-delete (the new route first, then the
-// old one deleted).
+// old one deleted), replace-delete-old (replace, then delete the old
+// route by its next hop: raceroute apply's make before break where
+// replace adds); with heal, the route cache under the new route's prefix
+// is healed last.
 func (c *compiler) modify(mod *Modify) ([]fib6.Op, error) {
 	from, err := c.route(mod.From)
 	if err != nil {
@@ -409,15 +430,31 @@ func (c *compiler) modify(mod *Modify) ([]fib6.Op, error) {
 	if err != nil {
 		return nil, err
 	}
+	var ops []fib6.Op
 	switch strategy {
 	case "delete-add":
-		return []fib6.Op{{Kind: fib6.OpDel, Route: from}, {Kind: fib6.OpAdd, Route: to}}, nil
+		ops = []fib6.Op{{Kind: fib6.OpDel, Route: from}, {Kind: fib6.OpAdd, Route: to}}
 	case "replace":
-		return []fib6.Op{{Kind: fib6.OpReplace, Route: to}}, nil
+		ops = []fib6.Op{{Kind: fib6.OpReplace, Route: to}}
 	case "add-delete":
-		return []fib6.Op{{Kind: fib6.OpAdd, Route: to}, {Kind: fib6.OpDel, Route: from}}, nil
+		ops = []fib6.Op{{Kind: fib6.OpAdd, Route: to}, {Kind: fib6.OpDel, Route: from}}
+	case "replace-delete-old":
+		ops = []fib6.Op{{Kind: fib6.OpReplace, Route: to}, {Kind: fib6.OpDel, Route: from}}
+	default:
+		return nil, c.sc.ErrorAt(mod.Strategy, "modify strategy %q: want one of %s", strategy, strings.Join(modifyStrategies, ", "))
 	}
-	return nil, c.sc.ErrorAt(mod.Strategy, "modify strategy %q: want one of %s", strategy, strings.Join(modifyStrategies, ", "))
+	heal, err := c.text(mod.Heal)
+	if err != nil {
+		return nil, err
+	}
+	switch heal {
+	case "", "false":
+	case "true":
+		ops = append(ops, fib6.Op{Kind: fib6.OpHeal, Route: fib6.Route{Prefix: to.Prefix, Table: to.Table}})
+	default:
+		return nil, c.sc.ErrorAt(mod.Heal, "heal: want true or false, got %q", heal)
+	}
+	return ops, nil
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -23,7 +23,7 @@ func testCompiler() *compiler {
 func ops(list []fib6.Op) string {
 	var s []string
 	for _, o := range list {
-		s = append(s, o.Kind.String()+" "+o.Route.String())
+		s = append(s, o.String())
 	}
 	return strings.Join(s, "; ")
 }
@@ -39,7 +39,10 @@ func TestOps(t *testing.T) {
 		{line: "replace 2001:db8::/64 via $gw dev eth0 metric 1024", want: "replace " + r},
 		{line: "change " + r, want: "change " + r},
 		{line: "append " + r, want: "append " + r},
-		{line: "remove " + r, err: `t.yaml:3:5: op "remove ` + r + `": want add, del, replace, change or append followed by a route`},
+		{line: "remove " + r, err: `t.yaml:3:5: op "remove ` + r + `": want add, del, replace, change or append followed by a route, or heal followed by a prefix`},
+		{line: "heal 2001:db8::/48", want: "heal 2001:db8::/48"},
+		{line: "heal 2001:db8::1/48", err: `t.yaml:3:5: heal "2001:db8::1/48": want an IPv6 prefix such as 2001:db8::/48 (the writer heals the route cache under it)`},
+		{line: "heal 10.0.0.0/8", err: `t.yaml:3:5: heal "10.0.0.0/8": want an IPv6 prefix such as 2001:db8::/48 (the writer heals the route cache under it)`},
 		{line: "add 2001:db8::/64 dev eth7", err: `t.yaml:3:5: route "2001:db8::/64 dev eth7": unknown device "eth7" (host devices: eth0, lo)`},
 	} {
 		op, err := testCompiler().op(format.Line{Text: tc.line, Line: 3, Col: 5})
@@ -56,16 +59,21 @@ func TestOps(t *testing.T) {
 // make: babeld's delete then add, a replace, or the new route first.
 func TestModifyStrategies(t *testing.T) {
 	const from, to = "2001:db8::/64 via fe80::1 dev eth0 metric 1024", "2001:db8::/64 via fe80::2 dev eth0 metric 1024"
-	for _, tc := range []struct{ strategy, want, err string }{
+	for _, tc := range []struct{ strategy, heal, want, err string }{
 		{strategy: "delete-add", want: "del " + from + "; add " + to},
 		{strategy: "replace", want: "replace " + to},
 		{strategy: "add-delete", want: "add " + to + "; del " + from},
-		{strategy: "swap", err: `t.yaml:7:3: modify strategy "swap": want one of delete-add, replace, add-delete`},
+		{strategy: "replace-delete-old", want: "replace " + to + "; del " + from},
+		{strategy: "replace", heal: "true", want: "replace " + to + "; heal 2001:db8::/64"},
+		{strategy: "replace", heal: "false", want: "replace " + to},
+		{strategy: "replace", heal: "yes", err: `t.yaml:8:3: heal: want true or false, got "yes"`},
+		{strategy: "swap", err: `t.yaml:7:3: modify strategy "swap": want one of delete-add, replace, add-delete, replace-delete-old`},
 	} {
 		got, err := testCompiler().modify(&Modify{
 			From:     format.Line{Text: from, Line: 5, Col: 3},
 			To:       format.Line{Text: "2001:db8::/64 via $gw dev eth0 metric 1024", Line: 6, Col: 3},
 			Strategy: format.Line{Text: tc.strategy, Line: 7, Col: 3},
+			Heal:     format.Line{Text: tc.heal, Line: 8, Col: 3},
 		})
 		if tc.err != "" {
 			if fmt.Sprint(err) != tc.err {
@@ -77,7 +85,7 @@ func TestModifyStrategies(t *testing.T) {
 			t.Errorf("%s: %s (error %v), want %s", tc.strategy, ops(got), err, tc.want)
 		}
 	}
-	if len(modifyStrategies) != 3 {
-		t.Errorf("strategies %v: the table above tests three", modifyStrategies)
+	if len(modifyStrategies) != 4 {
+		t.Errorf("strategies %v: the table above tests four", modifyStrategies)
 	}
 }

@@ -48,11 +48,13 @@ type Actor struct {
 }
 
 // Modify is one route change by a strategy (delete-add, replace,
-// add-delete).
+// add-delete, replace-delete-old), then, with Heal, a heal of the route
+// cache under the new route's prefix.
 type Modify struct {
 	From     format.Line `yaml:"from"`
 	To       format.Line `yaml:"to"`
 	Strategy format.Line `yaml:"strategy"`
+	Heal     format.Line `yaml:"heal"`
 }
 
 // Flow sends Packets packets to Dst (1 if not given).
@@ -62,10 +64,10 @@ type Flow struct {
 }
 
 // Prop is `clones-agree`, or a mapping {routes-at: PREFIX, metric: N,
-// want: [ROUTE...]}, or {clones-kept: PREFIX}.
+// want: [ROUTE...]}, {clones-kept: PREFIX} or {no-gap: PREFIX}.
 type Prop struct {
 	At   format.Pos `yaml:"-"`
-	Kind string     // clones-agree, routes-at or clones-kept
+	Kind string     // clones-agree, routes-at, clones-kept or no-gap
 	Map  PropMap    `yaml:",inline"`
 }
 
@@ -74,14 +76,15 @@ type PropMap struct {
 	Name       format.Line   `yaml:"name"`
 	RoutesAt   *format.Line  `yaml:"routes-at"`
 	ClonesKept *format.Line  `yaml:"clones-kept"`
+	NoGap      *format.Line  `yaml:"no-gap"`
 	Metric     *format.Line  `yaml:"metric"`
 	Want       *format.Lines `yaml:"want"`
 }
 
 // propKinds are the fib6 properties.
-var propKinds = []string{"clones-agree", "routes-at", "clones-kept"}
+var propKinds = []string{"clones-agree", "routes-at", "clones-kept", "no-gap"}
 
-const propHelp = "want a property: clones-agree, {routes-at: PREFIX, metric: N, want: [ROUTE...]} or {clones-kept: PREFIX}"
+const propHelp = "want a property: clones-agree, {routes-at: PREFIX, metric: N, want: [ROUTE...]}, {clones-kept: PREFIX} or {no-gap: PREFIX}"
 
 // DecodeNode reads a property in either form, refusing a mapping of
 // neither or both kinds.
@@ -92,7 +95,7 @@ func (p *Prop) DecodeNode(d *format.Decoder, n *yaml.Node, at format.Pos) error 
 		case "clones-agree":
 			p.Kind = n.Value
 			return nil
-		case "routes-at", "clones-kept":
+		case "routes-at", "clones-kept", "no-gap":
 			return d.Errorf(format.PosOf(n), "%s needs its prefix: write {%s: PREFIX, ...}", n.Value, n.Value)
 		}
 		return d.Errorf(format.PosOf(n), "unknown property %q (want %s)", n.Value, strings.Join(propKinds, ", "))
@@ -104,21 +107,30 @@ func (p *Prop) DecodeNode(d *format.Decoder, n *yaml.Node, at format.Pos) error 
 		return err
 	}
 	m := &p.Map
+	given := 0
+	for _, x := range []*format.Line{m.RoutesAt, m.ClonesKept, m.NoGap} {
+		if x != nil {
+			given++
+		}
+	}
 	switch {
-	case m.RoutesAt != nil && m.ClonesKept == nil:
+	case given != 1:
+		return d.Errorf(at, "%s (one of routes-at, clones-kept or no-gap)", propHelp)
+	case m.RoutesAt != nil:
 		p.Kind = "routes-at"
-	case m.ClonesKept != nil && m.RoutesAt == nil:
+	default:
 		p.Kind = "clones-kept"
+		if m.NoGap != nil {
+			p.Kind = "no-gap"
+		}
 		for _, f := range []struct {
 			key   string
 			given bool
 		}{{"name", m.Name.Text != ""}, {"metric", m.Metric != nil}, {"want", m.Want != nil}} {
 			if f.given {
-				return d.Errorf(at, "clones-kept takes no `%s:` (it is a property of the prefix alone)", f.key)
+				return d.Errorf(at, "%s takes no `%s:` (it is a property of the prefix alone)", p.Kind, f.key)
 			}
 		}
-	default:
-		return d.Errorf(at, "%s (one of routes-at or clones-kept)", propHelp)
 	}
 	return nil
 }

@@ -322,3 +322,15 @@ func (c *compiler) refuse(why string, fields ...keyed) error {
 	}
 	return nil
 }
+
+// Config compiles variant v of sc for profile p and returns the model's
+// configuration: what a test compares with the code a scenario is the
+// evidence for (the ARP senders of announce-safe with package announce's
+// safe preset).
+func Config(sc *format.Scenario, v format.Variant, p profile.Profile) (*neigh.Config, error) {
+	m, _, err := Build(sc, v, p)
+	if err != nil {
+		return nil, err
+	}
+	return m.Config(), nil
+}

@@ -156,7 +156,7 @@ func (nd *Detector) observeNeigh(r *trace.Record, ch *view.Change, out []finding
 type frameSeen struct {
 	t   time.Time
 	mac kernel.MAC
-	op  uint8
+	op  trace.FrameOp
 }
 
 // maxFramesPerSender bounds the recent frames kept per (device, address).

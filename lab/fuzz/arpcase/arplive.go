@@ -159,7 +159,7 @@ func (l *arpLab) send(e arpEvent) error {
 		dst = recvMAC
 	}
 	var tha kernel.MAC
-	op := uint8(trace.FrameARPRequest)
+	op := trace.FrameARPRequest
 	if e.op == neigh.OpReply {
 		op = trace.FrameARPReply
 		switch e.tha {

@@ -130,7 +130,7 @@ func NeighRec(t testing.TB, when time.Time, action trace.Action, addr, dev, llad
 }
 
 // ArpRec returns the record of an ARP (or NA) frame from sender.
-func ArpRec(t testing.TB, when time.Time, op uint8, dev, sender, senderMAC, target string) trace.Record {
+func ArpRec(t testing.TB, when time.Time, op trace.FrameOp, dev, sender, senderMAC, target string) trace.Record {
 	f := trace.Frame{Op: op, Dev: dev, SenderIP: netip.MustParseAddr(sender), SenderHW: MAC(t, senderMAC),
 		SrcMAC: MAC(t, senderMAC), DstMAC: MAC(t, "ff:ff:ff:ff:ff:ff")}
 	if target != "" {

@@ -1,0 +1,38 @@
+// Package apply holds the routes of one routing protocol at a desired
+// state, the safe way: a Writer reads the kernel's tables, computes the
+// difference from the desired routes (a Plan), writes it with
+// NLM_F_REPLACE in batches of many messages a sendmsg with every
+// acknowledgement checked by sequence number (the kernel's extended-ACK
+// text kept in errors), and reads the tables back to check them. A second
+// apply of the same state writes nothing. The writer owns the routes of
+// its protocol in its tables, and no others: it never writes over,
+// changes or deletes another protocol's route, and refuses a desired
+// route whose key another's holds.
+//
+// Every change says which strategy writes it and why, chosen for the
+// kernel profile (live/host detects the running one):
+//
+//   - Replace, where the kernel's replace is atomic;
+//   - ReplaceDeleteOld, make before break where IPv6 replace of a gateway
+//     route by a route that does not qualify for ECMP adds instead
+//     (ipv6-replace=ecmp-quirk: 4.2 to 5.5 without the backport of
+//     e404b8c7cfb3);
+//   - AddDelete for a metric change (the replace key includes the metric);
+//   - and, on kernels whose IPv6 lookups clone into the route cache
+//     (ipv6-cache=clone-on-lookup, 3.x), a heal of the cache after the
+//     change.
+//
+// Each choice cites the library scenarios (scenario/library/apply-*.yaml)
+// that show it safe on the profile with the model, and a test fails if
+// the evidence and the choice ever disagree.
+//
+// Where the kernel has nexthop objects (5.3 and later), routes with the
+// same next hops share one object (RTM_NEWNEXTHOP), so that moving them
+// all to another next hop is one nexthop replace, atomic for all of them
+// (NexthopReplace); where it has none, each route is written with its own
+// next hops, and the plan says so.
+//
+// IPv4 and IPv6, every route type (unicast, reject types, local,
+// broadcast, anycast, multicast, NAT) and ECMP routes (several weighted
+// next hops) are written.
+package apply

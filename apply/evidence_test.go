@@ -1,0 +1,130 @@
+package apply
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"raceroute/explore"
+	"raceroute/profile"
+	"raceroute/scenario"
+)
+
+// verdicts checks library scenario variants with the model, once per
+// distinct setting of the switches each depends on.
+type verdicts struct {
+	t    *testing.T
+	seen map[string]explore.Verdict
+	lib  map[string]*scenario.Scenario
+}
+
+// on returns the model's verdict and the library's expectation for
+// variant NAME/VARIANT under every runnable candidate of p.
+func (v *verdicts) on(name string, p profile.Profile) (got, want []explore.Verdict, cands []string) {
+	v.t.Helper()
+	base, variant, _ := strings.Cut(name, "/")
+	sc := v.lib[base]
+	if sc == nil || variant == "" {
+		v.t.Fatalf("evidence %q: not a library scenario variant", name)
+	}
+	vr, err := sc.Variant(variant)
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	for _, q := range p.Resolve(sc.Switches()) {
+		key := name
+		for _, sw := range sc.Switches() {
+			st, _ := q.Setting(sw)
+			key += "," + sw + "=" + st.Value
+		}
+		res, ok := v.seen[key]
+		if !ok {
+			c, err := sc.Compile(vr, q)
+			if err != nil {
+				v.t.Fatal(err)
+			}
+			r := c.Check(context.Background(), explore.DefaultOptions())
+			if r.Verdict == explore.Holds && !r.Exhaustive {
+				v.t.Fatalf("%s on %s holds, but not exhaustively", name, q.Name)
+			}
+			res = r.Verdict
+			v.seen[key] = res
+		}
+		exp, _, err := vr.Expected(q)
+		if err != nil {
+			v.t.Fatal(err)
+		}
+		got, want, cands = append(got, res), append(want, exp), append(cands, q.Name)
+	}
+	return got, want, cands
+}
+
+func all(vs []explore.Verdict, x explore.Verdict) bool {
+	for _, v := range vs {
+		if v != x {
+			return false
+		}
+	}
+	return true
+}
+
+// The writer's choice on every kernel of the library agrees with the
+// library's evidence: the scenarios a choice cites hold on every
+// candidate setting of the kernel (by the model, and by the scenario's
+// expectation), and where the writer chose more than the simplest
+// strategy (make before break, a heal), the simplest one is violated on
+// some candidate. A change of the writer or of a scenario that breaks
+// this fails here.
+func TestEvidenceAgreesWithChoice(t *testing.T) {
+	lib, err := scenario.Library()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &verdicts{t: t, seen: map[string]explore.Verdict{}, lib: map[string]*scenario.Scenario{}}
+	for _, sc := range lib {
+		v.lib[sc.Name] = sc
+	}
+	simpler := map[class]string{classToNonECMP: "apply-retract/replace"}
+	for _, p := range profile.All() {
+		for _, c := range []class{classNew, classSameKind, classToNonECMP, classMetric, classDelete} {
+			ch := choose(p, 6, c)
+			if ch.why == "" {
+				t.Errorf("%s, class %d: no reason", p.Name, c)
+			}
+			for _, ev := range ch.evidence {
+				got, want, cands := v.on(ev, p)
+				if !all(got, explore.Holds) || !all(want, explore.Holds) {
+					t.Errorf("%s: %s (class %d) cites %s, which on %v the model finds %v and the library expects %v", p.Name, ch.strategy, c, ev, cands, got, want)
+				}
+			}
+			if s, ok := simpler[c]; ok {
+				got, want, cands := v.on(s, p)
+				chose := ch.strategy != Replace
+				if chose == all(got, explore.Holds) || chose == all(want, explore.Holds) {
+					t.Errorf("%s: chose %s for class %d, but %s on %v is %v by the model, %v by the library", p.Name, ch.strategy, c, s, cands, got, want)
+				}
+			}
+			got, want, cands := v.on(noHealEvidence, p)
+			if ch.heal == all(got, explore.Holds) || ch.heal == all(want, explore.Holds) {
+				t.Errorf("%s: heal=%v for class %d, but %s on %v is %v by the model, %v by the library", p.Name, ch.heal, c, noHealEvidence, cands, got, want)
+			}
+		}
+		// The alternatives to add-delete for a metric change fail on every
+		// kernel: the reason the writer never uses them.
+		for _, alt := range []string{"apply-metric-change/replace", "apply-metric-change/delete-add", "apply-retract/delete-add"} {
+			got, want, _ := v.on(alt, p)
+			if !all(got, explore.Violated) || !all(want, explore.Violated) {
+				t.Errorf("%s: %s is %v by the model, %v by the library; the writer avoids it because it fails", p.Name, alt, got, want)
+			}
+		}
+	}
+	// The evidence names in the writer's table are all library variants.
+	for c, m := range evidenceFor {
+		for s, name := range m {
+			if !strings.HasPrefix(name, "apply-") {
+				t.Errorf("class %d %s: evidence %s is not one of the apply scenarios", c, s, name)
+			}
+			v.on(name, profile.All()[0])
+		}
+	}
+}

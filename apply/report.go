@@ -1,0 +1,143 @@
+package apply
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteText prints the plan: the kernel and nexthop decision, the
+// nexthop object writes, then every change with its strategy; changes
+// with the same strategy and reason share one explanation.
+func (p *Plan) WriteText(w io.Writer) {
+	where := ""
+	if p.Netns != "" {
+		where = " in netns " + p.Netns
+	}
+	kernel := p.ProfileName
+	if p.Profile != p.ProfileName {
+		kernel += " (" + p.Profile + ")"
+	}
+	fmt.Fprintf(w, "plan%s: %d change(s), %d route(s) already as desired; kernel profile %s\n", where, len(p.Changes), p.Unchanged, kernel)
+	if p.Nexthops {
+		fmt.Fprintf(w, "nexthop objects: used: %s\n", p.NexthopsWhy)
+	} else {
+		fmt.Fprintf(w, "nexthop objects: not used: %s\n", p.NexthopsWhy)
+	}
+	for _, s := range p.NexthopWrites {
+		fmt.Fprintf(w, "  %s\n", s)
+	}
+	for _, g := range groups(p.Changes) {
+		c := &p.Changes[g[0]]
+		head := string(c.Strategy)
+		if c.Heal {
+			head += " + heal"
+		}
+		fmt.Fprintf(w, "%s (%d): %s\n", head, len(g), c.Why)
+		for _, e := range c.Evidence {
+			fmt.Fprintf(w, "  shown by: raceroute check %s --kernel %s\n", e, p.Profile)
+		}
+		for _, i := range g {
+			ch := &p.Changes[i]
+			line := "  " + ch.String()
+			if ch.Nexthop != "" {
+				line += "  [" + ch.Nexthop + "]"
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+}
+
+// groups lists the changes by (strategy, heal, reason, evidence), in
+// the order each group first appears.
+func groups(cs []Change) [][]int {
+	var order []string
+	by := map[string][]int{}
+	for i := range cs {
+		c := &cs[i]
+		k := fmt.Sprintf("%s|%v|%s|%s", c.Strategy, c.Heal, c.Why, strings.Join(c.Evidence, ","))
+		if _, ok := by[k]; !ok {
+			order = append(order, k)
+		}
+		by[k] = append(by[k], i)
+	}
+	out := make([][]int, len(order))
+	for i, k := range order {
+		out[i] = by[k]
+	}
+	return out
+}
+
+// WriteText prints what an Apply did: on success one line; otherwise
+// every change not applied with the kernel's answer, the applied ones
+// (all of them, or the first `applied` and a count: every change not
+// listed as not applied was), the read-back, and the rollback.
+func (r *Result) WriteText(w io.Writer, applied int) {
+	var ok, notOK []ChangeResult
+	for _, c := range r.NexthopWrites {
+		if c.Outcome == Applied {
+			ok = append(ok, c)
+		} else {
+			notOK = append(notOK, c)
+		}
+	}
+	for _, c := range r.Changes {
+		if c.Outcome == Applied {
+			ok = append(ok, c)
+		} else {
+			notOK = append(notOK, c)
+		}
+	}
+	line := func(c ChangeResult) string {
+		if c.Change.From == nil && c.Change.To == nil {
+			return c.Change.Why // a nexthop object write
+		}
+		return c.Change.String()
+	}
+	switch {
+	case len(notOK) == 0 && r.Aborted == "" && len(ok) == 0:
+		fmt.Fprintf(w, "nothing to change: the %d desired route(s) are as desired", r.Plan.Unchanged)
+	case len(notOK) == 0 && r.Aborted == "":
+		fmt.Fprintf(w, "applied %d change(s) and %d nexthop object write(s) with %d request(s), every one acknowledged, in %.3f s",
+			len(r.Changes), len(r.NexthopWrites), r.Requests, r.Elapsed.Seconds())
+	default:
+		fmt.Fprintf(w, "%d of %d change(s) not applied", len(notOK), len(notOK)+len(ok))
+		if r.Aborted != "" {
+			fmt.Fprintf(w, "; %s", r.Aborted)
+		}
+		fmt.Fprintln(w, ":")
+		for _, c := range notOK {
+			msg := ""
+			if c.Err != nil {
+				msg = ": " + c.Err.Error()
+			}
+			fmt.Fprintf(w, "  %s: %s%s\n", c.Outcome, line(c), msg)
+		}
+		fmt.Fprintf(w, "applied (%d)", len(ok))
+		if len(ok) > 0 {
+			fmt.Fprintln(w, ":")
+		}
+		for i, c := range ok {
+			if applied >= 0 && i == applied {
+				fmt.Fprintf(w, "  ... and %d more: every change not listed above as not applied\n", len(ok)-applied)
+				break
+			}
+			fmt.Fprintf(w, "  %s\n", line(c))
+		}
+	}
+	if len(r.Healed) > 0 {
+		fmt.Fprintf(w, "\nhealed the route cache: deleted %s", strings.Join(r.Healed, ", "))
+	}
+	switch {
+	case r.Verified:
+		fmt.Fprintln(w, "\nread back: the tables hold exactly what the outcomes say")
+	case r.VerifyErr != nil:
+		fmt.Fprintf(w, "\n%v\n", r.VerifyErr)
+	default:
+		fmt.Fprintln(w)
+	}
+	if r.Rollback != nil {
+		fmt.Fprint(w, "rollback (restoring the routes as they were before): ")
+		r.Rollback.WriteText(w, applied)
+	}
+}

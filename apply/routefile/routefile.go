@@ -1,0 +1,202 @@
+// Package routefile reads the desired routes of `raceroute apply`: a file
+// of routes in iproute2 syntax, one a line as `ip -batch` takes them
+// after `route replace` ("10.0.0.0/24 via 10.9.0.2 dev eth0 metric 10";
+// a leading `route replace` or `route add` is allowed, so that the same
+// file feeds ip -batch), or JSON in the form `ip -j route` prints. Every
+// line is read before anything is returned, and every malformed one is
+// reported with its line number.
+package routefile
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"raceroute/apply"
+	"raceroute/kernel"
+)
+
+// Entry is one desired route with where it was read.
+type Entry struct {
+	Route apply.Route
+	// Proto is the protocol the line names, 0 when it names none.
+	Proto kernel.Proto
+	// Line is the 1-based line of the route (of its JSON object's start).
+	Line int
+}
+
+// LineError is one malformed route.
+type LineError struct {
+	Name string // the file's name
+	Line int
+	// Text is the line (shortened), "" for JSON.
+	Text string
+	Msg  string
+}
+
+func (e *LineError) Error() string {
+	s := fmt.Sprintf("%s:%d: %s", e.Name, e.Line, e.Msg)
+	if e.Text != "" {
+		s += fmt.Sprintf(" (in %q)", e.Text)
+	}
+	return s
+}
+
+// Errors is every malformed route of a file.
+type Errors []*LineError
+
+func (es Errors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	if len(es) > 1 {
+		return fmt.Sprintf("%d malformed routes:\n  %s", len(es), strings.Join(parts, "\n  "))
+	}
+	return strings.Join(parts, "")
+}
+
+// Options tune the reading.
+type Options struct {
+	// Name names the file in errors.
+	Name string
+	// Family (4 or 6) is the family of `default` routes that do not
+	// show theirs by a gateway or source; 0 means IPv4, as iproute2.
+	Family int
+	// Tables names routing tables beyond main, local and default
+	// (iproute2's rt_tables); nil reads the system's (SystemTables).
+	Tables map[string]uint32
+	// MaxErrors stops the reading after that many malformed routes (20
+	// if 0).
+	MaxErrors int
+}
+
+// maxLine bounds a line: a route is a few dozen bytes; a line of a
+// megabyte is not a route file.
+const maxLine = 64 << 10
+
+// Read reads a route file: JSON when its first non-blank byte is `[` or
+// `{`, iproute2 lines otherwise.
+func Read(r io.Reader, opts Options) ([]Entry, error) {
+	if opts.Name == "" {
+		opts.Name = "routes"
+	}
+	if opts.MaxErrors <= 0 {
+		opts.MaxErrors = 20
+	}
+	if opts.Tables == nil {
+		opts.Tables = SystemTables()
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		b, err := br.Peek(1)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("%s: %w", opts.Name, err)
+		}
+		switch b[0] {
+		case ' ', '\t', '\r', '\n':
+			if _, err := br.ReadByte(); err != nil {
+				return nil, err
+			}
+			continue
+		case '[', '{':
+			return readJSON(br, opts)
+		}
+		return readLines(br, opts)
+	}
+}
+
+func readLines(r io.Reader, opts Options) ([]Entry, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), maxLine)
+	var out []Entry
+	var errs Errors
+	n := 0
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		text := strings.TrimSpace(line)
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		e, msg := parseLine(text, opts)
+		if msg != "" {
+			errs = append(errs, &LineError{Name: opts.Name, Line: n, Text: short(text), Msg: msg})
+			if len(errs) >= opts.MaxErrors {
+				return nil, append(errs, &LineError{Name: opts.Name, Line: n, Msg: fmt.Sprintf("stopped after %d malformed routes", len(errs))})
+			}
+			continue
+		}
+		e.Line = n
+		out = append(out, e)
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, append(errs, &LineError{Name: opts.Name, Line: n + 1, Msg: fmt.Sprintf("a line longer than %d bytes: not a route", maxLine)})
+		}
+		return nil, fmt.Errorf("%s: line %d: %w", opts.Name, n+1, err)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return out, nil
+}
+
+func short(s string) string {
+	if len(s) > 120 {
+		return s[:117] + "..."
+	}
+	return s
+}
+
+// SystemTables reads the table names of iproute2's rt_tables files
+// (/etc/iproute2, then the distribution's defaults under /usr/share and
+// /usr/lib, and their rt_tables.d/*.conf), as `ip route ... table NAME`
+// resolves them.
+func SystemTables() map[string]uint32 {
+	out := map[string]uint32{}
+	for _, dir := range []string{"/usr/lib/iproute2", "/usr/share/iproute2", "/etc/iproute2"} {
+		files := []string{dir + "/rt_tables"}
+		if ents, err := readDir(dir + "/rt_tables.d"); err == nil {
+			for _, e := range ents {
+				if strings.HasSuffix(e, ".conf") {
+					files = append(files, dir+"/rt_tables.d/"+e)
+				}
+			}
+		}
+		for _, f := range files {
+			b, err := readFile(f)
+			if err != nil {
+				continue
+			}
+			parseTables(b, out)
+		}
+	}
+	return out
+}
+
+// parseTables reads "NUMBER NAME" lines (comments with #).
+func parseTables(b []byte, out map[string]uint32) {
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		l = bytes.TrimSpace(l)
+		if len(l) == 0 || l[0] == '#' {
+			continue
+		}
+		f := strings.Fields(string(l))
+		if len(f) < 2 {
+			continue
+		}
+		n, err := strconv.ParseUint(f[0], 0, 32)
+		if err != nil {
+			continue
+		}
+		out[f[1]] = uint32(n)
+	}
+}

@@ -1,0 +1,613 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"raceroute/apply/internal/rtnl"
+	"raceroute/kernel"
+	"raceroute/live/host"
+	"raceroute/profile"
+)
+
+// DefaultProto is the routing protocol number the writer's routes carry
+// when Options.Proto is not set: iproute2 names nothing 250, so that
+// `ip route show proto 250` lists exactly the writer's routes.
+const DefaultProto kernel.Proto = 250
+
+// Options configure a Writer.
+type Options struct {
+	// Netns is the namespace (a name under /run/netns or a path), "" for
+	// the caller's.
+	Netns string
+	// Proto is the rtm_protocol of every route the writer writes, and
+	// the only one it ever changes or deletes (DefaultProto if 0).
+	Proto kernel.Proto
+	// Tables are the routing tables the writer owns, beside main and
+	// those its desired routes name; with Prune, routes of Proto in them
+	// that are not desired are deleted.
+	Tables []uint32
+	// Prune deletes the routes of Proto in the owned tables that are not
+	// desired.
+	Prune bool
+	// Nexthops says whether to use nexthop objects (NexthopsAuto if "").
+	Nexthops NexthopMode
+	// Profile is the kernel profile strategies are chosen for; nil: the
+	// running kernel's (live/host).
+	Profile *profile.Profile
+	// Batch is the most requests per sendmsg (rtnl.DefaultBatch if 0).
+	Batch int
+	// RollbackOnError restores the state before Apply when a change
+	// fails or does not read back as written.
+	RollbackOnError bool
+	// Settle is how long the writer waits before it heals the IPv6 route
+	// cache on kernels that clone on lookup, for lookups that matched
+	// the old route to insert their clones (50 ms if 0).
+	Settle time.Duration
+	// NexthopIDBase is the lowest id the writer gives a new nexthop
+	// object (Proto<<24 + 1 if 0, so that writers of different protocols
+	// draw from different ranges).
+	NexthopIDBase uint32
+	// Progress, if set, is told how many requests of how many have an
+	// answer, after every batch.
+	Progress func(done, total int)
+}
+
+// Writer holds routes of one protocol in one namespace at a desired
+// state: it reads the kernel's tables, plans the difference, writes it
+// in batches with every acknowledgement checked, and reads it back.
+type Writer struct {
+	opts Options
+	prof profile.Profile
+	c    *rtnl.Conn
+}
+
+// Open opens a writer on the namespace of opts.
+func Open(opts Options) (*Writer, error) {
+	if opts.Proto == 0 {
+		opts.Proto = DefaultProto
+	}
+	switch opts.Proto {
+	case kernel.ProtoUnspec, kernel.ProtoRedirect, kernel.ProtoKernel:
+		return nil, fmt.Errorf("proto %s: the kernel's own routes are not a writer's to own; pick another protocol (the default is %d)", opts.Proto, DefaultProto)
+	}
+	switch opts.Nexthops {
+	case "":
+		opts.Nexthops = NexthopsAuto
+	case NexthopsAuto, NexthopsOn, NexthopsOff:
+	default:
+		return nil, fmt.Errorf("nexthops %q: want auto, on or off", opts.Nexthops)
+	}
+	if opts.Settle == 0 {
+		opts.Settle = 50 * time.Millisecond
+	}
+	if opts.NexthopIDBase == 0 {
+		opts.NexthopIDBase = uint32(opts.Proto)<<24 + 1
+	}
+	w := &Writer{opts: opts}
+	if opts.Profile != nil {
+		w.prof = *opts.Profile
+	} else {
+		p, err := host.Profile()
+		if err != nil {
+			return nil, fmt.Errorf("route writer: the running kernel's profile: %w", err)
+		}
+		w.prof = p
+	}
+	c, err := rtnl.Dial(opts.Netns)
+	if err != nil {
+		return nil, fmt.Errorf("route writer%s: %w", inNetns(opts.Netns), err)
+	}
+	w.c = c
+	return w, nil
+}
+
+// Profile is the kernel profile the writer chooses strategies for.
+func (w *Writer) Profile() profile.Profile { return w.prof }
+
+// Close releases the writer's socket.
+func (w *Writer) Close() error { return w.c.Close() }
+
+// owned are the tables of the writer, with those the routes name.
+func (w *Writer) owned(desired []Route) map[uint32]bool {
+	t := map[uint32]bool{unix.RT_TABLE_MAIN: true}
+	for _, x := range w.opts.Tables {
+		t[x] = true
+	}
+	for _, r := range desired {
+		if r.Table != 0 {
+			t[r.Table] = true
+		}
+	}
+	return t
+}
+
+// Plan reads the kernel's tables and plans the changes that bring the
+// writer's routes to desired. It writes nothing; a desired state with
+// problems (an unknown device, a key held by another protocol's route, a
+// malformed route) gives a *ValidationError listing every one.
+func (w *Writer) Plan(ctx context.Context, desired []Route) (*Plan, error) {
+	return w.plan(ctx, desired, w.owned(desired), w.opts.Prune)
+}
+
+func (w *Writer) plan(ctx context.Context, desired []Route, owned map[uint32]bool, prune bool) (*Plan, error) {
+	st, err := read(ctx, w.c, w.opts.Proto, owned)
+	if err != nil {
+		return nil, fmt.Errorf("route writer%s: read the tables: %w", inNetns(w.opts.Netns), err)
+	}
+	return compute(st, desired, config{proto: w.opts.Proto, owned: owned, prune: prune, nexthops: w.opts.Nexthops,
+		profile: w.prof, idBase: w.opts.NexthopIDBase, netns: w.opts.Netns})
+}
+
+// Outcome is what became of a change.
+type Outcome string
+
+// Outcomes of a change.
+const (
+	Applied      Outcome = "applied"
+	Failed       Outcome = "failed"
+	NotAttempted Outcome = "not attempted"
+	// PartlyApplied: the change's first write went in, a later one did
+	// not (a make-before-break whose old route is still there too).
+	PartlyApplied Outcome = "partly applied"
+	// Unknown: a request was sent but its acknowledgement never came;
+	// the read-back says what the kernel holds.
+	Unknown Outcome = "unknown"
+)
+
+// ChangeResult is the outcome of one change, with the kernel's error.
+type ChangeResult struct {
+	Change  *Change
+	Outcome Outcome
+	Err     error
+}
+
+// Result is what an Apply did.
+type Result struct {
+	Plan    *Plan
+	Changes []ChangeResult
+	// NexthopWrites are the outcomes of the nexthop object writes, in
+	// the order of Plan.NexthopWrites.
+	NexthopWrites []ChangeResult
+	// Requests is the number of requests sent, every one acknowledged
+	// or accounted for.
+	Requests int
+	// Healed lists the route-cache entries deleted as contradicting
+	// their routes.
+	Healed []string
+	// Verified: the tables read back hold exactly what the outcomes say.
+	Verified  bool
+	VerifyErr error
+	// Aborted says why later writes were not sent ("" when none was
+	// held back).
+	Aborted string
+	// Rollback is the result of restoring the previous state, when
+	// RollbackOnError did.
+	Rollback *Result
+	Elapsed  time.Duration
+}
+
+// Err is nil when every change was applied and read back as planned.
+func (r *Result) Err() error {
+	var errs []error
+	n := 0
+	for _, c := range r.Changes {
+		if c.Outcome != Applied {
+			n++
+		}
+	}
+	for _, c := range r.NexthopWrites {
+		if c.Outcome != Applied {
+			n++
+		}
+	}
+	if n > 0 {
+		errs = append(errs, fmt.Errorf("%d of %d changes not applied", n, len(r.Changes)+len(r.NexthopWrites)))
+	}
+	if r.Aborted != "" {
+		errs = append(errs, errors.New(r.Aborted))
+	}
+	if r.VerifyErr != nil {
+		errs = append(errs, r.VerifyErr)
+	}
+	return errors.Join(errs...)
+}
+
+// stepState is what became of one step.
+type stepState struct {
+	done   bool // sent and acknowledged (or found already gone)
+	sent   bool
+	err    error
+	reason string // why not sent
+}
+
+// Apply writes a plan made by Plan: phase by phase, each phase's requests
+// in batches, a request only when every request it depends on was
+// acknowledged; then, on kernels that clone on lookup, heals the route
+// cache under the changed IPv6 prefixes; then reads the tables back and
+// checks them against what each change's outcome says. With
+// RollbackOnError, a failed change or a failed check restores the state
+// the plan started from. The error is for a failure to talk to the kernel
+// at all; what each change did is in the Result (Result.Err sums it up).
+func (w *Writer) Apply(ctx context.Context, p *Plan) (*Result, error) {
+	start := time.Now()
+	res, err := w.apply(ctx, p)
+	if err != nil {
+		return res, err
+	}
+	if w.opts.RollbackOnError && res.Err() != nil && len(p.steps) > 0 {
+		back, err := w.plan(ctx, p.before, p.owned, true)
+		if err != nil {
+			res.Elapsed = time.Since(start)
+			return res, fmt.Errorf("rollback: %w", err)
+		}
+		rb, err := w.apply(ctx, back)
+		res.Rollback = rb
+		if err != nil {
+			res.Elapsed = time.Since(start)
+			return res, fmt.Errorf("rollback: %w", err)
+		}
+	}
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+func (w *Writer) apply(ctx context.Context, p *Plan) (*Result, error) {
+	res := &Result{Plan: p}
+	ss := make([]stepState, len(p.steps))
+	total := len(p.steps)
+	answered := 0
+	for phase := 0; phase < nPhases && res.Aborted == ""; phase++ {
+		var idx []int
+		var reqs []rtnl.Request
+		for i := range p.steps {
+			s := &p.steps[i]
+			if s.phase != phase {
+				continue
+			}
+			if bad := firstNotDone(ss, s.deps); bad >= 0 {
+				ss[i].reason = fmt.Sprintf("not sent: it needs `%s`, which %s", p.stepText(bad), describeState(&ss[bad]))
+				continue
+			}
+			idx = append(idx, i)
+			reqs = append(reqs, s.req)
+		}
+		if len(reqs) == 0 {
+			continue
+		}
+		base := answered
+		out, xerr := w.c.Exchange(ctx, reqs, w.opts.Batch, func(n int) {
+			if w.opts.Progress != nil {
+				w.opts.Progress(base+n, total)
+			}
+		})
+		res.Requests += len(reqs)
+		answered += len(reqs)
+		eperm := false
+		for k, i := range idx {
+			st := &ss[i]
+			e := out[k]
+			st.sent = !errors.Is(e, rtnl.ErrNoAnswer)
+			var ke *rtnl.KernelError
+			switch {
+			case e == nil:
+				st.done = true
+			case p.steps[i].goneOK && errors.As(e, &ke) && (ke.Errno == unix.ESRCH || ke.Errno == unix.ENOENT):
+				st.done = true // already gone: the replace before it removed the old route
+			default:
+				st.err = e
+				if errors.As(e, &ke) && (ke.Errno == unix.EPERM || ke.Errno == unix.EACCES) {
+					eperm = true
+				}
+			}
+		}
+		switch {
+		case xerr != nil:
+			res.Aborted = fmt.Sprintf("writes stopped: %v", xerr)
+		case eperm:
+			res.Aborted = "writes stopped: the kernel refused them with EPERM: changing routes needs CAP_NET_ADMIN in the namespace (run as root)"
+		}
+	}
+	for i := range ss {
+		if !ss[i].done && !ss[i].sent && ss[i].reason == "" && ss[i].err == nil {
+			ss[i].reason = "not sent: " + res.Aborted
+		}
+	}
+	w.outcomes(res, ss)
+	if res.Aborted == "" {
+		healed, err := w.heal(ctx, p, res)
+		if err != nil {
+			return res, err
+		}
+		res.Healed = healed
+	}
+	if err := w.verify(ctx, res); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// firstNotDone returns the first of deps not done, or -1.
+func firstNotDone(ss []stepState, deps []int) int {
+	for _, d := range deps {
+		if !ss[d].done {
+			return d
+		}
+	}
+	return -1
+}
+
+func describeState(s *stepState) string {
+	switch {
+	case s.err != nil && errors.Is(s.err, rtnl.ErrNoAnswer):
+		return "got no acknowledgement"
+	case s.err != nil:
+		return "failed: " + s.err.Error()
+	case s.reason != "":
+		return "was " + s.reason
+	}
+	return "did not succeed"
+}
+
+// outcomes turns the steps' states into each change's outcome.
+func (w *Writer) outcomes(res *Result, ss []stepState) {
+	p := res.Plan
+	res.Changes = make([]ChangeResult, len(p.Changes))
+	for i := range p.Changes {
+		ch := &p.Changes[i]
+		cr := ChangeResult{Change: ch, Outcome: Applied}
+		done, unknown := 0, false
+		for _, si := range ch.steps {
+			s := &ss[si]
+			switch {
+			case s.done:
+				done++
+			case errors.Is(s.err, rtnl.ErrNoAnswer) && s.sent:
+				unknown = true
+			case s.err != nil && cr.Err == nil:
+				cr.Err = fmt.Errorf("%s: %w", p.stepText(si), s.err)
+			case s.reason != "" && cr.Err == nil:
+				cr.Err = errors.New(s.reason)
+			}
+		}
+		switch {
+		case done == len(ch.steps):
+		case unknown:
+			cr.Outcome = Unknown
+		case done > 0 && p.steps[ch.steps[0]].change == i && ss[ch.steps[0]].done:
+			cr.Outcome = PartlyApplied
+		case firstFailed(ss, ch.steps):
+			cr.Outcome = Failed
+		default:
+			cr.Outcome = NotAttempted
+		}
+		res.Changes[i] = cr
+	}
+	for i := range p.steps {
+		s := &p.steps[i]
+		if s.change >= 0 {
+			continue
+		}
+		cr := ChangeResult{Outcome: Applied, Change: &Change{Why: s.what}}
+		st := &ss[i]
+		switch {
+		case st.done:
+		case st.err != nil && errors.Is(st.err, rtnl.ErrNoAnswer):
+			cr.Outcome, cr.Err = Unknown, st.err
+		case st.err != nil:
+			cr.Outcome, cr.Err = Failed, st.err
+		default:
+			cr.Outcome, cr.Err = NotAttempted, errors.New(st.reason)
+		}
+		res.NexthopWrites = append(res.NexthopWrites, cr)
+	}
+}
+
+func firstFailed(ss []stepState, steps []int) bool {
+	for _, si := range steps {
+		if ss[si].err != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// heal deletes, on kernels whose lookups clone on lookup, the
+// route-cache entries under the prefixes the applied IPv6 changes touched
+// that contradict the route covering them, after letting lookups in
+// flight finish (Options.Settle), twice.
+func (w *Writer) heal(ctx context.Context, p *Plan, res *Result) ([]string, error) {
+	var prefixes []Route
+	for _, cr := range res.Changes {
+		if cr.Change.Heal && cr.Outcome != NotAttempted {
+			if cr.Change.To != nil {
+				prefixes = append(prefixes, *cr.Change.To)
+			} else {
+				prefixes = append(prefixes, *cr.Change.From)
+			}
+		}
+	}
+	if len(prefixes) == 0 {
+		return nil, nil
+	}
+	var healed []string
+	for pass := 0; pass < 2; pass++ {
+		select {
+		case <-ctx.Done():
+			return healed, ctx.Err()
+		case <-time.After(w.opts.Settle):
+		}
+		st, err := read(ctx, w.c, w.opts.Proto, p.owned)
+		if err != nil {
+			return healed, fmt.Errorf("heal the route cache: %w", err)
+		}
+		stale := staleClones(st.cache6, st.routes6, prefixes)
+		if len(stale) == 0 {
+			break
+		}
+		reqs := make([]rtnl.Request, len(stale))
+		for i := range stale {
+			c := stale[i]
+			c.Flags = unix.RTM_F_CLONED // rtm_to_fib6_config(): RTF_CACHE, the clone alone
+			b, err := rtnl.AppendRoute(nil, &c)
+			if err != nil {
+				return healed, fmt.Errorf("heal the route cache: %w", err)
+			}
+			reqs[i] = rtnl.Request{Type: unix.RTM_DELROUTE, Body: b}
+		}
+		out, err := w.c.Exchange(ctx, reqs, w.opts.Batch, nil)
+		res.Requests += len(reqs)
+		for i, e := range out {
+			if e == nil {
+				healed = append(healed, fmt.Sprintf("%s via %s (cache)", stale[i].Dst, stale[i].Gateway))
+			}
+		}
+		if err != nil {
+			return healed, fmt.Errorf("heal the route cache: %w", err)
+		}
+	}
+	return healed, nil
+}
+
+// staleClones lists the route-cache entries under the changed routes'
+// prefixes that contradict the route covering their destination: another
+// type, or for unicast another device or gateway (a copy-on-write clone
+// of a device route has its destination as gateway: rt6_alloc_cow(),
+// 3.16). The model's ClonesAgree property judges clones the same way.
+func staleClones(cache, routes []rtnl.Route, changed []Route) []rtnl.Route {
+	var out []rtnl.Route
+	for _, c := range cache {
+		under := false
+		for i := range changed {
+			if changed[i].Table == c.Table && changed[i].Dst.Contains(c.Dst.Addr()) {
+				under = true
+				break
+			}
+		}
+		if !under {
+			continue
+		}
+		cov := covering(routes, c.Table, c.Dst.Addr())
+		if cov == nil {
+			if c.Type == unix.RTN_UNICAST {
+				out = append(out, c)
+			}
+			continue
+		}
+		switch {
+		case cov.Type != c.Type:
+		case cov.Type != unix.RTN_UNICAST:
+			continue
+		case cov.Oif != c.Oif:
+		case cov.Gateway.IsValid() && cov.Gateway != c.Gateway:
+		case !cov.Gateway.IsValid() && c.Gateway.IsValid() && c.Gateway != c.Dst.Addr():
+		default:
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// verify reads the tables back and checks each key against what the
+// outcomes say it holds.
+func (w *Writer) verify(ctx context.Context, res *Result) error {
+	p := res.Plan
+	st, err := read(ctx, w.c, w.opts.Proto, p.owned)
+	if err != nil {
+		return fmt.Errorf("read back: %w", err)
+	}
+	var bad []string
+	check := func(k Key, want *Route, nhid uint32, maybe bool) {
+		in := st.ours[k]
+		switch {
+		case want == nil && in != nil:
+			bad = append(bad, fmt.Sprintf("%s is still there", in.Route))
+		case want == nil:
+		case in == nil:
+			bad = append(bad, fmt.Sprintf("%s is missing", want))
+		case !want.heldBy(&in.Route) || (nhid != 0 && in.nhid != nhid) || (nhid == 0 && in.nhid != 0 && !maybe):
+			got := in.Route.String()
+			if in.nhid != 0 {
+				got += fmt.Sprintf(" (nexthop object %d)", in.nhid)
+			}
+			wanted := want.String()
+			if nhid != 0 {
+				wanted += fmt.Sprintf(" (nexthop object %d)", nhid)
+			}
+			bad = append(bad, fmt.Sprintf("%s reads back as %s", wanted, got))
+		}
+	}
+	for k, e := range p.expect {
+		if e.change < 0 {
+			check(k, e.route, e.nhid, false)
+		}
+	}
+	for i := range res.Changes {
+		cr := &res.Changes[i]
+		ch := cr.Change
+		switch cr.Outcome {
+		case Unknown:
+			// No acknowledgement: the tables say what happened.
+			var in *installed
+			if ch.To != nil {
+				in = st.ours[ch.To.Key()]
+			}
+			switch {
+			case ch.To != nil && in != nil && ch.To.heldBy(&in.Route):
+				cr.Outcome = Applied
+				cr.Err = nil
+			case ch.To == nil && st.ours[ch.From.Key()] == nil:
+				cr.Outcome = Applied
+				cr.Err = nil
+			default:
+				cr.Outcome = Failed
+				cr.Err = fmt.Errorf("no acknowledgement came, and the tables read back do not hold the change: %w", cr.Err)
+			}
+		case Applied:
+			if ch.To != nil {
+				e := p.expect[ch.To.Key()]
+				check(ch.To.Key(), ch.To, e.nhid, false)
+			}
+			if ch.From != nil && (ch.To == nil || ch.From.Key() != ch.To.Key()) {
+				check(ch.From.Key(), nil, 0, false)
+			}
+		case PartlyApplied:
+			if ch.To != nil {
+				check(ch.To.Key(), ch.To, p.expect[ch.To.Key()].nhid, false)
+			}
+		case Failed, NotAttempted:
+			if ch.From != nil {
+				check(ch.From.Key(), ch.From, 0, true)
+			}
+			if ch.To != nil && (ch.From == nil || ch.From.Key() != ch.To.Key()) {
+				check(ch.To.Key(), nil, 0, false)
+			}
+		}
+	}
+	if len(bad) == 0 {
+		res.Verified = true
+		return nil
+	}
+	slices.Sort(bad)
+	n, more := len(bad), ""
+	if n > 20 {
+		more = fmt.Sprintf("\n  ... and %d more", n-20)
+		bad = bad[:20]
+	}
+	res.VerifyErr = fmt.Errorf("read back: %d route(s) not as the outcomes say:\n  %s%s", n, strings.Join(bad, "\n  "), more)
+	return nil
+}
+
+// IsPermission reports whether err is the kernel's refusal for want of
+// privilege (EPERM, EACCES).
+func IsPermission(err error) bool {
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES)
+}
