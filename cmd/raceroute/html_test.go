@@ -20,6 +20,7 @@ import (
 var screenshots = flag.String("screenshots", "", "write the HTML tests' screenshots into `DIR` (docs/img: go test ./cmd/raceroute -run HTML -args -screenshots ../../docs/img)")
 
 func TestMain(m *testing.M) {
+	runChild()
 	flag.Parse()
 	code := m.Run()
 	chromiumtest.Close()

@@ -47,11 +47,14 @@ func (e mismatchError) Error() string {
 	return fmt.Sprintf("%d verdict(s) did not match their expectation", e.n)
 }
 
-func main() {
+func main() { os.Exit(runMain(os.Args[1:])) }
+
+// runMain runs args as the raceroute process does: SIGINT and SIGTERM
+// end the command's context, so that what it created is deleted.
+func runMain(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, args, os.Stdout, os.Stderr)
 }
 
 // run executes the command line args and returns the exit status.
@@ -126,6 +129,7 @@ kernel profile and prints a matrix.`,
 		newSelftestsCmd(),
 		newApplyCmd(),
 		newAnnounceCmd(),
+		newLabCmd(),
 	)
 	return root
 }

@@ -148,6 +148,10 @@ type Sender struct {
 	IP      int // the announced IP
 	Unicast int // destination interface for unicast frames, -1 for broadcast
 	Packets []Packet
+	// Preset names the agent preset Packets come from ("" for frames
+	// given by op or packets). The model reads only Packets; the live lab
+	// runs the real program behind a preset (arping).
+	Preset string
 }
 
 // Flow protocols.

@@ -35,6 +35,7 @@ type compiler struct {
 	sc      *format.Scenario
 	v       format.Variant
 	devices map[string]bool
+	order   []string // the devices, in the file's order
 }
 
 func (c *compiler) text(l format.Line) (string, error) {
@@ -76,7 +77,44 @@ type positions struct {
 	routes, actors, warm []format.Pos
 }
 
+// Compiled is a fib6 scenario variant compiled on one profile: the
+// model, the Config it was built from, and the properties both as the
+// explorer checks them and as data (Props, in the same order), which the
+// live lab evaluates on the running kernel.
+type Compiled struct {
+	Model  *fib6.Model
+	Config fib6.Config
+	// Devices are the host's interfaces, in the file's order.
+	Devices []string
+	Props   []PropSpec
+	props   []explore.Property[fib6.State]
+}
+
+// PropSpec is one compiled property of a fib6 scenario.
+type PropSpec struct {
+	// Kind is clones-agree, routes-at, clones-kept or no-gap.
+	Kind string
+	// Name is the property's name as reports show it.
+	Name string
+	// Prefix is routes-at's and clones-kept's prefix; Table and Metric
+	// are where routes-at looks, Want the routes it wants there, in list
+	// order.
+	Prefix netip.Prefix
+	Table  uint32
+	Metric uint32
+	Want   []fib6.Route
+}
+
 func compile(sc *format.Scenario, v format.Variant, p profile.Profile) (explore.Checker, error) {
+	c, err := Build(sc, v, p)
+	if err != nil {
+		return nil, err
+	}
+	return explore.NewChecker[fib6.State](c.Model, c.props), nil
+}
+
+// Build compiles variant v of sc on profile p.
+func Build(sc *format.Scenario, v format.Variant, p profile.Profile) (*Compiled, error) {
 	doc := sc.Doc().(*Doc)
 	if sc.Check.Horizon.D != 0 {
 		return nil, sc.Errorf(sc.Check.Horizon.At, "check: horizon: the fib6 model is untimed (its steps have no times), so a horizon changes nothing; remove it")
@@ -97,6 +135,7 @@ func compile(sc *format.Scenario, v format.Variant, p profile.Profile) (explore.
 			return nil, sc.ErrorAt(l, "device %s given twice", d)
 		}
 		c.devices[d] = true
+		c.order = append(c.order, d)
 	}
 	if len(c.devices) == 0 {
 		return nil, sc.Errorf(doc.Host.At, "host: want `devices:` listing the host's interfaces (lo is needed for reject routes)")
@@ -145,15 +184,16 @@ func compile(sc *format.Scenario, v format.Variant, p profile.Profile) (explore.
 	if len(doc.Properties) == 0 {
 		return nil, sc.Errorf(sc.At("properties"), "scenario %s: want at least one property under `properties:` (%s)", sc.Name, strings.Join(propKinds, ", "))
 	}
-	var props []explore.Property[fib6.State]
+	out := &Compiled{Model: m, Config: cfg, Devices: c.order}
 	for _, pr := range doc.Properties {
-		prop, err := c.property(m, pr)
+		spec, prop, err := c.property(m, pr)
 		if err != nil {
 			return nil, err
 		}
-		props = append(props, prop)
+		out.Props = append(out.Props, spec)
+		out.props = append(out.props, prop)
 	}
-	return explore.NewChecker[fib6.State](m, props), nil
+	return out, nil
 }
 
 func (c *compiler) actor(a Actor, names map[string]bool) (fib6.Actor, error) {
@@ -249,8 +289,9 @@ func firstFailing(n int, fails func(int) bool, pos []format.Pos, where *format.P
 	return false
 }
 
-func (c *compiler) property(m *fib6.Model, pr Prop) (explore.Property[fib6.State], error) {
+func (c *compiler) property(m *fib6.Model, pr Prop) (PropSpec, explore.Property[fib6.State], error) {
 	sc := c.sc
+	var none explore.Property[fib6.State]
 	prefix := func(l *format.Line, what string) (netip.Prefix, error) {
 		text, err := c.text(*l)
 		if err != nil {
@@ -266,61 +307,63 @@ func (c *compiler) property(m *fib6.Model, pr Prop) (explore.Property[fib6.State
 	case "clones-kept":
 		pfx, err := prefix(pr.Map.ClonesKept, "clones-kept")
 		if err != nil {
-			return explore.Property[fib6.State]{}, err
+			return PropSpec{}, none, err
 		}
-		return m.ClonesKept(pfx), nil
+		prop := m.ClonesKept(pfx)
+		return PropSpec{Kind: pr.Kind, Name: prop.Name, Prefix: pfx}, prop, nil
 	case "no-gap":
 		pfx, err := prefix(pr.Map.NoGap, "no-gap")
 		if err != nil {
-			return explore.Property[fib6.State]{}, err
+			return PropSpec{}, none, err
 		}
 		prop, err := m.NoGap(fib6.MainTable, pfx)
 		if err != nil {
-			return prop, sc.Errorf(pr.At, "no-gap: %v", err)
+			return PropSpec{}, none, sc.Errorf(pr.At, "no-gap: %v", err)
 		}
-		return prop, nil
+		return PropSpec{Kind: pr.Kind, Name: prop.Name, Prefix: pfx}, prop, nil
 	case "routes-at":
 		pfx, err := prefix(pr.Map.RoutesAt, "routes-at")
 		if err != nil {
-			return explore.Property[fib6.State]{}, err
+			return PropSpec{}, none, err
 		}
 		metric := uint32(fib6.DefaultMetric)
 		if pr.Map.Metric != nil {
 			s, err := c.text(*pr.Map.Metric)
 			if err != nil {
-				return explore.Property[fib6.State]{}, err
+				return PropSpec{}, none, err
 			}
 			n, err := strconv.ParseUint(s, 10, 32)
 			if err != nil {
-				return explore.Property[fib6.State]{}, sc.ErrorAt(*pr.Map.Metric, "metric: want a whole number from 0 to 4294967295, got %q", s)
+				return PropSpec{}, none, sc.ErrorAt(*pr.Map.Metric, "metric: want a whole number from 0 to 4294967295, got %q", s)
 			}
 			metric = uint32(n)
 		}
 		if pr.Map.Want == nil {
-			return explore.Property[fib6.State]{}, sc.Errorf(pr.At, "routes-at: want `want:` with the routes that must remain (an empty list for none)")
+			return PropSpec{}, none, sc.Errorf(pr.At, "routes-at: want `want:` with the routes that must remain (an empty list for none)")
 		}
 		var want []fib6.Route
 		for _, l := range *pr.Map.Want {
 			r, err := c.route(l)
 			if err != nil {
-				return explore.Property[fib6.State]{}, err
+				return PropSpec{}, none, err
 			}
 			want = append(want, r)
 		}
 		name, err := c.text(pr.Map.Name)
 		if err != nil {
-			return explore.Property[fib6.State]{}, err
+			return PropSpec{}, none, err
 		}
 		if name == "" {
 			name = "routes-at"
 		}
 		prop, err := m.RoutesAt(name, fib6.MainTable, pfx, metric, want)
 		if err != nil {
-			return prop, sc.Errorf(pr.At, "routes-at: %v", err)
+			return PropSpec{}, prop, sc.Errorf(pr.At, "routes-at: %v", err)
 		}
-		return prop, nil
+		return PropSpec{Kind: pr.Kind, Name: name, Prefix: pfx, Table: fib6.MainTable, Metric: metric, Want: want}, prop, nil
 	}
-	return m.ClonesAgree(), nil // the one scalar property DecodeNode accepts
+	prop := m.ClonesAgree() // the one scalar property DecodeNode accepts
+	return PropSpec{Kind: "clones-agree", Name: prop.Name}, prop, nil
 }
 
 // opKinds are the route changes an `ops:` line may start with.

@@ -184,6 +184,7 @@ func (c *compiler) sender(s Sender, horizon int32) error {
 		if sd.Packets, err = c.preset(s, preset, count, horizon); err != nil {
 			return err
 		}
+		sd.Preset = preset
 	case len(s.Packets) > 0:
 		why := "`packets:` lists every frame with its own op, after and tha"
 		if err := c.refuse(why, keyed{"op", s.Op}, keyed{"count", s.Count}, keyed{"interval", s.Interval}, keyed{"jitter", s.Jitter}, keyed{"tha", s.THA}); err != nil {

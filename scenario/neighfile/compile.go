@@ -48,16 +48,18 @@ type compiler struct {
 
 // compile builds a neighbour-table (ARP) scenario.
 func compile(sc *format.Scenario, v format.Variant, p profile.Profile) (explore.Checker, error) {
-	m, horizon, err := buildNeigh(sc, v, p)
+	m, horizon, err := Build(sc, v, p)
 	if err != nil {
 		return nil, err
 	}
 	return explore.NewChecker[neigh.State](m, m.Properties(horizon)), nil
 }
 
-// buildNeigh compiles the scenario into a model, with the check settings
-// of sc.Check.
-func buildNeigh(sc *format.Scenario, v format.Variant, p profile.Profile) (*neigh.Model, int32, error) {
+// Build compiles variant v of the scenario into a model on profile p,
+// with the check settings of sc.Check, and returns it with the horizon
+// in milliseconds. The live lab plays the model's Config on the running
+// kernel.
+func Build(sc *format.Scenario, v format.Variant, p profile.Profile) (*neigh.Model, int32, error) {
 	doc := sc.Doc().(*Doc)
 	c := &compiler{sc: sc, v: v, cfg: &neigh.Config{Profile: p}, host: map[string]int{}}
 	// Statistical checks draw every delay independently and uniformly
@@ -326,7 +328,7 @@ func (c *compiler) refuse(why string, fields ...keyed) error {
 // evidence for (the ARP senders of announce-safe with package announce's
 // safe preset).
 func Config(sc *format.Scenario, v format.Variant, p profile.Profile) (*neigh.Config, error) {
-	m, _, err := buildNeigh(sc, v, p)
+	m, _, err := Build(sc, v, p)
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ func TestNeighCompilesForTheStrategyOfTheCopy(t *testing.T) {
 	}{{"random", true}, {"pct", true}, {"dfs", false}, {"", false}} {
 		cp := *sc
 		cp.Check.Strategy = tc.strategy
-		m, _, err := buildNeigh(&cp, sc.Variants[0], p)
+		m, _, err := Build(&cp, sc.Variants[0], p)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,9 +24,11 @@ const (
 	OpAdd     Op = iota + 1 // RTM_NEWROUTE with NLM_F_CREATE|NLM_F_EXCL
 	OpReplace               // RTM_NEWROUTE with NLM_F_CREATE|NLM_F_REPLACE
 	OpDelete                // RTM_DELROUTE
+	OpChange                // RTM_NEWROUTE with NLM_F_REPLACE (ip route change)
+	OpAppend                // RTM_NEWROUTE with NLM_F_CREATE|NLM_F_APPEND (ip route append)
 )
 
-// String names the operation: add, replace, delete.
+// String names the operation: add, replace, delete, change, append.
 func (o Op) String() string {
 	switch o {
 	case OpAdd:
@@ -35,6 +37,10 @@ func (o Op) String() string {
 		return "replace"
 	case OpDelete:
 		return "delete"
+	case OpChange:
+		return "change"
+	case OpAppend:
+		return "append"
 	}
 	return fmt.Sprintf("op(%d)", int(o))
 }
@@ -57,11 +63,18 @@ type RouteError struct {
 	Op    Op          // what was asked
 	Route trace.Route // of which route
 	Err   error       // the kernel's answer (a syscall.Errno)
+	// Message is the kernel's extended-ACK text, when it gave one.
+	Message string
 }
 
-// Error describes the refusal: operation, route, kernel error.
+// Error describes the refusal: operation, route, kernel error and its
+// text.
 func (e *RouteError) Error() string {
-	return fmt.Sprintf("route %s %s table %d metric %d: %v", e.Op, e.Route.Dst, e.Route.Table, e.Route.Metric, e.Err)
+	s := fmt.Sprintf("route %s %s table %d metric %d: %v", e.Op, e.Route.Dst, e.Route.Table, e.Route.Metric, e.Err)
+	if e.Message != "" {
+		s += " (" + e.Message + ")"
+	}
+	return s
 }
 
 // Unwrap returns the kernel's error.
@@ -85,11 +98,11 @@ func NewRouteWriter(opts nl.Options) (*RouteWriter, error) {
 		closeNS()
 		return nil, fmt.Errorf("route writer in netns %q: %w", name, err)
 	}
-	if err := c.SetOption(netlink.CapAcknowledge, true); err != nil {
-		c.Close()
-		closeNS()
-		return nil, fmt.Errorf("route writer in netns %q: NETLINK_CAP_ACK: %w", name, err)
-	}
+	// No NETLINK_CAP_ACK: mdlayher/netlink (1.11.2, checkMessage) skips
+	// an error's echoed request by the length in its header whether or
+	// not NLM_F_CAPPED cut it to the header, so on a capped socket every
+	// error that carries extended-ACK TLVs ("Can not replace route - no
+	// match found") would lose its errno.
 	return &RouteWriter{c: c, closeNS: closeNS}, nil
 }
 
@@ -119,6 +132,10 @@ func (w *RouteWriter) Write(ctx context.Context, op Op, routes []trace.Route) (i
 		flags |= netlink.Create | netlink.Replace
 	case OpDelete:
 		typ = unix.RTM_DELROUTE
+	case OpChange:
+		flags |= netlink.Replace
+	case OpAppend:
+		flags |= netlink.Create | netlink.Append
 	default:
 		return 0, fmt.Errorf("route writer: unknown %v", op)
 	}
@@ -150,8 +167,8 @@ func (w *RouteWriter) Write(ctx context.Context, op Op, routes []trace.Route) (i
 		}
 		first := sent[0].Header.Sequence
 		last := sent[len(sent)-1].Header.Sequence
-		failed, err := w.awaitAck(first, last, func(seq uint32, e error) {
-			errs = append(errs, &RouteError{Op: op, Route: batch[seq-first], Err: e})
+		failed, err := w.awaitAck(first, last, func(seq uint32, e *netlink.OpError) {
+			errs = append(errs, &RouteError{Op: op, Route: batch[seq-first], Err: e.Err, Message: e.Message})
 		})
 		if err != nil {
 			return ok, errors.Join(append(errs, err)...)
@@ -162,7 +179,7 @@ func (w *RouteWriter) Write(ctx context.Context, op Op, routes []trace.Route) (i
 }
 
 // awaitAck reads error messages until the ACK of sequence last arrives.
-func (w *RouteWriter) awaitAck(first, last uint32, refused func(seq uint32, err error)) (int, error) {
+func (w *RouteWriter) awaitAck(first, last uint32, refused func(seq uint32, err *netlink.OpError)) (int, error) {
 	failed := 0
 	for {
 		msgs, err := w.c.Receive()
@@ -176,7 +193,7 @@ func (w *RouteWriter) awaitAck(first, last uint32, refused func(seq uint32, err 
 				}
 			}
 		case errors.As(err, &oe) && oe.Sequence >= first && oe.Sequence <= last:
-			refused(oe.Sequence, oe.Err)
+			refused(oe.Sequence, oe)
 			failed++
 			if oe.Sequence == last {
 				return failed, nil

@@ -1,0 +1,574 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+
+	"raceroute/explore"
+	"raceroute/kernel"
+	"raceroute/live/netns"
+	"raceroute/live/nl"
+	"raceroute/live/nl/write"
+	"raceroute/model/fib6"
+	"raceroute/scenario/fib6file"
+	"raceroute/trace"
+)
+
+// A fib6 scenario live: the host is a namespace, each of its devices
+// but lo a veth to a peer namespace that holds the gateways the routes
+// name on that device and every destination the flows send to. The
+// initial routes are added in order; the agents' route changes go
+// through netlink with the flags `ip -6 route` sends (add
+// NLM_F_CREATE|NLM_F_EXCL, replace NLM_F_CREATE|NLM_F_REPLACE, change
+// NLM_F_REPLACE, append NLM_F_CREATE|NLM_F_APPEND); the flows are ICMPv6
+// echo requests from a raw socket of the host, each one looked up by
+// the kernel. All actors start together, as the untimed model's do.
+
+// fib6Run is a fib6 scenario prepared for the lab.
+type fib6Run struct {
+	c       *fib6file.Compiled
+	host    Host
+	tag     string
+	devs    []string                // the devices with a peer, in order
+	gws     map[string][]netip.Addr // each device's gateways, for its peer
+	dsts    []netip.Addr            // every flow and warm-up destination
+	src     netip.Addr              // the host's own address (on lo): the flows' source
+	hostLL  netip.Addr              // the host's link-local address on every device
+	notes   []string
+	timeout time.Duration // how long a flow waits for a reply
+}
+
+func (r *fib6Run) duration() time.Duration { return 3 * time.Second }
+
+// labAddrs are candidates for the host's source address and link-local
+// address: the first not used by the scenario is taken.
+var (
+	labSources = []string{"fdff:7272::1", "fdfe:7272::1", "fdfd:7272::1"}
+	labLLs     = []string{"fe80::7272:1", "fe80::7272:2", "fe80::7272:3"}
+)
+
+// prepareFib6 checks that the lab can host c on h, and says how.
+func prepareFib6(c *fib6file.Compiled, h Host) (*fib6Run, []string) {
+	var why []string
+	r := &fib6Run{c: c, host: h, tag: "host", gws: map[string][]netip.Addr{}, timeout: 50 * time.Millisecond}
+	for _, d := range c.Devices {
+		if !validIfName(d) {
+			why = append(why, fmt.Sprintf("device %q: the kernel takes names of 1 to %d characters without '/', ':' or spaces (dev_valid_name())", d, ifNameMax))
+		}
+		if d != "lo" {
+			r.devs = append(r.devs, d)
+		}
+	}
+	if n := len(r.devs) + 1; n > MaxNamespaces {
+		why = append(why, fmt.Sprintf("%d devices besides lo: the lab gives each a peer namespace, and builds at most %d namespaces", len(r.devs), MaxNamespaces))
+	}
+	var all []fib6.Route
+	all = append(all, c.Config.Routes...)
+	for _, a := range c.Config.Actors {
+		for _, op := range a.Ops {
+			if op.Kind == fib6.OpHeal {
+				why = append(why, fmt.Sprintf("actor %s: heal %s is a route writer's repair of the route cache (raceroute apply), which the lab does not play", a.Name, op.Route.Prefix))
+				continue
+			}
+			all = append(all, op.Route)
+		}
+	}
+	for _, p := range c.Props {
+		switch p.Kind {
+		case "routes-at", "clones-kept", "clones-agree":
+		default:
+			why = append(why, fmt.Sprintf("property %s: the lab judges routes-at, clones-kept and clones-agree on the kernel's tables at the end, not %s", p.Name, p.Kind))
+		}
+		all = append(all, p.Want...)
+	}
+	used := map[netip.Addr]bool{}
+	for _, rt := range all {
+		if !rt.Gateway.IsValid() {
+			continue
+		}
+		used[rt.Gateway] = true
+		switch {
+		case rt.Dev == "":
+			why = append(why, fmt.Sprintf("route %s: a gateway route needs `dev` in the lab (a link-local gateway needs it, and the model does not resolve a gateway through the table)", rt))
+		case rt.Dev == "lo":
+			why = append(why, fmt.Sprintf("route %s: a gateway on lo has no peer to answer it", rt))
+		case !rt.Gateway.IsLinkLocalUnicast():
+			why = append(why, fmt.Sprintf("route %s: the gateway is not link-local, so the kernel takes the route only if another route makes the gateway reachable (ip6_validate_gw()), which the model does not read; use a fe80:: gateway", rt))
+		default:
+			if !containsAddr(r.gws[rt.Dev], rt.Gateway) {
+				r.gws[rt.Dev] = append(r.gws[rt.Dev], rt.Gateway)
+			}
+		}
+	}
+	for _, a := range c.Config.Actors {
+		if a.Dst.IsValid() && !containsAddr(r.dsts, a.Dst) {
+			r.dsts = append(r.dsts, a.Dst)
+		}
+	}
+	for _, w := range c.Config.Warm {
+		if !containsAddr(r.dsts, w) {
+			r.dsts = append(r.dsts, w)
+		}
+	}
+	for _, d := range r.dsts {
+		used[d] = true
+	}
+	covered := func(a netip.Addr) bool {
+		for _, rt := range all {
+			if rt.Prefix.Contains(a) {
+				return true
+			}
+		}
+		return used[a]
+	}
+	for _, s := range labSources {
+		if a := netip.MustParseAddr(s); !covered(a) {
+			r.src = a
+			break
+		}
+	}
+	for _, s := range labLLs {
+		if a := netip.MustParseAddr(s); !used[a] {
+			r.hostLL = a
+			break
+		}
+	}
+	if !r.src.IsValid() || !r.hostLL.IsValid() {
+		why = append(why, fmt.Sprintf("the scenario's routes cover every address the lab can give its host (%s, %s)", strings.Join(labSources, ", "), strings.Join(labLLs, ", ")))
+	}
+	if len(why) > 0 {
+		return nil, why
+	}
+	return r, nil
+}
+
+func containsAddr(list []netip.Addr, a netip.Addr) bool {
+	for _, x := range list {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+// fib6Topology is a fib6 host built live.
+type fib6Topology struct {
+	host   *netns.NS
+	peers  map[string]*netns.NS // by the host's device
+	ifidx  map[string]int       // the host's devices' ifindexes
+	byIdx  map[int]string
+	src    netip.Addr
+	hostLL netip.Addr
+}
+
+// buildFib6 creates the host and its peers: every peer holds its
+// device's gateways and every destination, and routes back to the host
+// through the host's link-local address.
+func buildFib6(ctx context.Context, run *netns.Run, tag string, devs []string, gws map[string][]netip.Addr, dsts []netip.Addr, src, hostLL netip.Addr) (*fib6Topology, error) {
+	t := &fib6Topology{peers: map[string]*netns.NS{}, ifidx: map[string]int{}, byIdx: map[int]string{}, src: src, hostLL: hostLL}
+	host, err := run.Create(tag)
+	if err != nil {
+		return nil, err
+	}
+	t.host = host
+	if err := quietIPv6(host); err != nil {
+		return nil, err
+	}
+	if err := host.AddrAdd("lo", netip.PrefixFrom(src, 128)); err != nil {
+		return nil, err
+	}
+	for k, d := range devs {
+		peer, err := run.Create(fmt.Sprintf("%s-peer%d", tag, k))
+		if err != nil {
+			return nil, err
+		}
+		t.peers[d] = peer
+		if err := quietIPv6(peer); err != nil {
+			return nil, err
+		}
+		if err := host.VethMAC(d, kernel.MAC{}, peer, "p0"); err != nil {
+			return nil, err
+		}
+		if err := host.AddrAdd(d, netip.PrefixFrom(hostLL, 64)); err != nil {
+			return nil, err
+		}
+		for _, g := range gws[d] {
+			if err := peer.AddrAdd("p0", netip.PrefixFrom(g, 64)); err != nil {
+				return nil, err
+			}
+		}
+		for _, a := range dsts {
+			if err := peer.AddrAdd("p0", netip.PrefixFrom(a, 128)); err != nil {
+				return nil, err
+			}
+		}
+		pidx, err := peer.LinkIndex("p0")
+		if err != nil {
+			return nil, err
+		}
+		back := trace.Route{Family: 6, Dst: netip.MustParsePrefix("::/0"), Gateway: hostLL, Ifindex: pidx, Table: unix.RT_TABLE_MAIN}
+		if err := writeRoutes(ctx, peer, write.OpAdd, back); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range append([]string{"lo"}, devs...) {
+		idx, err := host.LinkIndex(d)
+		if err != nil {
+			return nil, err
+		}
+		t.ifidx[d], t.byIdx[idx] = idx, d
+	}
+	return t, nil
+}
+
+// quietIPv6 makes the namespace's IPv6 addresses usable at once and
+// leaves only the addresses the lab gives: no duplicate address
+// detection, no automatic link-local addresses, no router
+// solicitations.
+func quietIPv6(ns *netns.NS) error {
+	for _, c := range []string{"all", "default"} {
+		for k, v := range map[string]string{"accept_dad": "0", "addr_gen_mode": "1", "router_solicitations": "0", "accept_ra": "0"} {
+			if err := ns.Sysctl(fmt.Sprintf("net/ipv6/conf/%s/%s", c, k), v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// writeRoutes applies one route operation in ns with its exact flags.
+func writeRoutes(ctx context.Context, ns *netns.NS, op write.Op, routes ...trace.Route) error {
+	w, err := write.NewRouteWriter(nl.Options{Netns: ns.Name})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	_, err = w.Write(ctx, op, routes)
+	return err
+}
+
+// traceRoute is a model route as the lab writes it to the host: its
+// device by index, its metric only when the line gave one (a delete
+// without a metric matches any, as fc_metric = 0 does).
+func (t *fib6Topology) traceRoute(r fib6.Route) trace.Route {
+	tr := trace.Route{Family: 6, Table: r.Table, Type: r.Type, Dst: r.Prefix, Gateway: r.Gateway, Proto: r.Proto, Dev: r.Dev, Ifindex: t.ifidx[r.Dev]}
+	if r.MetricSet {
+		tr.Metric = r.Metric
+	}
+	if r.Type.Reject() && r.Dev == "" {
+		tr.Ifindex, tr.Dev = t.ifidx["lo"], "lo"
+	}
+	return tr
+}
+
+// opWrite is the writer operation of a model route change.
+func opWrite(k fib6.OpKind) write.Op {
+	switch k {
+	case fib6.OpAdd:
+		return write.OpAdd
+	case fib6.OpDel:
+		return write.OpDelete
+	case fib6.OpReplace:
+		return write.OpReplace
+	case fib6.OpChange:
+		return write.OpChange
+	}
+	return write.OpAppend
+}
+
+// dumpRoutes lists ns's IPv6 routes of every table in the kernel's dump
+// order (the order of each node's route list), or, with cached, its
+// route-cache entries (exceptions, dumped with RTM_F_CLONED), with
+// their device names.
+func dumpRoutes(ns *netns.NS, byIdx map[int]string, cached bool) ([]trace.Route, error) {
+	c, err := netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{NetNS: ns.FD(), Strict: true})
+	if err != nil {
+		return nil, fmt.Errorf("dump routes in %s: %w", ns.Name, err)
+	}
+	defer c.Close()
+	body := make([]byte, unix.SizeofRtMsg)
+	body[0] = unix.AF_INET6
+	if cached {
+		f := uint32(unix.RTM_F_CLONED)
+		body[8], body[9], body[10], body[11] = byte(f), byte(f>>8), byte(f>>16), byte(f>>24)
+	}
+	msgs, err := c.Execute(netlink.Message{Header: netlink.Header{Type: unix.RTM_GETROUTE, Flags: netlink.Request | netlink.Dump}, Data: body})
+	if err != nil {
+		return nil, fmt.Errorf("dump routes in %s: %w", ns.Name, err)
+	}
+	var out []trace.Route
+	for _, m := range msgs {
+		rec, ok, err := nl.Decode(uint16(m.Header.Type), m.Data)
+		if err != nil {
+			return nil, fmt.Errorf("dump routes in %s: %w", ns.Name, err)
+		}
+		if !ok || rec.Route.Cloned != cached {
+			continue
+		}
+		rec.Route.Dev = byIdx[rec.Route.Ifindex]
+		out = append(out, rec.Route)
+	}
+	return out, nil
+}
+
+// run builds the host, plays the actors together and judges the
+// properties on the kernel's tables.
+func (r *fib6Run) run(ctx context.Context, run *netns.Run, o Options, res *Result) (err error) {
+	rec := newRecorder()
+	defer func() { res.Events = rec.list() }()
+	t, err := buildFib6(ctx, run, r.tag, r.devs, r.gws, r.dsts, r.src, r.hostLL)
+	if err != nil {
+		return err
+	}
+	const hostName = "host"
+	stop, err := rec.watchNS(ctx, t.host, hostName, []int{6}, 20*time.Millisecond, false)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if e := stop(); e != nil && err == nil {
+			err = e
+		}
+	}()
+	for _, rt := range r.c.Config.Routes {
+		tr := t.traceRoute(rt)
+		if err := writeRoutes(ctx, t.host, write.OpAdd, tr); err != nil {
+			return fmt.Errorf("initial route %s: the kernel refused it: %w", rt, err)
+		}
+		rec.act(time.Now(), hostName, "[LAB]", "ip -6 route add %s (initial route)", rt)
+	}
+	pinger, err := newPinger(t)
+	if err != nil {
+		return err
+	}
+	defer pinger.close()
+	for _, w := range r.c.Config.Warm {
+		res := pinger.ping(w, r.timeout)
+		rec.act(res.sent, hostName, "[LOOKUP]", "warm-up: echo request to %s: %s", w, res.describe())
+	}
+	before, err := dumpRoutes(t.host, t.byIdx, true)
+	if err != nil {
+		return err
+	}
+	rec.start(time.Now())
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	fail := func(e error) {
+		mu.Lock()
+		errs = append(errs, e)
+		mu.Unlock()
+	}
+	gate := make(chan struct{})
+	for _, a := range r.c.Config.Actors {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if p := recover(); p != nil {
+					fail(fmt.Errorf("actor %s: panic: %v", a.Name, p))
+				}
+			}()
+			var w *write.RouteWriter
+			if len(a.Ops) > 0 {
+				var err error
+				if w, err = write.NewRouteWriter(nl.Options{Netns: t.host.Name}); err != nil {
+					fail(err)
+					return
+				}
+				defer w.Close()
+			}
+			<-gate
+			for _, op := range a.Ops {
+				_, err := w.Write(ctx, opWrite(op.Kind), []trace.Route{t.traceRoute(op.Route)})
+				result := "ok"
+				var re *write.RouteError
+				switch {
+				case errors.As(err, &re):
+					result = "refused: " + errnoText(re.Err)
+				case err != nil:
+					fail(fmt.Errorf("actor %s: %s: %w", a.Name, op, err))
+					return
+				}
+				rec.act(time.Now(), a.Name, "[OP]", "ip -6 route %s: %s", op, result)
+			}
+			for k := 0; k < a.Packets; k++ {
+				res := pinger.ping(a.Dst, r.timeout)
+				rec.act(res.sent, a.Name, "[LOOKUP]", "echo request %d to %s: %s", k+1, a.Dst, res.describe())
+			}
+		}()
+	}
+	close(gate)
+	wg.Wait()
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	routes, err := dumpRoutes(t.host, t.byIdx, false)
+	if err != nil {
+		return err
+	}
+	cache, err := dumpRoutes(t.host, t.byIdx, true)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	rec.act(now, hostName, "[READ]", "%d routes and %d route-cache entries in the kernel's tables at the end", len(routes), len(cache))
+	for _, c := range cache {
+		rec.act(now, hostName, "[READ]", "cache: %s", c)
+	}
+	for _, p := range r.c.Props {
+		res.Properties = append(res.Properties, judgeFib6(p, routes, before, cache))
+	}
+	return nil
+}
+
+// judgeFib6 evaluates one fib6 property on the kernel's tables at the
+// end (routes, cache) and its cache after the warm-up (before).
+func judgeFib6(p fib6file.PropSpec, routes, before, cache []trace.Route) PropertyResult {
+	pr := PropertyResult{Name: p.Name, Kind: explore.Final, Verdict: explore.Holds}
+	switch p.Kind {
+	case "routes-at":
+		var got []trace.Route
+		for _, rt := range routes {
+			if rt.Table == p.Table && rt.Dst == p.Prefix && rt.Metric == p.Metric {
+				got = append(got, rt)
+			}
+		}
+		ok := len(got) == len(p.Want)
+		for i := 0; ok && i < len(got); i++ {
+			ok = sameRoute(got[i], p.Want[i])
+		}
+		if !ok {
+			pr.Verdict = explore.Violated
+		}
+		pr.Explanation = fmt.Sprintf("the kernel's routes for %s metric %d: %s; wanted exactly %s", p.Prefix, p.Metric, listTrace(got), listModel(p.Want))
+	case "clones-kept":
+		var under, missing []trace.Route
+		for _, c := range before {
+			if p.Prefix.Contains(c.Dst.Addr()) {
+				under = append(under, c)
+				if !containsRoute(cache, c) {
+					missing = append(missing, c)
+				}
+			}
+		}
+		switch {
+		case len(under) == 0:
+			pr.Explanation = fmt.Sprintf("no route-cache entries under %s after the warm-up (the kernel lists none: it does not clone on lookup)", p.Prefix)
+		case len(missing) == 0:
+			pr.Explanation = fmt.Sprintf("the %d route-cache entries under %s survived", len(under), p.Prefix)
+		default:
+			pr.Verdict = explore.Violated
+			pr.Explanation = fmt.Sprintf("route-cache entries under %s were removed: %s", p.Prefix, listTrace(missing))
+		}
+	case "clones-agree":
+		var bad []string
+		for _, c := range cache {
+			cover, ok := covering(routes, c)
+			if agrees(c, cover, ok) {
+				continue
+			}
+			what := "no route covers it"
+			if ok {
+				what = fmt.Sprintf("the route that covers it is `%s`", cover)
+			}
+			bad = append(bad, fmt.Sprintf("the kernel's cache entry `%s` contradicts its table: %s", c, what))
+		}
+		switch {
+		case len(bad) > 0:
+			pr.Verdict = explore.Violated
+			pr.Explanation = strings.Join(bad, "\n")
+		case len(cache) == 0:
+			pr.Explanation = "no route-cache entries at the end (the kernel lists none)"
+		default:
+			pr.Explanation = fmt.Sprintf("all %d route-cache entries the kernel lists agree with the routes covering their destinations", len(cache))
+		}
+	}
+	return pr
+}
+
+// sameRoute compares a route the kernel lists with a model route: type,
+// prefix, gateway, protocol and table, and the device unless the route
+// rejects (the kernel puts every reject route on lo).
+func sameRoute(k trace.Route, m fib6.Route) bool {
+	if k.Type != m.Type || k.Dst != m.Prefix || k.Gateway != m.Gateway || k.Proto != m.Proto || k.Table != m.Table {
+		return false
+	}
+	return m.Type.Reject() || m.Dev == "" || k.Dev == m.Dev
+}
+
+func containsRoute(list []trace.Route, r trace.Route) bool {
+	for _, x := range list {
+		if x.Dst == r.Dst && x.Gateway == r.Gateway && x.Ifindex == r.Ifindex && x.Table == r.Table {
+			return true
+		}
+	}
+	return false
+}
+
+// covering is the route a lookup of cache entry c's destination would
+// match now: the longest prefix of c's table that contains it, at its
+// best metric, first in list order.
+func covering(routes []trace.Route, c trace.Route) (trace.Route, bool) {
+	var best trace.Route
+	found := false
+	for _, r := range routes {
+		if r.Table != c.Table || !r.Dst.Contains(c.Dst.Addr()) || r.Type == kernel.RouteLocal || r.Type == kernel.RouteMulticast {
+			continue
+		}
+		if !found || r.Dst.Bits() > best.Dst.Bits() || r.Dst.Bits() == best.Dst.Bits() && r.Metric < best.Metric {
+			best, found = r, true
+		}
+	}
+	return best, found
+}
+
+// agrees mirrors the model's agrees(): a cache entry agrees with the
+// route covering it when both have the same type and, for unicast, the
+// same device and gateway (an entry of a route without a gateway names
+// none, or its own destination).
+func agrees(c, cover trace.Route, ok bool) bool {
+	if !ok {
+		return c.Type.Reject()
+	}
+	if cover.Type != c.Type || !cover.Type.Reject() && cover.Ifindex != c.Ifindex {
+		return false
+	}
+	switch {
+	case cover.Type.Reject():
+		return true
+	case cover.Gateway.IsValid():
+		return cover.Gateway == c.Gateway
+	}
+	return !c.Gateway.IsValid() || c.Gateway == c.Dst.Addr()
+}
+
+func listTrace(rs []trace.Route) string {
+	if len(rs) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = "`" + r.String() + "`"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func listModel(rs []fib6.Route) string {
+	if len(rs) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = "`" + r.String() + "`"
+	}
+	return strings.Join(parts, ", ")
+}

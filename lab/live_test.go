@@ -1,0 +1,299 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"raceroute/explore"
+	"raceroute/live/netns"
+	"raceroute/live/netns/nstest"
+	"raceroute/scenario"
+)
+
+// liveHost is the running kernel, for tests that need root.
+func liveHost(t *testing.T) Host {
+	t.Helper()
+	nstest.RequireRoot(t)
+	h, err := DetectHost(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// modelOf checks variant v on the host's profile as `raceroute check`
+// does, for Compare: sampled checks' rates, and for an exhaustive
+// violation the share of random schedules that violate.
+func modelOf(t *testing.T, sc *scenario.Scenario, v scenario.Variant, h Host) []ModelVerdict {
+	t.Helper()
+	ctx := context.Background()
+	var out []ModelVerdict
+	for _, p := range h.Profile.Resolve(sc.Switches()) {
+		ov := scenario.Overrides{Seed: 1}
+		c, err := sc.CompileFor(v, p, ov)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := sc.Options(ov)
+		mv := ModelVerdict{Kernel: p.ID(), Sampled: opts.Strategy != explore.DFS}
+		var res explore.Result
+		if mv.Sampled {
+			var st explore.SampleStats
+			res, st = c.Sample(ctx, opts)
+			mv.Runs = st.Runs
+		} else {
+			res = c.Check(ctx, opts)
+			mv.Exhaustive = res.Exhaustive
+		}
+		share := SampleShare(ctx, c, opts)
+		for _, pr := range res.Properties {
+			mp := ModelPropVerdict{Name: pr.Name, Verdict: pr.Verdict}
+			if mv.Sampled {
+				mp.Rate, mp.CIHigh, mp.RateKnown = pr.Rate, pr.High, true
+			} else if pr.Verdict == explore.Violated {
+				mp.Rate, mp.RateKnown = share[pr.Name], true
+			}
+			mv.Properties = append(mv.Properties, mp)
+		}
+		out = append(out, mv)
+	}
+	return out
+}
+
+// leftovers lists the namespaces of this process that still exist.
+func leftovers(t *testing.T) []string {
+	t.Helper()
+	all, err := netns.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, n := range all {
+		if strings.HasPrefix(n, fmt.Sprintf("rr-%d-", os.Getpid())) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// runLive prepares and runs one variant, and checks it left nothing.
+func runLive(t *testing.T, sc *scenario.Scenario, v scenario.Variant, h Host, o Options) *Result {
+	t.Helper()
+	l, err := Prepare(sc, v, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := l.Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Namespaces) == 0 {
+		t.Error("the run names no namespace it created")
+	}
+	return res
+}
+
+// TestLibraryFib6Live runs every fib6 scenario of the library on the
+// running kernel: the live verdicts must agree with the model's.
+func TestLibraryFib6Live(t *testing.T) {
+	h := liveHost(t)
+	lib, err := scenario.Library()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, sc := range lib {
+		if sc.Model != "fib6" {
+			continue
+		}
+		for _, v := range sc.Variants {
+			// What the lab cannot judge or play yet (no-gap, heal: the
+			// apply-* scenarios) must be refused for that reason, and
+			// only that; everything else runs.
+			if _, err := Prepare(sc, v, h); IsRefused(err) {
+				t.Run(sc.FullName(v), func(t *testing.T) {
+					for _, r := range refusedReasons(err) {
+						if !strings.Contains(r, "not no-gap") && !strings.Contains(r, "which the lab does not play") {
+							t.Errorf("refused for a reason other than no-gap or heal: %s", r)
+						}
+					}
+				})
+				continue
+			}
+			t.Run(sc.FullName(v), func(t *testing.T) {
+				res := runLive(t, sc, v, h, Options{Seed: 1})
+				c := Compare(res, modelOf(t, sc, v, h))
+				if c.Agreement != Agree {
+					t.Errorf("live %s, comparison %s: %+v\nevents: %+v", res.Verdict, c.Agreement, c.Properties, res.Events)
+				}
+				want, _, err := v.Expected(h.Profile)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Verdict != want {
+					t.Errorf("live verdict %s, the library expects %s on %s", res.Verdict, want, h.Profile.Name)
+				}
+			})
+			n++
+		}
+	}
+	if n < 9 {
+		t.Errorf("ran %d fib6 variants live, want the 9 of the babeld scenarios at least", n)
+	}
+	if l := leftovers(t); len(l) > 0 {
+		t.Errorf("namespaces left behind: %v", l)
+	}
+}
+
+// TestNeighLive runs short neigh scenarios in real time: one that holds
+// on this kernel as in the model (neutron-garp-2017 cut to 6 s), one
+// that is violated live as in the model.
+func TestNeighLive(t *testing.T) {
+	h := liveHost(t)
+	tests := []struct {
+		file string
+		want explore.Verdict
+		// in is a word the explanation of the first property has.
+		in string
+		// frames: the run sends ARP (the other has no sender and no
+		// traffic: the wire stays silent).
+		frames bool
+	}{
+		{"testdata/neutron-garp-short.yaml", explore.Holds, "learnt router-b/qg-b's MAC fa:16:3e:bb:bb:bb", true},
+		{"testdata/stale-no-traffic.yaml", explore.Violated, "still does not hold new/eth0's MAC 02:00:00:00:00:03", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
+			sc, err := scenario.Load(tc.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := sc.Variants[0]
+			res := runLive(t, sc, v, h, Options{Seed: 1})
+			if res.Verdict != tc.want || !strings.Contains(res.Properties[0].Explanation, tc.in) {
+				t.Errorf("live %s (want %s): %+v", res.Verdict, tc.want, res.Properties)
+			}
+			c := Compare(res, modelOf(t, sc, v, h))
+			if c.Agreement != Agree {
+				t.Errorf("comparison %s: %+v", c.Agreement, c.Properties)
+			}
+			hasFrame, hasNeigh := false, false
+			for _, e := range res.Events {
+				hasFrame = hasFrame || e.Source == "frame"
+				hasNeigh = hasNeigh || e.Label == "[NEIGH]"
+			}
+			if hasFrame != tc.frames || !hasNeigh {
+				t.Errorf("the run recorded frames %v (want %v), neighbour events %v (want true)", hasFrame, tc.frames, hasNeigh)
+			}
+		})
+	}
+}
+
+// TestRunCleansUpWhenInterrupted: a run whose context ends (SIGINT) or
+// whose actor panics deletes everything it created.
+func TestRunCleansUpWhenInterrupted(t *testing.T) {
+	h := liveHost(t)
+	sc, err := scenario.Load("testdata/neutron-garp-short.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Prepare(sc, sc.Variants[0], h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("interrupted", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(2*time.Second, cancel)
+		res, err := l.Run(ctx, Options{Seed: 1})
+		if err == nil || !errors.Is(err, context.Canceled) {
+			t.Errorf("Run after its context ended: %v, want context.Canceled", err)
+		}
+		if res == nil || len(res.Namespaces) < 5 {
+			t.Errorf("the interrupted run did not get to build its hosts: %+v", res)
+		}
+		if l := leftovers(t); len(l) > 0 {
+			t.Errorf("an interrupted run left %v", l)
+		}
+	})
+	t.Run("panic", func(t *testing.T) {
+		res, err := l.Run(context.Background(), Options{Seed: 1, Progress: func(time.Duration, time.Duration) { panic("boom") }})
+		if err == nil || !strings.Contains(err.Error(), "panic: boom") {
+			t.Errorf("Run whose progress panicked: %v", err)
+		}
+		if res == nil || len(res.Namespaces) == 0 {
+			t.Errorf("no namespaces recorded: %+v", res)
+		}
+		if l := leftovers(t); len(l) > 0 {
+			t.Errorf("a run that panicked left %v", l)
+		}
+	})
+}
+
+// TestWindowSmall runs the window experiment briefly: delete+add lets
+// lookups match the unreachable /48 (the host's sendto fails, the
+// client gets ICMPv6 no route); replace and the control see none.
+func TestWindowSmall(t *testing.T) {
+	h := liveHost(t)
+	res, err := Window(context.Background(), h, WindowOptions{Moves: 500, Every: time.Millisecond, Rate: 10000, Strategies: []string{"none", "delete-add", "replace"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 {
+		t.Fatalf("%d results, want 3", len(res))
+	}
+	errs := func(c StreamCount) int {
+		n := 0
+		for _, v := range c.Errors {
+			n += v
+		}
+		return n
+	}
+	for _, r := range res {
+		t.Logf("%s: %.2f s, gap median %.0f us; host %+v; client %+v", r.Strategy, r.Seconds, r.GapMedianUS, r.Local, r.Forwarded)
+		if r.Local.Sent < 1000 || r.Forwarded.Sent < 1000 {
+			t.Errorf("%s: the streams sent %d and %d packets, want at least 1000 each", r.Strategy, r.Local.Sent, r.Forwarded.Sent)
+		}
+		switch r.Strategy {
+		case "delete-add":
+			if r.Local.Errors["sendto EHOSTUNREACH"] == 0 {
+				t.Errorf("delete-add: no sendto EHOSTUNREACH in %+v: the window between delete and add went unseen", r.Local)
+			}
+			if !slices.ContainsFunc(keys(r.Forwarded.Errors), func(k string) bool { return strings.Contains(k, "no route") }) {
+				t.Errorf("delete-add: no ICMPv6 no route in %+v", r.Forwarded)
+			}
+			if r.GapMedianUS <= 0 {
+				t.Error("delete-add: no gap measured")
+			}
+		default:
+			if errs(r.Local)+errs(r.Forwarded) != 0 {
+				t.Errorf("%s: errors %v, %v: want none", r.Strategy, r.Local.Errors, r.Forwarded.Errors)
+			}
+		}
+	}
+	if l := leftovers(t); len(l) > 0 {
+		t.Errorf("the experiment left %v", l)
+	}
+}
+
+func keys(m map[string]int) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func refusedReasons(err error) []string {
+	var r *Refused
+	if errors.As(err, &r) {
+		return r.Reasons
+	}
+	return nil
+}
