@@ -8,42 +8,43 @@ import (
 	"strings"
 
 	"raceroute/selftests/cases"
+	"raceroute/selftests/extract/sh"
 )
 
 // ifStmt evaluates if/elif/else: conditions on the script's parameters
 // choose a branch; a condition only a run can tell is one of the
 // idioms runtimeIf knows.
-func (in *interp) ifStmt(s *ifStmt) (ctl, error) {
-	for i, cond := range s.conds {
-		st, err := in.condition(s.no, cond)
+func (in *interp) ifStmt(s *sh.If) (ctl, error) {
+	for i, cond := range s.Conds {
+		st, err := in.condition(s.No, cond)
 		if err != nil {
 			return 0, err
 		}
 		if st.static {
 			if st.code == 0 {
-				return in.block(s.bodies[i])
+				return in.block(s.Bodies[i])
 			}
 			continue
 		}
-		if i+1 < len(s.conds) {
-			return 0, in.errorf(s.no, "elif after a run-time condition is not supported")
+		if i+1 < len(s.Conds) {
+			return 0, in.errorf(s.No, "elif after a run-time condition is not supported")
 		}
-		var els []stmt
-		if len(s.bodies) > len(s.conds) {
-			els = s.bodies[len(s.bodies)-1]
+		var els []sh.Stmt
+		if len(s.Bodies) > len(s.Conds) {
+			els = s.Bodies[len(s.Bodies)-1]
 		}
-		return in.runtimeIf(s.no, st, s.bodies[i], els)
+		return in.runtimeIf(s.No, st, s.Bodies[i], els)
 	}
-	if len(s.bodies) > len(s.conds) {
-		return in.block(s.bodies[len(s.bodies)-1])
+	if len(s.Bodies) > len(s.Conds) {
+		return in.block(s.Bodies[len(s.Bodies)-1])
 	}
-	in.st = staticStatus(0, fmt.Sprintf("the if at line %d (no branch taken)", s.no))
+	in.st = staticStatus(0, fmt.Sprintf("the if at line %d (no branch taken)", s.No))
 	return ctlNext, nil
 }
 
 // condition evaluates an if's condition and returns its status.
 func (in *interp) condition(no int, text string) (status, error) {
-	raw, err := splitRaw(text)
+	raw, err := sh.SplitRaw(text)
 	if err != nil {
 		return status{}, in.errorf(no, "%v", err)
 	}
@@ -84,18 +85,18 @@ type branch struct {
 
 var reAbort = regexp.MustCompile(`^(exit|return)\s+[1-9][0-9]*$`)
 
-func classify(body []stmt) branch {
+func classify(body []sh.Stmt) branch {
 	var b branch
 	for i, s := range body {
-		sm, ok := s.(*simple)
+		sm, ok := s.(*sh.Simple)
 		if !ok {
 			continue
 		}
-		t := strings.TrimSpace(sm.text)
+		t := strings.TrimSpace(sm.Text)
 		if i == len(body)-1 && reAbort.MatchString(t) {
 			b.abort = true
 		}
-		raw, err := splitRaw(t)
+		raw, err := sh.SplitRaw(t)
 		if err != nil || len(raw) == 0 {
 			continue
 		}
@@ -137,7 +138,7 @@ func classify(body []stmt) branch {
 //     assertion, COND true where the OK branch is;
 //   - `if [ $rc -eq 0 ]; then ...; fi`: a chain, the body runs only if
 //     COND holds, and its assertions include COND.
-func (in *interp) runtimeIf(no int, st status, then, els []stmt) (ctl, error) {
+func (in *interp) runtimeIf(no int, st status, then, els []sh.Stmt) (ctl, error) {
 	bt, be := classify(then), classify(els)
 	switch {
 	case bt.abort && els == nil:
@@ -196,7 +197,7 @@ func (in *interp) runtimeIf(no int, st status, then, els []stmt) (ctl, error) {
 // guarded runs the body of `if [ S -eq 0 ]; then BODY; fi`: assertions
 // inside include S, and a status variable (rc) set inside becomes the
 // chain of S and its new value, as `rc` after the fi is S when S failed.
-func (in *interp) guarded(no int, st status, body []stmt) (ctl, error) {
+func (in *interp) guarded(no int, st status, body []sh.Stmt) (ctl, error) {
 	before := in.statusVars()
 	in.guards = append(in.guards, st.chain)
 	c, err := in.block(body)
@@ -325,11 +326,11 @@ type route6Rule struct {
 // checkRoute6 is check_route6 "EXPECTED": list the prefix as the script's
 // own check_route6 does and compare as check_expected.
 func (in *interp) checkRoute6(no int, args []string) error {
-	f, ok := in.sc.funcs["check_route6"]
+	f, ok := in.sc.Funcs["check_route6"]
 	if !ok {
 		return in.errorf(no, "check_route6 is called but not defined")
 	}
-	rule, err := readRoute6Rule(in.sc.name, f)
+	rule, err := readRoute6Rule(in.sc.Name, f)
 	if err != nil {
 		return err
 	}
@@ -338,10 +339,10 @@ func (in *interp) checkRoute6(no int, args []string) error {
 	}
 	pfx := rule.fixed
 	if rule.first {
-		pfx, _ = firstWord(args[0])
+		pfx, _ = sh.FirstWord(args[0])
 	}
 	list := strings.ReplaceAll(rule.list, "${pfx}", pfx)
-	raw, err := splitRaw(list)
+	raw, err := sh.SplitRaw(list)
 	if err != nil {
 		return in.errorf(no, "%v", err)
 	}
@@ -362,11 +363,11 @@ var reOutList = regexp.MustCompile(`^out=\$\((.*)\)$`)
 // readRoute6Rule reads the script's check_route6: the prefix (fixed,
 // or the first word of the expectation), the listing command, and that
 // the comparison is check_expected's.
-func readRoute6Rule(file string, f *function) (route6Rule, error) {
+func readRoute6Rule(file string, f *sh.Function) (route6Rule, error) {
 	var r route6Rule
 	var hasSet, hasPfx, compares bool
-	for _, l := range f.lines {
-		t := l.text
+	for _, l := range f.Lines {
+		t := l.Text
 		switch {
 		case strings.HasPrefix(t, `local pfx="`) && strings.HasSuffix(t, `"`):
 			r.fixed = strings.TrimSuffix(strings.TrimPrefix(t, `local pfx="`), `"`)
@@ -383,11 +384,11 @@ func readRoute6Rule(file string, f *function) (route6Rule, error) {
 	r.first = hasSet && hasPfx
 	switch {
 	case r.first == (r.fixed != ""):
-		return r, fmt.Errorf("%s:%d: check_route6 picks its prefix in a way the extractor does not know", file, f.line)
+		return r, fmt.Errorf("%s:%d: check_route6 picks its prefix in a way the extractor does not know", file, f.Line)
 	case r.list != "$IP -6 ro ls match ${pfx} | sed -e 's/ pref medium//'":
-		return r, fmt.Errorf("%s:%d: check_route6 lists routes with %q, which the extractor does not know", file, f.line, r.list)
+		return r, fmt.Errorf("%s:%d: check_route6 lists routes with %q, which the extractor does not know", file, f.Line, r.list)
 	case !compares:
-		return r, fmt.Errorf("%s:%d: check_route6 compares in a way the extractor does not know", file, f.line)
+		return r, fmt.Errorf("%s:%d: check_route6 compares in a way the extractor does not know", file, f.Line)
 	}
 	return r, nil
 }
@@ -398,11 +399,11 @@ func stripRedirects(words []string) ([]string, error) {
 	var out []string
 	for i := 0; i < len(words); i++ {
 		w := words[i]
-		if !isRedirect(w) {
+		if !sh.IsRedirect(w) {
 			out = append(out, w)
 			continue
 		}
-		if redirectTakesFile(w) {
+		if sh.RedirectTakesFile(w) {
 			if i+1 >= len(words) {
 				return nil, fmt.Errorf("redirection %s without a file", w)
 			}

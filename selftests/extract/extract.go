@@ -6,7 +6,9 @@
 // wants. The translation is mechanical: what the interpreter does not
 // understand is an error naming the script line, never a guess. The
 // suites (Suites) say only where to start: which functions are the
-// tests, which are set-up and clean-up.
+// tests, which are set-up and clean-up. The shell's syntax (functions,
+// statements, raw words) is read by selftests/extract/sh; the
+// evaluation and the assertions are here.
 package extract
 
 import (
@@ -16,6 +18,7 @@ import (
 	"strings"
 
 	"raceroute/selftests/cases"
+	"raceroute/selftests/extract/sh"
 )
 
 // Suite says how to read one script.
@@ -80,23 +83,23 @@ type Meta struct {
 
 // Extract reads the cases of script text (file names it in errors).
 func Extract(s *Suite, file string, text []byte, meta Meta) (*cases.File, error) {
-	sc, err := parseScript(file, string(text))
+	sc, err := sh.Parse(file, string(text))
 	if err != nil {
 		return nil, err
 	}
 	if len(meta.HelperFuncs) > 0 {
-		hs, err := parseScript(meta.HelpersName, string(meta.Helpers))
+		hs, err := sh.Parse(meta.HelpersName, string(meta.Helpers))
 		if err != nil {
 			return nil, err
 		}
 		for _, name := range meta.HelperFuncs {
 			switch {
-			case sc.funcs[name] != nil:
+			case sc.Funcs[name] != nil:
 				return nil, fmt.Errorf("%s: has %s itself: drop it from the helpers", file, name)
-			case hs.funcs[name] == nil:
+			case hs.Funcs[name] == nil:
 				return nil, fmt.Errorf("%s: has no function %s", meta.HelpersName, name)
 			}
-			sc.funcs[name] = hs.funcs[name]
+			sc.Funcs[name] = hs.Funcs[name]
 		}
 	}
 	out := &cases.File{
@@ -114,20 +117,20 @@ func Extract(s *Suite, file string, text []byte, meta Meta) (*cases.File, error)
 	// The top-level assignments, in order; one the extractor cannot
 	// evaluate (it uses what only the main part sets) leaves its
 	// variable unset, so that a function using it fails by name.
-	for _, g := range sc.globals {
-		_, _ = in.simple(g.no, g.text)
+	for _, g := range sc.Globals {
+		_, _ = in.simple(g.No, g.Text)
 	}
 	for _, k := range sortedKeys(meta.Globals) {
 		in.globals[k] = value{s: meta.Globals[k]}
 	}
 	for _, g := range s.Groups {
-		present := slices.ContainsFunc(g.Funcs, func(f string) bool { return sc.funcs[f] != nil })
+		present := slices.ContainsFunc(g.Funcs, func(f string) bool { return sc.Funcs[f] != nil })
 		if !present {
 			continue
 		}
 		in.group, in.callee = g.Name, g.Callee
 		for _, name := range append(slices.Clone(g.Pre), g.Funcs...) {
-			f := sc.funcs[name]
+			f := sc.Funcs[name]
 			if f == nil {
 				if slices.Contains(g.Pre, name) {
 					return nil, fmt.Errorf("%s: group %s: the script has no function %s", file, g.Name, name)
@@ -138,7 +141,7 @@ func Extract(s *Suite, file string, text []byte, meta Meta) (*cases.File, error)
 			if !g.Callee && !slices.Contains(g.Pre, name) {
 				in.caseFunc = name
 			}
-			if err := in.call(f.line, f, nil); err != nil {
+			if err := in.call(f.Line, f, nil); err != nil {
 				return nil, err
 			}
 		}

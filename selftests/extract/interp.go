@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"raceroute/selftests/cases"
+	"raceroute/selftests/extract/sh"
 )
 
 // The interpreter runs a script's test functions symbolically: commands
@@ -93,7 +94,7 @@ type pstep struct {
 }
 
 type interp struct {
-	sc      *script
+	sc      *sh.Script
 	spec    *Suite
 	file    *cases.File
 	globals map[string]value
@@ -118,7 +119,7 @@ type interp struct {
 }
 
 func (in *interp) errorf(no int, format string, args ...any) error {
-	return fmt.Errorf("%s:%d: %s", in.sc.name, no, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%s:%d: %s", in.sc.Name, no, fmt.Sprintf(format, args...))
 }
 
 // --- the expander interface
@@ -374,17 +375,17 @@ func ipVerb(w []string) (string, string, bool) {
 // other without end (or exponentially) is refused, not run for ever.
 const maxStatements = 200000
 
-func (in *interp) block(stmts []stmt) (ctl, error) {
+func (in *interp) block(stmts []sh.Stmt) (ctl, error) {
 	for _, s := range stmts {
 		if in.evaluated++; in.evaluated > maxStatements {
-			return 0, in.errorf(s.lineNo(), "more than %d statements evaluated: the functions call each other without end?", maxStatements)
+			return 0, in.errorf(s.LineNo(), "more than %d statements evaluated: the functions call each other without end?", maxStatements)
 		}
 		var c ctl
 		var err error
 		switch s := s.(type) {
-		case *simple:
-			c, err = in.simple(s.no, s.text)
-		case *ifStmt:
+		case *sh.Simple:
+			c, err = in.simple(s.No, s.Text)
+		case *sh.If:
 			c, err = in.ifStmt(s)
 		}
 		if err != nil || c != ctlNext {
@@ -396,7 +397,7 @@ func (in *interp) block(stmts []stmt) (ctl, error) {
 
 // simple evaluates an and-or list: `a && b || c`.
 func (in *interp) simple(no int, text string) (ctl, error) {
-	raw, err := splitRaw(text)
+	raw, err := sh.SplitRaw(text)
 	if err != nil {
 		return 0, in.errorf(no, "%v", err)
 	}
@@ -410,8 +411,8 @@ func (in *interp) simple(no int, text string) (ctl, error) {
 		if ops[0] == "||" {
 			cond = "! " + cond
 		}
-		body := []stmt{&simple{no: no, text: strings.Join(parts[1], " ")}}
-		return in.ifStmt(&ifStmt{no: no, conds: []string{cond}, bodies: [][]stmt{body}})
+		body := []sh.Stmt{&sh.Simple{No: no, Text: strings.Join(parts[1], " ")}}
+		return in.ifStmt(&sh.If{No: no, Conds: []string{cond}, Bodies: [][]sh.Stmt{body}})
 	}
 	// longer lists: only static ones
 	c, err := in.pipeline(no, parts[0])
@@ -571,7 +572,7 @@ func (in *interp) command(no int, w []string) (ctl, error) {
 		in.st, err = in.record(no, w)
 		return ctlNext, err
 	}
-	if f, ok := in.sc.funcs[name]; ok {
+	if f, ok := in.sc.Funcs[name]; ok {
 		return ctlNext, in.call(no, f, args)
 	}
 	if strings.Contains(name, "_") && !slices.Contains(in.spec.External, name) {
@@ -584,7 +585,7 @@ func (in *interp) command(no int, w []string) (ctl, error) {
 
 // evalString evaluates a command given as a string (run_cmd's eval).
 func (in *interp) evalString(no int, s string) (ctl, error) {
-	raw, err := splitRaw(s)
+	raw, err := sh.SplitRaw(s)
 	if err != nil {
 		return 0, in.errorf(no, "%v", err)
 	}
@@ -600,31 +601,31 @@ func (in *interp) evalString(no int, s string) (ctl, error) {
 }
 
 // call runs a script function with args.
-func (in *interp) call(no int, f *function, args []string) error {
+func (in *interp) call(no int, f *sh.Function, args []string) error {
 	if len(in.frames) > 50 {
 		return in.errorf(no, "calls nested too deep")
 	}
-	if f.body == nil {
-		body, err := parseBody(in.sc.name, segments(f.lines))
+	if f.Body == nil {
+		body, err := sh.ParseBody(in.sc.Name, f.Lines)
 		if err != nil {
 			return err
 		}
 		if body == nil {
-			body = []stmt{}
+			body = []sh.Stmt{}
 		}
-		f.body = body
+		f.Body = body
 	}
-	if slices.Contains(in.spec.Envs, f.name) && in.env == nil {
+	if slices.Contains(in.spec.Envs, f.Name) && in.env == nil {
 		return in.callEnv(no, f, args)
 	}
 	// In a group whose cases are named by the functions its entry calls,
 	// a call from the entry's own frame names the cases inside it.
 	savedFunc := in.caseFunc
 	if in.callee && len(in.frames) == 1 {
-		in.caseFunc = f.name
+		in.caseFunc = f.Name
 	}
-	in.frames = append(in.frames, &frame{fn: f.name, locals: map[string]value{}, args: args})
-	_, err := in.block(f.body)
+	in.frames = append(in.frames, &frame{fn: f.Name, locals: map[string]value{}, args: args})
+	_, err := in.block(f.Body)
 	in.frames = in.frames[:len(in.frames)-1]
 	in.caseFunc = savedFunc
 	return err
@@ -633,28 +634,28 @@ func (in *interp) call(no int, f *function, args []string) error {
 // callEnv records a call of a set-up function: an env step in the case,
 // and the function's steps as the environment (the first time; later
 // calls must give the same steps).
-func (in *interp) callEnv(no int, f *function, args []string) error {
+func (in *interp) callEnv(no int, f *sh.Function, args []string) error {
 	if len(args) > 0 {
-		return in.errorf(no, "set-up function %s called with arguments", f.name)
+		return in.errorf(no, "set-up function %s called with arguments", f.Name)
 	}
-	in.add(cases.Step{Line: no, Role: cases.RoleEnv, Env: f.name})
-	env := &cases.Env{Name: f.name, Line: f.line}
+	in.add(cases.Step{Line: no, Role: cases.RoleEnv, Env: f.Name})
+	env := &cases.Env{Name: f.Name, Line: f.Line}
 	in.env = env
-	in.frames = append(in.frames, &frame{fn: f.name, locals: map[string]value{}})
-	_, err := in.block(f.body)
+	in.frames = append(in.frames, &frame{fn: f.Name, locals: map[string]value{}})
+	_, err := in.block(f.Body)
 	in.frames = in.frames[:len(in.frames)-1]
 	in.env = nil
 	if err != nil {
 		return err
 	}
-	if old, ok := in.file.Env(f.name); ok {
+	if old, ok := in.file.Env(f.Name); ok {
 		if !slices.Equal(old.Steps, env.Steps) {
-			return in.errorf(no, "set-up function %s ran different steps this time", f.name)
+			return in.errorf(no, "set-up function %s ran different steps this time", f.Name)
 		}
 	} else {
 		in.file.Envs = append(in.file.Envs, *env)
 	}
-	in.st = staticStatus(0, fmt.Sprintf("`%s` (line %d)", f.name, no))
+	in.st = staticStatus(0, fmt.Sprintf("`%s` (line %d)", f.Name, no))
 	return nil
 }
 
@@ -662,7 +663,7 @@ func (in *interp) callEnv(no int, f *function, args []string) error {
 func (in *interp) expandStatic(no int, raw []string) ([]string, error) {
 	var out []string
 	for _, r := range raw {
-		if isOperator(r) {
+		if sh.IsOperator(r) {
 			out = append(out, r)
 			continue
 		}
@@ -698,7 +699,7 @@ func (in *interp) expandOne(no int, raw string) (word, error) {
 // assignment handles NAME=VALUE and NAME=(...) statements.
 func (in *interp) assignment(no int, raw []string) (bool, error) {
 	eq := strings.IndexByte(raw[0], '=')
-	if eq <= 0 || !validName(raw[0][:eq]) {
+	if eq <= 0 || !sh.ValidName(raw[0][:eq]) {
 		return false, nil
 	}
 	if len(raw) > 1 {
@@ -720,7 +721,7 @@ func (in *interp) assign(no int, a string, local bool) error {
 		}
 	}()
 	if strings.HasPrefix(rhs, "(") && strings.HasSuffix(rhs, ")") {
-		raw, err := splitRaw(rhs[1 : len(rhs)-1])
+		raw, err := sh.SplitRaw(rhs[1 : len(rhs)-1])
 		if err != nil {
 			return in.errorf(no, "%v", err)
 		}
@@ -742,7 +743,7 @@ func (in *interp) assign(no int, a string, local bool) error {
 			return nil
 		}
 		// v=$(CMD): record CMD; v is its output
-		raw, err := splitRaw(inner)
+		raw, err := sh.SplitRaw(inner)
 		if err != nil {
 			return in.errorf(no, "%v", err)
 		}
