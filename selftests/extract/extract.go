@@ -7,8 +7,9 @@
 // understand is an error naming the script line, never a guess. The
 // suites (Suites) say only where to start: which functions are the
 // tests, which are set-up and clean-up. The shell's syntax (functions,
-// statements, raw words) is read by selftests/extract/sh; the
-// evaluation and the assertions are here.
+// statements, raw words) is read by selftests/extract/sh and evaluated
+// by selftests/extract/sheval; recording the steps, reading the
+// assertions and closing the cases (the sheval.Hooks) are here.
 package extract
 
 import (
@@ -19,6 +20,7 @@ import (
 
 	"raceroute/selftests/cases"
 	"raceroute/selftests/extract/sh"
+	"raceroute/selftests/extract/sheval"
 )
 
 // Suite says how to read one script.
@@ -110,18 +112,20 @@ func Extract(s *Suite, file string, text []byte, meta Meta) (*cases.File, error)
 		out.Notes = append(out.Notes, fmt.Sprintf("%s are not in the text read: taken from %s (their steps' line numbers are that file's)",
 			strings.Join(meta.HelperFuncs, ", "), meta.HelpersName))
 	}
-	in := &interp{sc: sc, spec: s, file: out, globals: map[string]value{}, counts: map[string]int{}, st: staticStatus(0, "the start")}
+	in := &interp{spec: s, file: out, counts: map[string]int{}}
+	in.Interp = sheval.New(sc, in)
+	in.External = s.External
 	for k, v := range s.Defaults {
-		in.globals[k] = value{s: v}
+		in.Globals[k] = sheval.Value{S: v}
 	}
 	// The top-level assignments, in order; one the extractor cannot
 	// evaluate (it uses what only the main part sets) leaves its
 	// variable unset, so that a function using it fails by name.
 	for _, g := range sc.Globals {
-		_, _ = in.simple(g.No, g.Text)
+		_, _ = in.Simple(g.No, g.Text)
 	}
 	for _, k := range sortedKeys(meta.Globals) {
-		in.globals[k] = value{s: meta.Globals[k]}
+		in.Globals[k] = sheval.Value{S: meta.Globals[k]}
 	}
 	for _, g := range s.Groups {
 		present := slices.ContainsFunc(g.Funcs, func(f string) bool { return sc.Funcs[f] != nil })
@@ -141,7 +145,7 @@ func Extract(s *Suite, file string, text []byte, meta Meta) (*cases.File, error)
 			if !g.Callee && !slices.Contains(g.Pre, name) {
 				in.caseFunc = name
 			}
-			if err := in.call(f.Line, f, nil); err != nil {
+			if err := in.CallFunction(f.Line, f, nil); err != nil {
 				return nil, err
 			}
 		}

@@ -1,4 +1,4 @@
-package extract
+package sheval
 
 import (
 	"fmt"
@@ -9,35 +9,35 @@ import (
 	"raceroute/selftests/extract/sh"
 )
 
-// value is a shell variable's value as the extractor knows it: static
+// Value is a shell variable's value as the extractor knows it: static
 // text (or an array), or something only a run can tell: a command's
 // output or an exit status.
-type value struct {
-	s   string
-	arr []string
+type Value struct {
+	S   string
+	Arr []string
 	// isArr marks an array (`name=(...)`).
-	isArr bool
+	IsArr bool
 	// out is set for `v=$(CMD)`: the output of the step recorded for CMD.
-	out *stepRef
+	Out *StepRef
 	// st is set for `rc=$?` after a command: its exit status.
-	st *status
+	St *Status
 }
 
-func (v value) dynamic() bool { return v.out != nil || v.st != nil }
+func (v Value) dynamic() bool { return v.Out != nil || v.St != nil }
 
-// word is one expanded shell word: static text, or exactly one dynamic
+// Word is one expanded shell word: static text, or exactly one dynamic
 // value.
-type word struct {
-	s   string
-	dyn *value
+type Word struct {
+	S   string
+	Dyn *Value
 }
 
 // expander expands the words of a statement.
 type expander interface {
-	lookup(name string) (value, bool)
+	lookup(name string) (Value, bool)
 	positional(i int) (string, bool)
-	lastStatus() status
-	substitute(cmd string, no int) (word, error)
+	lastStatus() Status
+	substitute(cmd string, no int) (Word, error)
 	// setVar sets a variable (arithmetic's NAME++).
 	setVar(name, v string)
 }
@@ -45,16 +45,16 @@ type expander interface {
 // expandWord expands one raw word: quotes removed, variables and
 // substitutions replaced. Unquoted expansions are split at blanks, so a
 // raw word can give several words (or none).
-func expandWord(e expander, raw string, no int) ([]word, error) {
-	var out []word
+func expandWord(e expander, raw string, no int) ([]Word, error) {
+	var out []Word
 	var cur strings.Builder
 	started := false // cur holds a word (perhaps an empty quoted one)
-	var dyn *value
+	var dyn *Value
 	emit := func() {
 		if dyn != nil {
-			out = append(out, word{dyn: dyn})
+			out = append(out, Word{Dyn: dyn})
 		} else if started {
-			out = append(out, word{s: cur.String()})
+			out = append(out, Word{S: cur.String()})
 		}
 		cur.Reset()
 		started, dyn = false, nil
@@ -67,7 +67,7 @@ func expandWord(e expander, raw string, no int) ([]word, error) {
 		started = true
 		return nil
 	}
-	addValue := func(v value, quoted bool) error {
+	addValue := func(v Value, quoted bool) error {
 		if v.dynamic() {
 			if cur.Len() > 0 || dyn != nil {
 				return fmt.Errorf("line %d: %q joins a run-time value with text", no, raw)
@@ -76,9 +76,9 @@ func expandWord(e expander, raw string, no int) ([]word, error) {
 			dyn = &vv
 			return nil
 		}
-		s := v.s
-		if v.isArr {
-			s = strings.Join(v.arr, " ")
+		s := v.S
+		if v.IsArr {
+			s = strings.Join(v.Arr, " ")
 		}
 		if quoted {
 			return addStatic(s)
@@ -159,37 +159,37 @@ func expandWord(e expander, raw string, no int) ([]word, error) {
 	return out, nil
 }
 
-func addWordValue(w word, quoted bool, add func(value, bool) error) error {
-	if w.dyn != nil {
-		return add(*w.dyn, quoted)
+func addWordValue(w Word, quoted bool, add func(Value, bool) error) error {
+	if w.Dyn != nil {
+		return add(*w.Dyn, quoted)
 	}
-	return add(value{s: w.s}, quoted)
+	return add(Value{S: w.S}, quoted)
 }
 
 // expandDollar expands the $-expression at the start of s; it returns
 // how many bytes it used.
-func expandDollar(e expander, s string, no int) (int, value, error) {
+func expandDollar(e expander, s string, no int) (int, Value, error) {
 	if len(s) < 2 {
-		return 1, value{s: "$"}, nil
+		return 1, Value{S: "$"}, nil
 	}
 	switch c := s[1]; {
 	case c == '?':
 		st := e.lastStatus()
-		return 2, value{st: &st}, nil
+		return 2, Value{St: &st}, nil
 	case c >= '1' && c <= '9':
 		v, _ := e.positional(int(c - '0'))
-		return 2, value{s: v}, nil
+		return 2, Value{S: v}, nil
 	case c == '(':
 		if strings.HasPrefix(s, "$((") {
 			end := strings.Index(s, "))")
 			if end < 0 {
-				return 0, value{}, fmt.Errorf("line %d: unterminated $((", no)
+				return 0, Value{}, fmt.Errorf("line %d: unterminated $((", no)
 			}
 			n, err := arith(e, strings.TrimSpace(s[3:end]))
 			if err != nil {
-				return 0, value{}, fmt.Errorf("line %d: %w", no, err)
+				return 0, Value{}, fmt.Errorf("line %d: %w", no, err)
 			}
-			return end + 2, value{s: strconv.Itoa(n)}, nil
+			return end + 2, Value{S: strconv.Itoa(n)}, nil
 		}
 		depth, k := 1, 2
 		for ; k < len(s) && depth > 0; k++ {
@@ -202,35 +202,35 @@ func expandDollar(e expander, s string, no int) (int, value, error) {
 		}
 		w, err := e.substitute(s[2:k-1], no)
 		if err != nil {
-			return 0, value{}, err
+			return 0, Value{}, err
 		}
-		if w.dyn != nil {
-			return k, *w.dyn, nil
+		if w.Dyn != nil {
+			return k, *w.Dyn, nil
 		}
-		return k, value{s: w.s}, nil
+		return k, Value{S: w.S}, nil
 	case c == '{':
 		end := strings.IndexByte(s, '}')
 		if end < 0 {
-			return 0, value{}, fmt.Errorf("line %d: unterminated ${", no)
+			return 0, Value{}, fmt.Errorf("line %d: unterminated ${", no)
 		}
 		name := s[2:end]
 		if base, ok := strings.CutSuffix(name, "[*]"); ok {
 			v, _ := e.lookup(base)
-			if !v.isArr {
-				return 0, value{}, fmt.Errorf("line %d: ${%s} of a variable that is not an array", no, name)
+			if !v.IsArr {
+				return 0, Value{}, fmt.Errorf("line %d: ${%s} of a variable that is not an array", no, name)
 			}
-			return end + 1, value{s: strings.Join(v.arr, " ")}, nil
+			return end + 1, Value{S: strings.Join(v.Arr, " ")}, nil
 		}
 		if !sh.ValidName(name) {
 			if len(name) == 1 && name[0] >= '1' && name[0] <= '9' {
 				v, _ := e.positional(int(name[0] - '0'))
-				return end + 1, value{s: v}, nil
+				return end + 1, Value{S: v}, nil
 			}
-			return 0, value{}, fmt.Errorf("line %d: ${%s} is not supported", no, name)
+			return 0, Value{}, fmt.Errorf("line %d: ${%s} is not supported", no, name)
 		}
 		v, ok := e.lookup(name)
 		if !ok {
-			return 0, value{}, fmt.Errorf("line %d: variable %s is not set", no, name)
+			return 0, Value{}, fmt.Errorf("line %d: variable %s is not set", no, name)
 		}
 		return end + 1, v, nil
 	case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
@@ -240,11 +240,11 @@ func expandDollar(e expander, s string, no int) (int, value, error) {
 		}
 		v, ok := e.lookup(s[1:k])
 		if !ok {
-			return 0, value{}, fmt.Errorf("line %d: variable %s is not set", no, s[1:k])
+			return 0, Value{}, fmt.Errorf("line %d: variable %s is not set", no, s[1:k])
 		}
 		return k, v, nil
 	}
-	return 1, value{s: "$"}, nil
+	return 1, Value{S: "$"}, nil
 }
 
 var (
@@ -259,9 +259,9 @@ func arith(e expander, x string) (int, error) {
 		if !ok || v.dynamic() {
 			return 0, fmt.Errorf("$((%s)): %s is not a known number", x, name)
 		}
-		n, err := strconv.Atoi(v.s)
+		n, err := strconv.Atoi(v.S)
 		if err != nil {
-			return 0, fmt.Errorf("$((%s)): %s is %q, not a number", x, name, v.s)
+			return 0, fmt.Errorf("$((%s)): %s is %q, not a number", x, name, v.S)
 		}
 		return n, nil
 	}
