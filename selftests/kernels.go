@@ -1,3 +1,24 @@
+// Package selftests runs the kernel's own selftest cases (package
+// selftests/cases) on raceroute's models, per kernel profile: the IPv6
+// route cases of fib_tests.sh on model/fib6, the ARP cases of
+// arp_ndisc_untracked_subnets.sh on model/neigh. Each case ends as
+// agreeing with what the script asserts, disagreeing (with the step and
+// both results), not expressible (with what the model lacks), or vacuous
+// (the script's assertion cannot fail). Which script version runs
+// against which profile is the version's `covers` lines against the
+// profile's kernel line (Covered).
+//
+// The runners are packages of their own: selftests/fib6run (fib_tests
+// on model/fib6, in the namespace selftests/fib6ns keeps: devices,
+// addresses and the address and link behaviour around the table) and
+// selftests/neighrun (the neighbour suites on model/neigh), both reading
+// ip command lines through selftests/ipcmd; a case's verdict is
+// selftests/verdict. This package picks the runner and the script
+// version per profile (RunModel, FileFor, Covered), counts (Run.Tally)
+// and writes the report (RunSuites, WriteReport).
+//
+// The packages are pure: no I/O, no kernel. The live side of the same
+// cases is live/kselftest.
 package selftests
 
 import (
@@ -7,25 +28,17 @@ import (
 	"raceroute/model/neigh"
 	"raceroute/profile"
 	"raceroute/selftests/cases"
+	"raceroute/selftests/fib6run"
+	"raceroute/selftests/neighrun"
+	"raceroute/selftests/verdict"
 )
-
-// LineOf is the mainline release line of a profile's kernel: the x.y of
-// its release string (a distribution kernel's base: RHEL 8's 4.18, Debian
-// 12's 6.1).
-func LineOf(p profile.Profile) (cases.Line, error) {
-	r, err := profile.ParseRelease(p.Release)
-	if err != nil {
-		return cases.Line{}, fmt.Errorf("profile %s: %w", p.Name, err)
-	}
-	return cases.Line{Major: r.Major, Minor: r.Minor}, nil
-}
 
 // Covered returns the profiles of ps whose kernel line f covers: the
 // kernels that shipped this version of the script.
 func Covered(f *cases.File, ps []profile.Profile) []profile.Profile {
 	var out []profile.Profile
 	for _, p := range ps {
-		if l, err := LineOf(p); err == nil && f.CoversLine(l) {
+		if l, err := cases.LineOf(p); err == nil && f.CoversLine(l) {
 			out = append(out, p)
 		}
 	}
@@ -34,7 +47,7 @@ func Covered(f *cases.File, ps []profile.Profile) []profile.Profile {
 
 // FileFor returns the file of suite whose script p's kernel shipped.
 func FileFor(files []*cases.File, suite string, p profile.Profile) (*cases.File, bool) {
-	l, err := LineOf(p)
+	l, err := cases.LineOf(p)
 	if err != nil {
 		return nil, false
 	}
@@ -60,13 +73,13 @@ func switches(suite string) []string {
 func RunModel(f *cases.File, p profile.Profile) ([]Run, error) {
 	var out []Run
 	for _, q := range p.Resolve(switches(f.Suite)) {
-		var res []Result
+		var res []verdict.Result
 		var err error
 		switch f.Suite {
 		case "fib_tests":
-			res, err = runFib6(f, q)
+			res, err = fib6run.Run(f, q)
 		default:
-			res, err = runNeigh(f, q)
+			res, err = neighrun.Run(f, q)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s %s on %s: %w", f.Suite, f.Version, q.ID(), err)

@@ -9,6 +9,7 @@ import (
 
 	"raceroute/profile"
 	"raceroute/selftests/cases"
+	"raceroute/selftests/verdict"
 )
 
 // Version is one script version's runs, on every profile that ships it.
@@ -167,7 +168,7 @@ func writeDetails(w io.Writer, v Version, all bool) error {
 	var reasons []string
 	vac := map[string][]string{}
 	for _, res := range v.Runs[0].Results {
-		if res.Verdict == Vacuous {
+		if res.Verdict == verdict.Vacuous {
 			if vac[res.Case.Vacuous] == nil {
 				reasons = append(reasons, res.Case.Vacuous)
 			}
@@ -179,7 +180,7 @@ func writeDetails(w io.Writer, v Version, all bool) error {
 	}
 	for _, r := range v.Runs {
 		for _, res := range r.Results {
-			if res.Verdict == Disagree {
+			if res.Verdict == verdict.Disagree {
 				fmt.Fprintf(w, "  %s on %s: %s %q DISAGREES: %s\n", v.File.Version, r.Profile.ID(), res.Case.ID(), res.Case.Desc, res.Why)
 			}
 		}
@@ -194,12 +195,12 @@ func writeDetails(w io.Writer, v Version, all bool) error {
 }
 
 // CaseLine is one case's verdict in a line.
-func CaseLine(res Result) string {
+func CaseLine(res verdict.Result) string {
 	s := fmt.Sprintf("%-34s %-62q %s", res.Case.ID(), res.Case.Desc, res.Verdict)
 	switch res.Verdict {
-	case NotExpressible:
+	case verdict.NotExpressible:
 		s += ": needs " + strings.Join(res.Missing, " + ")
-	case Disagree:
+	case verdict.Disagree:
 		s += ": " + res.Why
 	}
 	return s

@@ -11,6 +11,7 @@ import (
 	"raceroute/live/kselftest"
 	"raceroute/selftests"
 	"raceroute/selftests/cases"
+	"raceroute/selftests/verdict"
 )
 
 func newSelftestsCmd() *cobra.Command {
@@ -107,7 +108,7 @@ func runLiveSelftests(cmd *cobra.Command, w io.Writer, files []*cases.File, name
 	if err != nil {
 		return err
 	}
-	line, err := selftests.LineOf(p)
+	line, err := cases.LineOf(p)
 	if err != nil {
 		return err
 	}
@@ -148,15 +149,15 @@ func writeSideBySide(w io.Writer, f *cases.File, runs []selftests.Run, rep *ksel
 	bad, liveAgree, liveNotRun, expressible, allThree := 0, 0, 0, 0, 0
 	for i := range f.Cases {
 		lr := rep.Results[i]
-		mv := make([]selftests.Result, len(runs))
+		mv := make([]verdict.Result, len(runs))
 		modelOK, modelRan := true, true
 		for j, r := range runs {
 			mv[j] = r.Results[i]
 			switch mv[j].Verdict {
-			case selftests.Disagree:
+			case verdict.Disagree:
 				modelOK = false
 				bad++
-			case selftests.NotExpressible, selftests.Vacuous:
+			case verdict.NotExpressible, verdict.Vacuous:
 				modelRan = false
 			}
 		}
@@ -191,11 +192,11 @@ func writeSideBySide(w io.Writer, f *cases.File, runs []selftests.Run, rep *ksel
 	return bad
 }
 
-func modelText(rs []selftests.Result) string {
+func modelText(rs []verdict.Result) string {
 	var parts []string
 	for _, r := range rs {
 		s := r.Verdict.String()
-		if r.Verdict == selftests.NotExpressible {
+		if r.Verdict == verdict.NotExpressible {
 			s += " (" + strings.Join(r.Missing, " + ") + ")"
 		}
 		if !slices.Contains(parts, s) {
@@ -207,12 +208,12 @@ func modelText(rs []selftests.Result) string {
 
 // writeSteps prints each asserted step: the script's want, the model's
 // and the kernel's result.
-func writeSteps(w io.Writer, mv []selftests.Result, lr kselftest.Result) {
+func writeSteps(w io.Writer, mv []verdict.Result, lr kselftest.Result) {
 	live := map[*cases.Step]kselftest.Outcome{}
 	for _, o := range lr.Outcomes {
 		live[o.Step] = o
 	}
-	model := map[*cases.Step]selftests.Outcome{}
+	model := map[*cases.Step]verdict.Outcome{}
 	for _, o := range mv[0].Outcomes {
 		model[o.Step] = o
 	}
@@ -226,7 +227,7 @@ func writeSteps(w io.Writer, mv []selftests.Result, lr kselftest.Result) {
 			m = o.Show()
 		}
 		if o, ok := live[s]; ok {
-			l = selftests.Outcome{Step: s, Exit: o.Exit, Out: o.Out}.Show()
+			l = verdict.Outcome{Step: s, Exit: o.Exit, Out: o.Out}.Show()
 		}
 		fmt.Fprintf(w, "      line %d: %s\n        script %s | model %s | live %s\n", s.Line, s.Cmd, wantText(s.Want), m, l)
 	}

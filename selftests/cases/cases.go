@@ -26,13 +26,16 @@
 //	  1098 setup ns1: ip -6 ro flush 2001:db8:104::/64
 //	  1099 test ns1: ip -6 ro add 2001:db8:104::/64 via 2001:db8:103::2 => 2  # RTM_NEWROUTE NLM_F_CREATE|NLM_F_EXCL
 //
-// The package holds no model and touches no kernel: the models' runner
-// (package selftests) and the live runner (live/kselftest) both read it.
+// The package holds no model and touches no kernel: the models' runners
+// (package selftests and its subpackages) and the live runner
+// (live/kselftest) read it.
 package cases
 
 import (
 	"fmt"
 	"strings"
+
+	"raceroute/profile"
 )
 
 // File is one suite's cases at one script version.
@@ -71,6 +74,17 @@ func (l Line) String() string { return fmt.Sprintf("%d.%d", l.Major, l.Minor) }
 // Less orders lines.
 func (l Line) Less(m Line) bool {
 	return l.Major < m.Major || l.Major == m.Major && l.Minor < m.Minor
+}
+
+// LineOf is the mainline release line of a profile's kernel: the x.y of
+// its release string (a distribution kernel's base: RHEL 8's 4.18, Debian
+// 12's 6.1).
+func LineOf(p profile.Profile) (Line, error) {
+	r, err := profile.ParseRelease(p.Release)
+	if err != nil {
+		return Line{}, fmt.Errorf("profile %s: %w", p.Name, err)
+	}
+	return Line{Major: r.Major, Minor: r.Minor}, nil
 }
 
 // Range is the lines From to To, both included.

@@ -8,66 +8,68 @@ import (
 	"strings"
 
 	"raceroute/selftests/cases"
+	"raceroute/selftests/extract/sh"
+	"raceroute/selftests/extract/sheval"
 )
 
 // ifStmt evaluates if/elif/else: conditions on the script's parameters
 // choose a branch; a condition only a run can tell is one of the
 // idioms runtimeIf knows.
-func (in *interp) ifStmt(s *ifStmt) (ctl, error) {
-	for i, cond := range s.conds {
-		st, err := in.condition(s.no, cond)
+func (in *interp) If(s *sh.If) (sheval.Ctl, error) {
+	for i, cond := range s.Conds {
+		st, err := in.condition(s.No, cond)
 		if err != nil {
 			return 0, err
 		}
-		if st.static {
-			if st.code == 0 {
-				return in.block(s.bodies[i])
+		if st.Static {
+			if st.Code == 0 {
+				return in.Block(s.Bodies[i])
 			}
 			continue
 		}
-		if i+1 < len(s.conds) {
-			return 0, in.errorf(s.no, "elif after a run-time condition is not supported")
+		if i+1 < len(s.Conds) {
+			return 0, in.Errorf(s.No, "elif after a run-time condition is not supported")
 		}
-		var els []stmt
-		if len(s.bodies) > len(s.conds) {
-			els = s.bodies[len(s.bodies)-1]
+		var els []sh.Stmt
+		if len(s.Bodies) > len(s.Conds) {
+			els = s.Bodies[len(s.Bodies)-1]
 		}
-		return in.runtimeIf(s.no, st, s.bodies[i], els)
+		return in.runtimeIf(s.No, st, s.Bodies[i], els)
 	}
-	if len(s.bodies) > len(s.conds) {
-		return in.block(s.bodies[len(s.bodies)-1])
+	if len(s.Bodies) > len(s.Conds) {
+		return in.Block(s.Bodies[len(s.Bodies)-1])
 	}
-	in.st = staticStatus(0, fmt.Sprintf("the if at line %d (no branch taken)", s.no))
-	return ctlNext, nil
+	in.St = sheval.StaticStatus(0, fmt.Sprintf("the if at line %d (no branch taken)", s.No))
+	return sheval.CtlNext, nil
 }
 
 // condition evaluates an if's condition and returns its status.
-func (in *interp) condition(no int, text string) (status, error) {
-	raw, err := splitRaw(text)
+func (in *interp) condition(no int, text string) (sheval.Status, error) {
+	raw, err := sh.SplitRaw(text)
 	if err != nil {
-		return status{}, in.errorf(no, "%v", err)
+		return sheval.Status{}, in.Errorf(no, "%v", err)
 	}
-	parts, ops := splitAndOr(raw)
-	var st status
+	parts, ops := sheval.SplitAndOr(raw)
+	var st sheval.Status
 	for i, p := range parts {
 		if i > 0 {
-			if !st.static {
-				return status{}, in.errorf(no, "a condition joining run-time checks with %s is not supported", ops[i-1])
+			if !st.Static {
+				return sheval.Status{}, in.Errorf(no, "a condition joining run-time checks with %s is not supported", ops[i-1])
 			}
-			if (ops[i-1] == "&&") != (st.code == 0) {
+			if (ops[i-1] == "&&") != (st.Code == 0) {
 				continue
 			}
 		}
-		c, err := in.pipeline(no, p)
+		c, err := in.Pipeline(no, p)
 		if err != nil {
-			return status{}, err
+			return sheval.Status{}, err
 		}
-		if c != ctlNext {
-			return status{}, in.errorf(no, "return inside a condition")
+		if c != sheval.CtlNext {
+			return sheval.Status{}, in.Errorf(no, "return inside a condition")
 		}
-		st = in.st
-		if i > 0 && !st.static {
-			return status{}, in.errorf(no, "a condition joining run-time checks with %s is not supported", ops[i-1])
+		st = in.St
+		if i > 0 && !st.Static {
+			return sheval.Status{}, in.Errorf(no, "a condition joining run-time checks with %s is not supported", ops[i-1])
 		}
 	}
 	return st, nil
@@ -84,18 +86,18 @@ type branch struct {
 
 var reAbort = regexp.MustCompile(`^(exit|return)\s+[1-9][0-9]*$`)
 
-func classify(body []stmt) branch {
+func classify(body []sh.Stmt) branch {
 	var b branch
 	for i, s := range body {
-		sm, ok := s.(*simple)
+		sm, ok := s.(*sh.Simple)
 		if !ok {
 			continue
 		}
-		t := strings.TrimSpace(sm.text)
+		t := strings.TrimSpace(sm.Text)
 		if i == len(body)-1 && reAbort.MatchString(t) {
 			b.abort = true
 		}
-		raw, err := splitRaw(t)
+		raw, err := sh.SplitRaw(t)
 		if err != nil || len(raw) == 0 {
 			continue
 		}
@@ -137,34 +139,34 @@ func classify(body []stmt) branch {
 //     assertion, COND true where the OK branch is;
 //   - `if [ $rc -eq 0 ]; then ...; fi`: a chain, the body runs only if
 //     COND holds, and its assertions include COND.
-func (in *interp) runtimeIf(no int, st status, then, els []stmt) (ctl, error) {
+func (in *interp) runtimeIf(no int, st sheval.Status, then, els []sh.Stmt) (sheval.Ctl, error) {
 	bt, be := classify(then), classify(els)
 	switch {
 	case bt.abort && els == nil:
-		if len(st.chain) != 1 {
-			return 0, in.errorf(no, "an abort on a chain of checks is not supported")
+		if len(st.Chain) != 1 {
+			return 0, in.Errorf(no, "an abort on a chain of checks is not supported")
 		}
-		c, err := negate(st.chain[0])
+		c, err := sheval.Negate(st.Chain[0])
 		if err != nil {
-			return 0, in.errorf(no, "%v", err)
+			return 0, in.Errorf(no, "%v", err)
 		}
 		if err := in.mark(no, c, true); err != nil {
 			return 0, err
 		}
-		in.st = staticStatus(0, fmt.Sprintf("the if at line %d", no))
-		return ctlNext, nil
+		in.St = sheval.StaticStatus(0, fmt.Sprintf("the if at line %d", no))
+		return sheval.CtlNext, nil
 	case bt.logFail:
-		if len(st.chain) != 1 {
-			return 0, in.errorf(no, "a failure report on a chain of checks is not supported")
+		if len(st.Chain) != 1 {
+			return 0, in.Errorf(no, "a failure report on a chain of checks is not supported")
 		}
-		c, err := negate(st.chain[0])
+		c, err := sheval.Negate(st.Chain[0])
 		if err != nil {
-			return 0, in.errorf(no, "%v", err)
+			return 0, in.Errorf(no, "%v", err)
 		}
 		if err := in.mark(no, c, false); err != nil {
 			return 0, err
 		}
-		return in.block(els)
+		return in.Block(els)
 	case (bt.ok || bt.fail) && (be.ok || be.fail):
 		want := 0
 		desc := bt.desc
@@ -172,34 +174,34 @@ func (in *interp) runtimeIf(no int, st status, then, els []stmt) (ctl, error) {
 			want, desc = 1, be.desc
 		}
 		if bt.ok == be.ok {
-			return 0, in.errorf(no, "both branches report the same verdict")
+			return 0, in.Errorf(no, "both branches report the same verdict")
 		}
 		if err := in.assert(no, st, want, false); err != nil {
 			return 0, err
 		}
-		text := in.lastEcho
+		text := in.LastEcho
 		if desc != "" {
-			w, err := in.expandOne(no, desc)
+			w, err := in.ExpandOne(no, desc)
 			if err != nil {
 				return 0, err
 			}
-			text = w.s
+			text = w.S
 		}
-		in.st = staticStatus(0, fmt.Sprintf("the report at line %d", no))
-		return ctlNext, in.close(no, strings.Join(strings.Fields(text), " "), "")
+		in.St = sheval.StaticStatus(0, fmt.Sprintf("the report at line %d", no))
+		return sheval.CtlNext, in.close(no, strings.Join(strings.Fields(text), " "), "")
 	case els == nil && !bt.ok && !bt.fail && !bt.abort:
 		return in.guarded(no, st, then)
 	}
-	return 0, in.errorf(no, "a run-time if of a form the extractor does not know")
+	return 0, in.Errorf(no, "a run-time if of a form the extractor does not know")
 }
 
 // guarded runs the body of `if [ S -eq 0 ]; then BODY; fi`: assertions
 // inside include S, and a status variable (rc) set inside becomes the
 // chain of S and its new value, as `rc` after the fi is S when S failed.
-func (in *interp) guarded(no int, st status, body []stmt) (ctl, error) {
+func (in *interp) guarded(no int, st sheval.Status, body []sh.Stmt) (sheval.Ctl, error) {
 	before := in.statusVars()
-	in.guards = append(in.guards, st.chain)
-	c, err := in.block(body)
+	in.guards = append(in.guards, st.Chain)
+	c, err := in.Block(body)
 	in.guards = in.guards[:len(in.guards)-1]
 	if err != nil {
 		return c, err
@@ -209,27 +211,27 @@ func (in *interp) guarded(no int, st status, body []stmt) (ctl, error) {
 		if had && old == v {
 			continue
 		}
-		chain := append(slices.Clone(st.chain), v.chain...)
-		in.set(name, value{st: &status{chain: chain}}, false)
+		chain := append(slices.Clone(st.Chain), v.Chain...)
+		in.Set(name, sheval.Value{St: &sheval.Status{Chain: chain}}, false)
 	}
-	if !in.st.static {
-		in.st = status{chain: append(slices.Clone(st.chain), in.st.chain...)}
+	if !in.St.Static {
+		in.St = sheval.Status{Chain: append(slices.Clone(st.Chain), in.St.Chain...)}
 	}
 	return c, nil
 }
 
 // statusVars returns the variables in scope holding a run-time status.
-func (in *interp) statusVars() map[string]*status {
-	out := map[string]*status{}
-	for k, v := range in.globals {
-		if v.st != nil && !v.st.static {
-			out[k] = v.st
+func (in *interp) statusVars() map[string]*sheval.Status {
+	out := map[string]*sheval.Status{}
+	for k, v := range in.Globals {
+		if v.St != nil && !v.St.Static {
+			out[k] = v.St
 		}
 	}
-	for _, f := range in.frames {
-		for k, v := range f.locals {
-			if v.st != nil && !v.st.static {
-				out[k] = v.st
+	for _, f := range in.Frames {
+		for k, v := range f.Locals {
+			if v.St != nil && !v.St.Static {
+				out[k] = v.St
 			} else {
 				delete(out, k)
 			}
@@ -242,48 +244,48 @@ func (in *interp) statusVars() map[string]*status {
 // case's assertion, rc == expected.
 func (in *interp) logTest(no int, raw []string) error {
 	if len(raw) != 4 {
-		return in.errorf(no, "log_test wants 3 arguments, got %d", len(raw)-1)
+		return in.Errorf(no, "log_test wants 3 arguments, got %d", len(raw)-1)
 	}
-	rc, err := in.expandOne(no, raw[1])
+	rc, err := in.ExpandOne(no, raw[1])
 	if err != nil {
 		return err
 	}
-	wantw, err := in.expandOne(no, raw[2])
+	wantw, err := in.ExpandOne(no, raw[2])
 	if err != nil {
 		return err
 	}
-	want, err := strconv.Atoi(wantw.s)
-	if wantw.dyn != nil || err != nil {
-		return in.errorf(no, "log_test: the expected status %s is not a number", raw[2])
+	want, err := strconv.Atoi(wantw.S)
+	if wantw.Dyn != nil || err != nil {
+		return in.Errorf(no, "log_test: the expected status %s is not a number", raw[2])
 	}
-	descw, err := in.expandOne(no, raw[3])
-	if err != nil || descw.dyn != nil {
-		return in.errorf(no, "log_test: the description %s is not text", raw[3])
+	descw, err := in.ExpandOne(no, raw[3])
+	if err != nil || descw.Dyn != nil {
+		return in.Errorf(no, "log_test: the description %s is not text", raw[3])
 	}
-	desc := strings.Join(strings.Fields(descw.s), " ")
-	var st status
+	desc := strings.Join(strings.Fields(descw.S), " ")
+	var st sheval.Status
 	switch {
-	case rc.dyn != nil && rc.dyn.st != nil:
-		st = *rc.dyn.st
-	case rc.dyn == nil:
-		n, err := strconv.Atoi(rc.s)
+	case rc.Dyn != nil && rc.Dyn.St != nil:
+		st = *rc.Dyn.St
+	case rc.Dyn == nil:
+		n, err := strconv.Atoi(rc.S)
 		if err != nil {
-			return in.errorf(no, "log_test: the status %s is not a number", raw[1])
+			return in.Errorf(no, "log_test: the status %s is not a number", raw[1])
 		}
-		st = staticStatus(n, "the literal "+rc.s)
+		st = sheval.StaticStatus(n, "the literal "+rc.S)
 	default:
-		return in.errorf(no, "log_test: %s is a command's output, not a status", raw[1])
+		return in.Errorf(no, "log_test: %s is a command's output, not a status", raw[1])
 	}
-	defer func() { in.st = staticStatus(0, fmt.Sprintf("log_test (line %d)", no)) }()
-	if st.static {
+	defer func() { in.St = sheval.StaticStatus(0, fmt.Sprintf("log_test (line %d)", no)) }()
+	if st.Static {
 		verdict := "always passes"
-		if st.code != want {
+		if st.Code != want {
 			verdict = "always fails"
 		}
-		return in.close(no, desc, fmt.Sprintf("%s: the status it tests is that of %s, %d whatever the kernel does", verdict, st.src, st.code))
+		return in.close(no, desc, fmt.Sprintf("%s: the status it tests is that of %s, %d whatever the kernel does", verdict, st.Src, st.Code))
 	}
 	for _, g := range in.guards {
-		if err := in.assert(no, status{chain: g}, 0, false); err != nil {
+		if err := in.assert(no, sheval.Status{Chain: g}, 0, false); err != nil {
 			return err
 		}
 	}
@@ -298,20 +300,20 @@ func (in *interp) logTest(no int, raw []string) error {
 // blanks are collapsed).
 func (in *interp) checkExpected(no int, raw []string) error {
 	if len(raw) != 3 {
-		return in.errorf(no, "check_expected wants 2 arguments")
+		return in.Errorf(no, "check_expected wants 2 arguments")
 	}
-	out, err := in.expandOne(no, raw[1])
+	out, err := in.ExpandOne(no, raw[1])
 	if err != nil {
 		return err
 	}
-	exp, err := in.expandOne(no, raw[2])
+	exp, err := in.ExpandOne(no, raw[2])
 	if err != nil {
 		return err
 	}
-	if out.dyn == nil || out.dyn.out == nil || exp.dyn != nil {
-		return in.errorf(no, "check_expected: want a command's output and a text")
+	if out.Dyn == nil || out.Dyn.Out == nil || exp.Dyn != nil {
+		return in.Errorf(no, "check_expected: want a command's output and a text")
 	}
-	in.st = status{chain: []check{{ref: *out.dyn.out, pred: cases.Want{Kind: cases.WantEqual, Text: exp.s}}}}
+	in.St = sheval.Status{Chain: []sheval.Check{{Ref: *out.Dyn.Out, Pred: cases.Want{Kind: cases.WantEqual, Text: exp.S}}}}
 	return nil
 }
 
@@ -325,35 +327,35 @@ type route6Rule struct {
 // checkRoute6 is check_route6 "EXPECTED": list the prefix as the script's
 // own check_route6 does and compare as check_expected.
 func (in *interp) checkRoute6(no int, args []string) error {
-	f, ok := in.sc.funcs["check_route6"]
+	f, ok := in.Script.Funcs["check_route6"]
 	if !ok {
-		return in.errorf(no, "check_route6 is called but not defined")
+		return in.Errorf(no, "check_route6 is called but not defined")
 	}
-	rule, err := readRoute6Rule(in.sc.name, f)
+	rule, err := readRoute6Rule(in.Script.Name, f)
 	if err != nil {
 		return err
 	}
 	if len(args) != 1 {
-		return in.errorf(no, "check_route6 wants one argument")
+		return in.Errorf(no, "check_route6 wants one argument")
 	}
 	pfx := rule.fixed
 	if rule.first {
-		pfx, _ = firstWord(args[0])
+		pfx, _ = sh.FirstWord(args[0])
 	}
 	list := strings.ReplaceAll(rule.list, "${pfx}", pfx)
-	raw, err := splitRaw(list)
+	raw, err := sh.SplitRaw(list)
 	if err != nil {
-		return in.errorf(no, "%v", err)
+		return in.Errorf(no, "%v", err)
 	}
-	words, err := in.expandStatic(no, raw)
-	if err != nil {
-		return err
-	}
-	st, err := in.record(no, words)
+	words, err := in.ExpandStatic(no, raw)
 	if err != nil {
 		return err
 	}
-	in.st = status{chain: []check{{ref: st.chain[0].ref, pred: cases.Want{Kind: cases.WantEqual, Text: args[0]}}}}
+	st, err := in.Record(no, words)
+	if err != nil {
+		return err
+	}
+	in.St = sheval.Status{Chain: []sheval.Check{{Ref: st.Chain[0].Ref, Pred: cases.Want{Kind: cases.WantEqual, Text: args[0]}}}}
 	return nil
 }
 
@@ -362,11 +364,11 @@ var reOutList = regexp.MustCompile(`^out=\$\((.*)\)$`)
 // readRoute6Rule reads the script's check_route6: the prefix (fixed,
 // or the first word of the expectation), the listing command, and that
 // the comparison is check_expected's.
-func readRoute6Rule(file string, f *function) (route6Rule, error) {
+func readRoute6Rule(file string, f *sh.Function) (route6Rule, error) {
 	var r route6Rule
 	var hasSet, hasPfx, compares bool
-	for _, l := range f.lines {
-		t := l.text
+	for _, l := range f.Lines {
+		t := l.Text
 		switch {
 		case strings.HasPrefix(t, `local pfx="`) && strings.HasSuffix(t, `"`):
 			r.fixed = strings.TrimSuffix(strings.TrimPrefix(t, `local pfx="`), `"`)
@@ -383,11 +385,11 @@ func readRoute6Rule(file string, f *function) (route6Rule, error) {
 	r.first = hasSet && hasPfx
 	switch {
 	case r.first == (r.fixed != ""):
-		return r, fmt.Errorf("%s:%d: check_route6 picks its prefix in a way the extractor does not know", file, f.line)
+		return r, fmt.Errorf("%s:%d: check_route6 picks its prefix in a way the extractor does not know", file, f.Line)
 	case r.list != "$IP -6 ro ls match ${pfx} | sed -e 's/ pref medium//'":
-		return r, fmt.Errorf("%s:%d: check_route6 lists routes with %q, which the extractor does not know", file, f.line, r.list)
+		return r, fmt.Errorf("%s:%d: check_route6 lists routes with %q, which the extractor does not know", file, f.Line, r.list)
 	case !compares:
-		return r, fmt.Errorf("%s:%d: check_route6 compares in a way the extractor does not know", file, f.line)
+		return r, fmt.Errorf("%s:%d: check_route6 compares in a way the extractor does not know", file, f.Line)
 	}
 	return r, nil
 }
@@ -398,11 +400,11 @@ func stripRedirects(words []string) ([]string, error) {
 	var out []string
 	for i := 0; i < len(words); i++ {
 		w := words[i]
-		if !isRedirect(w) {
+		if !sh.IsRedirect(w) {
 			out = append(out, w)
 			continue
 		}
-		if redirectTakesFile(w) {
+		if sh.RedirectTakesFile(w) {
 			if i+1 >= len(words) {
 				return nil, fmt.Errorf("redirection %s without a file", w)
 			}

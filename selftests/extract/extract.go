@@ -6,7 +6,10 @@
 // wants. The translation is mechanical: what the interpreter does not
 // understand is an error naming the script line, never a guess. The
 // suites (Suites) say only where to start: which functions are the
-// tests, which are set-up and clean-up.
+// tests, which are set-up and clean-up. The shell's syntax (functions,
+// statements, raw words) is read by selftests/extract/sh and evaluated
+// by selftests/extract/sheval; recording the steps, reading the
+// assertions and closing the cases (the sheval.Hooks) are here.
 package extract
 
 import (
@@ -16,6 +19,8 @@ import (
 	"strings"
 
 	"raceroute/selftests/cases"
+	"raceroute/selftests/extract/sh"
+	"raceroute/selftests/extract/sheval"
 )
 
 // Suite says how to read one script.
@@ -80,23 +85,23 @@ type Meta struct {
 
 // Extract reads the cases of script text (file names it in errors).
 func Extract(s *Suite, file string, text []byte, meta Meta) (*cases.File, error) {
-	sc, err := parseScript(file, string(text))
+	sc, err := sh.Parse(file, string(text))
 	if err != nil {
 		return nil, err
 	}
 	if len(meta.HelperFuncs) > 0 {
-		hs, err := parseScript(meta.HelpersName, string(meta.Helpers))
+		hs, err := sh.Parse(meta.HelpersName, string(meta.Helpers))
 		if err != nil {
 			return nil, err
 		}
 		for _, name := range meta.HelperFuncs {
 			switch {
-			case sc.funcs[name] != nil:
+			case sc.Funcs[name] != nil:
 				return nil, fmt.Errorf("%s: has %s itself: drop it from the helpers", file, name)
-			case hs.funcs[name] == nil:
+			case hs.Funcs[name] == nil:
 				return nil, fmt.Errorf("%s: has no function %s", meta.HelpersName, name)
 			}
-			sc.funcs[name] = hs.funcs[name]
+			sc.Funcs[name] = hs.Funcs[name]
 		}
 	}
 	out := &cases.File{
@@ -107,27 +112,29 @@ func Extract(s *Suite, file string, text []byte, meta Meta) (*cases.File, error)
 		out.Notes = append(out.Notes, fmt.Sprintf("%s are not in the text read: taken from %s (their steps' line numbers are that file's)",
 			strings.Join(meta.HelperFuncs, ", "), meta.HelpersName))
 	}
-	in := &interp{sc: sc, spec: s, file: out, globals: map[string]value{}, counts: map[string]int{}, st: staticStatus(0, "the start")}
+	in := &interp{spec: s, file: out, counts: map[string]int{}}
+	in.Interp = sheval.New(sc, in)
+	in.External = s.External
 	for k, v := range s.Defaults {
-		in.globals[k] = value{s: v}
+		in.Globals[k] = sheval.Value{S: v}
 	}
 	// The top-level assignments, in order; one the extractor cannot
 	// evaluate (it uses what only the main part sets) leaves its
 	// variable unset, so that a function using it fails by name.
-	for _, g := range sc.globals {
-		_, _ = in.simple(g.no, g.text)
+	for _, g := range sc.Globals {
+		_, _ = in.Simple(g.No, g.Text)
 	}
 	for _, k := range sortedKeys(meta.Globals) {
-		in.globals[k] = value{s: meta.Globals[k]}
+		in.Globals[k] = sheval.Value{S: meta.Globals[k]}
 	}
 	for _, g := range s.Groups {
-		present := slices.ContainsFunc(g.Funcs, func(f string) bool { return sc.funcs[f] != nil })
+		present := slices.ContainsFunc(g.Funcs, func(f string) bool { return sc.Funcs[f] != nil })
 		if !present {
 			continue
 		}
 		in.group, in.callee = g.Name, g.Callee
 		for _, name := range append(slices.Clone(g.Pre), g.Funcs...) {
-			f := sc.funcs[name]
+			f := sc.Funcs[name]
 			if f == nil {
 				if slices.Contains(g.Pre, name) {
 					return nil, fmt.Errorf("%s: group %s: the script has no function %s", file, g.Name, name)
@@ -138,7 +145,7 @@ func Extract(s *Suite, file string, text []byte, meta Meta) (*cases.File, error)
 			if !g.Callee && !slices.Contains(g.Pre, name) {
 				in.caseFunc = name
 			}
-			if err := in.call(f.line, f, nil); err != nil {
+			if err := in.CallFunction(f.Line, f, nil); err != nil {
 				return nil, err
 			}
 		}

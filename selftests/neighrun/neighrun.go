@@ -1,4 +1,12 @@
-package selftests
+// Package neighrun runs the neighbour suites' cases (package
+// selftests/cases: arp_ndisc_untracked_subnets, arp_ndisc_evict_nocarrier,
+// ndisc_unsolicited_na_test) on model/neigh: the
+// namespaces are the segment's hosts, their veth ends its interfaces, an
+// arping its ARP sender, and `ip neigh get` the entry the case asks
+// about, judged once the run is quiescent on every schedule the explorer
+// tries. What the model lacks (IPv6 neighbour discovery, carrier events,
+// a ping's own resolution) makes a case not expressible.
+package neighrun
 
 import (
 	"context"
@@ -13,14 +21,9 @@ import (
 	"raceroute/model/neigh"
 	"raceroute/profile"
 	"raceroute/selftests/cases"
+	"raceroute/selftests/ipcmd"
+	"raceroute/selftests/verdict"
 )
-
-// This file runs the neighbour suites' cases on model/neigh: the
-// namespaces are the segment's hosts, their veth ends its interfaces, an
-// arping its ARP sender, and `ip neigh get` the entry the case asks
-// about, judged once the run is quiescent on every schedule the explorer
-// tries. What the model lacks (IPv6 neighbour discovery, carrier events,
-// a ping's own resolution) makes a case not expressible.
 
 // neighIface is an interface as the set-up steps make it.
 type neighIface struct {
@@ -52,16 +55,17 @@ type neighTest struct {
 	ip    netip.Addr
 }
 
-func runNeigh(f *cases.File, p profile.Profile) ([]Result, error) {
-	var out []Result
+// Run runs a neighbour suite's file on p, one Result per case.
+func Run(f *cases.File, p profile.Profile) ([]verdict.Result, error) {
+	var out []verdict.Result
 	for i := range f.Cases {
 		out = append(out, runNeighCase(&f.Cases[i], p))
 	}
 	return out, nil
 }
 
-func runNeighCase(c *cases.Case, p profile.Profile) Result {
-	res := Result{Case: c}
+func runNeighCase(c *cases.Case, p profile.Profile) verdict.Result {
+	res := verdict.Result{Case: c}
 	nc := &neighCase{}
 	var missing []string
 	for i := range c.Steps {
@@ -77,26 +81,26 @@ func runNeighCase(c *cases.Case, p profile.Profile) Result {
 	res.Missing = missing
 	switch {
 	case c.Vacuous != "":
-		res.Verdict = Vacuous
+		res.Verdict = verdict.Vacuous
 		return res
 	case len(missing) > 0:
-		res.Verdict = NotExpressible
+		res.Verdict = verdict.NotExpressible
 		return res
 	}
 	outs, err := nc.run(p)
 	if err != nil {
-		res.Verdict, res.Missing = NotExpressible, []string{err.Error()}
+		res.Verdict, res.Missing = verdict.NotExpressible, []string{err.Error()}
 		return res
 	}
-	res.Verdict = Agree
+	res.Verdict = verdict.Agree
 	for i, t := range nc.tests {
-		o := Outcome{Step: t.step, Out: outs[i]}
+		o := verdict.Outcome{Step: t.step, Out: outs[i]}
 		if o.Out == "" {
 			o.Exit = 2 // ip neigh get: "RTNETLINK answers: No such file or directory"
 		}
 		res.Outcomes = append(res.Outcomes, o)
-		if res.Verdict == Agree && !t.step.Want.Met(o.Exit, o.Out) {
-			res.Verdict = Disagree
+		if res.Verdict == verdict.Agree && !t.step.Want.Met(o.Exit, o.Out) {
+			res.Verdict = verdict.Disagree
 			res.Why = fmt.Sprintf("the assertion at line %d (%s): the script wants %s, the model gives %s", t.step.Line, t.step.Cmd, t.step.Want, o.Show())
 		}
 	}
@@ -137,13 +141,13 @@ func (nc *neighCase) step(s *cases.Step) (string, error) {
 	default:
 		return "the command " + words[0], nil
 	}
-	c, _, err := parseIP(words)
+	c, _, err := ipcmd.Parse(words)
 	if err != nil {
 		return "", err
 	}
 	switch {
-	case c.obj == "link" && c.verb == "add":
-		name, kind, _, _, err := linkAdd(c.args)
+	case c.Obj == "link" && c.Verb == "add":
+		name, kind, _, _, err := ipcmd.LinkAdd(c.Args)
 		if err != nil {
 			return "", err
 		}
@@ -151,16 +155,16 @@ func (nc *neighCase) step(s *cases.Step) (string, error) {
 			return "links of type " + kind, nil
 		}
 		nc.ifaces = append(nc.ifaces, &neighIface{ns: s.NS, name: name})
-		if peer := argAfter(c.args, "peer", "name"); peer != "" {
+		if peer := ipcmd.ArgAfter(c.Args, "peer", "name"); peer != "" {
 			ns := s.NS
-			if n := argAfter(c.args, "peer", "name", peer, "netns"); n != "" {
+			if n := ipcmd.ArgAfter(c.Args, "peer", "name", peer, "netns"); n != "" {
 				ns = n
 			}
 			nc.ifaces = append(nc.ifaces, &neighIface{ns: ns, name: peer})
 		}
 		return "", nil
-	case c.obj == "link" && c.verb == "set":
-		args := c.args
+	case c.Obj == "link" && c.Verb == "set":
+		args := c.Args
 		if len(args) > 0 && args[0] == "dev" {
 			args = args[1:]
 		}
@@ -182,19 +186,19 @@ func (nc *neighCase) step(s *cases.Step) (string, error) {
 				k++
 			case args[k] == "down":
 				// the peer's end down: this end loses its carrier
-				return capLinkEvents + " (carrier loss: neigh_carrier_down)", nil
+				return verdict.CapLinkEvents + " (carrier loss: neigh_carrier_down)", nil
 			default:
 				return "ip link set " + strings.Join(args[1:], " "), nil
 			}
 		}
 		return "", nil
-	case c.obj == "address" && c.verb == "add":
-		a, dev, err := addrAdd(c.args)
+	case c.Obj == "address" && c.Verb == "add":
+		a, dev, err := ipcmd.AddrAdd(c.Args)
 		if err != nil {
 			return "", err
 		}
 		if !a.Addr().Is4() {
-			return capND, nil
+			return verdict.CapND, nil
 		}
 		i := nc.iface(s.NS, dev)
 		if i < 0 {
@@ -205,42 +209,42 @@ func (nc *neighCase) step(s *cases.Step) (string, error) {
 		}
 		nc.ifaces[i].prefix = a
 		return "", nil
-	case c.obj == "route" && c.verb == "add":
+	case c.Obj == "route" && c.Verb == "add":
 		// The default routes give every sender address a unicast route
 		// (arp_process(): inet_addr_type_dev_table() == RTN_UNICAST), as
 		// the model takes for granted.
-		if ra, err := parseRouteArgs(c.args); err == nil && ra.family == 4 && ra.route.Prefix.Bits() == 0 {
+		if ra, err := ipcmd.ParseRouteArgs(c.Args); err == nil && ra.Family == 4 && ra.Route.Prefix.Bits() == 0 {
 			return "", nil
 		}
-		return "ip route add " + strings.Join(c.args, " "), nil
-	case c.obj == "netns":
+		return "ip route add " + strings.Join(c.Args, " "), nil
+	case c.Obj == "netns":
 		return "", nil // namespaces are the hosts: made by the netns steps
-	case c.obj == "neighbour" && c.verb == "get":
-		if c.family == 6 {
-			return capND, nil
+	case c.Obj == "neighbour" && c.Verb == "get":
+		if c.Family == 6 {
+			return verdict.CapND, nil
 		}
-		if len(c.args) != 3 || c.args[1] != "dev" {
-			return "ip neigh get " + strings.Join(c.args, " "), nil
+		if len(c.Args) != 3 || c.Args[1] != "dev" {
+			return "ip neigh get " + strings.Join(c.Args, " "), nil
 		}
-		ip, err := netip.ParseAddr(c.args[0])
+		ip, err := netip.ParseAddr(c.Args[0])
 		if err != nil || !ip.Is4() {
-			return capND, nil
+			return verdict.CapND, nil
 		}
-		i := nc.iface(s.NS, c.args[2])
+		i := nc.iface(s.NS, c.Args[2])
 		if i < 0 {
-			return "", fmt.Errorf("no interface %s in %s", c.args[2], s.NS)
+			return "", fmt.Errorf("no interface %s in %s", c.Args[2], s.NS)
 		}
 		if s.Want.Kind != cases.WantNone {
 			nc.tests = append(nc.tests, neighTest{step: s, iface: i, ip: ip})
 		}
 		return "", nil
-	case c.obj == "neighbour":
-		if c.family == 6 {
-			return capND, nil
+	case c.Obj == "neighbour":
+		if c.Family == 6 {
+			return verdict.CapND, nil
 		}
-		return "ip neigh " + c.verb, nil
+		return "ip neigh " + c.Verb, nil
 	}
-	return fmt.Sprintf("ip %s %s", c.obj, c.verb), nil
+	return fmt.Sprintf("ip %s %s", c.Obj, c.Verb), nil
 }
 
 // sysctl reads `sysctl [-w|-q|-qw] KEY=VALUE`: arp_accept per interface.
@@ -251,7 +255,7 @@ func (nc *neighCase) sysctl(ns string, w []string) (string, error) {
 		return "", fmt.Errorf("sysctl %q: want KEY=VALUE", kv)
 	}
 	if strings.HasPrefix(key, "net.ipv6.") {
-		return capND, nil
+		return verdict.CapND, nil
 	}
 	parts := strings.Split(key, ".")
 	if len(parts) == 5 && parts[0] == "net" && parts[1] == "ipv4" && parts[2] == "conf" && parts[4] == "arp_accept" {
@@ -264,9 +268,9 @@ func (nc *neighCase) sysctl(ns string, w []string) (string, error) {
 		return "", nil
 	}
 	if len(parts) == 5 && parts[4] == "arp_evict_nocarrier" {
-		return capLinkEvents + " (carrier loss: neigh_carrier_down)", nil
+		return verdict.CapLinkEvents + " (carrier loss: neigh_carrier_down)", nil
 	}
-	return capSysctl + " (" + key + ")", nil
+	return verdict.CapSysctl + " (" + key + ")", nil
 }
 
 // arping reads `arping [-A] [-U] -I IFACE [-c N] IP`: -U announces IP

@@ -1,4 +1,4 @@
-package selftests
+package fib6ns
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"raceroute/kernel"
 	"raceroute/model/fib6"
 	"raceroute/selftests/cases"
+	"raceroute/selftests/verdict"
 )
 
 // This file follows what addrconf and a device's state changes do to the
@@ -20,56 +21,56 @@ import (
 // Debian's linux-source 6.12.117 and 5.10.262 net/ipv6/addrconf.c (the
 // functions named are the same in both for what is used here) and
 // route.c (fib6_ifdown(), find_match()); kernels before 5.10 were not
-// read, so there these events stay not expressible (notRead).
+// read, so there these events stay not expressible (NotRead).
 
-// fibAddr is an IPv6 address of a device, as addrconf holds it.
-type fibAddr struct {
-	pfx    netip.Prefix // the address and its prefix length
-	peer   netip.Addr   // the peer of a point-to-point address, if any
-	metric uint32       // IFA_RT_PRIORITY, 0 if none
-	nodad  bool         // IFA_F_NODAD
+// Addr is an IPv6 address of a device, as addrconf holds it.
+type Addr struct {
+	Prefix netip.Prefix // the address and its prefix length
+	Peer   netip.Addr   // the peer of a point-to-point address, if any
+	Metric uint32       // IFA_RT_PRIORITY, 0 if none
+	NoDAD  bool         // IFA_F_NODAD
 }
 
 // routeMetric is the metric of the address's prefix routes:
 // addrconf_prefix_route() uses `metric ? : IP6_RT_PRIO_ADDRCONF`.
-func (a fibAddr) routeMetric() uint32 {
-	if a.metric != 0 {
-		return a.metric
+func (a Addr) routeMetric() uint32 {
+	if a.Metric != 0 {
+		return a.Metric
 	}
 	return 256
 }
 
-// notRead says why an event is not expressible on an older kernel.
-const notRead = " (not read before 5.10)"
+// NotRead says why an event is not expressible on an older kernel.
+const NotRead = " (not read before 5.10)"
 
-// readAt reports whether the profile's line is one whose addrconf and
+// ReadAt reports whether the profile's line is one whose addrconf and
 // fib6_ifdown() were read: otherwise an address or link event in a case
 // is not expressible.
-func (w *fibWorld) readAt() bool {
-	l, err := LineOf(w.p)
+func (ns *NS) ReadAt() bool {
+	l, err := cases.LineOf(ns.Profile)
 	return err == nil && !l.Less(cases.Line{Major: 5, Minor: 10})
 }
 
-// addrCmd is an `ip -6 address add|change|replace|del|flush` command.
-type addrCmd struct {
+// AddrCmd is an `ip -6 address add|change|replace|del|flush` command.
+type AddrCmd struct {
 	verb string
 	dev  string
-	addr fibAddr
+	addr Addr
 }
 
-// parseAddrCmd reads `[dev DEV] ADDR[/LEN] [peer PEER[/LEN]] [metric N]
+// ParseAddrCmd reads `[dev DEV] ADDR[/LEN] [peer PEER[/LEN]] [metric N]
 // [nodad]`, or `flush dev DEV`. Without a length the prefix is the
 // peer's length, else 128 (iproute2's ipaddr_modify()). family is 4 for
 // an IPv4 address (not this table). missing names what the runner does
 // not follow.
-func parseAddrCmd(verb string, args []string) (c addrCmd, family int, missing string, err error) {
+func ParseAddrCmd(verb string, args []string) (c AddrCmd, family int, missing string, err error) {
 	c.verb = verb
 	var local, peer string
 	for i := 0; i < len(args); i++ {
 		kw := args[i]
 		switch kw {
 		case "nodad":
-			c.addr.nodad = true
+			c.addr.NoDAD = true
 			continue
 		case "dev", "peer", "metric", "priority", "local":
 			if i+1 >= len(args) {
@@ -89,7 +90,7 @@ func parseAddrCmd(verb string, args []string) (c addrCmd, family int, missing st
 				if err != nil {
 					return c, 0, "", fmt.Errorf("metric %q: %w", v, err)
 				}
-				c.addr.metric = uint32(n)
+				c.addr.Metric = uint32(n)
 			}
 		default:
 			if local != "" {
@@ -122,12 +123,12 @@ func parseAddrCmd(verb string, args []string) (c addrCmd, family int, missing st
 		if err != nil {
 			return c, 0, "", err
 		}
-		c.addr.peer = pp.Addr()
+		c.addr.Peer = pp.Addr()
 		if !hasLen(local) {
 			pfx = netip.PrefixFrom(pfx.Addr(), pp.Bits())
 		}
 	}
-	c.addr.pfx = pfx
+	c.addr.Prefix = pfx
 	return c, 6, "", nil
 }
 
@@ -149,61 +150,61 @@ func addrPrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// addressRequest runs one address command: the exit status iproute2
+// AddressRequest runs one address command: the exit status iproute2
 // gives, or what the runner lacks.
-func (w *fibWorld) addressRequest(c addrCmd) (int, string) {
-	d := w.devs[c.dev]
+func (ns *NS) AddressRequest(c AddrCmd) (int, string) {
+	d := ns.Devs[c.dev]
 	if d == nil {
 		return 1, "" // Cannot find device
 	}
-	if !d.up {
-		return 0, capAddrconf + " on a device that is down"
+	if !d.Up {
+		return 0, verdict.CapAddrconf + " on a device that is down"
 	}
-	i := slices.IndexFunc(d.addrs, func(a fibAddr) bool { return a.pfx.Addr() == c.addr.pfx.Addr() })
+	i := slices.IndexFunc(d.Addrs, func(a Addr) bool { return a.Prefix.Addr() == c.addr.Prefix.Addr() })
 	switch c.verb {
 	case "flush":
 		// iproute2 dumps the device's addresses and deletes each.
-		for len(d.addrs) > 0 {
-			if miss := w.delAddress(c.dev, 0); miss != "" {
+		for len(d.Addrs) > 0 {
+			if miss := ns.delAddress(c.dev, 0); miss != "" {
 				return 0, miss
 			}
 		}
 		return 0, ""
 	case "delete":
 		// inet6_addr_del(): the address with this prefix length.
-		if i < 0 || d.addrs[i].pfx.Bits() != c.addr.pfx.Bits() {
+		if i < 0 || d.Addrs[i].Prefix.Bits() != c.addr.Prefix.Bits() {
 			return 2, "" // -EADDRNOTAVAIL
 		}
-		return 0, w.delAddress(c.dev, i)
+		return 0, ns.delAddress(c.dev, i)
 	case "add":
 		if i >= 0 {
 			return 2, "" // inet6_rtm_newaddr(): NLM_F_EXCL, -EEXIST
 		}
-		return 0, w.addAddress(c.dev, c.addr)
+		return 0, ns.AddAddress(c.dev, c.addr)
 	case "change", "replace":
 		// inet6_rtm_newaddr(): no such address: inet6_addr_add(),
 		// whatever the flags.
 		if i < 0 {
-			return 0, w.addAddress(c.dev, c.addr)
+			return 0, ns.AddAddress(c.dev, c.addr)
 		}
-		return 0, w.modifyAddress(c.dev, i, c.addr)
+		return 0, ns.modifyAddress(c.dev, i, c.addr)
 	}
 	return 0, "ip address " + c.verb
 }
 
-// addAddress mirrors inet6_addr_add(): the address, then its prefix
+// AddAddress mirrors inet6_addr_add(): the address, then its prefix
 // route (addrconf_prefix_route(), proto kernel, in the device's L3
 // table), and, for a peer address, the peer's /128 route that
 // __ipv6_ifa_notify(RTM_NEWADDR) adds once DAD is over (at once here:
 // the set-ups use nodad or dummies, which skip DAD).
-func (w *fibWorld) addAddress(dev string, a fibAddr) string {
-	d := w.devs[dev]
-	d.addrs = append(d.addrs, a)
-	if miss := w.prefixRoute(dev, a.pfx.Masked(), a.routeMetric()); miss != "" {
+func (ns *NS) AddAddress(dev string, a Addr) string {
+	d := ns.Devs[dev]
+	d.Addrs = append(d.Addrs, a)
+	if miss := ns.prefixRoute(dev, a.Prefix.Masked(), a.routeMetric()); miss != "" {
 		return miss
 	}
-	if a.peer.IsValid() {
-		return w.prefixRoute(dev, netip.PrefixFrom(a.peer, 128), a.routeMetric())
+	if a.Peer.IsValid() {
+		return ns.prefixRoute(dev, netip.PrefixFrom(a.Peer, 128), a.routeMetric())
 	}
 	return ""
 }
@@ -212,11 +213,11 @@ func (w *fibWorld) addAddress(dev string, a fibAddr) string {
 // netlink header, so fib6_add_rt2node() neither refuses an equal metric
 // nor replaces; a route already there with this device is -EEXIST,
 // ignored.
-func (w *fibWorld) prefixRoute(dev string, p netip.Prefix, metric uint32) string {
-	r := fib6.Route{Type: fib6.Unicast, Prefix: p, Dev: dev, Proto: kernel.ProtoKernel, Metric: metric, MetricSet: true, Table: w.devs[dev].table}
-	errno, miss := w.insert(fib6.Op{Kind: fib6.OpAppend, Route: r})
+func (ns *NS) prefixRoute(dev string, p netip.Prefix, metric uint32) string {
+	r := fib6.Route{Type: fib6.Unicast, Prefix: p, Dev: dev, Proto: kernel.ProtoKernel, Metric: metric, MetricSet: true, Table: ns.Devs[dev].Table}
+	errno, miss := ns.insert(fib6.Op{Kind: fib6.OpAppend, Route: r})
 	if errno == 0 && miss == "" {
-		w.setMTU(r, 0)
+		ns.setMTU(r, 0)
 	}
 	return miss
 }
@@ -224,18 +225,18 @@ func (w *fibWorld) prefixRoute(dev string, p netip.Prefix, metric uint32) string
 // prefixRouteOf is addrconf_get_prefix_route(pfx, plen, dev, 0,
 // RTF_DEFAULT, no_gw): the first route at exactly that prefix, in the
 // device's table, on the device (and without a gateway, if noGW).
-func (w *fibWorld) prefixRouteOf(dev string, p netip.Prefix, noGW bool) (fib6.Route, bool) {
-	for _, r := range w.table {
-		if r.Table == w.devs[dev].table && r.Prefix == p && r.Dev == dev && (!noGW || !r.Gateway.IsValid()) {
+func (ns *NS) prefixRouteOf(dev string, p netip.Prefix, noGW bool) (fib6.Route, bool) {
+	for _, r := range ns.Table {
+		if r.Table == ns.Devs[dev].Table && r.Prefix == p && r.Dev == dev && (!noGW || !r.Gateway.IsValid()) {
 			return r, true
 		}
 	}
 	return fib6.Route{}, false
 }
 
-func (w *fibWorld) delRoute(r fib6.Route) string {
+func (ns *NS) delRoute(r fib6.Route) string {
 	r.MetricSet = true
-	_, miss := w.insert(fib6.Op{Kind: fib6.OpDel, Route: r})
+	_, miss := ns.insert(fib6.Op{Kind: fib6.OpDel, Route: r})
 	return miss
 }
 
@@ -243,21 +244,21 @@ func (w *fibWorld) delRoute(r fib6.Route) string {
 // the prefix route while another permanent address of the device has the
 // same prefix, else cleanup_prefix_route() deletes it; then
 // __ipv6_ifa_notify(RTM_DELADDR) deletes a peer's /128 route.
-func (w *fibWorld) delAddress(dev string, i int) string {
-	d := w.devs[dev]
-	a := d.addrs[i]
-	d.addrs = slices.Delete(d.addrs, i, i+1)
-	shared := slices.ContainsFunc(d.addrs, func(o fibAddr) bool { return o.pfx.Masked() == a.pfx.Masked() })
+func (ns *NS) delAddress(dev string, i int) string {
+	d := ns.Devs[dev]
+	a := d.Addrs[i]
+	d.Addrs = slices.Delete(d.Addrs, i, i+1)
+	shared := slices.ContainsFunc(d.Addrs, func(o Addr) bool { return o.Prefix.Masked() == a.Prefix.Masked() })
 	if !shared {
-		if r, ok := w.prefixRouteOf(dev, a.pfx.Masked(), true); ok {
-			if miss := w.delRoute(r); miss != "" {
+		if r, ok := ns.prefixRouteOf(dev, a.Prefix.Masked(), true); ok {
+			if miss := ns.delRoute(r); miss != "" {
 				return miss
 			}
 		}
 	}
-	if a.peer.IsValid() {
-		if r, ok := w.prefixRouteOf(dev, netip.PrefixFrom(a.peer, 128), false); ok {
-			return w.delRoute(r)
+	if a.Peer.IsValid() {
+		if r, ok := ns.prefixRouteOf(dev, netip.PrefixFrom(a.Peer, 128), false); ok {
+			return ns.delRoute(r)
 		}
 	}
 	return ""
@@ -269,73 +270,73 @@ func (w *fibWorld) delAddress(dev string, i int) string {
 // the address and, with a peer, for the peer: a route whose metric
 // differs is deleted and added again with the new one, a missing route
 // (-ENOENT) is added.
-func (w *fibWorld) modifyAddress(dev string, i int, n fibAddr) string {
-	d := w.devs[dev]
-	a := &d.addrs[i]
-	if n.peer.IsValid() && n.peer != a.peer {
-		if a.peer.IsValid() {
+func (ns *NS) modifyAddress(dev string, i int, n Addr) string {
+	d := ns.Devs[dev]
+	a := &d.Addrs[i]
+	if n.Peer.IsValid() && n.Peer != a.Peer {
+		if a.Peer.IsValid() {
 			// cleanup_prefix_route() looks the peer up with the address's
 			// prefix length.
-			if r, ok := w.prefixRouteOf(dev, netip.PrefixFrom(a.peer, a.pfx.Bits()).Masked(), true); ok {
-				if miss := w.delRoute(r); miss != "" {
+			if r, ok := ns.prefixRouteOf(dev, netip.PrefixFrom(a.Peer, a.Prefix.Bits()).Masked(), true); ok {
+				if miss := ns.delRoute(r); miss != "" {
 					return miss
 				}
 			}
 		}
-		a.peer = n.peer
+		a.Peer = n.Peer
 	}
-	if n.metric != 0 {
-		a.metric = n.metric
+	if n.Metric != 0 {
+		a.Metric = n.Metric
 	}
-	if miss := w.modifyPrefixRoute(dev, a.pfx.Addr(), a.pfx.Bits(), a.routeMetric()); miss != "" {
+	if miss := ns.modifyPrefixRoute(dev, a.Prefix.Addr(), a.Prefix.Bits(), a.routeMetric()); miss != "" {
 		return miss
 	}
-	if a.peer.IsValid() {
-		return w.modifyPrefixRoute(dev, a.peer, a.pfx.Bits(), a.routeMetric())
+	if a.Peer.IsValid() {
+		return ns.modifyPrefixRoute(dev, a.Peer, a.Prefix.Bits(), a.routeMetric())
 	}
 	return ""
 }
 
 // modifyPrefixRoute is modify_prefix_route() with the -ENOENT fallback of
 // its caller: addr/plen's prefix route gets metric, or is added.
-func (w *fibWorld) modifyPrefixRoute(dev string, addr netip.Addr, plen int, metric uint32) string {
+func (ns *NS) modifyPrefixRoute(dev string, addr netip.Addr, plen int, metric uint32) string {
 	p := netip.PrefixFrom(addr, plen).Masked()
-	r, ok := w.prefixRouteOf(dev, p, true)
+	r, ok := ns.prefixRouteOf(dev, p, true)
 	if ok && r.Metric == metric {
 		return ""
 	}
 	if ok {
-		if miss := w.delRoute(r); miss != "" {
+		if miss := ns.delRoute(r); miss != "" {
 			return miss
 		}
 	}
-	return w.prefixRoute(dev, p, metric)
+	return ns.prefixRoute(dev, p, metric)
 }
 
 // isLocal reports whether gw is an address of a device in table's L3
 // domain.
-func (w *fibWorld) isLocal(gw netip.Addr, table uint32) bool {
-	_, _, ok := w.localAddr(gw, table)
+func (ns *NS) isLocal(gw netip.Addr, table uint32) bool {
+	_, _, ok := ns.localAddr(gw, table)
 	return ok
 }
 
 // localAddr finds the device and address of a local address in table's
 // L3 domain.
-func (w *fibWorld) localAddr(x netip.Addr, table uint32) (string, fibAddr, bool) {
-	for name, d := range w.devs {
-		if d.table != table {
+func (ns *NS) localAddr(x netip.Addr, table uint32) (string, Addr, bool) {
+	for name, d := range ns.Devs {
+		if d.Table != table {
 			continue
 		}
-		for _, a := range d.addrs {
-			if a.pfx.Addr() == x {
+		for _, a := range d.Addrs {
+			if a.Prefix.Addr() == x {
 				return name, a, true
 			}
 		}
 	}
-	return "", fibAddr{}, false
+	return "", Addr{}, false
 }
 
-// linkDown mirrors NETDEV_DOWN: fib6_ifdown() (route.c, 5.10 and 6.12)
+// LinkDown mirrors NETDEV_DOWN: fib6_ifdown() (route.c, 5.10 and 6.12)
 // deletes every single-path route through the device; of a multipath
 // route with a leg on it, if every leg is on the device or already dead
 // (rt6_multipath_dead_count()) the whole route goes
@@ -343,14 +344,14 @@ func (w *fibWorld) localAddr(x netip.Addr, table uint32) (string, fibAddr, bool)
 // RTNH_F_DEAD|RTNH_F_LINKDOWN (rt6_multipath_nh_flags_set()) and stay;
 // addrconf_ifdown() drops the device's addresses unless keep_addr_on_down
 // (all, or the device's) is set.
-func (w *fibWorld) linkDown(dev string) string {
-	d := w.devs[dev]
+func (ns *NS) LinkDown(dev string) string {
+	d := ns.Devs[dev]
 	gone := map[fib6.Route]bool{}
-	for _, g := range w.groups() {
+	for _, g := range ns.groups() {
 		uses, dead := false, 0
 		for _, r := range g {
 			uses = uses || r.Dev == dev
-			if r.Dev == dev || w.dead[r] {
+			if r.Dev == dev || ns.dead[r] {
 				dead++
 			}
 		}
@@ -363,102 +364,102 @@ func (w *fibWorld) linkDown(dev string) string {
 		default:
 			for _, r := range g {
 				if r.Dev == dev {
-					w.dead[r] = true
+					ns.dead[r] = true
 				}
 			}
 		}
 	}
 	legs := map[fib6.Route]bool{}
-	for _, g := range w.groups() {
+	for _, g := range ns.groups() {
 		for _, r := range g {
 			legs[r] = true
 		}
 	}
-	w.table = slices.DeleteFunc(w.table, func(r fib6.Route) bool {
+	ns.Table = slices.DeleteFunc(ns.Table, func(r fib6.Route) bool {
 		return gone[r] || r.Dev == dev && !legs[r]
 	})
-	w.forgetDead()
-	if !w.keepAddr && !d.keepAddr {
-		d.addrs = nil
+	ns.forgetDead()
+	if !ns.KeepAddr && !d.KeepAddr {
+		d.Addrs = nil
 	}
-	d.up = false
+	d.Up = false
 	return ""
 }
 
-// linkUp mirrors NETDEV_UP: rt6_sync_up(dev, RTNH_F_DEAD) clears the
+// LinkUp mirrors NETDEV_UP: rt6_sync_up(dev, RTNH_F_DEAD) clears the
 // dead flag (and linkdown, with carrier) of the legs through the device,
 // and for the addresses it kept addrconf_permanent_addr() ->
 // fixup_permanent_addr() adds each one's prefix route again with its
 // metric (a peer's route would come back after DAD, through
 // __ipv6_ifa_notify(): not followed).
-func (w *fibWorld) linkUp(dev string) string {
-	d := w.devs[dev]
-	if d.up {
+func (ns *NS) LinkUp(dev string) string {
+	d := ns.Devs[dev]
+	if d.Up {
 		return ""
 	}
-	d.up = true
-	for r := range w.dead {
+	d.Up = true
+	for r := range ns.dead {
 		if r.Dev == dev {
-			delete(w.dead, r)
+			delete(ns.dead, r)
 		}
 	}
-	for _, a := range d.addrs {
-		if a.peer.IsValid() {
-			return capLinkEvents + " (admin up of a device with a peer address)"
+	for _, a := range d.Addrs {
+		if a.Peer.IsValid() {
+			return verdict.CapLinkEvents + " (admin up of a device with a peer address)"
 		}
-		if miss := w.prefixRoute(dev, a.pfx.Masked(), a.routeMetric()); miss != "" {
+		if miss := ns.prefixRoute(dev, a.Prefix.Masked(), a.routeMetric()); miss != "" {
 			return miss
 		}
 	}
 	return ""
 }
 
-// unregister mirrors NETDEV_UNREGISTER: fib6_ifdown() deletes every route
+// Unregister mirrors NETDEV_UNREGISTER: fib6_ifdown() deletes every route
 // through the device, each ECMP leg on its own (the rest of the group
 // stays: "In IPv6 we do not flush the entire multipath route"), and the
 // device goes with its addresses; a veth takes its peer with it
 // (veth_dellink()).
-func (w *fibWorld) unregister(dev string) {
-	d := w.devs[dev]
-	w.dropRoutes(dev)
-	delete(w.devs, dev)
-	if d.peer != "" && w.devs[d.peer] != nil {
-		w.dropRoutes(d.peer)
-		delete(w.devs, d.peer)
+func (ns *NS) Unregister(dev string) {
+	d := ns.Devs[dev]
+	ns.dropRoutes(dev)
+	delete(ns.Devs, dev)
+	if d.Peer != "" && ns.Devs[d.Peer] != nil {
+		ns.dropRoutes(d.Peer)
+		delete(ns.Devs, d.Peer)
 	}
 }
 
-func (w *fibWorld) dropRoutes(dev string) {
-	w.table = slices.DeleteFunc(w.table, func(r fib6.Route) bool { return r.Dev == dev })
-	w.forgetDead()
+func (ns *NS) dropRoutes(dev string) {
+	ns.Table = slices.DeleteFunc(ns.Table, func(r fib6.Route) bool { return r.Dev == dev })
+	ns.forgetDead()
 }
 
 // forgetDead drops the dead flags and metrics of routes no longer in the
 // table.
-func (w *fibWorld) forgetDead() {
-	for r := range w.dead {
-		if !slices.Contains(w.table, r) {
-			delete(w.dead, r)
+func (ns *NS) forgetDead() {
+	for r := range ns.dead {
+		if !slices.Contains(ns.Table, r) {
+			delete(ns.dead, r)
 		}
 	}
-	for r := range w.mtu {
-		if !slices.Contains(w.table, r) {
-			delete(w.mtu, r)
+	for r := range ns.mtu {
+		if !slices.Contains(ns.Table, r) {
+			delete(ns.mtu, r)
 		}
 	}
 }
 
 // groups are the table's ECMP sibling groups of two legs or more, each in
 // list order.
-func (w *fibWorld) groups() [][]fib6.Route {
+func (ns *NS) groups() [][]fib6.Route {
 	var out [][]fib6.Route
 	seen := map[fib6.Route]bool{}
-	for _, r := range w.table {
-		if seen[r] || !ecmp(r) {
+	for _, r := range ns.Table {
+		if seen[r] || !ECMP(r) {
 			continue
 		}
 		var g []fib6.Route
-		for _, o := range w.table {
+		for _, o := range ns.Table {
 			if siblings(r, o) {
 				g = append(g, o)
 				seen[o] = true
@@ -471,9 +472,9 @@ func (w *fibWorld) groups() [][]fib6.Route {
 	return out
 }
 
-// hasSibling reports whether r is an ECMP leg with a sibling in the table.
-func (w *fibWorld) hasSibling(r fib6.Route) bool {
-	for _, o := range w.table {
+// HasSibling reports whether r is an ECMP leg with a sibling in the table.
+func (ns *NS) HasSibling(r fib6.Route) bool {
+	for _, o := range ns.Table {
 		if o != r && siblings(r, o) {
 			return true
 		}
@@ -481,10 +482,12 @@ func (w *fibWorld) hasSibling(r fib6.Route) bool {
 	return false
 }
 
-// fibmatch runs `ip -6 route get fibmatch DST` on the model:
+// Fibmatch runs `ip -6 route get fibmatch DST` on the model:
 // inet6_rtm_getroute() with RTM_F_FIB_MATCH prints the route the lookup
 // matched (a multipath route whole), or fails with ip6_null_entry's
-// -ENETUNREACH (exit 2); a reject route's match is not expressible.
+// -ENETUNREACH (exit 2); a reject route's match is not expressible, and
+// so is a lookup in a prefix of unknown (routes the runner no longer
+// knows).
 //
 // A local address matches its local route first (the local table's rule
 // comes first): `local ADDR dev DEV proto kernel metric 0`, made by
@@ -499,23 +502,23 @@ func (w *fibWorld) hasSibling(r fib6.Route) bool {
 // at 6.12): the longest prefix holding a usable route (not dead, on the
 // oif if one is given), backtracking to shorter ones, else
 // ip6_null_entry.
-func (w *fibWorld) fibmatch(dst netip.Addr, oif string) (int, string, string) {
-	if dev, a, ok := w.localAddr(dst, fib6.MainTable); ok {
-		d := w.devs[dev]
-		if !d.up || !a.nodad && d.kind != "dummy" {
-			return 0, "", capLookup + " of a local address during DAD or on a device that is down"
+func (ns *NS) Fibmatch(dst netip.Addr, oif string, unknown map[netip.Prefix]bool) (int, string, string) {
+	if dev, a, ok := ns.localAddr(dst, fib6.MainTable); ok {
+		d := ns.Devs[dev]
+		if !d.Up || !a.NoDAD && d.Kind != "dummy" {
+			return 0, "", verdict.CapLookup + " of a local address during DAD or on a device that is down"
 		}
 		return 0, fmt.Sprintf("local %s dev %s proto kernel metric 0\n", dst, dev), ""
 	}
-	for p := range w.tainted {
+	for p := range unknown {
 		if p.Contains(dst) {
-			return 0, "", capEarlierCase
+			return 0, "", verdict.CapEarlierCase
 		}
 	}
-	if oif != "" || len(w.dead) > 0 {
-		return w.lookupIface(dst, oif)
+	if oif != "" || len(ns.dead) > 0 {
+		return ns.lookupIface(dst, oif)
 	}
-	m, err := fib6.New(fib6.Config{Profile: w.p, Routes: w.table, Listed: true, Actors: []fib6.Actor{{Name: "get", Dst: dst, Packets: 1}}})
+	m, err := fib6.New(fib6.Config{Profile: ns.Profile, Routes: ns.Table, Listed: true, Actors: []fib6.Actor{{Name: "get", Dst: dst, Packets: 1}}})
 	if err != nil {
 		return 0, "", "the model's capacity (" + err.Error() + ")"
 	}
@@ -528,41 +531,41 @@ func (w *fibWorld) fibmatch(dst netip.Addr, oif string) (int, string, string) {
 	case l.Null:
 		return 2, "", ""
 	case l.Err != 0:
-		return 0, "", capLookup + " matching a reject route"
+		return 0, "", verdict.CapLookup + " matching a reject route"
 	}
 	group := l.Group
 	if len(group) == 0 {
 		group = []fib6.Route{l.Route}
 	}
-	return 0, w.listLines(group)[0] + "\n", ""
+	return 0, ns.ListLines(group)[0] + "\n", ""
 }
 
-// lookupIface is fibmatch's lookup by oif or past dead legs.
-func (w *fibWorld) lookupIface(dst netip.Addr, oif string) (int, string, string) {
-	if oif != "" && w.devs[oif] == nil {
+// lookupIface is Fibmatch's lookup by oif or past dead legs.
+func (ns *NS) lookupIface(dst netip.Addr, oif string) (int, string, string) {
+	if oif != "" && ns.Devs[oif] == nil {
 		return 1, "", "" // Cannot find device
 	}
 	best := -1
-	for i, r := range w.table {
-		if r.Table != fib6.MainTable || !r.Prefix.Contains(dst) || w.dead[r] || oif != "" && r.Dev != oif {
+	for i, r := range ns.Table {
+		if r.Table != fib6.MainTable || !r.Prefix.Contains(dst) || ns.dead[r] || oif != "" && r.Dev != oif {
 			continue
 		}
 		if r.Type != fib6.Unicast {
-			return 0, "", capLookup + " matching a reject route"
+			return 0, "", verdict.CapLookup + " matching a reject route"
 		}
-		if best < 0 || r.Prefix.Bits() > w.table[best].Prefix.Bits() {
+		if best < 0 || r.Prefix.Bits() > ns.Table[best].Prefix.Bits() {
 			best = i
 		}
 	}
 	if best < 0 {
 		return 2, "", "" // ip6_null_entry: -ENETUNREACH
 	}
-	r := w.table[best]
+	r := ns.Table[best]
 	group := []fib6.Route{r}
-	for _, g := range w.groups() {
+	for _, g := range ns.groups() {
 		if slices.Contains(g, r) {
 			group = g
 		}
 	}
-	return 0, w.listLines(group)[0] + "\n", ""
+	return 0, ns.ListLines(group)[0] + "\n", ""
 }

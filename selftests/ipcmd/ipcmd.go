@@ -1,41 +1,51 @@
-package selftests
+// Package ipcmd reads iproute2 command lines of the kernel's selftest
+// scripts as ip(8) reads them: the object and verb (Parse), the route of
+// an `ip route` line (ParseRouteArgs), the device of `ip link add`
+// (LinkAdd) and the address of `ip address add` (AddrAdd). The runners
+// selftests/fib6run and selftests/neighrun share it (selftests/fib6ns
+// takes its Nexthop). Attributes a model has no place for are not
+// errors: RouteArgs.Missing names them with the capability they would
+// need (selftests/verdict).
+package ipcmd
 
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
 	"raceroute/kernel"
 	"raceroute/model/fib6"
 	"raceroute/selftests/cases"
+	"raceroute/selftests/verdict"
 )
 
-// ipCmd is an iproute2 command line, read as ip(8) reads it.
-type ipCmd struct {
-	// family is 4 or 6 when -4 or -6 says so, 0 when iproute2 infers it
+// Cmd is an iproute2 command line, read as ip(8) reads it.
+type Cmd struct {
+	// Family is 4 or 6 when -4 or -6 says so, 0 when iproute2 infers it
 	// from the addresses.
-	family int
-	// obj and verb are spelled out: route, address, link, neighbour;
+	Family int
+	// Obj and Verb are spelled out: route, address, link, neighbour;
 	// add, append, delete, list ...
-	obj, verb string
-	args      []string
+	Obj, Verb string
+	Args      []string
 }
 
-// parseIP reads `ip [-4|-6] OBJECT VERB ARGS...`; a command that is not
+// Parse reads `ip [-4|-6] OBJECT VERB ARGS...`; a command that is not
 // ip gives ok false.
-func parseIP(w []string) (ipCmd, bool, error) {
+func Parse(w []string) (Cmd, bool, error) {
 	if len(w) == 0 || w[0] != "ip" {
-		return ipCmd{}, false, nil
+		return Cmd{}, false, nil
 	}
-	var c ipCmd
+	var c Cmd
 	i := 1
 	for ; i < len(w) && strings.HasPrefix(w[i], "-"); i++ {
 		switch w[i] {
 		case "-6":
-			c.family = 6
+			c.Family = 6
 		case "-4":
-			c.family = 4
+			c.Family = 4
 		case "-d", "-details", "-s", "-stats", "-j", "-json", "-p", "-pretty":
 		default:
 			return c, true, fmt.Errorf("ip option %s is not known here", w[i])
@@ -52,36 +62,37 @@ func parseIP(w []string) (ipCmd, bool, error) {
 	if !ok {
 		return c, true, fmt.Errorf("ip %s verb %q is not known here", obj, w[i+1])
 	}
-	c.obj, c.verb, c.args = obj, verb, w[i+2:]
+	c.Obj, c.Verb, c.Args = obj, verb, w[i+2:]
 	return c, true, nil
 }
 
-// routeArgs is what an `ip route add|del|...` line says of the route.
-type routeArgs struct {
-	route fib6.Route
-	// family is the family of the prefix (4 or 6).
-	family int
-	// dev, gw, metric: given on the line (a delete matches any when not).
-	dev, gw, metric bool
-	// tos is the dsfield (rtm_tos) the line gives, 0 if none.
-	tos uint8
-	// mtu is the RTAX_MTU metric, 0 if none; badCC: a congctl the
+// RouteArgs is what an `ip route add|del|...` line says of the route.
+type RouteArgs struct {
+	Route fib6.Route
+	// Family is the family of the prefix (4 or 6).
+	Family int
+	// HasDev, HasGW, HasMetric: given on the line (a delete matches any
+	// when not).
+	HasDev, HasGW, HasMetric bool
+	// TOS is the dsfield (rtm_tos) the line gives, 0 if none.
+	TOS uint8
+	// MTU is the RTAX_MTU metric, 0 if none; BadCC: a congctl the
 	// kernel does not know.
-	mtu   uint32
-	badCC bool
-	// nexthops are the legs of an RTA_MULTIPATH request (`nexthop via GW
+	MTU   uint32
+	BadCC bool
+	// Nexthops are the legs of an RTA_MULTIPATH request (`nexthop via GW
 	// [dev DEV] [weight 1] ...`), in order; none for a single-path one.
-	nexthops []nexthopArgs
-	// missing names an attribute the model does not hold, with the
+	Nexthops []Nexthop
+	// Missing names an attribute the model does not hold, with the
 	// capability it would need.
-	missing string
+	Missing string
 }
 
-// nexthopArgs is one leg of `nexthop`: a gateway and a device, each
+// Nexthop is one leg of `nexthop`: a gateway and a device, each
 // given or not.
-type nexthopArgs struct {
-	gw  netip.Addr
-	dev string
+type Nexthop struct {
+	GW  netip.Addr
+	Dev string
 }
 
 // routeMetrics are the RTAX metrics iproute2 knows (ip/iproute.c).
@@ -92,11 +103,11 @@ var routeMetrics = map[string]bool{
 	"fastopen_no_cookie": true,
 }
 
-// parseRouteArgs reads the route of an ip route line: [TYPE] PREFIX
+// ParseRouteArgs reads the route of an ip route line: [TYPE] PREFIX
 // [via GW] [dev DEV] [metric N] [table T] [proto P]. Attributes the model
-// has no place for are not errors: they set missing.
-func parseRouteArgs(args []string) (routeArgs, error) {
-	ra := routeArgs{route: fib6.Route{Type: fib6.Unicast, Table: fib6.MainTable, Proto: kernel.ProtoBoot, Metric: fib6.DefaultMetric}}
+// has no place for are not errors: they set Missing.
+func ParseRouteArgs(args []string) (RouteArgs, error) {
+	ra := RouteArgs{Route: fib6.Route{Type: fib6.Unicast, Table: fib6.MainTable, Proto: kernel.ProtoBoot, Metric: fib6.DefaultMetric}}
 	need := func(i int, kw string) (string, error) {
 		if i+1 >= len(args) {
 			return "", fmt.Errorf("%q wants a value", kw)
@@ -106,10 +117,10 @@ func parseRouteArgs(args []string) (routeArgs, error) {
 	i := 0
 	if i < len(args) {
 		if t, ok := fib6.ParseType(args[i]); ok {
-			ra.route.Type = t
+			ra.Route.Type = t
 			i++
 		} else if t, ok := kernel.ParseRouteType(args[i]); ok {
-			ra.missing = "route type " + t.String()
+			ra.Missing = "route type " + t.String()
 			i++
 		}
 	}
@@ -119,11 +130,11 @@ func parseRouteArgs(args []string) (routeArgs, error) {
 	if i >= len(args) {
 		return ra, fmt.Errorf("no prefix")
 	}
-	p, fam, err := parsePrefix(args[i])
+	p, fam, err := ParsePrefix(args[i])
 	if err != nil {
 		return ra, err
 	}
-	ra.route.Prefix, ra.family = p, fam
+	ra.Route.Prefix, ra.Family = p, fam
 	for i++; i < len(args); i++ {
 		kw := args[i]
 		switch {
@@ -143,14 +154,14 @@ func parseRouteArgs(args []string) (routeArgs, error) {
 			if err != nil {
 				return ra, fmt.Errorf("gateway %q: %w", v, err)
 			}
-			ra.route.Gateway, ra.gw = a, true
+			ra.Route.Gateway, ra.HasGW = a, true
 		case kw == "dev" || kw == "oif":
 			v, err := need(i, kw)
 			if err != nil {
 				return ra, err
 			}
 			i++
-			ra.route.Dev, ra.dev = v, true
+			ra.Route.Dev, ra.HasDev = v, true
 		case kw == "metric" || kw == "priority" || kw == "preference":
 			v, err := need(i, kw)
 			if err != nil {
@@ -161,7 +172,7 @@ func parseRouteArgs(args []string) (routeArgs, error) {
 			if err != nil {
 				return ra, fmt.Errorf("metric %q: %w", v, err)
 			}
-			ra.route.Metric, ra.route.MetricSet, ra.metric = uint32(n), true, true
+			ra.Route.Metric, ra.Route.MetricSet, ra.HasMetric = uint32(n), true, true
 		case kw == "table":
 			v, err := need(i, kw)
 			if err != nil {
@@ -170,15 +181,15 @@ func parseRouteArgs(args []string) (routeArgs, error) {
 			i++
 			switch v {
 			case "main":
-				ra.route.Table = fib6.MainTable
+				ra.Route.Table = fib6.MainTable
 			case "local":
-				ra.route.Table = 255
+				ra.Route.Table = 255
 			default:
 				n, err := strconv.ParseUint(v, 10, 32)
 				if err != nil || n == 0 {
 					return ra, fmt.Errorf("table %q: not a table", v)
 				}
-				ra.route.Table = uint32(n)
+				ra.Route.Table = uint32(n)
 			}
 		case kw == "proto" || kw == "protocol":
 			v, err := need(i, kw)
@@ -190,7 +201,7 @@ func parseRouteArgs(args []string) (routeArgs, error) {
 			if !ok {
 				return ra, fmt.Errorf("protocol %q", v)
 			}
-			ra.route.Proto = pr
+			ra.Route.Proto = pr
 		case kw == "nexthop":
 			// the rest of the line is the nexthops' own attributes
 			// (iproute2's parse_multipath())
@@ -206,7 +217,7 @@ func parseRouteArgs(args []string) (routeArgs, error) {
 			}
 			i++
 			if v == "lock" {
-				ra.setMissing(capMetrics + " (locked)")
+				ra.setMissing(verdict.CapMetrics + " (locked)")
 				i++
 				continue
 			}
@@ -215,7 +226,7 @@ func parseRouteArgs(args []string) (routeArgs, error) {
 				return ra, fmt.Errorf("mtu %q: %w", v, err)
 			}
 			// ip_metrics_convert(): RTAX_MTU is capped at 65535 - 15
-			ra.mtu = uint32(min(n, 65535-15))
+			ra.MTU = uint32(min(n, 65535-15))
 		case kw == "congctl":
 			v, err := need(i, kw)
 			if err != nil {
@@ -233,12 +244,12 @@ func parseRouteArgs(args []string) (routeArgs, error) {
 			// cubic the default; any other may be a module.
 			switch v {
 			case "reno", "cubic":
-				ra.setMissing(capMetrics + " (congctl)")
+				ra.setMissing(verdict.CapMetrics + " (congctl)")
 			default:
-				ra.badCC = true
+				ra.BadCC = true
 			}
 		case routeMetrics[kw] || kw == "lock":
-			ra.setMissing(capMetrics)
+			ra.setMissing(verdict.CapMetrics)
 			i++
 		case kw == "dsfield" || kw == "tos":
 			v, err := need(i, kw)
@@ -250,7 +261,7 @@ func parseRouteArgs(args []string) (routeArgs, error) {
 			if err != nil {
 				return ra, fmt.Errorf("dsfield %q: %w", v, err)
 			}
-			ra.tos = uint8(n)
+			ra.TOS = uint8(n)
 		default:
 			// anything else (expires, src, from, encap, nhid, vrf, onlink,
 			// pref, scope ...) is an attribute the model does not hold
@@ -265,14 +276,14 @@ func parseRouteArgs(args []string) (routeArgs, error) {
 
 // parseNexthops reads the legs after the first `nexthop`: each `via GW`,
 // `dev DEV`, `weight 1`, until the next `nexthop`. A weight other than 1
-// and any other attribute (onlink, encap) set missing.
-func (ra *routeArgs) parseNexthops(args []string) error {
-	ra.nexthops = append(ra.nexthops, nexthopArgs{})
+// and any other attribute (onlink, encap) set Missing.
+func (ra *RouteArgs) parseNexthops(args []string) error {
+	ra.Nexthops = append(ra.Nexthops, Nexthop{})
 	for i := 0; i < len(args); i++ {
-		nh := &ra.nexthops[len(ra.nexthops)-1]
+		nh := &ra.Nexthops[len(ra.Nexthops)-1]
 		kw := args[i]
 		if kw == "nexthop" {
-			ra.nexthops = append(ra.nexthops, nexthopArgs{})
+			ra.Nexthops = append(ra.Nexthops, Nexthop{})
 			continue
 		}
 		if i+1 >= len(args) {
@@ -290,12 +301,12 @@ func (ra *routeArgs) parseNexthops(args []string) error {
 			if err != nil {
 				return fmt.Errorf("nexthop gateway %q: %w", v, err)
 			}
-			nh.gw = a
-			if !ra.route.Gateway.IsValid() {
-				ra.route.Gateway = a // the family of a default route
+			nh.GW = a
+			if !ra.Route.Gateway.IsValid() {
+				ra.Route.Gateway = a // the family of a default route
 			}
 		case "dev":
-			nh.dev = v
+			nh.Dev = v
 		case "weight":
 			if v != "1" {
 				ra.setMissing("nexthop weights other than 1")
@@ -310,37 +321,37 @@ func (ra *routeArgs) parseNexthops(args []string) error {
 
 // fixDefault gives a default route its family: the gateway's, else
 // family (the -4/-6 option), else IPv4.
-func (ra *routeArgs) fixDefault(family int) {
-	if ra.family != 0 {
+func (ra *RouteArgs) fixDefault(family int) {
+	if ra.Family != 0 {
 		return
 	}
 	switch {
-	case ra.route.Gateway.Is4():
-		ra.family = 4
-	case ra.route.Gateway.IsValid():
-		ra.family = 6
+	case ra.Route.Gateway.Is4():
+		ra.Family = 4
+	case ra.Route.Gateway.IsValid():
+		ra.Family = 6
 	case family != 0:
-		ra.family = family
+		ra.Family = family
 	default:
-		ra.family = 4
+		ra.Family = 4
 	}
-	if ra.family == 4 {
-		ra.route.Prefix = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
-	}
-}
-
-func (ra *routeArgs) setMissing(c string) {
-	if ra.missing == "" {
-		ra.missing = c
+	if ra.Family == 4 {
+		ra.Route.Prefix = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
 	}
 }
 
-// parsePrefix reads default, ADDR or ADDR/LEN as iproute2's get_prefix
+func (ra *RouteArgs) setMissing(c string) {
+	if ra.Missing == "" {
+		ra.Missing = c
+	}
+}
+
+// ParsePrefix reads default, ADDR or ADDR/LEN as iproute2's get_prefix
 // does; the kernel masks the host bits (ipv6_addr_prefix).
 //
 // default has no family of its own (0): iproute2 takes the gateway's, or
 // the -4/-6 option's, else IPv4's (iproute_modify()).
-func parsePrefix(s string) (netip.Prefix, int, error) {
+func ParsePrefix(s string) (netip.Prefix, int, error) {
 	if s == "default" {
 		return netip.PrefixFrom(netip.IPv6Unspecified(), 0), 0, nil
 	}
@@ -362,4 +373,77 @@ func parsePrefix(s string) (netip.Prefix, int, error) {
 		fam = 4
 	}
 	return p.Masked(), fam, nil
+}
+
+// LinkAdd reads `ip link add [name] NAME [up] type KIND [table N] [peer name P]`.
+func LinkAdd(args []string) (name, kind string, up bool, table uint32, err error) {
+	i := 0
+	if i < len(args) && args[i] == "name" {
+		i++
+	}
+	if i >= len(args) {
+		return "", "", false, 0, fmt.Errorf("link add without a name")
+	}
+	name = args[i]
+	for i++; i < len(args); i++ {
+		switch args[i] {
+		case "up":
+			up = true
+		case "type":
+			if i+1 < len(args) {
+				kind = args[i+1]
+				i++
+			}
+		case "table":
+			if i+1 < len(args) {
+				var n uint64
+				if _, err := fmt.Sscan(args[i+1], &n); err != nil || n == 0 {
+					return "", "", false, 0, fmt.Errorf("table %q", args[i+1])
+				}
+				table = uint32(n)
+				i++
+			}
+		}
+	}
+	if kind == "" {
+		return "", "", false, 0, fmt.Errorf("link add without a type")
+	}
+	return name, kind, up, table, nil
+}
+
+// ArgAfter returns the word after the words kw... in args.
+func ArgAfter(args []string, kw ...string) string {
+	for i := 0; i+len(kw) < len(args); i++ {
+		if slices.Equal(args[i:i+len(kw)], kw) {
+			return args[i+len(kw)]
+		}
+	}
+	return ""
+}
+
+// AddrAdd reads `ip addr add [dev D] ADDR/LEN [dev D] [nodad]`.
+func AddrAdd(args []string) (netip.Prefix, string, error) {
+	var p netip.Prefix
+	dev := ""
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "dev":
+			if i+1 >= len(args) {
+				return p, "", fmt.Errorf("dev without a name")
+			}
+			dev = args[i+1]
+			i++
+		case "nodad":
+		default:
+			q, err := netip.ParsePrefix(args[i])
+			if err != nil || p.IsValid() {
+				return p, "", fmt.Errorf("address %q is not understood", args[i])
+			}
+			p = q
+		}
+	}
+	if !p.IsValid() || dev == "" {
+		return p, "", fmt.Errorf("want ADDRESS/LEN dev DEV")
+	}
+	return p, dev, nil
 }

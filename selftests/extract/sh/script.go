@@ -1,4 +1,12 @@
-package extract
+// Package sh reads the syntax of the small sh subset the kernel's net
+// selftests are written in: a script split into its functions and
+// top-level assignments (Parse), a function's lines parsed into
+// statements, and-or lists and if/elif/else (ParseBody), and a
+// statement split into raw words and operators (SplitRaw). What it does
+// not read (loops, case, subshells, brace groups) is an error naming the
+// line. Evaluating the statements is selftests/extract's symbolic
+// interpreter.
+package sh
 
 import (
 	"fmt"
@@ -6,29 +14,29 @@ import (
 	"strings"
 )
 
-// script is a shell script split into its functions and its top-level
+// Script is a shell script split into its functions and its top-level
 // assignments.
-type script struct {
-	name  string
-	funcs map[string]*function
-	// globals are the top-level assignments, in order (the main part
+type Script struct {
+	Name  string
+	Funcs map[string]*Function
+	// Globals are the top-level assignments, in order (the main part
 	// of the script is not run).
-	globals []srcLine
+	Globals []Line
 }
 
-// function is a shell function: its logical lines, unparsed until it is
+// Function is a shell function: its logical lines, unparsed until it is
 // called.
-type function struct {
-	name  string
-	line  int // the line of `name()`
-	lines []srcLine
-	body  []stmt // parsed on first call
+type Function struct {
+	Name  string
+	Line  int // the line of `name()`
+	Lines []Line
+	Body  []Stmt // parsed on first call
 }
 
-// srcLine is one logical line: continuation lines joined, comments gone.
-type srcLine struct {
-	no   int
-	text string
+// Line is one logical line: continuation lines joined, comments gone.
+type Line struct {
+	No   int
+	Text string
 }
 
 var (
@@ -36,25 +44,25 @@ var (
 	reGlobal   = regexp.MustCompile(`^(?:readonly\s+)?[A-Za-z_][A-Za-z0-9_]*=`)
 )
 
-// parseScript splits text into functions and top-level assignments.
-func parseScript(name, text string) (*script, error) {
-	sc := &script{name: name, funcs: map[string]*function{}}
+// Parse splits text into functions and top-level assignments.
+func Parse(name, text string) (*Script, error) {
+	sc := &Script{Name: name, Funcs: map[string]*Function{}}
 	raw := strings.Split(text, "\n")
 	for i := 0; i < len(raw); i++ {
 		m := reFuncHead.FindStringSubmatch(raw[i])
 		if m == nil {
 			if reGlobal.MatchString(raw[i]) {
 				l, next := logical(raw, i)
-				sc.globals = append(sc.globals, l)
+				sc.Globals = append(sc.Globals, l)
 				i = next - 1
 			}
 			continue
 		}
-		f := &function{name: m[1], line: i + 1}
+		f := &Function{Name: m[1], Line: i + 1}
 		i++
 		if m[2] == "" {
 			if i >= len(raw) || strings.TrimSpace(raw[i]) != "{" {
-				return nil, fmt.Errorf("%s:%d: function %s: want `{` on the next line", name, i+1, f.name)
+				return nil, fmt.Errorf("%s:%d: function %s: want `{` on the next line", name, i+1, f.Name)
 			}
 			i++
 		}
@@ -65,19 +73,19 @@ func parseScript(name, text string) (*script, error) {
 			end++
 		}
 		if end >= len(raw) {
-			return nil, fmt.Errorf("%s:%d: function %s has no line `}` closing it", name, f.line, f.name)
+			return nil, fmt.Errorf("%s:%d: function %s has no line `}` closing it", name, f.Line, f.Name)
 		}
 		for j := i; j < end; {
 			l, next := logical(raw[:end], j)
-			if strings.TrimSpace(l.text) != "" {
-				f.lines = append(f.lines, l)
+			if strings.TrimSpace(l.Text) != "" {
+				f.Lines = append(f.Lines, l)
 			}
 			j = next
 		}
-		if _, dup := sc.funcs[f.name]; dup {
-			return nil, fmt.Errorf("%s:%d: function %s defined twice", name, f.line, f.name)
+		if _, dup := sc.Funcs[f.Name]; dup {
+			return nil, fmt.Errorf("%s:%d: function %s defined twice", name, f.Line, f.Name)
 		}
-		sc.funcs[f.name] = f
+		sc.Funcs[f.Name] = f
 		i = end
 	}
 	return sc, nil
@@ -87,8 +95,8 @@ func parseScript(name, text string) (*script, error) {
 // backslash continuations, and lines inside an open quote or an open
 // parenthesis (array assignments, command substitutions). Comments are
 // removed. It returns the line and the index after it.
-func logical(raw []string, i int) (srcLine, int) {
-	l := srcLine{no: i + 1}
+func logical(raw []string, i int) (Line, int) {
+	l := Line{No: i + 1}
 	var b strings.Builder
 	quote, depth := byte(0), 0
 	for ; i < len(raw); i++ {
@@ -136,43 +144,43 @@ func logical(raw []string, i int) (srcLine, int) {
 		}
 		break
 	}
-	l.text = strings.TrimSpace(b.String())
+	l.Text = strings.TrimSpace(b.String())
 	return l, i + 1
 }
 
-// stmt is a parsed statement.
-type stmt interface{ lineNo() int }
+// Stmt is a parsed statement.
+type Stmt interface{ LineNo() int }
 
-// simple is one and-or list of pipelines, unexpanded.
-type simple struct {
-	no   int
-	text string
+// Simple is one and-or list of pipelines, unexpanded.
+type Simple struct {
+	No   int
+	Text string
 }
 
-// ifStmt is if/elif/else/fi: conds[i] guards bodies[i]; a final body
+// If is if/elif/else/fi: Conds[i] guards Bodies[i]; a final body
 // without a cond is the else.
-type ifStmt struct {
-	no     int
-	conds  []string
-	bodies [][]stmt
+type If struct {
+	No     int
+	Conds  []string
+	Bodies [][]Stmt
 }
 
-func (s *simple) lineNo() int { return s.no }
-func (s *ifStmt) lineNo() int { return s.no }
+func (s *Simple) LineNo() int { return s.No }
+func (s *If) LineNo() int     { return s.No }
 
 // segment is one `;`-separated part of a logical line.
 type segment struct {
-	no   int
-	text string
+	No   int
+	Text string
 }
 
 // segments splits lines at `;` outside quotes and parentheses (`;;` is
 // kept whole: it only ends case items, which are not supported).
-func segments(lines []srcLine) []segment {
+func segments(lines []Line) []segment {
 	var out []segment
 	for _, l := range lines {
 		quote, depth, from := byte(0), 0, 0
-		t := l.text
+		t := l.Text
 		for k := 0; k < len(t); k++ {
 			c := t[k]
 			switch {
@@ -192,27 +200,28 @@ func segments(lines []srcLine) []segment {
 				depth--
 			case c == ';' && depth == 0:
 				if s := strings.TrimSpace(t[from:k]); s != "" {
-					out = append(out, segment{l.no, s})
+					out = append(out, segment{l.No, s})
 				}
 				from = k + 1
 			}
 		}
 		if s := strings.TrimSpace(t[from:]); s != "" {
-			out = append(out, segment{l.no, s})
+			out = append(out, segment{l.No, s})
 		}
 	}
 	return out
 }
 
-// parseBody parses a function's segments into statements.
-func parseBody(file string, segs []segment) ([]stmt, error) {
-	p := &bodyParser{file: file, segs: segs}
+// ParseBody parses a function's lines into statements (file names the
+// script in errors).
+func ParseBody(file string, lines []Line) ([]Stmt, error) {
+	p := &bodyParser{file: file, segs: segments(lines)}
 	out, end, err := p.block()
 	if err != nil {
 		return nil, err
 	}
 	if end != "" {
-		return nil, fmt.Errorf("%s:%d: `%s` without its `if`", file, p.segs[p.i-1].no, end)
+		return nil, fmt.Errorf("%s:%d: `%s` without its `if`", file, p.segs[p.i-1].No, end)
 	}
 	return out, nil
 }
@@ -230,25 +239,25 @@ var unsupported = map[string]string{
 
 // block parses statements up to an `elif`, `else` or `fi` (returned as
 // end) or the end of the body.
-func (p *bodyParser) block() ([]stmt, string, error) {
-	var out []stmt
+func (p *bodyParser) block() ([]Stmt, string, error) {
+	var out []Stmt
 	for p.i < len(p.segs) {
 		s := p.segs[p.i]
-		first, rest := firstWord(s.text)
+		first, rest := FirstWord(s.Text)
 		switch first {
 		case "elif", "else", "fi":
 			p.i++
 			if first == "else" && rest != "" {
 				// `else stmt` on one line
-				p.segs[p.i-1] = segment{s.no, rest}
+				p.segs[p.i-1] = segment{s.No, rest}
 				p.i--
 				return out, "else", nil
 			}
 			return out, first, nil
 		case "then", "do", "done", "esac":
-			return nil, "", fmt.Errorf("%s:%d: unexpected `%s`", p.file, s.no, first)
+			return nil, "", fmt.Errorf("%s:%d: unexpected `%s`", p.file, s.No, first)
 		case "if":
-			st, err := p.ifStmt(s.no, rest)
+			st, err := p.ifStmt(s.No, rest)
 			if err != nil {
 				return nil, "", err
 			}
@@ -256,17 +265,17 @@ func (p *bodyParser) block() ([]stmt, string, error) {
 			continue
 		}
 		if what, bad := unsupported[first]; bad {
-			return nil, "", fmt.Errorf("%s:%d: %s are not supported by the extractor: %q", p.file, s.no, what, s.text)
+			return nil, "", fmt.Errorf("%s:%d: %s are not supported by the extractor: %q", p.file, s.No, what, s.Text)
 		}
-		out = append(out, &simple{no: s.no, text: s.text})
+		out = append(out, &Simple{No: s.No, Text: s.Text})
 		p.i++
 	}
 	return out, "", nil
 }
 
 // ifStmt parses from `if COND` (the if segment is at p.i).
-func (p *bodyParser) ifStmt(no int, cond string) (stmt, error) {
-	st := &ifStmt{no: no}
+func (p *bodyParser) ifStmt(no int, cond string) (Stmt, error) {
+	st := &If{No: no}
 	p.i++
 	for {
 		if err := p.then(no); err != nil {
@@ -276,13 +285,13 @@ func (p *bodyParser) ifStmt(no int, cond string) (stmt, error) {
 		if err != nil {
 			return nil, err
 		}
-		st.conds = append(st.conds, cond)
-		st.bodies = append(st.bodies, body)
+		st.Conds = append(st.Conds, cond)
+		st.Bodies = append(st.Bodies, body)
 		switch end {
 		case "fi":
 			return st, nil
 		case "elif":
-			_, cond = firstWord(p.segs[p.i-1].text)
+			_, cond = FirstWord(p.segs[p.i-1].Text)
 			continue
 		case "else":
 			body, end, err := p.block()
@@ -292,7 +301,7 @@ func (p *bodyParser) ifStmt(no int, cond string) (stmt, error) {
 			if end != "fi" {
 				return nil, fmt.Errorf("%s:%d: if without fi", p.file, no)
 			}
-			st.bodies = append(st.bodies, body)
+			st.Bodies = append(st.Bodies, body)
 			return st, nil
 		default:
 			return nil, fmt.Errorf("%s:%d: if without fi", p.file, no)
@@ -305,19 +314,20 @@ func (p *bodyParser) then(no int) error {
 	if p.i >= len(p.segs) {
 		return fmt.Errorf("%s:%d: if without then", p.file, no)
 	}
-	first, rest := firstWord(p.segs[p.i].text)
+	first, rest := FirstWord(p.segs[p.i].Text)
 	if first != "then" {
-		return fmt.Errorf("%s:%d: want `then` after the condition, got %q", p.file, p.segs[p.i].no, p.segs[p.i].text)
+		return fmt.Errorf("%s:%d: want `then` after the condition, got %q", p.file, p.segs[p.i].No, p.segs[p.i].Text)
 	}
 	if rest != "" {
-		p.segs[p.i] = segment{p.segs[p.i].no, rest}
+		p.segs[p.i] = segment{p.segs[p.i].No, rest}
 	} else {
 		p.i++
 	}
 	return nil
 }
 
-func firstWord(s string) (string, string) {
+// FirstWord splits s into its first word and the rest, both trimmed.
+func FirstWord(s string) (string, string) {
 	s = strings.TrimSpace(s)
 	i := strings.IndexAny(s, " \t")
 	if i < 0 {
