@@ -5,7 +5,7 @@
 #   - the real peers the live tests run (iproute2, babeld, keepalived,
 #     iputils arping: the one the Neutron agent runs, whose -A sends
 #     gratuitous replies, not Thomas Habets' arping of the same name;
-#     tcpdump), spin and gcc for the explorer-vs-Spin benchmark;
+#     tcpdump, ping), spin and gcc for the explorer-vs-Spin benchmark;
 #   - Debian's chromium (and a font) for the tests and benchmark that
 #     open the HTML timelines in a headless browser (internal/chromium);
 #   - the Go modules of go.mod;
@@ -14,10 +14,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 
-pkgs=(iproute2 babeld keepalived iputils-arping tcpdump spin gcc procps chromium fonts-dejavu-core)
+pkgs=(iproute2 babeld keepalived iputils-arping tcpdump iputils-ping spin gcc procps chromium fonts-dejavu-core)
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
-for bin in ip babeld keepalived arping tcpdump spin gcc chromium; do
+for bin in ip babeld keepalived arping tcpdump ping spin gcc chromium; do
   command -v "$bin" >/dev/null || { echo "install-deps: $bin is missing after installing ${pkgs[*]}" >&2; exit 1; }
 done
 v=$(arping -V 2>&1 || true)

@@ -3,6 +3,7 @@ package timeline_test
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -118,5 +119,66 @@ func TestRecordedTraceRenders(t *testing.T) {
 	}
 	if r.Findings == 0 || r.Joined != r.Findings {
 		t.Errorf("%d findings drawn, %d of them on an object's lane", r.Findings, r.Joined)
+	}
+}
+
+// The page's own handlers zoom and explain: a mouse move over an event
+// shows its reason in the tooltip and makes its timeline the one the
+// keys act on, + and - zoom by 1.5, 0 resets, Ctrl+wheel zooms by the
+// wheel's distance, a wheel without Ctrl does not.
+func TestZoomAndHover(t *testing.T) {
+	chromiumtest.Browser(t)
+	events, err := longstory.Story(200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	err = timeline.Write(&b, timeline.Page{Title: "zoom", Groups: []timeline.Group{{Name: "zoom", Reports: []timeline.Report{{
+		Title: "zoom", Verdict: "violated", Properties: []timeline.Property{{Name: "p", Verdict: "violated", Story: events}}}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := chromiumtest.Open(t, b.Bytes(), 1400, 900)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var r struct {
+		TipHidden                       bool
+		Tip                             string
+		Start, Plus, Minus, Zero, Wheel float64
+		PlainWheel                      float64
+	}
+	js := `(function () {
+	  var tl = window.raceroute.timelines[0], tip = document.getElementById('rr-tip');
+	  var out = {TipHidden: tip.hidden};
+	  tl.setZoom(1);
+	  var g = tl.root.querySelector('svg.tl g.ev circle'), box = g.getBoundingClientRect();
+	  g.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: box.x + 1, clientY: box.y + 1}));
+	  out.Tip = tip.hidden ? '' : tip.textContent;
+	  var key = function (k) { document.dispatchEvent(new KeyboardEvent('keydown', {key: k, bubbles: true})); return tl.zoom; };
+	  out.Start = tl.zoom;
+	  out.Plus = key('+');
+	  out.Minus = key('-');
+	  key('+'); out.Zero = key('0');
+	  // draw() redraws the lanes, so the wheel goes to the element drawn now.
+	  var wheel = function (ctrl) {
+	    tl.root.querySelector('svg.tl g.ev circle').dispatchEvent(new WheelEvent('wheel', {deltaY: -300, ctrlKey: ctrl, bubbles: true, cancelable: true, clientX: box.x}));
+	    return tl.zoom;
+	  };
+	  out.PlainWheel = wheel(false);
+	  out.Wheel = wheel(true);
+	  return out;
+	})()`
+	if err := p.Eval(ctx, js, &r); err != nil {
+		t.Fatal(err)
+	}
+	if !r.TipHidden || r.Tip == "" {
+		t.Errorf("tooltip: hidden at first %v, text on hover %q", r.TipHidden, r.Tip)
+	}
+	near := func(a, b float64) bool { return a > b*0.99 && a < b*1.01 }
+	if !near(r.Start, 1) || !near(r.Plus, 1.5) || !near(r.Minus, 1) || !near(r.Zero, 1) {
+		t.Errorf("keys: zoom %v, + %v, - %v, 0 %v; want 1, 1.5, 1, 1", r.Start, r.Plus, r.Minus, r.Zero)
+	}
+	if !near(r.PlainWheel, 1) || !near(r.Wheel, math.Pow(1.0015, 300)) {
+		t.Errorf("wheel: without Ctrl %v (want 1), with Ctrl %v (want %.3f)", r.PlainWheel, r.Wheel, math.Pow(1.0015, 300))
 	}
 }

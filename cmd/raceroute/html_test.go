@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"raceroute/check"
 	"raceroute/internal/chromium"
 	"raceroute/internal/chromium/chromiumtest"
 	"raceroute/trace"
@@ -36,18 +37,18 @@ func storyOf(t *testing.T, name, kernel string) []trace.Event {
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("%s on %s: %d jobs, %v", name, kernel, len(jobs), err)
 	}
-	d, err := search(context.Background(), jobs[0], o, 0, newProgress(nil))
+	d, err := check.Search(context.Background(), jobs[0], o.Settings, 0, check.NewProgress(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := reportJob(jobs[0], o, d)
+	r, err := check.ReportJob(jobs[0], o.Settings, d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Counterexample == nil {
 		t.Fatalf("%s on %s: no counterexample", name, kernel)
 	}
-	return r.Counterexample.events
+	return r.Counterexample.Story()
 }
 
 // The models give their stories what the timeline draws: the clone

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"raceroute/check"
 	"raceroute/explore"
 	"raceroute/lab"
 	"raceroute/lab/fuzz"
@@ -305,7 +306,7 @@ type labReport struct {
 	// the running kernel's profile (one per candidate setting when the
 	// profile could not pin one), Comparison the two side by side.
 	Live       *lab.Result     `json:"live,omitempty"`
-	Model      []report        `json:"model,omitempty"`
+	Model      []check.Report  `json:"model,omitempty"`
 	Comparison *lab.Comparison `json:"comparison,omitempty"`
 	Error      string          `json:"error,omitempty"`
 }
@@ -314,16 +315,16 @@ type labReport struct {
 // scenario live and compares the two.
 func labOne(ctx context.Context, it *labItem, h lab.Host, o labOptions, prog *labProgress) (labReport, error) {
 	r := labReport{Scenario: it.name, Release: h.Release, Profile: h.Profile.Name, ProfileNotes: h.Profile.Notes}
-	co := defaultCheckOptions(false)
-	co.seed = o.seed
+	co := defaultCheckOptions(false).Settings
+	co.Seed = o.seed
 	var models []lab.ModelVerdict
 	for _, q := range h.Profile.Resolve(it.sc.Switches()) {
-		j := job{sc: it.sc, variant: it.v, prof: q, column: h.Profile.Name}
-		d, err := search(ctx, j, co, 0, newProgress(io.Discard))
+		j := check.Job{Scenario: it.sc, Variant: it.v, Profile: q, Column: h.Profile.Name}
+		d, err := check.Search(ctx, j, co, 0, check.NewProgress(io.Discard))
 		if err != nil {
 			return r, err
 		}
-		rep, err := reportJob(j, co, d)
+		rep, err := check.ReportJob(j, co, d)
 		if err != nil {
 			return r, err
 		}
@@ -349,7 +350,7 @@ func labOne(ctx context.Context, it *labItem, h lab.Host, o labOptions, prog *la
 // modelVerdict turns a check report into what Compare reads; for an
 // exhaustive search that found a violation it samples random schedules
 // for the share that violate, which one live run is judged against.
-func modelVerdict(ctx context.Context, j job, co checkOptions, rep report) (lab.ModelVerdict, error) {
+func modelVerdict(ctx context.Context, j check.Job, co check.Settings, rep check.Report) (lab.ModelVerdict, error) {
 	mv := lab.ModelVerdict{Kernel: rep.Kernel, Sampled: rep.Runs > 0, Exhaustive: rep.Exhaustive, Runs: rep.Runs}
 	var share map[string]float64
 	for _, p := range rep.Properties {
@@ -359,13 +360,13 @@ func modelVerdict(ctx context.Context, j job, co checkOptions, rep report) (lab.
 			mp.Rate, mp.CIHigh, mp.RateKnown = *p.FailureRate, *p.CIHigh, true
 		case p.Verdict == explore.Violated:
 			if share == nil {
-				ov := co.overrides(0)
-				c, err := j.sc.CompileFor(j.variant, j.prof, ov)
+				ov := co.Overrides(0)
+				c, err := j.Scenario.CompileFor(j.Variant, j.Profile, ov)
 				if err != nil {
 					return mv, badInput(err)
 				}
-				opts := j.sc.Options(ov)
-				opts.Seed = co.seed
+				opts := j.Scenario.Options(ov)
+				opts.Seed = co.Seed
 				share = lab.SampleShare(ctx, c, opts)
 			}
 			mp.Rate, mp.RateKnown = share[p.Name], true
@@ -417,7 +418,7 @@ func writeLabText(w io.Writer, r labReport) {
 	fmt.Fprintf(w, "  namespaces (deleted): %s\n\n", strings.Join(l.Namespaces, " "))
 	fmt.Fprintln(w, "model:")
 	for _, m := range r.Model {
-		writeTextReport(w, m)
+		check.WriteText(w, m)
 	}
 	if c := r.Comparison; c != nil {
 		fmt.Fprintf(w, "comparison: %s\n", strings.ToUpper(string(c.Agreement)))
@@ -429,11 +430,11 @@ func writeLabText(w io.Writer, r labReport) {
 }
 
 // modelCell is the model's verdict as check's matrix writes it.
-func modelCell(rs []report) string {
+func modelCell(rs []check.Report) string {
 	if len(rs) == 0 {
 		return "-"
 	}
-	cell := func(r report) string {
+	cell := func(r check.Report) string {
 		switch {
 		case r.Runs > 0 && r.Verdict == explore.Violated:
 			return fmt.Sprintf("%.0f%%", 100**r.FailureRate)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 
+	"raceroute/check"
+
 	"github.com/spf13/cobra"
 )
 
@@ -72,7 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stderr, "raceroute:", err)
 	var bad badInputError
-	if errors.As(err, &bad) {
+	var input check.InputError
+	if errors.As(err, &bad) || errors.As(err, &input) {
 		return exitBadInput
 	}
 	return exitMismatch
@@ -123,6 +126,7 @@ kernel profile and prints a matrix.`,
 		newReplayCmd(),
 		newReplayTraceCmd(),
 		newWatchCmd(),
+		newSelftestsCmd(),
 		newApplyCmd(),
 		newAnnounceCmd(),
 		newLabCmd(),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"raceroute/check"
 	"raceroute/explore"
 	"raceroute/profile"
 	"raceroute/scenario"
@@ -39,7 +40,7 @@ refused once the file has changed.`,
 			if err != nil {
 				return badInput(fmt.Errorf("replay token: %w", err))
 			}
-			if d := tokenDigest(sc); d != tok.Digest {
+			if d := check.TokenDigest(sc); d != tok.Digest {
 				return badInput(fmt.Errorf("replay token: %s has changed since the token was made (content %s, token %s): check it again for a new token", sc.Source, d, tok.Digest))
 			}
 			v, err := sc.Variant(tok.Variant)
@@ -104,7 +105,7 @@ refused once the file has changed.`,
 func replayPage(token, name string, p profile.Profile, switches []string, rep explore.Replayed) timeline.Page {
 	verdict := string(rep.Verdict)
 	r := timeline.Report{ID: "replay", Title: name + " on " + p.ID(), Verdict: verdict, Headline: strings.ToUpper(verdict) + " in this run", Match: true,
-		Kernel: timeline.Kernel{Name: p.ID(), Summary: p.Description, Settings: profileSettings(p, switches)}}
+		Kernel: timeline.Kernel{Name: p.ID(), Summary: p.Description, Settings: check.ProfileSettings(p, switches)}}
 	storyAt := 0
 	for i, pr := range rep.Properties {
 		if pr.Name == rep.Property && pr.Verdict == explore.Violated {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"raceroute/check"
 	"raceroute/trace"
 )
 
@@ -84,13 +85,13 @@ func storyDigests(t *testing.T) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache, err := searchAll(context.Background(), jobs, o, newProgress(nil))
+	cache, err := check.SearchAll(context.Background(), jobs, o.Settings, check.NewProgress(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]string{}
 	for _, j := range jobs {
-		r, err := reportJob(j, o, cache[searchKey(j)])
+		r, err := check.ReportJob(j, o.Settings, cache[check.SearchKey(j)])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,10 +100,10 @@ func storyDigests(t *testing.T) map[string]string {
 				continue
 			}
 			h := sha256.New()
-			if err := trace.WriteStory(h, p.Counterexample.events, "  "); err != nil {
+			if err := trace.WriteStory(h, p.Counterexample.Story(), "  "); err != nil {
 				t.Fatal(err)
 			}
-			b, err := json.Marshal(trace.JSONEvents(p.Counterexample.events))
+			b, err := json.Marshal(trace.JSONEvents(p.Counterexample.Story()))
 			if err != nil {
 				t.Fatal(err)
 			}

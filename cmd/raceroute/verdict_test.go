@@ -7,13 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"raceroute/check"
 )
 
 // checkJSON runs check --format json and decodes its one report.
-func checkJSON(t *testing.T, args ...string) (int, report) {
+func checkJSON(t *testing.T, args ...string) (int, check.Report) {
 	t.Helper()
 	code, out, stderr := runCLI(t, append([]string{"check", "--format", "json"}, args...)...)
-	var r report
+	var r check.Report
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("check %v: exit %d, %v: %.300s %s", args, code, err, out, stderr)
 	}
@@ -229,7 +231,7 @@ func TestKernelArguments(t *testing.T) {
 	if code != 0 || len(lines) != 2 {
 		t.Fatalf("rhel-7.4: exit %d, %d reports (%s)", code, len(lines), stderr)
 	}
-	var q report
+	var q check.Report
 	if err := json.Unmarshal([]byte(lines[1]), &q); err != nil || q.Kernel != "rhel-7.4[ipv6-replace=ecmp-quirk]" || q.Verdict != "violated" || q.Counterexample == nil {
 		t.Fatalf("rhel-7.4 under the quirk: %v %s %s", err, q.Kernel, q.Verdict)
 	}

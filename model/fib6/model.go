@@ -88,8 +88,18 @@ type Actor struct {
 // Config is everything a model is built from.
 type Config struct {
 	Profile profile.Profile
-	// Routes are the initial routes, in the order they were added.
+	// Routes are the initial routes, in the order they were added (each
+	// as `ip -6 route add` adds it: NLM_F_CREATE|NLM_F_EXCL).
 	Routes []Route
+	// Listed reads Routes as a table listed by `ip -6 route`, in its
+	// order, instead: each route is linked after the routes of its prefix
+	// with a lower or equal metric, as fib6_add_rt2node() links a route
+	// added with NLM_F_CREATE alone, so that two routes of one metric at
+	// one prefix (a dev-only route beside a gateway route, as the 4.2-5.5
+	// replace leaves them) come back in their order instead of failing
+	// with -EEXIST. With Exec and Table, it runs a script's requests one
+	// at a time on the table each leaves.
+	Listed bool
 	// Warm are destinations looked up once, in order, before the actors
 	// start: on clone-on-lookup kernels they leave clones in the cache,
 	// as earlier traffic does.
@@ -309,8 +319,12 @@ func New(cfg Config) (*Model, error) {
 		}
 	}
 	// The initial table, then the warm-up lookups.
+	initFlags := flagCreate | flagExcl
+	if cfg.Listed {
+		initFlags = flagCreate
+	}
 	for _, id := range initial {
-		if err := m.fib6Add(&m.init, id, flagCreate|flagExcl, nil, -1); err != 0 {
+		if err := m.fib6Add(&m.init, id, initFlags, nil, -1); err != 0 {
 			return nil, fmt.Errorf("initial route %s: %s", m.routes[id].r, err)
 		}
 	}
