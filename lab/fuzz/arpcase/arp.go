@@ -140,7 +140,6 @@ func Generate(rng *rand.Rand, p *profile.Profile) (fuzzcase.Case, int, error) {
 	return nil, 200, fmt.Errorf("arp: 200 drafts in a row were too close to a threshold")
 }
 
-
 // draftARP draws settings and 3 to 10 events on a 50 ms grid, at least
 // 200 ms apart, from at most four (MAC, address, unicast) sources (the
 // model's ARP senders) and at most four packets.
