@@ -35,4 +35,14 @@
 // IPv4 and IPv6, every route type (unicast, reject types, local,
 // broadcast, anycast, multicast, NAT) and ECMP routes (several weighted
 // next hops) are written.
+//
+// This package is the writer: it sends a plan's requests phase by phase,
+// turns the acknowledgements into outcomes, heals the route cache, reads
+// the tables back and rolls back. The rest is in packages of one concern
+// each, whose types it names as before (Route, Plan, Strategy, ...):
+// apply/route holds the route values (defaults, validation, text);
+// apply/internal/state reads what the kernel holds; apply/internal/plan
+// plans the difference, nexthop objects included;
+// apply/internal/strategy chooses each change's strategy from the
+// library's evidence; apply/internal/rtnl is the rtnetlink socket.
 package apply

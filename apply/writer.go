@@ -11,7 +11,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"raceroute/apply/internal/plan"
 	"raceroute/apply/internal/rtnl"
+	"raceroute/apply/internal/state"
 	"raceroute/kernel"
 	"raceroute/live/host"
 	"raceroute/profile"
@@ -103,7 +105,7 @@ func Open(opts Options) (*Writer, error) {
 	}
 	c, err := rtnl.Dial(opts.Netns)
 	if err != nil {
-		return nil, fmt.Errorf("route writer%s: %w", inNetns(opts.Netns), err)
+		return nil, fmt.Errorf("route writer%s: %w", plan.InNetns(opts.Netns), err)
 	}
 	w.c = c
 	return w, nil
@@ -138,12 +140,12 @@ func (w *Writer) Plan(ctx context.Context, desired []Route) (*Plan, error) {
 }
 
 func (w *Writer) plan(ctx context.Context, desired []Route, owned map[uint32]bool, prune bool) (*Plan, error) {
-	st, err := read(ctx, w.c, w.opts.Proto, owned)
+	st, err := state.Read(ctx, w.c, w.opts.Proto, owned)
 	if err != nil {
-		return nil, fmt.Errorf("route writer%s: read the tables: %w", inNetns(w.opts.Netns), err)
+		return nil, fmt.Errorf("route writer%s: read the tables: %w", plan.InNetns(w.opts.Netns), err)
 	}
-	return compute(st, desired, config{proto: w.opts.Proto, owned: owned, prune: prune, nexthops: w.opts.Nexthops,
-		profile: w.prof, idBase: w.opts.NexthopIDBase, netns: w.opts.Netns})
+	return plan.Compute(st, desired, plan.Config{Proto: w.opts.Proto, Owned: owned, Prune: prune, Nexthops: w.opts.Nexthops,
+		Profile: w.prof, IDBase: w.opts.NexthopIDBase, Netns: w.opts.Netns})
 }
 
 // Outcome is what became of a change.
@@ -242,8 +244,8 @@ func (w *Writer) Apply(ctx context.Context, p *Plan) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	if w.opts.RollbackOnError && res.Err() != nil && len(p.steps) > 0 {
-		back, err := w.plan(ctx, p.before, p.owned, true)
+	if w.opts.RollbackOnError && res.Err() != nil && !p.Empty() {
+		back, err := w.plan(ctx, plan.Before(p), plan.Owned(p), true)
 		if err != nil {
 			res.Elapsed = time.Since(start)
 			return res, fmt.Errorf("rollback: %w", err)
@@ -261,23 +263,24 @@ func (w *Writer) Apply(ctx context.Context, p *Plan) (*Result, error) {
 
 func (w *Writer) apply(ctx context.Context, p *Plan) (*Result, error) {
 	res := &Result{Plan: p}
-	ss := make([]stepState, len(p.steps))
-	total := len(p.steps)
+	steps := plan.Steps(p)
+	ss := make([]stepState, len(steps))
+	total := len(steps)
 	answered := 0
-	for phase := 0; phase < nPhases && res.Aborted == ""; phase++ {
+	for phase := 0; phase < plan.NPhases && res.Aborted == ""; phase++ {
 		var idx []int
 		var reqs []rtnl.Request
-		for i := range p.steps {
-			s := &p.steps[i]
-			if s.phase != phase {
+		for i := range steps {
+			s := &steps[i]
+			if s.Phase != phase {
 				continue
 			}
-			if bad := firstNotDone(ss, s.deps); bad >= 0 {
-				ss[i].reason = fmt.Sprintf("not sent: it needs `%s`, which %s", p.stepText(bad), describeState(&ss[bad]))
+			if bad := firstNotDone(ss, s.Deps); bad >= 0 {
+				ss[i].reason = fmt.Sprintf("not sent: it needs `%s`, which %s", plan.StepText(p, bad), describeState(&ss[bad]))
 				continue
 			}
 			idx = append(idx, i)
-			reqs = append(reqs, s.req)
+			reqs = append(reqs, s.Req)
 		}
 		if len(reqs) == 0 {
 			continue
@@ -299,7 +302,7 @@ func (w *Writer) apply(ctx context.Context, p *Plan) (*Result, error) {
 			switch {
 			case e == nil:
 				st.done = true
-			case p.steps[i].goneOK && errors.As(e, &ke) && (ke.Errno == unix.ESRCH || ke.Errno == unix.ENOENT):
+			case steps[i].GoneOK && errors.As(e, &ke) && (ke.Errno == unix.ESRCH || ke.Errno == unix.ENOENT):
 				st.done = true // already gone: the replace before it removed the old route
 			default:
 				st.err = e
@@ -359,12 +362,14 @@ func describeState(s *stepState) string {
 // outcomes turns the steps' states into each change's outcome.
 func (w *Writer) outcomes(res *Result, ss []stepState) {
 	p := res.Plan
+	steps := plan.Steps(p)
 	res.Changes = make([]ChangeResult, len(p.Changes))
 	for i := range p.Changes {
 		ch := &p.Changes[i]
+		chSteps := plan.ChangeSteps(ch)
 		cr := ChangeResult{Change: ch, Outcome: Applied}
 		done, unknown := 0, false
-		for _, si := range ch.steps {
+		for _, si := range chSteps {
 			s := &ss[si]
 			switch {
 			case s.done:
@@ -372,30 +377,30 @@ func (w *Writer) outcomes(res *Result, ss []stepState) {
 			case errors.Is(s.err, rtnl.ErrNoAnswer) && s.sent:
 				unknown = true
 			case s.err != nil && cr.Err == nil:
-				cr.Err = fmt.Errorf("%s: %w", p.stepText(si), s.err)
+				cr.Err = fmt.Errorf("%s: %w", plan.StepText(p, si), s.err)
 			case s.reason != "" && cr.Err == nil:
 				cr.Err = errors.New(s.reason)
 			}
 		}
 		switch {
-		case done == len(ch.steps):
+		case done == len(chSteps):
 		case unknown:
 			cr.Outcome = Unknown
-		case done > 0 && p.steps[ch.steps[0]].change == i && ss[ch.steps[0]].done:
+		case done > 0 && steps[chSteps[0]].Change == i && ss[chSteps[0]].done:
 			cr.Outcome = PartlyApplied
-		case firstFailed(ss, ch.steps):
+		case firstFailed(ss, chSteps):
 			cr.Outcome = Failed
 		default:
 			cr.Outcome = NotAttempted
 		}
 		res.Changes[i] = cr
 	}
-	for i := range p.steps {
-		s := &p.steps[i]
-		if s.change >= 0 {
+	for i := range steps {
+		s := &steps[i]
+		if s.Change >= 0 {
 			continue
 		}
-		cr := ChangeResult{Outcome: Applied, Change: &Change{Why: s.what}}
+		cr := ChangeResult{Outcome: Applied, Change: &Change{Why: s.What}}
 		st := &ss[i]
 		switch {
 		case st.done:
@@ -444,11 +449,11 @@ func (w *Writer) heal(ctx context.Context, p *Plan, res *Result) ([]string, erro
 			return healed, ctx.Err()
 		case <-time.After(w.opts.Settle):
 		}
-		st, err := read(ctx, w.c, w.opts.Proto, p.owned)
+		st, err := state.Read(ctx, w.c, w.opts.Proto, plan.Owned(p))
 		if err != nil {
 			return healed, fmt.Errorf("heal the route cache: %w", err)
 		}
-		stale := staleClones(st.cache6, st.routes6, prefixes)
+		stale := st.StaleClones(prefixes)
 		if len(stale) == 0 {
 			break
 		}
@@ -476,67 +481,28 @@ func (w *Writer) heal(ctx context.Context, p *Plan, res *Result) ([]string, erro
 	return healed, nil
 }
 
-// staleClones lists the route-cache entries under the changed routes'
-// prefixes that contradict the route covering their destination: another
-// type, or for unicast another device or gateway (a copy-on-write clone
-// of a device route has its destination as gateway: rt6_alloc_cow(),
-// 3.16). The model's ClonesAgree property judges clones the same way.
-func staleClones(cache, routes []rtnl.Route, changed []Route) []rtnl.Route {
-	var out []rtnl.Route
-	for _, c := range cache {
-		under := false
-		for i := range changed {
-			if changed[i].Table == c.Table && changed[i].Dst.Contains(c.Dst.Addr()) {
-				under = true
-				break
-			}
-		}
-		if !under {
-			continue
-		}
-		cov := covering(routes, c.Table, c.Dst.Addr())
-		if cov == nil {
-			if c.Type == unix.RTN_UNICAST {
-				out = append(out, c)
-			}
-			continue
-		}
-		switch {
-		case cov.Type != c.Type:
-		case cov.Type != unix.RTN_UNICAST:
-			continue
-		case cov.Oif != c.Oif:
-		case cov.Gateway.IsValid() && cov.Gateway != c.Gateway:
-		case !cov.Gateway.IsValid() && c.Gateway.IsValid() && c.Gateway != c.Dst.Addr():
-		default:
-			continue
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
 // verify reads the tables back and checks each key against what the
 // outcomes say it holds.
 func (w *Writer) verify(ctx context.Context, res *Result) error {
 	p := res.Plan
-	st, err := read(ctx, w.c, w.opts.Proto, p.owned)
+	st, err := state.Read(ctx, w.c, w.opts.Proto, plan.Owned(p))
 	if err != nil {
 		return fmt.Errorf("read back: %w", err)
 	}
+	expect := plan.Expect(p)
 	var bad []string
 	check := func(k Key, want *Route, nhid uint32, maybe bool) {
-		in := st.ours[k]
+		in, inNHID := st.Held(k)
 		switch {
 		case want == nil && in != nil:
-			bad = append(bad, fmt.Sprintf("%s is still there", in.Route))
+			bad = append(bad, fmt.Sprintf("%s is still there", in))
 		case want == nil:
 		case in == nil:
 			bad = append(bad, fmt.Sprintf("%s is missing", want))
-		case !want.heldBy(&in.Route) || (nhid != 0 && in.nhid != nhid) || (nhid == 0 && in.nhid != 0 && !maybe):
-			got := in.Route.String()
-			if in.nhid != 0 {
-				got += fmt.Sprintf(" (nexthop object %d)", in.nhid)
+		case !want.HeldBy(in) || (nhid != 0 && inNHID != nhid) || (nhid == 0 && inNHID != 0 && !maybe):
+			got := in.String()
+			if inNHID != 0 {
+				got += fmt.Sprintf(" (nexthop object %d)", inNHID)
 			}
 			wanted := want.String()
 			if nhid != 0 {
@@ -545,9 +511,9 @@ func (w *Writer) verify(ctx context.Context, res *Result) error {
 			bad = append(bad, fmt.Sprintf("%s reads back as %s", wanted, got))
 		}
 	}
-	for k, e := range p.expect {
-		if e.change < 0 {
-			check(k, e.route, e.nhid, false)
+	for k, e := range expect {
+		if e.Change < 0 {
+			check(k, e.Route, e.NHID, false)
 		}
 	}
 	for i := range res.Changes {
@@ -556,15 +522,17 @@ func (w *Writer) verify(ctx context.Context, res *Result) error {
 		switch cr.Outcome {
 		case Unknown:
 			// No acknowledgement: the tables say what happened.
-			var in *installed
+			var in, old *Route
 			if ch.To != nil {
-				in = st.ours[ch.To.Key()]
+				in, _ = st.Held(ch.To.Key())
+			} else {
+				old, _ = st.Held(ch.From.Key())
 			}
 			switch {
-			case ch.To != nil && in != nil && ch.To.heldBy(&in.Route):
+			case ch.To != nil && in != nil && ch.To.HeldBy(in):
 				cr.Outcome = Applied
 				cr.Err = nil
-			case ch.To == nil && st.ours[ch.From.Key()] == nil:
+			case ch.To == nil && old == nil:
 				cr.Outcome = Applied
 				cr.Err = nil
 			default:
@@ -573,15 +541,14 @@ func (w *Writer) verify(ctx context.Context, res *Result) error {
 			}
 		case Applied:
 			if ch.To != nil {
-				e := p.expect[ch.To.Key()]
-				check(ch.To.Key(), ch.To, e.nhid, false)
+				check(ch.To.Key(), ch.To, expect[ch.To.Key()].NHID, false)
 			}
 			if ch.From != nil && (ch.To == nil || ch.From.Key() != ch.To.Key()) {
 				check(ch.From.Key(), nil, 0, false)
 			}
 		case PartlyApplied:
 			if ch.To != nil {
-				check(ch.To.Key(), ch.To, p.expect[ch.To.Key()].nhid, false)
+				check(ch.To.Key(), ch.To, expect[ch.To.Key()].NHID, false)
 			}
 		case Failed, NotAttempted:
 			if ch.From != nil {

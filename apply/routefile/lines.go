@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"raceroute/apply"
+	"raceroute/apply/route"
 	"raceroute/kernel"
 )
 
@@ -96,8 +96,8 @@ func (p *lineParser) parse() (Entry, string) {
 		return e, "want a route (PREFIX or default, then via/dev/metric ...), got nothing"
 	}
 	var dst string
-	var hops []apply.Nexthop
-	cur := apply.Nexthop{}
+	var hops []route.Nexthop
+	cur := route.Nexthop{}
 	haveHop := false
 	inNexthop := false
 	seen := map[string]bool{}
@@ -112,7 +112,7 @@ func (p *lineParser) parse() (Entry, string) {
 		if haveHop {
 			hops = append(hops, cur)
 		}
-		cur, haveHop = apply.Nexthop{}, false
+		cur, haveHop = route.Nexthop{}, false
 	}
 	for p.i < len(p.toks) {
 		t := p.toks[p.i]
@@ -319,7 +319,7 @@ func (p *lineParser) familyOfDst(dst string) string {
 }
 
 // destination reads PREFIX, ADDRESS or default into r.Dst.
-func (p *lineParser) destination(dst string, r *apply.Route) string {
+func (p *lineParser) destination(dst string, r *route.Route) string {
 	if dst == "default" || dst == "all" || dst == "any" {
 		if p.fam == 6 {
 			r.Dst = netip.PrefixFrom(netip.IPv6Unspecified(), 0)

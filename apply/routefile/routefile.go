@@ -16,13 +16,13 @@ import (
 	"strconv"
 	"strings"
 
-	"raceroute/apply"
+	"raceroute/apply/route"
 	"raceroute/kernel"
 )
 
 // Entry is one desired route with where it was read.
 type Entry struct {
-	Route apply.Route
+	Route route.Route
 	// Proto is the protocol the line names, 0 when it names none.
 	Proto kernel.Proto
 	// Line is the 1-based line of the route (of its JSON object's start).

@@ -36,13 +36,13 @@ const (
 // flags of op's verb, or RTM_DELROUTE) and returns the kernel's answer.
 // op must be an op of one of the model's actors.
 func (m *Model) Exec(s *State, op Op) (Answer, error) {
-	n, ok := m.findNode(op.Route.Table, op.Route.Prefix)
+	n, ok := m.u.Find(op.Route.Table, op.Route.Prefix)
 	if !ok {
 		return Answer{}, fmt.Errorf("fib6: %s: the model was not built with this prefix", op)
 	}
 	if op.Kind == OpDel {
 		// ip6_route_del() (6.12): fib6_get_table() finds no table.
-		if bit := m.nodes[n].tableBit; bit != 0 && s.Tables&bit == 0 {
+		if bit := m.u.Nodes[n].TableBit; bit != 0 && s.Tables&bit == 0 {
 			return Answer{Err: kernel.ESRCH, Ext: extTableMissing}, nil
 		}
 		return Answer{Err: m.fib6Del(s, opInfo{op: op, node: n}, nil, -1)}, nil
@@ -76,14 +76,14 @@ func (m *Model) inTree(s *State, n int) bool {
 	if occ&(1<<uint(n)) != 0 {
 		return true
 	}
-	k := m.nodes[n].prefix.Bits()
+	k := m.u.Nodes[n].Prefix.Bits()
 	if k == 128 {
 		return false
 	}
 	var sides [2]bool
-	for _, q := range m.nodes[n].desc {
+	for _, q := range m.u.Nodes[n].Desc {
 		if occ&(1<<uint(q)) != 0 {
-			a := m.nodes[q].prefix.Addr().As16()
+			a := m.u.Nodes[q].Prefix.Addr().As16()
 			sides[a[k/8]>>(7-uint(k%8))&1] = true
 		}
 	}
@@ -111,8 +111,8 @@ type Lookup struct {
 // destination of one of the model's flows.
 func (m *Model) Get(s *State, dst netip.Addr) (Lookup, error) {
 	d := -1
-	for i := range m.dsts {
-		if m.dsts[i].table == MainTable && m.dsts[i].addr == dst {
+	for i := range m.u.Dsts {
+		if m.u.Dsts[i].Table == MainTable && m.u.Dsts[i].Addr == dst {
 			d = i
 		}
 	}
@@ -148,19 +148,19 @@ type TableRoute struct {
 // length), and at each prefix in the kernel's list order (by metric, then
 // insertion), clones included.
 func (m *Model) Table(s *State) []TableRoute {
-	order := make([]int, len(m.nodes))
+	order := make([]int, len(m.u.Nodes))
 	for i := range order {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool {
-		x, y := m.nodes[order[a]], m.nodes[order[b]]
-		if x.table != y.table {
-			return x.table < y.table
+		x, y := m.u.Nodes[order[a]], m.u.Nodes[order[b]]
+		if x.Table != y.Table {
+			return x.Table < y.Table
 		}
-		if c := x.prefix.Addr().Compare(y.prefix.Addr()); c != 0 {
+		if c := x.Prefix.Addr().Compare(y.Prefix.Addr()); c != 0 {
 			return c < 0
 		}
-		return x.prefix.Bits() < y.prefix.Bits()
+		return x.Prefix.Bits() < y.Prefix.Bits()
 	})
 	var out []TableRoute
 	for _, n := range order {
@@ -173,15 +173,6 @@ func (m *Model) Table(s *State) []TableRoute {
 		}
 	}
 	return out
-}
-
-func (m *Model) findNode(table uint32, p netip.Prefix) (int, bool) {
-	for i, n := range m.nodes {
-		if n.table == table && n.prefix == p {
-			return i, true
-		}
-	}
-	return 0, false
 }
 
 func (m *Model) findRoute(r Route) (uint8, bool) {

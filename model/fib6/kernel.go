@@ -2,6 +2,7 @@ package fib6
 
 import (
 	"fmt"
+
 	"raceroute/kernel"
 
 	"raceroute/profile"
@@ -18,7 +19,7 @@ func sameNexthop(a, b *rinfo) bool { return a.r.Dev == b.r.Dev && a.r.Gateway ==
 // (fn_flags & RTN_RTINFO).
 func (m *Model) occupied(s *State) uint64 {
 	var mask uint64
-	for n := range m.nodes {
+	for n := range m.u.Nodes {
 		if s.Slots[n][0] != 0 {
 			mask |= 1 << uint(n)
 		}
@@ -119,7 +120,7 @@ func (m *Model) fib6Add(s *State, id uint8, flags int, rec trace.Recorder, actor
 	// ip6_route_info_create() (6.12) makes the table before anything
 	// can fail: fib6_new_table(), or fib6_get_table() and then
 	// fib6_new_table() for a request without NLM_F_CREATE.
-	s.Tables |= m.nodes[n].tableBit
+	s.Tables |= m.u.Nodes[n].TableBit
 	w := m.addPlace(s, id, flags)
 	slots := &s.Slots[n]
 	switch w.res {
@@ -131,7 +132,7 @@ func (m *Model) fib6Add(s *State, id uint8, flags int, rec trace.Recorder, actor
 		}
 	case addInserted:
 		if slots[MaxSlots-1] != 0 {
-			panic(fmt.Sprintf("fib6: node %s over capacity (New checks this)", m.nodes[n].prefix))
+			panic(fmt.Sprintf("fib6: node %s over capacity (New checks this)", m.u.Nodes[n].Prefix))
 		}
 		copy(slots[w.at+1:], slots[w.at:MaxSlots-1])
 		slots[w.at] = id
@@ -218,9 +219,9 @@ func (m *Model) pruneClones(s *State, root int, out *pruned) {
 	}
 	occ := m.occupied(s)
 	m.removeCache(s, root, out)
-	ni := &m.nodes[root]
-	for i, q := range ni.desc {
-		if occ&ni.between[i] == 0 {
+	ni := &m.u.Nodes[root]
+	for i, q := range ni.Desc {
+		if occ&ni.Between[i] == 0 {
 			m.removeCache(s, q, out)
 		}
 	}
@@ -341,7 +342,7 @@ func (m *Model) applyOp(s *State, a int, op opInfo, rec trace.Recorder) {
 // CONFIG_IPV6_ROUTER_PREF); the model assumes gateway neighbours are
 // not failed.
 func (m *Model) match(s *State, d int) uint8 {
-	for _, n := range m.dsts[d].path {
+	for _, n := range m.u.Dsts[d].Path {
 		if id := s.Slots[n][0]; id != 0 {
 			return id
 		}
@@ -352,7 +353,7 @@ func (m *Model) match(s *State, d int) uint8 {
 // covering is the route a lookup for dst d would find if there were no
 // clones: the first non-cache route of the deepest node that has one.
 func (m *Model) covering(s *State, d int) uint8 {
-	for _, n := range m.dsts[d].path {
+	for _, n := range m.u.Dsts[d].Path {
 		for _, id := range s.Slots[n] {
 			if id != 0 && !m.routes[id].isCache() {
 				return id
@@ -456,7 +457,7 @@ func (m *Model) lookupWhole(s *State, d int) {
 func (m *Model) lookupInFlight(s *State, n int) bool {
 	for f := range m.actors {
 		ai := &m.actors[f]
-		if ai.dst >= 0 && m.dsts[ai.dst].mask&(1<<uint(n)) != 0 && s.PC[f] != 0 {
+		if ai.dst >= 0 && m.u.Dsts[ai.dst].Mask&(1<<uint(n)) != 0 && s.PC[f] != 0 {
 			return true
 		}
 	}
@@ -473,11 +474,11 @@ func (m *Model) lookupInFlight(s *State, n int) bool {
 // nowhere (GFP_ATOMIC allocation), before it reads the cache.
 func (m *Model) heal(s *State, op opInfo, rec trace.Recorder, actor int) {
 	removed := 0
-	for d := range m.dsts {
-		if m.dsts[d].mask&(1<<uint(op.node)) == 0 {
+	for d := range m.u.Dsts {
+		if m.u.Dsts[d].Mask&(1<<uint(op.node)) == 0 {
 			continue
 		}
-		slots := &s.Slots[m.dsts[d].node]
+		slots := &s.Slots[m.u.Dsts[d].Node]
 		for i := 0; i < MaxSlots && slots[i] != 0; {
 			id := slots[i]
 			if !m.routes[id].isCache() {

@@ -31,7 +31,7 @@ func prof(t *testing.T, name string) profile.Profile {
 // table renders the routes and clones of s, node by node, in list order.
 func (m *Model) table(s *State) []string {
 	var out []string
-	for n := range m.nodes {
+	for n := range m.u.Nodes {
 		for _, id := range s.Slots[n] {
 			if id != 0 {
 				out = append(out, m.RouteText(id))

@@ -2,10 +2,11 @@ package fib6
 
 import (
 	"fmt"
-	"math/bits"
 	"net/netip"
-	"raceroute/kernel"
 	"unsafe"
+
+	"raceroute/kernel"
+	"raceroute/model/fib6/prefixtree"
 
 	"raceroute/explore"
 	"raceroute/profile"
@@ -130,36 +131,12 @@ type rinfo struct {
 
 func (ri *rinfo) isCache() bool { return ri.flags&rtfCache != 0 }
 
-// nodeInfo is a (table, prefix) that may hold routes.
-type nodeInfo struct {
-	table  uint32
-	prefix netip.Prefix
-	// tableBit is the node's table's bit in State.Tables, 0 for main
-	// and local (they always exist).
-	tableBit uint8
-	// desc: nodes strictly below this one; between[i]: mask of the nodes
-	// strictly between this node and desc[i].
-	desc    []int
-	between []uint64
-	descMsk uint64
-}
-
-// dstInfo is a destination that flows or warm-up lookups use.
-type dstInfo struct {
-	addr  netip.Addr
-	table uint32
-	path  []int  // nodes covering addr, deepest first
-	mask  uint64 // bits of path
-	node  int    // the /128 node where its clones live
-}
-
 // Model is the IPv6 FIB of one host under a kernel profile, with its
 // actors. It implements explore.Model[State].
 type Model struct {
 	p      profile.Profile
-	nodes  []nodeInfo
-	routes []rinfo // index 0 unused: slot value 0 is empty
-	dsts   []dstInfo
+	u      prefixtree.Universe
+	routes []rinfo   // index 0 unused: slot value 0 is empty
 	clone  [][]uint8 // clone[route][dst]: clone route id, 0 if none
 	actors []actorInfo
 	names  []string
@@ -209,7 +186,7 @@ func stateBytes(s *State) []byte {
 
 // New builds the model of cfg, or says why it cannot.
 func New(cfg Config) (*Model, error) {
-	m := &Model{p: cfg.Profile, routes: make([]rinfo, 1)}
+	m := &Model{p: cfg.Profile, routes: make([]rinfo, 1), u: *prefixtree.New(MaxNodes, [2]uint32{MainTable, localTable})}
 	if len(cfg.Actors) > MaxActors {
 		return nil, fmt.Errorf("%d actors: the model holds at most %d", len(cfg.Actors), MaxActors)
 	}
@@ -220,7 +197,7 @@ func New(cfg Config) (*Model, error) {
 				return uint8(id), nil
 			}
 		}
-		n, err := m.nodeOf(r.Table, r.Prefix)
+		n, err := m.u.Node(r.Table, r.Prefix)
 		if err != nil {
 			return 0, err
 		}
@@ -248,7 +225,7 @@ func New(cfg Config) (*Model, error) {
 	for _, a := range cfg.Actors {
 		ai := actorInfo{name: a.Name, dst: -1, packets: a.Packets}
 		if a.Dst.IsValid() {
-			d, err := m.dstOf(MainTable, a.Dst)
+			d, err := m.u.Dst(MainTable, a.Dst)
 			if err != nil {
 				return nil, fmt.Errorf("actor %s: %w", a.Name, err)
 			}
@@ -259,7 +236,7 @@ func New(cfg Config) (*Model, error) {
 		}
 		for _, op := range a.Ops {
 			oi := opInfo{op: op}
-			n, err := m.nodeOf(op.Route.Table, op.Route.Prefix)
+			n, err := m.u.Node(op.Route.Table, op.Route.Prefix)
 			if err != nil {
 				return nil, fmt.Errorf("actor %s: %s: %w", a.Name, op, err)
 			}
@@ -278,7 +255,7 @@ func New(cfg Config) (*Model, error) {
 		m.names = append(m.names, a.Name)
 	}
 	for _, w := range cfg.Warm {
-		if _, err := m.dstOf(MainTable, w); err != nil {
+		if _, err := m.u.Dst(MainTable, w); err != nil {
 			return nil, fmt.Errorf("warm %s: %w", w, err)
 		}
 	}
@@ -288,10 +265,10 @@ func New(cfg Config) (*Model, error) {
 		nUser := len(m.routes)
 		m.clone = make([][]uint8, nUser)
 		for id := 1; id < nUser; id++ {
-			m.clone[id] = make([]uint8, len(m.dsts))
-			for d := range m.dsts {
+			m.clone[id] = make([]uint8, len(m.u.Dsts))
+			for d := range m.u.Dsts {
 				ri := m.routes[id]
-				if ri.r.Table != m.dsts[d].table || !ri.r.Prefix.Contains(m.dsts[d].addr) || ri.r.Prefix.Bits() == 128 {
+				if ri.r.Table != m.u.Dsts[d].Table || !ri.r.Prefix.Contains(m.u.Dsts[d].Addr) || ri.r.Prefix.Bits() == 128 {
 					continue
 				}
 				if len(m.routes) >= 255 {
@@ -302,12 +279,10 @@ func New(cfg Config) (*Model, error) {
 			}
 		}
 	}
-	if err := m.link(); err != nil {
-		return nil, err
-	}
+	m.u.Link()
 	// Capacity: a node never holds more routes than could ever be put
 	// there.
-	for n := range m.nodes {
+	for n := range m.u.Nodes {
 		c := 0
 		for id := 1; id < len(m.routes); id++ {
 			if m.routes[id].node == n {
@@ -315,7 +290,7 @@ func New(cfg Config) (*Model, error) {
 			}
 		}
 		if c > MaxSlots {
-			return nil, fmt.Errorf("prefix %s may hold %d routes at once: the model holds at most %d per prefix", m.nodes[n].prefix, c, MaxSlots)
+			return nil, fmt.Errorf("prefix %s may hold %d routes at once: the model holds at most %d per prefix", m.u.Nodes[n].Prefix, c, MaxSlots)
 		}
 	}
 	// The initial table, then the warm-up lookups.
@@ -329,104 +304,17 @@ func New(cfg Config) (*Model, error) {
 		}
 	}
 	for _, w := range cfg.Warm {
-		d, _ := m.dstOf(MainTable, w)
+		d, _ := m.u.Dst(MainTable, w)
 		m.lookupWhole(&m.init, d)
 	}
 	return m, nil
 }
 
-// nodeOf returns (creating) the node of (table, prefix).
-func (m *Model) nodeOf(table uint32, p netip.Prefix) (int, error) {
-	for i, n := range m.nodes {
-		if n.table == table && n.prefix == p {
-			return i, nil
-		}
-	}
-	if len(m.nodes) >= MaxNodes {
-		return 0, fmt.Errorf("more than %d distinct prefixes: the model holds at most %d", MaxNodes, MaxNodes)
-	}
-	ni := nodeInfo{table: table, prefix: p}
-	if table != MainTable && table != localTable {
-		for _, o := range m.nodes {
-			if o.table == table {
-				ni.tableBit = o.tableBit
-			}
-		}
-		if ni.tableBit == 0 {
-			n := 0
-			for _, o := range m.nodes {
-				n = max(n, bits.Len8(o.tableBit))
-			}
-			if n >= 8 {
-				return 0, fmt.Errorf("table %d: the model holds at most 8 tables besides main and local", table)
-			}
-			ni.tableBit = 1 << n
-		}
-	}
-	m.nodes = append(m.nodes, ni)
-	return len(m.nodes) - 1, nil
-}
-
-// dstOf returns (creating) the destination a, with its /128 node.
-func (m *Model) dstOf(table uint32, a netip.Addr) (int, error) {
-	if !a.Is6() || a.Is4In6() {
-		return 0, fmt.Errorf("%s is not an IPv6 address", a)
-	}
-	for i, d := range m.dsts {
-		if d.table == table && d.addr == a {
-			return i, nil
-		}
-	}
-	n, err := m.nodeOf(table, netip.PrefixFrom(a, 128))
-	if err != nil {
-		return 0, err
-	}
-	m.dsts = append(m.dsts, dstInfo{addr: a, table: table, node: n})
-	return len(m.dsts) - 1, nil
-}
-
-// link computes the static tree relations once every node is known.
-func (m *Model) link() error {
-	under := func(a, b int) bool { // b strictly below a
-		na, nb := m.nodes[a], m.nodes[b]
-		return na.table == nb.table && nb.prefix.Bits() > na.prefix.Bits() && na.prefix.Contains(nb.prefix.Addr())
-	}
-	for a := range m.nodes {
-		for b := range m.nodes {
-			if !under(a, b) {
-				continue
-			}
-			var between uint64
-			for c := range m.nodes {
-				if under(a, c) && under(c, b) {
-					between |= 1 << uint(c)
-				}
-			}
-			m.nodes[a].desc = append(m.nodes[a].desc, b)
-			m.nodes[a].between = append(m.nodes[a].between, between)
-			m.nodes[a].descMsk |= 1 << uint(b)
-		}
-	}
-	for d := range m.dsts {
-		dst := &m.dsts[d]
-		dst.path = dst.path[:0]
-		for bits := 128; bits >= 0; bits-- {
-			for n, ni := range m.nodes {
-				if ni.table == dst.table && ni.prefix.Bits() == bits && ni.prefix.Contains(dst.addr) {
-					dst.path = append(dst.path, n)
-					dst.mask |= 1 << uint(n)
-				}
-			}
-		}
-	}
-	return nil
-}
-
 func (m *Model) makeClone(parent uint8, d int) rinfo {
 	pr := m.routes[parent]
-	dst := m.dsts[d]
-	c := rinfo{node: dst.node, parent: parent, dst: d, err: pr.err}
-	c.r = Route{Type: pr.r.Type, Prefix: netip.PrefixFrom(dst.addr, 128), Dev: pr.r.Dev, Table: pr.r.Table, MetricSet: true}
+	dst := m.u.Dsts[d]
+	c := rinfo{node: dst.Node, parent: parent, dst: d, err: pr.err}
+	c.r = Route{Type: pr.r.Type, Prefix: netip.PrefixFrom(dst.Addr, 128), Dev: pr.r.Dev, Table: pr.r.Table, MetricSet: true}
 	// ip6_rt_copy() copies flags, gateway, device and dst.error and sets
 	// metric 0; rt6_alloc_clone() / rt6_alloc_cow() add RTF_CACHE. A
 	// copy-on-write clone of a route with neither RTF_GATEWAY nor
@@ -435,7 +323,7 @@ func (m *Model) makeClone(parent uint8, d int) rinfo {
 	c.flags = pr.flags | rtfCache
 	c.r.Gateway = pr.r.Gateway
 	if pr.flags&(rtfGateway|rtfNonexthop) == 0 {
-		c.r.Gateway = dst.addr
+		c.r.Gateway = dst.Addr
 	}
 	return c
 }
@@ -466,7 +354,7 @@ func (m *Model) Clock(*State) explore.Time { return 0 }
 // Encode appends the canonical encoding of s.
 func (m *Model) Encode(s *State, buf []byte) []byte {
 	b := stateBytes(s)
-	nodes := len(m.nodes) * MaxSlots
+	nodes := len(m.u.Nodes) * MaxSlots
 	buf = append(buf, b[:nodes]...)
 	acts := len(m.actors)
 	off := int(unsafe.Offsetof(s.PC))
@@ -501,18 +389,18 @@ func (m *Model) Pending(s *State, buf []explore.Step) []explore.Step {
 			// that start and end a lookup under it (match, insert) touch
 			// the same nodes, so the heal's waiting is seen by the
 			// partial-order reduction.
-			st.Footprint.Write = 1<<uint(n) | m.nodes[n].descMsk
+			st.Footprint.Write = 1<<uint(n) | m.u.Nodes[n].DescMask
 		} else {
 			if s.PC[a] == 0 && int(s.Sent[a]) >= ai.packets {
 				continue
 			}
-			d := &m.dsts[ai.dst]
+			d := &m.u.Dsts[ai.dst]
 			switch s.PC[a] {
 			case 0: // fib6_lookup() under the read lock reads the path
-				st.Footprint.Read = d.mask
+				st.Footprint.Read = d.Mask
 			case 1: // allocation outside the lock touches no table node
 			case 2: // fib6_add() of the clone writes its /128 node
-				st.Footprint.Write = 1 << uint(d.node)
+				st.Footprint.Write = 1 << uint(d.Node)
 			}
 		}
 		buf = append(buf, st)

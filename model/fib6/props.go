@@ -29,13 +29,13 @@ func (m *Model) agrees(s *State, c uint8) (cover uint8, ok bool) {
 	if ri.r.Gateway.IsValid() {
 		return cover, ri.r.Gateway == ci.r.Gateway
 	}
-	return cover, ci.r.Gateway == m.dsts[ci.dst].addr
+	return cover, ci.r.Gateway == m.u.Dsts[ci.dst].Addr
 }
 
 // clones lists the clones in s, node by node.
 func (m *Model) clones(s *State) []uint8 {
 	var out []uint8
-	for n := range m.nodes {
+	for n := range m.u.Nodes {
 		for _, id := range s.Slots[n] {
 			if id != 0 && m.routes[id].isCache() {
 				out = append(out, id)
@@ -52,7 +52,7 @@ func (m *Model) ClonesAgree() explore.Property[State] {
 		Name: "clones-agree",
 		Kind: explore.Final,
 		Holds: func(s *State) bool {
-			for n := range m.nodes {
+			for n := range m.u.Nodes {
 				for _, id := range s.Slots[n] {
 					if id != 0 && m.routes[id].isCache() {
 						if _, ok := m.agrees(s, id); !ok {
@@ -71,7 +71,7 @@ func (m *Model) ClonesAgree() explore.Property[State] {
 				if ok {
 					continue
 				}
-				addr := m.dsts[m.routes[c].dst].addr
+				addr := m.u.Dsts[m.routes[c].dst].Addr
 				covered, under := "no route covers it", "a new route"
 				if cover != 0 {
 					covered = fmt.Sprintf("the route that covers it is `%s`", m.RouteText(cover))
@@ -96,8 +96,8 @@ func (m *Model) ClonesAgree() explore.Property[State] {
 // (table, prefix, metric)", in list order.
 func (m *Model) RoutesAt(name string, table uint32, prefix netip.Prefix, metric uint32, want []Route) (explore.Property[State], error) {
 	n := -1
-	for i, ni := range m.nodes {
-		if ni.table == table && ni.prefix == prefix {
+	for i, ni := range m.u.Nodes {
+		if ni.Table == table && ni.Prefix == prefix {
 			n = i
 		}
 	}
@@ -165,7 +165,7 @@ func (m *Model) ClonesKept(prefix netip.Prefix) explore.Property[State] {
 	under := func(s *State) []uint8 {
 		var out []uint8
 		for _, c := range m.clones(s) {
-			if prefix.Contains(m.dsts[m.routes[c].dst].addr) {
+			if prefix.Contains(m.u.Dsts[m.routes[c].dst].Addr) {
 				out = append(out, c)
 			}
 		}
@@ -212,8 +212,8 @@ func (m *Model) ClonesKept(prefix netip.Prefix) explore.Property[State] {
 // (make before break).
 func (m *Model) NoGap(table uint32, prefix netip.Prefix) (explore.Property[State], error) {
 	n := -1
-	for i, ni := range m.nodes {
-		if ni.table == table && ni.prefix == prefix {
+	for i, ni := range m.u.Nodes {
+		if ni.Table == table && ni.Prefix == prefix {
 			n = i
 		}
 	}
@@ -244,11 +244,11 @@ func (m *Model) NoGap(table uint32, prefix netip.Prefix) (explore.Property[State
 // coverText says what a lookup under node n finds when n holds nothing.
 func (m *Model) coverText(s *State, n int) string {
 	best, bits := 0, -1
-	for i, ni := range m.nodes {
-		if ni.table == m.nodes[n].table && ni.prefix.Bits() < m.nodes[n].prefix.Bits() && ni.prefix.Bits() > bits && ni.prefix.Contains(m.nodes[n].prefix.Addr()) {
+	for i, ni := range m.u.Nodes {
+		if ni.Table == m.u.Nodes[n].Table && ni.Prefix.Bits() < m.u.Nodes[n].Prefix.Bits() && ni.Prefix.Bits() > bits && ni.Prefix.Contains(m.u.Nodes[n].Prefix.Addr()) {
 			for _, id := range s.Slots[i] {
 				if id != 0 && !m.routes[id].isCache() {
-					best, bits = int(id), ni.prefix.Bits()
+					best, bits = int(id), ni.Prefix.Bits()
 					break
 				}
 			}

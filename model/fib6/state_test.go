@@ -29,7 +29,7 @@ func TestEncodingCoversEveryField(t *testing.T) {
 	used := func(l statetest.Leaf) bool {
 		switch l.Field {
 		case "Slots":
-			return l.Index < len(m.nodes)
+			return l.Index < len(m.u.Nodes)
 		case "PC", "Reg", "Tries", "Sent":
 			return l.Index < len(m.actors)
 		case "Tables":

@@ -2,8 +2,9 @@ package fib6
 
 import (
 	"fmt"
-	"raceroute/kernel"
 	"strings"
+
+	"raceroute/kernel"
 
 	"raceroute/profile"
 	"raceroute/trace"
@@ -25,7 +26,7 @@ func (m *Model) emitOn(rec trace.Recorder, a int, e trace.Event) {
 	rec.Record(e)
 }
 
-func (m *Model) shortPrefix(n int) string { return m.nodes[n].prefix.String() }
+func (m *Model) shortPrefix(n int) string { return m.u.Nodes[n].Prefix.String() }
 
 // nodeState is what node n holds in s, for the timeline: its routes in
 // list order, or "no route".
@@ -67,7 +68,7 @@ func (m *Model) cacheReason(s *State, id uint8) string {
 	cover := m.covering(s, c.dst)
 	why := fmt.Sprintf("fib6_add() of an RTF_CACHE route prunes nothing; cloned from %s", m.RouteText(c.parent))
 	if cover != 0 && cover != c.parent {
-		why += fmt.Sprintf(", but %s now covers %s", m.RouteText(cover), m.dsts[c.dst].addr)
+		why += fmt.Sprintf(", but %s now covers %s", m.RouteText(cover), m.u.Dsts[c.dst].Addr)
 	}
 	return why
 }
@@ -187,7 +188,7 @@ func (m *Model) describeHeal(rec trace.Recorder, actor int, s *State, op opInfo,
 // the clone's birth on its /128 node's lane, and a packet that a reject
 // route or the null entry drops is marked lost.
 func (m *Model) describeLookup(rec trace.Recorder, a int, w lookupWhy) {
-	addr := m.dsts[m.actors[a].dst].addr
+	addr := m.u.Dsts[m.actors[a].dst].Addr
 	e := trace.Event{Label: trace.LabelLookup, Op: trace.OpNone}
 	what := "no route: ip6_null_entry"
 	if w.rt != 0 {

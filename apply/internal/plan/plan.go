@@ -1,4 +1,12 @@
-package apply
+// Package plan is the route writer's (package apply) plan: from the
+// kernel's state (apply/internal/state) and the desired routes it
+// validates the routes, decides which nexthop object holds each set of
+// next hops (one replace of an object moves every route using it) and
+// computes the changes, each with the strategy apply/internal/strategy
+// chooses for the kernel profile, as requests in phases with their
+// dependencies; text.go prints a plan. It writes nothing: package apply
+// sends the requests and checks them.
+package plan
 
 import (
 	"cmp"
@@ -12,6 +20,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"raceroute/apply/internal/rtnl"
+	"raceroute/apply/internal/state"
+	"raceroute/apply/internal/strategy"
+	"raceroute/apply/route"
 	"raceroute/kernel"
 	"raceroute/profile"
 )
@@ -34,8 +45,8 @@ type Change struct {
 	Kind ChangeKind
 	// From is the route now (nil for an add), To the route wanted (nil
 	// for a delete).
-	From, To *Route
-	Strategy Strategy
+	From, To *route.Route
+	Strategy strategy.Strategy
 	// Heal: after the change, route-cache entries under the prefix that
 	// contradict its route are deleted (kernels that clone on lookup).
 	Heal     bool
@@ -75,22 +86,46 @@ type Plan struct {
 	NexthopWrites []string
 	// Unchanged counts the desired routes the kernel already holds.
 	Unchanged int
-	steps     []step
-	expect    map[Key]expected
+	steps     []Step
+	expect    map[route.Key]Expected
 	owned     map[uint32]bool
 	prune     bool
-	before    []Route
+	before    []route.Route
 }
 
 // Empty reports whether the plan writes nothing.
 func (p *Plan) Empty() bool { return len(p.steps) == 0 }
 
-// expected is what the kernel must hold at a key after the plan: the
+// What the writer needs to carry a plan out and check it. These are
+// functions, not methods or exported fields, so that Plan and Change,
+// which package apply names with type aliases, show its users nothing
+// more than they did before the plan had a package of its own.
+
+// Steps returns the requests of p: a step is sent in its Phase once
+// every step of its Deps succeeded.
+func Steps(p *Plan) []Step { return p.steps }
+
+// ChangeSteps returns the indices in Steps of the requests that make
+// change c (for a NexthopReplace change, its object's replace).
+func ChangeSteps(c *Change) []int { return c.steps }
+
+// Expect returns what the kernel must hold at each key p touches once
+// it is applied.
+func Expect(p *Plan) map[route.Key]Expected { return p.expect }
+
+// Owned returns the tables p was computed for.
+func Owned(p *Plan) map[uint32]bool { return p.owned }
+
+// Before returns the routes of ours as p found them: what a rollback
+// restores.
+func Before(p *Plan) []route.Route { return p.before }
+
+// Expected is what the kernel must hold at a key after the plan: the
 // route and the nexthop object it uses (0 for none), or nothing.
-type expected struct {
-	route  *Route
-	nhid   uint32
-	change int // the change that makes it so, -1 for a route left as it is
+type Expected struct {
+	Route  *route.Route
+	NHID   uint32
+	Change int // the change that makes it so, -1 for a route left as it is
 }
 
 type stepKind uint8
@@ -117,27 +152,27 @@ const (
 	phaseRouteDelete
 	phaseGroupDelete
 	phaseSingleDelete
-	nPhases
+	NPhases
 )
 
-// step is one request of a plan.
-type step struct {
-	kind   stepKind
-	phase  int
-	req    rtnl.Request
-	change int    // the change it belongs to, -1 for a nexthop object's
-	deps   []int  // steps that must have succeeded before it is sent
-	what   string // a nexthop object's step; a route's is told by stepText
-	// goneOK: a delete that finds nothing (ESRCH, ENOENT) has done its
+// Step is one request of a plan.
+type Step struct {
+	Kind   stepKind
+	Phase  int
+	Req    rtnl.Request
+	Change int    // the change it belongs to, -1 for a nexthop object's
+	Deps   []int  // steps that must have succeeded before it is sent
+	What   string // a nexthop object's step; a route's is told by StepText
+	// GoneOK: a delete that finds nothing (ESRCH, ENOENT) has done its
 	// job (the replace before it already removed the old route).
-	goneOK bool
+	GoneOK bool
 }
 
 // Problem is one thing wrong with a desired route.
 type Problem struct {
 	// Index is the route's index in the desired list.
 	Index int
-	Route Route
+	Route route.Route
 	Msg   string
 }
 
@@ -167,58 +202,67 @@ const (
 	NexthopsOff NexthopMode = "off"
 )
 
-// config is what a plan is computed with.
-type config struct {
-	proto    kernel.Proto
-	owned    map[uint32]bool
-	prune    bool
-	nexthops NexthopMode
-	profile  profile.Profile
-	idBase   uint32
-	netns    string
+// Config is what a plan is computed with.
+type Config struct {
+	// Proto is the writer's protocol: its routes and nexthop objects.
+	Proto kernel.Proto
+	// Owned are the writer's tables.
+	Owned map[uint32]bool
+	// Prune deletes the routes of ours in Owned that are not desired.
+	Prune    bool
+	Nexthops NexthopMode
+	// Profile is the kernel profile strategies are chosen for.
+	Profile profile.Profile
+	// IDBase is the lowest id of a new nexthop object.
+	IDBase uint32
+	// Netns is the namespace's name, for messages.
+	Netns string
 }
 
-// planner holds the work of one compute.
+// planner holds the work of one Compute.
 type planner struct {
-	st   *state
-	cfg  config
+	st   *state.State
+	cfg  Config
 	plan *Plan
 	// assigned maps a nexthop spec to the object that will hold it.
-	assigned map[nhSpec]uint32
+	assigned map[state.Spec]uint32
 	// nhStep is the create or replace step of an object, when written.
 	nhStep map[uint32]int
 	// repurposed are the objects replaced with another spec.
-	repurposed map[uint32]nhSpec
+	repurposed map[uint32]state.Spec
 	nextID     uint32
 	used       map[uint32]bool
-	// chosen caches choose(): its answer depends on the family and class.
-	chosen map[[2]int]choice
+	// chosen caches strategy.Choose(): its answer depends on the family
+	// and class.
+	chosen map[[2]int]strategy.Choice
 	nhText map[uint32]string
 }
 
-func (pl *planner) choose(fam int, c class) choice {
+func (pl *planner) choose(fam int, c strategy.Class) strategy.Choice {
 	k := [2]int{fam, int(c)}
 	ch, ok := pl.chosen[k]
 	if !ok {
-		ch = choose(pl.cfg.profile, fam, c)
+		ch = strategy.Choose(pl.cfg.Profile, fam, c)
 		pl.chosen[k] = ch
 	}
 	return ch
 }
 
-// compute plans the changes from st to the desired routes.
-func compute(st *state, desired []Route, cfg config) (*Plan, error) {
-	pl := &planner{st: st, cfg: cfg, assigned: map[nhSpec]uint32{}, nhStep: map[uint32]int{},
-		repurposed: map[uint32]nhSpec{}, used: map[uint32]bool{}, nextID: cfg.idBase,
-		chosen: map[[2]int]choice{}, nhText: map[uint32]string{}}
-	pl.plan = &Plan{Netns: cfg.netns, Profile: cfg.profile.ID(), ProfileName: cfg.profile.Name, expect: map[Key]expected{}, owned: cfg.owned, prune: cfg.prune}
+// Compute plans the changes from st to the desired routes, with the
+// strategy of each chosen for cfg.Profile; a desired state with
+// problems gives a *ValidationError listing every one.
+func Compute(st *state.State, desired []route.Route, cfg Config) (*Plan, error) {
+	pl := &planner{st: st, cfg: cfg, assigned: map[state.Spec]uint32{}, nhStep: map[uint32]int{},
+		repurposed: map[uint32]state.Spec{}, used: map[uint32]bool{}, nextID: cfg.IDBase,
+		chosen: map[[2]int]strategy.Choice{}, nhText: map[uint32]string{}}
+	pl.plan = &Plan{Netns: cfg.Netns, Profile: cfg.Profile.ID(), ProfileName: cfg.Profile.Name, expect: map[route.Key]Expected{}, owned: cfg.Owned, prune: cfg.Prune}
 	want, err := pl.validate(desired)
 	if err != nil {
 		return nil, err
 	}
 	pl.plan.Changes = make([]Change, 0, len(want))
-	pl.plan.steps = make([]step, 0, len(want)+16)
-	for _, in := range st.ours {
+	pl.plan.steps = make([]Step, 0, len(want)+16)
+	for _, in := range st.Ours {
 		pl.plan.before = append(pl.plan.before, in.Route)
 	}
 	sortRoutes(pl.plan.before)
@@ -228,23 +272,23 @@ func compute(st *state, desired []Route, cfg config) (*Plan, error) {
 	// Pair the desired routes with ours: by key, then, for a key none of
 	// ours holds, a route of ours at the same destination whose metric is
 	// not desired (a metric change).
-	byDst := map[Key][]*installed{} // Key with Metric 0: (table, dst)
-	for _, in := range st.ours {
+	byDst := map[route.Key][]*state.Installed{} // Key with Metric 0: (table, dst)
+	for _, in := range st.Ours {
 		k := in.Key()
 		k.Metric = 0
 		byDst[k] = append(byDst[k], in)
 	}
-	wanted := map[Key]bool{}
+	wanted := map[route.Key]bool{}
 	for i := range want {
 		wanted[want[i].Key()] = true
 	}
 	for _, l := range byDst {
-		slices.SortFunc(l, func(a, b *installed) int { return cmp.Compare(a.Metric, b.Metric) })
+		slices.SortFunc(l, func(a, b *state.Installed) int { return cmp.Compare(a.Metric, b.Metric) })
 	}
-	from := make([]*installed, len(want))
-	taken := map[Key]bool{}
+	from := make([]*state.Installed, len(want))
+	taken := map[route.Key]bool{}
 	for i := range want {
-		if in := st.ours[want[i].Key()]; in != nil {
+		if in := st.Ours[want[i].Key()]; in != nil {
 			from[i] = in
 			taken[in.Key()] = true
 		}
@@ -263,14 +307,14 @@ func compute(st *state, desired []Route, cfg config) (*Plan, error) {
 			}
 		}
 	}
-	var gone []*installed
-	if cfg.prune {
-		for _, in := range st.ours {
+	var gone []*state.Installed
+	if cfg.Prune {
+		for _, in := range st.Ours {
 			if !taken[in.Key()] {
 				gone = append(gone, in)
 			}
 		}
-		slices.SortFunc(gone, func(a, b *installed) int { return compareRoutes(&a.Route, &b.Route) })
+		slices.SortFunc(gone, func(a, b *state.Installed) int { return compareRoutes(&a.Route, &b.Route) })
 	}
 	if pl.plan.Nexthops {
 		pl.assignNexthops(want, from, gone)
@@ -286,32 +330,32 @@ func compute(st *state, desired []Route, cfg config) (*Plan, error) {
 }
 
 // validate normalises the desired routes and lists every problem.
-func (pl *planner) validate(desired []Route) ([]Route, error) {
-	want := make([]Route, len(desired))
+func (pl *planner) validate(desired []route.Route) ([]route.Route, error) {
+	want := make([]route.Route, len(desired))
 	var probs []Problem
-	byKey := map[Key]int{}
-	owned := slices.Sorted(maps.Keys(pl.cfg.owned))
+	byKey := map[route.Key]int{}
+	owned := slices.Sorted(maps.Keys(pl.cfg.Owned))
 	ownedText := make([]string, len(owned))
 	for i, t := range owned {
-		ownedText[i] = tableName(t)
+		ownedText[i] = route.TableName(t)
 	}
 	for i, r := range desired {
-		n := r.normalise()
+		n := r.Normalise()
 		bad := func(format string, args ...any) {
 			probs = append(probs, Problem{Index: i, Route: r, Msg: fmt.Sprintf(format, args...)})
 		}
-		if msg := n.check(); msg != "" {
+		if msg := n.Check(); msg != "" {
 			bad("%s", msg)
 			continue
 		}
-		if !pl.cfg.owned[n.Table] {
-			bad("table %s is not one this writer owns (its tables: %s)", tableName(n.Table), strings.Join(ownedText, ", "))
+		if !pl.cfg.Owned[n.Table] {
+			bad("table %s is not one this writer owns (its tables: %s)", route.TableName(n.Table), strings.Join(ownedText, ", "))
 			continue
 		}
 		devOK := true
 		for _, h := range n.Nexthops {
-			if h.Dev != "" && pl.st.links[h.Dev] == 0 {
-				bad("dev %s: no such device%s", h.Dev, inNetns(pl.cfg.netns))
+			if h.Dev != "" && pl.st.Links[h.Dev] == 0 {
+				bad("dev %s: no such device%s", h.Dev, InNetns(pl.cfg.Netns))
 				devOK = false
 				break
 			}
@@ -321,12 +365,12 @@ func (pl *planner) validate(desired []Route) ([]Route, error) {
 		}
 		k := n.Key()
 		if j, dup := byKey[k]; dup {
-			bad("the same key (table %s, %s, metric %d) as route %d: one route per table, destination and metric", tableName(k.Table), k.Dst, k.Metric, j+1)
+			bad("the same key (table %s, %s, metric %d) as route %d: one route per table, destination and metric", route.TableName(k.Table), k.Dst, k.Metric, j+1)
 			continue
 		}
 		byKey[k] = i
-		if f, ok := pl.st.foreign[k]; ok {
-			bad("its key (table %s, %s, metric %d) is held by `%s`: the writer owns only routes of proto %s and never writes over another's", tableName(k.Table), k.Dst, k.Metric, f, pl.cfg.proto)
+		if f, ok := pl.st.Foreign[k]; ok {
+			bad("its key (table %s, %s, metric %d) is held by `%s`: the writer owns only routes of proto %s and never writes over another's", route.TableName(k.Table), k.Dst, k.Metric, f, pl.cfg.Proto)
 			continue
 		}
 		want[i] = n
@@ -337,7 +381,8 @@ func (pl *planner) validate(desired []Route) ([]Route, error) {
 	return want, nil
 }
 
-func inNetns(ns string) string {
+// InNetns is " in netns NS" for messages, "" for the caller's namespace.
+func InNetns(ns string) string {
 	if ns == "" {
 		return ""
 	}
@@ -348,12 +393,12 @@ func inNetns(ns string) string {
 func (pl *planner) decideNexthops() error {
 	p := pl.plan
 	switch {
-	case pl.cfg.nexthops == NexthopsOff:
+	case pl.cfg.Nexthops == NexthopsOff:
 		p.NexthopsWhy = "off (asked for): every route is written with its own next hops"
-	case pl.st.nexthops == nil && pl.cfg.nexthops == NexthopsOn:
-		return fmt.Errorf("nexthop objects asked for, but the kernel has none (%v; they came in 5.3)", pl.st.nexthopErr)
-	case pl.st.nexthops == nil:
-		p.NexthopsWhy = fmt.Sprintf("the kernel has none (RTM_GETNEXTHOP: %v; they came in 5.3): every route is written with its own next hops", pl.st.nexthopErr)
+	case pl.st.Nexthops == nil && pl.cfg.Nexthops == NexthopsOn:
+		return fmt.Errorf("nexthop objects asked for, but the kernel has none (%v; they came in 5.3)", pl.st.NexthopErr)
+	case pl.st.Nexthops == nil:
+		p.NexthopsWhy = fmt.Sprintf("the kernel has none (RTM_GETNEXTHOP: %v; they came in 5.3): every route is written with its own next hops", pl.st.NexthopErr)
 	default:
 		p.Nexthops = true
 		p.NexthopsWhy = "the kernel has them (5.3 and later): routes with the same next hops share one nexthop object, so moving them all is one nexthop replace"
@@ -365,7 +410,7 @@ func (pl *planner) decideNexthops() error {
 // a unicast route whose next hops all name their device (a nexthop
 // object needs one: "Device attribute required") and whose gateways are
 // of its own family.
-func (pl *planner) eligible(r *Route) bool {
+func (pl *planner) eligible(r *route.Route) bool {
 	if !pl.plan.Nexthops || r.Type != kernel.RouteUnicast {
 		return false
 	}
@@ -382,16 +427,16 @@ func (pl *planner) eligible(r *Route) bool {
 // same new spec is replaced in place (one message moves them all);
 // otherwise an object that already holds the spec is used; otherwise a
 // new one is created.
-func (pl *planner) assignNexthops(want []Route, from []*installed, gone []*installed) {
+func (pl *planner) assignNexthops(want []route.Route, from []*state.Installed, gone []*state.Installed) {
 	st := pl.st
-	specOf := map[Key]nhSpec{}
-	var specs []nhSpec
-	seen := map[nhSpec]bool{}
+	specOf := map[route.Key]state.Spec{}
+	var specs []state.Spec
+	seen := map[state.Spec]bool{}
 	for i := range want {
 		if !pl.eligible(&want[i]) {
 			continue
 		}
-		s := specFor(want[i].Family(), want[i].Nexthops)
+		s := state.SpecFor(want[i].Family(), want[i].Nexthops)
 		specOf[want[i].Key()] = s
 		if !seen[s] {
 			seen[s] = true
@@ -400,22 +445,22 @@ func (pl *planner) assignNexthops(want []Route, from []*installed, gone []*insta
 	}
 	slices.Sort(specs)
 	// The routes of ours that use each object, and what they will want.
-	goneKey := map[Key]bool{}
+	goneKey := map[route.Key]bool{}
 	for _, in := range gone {
 		goneKey[in.Key()] = true
 	}
-	users := map[uint32][]*installed{}
-	for _, in := range st.ours {
-		if in.nhid != 0 {
-			users[in.nhid] = append(users[in.nhid], in)
+	users := map[uint32][]*state.Installed{}
+	for _, in := range st.Ours {
+		if in.NHID != 0 {
+			users[in.NHID] = append(users[in.NHID], in)
 		}
 	}
-	pure := map[uint32]nhSpec{}
-	for id, o := range st.nexthops {
-		if o.proto != pl.cfg.proto || o.spec == "" || len(users[id]) == 0 || len(users[id]) != st.nhRefs[id] {
+	pure := map[uint32]state.Spec{}
+	for id, o := range st.Nexthops {
+		if o.Proto != pl.cfg.Proto || o.Spec == "" || len(users[id]) == 0 || len(users[id]) != st.NHRefs[id] {
 			continue // not ours, not describable, unused, or used by another's route or a group
 		}
-		var s nhSpec
+		var s state.Spec
 		ok := true
 		for _, u := range users[id] {
 			us, desired := specOf[u.Key()]
@@ -428,11 +473,11 @@ func (pl *planner) assignNexthops(want []Route, from []*installed, gone []*insta
 			}
 			s = us
 		}
-		if ok && s != "" && isGroup(s) == isGroup(o.spec) {
+		if ok && s != "" && state.IsGroup(s) == state.IsGroup(o.Spec) {
 			pure[id] = s
 		}
 	}
-	ids := slices.Sorted(maps.Keys(st.nexthops))
+	ids := slices.Sorted(maps.Keys(st.Nexthops))
 	for _, s := range specs {
 		var best uint32
 		for _, id := range ids {
@@ -445,8 +490,8 @@ func (pl *planner) assignNexthops(want []Route, from []*installed, gone []*insta
 		}
 		if best == 0 {
 			for _, id := range ids {
-				o := st.nexthops[id]
-				if o.proto == pl.cfg.proto && o.spec == s && !pl.used[id] && (pure[id] == "" || pure[id] == s) {
+				o := st.Nexthops[id]
+				if o.Proto == pl.cfg.Proto && o.Spec == s && !pl.used[id] && (pure[id] == "" || pure[id] == s) {
 					best = id
 					break
 				}
@@ -455,34 +500,32 @@ func (pl *planner) assignNexthops(want []Route, from []*installed, gone []*insta
 		if best != 0 {
 			pl.used[best] = true
 			pl.assigned[s] = best
-			if st.nexthops[best].spec != s {
+			if st.Nexthops[best].Spec != s {
 				pl.repurposed[best] = s
 			}
 		}
 	}
 	// Singles before groups: a group's members must exist first.
 	for _, s := range specs {
-		if !isGroup(s) {
+		if !state.IsGroup(s) {
 			pl.hold(s, nil, 0)
 		}
 	}
 	for i := range want {
 		s, ok := specOf[want[i].Key()]
-		if ok && isGroup(s) {
+		if ok && state.IsGroup(s) {
 			pl.hold(s, want[i].Nexthops, want[i].Family())
 		}
 	}
 }
 
-func isGroup(s nhSpec) bool { return strings.HasPrefix(string(s), "group{") }
-
 // hold makes sure spec s has an object: creating it, replacing the one
 // assigned with s, or nothing when the assigned one holds s already.
 // hops and fam give a group's members.
-func (pl *planner) hold(s nhSpec, hops []Nexthop, fam int) uint32 {
+func (pl *planner) hold(s state.Spec, hops []route.Nexthop, fam int) uint32 {
 	id, ok := pl.assigned[s]
 	if ok {
-		if _, done := pl.nhStep[id]; done || (pl.repurposed[id] == "" && pl.st.nexthops[id] != nil) {
+		if _, done := pl.nhStep[id]; done || (pl.repurposed[id] == "" && pl.st.Nexthops[id] != nil) {
 			return id
 		}
 	} else {
@@ -493,9 +536,9 @@ func (pl *planner) hold(s nhSpec, hops []Nexthop, fam int) uint32 {
 	var n rtnl.Nexthop
 	var deps []int
 	var text string
-	if isGroup(s) {
+	if state.IsGroup(s) {
 		for _, h := range hops {
-			ms := singleSpec(fam, Nexthop{Gateway: h.Gateway, Dev: h.Dev, Onlink: h.Onlink})
+			ms := state.SingleSpec(fam, route.Nexthop{Gateway: h.Gateway, Dev: h.Dev, Onlink: h.Onlink})
 			mid := pl.member(ms, fam)
 			n.Group = append(n.Group, rtnl.GroupMember{ID: mid, Weight: h.Weight})
 			if si, ok := pl.nhStep[mid]; ok {
@@ -504,39 +547,39 @@ func (pl *planner) hold(s nhSpec, hops []Nexthop, fam int) uint32 {
 		}
 		text = groupText(hops, n.Group)
 	} else {
-		h, hfam := specHop(s)
+		h, hfam := state.SpecHop(s)
 		n = pl.single(h, hfam)
 		text = h.String()
 	}
 	n.ID = id
-	n.Protocol = uint8(pl.cfg.proto)
+	n.Protocol = uint8(pl.cfg.Proto)
 	kind, phase, flags := stepNexthopCreate, phaseSingleCreate, uint16(unix.NLM_F_CREATE|unix.NLM_F_EXCL)
 	what := fmt.Sprintf("nexthop %d: create %s", id, text)
 	if replace {
 		kind, flags = stepNexthopReplace, unix.NLM_F_REPLACE
 		phase = phaseSingleReplace
-		what = fmt.Sprintf("nexthop %d: replace %s with %s", id, pl.describe(pl.st.nexthops[id]), text)
+		what = fmt.Sprintf("nexthop %d: replace %s with %s", id, pl.describe(pl.st.Nexthops[id]), text)
 	}
-	if isGroup(s) {
+	if state.IsGroup(s) {
 		phase += phaseGroupCreate
 	}
 	body, err := rtnl.AppendNexthop(nil, &n)
 	if err != nil {
 		panic(fmt.Sprintf("apply: nexthop %d: %v (validated routes give valid objects)", id, err))
 	}
-	pl.nhStep[id] = pl.addStep(step{kind: kind, phase: phase, change: -1, deps: deps, what: what,
-		req: rtnl.Request{Type: unix.RTM_NEWNEXTHOP, Flags: flags, Body: body}})
+	pl.nhStep[id] = pl.addStep(Step{Kind: kind, Phase: phase, Change: -1, Deps: deps, What: what,
+		Req: rtnl.Request{Type: unix.RTM_NEWNEXTHOP, Flags: flags, Body: body}})
 	pl.plan.NexthopWrites = append(pl.plan.NexthopWrites, what)
 	return id
 }
 
 // member returns the object of a group member's spec: the one assigned
 // to it, one of ours that holds it, or a new one.
-func (pl *planner) member(ms nhSpec, fam int) uint32 {
+func (pl *planner) member(ms state.Spec, fam int) uint32 {
 	if _, ok := pl.assigned[ms]; !ok {
-		for _, id := range slices.Sorted(maps.Keys(pl.st.nexthops)) {
-			o := pl.st.nexthops[id]
-			if o.proto == pl.cfg.proto && o.spec == ms && pl.repurposed[id] == "" {
+		for _, id := range slices.Sorted(maps.Keys(pl.st.Nexthops)) {
+			o := pl.st.Nexthops[id]
+			if o.Proto == pl.cfg.Proto && o.Spec == ms && pl.repurposed[id] == "" {
 				pl.assigned[ms] = id
 				pl.used[id] = true
 				break
@@ -547,8 +590,8 @@ func (pl *planner) member(ms nhSpec, fam int) uint32 {
 }
 
 // single is the object message of one next hop of family fam.
-func (pl *planner) single(h Nexthop, fam int) rtnl.Nexthop {
-	n := rtnl.Nexthop{Oif: pl.st.links[h.Dev], Gateway: h.Gateway}
+func (pl *planner) single(h route.Nexthop, fam int) rtnl.Nexthop {
+	n := rtnl.Nexthop{Oif: pl.st.Links[h.Dev], Gateway: h.Gateway}
 	n.Family = unix.AF_INET
 	if fam == 6 {
 		n.Family = unix.AF_INET6
@@ -559,27 +602,13 @@ func (pl *planner) single(h Nexthop, fam int) rtnl.Nexthop {
 	return n
 }
 
-// specHop reads a single spec back into its next hop and family.
-func specHop(s nhSpec) (Nexthop, int) {
-	parts := strings.SplitN(string(s), "|", 4)
-	h := Nexthop{Dev: parts[1], Onlink: parts[3] == "true", Weight: 1}
-	if a, err := netip.ParseAddr(parts[2]); err == nil {
-		h.Gateway = a
-	}
-	fam := 4
-	if parts[0] == "6" {
-		fam = 6
-	}
-	return h, fam
-}
-
-func (pl *planner) describe(o *nhObject) string {
+func (pl *planner) describe(o *state.Object) string {
 	if o == nil {
 		return "?"
 	}
-	hops := pl.st.hopsOf(o)
-	if len(o.wire.Group) > 0 {
-		return groupText(hops, o.wire.Group)
+	hops := pl.st.HopsOf(o)
+	if len(o.Wire.Group) > 0 {
+		return groupText(hops, o.Wire.Group)
 	}
 	if len(hops) == 1 {
 		return hops[0].String()
@@ -587,10 +616,12 @@ func (pl *planner) describe(o *nhObject) string {
 	return "?"
 }
 
-func groupText(hops []Nexthop, members []rtnl.GroupMember) string {
+func groupText(hops []route.Nexthop, members []rtnl.GroupMember) string {
 	parts := make([]string, len(hops))
 	for i, h := range hops {
-		parts[i] = fmt.Sprintf("%s weight %d", strings.TrimSpace(h.text(false, !h.Gateway.Is6())), h.Weight)
+		unweighted := h
+		unweighted.Weight = 0
+		parts[i] = fmt.Sprintf("%s weight %d", unweighted.String(), h.Weight)
 		if i < len(members) {
 			parts[i] = fmt.Sprintf("[%d: %s]", members[i].ID, parts[i])
 		}
@@ -599,7 +630,7 @@ func groupText(hops []Nexthop, members []rtnl.GroupMember) string {
 }
 
 func (pl *planner) newID() uint32 {
-	for pl.used[pl.nextID] || pl.st.nexthops[pl.nextID] != nil || pl.nextID == 0 {
+	for pl.used[pl.nextID] || pl.st.Nexthops[pl.nextID] != nil || pl.nextID == 0 {
 		pl.nextID++
 	}
 	id := pl.nextID
@@ -608,14 +639,14 @@ func (pl *planner) newID() uint32 {
 	return id
 }
 
-// stepText describes step i: a route write by its change's route.
-func (p *Plan) stepText(i int) string {
+// StepText describes step i of p: a route write by its change's route.
+func StepText(p *Plan, i int) string {
 	s := &p.steps[i]
-	if s.change < 0 {
-		return s.what
+	if s.Change < 0 {
+		return s.What
 	}
-	c := &p.Changes[s.change]
-	switch s.kind {
+	c := &p.Changes[s.Change]
+	switch s.Kind {
 	case stepRouteAdd:
 		return "add " + c.To.String()
 	case stepRouteReplace:
@@ -623,22 +654,22 @@ func (p *Plan) stepText(i int) string {
 	case stepRouteDelete:
 		return "delete " + c.From.String()
 	}
-	return s.what
+	return s.What
 }
 
-func (pl *planner) addStep(s step) int {
+func (pl *planner) addStep(s Step) int {
 	pl.plan.steps = append(pl.plan.steps, s)
 	return len(pl.plan.steps) - 1
 }
 
 // change plans desired route to from the route of ours it replaces (nil
 // for none).
-func (pl *planner) change(to *Route, from *installed) {
+func (pl *planner) change(to *route.Route, from *state.Installed) {
 	var nhid uint32
 	var nhDeps []int
 	nhText := ""
 	if pl.eligible(to) {
-		s := specFor(to.Family(), to.Nexthops)
+		s := state.SpecFor(to.Family(), to.Nexthops)
 		nhid = pl.assigned[s]
 		si, written := pl.nhStep[nhid]
 		if written {
@@ -648,16 +679,16 @@ func (pl *planner) change(to *Route, from *installed) {
 		if nhText == "" {
 			nhText = fmt.Sprintf("nexthop object %d", nhid)
 			if written {
-				nhText += map[stepKind]string{stepNexthopCreate: " (new)", stepNexthopReplace: " (replaced)"}[pl.plan.steps[si].kind]
+				nhText += map[stepKind]string{stepNexthopCreate: " (new)", stepNexthopReplace: " (replaced)"}[pl.plan.steps[si].Kind]
 			}
 			pl.nhText[nhid] = nhText
 		}
 	}
 	idx := len(pl.plan.Changes)
-	pl.plan.expect[to.Key()] = expected{route: to, nhid: nhid, change: idx}
-	if from != nil && from.nhid == nhid && to.heldBy(&from.Route) {
+	pl.plan.expect[to.Key()] = Expected{Route: to, NHID: nhid, Change: idx}
+	if from != nil && from.NHID == nhid && to.HeldBy(&from.Route) {
 		pl.plan.Unchanged++
-		pl.plan.expect[to.Key()] = expected{route: to, nhid: nhid, change: -1}
+		pl.plan.expect[to.Key()] = Expected{Route: to, NHID: nhid, Change: -1}
 		return
 	}
 	ch := Change{To: to, Nexthop: nhText}
@@ -674,41 +705,41 @@ func (pl *planner) change(to *Route, from *installed) {
 		f := from.Route
 		ch.From = &f
 	}
-	if from != nil && nhid != 0 && from.nhid == nhid && pl.repurposed[nhid] != "" && sameButNexthops(&from.Route, to) {
+	if from != nil && nhid != 0 && from.NHID == nhid && pl.repurposed[nhid] != "" && sameButNexthops(&from.Route, to) {
 		// The object's replace moves the route: nothing to write.
-		c := pl.choose(fam, classNexthopMove)
-		ch.Strategy, ch.Why, ch.Evidence = c.strategy, c.why, c.evidence
+		c := pl.choose(fam, strategy.ClassNexthopMove)
+		ch.Strategy, ch.Why, ch.Evidence = c.Strategy, c.Why, c.Evidence
 		ch.steps = nhDeps
 		pl.plan.Changes = append(pl.plan.Changes, ch)
 		return
 	}
-	var fromRoute *Route
+	var fromRoute *route.Route
 	if from != nil {
 		fromRoute = &from.Route
 	}
-	c := pl.choose(fam, classify(fromRoute, to, from != nil && from.nhid != 0, nhid != 0))
-	ch.Strategy, ch.Heal, ch.Why, ch.Evidence = c.strategy, c.heal, c.why, c.evidence
+	c := pl.choose(fam, strategy.Classify(fromRoute, to, from != nil && from.NHID != 0, nhid != 0))
+	ch.Strategy, ch.Heal, ch.Why, ch.Evidence = c.Strategy, c.Heal, c.Why, c.Evidence
 	w := pl.routeMessage(to, nhid)
-	switch c.strategy {
-	case Add:
-		ch.steps = append(ch.steps, pl.addStep(step{kind: stepRouteAdd, phase: phaseRouteWrite, change: idx, deps: nhDeps,
-			req: rtnl.Request{Type: unix.RTM_NEWROUTE, Flags: unix.NLM_F_CREATE | unix.NLM_F_EXCL, Body: w}}))
-	case Replace, ReplaceDeleteOld, AddDelete:
+	switch c.Strategy {
+	case strategy.Add:
+		ch.steps = append(ch.steps, pl.addStep(Step{Kind: stepRouteAdd, Phase: phaseRouteWrite, Change: idx, Deps: nhDeps,
+			Req: rtnl.Request{Type: unix.RTM_NEWROUTE, Flags: unix.NLM_F_CREATE | unix.NLM_F_EXCL, Body: w}}))
+	case strategy.Replace, strategy.ReplaceDeleteOld, strategy.AddDelete:
 		flags := uint16(unix.NLM_F_CREATE | unix.NLM_F_REPLACE)
 		kind := stepRouteReplace
-		if c.strategy == AddDelete {
+		if c.Strategy == strategy.AddDelete {
 			flags, kind = unix.NLM_F_CREATE|unix.NLM_F_EXCL, stepRouteAdd
 		}
-		first := pl.addStep(step{kind: kind, phase: phaseRouteWrite, change: idx, deps: nhDeps,
-			req: rtnl.Request{Type: unix.RTM_NEWROUTE, Flags: flags, Body: w}})
+		first := pl.addStep(Step{Kind: kind, Phase: phaseRouteWrite, Change: idx, Deps: nhDeps,
+			Req: rtnl.Request{Type: unix.RTM_NEWROUTE, Flags: flags, Body: w}})
 		ch.steps = append(ch.steps, first)
-		if c.strategy != Replace {
-			ch.steps = append(ch.steps, pl.addStep(step{kind: stepRouteDelete, phase: phaseRouteDelete, change: idx, deps: []int{first},
-				goneOK: true,
-				req:    rtnl.Request{Type: unix.RTM_DELROUTE, Body: pl.deleteMessage(from)}}))
+		if c.Strategy != strategy.Replace {
+			ch.steps = append(ch.steps, pl.addStep(Step{Kind: stepRouteDelete, Phase: phaseRouteDelete, Change: idx, Deps: []int{first},
+				GoneOK: true,
+				Req:    rtnl.Request{Type: unix.RTM_DELROUTE, Body: pl.deleteMessage(from)}}))
 		}
-		if c.strategy == AddDelete {
-			pl.plan.expect[from.Key()] = expected{change: idx}
+		if c.Strategy == strategy.AddDelete {
+			pl.plan.expect[from.Key()] = Expected{Change: idx}
 		}
 	}
 	pl.plan.Changes = append(pl.plan.Changes, ch)
@@ -716,54 +747,54 @@ func (pl *planner) change(to *Route, from *installed) {
 
 // sameButNexthops reports whether two routes differ at most in their
 // next hops.
-func sameButNexthops(a, b *Route) bool {
+func sameButNexthops(a, b *route.Route) bool {
 	x, y := *a, *b
 	x.Nexthops, y.Nexthops = nil, nil
-	return x.heldBy(&y)
+	return x.HeldBy(&y)
 }
 
 // remove plans the delete of a route of ours no longer desired.
-func (pl *planner) remove(in *installed) {
+func (pl *planner) remove(in *state.Installed) {
 	idx := len(pl.plan.Changes)
-	c := pl.choose(in.Family(), classDelete)
+	c := pl.choose(in.Family(), strategy.ClassDelete)
 	f := in.Route
-	ch := Change{Kind: KindDelete, From: &f, Strategy: c.strategy, Heal: c.heal, Why: c.why, Evidence: c.evidence}
-	ch.steps = []int{pl.addStep(step{kind: stepRouteDelete, phase: phaseRouteDelete, change: idx, goneOK: true,
-		req: rtnl.Request{Type: unix.RTM_DELROUTE, Body: pl.deleteMessage(in)}})}
-	pl.plan.expect[in.Key()] = expected{change: idx}
+	ch := Change{Kind: KindDelete, From: &f, Strategy: c.Strategy, Heal: c.Heal, Why: c.Why, Evidence: c.Evidence}
+	ch.steps = []int{pl.addStep(Step{Kind: stepRouteDelete, Phase: phaseRouteDelete, Change: idx, GoneOK: true,
+		Req: rtnl.Request{Type: unix.RTM_DELROUTE, Body: pl.deleteMessage(in)}})}
+	pl.plan.expect[in.Key()] = Expected{Change: idx}
 	pl.plan.Changes = append(pl.plan.Changes, ch)
 }
 
 // deleteUnused deletes the objects of ours no route or group will use.
-func (pl *planner) deleteUnused(want []Route, from []*installed, gone []*installed) {
+func (pl *planner) deleteUnused(want []route.Route, from []*state.Installed, gone []*state.Installed) {
 	st := pl.st
-	if st.nexthops == nil {
+	if st.Nexthops == nil {
 		return
 	}
-	refs := maps.Clone(st.nhRefs)
+	refs := maps.Clone(st.NHRefs)
 	// Routes that leave an object: moved to another, rewritten inline, or
 	// deleted. Their steps must be done before the object goes.
 	leave := map[uint32][]int{}
 	for i := range pl.plan.Changes {
 		ch := &pl.plan.Changes[i]
-		if ch.From == nil || ch.Strategy == NexthopReplace {
+		if ch.From == nil || ch.Strategy == strategy.NexthopReplace {
 			continue
 		}
-		in := st.ours[ch.From.Key()]
-		if in == nil || in.nhid == 0 {
+		in := st.Ours[ch.From.Key()]
+		if in == nil || in.NHID == 0 {
 			continue
 		}
 		target := pl.plan.expect[ch.From.Key()]
-		if target.route != nil && target.nhid == in.nhid && ch.Kind != KindMove {
+		if target.Route != nil && target.NHID == in.NHID && ch.Kind != KindMove {
 			continue
 		}
-		refs[in.nhid]--
-		leave[in.nhid] = append(leave[in.nhid], ch.steps...)
+		refs[in.NHID]--
+		leave[in.NHID] = append(leave[in.NHID], ch.steps...)
 	}
 	for _, e := range pl.plan.expect {
-		if e.route != nil && e.nhid != 0 && e.change >= 0 {
-			if in := st.ours[e.route.Key()]; in == nil || in.nhid != e.nhid || pl.plan.Changes[e.change].Kind == KindMove {
-				refs[e.nhid]++
+		if e.Route != nil && e.NHID != 0 && e.Change >= 0 {
+			if in := st.Ours[e.Route.Key()]; in == nil || in.NHID != e.NHID || pl.plan.Changes[e.Change].Kind == KindMove {
+				refs[e.NHID]++
 			}
 		}
 	}
@@ -772,36 +803,36 @@ func (pl *planner) deleteUnused(want []Route, from []*installed, gone []*install
 	groupDel := map[uint32]int{}
 	for _, id := range slices.Sorted(maps.Keys(pl.nhStep)) {
 		s := pl.plan.steps[pl.nhStep[id]]
-		if s.kind != stepNexthopReplace {
+		if s.Kind != stepNexthopReplace {
 			continue
 		}
-		for _, m := range st.nexthops[id].wire.Group {
+		for _, m := range st.Nexthops[id].Wire.Group {
 			refs[m.ID]--
 		}
-		if n, err := rtnl.ParseNexthop(s.req.Body); err == nil {
+		if n, err := rtnl.ParseNexthop(s.Req.Body); err == nil {
 			for _, m := range n.Group {
 				refs[m.ID]++
 			}
 		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(st.nexthops)) {
-		o := st.nexthops[id]
-		if o.proto != pl.cfg.proto || refs[id] > 0 || len(o.wire.Group) == 0 || pl.used[id] {
+	for _, id := range slices.Sorted(maps.Keys(st.Nexthops)) {
+		o := st.Nexthops[id]
+		if o.Proto != pl.cfg.Proto || refs[id] > 0 || len(o.Wire.Group) == 0 || pl.used[id] {
 			continue
 		}
-		for _, m := range o.wire.Group {
+		for _, m := range o.Wire.Group {
 			refs[m.ID]--
 		}
 		groupDel[id] = pl.deleteObject(id, phaseGroupDelete, leave[id])
 	}
-	for _, id := range slices.Sorted(maps.Keys(st.nexthops)) {
-		o := st.nexthops[id]
-		if o.proto != pl.cfg.proto || refs[id] > 0 || len(o.wire.Group) > 0 || pl.used[id] {
+	for _, id := range slices.Sorted(maps.Keys(st.Nexthops)) {
+		o := st.Nexthops[id]
+		if o.Proto != pl.cfg.Proto || refs[id] > 0 || len(o.Wire.Group) > 0 || pl.used[id] {
 			continue
 		}
 		deps := slices.Clone(leave[id])
 		for gid, si := range groupDel {
-			for _, m := range st.nexthops[gid].wire.Group {
+			for _, m := range st.Nexthops[gid].Wire.Group {
 				if m.ID == id {
 					deps = append(deps, si)
 				}
@@ -813,34 +844,34 @@ func (pl *planner) deleteUnused(want []Route, from []*installed, gone []*install
 }
 
 func (pl *planner) deleteObject(id uint32, phase int, deps []int) int {
-	what := fmt.Sprintf("nexthop %d: delete %s (no route uses it any more)", id, pl.describe(pl.st.nexthops[id]))
+	what := fmt.Sprintf("nexthop %d: delete %s (no route uses it any more)", id, pl.describe(pl.st.Nexthops[id]))
 	pl.plan.NexthopWrites = append(pl.plan.NexthopWrites, what)
-	return pl.addStep(step{kind: stepNexthopDelete, phase: phase, change: -1, deps: deps, what: what, goneOK: true,
-		req: rtnl.Request{Type: unix.RTM_DELNEXTHOP, Body: rtnl.NexthopIDBody(id)}})
+	return pl.addStep(Step{Kind: stepNexthopDelete, Phase: phase, Change: -1, Deps: deps, What: what, GoneOK: true,
+		Req: rtnl.Request{Type: unix.RTM_DELNEXTHOP, Body: rtnl.NexthopIDBody(id)}})
 }
 
 // routeMessage is the RTM_NEWROUTE body of a desired route, with its
 // nexthop object (nhid) or its own next hops.
-func (pl *planner) routeMessage(r *Route, nhid uint32) []byte {
-	w := rtnl.Route{Dst: r.Dst, Table: r.Table, Protocol: uint8(pl.cfg.proto), Type: uint8(r.Type),
+func (pl *planner) routeMessage(r *route.Route, nhid uint32) []byte {
+	w := rtnl.Route{Dst: r.Dst, Table: r.Table, Protocol: uint8(pl.cfg.Proto), Type: uint8(r.Type),
 		Priority: r.Metric, HasPriority: true, Prefsrc: r.Src, NHID: nhid}
 	w.Family = unix.AF_INET
 	if r.Family() == 6 {
 		w.Family = unix.AF_INET6
 	} else {
-		w.Scope = r.scope()
+		w.Scope = r.Scope()
 	}
 	if nhid == 0 {
 		switch {
 		case len(r.Nexthops) == 1:
 			h := r.Nexthops[0]
-			w.Oif, w.Gateway = pl.st.links[h.Dev], h.Gateway
+			w.Oif, w.Gateway = pl.st.Links[h.Dev], h.Gateway
 			if h.Onlink {
 				w.Flags |= unix.RTNH_F_ONLINK
 			}
 		case len(r.Nexthops) > 1:
 			for _, h := range r.Nexthops {
-				hop := rtnl.Hop{Ifindex: pl.st.links[h.Dev], Gateway: h.Gateway, Weight: h.Weight}
+				hop := rtnl.Hop{Ifindex: pl.st.Links[h.Dev], Gateway: h.Gateway, Weight: h.Weight}
 				if h.Onlink {
 					hop.Flags |= unix.RTNH_F_ONLINK
 				}
@@ -859,8 +890,8 @@ func (pl *planner) routeMessage(r *Route, nhid uint32) []byte {
 // of ours: its protocol, type, table, metric and next hops (or nexthop
 // object), with scope RT_SCOPE_NOWHERE, which fib_table_delete() takes
 // as any scope.
-func (pl *planner) deleteMessage(in *installed) []byte {
-	w := in.wire
+func (pl *planner) deleteMessage(in *state.Installed) []byte {
+	w := in.Wire
 	w.Flags &= unix.RTNH_F_ONLINK // the dump's RTNH_F_LINKDOWN, RTM_F_OFFLOAD, ... say nothing of which route
 	w.Multipath = slices.Clone(w.Multipath)
 	for i := range w.Multipath {
@@ -881,7 +912,7 @@ func (pl *planner) deleteMessage(in *installed) []byte {
 	return b
 }
 
-func compareRoutes(a, b *Route) int {
+func compareRoutes(a, b *route.Route) int {
 	if c := cmp.Compare(a.Table, b.Table); c != 0 {
 		return c
 	}
@@ -897,6 +928,6 @@ func compareRoutes(a, b *Route) int {
 	return cmp.Compare(a.Metric, b.Metric)
 }
 
-func sortRoutes(rs []Route) {
-	slices.SortFunc(rs, func(a, b Route) int { return compareRoutes(&a, &b) })
+func sortRoutes(rs []route.Route) {
+	slices.SortFunc(rs, func(a, b route.Route) int { return compareRoutes(&a, &b) })
 }

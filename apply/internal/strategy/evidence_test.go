@@ -1,4 +1,4 @@
-package apply
+package strategy
 
 import (
 	"context"
@@ -84,29 +84,29 @@ func TestEvidenceAgreesWithChoice(t *testing.T) {
 	for _, sc := range lib {
 		v.lib[sc.Name] = sc
 	}
-	simpler := map[class]string{classToNonECMP: "apply-retract/replace"}
+	simpler := map[Class]string{ClassToNonECMP: "apply-retract/replace"}
 	for _, p := range profile.All() {
-		for _, c := range []class{classNew, classSameKind, classToNonECMP, classMetric, classDelete} {
-			ch := choose(p, 6, c)
-			if ch.why == "" {
+		for _, c := range []Class{ClassNew, ClassSameKind, ClassToNonECMP, ClassMetric, ClassDelete} {
+			ch := Choose(p, 6, c)
+			if ch.Why == "" {
 				t.Errorf("%s, class %d: no reason", p.Name, c)
 			}
-			for _, ev := range ch.evidence {
+			for _, ev := range ch.Evidence {
 				got, want, cands := v.on(ev, p)
 				if !all(got, explore.Holds) || !all(want, explore.Holds) {
-					t.Errorf("%s: %s (class %d) cites %s, which on %v the model finds %v and the library expects %v", p.Name, ch.strategy, c, ev, cands, got, want)
+					t.Errorf("%s: %s (class %d) cites %s, which on %v the model finds %v and the library expects %v", p.Name, ch.Strategy, c, ev, cands, got, want)
 				}
 			}
 			if s, ok := simpler[c]; ok {
 				got, want, cands := v.on(s, p)
-				chose := ch.strategy != Replace
+				chose := ch.Strategy != Replace
 				if chose == all(got, explore.Holds) || chose == all(want, explore.Holds) {
-					t.Errorf("%s: chose %s for class %d, but %s on %v is %v by the model, %v by the library", p.Name, ch.strategy, c, s, cands, got, want)
+					t.Errorf("%s: chose %s for class %d, but %s on %v is %v by the model, %v by the library", p.Name, ch.Strategy, c, s, cands, got, want)
 				}
 			}
 			got, want, cands := v.on(noHealEvidence, p)
-			if ch.heal == all(got, explore.Holds) || ch.heal == all(want, explore.Holds) {
-				t.Errorf("%s: heal=%v for class %d, but %s on %v is %v by the model, %v by the library", p.Name, ch.heal, c, noHealEvidence, cands, got, want)
+			if ch.Heal == all(got, explore.Holds) || ch.Heal == all(want, explore.Holds) {
+				t.Errorf("%s: heal=%v for class %d, but %s on %v is %v by the model, %v by the library", p.Name, ch.Heal, c, noHealEvidence, cands, got, want)
 			}
 		}
 		// The alternatives to add-delete for a metric change fail on every

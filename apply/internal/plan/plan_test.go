@@ -1,4 +1,4 @@
-package apply
+package plan
 
 import (
 	"errors"
@@ -9,57 +9,60 @@ import (
 	"golang.org/x/sys/unix"
 
 	"raceroute/apply/internal/rtnl"
+	"raceroute/apply/internal/state"
+	"raceroute/apply/internal/strategy"
+	"raceroute/apply/route"
 	"raceroute/kernel"
 	"raceroute/profile"
 )
 
-// fakeState builds what read() would make of a namespace with links eth0
+// fakeState builds what Read would make of a namespace with links eth0
 // (2) and eth1 (3), the given routes of ours (proto 250), routes of other
 // protocols, and nexthop objects.
-func fakeState(t *testing.T, ours []Route, nhids []uint32, foreign []Route, objs []rtnl.Nexthop) *state {
+func fakeState(t *testing.T, ours []route.Route, nhids []uint32, foreign []route.Route, objs []rtnl.Nexthop) *state.State {
 	t.Helper()
-	st := &state{ours: map[Key]*installed{}, foreign: map[Key]string{}, nhRefs: map[uint32]int{},
-		links: map[string]int{"lo": 1, "eth0": 2, "eth1": 3}, names: map[int]string{1: "lo", 2: "eth0", 3: "eth1"}}
+	st := &state.State{Ours: map[route.Key]*state.Installed{}, Foreign: map[route.Key]string{}, NHRefs: map[uint32]int{},
+		Links: map[string]int{"lo": 1, "eth0": 2, "eth1": 3}, Names: map[int]string{1: "lo", 2: "eth0", 3: "eth1"}}
 	if objs != nil {
-		st.nexthops = map[uint32]*nhObject{}
+		st.Nexthops = map[uint32]*state.Object{}
 		for _, o := range objs {
-			st.nexthops[o.ID] = &nhObject{wire: o, proto: kernel.Proto(o.Protocol)}
+			st.Nexthops[o.ID] = &state.Object{Wire: o, Proto: kernel.Proto(o.Protocol)}
 		}
-		for _, o := range st.nexthops {
-			o.spec = st.specOf(&o.wire)
-			for _, m := range o.wire.Group {
-				st.nhRefs[m.ID]++
+		for _, o := range st.Nexthops {
+			o.Spec = st.SpecOf(&o.Wire)
+			for _, m := range o.Wire.Group {
+				st.NHRefs[m.ID]++
 			}
 		}
 	} else {
-		st.nexthopErr = &rtnl.KernelError{Errno: unix.EOPNOTSUPP}
+		st.NexthopErr = &rtnl.KernelError{Errno: unix.EOPNOTSUPP}
 	}
 	for i, r := range ours {
-		n := r.normalise()
-		in := &installed{Route: n, proto: 250, wire: wireOf(st, &n, 250)}
+		n := r.Normalise()
+		in := &state.Installed{Route: n, Proto: 250, Wire: wireOf(st, &n, 250)}
 		if i < len(nhids) && nhids[i] != 0 {
-			in.nhid, in.wire.NHID = nhids[i], nhids[i]
-			in.Route.Nexthops = st.hopsOf(st.nexthops[nhids[i]])
-			in.Route = in.Route.normalise()
-			st.nhRefs[nhids[i]]++
+			in.NHID, in.Wire.NHID = nhids[i], nhids[i]
+			in.Route.Nexthops = st.HopsOf(st.Nexthops[nhids[i]])
+			in.Route = in.Route.Normalise()
+			st.NHRefs[nhids[i]]++
 		}
-		st.ours[n.Key()] = in
+		st.Ours[n.Key()] = in
 	}
 	for _, r := range foreign {
-		n := r.normalise()
-		st.foreign[n.Key()] = n.String() + " proto static"
+		n := r.Normalise()
+		st.Foreign[n.Key()] = n.String() + " proto static"
 	}
 	return st
 }
 
-func wireOf(st *state, r *Route, proto uint8) rtnl.Route {
+func wireOf(st *state.State, r *route.Route, proto uint8) rtnl.Route {
 	w := rtnl.Route{Dst: r.Dst, Table: r.Table, Protocol: proto, Type: uint8(r.Type), Priority: r.Metric, HasPriority: true}
 	w.Family = unix.AF_INET
 	if r.Family() == 6 {
 		w.Family = unix.AF_INET6
 	}
 	if len(r.Nexthops) == 1 {
-		w.Oif, w.Gateway = st.links[r.Nexthops[0].Dev], r.Nexthops[0].Gateway
+		w.Oif, w.Gateway = st.Links[r.Nexthops[0].Dev], r.Nexthops[0].Gateway
 	}
 	return w
 }
@@ -73,45 +76,45 @@ func mustProfile(t *testing.T, name string) profile.Profile {
 	return p
 }
 
-func cfgFor(t *testing.T, prof string) config {
-	return config{proto: 250, owned: map[uint32]bool{254: true}, nexthops: NexthopsAuto, profile: mustProfile(t, prof), idBase: 1000}
+func cfgFor(t *testing.T, prof string) Config {
+	return Config{Proto: 250, Owned: map[uint32]bool{254: true}, Nexthops: NexthopsAuto, Profile: mustProfile(t, prof), IDBase: 1000}
 }
 
-func gw(a, dev string) []Nexthop {
-	return []Nexthop{{Gateway: netip.MustParseAddr(a), Dev: dev}}
+func gw(a, dev string) []route.Nexthop {
+	return []route.Nexthop{{Gateway: netip.MustParseAddr(a), Dev: dev}}
 }
 
 func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 
 // The strategy of each change, per kernel: the cases the kernel notes name.
 func TestPlanStrategies(t *testing.T) {
-	v6gw := Route{Dst: pfx("2001:db8:0:10::/80"), Nexthops: gw("fe80::1", "eth0")}
-	v6unreach := Route{Dst: pfx("2001:db8:0:10::/80"), Type: kernel.RouteUnreachable}
-	v6gw2 := Route{Dst: pfx("2001:db8:0:10::/80"), Nexthops: gw("fe80::2", "eth1")}
-	v6metric := Route{Dst: pfx("2001:db8:0:10::/80"), Metric: 2048, Nexthops: gw("fe80::2", "eth1")}
-	v4 := Route{Dst: pfx("10.1.0.0/24"), Nexthops: gw("10.9.0.2", "eth0")}
-	v4b := Route{Dst: pfx("10.1.0.0/24"), Nexthops: gw("10.9.0.3", "eth0")}
+	v6gw := route.Route{Dst: pfx("2001:db8:0:10::/80"), Nexthops: gw("fe80::1", "eth0")}
+	v6unreach := route.Route{Dst: pfx("2001:db8:0:10::/80"), Type: kernel.RouteUnreachable}
+	v6gw2 := route.Route{Dst: pfx("2001:db8:0:10::/80"), Nexthops: gw("fe80::2", "eth1")}
+	v6metric := route.Route{Dst: pfx("2001:db8:0:10::/80"), Metric: 2048, Nexthops: gw("fe80::2", "eth1")}
+	v4 := route.Route{Dst: pfx("10.1.0.0/24"), Nexthops: gw("10.9.0.2", "eth0")}
+	v4b := route.Route{Dst: pfx("10.1.0.0/24"), Nexthops: gw("10.9.0.3", "eth0")}
 	for _, tc := range []struct {
 		name, prof string
-		from, to   Route
+		from, to   route.Route
 		kind       ChangeKind
-		strategy   Strategy
+		strategy   strategy.Strategy
 		heal       bool
 		evidence   string
 	}{
-		{"retract on 5.6", "linux-5.6", v6gw, v6unreach, KindModify, Replace, false, "apply-retract/replace"},
-		{"retract on 4.9", "linux-4.9", v6gw, v6unreach, KindModify, ReplaceDeleteOld, false, "apply-retract/replace-delete-old"},
-		{"retract where unknown", "debian-10", v6gw, v6unreach, KindModify, ReplaceDeleteOld, false, "apply-retract/replace-delete-old"},
-		{"retract on 3.16 heals", "linux-3.16", v6gw, v6unreach, KindModify, Replace, true, "apply-clone-race/replace-heal"},
-		{"unreachable to gateway on 4.9", "linux-4.9", v6unreach, v6gw, KindModify, Replace, false, "apply-clone-race/replace"},
-		{"gateway move on 4.9", "linux-4.9", v6gw, v6gw2, KindModify, Replace, false, "apply-clone-race/replace"},
-		{"gateway move on 3.16", "linux-3.16", v6gw, v6gw2, KindModify, Replace, true, "apply-clone-race/replace-heal"},
-		{"metric change", "linux-6.1", v6gw, v6metric, KindMove, AddDelete, false, "apply-metric-change/add-delete"},
-		{"IPv4 move", "linux-4.9", v4, v4b, KindModify, Replace, false, ""},
+		{"retract on 5.6", "linux-5.6", v6gw, v6unreach, KindModify, strategy.Replace, false, "apply-retract/replace"},
+		{"retract on 4.9", "linux-4.9", v6gw, v6unreach, KindModify, strategy.ReplaceDeleteOld, false, "apply-retract/replace-delete-old"},
+		{"retract where unknown", "debian-10", v6gw, v6unreach, KindModify, strategy.ReplaceDeleteOld, false, "apply-retract/replace-delete-old"},
+		{"retract on 3.16 heals", "linux-3.16", v6gw, v6unreach, KindModify, strategy.Replace, true, "apply-clone-race/replace-heal"},
+		{"unreachable to gateway on 4.9", "linux-4.9", v6unreach, v6gw, KindModify, strategy.Replace, false, "apply-clone-race/replace"},
+		{"gateway move on 4.9", "linux-4.9", v6gw, v6gw2, KindModify, strategy.Replace, false, "apply-clone-race/replace"},
+		{"gateway move on 3.16", "linux-3.16", v6gw, v6gw2, KindModify, strategy.Replace, true, "apply-clone-race/replace-heal"},
+		{"metric change", "linux-6.1", v6gw, v6metric, KindMove, strategy.AddDelete, false, "apply-metric-change/add-delete"},
+		{"IPv4 move", "linux-4.9", v4, v4b, KindModify, strategy.Replace, false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st := fakeState(t, []Route{tc.from}, nil, nil, nil)
-			p, err := compute(st, []Route{tc.to}, cfgFor(t, tc.prof))
+			st := fakeState(t, []route.Route{tc.from}, nil, nil, nil)
+			p, err := Compute(st, []route.Route{tc.to}, cfgFor(t, tc.prof))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,14 +135,14 @@ func TestPlanStrategies(t *testing.T) {
 			// one is deleted.
 			var kinds []stepKind
 			for _, si := range c.steps {
-				kinds = append(kinds, p.steps[si].kind)
+				kinds = append(kinds, p.steps[si].Kind)
 			}
 			switch tc.strategy {
-			case ReplaceDeleteOld, AddDelete:
-				if len(kinds) != 2 || kinds[1] != stepRouteDelete || p.steps[c.steps[1]].deps[0] != c.steps[0] {
+			case strategy.ReplaceDeleteOld, strategy.AddDelete:
+				if len(kinds) != 2 || kinds[1] != stepRouteDelete || p.steps[c.steps[1]].Deps[0] != c.steps[0] {
 					t.Fatalf("steps %v: want a write, then a delete that depends on it", kinds)
 				}
-			case Replace:
+			case strategy.Replace:
 				if len(kinds) != 1 || kinds[0] != stepRouteReplace {
 					t.Fatalf("steps %v: want one replace", kinds)
 				}
@@ -151,27 +154,27 @@ func TestPlanStrategies(t *testing.T) {
 // A second plan of the state the kernel already holds writes nothing;
 // routes of ours not desired are left alone unless pruned.
 func TestPlanIdempotentAndPrune(t *testing.T) {
-	a := Route{Dst: pfx("10.1.0.0/24"), Nexthops: gw("10.9.0.2", "eth0")}
-	b := Route{Dst: pfx("10.2.0.0/24"), Nexthops: gw("10.9.0.2", "eth0")}
-	st := fakeState(t, []Route{a, b}, nil, nil, nil)
+	a := route.Route{Dst: pfx("10.1.0.0/24"), Nexthops: gw("10.9.0.2", "eth0")}
+	b := route.Route{Dst: pfx("10.2.0.0/24"), Nexthops: gw("10.9.0.2", "eth0")}
+	st := fakeState(t, []route.Route{a, b}, nil, nil, nil)
 	cfg := cfgFor(t, "linux-6.1")
-	p, err := compute(st, []Route{a}, cfg)
+	p, err := Compute(st, []route.Route{a}, cfg)
 	if err != nil || !p.Empty() || p.Unchanged != 1 || p.Nexthops {
 		t.Fatalf("plan %+v, %v: want nothing to write", p, err)
 	}
 	if !strings.Contains(p.NexthopsWhy, "the kernel has none") {
 		t.Fatalf("no nexthop objects, and the plan does not say why: %q", p.NexthopsWhy)
 	}
-	cfg.prune = true
-	p, err = compute(st, []Route{a}, cfg)
+	cfg.Prune = true
+	p, err = Compute(st, []route.Route{a}, cfg)
 	if err != nil || len(p.Changes) != 1 || p.Changes[0].Kind != KindDelete || p.Changes[0].From.Dst != b.Dst {
 		t.Fatalf("prune plan %+v, %v", p, err)
 	}
 }
 
 func TestPlanRefusesWithEveryProblem(t *testing.T) {
-	st := fakeState(t, nil, nil, []Route{{Dst: pfx("10.7.0.0/24"), Nexthops: gw("10.9.0.2", "eth0")}}, nil)
-	_, err := compute(st, []Route{
+	st := fakeState(t, nil, nil, []route.Route{{Dst: pfx("10.7.0.0/24"), Nexthops: gw("10.9.0.2", "eth0")}}, nil)
+	_, err := Compute(st, []route.Route{
 		{Dst: pfx("10.7.0.0/24"), Nexthops: gw("10.9.0.3", "eth0")},           // held by another protocol
 		{Dst: pfx("10.8.0.0/24"), Nexthops: gw("10.9.0.3", "eth9")},           // no such device
 		{Dst: pfx("10.9.0.0/24")},                                             // no next hop
@@ -212,15 +215,15 @@ func single(id uint32, gwip string, oif int) rtnl.Nexthop {
 // With nexthop objects, moving every route of an object to another next
 // hop is one replace of the object; a split gets a new object.
 func TestPlanNexthopMoves(t *testing.T) {
-	var rs []Route
+	var rs []route.Route
 	var ids []uint32
 	for i := 0; i < 5; i++ {
-		rs = append(rs, Route{Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 1, byte(i), 0}), 24), Nexthops: gw("10.9.0.2", "eth0")})
+		rs = append(rs, route.Route{Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 1, byte(i), 0}), 24), Nexthops: gw("10.9.0.2", "eth0")})
 		ids = append(ids, 1000)
 	}
 	objs := []rtnl.Nexthop{single(1000, "10.9.0.2", 2)}
-	moved := func(n int, to string) []Route {
-		var out []Route
+	moved := func(n int, to string) []route.Route {
+		var out []route.Route
 		for i, r := range rs {
 			r.Nexthops = gw("10.9.0.2", "eth0")
 			if i < n {
@@ -232,20 +235,20 @@ func TestPlanNexthopMoves(t *testing.T) {
 	}
 	cfg := cfgFor(t, "linux-6.1")
 	// all move: one nexthop replace, no route write
-	p, err := compute(fakeState(t, rs, ids, nil, objs), moved(5, "10.9.0.3"), cfg)
+	p, err := Compute(fakeState(t, rs, ids, nil, objs), moved(5, "10.9.0.3"), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.steps) != 1 || p.steps[0].kind != stepNexthopReplace || len(p.Changes) != 5 {
+	if len(p.steps) != 1 || p.steps[0].Kind != stepNexthopReplace || len(p.Changes) != 5 {
 		t.Fatalf("steps %d (%v), changes %d: want one nexthop replace", len(p.steps), p.NexthopWrites, len(p.Changes))
 	}
 	for _, c := range p.Changes {
-		if c.Strategy != NexthopReplace {
+		if c.Strategy != strategy.NexthopReplace {
 			t.Fatalf("change %s by %s", c.String(), c.Strategy)
 		}
 	}
 	// two of five move: a new object for them, the rest stay
-	p, err = compute(fakeState(t, rs, ids, nil, objs), moved(2, "10.9.0.3"), cfg)
+	p, err = Compute(fakeState(t, rs, ids, nil, objs), moved(2, "10.9.0.3"), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,18 +257,18 @@ func TestPlanNexthopMoves(t *testing.T) {
 	}
 	// a route of another protocol uses the object: it is not replaced
 	st := fakeState(t, rs, ids, nil, objs)
-	st.nhRefs[1000]++
-	p, err = compute(st, moved(5, "10.9.0.3"), cfg)
+	st.NHRefs[1000]++
+	p, err = Compute(st, moved(5, "10.9.0.3"), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range p.steps {
-		if s.kind == stepNexthopReplace {
-			t.Fatalf("replaced an object another's route uses: %s", s.what)
+		if s.Kind == stepNexthopReplace {
+			t.Fatalf("replaced an object another's route uses: %s", s.What)
 		}
 	}
 	// legacy routes (own next hops) move onto an object
-	p, err = compute(fakeState(t, rs, nil, nil, []rtnl.Nexthop{}), rs, cfg)
+	p, err = Compute(fakeState(t, rs, nil, nil, []rtnl.Nexthop{}), rs, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,35 +276,12 @@ func TestPlanNexthopMoves(t *testing.T) {
 		t.Fatalf("legacy: changes %d, nexthop writes %v", len(p.Changes), p.NexthopWrites)
 	}
 	// the object no route uses any more is deleted after the routes left
-	p, err = compute(fakeState(t, rs, ids, nil, objs), moved(5, "10.9.0.3")[:0], config{proto: 250, owned: map[uint32]bool{254: true}, nexthops: NexthopsAuto, profile: cfg.profile, idBase: 1000, prune: true})
+	p, err = Compute(fakeState(t, rs, ids, nil, objs), moved(5, "10.9.0.3")[:0], Config{Proto: 250, Owned: map[uint32]bool{254: true}, Nexthops: NexthopsAuto, Profile: cfg.Profile, IDBase: 1000, Prune: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	last := p.steps[len(p.steps)-1]
-	if last.kind != stepNexthopDelete || len(last.deps) != 5 {
-		t.Fatalf("last step %s with %d deps: want the object's delete after the 5 route deletes", last.what, len(last.deps))
-	}
-}
-
-func TestStaleClones(t *testing.T) {
-	a := netip.MustParseAddr
-	r := func(dst string, typ uint8, oif int, g string) rtnl.Route {
-		x := rtnl.Route{Family: unix.AF_INET6, Dst: pfx(dst), Table: 254, Type: typ, Oif: oif}
-		if g != "" {
-			x.Gateway = a(g)
-		}
-		return x
-	}
-	routes := []rtnl.Route{r("2001:db8::/48", unix.RTN_UNREACHABLE, 1, ""), r("2001:db8:0:10::/80", unix.RTN_UNICAST, 3, "fe80::2")}
-	cache := []rtnl.Route{
-		r("2001:db8:0:10::1/128", unix.RTN_UNREACHABLE, 1, ""),    // the seed's clone: contradicts the /80
-		r("2001:db8:0:10::2/128", unix.RTN_UNICAST, 3, "fe80::2"), // agrees
-		r("2001:db8:0:10::3/128", unix.RTN_UNICAST, 2, "fe80::1"), // the old gateway
-		r("2001:db8:0:20::1/128", unix.RTN_UNREACHABLE, 1, ""),    // agrees with the /48
-		r("2001:db9::1/128", unix.RTN_UNICAST, 2, "fe80::1"),      // not under a changed prefix
-	}
-	got := staleClones(cache, routes, []Route{{Dst: pfx("2001:db8:0:10::/80"), Table: 254}, {Dst: pfx("2001:db8:0:20::/64"), Table: 254}})
-	if len(got) != 2 || got[0].Dst != pfx("2001:db8:0:10::1/128") || got[1].Dst != pfx("2001:db8:0:10::3/128") {
-		t.Fatalf("stale clones %v", got)
+	if last.Kind != stepNexthopDelete || len(last.Deps) != 5 {
+		t.Fatalf("last step %s with %d deps: want the object's delete after the 5 route deletes", last.What, len(last.Deps))
 	}
 }

@@ -1,4 +1,10 @@
-package apply
+// Package route holds the values of the route writer (package apply):
+// a Route and its Nexthops as the writer is asked to hold them or reads
+// them back, the Key the kernel's replace finds a route by, and their
+// defaults, validation and `ip route` text. It is a leaf: it reads no
+// kernel state and writes nothing, so that parsers of route files
+// (apply/routefile) and callers building routes need only it.
+package route
 
 import (
 	"cmp"
@@ -57,8 +63,9 @@ type Key struct {
 	Metric uint32
 }
 
+// String renders the key as "DST table TABLE metric METRIC".
 func (k Key) String() string {
-	return fmt.Sprintf("%s table %s metric %d", k.Dst, tableName(k.Table), k.Metric)
+	return fmt.Sprintf("%s table %s metric %d", k.Dst, TableName(k.Table), k.Metric)
 }
 
 // Family is 4 or 6.
@@ -72,10 +79,10 @@ func (r *Route) Family() int {
 // Key returns the route's replace key (r normalised).
 func (r *Route) Key() Key { return Key{Table: r.Table, Dst: r.Dst, Metric: r.Metric} }
 
-// normalise fills the defaults: table main, type unicast, IPv6 metric
-// 1024 for 0 (ip6_route_info_create()), weights 1, next hops sorted, the
-// prefix masked.
-func (r Route) normalise() Route {
+// Normalise returns r with the defaults filled: table main, type
+// unicast, IPv6 metric 1024 for 0 (ip6_route_info_create()), weights 1,
+// next hops sorted, the prefix masked.
+func (r Route) Normalise() Route {
 	r.Dst = r.Dst.Masked()
 	if r.Table == 0 {
 		r.Table = unix.RT_TABLE_MAIN
@@ -93,12 +100,14 @@ func (r Route) normalise() Route {
 				r.Nexthops[i].Weight = 1
 			}
 		}
-		slices.SortFunc(r.Nexthops, compareNexthop)
+		slices.SortFunc(r.Nexthops, CompareNexthop)
 	}
 	return r
 }
 
-func compareNexthop(a, b Nexthop) int {
+// CompareNexthop orders next hops by device, gateway, weight and onlink
+// (the order Normalise sorts them in).
+func CompareNexthop(a, b Nexthop) int {
 	if c := strings.Compare(a.Dev, b.Dev); c != 0 {
 		return c
 	}
@@ -117,9 +126,9 @@ func compareNexthop(a, b Nexthop) int {
 	return 0
 }
 
-// scope is the rtm_scope iproute2 gives the route (ip/iproute.c,
+// Scope is the rtm_scope iproute2 gives the route (ip/iproute.c,
 // iproute_modify()); IPv6 ignores it (rt6_fill_node() reports universe).
-func (r *Route) scope() uint8 {
+func (r *Route) Scope() uint8 {
 	switch r.Type {
 	case kernel.RouteLocal, kernel.RouteNAT:
 		return unix.RT_SCOPE_HOST
@@ -138,8 +147,8 @@ func (r *Route) scope() uint8 {
 	return unix.RT_SCOPE_UNIVERSE
 }
 
-// check says what is wrong with a normalised route, "" when nothing is.
-func (r *Route) check() string {
+// Check says what is wrong with a normalised route, "" when nothing is.
+func (r *Route) Check() string {
 	if !r.Dst.IsValid() {
 		return "no destination"
 	}
@@ -194,10 +203,10 @@ func (r *Route) check() string {
 	return ""
 }
 
-// heldBy reports whether the kernel's route got is the normalised route
+// HeldBy reports whether the kernel's route got is the normalised route
 // r: the same route, where a next hop of r that names no device matches
 // the device the kernel found for its gateway.
-func (r *Route) heldBy(got *Route) bool {
+func (r *Route) HeldBy(got *Route) bool {
 	if r.Dst != got.Dst || r.Type != got.Type || r.Table != got.Table || r.Metric != got.Metric ||
 		r.Src != got.Src || len(r.Nexthops) != len(got.Nexthops) {
 		return false
@@ -235,7 +244,7 @@ func (r Route) String() string {
 		b.WriteString(r.Nexthops[0].text(false, fam4))
 	}
 	if r.Table != 0 && r.Table != unix.RT_TABLE_MAIN {
-		b.WriteString(" table " + tableName(r.Table))
+		b.WriteString(" table " + TableName(r.Table))
 	}
 	if r.Metric != 0 {
 		b.WriteString(" metric " + strconv.FormatUint(uint64(r.Metric), 10))
@@ -251,6 +260,7 @@ func (r Route) String() string {
 	return b.String()
 }
 
+// String renders the next hop as `ip route` takes it (weight included).
 func (h Nexthop) String() string { return strings.TrimSpace(h.text(true, !h.Gateway.Is6())) }
 
 // text renders the next hop's keywords; an IPv6 gateway of an IPv4
@@ -288,8 +298,8 @@ func prefixText(p netip.Prefix) string {
 	return p.String()
 }
 
-// tableName names a table as iproute2 does (rt_tables' reserved names).
-func tableName(t uint32) string {
+// TableName names a table as iproute2 does (rt_tables' reserved names).
+func TableName(t uint32) string {
 	switch t {
 	case 0, unix.RT_TABLE_MAIN:
 		return "main"
@@ -299,4 +309,20 @@ func tableName(t uint32) string {
 		return "default"
 	}
 	return strconv.FormatUint(uint64(t), 10)
+}
+
+// QualifiesECMP mirrors rt6_qualify_for_ecmp() (include/net/ip6_route.h):
+// a gateway route, not from a router advertisement, and (from 5.3) not
+// using a nexthop object (nexthopObject). The writer's routes are never
+// RA routes.
+func (r *Route) QualifiesECMP(nexthopObject bool) bool {
+	if nexthopObject || len(r.Nexthops) == 0 {
+		return false
+	}
+	for _, h := range r.Nexthops {
+		if !h.Gateway.IsValid() {
+			return false
+		}
+	}
+	return true
 }

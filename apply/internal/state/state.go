@@ -1,0 +1,410 @@
+// Package state reads what the kernel holds for the route writer
+// (package apply): a namespace's links, its nexthop objects (each
+// described by a Spec, the comparable key of what it holds) and the
+// routes of both families, decoded into route.Route values, the
+// writer's own (of its protocol, in its tables) apart from the keys
+// other protocols' routes hold; and, on kernels that clone on lookup,
+// the IPv6 route-cache entries that contradict their routes. The
+// planner (apply/internal/plan) computes from it; the writer reads it
+// back to check what it wrote.
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"raceroute/apply/internal/rtnl"
+	"raceroute/apply/route"
+	"raceroute/kernel"
+)
+
+// Installed is a route as the kernel holds it.
+type Installed struct {
+	route.Route // normalised; next hops resolved through its nexthop object
+	Proto       kernel.Proto
+	// NHID is the nexthop object the route uses, 0 for none.
+	NHID uint32
+	// Wire is the route as read: what a delete must name.
+	Wire rtnl.Route
+}
+
+// Spec is what a nexthop object holds, as a comparable key: one next
+// hop (family, device, gateway, onlink) or a group (its members' specs
+// and weights, sorted).
+type Spec string
+
+// Object is a nexthop object as the kernel holds it.
+type Object struct {
+	Wire  rtnl.Nexthop
+	Spec  Spec // "" for an object the writer cannot describe (blackhole, FDB)
+	Proto kernel.Proto
+}
+
+// State is what the writer read of a namespace.
+type State struct {
+	// Ours are the routes of the writer's protocol in its tables.
+	Ours map[route.Key]*Installed
+	// Foreign are the keys of the writer's tables held by routes of
+	// other protocols (also where one of ours is at the same key, as
+	// IPv6 allows), with the route for messages.
+	Foreign map[route.Key]string
+	// Nexthops are every nexthop object, by id; nil when the kernel has
+	// none (before 5.3).
+	Nexthops map[uint32]*Object
+	// NHRefs counts, per nexthop object, the routes (of any protocol)
+	// and groups that use it.
+	NHRefs map[uint32]int
+	// Links maps interface names to indices, Names back.
+	Links map[string]int
+	Names map[int]string
+	// cache6 are the IPv6 route-cache entries the dumps listed (on
+	// kernels whose lookups clone into the tree); routes6 every IPv6
+	// route of the writer's tables, for the routes that cover them.
+	cache6  []rtnl.Route
+	routes6 []rtnl.Route
+	// NexthopErr is why the kernel has no nexthop objects, when it has
+	// none.
+	NexthopErr error
+}
+
+// Read dumps links, nexthop objects and the routes of both families:
+// in the tables, the routes of protocol proto are ours, those of any
+// other protocol foreign.
+func Read(ctx context.Context, c *rtnl.Conn, proto kernel.Proto, tables map[uint32]bool) (*State, error) {
+	st := &State{Ours: map[route.Key]*Installed{}, Foreign: map[route.Key]string{}, NHRefs: map[uint32]int{},
+		Links: map[string]int{}, Names: map[int]string{}}
+	if err := dumpRetry(ctx, c, unix.RTM_GETLINK, rtnl.LinkDumpRequest(), "links", func() {
+		clear(st.Links)
+		clear(st.Names)
+	}, func(typ uint16, b []byte) error {
+		if typ != unix.RTM_NEWLINK {
+			return nil
+		}
+		l, err := rtnl.ParseLink(b)
+		if err != nil {
+			return err
+		}
+		st.Links[l.Name], st.Names[l.Index] = l.Index, l.Name
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	st.Nexthops = map[uint32]*Object{}
+	err := dumpRetry(ctx, c, unix.RTM_GETNEXTHOP, rtnl.NexthopDumpRequest(), "nexthop objects", func() { clear(st.Nexthops) },
+		func(typ uint16, b []byte) error {
+			if typ != unix.RTM_NEWNEXTHOP {
+				return nil
+			}
+			n, err := rtnl.ParseNexthop(b)
+			if err != nil {
+				return err
+			}
+			st.Nexthops[n.ID] = &Object{Wire: n, Proto: kernel.Proto(n.Protocol)}
+			return nil
+		})
+	var ke *rtnl.KernelError
+	switch {
+	case err == nil:
+	case errors.As(err, &ke) && (ke.Errno == unix.EOPNOTSUPP || ke.Errno == unix.EINVAL):
+		// rtnetlink_rcv_msg() answers a message type it has no handler
+		// for with EOPNOTSUPP: a kernel before 5.3.
+		st.Nexthops, st.NexthopErr = nil, err
+	default:
+		return nil, err
+	}
+	for _, o := range st.Nexthops {
+		o.Spec = st.SpecOf(&o.Wire)
+		for _, m := range o.Wire.Group {
+			st.NHRefs[m.ID]++
+		}
+	}
+	for _, af := range []uint8{unix.AF_INET, unix.AF_INET6} {
+		what := fmt.Sprintf("IPv%d routes", map[uint8]int{unix.AF_INET: 4, unix.AF_INET6: 6}[af])
+		var rs []rtnl.Route
+		if err := dumpRetry(ctx, c, unix.RTM_GETROUTE, rtnl.RouteDumpRequest(af, false), what, func() { rs = rs[:0] },
+			func(typ uint16, b []byte) error {
+				if typ != unix.RTM_NEWROUTE {
+					return nil
+				}
+				r, err := rtnl.ParseRoute(b)
+				if err != nil {
+					return err
+				}
+				if r.Family == af {
+					rs = append(rs, r)
+				}
+				return nil
+			}); err != nil {
+			return nil, err
+		}
+		for i := range rs {
+			st.add(&rs[i], proto, tables)
+		}
+	}
+	return st, nil
+}
+
+// dumpRetry runs a dump, again from a reset when the kernel marks it
+// interrupted (at most 20 times).
+func dumpRetry(ctx context.Context, c *rtnl.Conn, typ uint16, body []byte, what string, reset func(), fn func(uint16, []byte) error) error {
+	for try := 0; ; try++ {
+		reset()
+		err := c.Dump(ctx, typ, body, fn)
+		if !errors.Is(err, rtnl.ErrInterrupted) {
+			if err != nil {
+				return fmt.Errorf("dump %s: %w", what, err)
+			}
+			return nil
+		}
+		if try == 19 {
+			return fmt.Errorf("dump %s: interrupted 20 times in a row: %w", what, err)
+		}
+	}
+}
+
+// add files one dumped route.
+func (st *State) add(r *rtnl.Route, proto kernel.Proto, tables map[uint32]bool) {
+	if r.NHID != 0 {
+		st.NHRefs[r.NHID]++
+	}
+	if r.Flags&unix.RTM_F_CLONED != 0 {
+		if r.Family == unix.AF_INET6 {
+			st.cache6 = append(st.cache6, *r)
+		}
+		return
+	}
+	if !tables[r.Table] {
+		return
+	}
+	if r.Family == unix.AF_INET6 {
+		st.routes6 = append(st.routes6, *r)
+	}
+	in := st.decode(r)
+	k := in.Key()
+	if in.Proto != proto {
+		if _, ok := st.Foreign[k]; !ok {
+			st.Foreign[k] = fmt.Sprintf("%s proto %s", in.Route, in.Proto)
+		}
+		return
+	}
+	if prev, ok := st.Ours[k]; ok && r.Family == unix.AF_INET6 && mergeSibling(prev, in) {
+		// Kernels before 4.11 dump each sibling of an IPv6 multipath
+		// route as its own message.
+		return
+	}
+	st.Ours[k] = in
+}
+
+// mergeSibling adds in's next hop to prev when both are gateway routes
+// of one IPv6 multipath route.
+func mergeSibling(prev, in *Installed) bool {
+	if prev.NHID != 0 || in.NHID != 0 || prev.Type != kernel.RouteUnicast || in.Type != kernel.RouteUnicast ||
+		!prev.QualifiesECMP(false) || !in.QualifiesECMP(false) {
+		return false
+	}
+	prev.Nexthops = append(prev.Nexthops, in.Nexthops...)
+	slices.SortFunc(prev.Nexthops, route.CompareNexthop)
+	prev.Wire.Multipath = append(prev.Wire.Multipath, in.Wire.Multipath...)
+	if len(in.Wire.Multipath) == 0 {
+		prev.Wire.Multipath = append(prev.Wire.Multipath, rtnl.Hop{Ifindex: in.Wire.Oif, Gateway: in.Wire.Gateway, Weight: 1})
+	}
+	return true
+}
+
+// decode turns a dumped route into a normalised Route, its next hops
+// resolved through its nexthop object when it uses one.
+func (st *State) decode(r *rtnl.Route) *Installed {
+	in := &Installed{Proto: kernel.Proto(r.Protocol), NHID: r.NHID, Wire: *r}
+	in.Dst = r.Dst
+	in.Type = kernel.RouteType(r.Type)
+	in.Table = r.Table
+	in.Metric = r.Priority
+	in.Src = r.Prefsrc
+	switch {
+	case r.NHID != 0 && st.Nexthops[r.NHID] != nil:
+		in.Nexthops = st.HopsOf(st.Nexthops[r.NHID])
+	case len(r.Multipath) > 0:
+		for _, h := range r.Multipath {
+			in.Nexthops = append(in.Nexthops, route.Nexthop{Gateway: h.Gateway, Dev: st.Names[h.Ifindex], Weight: h.Weight, Onlink: h.Flags&unix.RTNH_F_ONLINK != 0})
+		}
+	case r.Gateway.IsValid() || (r.Oif != 0 && !in.Type.Reject()):
+		in.Nexthops = []route.Nexthop{{Gateway: r.Gateway, Dev: st.Names[r.Oif], Weight: 1, Onlink: r.Flags&unix.RTNH_F_ONLINK != 0}}
+	}
+	in.Route = in.Route.Normalise()
+	return in
+}
+
+// HopsOf lists the next hops of a nexthop object (of a group, each
+// member's with its weight).
+func (st *State) HopsOf(o *Object) []route.Nexthop {
+	one := func(n *rtnl.Nexthop, w int) route.Nexthop {
+		return route.Nexthop{Gateway: n.Gateway, Dev: st.Names[n.Oif], Weight: w, Onlink: n.Flags&unix.RTNH_F_ONLINK != 0}
+	}
+	if len(o.Wire.Group) == 0 {
+		return []route.Nexthop{one(&o.Wire, 1)}
+	}
+	var out []route.Nexthop
+	for _, m := range o.Wire.Group {
+		if mo := st.Nexthops[m.ID]; mo != nil {
+			out = append(out, one(&mo.Wire, m.Weight))
+		}
+	}
+	return out
+}
+
+// SpecOf describes what a dumped nexthop object holds.
+func (st *State) SpecOf(n *rtnl.Nexthop) Spec {
+	if n.Blackhole || n.FDB {
+		return ""
+	}
+	if len(n.Group) == 0 {
+		return SingleSpec(familyOf(n.Family), route.Nexthop{Gateway: n.Gateway, Dev: st.Names[n.Oif], Onlink: n.Flags&unix.RTNH_F_ONLINK != 0})
+	}
+	var hops []route.Nexthop
+	for _, m := range n.Group {
+		mo := st.Nexthops[m.ID]
+		if mo == nil || len(mo.Wire.Group) > 0 || mo.Wire.Blackhole || mo.Wire.FDB {
+			return ""
+		}
+		hops = append(hops, route.Nexthop{Gateway: mo.Wire.Gateway, Dev: st.Names[mo.Wire.Oif], Weight: m.Weight, Onlink: mo.Wire.Flags&unix.RTNH_F_ONLINK != 0})
+	}
+	return GroupSpec(hops, familyOf(n.Family))
+}
+
+func familyOf(af uint8) int {
+	if af == unix.AF_INET6 {
+		return 6
+	}
+	return 4
+}
+
+// SingleSpec is the spec of one next hop's object: its family is the
+// gateway's, or for a device-only next hop the route's (an IPv6 route
+// cannot use an AF_INET nexthop object: fib6_check_nexthop()).
+func SingleSpec(fam int, h route.Nexthop) Spec {
+	if h.Gateway.IsValid() {
+		fam = 4
+		if h.Gateway.Is6() {
+			fam = 6
+		}
+	}
+	return Spec(fmt.Sprintf("%d|%s|%s|%t", fam, h.Dev, h.Gateway, h.Onlink))
+}
+
+// GroupSpec is the spec of a group of next hops (sorted, with weights).
+func GroupSpec(hops []route.Nexthop, fam int) Spec {
+	hops = slices.Clone(hops)
+	slices.SortFunc(hops, route.CompareNexthop)
+	parts := make([]string, len(hops))
+	for i, h := range hops {
+		parts[i] = fmt.Sprintf("%s*%d", SingleSpec(fam, h), h.Weight)
+	}
+	return Spec("group{" + strings.Join(parts, ",") + "}")
+}
+
+// SpecFor is the spec of the object a route with these (normalised)
+// next hops would use.
+func SpecFor(fam int, hops []route.Nexthop) Spec {
+	if len(hops) == 1 {
+		h := hops[0]
+		h.Weight = 0
+		return SingleSpec(fam, h)
+	}
+	return GroupSpec(hops, fam)
+}
+
+// Held returns the route of ours at key k and the nexthop object it
+// uses (0 for none); nil when none of ours is there.
+func (st *State) Held(k route.Key) (*route.Route, uint32) {
+	in := st.Ours[k]
+	if in == nil {
+		return nil, 0
+	}
+	return &in.Route, in.NHID
+}
+
+// StaleClones lists the IPv6 route-cache entries the dumps listed under
+// the prefixes of the changed routes that contradict the route covering
+// them (see staleClones).
+func (st *State) StaleClones(changed []route.Route) []rtnl.Route {
+	return staleClones(st.cache6, st.routes6, changed)
+}
+
+// staleClones lists the route-cache entries under the changed routes'
+// prefixes that contradict the route covering their destination: another
+// type, or for unicast another device or gateway (a copy-on-write clone
+// of a device route has its destination as gateway: rt6_alloc_cow(),
+// 3.16). The model's ClonesAgree property judges clones the same way.
+func staleClones(cache, routes []rtnl.Route, changed []route.Route) []rtnl.Route {
+	var out []rtnl.Route
+	for _, c := range cache {
+		under := false
+		for i := range changed {
+			if changed[i].Table == c.Table && changed[i].Dst.Contains(c.Dst.Addr()) {
+				under = true
+				break
+			}
+		}
+		if !under {
+			continue
+		}
+		cov := covering(routes, c.Table, c.Dst.Addr())
+		if cov == nil {
+			if c.Type == unix.RTN_UNICAST {
+				out = append(out, c)
+			}
+			continue
+		}
+		switch {
+		case cov.Type != c.Type:
+		case cov.Type != unix.RTN_UNICAST:
+			continue
+		case cov.Oif != c.Oif:
+		case cov.Gateway.IsValid() && cov.Gateway != c.Gateway:
+		case !cov.Gateway.IsValid() && c.Gateway.IsValid() && c.Gateway != c.Dst.Addr():
+		default:
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// IsGroup reports whether s is the spec of a group.
+func IsGroup(s Spec) bool { return strings.HasPrefix(string(s), "group{") }
+
+// SpecHop reads a single spec back into its next hop and family.
+func SpecHop(s Spec) (route.Nexthop, int) {
+	parts := strings.SplitN(string(s), "|", 4)
+	h := route.Nexthop{Dev: parts[1], Onlink: parts[3] == "true", Weight: 1}
+	if a, err := netip.ParseAddr(parts[2]); err == nil {
+		h.Gateway = a
+	}
+	fam := 4
+	if parts[0] == "6" {
+		fam = 6
+	}
+	return h, fam
+}
+
+// covering returns the route of routes that covers a (longest prefix, then
+// lowest metric), ignoring cache entries.
+func covering(routes []rtnl.Route, table uint32, a netip.Addr) *rtnl.Route {
+	var best *rtnl.Route
+	for i := range routes {
+		r := &routes[i]
+		if r.Table != table || !r.Dst.Contains(a) {
+			continue
+		}
+		if best == nil || r.Dst.Bits() > best.Dst.Bits() || (r.Dst.Bits() == best.Dst.Bits() && r.Priority < best.Priority) {
+			best = r
+		}
+	}
+	return best
+}
