@@ -126,7 +126,7 @@ func buildMatrix(reports []Report, compact bool) matrixView {
 	}
 	v.legend = []string{
 		"holds:    the properties hold in every schedule (exhaustive search)",
-		"violated: a Counterexample exists (exhaustive search)",
+		"violated: a counterexample exists (exhaustive search)",
 	}
 	if len(sampledRuns) > 0 {
 		v.legend = append(v.legend, "N%:       violated in N % of seeded runs")
