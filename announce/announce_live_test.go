@@ -18,7 +18,8 @@ import (
 )
 
 // neighMAC polls the neighbour entry for ip in ns until it is want or
-// the deadline passes, and returns when it first saw want.
+// the deadline passes, and returns when the kernel made it want (from the
+// entry's updated age, to 10 ms).
 func neighMAC(c *rtnetlink.Conn, ip netip.Addr, want kernel.MAC, deadline time.Time) (time.Time, string, error) {
 	last := "no entry"
 	for time.Now().Before(deadline) {
@@ -34,6 +35,14 @@ func neighMAC(c *rtnetlink.Conn, ip netip.Addr, want kernel.MAC, deadline time.T
 			if a, ok := netip.AddrFromSlice(n.Attributes.Address); ok && a.Unmap() == ip {
 				last = n.Attributes.LLAddress.String()
 				if last == want.String() {
+					// The kernel's own time of the change: the dump says how
+					// long ago the entry was updated (neigh_fill_info():
+					// ndm_updated = jiffies_to_clock_t(now - updated), in
+					// 1/USER_HZ = 10 ms), so a loaded machine's late poll
+					// does not count as the receiver's delay.
+					if ci := n.Attributes.CacheInfo; ci != nil {
+						return now.Add(-time.Duration(ci.Updated) * 10 * time.Millisecond), last, nil
+					}
 					return now, last, nil
 				}
 			}

@@ -119,9 +119,27 @@ overflows.`,
 			}
 			ctx := cmd.Context()
 			if f.duration > 0 {
+				// --for counts from when the watch is up (the initial dumps
+				// in, the sniffer bound), not from the start: a loaded host's
+				// slow first dump must not eat the time watched.
 				var cancel func()
-				ctx, cancel = context.WithTimeout(ctx, f.duration)
+				ctx, cancel = context.WithCancel(ctx)
 				defer cancel()
+				ready := make(chan struct{})
+				cfg.Ready = ready
+				go func() {
+					select {
+					case <-ready:
+						t := time.NewTimer(f.duration)
+						defer t.Stop()
+						select {
+						case <-t.C:
+							cancel()
+						case <-ctx.Done():
+						}
+					case <-ctx.Done():
+					}
+				}()
 			}
 			err = livewatch.Run(ctx, cfg)
 			if errors.Is(err, livewatch.ErrNoSuchDev) {
@@ -144,7 +162,7 @@ overflows.`,
 	fl.DurationVar(&f.window, "window", 0, "longest delete-to-add gap counted as a non-atomic change (default 50ms)")
 	fl.DurationVar(&f.margin, "garp-margin", 0, "wait beyond locktime before calling a gratuitous ARP ignored (default 500ms)")
 	fl.DurationVar(&f.locktime, "locktime", 0, "the watched host's neighbour locktime (default 1s)")
-	fl.DurationVar(&f.duration, "for", 0, "stop after this long (default: until interrupted)")
+	fl.DurationVar(&f.duration, "for", 0, "stop after watching this long, counted once the watch is up (default: until interrupted)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log diagnostics")
 	fl.StringVar(&f.kernel, "kernel", "", "the watched kernel, for the reasons findings give: a `PROFILE`, a release as uname -r prints it, or auto (the default: the running kernel)")
 	return cmd

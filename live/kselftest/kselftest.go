@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -124,11 +125,14 @@ type runner struct {
 	// device) to its peer's name there.
 	spare string
 	peers map[[2]string]*dummy
-	// settle are the dummies whose link just changed.
-	settle  [][2]string
-	npeer   int
-	n       int
-	dummies int
+	// settle are the dummies whose link just changed; settleAddr the
+	// IPv6 addresses just added on dummies that are up (namespace,
+	// address).
+	settle     [][2]string
+	settleAddr [][2]string
+	npeer      int
+	n          int
+	dummies    int
 	// unknown is set when a case was not run or broke: the cases after
 	// it, until a fresh environment, do not see the state the script's
 	// do.
@@ -412,7 +416,7 @@ func (r *runner) exec(s *cases.Step) (int, string, error) {
 			return 0, "", err
 		}
 	}
-	r.settle = r.settle[:0]
+	r.settle, r.settleAddr = r.settle[:0], r.settleAddr[:0]
 	out, exit = cases.RunPipeline(filters, out, exit)
 	return exit, cases.Output(out), nil
 }
@@ -458,6 +462,26 @@ func (r *runner) adapt(ns string, w []string) ([][]string, error) {
 			{"ip", "-netns", r.spare, "link", "set", peer, "up"},
 			{"ip", "-netns", ns, "link", "set", "dev", name, "arp", "off", "multicast", "off"},
 		}, nil
+	case obj == "address" && (verb == "delete" || verb == "flush"):
+		dev, addr := devAddr(args)
+		if d, ok := r.peers[[2]string{ns, dev}]; ok {
+			d.addrs = slices.DeleteFunc(d.addrs, func(a string) bool { return verb == "flush" || a == addr })
+		}
+	case obj == "address" && verb == "add":
+		// addrconf inserts an address's local route from its DAD work
+		// (addrconf_dad_work -> addrconf_dad_completed ->
+		// ipv6_ifa_notify(RTM_NEWADDR) -> ip6_ins_rt(), net/ipv6/addrconf.c,
+		// 6.12), queued by inet6_addr_add() and run after the request's
+		// ACK, even on a NOARP device: on a loaded machine a command right
+		// after `ip -6 address add` can run before it. A dummy's run
+		// waits for the local route, as the script's authors saw it.
+		dev, addr := devAddr(args)
+		if d, ok := r.peers[[2]string{ns, dev}]; ok && addr != "" {
+			d.addrs = append(d.addrs, addr)
+			if d.up && d.peerUp {
+				r.settleAddr = append(r.settleAddr, [2]string{ns, addr})
+			}
+		}
 	case obj == "link" && verb == "set":
 		a := args
 		if len(a) > 0 && a[0] == "dev" {
@@ -471,6 +495,7 @@ func (r *runner) adapt(ns string, w []string) ([][]string, error) {
 				}
 				d.peerUp = state == "up"
 				r.settle = append(r.settle, [2]string{ns, a[0]})
+				r.settleAddrs(ns, d)
 				return [][]string{{"ip", "-netns", r.spare, "link", "set", d.peer, state}}, nil
 			}
 		}
@@ -478,16 +503,56 @@ func (r *runner) adapt(ns string, w []string) ([][]string, error) {
 			if d, ok := r.peers[[2]string{ns, a[0]}]; ok {
 				d.up = a[1] == "up"
 				r.settle = append(r.settle, [2]string{ns, a[0]})
+				r.settleAddrs(ns, d)
 			}
 		}
 	}
 	return [][]string{in(w)}, nil
 }
 
+// devAddr finds the device and the IPv6 address (without its length) of
+// an `ip address` command's arguments.
+func devAddr(args []string) (dev, addr string) {
+	for i, a := range args {
+		switch {
+		case a == "dev" && i+1 < len(args):
+			dev = args[i+1]
+		case addr == "" && strings.Contains(a, ":"):
+			addr, _, _ = strings.Cut(a, "/")
+		}
+	}
+	return dev, addr
+}
+
+// sleep waits d, or until the run is cancelled.
+func (r *runner) sleep(d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-r.ctx.Done():
+		return r.ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
 // dummy is a dummy device made as a veth pair.
 type dummy struct {
 	peer       string
 	up, peerUp bool
+	addrs      []string // the IPv6 addresses added on it
+}
+
+// settleAddrs has the run wait for the local routes of d's addresses
+// once d is up with carrier (addrconf inserts them from its DAD work
+// after NETDEV_UP or NETDEV_CHANGE, too).
+func (r *runner) settleAddrs(ns string, d *dummy) {
+	if !d.up || !d.peerUp {
+		return
+	}
+	for _, a := range d.addrs {
+		r.settleAddr = append(r.settleAddr, [2]string{ns, a})
+	}
 }
 
 // settleAll waits until the kernel has seen the link changes of the
@@ -495,7 +560,23 @@ type dummy struct {
 // does at NETDEV_CHANGE) follows its carrier through linkwatch, later;
 // a dummy's is there at once.
 func (r *runner) settleAll() error {
-	defer func() { r.settle = r.settle[:0] }()
+	defer func() { r.settle, r.settleAddr = r.settle[:0], r.settleAddr[:0] }()
+	for _, k := range r.settleAddr {
+		// Best effort: a kernel that never inserts the route (what a
+		// case may test) is left to the case's own assertion.
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+			_, out, err := r.run([]string{"ip", "-netns", k[0], "-6", "route", "show", "table", "local", k[1]})
+			if err != nil {
+				return err
+			}
+			if strings.TrimSpace(out) != "" {
+				break
+			}
+			if err := r.sleep(5 * time.Millisecond); err != nil {
+				return err
+			}
+		}
+	}
 	for _, k := range r.settle {
 		d := r.peers[k]
 		// a veth without carrier is DOWN (NO-CARRIER), as a dummy with
@@ -516,12 +597,8 @@ func (r *runner) settleAll() error {
 			if time.Now().After(deadline) {
 				return fmt.Errorf("the dummy %s (a veth pair here) did not reach operstate %s within 2 s: %s", k[1], want, strings.TrimSpace(out))
 			}
-			t := time.NewTimer(5 * time.Millisecond)
-			select {
-			case <-r.ctx.Done():
-				t.Stop()
-				return r.ctx.Err()
-			case <-t.C:
+			if err := r.sleep(5 * time.Millisecond); err != nil {
+				return err
 			}
 		}
 	}
