@@ -18,8 +18,15 @@
 // Prepare refuses, before anything is created, a scenario the running
 // kernel or the lab cannot host, with the reasons. Compare sets a live
 // verdict beside the model's (exhaustive or sampled) and says what the
-// comparison covers. Window measures the seed's delete+add window on
-// the running kernel.
+// comparison covers; RunItem checks the model with package check, runs
+// the scenario live and compares the two, and WriteText and WriteMatrix
+// print that as `raceroute lab` does.
+//
+// Its parts: lab/liverun holds what every run shares (the host, the
+// recorder, the result), lab/segment plays neigh scenarios, lab/fib6host
+// fib6 scenarios; lab/window measures the seed's delete+add window on
+// the running kernel, lab/fuzz tests the models against it with random
+// cases.
 package lab
 
 import (
@@ -29,22 +36,30 @@ import (
 	"strings"
 	"time"
 
-	"raceroute/explore"
+	"raceroute/lab/fib6host"
+	"raceroute/lab/liverun"
+	"raceroute/lab/segment"
 	"raceroute/live/netns"
 	"raceroute/scenario"
 	"raceroute/scenario/fib6file"
 	"raceroute/scenario/neighfile"
 )
 
-// Limits of what the lab builds.
-const (
-	// MaxNamespaces bounds the namespaces of one run (hosts, peers and
-	// the segment).
-	MaxNamespaces = 16
-	// ifNameMax is IFNAMSIZ - 1: the longest interface name the kernel
-	// takes (dev_valid_name()).
-	ifNameMax = 15
+// What a run shares with the packages that play it (lab/liverun).
+type (
+	// Host is the machine a run runs on: its kernel, profile and tools.
+	Host = liverun.Host
+	// Options are a live run's.
+	Options = liverun.Options
+	// Result is a live run's verdict, in the shape of a check report.
+	Result = liverun.Result
+	// Event is one thing that happened in a live run.
+	Event = liverun.Event
 )
+
+// DetectHost reads the running kernel's release and profile and what
+// the lab finds on it (liverun.DetectHost).
+func DetectHost(ctx context.Context) (Host, error) { return liverun.DetectHost(ctx) }
 
 // Refused is a scenario the lab cannot host here, with every reason.
 type Refused struct {
@@ -77,8 +92,8 @@ type Live struct {
 	Notes []string
 
 	host  Host
-	neigh *neighRun
-	fib6  *fib6Run
+	neigh *segment.Plan
+	fib6  *fib6host.Plan
 }
 
 // Prepare compiles variant v of sc on h's profile and checks that the
@@ -98,18 +113,18 @@ func Prepare(sc *scenario.Scenario, v scenario.Variant, h Host) (*Live, error) {
 		if err != nil {
 			return nil, err
 		}
-		l.neigh, reasons = prepareNeigh(m.Config(), time.Duration(horizon)*time.Millisecond, h, l.Properties)
+		l.neigh, reasons = segment.Prepare(m.Config(), time.Duration(horizon)*time.Millisecond, h, l.Properties)
 		if l.neigh != nil {
-			l.Timed, l.Duration, l.Notes = true, l.neigh.duration(), l.neigh.notes
+			l.Timed, l.Duration, l.Notes = true, l.neigh.Duration(), l.neigh.Notes()
 		}
 	case "fib6":
 		c, err := fib6file.Build(sc, v, h.Profile)
 		if err != nil {
 			return nil, err
 		}
-		l.fib6, reasons = prepareFib6(c, h)
+		l.fib6, reasons = fib6host.Prepare(c, h)
 		if l.fib6 != nil {
-			l.Duration, l.Notes = l.fib6.duration(), l.fib6.notes
+			l.Duration, l.Notes = l.fib6.Duration(), l.fib6.Notes()
 		}
 	default:
 		reasons = []string{fmt.Sprintf("the lab plays models fib6 and neigh, not %q", sc.Model)}
@@ -124,97 +139,6 @@ func Prepare(sc *scenario.Scenario, v scenario.Variant, h Host) (*Live, error) {
 func IsRefused(err error) bool {
 	var r *Refused
 	return errors.As(err, &r)
-}
-
-// Options of a live run.
-type Options struct {
-	// Seed draws the times the scenario leaves open (windows such as
-	// `start: 300ms..1300ms`, jitter): one live run is one draw.
-	Seed uint64
-	// Progress, if set, is called about once a second during a timed
-	// run with the time played so far.
-	Progress func(elapsed, total time.Duration)
-}
-
-// Result is a live run's verdict, in the shape of a check report.
-type Result struct {
-	Scenario string `json:"scenario"`
-	// Release is the running kernel's; Profile the profile chosen for it.
-	Release string `json:"release"`
-	Profile string `json:"profile"`
-	// Property is the first violated property, or every property's name
-	// when none is violated.
-	Property string          `json:"property"`
-	Verdict  explore.Verdict `json:"verdict"`
-	// Properties has every property's live verdict.
-	Properties []PropertyResult `json:"properties"`
-	// ElapsedMS is the run's wall-clock time, building included.
-	ElapsedMS float64 `json:"elapsed_ms"`
-	Seed      uint64  `json:"seed"`
-	// Draws are the times drawn for this run from the scenario's windows.
-	Draws []Draw `json:"draws,omitempty"`
-	// Notes say where this run departed from the model's reading.
-	Notes []string `json:"notes,omitempty"`
-	// Namespaces are those the run created (all deleted at its end).
-	Namespaces []string `json:"namespaces"`
-	// Events are every netlink event, frame and lab action recorded,
-	// in time order.
-	Events []Event `json:"events"`
-
-	// watched are the hosts whose frames the story shows: those a
-	// property watches or a flow sends from.
-	watched map[string]bool
-}
-
-// Story is the part of Events a reader follows: the lab's actions, the
-// kernel's route, route-cache and neighbour changes from t=0 on, and the
-// frames seen by the hosts the properties watch.
-func (r *Result) Story() []Event {
-	var out []Event
-	for _, e := range r.Events {
-		switch {
-		case e.Source == "lab":
-		case e.T < 0 || e.Initial:
-			continue
-		case e.Source == "frame" && !r.watched[e.Host]:
-			continue
-		case e.Source == "netlink" && e.Label != "[NEIGH]" && e.Label != "[ROUTE]" && e.Label != "[RTCAH]" && e.Label != "[OVERFLOW]" && e.Label != "[RESYNC]":
-			continue
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-// PropertyResult is one property's live verdict.
-type PropertyResult struct {
-	Name        string          `json:"name"`
-	Kind        explore.Kind    `json:"kind"`
-	Verdict     explore.Verdict `json:"verdict"`
-	Explanation string          `json:"explanation"`
-}
-
-// Draw is one time drawn from a window of the scenario.
-type Draw struct {
-	What string  `json:"what"`
-	At   float64 `json:"at_s"`
-	// Window is the scenario's window, as "0.300..1.300 s".
-	Window string `json:"window"`
-}
-
-// finish fills the verdict fields from the properties.
-func (r *Result) finish() {
-	r.Verdict = explore.Holds
-	var names []string
-	for _, p := range r.Properties {
-		names = append(names, p.Name)
-		if p.Verdict == explore.Violated && r.Verdict != explore.Violated {
-			r.Verdict, r.Property = explore.Violated, p.Name
-		}
-	}
-	if r.Verdict != explore.Violated {
-		r.Property = strings.Join(names, ", ")
-	}
 }
 
 // Run builds the scenario's hosts, plays it, judges its properties on
@@ -242,9 +166,9 @@ func (l *Live) Run(ctx context.Context, o Options) (res *Result, err error) {
 	}()
 	switch {
 	case l.neigh != nil:
-		err = l.neigh.run(ctx, run, o, res)
+		err = l.neigh.Run(ctx, run, o, res)
 	case l.fib6 != nil:
-		err = l.fib6.run(ctx, run, o, res)
+		err = l.fib6.Run(ctx, run, o, res)
 	}
 	if err != nil {
 		return res, fmt.Errorf("%s live: %w", l.Scenario, err)
@@ -252,6 +176,6 @@ func (l *Live) Run(ctx context.Context, o Options) (res *Result, err error) {
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("%s live: interrupted: %w", l.Scenario, err)
 	}
-	res.finish()
+	res.Finish()
 	return res, nil
 }

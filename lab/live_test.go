@@ -3,15 +3,12 @@ package lab
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"raceroute/explore"
-	"raceroute/live/netns"
 	"raceroute/live/netns/nstest"
 	"raceroute/scenario"
 )
@@ -62,22 +59,6 @@ func modelOf(t *testing.T, sc *scenario.Scenario, v scenario.Variant, h Host) []
 			mv.Properties = append(mv.Properties, mp)
 		}
 		out = append(out, mv)
-	}
-	return out
-}
-
-// leftovers lists the namespaces of this process that still exist.
-func leftovers(t *testing.T) []string {
-	t.Helper()
-	all, err := netns.List()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, n := range all {
-		if strings.HasPrefix(n, fmt.Sprintf("rr-%d-", os.Getpid())) {
-			out = append(out, n)
-		}
 	}
 	return out
 }
@@ -146,7 +127,7 @@ func TestLibraryFib6Live(t *testing.T) {
 	if n < 9 {
 		t.Errorf("ran %d fib6 variants live, want the 9 of the babeld scenarios at least", n)
 	}
-	if l := leftovers(t); len(l) > 0 {
+	if l := nstest.NamespacesOf(t, os.Getpid()); len(l) > 0 {
 		t.Errorf("namespaces left behind: %v", l)
 	}
 }
@@ -218,7 +199,7 @@ func TestRunCleansUpWhenInterrupted(t *testing.T) {
 		if res == nil || len(res.Namespaces) < 5 {
 			t.Errorf("the interrupted run did not get to build its hosts: %+v", res)
 		}
-		if l := leftovers(t); len(l) > 0 {
+		if l := nstest.NamespacesOf(t, os.Getpid()); len(l) > 0 {
 			t.Errorf("an interrupted run left %v", l)
 		}
 	})
@@ -230,70 +211,8 @@ func TestRunCleansUpWhenInterrupted(t *testing.T) {
 		if res == nil || len(res.Namespaces) == 0 {
 			t.Errorf("no namespaces recorded: %+v", res)
 		}
-		if l := leftovers(t); len(l) > 0 {
+		if l := nstest.NamespacesOf(t, os.Getpid()); len(l) > 0 {
 			t.Errorf("a run that panicked left %v", l)
 		}
 	})
-}
-
-// TestWindowSmall runs the window experiment briefly: delete+add lets
-// lookups match the unreachable /48 (the host's sendto fails, the
-// client gets ICMPv6 no route); replace and the control see none.
-func TestWindowSmall(t *testing.T) {
-	h := liveHost(t)
-	res, err := Window(context.Background(), h, WindowOptions{Moves: 500, Every: time.Millisecond, Rate: 10000, Strategies: []string{"none", "delete-add", "replace"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res) != 3 {
-		t.Fatalf("%d results, want 3", len(res))
-	}
-	errs := func(c StreamCount) int {
-		n := 0
-		for _, v := range c.Errors {
-			n += v
-		}
-		return n
-	}
-	for _, r := range res {
-		t.Logf("%s: %.2f s, gap median %.0f us; host %+v; client %+v", r.Strategy, r.Seconds, r.GapMedianUS, r.Local, r.Forwarded)
-		if r.Local.Sent < 1000 || r.Forwarded.Sent < 1000 {
-			t.Errorf("%s: the streams sent %d and %d packets, want at least 1000 each", r.Strategy, r.Local.Sent, r.Forwarded.Sent)
-		}
-		switch r.Strategy {
-		case "delete-add":
-			if r.Local.Errors["sendto EHOSTUNREACH"] == 0 {
-				t.Errorf("delete-add: no sendto EHOSTUNREACH in %+v: the window between delete and add went unseen", r.Local)
-			}
-			if !slices.ContainsFunc(keys(r.Forwarded.Errors), func(k string) bool { return strings.Contains(k, "no route") }) {
-				t.Errorf("delete-add: no ICMPv6 no route in %+v", r.Forwarded)
-			}
-			if r.GapMedianUS <= 0 {
-				t.Error("delete-add: no gap measured")
-			}
-		default:
-			if errs(r.Local)+errs(r.Forwarded) != 0 {
-				t.Errorf("%s: errors %v, %v: want none", r.Strategy, r.Local.Errors, r.Forwarded.Errors)
-			}
-		}
-	}
-	if l := leftovers(t); len(l) > 0 {
-		t.Errorf("the experiment left %v", l)
-	}
-}
-
-func keys(m map[string]int) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
-}
-
-func refusedReasons(err error) []string {
-	var r *Refused
-	if errors.As(err, &r) {
-		return r.Reasons
-	}
-	return nil
 }

@@ -16,10 +16,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"raceroute/check"
-	"raceroute/explore"
 	"raceroute/lab"
 	"raceroute/lab/fuzz"
+	"raceroute/lab/window"
 	"raceroute/live/netns"
 	"raceroute/scenario"
 )
@@ -179,9 +178,9 @@ func runLab(cmd *cobra.Command, args []string, o labOptions) error {
 		return labFuzz(ctx, out, stderr, h, o)
 	}
 	if o.format == "text" {
-		writeHostHeader(out, h)
+		lab.WriteHostHeader(out, h)
 	}
-	var items []labItem
+	var items []lab.Item
 	if o.all {
 		lib, err := scenario.Library()
 		if err != nil {
@@ -189,7 +188,7 @@ func runLab(cmd *cobra.Command, args []string, o labOptions) error {
 		}
 		for _, sc := range lib {
 			for _, v := range sc.Variants {
-				items = append(items, prepareItem(sc, v, h))
+				items = append(items, lab.NewItem(sc, v, h))
 			}
 		}
 	} else {
@@ -200,13 +199,13 @@ func runLab(cmd *cobra.Command, args []string, o labOptions) error {
 			}
 			for _, v := range sc.Variants {
 				if variant == "" || v.Name == variant {
-					items = append(items, prepareItem(sc, v, h))
+					items = append(items, lab.NewItem(sc, v, h))
 				}
 			}
 		}
 		for _, it := range items {
-			if it.err != nil {
-				return badInput(it.err)
+			if it.Err != nil {
+				return badInput(it.Err)
 			}
 		}
 	}
@@ -220,19 +219,19 @@ func runLab(cmd *cobra.Command, args []string, o labOptions) error {
 	} else if len(removed) > 0 {
 		fmt.Fprintf(stderr, "raceroute lab: deleted %d namespaces killed runs left: %s\n", len(removed), strings.Join(removed, " "))
 	}
-	prog := newLabProgress(stderr, items)
-	prog.announce()
-	reports := make([]labReport, 0, len(items))
+	prog := lab.NewProgress(stderr, isTerminal(stderr), items)
+	prog.Announce()
+	reports := make([]lab.Report, 0, len(items))
 	disagree, failed := 0, 0
 	enc := json.NewEncoder(out)
 	for i := range items {
 		it := &items[i]
-		if it.err != nil {
-			reports = append(reports, labReport{Scenario: it.name, Release: h.Release, Profile: h.Profile.Name, Refused: refusedReasons(it.err)})
+		if it.Err != nil {
+			reports = append(reports, lab.RefusedReport(*it, h))
 			continue
 		}
-		r, err := labOne(ctx, it, h, o, prog)
-		prog.clear()
+		r, err := lab.RunItem(ctx, it, h, o.seed, prog)
+		prog.Clear()
 		if err != nil && ctx.Err() != nil {
 			return fmt.Errorf("lab interrupted (everything it created is deleted): %w", err)
 		}
@@ -244,8 +243,8 @@ func runLab(cmd *cobra.Command, args []string, o labOptions) error {
 			disagree++
 		}
 		if events != nil && r.Live != nil {
-			if err := writeEvents(events, r.Scenario, r.Live.Events); err != nil {
-				return err
+			if err := lab.WriteEvents(events, r.Scenario, r.Live.Events); err != nil {
+				return fmt.Errorf("--events: %w", err)
 			}
 		}
 		switch {
@@ -254,274 +253,18 @@ func runLab(cmd *cobra.Command, args []string, o labOptions) error {
 				return fmt.Errorf("write report: %w", err)
 			}
 		case !o.all:
-			writeLabText(out, r)
+			lab.WriteText(out, r)
 		}
 		reports = append(reports, r)
 	}
 	if o.all && o.format == "text" {
-		writeLabMatrix(out, reports)
+		lab.WriteMatrix(out, reports)
 	}
 	switch {
 	case failed > 0:
 		return fmt.Errorf("%d live run(s) failed", failed)
 	case disagree > 0:
 		return mismatchError{disagree}
-	}
-	return nil
-}
-
-// labItem is one scenario variant to run live, prepared or refused.
-type labItem struct {
-	sc   *scenario.Scenario
-	v    scenario.Variant
-	name string
-	live *lab.Live
-	err  error
-}
-
-func prepareItem(sc *scenario.Scenario, v scenario.Variant, h lab.Host) labItem {
-	it := labItem{sc: sc, v: v, name: sc.FullName(v)}
-	it.live, it.err = lab.Prepare(sc, v, h)
-	return it
-}
-
-func refusedReasons(err error) []string {
-	var r *lab.Refused
-	if errors.As(err, &r) {
-		return r.Reasons
-	}
-	return []string{err.Error()}
-}
-
-// labReport is one scenario variant's live verdict beside the model's,
-// as `lab --format json` prints it.
-type labReport struct {
-	Scenario     string   `json:"scenario"`
-	Release      string   `json:"release"`
-	Profile      string   `json:"profile"`
-	ProfileNotes []string `json:"profile_notes,omitempty"`
-	// Refused says why the scenario cannot run here (nothing ran).
-	Refused []string `json:"refused,omitempty"`
-	// Live is the live run's verdict, Model the model's check reports on
-	// the running kernel's profile (one per candidate setting when the
-	// profile could not pin one), Comparison the two side by side.
-	Live       *lab.Result     `json:"live,omitempty"`
-	Model      []check.Report  `json:"model,omitempty"`
-	Comparison *lab.Comparison `json:"comparison,omitempty"`
-	Error      string          `json:"error,omitempty"`
-}
-
-// labOne checks the model on the running kernel's profile, runs the
-// scenario live and compares the two.
-func labOne(ctx context.Context, it *labItem, h lab.Host, o labOptions, prog *labProgress) (labReport, error) {
-	r := labReport{Scenario: it.name, Release: h.Release, Profile: h.Profile.Name, ProfileNotes: h.Profile.Notes}
-	co := defaultCheckOptions(false).Settings
-	co.Seed = o.seed
-	var models []lab.ModelVerdict
-	for _, q := range h.Profile.Resolve(it.sc.Switches()) {
-		j := check.Job{Scenario: it.sc, Variant: it.v, Profile: q, Column: h.Profile.Name}
-		d, err := check.Search(ctx, j, co, 0, check.NewProgress(io.Discard))
-		if err != nil {
-			return r, err
-		}
-		rep, err := check.ReportJob(j, co, d)
-		if err != nil {
-			return r, err
-		}
-		r.Model = append(r.Model, rep)
-		mv, err := modelVerdict(ctx, j, co, rep)
-		if err != nil {
-			return r, err
-		}
-		models = append(models, mv)
-	}
-	prog.starting(it)
-	res, err := it.live.Run(ctx, lab.Options{Seed: o.seed, Progress: prog.update})
-	prog.finished(it)
-	r.Live = res
-	if err != nil {
-		return r, err
-	}
-	c := lab.Compare(res, models)
-	r.Comparison = &c
-	return r, nil
-}
-
-// modelVerdict turns a check report into what Compare reads; for an
-// exhaustive search that found a violation it samples random schedules
-// for the share that violate, which one live run is judged against.
-func modelVerdict(ctx context.Context, j check.Job, co check.Settings, rep check.Report) (lab.ModelVerdict, error) {
-	mv := lab.ModelVerdict{Kernel: rep.Kernel, Sampled: rep.Runs > 0, Exhaustive: rep.Exhaustive, Runs: rep.Runs}
-	var share map[string]float64
-	for _, p := range rep.Properties {
-		mp := lab.ModelPropVerdict{Name: p.Name, Verdict: p.Verdict}
-		switch {
-		case p.FailureRate != nil:
-			mp.Rate, mp.CIHigh, mp.RateKnown = *p.FailureRate, *p.CIHigh, true
-		case p.Verdict == explore.Violated:
-			if share == nil {
-				ov := co.Overrides(0)
-				c, err := j.Scenario.CompileFor(j.Variant, j.Profile, ov)
-				if err != nil {
-					return mv, badInput(err)
-				}
-				opts := j.Scenario.Options(ov)
-				opts.Seed = co.Seed
-				share = lab.SampleShare(ctx, c, opts)
-			}
-			mp.Rate, mp.RateKnown = share[p.Name], true
-		}
-		mv.Properties = append(mv.Properties, mp)
-	}
-	return mv, nil
-}
-
-// writeHostHeader says which kernel runs and the profile chosen for it.
-func writeHostHeader(w io.Writer, h lab.Host) {
-	fmt.Fprintf(w, "running kernel %s: profile %s\n", h.Release, h.Profile.Name)
-	for _, n := range h.Profile.Notes {
-		fmt.Fprintf(w, "  %s\n", n)
-	}
-	fmt.Fprintln(w)
-}
-
-func liveWord(v explore.Verdict) string { return strings.ToUpper(string(v)) }
-
-// writeLabText prints one live run in check's text format, the model's
-// check report after it, then the comparison.
-func writeLabText(w io.Writer, r labReport) {
-	if r.Live == nil {
-		return
-	}
-	l := r.Live
-	fmt.Fprintf(w, "%s live on %s (%s): %s\n", l.Scenario, l.Release, l.Profile, liveWord(l.Verdict))
-	fmt.Fprintf(w, "  one live run: %.1f s, seed %d", l.ElapsedMS/1000, l.Seed)
-	if len(l.Draws) > 0 {
-		var ds []string
-		for _, d := range l.Draws {
-			ds = append(ds, fmt.Sprintf("%s %.3f s (of %s)", d.What, d.At, d.Window))
-		}
-		fmt.Fprintf(w, "; drawn: %s", strings.Join(ds, ", "))
-	}
-	fmt.Fprintln(w)
-	for _, p := range l.Properties {
-		fmt.Fprintf(w, "  property %s (%s) %s live: %s\n", p.Name, p.Kind, p.Verdict, p.Explanation)
-	}
-	story := l.Story()
-	fmt.Fprintf(w, "  story (%d of the %d events recorded; --events FILE writes them all):\n", len(story), len(l.Events))
-	for _, e := range story {
-		fmt.Fprintf(w, "    t=%.3f %-10s %-9s %s\n", e.T, e.Host, e.Label, e.Text)
-	}
-	for _, n := range l.Notes {
-		fmt.Fprintf(w, "  note: %s\n", n)
-	}
-	fmt.Fprintf(w, "  namespaces (deleted): %s\n\n", strings.Join(l.Namespaces, " "))
-	fmt.Fprintln(w, "model:")
-	for _, m := range r.Model {
-		check.WriteText(w, m)
-	}
-	if c := r.Comparison; c != nil {
-		fmt.Fprintf(w, "comparison: %s\n", strings.ToUpper(string(c.Agreement)))
-		for _, p := range c.Properties {
-			fmt.Fprintf(w, "  %s on %s: live %s, model %s: %s: %s\n", p.Name, p.Kernel, p.Live, p.Model, p.Agreement, p.Why)
-		}
-		fmt.Fprintf(w, "  covers: %s\n\n", c.Covers)
-	}
-}
-
-// modelCell is the model's verdict as check's matrix writes it.
-func modelCell(rs []check.Report) string {
-	if len(rs) == 0 {
-		return "-"
-	}
-	cell := func(r check.Report) string {
-		switch {
-		case r.Runs > 0 && r.Verdict == explore.Violated:
-			return fmt.Sprintf("%.0f%%", 100**r.FailureRate)
-		case r.Runs > 0 && r.Verdict == explore.Holds:
-			return "holds*"
-		}
-		return string(r.Verdict)
-	}
-	s := cell(rs[0])
-	for _, r := range rs[1:] {
-		if cell(r) != s {
-			return "either"
-		}
-	}
-	return s
-}
-
-// writeLabMatrix prints lab --all's matrix: model against live verdict
-// per scenario variant, what disagrees or cannot be decided, what each
-// comparison covers, and what could not run here.
-func writeLabMatrix(w io.Writer, reports []labReport) {
-	width := len("scenario")
-	for _, r := range reports {
-		width = max(width, len(r.Scenario))
-	}
-	fmt.Fprintf(w, "%-*s  %-8s  %-8s  %s\n", width, "scenario", "model", "live", "comparison")
-	counts := map[lab.Agreement]int{}
-	covers := map[string]bool{}
-	var coverOrder []string
-	var refused, remarks []string
-	for _, r := range reports {
-		switch {
-		case len(r.Refused) > 0:
-			fmt.Fprintf(w, "%-*s  %-8s  %-8s  %s\n", width, r.Scenario, modelCell(r.Model), "-", "cannot run here")
-			refused = append(refused, fmt.Sprintf("  %s: %s", r.Scenario, strings.Join(r.Refused, "; ")))
-		case r.Error != "":
-			fmt.Fprintf(w, "%-*s  %-8s  %-8s  %s\n", width, r.Scenario, modelCell(r.Model), "failed", "-")
-			remarks = append(remarks, fmt.Sprintf("  %s: the live run failed: %s", r.Scenario, r.Error))
-		default:
-			c := r.Comparison
-			counts[c.Agreement]++
-			fmt.Fprintf(w, "%-*s  %-8s  %-8s  %s\n", width, r.Scenario, modelCell(r.Model), r.Live.Verdict, c.Agreement)
-			for _, p := range c.Properties {
-				if p.Agreement != lab.Agree {
-					remarks = append(remarks, fmt.Sprintf("  %s %s on %s: %s", r.Scenario, p.Name, p.Kernel, p.Why))
-				}
-			}
-			for _, s := range strings.SplitAfter(c.Covers, ". ") {
-				if s = strings.TrimSpace(s); s != "" && !covers[s] {
-					covers[s] = true
-					coverOrder = append(coverOrder, s)
-				}
-			}
-		}
-	}
-	fmt.Fprintf(w, "\n%d agree, %d disagree, %d not decisive, of %d live runs; %d could not run here.\n",
-		counts[lab.Agree], counts[lab.Disagree], counts[lab.NotDecisive], counts[lab.Agree]+counts[lab.Disagree]+counts[lab.NotDecisive]+counts[lab.NoModel], len(refused))
-	fmt.Fprintln(w, "  model: check's verdict on the running kernel's profile (holds*: no violation in the seeded runs; N%: violated in N % of them)")
-	fmt.Fprintln(w, "  live:  the verdict of one live run, judged on what the kernel did")
-	for _, s := range coverOrder {
-		fmt.Fprintf(w, "  %s\n", s)
-	}
-	if len(remarks) > 0 {
-		fmt.Fprintln(w, "Not agreeing:")
-		for _, s := range remarks {
-			fmt.Fprintln(w, s)
-		}
-	}
-	if len(refused) > 0 {
-		fmt.Fprintln(w, "Could not run here:")
-		for _, s := range refused {
-			fmt.Fprintln(w, s)
-		}
-	}
-}
-
-// writeEvents writes a run's events as JSON lines, each with its
-// scenario.
-func writeEvents(w io.Writer, name string, events []lab.Event) error {
-	enc := json.NewEncoder(w)
-	for _, e := range events {
-		if err := enc.Encode(struct {
-			Scenario string `json:"scenario"`
-			lab.Event
-		}{name, e}); err != nil {
-			return fmt.Errorf("--events: %w", err)
-		}
 	}
 	return nil
 }
@@ -546,7 +289,7 @@ func labCleanup(w io.Writer) error {
 // non-nil (exit 1) when a case disagreed.
 func labFuzz(ctx context.Context, out, stderr io.Writer, h lab.Host, o labOptions) error {
 	if o.format == "text" {
-		writeHostHeader(out, h)
+		lab.WriteHostHeader(out, h)
 	}
 	on := isTerminal(stderr)
 	opts := fuzz.Options{N: o.fuzz, Seed: o.seed, Categories: o.categories, Profile: h.Profile}
@@ -578,12 +321,13 @@ func labWindow(ctx context.Context, out, stderr io.Writer, h lab.Host, o labOpti
 	est := time.Duration(len(strategies)*o.moves) * o.moveEvery
 	fmt.Fprintf(stderr, "raceroute lab --window: %d moves a strategy, one every %s, streams of %d packets/s: about %s\n", o.moves, o.moveEvery, o.rate, est.Round(time.Second))
 	on := isTerminal(stderr)
-	res, err := lab.Window(ctx, h, lab.WindowOptions{Moves: o.moves, Every: o.moveEvery, Rate: o.rate, Strategies: strategies,
+	wo := window.Options{Moves: o.moves, Every: o.moveEvery, Rate: o.rate, Strategies: strategies,
 		Progress: func(s string, done, total int) {
 			if on {
 				fmt.Fprintf(stderr, "\r\x1b[K%s: %d of %d moves", s, done, total)
 			}
-		}})
+		}}
+	res, err := window.Run(ctx, h, wo)
 	if on {
 		fmt.Fprint(stderr, "\r\x1b[K")
 	}
@@ -599,93 +343,12 @@ func labWindow(ctx context.Context, out, stderr io.Writer, h lab.Host, o labOpti
 		}
 		return nil
 	}
-	writeHostHeader(out, h)
-	fmt.Fprintf(out, "the /80 moved %d times per strategy, one move every %s; two streams of %d echo requests/s to %s: from the host itself, and from a client it routes for\n",
-		o.moves, o.moveEvery, o.rate, "2001:67c:1254:e:10::1")
-	fmt.Fprintf(out, "%-10s  %7s  %-22s  %-40s\n", "strategy", "seconds", "delete->add ack (us)", "stream: sent / replies / errors / lost")
-	for _, r := range res {
-		gap := "-"
-		if r.GapMedianUS > 0 {
-			gap = fmt.Sprintf("median %.0f, p99 %.0f", r.GapMedianUS, r.GapP99US)
-		}
-		fmt.Fprintf(out, "%-10s  %7.2f  %-22s  host:   %d / %d / %s / %d\n", r.Strategy, r.Seconds, gap, r.Local.Sent, r.Local.Replies, errorsText(r.Local.Errors), r.Local.Lost)
-		fmt.Fprintf(out, "%-10s  %7s  %-22s  client: %d / %d / %s / %d\n", "", "", "", r.Forwarded.Sent, r.Forwarded.Replies, errorsText(r.Forwarded.Errors), r.Forwarded.Lost)
-	}
+	lab.WriteHostHeader(out, h)
+	window.WriteText(out, wo, res)
 	return nil
-}
-
-func errorsText(m map[string]int) string {
-	if len(m) == 0 {
-		return "0"
-	}
-	var parts []string
-	for k, n := range m {
-		parts = append(parts, fmt.Sprintf("%d %s", n, k))
-	}
-	return strings.Join(parts, ", ")
 }
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// labProgress says up front how long the runs take, and shows progress
-// on a terminal only.
-type labProgress struct {
-	w     io.Writer
-	on    bool
-	items []labItem
-	left  time.Duration
-	cur   string
-	dirty bool
-}
-
-func newLabProgress(w io.Writer, items []labItem) *labProgress {
-	return &labProgress{w: w, on: isTerminal(w), items: items}
-}
-
-// announce says how long the runs will take, before any starts.
-func (p *labProgress) announce() {
-	n, timed, refused := 0, 0, 0
-	for _, it := range p.items {
-		if it.err != nil {
-			refused++
-			continue
-		}
-		n++
-		p.left += it.live.Duration
-		if it.live.Timed {
-			timed++
-		}
-	}
-	if n == 1 {
-		for _, it := range p.items {
-			if it.live != nil && it.live.Timed {
-				fmt.Fprintf(p.w, "raceroute lab: %s is timed and runs in real time: about %s\n", it.name, it.live.Duration.Round(time.Second))
-			}
-		}
-		return
-	}
-	fmt.Fprintf(p.w, "raceroute lab: %d scenario variants to run live (%d timed, in real time), %d cannot run here: about %s in all\n", n, timed, refused, p.left.Round(time.Second))
-}
-
-func (p *labProgress) starting(it *labItem) { p.cur = it.name }
-
-func (p *labProgress) finished(it *labItem) { p.left -= it.live.Duration }
-
-func (p *labProgress) update(elapsed, total time.Duration) {
-	if !p.on {
-		return
-	}
-	rest := p.left - min(elapsed, total)
-	fmt.Fprintf(p.w, "\r\x1b[K%s: %.0f of %.0f s; about %s left in all", p.cur, elapsed.Seconds(), total.Seconds(), rest.Round(time.Second))
-	p.dirty = true
-}
-
-func (p *labProgress) clear() {
-	if p.on && p.dirty {
-		fmt.Fprint(p.w, "\r\x1b[K")
-		p.dirty = false
-	}
 }

@@ -29,22 +29,6 @@ func runChild() {
 	}
 }
 
-// namespacesOf lists the namespaces named after process pid.
-func namespacesOf(t *testing.T, pid int) []string {
-	t.Helper()
-	all, err := netns.List()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, n := range all {
-		if strings.HasPrefix(n, fmt.Sprintf("rr-%d-", pid)) {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 func testdata(t *testing.T, name string) string {
 	t.Helper()
 	p, err := filepath.Abs(filepath.Join("..", "..", "lab", "testdata", name))
@@ -76,7 +60,7 @@ func startLabMidway(t *testing.T) (*exec.Cmd, *nstest.Output) {
 		runCLI(t, "lab", "--cleanup")
 	})
 	deadline := time.Now().Add(30 * time.Second)
-	for len(namespacesOf(t, cmd.Process.Pid)) < 5 {
+	for len(nstest.NamespacesOf(t, cmd.Process.Pid)) < 5 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the lab run did not build its namespaces in 30 s; it said:\n%s", out.String())
 		}
@@ -104,7 +88,7 @@ func TestLabInterruptedCleansUp(t *testing.T) {
 	if !strings.Contains(out.String(), "lab interrupted (everything it created is deleted)") {
 		t.Errorf("the interrupted run did not say so:\n%s", out.String())
 	}
-	if left := namespacesOf(t, pid); len(left) > 0 {
+	if left := nstest.NamespacesOf(t, pid); len(left) > 0 {
 		t.Errorf("the interrupted run left %v", left)
 	}
 	if regs, _ := filepath.Glob(filepath.Join(netns.RegistryDir, fmt.Sprintf("%d-*", pid))); len(regs) > 0 {
@@ -125,7 +109,7 @@ func TestLabKilledThenCleanup(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	left := namespacesOf(t, pid)
+	left := nstest.NamespacesOf(t, pid)
 	if len(left) < 5 {
 		t.Fatalf("after SIGKILL only %v are left: the kill came too late to prove anything", left)
 	}
@@ -175,7 +159,7 @@ func TestLabRefusesBeforeCreating(t *testing.T) {
 		t.Errorf("stderr does not say %q:\n%s", want, stderr)
 	}
 	after, _ := netns.List()
-	if len(after) > len(before) || len(namespacesOf(t, os.Getpid())) > 0 {
+	if len(after) > len(before) || len(nstest.NamespacesOf(t, os.Getpid())) > 0 {
 		t.Errorf("namespaces were created: before %v, after %v", before, after)
 	}
 	if regs, _ := filepath.Glob(filepath.Join(netns.RegistryDir, fmt.Sprintf("%d-*", os.Getpid()))); len(regs) > 0 {
@@ -276,7 +260,7 @@ func TestLabFuzz(t *testing.T) {
 			t.Errorf("text report lacks %q:\n%s", want, out)
 		}
 	}
-	if left := namespacesOf(t, os.Getpid()); len(left) > 0 {
+	if left := nstest.NamespacesOf(t, os.Getpid()); len(left) > 0 {
 		t.Errorf("namespaces left: %v", left)
 	}
 }

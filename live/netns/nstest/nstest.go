@@ -9,9 +9,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -34,6 +36,23 @@ func RequireRoot(t testing.TB) {
 		t.Fatal("this test needs root (RACEROUTE_REQUIRE_ROOT=1 is set)")
 	}
 	t.Skip("needs root to create network namespaces")
+}
+
+// NamespacesOf lists the namespaces a netns.Run of process pid
+// created (rr-PID-...) that still exist.
+func NamespacesOf(t testing.TB, pid int) []string {
+	t.Helper()
+	all, err := netns.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, n := range all {
+		if strings.HasPrefix(n, fmt.Sprintf("rr-%d-", pid)) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // New creates a namespace named rrtest-TAG-RANDOM and deletes it when the

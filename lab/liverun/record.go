@@ -1,4 +1,4 @@
-package lab
+package liverun
 
 import (
 	"context"
@@ -38,29 +38,36 @@ type Event struct {
 	record *trace.Record // netlink and frame events
 }
 
-// recorder collects a run's events from its goroutines.
-type recorder struct {
+// At is when the event happened.
+func (e Event) At() time.Time { return e.at }
+
+// Record is the netlink event or frame as recorded (nil for the lab's
+// actions).
+func (e Event) Record() *trace.Record { return e.record }
+
+// Recorder collects a run's events from its goroutines.
+type Recorder struct {
 	mu     sync.Mutex
 	t0     time.Time
 	events []Event
 }
 
-func newRecorder() *recorder { return &recorder{t0: time.Now()} }
+func NewRecorder() *Recorder { return &Recorder{t0: time.Now()} }
 
-// start sets the timeline's origin.
-func (r *recorder) start(t0 time.Time) {
+// Start sets the timeline's origin.
+func (r *Recorder) Start(t0 time.Time) {
 	r.mu.Lock()
 	r.t0 = t0
 	r.mu.Unlock()
 }
 
-// act records an action of the lab at time t.
-func (r *recorder) act(t time.Time, host, label, format string, args ...any) {
+// Act records an action of the lab at time t.
+func (r *Recorder) Act(t time.Time, host, label, format string, args ...any) {
 	r.add(Event{at: t, Host: host, Source: "lab", Label: label, Text: fmt.Sprintf(format, args...)})
 }
 
-// kernel records a netlink event or a sniffed frame.
-func (r *recorder) kernel(host string, rec trace.Record) {
+// Kernel records a netlink event or a sniffed frame.
+func (r *Recorder) Kernel(host string, rec trace.Record) {
 	e := Event{at: rec.Time, Host: host, Source: "netlink", Initial: rec.Initial, record: &rec}
 	if e.at.IsZero() {
 		e.at = time.Now()
@@ -72,14 +79,14 @@ func (r *recorder) kernel(host string, rec trace.Record) {
 	r.add(e)
 }
 
-func (r *recorder) add(e Event) {
+func (r *Recorder) add(e Event) {
 	r.mu.Lock()
 	r.events = append(r.events, e)
 	r.mu.Unlock()
 }
 
-// list returns the events in time order with their times set.
-func (r *recorder) list() []Event {
+// List returns the events in time order with their times set.
+func (r *Recorder) List() []Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]Event, len(r.events))
@@ -104,15 +111,15 @@ func describe(rec *trace.Record) (label, text string) {
 	return "", line
 }
 
-// watchNS subscribes to the rtnetlink events of ns (families fams,
+// WatchNS subscribes to the rtnetlink events of ns (families fams,
 // the IPv6 route cache polled every cachePoll if positive) and sniffs
 // its ARP frames when arp is set, recording all of it as host's. The
 // returned stop ends both and waits for them.
-func (r *recorder) watchNS(ctx context.Context, ns *netns.NS, host string, fams []int, cachePoll time.Duration, arp bool) (stop func() error, err error) {
+func (r *Recorder) WatchNS(ctx context.Context, ns *netns.NS, host string, fams []int, cachePoll time.Duration, arp bool) (stop func() error, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	sub, err := monitor.Subscribe(ctx, monitor.Options{
 		Options:     nl.Options{Netns: ns.Name, Families: fams},
-		Handler:     func(rec trace.Record) { r.kernel(host, rec) },
+		Handler:     func(rec trace.Record) { r.Kernel(host, rec) },
 		EmitInitial: true,
 		CachePoll:   cachePoll,
 	})
@@ -122,7 +129,7 @@ func (r *recorder) watchNS(ctx context.Context, ns *netns.NS, host string, fams 
 	}
 	wait := func() error { return nil }
 	if arp {
-		wait, err = frame.Sniff(ctx, frame.SniffOptions{Netns: ns.Name, IPv4: true}, func(rec trace.Record) { r.kernel(host, rec) })
+		wait, err = frame.Sniff(ctx, frame.SniffOptions{Netns: ns.Name, IPv4: true}, func(rec trace.Record) { r.Kernel(host, rec) })
 		if err != nil {
 			cancel()
 			sub.Close()

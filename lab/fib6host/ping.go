@@ -1,4 +1,4 @@
-package lab
+package fib6host
 
 import (
 	"errors"
@@ -22,7 +22,7 @@ import (
 // comes back from sendto, and whose reply tells by its arrival
 // interface which peer the route led to.
 type pinger struct {
-	t  *fib6Topology
+	t  *Topology
 	pc *net.IPConn
 	p6 *ipv6.PacketConn
 	id int
@@ -56,10 +56,10 @@ func (r pingResult) describe() string {
 	return fmt.Sprintf("no reply within %s", r.wait)
 }
 
-// rawICMPv6 opens a raw ICMPv6 socket in ns bound to src, with a
+// RawICMPv6 opens a raw ICMPv6 socket in ns bound to src, with a
 // receive buffer large enough for a stream's replies (8 MiB, forced
 // past net.core.rmem_max: we are root).
-func rawICMPv6(ns *netns.NS, src netip.Addr) (*net.IPConn, error) {
+func RawICMPv6(ns *netns.NS, src netip.Addr) (*net.IPConn, error) {
 	var c *net.IPConn
 	err := ns.Do(func() error {
 		pc, err := net.ListenPacket("ip6:58", src.String())
@@ -96,16 +96,16 @@ func errnoText(err error) string {
 	return err.Error()
 }
 
-func newPinger(t *fib6Topology) (*pinger, error) {
+func newPinger(t *Topology) (*pinger, error) {
 	p := &pinger{t: t, id: os.Getpid() & 0xffff, waiting: map[int]chan pingReply{}, done: make(chan struct{})}
 	var err error
-	if p.pc, err = rawICMPv6(t.host, t.src); err != nil {
+	if p.pc, err = RawICMPv6(t.Host, t.src); err != nil {
 		return nil, err
 	}
 	p.p6 = ipv6.NewPacketConn(p.pc)
 	if err := p.p6.SetControlMessage(ipv6.FlagInterface, true); err != nil {
 		p.pc.Close()
-		return nil, fmt.Errorf("icmpv6 socket in %s: %w", t.host.Name, err)
+		return nil, fmt.Errorf("icmpv6 socket in %s: %w", t.Host.Name, err)
 	}
 	go p.read()
 	return p, nil

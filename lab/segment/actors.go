@@ -1,4 +1,4 @@
-package lab
+package segment
 
 import (
 	"context"
@@ -23,6 +23,7 @@ import (
 
 	"raceroute/explore"
 	"raceroute/kernel"
+	"raceroute/lab/liverun"
 	"raceroute/live/frame"
 	"raceroute/live/netns"
 	"raceroute/model/neigh"
@@ -46,13 +47,13 @@ func (l *neighLive) sender(ctx context.Context, i int, at []time.Duration) error
 			mode = "-U" // gratuitous requests
 		}
 		args := []string{mode, "-I", f.Name, "-c", fmt.Sprint(len(s.Packets)), ip.String()}
-		if err := sleepUntil(ctx, l.t0.Add(at[0])); err != nil {
+		if err := liverun.SleepUntil(ctx, l.t0.Add(at[0])); err != nil {
 			return err
 		}
 		cmd := exec.CommandContext(ctx, l.host.Arping, args...)
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
-		l.rec.act(time.Now(), hostName, "[ARPING]", "%s: arping %s (preset %s)", s.Name, strings.Join(args, " "), s.Preset)
+		l.rec.Act(time.Now(), hostName, "[ARPING]", "%s: arping %s (preset %s)", s.Name, strings.Join(args, " "), s.Preset)
 		if err := ns.Start(cmd); err != nil {
 			return err
 		}
@@ -61,7 +62,7 @@ func (l *neighLive) sender(ctx context.Context, i int, at []time.Duration) error
 		if err != nil {
 			status = err.Error()
 		}
-		l.rec.act(time.Now(), hostName, "[ARPING]", "%s: arping %s: %s", s.Name, status, strings.Join(strings.Fields(out.String()), " "))
+		l.rec.Act(time.Now(), hostName, "[ARPING]", "%s: arping %s: %s", s.Name, status, strings.Join(strings.Fields(out.String()), " "))
 		if err != nil && ctx.Err() == nil {
 			return fmt.Errorf("arping %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(out.String()))
 		}
@@ -95,13 +96,13 @@ func (l *neighLive) sender(ctx context.Context, i int, at []time.Duration) error
 		if err != nil {
 			return err
 		}
-		if err := sleepUntil(ctx, l.t0.Add(at[k])); err != nil {
+		if err := liverun.SleepUntil(ctx, l.t0.Add(at[k])); err != nil {
 			return err
 		}
 		if err := snd.Send(b); err != nil {
 			return err
 		}
-		l.rec.act(time.Now(), hostName, "[SEND]", "%s: frame %d of %d sent on %s", s.Name, k+1, len(s.Packets), f.Name)
+		l.rec.Act(time.Now(), hostName, "[SEND]", "%s: frame %d of %d sent on %s", s.Name, k+1, len(s.Packets), f.Name)
 	}
 	return nil
 }
@@ -197,7 +198,7 @@ func (l *neighLive) flow(ctx context.Context, fi int) error {
 	f := l.cfg.Flows[fi]
 	fl := l.flows[fi]
 	fl.rng = rand.New(rand.NewPCG(uint64(fi), uint64(fl.start)))
-	if err := sleepUntil(ctx, l.t0.Add(fl.start)); err != nil {
+	if err := liverun.SleepUntil(ctx, l.t0.Add(fl.start)); err != nil {
 		return err
 	}
 	if f.Proto == neigh.ProtoTCP {
@@ -220,7 +221,7 @@ func (l *neighLive) tcpFlow(ctx context.Context, fi int) error {
 	var conn net.Conn
 	for conn == nil {
 		start := time.Now()
-		l.rec.act(start, hostName, "[TCP]", "%s: connect to %s (SYN)", f.Name, dst)
+		l.rec.Act(start, hostName, "[TCP]", "%s: connect to %s (SYN)", f.Name, dst)
 		c, err := dialIn(ctx, ns, l.source(fi), dst)
 		now := time.Now()
 		switch {
@@ -239,7 +240,7 @@ func (l *neighLive) tcpFlow(ctx context.Context, fi int) error {
 				fl.add(flowSend{at: start})
 				fl.add(flowSend{at: now, answered: true, delivered: true})
 			}
-			l.rec.act(now, hostName, "[TCP]", "%s: connected to %s after %.3f s (%d SYN retransmissions)", f.Name, dst, took.Seconds(), re)
+			l.rec.Act(now, hostName, "[TCP]", "%s: connected to %s after %.3f s (%d SYN retransmissions)", f.Name, dst, took.Seconds(), re)
 		case ctx.Err() != nil:
 			fl.add(flowSend{at: start})
 			if now.Sub(start) >= synRetransmit {
@@ -250,15 +251,15 @@ func (l *neighLive) tcpFlow(ctx context.Context, fi int) error {
 			// A RST is a reply: the segment reached a host that owns the
 			// address but has no server on the port.
 			fl.add(flowSend{at: start, answered: true, delivered: true})
-			l.rec.act(now, hostName, "[TCP]", "%s: %s refused the connection (RST)", f.Name, dst)
+			l.rec.Act(now, hostName, "[TCP]", "%s: %s refused the connection (RST)", f.Name, dst)
 		default:
 			fl.add(flowSend{at: start})
 			fl.synLost = fl.synLost || now.Sub(start) >= synRetransmit
-			l.rec.act(now, hostName, "[TCP]", "%s: connect to %s failed: %v", f.Name, dst, err)
+			l.rec.Act(now, hostName, "[TCP]", "%s: connect to %s failed: %v", f.Name, dst, err)
 			tries++
 		}
 		if conn == nil {
-			if err := sleepUntil(ctx, now.Add(l.interval(fi, tries))); err != nil {
+			if err := liverun.SleepUntil(ctx, now.Add(l.interval(fi, tries))); err != nil {
 				return nil
 			}
 		}
@@ -303,12 +304,12 @@ func (l *neighLive) tcpFlow(ctx context.Context, fi int) error {
 			}
 			fl.add(flowSend{at: p.at})
 			fl.add(flowSend{at: now, answered: true, delivered: true})
-			l.rec.act(now, hostName, "[TCP]", "%s: message %d echoed after %.3f s, after %d retransmissions (TCP_INFO)", f.Name, seq, now.Sub(p.at).Seconds(), re-p.retrans)
+			l.rec.Act(now, hostName, "[TCP]", "%s: message %d echoed after %.3f s, after %d retransmissions (TCP_INFO)", f.Name, seq, now.Sub(p.at).Seconds(), re-p.retrans)
 		}
 	}()
 	next := time.Now().Add(l.interval(fi, 0))
 	for seq := uint64(1); ; seq++ {
-		if err := sleepUntil(ctx, next); err != nil {
+		if err := liverun.SleepUntil(ctx, next); err != nil {
 			break
 		}
 		var b [8]byte
@@ -323,7 +324,7 @@ func (l *neighLive) tcpFlow(ctx context.Context, fi int) error {
 		mu.Unlock()
 		if _, err := conn.Write(b[:]); err != nil {
 			if ctx.Err() == nil {
-				l.rec.act(time.Now(), hostName, "[TCP]", "%s: write: %v", f.Name, err)
+				l.rec.Act(time.Now(), hostName, "[TCP]", "%s: write: %v", f.Name, err)
 			}
 			break
 		}
@@ -427,7 +428,7 @@ func (l *neighLive) icmpFlow(ctx context.Context, fi int) error {
 		sent[seq&0xffff] = now
 		mu.Unlock()
 		if _, err := pc.WriteTo(b, &net.IPAddr{IP: net.IP(dst.AsSlice())}); err != nil {
-			l.rec.act(now, hostName, "[PING]", "%s: echo request %d: %v", f.Name, seq, err)
+			l.rec.Act(now, hostName, "[PING]", "%s: echo request %d: %v", f.Name, seq, err)
 		}
 		if f.Backoff > 1 {
 			// Without replies the interval grows as the model's does.
@@ -439,7 +440,7 @@ func (l *neighLive) icmpFlow(ctx context.Context, fi int) error {
 			}
 			mu.Unlock()
 		}
-		if err := sleepUntil(ctx, now.Add(l.interval(fi, k))); err != nil {
+		if err := liverun.SleepUntil(ctx, now.Add(l.interval(fi, k))); err != nil {
 			break
 		}
 	}
@@ -456,7 +457,7 @@ func (l *neighLive) icmpFlow(ctx context.Context, fi int) error {
 			lost++
 		}
 	}
-	l.rec.act(time.Now(), hostName, "[PING]", "%s: %d echo requests to %s, %d unanswered", f.Name, len(sent), dst, lost)
+	l.rec.Act(time.Now(), hostName, "[PING]", "%s: %d echo requests to %s, %d unanswered", f.Name, len(sent), dst, lost)
 	return nil
 }
 
@@ -514,7 +515,7 @@ func (l *neighLive) judgeBlackhole(wi int, end time.Time) (explore.Verdict, stri
 }
 
 // echoServer serves TCP echo on labPort in ns until stop.
-func echoServer(ns *netns.NS, rec *recorder, host string) (stop func() error, err error) {
+func echoServer(ns *netns.NS, rec *liverun.Recorder, host string) (stop func() error, err error) {
 	var ln net.Listener
 	err = ns.Do(func() error {
 		var err error
@@ -535,7 +536,7 @@ func echoServer(ns *netns.NS, rec *recorder, host string) (stop func() error, er
 			if err != nil {
 				return
 			}
-			rec.act(time.Now(), host, "[TCP]", "echo server: connection from %s", c.RemoteAddr())
+			rec.Act(time.Now(), host, "[TCP]", "echo server: connection from %s", c.RemoteAddr())
 			mu.Lock()
 			conns = append(conns, c)
 			mu.Unlock()

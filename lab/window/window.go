@@ -1,13 +1,19 @@
-package lab
+// Package window measures the seed's delete+add window on the running
+// kernel (Run): babeld-route-modify's host built by lab/fib6host, two
+// streams of echo requests through it while its /80 moves by delete+add,
+// by replace, and not at all, and what became of every packet.
+package window
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +22,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"raceroute/kernel"
+	"raceroute/lab/fib6host"
+	"raceroute/lab/liverun"
 	"raceroute/live/netns"
 	"raceroute/live/nl"
 	"raceroute/live/nl/write"
@@ -44,8 +52,8 @@ var (
 	windowCl    = netip.MustParseAddr("fd00:c::2") // the client
 )
 
-// WindowOptions configure the window experiment.
-type WindowOptions struct {
+// Options configure the window experiment.
+type Options struct {
 	// Moves is how many times the /80 moves per strategy.
 	Moves int
 	// Every is the time between the starts of two moves.
@@ -59,8 +67,8 @@ type WindowOptions struct {
 	Progress func(strategy string, done, total int)
 }
 
-// WindowResult is the experiment's outcome for one strategy.
-type WindowResult struct {
+// Result is the experiment's outcome for one strategy.
+type Result struct {
 	Strategy string `json:"strategy"`
 	Release  string `json:"release"`
 	Moves    int    `json:"moves"`
@@ -91,9 +99,9 @@ type StreamCount struct {
 	Lost int `json:"lost"`
 }
 
-// Window runs the experiment once per strategy.
-func Window(ctx context.Context, h Host, o WindowOptions) ([]WindowResult, error) {
-	var out []WindowResult
+// Run runs the experiment once per strategy.
+func Run(ctx context.Context, h liverun.Host, o Options) ([]Result, error) {
+	var out []Result
 	for _, s := range o.Strategies {
 		if s != "delete-add" && s != "replace" && s != "none" {
 			return out, fmt.Errorf("window: strategy %q: want delete-add, replace or none (the streams alone, as a control)", s)
@@ -107,7 +115,8 @@ func Window(ctx context.Context, h Host, o WindowOptions) ([]WindowResult, error
 	return out, nil
 }
 
-func windowOnce(ctx context.Context, h Host, strategy string, o WindowOptions) (res *WindowResult, err error) {
+func windowOnce(ctx context.Context, h liverun.Host, strategy string, o Options) (res *Result, err error) {
+	hostSrc, hostLL := fib6host.HostAddrs()
 	run, err := netns.NewRun()
 	if err != nil {
 		return nil, err
@@ -122,7 +131,7 @@ func windowOnce(ctx context.Context, h Host, strategy string, o WindowOptions) (
 		}
 	}()
 	gws := map[string][]netip.Addr{windowDevs[0]: {windowGWs[0]}, windowDevs[1]: {windowGWs[1]}}
-	t, err := buildFib6(ctx, run, "window", windowDevs[:], gws, []netip.Addr{windowDst}, netip.MustParseAddr(labSources[0]), netip.MustParseAddr(labLLs[0]))
+	t, err := fib6host.Build(ctx, run, "window", windowDevs[:], gws, []netip.Addr{windowDst}, hostSrc, hostLL)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +139,7 @@ func windowOnce(ctx context.Context, h Host, strategy string, o WindowOptions) (
 	if err != nil {
 		return nil, err
 	}
-	if err := quietIPv6(client); err != nil {
+	if err := fib6host.QuietIPv6(client); err != nil {
 		return nil, err
 	}
 	// The host routes for the client (forwarding) and reports every
@@ -138,14 +147,14 @@ func windowOnce(ctx context.Context, h Host, strategy string, o WindowOptions) (
 	// (icmpv6_mask_allow(), net/ipv6/icmp.c), so that none is lost to
 	// the per-destination limit.
 	for k, v := range map[string]string{"net/ipv6/conf/all/forwarding": "1", "net/ipv6/icmp/ratemask": "0,3-127"} {
-		if err := t.host.Sysctl(k, v); err != nil {
+		if err := t.Host.Sysctl(k, v); err != nil {
 			return nil, err
 		}
 	}
-	if err := t.host.VethMAC("cl0", kernel.MAC{}, client, "eth0"); err != nil {
+	if err := t.Host.VethMAC("cl0", kernel.MAC{}, client, "eth0"); err != nil {
 		return nil, err
 	}
-	if err := t.host.AddrAdd("cl0", netip.PrefixFrom(windowHost, 64)); err != nil {
+	if err := t.Host.AddrAdd("cl0", netip.PrefixFrom(windowHost, 64)); err != nil {
 		return nil, err
 	}
 	if err := client.AddrAdd("eth0", netip.PrefixFrom(windowCl, 64)); err != nil {
@@ -155,23 +164,23 @@ func windowOnce(ctx context.Context, h Host, strategy string, o WindowOptions) (
 	if err != nil {
 		return nil, err
 	}
-	if err := writeRoutes(ctx, client, write.OpAdd, trace.Route{Family: 6, Dst: netip.MustParsePrefix("::/0"), Gateway: windowHost, Ifindex: cidx, Table: unix.RT_TABLE_MAIN}); err != nil {
+	if err := fib6host.WriteRoutes(ctx, client, write.OpAdd, trace.Route{Family: 6, Dst: netip.MustParsePrefix("::/0"), Gateway: windowHost, Ifindex: cidx, Table: unix.RT_TABLE_MAIN}); err != nil {
 		return nil, err
 	}
 	route := func(i int) trace.Route {
-		return trace.Route{Family: 6, Table: unix.RT_TABLE_MAIN, Dst: windowPfx, Gateway: windowGWs[i], Ifindex: t.ifidx[windowDevs[i]], Proto: kernel.ProtoBabel, Metric: 1024}
+		return trace.Route{Family: 6, Table: unix.RT_TABLE_MAIN, Dst: windowPfx, Gateway: windowGWs[i], Ifindex: t.Ifidx[windowDevs[i]], Proto: kernel.ProtoBabel, Metric: 1024}
 	}
-	cover := trace.Route{Family: 6, Table: unix.RT_TABLE_MAIN, Type: kernel.RouteUnreachable, Dst: windowCover, Ifindex: t.ifidx["lo"], Metric: 1024}
-	if err := writeRoutes(ctx, t.host, write.OpAdd, cover, route(0)); err != nil {
+	cover := trace.Route{Family: 6, Table: unix.RT_TABLE_MAIN, Type: kernel.RouteUnreachable, Dst: windowCover, Ifindex: t.Ifidx["lo"], Metric: 1024}
+	if err := fib6host.WriteRoutes(ctx, t.Host, write.OpAdd, cover, route(0)); err != nil {
 		return nil, err
 	}
-	w, err := write.NewRouteWriter(nl.Options{Netns: t.host.Name})
+	w, err := write.NewRouteWriter(nl.Options{Netns: t.Host.Name})
 	if err != nil {
 		return nil, err
 	}
 	defer w.Close()
 
-	local, err := newStream(t.host, netip.MustParseAddr(labSources[0]))
+	local, err := newStream(t.Host, hostSrc)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +199,7 @@ func windowOnce(ctx context.Context, h Host, strategy string, o WindowOptions) (
 	if _, err := w.Write(ctx, write.OpReplace, []trace.Route{route(0)}); err != nil {
 		return nil, err
 	}
-	res = &WindowResult{Strategy: strategy, Release: h.Release, Moves: o.Moves, Rate: o.Rate}
+	res = &Result{Strategy: strategy, Release: h.Release, Moves: o.Moves, Rate: o.Rate}
 	sctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for _, s := range []*stream{local, fwd} {
@@ -201,7 +210,7 @@ func windowOnce(ctx context.Context, h Host, strategy string, o WindowOptions) (
 	start := time.Now()
 	var moveErr error
 	for k := 0; k < o.Moves && moveErr == nil; k++ {
-		if err := sleepUntil(ctx, start.Add(time.Duration(k)*o.Every)); err != nil {
+		if err := liverun.SleepUntil(ctx, start.Add(time.Duration(k)*o.Every)); err != nil {
 			moveErr = err
 			break
 		}
@@ -240,6 +249,35 @@ func windowOnce(ctx context.Context, h Host, strategy string, o WindowOptions) (
 	return res, nil
 }
 
+// WriteText prints the results of Run(ctx, h, o): per strategy, the
+// time the moves took, the delete->add gaps, and what became of each
+// stream's packets.
+func WriteText(w io.Writer, o Options, res []Result) {
+	fmt.Fprintf(w, "the /80 moved %d times per strategy, one move every %s; two streams of %d echo requests/s to %s: from the host itself, and from a client it routes for\n",
+		o.Moves, o.Every, o.Rate, windowDst)
+	fmt.Fprintf(w, "%-10s  %7s  %-22s  %-40s\n", "strategy", "seconds", "delete->add ack (us)", "stream: sent / replies / errors / lost")
+	for _, r := range res {
+		gap := "-"
+		if r.GapMedianUS > 0 {
+			gap = fmt.Sprintf("median %.0f, p99 %.0f", r.GapMedianUS, r.GapP99US)
+		}
+		fmt.Fprintf(w, "%-10s  %7.2f  %-22s  host:   %d / %d / %s / %d\n", r.Strategy, r.Seconds, gap, r.Local.Sent, r.Local.Replies, errorsText(r.Local.Errors), r.Local.Lost)
+		fmt.Fprintf(w, "%-10s  %7s  %-22s  client: %d / %d / %s / %d\n", "", "", "", r.Forwarded.Sent, r.Forwarded.Replies, errorsText(r.Forwarded.Errors), r.Forwarded.Lost)
+	}
+}
+
+// errorsText lists a stream's errors by count and name ("0" for none).
+func errorsText(m map[string]int) string {
+	if len(m) == 0 {
+		return "0"
+	}
+	var parts []string
+	for k, n := range m {
+		parts = append(parts, fmt.Sprintf("%d %s", n, k))
+	}
+	return strings.Join(parts, ", ")
+}
+
 // stream sends echo requests from a raw ICMPv6 socket of a namespace
 // and tells each one's fate: a sendto error, a reply, an ICMPv6 error
 // quoting it, or nothing.
@@ -259,7 +297,7 @@ type stream struct {
 func newStream(ns *netns.NS, src netip.Addr) (*stream, error) {
 	s := &stream{id: (os.Getpid() ^ int(src.As16()[0])<<8) & 0xffff, fate: map[int]string{}, sendErr: map[string]int{}, done: make(chan struct{})}
 	var err error
-	if s.pc, err = rawICMPv6(ns, src); err != nil {
+	if s.pc, err = fib6host.RawICMPv6(ns, src); err != nil {
 		return nil, fmt.Errorf("window: %w", err)
 	}
 	go s.read()

@@ -1,4 +1,9 @@
-package lab
+// Package segment plays a neigh scenario live on one Ethernet segment:
+// it checks that the lab can host the scenario (Prepare), builds its
+// hosts as network namespaces around a bridge, plays its moves, ARP
+// senders and flows in real time (actors.go), records what the kernels
+// did and judges the scenario's properties on it. Package lab calls it.
+package segment
 
 import (
 	"context"
@@ -12,6 +17,7 @@ import (
 
 	"raceroute/explore"
 	"raceroute/kernel"
+	"raceroute/lab/liverun"
 	"raceroute/live/netns"
 	"raceroute/live/nl"
 	"raceroute/model/neigh"
@@ -26,12 +32,12 @@ import (
 // AF_PACKET (every other sender); flows as real TCP connections to an
 // echo server, or ICMP echo requests, from the hosts' sockets.
 
-// neighRun is a neigh scenario prepared for the lab.
-type neighRun struct {
+// Plan is a neigh scenario prepared for the lab.
+type Plan struct {
 	cfg     *neigh.Config
 	horizon time.Duration
 	props   []string
-	host    Host
+	host    liverun.Host
 	tags    []string // namespace tag of each host
 	// settle is how long before t=0 the oldest initial entry is created.
 	settle time.Duration
@@ -57,7 +63,13 @@ const settleMargin = 250 * time.Millisecond
 // buildAllowance is what building the hosts adds to a run's duration.
 const buildAllowance = 2 * time.Second
 
-func (r *neighRun) duration() time.Duration { return r.settle + r.horizon + buildAllowance }
+// Duration is how long a run takes: the initial entries' ageing, the
+// horizon in real time, and building the hosts.
+func (r *Plan) Duration() time.Duration { return r.settle + r.horizon + buildAllowance }
+
+// Notes say where the live run departs from the model's reading of the
+// scenario.
+func (r *Plan) Notes() []string { return r.notes }
 
 // neighSysctl is a neigh.Sysctl field as the kernel's file takes it:
 // the file under ipv4/neigh/IFACE (or ipv4/conf/IFACE), its unit in
@@ -125,12 +137,6 @@ func hostTag(name string, used map[string]bool) string {
 	return t
 }
 
-// validIfName mirrors dev_valid_name() (net/core/dev.c): not empty,
-// shorter than IFNAMSIZ, not "." or "..", no '/', ':' or white space.
-func validIfName(n string) bool {
-	return n != "" && len(n) <= ifNameMax && n != "." && n != ".." && !strings.ContainsAny(n, "/: \t\n\r\v\f")
-}
-
 // kernelSynGaps are the gaps between a real connect()'s SYNs while
 // unanswered, up to horizon: TCP_TIMEOUT_INIT (1 s) doubling, capped at
 // TCP_RTO_MAX (120 s), for tcp_syn_retries (6) retransmissions
@@ -181,12 +187,13 @@ func sameGaps(a, b []time.Duration) bool {
 // apart.
 func arpingPreset(p string) bool { return p == "arping-A" || p == "arping-U" || p == "neutron-2017" }
 
-// prepareNeigh checks that the lab can host cfg on h, and says how.
-func prepareNeigh(cfg *neigh.Config, horizon time.Duration, h Host, props []string) (*neighRun, []string) {
+// Prepare checks that the lab can host cfg on h, and says how: a Plan,
+// or the reasons it cannot.
+func Prepare(cfg *neigh.Config, horizon time.Duration, h liverun.Host, props []string) (*Plan, []string) {
 	var why []string
-	r := &neighRun{cfg: cfg, horizon: horizon, host: h, props: props, absent: map[string]bool{}}
-	if n := len(cfg.Hosts) + 1; n > MaxNamespaces {
-		why = append(why, fmt.Sprintf("%d hosts: the lab builds at most %d namespaces (hosts and the segment's)", len(cfg.Hosts), MaxNamespaces-1))
+	r := &Plan{cfg: cfg, horizon: horizon, host: h, props: props, absent: map[string]bool{}}
+	if n := len(cfg.Hosts) + 1; n > liverun.MaxNamespaces {
+		why = append(why, fmt.Sprintf("%d hosts: the lab builds at most %d namespaces (hosts and the segment's)", len(cfg.Hosts), liverun.MaxNamespaces-1))
 	}
 	used := map[string]bool{}
 	for _, hs := range cfg.Hosts {
@@ -194,8 +201,8 @@ func prepareNeigh(cfg *neigh.Config, horizon time.Duration, h Host, props []stri
 	}
 	for _, f := range cfg.Ifaces {
 		where := cfg.Hosts[f.Host].Name + "/" + f.Name
-		if !validIfName(f.Name) || f.Name == "lo" {
-			why = append(why, fmt.Sprintf("interface %s: the kernel takes names of 1 to %d characters without '/', ':' or spaces, other than lo (dev_valid_name())", where, ifNameMax))
+		if !liverun.ValidIfName(f.Name) || f.Name == "lo" {
+			why = append(why, fmt.Sprintf("interface %s: the kernel takes names of 1 to %d characters without '/', ':' or spaces, other than lo (dev_valid_name())", where, liverun.IfNameMax))
 		}
 		mac := f.MAC
 		if mac[0]&1 != 0 || mac == [6]byte{} {
@@ -276,14 +283,14 @@ func sysctlName(file string) string {
 	return n
 }
 
-// neighLive is one live run of a neighRun.
+// neighLive is one live run of a Plan.
 type neighLive struct {
-	*neighRun
-	rec   *recorder
+	*Plan
+	rec   *liverun.Recorder
 	rng   *rand.Rand
 	ns    []*netns.NS // per host
 	t0    time.Time
-	draws []Draw
+	draws []liverun.Draw
 
 	mu sync.Mutex
 	// movedAt[i] is when move i happened (zero before).
@@ -299,7 +306,7 @@ func (l *neighLive) draw(what string, w neigh.Window) time.Duration {
 	ms := w.Min
 	if w.Max > w.Min {
 		ms += int32(l.rng.Int64N(int64(w.Max-w.Min) + 1))
-		l.draws = append(l.draws, Draw{What: what, At: float64(ms) / 1000, Window: fmt.Sprintf("%.3f..%.3f s", float64(w.Min)/1000, float64(w.Max)/1000)})
+		l.draws = append(l.draws, liverun.Draw{What: what, At: float64(ms) / 1000, Window: fmt.Sprintf("%.3f..%.3f s", float64(w.Min)/1000, float64(w.Max)/1000)})
 	}
 	return time.Duration(ms) * time.Millisecond
 }
@@ -312,11 +319,12 @@ func (l *neighLive) addrOf(i, ip int) netip.Prefix {
 	return netip.PrefixFrom(l.cfg.IPs[ip], l.cfg.Ifaces[i].Prefix.Bits())
 }
 
-// run builds the segment, plays the timeline and judges the properties.
-func (r *neighRun) run(ctx context.Context, run *netns.Run, o Options, res *Result) (err error) {
-	l := &neighLive{neighRun: r, rec: newRecorder(), rng: rand.New(rand.NewPCG(o.Seed, 0x6c6162)), readAt: map[int]*trace.Neigh{}}
+// Run builds the segment in run, plays the timeline and judges the
+// properties into res.
+func (r *Plan) Run(ctx context.Context, run *netns.Run, o liverun.Options, res *liverun.Result) (err error) {
+	l := &neighLive{Plan: r, rec: liverun.NewRecorder(), rng: rand.New(rand.NewPCG(o.Seed, 0x6c6162)), readAt: map[int]*trace.Neigh{}}
 	l.movedAt = make([]time.Time, len(r.cfg.Moves))
-	defer func() { res.Events, res.Draws = l.rec.list(), l.draws }()
+	defer func() { res.Events, res.Draws = l.rec.List(), l.draws }()
 	stop, err := l.build(ctx, run)
 	if err != nil {
 		return err
@@ -330,14 +338,14 @@ func (r *neighRun) run(ctx context.Context, run *netns.Run, o Options, res *Resu
 		return err
 	}
 	res.Properties = l.judge()
-	res.watched = map[string]bool{}
+	res.Watched = map[string]bool{}
 	for _, w := range r.cfg.Watches {
 		if w.Kind == neigh.WatchConverges {
-			res.watched[r.cfg.Hosts[r.cfg.Ifaces[w.Iface].Host].Name] = true
+			res.Watched[r.cfg.Hosts[r.cfg.Ifaces[w.Iface].Host].Name] = true
 		}
 	}
 	for _, f := range r.cfg.Flows {
-		res.watched[r.cfg.Hosts[r.cfg.Ifaces[f.Iface].Host].Name] = true
+		res.Watched[r.cfg.Hosts[r.cfg.Ifaces[f.Iface].Host].Name] = true
 	}
 	for i, f := range l.flows {
 		if r.synDiffers[i] && f.synLost {
@@ -413,7 +421,7 @@ func (l *neighLive) build(ctx context.Context, run *netns.Run) (stop func() erro
 		}
 	}
 	for hi, ns := range l.ns {
-		st, err := l.rec.watchNS(ctx, ns, cfg.Hosts[hi].Name, []int{4}, 0, true)
+		st, err := l.rec.WatchNS(ctx, ns, cfg.Hosts[hi].Name, []int{4}, 0, true)
 		if err != nil {
 			return fail(err)
 		}
@@ -448,7 +456,7 @@ func (l *neighLive) build(ctx context.Context, run *netns.Run) (stop func() erro
 		}
 		in := inits[next]
 		inits = append(inits[:next], inits[next+1:]...)
-		if err := sleepUntil(ctx, in.at); err != nil {
+		if err := liverun.SleepUntil(ctx, in.at); err != nil {
 			return fail(err)
 		}
 		sl := cfg.Slots[in.slot]
@@ -460,13 +468,13 @@ func (l *neighLive) build(ctx context.Context, run *netns.Run) (stop func() erro
 		if err := l.ns[f.Host].NeighSet(f.Name, cfg.IPs[sl.IP], mac, sl.Init.State); err != nil {
 			return fail(err)
 		}
-		l.rec.act(time.Now(), cfg.Hosts[f.Host].Name, "[LAB]", "ip neigh replace %s dev %s lladdr %s nud %s (initial entry, %s old in the model)",
+		l.rec.Act(time.Now(), cfg.Hosts[f.Host].Name, "[LAB]", "ip neigh replace %s dev %s lladdr %s nud %s (initial entry, %s old in the model)",
 			cfg.IPs[sl.IP], f.Name, mac, strings.ToLower(neigh.StateName(sl.Init.State)), time.Duration(sl.Init.Age)*time.Millisecond)
 	}
-	if err := sleepUntil(ctx, l.t0); err != nil {
+	if err := liverun.SleepUntil(ctx, l.t0); err != nil {
 		return fail(err)
 	}
-	l.rec.start(l.t0)
+	l.rec.Start(l.t0)
 	return stop, nil
 }
 
@@ -481,25 +489,9 @@ func noIPv6(ns *netns.NS) error {
 	return nil
 }
 
-// sleepUntil waits until t or ctx ends.
-func sleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // play runs the timeline: moves, senders, flows and the deadline reads,
 // until the horizon.
-func (l *neighLive) play(ctx context.Context, o Options) error {
+func (l *neighLive) play(ctx context.Context, o liverun.Options) error {
 	cfg := l.cfg
 	end := l.t0.Add(l.horizon)
 	ctx, cancel := context.WithDeadline(ctx, end)
@@ -595,7 +587,7 @@ func (l *neighLive) play(ctx context.Context, o Options) error {
 // to the other (a failover: keepalived's or Neutron's `ip addr`).
 func (l *neighLive) move(ctx context.Context, i int, at time.Duration) error {
 	mv := l.cfg.Moves[i]
-	if err := sleepUntil(ctx, l.t0.Add(at)); err != nil {
+	if err := liverun.SleepUntil(ctx, l.t0.Add(at)); err != nil {
 		return err
 	}
 	from, to := l.cfg.Ifaces[mv.From], l.cfg.Ifaces[mv.To]
@@ -609,14 +601,14 @@ func (l *neighLive) move(ctx context.Context, i int, at time.Duration) error {
 	l.mu.Lock()
 	l.movedAt[i] = now
 	l.mu.Unlock()
-	l.rec.act(now, l.cfg.Hosts[to.Host].Name, "[MOVE]", "%s moved from %s to %s (ip addr del, ip addr add)", l.cfg.IPs[mv.IP], l.ifaceWhere(mv.From), l.ifaceWhere(mv.To))
+	l.rec.Act(now, l.cfg.Hosts[to.Host].Name, "[MOVE]", "%s moved from %s to %s (ip addr del, ip addr add)", l.cfg.IPs[mv.IP], l.ifaceWhere(mv.From), l.ifaceWhere(mv.To))
 	return nil
 }
 
 // readDeadline reads the watched entry of watch wi from the kernel at
 // its deadline.
 func (l *neighLive) readDeadline(ctx context.Context, wi int, at time.Duration) error {
-	if err := sleepUntil(ctx, l.t0.Add(at)); err != nil {
+	if err := liverun.SleepUntil(ctx, l.t0.Add(at)); err != nil {
 		return err
 	}
 	w := l.cfg.Watches[wi]
@@ -632,7 +624,7 @@ func (l *neighLive) readDeadline(ctx context.Context, wi int, at time.Duration) 
 	if n != nil {
 		text = n.String()
 	}
-	l.rec.act(time.Now(), l.cfg.Hosts[f.Host].Name, "[READ]", "at the deadline of %s: %s", l.props[wi], text)
+	l.rec.Act(time.Now(), l.cfg.Hosts[f.Host].Name, "[READ]", "at the deadline of %s: %s", l.props[wi], text)
 	return nil
 }
 
@@ -667,12 +659,12 @@ func (l *neighLive) ownerAt(ip int, t time.Time) int {
 }
 
 // judge evaluates the properties on what the kernel did.
-func (l *neighLive) judge() []PropertyResult {
-	events := l.rec.list()
+func (l *neighLive) judge() []liverun.PropertyResult {
+	events := l.rec.List()
 	end := l.t0.Add(l.horizon)
-	var out []PropertyResult
+	var out []liverun.PropertyResult
 	for wi, w := range l.cfg.Watches {
-		pr := PropertyResult{Name: l.props[wi], Kind: explore.Final}
+		pr := liverun.PropertyResult{Name: l.props[wi], Kind: explore.Final}
 		switch w.Kind {
 		case neigh.WatchConverges:
 			pr.Verdict, pr.Explanation = l.judgeConverges(wi, events, end)
@@ -689,7 +681,7 @@ func (l *neighLive) judge() []PropertyResult {
 // deadline until the end. The stretch is read from the entry's netlink
 // events; the kernel's own table, read at the deadline and at the end,
 // must say the same.
-func (l *neighLive) judgeConverges(wi int, events []Event, end time.Time) (explore.Verdict, string) {
+func (l *neighLive) judgeConverges(wi int, events []liverun.Event, end time.Time) (explore.Verdict, string) {
 	w := l.cfg.Watches[wi]
 	f := l.cfg.Ifaces[w.Iface]
 	hostName := l.cfg.Hosts[f.Host].Name
@@ -727,20 +719,21 @@ func (l *neighLive) judgeConverges(wi int, events []Event, end time.Time) (explo
 	movedDone := false
 	for i := range events {
 		e := &events[i]
-		if !movedDone && !e.at.Before(movedAt) && w.Move >= 0 {
+		if !movedDone && !e.At().Before(movedAt) && w.Move >= 0 {
 			check(movedAt)
 			movedDone = true
 		}
-		if e.record == nil || e.record.Kind != trace.KindNeigh || e.Host != hostName || e.record.Neigh.Dev != f.Name || e.record.Neigh.Addr != ip || e.at.After(end) {
+		rec := e.Record()
+		if rec == nil || rec.Kind != trace.KindNeigh || e.Host != hostName || rec.Neigh.Dev != f.Name || rec.Neigh.Addr != ip || e.At().After(end) {
 			continue
 		}
-		if e.record.Action == trace.ActionDel {
+		if rec.Action == trace.ActionDel {
 			cur = nil
 		} else {
-			n := e.record.Neigh
+			n := rec.Neigh
 			cur = &n
 		}
-		check(e.at)
+		check(e.At())
 	}
 	if !movedDone && w.Move >= 0 {
 		check(movedAt)

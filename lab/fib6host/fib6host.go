@@ -1,4 +1,11 @@
-package lab
+// Package fib6host plays a fib6 scenario live: it checks that the lab
+// can host the scenario (Prepare), builds the scenario's host as a
+// network namespace with a peer namespace per device (Build, which the
+// window experiment uses too), plays its actors' route changes through
+// netlink and its flows as ICMPv6 echo requests (ping.go), and judges
+// the scenario's properties on the kernel's tables. Package lab calls
+// it.
+package fib6host
 
 import (
 	"context"
@@ -14,6 +21,7 @@ import (
 
 	"raceroute/explore"
 	"raceroute/kernel"
+	"raceroute/lab/liverun"
 	"raceroute/live/netns"
 	"raceroute/live/nl"
 	"raceroute/live/nl/write"
@@ -32,10 +40,10 @@ import (
 // echo requests from a raw socket of the host, each one looked up by
 // the kernel. All actors start together, as the untimed model's do.
 
-// fib6Run is a fib6 scenario prepared for the lab.
-type fib6Run struct {
+// Plan is a fib6 scenario prepared for the lab.
+type Plan struct {
 	c       *fib6file.Compiled
-	host    Host
+	host    liverun.Host
 	tag     string
 	devs    []string                // the devices with a peer, in order
 	gws     map[string][]netip.Addr // each device's gateways, for its peer
@@ -46,7 +54,13 @@ type fib6Run struct {
 	timeout time.Duration // how long a flow waits for a reply
 }
 
-func (r *fib6Run) duration() time.Duration { return 3 * time.Second }
+// Duration is about how long a run takes (it is untimed: building the
+// host and peers, and the actors' operations).
+func (r *Plan) Duration() time.Duration { return 3 * time.Second }
+
+// Notes say where the live run departs from the model's reading of the
+// scenario.
+func (r *Plan) Notes() []string { return r.notes }
 
 // labAddrs are candidates for the host's source address and link-local
 // address: the first not used by the scenario is taken.
@@ -55,20 +69,28 @@ var (
 	labLLs     = []string{"fe80::7272:1", "fe80::7272:2", "fe80::7272:3"}
 )
 
-// prepareFib6 checks that the lab can host c on h, and says how.
-func prepareFib6(c *fib6file.Compiled, h Host) (*fib6Run, []string) {
+// HostAddrs are the host's first candidate addresses (its source on lo
+// and its link-local address), which a host no scenario constrains
+// takes.
+func HostAddrs() (src, ll netip.Addr) {
+	return netip.MustParseAddr(labSources[0]), netip.MustParseAddr(labLLs[0])
+}
+
+// Prepare checks that the lab can host c on h, and says how: a Plan,
+// or the reasons it cannot.
+func Prepare(c *fib6file.Compiled, h liverun.Host) (*Plan, []string) {
 	var why []string
-	r := &fib6Run{c: c, host: h, tag: "host", gws: map[string][]netip.Addr{}, timeout: 50 * time.Millisecond}
+	r := &Plan{c: c, host: h, tag: "host", gws: map[string][]netip.Addr{}, timeout: 50 * time.Millisecond}
 	for _, d := range c.Devices {
-		if !validIfName(d) {
-			why = append(why, fmt.Sprintf("device %q: the kernel takes names of 1 to %d characters without '/', ':' or spaces (dev_valid_name())", d, ifNameMax))
+		if !liverun.ValidIfName(d) {
+			why = append(why, fmt.Sprintf("device %q: the kernel takes names of 1 to %d characters without '/', ':' or spaces (dev_valid_name())", d, liverun.IfNameMax))
 		}
 		if d != "lo" {
 			r.devs = append(r.devs, d)
 		}
 	}
-	if n := len(r.devs) + 1; n > MaxNamespaces {
-		why = append(why, fmt.Sprintf("%d devices besides lo: the lab gives each a peer namespace, and builds at most %d namespaces", len(r.devs), MaxNamespaces))
+	if n := len(r.devs) + 1; n > liverun.MaxNamespaces {
+		why = append(why, fmt.Sprintf("%d devices besides lo: the lab gives each a peer namespace, and builds at most %d namespaces", len(r.devs), liverun.MaxNamespaces))
 	}
 	var all []fib6.Route
 	all = append(all, c.Config.Routes...)
@@ -159,27 +181,28 @@ func containsAddr(list []netip.Addr, a netip.Addr) bool {
 	return false
 }
 
-// fib6Topology is a fib6 host built live.
-type fib6Topology struct {
-	host   *netns.NS
+// Topology is a fib6 host built live: Host is its namespace, Ifidx
+// its devices' ifindexes by name.
+type Topology struct {
+	Host   *netns.NS
 	peers  map[string]*netns.NS // by the host's device
-	ifidx  map[string]int       // the host's devices' ifindexes
+	Ifidx  map[string]int       // the host's devices' ifindexes
 	byIdx  map[int]string
 	src    netip.Addr
 	hostLL netip.Addr
 }
 
-// buildFib6 creates the host and its peers: every peer holds its
+// Build creates the host and its peers: every peer holds its
 // device's gateways and every destination, and routes back to the host
 // through the host's link-local address.
-func buildFib6(ctx context.Context, run *netns.Run, tag string, devs []string, gws map[string][]netip.Addr, dsts []netip.Addr, src, hostLL netip.Addr) (*fib6Topology, error) {
-	t := &fib6Topology{peers: map[string]*netns.NS{}, ifidx: map[string]int{}, byIdx: map[int]string{}, src: src, hostLL: hostLL}
+func Build(ctx context.Context, run *netns.Run, tag string, devs []string, gws map[string][]netip.Addr, dsts []netip.Addr, src, hostLL netip.Addr) (*Topology, error) {
+	t := &Topology{peers: map[string]*netns.NS{}, Ifidx: map[string]int{}, byIdx: map[int]string{}, src: src, hostLL: hostLL}
 	host, err := run.Create(tag)
 	if err != nil {
 		return nil, err
 	}
-	t.host = host
-	if err := quietIPv6(host); err != nil {
+	t.Host = host
+	if err := QuietIPv6(host); err != nil {
 		return nil, err
 	}
 	if err := host.AddrAdd("lo", netip.PrefixFrom(src, 128)); err != nil {
@@ -191,7 +214,7 @@ func buildFib6(ctx context.Context, run *netns.Run, tag string, devs []string, g
 			return nil, err
 		}
 		t.peers[d] = peer
-		if err := quietIPv6(peer); err != nil {
+		if err := QuietIPv6(peer); err != nil {
 			return nil, err
 		}
 		if err := host.VethMAC(d, kernel.MAC{}, peer, "p0"); err != nil {
@@ -215,7 +238,7 @@ func buildFib6(ctx context.Context, run *netns.Run, tag string, devs []string, g
 			return nil, err
 		}
 		back := trace.Route{Family: 6, Dst: netip.MustParsePrefix("::/0"), Gateway: hostLL, Ifindex: pidx, Table: unix.RT_TABLE_MAIN}
-		if err := writeRoutes(ctx, peer, write.OpAdd, back); err != nil {
+		if err := WriteRoutes(ctx, peer, write.OpAdd, back); err != nil {
 			return nil, err
 		}
 	}
@@ -224,16 +247,16 @@ func buildFib6(ctx context.Context, run *netns.Run, tag string, devs []string, g
 		if err != nil {
 			return nil, err
 		}
-		t.ifidx[d], t.byIdx[idx] = idx, d
+		t.Ifidx[d], t.byIdx[idx] = idx, d
 	}
 	return t, nil
 }
 
-// quietIPv6 makes the namespace's IPv6 addresses usable at once and
+// QuietIPv6 makes the namespace's IPv6 addresses usable at once and
 // leaves only the addresses the lab gives: no duplicate address
 // detection, no automatic link-local addresses, no router
 // solicitations.
-func quietIPv6(ns *netns.NS) error {
+func QuietIPv6(ns *netns.NS) error {
 	for _, c := range []string{"all", "default"} {
 		for k, v := range map[string]string{"accept_dad": "0", "addr_gen_mode": "1", "router_solicitations": "0", "accept_ra": "0"} {
 			if err := ns.Sysctl(fmt.Sprintf("net/ipv6/conf/%s/%s", c, k), v); err != nil {
@@ -244,8 +267,8 @@ func quietIPv6(ns *netns.NS) error {
 	return nil
 }
 
-// writeRoutes applies one route operation in ns with its exact flags.
-func writeRoutes(ctx context.Context, ns *netns.NS, op write.Op, routes ...trace.Route) error {
+// WriteRoutes applies one route operation in ns with its exact flags.
+func WriteRoutes(ctx context.Context, ns *netns.NS, op write.Op, routes ...trace.Route) error {
 	w, err := write.NewRouteWriter(nl.Options{Netns: ns.Name})
 	if err != nil {
 		return err
@@ -258,13 +281,13 @@ func writeRoutes(ctx context.Context, ns *netns.NS, op write.Op, routes ...trace
 // traceRoute is a model route as the lab writes it to the host: its
 // device by index, its metric only when the line gave one (a delete
 // without a metric matches any, as fc_metric = 0 does).
-func (t *fib6Topology) traceRoute(r fib6.Route) trace.Route {
-	tr := trace.Route{Family: 6, Table: r.Table, Type: r.Type, Dst: r.Prefix, Gateway: r.Gateway, Proto: r.Proto, Dev: r.Dev, Ifindex: t.ifidx[r.Dev]}
+func (t *Topology) traceRoute(r fib6.Route) trace.Route {
+	tr := trace.Route{Family: 6, Table: r.Table, Type: r.Type, Dst: r.Prefix, Gateway: r.Gateway, Proto: r.Proto, Dev: r.Dev, Ifindex: t.Ifidx[r.Dev]}
 	if r.MetricSet {
 		tr.Metric = r.Metric
 	}
 	if r.Type.Reject() && r.Dev == "" {
-		tr.Ifindex, tr.Dev = t.ifidx["lo"], "lo"
+		tr.Ifindex, tr.Dev = t.Ifidx["lo"], "lo"
 	}
 	return tr
 }
@@ -319,17 +342,17 @@ func dumpRoutes(ns *netns.NS, byIdx map[int]string, cached bool) ([]trace.Route,
 	return out, nil
 }
 
-// run builds the host, plays the actors together and judges the
+// Run builds the host in run, plays the actors together and judges the
 // properties on the kernel's tables.
-func (r *fib6Run) run(ctx context.Context, run *netns.Run, o Options, res *Result) (err error) {
-	rec := newRecorder()
-	defer func() { res.Events = rec.list() }()
-	t, err := buildFib6(ctx, run, r.tag, r.devs, r.gws, r.dsts, r.src, r.hostLL)
+func (r *Plan) Run(ctx context.Context, run *netns.Run, o liverun.Options, res *liverun.Result) (err error) {
+	rec := liverun.NewRecorder()
+	defer func() { res.Events = rec.List() }()
+	t, err := Build(ctx, run, r.tag, r.devs, r.gws, r.dsts, r.src, r.hostLL)
 	if err != nil {
 		return err
 	}
 	const hostName = "host"
-	stop, err := rec.watchNS(ctx, t.host, hostName, []int{6}, 20*time.Millisecond, false)
+	stop, err := rec.WatchNS(ctx, t.Host, hostName, []int{6}, 20*time.Millisecond, false)
 	if err != nil {
 		return err
 	}
@@ -340,10 +363,10 @@ func (r *fib6Run) run(ctx context.Context, run *netns.Run, o Options, res *Resul
 	}()
 	for _, rt := range r.c.Config.Routes {
 		tr := t.traceRoute(rt)
-		if err := writeRoutes(ctx, t.host, write.OpAdd, tr); err != nil {
+		if err := WriteRoutes(ctx, t.Host, write.OpAdd, tr); err != nil {
 			return fmt.Errorf("initial route %s: the kernel refused it: %w", rt, err)
 		}
-		rec.act(time.Now(), hostName, "[LAB]", "ip -6 route add %s (initial route)", rt)
+		rec.Act(time.Now(), hostName, "[LAB]", "ip -6 route add %s (initial route)", rt)
 	}
 	pinger, err := newPinger(t)
 	if err != nil {
@@ -352,13 +375,13 @@ func (r *fib6Run) run(ctx context.Context, run *netns.Run, o Options, res *Resul
 	defer pinger.close()
 	for _, w := range r.c.Config.Warm {
 		res := pinger.ping(w, r.timeout)
-		rec.act(res.sent, hostName, "[LOOKUP]", "warm-up: echo request to %s: %s", w, res.describe())
+		rec.Act(res.sent, hostName, "[LOOKUP]", "warm-up: echo request to %s: %s", w, res.describe())
 	}
-	before, err := dumpRoutes(t.host, t.byIdx, true)
+	before, err := dumpRoutes(t.Host, t.byIdx, true)
 	if err != nil {
 		return err
 	}
-	rec.start(time.Now())
+	rec.Start(time.Now())
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
@@ -380,7 +403,7 @@ func (r *fib6Run) run(ctx context.Context, run *netns.Run, o Options, res *Resul
 			var w *write.RouteWriter
 			if len(a.Ops) > 0 {
 				var err error
-				if w, err = write.NewRouteWriter(nl.Options{Netns: t.host.Name}); err != nil {
+				if w, err = write.NewRouteWriter(nl.Options{Netns: t.Host.Name}); err != nil {
 					fail(err)
 					return
 				}
@@ -398,11 +421,11 @@ func (r *fib6Run) run(ctx context.Context, run *netns.Run, o Options, res *Resul
 					fail(fmt.Errorf("actor %s: %s: %w", a.Name, op, err))
 					return
 				}
-				rec.act(time.Now(), a.Name, "[OP]", "ip -6 route %s: %s", op, result)
+				rec.Act(time.Now(), a.Name, "[OP]", "ip -6 route %s: %s", op, result)
 			}
 			for k := 0; k < a.Packets; k++ {
 				res := pinger.ping(a.Dst, r.timeout)
-				rec.act(res.sent, a.Name, "[LOOKUP]", "echo request %d to %s: %s", k+1, a.Dst, res.describe())
+				rec.Act(res.sent, a.Name, "[LOOKUP]", "echo request %d to %s: %s", k+1, a.Dst, res.describe())
 			}
 		}()
 	}
@@ -411,18 +434,18 @@ func (r *fib6Run) run(ctx context.Context, run *netns.Run, o Options, res *Resul
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	routes, err := dumpRoutes(t.host, t.byIdx, false)
+	routes, err := dumpRoutes(t.Host, t.byIdx, false)
 	if err != nil {
 		return err
 	}
-	cache, err := dumpRoutes(t.host, t.byIdx, true)
+	cache, err := dumpRoutes(t.Host, t.byIdx, true)
 	if err != nil {
 		return err
 	}
 	now := time.Now()
-	rec.act(now, hostName, "[READ]", "%d routes and %d route-cache entries in the kernel's tables at the end", len(routes), len(cache))
+	rec.Act(now, hostName, "[READ]", "%d routes and %d route-cache entries in the kernel's tables at the end", len(routes), len(cache))
 	for _, c := range cache {
-		rec.act(now, hostName, "[READ]", "cache: %s", c)
+		rec.Act(now, hostName, "[READ]", "cache: %s", c)
 	}
 	for _, p := range r.c.Props {
 		res.Properties = append(res.Properties, judgeFib6(p, routes, before, cache))
@@ -432,8 +455,8 @@ func (r *fib6Run) run(ctx context.Context, run *netns.Run, o Options, res *Resul
 
 // judgeFib6 evaluates one fib6 property on the kernel's tables at the
 // end (routes, cache) and its cache after the warm-up (before).
-func judgeFib6(p fib6file.PropSpec, routes, before, cache []trace.Route) PropertyResult {
-	pr := PropertyResult{Name: p.Name, Kind: explore.Final, Verdict: explore.Holds}
+func judgeFib6(p fib6file.PropSpec, routes, before, cache []trace.Route) liverun.PropertyResult {
+	pr := liverun.PropertyResult{Name: p.Name, Kind: explore.Final, Verdict: explore.Holds}
 	switch p.Kind {
 	case "routes-at":
 		var got []trace.Route
