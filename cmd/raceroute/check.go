@@ -10,15 +10,11 @@ import (
 	"github.com/spf13/pflag"
 
 	"raceroute/check"
+	"raceroute/cmd/raceroute/internal/cli"
 	"raceroute/explore"
 	"raceroute/scenario"
 	"raceroute/timeline"
 )
-
-// defaultSeed seeds random and pct runs unless --seed says otherwise: the
-// bare command and `check` use the same one, so that they print the same
-// rates.
-const defaultSeed = 1
 
 // checkOptions are the flags of `raceroute check`.
 type checkOptions struct {
@@ -32,7 +28,7 @@ type checkOptions struct {
 }
 
 func defaultCheckOptions(matrix bool) checkOptions {
-	return checkOptions{Settings: check.Settings{Seed: defaultSeed, Bound: -1}, format: "text", matrix: matrix}
+	return checkOptions{Settings: check.Settings{Seed: cli.DefaultSeed, Bound: -1}, format: "text", matrix: matrix}
 }
 
 func newCheckCmd() *cobra.Command { return newCheckCmdWith(runCheck) }
@@ -58,10 +54,10 @@ Exit status: 0 when every verdict matches its expectation, 1 otherwise,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if all && len(args) > 0 {
-				return badInput(fmt.Errorf("--all checks the whole library: give it no scenario (got %s)", strings.Join(args, " ")))
+				return cli.BadInput(fmt.Errorf("--all checks the whole library: give it no scenario (got %s)", strings.Join(args, " ")))
 			}
 			if kernels != "" {
-				o.kernels = splitKernels(kernels)
+				o.kernels = cli.SplitKernels(kernels)
 			}
 			if len(args) == 0 && o.format != "json" && !cmd.Flags().Changed("matrix") {
 				o.matrix = true
@@ -91,9 +87,9 @@ Exit status: 0 when every verdict matches its expectation, 1 otherwise,
 // scenario variant and runnable profile, a profile whose settings the
 // scenario depends on are unknown giving one job per candidate.
 func collectJobs(args []string, kernels []string) ([]check.Job, error) {
-	profs, err := resolveKernels(kernels)
+	profs, err := cli.ResolveKernels(kernels)
 	if err != nil {
-		return nil, badInput(fmt.Errorf("--kernel: %w", err))
+		return nil, cli.BadInput(fmt.Errorf("--kernel: %w", err))
 	}
 	var scs []*scenario.Scenario
 	variantOf := map[*scenario.Scenario]string{}
@@ -107,7 +103,7 @@ func collectJobs(args []string, kernels []string) ([]check.Job, error) {
 	for _, a := range args {
 		sc, variant, err := scenario.FindVariant(a)
 		if err != nil {
-			return nil, badInput(err)
+			return nil, cli.BadInput(err)
 		}
 		if variant != "" {
 			variantOf[sc] = variant
@@ -151,7 +147,7 @@ func (o checkOptions) validate() error {
 
 func runCheck(cmd *cobra.Command, args []string, o checkOptions) error {
 	if err := o.validate(); err != nil {
-		return badInput(err)
+		return cli.BadInput(err)
 	}
 	jobs, err := collectJobs(args, o.kernels)
 	if err != nil {
@@ -161,7 +157,7 @@ func runCheck(cmd *cobra.Command, args []string, o checkOptions) error {
 	if o.output != "" {
 		f, err := os.Create(o.output)
 		if err != nil {
-			return badInput(fmt.Errorf("-o: %w", err))
+			return cli.BadInput(fmt.Errorf("-o: %w", err))
 		}
 		defer f.Close()
 		out = f
@@ -206,7 +202,7 @@ func runCheck(cmd *cobra.Command, args []string, o checkOptions) error {
 		check.WriteMatrix(out, reports, len(o.kernels) == 0)
 	}
 	if mismatches > 0 {
-		return mismatchError{mismatches}
+		return cli.MismatchError{N: mismatches}
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"raceroute/check"
+	"raceroute/cmd/raceroute/internal/cli"
 	"raceroute/internal/chromium"
 	"raceroute/internal/chromium/chromiumtest"
 	"raceroute/trace"
@@ -333,7 +334,7 @@ func TestHTMLMatrixInChromium(t *testing.T) {
 
 func TestHTMLFormatFlags(t *testing.T) {
 	for _, args := range [][]string{{"--format", "xml"}, {"replay", "--format", "xml", "rr2-x"}} {
-		if code, _, stderr := runCLI(t, args...); code != exitBadInput || !strings.Contains(stderr, "--format") {
+		if code, _, stderr := runCLI(t, args...); code != cli.ExitBadInput || !strings.Contains(stderr, "--format") {
 			t.Errorf("%v: exit %d, %s", args, code, stderr)
 		}
 	}

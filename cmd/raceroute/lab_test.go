@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"raceroute/cmd/raceroute/internal/cli"
 	"raceroute/live/netns"
 	"raceroute/live/netns/nstest"
 )
@@ -82,8 +83,8 @@ func TestLabInterruptedCleansUp(t *testing.T) {
 	}
 	err := cmd.Wait()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != exitMismatch {
-		t.Errorf("interrupted run: %v, want exit status %d", err, exitMismatch)
+	if !errors.As(err, &ee) || ee.ExitCode() != cli.ExitMismatch {
+		t.Errorf("interrupted run: %v, want exit status %d", err, cli.ExitMismatch)
 	}
 	if !strings.Contains(out.String(), "lab interrupted (everything it created is deleted)") {
 		t.Errorf("the interrupted run did not say so:\n%s", out.String())
@@ -152,8 +153,8 @@ func TestLabRefusesBeforeCreating(t *testing.T) {
 	}
 	before, _ := netns.List()
 	code, _, stderr := runCLI(t, "lab", file)
-	if code != exitBadInput {
-		t.Errorf("exit %d, want %d", code, exitBadInput)
+	if code != cli.ExitBadInput {
+		t.Errorf("exit %d, want %d", code, cli.ExitBadInput)
 	}
 	if want := "locktime is 1005 ms, but the kernel's sysctl locktime counts in units of 10 ms"; !strings.Contains(stderr, want) {
 		t.Errorf("stderr does not say %q:\n%s", want, stderr)
@@ -180,8 +181,8 @@ func TestLabUsage(t *testing.T) {
 		{"lab", "--fuzz", "3", "--category", "ndisc"},
 		{"lab", "--category", "arp", "neutron-garp-2017"},
 	} {
-		if code, _, stderr := runCLI(t, args...); code != exitBadInput {
-			t.Errorf("%v: exit %d, want %d (%s)", args, code, exitBadInput, stderr)
+		if code, _, stderr := runCLI(t, args...); code != cli.ExitBadInput {
+			t.Errorf("%v: exit %d, want %d (%s)", args, code, cli.ExitBadInput, stderr)
 		}
 	}
 }

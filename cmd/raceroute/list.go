@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"raceroute/cmd/raceroute/internal/cli"
 	"raceroute/explore"
 	"raceroute/profile"
 	"raceroute/scenario"
@@ -17,7 +18,7 @@ func newScenariosCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "scenarios",
 		Short: "List the embedded scenario library",
-		Args:  noArgs,
+		Args:  cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lib, err := scenario.Library()
 			if err != nil {
@@ -70,14 +71,14 @@ of every behaviour switch ("?" marks one that could not be pinned: check
 explores every candidate). --match RELEASE prints the profile a kernel
 release string (as uname -r prints it) selects, why, and the evidence of
 every setting; --match auto matches the running kernel.`,
-		Args: noArgs,
+		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := cmd.OutOrStdout()
 			switch format {
 			case "text":
 			case "markdown":
 				if match != "" {
-					return badInput(fmt.Errorf("--format markdown renders docs/kernels.md: give no --match"))
+					return cli.BadInput(fmt.Errorf("--format markdown renders docs/kernels.md: give no --match"))
 				}
 				md, err := profile.Markdown()
 				if err != nil {
@@ -86,12 +87,12 @@ every setting; --match auto matches the running kernel.`,
 				_, err = io.WriteString(w, md)
 				return err
 			default:
-				return badInput(fmt.Errorf("--format %q: want text or markdown", format))
+				return cli.BadInput(fmt.Errorf("--format %q: want text or markdown", format))
 			}
 			if match != "" {
-				p, err := resolveKernel(match)
+				p, err := cli.ResolveKernel(match)
 				if err != nil {
-					return badInput(fmt.Errorf("--match: %w", err))
+					return cli.BadInput(fmt.Errorf("--match: %w", err))
 				}
 				fmt.Fprintf(w, "%s selects %s: %s\n", p.Release, p.Name, p.Description)
 				for _, n := range p.Notes {

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,39 +12,14 @@ import (
 	"strings"
 	"syscall"
 
-	"raceroute/check"
+	"raceroute/cmd/raceroute/internal/announcecmd"
+	"raceroute/cmd/raceroute/internal/applycmd"
+	"raceroute/cmd/raceroute/internal/cli"
+	"raceroute/cmd/raceroute/internal/labcmd"
+	"raceroute/cmd/raceroute/internal/selftestscmd"
 
 	"github.com/spf13/cobra"
 )
-
-// Exit statuses of the command line contract.
-const (
-	exitOK       = 0 // every verdict matched its expectation
-	exitMismatch = 1 // some verdict did not match, or a command failed
-	exitBadInput = 2 // bad input: scenario, flag, file
-)
-
-// badInputError marks an error caused by the user's input (exit 2).
-type badInputError struct{ err error }
-
-func (e badInputError) Error() string { return e.err.Error() }
-func (e badInputError) Unwrap() error { return e.err }
-
-// badInput wraps err so that main exits with status 2.
-func badInput(err error) error {
-	if err == nil {
-		return nil
-	}
-	return badInputError{err}
-}
-
-// mismatchError reports that verdicts did not match expectations (exit 1);
-// the details have already been printed.
-type mismatchError struct{ n int }
-
-func (e mismatchError) Error() string {
-	return fmt.Sprintf("%d verdict(s) did not match their expectation", e.n)
-}
 
 func main() { os.Exit(runMain(os.Args[1:])) }
 
@@ -64,21 +38,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return exitOK
-	}
-	var mm mismatchError
-	if errors.As(err, &mm) {
+	if err != nil {
 		fmt.Fprintln(stderr, "raceroute:", err)
-		return exitMismatch
 	}
-	fmt.Fprintln(stderr, "raceroute:", err)
-	var bad badInputError
-	var input check.InputError
-	if errors.As(err, &bad) || errors.As(err, &input) {
-		return exitBadInput
-	}
-	return exitMismatch
+	return cli.ExitCode(err)
 }
 
 func newRootCmd() *cobra.Command {
@@ -105,7 +68,7 @@ kernel profile and prints a matrix.`,
 						names = append(names, c.Name())
 					}
 				}
-				return badInput(fmt.Errorf("unknown command %q (commands: %s; see raceroute --help)", args[0], strings.Join(names, ", ")))
+				return cli.BadInput(fmt.Errorf("unknown command %q (commands: %s; see raceroute --help)", args[0], strings.Join(names, ", ")))
 			}
 			return nil
 		},
@@ -117,7 +80,7 @@ kernel profile and prints a matrix.`,
 	// (raceroute --format html -o matrix.html); the rest is check's.
 	root.Flags().StringVar(&bare.format, "format", bare.format, "output `FORMAT` of the matrix: text, json or html (a page whose cells link to their stories)")
 	root.Flags().StringVarP(&bare.output, "output", "o", "", "write the matrix to `FILE` instead of standard output")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cli.BadInput(err) })
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.AddCommand(
 		newCheckCmd(),
@@ -126,31 +89,14 @@ kernel profile and prints a matrix.`,
 		newReplayCmd(),
 		newReplayTraceCmd(),
 		newWatchCmd(),
-		newSelftestsCmd(),
-		newApplyCmd(),
-		newAnnounceCmd(),
-		newLabCmd(),
+		selftestscmd.New(),
+		applycmd.New(),
+		announcecmd.New(func(cmd *cobra.Command, scenarios []string) error {
+			return runCheck(cmd, scenarios, defaultCheckOptions(true))
+		}),
+		labcmd.New(),
 	)
 	return root
-}
-
-// noArgs refuses arguments with a usage error (exit 2).
-func noArgs(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return badInput(fmt.Errorf("%s takes no arguments (got %s)", cmd.CommandPath(), strings.Join(args, " ")))
-	}
-	return nil
-}
-
-// exactArgs wants n arguments, described by what; anything else is a
-// usage error (exit 2).
-func exactArgs(n int, what string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != n {
-			return badInput(fmt.Errorf("%s wants %s (got %d arguments); usage: %s", cmd.CommandPath(), what, len(args), cmd.UseLine()))
-		}
-		return nil
-	}
 }
 
 // version names the build: the module version, the VCS revision it was

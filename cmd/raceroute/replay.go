@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"raceroute/check"
+	"raceroute/cmd/raceroute/internal/cli"
 	"raceroute/explore"
 	"raceroute/profile"
 	"raceroute/scenario"
@@ -27,33 +28,33 @@ kernel profile, property and choices) and prints its story and every
 property's verdict in that run. The same token gives the same story, byte
 for byte. A token of a scenario file works from any directory, and is
 refused once the file has changed.`,
-		Args: exactArgs(1, "a replay token, as check prints it"),
+		Args: cli.ExactArgs(1, "a replay token, as check prints it"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "text" && format != "json" && format != "html" {
-				return badInput(fmt.Errorf("--format %q: want text, json or html", format))
+				return cli.BadInput(fmt.Errorf("--format %q: want text, json or html", format))
 			}
 			tok, err := explore.ParseToken(args[0])
 			if err != nil {
-				return badInput(err)
+				return cli.BadInput(err)
 			}
 			sc, err := scenario.Find(tok.Scenario)
 			if err != nil {
-				return badInput(fmt.Errorf("replay token: %w", err))
+				return cli.BadInput(fmt.Errorf("replay token: %w", err))
 			}
 			if d := check.TokenDigest(sc); d != tok.Digest {
-				return badInput(fmt.Errorf("replay token: %s has changed since the token was made (content %s, token %s): check it again for a new token", sc.Source, d, tok.Digest))
+				return cli.BadInput(fmt.Errorf("replay token: %s has changed since the token was made (content %s, token %s): check it again for a new token", sc.Source, d, tok.Digest))
 			}
 			v, err := sc.Variant(tok.Variant)
 			if err != nil {
-				return badInput(fmt.Errorf("replay token: %w", err))
+				return cli.BadInput(fmt.Errorf("replay token: %w", err))
 			}
 			p, err := profile.Lookup(tok.Profile)
 			if err != nil {
-				return badInput(fmt.Errorf("replay token: %w", err))
+				return cli.BadInput(fmt.Errorf("replay token: %w", err))
 			}
 			c, err := sc.Compile(v, p)
 			if err != nil {
-				return badInput(err)
+				return cli.BadInput(err)
 			}
 			opts := explore.DefaultOptions()
 			if sc.Check.Horizon.D > 0 {
@@ -61,13 +62,13 @@ refused once the file has changed.`,
 			}
 			rep, err := c.ReplayUntil(tok.Choices, tok.Property, opts)
 			if err != nil {
-				return badInput(fmt.Errorf("replay token: %w", err))
+				return cli.BadInput(fmt.Errorf("replay token: %w", err))
 			}
 			w := cmd.OutOrStdout()
 			if output != "" {
 				f, err := os.Create(output)
 				if err != nil {
-					return badInput(fmt.Errorf("-o: %w", err))
+					return cli.BadInput(fmt.Errorf("-o: %w", err))
 				}
 				defer f.Close()
 				w = f

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"raceroute/cmd/raceroute/internal/cli"
 	"raceroute/iproute2"
 	"raceroute/timeline"
 	"raceroute/watch"
@@ -59,7 +60,7 @@ empty or binary file), 1 with --fail-on-finding when anything was
 found, 0 otherwise.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return badInput(fmt.Errorf("replay-trace takes one FILE, got %d arguments", len(args)))
+				return cli.BadInput(fmt.Errorf("replay-trace takes one FILE, got %d arguments", len(args)))
 			}
 			return nil
 		},
@@ -71,7 +72,7 @@ found, 0 otherwise.`,
 			} else {
 				f, err := os.Open(name)
 				if err != nil {
-					return badInput(fmt.Errorf("replay-trace: %w", err))
+					return cli.BadInput(fmt.Errorf("replay-trace: %w", err))
 				}
 				defer f.Close()
 				r = f
@@ -108,12 +109,12 @@ found, 0 otherwise.`,
 func replayTrace(ctx context.Context, r io.Reader, name string, stdout, stderr io.Writer, opts replayTraceOptions) (int, error) {
 	ropts := watch.ReplayOptions{Monitor: iproute2.MonitorOptions{Name: name, Family: opts.family}}
 	if opts.family != 0 && opts.family != 4 && opts.family != 6 {
-		return 0, badInput(fmt.Errorf("--family %d: want 4 or 6", opts.family))
+		return 0, cli.BadInput(fmt.Errorf("--family %d: want 4 or 6", opts.family))
 	}
 	if opts.date != "" {
 		d, err := time.Parse(time.DateOnly, opts.date)
 		if err != nil {
-			return 0, badInput(fmt.Errorf("--date %q: want YYYY-MM-DD", opts.date))
+			return 0, cli.BadInput(fmt.Errorf("--date %q: want YYYY-MM-DD", opts.date))
 		}
 		ropts.Monitor.Day = d
 	}
@@ -123,26 +124,26 @@ func replayTrace(ctx context.Context, r io.Reader, name string, stdout, stderr i
 		Locktime:        opts.locktime,
 	}
 	if opts.kernelRelease != "" {
-		rel, err := kernelRelease(opts.kernelRelease)
+		rel, err := cli.KernelRelease(opts.kernelRelease)
 		if err != nil {
-			return 0, badInput(fmt.Errorf("--kernel: %w", err))
+			return 0, cli.BadInput(fmt.Errorf("--kernel: %w", err))
 		}
 		cfg.KernelRelease = rel
 	}
 	if cfg.NonAtomicWindow <= 0 || cfg.Locktime <= 0 || cfg.GARPMargin <= 0 {
-		return 0, badInput(errors.New("--window, --locktime and --garp-margin must be positive"))
+		return 0, cli.BadInput(errors.New("--window, --locktime and --garp-margin must be positive"))
 	}
 	var rec *timeline.Recording
 	switch opts.format {
 	case "", "text":
 	case "html":
 		if opts.json {
-			return 0, badInput(errors.New("--json and --format html: choose one"))
+			return 0, cli.BadInput(errors.New("--json and --format html: choose one"))
 		}
 		rec = &timeline.Recording{}
 		ropts.OnRecord = rec.Record
 	default:
-		return 0, badInput(fmt.Errorf("--format %q: want html (findings print as text, or JSON lines with --json)", opts.format))
+		return 0, cli.BadInput(fmt.Errorf("--format %q: want html (findings print as text, or JSON lines with --json)", opts.format))
 	}
 	ropts.OnFinding = func(f watch.Finding) error {
 		if rec != nil {
@@ -168,7 +169,7 @@ func replayTrace(ctx context.Context, r io.Reader, name string, stdout, stderr i
 	sum, err := watch.Replay(ctx, r, cfg, ropts)
 	var in *watch.InputError
 	if errors.As(err, &in) {
-		return sum.Findings, badInput(err)
+		return sum.Findings, cli.BadInput(err)
 	}
 	if err != nil {
 		return sum.Findings, err
@@ -183,7 +184,7 @@ func replayTrace(ctx context.Context, r io.Reader, name string, stdout, stderr i
 		if opts.output != "" {
 			f, err := os.Create(opts.output)
 			if err != nil {
-				return sum.Findings, badInput(fmt.Errorf("-o: %w", err))
+				return sum.Findings, cli.BadInput(fmt.Errorf("-o: %w", err))
 			}
 			defer f.Close()
 			out = f

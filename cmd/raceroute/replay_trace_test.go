@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"raceroute/cmd/raceroute/internal/cli"
 )
 
 const seedBad = "../../watch/testdata/seed-bad.log"
@@ -74,7 +76,7 @@ func TestReplayTraceBadOptions(t *testing.T) {
 		opts := defaultReplayTraceOptions()
 		o(&opts)
 		_, err := replayTrace(context.Background(), strings.NewReader(""), "x", &bytes.Buffer{}, &bytes.Buffer{}, opts)
-		var bad badInputError
+		var bad cli.BadInputError
 		if !errors.As(err, &bad) {
 			t.Errorf("options %+v: err %v, want bad input", opts, err)
 		}
@@ -96,14 +98,14 @@ func TestReplayTraceExitStatus(t *testing.T) {
 		args []string
 		want int
 	}{
-		{"findings without --fail-on-finding", []string{"replay-trace", seedBad}, exitOK},
-		{"findings with --fail-on-finding", []string{"replay-trace", "--fail-on-finding", seedBad}, exitMismatch},
-		{"clean log with --fail-on-finding", []string{"replay-trace", "--fail-on-finding", clean}, exitOK},
-		{"missing file", []string{"replay-trace", filepath.Join(dir, "nope.log")}, exitBadInput},
-		{"a directory", []string{"replay-trace", dir}, exitBadInput},
-		{"a line too long to read", []string{"replay-trace", long}, exitBadInput},
-		{"no file", []string{"replay-trace"}, exitBadInput},
-		{"bad flag", []string{"replay-trace", "--window", "soon", seedBad}, exitBadInput},
+		{"findings without --fail-on-finding", []string{"replay-trace", seedBad}, cli.ExitOK},
+		{"findings with --fail-on-finding", []string{"replay-trace", "--fail-on-finding", seedBad}, cli.ExitMismatch},
+		{"clean log with --fail-on-finding", []string{"replay-trace", "--fail-on-finding", clean}, cli.ExitOK},
+		{"missing file", []string{"replay-trace", filepath.Join(dir, "nope.log")}, cli.ExitBadInput},
+		{"a directory", []string{"replay-trace", dir}, cli.ExitBadInput},
+		{"a line too long to read", []string{"replay-trace", long}, cli.ExitBadInput},
+		{"no file", []string{"replay-trace"}, cli.ExitBadInput},
+		{"bad flag", []string{"replay-trace", "--window", "soon", seedBad}, cli.ExitBadInput},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,8 +164,8 @@ func TestReplayTraceNoRecord(t *testing.T) {
 				t.Fatal(err)
 			}
 			var out, errb bytes.Buffer
-			if got := run(context.Background(), []string{"replay-trace", p}, &out, &errb); got != exitBadInput {
-				t.Errorf("exit %d, want %d", got, exitBadInput)
+			if got := run(context.Background(), []string{"replay-trace", p}, &out, &errb); got != cli.ExitBadInput {
+				t.Errorf("exit %d, want %d", got, cli.ExitBadInput)
 			}
 			msg := errb.String()
 			if strings.Count(msg, "\n") != 1 || !strings.Contains(msg, tt.want) || out.Len() != 0 {

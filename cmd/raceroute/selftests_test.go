@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"raceroute/cmd/raceroute/internal/cli"
 	"raceroute/live/netns/nstest"
 )
 
@@ -37,8 +38,8 @@ func TestSelftestsBadInput(t *testing.T) {
 		{"selftests", "--live", "--kernel", "linux-6.1"},
 		{"selftests", "extra"},
 	} {
-		if code, _, _ := runCLI(t, args...); code != exitBadInput {
-			t.Errorf("%v: exit %d, want %d", args, code, exitBadInput)
+		if code, _, _ := runCLI(t, args...); code != cli.ExitBadInput {
+			t.Errorf("%v: exit %d, want %d", args, code, cli.ExitBadInput)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"raceroute/check"
+	"raceroute/cmd/raceroute/internal/cli"
 	"raceroute/trace"
 )
 
@@ -80,7 +81,7 @@ func TestStoriesUnchanged(t *testing.T) {
 func storyDigests(t *testing.T) map[string]string {
 	t.Helper()
 	o := defaultCheckOptions(false)
-	o.kernels = splitKernels(storyKernels)
+	o.kernels = cli.SplitKernels(storyKernels)
 	jobs, err := collectJobs(nil, o.kernels)
 	if err != nil {
 		t.Fatal(err)

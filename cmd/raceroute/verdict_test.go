@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"raceroute/check"
+	"raceroute/cmd/raceroute/internal/cli"
 )
 
 // checkJSON runs check --format json and decodes its one report.
@@ -123,7 +124,7 @@ func TestUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		code, _, stderr := runCLI(t, tt.args...)
-		if code != exitBadInput || !strings.Contains(stderr, tt.msg) {
+		if code != cli.ExitBadInput || !strings.Contains(stderr, tt.msg) {
 			t.Errorf("raceroute %s: exit %d (%q), want 2 with %q", strings.Join(tt.args, " "), code, stderr, tt.msg)
 		}
 	}
@@ -133,7 +134,7 @@ func TestUsageErrors(t *testing.T) {
 			continue
 		}
 		args := []string{c.Name(), "x1", "x2", "x3", "x4", "x5"}
-		if code, _, stderr := runCLI(t, args...); code != exitBadInput {
+		if code, _, stderr := runCLI(t, args...); code != cli.ExitBadInput {
 			t.Errorf("raceroute %s: exit %d (%s), want 2", strings.Join(args, " "), code, stderr)
 		}
 	}
@@ -197,7 +198,7 @@ variants:
 	if err := os.WriteFile(path, []byte(data+"# edited\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, stderr := runCLI(t, "replay", tok); code != exitBadInput || !strings.Contains(stderr, "has changed since the token was made") {
+	if code, _, stderr := runCLI(t, "replay", tok); code != cli.ExitBadInput || !strings.Contains(stderr, "has changed since the token was made") {
 		t.Fatalf("replay of a changed file: exit %d %s", code, stderr)
 	}
 }
@@ -209,7 +210,7 @@ func TestKernelArguments(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "selects ubuntu-20.04") || !strings.Contains(out, "built from 5.4.275") {
 		t.Fatalf("kernels --match: %d %.400s %s", code, out, stderr)
 	}
-	if code, _, stderr := runCLI(t, "kernels", "--match", "banana"); code != exitBadInput || !strings.Contains(stderr, "or a kernel release as uname -r prints it") {
+	if code, _, stderr := runCLI(t, "kernels", "--match", "banana"); code != cli.ExitBadInput || !strings.Contains(stderr, "or a kernel release as uname -r prints it") {
 		t.Fatalf("kernels --match banana: %d %s", code, stderr)
 	}
 	if code, out, _ := runCLI(t, "kernels", "--match", "auto"); code != 0 || !strings.Contains(out, "auto: the running kernel is") {
@@ -238,7 +239,7 @@ func TestKernelArguments(t *testing.T) {
 	if code, out, stderr := runCLI(t, "replay", q.Counterexample.Replay); code != 0 || !strings.HasPrefix(out, "babeld-retract-replace on rhel-7.4[ipv6-replace=ecmp-quirk]: violated") {
 		t.Fatalf("replay: %d %.200s %s", code, out, stderr)
 	}
-	if code, _, stderr := runCLI(t, "check", "babeld-retract-replace", "--kernel", "linux-3.10-rhel7.3"); code != exitBadInput || !strings.Contains(stderr, "renamed") {
+	if code, _, stderr := runCLI(t, "check", "babeld-retract-replace", "--kernel", "linux-3.10-rhel7.3"); code != cli.ExitBadInput || !strings.Contains(stderr, "renamed") {
 		t.Fatalf("an old profile name: %d %s", code, stderr)
 	}
 }
@@ -246,7 +247,7 @@ func TestKernelArguments(t *testing.T) {
 // announce --explain prints the preset's frames and runs its evidence.
 func TestAnnounceExplain(t *testing.T) {
 	code, stdout, stderr := runCLI(t, "announce", "--explain")
-	if code != exitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	for _, want := range []string{"preset safe:", "+2s     request", "+4s     reply (target MAC = sender's)", "evidence: library scenario announce-safe", "announce-safe  holds*"} {

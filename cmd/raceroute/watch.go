@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"raceroute/cmd/raceroute/internal/cli"
 	"raceroute/live/livewatch"
 	"raceroute/watch"
 )
@@ -46,9 +47,9 @@ func (f *watchFlags) watchConfig() (livewatch.Config, error) {
 		Engine: watch.Config{NonAtomicWindow: f.window, GARPMargin: f.margin, Locktime: f.locktime},
 	}
 	if f.kernel != "" {
-		rel, err := kernelRelease(f.kernel)
+		rel, err := cli.KernelRelease(f.kernel)
 		if err != nil {
-			return cfg, badInput(fmt.Errorf("--kernel: %w", err))
+			return cfg, cli.BadInput(fmt.Errorf("--kernel: %w", err))
 		}
 		cfg.Engine.KernelRelease = rel
 	}
@@ -57,14 +58,14 @@ func (f *watchFlags) watchConfig() (livewatch.Config, error) {
 	case 4, 6:
 		cfg.Families = []int{f.family}
 	default:
-		return cfg, badInput(fmt.Errorf("--family %d: want 4 or 6", f.family))
+		return cfg, cli.BadInput(fmt.Errorf("--family %d: want 4 or 6", f.family))
 	}
 	if f.prefix != "" {
 		p, err := netip.ParsePrefix(f.prefix)
 		if err != nil {
 			a, aerr := netip.ParseAddr(f.prefix)
 			if aerr != nil {
-				return cfg, badInput(fmt.Errorf("--prefix %q: want an address or prefix such as 2001:db8::/48", f.prefix))
+				return cfg, cli.BadInput(fmt.Errorf("--prefix %q: want an address or prefix such as 2001:db8::/48", f.prefix))
 			}
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
@@ -81,7 +82,7 @@ func (f *watchFlags) watchConfig() (livewatch.Config, error) {
 		{"--locktime", f.locktime, "the default"},
 	} {
 		if d.v < 0 {
-			return cfg, badInput(fmt.Errorf("%s %v: want a positive duration (0: %s)", d.flag, d.v, d.zero))
+			return cfg, cli.BadInput(fmt.Errorf("%s %v: want a positive duration (0: %s)", d.flag, d.v, d.zero))
 		}
 	}
 	return cfg, nil
@@ -102,7 +103,7 @@ dumps the tables again and prints the differences. Its detectors report
 non-atomic route changes, route-cache entries that contradict their route,
 gratuitous ARPs the neighbour table ignored, unannounced MAC changes, and
 overflows.`,
-		Args: noArgs,
+		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.watchConfig()
 			if err != nil {
@@ -143,7 +144,7 @@ overflows.`,
 			}
 			err = livewatch.Run(ctx, cfg)
 			if errors.Is(err, livewatch.ErrNoSuchDev) {
-				return badInput(err)
+				return cli.BadInput(err)
 			}
 			return err
 		},

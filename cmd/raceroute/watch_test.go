@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"raceroute/cmd/raceroute/internal/cli"
 	"raceroute/kernel"
 	"raceroute/live/netns/nstest"
 	"raceroute/live/nl"
@@ -53,8 +54,8 @@ func TestWatchBadFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var out, errb bytes.Buffer
-			if got := run(context.Background(), tt.args, &out, &errb); got != exitBadInput {
-				t.Errorf("exit %d, want %d; stderr %s", got, exitBadInput, errb.String())
+			if got := run(context.Background(), tt.args, &out, &errb); got != cli.ExitBadInput {
+				t.Errorf("exit %d, want %d; stderr %s", got, cli.ExitBadInput, errb.String())
 			}
 			if !strings.Contains(errb.String(), tt.want) || strings.Count(errb.String(), "\n") != 1 {
 				t.Errorf("stderr %q, want one line with %q", errb.String(), tt.want)
@@ -71,8 +72,8 @@ func TestWatchUnknownDev(t *testing.T) {
 		code int
 		want string
 	}{
-		{"nope", exitBadInput, `--dev "nope": no such interface in network namespace "` + a.Name + `" (it has lo, va)`},
-		{"va", exitOK, ""},
+		{"nope", cli.ExitBadInput, `--dev "nope": no such interface in network namespace "` + a.Name + `" (it has lo, va)`},
+		{"va", cli.ExitOK, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dev, func(t *testing.T) {
@@ -150,7 +151,7 @@ func TestWatchJSONReplayRoundTrip(t *testing.T) {
 	if err := a.LinkUp("va"); err != nil {
 		t.Fatal(err)
 	}
-	if code := <-done; code != exitOK {
+	if code := <-done; code != cli.ExitOK {
 		t.Fatalf("watch exit %d: %s", code, errb.String())
 	}
 
@@ -240,10 +241,10 @@ func TestReplayTraceKernel(t *testing.T) {
 			t.Errorf("--kernel %s: exit %d %s", k, code, stderr)
 		}
 	}
-	if code, _, stderr := runCLI(t, "replay-trace", "--kernel", "banana", "../../watch/testdata/seed-bad.log"); code != exitBadInput || !strings.Contains(stderr, "--kernel") {
+	if code, _, stderr := runCLI(t, "replay-trace", "--kernel", "banana", "../../watch/testdata/seed-bad.log"); code != cli.ExitBadInput || !strings.Contains(stderr, "--kernel") {
 		t.Errorf("--kernel banana: exit %d %s", code, stderr)
 	}
-	if code, _, stderr := runCLI(t, "replay-trace", "--kernel", "rhel-7.4[garp=never]", "../../watch/testdata/seed-bad.log"); code != exitBadInput || !strings.Contains(stderr, "assumptions") {
+	if code, _, stderr := runCLI(t, "replay-trace", "--kernel", "rhel-7.4[garp=never]", "../../watch/testdata/seed-bad.log"); code != cli.ExitBadInput || !strings.Contains(stderr, "assumptions") {
 		t.Errorf("--kernel with assumptions: exit %d %s", code, stderr)
 	}
 }
@@ -259,7 +260,7 @@ func TestReplayTraceHTML(t *testing.T) {
 	if err != nil || !bytes.Contains(b, []byte("<!DOCTYPE html>")) || !bytes.Contains(b, []byte("cache-contradicts-route")) {
 		t.Fatalf("page: %v, %d bytes", err, len(b))
 	}
-	if code, _, stderr := runCLI(t, "replay-trace", "--format", "pdf", "../../watch/testdata/seed-bad.log"); code != exitBadInput || !strings.Contains(stderr, "--format") {
+	if code, _, stderr := runCLI(t, "replay-trace", "--format", "pdf", "../../watch/testdata/seed-bad.log"); code != cli.ExitBadInput || !strings.Contains(stderr, "--format") {
 		t.Fatalf("--format pdf: %d %s", code, stderr)
 	}
 }

@@ -1,4 +1,5 @@
-package main
+// Package applycmd is raceroute apply FILE: the route writer on the command line.
+package applycmd
 
 import (
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 
 	"raceroute/apply"
 	"raceroute/apply/routefile"
+	"raceroute/cmd/raceroute/internal/cli"
 	"raceroute/kernel"
 	"raceroute/profile"
 )
@@ -34,7 +36,8 @@ type applyFlags struct {
 	list     int
 }
 
-func newApplyCmd() *cobra.Command {
+// New is the apply command.
+func New() *cobra.Command {
 	f := &applyFlags{}
 	cmd := &cobra.Command{
 		Use:   "apply FILE",
@@ -54,7 +57,7 @@ replace adds instead, add then delete for a metric change, a heal of the
 IPv6 route cache where lookups clone), using nexthop objects where the
 kernel has them, and reads the tables back. Routes of other protocols are
 never touched. A second apply of the same file writes nothing.`,
-		Args: exactArgs(1, "a route file (or - for standard input)"),
+		Args: cli.ExactArgs(1, "a route file (or - for standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error { return runApply(cmd, args[0], f) },
 	}
 	fl := cmd.Flags()
@@ -76,10 +79,10 @@ never touched. A second apply of the same file writes nothing.`,
 func runApply(cmd *cobra.Command, file string, f *applyFlags) error {
 	proto, ok := kernel.ParseProto(f.proto)
 	if !ok {
-		return badInput(fmt.Errorf("--proto %q: want a protocol name or a number from 1 to 255", f.proto))
+		return cli.BadInput(fmt.Errorf("--proto %q: want a protocol name or a number from 1 to 255", f.proto))
 	}
 	if f.family != 0 && f.family != 4 && f.family != 6 {
-		return badInput(fmt.Errorf("--family %d: want 4 or 6", f.family))
+		return cli.BadInput(fmt.Errorf("--family %d: want 4 or 6", f.family))
 	}
 	tables := routefile.SystemTables()
 	var owned []uint32
@@ -88,7 +91,7 @@ func runApply(cmd *cobra.Command, file string, f *applyFlags) error {
 		if err != nil {
 			v, ok := tables[t]
 			if !ok {
-				return badInput(fmt.Errorf("--table %q: no such table (a number, or a name of iproute2's rt_tables)", t))
+				return cli.BadInput(fmt.Errorf("--table %q: no such table (a number, or a name of iproute2's rt_tables)", t))
 			}
 			n = uint64(v)
 		}
@@ -98,7 +101,7 @@ func runApply(cmd *cobra.Command, file string, f *applyFlags) error {
 	if f.kernel != "auto" {
 		p, err := profile.Lookup(f.kernel)
 		if err != nil {
-			return badInput(fmt.Errorf("--kernel: %w", err))
+			return cli.BadInput(fmt.Errorf("--kernel: %w", err))
 		}
 		prof = &p
 	}
@@ -115,7 +118,7 @@ func runApply(cmd *cobra.Command, file string, f *applyFlags) error {
 		}
 	}
 	if len(bad) > 0 {
-		return badInput(errors.New(strings.Join(bad, "\n")))
+		return cli.BadInput(errors.New(strings.Join(bad, "\n")))
 	}
 	stderr := cmd.ErrOrStderr()
 	opts := apply.Options{Netns: f.netns, Proto: proto, Tables: owned, Prune: f.prune, Nexthops: apply.NexthopMode(f.nexthops),
@@ -127,7 +130,7 @@ func runApply(cmd *cobra.Command, file string, f *applyFlags) error {
 	}
 	w, err := apply.Open(opts)
 	if err != nil {
-		return badInput(err)
+		return cli.BadInput(err)
 	}
 	defer w.Close()
 	ctx := cmd.Context()
@@ -138,7 +141,7 @@ func runApply(cmd *cobra.Command, file string, f *applyFlags) error {
 		for i, p := range ve.Problems {
 			lines[i] = fmt.Sprintf("%s:%d: %s: %s", name, entries[p.Index].Line, p.Route, p.Msg)
 		}
-		return badInput(fmt.Errorf("%d route(s) refused, nothing written:\n%s", len(lines), strings.Join(lines, "\n")))
+		return cli.BadInput(fmt.Errorf("%d route(s) refused, nothing written:\n%s", len(lines), strings.Join(lines, "\n")))
 	}
 	if err != nil {
 		return err
@@ -178,14 +181,14 @@ func readRoutes(cmd *cobra.Command, file string, family int, tables map[string]u
 	} else {
 		fh, err := os.Open(file)
 		if err != nil {
-			return nil, name, badInput(fmt.Errorf("route file: %w", err))
+			return nil, name, cli.BadInput(fmt.Errorf("route file: %w", err))
 		}
 		defer fh.Close()
 		r = fh
 	}
 	es, err := routefile.Read(r, routefile.Options{Name: name, Family: family, Tables: tables})
 	if err != nil {
-		return nil, name, badInput(fmt.Errorf("%w\nnothing written", err))
+		return nil, name, cli.BadInput(fmt.Errorf("%w\nnothing written", err))
 	}
 	return es, name, nil
 }

@@ -1,4 +1,5 @@
-package main
+// Package announcecmd is raceroute announce: gratuitous ARP and unsolicited NA on a preset's schedule.
+package announcecmd
 
 import (
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"raceroute/announce"
+	"raceroute/cmd/raceroute/internal/cli"
 	"raceroute/kernel"
 )
 
@@ -22,10 +24,14 @@ type announceFlags struct {
 	locktime time.Duration
 	mac      string
 	explain  bool
+	// check runs raceroute check on scenarios, for --explain.
+	check func(cmd *cobra.Command, scenarios []string) error
 }
 
-func newAnnounceCmd() *cobra.Command {
-	f := &announceFlags{}
+// New is the announce command; check runs `raceroute check` on the
+// scenarios given (--explain checks the preset's evidence with it).
+func New(check func(cmd *cobra.Command, scenarios []string) error) *cobra.Command {
+	f := &announceFlags{check: check}
 	cmd := &cobra.Command{
 		Use:   "announce IP dev IFACE",
 		Short: "Tell the link that IP moved to IFACE: gratuitous ARP or unsolicited NA on a schedule receivers honour",
@@ -47,7 +53,7 @@ runs that check.`,
 				return nil
 			}
 			if len(args) != 3 || args[1] != "dev" {
-				return badInput(fmt.Errorf("%s wants IP dev IFACE (got %q); usage: %s", cmd.CommandPath(), strings.Join(args, " "), cmd.UseLine()))
+				return cli.BadInput(fmt.Errorf("%s wants IP dev IFACE (got %q); usage: %s", cmd.CommandPath(), strings.Join(args, " "), cmd.UseLine()))
 			}
 			return nil
 		},
@@ -66,11 +72,11 @@ runs that check.`,
 
 func runAnnounce(cmd *cobra.Command, args []string, f *announceFlags) error {
 	if f.count < 0 || f.interval < 0 || f.locktime <= 0 {
-		return badInput(fmt.Errorf("--count and --interval must not be negative and --locktime must be positive (got %d, %v, %v)", f.count, f.interval, f.locktime))
+		return cli.BadInput(fmt.Errorf("--count and --interval must not be negative and --locktime must be positive (got %d, %v, %v)", f.count, f.interval, f.locktime))
 	}
 	p, err := announce.Lookup(f.preset, f.locktime)
 	if err != nil {
-		return badInput(fmt.Errorf("--preset: %w", err))
+		return cli.BadInput(fmt.Errorf("--preset: %w", err))
 	}
 	out := cmd.OutOrStdout()
 	if f.explain {
@@ -78,12 +84,12 @@ func runAnnounce(cmd *cobra.Command, args []string, f *announceFlags) error {
 	}
 	addr, err := netip.ParseAddr(args[0])
 	if err != nil {
-		return badInput(fmt.Errorf("announce: IP %q: %w", args[0], err))
+		return cli.BadInput(fmt.Errorf("announce: IP %q: %w", args[0], err))
 	}
 	opts := announce.Options{Netns: f.netns, Dev: args[2], Addr: addr.Unmap(), Preset: p, Count: f.count, Interval: f.interval}
 	if f.mac != "" {
 		if opts.MAC, err = kernel.ParseMAC(f.mac); err != nil {
-			return badInput(fmt.Errorf("--mac %q: %w", f.mac, err))
+			return cli.BadInput(fmt.Errorf("--mac %q: %w", f.mac, err))
 		}
 	}
 	start := time.Now()
@@ -122,5 +128,5 @@ func explainPreset(cmd *cobra.Command, out io.Writer, p announce.Preset, f *anno
 		fmt.Fprintf(out, "note: the evidence below checks the preset as the library has it, not with --count, --interval or --locktime changed\n")
 	}
 	fmt.Fprintf(out, "evidence: library scenario %s (raceroute check %s), on every profile:\n\n", p.Evidence, p.Evidence)
-	return runCheck(cmd, []string{p.Evidence}, defaultCheckOptions(true))
+	return f.check(cmd, []string{p.Evidence})
 }

@@ -1,4 +1,5 @@
-package main
+// Package labcmd is raceroute lab: scenarios on the live kernel in namespaces, --all, --fuzz, --window and --cleanup.
+package labcmd
 
 import (
 	"context"
@@ -14,8 +15,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
+	"raceroute/cmd/raceroute/internal/cli"
 	"raceroute/lab"
 	"raceroute/lab/fuzz"
 	"raceroute/lab/window"
@@ -41,8 +42,9 @@ type labOptions struct {
 	categories []string
 }
 
-func newLabCmd() *cobra.Command {
-	o := labOptions{format: "text", seed: defaultSeed, moves: 10000, moveEvery: time.Millisecond, rate: 10000}
+// New is the lab command.
+func New() *cobra.Command {
+	o := labOptions{format: "text", seed: cli.DefaultSeed, moves: 10000, moveEvery: time.Millisecond, rate: 10000}
 	cmd := &cobra.Command{
 		Use:   "lab SCENARIO|FILE | --all | --cleanup | --window | --fuzz N",
 		Short: "Run scenarios live in network namespaces and compare the kernel with the model",
@@ -133,7 +135,7 @@ func (o labOptions) validate(args []string) error {
 
 func runLab(cmd *cobra.Command, args []string, o labOptions) error {
 	if err := o.validate(args); err != nil {
-		return badInput(err)
+		return cli.BadInput(err)
 	}
 	// SIGHUP too: a closed terminal must not leave namespaces behind.
 	// (SIGINT and SIGTERM end the command's context already.)
@@ -151,7 +153,7 @@ func runLab(cmd *cobra.Command, args []string, o labOptions) error {
 	if o.output != "" {
 		f, err := os.Create(o.output)
 		if err != nil {
-			return badInput(fmt.Errorf("-o: %w", err))
+			return cli.BadInput(fmt.Errorf("-o: %w", err))
 		}
 		defer f.Close()
 		out = f
@@ -160,7 +162,7 @@ func runLab(cmd *cobra.Command, args []string, o labOptions) error {
 	if o.events != "" {
 		f, err := os.Create(o.events)
 		if err != nil {
-			return badInput(fmt.Errorf("--events: %w", err))
+			return cli.BadInput(fmt.Errorf("--events: %w", err))
 		}
 		defer f.Close()
 		events = f
@@ -195,7 +197,7 @@ func runLab(cmd *cobra.Command, args []string, o labOptions) error {
 		for _, a := range args {
 			sc, variant, err := scenario.FindVariant(a)
 			if err != nil {
-				return badInput(err)
+				return cli.BadInput(err)
 			}
 			for _, v := range sc.Variants {
 				if variant == "" || v.Name == variant {
@@ -205,7 +207,7 @@ func runLab(cmd *cobra.Command, args []string, o labOptions) error {
 		}
 		for _, it := range items {
 			if it.Err != nil {
-				return badInput(it.Err)
+				return cli.BadInput(it.Err)
 			}
 		}
 	}
@@ -219,7 +221,7 @@ func runLab(cmd *cobra.Command, args []string, o labOptions) error {
 	} else if len(removed) > 0 {
 		fmt.Fprintf(stderr, "raceroute lab: deleted %d namespaces killed runs left: %s\n", len(removed), strings.Join(removed, " "))
 	}
-	prog := lab.NewProgress(stderr, isTerminal(stderr), items)
+	prog := lab.NewProgress(stderr, cli.IsTerminal(stderr), items)
 	prog.Announce()
 	reports := make([]lab.Report, 0, len(items))
 	disagree, failed := 0, 0
@@ -264,7 +266,7 @@ func runLab(cmd *cobra.Command, args []string, o labOptions) error {
 	case failed > 0:
 		return fmt.Errorf("%d live run(s) failed", failed)
 	case disagree > 0:
-		return mismatchError{disagree}
+		return cli.MismatchError{N: disagree}
 	}
 	return nil
 }
@@ -291,7 +293,7 @@ func labFuzz(ctx context.Context, out, stderr io.Writer, h lab.Host, o labOption
 	if o.format == "text" {
 		lab.WriteHostHeader(out, h)
 	}
-	on := isTerminal(stderr)
+	on := cli.IsTerminal(stderr)
 	opts := fuzz.Options{N: o.fuzz, Seed: o.seed, Categories: o.categories, Profile: h.Profile}
 	if on {
 		opts.Progress = func(done, total int) { fmt.Fprintf(stderr, "\r\x1b[Klab --fuzz: %d of %d cases", done, total) }
@@ -320,7 +322,7 @@ func labWindow(ctx context.Context, out, stderr io.Writer, h lab.Host, o labOpti
 	strategies := []string{"none", "delete-add", "replace"}
 	est := time.Duration(len(strategies)*o.moves) * o.moveEvery
 	fmt.Fprintf(stderr, "raceroute lab --window: %d moves a strategy, one every %s, streams of %d packets/s: about %s\n", o.moves, o.moveEvery, o.rate, est.Round(time.Second))
-	on := isTerminal(stderr)
+	on := cli.IsTerminal(stderr)
 	wo := window.Options{Moves: o.moves, Every: o.moveEvery, Rate: o.rate, Strategies: strategies,
 		Progress: func(s string, done, total int) {
 			if on {
@@ -346,9 +348,4 @@ func labWindow(ctx context.Context, out, stderr io.Writer, h lab.Host, o labOpti
 	lab.WriteHostHeader(out, h)
 	window.WriteText(out, wo, res)
 	return nil
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -1,4 +1,5 @@
-package main
+// Package selftestscmd is raceroute selftests: the kernel's net selftests on the models, and --live on the running kernel.
+package selftestscmd
 
 import (
 	"fmt"
@@ -8,13 +9,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"raceroute/cmd/raceroute/internal/cli"
 	"raceroute/live/kselftest"
 	"raceroute/selftests"
 	"raceroute/selftests/cases"
 	"raceroute/selftests/verdict"
 )
 
-func newSelftestsCmd() *cobra.Command {
+// New is the selftests command.
+func New() *cobra.Command {
 	var suites, kernels []string
 	var live, all bool
 	cmd := &cobra.Command{
@@ -40,7 +43,7 @@ says so).
 
 Exit status 1 when a case disagrees (on the model, or live: also a live
 set-up that broke), 2 on bad input.`,
-		Args: noArgs,
+		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			files, err := cases.Library()
 			if err != nil {
@@ -48,22 +51,22 @@ set-up that broke), 2 on bad input.`,
 			}
 			names, err := suiteNames(suites)
 			if err != nil {
-				return badInput(err)
+				return cli.BadInput(err)
 			}
 			w := cmd.OutOrStdout()
 			if live {
 				if len(kernels) > 0 {
-					return badInput(fmt.Errorf("--live runs on the running kernel: give no --kernel"))
+					return cli.BadInput(fmt.Errorf("--live runs on the running kernel: give no --kernel"))
 				}
 				return runLiveSelftests(cmd, w, files, names, all)
 			}
 			var list []string
 			for _, k := range kernels {
-				list = append(list, splitKernels(k)...)
+				list = append(list, cli.SplitKernels(k)...)
 			}
-			ps, err := resolveKernels(list)
+			ps, err := cli.ResolveKernels(list)
 			if err != nil {
-				return badInput(fmt.Errorf("--kernel: %w", err))
+				return cli.BadInput(fmt.Errorf("--kernel: %w", err))
 			}
 			rep, err := selftests.RunSuites(files, names, ps)
 			if err != nil {
@@ -75,7 +78,7 @@ set-up that broke), 2 on bad input.`,
 				return err
 			}
 			if n := selftests.Disagreements(rep); n > 0 {
-				return mismatchError{n}
+				return cli.MismatchError{N: n}
 			}
 			return nil
 		},
@@ -104,7 +107,7 @@ func suiteNames(given []string) ([]string, error) {
 // runLiveSelftests runs, for the running kernel's profile, the version
 // of each suite it shipped, on the model and live, side by side.
 func runLiveSelftests(cmd *cobra.Command, w io.Writer, files []*cases.File, names []string, all bool) error {
-	p, err := resolveKernel("auto")
+	p, err := cli.ResolveKernel("auto")
 	if err != nil {
 		return err
 	}
@@ -134,7 +137,7 @@ func runLiveSelftests(cmd *cobra.Command, w io.Writer, files []*cases.File, name
 		bad += writeSideBySide(w, f, runs, rep, all)
 	}
 	if bad > 0 {
-		return mismatchError{bad}
+		return cli.MismatchError{N: bad}
 	}
 	return nil
 }
