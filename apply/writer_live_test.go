@@ -38,6 +38,9 @@ func liveNS(t *testing.T) *netns.NS {
 	if err := a.AddrAdd("vc", netip.MustParsePrefix("10.9.1.1/24")); err != nil {
 		t.Fatal(err)
 	}
+	// Tests compare tables before and after: let the kernel's own routes
+	// of the new veths appear first.
+	nstest.SettleIPv6(t, a, "va", "vc")
 	return a
 }
 
