@@ -90,7 +90,8 @@ type Plan struct {
 	expect    map[route.Key]Expected
 	owned     map[uint32]bool
 	prune     bool
-	before    []route.Route
+	// st is the state the plan was computed from (Before reads it).
+	st *state.State
 }
 
 // Empty reports whether the plan writes nothing.
@@ -118,7 +119,14 @@ func Owned(p *Plan) map[uint32]bool { return p.owned }
 
 // Before returns the routes of ours as p found them: what a rollback
 // restores.
-func Before(p *Plan) []route.Route { return p.before }
+func Before(p *Plan) []route.Route {
+	before := make([]route.Route, 0, len(p.st.Ours))
+	for _, in := range p.st.Ours {
+		before = append(before, in.Route)
+	}
+	sortRoutes(before)
+	return before
+}
 
 // Expected is what the kernel must hold at a key after the plan: the
 // route and the nexthop object it uses (0 for none), or nothing.
@@ -126,6 +134,8 @@ type Expected struct {
 	Route  *route.Route
 	NHID   uint32
 	Change int // the change that makes it so, -1 for a route left as it is
+	// held is the route of ours at the key when the plan was made.
+	held *state.Installed
 }
 
 type stepKind uint8
@@ -232,10 +242,47 @@ type planner struct {
 	repurposed map[uint32]state.Spec
 	nextID     uint32
 	used       map[uint32]bool
+	// want are the desired routes (validated), held the route of ours at
+	// each one's key; wantIdx, made when first needed, the index in want
+	// of the desired route at each held route's key.
+	want    []route.Route
+	held    []*state.Installed
+	wantIdx map[*state.Installed]int
 	// chosen caches strategy.Choose(): its answer depends on the family
 	// and class.
 	chosen map[[2]int]strategy.Choice
 	nhText map[uint32]string
+	// specs caches the spec of one next hop (state.SpecFor formats it):
+	// the routes of a large file mostly share a few next hops.
+	specs    map[specKey]state.Spec
+	lastSpec struct {
+		k  specKey
+		s  state.Spec
+		ok bool
+	}
+}
+
+type specKey struct {
+	fam int
+	h   route.Nexthop
+}
+
+// specFor is state.SpecFor of a route's next hops, cached for one hop.
+func (pl *planner) specFor(r *route.Route) state.Spec {
+	if len(r.Nexthops) != 1 {
+		return state.SpecFor(r.Family(), r.Nexthops)
+	}
+	k := specKey{r.Family(), r.Nexthops[0]}
+	if pl.lastSpec.ok && pl.lastSpec.k == k {
+		return pl.lastSpec.s
+	}
+	sp, ok := pl.specs[k]
+	if !ok {
+		sp = state.SpecFor(k.fam, r.Nexthops)
+		pl.specs[k] = sp
+	}
+	pl.lastSpec.k, pl.lastSpec.s, pl.lastSpec.ok = k, sp, true
+	return sp
 }
 
 func (pl *planner) choose(fam int, c strategy.Class) strategy.Choice {
@@ -254,73 +301,81 @@ func (pl *planner) choose(fam int, c strategy.Class) strategy.Choice {
 func Compute(st *state.State, desired []route.Route, cfg Config) (*Plan, error) {
 	pl := &planner{st: st, cfg: cfg, assigned: map[state.Spec]uint32{}, nhStep: map[uint32]int{},
 		repurposed: map[uint32]state.Spec{}, used: map[uint32]bool{}, nextID: cfg.IDBase,
-		chosen: map[[2]int]strategy.Choice{}, nhText: map[uint32]string{}}
-	pl.plan = &Plan{Netns: cfg.Netns, Profile: cfg.Profile.ID(), ProfileName: cfg.Profile.Name, expect: map[route.Key]Expected{}, owned: cfg.Owned, prune: cfg.Prune}
+		chosen: map[[2]int]strategy.Choice{}, nhText: map[uint32]string{}, specs: map[specKey]state.Spec{}}
+	pl.plan = &Plan{Netns: cfg.Netns, Profile: cfg.Profile.ID(), ProfileName: cfg.Profile.Name,
+		expect: make(map[route.Key]Expected, len(desired)), owned: cfg.Owned, prune: cfg.Prune, st: st}
 	want, err := pl.validate(desired)
 	if err != nil {
 		return nil, err
 	}
 	pl.plan.Changes = make([]Change, 0, len(want))
 	pl.plan.steps = make([]Step, 0, len(want)+16)
-	for _, in := range st.Ours {
-		pl.plan.before = append(pl.plan.before, in.Route)
-	}
-	sortRoutes(pl.plan.before)
 	if err := pl.decideNexthops(); err != nil {
 		return nil, err
 	}
 	// Pair the desired routes with ours: by key, then, for a key none of
 	// ours holds, a route of ours at the same destination whose metric is
 	// not desired (a metric change).
-	byDst := map[route.Key][]*state.Installed{} // Key with Metric 0: (table, dst)
-	for _, in := range st.Ours {
-		k := in.Key()
-		k.Metric = 0
-		byDst[k] = append(byDst[k], in)
-	}
-	wanted := map[route.Key]bool{}
-	for i := range want {
-		wanted[want[i].Key()] = true
-	}
-	for _, l := range byDst {
-		slices.SortFunc(l, func(a, b *state.Installed) int { return cmp.Compare(a.Metric, b.Metric) })
-	}
 	from := make([]*state.Installed, len(want))
-	taken := map[route.Key]bool{}
+	// held[i] is the route of ours at want[i]'s key (from[i] paired by
+	// key), nil for none.
+	held := make([]*state.Installed, len(want))
+	byKey := 0
 	for i := range want {
 		if in := st.Ours[want[i].Key()]; in != nil {
-			from[i] = in
-			taken[in.Key()] = true
+			from[i], held[i] = in, in
+			byKey++
 		}
 	}
-	for i := range want {
-		if from[i] != nil {
-			continue
+	// taken are the routes of ours paired by other than their key; a
+	// route of ours paired by its key is held[i] of the route at it. The
+	// pairing by destination is needed only when some desired key is
+	// not held while some route of ours is not at a desired key.
+	taken := map[*state.Installed]bool{}
+	if byKey < len(want) && byKey < len(st.Ours) {
+		byDst := map[route.Key][]*state.Installed{} // Key with Metric 0: (table, dst)
+		for _, in := range st.Ours {
+			k := in.Key()
+			k.Metric = 0
+			byDst[k] = append(byDst[k], in)
 		}
-		k := want[i].Key()
-		k.Metric = 0
-		for _, in := range byDst[k] {
-			if !wanted[in.Key()] && !taken[in.Key()] {
-				from[i] = in
-				taken[in.Key()] = true
-				break
+		wanted := make(map[route.Key]bool, len(want))
+		for i := range want {
+			wanted[want[i].Key()] = true
+		}
+		for _, l := range byDst {
+			slices.SortFunc(l, func(a, b *state.Installed) int { return cmp.Compare(a.Metric, b.Metric) })
+		}
+		for i := range want {
+			if from[i] != nil {
+				continue
+			}
+			k := want[i].Key()
+			k.Metric = 0
+			for _, in := range byDst[k] {
+				if !wanted[in.Key()] && !taken[in] {
+					from[i] = in
+					taken[in] = true
+					break
+				}
 			}
 		}
 	}
+	pl.want, pl.held = want, held
 	var gone []*state.Installed
-	if cfg.Prune {
+	if cfg.Prune && byKey+len(taken) < len(st.Ours) {
 		for _, in := range st.Ours {
-			if !taken[in.Key()] {
+			if _, desired := pl.wantAt(in); !desired && !taken[in] {
 				gone = append(gone, in)
 			}
 		}
 		slices.SortFunc(gone, func(a, b *state.Installed) int { return compareRoutes(&a.Route, &b.Route) })
 	}
 	if pl.plan.Nexthops {
-		pl.assignNexthops(want, from, gone)
+		pl.assignNexthops(want, gone)
 	}
 	for i := range want {
-		pl.change(&want[i], from[i])
+		pl.change(&want[i], from[i], held[i])
 	}
 	for _, in := range gone {
 		pl.remove(in)
@@ -329,11 +384,25 @@ func Compute(st *state.State, desired []route.Route, cfg Config) (*Plan, error) 
 	return pl.plan, nil
 }
 
+// wantAt returns the index of the desired route at in's key.
+func (pl *planner) wantAt(in *state.Installed) (int, bool) {
+	if pl.wantIdx == nil {
+		pl.wantIdx = make(map[*state.Installed]int, len(pl.held))
+		for i, h := range pl.held {
+			if h != nil {
+				pl.wantIdx[h] = i
+			}
+		}
+	}
+	i, ok := pl.wantIdx[in]
+	return i, ok
+}
+
 // validate normalises the desired routes and lists every problem.
 func (pl *planner) validate(desired []route.Route) ([]route.Route, error) {
 	want := make([]route.Route, len(desired))
 	var probs []Problem
-	byKey := map[route.Key]int{}
+	byKey := make(map[route.Key]int, len(desired))
 	owned := slices.Sorted(maps.Keys(pl.cfg.Owned))
 	ownedText := make([]string, len(owned))
 	for i, t := range owned {
@@ -427,17 +496,18 @@ func (pl *planner) eligible(r *route.Route) bool {
 // same new spec is replaced in place (one message moves them all);
 // otherwise an object that already holds the spec is used; otherwise a
 // new one is created.
-func (pl *planner) assignNexthops(want []route.Route, from []*state.Installed, gone []*state.Installed) {
+func (pl *planner) assignNexthops(want []route.Route, gone []*state.Installed) {
 	st := pl.st
-	specOf := map[route.Key]state.Spec{}
+	// specOf[i] is the spec of want[i], "" for a route that uses no object.
+	specOf := make([]state.Spec, len(want))
 	var specs []state.Spec
 	seen := map[state.Spec]bool{}
 	for i := range want {
 		if !pl.eligible(&want[i]) {
 			continue
 		}
-		s := state.SpecFor(want[i].Family(), want[i].Nexthops)
-		specOf[want[i].Key()] = s
+		s := pl.specFor(&want[i])
+		specOf[i] = s
 		if !seen[s] {
 			seen[s] = true
 			specs = append(specs, s)
@@ -445,9 +515,9 @@ func (pl *planner) assignNexthops(want []route.Route, from []*state.Installed, g
 	}
 	slices.Sort(specs)
 	// The routes of ours that use each object, and what they will want.
-	goneKey := map[route.Key]bool{}
+	goneKey := map[*state.Installed]bool{}
 	for _, in := range gone {
-		goneKey[in.Key()] = true
+		goneKey[in] = true
 	}
 	users := map[uint32][]*state.Installed{}
 	for _, in := range st.Ours {
@@ -463,9 +533,14 @@ func (pl *planner) assignNexthops(want []route.Route, from []*state.Installed, g
 		var s state.Spec
 		ok := true
 		for _, u := range users[id] {
-			us, desired := specOf[u.Key()]
-			if goneKey[u.Key()] {
+			if goneKey[u] {
 				continue // deleted anyway
+			}
+			var us state.Spec
+			wi, desired := pl.wantAt(u)
+			if desired {
+				us = specOf[wi]
+				desired = us != ""
 			}
 			if !desired || (s != "" && us != s) {
 				ok = false
@@ -512,8 +587,7 @@ func (pl *planner) assignNexthops(want []route.Route, from []*state.Installed, g
 		}
 	}
 	for i := range want {
-		s, ok := specOf[want[i].Key()]
-		if ok && state.IsGroup(s) {
+		if s := specOf[i]; s != "" && state.IsGroup(s) {
 			pl.hold(s, want[i].Nexthops, want[i].Family())
 		}
 	}
@@ -664,13 +738,12 @@ func (pl *planner) addStep(s Step) int {
 
 // change plans desired route to from the route of ours it replaces (nil
 // for none).
-func (pl *planner) change(to *route.Route, from *state.Installed) {
+func (pl *planner) change(to *route.Route, from, held *state.Installed) {
 	var nhid uint32
 	var nhDeps []int
 	nhText := ""
 	if pl.eligible(to) {
-		s := state.SpecFor(to.Family(), to.Nexthops)
-		nhid = pl.assigned[s]
+		nhid = pl.assigned[pl.specFor(to)]
 		si, written := pl.nhStep[nhid]
 		if written {
 			nhDeps = []int{si}
@@ -685,12 +758,12 @@ func (pl *planner) change(to *route.Route, from *state.Installed) {
 		}
 	}
 	idx := len(pl.plan.Changes)
-	pl.plan.expect[to.Key()] = Expected{Route: to, NHID: nhid, Change: idx}
 	if from != nil && from.NHID == nhid && to.HeldBy(&from.Route) {
 		pl.plan.Unchanged++
-		pl.plan.expect[to.Key()] = Expected{Route: to, NHID: nhid, Change: -1}
+		pl.plan.expect[to.Key()] = Expected{Route: to, NHID: nhid, Change: -1, held: held}
 		return
 	}
+	pl.plan.expect[to.Key()] = Expected{Route: to, NHID: nhid, Change: idx, held: held}
 	ch := Change{To: to, Nexthop: nhText}
 	fam := to.Family()
 	switch {
@@ -793,7 +866,7 @@ func (pl *planner) deleteUnused(want []route.Route, from []*state.Installed, gon
 	}
 	for _, e := range pl.plan.expect {
 		if e.Route != nil && e.NHID != 0 && e.Change >= 0 {
-			if in := st.Ours[e.Route.Key()]; in == nil || in.NHID != e.NHID || pl.plan.Changes[e.Change].Kind == KindMove {
+			if in := e.held; in == nil || in.NHID != e.NHID || pl.plan.Changes[e.Change].Kind == KindMove {
 				refs[e.NHID]++
 			}
 		}

@@ -143,6 +143,9 @@ func Read(ctx context.Context, c *rtnl.Conn, proto kernel.Proto, tables map[uint
 			}); err != nil {
 			return nil, err
 		}
+		if len(st.Ours) == 0 && len(rs) > 0 {
+			st.Ours = make(map[route.Key]*Installed, len(rs)) // most are ours, in a writer's tables
+		}
 		for i := range rs {
 			st.add(&rs[i], proto, tables)
 		}
