@@ -140,7 +140,7 @@ func (w *Writer) Plan(ctx context.Context, desired []Route) (*Plan, error) {
 }
 
 func (w *Writer) plan(ctx context.Context, desired []Route, owned map[uint32]bool, prune bool) (*Plan, error) {
-	st, err := state.Read(ctx, w.c, w.opts.Proto, owned)
+	st, err := state.Read(ctx, w.c, w.opts.Proto, owned, len(desired))
 	if err != nil {
 		return nil, fmt.Errorf("route writer%s: read the tables: %w", plan.InNetns(w.opts.Netns), err)
 	}
@@ -184,8 +184,12 @@ type Result struct {
 	// Healed lists the route-cache entries deleted as contradicting
 	// their routes.
 	Healed []string
-	// Verified: the tables read back hold exactly what the outcomes say.
+	// Verified: the tables read back hold what the outcomes say; Checked
+	// says what was read back and checked: every key the plan touched,
+	// or, when the plan's only writes were nexthop object replaces, those
+	// objects and the routes that use them.
 	Verified  bool
+	Checked   string
 	VerifyErr error
 	// Aborted says why later writes were not sent ("" when none was
 	// held back).
@@ -449,7 +453,7 @@ func (w *Writer) heal(ctx context.Context, p *Plan, res *Result) ([]string, erro
 			return healed, ctx.Err()
 		case <-time.After(w.opts.Settle):
 		}
-		st, err := state.Read(ctx, w.c, w.opts.Proto, plan.Owned(p))
+		st, err := state.Read(ctx, w.c, w.opts.Proto, plan.Owned(p), 0)
 		if err != nil {
 			return healed, fmt.Errorf("heal the route cache: %w", err)
 		}
@@ -485,7 +489,10 @@ func (w *Writer) heal(ctx context.Context, p *Plan, res *Result) ([]string, erro
 // outcomes say it holds.
 func (w *Writer) verify(ctx context.Context, res *Result) error {
 	p := res.Plan
-	st, err := state.Read(ctx, w.c, w.opts.Proto, plan.Owned(p))
+	if replaced := plan.Replaced(p); replaced != nil && res.Aborted == "" && allApplied(res) {
+		return w.verifyReplaced(ctx, res, replaced)
+	}
+	st, err := state.Read(ctx, w.c, w.opts.Proto, plan.Owned(p), len(plan.Expect(p)))
 	if err != nil {
 		return fmt.Errorf("read back: %w", err)
 	}
@@ -560,7 +567,7 @@ func (w *Writer) verify(ctx context.Context, res *Result) error {
 		}
 	}
 	if len(bad) == 0 {
-		res.Verified = true
+		res.Verified, res.Checked = true, checkedAll
 		return nil
 	}
 	slices.Sort(bad)
@@ -571,6 +578,22 @@ func (w *Writer) verify(ctx context.Context, res *Result) error {
 	}
 	res.VerifyErr = fmt.Errorf("read back: %d route(s) not as the outcomes say:\n  %s%s", n, strings.Join(bad, "\n  "), more)
 	return nil
+}
+
+// allApplied reports whether every change and nexthop write of res was
+// acknowledged.
+func allApplied(res *Result) bool {
+	for _, c := range res.Changes {
+		if c.Outcome != Applied {
+			return false
+		}
+	}
+	for _, c := range res.NexthopWrites {
+		if c.Outcome != Applied {
+			return false
+		}
+	}
+	return true
 }
 
 // IsPermission reports whether err is the kernel's refusal for want of

@@ -92,6 +92,8 @@ type Plan struct {
 	prune     bool
 	// st is the state the plan was computed from (Before reads it).
 	st *state.State
+	// replaced are the specs of the objects replaced, by id.
+	replaced map[uint32]state.Spec
 }
 
 // Empty reports whether the plan writes nothing.
@@ -113,6 +115,28 @@ func ChangeSteps(c *Change) []int { return c.steps }
 // Expect returns what the kernel must hold at each key p touches once
 // it is applied.
 func Expect(p *Plan) map[route.Key]Expected { return p.expect }
+
+// Replaced returns, when p's only writes are replaces of nexthop
+// objects that routes of ours use and every change of p is a route moved
+// by one of them (strategy.NexthopReplace), the spec each replaced
+// object is given, by id; nil otherwise. The read-back of such a plan
+// need only check those objects and that the routes still use them.
+func Replaced(p *Plan) map[uint32]state.Spec {
+	if len(p.steps) == 0 {
+		return nil
+	}
+	for i := range p.steps {
+		if p.steps[i].Kind != stepNexthopReplace {
+			return nil
+		}
+	}
+	for i := range p.Changes {
+		if p.Changes[i].Strategy != strategy.NexthopReplace {
+			return nil
+		}
+	}
+	return p.replaced
+}
 
 // Owned returns the tables p was computed for.
 func Owned(p *Plan) map[uint32]bool { return p.owned }
@@ -630,6 +654,10 @@ func (pl *planner) hold(s state.Spec, hops []route.Nexthop, fam int) uint32 {
 	kind, phase, flags := stepNexthopCreate, phaseSingleCreate, uint16(unix.NLM_F_CREATE|unix.NLM_F_EXCL)
 	what := fmt.Sprintf("nexthop %d: create %s", id, text)
 	if replace {
+		if pl.plan.replaced == nil {
+			pl.plan.replaced = map[uint32]state.Spec{}
+		}
+		pl.plan.replaced[id] = s
 		kind, flags = stepNexthopReplace, unix.NLM_F_REPLACE
 		phase = phaseSingleReplace
 		what = fmt.Sprintf("nexthop %d: replace %s with %s", id, pl.describe(pl.st.Nexthops[id]), text)
