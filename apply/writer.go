@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"syscall"
@@ -69,6 +70,15 @@ type Writer struct {
 	opts Options
 	prof profile.Profile
 	c    *rtnl.Conn
+	// pre delivers the tables Prefetch read; nil when none is under way.
+	pre chan prefetched
+}
+
+// prefetched is what Prefetch read, for the tables owned.
+type prefetched struct {
+	st    *state.State
+	err   error
+	owned map[uint32]bool
 }
 
 // Open opens a writer on the namespace of opts.
@@ -115,7 +125,37 @@ func Open(opts Options) (*Writer, error) {
 func (w *Writer) Profile() profile.Profile { return w.prof }
 
 // Close releases the writer's socket.
-func (w *Writer) Close() error { return w.c.Close() }
+func (w *Writer) Close() error {
+	w.takePrefetch()
+	return w.c.Close()
+}
+
+// Prefetch starts reading the kernel's tables for the next Plan, in the
+// background, so that a caller can read its desired routes meanwhile
+// (raceroute apply reads its file while the kernel dumps 200,000
+// routes). It reads the tables of Options (main and Options.Tables);
+// the next Plan uses what it read when its routes name no other table,
+// and reads again otherwise, or when the prefetch failed. Nothing else
+// may be called on the writer until that Plan (or Close).
+func (w *Writer) Prefetch(ctx context.Context) {
+	w.takePrefetch()
+	owned := w.owned(nil)
+	w.pre = make(chan prefetched, 1)
+	go func() {
+		st, err := state.Read(ctx, w.c, w.opts.Proto, owned, 0)
+		w.pre <- prefetched{st: st, err: err, owned: owned}
+	}()
+}
+
+// takePrefetch waits for a prefetch under way and returns what it read.
+func (w *Writer) takePrefetch() *prefetched {
+	if w.pre == nil {
+		return nil
+	}
+	r := <-w.pre
+	w.pre = nil
+	return &r
+}
 
 // owned are the tables of the writer, with those the routes name.
 func (w *Writer) owned(desired []Route) map[uint32]bool {
@@ -140,7 +180,13 @@ func (w *Writer) Plan(ctx context.Context, desired []Route) (*Plan, error) {
 }
 
 func (w *Writer) plan(ctx context.Context, desired []Route, owned map[uint32]bool, prune bool) (*Plan, error) {
-	st, err := state.Read(ctx, w.c, w.opts.Proto, owned, len(desired))
+	var st *state.State
+	var err error
+	if pre := w.takePrefetch(); pre != nil && pre.err == nil && maps.Equal(pre.owned, owned) {
+		st = pre.st
+	} else {
+		st, err = state.Read(ctx, w.c, w.opts.Proto, owned, len(desired))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("route writer%s: read the tables: %w", plan.InNetns(w.opts.Netns), err)
 	}
@@ -243,6 +289,7 @@ type stepState struct {
 // the plan started from. The error is for a failure to talk to the kernel
 // at all; what each change did is in the Result (Result.Err sums it up).
 func (w *Writer) Apply(ctx context.Context, p *Plan) (*Result, error) {
+	w.takePrefetch() // not for this plan: the socket must be free
 	start := time.Now()
 	res, err := w.apply(ctx, p)
 	if err != nil {

@@ -102,6 +102,22 @@ func runApply(cmd *cobra.Command, file string, f *applyFlags) error {
 		}
 		prof = &p
 	}
+	stderr := cmd.ErrOrStderr()
+	opts := apply.Options{Netns: f.netns, Proto: proto, Tables: owned, Prune: f.prune, Nexthops: apply.NexthopMode(f.nexthops),
+		Profile: prof, Batch: f.batch, RollbackOnError: f.rollback}
+	if tf, ok := stderr.(*os.File); ok && term.IsTerminal(int(tf.Fd())) {
+		opts.Progress = func(done, total int) {
+			fmt.Fprintf(stderr, "\rapply: %d of %d requests answered", done, total)
+		}
+	}
+	ctx := cmd.Context()
+	// The kernel dumps its tables while the file is read; a file's
+	// errors still come before the writer's (an unknown namespace).
+	w, openErr := apply.Open(opts)
+	if openErr == nil {
+		defer w.Close()
+		w.Prefetch(ctx)
+	}
 	entries, name, err := readRoutes(cmd, file, f.family, tables)
 	if err != nil {
 		return err
@@ -117,20 +133,9 @@ func runApply(cmd *cobra.Command, file string, f *applyFlags) error {
 	if len(bad) > 0 {
 		return badInput(errors.New(strings.Join(bad, "\n")))
 	}
-	stderr := cmd.ErrOrStderr()
-	opts := apply.Options{Netns: f.netns, Proto: proto, Tables: owned, Prune: f.prune, Nexthops: apply.NexthopMode(f.nexthops),
-		Profile: prof, Batch: f.batch, RollbackOnError: f.rollback}
-	if tf, ok := stderr.(*os.File); ok && term.IsTerminal(int(tf.Fd())) {
-		opts.Progress = func(done, total int) {
-			fmt.Fprintf(stderr, "\rapply: %d of %d requests answered", done, total)
-		}
+	if openErr != nil {
+		return badInput(openErr)
 	}
-	w, err := apply.Open(opts)
-	if err != nil {
-		return badInput(err)
-	}
-	defer w.Close()
-	ctx := cmd.Context()
 	plan, err := w.Plan(ctx, routes)
 	var ve *apply.ValidationError
 	if errors.As(err, &ve) {

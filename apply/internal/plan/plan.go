@@ -803,8 +803,7 @@ func (pl *planner) change(to *route.Route, from, held *state.Installed) {
 		ch.Kind = KindModify
 	}
 	if from != nil {
-		f := from.Route
-		ch.From = &f
+		ch.From = &from.Route // the plan keeps its state; nothing writes a change's routes
 	}
 	if from != nil && nhid != 0 && from.NHID == nhid && pl.repurposed[nhid] != "" && sameButNexthops(&from.Route, to) {
 		// The object's replace moves the route: nothing to write.
@@ -858,8 +857,7 @@ func sameButNexthops(a, b *route.Route) bool {
 func (pl *planner) remove(in *state.Installed) {
 	idx := len(pl.plan.Changes)
 	c := pl.choose(in.Family(), strategy.ClassDelete)
-	f := in.Route
-	ch := Change{Kind: KindDelete, From: &f, Strategy: c.Strategy, Heal: c.Heal, Why: c.Why, Evidence: c.Evidence}
+	ch := Change{Kind: KindDelete, From: &in.Route, Strategy: c.Strategy, Heal: c.Heal, Why: c.Why, Evidence: c.Evidence}
 	ch.steps = []int{pl.addStep(Step{Kind: stepRouteDelete, Phase: phaseRouteDelete, Change: idx, GoneOK: true,
 		Req: rtnl.Request{Type: unix.RTM_DELROUTE, Body: pl.deleteMessage(in)}})}
 	pl.plan.expect[in.Key()] = Expected{Change: idx}

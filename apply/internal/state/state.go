@@ -69,6 +69,8 @@ type State struct {
 	// route of the writer's tables, for the routes that cover them.
 	cache6  []rtnl.Route
 	routes6 []rtnl.Route
+	// objHops are the normalised next hops of each object routes use.
+	objHops map[uint32][]route.Nexthop
 	// NexthopErr is why the kernel has no nexthop objects, when it has
 	// none.
 	NexthopErr error
@@ -273,7 +275,19 @@ func (st *State) decode(r *rtnl.Route) *Installed {
 	in.Src = r.Prefsrc
 	switch {
 	case r.NHID != 0 && st.Nexthops[r.NHID] != nil:
-		in.Nexthops = st.HopsOf(st.Nexthops[r.NHID])
+		// The routes of an object share its next hops, normalised once
+		// (read only: only mergeSibling appends, to routes without one).
+		in.Route = in.Route.Normalise()
+		hops, ok := st.objHops[r.NHID]
+		if !ok {
+			hops = (&route.Route{Nexthops: st.HopsOf(st.Nexthops[r.NHID])}).Normalise().Nexthops
+			if st.objHops == nil {
+				st.objHops = map[uint32][]route.Nexthop{}
+			}
+			st.objHops[r.NHID] = hops
+		}
+		in.Nexthops = hops
+		return in
 	case len(r.Multipath) > 0:
 		for _, h := range r.Multipath {
 			in.Nexthops = append(in.Nexthops, route.Nexthop{Gateway: h.Gateway, Dev: st.Names[h.Ifindex], Weight: h.Weight, Onlink: h.Flags&unix.RTNH_F_ONLINK != 0})
