@@ -475,3 +475,45 @@ func TestWriterNexthopMoveVerify(t *testing.T) {
 		})
 	}
 }
+
+// A plan after Prefetch uses the tables it read when its routes name no
+// other table, and reads again when they do.
+func TestWriterPrefetch(t *testing.T) {
+	ns := liveNS(t)
+	w := open(t, ns, Options{})
+	ctx := context.Background()
+	main := mustRoutes(t, "10.4.0.0/24 via 10.9.0.2 dev va")
+	both := append(mustRoutes(t, "10.4.1.0/24 table 200 via 10.9.0.2 dev va"), main...)
+	sync(t, w, both)
+	for _, tc := range []struct {
+		name    string
+		desired []Route
+	}{
+		{"main only", main},
+		{"a table beyond the prefetch's", both}, // the prefetch read main only: its route in 200 would be planned as an add
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w.Prefetch(ctx)
+			p, err := w.Plan(ctx, tc.desired)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !p.Empty() || p.Unchanged != len(tc.desired) {
+				var b strings.Builder
+				p.WriteText(&b)
+				t.Fatalf("plan after a prefetch of the state it holds:\n%s", b.String())
+			}
+		})
+	}
+	// A prefetch not used by a Plan is waited for by Apply and Close.
+	w.Prefetch(ctx)
+	p, err := w.Plan(ctx, main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Prefetch(ctx)
+	if _, err := w.Apply(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	w.Prefetch(ctx)
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -111,6 +112,13 @@ func runApply(cmd *cobra.Command, file string, f *applyFlags) error {
 		}
 	}
 	ctx := cmd.Context()
+	if os.Getenv("GOGC") == "" {
+		// A large apply holds every route a few times over (the file's,
+		// the kernel's, the plan's) and lives under a second: collecting
+		// less often saves a fifth of it at 200,000 routes, for about the
+		// same peak memory (most of the heap is live to the end).
+		debug.SetGCPercent(400)
+	}
 	// The kernel dumps its tables while the file is read; a file's
 	// errors still come before the writer's (an unknown namespace).
 	w, openErr := apply.Open(opts)

@@ -432,8 +432,26 @@ func (pl *planner) validate(desired []route.Route) ([]route.Route, error) {
 	for i, t := range owned {
 		ownedText[i] = route.TableName(t)
 	}
+	// The routes of a large file mostly share a few single next hops:
+	// one normalised slice for each (read only, as the routes of a plan
+	// are), rather than a copy a route.
+	oneHop := map[route.Nexthop][]route.Nexthop{}
 	for i, r := range desired {
-		n := r.Normalise()
+		var n route.Route
+		if len(r.Nexthops) == 1 {
+			h := r.Nexthops[0]
+			r1 := r
+			r1.Nexthops = nil
+			n = r1.Normalise()
+			hops, ok := oneHop[h]
+			if !ok {
+				hops = (&route.Route{Nexthops: r.Nexthops}).Normalise().Nexthops
+				oneHop[h] = hops
+			}
+			n.Nexthops = hops
+		} else {
+			n = r.Normalise()
+		}
 		bad := func(format string, args ...any) {
 			probs = append(probs, Problem{Index: i, Route: r, Msg: fmt.Sprintf(format, args...)})
 		}
@@ -538,43 +556,59 @@ func (pl *planner) assignNexthops(want []route.Route, gone []*state.Installed) {
 		}
 	}
 	slices.Sort(specs)
-	// The routes of ours that use each object, and what they will want.
-	goneKey := map[*state.Installed]bool{}
-	for _, in := range gone {
-		goneKey[in] = true
+	// The routes of ours that use each object, and what they will want:
+	// an object is replaced in place when every user of it is either
+	// deleted (gone) or at the key of a desired route, the same spec for
+	// all of these (counted per object, not a list of users).
+	type use struct {
+		n, gone, desired int
+		spec             state.Spec
+		mixed            bool
 	}
-	users := map[uint32][]*state.Installed{}
+	uses := map[uint32]*use{}
 	for _, in := range st.Ours {
 		if in.NHID != 0 {
-			users[in.NHID] = append(users[in.NHID], in)
+			u := uses[in.NHID]
+			if u == nil {
+				u = &use{}
+				uses[in.NHID] = u
+			}
+			u.n++
+		}
+	}
+	for _, in := range gone {
+		if in.NHID != 0 {
+			uses[in.NHID].gone++
+		}
+	}
+	for i, h := range pl.held {
+		if h == nil || h.NHID == 0 {
+			continue
+		}
+		u := uses[h.NHID]
+		switch sp := specOf[i]; {
+		case sp == "" || (u.spec != "" && u.spec != sp):
+			u.mixed = true
+		default:
+			u.spec = sp
+			u.desired++
 		}
 	}
 	pure := map[uint32]state.Spec{}
 	for id, o := range st.Nexthops {
-		if o.Proto != pl.cfg.Proto || o.Spec == "" || len(users[id]) == 0 || len(users[id]) != st.NHRefs[id] {
+		u := uses[id]
+		if o.Proto != pl.cfg.Proto || o.Spec == "" || u == nil || u.n != st.NHRefs[id] {
 			continue // not ours, not describable, unused, or used by another's route or a group
 		}
-		var s state.Spec
-		ok := true
-		for _, u := range users[id] {
-			if goneKey[u] {
-				continue // deleted anyway
-			}
-			var us state.Spec
-			wi, desired := pl.wantAt(u)
-			if desired {
-				us = specOf[wi]
-				desired = us != ""
-			}
-			if !desired || (s != "" && us != s) {
-				ok = false
-				break
-			}
-			s = us
+		if !u.mixed && u.gone+u.desired == u.n && u.spec != "" && state.IsGroup(u.spec) == state.IsGroup(o.Spec) {
+			pure[id] = u.spec
 		}
-		if ok && s != "" && state.IsGroup(s) == state.IsGroup(o.Spec) {
-			pure[id] = s
+	}
+	nUsers := func(id uint32) int {
+		if u := uses[id]; u != nil {
+			return u.n
 		}
+		return 0
 	}
 	ids := slices.Sorted(maps.Keys(st.Nexthops))
 	for _, s := range specs {
@@ -583,7 +617,7 @@ func (pl *planner) assignNexthops(want []route.Route, gone []*state.Installed) {
 			if pure[id] != s || pl.used[id] {
 				continue
 			}
-			if best == 0 || len(users[id]) > len(users[best]) {
+			if best == 0 || nUsers(id) > nUsers(best) {
 				best = id
 			}
 		}
