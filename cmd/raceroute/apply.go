@@ -223,6 +223,7 @@ func writeReport(path string, res *apply.Result) error {
 		Nexthops []reportChange `json:"nexthop_writes"`
 		Requests int            `json:"requests"`
 		Verified bool           `json:"verified"`
+		Checked  string         `json:"checked,omitempty"`
 		Verify   string         `json:"verify_error,omitempty"`
 		Aborted  string         `json:"aborted,omitempty"`
 		Healed   []string       `json:"healed,omitempty"`
@@ -250,7 +251,7 @@ func writeReport(path string, res *apply.Result) error {
 	for _, c := range res.NexthopWrites {
 		out.Nexthops = append(out.Nexthops, conv(c))
 	}
-	out.Requests, out.Verified, out.Aborted, out.Healed = res.Requests, res.Verified, res.Aborted, res.Healed
+	out.Requests, out.Verified, out.Checked, out.Aborted, out.Healed = res.Requests, res.Verified, res.Checked, res.Aborted, res.Healed
 	if res.VerifyErr != nil {
 		out.Verify = res.VerifyErr.Error()
 	}
