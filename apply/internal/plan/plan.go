@@ -426,7 +426,10 @@ func (pl *planner) wantAt(in *state.Installed) (int, bool) {
 func (pl *planner) validate(desired []route.Route) ([]route.Route, error) {
 	want := make([]route.Route, len(desired))
 	var probs []Problem
-	byKey := make(map[route.Key]int, len(desired))
+	// The plan's expect map finds a key given twice: each valid route's
+	// entry holds its index until change() writes what the key must hold
+	// (one map of keys, not two).
+	byKey := pl.plan.expect
 	owned := slices.Sorted(maps.Keys(pl.cfg.Owned))
 	ownedText := make([]string, len(owned))
 	for i, t := range owned {
@@ -475,11 +478,12 @@ func (pl *planner) validate(desired []route.Route) ([]route.Route, error) {
 			continue
 		}
 		k := n.Key()
-		if j, dup := byKey[k]; dup {
+		if e, dup := byKey[k]; dup {
+			j := e.Change
 			bad("the same key (table %s, %s, metric %d) as route %d: one route per table, destination and metric", route.TableName(k.Table), k.Dst, k.Metric, j+1)
 			continue
 		}
-		byKey[k] = i
+		byKey[k] = Expected{Change: i}
 		if f, ok := pl.st.Foreign[k]; ok {
 			bad("its key (table %s, %s, metric %d) is held by `%s`: the writer owns only routes of proto %s and never writes over another's", route.TableName(k.Table), k.Dst, k.Metric, f, pl.cfg.Proto)
 			continue
