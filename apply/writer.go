@@ -135,14 +135,16 @@ func (w *Writer) Close() error {
 // (raceroute apply reads its file while the kernel dumps 200,000
 // routes). It reads the tables of Options (main and Options.Tables);
 // the next Plan uses what it read when its routes name no other table,
-// and reads again otherwise, or when the prefetch failed. Nothing else
-// may be called on the writer until that Plan (or Close).
-func (w *Writer) Prefetch(ctx context.Context) {
+// and reads again otherwise, or when the prefetch failed. hint is how
+// many routes of the writer's the tables are expected to hold (0 if
+// unknown), to size what holds them. Nothing else may be called on the
+// writer until that Plan (or Close).
+func (w *Writer) Prefetch(ctx context.Context, hint int) {
 	w.takePrefetch()
 	owned := w.owned(nil)
 	w.pre = make(chan prefetched, 1)
 	go func() {
-		st, err := state.Read(ctx, w.c, w.opts.Proto, owned, 0)
+		st, err := state.Read(ctx, w.c, w.opts.Proto, owned, hint)
 		w.pre <- prefetched{st: st, err: err, owned: owned}
 	}()
 }

@@ -493,7 +493,7 @@ func TestWriterPrefetch(t *testing.T) {
 		{"a table beyond the prefetch's", both}, // the prefetch read main only: its route in 200 would be planned as an add
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w.Prefetch(ctx)
+			w.Prefetch(ctx, 0)
 			p, err := w.Plan(ctx, tc.desired)
 			if err != nil {
 				t.Fatal(err)
@@ -506,14 +506,14 @@ func TestWriterPrefetch(t *testing.T) {
 		})
 	}
 	// A prefetch not used by a Plan is waited for by Apply and Close.
-	w.Prefetch(ctx)
+	w.Prefetch(ctx, 0)
 	p, err := w.Plan(ctx, main)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Prefetch(ctx)
+	w.Prefetch(ctx, 0)
 	if _, err := w.Apply(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	w.Prefetch(ctx)
+	w.Prefetch(ctx, 0)
 }
