@@ -284,6 +284,14 @@ type planner struct {
 		s  state.Spec
 		ok bool
 	}
+	// lastObj is what object() returned last.
+	lastObj struct {
+		spec state.Spec
+		id   uint32
+		deps []int
+		text string
+		ok   bool
+	}
 }
 
 type specKey struct {
@@ -802,6 +810,32 @@ func (pl *planner) addStep(s Step) int {
 	return len(pl.plan.steps) - 1
 }
 
+// object returns the object that holds spec s, the step that writes it
+// (none if it is not written) and its text for a change; the last is
+// kept, as the routes of a large file mostly share one. The steps are
+// shared by the changes and read only.
+func (pl *planner) object(s state.Spec) (uint32, []int, string) {
+	if c := &pl.lastObj; c.ok && c.spec == s {
+		return c.id, c.deps, c.text
+	}
+	id := pl.assigned[s]
+	var deps []int
+	si, written := pl.nhStep[id]
+	if written {
+		deps = []int{si}
+	}
+	text := pl.nhText[id]
+	if text == "" {
+		text = fmt.Sprintf("nexthop object %d", id)
+		if written {
+			text += map[stepKind]string{stepNexthopCreate: " (new)", stepNexthopReplace: " (replaced)"}[pl.plan.steps[si].Kind]
+		}
+		pl.nhText[id] = text
+	}
+	pl.lastObj.spec, pl.lastObj.id, pl.lastObj.deps, pl.lastObj.text, pl.lastObj.ok = s, id, deps, text, true
+	return id, deps, text
+}
+
 // change plans desired route to from the route of ours it replaces (nil
 // for none).
 func (pl *planner) change(to *route.Route, from, held *state.Installed) {
@@ -809,19 +843,7 @@ func (pl *planner) change(to *route.Route, from, held *state.Installed) {
 	var nhDeps []int
 	nhText := ""
 	if pl.eligible(to) {
-		nhid = pl.assigned[pl.specFor(to)]
-		si, written := pl.nhStep[nhid]
-		if written {
-			nhDeps = []int{si}
-		}
-		nhText = pl.nhText[nhid]
-		if nhText == "" {
-			nhText = fmt.Sprintf("nexthop object %d", nhid)
-			if written {
-				nhText += map[stepKind]string{stepNexthopCreate: " (new)", stepNexthopReplace: " (replaced)"}[pl.plan.steps[si].Kind]
-			}
-			pl.nhText[nhid] = nhText
-		}
+		nhid, nhDeps, nhText = pl.object(pl.specFor(to))
 	}
 	idx := len(pl.plan.Changes)
 	if from != nil && from.NHID == nhid && to.HeldBy(&from.Route) {

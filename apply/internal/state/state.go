@@ -244,10 +244,13 @@ func (st *State) add(r *rtnl.Route, proto kernel.Proto, tables map[uint32]bool) 
 		}
 		return
 	}
-	if prev, ok := st.Ours[k]; ok && r.Family == unix.AF_INET6 && mergeSibling(prev, in) {
+	if r.Family == unix.AF_INET6 {
 		// Kernels before 4.11 dump each sibling of an IPv6 multipath
-		// route as its own message.
-		return
+		// route as its own message (looked up for IPv6 only: a lookup a
+		// route is a tenth of reading 200,000).
+		if prev, ok := st.Ours[k]; ok && mergeSibling(prev, in) {
+			return
+		}
 	}
 	st.Ours[k] = in
 }
