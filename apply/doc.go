@@ -32,6 +32,27 @@
 // (NexthopReplace); where it has none, each route is written with its own
 // next hops, and the plan says so.
 //
+// The read-back checks what the plan changed. In general it dumps the
+// tables again and checks every key the plan touched against what each
+// change's outcome says it holds (Result.Checked: "the tables hold
+// exactly what the outcomes say"). When the plan's only writes are
+// replaces of nexthop objects of ours, all acknowledged, and every change
+// is a route moved by one (a move of many prefixes to another next
+// hop), what changed is what those objects hold: the read-back dumps the
+// objects and checks that each is there, of the writer's protocol,
+// holding what was written, then dumps the routes and checks that the
+// routes of ours in its tables that use each object are exactly the
+// routes the plan expects on it (their number, and a sum of a 64-bit
+// hash of their keys), which a route moved off the object, deleted, or
+// put on it in another's place breaks. Their other attributes were not
+// written and are not compared one by one. Result.Checked names the
+// objects and the number of routes.
+//
+// Writer.Prefetch reads the tables in the background while the caller
+// reads its desired routes (raceroute apply reads its file meanwhile);
+// the next Plan uses them when its routes name no table beyond the
+// writer's.
+//
 // IPv4 and IPv6, every route type (unicast, reject types, local,
 // broadcast, anycast, multicast, NAT) and ECMP routes (several weighted
 // next hops) are written.

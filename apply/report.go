@@ -68,7 +68,7 @@ func (r *Result) WriteText(w io.Writer, applied int) {
 	}
 	switch {
 	case r.Verified:
-		fmt.Fprintln(w, "\nread back: the tables hold exactly what the outcomes say")
+		fmt.Fprintf(w, "\nread back: %s\n", r.Checked)
 	case r.VerifyErr != nil:
 		fmt.Fprintf(w, "\n%v\n", r.VerifyErr)
 	default:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"syscall"
@@ -69,6 +70,15 @@ type Writer struct {
 	opts Options
 	prof profile.Profile
 	c    *rtnl.Conn
+	// pre delivers the tables Prefetch read; nil when none is under way.
+	pre chan prefetched
+}
+
+// prefetched is what Prefetch read, for the tables owned.
+type prefetched struct {
+	st    *state.State
+	err   error
+	owned map[uint32]bool
 }
 
 // Open opens a writer on the namespace of opts.
@@ -115,7 +125,39 @@ func Open(opts Options) (*Writer, error) {
 func (w *Writer) Profile() profile.Profile { return w.prof }
 
 // Close releases the writer's socket.
-func (w *Writer) Close() error { return w.c.Close() }
+func (w *Writer) Close() error {
+	w.takePrefetch()
+	return w.c.Close()
+}
+
+// Prefetch starts reading the kernel's tables for the next Plan, in the
+// background, so that a caller can read its desired routes meanwhile
+// (raceroute apply reads its file while the kernel dumps 200,000
+// routes). It reads the tables of Options (main and Options.Tables);
+// the next Plan uses what it read when its routes name no other table,
+// and reads again otherwise, or when the prefetch failed. hint is how
+// many routes of the writer's the tables are expected to hold (0 if
+// unknown), to size what holds them. Nothing else may be called on the
+// writer until that Plan (or Close).
+func (w *Writer) Prefetch(ctx context.Context, hint int) {
+	w.takePrefetch()
+	owned := w.owned(nil)
+	w.pre = make(chan prefetched, 1)
+	go func() {
+		st, err := state.Read(ctx, w.c, w.opts.Proto, owned, hint)
+		w.pre <- prefetched{st: st, err: err, owned: owned}
+	}()
+}
+
+// takePrefetch waits for a prefetch under way and returns what it read.
+func (w *Writer) takePrefetch() *prefetched {
+	if w.pre == nil {
+		return nil
+	}
+	r := <-w.pre
+	w.pre = nil
+	return &r
+}
 
 // owned are the tables of the writer, with those the routes name.
 func (w *Writer) owned(desired []Route) map[uint32]bool {
@@ -140,7 +182,13 @@ func (w *Writer) Plan(ctx context.Context, desired []Route) (*Plan, error) {
 }
 
 func (w *Writer) plan(ctx context.Context, desired []Route, owned map[uint32]bool, prune bool) (*Plan, error) {
-	st, err := state.Read(ctx, w.c, w.opts.Proto, owned)
+	var st *state.State
+	var err error
+	if pre := w.takePrefetch(); pre != nil && pre.err == nil && maps.Equal(pre.owned, owned) {
+		st = pre.st
+	} else {
+		st, err = state.Read(ctx, w.c, w.opts.Proto, owned, len(desired))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("route writer%s: read the tables: %w", plan.InNetns(w.opts.Netns), err)
 	}
@@ -184,8 +232,12 @@ type Result struct {
 	// Healed lists the route-cache entries deleted as contradicting
 	// their routes.
 	Healed []string
-	// Verified: the tables read back hold exactly what the outcomes say.
+	// Verified: the tables read back hold what the outcomes say; Checked
+	// says what was read back and checked: every key the plan touched,
+	// or, when the plan's only writes were nexthop object replaces, those
+	// objects and the routes that use them.
 	Verified  bool
+	Checked   string
 	VerifyErr error
 	// Aborted says why later writes were not sent ("" when none was
 	// held back).
@@ -239,6 +291,7 @@ type stepState struct {
 // the plan started from. The error is for a failure to talk to the kernel
 // at all; what each change did is in the Result (Result.Err sums it up).
 func (w *Writer) Apply(ctx context.Context, p *Plan) (*Result, error) {
+	w.takePrefetch() // not for this plan: the socket must be free
 	start := time.Now()
 	res, err := w.apply(ctx, p)
 	if err != nil {
@@ -449,7 +502,7 @@ func (w *Writer) heal(ctx context.Context, p *Plan, res *Result) ([]string, erro
 			return healed, ctx.Err()
 		case <-time.After(w.opts.Settle):
 		}
-		st, err := state.Read(ctx, w.c, w.opts.Proto, plan.Owned(p))
+		st, err := state.Read(ctx, w.c, w.opts.Proto, plan.Owned(p), 0)
 		if err != nil {
 			return healed, fmt.Errorf("heal the route cache: %w", err)
 		}
@@ -485,7 +538,10 @@ func (w *Writer) heal(ctx context.Context, p *Plan, res *Result) ([]string, erro
 // outcomes say it holds.
 func (w *Writer) verify(ctx context.Context, res *Result) error {
 	p := res.Plan
-	st, err := state.Read(ctx, w.c, w.opts.Proto, plan.Owned(p))
+	if replaced := plan.Replaced(p); replaced != nil && res.Aborted == "" && allApplied(res) {
+		return w.verifyReplaced(ctx, res, replaced)
+	}
+	st, err := state.Read(ctx, w.c, w.opts.Proto, plan.Owned(p), len(plan.Expect(p)))
 	if err != nil {
 		return fmt.Errorf("read back: %w", err)
 	}
@@ -560,7 +616,7 @@ func (w *Writer) verify(ctx context.Context, res *Result) error {
 		}
 	}
 	if len(bad) == 0 {
-		res.Verified = true
+		res.Verified, res.Checked = true, checkedAll
 		return nil
 	}
 	slices.Sort(bad)
@@ -571,6 +627,22 @@ func (w *Writer) verify(ctx context.Context, res *Result) error {
 	}
 	res.VerifyErr = fmt.Errorf("read back: %d route(s) not as the outcomes say:\n  %s%s", n, strings.Join(bad, "\n  "), more)
 	return nil
+}
+
+// allApplied reports whether every change and nexthop write of res was
+// acknowledged.
+func allApplied(res *Result) bool {
+	for _, c := range res.Changes {
+		if c.Outcome != Applied {
+			return false
+		}
+	}
+	for _, c := range res.NexthopWrites {
+		if c.Outcome != Applied {
+			return false
+		}
+	}
+	return true
 }
 
 // IsPermission reports whether err is the kernel's refusal for want of

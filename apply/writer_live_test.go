@@ -7,9 +7,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"raceroute/apply/internal/plan"
 	"raceroute/kernel"
 	"raceroute/live/netns"
 	"raceroute/live/netns/nstest"
@@ -411,4 +413,110 @@ func permissionChild() int {
 	}
 	res.WriteText(os.Stdout, -1)
 	return 0
+}
+
+// A move by nexthop replace is read back by its object and the routes
+// that use it (verifyReplaced), and that read-back catches an object
+// that does not hold what was written, a route moved off it, and a
+// route of ours swapped for another on it.
+func TestWriterNexthopMoveVerify(t *testing.T) {
+	ns := liveNS(t)
+	w := open(t, ns, Options{Prune: true})
+	ctx := context.Background()
+	routes := func(gw, dev string) []Route {
+		var rs []Route
+		for i := 0; i < 100; i++ {
+			rs = append(rs, Route{Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 3, 0, byte(i)}), 32),
+				Nexthops: []Nexthop{{Gateway: netip.MustParseAddr(gw), Dev: dev}}})
+		}
+		return rs
+	}
+	a, b := routes("10.9.0.2", "va"), routes("10.9.1.2", "vc")
+	sync(t, w, a)
+	for _, tc := range []struct {
+		name   string
+		tamper [][]string // ip commands run after the move, before the read-back is repeated
+		want   string     // in the read-back's error; "" for none
+	}{
+		{"untouched", nil, ""},
+		{"object rewritten", [][]string{{"nexthop", "replace", "id", "%d", "via", "10.9.0.2", "dev", "va", "proto", "250"}},
+			"reads back as"},
+		{"route moved off", [][]string{{"route", "replace", "10.3.0.7/32", "via", "10.9.1.2", "dev", "vc", "proto", "250"}},
+			"99 route(s) of ours use nexthop object"},
+		{"route swapped", [][]string{{"route", "del", "10.3.0.8/32"}, {"route", "add", "10.3.1.8/32", "nhid", "%d", "proto", "250"}},
+			"are not those planned"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, res := sync(t, w, b)
+			replaced := plan.Replaced(p)
+			if len(replaced) != 1 || res.Requests != 1 || !res.Verified || !strings.Contains(res.Checked, "the 100 route(s) of ours that use them still do") {
+				t.Fatalf("move: replaced %v, %d requests, verified %v (%s)", replaced, res.Requests, res.Verified, res.Checked)
+			}
+			var id uint32
+			for id = range replaced {
+			}
+			for _, c := range tc.tamper {
+				args := slices.Clone(c)
+				for i := range args {
+					if args[i] == "%d" {
+						args[i] = fmt.Sprint(id)
+					}
+				}
+				ipRoutes(t, ns, args...)
+			}
+			res.Verified, res.Checked, res.VerifyErr = false, "", nil
+			if err := w.verify(ctx, res); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tc.want == "" && (!res.Verified || res.VerifyErr != nil):
+				t.Fatalf("read-back of an untouched move: verified %v, %v", res.Verified, res.VerifyErr)
+			case tc.want != "" && (res.Verified || res.VerifyErr == nil || !strings.Contains(res.VerifyErr.Error(), tc.want)):
+				t.Fatalf("read-back after %v: verified %v, %v; want an error with %q", tc.tamper, res.Verified, res.VerifyErr, tc.want)
+			}
+			sync(t, w, a) // back to the start for the next case (Prune deletes a route swapped in)
+		})
+	}
+}
+
+// A plan after Prefetch uses the tables it read when its routes name no
+// other table, and reads again when they do.
+func TestWriterPrefetch(t *testing.T) {
+	ns := liveNS(t)
+	w := open(t, ns, Options{})
+	ctx := context.Background()
+	main := mustRoutes(t, "10.4.0.0/24 via 10.9.0.2 dev va")
+	both := append(mustRoutes(t, "10.4.1.0/24 table 200 via 10.9.0.2 dev va"), main...)
+	sync(t, w, both)
+	for _, tc := range []struct {
+		name    string
+		desired []Route
+	}{
+		{"main only", main},
+		{"a table beyond the prefetch's", both}, // the prefetch read main only: its route in 200 would be planned as an add
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w.Prefetch(ctx, 0)
+			p, err := w.Plan(ctx, tc.desired)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !p.Empty() || p.Unchanged != len(tc.desired) {
+				var b strings.Builder
+				p.WriteText(&b)
+				t.Fatalf("plan after a prefetch of the state it holds:\n%s", b.String())
+			}
+		})
+	}
+	// A prefetch not used by a Plan is waited for by Apply and Close.
+	w.Prefetch(ctx, 0)
+	p, err := w.Plan(ctx, main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Prefetch(ctx, 0)
+	if _, err := w.Apply(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	w.Prefetch(ctx, 0)
 }

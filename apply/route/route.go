@@ -173,8 +173,7 @@ func (r *Route) Check() string {
 	default:
 		return fmt.Sprintf("route type %s cannot be written", r.Type)
 	}
-	seen := map[Nexthop]bool{}
-	for _, h := range r.Nexthops {
+	for i, h := range r.Nexthops {
 		if !h.Gateway.IsValid() && h.Dev == "" {
 			return "a next hop needs a gateway (via) or a device (dev)"
 		}
@@ -190,12 +189,11 @@ func (r *Route) Check() string {
 		if h.Onlink && !h.Gateway.IsValid() {
 			return "onlink needs a gateway"
 		}
-		k := h
-		k.Weight = 0
-		if seen[k] {
-			return fmt.Sprintf("next hop %s given twice", h)
+		for _, e := range r.Nexthops[:i] { // a route has a few next hops: no map
+			if e.Gateway == h.Gateway && e.Dev == h.Dev && e.Onlink == h.Onlink {
+				return fmt.Sprintf("next hop %s given twice", h)
+			}
 		}
-		seen[k] = true
 	}
 	if len(r.Nexthops) > 1 && !r.Type.Reject() && r.Type != kernel.RouteUnicast {
 		return "only a unicast route has several next hops"

@@ -36,8 +36,8 @@ var unsupported = map[string]string{
 }
 
 // parseLine reads one route: [route replace|add] [TYPE] PREFIX [KEYWORD VALUE]...
-func parseLine(text string, opts Options) (Entry, string) {
-	toks := strings.Fields(text)
+// toks are the line's fields.
+func parseLine(toks []string, opts Options) (Entry, string) {
 	fam := opts.Family
 	// An optional `-4`/`-6`, then `route replace` or `route add`.
 	if len(toks) > 0 && (toks[0] == "-4" || toks[0] == "-6") {

@@ -15,6 +15,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"raceroute/apply/route"
 	"raceroute/kernel"
@@ -114,19 +115,35 @@ func Read(r io.Reader, opts Options) ([]Entry, error) {
 }
 
 func readLines(r io.Reader, opts Options) ([]Entry, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), maxLine)
-	var out []Entry
+	// The whole file in one string: the lines and their tokens are
+	// slices of it, not a string each (a file of 200,000 routes is a few
+	// megabytes), and its line count sizes the entries.
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.Name, err)
+	}
+	all := string(b)
+	out := make([]Entry, 0, strings.Count(all, "\n")+1)
 	var errs Errors
+	var toks []string
 	n := 0
-	for sc.Scan() {
+	for len(all) > 0 {
 		n++
-		line := sc.Text()
+		line := all
+		if i := strings.IndexByte(all, '\n'); i >= 0 {
+			line, all = all[:i], all[i+1:]
+		} else {
+			all = ""
+		}
+		if len(line) > maxLine {
+			return nil, append(errs, &LineError{Name: opts.Name, Line: n, Msg: fmt.Sprintf("a line longer than %d bytes: not a route", maxLine)})
+		}
 		text := strings.TrimSpace(line)
 		if text == "" || strings.HasPrefix(text, "#") {
 			continue
 		}
-		e, msg := parseLine(text, opts)
+		toks = fields(toks[:0], text)
+		e, msg := parseLine(toks, opts)
 		if msg != "" {
 			errs = append(errs, &LineError{Name: opts.Name, Line: n, Text: short(text), Msg: msg})
 			if len(errs) >= opts.MaxErrors {
@@ -137,16 +154,28 @@ func readLines(r io.Reader, opts Options) ([]Entry, error) {
 		e.Line = n
 		out = append(out, e)
 	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, append(errs, &LineError{Name: opts.Name, Line: n + 1, Msg: fmt.Sprintf("a line longer than %d bytes: not a route", maxLine)})
-		}
-		return nil, fmt.Errorf("%s: line %d: %w", opts.Name, n+1, err)
-	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	return out, nil
+}
+
+// fields appends the space-separated fields of s to toks, as
+// strings.Fields splits them (without a slice of its own a line).
+func fields(toks []string, s string) []string {
+	for {
+		i := strings.IndexFunc(s, func(r rune) bool { return !unicode.IsSpace(r) })
+		if i < 0 {
+			return toks
+		}
+		s = s[i:]
+		j := strings.IndexFunc(s, unicode.IsSpace)
+		if j < 0 {
+			return append(toks, s)
+		}
+		toks = append(toks, s[:j])
+		s = s[j:]
+	}
 }
 
 func short(s string) string {

@@ -2,6 +2,7 @@ package routefile
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -155,4 +156,26 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fields splits as strings.Fields does, into the slice it is given.
+func TestFields(t *testing.T) {
+	for _, s := range []string{"", "  ", "a", " 10.0.0.0/8  via\t10.9.0.2 dev va ", "a\u00a0b\u2003c", "x\r"} {
+		if got, want := fields(nil, s), strings.Fields(s); !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("fields(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// Lines end in \n or \r\n; a line longer than maxLine is refused with
+// its number.
+func TestReadLineEnds(t *testing.T) {
+	es, err := Read(strings.NewReader("10.1.0.0/16 dev va\r\n\r\n10.2.0.0/16 via 10.9.0.2 dev va"), Options{Tables: map[string]uint32{}})
+	if err != nil || len(es) != 2 || es[0].Line != 1 || es[1].Line != 3 || es[1].Route.Nexthops[0].Dev != "va" {
+		t.Fatalf("Read: %+v, %v", es, err)
+	}
+	_, err = Read(strings.NewReader("10.1.0.0/16 dev va\n"+strings.Repeat("x", maxLine+1)+"\n"), Options{Name: "f", Tables: map[string]uint32{}})
+	if err == nil || !strings.Contains(err.Error(), "f:2: a line longer than") {
+		t.Fatalf("a long line: %v", err)
+	}
 }

@@ -111,9 +111,11 @@ func speed(args []string) error {
 	}
 	fmt.Println()
 	fmt.Println("raceroute apply's times are the whole command: reading the file, dumping the tables, planning,")
-	fmt.Println("writing with an acknowledgement per request checked by sequence number, and reading every route")
-	fmt.Println("back to verify it; with nexthop objects the move is one nexthop replace. ip -batch's are its")
-	fmt.Println("own (one request and acknowledgement per line, no read-back). Each run starts in a fresh namespace.")
+	fmt.Println("writing with an acknowledgement per request checked by sequence number, and reading back what")
+	fmt.Println("changed to verify it (every route it wrote; for the move with nexthop objects, which is one")
+	fmt.Println("nexthop replace, the object and the routes that use it, from a dump of the routes). ip -batch's")
+	fmt.Println("are its own (one request and acknowledgement per line, no read-back). Each run starts in a fresh")
+	fmt.Println("namespace.")
 	return nil
 }
 

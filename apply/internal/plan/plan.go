@@ -90,7 +90,10 @@ type Plan struct {
 	expect    map[route.Key]Expected
 	owned     map[uint32]bool
 	prune     bool
-	before    []route.Route
+	// st is the state the plan was computed from (Before reads it).
+	st *state.State
+	// replaced are the specs of the objects replaced, by id.
+	replaced map[uint32]state.Spec
 }
 
 // Empty reports whether the plan writes nothing.
@@ -113,12 +116,41 @@ func ChangeSteps(c *Change) []int { return c.steps }
 // it is applied.
 func Expect(p *Plan) map[route.Key]Expected { return p.expect }
 
+// Replaced returns, when p's only writes are replaces of nexthop
+// objects that routes of ours use and every change of p is a route moved
+// by one of them (strategy.NexthopReplace), the spec each replaced
+// object is given, by id; nil otherwise. The read-back of such a plan
+// need only check those objects and that the routes still use them.
+func Replaced(p *Plan) map[uint32]state.Spec {
+	if len(p.steps) == 0 {
+		return nil
+	}
+	for i := range p.steps {
+		if p.steps[i].Kind != stepNexthopReplace {
+			return nil
+		}
+	}
+	for i := range p.Changes {
+		if p.Changes[i].Strategy != strategy.NexthopReplace {
+			return nil
+		}
+	}
+	return p.replaced
+}
+
 // Owned returns the tables p was computed for.
 func Owned(p *Plan) map[uint32]bool { return p.owned }
 
 // Before returns the routes of ours as p found them: what a rollback
 // restores.
-func Before(p *Plan) []route.Route { return p.before }
+func Before(p *Plan) []route.Route {
+	before := make([]route.Route, 0, len(p.st.Ours))
+	for _, in := range p.st.Ours {
+		before = append(before, in.Route)
+	}
+	sortRoutes(before)
+	return before
+}
 
 // Expected is what the kernel must hold at a key after the plan: the
 // route and the nexthop object it uses (0 for none), or nothing.
@@ -126,6 +158,8 @@ type Expected struct {
 	Route  *route.Route
 	NHID   uint32
 	Change int // the change that makes it so, -1 for a route left as it is
+	// held is the route of ours at the key when the plan was made.
+	held *state.Installed
 }
 
 type stepKind uint8
@@ -232,10 +266,55 @@ type planner struct {
 	repurposed map[uint32]state.Spec
 	nextID     uint32
 	used       map[uint32]bool
+	// want are the desired routes (validated), held the route of ours at
+	// each one's key; wantIdx, made when first needed, the index in want
+	// of the desired route at each held route's key.
+	want    []route.Route
+	held    []*state.Installed
+	wantIdx map[*state.Installed]int
 	// chosen caches strategy.Choose(): its answer depends on the family
 	// and class.
 	chosen map[[2]int]strategy.Choice
 	nhText map[uint32]string
+	// specs caches the spec of one next hop (state.SpecFor formats it):
+	// the routes of a large file mostly share a few next hops.
+	specs    map[specKey]state.Spec
+	lastSpec struct {
+		k  specKey
+		s  state.Spec
+		ok bool
+	}
+	// lastObj is what object() returned last.
+	lastObj struct {
+		spec state.Spec
+		id   uint32
+		deps []int
+		text string
+		ok   bool
+	}
+}
+
+type specKey struct {
+	fam int
+	h   route.Nexthop
+}
+
+// specFor is state.SpecFor of a route's next hops, cached for one hop.
+func (pl *planner) specFor(r *route.Route) state.Spec {
+	if len(r.Nexthops) != 1 {
+		return state.SpecFor(r.Family(), r.Nexthops)
+	}
+	k := specKey{r.Family(), r.Nexthops[0]}
+	if pl.lastSpec.ok && pl.lastSpec.k == k {
+		return pl.lastSpec.s
+	}
+	sp, ok := pl.specs[k]
+	if !ok {
+		sp = state.SpecFor(k.fam, r.Nexthops)
+		pl.specs[k] = sp
+	}
+	pl.lastSpec.k, pl.lastSpec.s, pl.lastSpec.ok = k, sp, true
+	return sp
 }
 
 func (pl *planner) choose(fam int, c strategy.Class) strategy.Choice {
@@ -254,73 +333,81 @@ func (pl *planner) choose(fam int, c strategy.Class) strategy.Choice {
 func Compute(st *state.State, desired []route.Route, cfg Config) (*Plan, error) {
 	pl := &planner{st: st, cfg: cfg, assigned: map[state.Spec]uint32{}, nhStep: map[uint32]int{},
 		repurposed: map[uint32]state.Spec{}, used: map[uint32]bool{}, nextID: cfg.IDBase,
-		chosen: map[[2]int]strategy.Choice{}, nhText: map[uint32]string{}}
-	pl.plan = &Plan{Netns: cfg.Netns, Profile: cfg.Profile.ID(), ProfileName: cfg.Profile.Name, expect: map[route.Key]Expected{}, owned: cfg.Owned, prune: cfg.Prune}
+		chosen: map[[2]int]strategy.Choice{}, nhText: map[uint32]string{}, specs: map[specKey]state.Spec{}}
+	pl.plan = &Plan{Netns: cfg.Netns, Profile: cfg.Profile.ID(), ProfileName: cfg.Profile.Name,
+		expect: make(map[route.Key]Expected, len(desired)), owned: cfg.Owned, prune: cfg.Prune, st: st}
 	want, err := pl.validate(desired)
 	if err != nil {
 		return nil, err
 	}
 	pl.plan.Changes = make([]Change, 0, len(want))
 	pl.plan.steps = make([]Step, 0, len(want)+16)
-	for _, in := range st.Ours {
-		pl.plan.before = append(pl.plan.before, in.Route)
-	}
-	sortRoutes(pl.plan.before)
 	if err := pl.decideNexthops(); err != nil {
 		return nil, err
 	}
 	// Pair the desired routes with ours: by key, then, for a key none of
 	// ours holds, a route of ours at the same destination whose metric is
 	// not desired (a metric change).
-	byDst := map[route.Key][]*state.Installed{} // Key with Metric 0: (table, dst)
-	for _, in := range st.Ours {
-		k := in.Key()
-		k.Metric = 0
-		byDst[k] = append(byDst[k], in)
-	}
-	wanted := map[route.Key]bool{}
-	for i := range want {
-		wanted[want[i].Key()] = true
-	}
-	for _, l := range byDst {
-		slices.SortFunc(l, func(a, b *state.Installed) int { return cmp.Compare(a.Metric, b.Metric) })
-	}
 	from := make([]*state.Installed, len(want))
-	taken := map[route.Key]bool{}
+	// held[i] is the route of ours at want[i]'s key (from[i] paired by
+	// key), nil for none.
+	held := make([]*state.Installed, len(want))
+	byKey := 0
 	for i := range want {
 		if in := st.Ours[want[i].Key()]; in != nil {
-			from[i] = in
-			taken[in.Key()] = true
+			from[i], held[i] = in, in
+			byKey++
 		}
 	}
-	for i := range want {
-		if from[i] != nil {
-			continue
+	// taken are the routes of ours paired by other than their key; a
+	// route of ours paired by its key is held[i] of the route at it. The
+	// pairing by destination is needed only when some desired key is
+	// not held while some route of ours is not at a desired key.
+	taken := map[*state.Installed]bool{}
+	if byKey < len(want) && byKey < len(st.Ours) {
+		byDst := map[route.Key][]*state.Installed{} // Key with Metric 0: (table, dst)
+		for _, in := range st.Ours {
+			k := in.Key()
+			k.Metric = 0
+			byDst[k] = append(byDst[k], in)
 		}
-		k := want[i].Key()
-		k.Metric = 0
-		for _, in := range byDst[k] {
-			if !wanted[in.Key()] && !taken[in.Key()] {
-				from[i] = in
-				taken[in.Key()] = true
-				break
+		wanted := make(map[route.Key]bool, len(want))
+		for i := range want {
+			wanted[want[i].Key()] = true
+		}
+		for _, l := range byDst {
+			slices.SortFunc(l, func(a, b *state.Installed) int { return cmp.Compare(a.Metric, b.Metric) })
+		}
+		for i := range want {
+			if from[i] != nil {
+				continue
+			}
+			k := want[i].Key()
+			k.Metric = 0
+			for _, in := range byDst[k] {
+				if !wanted[in.Key()] && !taken[in] {
+					from[i] = in
+					taken[in] = true
+					break
+				}
 			}
 		}
 	}
+	pl.want, pl.held = want, held
 	var gone []*state.Installed
-	if cfg.Prune {
+	if cfg.Prune && byKey+len(taken) < len(st.Ours) {
 		for _, in := range st.Ours {
-			if !taken[in.Key()] {
+			if _, desired := pl.wantAt(in); !desired && !taken[in] {
 				gone = append(gone, in)
 			}
 		}
 		slices.SortFunc(gone, func(a, b *state.Installed) int { return compareRoutes(&a.Route, &b.Route) })
 	}
 	if pl.plan.Nexthops {
-		pl.assignNexthops(want, from, gone)
+		pl.assignNexthops(want, gone)
 	}
 	for i := range want {
-		pl.change(&want[i], from[i])
+		pl.change(&want[i], from[i], held[i])
 	}
 	for _, in := range gone {
 		pl.remove(in)
@@ -329,18 +416,53 @@ func Compute(st *state.State, desired []route.Route, cfg Config) (*Plan, error) 
 	return pl.plan, nil
 }
 
+// wantAt returns the index of the desired route at in's key.
+func (pl *planner) wantAt(in *state.Installed) (int, bool) {
+	if pl.wantIdx == nil {
+		pl.wantIdx = make(map[*state.Installed]int, len(pl.held))
+		for i, h := range pl.held {
+			if h != nil {
+				pl.wantIdx[h] = i
+			}
+		}
+	}
+	i, ok := pl.wantIdx[in]
+	return i, ok
+}
+
 // validate normalises the desired routes and lists every problem.
 func (pl *planner) validate(desired []route.Route) ([]route.Route, error) {
 	want := make([]route.Route, len(desired))
 	var probs []Problem
-	byKey := map[route.Key]int{}
+	// The plan's expect map finds a key given twice: each valid route's
+	// entry holds its index until change() writes what the key must hold
+	// (one map of keys, not two).
+	byKey := pl.plan.expect
 	owned := slices.Sorted(maps.Keys(pl.cfg.Owned))
 	ownedText := make([]string, len(owned))
 	for i, t := range owned {
 		ownedText[i] = route.TableName(t)
 	}
+	// The routes of a large file mostly share a few single next hops:
+	// one normalised slice for each (read only, as the routes of a plan
+	// are), rather than a copy a route.
+	oneHop := map[route.Nexthop][]route.Nexthop{}
 	for i, r := range desired {
-		n := r.Normalise()
+		var n route.Route
+		if len(r.Nexthops) == 1 {
+			h := r.Nexthops[0]
+			r1 := r
+			r1.Nexthops = nil
+			n = r1.Normalise()
+			hops, ok := oneHop[h]
+			if !ok {
+				hops = (&route.Route{Nexthops: r.Nexthops}).Normalise().Nexthops
+				oneHop[h] = hops
+			}
+			n.Nexthops = hops
+		} else {
+			n = r.Normalise()
+		}
 		bad := func(format string, args ...any) {
 			probs = append(probs, Problem{Index: i, Route: r, Msg: fmt.Sprintf(format, args...)})
 		}
@@ -364,11 +486,12 @@ func (pl *planner) validate(desired []route.Route) ([]route.Route, error) {
 			continue
 		}
 		k := n.Key()
-		if j, dup := byKey[k]; dup {
+		if e, dup := byKey[k]; dup {
+			j := e.Change
 			bad("the same key (table %s, %s, metric %d) as route %d: one route per table, destination and metric", route.TableName(k.Table), k.Dst, k.Metric, j+1)
 			continue
 		}
-		byKey[k] = i
+		byKey[k] = Expected{Change: i}
 		if f, ok := pl.st.Foreign[k]; ok {
 			bad("its key (table %s, %s, metric %d) is held by `%s`: the writer owns only routes of proto %s and never writes over another's", route.TableName(k.Table), k.Dst, k.Metric, f, pl.cfg.Proto)
 			continue
@@ -427,55 +550,77 @@ func (pl *planner) eligible(r *route.Route) bool {
 // same new spec is replaced in place (one message moves them all);
 // otherwise an object that already holds the spec is used; otherwise a
 // new one is created.
-func (pl *planner) assignNexthops(want []route.Route, from []*state.Installed, gone []*state.Installed) {
+func (pl *planner) assignNexthops(want []route.Route, gone []*state.Installed) {
 	st := pl.st
-	specOf := map[route.Key]state.Spec{}
+	// specOf[i] is the spec of want[i], "" for a route that uses no object.
+	specOf := make([]state.Spec, len(want))
 	var specs []state.Spec
 	seen := map[state.Spec]bool{}
 	for i := range want {
 		if !pl.eligible(&want[i]) {
 			continue
 		}
-		s := state.SpecFor(want[i].Family(), want[i].Nexthops)
-		specOf[want[i].Key()] = s
+		s := pl.specFor(&want[i])
+		specOf[i] = s
 		if !seen[s] {
 			seen[s] = true
 			specs = append(specs, s)
 		}
 	}
 	slices.Sort(specs)
-	// The routes of ours that use each object, and what they will want.
-	goneKey := map[route.Key]bool{}
-	for _, in := range gone {
-		goneKey[in.Key()] = true
+	// The routes of ours that use each object, and what they will want:
+	// an object is replaced in place when every user of it is either
+	// deleted (gone) or at the key of a desired route, the same spec for
+	// all of these (counted per object, not a list of users).
+	type use struct {
+		n, gone, desired int
+		spec             state.Spec
+		mixed            bool
 	}
-	users := map[uint32][]*state.Installed{}
+	uses := map[uint32]*use{}
 	for _, in := range st.Ours {
 		if in.NHID != 0 {
-			users[in.NHID] = append(users[in.NHID], in)
+			u := uses[in.NHID]
+			if u == nil {
+				u = &use{}
+				uses[in.NHID] = u
+			}
+			u.n++
+		}
+	}
+	for _, in := range gone {
+		if in.NHID != 0 {
+			uses[in.NHID].gone++
+		}
+	}
+	for i, h := range pl.held {
+		if h == nil || h.NHID == 0 {
+			continue
+		}
+		u := uses[h.NHID]
+		switch sp := specOf[i]; {
+		case sp == "" || (u.spec != "" && u.spec != sp):
+			u.mixed = true
+		default:
+			u.spec = sp
+			u.desired++
 		}
 	}
 	pure := map[uint32]state.Spec{}
 	for id, o := range st.Nexthops {
-		if o.Proto != pl.cfg.Proto || o.Spec == "" || len(users[id]) == 0 || len(users[id]) != st.NHRefs[id] {
+		u := uses[id]
+		if o.Proto != pl.cfg.Proto || o.Spec == "" || u == nil || u.n != st.NHRefs[id] {
 			continue // not ours, not describable, unused, or used by another's route or a group
 		}
-		var s state.Spec
-		ok := true
-		for _, u := range users[id] {
-			us, desired := specOf[u.Key()]
-			if goneKey[u.Key()] {
-				continue // deleted anyway
-			}
-			if !desired || (s != "" && us != s) {
-				ok = false
-				break
-			}
-			s = us
+		if !u.mixed && u.gone+u.desired == u.n && u.spec != "" && state.IsGroup(u.spec) == state.IsGroup(o.Spec) {
+			pure[id] = u.spec
 		}
-		if ok && s != "" && state.IsGroup(s) == state.IsGroup(o.Spec) {
-			pure[id] = s
+	}
+	nUsers := func(id uint32) int {
+		if u := uses[id]; u != nil {
+			return u.n
 		}
+		return 0
 	}
 	ids := slices.Sorted(maps.Keys(st.Nexthops))
 	for _, s := range specs {
@@ -484,7 +629,7 @@ func (pl *planner) assignNexthops(want []route.Route, from []*state.Installed, g
 			if pure[id] != s || pl.used[id] {
 				continue
 			}
-			if best == 0 || len(users[id]) > len(users[best]) {
+			if best == 0 || nUsers(id) > nUsers(best) {
 				best = id
 			}
 		}
@@ -512,8 +657,7 @@ func (pl *planner) assignNexthops(want []route.Route, from []*state.Installed, g
 		}
 	}
 	for i := range want {
-		s, ok := specOf[want[i].Key()]
-		if ok && state.IsGroup(s) {
+		if s := specOf[i]; s != "" && state.IsGroup(s) {
 			pl.hold(s, want[i].Nexthops, want[i].Family())
 		}
 	}
@@ -556,6 +700,10 @@ func (pl *planner) hold(s state.Spec, hops []route.Nexthop, fam int) uint32 {
 	kind, phase, flags := stepNexthopCreate, phaseSingleCreate, uint16(unix.NLM_F_CREATE|unix.NLM_F_EXCL)
 	what := fmt.Sprintf("nexthop %d: create %s", id, text)
 	if replace {
+		if pl.plan.replaced == nil {
+			pl.plan.replaced = map[uint32]state.Spec{}
+		}
+		pl.plan.replaced[id] = s
 		kind, flags = stepNexthopReplace, unix.NLM_F_REPLACE
 		phase = phaseSingleReplace
 		what = fmt.Sprintf("nexthop %d: replace %s with %s", id, pl.describe(pl.st.Nexthops[id]), text)
@@ -662,35 +810,48 @@ func (pl *planner) addStep(s Step) int {
 	return len(pl.plan.steps) - 1
 }
 
+// object returns the object that holds spec s, the step that writes it
+// (none if it is not written) and its text for a change; the last is
+// kept, as the routes of a large file mostly share one. The steps are
+// shared by the changes and read only.
+func (pl *planner) object(s state.Spec) (uint32, []int, string) {
+	if c := &pl.lastObj; c.ok && c.spec == s {
+		return c.id, c.deps, c.text
+	}
+	id := pl.assigned[s]
+	var deps []int
+	si, written := pl.nhStep[id]
+	if written {
+		deps = []int{si}
+	}
+	text := pl.nhText[id]
+	if text == "" {
+		text = fmt.Sprintf("nexthop object %d", id)
+		if written {
+			text += map[stepKind]string{stepNexthopCreate: " (new)", stepNexthopReplace: " (replaced)"}[pl.plan.steps[si].Kind]
+		}
+		pl.nhText[id] = text
+	}
+	pl.lastObj.spec, pl.lastObj.id, pl.lastObj.deps, pl.lastObj.text, pl.lastObj.ok = s, id, deps, text, true
+	return id, deps, text
+}
+
 // change plans desired route to from the route of ours it replaces (nil
 // for none).
-func (pl *planner) change(to *route.Route, from *state.Installed) {
+func (pl *planner) change(to *route.Route, from, held *state.Installed) {
 	var nhid uint32
 	var nhDeps []int
 	nhText := ""
 	if pl.eligible(to) {
-		s := state.SpecFor(to.Family(), to.Nexthops)
-		nhid = pl.assigned[s]
-		si, written := pl.nhStep[nhid]
-		if written {
-			nhDeps = []int{si}
-		}
-		nhText = pl.nhText[nhid]
-		if nhText == "" {
-			nhText = fmt.Sprintf("nexthop object %d", nhid)
-			if written {
-				nhText += map[stepKind]string{stepNexthopCreate: " (new)", stepNexthopReplace: " (replaced)"}[pl.plan.steps[si].Kind]
-			}
-			pl.nhText[nhid] = nhText
-		}
+		nhid, nhDeps, nhText = pl.object(pl.specFor(to))
 	}
 	idx := len(pl.plan.Changes)
-	pl.plan.expect[to.Key()] = Expected{Route: to, NHID: nhid, Change: idx}
 	if from != nil && from.NHID == nhid && to.HeldBy(&from.Route) {
 		pl.plan.Unchanged++
-		pl.plan.expect[to.Key()] = Expected{Route: to, NHID: nhid, Change: -1}
+		pl.plan.expect[to.Key()] = Expected{Route: to, NHID: nhid, Change: -1, held: held}
 		return
 	}
+	pl.plan.expect[to.Key()] = Expected{Route: to, NHID: nhid, Change: idx, held: held}
 	ch := Change{To: to, Nexthop: nhText}
 	fam := to.Family()
 	switch {
@@ -702,8 +863,7 @@ func (pl *planner) change(to *route.Route, from *state.Installed) {
 		ch.Kind = KindModify
 	}
 	if from != nil {
-		f := from.Route
-		ch.From = &f
+		ch.From = &from.Route // the plan keeps its state; nothing writes a change's routes
 	}
 	if from != nil && nhid != 0 && from.NHID == nhid && pl.repurposed[nhid] != "" && sameButNexthops(&from.Route, to) {
 		// The object's replace moves the route: nothing to write.
@@ -757,8 +917,7 @@ func sameButNexthops(a, b *route.Route) bool {
 func (pl *planner) remove(in *state.Installed) {
 	idx := len(pl.plan.Changes)
 	c := pl.choose(in.Family(), strategy.ClassDelete)
-	f := in.Route
-	ch := Change{Kind: KindDelete, From: &f, Strategy: c.Strategy, Heal: c.Heal, Why: c.Why, Evidence: c.Evidence}
+	ch := Change{Kind: KindDelete, From: &in.Route, Strategy: c.Strategy, Heal: c.Heal, Why: c.Why, Evidence: c.Evidence}
 	ch.steps = []int{pl.addStep(Step{Kind: stepRouteDelete, Phase: phaseRouteDelete, Change: idx, GoneOK: true,
 		Req: rtnl.Request{Type: unix.RTM_DELROUTE, Body: pl.deleteMessage(in)}})}
 	pl.plan.expect[in.Key()] = Expected{Change: idx}
@@ -793,7 +952,7 @@ func (pl *planner) deleteUnused(want []route.Route, from []*state.Installed, gon
 	}
 	for _, e := range pl.plan.expect {
 		if e.Route != nil && e.NHID != 0 && e.Change >= 0 {
-			if in := st.Ours[e.Route.Key()]; in == nil || in.NHID != e.NHID || pl.plan.Changes[e.Change].Kind == KindMove {
+			if in := e.held; in == nil || in.NHID != e.NHID || pl.plan.Changes[e.Change].Kind == KindMove {
 				refs[e.NHID]++
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -68,6 +69,8 @@ type State struct {
 	// route of the writer's tables, for the routes that cover them.
 	cache6  []rtnl.Route
 	routes6 []rtnl.Route
+	// objHops are the normalised next hops of each object routes use.
+	objHops map[uint32][]route.Nexthop
 	// NexthopErr is why the kernel has no nexthop objects, when it has
 	// none.
 	NexthopErr error
@@ -75,8 +78,32 @@ type State struct {
 
 // Read dumps links, nexthop objects and the routes of both families:
 // in the tables, the routes of protocol proto are ours, those of any
-// other protocol foreign.
-func Read(ctx context.Context, c *rtnl.Conn, proto kernel.Proto, tables map[uint32]bool) (*State, error) {
+// other protocol foreign. hint is how many routes of ours are expected
+// (0 if unknown), to size the maps.
+func Read(ctx context.Context, c *rtnl.Conn, proto kernel.Proto, tables map[uint32]bool, hint int) (*State, error) {
+	st, err := ReadNexthops(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	groupRefs := maps.Clone(st.NHRefs)
+	// Each route goes into the state as it is read (no list of them
+	// first: 200,000 routes are 200,000 copies); an interrupted dump
+	// starts the routes over.
+	err = ScanRoutes(ctx, c, func() {
+		st.Ours = make(map[route.Key]*Installed, max(hint, len(st.Ours)))
+		clear(st.Foreign)
+		st.NHRefs = maps.Clone(groupRefs)
+		st.cache6, st.routes6 = nil, nil
+	}, func(r *rtnl.Route) { st.add(r, proto, tables) })
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// ReadNexthops dumps links and nexthop objects, not routes: a State
+// with no routes, its NHRefs counting groups' members only.
+func ReadNexthops(ctx context.Context, c *rtnl.Conn) (*State, error) {
 	st := &State{Ours: map[route.Key]*Installed{}, Foreign: map[route.Key]string{}, NHRefs: map[uint32]int{},
 		Links: map[string]int{}, Names: map[int]string{}}
 	if err := dumpRetry(ctx, c, unix.RTM_GETLINK, rtnl.LinkDumpRequest(), "links", func() {
@@ -124,30 +151,54 @@ func Read(ctx context.Context, c *rtnl.Conn, proto kernel.Proto, tables map[uint
 			st.NHRefs[m.ID]++
 		}
 	}
-	for _, af := range []uint8{unix.AF_INET, unix.AF_INET6} {
-		what := fmt.Sprintf("IPv%d routes", map[uint8]int{unix.AF_INET: 4, unix.AF_INET6: 6}[af])
-		var rs []rtnl.Route
-		if err := dumpRetry(ctx, c, unix.RTM_GETROUTE, rtnl.RouteDumpRequest(af, false), what, func() { rs = rs[:0] },
-			func(typ uint16, b []byte) error {
-				if typ != unix.RTM_NEWROUTE {
-					return nil
-				}
-				r, err := rtnl.ParseRoute(b)
-				if err != nil {
-					return err
-				}
-				if r.Family == af {
-					rs = append(rs, r)
-				}
-				return nil
-			}); err != nil {
-			return nil, err
+	return st, nil
+}
+
+// ScanRoutes dumps the routes of both families, each to fn (which must
+// not keep the pointer: the next route is parsed into the same place);
+// when the kernel marks a dump interrupted, reset is called and the dump
+// starts over (at most 20 times).
+func ScanRoutes(ctx context.Context, c *rtnl.Conn, reset func(), fn func(*rtnl.Route)) error {
+	for try := 0; ; try++ {
+		reset()
+		err := dumpRoutes(ctx, c, fn)
+		if !errors.Is(err, rtnl.ErrInterrupted) {
+			return err
 		}
-		for i := range rs {
-			st.add(&rs[i], proto, tables)
+		if try == 19 {
+			return fmt.Errorf("%w, 20 times in a row", err)
 		}
 	}
-	return st, nil
+}
+
+// dumpRoutes dumps the routes of both families to fn, which must not
+// keep the pointer: every route is parsed into the same variable (a
+// route each on the heap is 30 MB at 200,000 routes).
+func dumpRoutes(ctx context.Context, c *rtnl.Conn, fn func(*rtnl.Route)) error {
+	var r rtnl.Route
+	for _, af := range []uint8{unix.AF_INET, unix.AF_INET6} {
+		what := "IPv4 routes"
+		if af == unix.AF_INET6 {
+			what = "IPv6 routes"
+		}
+		err := c.Dump(ctx, unix.RTM_GETROUTE, rtnl.RouteDumpRequest(af, false), func(typ uint16, b []byte) error {
+			if typ != unix.RTM_NEWROUTE {
+				return nil
+			}
+			var err error
+			if r, err = rtnl.ParseRoute(b); err != nil {
+				return err
+			}
+			if r.Family == af {
+				fn(&r)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("dump %s: %w", what, err)
+		}
+	}
+	return nil
 }
 
 // dumpRetry runs a dump, again from a reset when the kernel marks it
@@ -193,10 +244,13 @@ func (st *State) add(r *rtnl.Route, proto kernel.Proto, tables map[uint32]bool) 
 		}
 		return
 	}
-	if prev, ok := st.Ours[k]; ok && r.Family == unix.AF_INET6 && mergeSibling(prev, in) {
+	if r.Family == unix.AF_INET6 {
 		// Kernels before 4.11 dump each sibling of an IPv6 multipath
-		// route as its own message.
-		return
+		// route as its own message (looked up for IPv6 only: a lookup a
+		// route is a tenth of reading 200,000).
+		if prev, ok := st.Ours[k]; ok && mergeSibling(prev, in) {
+			return
+		}
 	}
 	st.Ours[k] = in
 }
@@ -228,7 +282,19 @@ func (st *State) decode(r *rtnl.Route) *Installed {
 	in.Src = r.Prefsrc
 	switch {
 	case r.NHID != 0 && st.Nexthops[r.NHID] != nil:
-		in.Nexthops = st.HopsOf(st.Nexthops[r.NHID])
+		// The routes of an object share its next hops, normalised once
+		// (read only: only mergeSibling appends, to routes without one).
+		in.Route = in.Route.Normalise()
+		hops, ok := st.objHops[r.NHID]
+		if !ok {
+			hops = (&route.Route{Nexthops: st.HopsOf(st.Nexthops[r.NHID])}).Normalise().Nexthops
+			if st.objHops == nil {
+				st.objHops = map[uint32][]route.Nexthop{}
+			}
+			st.objHops[r.NHID] = hops
+		}
+		in.Nexthops = hops
+		return in
 	case len(r.Multipath) > 0:
 		for _, h := range r.Multipath {
 			in.Nexthops = append(in.Nexthops, route.Nexthop{Gateway: h.Gateway, Dev: st.Names[h.Ifindex], Weight: h.Weight, Onlink: h.Flags&unix.RTNH_F_ONLINK != 0})

@@ -1,0 +1,125 @@
+package apply
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"raceroute/apply/internal/plan"
+	"raceroute/apply/internal/rtnl"
+	"raceroute/apply/internal/state"
+	"raceroute/apply/route"
+)
+
+// What a read-back checked (Result.Checked).
+const checkedAll = "the tables hold exactly what the outcomes say"
+
+// verifyReplaced is the read-back of a plan whose only writes are
+// replaces of nexthop objects (plan.Replaced), every one acknowledged:
+// what changed is what those objects hold, and the routes of ours moved
+// with them. It checks that each replaced object is there, of our
+// protocol, holding what was written; and that the routes of ours in
+// our tables using each object are exactly the routes the plan expects
+// on it (as many, at the same keys: a sum of a 64-bit hash of each key,
+// counted per object), which a route moved off its object, deleted, or
+// added to it would break. The other attributes of those routes were
+// not written, and are not read back one by one.
+func (w *Writer) verifyReplaced(ctx context.Context, res *Result, replaced map[uint32]state.Spec) error {
+	p := res.Plan
+	st, err := state.ReadNexthops(ctx, w.c)
+	if err != nil {
+		return fmt.Errorf("read back: %w", err)
+	}
+	ids := slices.Sorted(maps.Keys(replaced))
+	var bad []string
+	for _, id := range ids {
+		switch o := st.Nexthops[id]; {
+		case o == nil:
+			bad = append(bad, fmt.Sprintf("nexthop object %d is missing", id))
+		case o.Proto != w.opts.Proto:
+			bad = append(bad, fmt.Sprintf("nexthop object %d is of proto %s, not %s", id, o.Proto, w.opts.Proto))
+		case o.Spec != replaced[id]:
+			bad = append(bad, fmt.Sprintf("nexthop object %d reads back as %s, not as written (%s)", id, o.Spec, replaced[id]))
+		}
+	}
+	type tally struct {
+		n   int
+		sum uint64
+	}
+	want := map[uint32]tally{}
+	for k, e := range plan.Expect(p) {
+		if _, ok := replaced[e.NHID]; ok && e.Route != nil {
+			t := want[e.NHID]
+			t.n, t.sum = t.n+1, t.sum+keyHash(k)
+			want[e.NHID] = t
+		}
+	}
+	got := map[uint32]tally{}
+	owned := plan.Owned(p)
+	err = state.ScanRoutes(ctx, w.c, func() { clear(got) }, func(r *rtnl.Route) {
+		if r.NHID == 0 || r.Protocol != uint8(w.opts.Proto) || r.Flags&unix.RTM_F_CLONED != 0 || !owned[r.Table] {
+			return
+		}
+		if _, ok := replaced[r.NHID]; !ok {
+			return
+		}
+		// The key as state.Read decodes it.
+		k := (&route.Route{Dst: r.Dst, Table: r.Table, Metric: r.Priority}).Normalise()
+		t := got[r.NHID]
+		t.n, t.sum = t.n+1, t.sum+keyHash(k.Key())
+		got[r.NHID] = t
+	})
+	if err != nil {
+		return fmt.Errorf("read back: %w", err)
+	}
+	routes := 0
+	for _, id := range ids {
+		g, wt := got[id], want[id]
+		routes += wt.n
+		switch {
+		case g.n != wt.n:
+			bad = append(bad, fmt.Sprintf("%d route(s) of ours use nexthop object %d, not the %d planned", g.n, id, wt.n))
+		case g.sum != wt.sum:
+			bad = append(bad, fmt.Sprintf("the %d route(s) of ours using nexthop object %d are not those planned", g.n, id))
+		}
+	}
+	if len(bad) > 0 {
+		res.VerifyErr = fmt.Errorf("read back: %s", strings.Join(bad, "; "))
+		return nil
+	}
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = strconv.FormatUint(uint64(id), 10)
+	}
+	res.Verified = true
+	res.Checked = fmt.Sprintf("nexthop object(s) %s hold what was written, and the %d route(s) of ours that use them still do (the plan's only writes)",
+		strings.Join(names, ", "), routes)
+	return nil
+}
+
+// keyHash mixes a route key into 64 bits (splitmix64's finaliser, a
+// round per word), for sums that compare sets of keys.
+func keyHash(k route.Key) uint64 {
+	mix := func(x uint64) uint64 {
+		x ^= x >> 30
+		x *= 0xbf58476d1ce4e5b9
+		x ^= x >> 27
+		x *= 0x94d049bb133111eb
+		return x ^ x>>31
+	}
+	a := k.Dst.Addr().As16()
+	fam := uint64(6)
+	if k.Dst.Addr().Is4() {
+		fam = 4
+	}
+	h := mix(uint64(k.Table)<<32 | uint64(k.Metric))
+	h = mix(h ^ binary.BigEndian.Uint64(a[:8]))
+	h = mix(h ^ binary.BigEndian.Uint64(a[8:]))
+	return mix(h ^ uint64(k.Dst.Bits())<<8 ^ fam)
+}
