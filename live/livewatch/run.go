@@ -283,7 +283,9 @@ loop:
 			break loop
 		case r, ok := <-recs:
 			if !ok {
-				if err := sub.Err(); err != nil {
+				// The subscription ends with the context's error when the
+				// watch is stopped: that is a clean stop.
+				if err := sub.Err(); err != nil && ctx.Err() == nil {
 					runErr = fmt.Errorf("watch: %w", err)
 				}
 				break loop
