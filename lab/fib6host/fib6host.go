@@ -2,9 +2,10 @@
 // can host the scenario (Prepare), builds the scenario's host as a
 // network namespace with a peer namespace per device (Build, which the
 // window experiment uses too), plays its actors' route changes through
-// netlink and its flows as ICMPv6 echo requests (ping.go), and judges
-// the scenario's properties on the kernel's tables. Package lab calls
-// it.
+// netlink, a route writer's heal of the route cache as raceroute apply
+// does it (heal.go) and its flows as ICMPv6 echo requests (ping.go),
+// and judges the scenario's properties on the kernel's tables, no-gap
+// on its route events (nogap.go). Package lab calls it.
 package fib6host
 
 import (
@@ -458,11 +459,13 @@ func (r *Plan) Run(ctx context.Context, run *netns.Run, o liverun.Options, res *
 	for _, c := range cache {
 		rec.Act(now, hostName, "[READ]", "cache: %s", c)
 	}
-	events, err := syncEvents(ctx, t, rec, hostName)
-	if err != nil {
-		return err
-	}
+	var events []liverun.Event
 	for _, p := range r.c.Props {
+		if p.Kind == "no-gap" && events == nil {
+			if events, err = syncEvents(ctx, t, rec, hostName); err != nil {
+				return err
+			}
+		}
 		if p.Kind == "no-gap" {
 			pr, err := judgeNoGap(p.Name, unix.RT_TABLE_MAIN, p.Prefix, events, hostName, t0, start, routes)
 			if err != nil {
