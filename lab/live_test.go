@@ -81,32 +81,20 @@ func runLive(t *testing.T, sc *scenario.Scenario, v scenario.Variant, h Host, o 
 }
 
 // TestLibraryFib6Live runs every fib6 scenario of the library on the
-// running kernel: the live verdicts must agree with the model's.
+// running kernel, the apply-* ones with their no-gap property and heal
+// op included: the live verdicts must agree with the model's.
 func TestLibraryFib6Live(t *testing.T) {
 	h := liveHost(t)
 	lib, err := scenario.Library()
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	n, noGap := 0, 0
 	for _, sc := range lib {
 		if sc.Model != "fib6" {
 			continue
 		}
 		for _, v := range sc.Variants {
-			// What the lab cannot judge or play yet (no-gap, heal: the
-			// apply-* scenarios) must be refused for that reason, and
-			// only that; everything else runs.
-			if _, err := Prepare(sc, v, h); IsRefused(err) {
-				t.Run(sc.FullName(v), func(t *testing.T) {
-					for _, r := range refusedReasons(err) {
-						if !strings.Contains(r, "not no-gap") && !strings.Contains(r, "which the lab does not play") {
-							t.Errorf("refused for a reason other than no-gap or heal: %s", r)
-						}
-					}
-				})
-				continue
-			}
 			t.Run(sc.FullName(v), func(t *testing.T) {
 				res := runLive(t, sc, v, h, Options{Seed: 1})
 				c := Compare(res, modelOf(t, sc, v, h))
@@ -120,12 +108,17 @@ func TestLibraryFib6Live(t *testing.T) {
 				if res.Verdict != want {
 					t.Errorf("live verdict %s, the library expects %s on %s", res.Verdict, want, h.Profile.Name)
 				}
+				for _, p := range res.Properties {
+					if p.Name == "no-gap" {
+						noGap++
+					}
+				}
 			})
 			n++
 		}
 	}
-	if n < 9 {
-		t.Errorf("ran %d fib6 variants live, want the 9 of the babeld scenarios at least", n)
+	if n < 17 || noGap < 8 {
+		t.Errorf("ran %d fib6 variants live, %d with no-gap judged; want the 9 of the babeld scenarios and the 8 of the apply ones at least", n, noGap)
 	}
 	if l := nstest.NamespacesOf(t, os.Getpid()); len(l) > 0 {
 		t.Errorf("namespaces left behind: %v", l)

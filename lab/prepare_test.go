@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -123,10 +124,6 @@ func TestPrepareRefuses(t *testing.T) {
 		{name: "more devices than the lab builds", base: fib6Base, from: "devices: [lo, eth0, eth1]",
 			to:   "devices: [lo, eth0, eth1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, d12, d13, d14, d15]",
 			host: testHost(t, "linux-6.12"), want: "16 devices besides lo: the lab gives each a peer namespace, and builds at most 16 namespaces"},
-		{name: "a no-gap property", base: fib6Base, from: "  - clones-agree\n", to: "  - clones-agree\n  - no-gap: 2001:db8:0:10::/64\n",
-			host: testHost(t, "linux-6.12"), want: "the lab judges routes-at, clones-kept and clones-agree on the kernel's tables at the end, not no-gap"},
-		{name: "a writer's heal", base: fib6Base, from: "metric 1024]\n", to: "metric 1024, heal 2001:db8:0:10::/64]\n",
-			host: testHost(t, "linux-6.12"), want: "actor agent: heal 2001:db8:0:10::/64 is a route writer's repair of the route cache"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -156,6 +153,27 @@ func TestPrepareRefuses(t *testing.T) {
 				t.Fatalf("Prepare: %v\nwant a refusal saying %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestPrepareHostsNoGapAndHeal: a no-gap property (judged on the route
+// events) and a writer's heal op (played as apply's heal) are hosted.
+func TestPrepareHostsNoGapAndHeal(t *testing.T) {
+	data := strings.Replace(fib6Base, "  - clones-agree\n", "  - clones-agree\n  - no-gap: 2001:db8:0:10::/64\n", 1)
+	data = strings.Replace(data, "metric 1024]\n", "metric 1024, heal 2001:db8:0:10::/64]\n", 1)
+	if data == fib6Base {
+		t.Fatal("the base scenario changed: no property or op to add to")
+	}
+	sc, err := scenario.Parse("nogap.yaml", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Prepare(sc, sc.Variants[0], testHost(t, "linux-6.12"))
+	if err != nil {
+		t.Fatalf("Prepare: %v", err)
+	}
+	if !slices.Contains(l.Properties, "no-gap") {
+		t.Errorf("properties %v, want no-gap among them", l.Properties)
 	}
 }
 

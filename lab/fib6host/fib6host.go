@@ -2,9 +2,10 @@
 // can host the scenario (Prepare), builds the scenario's host as a
 // network namespace with a peer namespace per device (Build, which the
 // window experiment uses too), plays its actors' route changes through
-// netlink and its flows as ICMPv6 echo requests (ping.go), and judges
-// the scenario's properties on the kernel's tables. Package lab calls
-// it.
+// netlink, a route writer's heal of the route cache as raceroute apply
+// does it (heal.go) and its flows as ICMPv6 echo requests (ping.go),
+// and judges the scenario's properties on the kernel's tables, no-gap
+// on its route events (nogap.go). Package lab calls it.
 package fib6host
 
 import (
@@ -97,17 +98,16 @@ func Prepare(c *fib6file.Compiled, h liverun.Host) (*Plan, []string) {
 	for _, a := range c.Config.Actors {
 		for _, op := range a.Ops {
 			if op.Kind == fib6.OpHeal {
-				why = append(why, fmt.Sprintf("actor %s: heal %s is a route writer's repair of the route cache (raceroute apply), which the lab does not play", a.Name, op.Route.Prefix))
-				continue
+				continue // a prefix, not a route: nothing to host
 			}
 			all = append(all, op.Route)
 		}
 	}
 	for _, p := range c.Props {
 		switch p.Kind {
-		case "routes-at", "clones-kept", "clones-agree":
+		case "routes-at", "clones-kept", "clones-agree", "no-gap":
 		default:
-			why = append(why, fmt.Sprintf("property %s: the lab judges routes-at, clones-kept and clones-agree on the kernel's tables at the end, not %s", p.Name, p.Kind))
+			why = append(why, fmt.Sprintf("property %s: the lab judges routes-at, clones-kept and clones-agree on the kernel's tables at the end and no-gap on its route events, not %s", p.Name, p.Kind))
 		}
 		all = append(all, p.Want...)
 	}
@@ -381,7 +381,12 @@ func (r *Plan) Run(ctx context.Context, run *netns.Run, o liverun.Options, res *
 	if err != nil {
 		return err
 	}
-	rec.Start(time.Now())
+	start, err := dumpRoutes(t.Host, t.byIdx, false)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	rec.Start(t0)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
@@ -411,6 +416,13 @@ func (r *Plan) Run(ctx context.Context, run *netns.Run, o liverun.Options, res *
 			}
 			<-gate
 			for _, op := range a.Ops {
+				if op.Kind == fib6.OpHeal {
+					if err := heal(ctx, t, w, rec, a.Name, op.Route.Table, op.Route.Prefix); err != nil {
+						fail(fmt.Errorf("actor %s: %w", a.Name, err))
+						return
+					}
+					continue
+				}
 				_, err := w.Write(ctx, opWrite(op.Kind), []trace.Route{t.traceRoute(op.Route)})
 				result := "ok"
 				var re *write.RouteError
@@ -447,10 +459,56 @@ func (r *Plan) Run(ctx context.Context, run *netns.Run, o liverun.Options, res *
 	for _, c := range cache {
 		rec.Act(now, hostName, "[READ]", "cache: %s", c)
 	}
+	var events []liverun.Event
 	for _, p := range r.c.Props {
+		if p.Kind == "no-gap" && events == nil {
+			if events, err = syncEvents(ctx, t, rec, hostName); err != nil {
+				return err
+			}
+		}
+		if p.Kind == "no-gap" {
+			pr, err := judgeNoGap(p.Name, unix.RT_TABLE_MAIN, p.Prefix, events, hostName, t0, start, routes)
+			if err != nil {
+				return err
+			}
+			res.Properties = append(res.Properties, pr)
+			continue
+		}
 		res.Properties = append(res.Properties, judgeFib6(p, routes, before, cache))
 	}
 	return nil
+}
+
+// markerTable holds the route syncEvents adds: a table no scenario's
+// property reads (they read the main table).
+const markerTable = 7272
+
+// syncEvents returns the recorded events once the host's subscription
+// has received every route event the kernel sent before the final
+// dumps: it adds a marker route to markerTable and waits for its
+// event, which the kernel sends after all earlier ones on the same
+// socket.
+func syncEvents(ctx context.Context, t *Topology, rec *liverun.Recorder, host string) ([]liverun.Event, error) {
+	marker := trace.Route{Family: 6, Table: markerTable, Type: kernel.RouteUnreachable, Dst: netip.MustParsePrefix("::/0"), Ifindex: t.Ifidx["lo"], Dev: "lo", Metric: fib6.DefaultMetric}
+	if err := WriteRoutes(ctx, t.Host, write.OpAdd, marker); err != nil {
+		return nil, fmt.Errorf("marker route for the end of the events: %w", err)
+	}
+	rec.Act(time.Now(), host, "[LAB]", "ip -6 route add %s (marks the end of the events)", marker)
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		events := rec.List()
+		for _, e := range events {
+			if r := e.Record(); r != nil && e.Host == host && r.Kind == trace.KindRoute && r.Action == trace.ActionNew && r.Route.Table == markerTable {
+				return events, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the host's netlink subscription did not report the marker route within 2 s")
+		}
+		if err := liverun.SleepUntil(ctx, time.Now().Add(time.Millisecond)); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // judgeFib6 evaluates one fib6 property on the kernel's tables at the
