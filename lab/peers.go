@@ -39,8 +39,7 @@ import (
 // (the address stays; keepalived sends its frames).
 
 // kaPriority is the VRRP priority the lab's keepalived runs with: the
-// highest a non-owner may have (255 makes keepalived the address owner,
-// MASTER at once).
+// highest a non-owner may have (255 is the address owner's, RFC 5798).
 const kaPriority = 254
 
 // kaAdvert is its advert_int, and kaDown its master-down interval:
@@ -183,6 +182,10 @@ func (l *neighLive) startKeepalived(ctx context.Context, stops *[]func() error) 
 		if err := p.waitFault(ctx); err != nil {
 			return err
 		}
+	}
+	// The initial entries are made after this, up to settle before t=0.
+	if t := time.Now().Add(l.settle); t.After(l.t0) {
+		l.t0 = t
 	}
 	const margin = 20 * time.Millisecond
 	for _, p := range peers {
