@@ -146,7 +146,7 @@ global_defs {
 vrrp_instance lab {
 	state BACKUP
 	interface %[2]s
-	virtual_router_id 51
+	virtual_router_id %[7]d
 	priority %[3]d
 	version 3
 	advert_int %.2[4]f
@@ -230,7 +230,10 @@ func (l *neighLive) startKA(i int) (*kaPeer, error) {
 		return fail(err)
 	}
 	conf := filepath.Join(dir, "keepalived.conf")
-	text := fmt.Sprintf(kaConf, s.Name, f.Name, kaPriority, kaAdvert.Seconds(), l.addrOf(s.Iface, s.IP), p.gate)
+	// A virtual router id of its own per sender (1 to neigh.MaxSenders):
+	// two keepalived senders of one segment are two VRRP instances, not
+	// one election.
+	text := fmt.Sprintf(kaConf, s.Name, f.Name, kaPriority, kaAdvert.Seconds(), l.addrOf(s.Iface, s.IP), p.gate, 1+i)
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		return fail(err)
 	}
