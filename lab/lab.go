@@ -8,8 +8,9 @@
 // sysctls through netlink and /proc/sys inside those namespaces, then
 // plays the actors on the scenario's timeline in real time: route
 // changes through netlink with the scenario's exact flags, ARP frames
-// through AF_PACKET (and iputils arping where the scenario's preset is
-// arping), traffic through real sockets inside the namespaces. It records
+// through AF_PACKET (iputils arping where the scenario's preset is
+// arping, keepalived where it is keepalived), traffic through real
+// sockets inside the namespaces. It records
 // every netlink event and ARP frame with its time, evaluates the
 // scenario's properties on what the kernel did, and deletes everything
 // it created on every exit path (a run killed outright leaves what

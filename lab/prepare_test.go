@@ -75,7 +75,7 @@ func testHost(t *testing.T, prof string, missing ...string) Host {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Host{Release: "test", Profile: p, Arping: "/usr/sbin/arping", HasSysctl: func(path string) bool {
+	return Host{Release: "test", Profile: p, Arping: "/usr/sbin/arping", Keepalived: "/usr/sbin/keepalived", HasSysctl: func(path string) bool {
 		for _, m := range missing {
 			if strings.HasSuffix(path, m) {
 				return false
@@ -113,6 +113,13 @@ func TestPrepareRefuses(t *testing.T) {
 				return h
 			}(),
 			want: "ARP sender garp (preset arping-A) runs iputils arping, as the agents do: arping is not installed"},
+		{name: "keepalived preset without keepalived", base: neighBase, from: "preset: arping-A\n    count: 1", to: "preset: keepalived",
+			host: func() Host {
+				h := testHost(t, "linux-6.12")
+				h.Keepalived, h.KeepalivedProblem = "", "keepalived is not installed"
+				return h
+			}(),
+			want: "ARP sender garp (preset keepalived) runs keepalived itself: keepalived is not installed"},
 		{name: "a transient initial state", base: neighBase, from: "STALE age 10s", to: "DELAY",
 			host: testHost(t, "linux-6.12"), want: "is DELAY: the lab sets entries as an administrator does"},
 		{name: "tcp flow with a count", base: neighBase, from: "proto: icmp, every: 500ms", to: "proto: tcp, every: 500ms, count: 3",

@@ -39,14 +39,14 @@ func testdata(t *testing.T, name string) string {
 	return p
 }
 
-// startLabMidway starts `raceroute lab` on the short Neutron scenario in
-// a child process and returns once every host is built (seg, tempest,
-// router-a, -b, -c) and the timeline is under way. The child is killed
+// startLabMidway starts `raceroute lab` on file of lab/testdata (one
+// of the short Neutron and keepalived scenarios) in a child process and
+// returns once every host is built (seg, tempest, router-a, -b, -c) and the timeline is under way. The child is killed
 // and whatever it left removed when the test ends.
-func startLabMidway(t *testing.T) (*exec.Cmd, *nstest.Output) {
+func startLabMidway(t *testing.T, file string) (*exec.Cmd, *nstest.Output) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), childArgs+"="+strings.Join([]string{"lab", testdata(t, "neutron-garp-short.yaml")}, "\n"))
+	cmd.Env = append(os.Environ(), childArgs+"="+strings.Join([]string{"lab", testdata(t, file)}, "\n"))
 	out := &nstest.Output{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -76,7 +76,7 @@ func startLabMidway(t *testing.T) (*exec.Cmd, *nstest.Output) {
 // registry itself, with no --cleanup.
 func TestLabInterruptedCleansUp(t *testing.T) {
 	nstest.RequireRoot(t)
-	cmd, out := startLabMidway(t)
+	cmd, out := startLabMidway(t, "neutron-garp-short.yaml")
 	pid := cmd.Process.Pid
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
@@ -104,7 +104,7 @@ func TestLabInterruptedCleansUp(t *testing.T) {
 func TestLabKilledThenCleanup(t *testing.T) {
 	nstest.RequireRoot(t)
 	nstest.RequireBinary(t, "ip")
-	cmd, _ := startLabMidway(t)
+	cmd, _ := startLabMidway(t, "neutron-garp-short.yaml")
 	pid := cmd.Process.Pid
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)

@@ -25,6 +25,11 @@ type Host struct {
 	// runs ("" when it is not installed); ArpingProblem says why not.
 	Arping        string
 	ArpingProblem string
+	// Keepalived is the path of keepalived, the real peer of the
+	// keepalived preset ("" when it is not installed; KeepalivedProblem
+	// says why not).
+	Keepalived        string
+	KeepalivedProblem string
 	// HasSysctl reports whether the kernel has a file under
 	// /proc/sys/net (a path relative to it, e.g.
 	// "ipv4/neigh/default/locktime"); nil means every one.
@@ -48,6 +53,7 @@ func DetectHost(ctx context.Context) (Host, error) {
 		return err == nil
 	}}
 	h.Arping, h.ArpingProblem = findArping(ctx)
+	h.Keepalived, h.KeepalivedProblem = findKeepalived()
 	return h, nil
 }
 
@@ -71,4 +77,16 @@ func findArping(ctx context.Context) (path, problem string) {
 		return "", fmt.Sprintf("%s is %q, not iputils arping (the one the Neutron agent runs; install iputils-arping)", p, first)
 	}
 	return p, ""
+}
+
+// findKeepalived returns the path of keepalived.
+func findKeepalived() (path, problem string) {
+	if p, err := exec.LookPath("keepalived"); err == nil {
+		return p, ""
+	}
+	const deb = "/usr/sbin/keepalived" // root's PATH may lack /usr/sbin
+	if fi, err := os.Stat(deb); err == nil && fi.Mode().IsRegular() {
+		return deb, ""
+	}
+	return "", "keepalived is not installed (install keepalived; raceroute install-deps does)"
 }

@@ -34,13 +34,17 @@ import (
 // echo servers the TCP flows talk to.
 
 // sender plays ARP sender i at its times (offsets from t=0): iputils
-// arping for an arping preset, else its frames over AF_PACKET.
+// arping for an arping preset, keepalived's own timer for the keepalived
+// preset (peers.go), else its frames over AF_PACKET.
 func (l *neighLive) sender(ctx context.Context, i int, at []time.Duration) error {
 	s := l.cfg.Senders[i]
 	f := l.cfg.Ifaces[s.Iface]
 	ns := l.ns[f.Host]
 	hostName := l.cfg.Hosts[f.Host].Name
 	ip := l.cfg.IPs[s.IP]
+	if l.keepalived[i] {
+		return l.keepalivedSender(ctx, i)
+	}
 	if l.arping[i] {
 		mode := "-A" // gratuitous replies, target MAC = sender MAC
 		if s.Preset == "arping-U" {

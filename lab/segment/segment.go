@@ -18,6 +18,7 @@ import (
 	"raceroute/explore"
 	"raceroute/kernel"
 	"raceroute/lab/liverun"
+	"raceroute/lab/segment/keepalived"
 	"raceroute/live/netns"
 	"raceroute/live/nl"
 	"raceroute/model/neigh"
@@ -28,7 +29,8 @@ import (
 // whose other end is a port of one bridge in the segment's namespace;
 // addresses, initial neighbour entries and per-interface sysctls set by
 // netlink and /proc/sys; moves as address deletions and additions; ARP
-// senders as iputils arping (the arping presets) or frames over
+// senders as iputils arping (the arping presets), keepalived itself (the
+// keepalived preset: peers.go, lab/segment/keepalived) or frames over
 // AF_PACKET (every other sender); flows as real TCP connections to an
 // echo server, or ICMP echo requests, from the hosts' sockets.
 
@@ -41,8 +43,9 @@ type Plan struct {
 	tags    []string // namespace tag of each host
 	// settle is how long before t=0 the oldest initial entry is created.
 	settle time.Duration
-	// arping[i] runs sender i as iputils arping.
-	arping []bool
+	// arping[i] runs sender i as iputils arping; keepalived[i] as
+	// keepalived (peers.go).
+	arping, keepalived []bool
 	// synDiffers[i]: flow i is tcp and the kernel would retransmit an
 	// unanswered SYN on another schedule than the flow's.
 	synDiffers []bool
@@ -252,6 +255,7 @@ func Prepare(cfg *neigh.Config, horizon time.Duration, h liverun.Host, props []s
 		if use && h.Arping == "" {
 			why = append(why, fmt.Sprintf("ARP sender %s (preset %s) runs iputils arping, as the agents do: %s", s.Name, s.Preset, h.ArpingProblem))
 		}
+		why = append(why, r.prepareKeepalived(s, h)...)
 	}
 	for _, f := range cfg.Flows {
 		differs := false
@@ -295,10 +299,16 @@ type neighLive struct {
 	mu sync.Mutex
 	// movedAt[i] is when move i happened (zero before).
 	movedAt []time.Time
+	// moveAt and senderAt are the drawn times of the moves and of each
+	// sender's frames (drawTimeline).
+	moveAt   []time.Duration
+	senderAt [][]time.Duration
 	// readAt[w] is the watched entry read from the kernel at watch w's
 	// deadline.
 	readAt map[int]*trace.Neigh
 	flows  []*flowLog
+	// peers[i] is sender i's keepalived (peers.go), nil for the others.
+	peers []*keepalived.Peer
 }
 
 // draw picks a time in [lo, hi] milliseconds, recording what it was for.
@@ -325,6 +335,7 @@ func (r *Plan) Run(ctx context.Context, run *netns.Run, o liverun.Options, res *
 	l := &neighLive{Plan: r, rec: liverun.NewRecorder(), rng: rand.New(rand.NewPCG(o.Seed, 0x6c6162)), readAt: map[int]*trace.Neigh{}}
 	l.movedAt = make([]time.Time, len(r.cfg.Moves))
 	defer func() { res.Events, res.Draws = l.rec.List(), l.draws }()
+	l.drawTimeline()
 	stop, err := l.build(ctx, run)
 	if err != nil {
 		return err
@@ -338,6 +349,7 @@ func (r *Plan) Run(ctx context.Context, run *netns.Run, o liverun.Options, res *
 		return err
 	}
 	res.Properties = l.judge()
+	res.Notes = append(res.Notes, l.keepalivedNotes()...)
 	res.Watched = map[string]bool{}
 	for _, w := range r.cfg.Watches {
 		if w.Kind == neigh.WatchConverges {
@@ -436,6 +448,9 @@ func (l *neighLive) build(ctx context.Context, run *netns.Run) (stop func() erro
 	// settle) before t=0.
 	built := time.Now()
 	l.t0 = built.Add(l.settle)
+	if err := l.startKeepalived(ctx, &stops); err != nil {
+		return fail(err)
+	}
 	type initial struct {
 		slot int
 		at   time.Time
@@ -489,6 +504,37 @@ func noIPv6(ns *netns.NS) error {
 	return nil
 }
 
+// drawTimeline draws every time of the timeline before the hosts are
+// built (a keepalived peer starts then, timed to its sender's start).
+func (l *neighLive) drawTimeline() {
+	cfg := l.cfg
+	// Draw every time first, in a fixed order, so that a seed gives the
+	// same timeline whatever the goroutines do.
+	l.moveAt = make([]time.Duration, len(cfg.Moves))
+	for i, mv := range cfg.Moves {
+		l.moveAt[i] = l.draw(fmt.Sprintf("move %s", cfg.IPs[mv.IP]), mv.At)
+	}
+	l.senderAt = make([][]time.Duration, len(cfg.Senders))
+	for i, s := range cfg.Senders {
+		var t time.Duration
+		for k, p := range s.Packets {
+			what := fmt.Sprintf("%s frame %d", s.Name, k+1)
+			if k == 0 {
+				what = s.Name + " start"
+			}
+			t += l.draw(what, p.After)
+			l.senderAt[i] = append(l.senderAt[i], t)
+			if l.arping[i] {
+				break // arping keeps its own time after its start
+			}
+		}
+	}
+	l.flows = make([]*flowLog, len(cfg.Flows))
+	for i, f := range cfg.Flows {
+		l.flows[i] = &flowLog{start: l.draw(f.Name+" start", f.Start)}
+	}
+}
+
 // play runs the timeline: moves, senders, flows and the deadline reads,
 // until the horizon.
 func (l *neighLive) play(ctx context.Context, o liverun.Options) error {
@@ -512,36 +558,11 @@ func (l *neighLive) play(ctx context.Context, o liverun.Options) error {
 			}
 		}()
 	}
-	// Draw every time first, in a fixed order, so that a seed gives the
-	// same timeline whatever the goroutines do.
-	moveAt := make([]time.Duration, len(cfg.Moves))
-	for i, mv := range cfg.Moves {
-		moveAt[i] = l.draw(fmt.Sprintf("move %s", cfg.IPs[mv.IP]), mv.At)
-	}
-	senderAt := make([][]time.Duration, len(cfg.Senders))
-	for i, s := range cfg.Senders {
-		var t time.Duration
-		for k, p := range s.Packets {
-			what := fmt.Sprintf("%s frame %d", s.Name, k+1)
-			if k == 0 {
-				what = s.Name + " start"
-			}
-			t += l.draw(what, p.After)
-			senderAt[i] = append(senderAt[i], t)
-			if l.arping[i] {
-				break // arping keeps its own time after its start
-			}
-		}
-	}
-	l.flows = make([]*flowLog, len(cfg.Flows))
-	for i, f := range cfg.Flows {
-		l.flows[i] = &flowLog{start: l.draw(f.Name+" start", f.Start)}
-	}
 	for i := range cfg.Moves {
-		spawn("move", func() error { return l.move(ctx, i, moveAt[i]) })
+		spawn("move", func() error { return l.move(ctx, i, l.moveAt[i]) })
 	}
 	for i := range cfg.Senders {
-		spawn("ARP sender "+cfg.Senders[i].Name, func() error { return l.sender(ctx, i, senderAt[i]) })
+		spawn("ARP sender "+cfg.Senders[i].Name, func() error { return l.sender(ctx, i, l.senderAt[i]) })
 	}
 	for i := range cfg.Flows {
 		spawn("flow "+cfg.Flows[i].Name, func() error { return l.flow(ctx, i) })
@@ -552,7 +573,7 @@ func (l *neighLive) play(ctx context.Context, o liverun.Options) error {
 		}
 		at := time.Duration(w.Limit) * time.Millisecond
 		if w.Move >= 0 {
-			at += moveAt[w.Move]
+			at += l.moveAt[w.Move]
 		}
 		spawn("deadline read", func() error { return l.readDeadline(ctx, wi, at) })
 	}

@@ -54,7 +54,8 @@ network namespaces named rr-<pid>-..., joined by veth pairs and a bridge,
 with the scenario's addresses, routes, neighbour entries and sysctls; its
 actors play live on the scenario's timeline, in real time (route changes
 through netlink with the scenario's flags, ARP frames through AF_PACKET,
-iputils arping for the arping presets, TCP and ICMP from real sockets).
+iputils arping for the arping presets, keepalived itself for the
+keepalived preset, TCP and ICMP from real sockets).
 It records every netlink event and frame, judges the scenario's
 properties on what the kernel did, and prints that verdict beside the
 model's for the running kernel's profile, in check's formats, with what

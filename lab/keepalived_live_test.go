@@ -1,0 +1,177 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"raceroute/explore"
+	"raceroute/live/netns/nstest"
+	"raceroute/scenario"
+	"raceroute/trace"
+)
+
+// TestKeepalivedLive runs keepalived-failover (cut to 8 s) with its
+// announcer as the real keepalived: keepalived must start, become
+// MASTER near the sender's drawn start, send its two bursts of 5
+// gratuitous requests 5 s apart (its own timer, not the lab's frames),
+// be stopped with the run (no process left), and the verdict must agree
+// with the model's.
+func TestKeepalivedLive(t *testing.T) {
+	h := liveHost(t)
+	nstest.RequireBinary(t, "keepalived")
+	sc, err := scenario.Load("testdata/keepalived-short.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := sc.Variants[0]
+	res := runLive(t, sc, v, h, Options{Seed: 1})
+	if l := nstest.NamespacesOf(t, os.Getpid()); len(l) > 0 {
+		t.Errorf("namespaces left behind: %v", l)
+	}
+	if res.Verdict != explore.Holds {
+		t.Errorf("live %s, want holds: %+v", res.Verdict, res.Properties)
+	}
+	if c := Compare(res, modelOf(t, sc, v, h)); c.Agreement != Agree {
+		t.Errorf("comparison %s: %+v", c.Agreement, c.Properties)
+	}
+
+	// keepalived ran, and said it became MASTER.
+	master := false
+	for _, e := range res.Events {
+		master = master || e.Label == "[KEEPALIVED]" && strings.Contains(e.Text, "Entering MASTER STATE")
+	}
+	if !master {
+		t.Fatalf("keepalived did not log MASTER; events: %v", labelled(res.Events, "[KEEPALIVED]"))
+	}
+	kaGone(t, res)
+
+	// Its frames: gratuitous requests from router-b's MAC, as tempest
+	// received them; two bursts of 5, 5 s apart.
+	var at []float64
+	for _, e := range res.Events {
+		r := e.Record()
+		if e.Host == "tempest" && r != nil && r.Kind == trace.KindFrame && r.Frame.Gratuitous() &&
+			r.Frame.Op == trace.FrameARPRequest && r.Frame.SenderIP.String() == "172.24.4.10" && r.Frame.SenderHW.String() == "fa:16:3e:bb:bb:bb" {
+			at = append(at, e.T)
+		}
+	}
+	if len(at) != 10 {
+		for _, e := range res.Events {
+			if e.Source != "netlink" || e.Label == "[KEEPALIVED]" {
+				t.Logf("%.3f %s %s %s %s", e.T, e.Host, e.Source, e.Label, e.Text)
+			}
+		}
+		t.Fatalf("router-b sent %d gratuitous requests for 172.24.4.10 (%v), want keepalived's 5 + 5", len(at), at)
+	}
+	if burst := at[4] - at[0]; burst > 0.1 {
+		t.Errorf("first burst spread over %.3f s, want keepalived's 5 at once", burst)
+	}
+	if gap := at[5] - at[0]; gap < 4.9 || gap > 5.2 {
+		t.Errorf("second burst %.3f s after the first, want keepalived's vrrp_garp_master_delay 5 s", gap)
+	}
+	// The first frame near the sender's drawn start: keepalived's
+	// reaction to its tracked file and its timer separate them.
+	var start float64
+	for _, d := range res.Draws {
+		if d.What == "announcer-b start" {
+			start = d.At
+		}
+	}
+	off := time.Duration((at[0] - start) * float64(time.Second))
+	t.Logf("keepalived's first frame at t=%.3f, the scenario's start t=%.3f: %+v", at[0], start, off.Round(time.Millisecond))
+	if off.Abs() > 100*time.Millisecond {
+		t.Errorf("keepalived's first frame %v from the sender's start, want within 100 ms", off)
+	}
+	found := false
+	for _, n := range res.Notes {
+		found = found || strings.Contains(n, "ARP sender announcer-b is keepalived") && strings.Contains(n, "its first gratuitous ARP for 172.24.4.10 came at t=")
+	}
+	if !found {
+		t.Errorf("no note on keepalived's timing: %v", res.Notes)
+	}
+}
+
+// kaGone checks that the run's keepalived was started and is gone,
+// with its VRRP process and its files.
+func kaGone(t *testing.T, res *Result) {
+	t.Helper()
+	var pid int
+	var dir string
+	for _, e := range res.Events {
+		if m := regexp.MustCompile(`keepalived \(pid (\d+)\) started`).FindStringSubmatch(e.Text); e.Label == "[KEEPALIVED]" && m != nil {
+			fmt.Sscan(m[1], &pid)
+		}
+		if m := regexp.MustCompile(`-f (\S+)/keepalived.conf`).FindStringSubmatch(e.Text); e.Label == "[KEEPALIVED]" && m != nil {
+			dir = m[1]
+		}
+	}
+	if pid == 0 || dir == "" {
+		t.Fatalf("no keepalived started (pid %d, directory %q): %v", pid, dir, labelled(res.Events, "[KEEPALIVED]"))
+	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+		t.Errorf("keepalived (pid %d) still runs after the run", pid)
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), dir) {
+			t.Errorf("a process of the run's keepalived still runs: %s %q", p, b)
+		}
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("keepalived's directory %s is left", dir)
+	}
+}
+
+// TestKeepalivedStopsOnEveryExit: a run interrupted, or whose actor
+// panics, stops its keepalived (both processes) and removes its files.
+func TestKeepalivedStopsOnEveryExit(t *testing.T) {
+	h := liveHost(t)
+	nstest.RequireBinary(t, "keepalived")
+	sc, err := scenario.Load("testdata/keepalived-short.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Prepare(sc, sc.Variants[0], h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("interrupted", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(2*time.Second, cancel)
+		res, err := l.Run(ctx, Options{Seed: 1})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Run after its context ended: %v, want context.Canceled", err)
+		}
+		kaGone(t, res)
+		if l := nstest.NamespacesOf(t, os.Getpid()); len(l) > 0 {
+			t.Errorf("an interrupted run left %v", l)
+		}
+	})
+	t.Run("panic", func(t *testing.T) {
+		res, err := l.Run(context.Background(), Options{Seed: 1, Progress: func(time.Duration, time.Duration) { panic("boom") }})
+		if err == nil || !strings.Contains(err.Error(), "panic: boom") {
+			t.Errorf("Run whose progress panicked: %v", err)
+		}
+		kaGone(t, res)
+		if l := nstest.NamespacesOf(t, os.Getpid()); len(l) > 0 {
+			t.Errorf("a run that panicked left %v", l)
+		}
+	})
+}
+
+func labelled(events []Event, label string) []string {
+	var out []string
+	for _, e := range events {
+		if e.Label == label {
+			out = append(out, e.Text)
+		}
+	}
+	return out
+}
