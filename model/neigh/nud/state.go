@@ -68,7 +68,8 @@ type Entry struct {
 	// stays (neigh_update_hhs() rewrites it on a new lladdr). Until then
 	// even a CONNECTED entry's packets take neigh_resolve_output(), which
 	// sets used: neigh_output() takes the fast path only for a CONNECTED
-	// entry with hh_len set (include/net/neighbour.h, 3.10 and 6.12).
+	// entry with hh_len set (dst_neigh_output(), include/net/dst.h, read at
+	// 3.10.108; neigh_output(), include/net/neighbour.h, read at 6.12).
 	HH uint8
 }
 
