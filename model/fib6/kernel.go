@@ -162,16 +162,22 @@ func (m *Model) fib6Add(s *State, id uint8, flags int, rec trace.Recorder, actor
 // qualifies for ECMP to the others of the node with the same metric, so
 // the siblings of such a route are exactly those.
 func (m *Model) hasSiblings(s *State, n int, id uint8) bool {
-	ri := &m.routes[id]
-	if !qualifyECMP(ri) {
-		return false
-	}
 	for _, o := range s.Slots[n] {
-		if o != 0 && o != id && qualifyECMP(&m.routes[o]) && m.routes[o].r.Metric == ri.r.Metric {
+		if m.sibling(id, o) {
 			return true
 		}
 	}
 	return false
+}
+
+// sibling reports whether route o (a slot's value) is an ECMP sibling of
+// route id at the same node: both qualify for ECMP, with one metric.
+func (m *Model) sibling(id, o uint8) bool {
+	if o == 0 || o == id {
+		return false
+	}
+	ri, ro := &m.routes[id], &m.routes[o]
+	return qualifyECMP(ri) && qualifyECMP(ro) && ro.r.Metric == ri.r.Metric
 }
 
 // dropSiblings is fib6_add_rt2node()'s "Replacing an ECMP route, remove
@@ -289,9 +295,9 @@ func (m *Model) fib6Del(s *State, op opInfo, rec trace.Recorder, actor int) kern
 	// hop"; inet6_rtm_delroute() sets fc_delete_all_nh for a request
 	// without RTA_MULTIPATH, which is the only kind the model sends).
 	gone := []uint8{id}
-	if m.p.DelSiblings && !op.op.Route.Gateway.IsValid() && m.hasSiblings(s, op.node, id) {
+	if m.p.DelSiblings && !op.op.Route.Gateway.IsValid() {
 		for _, o := range s.Slots[op.node] {
-			if o != 0 && o != id && qualifyECMP(&m.routes[o]) && m.routes[o].r.Metric == m.routes[id].r.Metric {
+			if m.sibling(id, o) {
 				gone = append(gone, o)
 			}
 		}
