@@ -30,6 +30,13 @@ func (m *Model) Properties(horizon int32) []explore.Property[State] {
 				Holds:   func(s *State) bool { return m.longestLoss(s, wi) <= m.cfg.Watches[wi].Limit },
 				Explain: func(s *State) string { return m.explainBlackhole(s, wi) },
 			})
+		case WatchAnnounced:
+			out = append(out, explore.Property[State]{
+				Name:    fmt.Sprintf("announcement-taken(%s %s)", m.hostOf(w.Iface), m.ipStr(w.IP)),
+				Kind:    explore.Final,
+				Holds:   func(s *State) bool { return s.Announced[wi] != annMissed },
+				Explain: func(s *State) string { return m.explainAnnounced(s, wi) },
+			})
 		}
 	}
 	return out
@@ -110,4 +117,20 @@ func (m *Model) explainBlackhole(s *State, wi int) string {
 			host, m.ipStr(f.IP), f.Name, nud.Secs(fs.LossSince), nud.Secs(l), nud.Dur(w.Limit), nud.Secs(s.Now))
 	}
 	return fmt.Sprintf("traffic from %s to %s (%s) was blackholed for %s s in a row (limit %s)", host, m.ipStr(f.IP), f.Name, nud.Secs(l), nud.Dur(w.Limit))
+}
+
+// explainAnnounced says what the watched entry held after the last
+// announcement of its address.
+func (m *Model) explainAnnounced(s *State, wi int) string {
+	w := &m.cfg.Watches[wi]
+	host, ip := m.hostOf(w.Iface), m.ipStr(w.IP)
+	switch s.Announced[wi] {
+	case annNone:
+		return fmt.Sprintf("no announcement of %s reached %s", ip, host)
+	case annNoEntry:
+		return fmt.Sprintf("%s had no entry for %s when the last announcement came (t=%s): nothing to update", host, ip, nud.Secs(s.AnnAt[wi]))
+	case annTaken:
+		return fmt.Sprintf("%s's entry for %s held the announced MAC after the last announcement (t=%s)", host, ip, nud.Secs(s.AnnAt[wi]))
+	}
+	return fmt.Sprintf("%s's entry for %s did not take the announcement: after the last one (t=%s) the receiver still had the old MAC (the story shows the kernel's decision at each frame)", host, ip, nud.Secs(s.AnnAt[wi]))
 }
