@@ -88,6 +88,10 @@ func (m *Model) explainConverges(s *State, wi int) string {
 	if g := s.GoodSince[wi]; g >= 0 {
 		return fmt.Sprintf("%s learnt %s's MAC for %s only at t=%s, %s; deadline was t=%s", host, m.hostName(owner), m.ipStr(w.IP), nud.Secs(g), since, nud.Secs(d))
 	}
+	if e.State == NUDNone {
+		return fmt.Sprintf("%s %s has no entry for %s at t=%s; it should hold %s (%s) by t=%s",
+			host, m.cfg.Ifaces[w.Iface].Name, m.ipStr(w.IP), nud.Secs(s.Now), m.macStr(uint8(owner+1)), m.hostName(owner), nud.Secs(d))
+	}
 	return fmt.Sprintf("%s %s still sends %s's traffic to the wrong MAC at t=%s: %s; it should hold %s (%s) by t=%s",
 		host, m.cfg.Ifaces[w.Iface].Name, m.ipStr(w.IP), nud.Secs(s.Now), now, m.macStr(uint8(owner+1)), m.hostName(owner), nud.Secs(d))
 }
@@ -132,5 +136,5 @@ func (m *Model) explainAnnounced(s *State, wi int) string {
 	case annTaken:
 		return fmt.Sprintf("%s's entry for %s held the announced MAC after the last announcement (t=%s)", host, ip, nud.Secs(s.AnnAt[wi]))
 	}
-	return fmt.Sprintf("%s's entry for %s did not take the announcement: after the last one (t=%s) the receiver still had the old MAC (the story shows the kernel's decision at each frame)", host, ip, nud.Secs(s.AnnAt[wi]))
+	return fmt.Sprintf("%s's entry for %s did not take the announcement: after the last one (t=%s) it did not hold the announced MAC (the story shows the kernel's decision at each frame)", host, ip, nud.Secs(s.AnnAt[wi]))
 }

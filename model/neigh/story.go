@@ -308,6 +308,9 @@ func (m *Model) describeAck(v *env, fi int) {
 		return
 	}
 	r := fmt.Sprintf("tcp_ack() -> dst_confirm(): pending confirm set on the shared dst of %s (any next packet through it confirms its own neighbour)", m.cfg.Ifaces[f.Iface].Prefix.Masked())
+	if m.cfg.Ifaces[f.Iface].V6() {
+		r = fmt.Sprintf("tcp_ack() -> dst_confirm(): pending confirm set on the per-CPU copy of the route %s (rt6_make_pcpu_route(), 4.2 on), shared by every destination of the subnet: any next packet through it confirms its own neighbour", m.cfg.Ifaces[f.Iface].Prefix.Masked())
+	}
 	switch {
 	case m.cfg.Profile.Confirmation == profile.ConfirmPerSkb:
 		r = "tcp_ack() -> sk_dst_confirm(): the socket's next segment confirms " + m.ipStr(f.IP)

@@ -56,6 +56,12 @@ func (m *Model) naUpdateReason(w *ndisc.Why, e *Entry) string {
 		return "no target link-layer option and no cached lladdr: nothing to update"
 	}
 	why := o + "; no locktime on NA (only arp_process() reads it)"
+	if u.Old&NUDValid != 0 && u.OldLL == e.LL {
+		why = "the cached lladdr confirmed"
+		if w.State == NUDReachable {
+			why = "solicited NA: REACHABLE"
+		}
+	}
 	if u.Old&NUDValid == 0 {
 		why = "entry had no valid lladdr"
 	}
