@@ -139,9 +139,9 @@ type Window struct{ Min, Max int32 }
 // ARP operations, and the unsolicited NA of a neighbour-discovery
 // sender (NDISC_NEIGHBOUR_ADVERTISEMENT).
 const (
-	OpRequest      = arp.Request
-	OpReply        = arp.Reply
-	OpNA     uint8 = 136
+	OpRequest       = arp.Request
+	OpReply         = arp.Reply
+	OpNA      uint8 = 136
 )
 
 // THA is what a sender puts in an ARP reply's target hardware address.
@@ -236,7 +236,7 @@ type Watch struct {
 	Flow  int   // blackhole: the flow
 	Limit int32 // converges: within; blackhole: longest tolerated
 	// announced: Iface and IP as converges'
-	Move  int   // converges: the move it measures from, or -1
+	Move int // converges: the move it measures from, or -1
 }
 
 // Config is a compiled neighbour scenario: everything static, interned.

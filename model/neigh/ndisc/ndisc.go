@@ -62,12 +62,12 @@ type Rule uint8
 
 // ndisc_recv_na() branches.
 const (
-	Updated       Rule = iota // neigh_update() ran (Update says what it did)
+	Updated        Rule = iota // neigh_update() ran (Update says what it did)
 	McastSolicited             // "NA: solicited NA is multicasted": dropped
-	Dropped                   // drop_unsolicited_na = 1 and S clear: dropped
-	OwnAddress                // the target is ours: "someone advertises our address"
-	NoEntry                   // no entry for the target, none created
-	FailedEntry               // the entry is FAILED: left alone
+	Dropped                    // drop_unsolicited_na = 1 and S clear: dropped
+	OwnAddress                 // the target is ours: "someone advertises our address"
+	NoEntry                    // no entry for the target, none created
+	FailedEntry                // the entry is FAILED: left alone
 )
 
 // Why is what ndisc_recv_na() decided for an NA, and why.
