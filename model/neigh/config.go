@@ -235,8 +235,8 @@ type Watch struct {
 	IP    int
 	Flow  int   // blackhole: the flow
 	Limit int32 // converges: within; blackhole: longest tolerated
-	// announced: Iface and IP as converges'
-	Move int // converges: the move it measures from, or -1
+	Move  int   // converges: the move it measures from, or -1
+	// announced uses Iface and IP as converges does.
 }
 
 // Config is a compiled neighbour scenario: everything static, interned.
