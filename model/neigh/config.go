@@ -291,6 +291,9 @@ func (c *Config) Validate() error {
 			if p.After.Min < 0 || p.After.Max < p.After.Min {
 				return fmt.Errorf("ARP sender %d: bad window [%d, %d]", i, p.After.Min, p.After.Max)
 			}
+			if (p.Op == OpNA) != c.Ifaces[s.Iface].V6() {
+				return fmt.Errorf("sender %s: an IPv6 interface sends NAs, an IPv4 one ARP frames", s.Name)
+			}
 		}
 	}
 	for _, f := range c.Flows {
@@ -302,6 +305,9 @@ func (c *Config) Validate() error {
 		}
 		if c.slot(f.Iface, f.IP) < 0 {
 			return fmt.Errorf("flow %s: no neighbour slot for its destination", f.Name)
+		}
+		if c.IPs[f.IP].Is6() != c.Ifaces[f.Iface].V6() {
+			return fmt.Errorf("flow %s: its destination is not of its interface's family", f.Name)
 		}
 	}
 	for _, w := range c.Watches {

@@ -87,7 +87,7 @@ func (m *Model) solicit(v *env, sl int) {
 		return
 	}
 	for i := range m.cfg.Ifaces {
-		if i != slot.Iface {
+		if i != slot.Iface && !m.cfg.Ifaces[i].V6() {
 			m.arpProcess(v, i, req, false)
 		}
 	}

@@ -340,7 +340,7 @@ func (m *Model) fireSender(v *env, i int, outcome int) {
 		return
 	}
 	for rx := range m.cfg.Ifaces {
-		if rx != sd.Iface {
+		if rx != sd.Iface && !m.cfg.Ifaces[rx].V6() {
 			m.arpProcess(v, rx, f, false)
 		}
 	}
