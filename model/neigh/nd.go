@@ -129,6 +129,9 @@ func (m *Model) noteAnnounced(v *env, i int) {
 		case e.State&NUDValid != 0 && int(e.LL) == sd.Iface+1:
 			st = annTaken
 		}
-		v.s.Announced[wi], v.s.AnnAt[wi] = st, v.now
+		v.s.Announced[wi], v.s.AnnAt[wi], v.s.AnnLL[wi] = st, v.now, 0
+		if e.State&NUDValid != 0 {
+			v.s.AnnLL[wi] = e.LL
+		}
 	}
 }

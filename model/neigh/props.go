@@ -136,5 +136,9 @@ func (m *Model) explainAnnounced(s *State, wi int) string {
 	case annTaken:
 		return fmt.Sprintf("%s's entry for %s held the announced MAC after the last announcement (t=%s)", host, ip, nud.Secs(s.AnnAt[wi]))
 	}
-	return fmt.Sprintf("%s's entry for %s did not take the announcement: after the last one (t=%s) it did not hold the announced MAC (the story shows the kernel's decision at each frame)", host, ip, nud.Secs(s.AnnAt[wi]))
+	held := "no valid lladdr"
+	if ll := s.AnnLL[wi]; ll != 0 {
+		held = fmt.Sprintf("%s (%s's MAC)", m.macStr(ll), m.hostName(int(ll)-1))
+	}
+	return fmt.Sprintf("%s's entry for %s did not take the announcement: after the last one (t=%s) it still held %s (the story shows the kernel's decision at each frame)", host, ip, nud.Secs(s.AnnAt[wi]), held)
 }

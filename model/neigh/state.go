@@ -57,8 +57,10 @@ type State struct {
 	DstSlot uint16
 	// Announced is, per announced watch, what the entry held after the
 	// last announcement that reached it (annNone, annTaken, annMissed,
-	// annNoEntry), and AnnAt when that was.
+	// annNoEntry), AnnAt when that was, and AnnLL the lladdr the entry
+	// held then (0: none valid).
 	Announced [MaxWatches]int8
+	AnnLL     [MaxWatches]uint8
 	AnnAt     [MaxWatches]int32
 }
 
@@ -101,7 +103,7 @@ func (m *Model) encode(s *State, b []byte) []byte {
 	for i := range m.cfg.Watches {
 		b = le.AppendUint32(b, uint32(s.GoodSince[i]))
 		b = le.AppendUint32(b, uint32(s.AnnAt[i]))
-		b = append(b, byte(s.Announced[i]))
+		b = append(b, byte(s.Announced[i]), s.AnnLL[i])
 	}
 	return le.AppendUint16(b, s.DstSlot)
 }
