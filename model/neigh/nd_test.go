@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"raceroute/model/neigh/ndisc"
+	"raceroute/profile"
 	"raceroute/trace"
 )
 
@@ -98,7 +99,17 @@ func TestWhatTrafficConfirms(t *testing.T) {
 			if got := s.Entries[0].Confirmed == 500; got != tc.wrong {
 				t.Errorf("the moved address confirmed by the other flow = %v, want %v", got, tc.wrong)
 			}
-			m.fireFlow(&env{s: &s, now: 1000}, 0, 0)
+			rec := &trace.Story{}
+			m.fireFlow(&env{s: &s, now: 1000, rec: rec}, 0, 0)
+			if tc.f.Confirm {
+				want := "MSG_CONFIRM: skb_set_dst_pending_confirm() -> sock_confirm_neigh()"
+				if m.cfg.Profile.Confirmation == profile.ConfirmSharedDst {
+					want = "udp_sendmsg(MSG_CONFIRM) -> dst_confirm(), consumed by this datagram's dst_neigh_output()"
+				}
+				if len(rec.Events) == 0 || !strings.Contains(rec.Events[len(rec.Events)-1].Reason, want) {
+					t.Errorf("the datagram's story line does not say %q: %+v", want, rec.Events)
+				}
+			}
 			if got := s.Entries[1].Confirmed == 1000; got != tc.own {
 				t.Errorf("the other flow's next packet confirmed its own peer = %v, want %v", got, tc.own)
 			}
