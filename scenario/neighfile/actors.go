@@ -10,7 +10,8 @@ import (
 	"raceroute/scenario/format"
 )
 
-// The actors: ARP senders (presets, `packets:`, or count frames of one op)
+// The actors: ARP senders (presets, `packets:`, or count frames of one op),
+// unsolicited-NA senders (`ndisc:`)
 // and packet flows.
 
 // senderPresets are the announcement patterns of the agents the library
@@ -293,7 +294,7 @@ func (c *compiler) sender(s Sender, horizon int32, nd bool) error {
 		}
 	}
 	if len(c.cfg.Senders) >= neigh.MaxSenders {
-		return sc.Errorf(s.At, "at most %d ARP senders", neigh.MaxSenders)
+		return sc.Errorf(s.At, "at most %d ARP senders (arp and ndisc together)", neigh.MaxSenders)
 	}
 	c.cfg.Senders = append(c.cfg.Senders, sd)
 	return nil
