@@ -11,8 +11,7 @@ import (
 )
 
 // The actors: ARP senders (presets, `packets:`, or count frames of one op),
-// unsolicited-NA senders (`ndisc:`)
-// and packet flows.
+// unsolicited-NA senders (`ndisc:`) and packet flows.
 
 // senderPresets are the announcement patterns of the agents the library
 // models (docs/scenarios.md describes each); counted ones take `count:`.

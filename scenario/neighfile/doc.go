@@ -1,15 +1,15 @@
 // Package neighfile is the neigh model's part of the scenario format: the
 // keys of a `model: neigh` file (the hosts of one Ethernet segment with
 // their interfaces, sysctls and initial neighbour entries, the moving
-// addresses, the ARP and neighbour-discovery senders and the ICMP, TCP
-// and UDP flows, the properties), their
-// checks, and their compilation into a neigh.Config and an
-// explore.Checker. docs/scenarios.md, "model neigh", is its reference.
+// addresses, the ARP and neighbour-discovery senders, the ICMP, TCP and
+// UDP flows, the properties), their checks, and their compilation into a
+// neigh.Config and an explore.Checker. docs/scenarios.md, "model neigh",
+// is its reference.
 //
 // compile.go reads the document and the values every part uses, hosts.go
 // the segment (hosts, interfaces, sysctls, initial entries, moves),
-// actors.go the ARP and NA senders with their presets and the flows, props.go
-// the properties.
+// actors.go the ARP and NA senders with their presets and the flows,
+// props.go the properties.
 package neighfile
 
 import "raceroute/scenario/format"
