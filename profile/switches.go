@@ -138,6 +138,21 @@ const (
 	DumpOnRequest
 )
 
+// AcceptUntrackedNA is which values of accept_untracked_na a kernel has.
+type AcceptUntrackedNA uint8
+
+// accept_untracked_na support in ndisc_recv_na().
+const (
+	// UntrackedNone: no such sysctl; an NA for an address without an
+	// entry creates nothing.
+	UntrackedNone AcceptUntrackedNA = iota + 1
+	// UntrackedBool: 0 or 1 (5.19; 5.18 had it as accept_unsolicited_na).
+	UntrackedBool
+	// UntrackedSubnet: 0, 1 or 2 (2: only for a source in a prefix of the
+	// interface, ipv6_chk_prefix()).
+	UntrackedSubnet
+)
+
 // switchDef ties a switch's name in facts.yaml to the Profile field the
 // models read and to the names of its values, in kernel history order.
 type switchDef struct {
@@ -208,6 +223,8 @@ var switchDefs = []switchDef{
 		}},
 	boolSwitch("timer-raises-used", "TimerRaisesUsed", func(p *Profile) *bool { return &p.TimerRaisesUsed }),
 	boolSwitch("ipv6-del-siblings", "DelSiblings", func(p *Profile) *bool { return &p.DelSiblings }),
+	boolSwitch("drop-unsolicited-na", "DropUnsolicitedNA", func(p *Profile) *bool { return &p.DropUnsolicitedNA }),
+	enumSwitch("accept-untracked-na", "AcceptUntrackedNA", func(p *Profile) *AcceptUntrackedNA { return &p.AcceptUntrackedNA }, "no", "yes", "subnet"),
 }
 
 func switchByName(name string) (*switchDef, int, error) {
@@ -264,6 +281,7 @@ func (c Confirmation) String() string      { return nameOf("confirmation", int(c
 func (s SameLLStale) String() string       { return nameOf("same-lladdr-stale", int(s)-1) }
 func (g ExceptionGuard) String() string    { return nameOf("exception-guard", int(g)-1) }
 func (d ExceptionsInDump) String() string  { return nameOf("exceptions-in-dump", int(d)-1) }
+func (a AcceptUntrackedNA) String() string { return nameOf("accept-untracked-na", int(a)-1) }
 
 func (g GARPRecognition) String() string {
 	switch g {

@@ -25,7 +25,7 @@ func TestEncodingCoversEveryField(t *testing.T) {
 	counts := map[string]int{
 		"Now": 1, "Entries": len(cfg.Slots), "Ifs": len(cfg.Ifaces), "Flows": len(cfg.Flows),
 		"Senders": len(cfg.Senders), "Owner": len(cfg.IPs), "MovedAt": len(cfg.Moves), "MoveAt": len(cfg.Moves),
-		"GoodSince": len(cfg.Watches),
+		"GoodSince": len(cfg.Watches), "Announced": len(cfg.Watches), "AnnAt": len(cfg.Watches), "AnnLL": len(cfg.Watches), "DstSlot": 1,
 	}
 	used := func(l statetest.Leaf) bool {
 		n, ok := counts[l.Field]
