@@ -373,7 +373,7 @@ func (m *Model) swapSlot(s *State, n int, from, to uint8) {
 // into a route no longer in the FIB when it was unlinked since (stale),
 // else replacing any entry of the same destination, then
 // fib6_update_sernum().
-func (m *Model) icmpInsert(s *State, mi int, id uint8, stale, refuse bool, rec trace.Recorder, a int) icmpWhy {
+func (m *Model) icmpInsert(s *State, mi int, id uint8, stale, refuse bool, a int) icmpWhy {
 	ri := &m.routes[id]
 	w := icmpWhy{kind: icmpInserted, rt: id, parent: ri.parent}
 	if m.x.home == exception.InExceptionTable {
@@ -397,7 +397,7 @@ func (m *Model) icmpInsert(s *State, mi int, id uint8, stale, refuse bool, rec t
 		u := m.icmpUpdate(s, mi, p.other, m.routes[p.other].parent, func(e uint8) { m.swapSlot(s, n, p.other, e) })
 		return u
 	}
-	m.fib6Add(s, id, flagCreate, rec, a)
+	m.fib6Add(s, id, flagCreate, nil, a) // its story line is describeICMP's
 	return w
 }
 
@@ -406,7 +406,7 @@ func (m *Model) icmpInsert(s *State, mi int, id uint8, stale, refuse bool, rec t
 func (m *Model) icmpWhole(s *State, mi int) {
 	w := m.icmpMatch(s, mi)
 	if w.kind == icmpHold {
-		m.icmpInsert(s, mi, m.entryFor(mi, w.rt), false, false, nil, -1)
+		m.icmpInsert(s, mi, m.entryFor(mi, w.rt), false, false, -1)
 	}
 }
 
@@ -491,7 +491,7 @@ func (m *Model) excFire(s *State, a int, rec trace.Recorder) {
 		w = icmpWhy{kind: icmpAlloc, rt: m.entryFor(ai.msg, s.Reg[a]), parent: s.Reg[a]}
 		s.PC[a], s.Reg[a] = 2, w.rt
 	default:
-		w = m.icmpInsert(s, ai.msg, s.Reg[a], bit(s.X.Stale[:], a), bit(s.X.Refuse[:], a), rec, a)
+		w = m.icmpInsert(s, ai.msg, s.Reg[a], bit(s.X.Stale[:], a), bit(s.X.Refuse[:], a), a)
 		s.PC[a], s.Reg[a] = 0, 0
 		setBit(s.X.Stale[:], a, false)
 		setBit(s.X.Refuse[:], a, false)
