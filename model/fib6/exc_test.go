@@ -194,15 +194,19 @@ func TestGCAges(t *testing.T) {
 func TestRedirectEntry(t *testing.T) {
 	for _, p := range []string{"linux-4.14.0", "linux-6.12"} {
 		cfg := Config{Profile: prof(t, p), Routes: []Route{mustRoute(t, excOld)},
-			Actors: []Actor{{Name: "rd", ICMP: &ICMP{Kind: Redirect, Dst: netip.MustParseAddr(excDst), Target: netip.MustParseAddr("fe80::9")}}}}
+			Actors: []Actor{{Name: "rd", ICMP: &ICMP{Kind: Redirect, Dst: netip.MustParseAddr(excDst), Target: netip.MustParseAddr("fe80::9")}},
+				{Name: "flow", Dst: netip.MustParseAddr(excDst), Packets: 1}}}
 		m, err := New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, _ := runSeq(t, m, []int{0, 0, 0})
+		s, story := runSeq(t, m, []int{0, 0, 0, 1})
 		e := m.excLookup(&s, m.dstOf(netip.MustParseAddr(excDst)))
 		if got := m.RouteText(e); !strings.Contains(got, "via fe80::9") || !strings.Contains(got, "proto redirect") {
 			t.Errorf("%s: lookup uses %s, want the redirect entry", p, got)
+		}
+		if last := story[len(story)-1]; last.Label != "LOOKUP" || !strings.Contains(last.Reason, "sent via fe80::9") {
+			t.Errorf("%s: the flow's packet: %s %s, want it sent via the redirect's target", p, last.Text, last.Reason)
 		}
 	}
 }

@@ -447,10 +447,12 @@ func (m *Model) lookupInsert(s *State, a int, rec trace.Recorder) lookupWhy {
 }
 
 // lookupNoClone is a whole lookup from 4.2 on: the match is used through
-// a per-CPU or uncached copy and nothing is inserted into the tree.
+// a per-CPU or uncached copy and nothing is inserted into the tree; from
+// 4.15 an exception of the matched route for the destination is used
+// instead (ip6_pol_route() -> rt6_find_cached_rt(), excLookup).
 func (m *Model) lookupNoClone(s *State, a int) lookupWhy {
 	s.Sent[a]++
-	return lookupWhy{kind: lookupPerCPU, rt: m.match(s, m.actors[a].dst)}
+	return lookupWhy{kind: lookupPerCPU, rt: m.excLookup(s, m.actors[a].dst)}
 }
 
 // lookupWhole runs a complete lookup with no concurrency (warm-up).
