@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"slices"
 	"testing"
 )
 
@@ -53,4 +54,21 @@ func TestErrorsExceptions(t *testing.T) {
 		{name: "no-cache-in-dump with more", base: e, from: "{no-cache-in-dump: strict}", to: "{no-cache-in-dump: strict, name: x}", at: "{no-cache-in-dump: strict, name", msg: "want {no-cache-in-dump: VALUE} alone"},
 		{name: "pmtu under a host route", base: e, from: "    2001:db8:0:10::/80 via fe80::1 dev eth0\n", to: "    2001:db8:0:10::/80 via fe80::1 dev eth0\n    2001:db8:0:10::1/128 via fe80::1 dev eth0\n", at: "name: ptb", msg: "a /128 of its own"},
 	})
+}
+
+// A fib6 file depends on the exception switches only when it has ICMP
+// messages or a GC run: the others are resolved and checked as before.
+func TestExceptionSwitchesOnlyWhereUsed(t *testing.T) {
+	for _, c := range []struct {
+		name, data string
+		want       bool
+	}{{"without", goodFIB6, false}, {"with", goodExc, true}} {
+		sc, err := Parse("t.yaml", []byte(c.data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Contains(sc.Switches(), "exception-flush-on-replace"); got != c.want {
+			t.Errorf("%s ICMP actors: depends on exception-flush-on-replace: %v, want %v (%v)", c.name, got, c.want, sc.Switches())
+		}
+	}
 }

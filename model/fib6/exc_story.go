@@ -52,7 +52,13 @@ func (m *Model) describeICMP(rec trace.Recorder, a int, s *State, w icmpWhy) {
 		e.Window = trace.Window{Edge: trace.WindowOpen, Name: unlocked}
 	case icmpAlloc:
 		e.Text = "alloc " + m.RouteText(w.rt)
-		e.Reason = fmt.Sprintf("ip6_rt_cache_alloc() from %s, not in place yet (no lock held)", m.RouteText(w.parent))
+		fn := "ip6_rt_cache_alloc()"
+		if m.p.ClonesOnLookup() {
+			// 3.x: the lookup of ip6_update_pmtu() clones (1a), and
+			// ip6_rt_update_pmtu() sets the clone's mtu and expires.
+			fn = "the lookup's rt6_alloc_clone() or rt6_alloc_cow() (the message's mtu or gateway set on the copy)"
+		}
+		e.Reason = fmt.Sprintf("%s from %s, not in place yet (no lock held)", fn, m.RouteText(w.parent))
 		e.Related = m.shortPrefix(m.routes[w.parent].node)
 	case icmpUpdated:
 		e.Label, e.Op, e.Text = trace.LabelCache, trace.OpAdd, m.RouteText(w.rt)

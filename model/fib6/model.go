@@ -515,6 +515,11 @@ var _ explore.Model[State] = (*Model)(nil)
 // Switches names the profile switches the model reads (profile/facts.yaml):
 // a profile's unknown settings among them are resolved before a check.
 func Switches() []string {
-	return []string{"ipv6-cache", "ipv6-replace", "unreachable-error", "ipv6-del-siblings",
-		"exception-guard", "exception-flush-on-replace", "exceptions-in-dump"}
+	return []string{"ipv6-cache", "ipv6-replace", "unreachable-error", "ipv6-del-siblings"}
+}
+
+// ExceptionSwitches names the switches the model reads only for ICMP and
+// GC actors (exc.go): a scenario without them does not depend on them.
+func ExceptionSwitches() []string {
+	return []string{"exception-guard", "exception-flush-on-replace", "exceptions-in-dump"}
 }

@@ -23,7 +23,9 @@ func Model() format.Model {
 		NewDoc:   func() format.Doc { return new(Doc) },
 		Compile:  compile,
 		Switches: fib6.Switches(),
-		Words:    map[string][]string{"modify strategy": modifyStrategies, "fib6 property": propKinds, "op": verbs},
+		// the exception switches only for the files that use them
+		SwitchesOf: switchesOf,
+		Words:      map[string][]string{"modify strategy": modifyStrategies, "fib6 property": propKinds, "op": verbs},
 	}
 }
 

@@ -236,5 +236,20 @@ func (c *compiler) excProperty(m *fib6.Model, pr Prop) (PropSpec, explore.Proper
 	return PropSpec{}, none, false, nil
 }
 
+// switchesOf names the switches a file depends on: the model's, and the
+// exception switches when it has ICMP messages or a GC run.
+func switchesOf(d format.Doc) []string {
+	out := fib6.Switches()
+	doc := d.(*Doc)
+	uses := len(doc.Host.ICMP) > 0
+	for _, a := range doc.Actors {
+		uses = uses || a.PMTU != nil || a.Redirect != nil || a.GC != nil
+	}
+	if uses {
+		out = append(out, fib6.ExceptionSwitches()...)
+	}
+	return out
+}
+
 // excActorKinds names the actor kinds of this file, for messages.
 var excActorKinds = fmt.Sprintf("`%s:`, `%s:` or `%s:`", "pmtu", "redirect", "gc")
