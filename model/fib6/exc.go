@@ -323,24 +323,33 @@ func (m *Model) icmpMatch(s *State, mi int) icmpWhy {
 	}
 	ri := &m.routes[rt]
 	if ri.isCache() {
-		return m.icmpUpdate(s, mi, rt, ri.parent, func(id uint8) { m.swapSlot(s, m.u.Dsts[d].Node, rt, id) })
+		w := m.icmpUpdate(mi, rt, ri.parent)
+		if w.kind == icmpUpdated {
+			m.swapSlot(s, m.u.Dsts[d].Node, rt, w.rt)
+		}
+		return w
 	}
 	if c.Kind == Redirect && !ri.r.Gateway.IsValid() {
 		return icmpWhy{kind: icmpIgnored, rt: rt}
 	}
 	if m.x.home == exception.InExceptionTable {
 		if k := m.pairOf(rt, d); k >= 0 && s.X.Live[k] != 0 {
-			return m.icmpUpdate(s, mi, s.X.Live[k], rt, func(id uint8) { s.X.Live[k] = id })
+			w := m.icmpUpdate(mi, s.X.Live[k], rt)
+			if w.kind == icmpUpdated {
+				s.X.Live[k] = w.rt
+			}
+			return w
 		}
 	}
 	return icmpWhy{kind: icmpHold, rt: rt}
 }
 
-// icmpUpdate changes entry e (whose route is parent) in place, by set:
+// icmpUpdate decides the change of entry e (whose route is parent) in
+// place, which the caller makes when the kind is icmpUpdated:
 // rt6_do_update_pmtu() when the MTU is lower than the entry's
 // (__ip6_rt_update_pmtu(): mtu >= dst_mtu(dst) returns), or the
 // redirect's entry in its place.
-func (m *Model) icmpUpdate(s *State, mi int, e, parent uint8, set func(uint8)) icmpWhy {
+func (m *Model) icmpUpdate(mi int, e, parent uint8) icmpWhy {
 	c := m.x.msgs[mi]
 	if c.Kind == PacketTooBig && m.routes[e].mtu != 0 && m.routes[e].mtu <= c.MTU {
 		return icmpWhy{kind: icmpNoMTU, rt: e}
@@ -349,7 +358,6 @@ func (m *Model) icmpUpdate(s *State, mi int, e, parent uint8, set func(uint8)) i
 	if id == 0 || id == e {
 		return icmpWhy{kind: icmpNoMTU, rt: e}
 	}
-	set(id)
 	return icmpWhy{kind: icmpUpdated, rt: id, old: e, parent: parent}
 }
 
@@ -393,8 +401,10 @@ func (m *Model) icmpInsert(s *State, mi int, id uint8, stale, refuse bool, a int
 		if m.x.msgs[mi].Kind == Redirect {
 			return icmpWhy{kind: icmpDuplicate, rt: p.other}
 		}
-		n := ri.node
-		u := m.icmpUpdate(s, mi, p.other, m.routes[p.other].parent, func(e uint8) { m.swapSlot(s, n, p.other, e) })
+		u := m.icmpUpdate(mi, p.other, m.routes[p.other].parent)
+		if u.kind == icmpUpdated {
+			m.swapSlot(s, ri.node, p.other, u.rt)
+		}
 		return u
 	}
 	m.fib6Add(s, id, flagCreate, nil, a) // its story line is describeICMP's
@@ -550,20 +560,9 @@ func (m *Model) excUnlinked(s *State, id uint8, replace bool, rec trace.Recorder
 // unlinked route is reached by neither.
 func (m *Model) gcRun(s *State, r GCRun, rec trace.Recorder, a int) {
 	removed := 0
-	remove := func(id uint8) bool {
-		ri := &m.routes[id]
-		gone, why := exception.Aged(r.Sysctls, ri.mtu != 0, r.After)
-		if rec != nil {
-			m.describeGC(rec, a, id, gone, why)
-		}
-		if gone {
-			removed++
-		}
-		return gone
-	}
 	if m.x.home == exception.InExceptionTable {
 		for k := range m.x.pairs {
-			if e := s.X.Live[k]; e != 0 && remove(e) {
+			if e := s.X.Live[k]; e != 0 && m.gcAged(r, e, rec, a, &removed) {
 				s.X.Live[k] = 0
 			}
 		}
@@ -571,7 +570,7 @@ func (m *Model) gcRun(s *State, r GCRun, rec trace.Recorder, a int) {
 		for n := range m.u.Nodes {
 			slots := &s.Slots[n]
 			for i := 0; i < MaxSlots && slots[i] != 0; {
-				if m.routes[slots[i]].isCache() && remove(slots[i]) {
+				if m.routes[slots[i]].isCache() && m.gcAged(r, slots[i], rec, a, &removed) {
 					copy(slots[i:], slots[i+1:])
 					slots[MaxSlots-1] = 0
 					continue
@@ -583,6 +582,19 @@ func (m *Model) gcRun(s *State, r GCRun, rec trace.Recorder, a int) {
 	if rec != nil && removed == 0 {
 		m.describeGC(rec, a, 0, false, "")
 	}
+}
+
+// gcAged reports whether the GC run r removes entry id, counting it.
+func (m *Model) gcAged(r GCRun, id uint8, rec trace.Recorder, a int, removed *int) bool {
+	expires := m.routes[id].mtu != 0
+	gone := exception.Aged(r.Sysctls, expires, r.After)
+	if rec != nil {
+		m.describeGC(rec, a, id, gone, exception.AgedWhy(r.Sysctls, expires, r.After))
+	}
+	if gone {
+		*removed++
+	}
+	return gone
 }
 
 // excLookup is the entry a lookup for dst d uses now, or the route when

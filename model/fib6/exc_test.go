@@ -244,3 +244,41 @@ func TestExcStateEncoded(t *testing.T) {
 	enc := func(s *State) []byte { return m.Encode(s, nil) }
 	statetest.EveryFieldEncoded(t, m.Init(), enc, used)
 }
+
+// With no story recorded, the ICMP and GC steps allocate nothing either:
+// a Packet Too Big, a Redirect and a flow race an agent's changes, then
+// the GC runs, on every home of the entries.
+func TestExcStepsAllocationFree(t *testing.T) {
+	for _, name := range []string{"linux-3.10", "linux-4.14.0", "linux-4.15", "linux-6.12"} {
+		cfg := Config{Profile: prof(t, name), Routes: []Route{mustRoute(t, excOld)}, Actors: []Actor{
+			{Name: "agent", Ops: []Op{{OpReplace, mustRoute(t, excNew)}, {OpDel, mustRoute(t, excNew)}, {OpAdd, mustRoute(t, excOld)}}},
+			{Name: "ptb", ICMP: ptb(1400)},
+			{Name: "ptb2", ICMP: ptb(1300)},
+			{Name: "rd", ICMP: &ICMP{Kind: Redirect, Dst: netip.MustParseAddr("2001:db8:0:10::2"), Target: netip.MustParseAddr("fe80::9")}},
+			{Name: "flow", Dst: netip.MustParseAddr("2001:db8:0:10::2"), Packets: 2},
+			{Name: "gc", GC: &GCRun{After: 700 * time.Second, Sysctls: exception.DefaultSysctls()}},
+		}}
+		m, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s State
+		buf := make([]explore.Step, 0, 8)
+		steps := 0
+		allocs := testing.AllocsPerRun(10, func() {
+			s = m.Init()
+			for steps = 0; ; steps++ {
+				if buf = m.Pending(&s, buf[:0]); len(buf) == 0 {
+					break
+				}
+				m.Fire(&s, buf[steps%len(buf)], 0, 0, nil)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations in a run of %d steps without a story", name, allocs, steps)
+		}
+		if steps < 12 {
+			t.Errorf("%s: only %d steps: the run does not exercise the model", name, steps)
+		}
+	}
+}

@@ -151,23 +151,31 @@ func DefaultSysctls() Sysctls {
 }
 
 // Aged reports whether a GC run after (time since the entry was made or
-// last used, nothing using it since) removes an entry, and why:
-// fib6_age() (entries in the tree, 3.10.108 and 4.14.325) and
+// last used, nothing using it since) removes an entry: fib6_age()
+// (entries in the tree, 3.10.108 and 4.14.325) and
 // rt6_age_examine_exception() (4.15 and 6.12) remove an entry with
 // RTF_EXPIRES (a PMTU entry) once time_after(now, expires), whether in
 // use or not, and one without (a redirect, or a 3.x lookup clone) once
 // time_after_eq(now, lastuse + gc_args->timeout), the periodic run's
 // timeout being gc_interval. (3.10 also wants the entry unreferenced, 4.14
 // referenced by the tree alone: the model assumes no socket holds it.)
-func Aged(s Sysctls, expires bool, after time.Duration) (bool, string) {
+func Aged(s Sysctls, expires bool, after time.Duration) bool {
 	if expires {
-		if after > s.MTUExpires {
-			return true, fmt.Sprintf("expired: %s after its Packet Too Big, past mtu_expires %s", after, s.MTUExpires)
-		}
-		return false, fmt.Sprintf("not expired: %s after its Packet Too Big, within mtu_expires %s", after, s.MTUExpires)
+		return after > s.MTUExpires
 	}
-	if after >= s.GCInterval {
-		return true, fmt.Sprintf("aged: idle %s, at least gc_interval %s (the periodic GC's timeout)", after, s.GCInterval)
+	return after >= s.GCInterval
+}
+
+// AgedWhy says why Aged decided as it did.
+func AgedWhy(s Sysctls, expires bool, after time.Duration) string {
+	gone := Aged(s, expires, after)
+	switch {
+	case expires && gone:
+		return fmt.Sprintf("expired: %s after its Packet Too Big, past mtu_expires %s", after, s.MTUExpires)
+	case expires:
+		return fmt.Sprintf("not expired: %s after its Packet Too Big, within mtu_expires %s", after, s.MTUExpires)
+	case gone:
+		return fmt.Sprintf("aged: idle %s, at least gc_interval %s (the periodic GC's timeout)", after, s.GCInterval)
 	}
-	return false, fmt.Sprintf("kept: idle %s, less than gc_interval %s", after, s.GCInterval)
+	return fmt.Sprintf("kept: idle %s, less than gc_interval %s", after, s.GCInterval)
 }
