@@ -88,9 +88,10 @@ type excModel struct {
 	msgs  []ICMP   // the messages: each ICMP actor's, then Config.ICMP's
 	keys  []excKey // every entry a run can make, with its route id
 	pairs []excPair
-	// icmpOnly marks destinations that only ICMP messages name: a
-	// clone-on-lookup model makes no lookup clones for them.
-	icmpOnly []bool
+	// looked marks the destinations of flows and warm-up lookups: a
+	// clone-on-lookup model makes lookup clones only for them, not for
+	// those that only ICMP messages name.
+	looked map[netip.Addr]bool
 }
 
 type excKey struct {
@@ -124,53 +125,47 @@ func (m *Model) excActors(cfg Config) error {
 	if !need {
 		return nil
 	}
-	m.x = &excModel{home: exception.Where(m.p)}
-	flowDst := map[netip.Addr]bool{}
+	m.x = &excModel{home: exception.Where(m.p), looked: map[netip.Addr]bool{}}
 	for _, a := range cfg.Actors {
 		if a.Dst.IsValid() {
-			flowDst[a.Dst] = true
+			m.x.looked[a.Dst] = true
 		}
 	}
 	for _, w := range cfg.Warm {
-		flowDst[w] = true
+		m.x.looked[w] = true
 	}
-	add := func(c ICMP, where string) (int, error) {
+	add := func(c ICMP, where string) error {
 		switch {
 		case c.Kind == PacketTooBig && (c.MTU < 1280 || c.MTU >= 1500):
-			return 0, fmt.Errorf("%s: mtu %d: want 1280 (IPV6_MIN_MTU) to 1499 (the devices' MTU is 1500)", where, c.MTU)
+			return fmt.Errorf("%s: mtu %d: want 1280 (IPV6_MIN_MTU) to 1499 (the devices' MTU is 1500)", where, c.MTU)
 		case c.Kind == Redirect && (!c.Target.IsValid() || !c.Target.IsLinkLocalUnicast()):
-			return 0, fmt.Errorf("%s: target %s: want a link-local unicast address (rt6_do_redirect refuses others)", where, c.Target)
+			return fmt.Errorf("%s: target %s: want a link-local unicast address (rt6_do_redirect refuses others)", where, c.Target)
 		case c.Kind != PacketTooBig && c.Kind != Redirect:
-			return 0, fmt.Errorf("%s: unknown ICMPv6 message kind %d", where, c.Kind)
+			return fmt.Errorf("%s: unknown ICMPv6 message kind %d", where, c.Kind)
 		}
 		for _, o := range m.x.msgs {
 			if o.Dst == c.Dst && o.Kind != c.Kind {
-				return 0, fmt.Errorf("%s: a Packet Too Big and a Redirect for the same destination %s: the model does not combine them in one entry", where, c.Dst)
+				return fmt.Errorf("%s: a Packet Too Big and a Redirect for the same destination %s: the model does not combine them in one entry", where, c.Dst)
 			}
 		}
-		d, err := m.u.Dst(MainTable, c.Dst)
-		if err != nil {
-			return 0, fmt.Errorf("%s: %w", where, err)
+		if _, err := m.u.Dst(MainTable, c.Dst); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
 		}
 		m.x.msgs = append(m.x.msgs, c)
-		return d, nil
+		return nil
 	}
 	for i := range cfg.Actors {
 		a := &cfg.Actors[i]
 		if a.ICMP != nil {
-			if _, err := add(*a.ICMP, "actor "+a.Name); err != nil {
+			if err := add(*a.ICMP, "actor "+a.Name); err != nil {
 				return err
 			}
 		}
 	}
 	for _, c := range cfg.ICMP {
-		if _, err := add(c, "initial "+c.String()); err != nil {
+		if err := add(c, "initial "+c.String()); err != nil {
 			return err
 		}
-	}
-	m.x.icmpOnly = make([]bool, len(m.u.Dsts))
-	for d := range m.u.Dsts {
-		m.x.icmpOnly[d] = !flowDst[m.u.Dsts[d].Addr]
 	}
 	return nil
 }

@@ -282,3 +282,17 @@ func TestExcStepsAllocationFree(t *testing.T) {
 		}
 	}
 }
+
+// On a clone-on-lookup kernel a flow to a destination no message names
+// still clones, beside a Packet Too Big (a model built with both).
+func TestFlowBesideICMPClones(t *testing.T) {
+	m := excTestModel(t, "linux-3.10", true, nil, Actor{Name: "flow", Dst: netip.MustParseAddr("2001:db8:0:10::7"), Packets: 1})
+	s, _ := runSeq(t, m, []int{1, 1, 1, 0, 0, 0})
+	var clones []string
+	for _, c := range m.clones(&s) {
+		clones = append(clones, m.RouteText(c))
+	}
+	if len(clones) != 2 || !strings.Contains(strings.Join(clones, "; "), "2001:db8:0:10::7 via fe80::1") {
+		t.Errorf("cache after a flow and a Packet Too Big: %v, want the flow's clone and the PMTU entry", clones)
+	}
+}

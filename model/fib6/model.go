@@ -304,7 +304,7 @@ func New(cfg Config) (*Model, error) {
 			m.clone[id] = make([]uint8, len(m.u.Dsts))
 			for d := range m.u.Dsts {
 				ri := m.routes[id]
-				if ri.r.Table != m.u.Dsts[d].Table || !ri.r.Prefix.Contains(m.u.Dsts[d].Addr) || ri.r.Prefix.Bits() == 128 || (m.x != nil && m.x.icmpOnly[d]) {
+				if ri.r.Table != m.u.Dsts[d].Table || !ri.r.Prefix.Contains(m.u.Dsts[d].Addr) || ri.r.Prefix.Bits() == 128 || (m.x != nil && !m.x.looked[m.u.Dsts[d].Addr]) {
 					continue
 				}
 				if len(m.routes) >= 255 {
