@@ -113,7 +113,7 @@ func (m *Model) EntriesWithRoute() explore.Property[State] {
 				out = append(out, fmt.Sprintf("`%s` is still a route of the tree, made from `%s`, which is gone: packets to %s use it until it expires or the GC ages it", m.RouteText(c), m.RouteText(m.routes[c].parent), m.u.Dsts[m.routes[c].dst].Addr))
 			}
 			for _, c := range o {
-				out = append(out, fmt.Sprintf("`%s` was left in the exception table of `%s`, a route no longer in the FIB: no lookup, dump or GC reaches it, and it holds that route and its device (a device delete then waits for it: \"unregister_netdevice: waiting\")", m.RouteText(c), m.RouteText(m.routes[c].parent)))
+				out = append(out, fmt.Sprintf("`%s` was left in the exception table of `%s`, a route no longer in the FIB: no lookup, dump or GC reaches it, and its dst holds a reference to that route (ip6_rt_cache_alloc) and to the device until the route itself goes", m.RouteText(c), m.RouteText(m.routes[c].parent)))
 			}
 			if len(out) == 0 {
 				return "every PMTU and redirect entry left belongs to a route in the FIB"
