@@ -95,6 +95,10 @@ func TestLibraryFib6Live(t *testing.T) {
 			continue
 		}
 		for _, v := range sc.Variants {
+			if _, err := Prepare(sc, v, h); IsRefused(err) && strings.Contains(err.Error(), "the lab sends no ICMPv6 messages") {
+				t.Logf("%s: not run live: %v", sc.FullName(v), err)
+				continue
+			}
 			t.Run(sc.FullName(v), func(t *testing.T) {
 				res := runLive(t, sc, v, h, Options{Seed: 1})
 				c := Compare(res, modelOf(t, sc, v, h))

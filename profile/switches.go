@@ -134,7 +134,9 @@ const (
 	DumpInTree ExceptionsInDump = iota + 1
 	// DumpHidden: 4.15 to 5.2: the exception table is not dumped.
 	DumpHidden
-	// DumpOnRequest: 5.3 on (1e47b4837f3b): listed for RTM_F_CLONED dumps.
+	// DumpOnRequest: 5.3 on (1e47b4837f3b): listed for RTM_F_CLONED dumps,
+	// and by every legacy (non-strict) dump; a strict dump without
+	// RTM_F_CLONED leaves them out.
 	DumpOnRequest
 )
 

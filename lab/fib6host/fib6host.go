@@ -95,7 +95,13 @@ func Prepare(c *fib6file.Compiled, h liverun.Host) (*Plan, []string) {
 	}
 	var all []fib6.Route
 	all = append(all, c.Config.Routes...)
+	if len(c.Config.ICMP) > 0 {
+		why = append(why, "host icmp: the lab sends no ICMPv6 messages yet (TestExceptionRulesLive checks the kernel's decisions on them)")
+	}
 	for _, a := range c.Config.Actors {
+		if a.ICMP != nil || a.GC != nil {
+			why = append(why, fmt.Sprintf("actor %s: the lab sends no ICMPv6 messages and runs no GC at a chosen time yet (TestExceptionRulesLive checks the kernel's decisions on them)", a.Name))
+		}
 		for _, op := range a.Ops {
 			if op.Kind == fib6.OpHeal {
 				continue // a prefix, not a route: nothing to host

@@ -140,6 +140,9 @@ func (m *Model) fib6Add(s *State, id uint8, flags int, rec trace.Recorder, actor
 	if rec != nil {
 		m.describeAdd(rec, actor, s, id, flags, w)
 	}
+	if w.res == addReplaced {
+		m.excUnlinked(s, w.other, true, rec, actor)
+	}
 	if err := addErrno[w.res]; err != 0 {
 		return err
 	}
@@ -214,13 +217,16 @@ type pruned struct {
 	ids [MaxNodes * MaxSlots]uint8
 }
 
-// pruneClones mirrors fib6_prune_clones() (before 4.2): a walk from node
+// pruneClones mirrors fib6_prune_clones() (to 4.14: fib6_add() and
+// fib6_del() call it for a non-RTF_CACHE route, read at 3.10.108, 4.9 and
+// 4.14.325; from 4.2 the tree's RTF_CACHE routes are PMTU and redirect
+// entries only, exc.go; 4.15 has no such routes): a walk from node
 // root with w->prune set, whose fib6_prune_clone() removes every
 // RTF_CACHE route it visits. fib6_walk_continue() does not descend below
 // a non-root node that holds routes (RTN_RTINFO): that node's own routes
 // are visited, its subtree is not. The clones removed are listed in out.
 func (m *Model) pruneClones(s *State, root int, out *pruned) {
-	if !m.p.ClonesOnLookup() {
+	if !m.treeCache {
 		return
 	}
 	occ := m.occupied(s)
@@ -312,6 +318,9 @@ func (m *Model) fib6Del(s *State, op opInfo, rec trace.Recorder, actor int) kern
 		for _, g := range gone {
 			m.describeDel(rec, actor, s, op, g)
 		}
+	}
+	for _, g := range gone {
+		m.excUnlinked(s, g, false, rec, actor)
 	}
 	return 0
 }
@@ -438,10 +447,12 @@ func (m *Model) lookupInsert(s *State, a int, rec trace.Recorder) lookupWhy {
 }
 
 // lookupNoClone is a whole lookup from 4.2 on: the match is used through
-// a per-CPU or uncached copy and nothing is inserted into the tree.
+// a per-CPU or uncached copy and nothing is inserted into the tree; from
+// 4.15 an exception of the matched route for the destination is used
+// instead (ip6_pol_route() -> rt6_find_cached_rt(), excLookup).
 func (m *Model) lookupNoClone(s *State, a int) lookupWhy {
 	s.Sent[a]++
-	return lookupWhy{kind: lookupPerCPU, rt: m.match(s, m.actors[a].dst)}
+	return lookupWhy{kind: lookupPerCPU, rt: m.excLookup(s, m.actors[a].dst)}
 }
 
 // lookupWhole runs a complete lookup with no concurrency (warm-up).

@@ -34,6 +34,8 @@ func TestEncodingCoversEveryField(t *testing.T) {
 			return l.Index < len(m.actors)
 		case "Tables":
 			return true
+		case "X":
+			return m.x != nil
 		}
 		t.Errorf("state field %s: the test does not know its used part; add it here and to Encode", l.Field)
 		return false

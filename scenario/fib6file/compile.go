@@ -23,7 +23,9 @@ func Model() format.Model {
 		NewDoc:   func() format.Doc { return new(Doc) },
 		Compile:  compile,
 		Switches: fib6.Switches(),
-		Words:    map[string][]string{"modify strategy": modifyStrategies, "fib6 property": propKinds, "op": verbs},
+		// the exception switches only for the files that use them
+		SwitchesOf: switchesOf,
+		Words:      map[string][]string{"modify strategy": modifyStrategies, "fib6 property": propKinds, "op": verbs},
 	}
 }
 
@@ -165,6 +167,9 @@ func Build(sc *format.Scenario, v format.Variant, p profile.Profile) (*Compiled,
 		cfg.Warm = append(cfg.Warm, a)
 		at.warm = append(at.warm, l.Pos())
 	}
+	if err := c.hostICMP(doc.Host.ICMP, &cfg); err != nil {
+		return nil, err
+	}
 	if len(doc.Actors) == 0 {
 		return nil, sc.Errorf(sc.At("actors"), "scenario %s: want at least one actor under `actors:`", sc.Name)
 	}
@@ -247,8 +252,12 @@ func (c *compiler) actor(a Actor, names map[string]bool) (fib6.Actor, error) {
 			act.Packets = n
 		}
 	}
-	if kinds != 1 {
-		return act, sc.Errorf(a.At, "actor %q: want exactly one of `ops:`, `modify:` or `flow:`", name)
+	n, err := c.excActor(a, &act)
+	if err != nil {
+		return act, err
+	}
+	if kinds += n; kinds != 1 {
+		return act, sc.Errorf(a.At, "actor %q: want exactly one of `ops:`, `modify:`, `flow:`, %s", name, excActorKinds)
 	}
 	return act, nil
 }
@@ -292,6 +301,9 @@ func firstFailing(n int, fails func(int) bool, pos []format.Pos, where *format.P
 func (c *compiler) property(m *fib6.Model, pr Prop) (PropSpec, explore.Property[fib6.State], error) {
 	sc := c.sc
 	var none explore.Property[fib6.State]
+	if spec, prop, ok, err := c.excProperty(m, pr); ok {
+		return spec, prop, err
+	}
 	prefix := func(l *format.Line, what string) (netip.Prefix, error) {
 		text, err := c.text(*l)
 		if err != nil {

@@ -32,6 +32,9 @@ type Host struct {
 	Routes format.Lines `yaml:"routes"`
 	// Warm lists destinations looked up once before the actors start.
 	Warm []format.Line `yaml:"warm"`
+	// ICMP lists ICMPv6 messages handled before the actors start:
+	// `pmtu DST mtu N` or `redirect DST target ADDR` (exception.go).
+	ICMP []format.Line `yaml:"icmp"`
 }
 
 // Actor is a concurrent actor: a daemon changing routes (`ops:` or
@@ -45,6 +48,11 @@ type Actor struct {
 	Modify *Modify `yaml:"modify"`
 	// Flow sends packets to Dst, one route lookup each.
 	Flow *Flow `yaml:"flow"`
+	// PMTU, Redirect and GC are ICMPv6 messages and the route GC's run
+	// (exception.go).
+	PMTU     *ICMPSpec `yaml:"pmtu"`
+	Redirect *ICMPSpec `yaml:"redirect"`
+	GC       *GCSpec   `yaml:"gc"`
 }
 
 // Modify is one route change by a strategy (delete-add, replace,
@@ -69,6 +77,8 @@ type Prop struct {
 	At   format.Pos `yaml:"-"`
 	Kind string     // clones-agree, routes-at, clones-kept or no-gap
 	Map  PropMap    `yaml:",inline"`
+	// Arg is the value of a property of exception.go in mapping form.
+	Arg format.Line `yaml:"-"`
 }
 
 // PropMap is the mapping form of a fib6 property.
@@ -82,7 +92,7 @@ type PropMap struct {
 }
 
 // propKinds are the fib6 properties.
-var propKinds = []string{"clones-agree", "routes-at", "clones-kept", "no-gap"}
+var propKinds = append([]string{"clones-agree", "routes-at", "clones-kept", "no-gap"}, excKinds...)
 
 const propHelp = "want a property: clones-agree, {routes-at: PREFIX, metric: N, want: [ROUTE...]}, {clones-kept: PREFIX} or {no-gap: PREFIX}"
 
@@ -90,6 +100,9 @@ const propHelp = "want a property: clones-agree, {routes-at: PREFIX, metric: N, 
 // neither or both kinds.
 func (p *Prop) DecodeNode(d *format.Decoder, n *yaml.Node, at format.Pos) error {
 	p.At = at
+	if ok, err := p.decodeExc(d, n, at); ok {
+		return err
+	}
 	if n.Kind == yaml.ScalarNode && !format.IsNull(n) {
 		switch n.Value {
 		case "clones-agree":
