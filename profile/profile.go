@@ -62,6 +62,9 @@ type Profile struct {
 	// DelSiblings: an IPv6 delete without a gateway removes every ECMP
 	// sibling of the route it matches (ip6_route_del(), 4.11).
 	DelSiblings bool
+	// NexthopObjects: the kernel has nexthop objects (RTM_NEWNEXTHOP,
+	// net/ipv4/nexthop.c) and IPv6 routes that use one (RTA_NH_ID), 5.3.
+	NexthopObjects bool
 }
 
 // ID names p so that Lookup finds it again: the profile's name for a

@@ -208,6 +208,7 @@ var switchDefs = []switchDef{
 		}},
 	boolSwitch("timer-raises-used", "TimerRaisesUsed", func(p *Profile) *bool { return &p.TimerRaisesUsed }),
 	boolSwitch("ipv6-del-siblings", "DelSiblings", func(p *Profile) *bool { return &p.DelSiblings }),
+	boolSwitch("nexthop-objects", "NexthopObjects", func(p *Profile) *bool { return &p.NexthopObjects }),
 }
 
 func switchByName(name string) (*switchDef, int, error) {

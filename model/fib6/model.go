@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"raceroute/kernel"
+	"raceroute/model/fib6/nexthop"
 	"raceroute/model/fib6/prefixtree"
 
 	"raceroute/explore"
@@ -45,10 +46,16 @@ const (
 	// there that contradicts the route covering it is deleted
 	// (RTM_DELROUTE with RTM_F_CLONED). Its Route carries the prefix only.
 	OpHeal
+	// OpNexthopAdd, OpNexthopReplace and OpNexthopDel change a nexthop
+	// object (`ip nexthop add|replace|del`, RTM_NEWNEXTHOP /
+	// RTM_DELNEXTHOP, 5.3 and later): their Nexthop says which (nexthops.go).
+	OpNexthopAdd
+	OpNexthopReplace
+	OpNexthopDel
 )
 
 func (k OpKind) String() string {
-	return [...]string{"?", "add", "del", "replace", "change", "append", "heal"}[k]
+	return [...]string{"?", "add", "del", "replace", "change", "append", "heal", "nexthop add", "nexthop replace", "nexthop del"}[k]
 }
 
 func (k OpKind) flags() int {
@@ -69,11 +76,19 @@ func (k OpKind) flags() int {
 type Op struct {
 	Kind  OpKind
 	Route Route
+	// Nexthop is the object a nexthop op writes (for OpNexthopDel, its
+	// ID alone).
+	Nexthop nexthop.Nexthop
 }
 
 func (o Op) String() string {
-	if o.Kind == OpHeal {
+	switch o.Kind {
+	case OpHeal:
 		return "heal " + o.Route.Prefix.String()
+	case OpNexthopDel:
+		return fmt.Sprintf("nexthop del id %d", o.Nexthop.ID)
+	case OpNexthopAdd, OpNexthopReplace:
+		return o.Kind.String() + " " + o.Nexthop.String()
 	}
 	return o.Kind.String() + " " + o.Route.String()
 }
@@ -106,6 +121,10 @@ type Config struct {
 	// as earlier traffic does.
 	Warm   []netip.Addr
 	Actors []Actor
+	// Nexthops are the nexthop objects made before the routes (`ip
+	// nexthop add`, in order); a route uses one by its `nhid`. Only on
+	// kernels with nexthop objects (nexthop-objects=yes, 5.3).
+	Nexthops []nexthop.Nexthop
 }
 
 // localTable is RT_TABLE_LOCAL.
@@ -141,6 +160,7 @@ type Model struct {
 	actors []actorInfo
 	names  []string
 	init   State
+	nh     nhTable // nexthop objects (nexthops.go); empty without them
 }
 
 type actorInfo struct {
@@ -176,6 +196,11 @@ type State struct {
 	// and local exists: fib6_new_table() makes a table at its first
 	// RTM_NEWROUTE and never frees it (ip6_route_info_create(), 6.12).
 	Tables uint8
+	// NH holds each nexthop object's definition now (an index into the
+	// model's definitions, 0: no such object), NHLive each group's
+	// members still in it (bit i: the model's i-th object).
+	NH     [MaxNexthops]uint8
+	NHLive [MaxNexthops]uint8
 }
 
 // stateBytes is the canonical encoding: State holds only uint8 arrays
@@ -214,6 +239,9 @@ func New(cfg Config) (*Model, error) {
 		m.routes = append(m.routes, ri)
 		return uint8(len(m.routes) - 1), nil
 	}
+	if err := m.nh.build(m.p, cfg); err != nil {
+		return nil, err
+	}
 	var initial []uint8
 	for _, r := range cfg.Routes {
 		id, err := addRoute(r)
@@ -236,6 +264,13 @@ func New(cfg Config) (*Model, error) {
 		}
 		for _, op := range a.Ops {
 			oi := opInfo{op: op}
+			if op.Kind.isNexthop() {
+				if op.Kind != OpNexthopDel {
+					oi.route = m.nh.defOf(op.Nexthop) // the definition it writes
+				}
+				ai.ops = append(ai.ops, oi)
+				continue
+			}
 			n, err := m.u.Node(op.Route.Table, op.Route.Prefix)
 			if err != nil {
 				return nil, fmt.Errorf("actor %s: %s: %w", a.Name, op, err)
@@ -298,8 +333,15 @@ func New(cfg Config) (*Model, error) {
 	if cfg.Listed {
 		initFlags = flagCreate
 	}
-	for _, id := range initial {
-		if err := m.fib6Add(&m.init, id, initFlags, nil, -1); err != 0 {
+	for _, spec := range m.nh.initial {
+		m.nh.add(&m.init, spec)
+	}
+	for i, id := range initial {
+		flags := initFlags
+		if !cfg.Listed && cfg.InitialKind(i) == OpAppend {
+			flags = OpAppend.flags()
+		}
+		if err := m.fib6Add(&m.init, id, flags, nil, -1); err != 0 {
 			return nil, fmt.Errorf("initial route %s: %s", m.routes[id].r, err)
 		}
 	}
@@ -362,7 +404,12 @@ func (m *Model) Encode(s *State, buf []byte) []byte {
 		base := off + i*MaxActors
 		buf = append(buf, b[base:base+acts]...)
 	}
-	return append(buf, s.Tables)
+	buf = append(buf, s.Tables)
+	if n := len(m.nh.ids); n > 0 {
+		buf = append(buf, s.NH[:n]...)
+		buf = append(buf, s.NHLive[:n]...)
+	}
+	return buf
 }
 
 // perActorArrays is the number of [MaxActors]uint8 arrays from State.PC to
@@ -380,6 +427,13 @@ func (m *Model) Pending(s *State, buf []explore.Step) []explore.Step {
 				continue
 			}
 			op := &ai.ops[s.PC[a]]
+			if op.op.Kind.isNexthop() {
+				// RTM_NEWNEXTHOP / RTM_DELNEXTHOP run under RTNL and may
+				// change or delete every route that uses the object.
+				st.Footprint.Write = 1<<uint(len(m.u.Nodes)) - 1
+				buf = append(buf, st)
+				continue
+			}
 			n := op.node
 			if op.op.Kind == OpHeal && m.lookupInFlight(s, n) {
 				continue // the heal waits for lookups between match and insert
@@ -430,6 +484,9 @@ func (m *Model) Fire(s *State, st explore.Step, at explore.Time, _ int, rec trac
 		w = m.lookupInsert(s, a, rec)
 	}
 	if rec != nil {
+		if w.rt != 0 && m.routes[w.rt].r.NHID != 0 {
+			w.drop, w.via = m.resolve(s, w.rt)
+		}
 		m.describeLookup(rec, a, w)
 	}
 }
@@ -452,5 +509,5 @@ var _ explore.Model[State] = (*Model)(nil)
 // Switches names the profile switches the model reads (profile/facts.yaml):
 // a profile's unknown settings among them are resolved before a check.
 func Switches() []string {
-	return []string{"ipv6-cache", "ipv6-replace", "unreachable-error", "ipv6-del-siblings"}
+	return []string{"ipv6-cache", "ipv6-replace", "unreachable-error", "ipv6-del-siblings", "nexthop-objects"}
 }
