@@ -93,6 +93,7 @@ func Prepare(c *fib6file.Compiled, h liverun.Host) (*Plan, []string) {
 	if n := len(r.devs) + 1; n > liverun.MaxNamespaces {
 		why = append(why, fmt.Sprintf("%d devices besides lo: the lab gives each a peer namespace, and builds at most %d namespaces", len(r.devs), liverun.MaxNamespaces))
 	}
+	why = append(why, unhosted(c)...)
 	var all []fib6.Route
 	all = append(all, c.Config.Routes...)
 	for _, a := range c.Config.Actors {
@@ -106,6 +107,7 @@ func Prepare(c *fib6file.Compiled, h liverun.Host) (*Plan, []string) {
 	for _, p := range c.Props {
 		switch p.Kind {
 		case "routes-at", "clones-kept", "clones-agree", "no-gap":
+		case "no-blackhole": // unhosted says why
 		default:
 			why = append(why, fmt.Sprintf("property %s: the lab judges routes-at, clones-kept and clones-agree on the kernel's tables at the end and no-gap on its route events, not %s", p.Name, p.Kind))
 		}

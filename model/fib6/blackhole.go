@@ -68,3 +68,13 @@ func (m *Model) NoBlackhole(dst netip.Addr) (explore.Property[State], error) {
 		},
 	}, nil
 }
+
+// routedAt reports whether node n holds a route that is not a clone.
+func (m *Model) routedAt(s *State, n int) bool {
+	for _, id := range s.Slots[n] {
+		if id != 0 && !m.routes[id].isCache() {
+			return true
+		}
+	}
+	return false
+}

@@ -163,6 +163,9 @@ func (m *Model) describeDel(rec trace.Recorder, actor int, s *State, op opInfo, 
 	if m.routes[id].isCache() {
 		label = trace.LabelCache
 	}
+	if why == "" && label == trace.LabelRoute && !m.routedAt(s, op.node) {
+		why = fmt.Sprintf("fib6_del(): %s holds no route now; a lookup under it backtracks to %s (fib6_lookup)", node, m.coverText(s, op.node))
+	}
 	m.emitOn(rec, actor, trace.Event{Label: label, Op: trace.OpDel, Text: m.RouteText(id), Reason: why, Object: node, State: m.nodeState(s, op.node)})
 }
 

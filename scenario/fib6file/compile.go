@@ -226,6 +226,9 @@ func (c *compiler) actor(a Actor, names map[string]bool) (fib6.Actor, error) {
 	if len(a.Ops) > 0 {
 		kinds++
 		for _, l := range a.Ops {
+			if text, err := c.text(l); err == nil && text == "" {
+				continue // a variable that expands to nothing: no op
+			}
 			op, err := c.op(l)
 			if err != nil {
 				return act, err

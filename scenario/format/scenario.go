@@ -78,6 +78,12 @@ type Variant struct {
 	Expect []Expectation
 }
 
+// Refused is the expectation that the model refuses a scenario on a
+// kernel profile, as it refuses what the kernel has not got (nexthop
+// objects before 5.3): the check reports the refusal instead of a
+// verdict, and matches it.
+const Refused explore.Verdict = "refused"
+
 // Expectation is one rule of `expect:`: a verdict for a kernel profile
 // named by Profile, for the profiles whose settings meet every one of
 // Conds ("ipv6-cache=clone-on-lookup,ipv6-replace=ecmp-quirk"), or, with
@@ -128,6 +134,16 @@ func (v Variant) Expected(p profile.Profile) (explore.Verdict, string, error) {
 		}
 	}
 	return "", "", fmt.Errorf("no expectation for kernel profile %s (give it, or \"*\" for the rest)", p.Name)
+}
+
+// expectAt returns the position of the rule named key.
+func (v Variant) expectAt(key string) Pos {
+	for _, e := range v.Expect {
+		if e.Key == key {
+			return e.At
+		}
+	}
+	return Pos{}
 }
 
 // Doc is a model's document type: a pointer to a struct that embeds
@@ -206,10 +222,18 @@ func Parse(source string, data []byte, models []Model) (*Scenario, error) {
 	// Compile every variant on every profile to validate the model part
 	// now rather than at check time (a model's capacity can depend on the
 	// profile: clones exist only on some).
+	// A variant that expects the model to refuse it on a profile
+	// (Refused) must be refused there, and accepted elsewhere.
 	for _, v := range sc.Variants {
 		for _, p := range profile.All() {
-			if _, err := sc.Compile(v, p); err != nil {
+			_, err := sc.Compile(v, p)
+			want, rule, eerr := v.Expected(p)
+			refused := eerr == nil && want == Refused
+			switch {
+			case err != nil && !refused:
 				return nil, err
+			case err == nil && refused:
+				return nil, sc.Errorf(v.expectAt(rule), "%s expects the model to refuse it on %s (rule %s), but the model accepts it there", sc.whose(v.Name), p.Name, rule)
 			}
 		}
 	}
