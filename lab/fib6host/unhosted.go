@@ -1,8 +1,6 @@
 package fib6host
 
 import (
-	"fmt"
-
 	"raceroute/model/fib6"
 	"raceroute/scenario/fib6file"
 )
@@ -11,14 +9,13 @@ import (
 // the reason a refusal gives (LabGaps lists them, for the tests that run
 // the whole library live).
 const (
-	gapNexthops    = "nexthop objects: the lab writes routes with their own next hops, not RTM_NEWNEXTHOP objects"
-	gapMultipath   = "multipath routes: the lab's route dump decodes one next hop of an RTA_MULTIPATH route, so it can not judge a table of ECMP siblings"
-	gapNoBlackhole = "property no-blackhole: the lab judges routes-at, clones-kept and clones-agree on the kernel's tables at the end and no-gap on its route events, not a destination's lookups at every instant"
+	gapNexthops  = "nexthop objects: the lab writes routes with their own next hops, not RTM_NEWNEXTHOP objects"
+	gapMultipath = "multipath routes: the lab's route dump decodes one next hop of an RTA_MULTIPATH route, so it can not judge a table of ECMP siblings"
 )
 
 // LabGaps are the reasons the lab refuses a fib6 scenario for a
 // capability of the model it does not play live.
-func LabGaps() []string { return []string{gapNexthops, gapMultipath, gapNoBlackhole} }
+func LabGaps() []string { return []string{gapNexthops, gapMultipath} }
 
 // unhosted lists the model capabilities c uses that the lab does not
 // play.
@@ -41,11 +38,6 @@ func unhosted(c *fib6file.Compiled) []string {
 	}
 	if mp {
 		why = append(why, gapMultipath)
-	}
-	for _, p := range c.Props {
-		if p.Kind == "no-blackhole" {
-			why = append(why, fmt.Sprintf("%s (%s)", gapNoBlackhole, p.Name))
-		}
 	}
 	return why
 }
