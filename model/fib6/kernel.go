@@ -48,7 +48,8 @@ type addWhy struct {
 	at    int   // the list position inserted at or replaced
 	other uint8 // the route replaced, or the one in the way
 	// gone lists the ECMP siblings a replace removed with the route it
-	// replaced (kept: 3.x left them, the other had siblings).
+	// replaced; kept says the replaced route had siblings and they stay
+	// (3.x).
 	gone [MaxSlots]uint8
 	kept bool
 }

@@ -333,8 +333,10 @@ func New(cfg Config) (*Model, error) {
 	if cfg.Listed {
 		initFlags = flagCreate
 	}
-	for _, spec := range m.nh.initial {
-		m.nh.add(&m.init, spec)
+	for i, d := range m.nh.initial {
+		if w := m.newNexthop(&m.init, d, false); w.err != 0 {
+			return nil, fmt.Errorf("nexthop %s: refused %s %s", cfg.Nexthops[i], w.err, w.ext)
+		}
 	}
 	for i, id := range initial {
 		flags := initFlags

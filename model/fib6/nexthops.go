@@ -160,8 +160,7 @@ func (t *nhTable) members(d uint8) uint8 {
 	return m
 }
 
-// add puts definition d in place with no checks (the initial objects,
-// which build checked are made in an order the kernel accepts).
+// add puts definition d in place (newNexthop decides whether it may).
 func (t *nhTable) add(s *State, d uint8) {
 	sl := t.defSlot[d]
 	s.NH[sl] = d

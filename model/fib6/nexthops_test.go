@@ -194,3 +194,20 @@ func TestNoBlackhole(t *testing.T) {
 		t.Error("NoBlackhole accepted a destination no route covers")
 	}
 }
+
+// The initial objects are made as `ip nexthop add` makes them, in order:
+// a group before its members, or an id twice, is refused.
+func TestInitialNexthopsChecked(t *testing.T) {
+	for _, objs := range [][]string{
+		{"id 10 group 1/2", "id 1 via fe80::1 dev eth0", "id 2 via fe80::2 dev eth1"},
+		{"id 1 via fe80::1 dev eth0", "id 1 via fe80::2 dev eth1"},
+	} {
+		cfg := Config{Profile: prof(t, "linux-6.12")}
+		for _, o := range objs {
+			cfg.Nexthops = append(cfg.Nexthops, mustNexthop(t, o))
+		}
+		if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "refused") {
+			t.Errorf("%v: New: %v, want a refusal", objs, err)
+		}
+	}
+}
