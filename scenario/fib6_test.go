@@ -3,6 +3,7 @@ package scenario
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -217,4 +218,18 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error %T %q is not an *Error with the file and a line", err, err)
 		}
 	})
+}
+
+// Only a scenario with nexthop objects depends on nexthop-objects, so
+// that the others' searches are shared by kernels differing only there.
+func TestNexthopSwitchOnlyWhereUsed(t *testing.T) {
+	for name, want := range map[string]bool{"babeld-route-modify": false, "blackhole-window": false, "apply-nexthop-move": true, "nexthop-group-delete": true} {
+		sc, err := Find(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Contains(sc.Switches(), "nexthop-objects"); got != want {
+			t.Errorf("%s depends on nexthop-objects: %v, want %v (switches %v)", name, got, want, sc.Switches())
+		}
+	}
 }

@@ -2,6 +2,7 @@ package fib6file
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,12 +21,59 @@ func Model() format.Model {
 		verbs = append(verbs, o.verb)
 	}
 	return format.Model{
-		Name:     "fib6",
-		NewDoc:   func() format.Doc { return new(Doc) },
-		Compile:  compile,
-		Switches: fib6.Switches(),
-		Words:    map[string][]string{"modify strategy": modifyStrategies, "fib6 property": propKinds, "op": verbs},
+		Name:       "fib6",
+		NewDoc:     func() format.Doc { return new(Doc) },
+		Compile:    compile,
+		Switches:   fib6.Switches(),
+		SwitchesOf: switchesOf,
+		Words:      map[string][]string{"modify strategy": modifyStrategies, "fib6 property": propKinds, "op": verbs},
 	}
+}
+
+// switchesOf is the model's switches that sc can make it read: all but
+// nexthop-objects, which only a scenario with nexthop objects reads
+// (any line or variable that names nexthop or nhid counts, expanded or
+// not).
+func switchesOf(sc *format.Scenario) []string {
+	out := fib6.Switches()
+	if usesNexthops(sc) {
+		return out
+	}
+	return slices.DeleteFunc(out, func(s string) bool { return s == "nexthop-objects" })
+}
+
+func usesNexthops(sc *format.Scenario) bool {
+	doc := sc.Doc().(*Doc)
+	mentions := func(s string) bool { return strings.Contains(s, "nexthop") || strings.Contains(s, "nhid") }
+	if len(doc.Host.Nexthops) > 0 {
+		return true
+	}
+	var lines []format.Line
+	lines = append(lines, doc.Host.Routes...)
+	for _, a := range doc.Actors {
+		lines = append(lines, a.Ops...)
+		if a.Modify != nil {
+			lines = append(lines, a.Modify.From, a.Modify.To)
+		}
+	}
+	for _, l := range lines {
+		if mentions(l.Text) {
+			return true
+		}
+	}
+	for _, p := range sc.Vars.List {
+		if mentions(p.Value.Text) {
+			return true
+		}
+	}
+	for _, v := range sc.Variants {
+		for _, val := range v.Vars {
+			if mentions(val) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // modifyStrategies are how an agent changes a route.

@@ -165,6 +165,10 @@ type Model struct {
 	// Switches names the profile switches the model reads: a profile's
 	// unknown settings among them are resolved before a check.
 	Switches []string
+	// SwitchesOf, when set, narrows Switches to those the model can read
+	// for one scenario (a switch of a capability the scenario does not
+	// use), so that kernels differing only there share one search.
+	SwitchesOf func(sc *Scenario) []string
 	// Words lists, by kind ("sysctl", "preset", ...), the words the
 	// model's values may be: docs/scenarios.md names each, and a test of
 	// package scenario checks that it does.
@@ -376,6 +380,9 @@ func (sc *Scenario) Embedded() bool { return sc.embedded }
 // settings among them are resolved (profile.Resolve) into one check each.
 func (sc *Scenario) Switches() []string {
 	out := append([]string(nil), sc.model.Switches...)
+	if sc.model.SwitchesOf != nil {
+		out = sc.model.SwitchesOf(sc)
+	}
 	for _, v := range sc.Variants {
 		for _, e := range v.Expect {
 			for _, c := range e.Conds {
