@@ -1,8 +1,10 @@
 package fib6
 
 import (
+	"cmp"
 	"fmt"
 	"math/bits"
+	"slices"
 	"strings"
 
 	"raceroute/kernel"
@@ -440,4 +442,28 @@ func (m *Model) describeNexthop(rec trace.Recorder, a int, s *State, op Op, w nh
 		}
 	}
 	m.emitOn(rec, a, e)
+}
+
+// Nexthops lists the nexthop objects in s, by id, each group with the
+// members still in it (as `ip nexthop show` lists them).
+func (m *Model) Nexthops(s *State) []nexthop.Nexthop {
+	var out []nexthop.Nexthop
+	for sl, id := range m.nh.ids {
+		if s.NH[sl] == 0 {
+			continue
+		}
+		n := *m.nh.def(s.NH[sl])
+		if n.IsGroup() {
+			n.Group = nil
+			for _, g := range m.nh.def(s.NH[sl]).Group {
+				if s.NHLive[sl]&(1<<uint(m.nh.slotOf(g))) != 0 {
+					n.Group = append(n.Group, g)
+				}
+			}
+		}
+		n.ID = id
+		out = append(out, n)
+	}
+	slices.SortFunc(out, func(a, b nexthop.Nexthop) int { return cmp.Compare(a.ID, b.ID) })
+	return out
 }

@@ -85,9 +85,12 @@ func Parse(line string) (Nexthop, error) {
 	n.ID = id
 	for i := 2; i < len(f); i++ {
 		kw := f[i]
-		if kw == "blackhole" {
+		switch kw {
+		case "blackhole":
 			n.Blackhole = true
 			continue
+		case "onlink", "fdb", "pervasive":
+			continue // flags `ip nexthop show` may print: not read
 		}
 		if i+1 >= len(f) {
 			return n, fmt.Errorf("nexthop %q: %q wants a value", line, kw)
@@ -117,7 +120,7 @@ func Parse(line string) (Nexthop, error) {
 				}
 				n.Group = append(n.Group, g)
 			}
-		case "proto", "protocol", "fdb":
+		case "proto", "protocol", "scope":
 			// accepted: the model does not read them
 		default:
 			return n, fmt.Errorf("nexthop %q: unexpected %q (%s)", line, kw, want)
