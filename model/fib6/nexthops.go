@@ -376,10 +376,18 @@ func (m *Model) resolve(s *State, id uint8) (dropped bool, text string) {
 	n := m.nh.def(d)
 	if n.IsGroup() {
 		var paths []string
+		holes := 0
 		for j := range m.nh.ids {
 			if s.NHLive[sl]&(1<<uint(j)) != 0 {
 				paths = append(paths, m.nh.def(s.NH[j]).String())
+				if m.nh.def(s.NH[j]).Blackhole {
+					holes++
+				}
 			}
+		}
+		if holes == len(paths) {
+			// A group may hold a blackhole only as its one path.
+			return true, fmt.Sprintf("dropped: nexthop group %d's one path is a blackhole (%s)", nh, strings.Join(paths, "; "))
 		}
 		return false, fmt.Sprintf("sent over nexthop group %d (%s)", nh, strings.Join(paths, "; "))
 	}

@@ -54,6 +54,8 @@ func TestNexthopObjects(t *testing.T) {
 			[]string{r1, r2, rg}, nil, "nexthop id 2 does not exist"},
 		{"a blackhole replace drops the routes' packets", []Op{nhOp(t, OpNexthopReplace, "id 2 blackhole"), nhOp(t, OpNexthopDel, "id 10"), nhOp(t, OpNexthopReplace, "id 1 blackhole")}, 0, []string{r1, r2},
 			map[string]string{"2001:db8:1::1": "dropped: nexthop 1 is a blackhole"}, "NLM_F_REPLACE"},
+		{"a group of one blackhole drops", []Op{nhOp(t, OpNexthopDel, "id 1"), nhOp(t, OpNexthopReplace, "id 2 blackhole")}, 0, []string{rg},
+			map[string]string{"2001:db8:3::1": "dropped: nexthop group 10's one path is a blackhole (id 2 blackhole)"}, "NLM_F_REPLACE"},
 		{"a blackhole may not join a group of two paths", []Op{nhOp(t, OpNexthopReplace, "id 1 blackhole")}, kernel.EINVAL, routes, nil, "more than one path"},
 		{"a route delete by nhid", []Op{{Kind: OpDel, Route: mustRoute(t, "2001:db8:1::/64 nhid 1")}}, 0, []string{r2, rg}, nil, ""},
 	}
