@@ -432,10 +432,6 @@ const (
 type lookupWhy struct {
 	kind lookupKind
 	rt   uint8
-	// via and drop say, for a route using a nexthop object, where the
-	// packet went through the object then (set only for a story).
-	via  string
-	drop bool
 }
 
 // lookupMatch is the first step of ip6_pol_route() (3.16): under

@@ -486,10 +486,7 @@ func (m *Model) Fire(s *State, st explore.Step, at explore.Time, _ int, rec trac
 		w = m.lookupInsert(s, a, rec)
 	}
 	if rec != nil {
-		if w.rt != 0 && m.routes[w.rt].r.NHID != 0 {
-			w.drop, w.via = m.resolve(s, w.rt)
-		}
-		m.describeLookup(rec, a, w)
+		m.describeLookup(rec, s, a, w)
 	}
 }
 

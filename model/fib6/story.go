@@ -193,7 +193,7 @@ func (m *Model) describeHeal(rec trace.Recorder, actor int, s *State, op opInfo,
 // insert, describeAdd, or by a failed insert here), the allocation is
 // the clone's birth on its /128 node's lane, and a packet that a reject
 // route or the null entry drops is marked lost.
-func (m *Model) describeLookup(rec trace.Recorder, a int, w lookupWhy) {
+func (m *Model) describeLookup(rec trace.Recorder, s *State, a int, w lookupWhy) {
 	addr := m.u.Dsts[m.actors[a].dst].Addr
 	e := trace.Event{Label: trace.LabelLookup, Op: trace.OpNone}
 	what := "no route: ip6_null_entry"
@@ -201,10 +201,8 @@ func (m *Model) describeLookup(rec trace.Recorder, a int, w lookupWhy) {
 		what = m.RouteText(w.rt)
 		e.Object = m.shortPrefix(m.routes[w.rt].node)
 	}
-	verdict, dropped := m.verdict(w.rt), m.dropped(w.rt)
-	if w.via != "" {
-		verdict, dropped = w.via, w.drop
-	}
+	// A route using a nexthop object forwards as the object does now.
+	dropped, verdict := m.resolve(s, w.rt)
 	if dropped && (w.kind == lookupUse || w.kind == lookupGiveUp || w.kind == lookupPerCPU) {
 		e.Outcome = trace.OutcomeLost
 	}
