@@ -69,6 +69,9 @@ type Profile struct {
 	// the kernel has (ndisc_recv_na() creating a STALE entry on a
 	// forwarding interface, RFC 9131; 5.19, value 2 from 6.0).
 	AcceptUntrackedNA AcceptUntrackedNA
+	// NexthopObjects: the kernel has nexthop objects (RTM_NEWNEXTHOP,
+	// net/ipv4/nexthop.c) and IPv6 routes that use one (RTA_NH_ID), 5.3.
+	NexthopObjects bool
 }
 
 // ID names p so that Lookup finds it again: the profile's name for a

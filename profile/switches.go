@@ -227,6 +227,7 @@ var switchDefs = []switchDef{
 	boolSwitch("ipv6-del-siblings", "DelSiblings", func(p *Profile) *bool { return &p.DelSiblings }),
 	boolSwitch("drop-unsolicited-na", "DropUnsolicitedNA", func(p *Profile) *bool { return &p.DropUnsolicitedNA }),
 	enumSwitch("accept-untracked-na", "AcceptUntrackedNA", func(p *Profile) *AcceptUntrackedNA { return &p.AcceptUntrackedNA }, "no", "yes", "subnet"),
+	boolSwitch("nexthop-objects", "NexthopObjects", func(p *Profile) *bool { return &p.NexthopObjects }),
 }
 
 func switchByName(name string) (*switchDef, int, error) {

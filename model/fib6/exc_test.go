@@ -238,6 +238,8 @@ func TestExcStateEncoded(t *testing.T) {
 			return l.Index < len(m.u.Nodes)
 		case "PC", "Reg", "Tries", "Sent":
 			return l.Index < len(m.actors)
+		case "NH", "NHLive":
+			return l.Index < len(m.nh.ids)
 		}
 		return true
 	}
@@ -251,7 +253,7 @@ func TestExcStateEncoded(t *testing.T) {
 func TestExcStepsAllocationFree(t *testing.T) {
 	for _, name := range []string{"linux-3.10", "linux-4.14.0", "linux-4.15", "linux-6.12"} {
 		cfg := Config{Profile: prof(t, name), Routes: []Route{mustRoute(t, excOld)}, Actors: []Actor{
-			{Name: "agent", Ops: []Op{{OpReplace, mustRoute(t, excNew)}, {OpDel, mustRoute(t, excNew)}, {OpAdd, mustRoute(t, excOld)}}},
+			{Name: "agent", Ops: []Op{{Kind: OpReplace, Route: mustRoute(t, excNew)}, {Kind: OpDel, Route: mustRoute(t, excNew)}, {Kind: OpAdd, Route: mustRoute(t, excOld)}}},
 			{Name: "ptb", ICMP: ptb(1400)},
 			{Name: "ptb2", ICMP: ptb(1300)},
 			{Name: "rd", ICMP: &ICMP{Kind: Redirect, Dst: netip.MustParseAddr("2001:db8:0:10::2"), Target: netip.MustParseAddr("fe80::9")}},

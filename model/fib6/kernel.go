@@ -13,7 +13,11 @@ import (
 // ECMP sibling when it has a gateway and is neither from RA nor dynamic.
 func qualifyECMP(ri *rinfo) bool { return ri.flags&rtfGateway != 0 }
 
-func sameNexthop(a, b *rinfo) bool { return a.r.Dev == b.r.Dev && a.r.Gateway == b.r.Gateway }
+// sameNexthop mirrors rt6_duplicate_nexthop(): the same device and
+// gateway, or (5.3) the same nexthop object (nexthop_cmp()).
+func sameNexthop(a, b *rinfo) bool {
+	return a.r.Dev == b.r.Dev && a.r.Gateway == b.r.Gateway && a.r.NHID == b.r.NHID
+}
 
 // occupied returns the mask of nodes that hold at least one route
 // (fn_flags & RTN_RTINFO).
@@ -43,6 +47,11 @@ type addWhy struct {
 	res   addRes
 	at    int   // the list position inserted at or replaced
 	other uint8 // the route replaced, or the one in the way
+	// gone lists the ECMP siblings a replace removed with the route it
+	// replaced; kept says the replaced route had siblings and they stay
+	// (3.x).
+	gone [MaxSlots]uint8
+	kept bool
 }
 
 // addErrno is fib6_add()'s return value for each result.
@@ -121,6 +130,14 @@ func (m *Model) fib6Add(s *State, id uint8, flags int, rec trace.Recorder, actor
 	// can fail: fib6_new_table(), or fib6_get_table() and then
 	// fib6_new_table() for a request without NLM_F_CREATE.
 	s.Tables |= m.u.Nodes[n].TableBit
+	if ri.r.NHID != 0 && !m.nh.exists(s, ri.r.NHID) {
+		// inet6_rtm_newroute() (6.12): "Nexthop id does not exist".
+		if rec != nil {
+			m.emitOn(rec, actor, trace.Event{Label: trace.LabelRoute, Op: trace.OpNone, Text: ri.r.String(), Object: m.shortPrefix(n),
+				Reason: fmt.Sprintf("refused -EINVAL: nexthop id %d does not exist (inet6_rtm_newroute)", ri.r.NHID), Outcome: trace.OutcomeIgnored})
+		}
+		return kernel.EINVAL
+	}
 	w := m.addPlace(s, id, flags)
 	slots := &s.Slots[n]
 	switch w.res {
@@ -128,8 +145,9 @@ func (m *Model) fib6Add(s *State, id uint8, flags int, rec trace.Recorder, actor
 		siblings := m.hasSiblings(s, n, w.other)
 		slots[w.at] = id
 		if siblings && m.p.IPv6Replace != profile.ReplaceFirstSameMetric {
-			m.dropSiblings(s, n, w.at)
+			w.gone = m.dropSiblings(s, n, w.at)
 		}
+		w.kept = siblings && m.p.IPv6Replace == profile.ReplaceFirstSameMetric
 	case addInserted:
 		if slots[MaxSlots-1] != 0 {
 			panic(fmt.Sprintf("fib6: node %s over capacity (New checks this)", m.u.Nodes[n].Prefix))
@@ -187,9 +205,10 @@ func (m *Model) sibling(id, o uint8) bool {
 // all siblings" (since 27596472473a "ipv6: fix ECMP route replacement",
 // 4.2; read at 4.2.8 and 6.12): after the route put at position at,
 // every route of the same metric that qualifies for ECMP is unlinked.
-func (m *Model) dropSiblings(s *State, n, at int) {
+func (m *Model) dropSiblings(s *State, n, at int) (gone [MaxSlots]uint8) {
 	slots := &s.Slots[n]
 	metric := m.routes[slots[at]].r.Metric
+	k := 0
 	for i := at + 1; i < MaxSlots && slots[i] != 0; {
 		it := &m.routes[slots[i]]
 		if it.r.Metric > metric {
@@ -199,9 +218,11 @@ func (m *Model) dropSiblings(s *State, n, at int) {
 			i++
 			continue
 		}
+		gone[k], k = slots[i], k+1
 		copy(slots[i:], slots[i+1:])
 		slots[MaxSlots-1] = 0
 	}
+	return gone
 }
 
 // clonesBelow counts the clones a prune from node n would remove.
@@ -264,6 +285,16 @@ func (m *Model) delMatch(s *State, op opInfo) uint8 {
 			break
 		}
 		it := &m.routes[id]
+		if it.r.NHID != 0 || want.NHID != 0 {
+			// ip6_route_del() (6.12): a route using a nexthop object is
+			// matched by its id alone (no device or gateway test), and a
+			// request with RTA_NH_ID skips every other route.
+			if it.r.NHID == 0 || (want.NHID != 0 && it.r.NHID != want.NHID) ||
+				(want.MetricSet && want.Metric != 0 && it.r.Metric != want.Metric) {
+				continue
+			}
+			return id
+		}
 		switch {
 		case it.isCache() && !m.p.ClonesOnLookup(),
 			want.Dev != "" && it.r.Dev != want.Dev,
@@ -287,7 +318,7 @@ func (m *Model) fib6Del(s *State, op opInfo, rec trace.Recorder, actor int) kern
 	id := m.delMatch(s, op)
 	if id == 0 {
 		if rec != nil {
-			m.describeDel(rec, actor, s, op, 0)
+			m.describeDel(rec, actor, s, op, 0, "")
 		}
 		return kernel.ESRCH
 	}
@@ -315,8 +346,12 @@ func (m *Model) fib6Del(s *State, op opInfo, rec trace.Recorder, actor int) kern
 	}
 	if rec != nil {
 		m.describePrune(rec, actor, s, &pr, op.node, "delete")
-		for _, g := range gone {
-			m.describeDel(rec, actor, s, op, g)
+		for i, g := range gone {
+			why := ""
+			if i > 0 {
+				why = sibDelReason(m.RouteText(id))
+			}
+			m.describeDel(rec, actor, s, op, g, why)
 		}
 	}
 	for _, g := range gone {
@@ -344,6 +379,9 @@ func (m *Model) applyOp(s *State, a int, op opInfo, rec trace.Recorder) {
 		return
 	case OpHeal:
 		m.heal(s, op, rec, a)
+		return
+	case OpNexthopAdd, OpNexthopReplace, OpNexthopDel:
+		m.nexthopOp(s, a, op, rec)
 		return
 	}
 	m.fib6Add(s, op.route, op.op.Kind.flags(), rec, a)

@@ -7,6 +7,7 @@ import (
 
 	"raceroute/kernel"
 	"raceroute/model/fib6/exception"
+	"raceroute/model/fib6/nexthop"
 	"raceroute/model/fib6/prefixtree"
 
 	"raceroute/explore"
@@ -46,10 +47,16 @@ const (
 	// there that contradicts the route covering it is deleted
 	// (RTM_DELROUTE with RTM_F_CLONED). Its Route carries the prefix only.
 	OpHeal
+	// OpNexthopAdd, OpNexthopReplace and OpNexthopDel change a nexthop
+	// object (`ip nexthop add|replace|del`, RTM_NEWNEXTHOP /
+	// RTM_DELNEXTHOP, 5.3 and later): their Nexthop says which (nexthops.go).
+	OpNexthopAdd
+	OpNexthopReplace
+	OpNexthopDel
 )
 
 func (k OpKind) String() string {
-	return [...]string{"?", "add", "del", "replace", "change", "append", "heal"}[k]
+	return [...]string{"?", "add", "del", "replace", "change", "append", "heal", "nexthop add", "nexthop replace", "nexthop del"}[k]
 }
 
 func (k OpKind) flags() int {
@@ -70,11 +77,19 @@ func (k OpKind) flags() int {
 type Op struct {
 	Kind  OpKind
 	Route Route
+	// Nexthop is the object a nexthop op writes (for OpNexthopDel, its
+	// ID alone).
+	Nexthop nexthop.Nexthop
 }
 
 func (o Op) String() string {
-	if o.Kind == OpHeal {
+	switch o.Kind {
+	case OpHeal:
 		return "heal " + o.Route.Prefix.String()
+	case OpNexthopDel:
+		return fmt.Sprintf("nexthop del id %d", o.Nexthop.ID)
+	case OpNexthopAdd, OpNexthopReplace:
+		return o.Kind.String() + " " + o.Nexthop.String()
 	}
 	return o.Kind.String() + " " + o.Route.String()
 }
@@ -114,6 +129,10 @@ type Config struct {
 	// the actors start (the entries they leave are there at the start).
 	ICMP   []ICMP
 	Actors []Actor
+	// Nexthops are the nexthop objects made before the routes (`ip
+	// nexthop add`, in order); a route uses one by its `nhid`. Only on
+	// kernels with nexthop objects (nexthop-objects=yes, 5.3).
+	Nexthops []nexthop.Nexthop
 }
 
 // localTable is RT_TABLE_LOCAL.
@@ -160,6 +179,7 @@ type Model struct {
 	// has work): clone-on-lookup, or PMTU and redirect entries to 4.14.
 	x         *excModel
 	treeCache bool
+	nh     nhTable // nexthop objects (nexthops.go); empty without them
 }
 
 type actorInfo struct {
@@ -201,6 +221,11 @@ type State struct {
 	// X is the ICMP entries' state (exc.go), encoded only when the model
 	// has ICMP or GC actors.
 	X excState
+	// NH holds each nexthop object's definition now (an index into the
+	// model's definitions, 0: no such object), NHLive each group's
+	// members still in it (bit i: the model's i-th object).
+	NH     [MaxNexthops]uint8
+	NHLive [MaxNexthops]uint8
 }
 
 // stateBytes is the canonical encoding: State holds only uint8 arrays
@@ -242,6 +267,9 @@ func New(cfg Config) (*Model, error) {
 		m.routes = append(m.routes, ri)
 		return uint8(len(m.routes) - 1), nil
 	}
+	if err := m.nh.build(m.p, cfg); err != nil {
+		return nil, err
+	}
 	var initial []uint8
 	for _, r := range cfg.Routes {
 		id, err := addRoute(r)
@@ -272,6 +300,13 @@ func New(cfg Config) (*Model, error) {
 		}
 		for _, op := range a.Ops {
 			oi := opInfo{op: op}
+			if op.Kind.isNexthop() {
+				if op.Kind != OpNexthopDel {
+					oi.route = m.nh.defOf(op.Nexthop) // the definition it writes
+				}
+				ai.ops = append(ai.ops, oi)
+				continue
+			}
 			n, err := m.u.Node(op.Route.Table, op.Route.Prefix)
 			if err != nil {
 				return nil, fmt.Errorf("actor %s: %s: %w", a.Name, op, err)
@@ -340,8 +375,17 @@ func New(cfg Config) (*Model, error) {
 	if cfg.Listed {
 		initFlags = flagCreate
 	}
-	for _, id := range initial {
-		if err := m.fib6Add(&m.init, id, initFlags, nil, -1); err != 0 {
+	for i, d := range m.nh.initial {
+		if w := m.newNexthop(&m.init, d, false); w.err != 0 {
+			return nil, fmt.Errorf("nexthop %s: refused %s %s", cfg.Nexthops[i], w.err, w.ext)
+		}
+	}
+	for i, id := range initial {
+		flags := initFlags
+		if !cfg.Listed && cfg.InitialKind(i) == OpAppend {
+			flags = OpAppend.flags()
+		}
+		if err := m.fib6Add(&m.init, id, flags, nil, -1); err != 0 {
 			return nil, fmt.Errorf("initial route %s: %s", m.routes[id].r, err)
 		}
 	}
@@ -412,6 +456,10 @@ func (m *Model) Encode(s *State, buf []byte) []byte {
 		off := unsafe.Offsetof(s.X)
 		buf = append(buf, b[off:off+unsafe.Sizeof(s.X)]...)
 	}
+	if n := len(m.nh.ids); n > 0 {
+		buf = append(buf, s.NH[:n]...)
+		buf = append(buf, s.NHLive[:n]...)
+	}
 	return buf
 }
 
@@ -436,6 +484,13 @@ func (m *Model) Pending(s *State, buf []explore.Step) []explore.Step {
 				continue
 			}
 			op := &ai.ops[s.PC[a]]
+			if op.op.Kind.isNexthop() {
+				// RTM_NEWNEXTHOP / RTM_DELNEXTHOP run under RTNL and may
+				// change or delete every route that uses the object.
+				st.Footprint.Write = 1<<uint(len(m.u.Nodes)) - 1
+				buf = append(buf, st)
+				continue
+			}
 			n := op.node
 			if op.op.Kind == OpHeal && m.lookupInFlight(s, n) {
 				continue // the heal waits for lookups between match and insert
@@ -490,7 +545,7 @@ func (m *Model) Fire(s *State, st explore.Step, at explore.Time, _ int, rec trac
 		w = m.lookupInsert(s, a, rec)
 	}
 	if rec != nil {
-		m.describeLookup(rec, a, w)
+		m.describeLookup(rec, s, a, w)
 	}
 }
 
@@ -515,7 +570,7 @@ var _ explore.Model[State] = (*Model)(nil)
 // Switches names the profile switches the model reads (profile/facts.yaml):
 // a profile's unknown settings among them are resolved before a check.
 func Switches() []string {
-	return []string{"ipv6-cache", "ipv6-replace", "unreachable-error", "ipv6-del-siblings"}
+	return []string{"ipv6-cache", "ipv6-replace", "unreachable-error", "ipv6-del-siblings", "nexthop-objects"}
 }
 
 // ExceptionSwitches names the switches the model reads only for ICMP and

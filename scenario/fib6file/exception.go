@@ -236,19 +236,14 @@ func (c *compiler) excProperty(m *fib6.Model, pr Prop) (PropSpec, explore.Proper
 	return PropSpec{}, none, false, nil
 }
 
-// switchesOf names the switches a file depends on: the model's, and the
-// exception switches when it has ICMP messages or a GC run.
-func switchesOf(d format.Doc) []string {
-	out := fib6.Switches()
-	doc := d.(*Doc)
+// usesExceptions says a file has ICMP messages or a GC run: it depends
+// on the exception switches (switchesOf).
+func usesExceptions(doc *Doc) bool {
 	uses := len(doc.Host.ICMP) > 0
 	for _, a := range doc.Actors {
 		uses = uses || a.PMTU != nil || a.Redirect != nil || a.GC != nil
 	}
-	if uses {
-		out = append(out, fib6.ExceptionSwitches()...)
-	}
-	return out
+	return uses
 }
 
 // excActorKinds names the actor kinds of this file, for messages.
