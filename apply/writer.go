@@ -567,9 +567,9 @@ func (w *Writer) verify(ctx context.Context, res *Result) error {
 			bad = append(bad, fmt.Sprintf("%s reads back as %s", wanted, got))
 		}
 	}
-	for k, e := range expect {
+	for _, e := range expect {
 		if e.Change < 0 {
-			check(k, e.Route, e.NHID, false)
+			check(e.Key.Route(), e.Route, e.NHID, false)
 		}
 	}
 	for i := range res.Changes {
@@ -597,14 +597,14 @@ func (w *Writer) verify(ctx context.Context, res *Result) error {
 			}
 		case Applied:
 			if ch.To != nil {
-				check(ch.To.Key(), ch.To, expect[ch.To.Key()].NHID, false)
+				check(ch.To.Key(), ch.To, nhidAt(p, ch.To.Key()), false)
 			}
 			if ch.From != nil && (ch.To == nil || ch.From.Key() != ch.To.Key()) {
 				check(ch.From.Key(), nil, 0, false)
 			}
 		case PartlyApplied:
 			if ch.To != nil {
-				check(ch.To.Key(), ch.To, expect[ch.To.Key()].NHID, false)
+				check(ch.To.Key(), ch.To, nhidAt(p, ch.To.Key()), false)
 			}
 		case Failed, NotAttempted:
 			if ch.From != nil {
@@ -627,6 +627,12 @@ func (w *Writer) verify(ctx context.Context, res *Result) error {
 	}
 	res.VerifyErr = fmt.Errorf("read back: %d route(s) not as the outcomes say:\n  %s%s", n, strings.Join(bad, "\n  "), more)
 	return nil
+}
+
+// nhidAt is the nexthop object p expects the route at k to use.
+func nhidAt(p *Plan, k Key) uint32 {
+	e, _ := plan.ExpectAt(p, k)
+	return e.NHID
 }
 
 // allApplied reports whether every change and nexthop write of res was

@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 
 // liveNS is a namespace with veth va (10.9.0.1/24, fd00:9::1/64) to a
 // peer, lo up, and a second veth vc (10.9.1.1/24) to the same peer.
-func liveNS(t *testing.T) *netns.NS {
+func liveNS(t testing.TB) *netns.NS {
 	t.Helper()
 	a, b := nstest.Pair(t, "ap")
 	if err := a.LinkUp("lo"); err != nil {
@@ -46,7 +46,7 @@ func liveNS(t *testing.T) *netns.NS {
 	return a
 }
 
-func open(t *testing.T, ns *netns.NS, opts Options) *Writer {
+func open(t testing.TB, ns *netns.NS, opts Options) *Writer {
 	t.Helper()
 	opts.Netns = ns.Path
 	w, err := Open(opts)

@@ -21,7 +21,7 @@ import (
 // protocols, and nexthop objects.
 func fakeState(t *testing.T, ours []route.Route, nhids []uint32, foreign []route.Route, objs []rtnl.Nexthop) *state.State {
 	t.Helper()
-	st := &state.State{Ours: map[route.Key]*state.Installed{}, Foreign: map[route.Key]string{}, NHRefs: map[uint32]int{},
+	st := &state.State{Ours: map[state.Key]*state.Installed{}, Foreign: map[route.Key]string{}, NHRefs: map[uint32]int{},
 		Links: map[string]int{"lo": 1, "eth0": 2, "eth1": 3}, Names: map[int]string{1: "lo", 2: "eth0", 3: "eth1"}}
 	if objs != nil {
 		st.Nexthops = map[uint32]*state.Object{}
@@ -46,7 +46,7 @@ func fakeState(t *testing.T, ours []route.Route, nhids []uint32, foreign []route
 			in.Route = in.Route.Normalise()
 			st.NHRefs[nhids[i]]++
 		}
-		st.Ours[n.Key()] = in
+		st.PutOurs(in)
 	}
 	for _, r := range foreign {
 		n := r.Normalise()
@@ -182,6 +182,8 @@ func TestPlanRefusesWithEveryProblem(t *testing.T) {
 		{Dst: pfx("10.2.0.0/24"), Nexthops: gw("10.9.0.3", "eth0")},
 		{Dst: pfx("10.2.0.0/24"), Nexthops: gw("10.9.0.4", "eth0")}, // the same key twice
 		{Dst: pfx("10.3.0.0/24"), Type: kernel.RouteBlackhole, Nexthops: gw("10.9.0.4", "eth0")},
+		{Dst: pfx("10.7.0.0/24"), Nexthops: gw("10.9.0.4", "eth0")}, // the key of the first (refused) twice
+		{Dst: pfx("10.2.0.0/24"), Nexthops: gw("10.9.0.5", "eth0")}, // the same key a third time
 	}, cfgFor(t, "linux-6.1"))
 	var ve *ValidationError
 	if !errors.As(err, &ve) {
@@ -197,6 +199,8 @@ func TestPlanRefusesWithEveryProblem(t *testing.T) {
 		{3, "table 7 is not one this writer owns (its tables: main)"},
 		{5, "as route 5"},
 		{6, "a blackhole route has no next hop"},
+		{7, "as route 1:"},
+		{8, "as route 5:"},
 	}
 	if len(ve.Problems) != len(want) {
 		t.Fatalf("%d problems, want %d:\n%v", len(ve.Problems), len(want), err)
