@@ -182,6 +182,9 @@ func (w *Writer) Plan(ctx context.Context, desired []Route) (*Plan, error) {
 }
 
 func (w *Writer) plan(ctx context.Context, desired []Route, owned map[uint32]bool, prune bool) (*Plan, error) {
+	// What needs no kernel state is checked while a prefetch may still
+	// be reading it.
+	prep := plan.Prepare(desired, owned)
 	var st *state.State
 	var err error
 	if pre := w.takePrefetch(); pre != nil && pre.err == nil && maps.Equal(pre.owned, owned) {
@@ -192,7 +195,7 @@ func (w *Writer) plan(ctx context.Context, desired []Route, owned map[uint32]boo
 	if err != nil {
 		return nil, fmt.Errorf("route writer%s: read the tables: %w", plan.InNetns(w.opts.Netns), err)
 	}
-	return plan.Compute(st, desired, plan.Config{Proto: w.opts.Proto, Owned: owned, Prune: prune, Nexthops: w.opts.Nexthops,
+	return plan.ComputePrepared(st, prep, plan.Config{Proto: w.opts.Proto, Owned: owned, Prune: prune, Nexthops: w.opts.Nexthops,
 		Profile: w.prof, IDBase: w.opts.NexthopIDBase, Netns: w.opts.Netns})
 }
 

@@ -358,12 +358,21 @@ func (pl *planner) choose(fam int, c strategy.Class) strategy.Choice {
 // strategy of each chosen for cfg.Profile; a desired state with
 // problems gives a *ValidationError listing every one.
 func Compute(st *state.State, desired []route.Route, cfg Config) (*Plan, error) {
+	return ComputePrepared(st, Prepare(desired, cfg.Owned), cfg)
+}
+
+// ComputePrepared is Compute of routes Prepare prepared (again, if for
+// other tables than cfg.Owned).
+func ComputePrepared(st *state.State, prep *Prepared, cfg Config) (*Plan, error) {
+	if !maps.Equal(prep.owned, cfg.Owned) {
+		prep = Prepare(prep.desired, cfg.Owned)
+	}
 	pl := &planner{st: st, cfg: cfg, assigned: map[state.Spec]uint32{}, nhStep: map[uint32]int{},
 		repurposed: map[uint32]state.Spec{}, used: map[uint32]bool{}, nextID: cfg.IDBase,
 		chosen: map[[2]int]strategy.Choice{}, nhText: map[uint32]string{}, specs: map[specKey]state.Spec{}}
 	pl.plan = &Plan{Netns: cfg.Netns, Profile: cfg.Profile.ID(), ProfileName: cfg.Profile.Name,
 		expect: map[state.Key]int32{}, claim: make([]int32, st.NumOurs()), owned: cfg.Owned, prune: cfg.Prune, st: st}
-	want, err := pl.validate(desired)
+	want, err := pl.validate(prep)
 	if err != nil {
 		return nil, err
 	}
@@ -445,70 +454,56 @@ func (pl *planner) wantAt(in *state.Installed) (int, bool) {
 	return i, i >= 0 && i < len(pl.want)
 }
 
-// validate normalises the desired routes and lists every problem; it
-// gives each its entry of what the plan expects (desired[i]'s is
-// expList[i]: the claim of the route of ours at its key, or in the
-// expect map) and fills pl.held with the route of ours at each.
-func (pl *planner) validate(desired []route.Route) ([]route.Route, error) {
-	want := make([]route.Route, len(desired))
+// validate finishes the checks of the prepared routes against the
+// state and lists every problem; it gives each its entry of what the
+// plan expects (desired[i]'s is expList[i]: the claim of the route of
+// ours at its key, or in the expect map) and fills pl.held with the
+// route of ours at each.
+func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
+	desired, want, keys := prep.desired, prep.want, prep.keys
 	pl.held = make([]*state.Installed, len(desired))
 	pl.plan.expList = make([]Expected, len(desired), len(desired)+16)
+	// The devices and the routes of ours at each key, read concurrently
+	// (the state is read only); then the claims, in order.
+	devMsg := make([]string, len(desired))
+	inChunks(len(desired), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if prep.msg[i] != "" {
+				continue
+			}
+			for _, h := range want[i].Nexthops {
+				if h.Dev != "" && pl.st.Links[h.Dev] == 0 {
+					devMsg[i] = fmt.Sprintf("dev %s: no such device%s", h.Dev, InNetns(pl.cfg.Netns))
+					break
+				}
+			}
+			if devMsg[i] == "" {
+				pl.held[i] = pl.st.Ours[keys[i]]
+			}
+		}
+	})
 	var probs []Problem
 	// A key given twice is one claimed already, or one the insert in the
 	// expect map does not grow it by (no lookup before the insert).
 	byKey := pl.plan.expect
-	owned := slices.Sorted(maps.Keys(pl.cfg.Owned))
-	ownedText := make([]string, len(owned))
-	for i, t := range owned {
-		ownedText[i] = route.TableName(t)
-	}
-	// The routes of a large file mostly share a few single next hops:
-	// one normalised slice for each (read only, as the routes of a plan
-	// are), rather than a copy a route.
-	oneHop := map[route.Nexthop][]route.Nexthop{}
-	for i, r := range desired {
-		var n route.Route
-		if len(r.Nexthops) == 1 {
-			h := r.Nexthops[0]
-			r1 := r
-			r1.Nexthops = nil
-			n = r1.Normalise()
-			hops, ok := oneHop[h]
-			if !ok {
-				hops = (&route.Route{Nexthops: r.Nexthops}).Normalise().Nexthops
-				oneHop[h] = hops
-			}
-			n.Nexthops = hops
-		} else {
-			n = r.Normalise()
-		}
+	// inMap[i]: desired[i]'s key went in (a claim or the map), for
+	// firstAt.
+	inMap := make([]bool, len(desired))
+	for i := range desired {
 		bad := func(format string, args ...any) {
-			probs = append(probs, Problem{Index: i, Route: r, Msg: fmt.Sprintf(format, args...)})
+			probs = append(probs, Problem{Index: i, Route: desired[i], Msg: fmt.Sprintf(format, args...)})
 		}
-		if msg := n.Check(); msg != "" {
-			bad("%s", msg)
+		switch {
+		case prep.msg[i] != "":
+			bad("%s", prep.msg[i])
+			continue
+		case devMsg[i] != "":
+			bad("%s", devMsg[i])
 			continue
 		}
-		if !pl.cfg.Owned[n.Table] {
-			bad("table %s is not one this writer owns (its tables: %s)", route.TableName(n.Table), strings.Join(ownedText, ", "))
-			continue
-		}
-		devOK := true
-		for _, h := range n.Nexthops {
-			if h.Dev != "" && pl.st.Links[h.Dev] == 0 {
-				bad("dev %s: no such device%s", h.Dev, InNetns(pl.cfg.Netns))
-				devOK = false
-				break
-			}
-		}
-		if !devOK {
-			continue
-		}
-		rk := n.Key()
-		k := state.KeyOf(rk)
+		k := keys[i]
 		j := -1
-		held := pl.st.Ours[k]
-		if held != nil {
+		if held := pl.held[i]; held != nil {
 			if c := &pl.plan.claim[held.Seq]; *c != 0 {
 				j = int(*c) - 1
 			} else {
@@ -517,21 +512,22 @@ func (pl *planner) validate(desired []route.Route) ([]route.Route, error) {
 		} else {
 			was := len(byKey)
 			if byKey[k] = int32(i); len(byKey) == was {
-				j = firstAt(want[:i], k)
+				j = firstAt(keys[:i], inMap, k)
 				byKey[k] = int32(j)
 			}
 		}
+		rk := want[i].Key()
 		if j >= 0 {
+			pl.held[i] = nil
 			bad("the same key (table %s, %s, metric %d) as route %d: one route per table, destination and metric", route.TableName(rk.Table), rk.Dst, rk.Metric, j+1)
 			continue
 		}
-		want[i] = n // in the map: firstAt finds it
+		inMap[i] = true
 		if f, ok := pl.st.Foreign[rk]; ok {
 			bad("its key (table %s, %s, metric %d) is held by `%s`: the writer owns only routes of proto %s and never writes over another's", route.TableName(rk.Table), rk.Dst, rk.Metric, f, pl.cfg.Proto)
 			continue
 		}
 		pl.plan.expList[i].Key = k
-		pl.held[i] = held
 	}
 	if len(probs) > 0 {
 		return nil, &ValidationError{Problems: probs}
@@ -539,12 +535,12 @@ func (pl *planner) validate(desired []route.Route) ([]route.Route, error) {
 	return want, nil
 }
 
-// firstAt is the index of the first route of want at key k (of a key
-// given twice, whose first index the insert of the second overwrote);
-// want holds the routes put in the map, and zero Routes.
-func firstAt(want []route.Route, k state.Key) int {
-	for j := range want {
-		if want[j].Dst.IsValid() && state.KeyOf(want[j].Key()) == k {
+// firstAt is the index of the first key of keys at k that went in
+// (inMap): of a key given twice, whose first index the insert of the
+// second overwrote.
+func firstAt(keys []state.Key, inMap []bool, k state.Key) int {
+	for j := range keys {
+		if inMap[j] && keys[j] == k {
 			return j
 		}
 	}

@@ -3,6 +3,8 @@ package plan
 import (
 	"errors"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -287,5 +289,63 @@ func TestPlanNexthopMoves(t *testing.T) {
 	last := p.steps[len(p.steps)-1]
 	if last.Kind != stepNexthopDelete || len(last.Deps) != 5 {
 		t.Fatalf("last step %s with %d deps: want the object's delete after the 5 route deletes", last.What, len(last.Deps))
+	}
+}
+
+// A large plan is prepared and looked up in chunks, concurrently: the
+// problems are the same, in the order of the routes, a key given twice
+// across chunks among them; and a move of every route is still one
+// nexthop replace with every route at its key claimed.
+func TestPlanLargeInChunks(t *testing.T) {
+	const n = 4 * chunkMin
+	var rs []route.Route
+	var ids []uint32
+	for i := 0; i < n; i++ {
+		rs = append(rs, route.Route{Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 32), Nexthops: gw("10.9.0.2", "eth0")})
+		ids = append(ids, 1000)
+	}
+	objs := []rtnl.Nexthop{single(1000, "10.9.0.2", 2)}
+	cfg := cfgFor(t, "linux-6.1")
+	moved := make([]route.Route, n)
+	for i, r := range rs {
+		r.Nexthops = gw("10.9.0.3", "eth0")
+		moved[i] = r
+	}
+	p, err := Compute(fakeState(t, rs, ids, nil, objs), moved, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.steps) != 1 || p.steps[0].Kind != stepNexthopReplace || len(p.Changes) != n || Replaced(p) == nil {
+		t.Fatalf("steps %d (%v), changes %d: want one nexthop replace moving %d routes", len(p.steps), p.NexthopWrites, len(p.Changes), n)
+	}
+	for i := range moved {
+		n := moved[i].Normalise()
+		if e, ok := ExpectAt(p, n.Key()); !ok || e.Route == nil || e.NHID != 1000 || e.Change != i {
+			t.Fatalf("route %d: expect %+v, %v", i, e, ok)
+		}
+	}
+	bad := slices.Clone(moved)
+	bad[3*chunkMin+1].Nexthops = gw("10.9.0.3", "eth9")
+	bad = append(bad, moved[5], route.Route{Dst: pfx("10.200.0.0/16"), Nexthops: gw("10.9.0.3", "eth0")}, route.Route{Dst: pfx("10.200.0.0/16"), Nexthops: gw("10.9.0.4", "eth0")})
+	_, err = Compute(fakeState(t, rs, ids, nil, objs), bad, cfg)
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("error %v", err)
+	}
+	want := []struct {
+		index int
+		msg   string
+	}{
+		{3*chunkMin + 1, "dev eth9: no such device"},
+		{n, "as route 6:"},                             // held by ours: a claim taken
+		{n + 2, "as route " + strconv.Itoa(n+2) + ":"}, // none of ours: the map
+	}
+	if len(ve.Problems) != len(want) {
+		t.Fatalf("%d problems, want %d:\n%v", len(ve.Problems), len(want), err)
+	}
+	for i, w := range want {
+		if ve.Problems[i].Index != w.index || !strings.Contains(ve.Problems[i].Msg, w.msg) {
+			t.Errorf("problem %d: route %d %q, want route %d %q", i, ve.Problems[i].Index, ve.Problems[i].Msg, w.index, w.msg)
+		}
 	}
 }

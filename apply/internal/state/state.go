@@ -59,14 +59,21 @@ type Object struct {
 type Key struct {
 	addr          [16]byte
 	table, metric uint32
-	bits          uint8
-	v6            bool
+	// meta is the prefix length, and keyV6 for an IPv6 destination (one
+	// word: a struct without padding is compared as memory).
+	meta uint32
 }
+
+const keyV6 = 1 << 8
 
 // KeyOf packs a route key (of a valid destination).
 func KeyOf(k route.Key) Key {
 	a := k.Dst.Addr()
-	return Key{addr: a.As16(), table: k.Table, metric: k.Metric, bits: uint8(k.Dst.Bits()), v6: !a.Is4()}
+	meta := uint32(k.Dst.Bits())
+	if !a.Is4() {
+		meta |= keyV6
+	}
+	return Key{addr: a.As16(), table: k.Table, metric: k.Metric, meta: meta}
 }
 
 // WireKey is the key of a dumped route, as its decoded (normalised)
@@ -87,10 +94,10 @@ func WireKey(r *rtnl.Route) Key {
 // Route unpacks k.
 func (k Key) Route() route.Key {
 	a := netip.AddrFrom16(k.addr)
-	if !k.v6 {
+	if k.meta&keyV6 == 0 {
 		a = a.Unmap()
 	}
-	return route.Key{Table: k.table, Dst: netip.PrefixFrom(a, int(k.bits)), Metric: k.metric}
+	return route.Key{Table: k.table, Dst: netip.PrefixFrom(a, int(k.meta&0xff)), Metric: k.metric}
 }
 
 // Hash mixes k into 64 bits (splitmix64's finaliser, a round per word),
@@ -103,14 +110,10 @@ func (k Key) Hash() uint64 {
 		x *= 0x94d049bb133111eb
 		return x ^ x>>31
 	}
-	fam := uint64(4)
-	if k.v6 {
-		fam = 6
-	}
 	h := mix(uint64(k.table)<<32 | uint64(k.metric))
 	h = mix(h ^ binary.BigEndian.Uint64(k.addr[:8]))
 	h = mix(h ^ binary.BigEndian.Uint64(k.addr[8:]))
-	return mix(h ^ uint64(k.bits)<<8 ^ fam)
+	return mix(h ^ uint64(k.meta))
 }
 
 // State is what the writer read of a namespace.
