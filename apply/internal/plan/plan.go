@@ -616,16 +616,18 @@ func (pl *planner) assignNexthops(want []route.Route, gone []*state.Installed) {
 	specOf := make([]state.Spec, len(want))
 	var specs []state.Spec
 	seen := map[state.Spec]bool{}
+	var last state.Spec // mostly the same spec as the route before
 	for i := range want {
 		if !pl.eligible(&want[i]) {
 			continue
 		}
 		s := pl.specFor(&want[i])
 		specOf[i] = s
-		if !seen[s] {
+		if s != last && !seen[s] {
 			seen[s] = true
 			specs = append(specs, s)
 		}
+		last = s
 	}
 	slices.Sort(specs)
 	// The routes of ours that use each object, and what they will want:
@@ -638,15 +640,8 @@ func (pl *planner) assignNexthops(want []route.Route, gone []*state.Installed) {
 		mixed            bool
 	}
 	uses := map[uint32]*use{}
-	for _, in := range st.Ours {
-		if in.NHID != 0 {
-			u := uses[in.NHID]
-			if u == nil {
-				u = &use{}
-				uses[in.NHID] = u
-			}
-			u.n++
-		}
+	for id, n := range st.OursOn() {
+		uses[id] = &use{n: n}
 	}
 	for _, in := range gone {
 		if in.NHID != 0 {

@@ -52,3 +52,28 @@ func TestKeys(t *testing.T) {
 		t.Errorf("%d keys of %d routes, one of them given twice: want %d", len(seen), len(wires), len(wires)-1)
 	}
 }
+
+// OursOn counts the routes of ours on each object as the dump files
+// them, and again from Ours when a key came twice (the second route
+// put over the first).
+func TestOursOn(t *testing.T) {
+	for _, twice := range []bool{false, true} {
+		st := &State{Ours: map[Key]*Installed{}, Foreign: map[route.Key]string{}, NHRefs: map[uint32]int{}, Names: map[int]string{}, oursOn: map[uint32]int{}}
+		tables := map[uint32]bool{254: true}
+		r := func(dst string, nhid uint32, proto uint8) *rtnl.Route {
+			return &rtnl.Route{Family: unix.AF_INET, Dst: pfx(dst), Table: 254, Protocol: proto, NHID: nhid, Oif: 2}
+		}
+		for _, x := range []*rtnl.Route{r("10.0.0.1/32", 7, 250), r("10.0.0.2/32", 7, 250), r("10.0.0.3/32", 8, 250), r("10.0.0.4/32", 0, 250), r("10.0.0.5/32", 7, 99)} {
+			st.add(x, 250, tables)
+		}
+		want := map[uint32]int{7: 2, 8: 1}
+		if twice {
+			st.add(r("10.0.0.2/32", 8, 250), 250, tables) // over the route on 7
+			want = map[uint32]int{7: 1, 8: 2}
+		}
+		got := st.OursOn()
+		if len(got) != len(want) || got[7] != want[7] || got[8] != want[8] {
+			t.Errorf("twice %v: OursOn %v, want %v", twice, got, want)
+		}
+	}
+}

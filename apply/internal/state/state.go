@@ -148,14 +148,42 @@ type State struct {
 	slab []Installed
 	// seq is the Seq of the next route put in Ours.
 	seq int32
+	// oursOn counts the routes of Ours on each nexthop object as they
+	// are put in; onStale: a key came twice (one route of ours put over
+	// another), the counts are made again from Ours.
+	oursOn  map[uint32]int
+	onStale bool
+}
+
+// OursOn counts the routes of Ours that use each nexthop object, by id.
+func (st *State) OursOn() map[uint32]int {
+	if st.oursOn == nil || st.onStale {
+		st.oursOn, st.onStale = map[uint32]int{}, false
+		for _, in := range st.Ours {
+			if in.NHID != 0 {
+				st.oursOn[in.NHID]++
+			}
+		}
+	}
+	return st.oursOn
+}
+
+// putOurs files in at key k, numbered, and counts it on its object.
+func (st *State) putOurs(k Key, in *Installed) {
+	in.Seq = st.seq
+	st.seq++
+	was := len(st.Ours)
+	st.Ours[k] = in
+	switch {
+	case len(st.Ours) == was:
+		st.onStale = true
+	case in.NHID != 0 && st.oursOn != nil:
+		st.oursOn[in.NHID]++
+	}
 }
 
 // PutOurs files in, a route of ours, at its key, and numbers it.
-func (st *State) PutOurs(in *Installed) {
-	in.Seq = st.seq
-	st.seq++
-	st.Ours[KeyOf(in.Key())] = in
-}
+func (st *State) PutOurs(in *Installed) { st.putOurs(KeyOf(in.Key()), in) }
 
 // NumOurs bounds the Seq of the routes in Ours: each is below it.
 func (st *State) NumOurs() int { return int(st.seq) }
@@ -184,7 +212,7 @@ func Read(ctx context.Context, c *rtnl.Conn, proto kernel.Proto, tables map[uint
 	// starts the routes over.
 	err = ScanRoutes(ctx, c, func() {
 		st.Ours = make(map[Key]*Installed, max(hint, len(st.Ours)))
-		st.seq = 0
+		st.seq, st.oursOn, st.onStale = 0, map[uint32]int{}, false
 		clear(st.Foreign)
 		st.NHRefs = maps.Clone(groupRefs)
 		st.cache6, st.routes6 = nil, nil
@@ -346,9 +374,7 @@ func (st *State) add(r *rtnl.Route, proto kernel.Proto, tables map[uint32]bool) 
 			return
 		}
 	}
-	in.Seq = st.seq
-	st.seq++
-	st.Ours[k] = in
+	st.putOurs(k, in)
 }
 
 // mergeSibling adds in's next hop to prev when both are gateway routes
