@@ -179,7 +179,7 @@ type Model struct {
 	// has work): clone-on-lookup, or PMTU and redirect entries to 4.14.
 	x         *excModel
 	treeCache bool
-	nh     nhTable // nexthop objects (nexthops.go); empty without them
+	nh        nhTable // nexthop objects (nexthops.go); empty without them
 }
 
 type actorInfo struct {
