@@ -79,6 +79,9 @@ func (s *Subscription) process(ctx context.Context) {
 				}
 			}
 		}
+		if s.opts.Idle != nil && len(s.queue) == 0 {
+			s.opts.Idle()
+		}
 	}
 }
 

@@ -40,6 +40,12 @@ type Options struct {
 	// subscription's goroutine, and Records returns nil. A slow handler
 	// makes the socket overflow, which is then healed by a resync.
 	Handler func(trace.Record)
+	// Idle, if set, is called on the subscription's goroutine whenever
+	// it has delivered every record of the datagrams received so far:
+	// a Handler that buffers its output flushes it there, so that a
+	// storm costs one write per burst while a quiet host sees each
+	// event at once.
+	Idle func()
 	// Buffer is the capacity of the Records channel (default 4096).
 	Buffer int
 	// Queue is how many received batches of datagrams may wait between
