@@ -164,6 +164,9 @@ func (r *Route) AppendText(b []byte) []byte {
 			num(" expires ", int64(r.Expires/time.Second))
 			b = append(b, "sec"...)
 		}
+		if r.MTU != 0 {
+			num(" mtu ", int64(r.MTU))
+		}
 		return b
 	}
 	b = append(b, " \\ cache"...)
@@ -176,6 +179,9 @@ func (r *Route) AppendText(b []byte) []byte {
 	if r.Expires > 0 {
 		num(" expires ", int64(r.Expires/time.Second))
 		b = append(b, "sec"...)
+	}
+	if r.MTU != 0 {
+		num(" mtu ", int64(r.MTU))
 	}
 	return b
 }

@@ -701,6 +701,8 @@ func AppendJSON(b []byte, r *trace.Record) []byte {
 		num("metric", int64(rt.Metric))
 		str("proto", rt.Proto.String())
 		str("type", rt.Type.String())
+		num("mtu", int64(rt.MTU))
+		num("expires_sec", int64(rt.Expires/time.Second))
 	case trace.KindNeigh:
 		ip("dst", r.Neigh.Addr)
 		str("dev", r.Neigh.Dev)
