@@ -44,10 +44,11 @@ const (
 
 // Detector names: the Finding.Detector of each kind of finding.
 const (
-	DetectorNonAtomic   = routechange.NonAtomic
-	DetectorKernelChurn = routechange.KernelChurn
-	DetectorCache       = routechange.Cache
-	DetectorGARPIgnored = neigh.GARPIgnored
-	DetectorMACChange   = neigh.MACChange
-	DetectorOverflow    = overflow.Name
+	DetectorNonAtomic    = routechange.NonAtomic
+	DetectorKernelChurn  = routechange.KernelChurn
+	DetectorCache        = routechange.Cache
+	DetectorCacheAsRoute = routechange.CacheAsRoute
+	DetectorGARPIgnored  = neigh.GARPIgnored
+	DetectorMACChange    = neigh.MACChange
+	DetectorOverflow     = overflow.Name
 )

@@ -16,7 +16,7 @@ import (
 func TestDetectorKinds(t *testing.T) {
 	e := NewEngine(DefaultConfig())
 	named := map[string]bool{
-		DetectorNonAtomic: true, DetectorKernelChurn: true, DetectorCache: true,
+		DetectorNonAtomic: true, DetectorKernelChurn: true, DetectorCache: true, DetectorCacheAsRoute: true,
 		DetectorGARPIgnored: true, DetectorMACChange: true, DetectorOverflow: true,
 	}
 	seen := map[string]bool{}

@@ -131,7 +131,7 @@ func newMetrics(stats func() monitor.Stats) *Metrics {
 		Name: "raceroute_watch_heals_total", Help: "Route-cache deletions tried by --heal, by result (ok, failed).",
 	}, []string{"result"})
 	m.Registry.MustRegister(m.events, m.findings, m.drops, m.resyncs, m.heals)
-	for _, d := range []string{watch.DetectorNonAtomic, watch.DetectorKernelChurn, watch.DetectorCache, watch.DetectorGARPIgnored, watch.DetectorMACChange, watch.DetectorOverflow} {
+	for _, d := range []string{watch.DetectorNonAtomic, watch.DetectorKernelChurn, watch.DetectorCache, watch.DetectorCacheAsRoute, watch.DetectorGARPIgnored, watch.DetectorMACChange, watch.DetectorOverflow} {
 		m.findings.WithLabelValues(d)
 	}
 	return m
