@@ -3,6 +3,7 @@ package watch
 import (
 	"raceroute/watch/finding"
 	"raceroute/watch/neigh"
+	"raceroute/watch/nldrops"
 	"raceroute/watch/overflow"
 	"raceroute/watch/routechange"
 	"raceroute/watch/view"
@@ -51,4 +52,7 @@ const (
 	DetectorGARPIgnored  = neigh.GARPIgnored
 	DetectorMACChange    = neigh.MACChange
 	DetectorOverflow     = overflow.Name
+	// DetectorNetlinkDrops is reported by the live watch alone, from
+	// /proc/net/netlink (package nldrops): a recording has no such data.
+	DetectorNetlinkDrops = nldrops.Name
 )

@@ -29,6 +29,7 @@ import (
 
 	"raceroute/iproute2"
 	"raceroute/live/frame"
+	"raceroute/live/netns"
 	"raceroute/live/nl"
 	"raceroute/live/nl/monitor"
 	"raceroute/live/nl/write"
@@ -71,6 +72,9 @@ type Config struct {
 	// CachePoll is the IPv6 cache poll interval (DefaultCachePoll if 0;
 	// negative disables polling).
 	CachePoll time.Duration
+	// DropsPoll is how often other processes' netlink sockets are
+	// checked for drops (DefaultDropsPoll if 0; negative disables).
+	DropsPoll time.Duration
 	// RcvBuf is the netlink receive buffer (monitor.DefaultRcvBuf if 0).
 	RcvBuf int
 	// Engine configures the detectors; KernelRelease is filled from
@@ -131,7 +135,7 @@ func newMetrics(stats func() monitor.Stats) *Metrics {
 		Name: "raceroute_watch_heals_total", Help: "Route-cache deletions tried by --heal, by result (ok, failed).",
 	}, []string{"result"})
 	m.Registry.MustRegister(m.events, m.findings, m.drops, m.resyncs, m.heals)
-	for _, d := range []string{watch.DetectorNonAtomic, watch.DetectorKernelChurn, watch.DetectorCache, watch.DetectorCacheAsRoute, watch.DetectorGARPIgnored, watch.DetectorMACChange, watch.DetectorOverflow} {
+	for _, d := range []string{watch.DetectorNonAtomic, watch.DetectorKernelChurn, watch.DetectorCache, watch.DetectorCacheAsRoute, watch.DetectorNetlinkDrops, watch.DetectorGARPIgnored, watch.DetectorMACChange, watch.DetectorOverflow} {
 		m.findings.WithLabelValues(d)
 	}
 	return m
@@ -276,6 +280,25 @@ func Run(ctx context.Context, cfg Config) error {
 		w.mu.Lock()
 		w.writer = writer
 		w.mu.Unlock()
+	}
+	if cfg.DropsPoll >= 0 {
+		interval := cfg.DropsPoll
+		if interval == 0 {
+			interval = DefaultDropsPoll
+		}
+		var ns *netns.NS
+		if cfg.Netns != "" {
+			if ns, err = netns.Open(cfg.Netns); err != nil {
+				return fmt.Errorf("watch: netlink drops: %w", err)
+			}
+			defer ns.Close()
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			w.pollDrops(ctx, ns, interval)
+		}()
+		defer func() { cancel(); <-done }()
 	}
 	if cfg.Ready != nil {
 		close(cfg.Ready)
