@@ -19,6 +19,7 @@ func newDetectors(cfg Config, v *view.View) ([]Detector, *overflow.Detector) {
 	ds := []Detector{
 		routechange.New(v, routechange.Config{Window: cfg.NonAtomicWindow, Kernel: k}),
 		neigh.New(v, neigh.Config{Locktime: cfg.Locktime, GARPMargin: cfg.GARPMargin, FrameWindow: cfg.FrameWindow, Kernel: k}),
+		neigh.NewStates(neigh.StatesConfig{Timers: cfg.NeighTimers, Live: cfg.Live}),
 	}
 	lost := map[string]string{}
 	for _, d := range ds {
@@ -51,6 +52,8 @@ const (
 	DetectorCacheAsRoute = routechange.CacheAsRoute
 	DetectorGARPIgnored  = neigh.GARPIgnored
 	DetectorMACChange    = neigh.MACChange
+	DetectorNeighStuck   = neigh.StuckTransient
+	DetectorNeighEvicted = neigh.EvictedInUse
 	DetectorOverflow     = overflow.Name
 	// DetectorNetlinkDrops is reported by the live watch alone, from
 	// /proc/net/netlink (package nldrops): a recording has no such data.

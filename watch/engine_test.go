@@ -18,6 +18,7 @@ func TestDetectorKinds(t *testing.T) {
 	named := map[string]bool{
 		DetectorNonAtomic: true, DetectorKernelChurn: true, DetectorCache: true, DetectorCacheAsRoute: true,
 		DetectorGARPIgnored: true, DetectorMACChange: true, DetectorOverflow: true,
+		DetectorNeighStuck: true, DetectorNeighEvicted: true,
 	}
 	seen := map[string]bool{}
 	for _, d := range e.detectors {

@@ -1,6 +1,7 @@
 package nl
 
 import (
+	"maps"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -298,6 +299,13 @@ func (v *View) Cache() *View {
 			c.routes[k] = r
 		}
 	}
+	return c
+}
+
+// NeighView returns a view of v's neighbour entries alone.
+func (v *View) NeighView() *View {
+	c := newView()
+	maps.Copy(c.neighs, v.neighs)
 	return c
 }
 
