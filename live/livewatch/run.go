@@ -40,6 +40,9 @@ import (
 // DefaultCachePoll is how often the IPv6 route cache is dumped.
 const DefaultCachePoll = 3 * time.Second
 
+// DefaultNeighPoll is how often the neighbour tables are dumped.
+const DefaultNeighPoll = 2 * time.Second
+
 // ErrNoSuchDev is the error (wrapped) of a Run whose Config.Dev names no
 // interface of the watched namespace.
 var ErrNoSuchDev = errors.New("no such interface")
@@ -72,6 +75,11 @@ type Config struct {
 	// CachePoll is the IPv6 cache poll interval (DefaultCachePoll if 0;
 	// negative disables polling).
 	CachePoll time.Duration
+	// NeighPoll is how often the neighbour tables are dumped for entries
+	// that changed unannounced (DefaultNeighPoll if 0; negative
+	// disables): the kernel announces neither an entry going INCOMPLETE
+	// nor one written so administratively.
+	NeighPoll time.Duration
 	// DropsPoll is how often other processes' netlink sockets are
 	// checked for drops (DefaultDropsPoll if 0; negative disables).
 	DropsPoll time.Duration
@@ -135,7 +143,7 @@ func newMetrics(stats func() monitor.Stats) *Metrics {
 		Name: "raceroute_watch_heals_total", Help: "Route-cache deletions tried by --heal, by result (ok, failed).",
 	}, []string{"result"})
 	m.Registry.MustRegister(m.events, m.findings, m.drops, m.resyncs, m.heals)
-	for _, d := range []string{watch.DetectorNonAtomic, watch.DetectorKernelChurn, watch.DetectorCache, watch.DetectorCacheAsRoute, watch.DetectorNetlinkDrops, watch.DetectorGARPIgnored, watch.DetectorMACChange, watch.DetectorOverflow} {
+	for _, d := range []string{watch.DetectorNonAtomic, watch.DetectorKernelChurn, watch.DetectorCache, watch.DetectorCacheAsRoute, watch.DetectorNetlinkDrops, watch.DetectorNeighStuck, watch.DetectorNeighEvicted, watch.DetectorGARPIgnored, watch.DetectorMACChange, watch.DetectorOverflow} {
 		m.findings.WithLabelValues(d)
 	}
 	return m
@@ -190,6 +198,25 @@ func Run(ctx context.Context, cfg Config) error {
 	if poll < 0 {
 		poll = 0
 	}
+	neighPoll := cfg.NeighPoll
+	if neighPoll == 0 {
+		neighPoll = DefaultNeighPoll
+	}
+	if neighPoll < 0 {
+		neighPoll = 0
+	}
+	var ns *netns.NS
+	if cfg.Netns != "" {
+		var err error
+		if ns, err = netns.Open(cfg.Netns); err != nil {
+			return fmt.Errorf("watch: %w", err)
+		}
+		defer ns.Close()
+	}
+	cfg.Engine.Live = true
+	if cfg.Engine.NeighTimers == nil {
+		cfg.Engine.NeighTimers = &sysctlTimers{ns: ns}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -212,7 +239,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}()
 	sub, err := monitor.Subscribe(ctx, monitor.Options{
 		Options: nl.Options{Netns: cfg.Netns, Families: cfg.Families},
-		RcvBuf:  cfg.RcvBuf, CachePoll: poll, EmitInitial: true, Logger: log,
+		RcvBuf:  cfg.RcvBuf, CachePoll: poll, NeighPoll: neighPoll, EmitInitial: true, Logger: log,
 		Handler: func(r trace.Record) { w.deliver(ctx, r) },
 		Idle:    w.flush,
 	})
@@ -285,13 +312,6 @@ func Run(ctx context.Context, cfg Config) error {
 		interval := cfg.DropsPoll
 		if interval == 0 {
 			interval = DefaultDropsPoll
-		}
-		var ns *netns.NS
-		if cfg.Netns != "" {
-			if ns, err = netns.Open(cfg.Netns); err != nil {
-				return fmt.Errorf("watch: netlink drops: %w", err)
-			}
-			defer ns.Close()
 		}
 		done := make(chan struct{})
 		go func() {

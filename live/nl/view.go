@@ -1,8 +1,8 @@
 package nl
 
 import (
-	"maps"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"

@@ -38,6 +38,12 @@ type StatesConfig struct {
 	Recreate time.Duration
 }
 
+// DefaultRecreate is StatesConfig.Recreate's default. Forced GC takes
+// only entries without a running timer not updated for 5 s
+// (neigh_forced_gc()): a STALE entry whose traffic paused, so the flow
+// that used it comes back after its own interval, often some seconds.
+const DefaultRecreate = 30 * time.Second
+
 // transient is an entry being timed in a transient state.
 type transient struct {
 	state    kernel.NUD
@@ -71,7 +77,7 @@ func NewStates(cfg StatesConfig) *States {
 		cfg.Slack = time.Second
 	}
 	if cfg.Recreate <= 0 {
-		cfg.Recreate = 5 * time.Second
+		cfg.Recreate = DefaultRecreate
 	}
 	return &States{cfg: cfg, timing: map[view.NeighKey]*transient{}, evicted: map[view.NeighKey]evicted{}}
 }

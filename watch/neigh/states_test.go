@@ -123,7 +123,8 @@ func TestEvictedInUse(t *testing.T) {
 	}{
 		{"evicted and re-created", []trace.Record{rec(0, trace.ActionNew, kernel.NUDReachable), gcDel, rec(time.Second+20*time.Millisecond, trace.ActionNew, kernel.NUDReachable)}, 1,
 			[]string{"the kernel deleted fd00:9::2 dev va while it was REACHABLE (used 200.0 ms and confirmed 8.00 s before it went) at", "created it again 20.0 ms later (REACHABLE)", "neigh_forced_gc()"}},
-		{"re-created too late to tell", []trace.Record{gcDel, rec(7*time.Second, trace.ActionNew, kernel.NUDReachable)}, 0, nil},
+		{"re-created after 20 s", []trace.Record{gcDel, rec(21*time.Second, trace.ActionNew, kernel.NUDReachable)}, 1, []string{"20.00 s later"}},
+		{"re-created too late to tell", []trace.Record{gcDel, rec(32*time.Second, trace.ActionNew, kernel.NUDReachable)}, 0, nil},
 		{"an administrative delete (FAILED first)", []trace.Record{rec(0, trace.ActionNew, kernel.NUDFailed), rec(time.Second, trace.ActionDel, kernel.NUDFailed), rec(2*time.Second, trace.ActionNew, kernel.NUDReachable)}, 0, nil},
 		{"a permanent entry", []trace.Record{rec(time.Second, trace.ActionDel, kernel.NUDPermanent), rec(2*time.Second, trace.ActionNew, kernel.NUDReachable)}, 0, nil},
 		{"not re-created", []trace.Record{gcDel}, 0, nil},
