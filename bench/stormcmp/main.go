@@ -79,7 +79,8 @@ type tool struct {
 	events   int // storm route events seen live
 	resynced int // storm route records from resyncs
 	overflow int
-	resyncs  int // resyncs completed (each follows overflows)
+	resyncs  int  // resyncs completed (each follows overflows)
+	behind   bool // an overflow came after the last resync
 	state    map[netip.Addr]netip.Addr
 	first    time.Time
 	last     time.Time
@@ -148,11 +149,13 @@ func parseWatch(t *tool, r io.Reader, in map[netip.Addr]bool) error {
 		case "overflow":
 			t.mu.Lock()
 			t.overflow++
+			t.behind = true
 			t.mu.Unlock()
 			continue
 		case "resync":
 			t.mu.Lock()
 			t.resyncs++
+			t.behind = false
 			t.mu.Unlock()
 			continue
 		case "route":
@@ -271,7 +274,7 @@ func run(n int, raceroute string, batch, ipRcvbuf int) error {
 			for _, t := range tools {
 				t.mu.Lock()
 				sum += t.events + t.resynced
-				resyncDue = resyncDue || t.overflow > 0 && t.resyncs == 0
+				resyncDue = resyncDue || t.behind
 				t.mu.Unlock()
 			}
 			if resyncDue && time.Now().Before(deadline) {
