@@ -750,6 +750,16 @@ func (m *MonitorReader) parseRoute(st lineState, toks []string) ([]trace.Record,
 				r.Expires = time.Duration(n) * time.Second
 			}
 			ipv6Hint = ipv6Hint || !r.Cloned
+		case "mtu":
+			if i+1 < len(toks) && toks[i+1] == "lock" {
+				i++
+			}
+			v, _ := val()
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, expect("a number after mtu", v)
+			}
+			r.MTU = n
 		case "cache":
 			r.Cloned = true
 		case "used":
