@@ -141,6 +141,9 @@ type Model struct {
 	actors []actorInfo
 	names  []string
 	init   State
+	// groups lists the interchangeable actors (reduce.go), two or more
+	// each.
+	groups [][]int
 }
 
 type actorInfo struct {
@@ -148,6 +151,8 @@ type actorInfo struct {
 	ops     []opInfo
 	dst     int // flows: index into dsts; -1 for agents
 	packets int
+	// future[pc] is what an agent's ops from pc on write (reduce.go).
+	future []uint64
 }
 
 type opInfo struct {
@@ -307,6 +312,7 @@ func New(cfg Config) (*Model, error) {
 		d, _ := m.u.Dst(MainTable, w)
 		m.lookupWhole(&m.init, d)
 	}
+	m.initReduction()
 	return m, nil
 }
 

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"raceroute/explore"
+	"raceroute/profile"
+	"raceroute/scenario"
+)
+
+// checker compiles the family at nl on linux-3.16 (clone-on-lookup).
+func checker(tb testing.TB, nl int) explore.Checker {
+	tb.Helper()
+	var b bytes.Buffer
+	if err := write(&b, nl); err != nil {
+		tb.Fatal(err)
+	}
+	sc, err := scenario.Parse(fmt.Sprintf("seed000-nl%d.yaml", nl), b.Bytes())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p, err := profile.Lookup("linux-3.16")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := sc.Compile(sc.Variants[0], p)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// BenchmarkSeed000 reports the states and time of an exhaustive check of
+// the family, with every reduction and with none:
+//
+//	go test ./bench/seed000 -run '^$' -bench 'Seed000/nl=8/' -benchtime 1x
+func BenchmarkSeed000(b *testing.B) {
+	for _, nl := range []int{4, 6, 8, 10, 12, 14} {
+		for _, red := range []string{"all", "none"} {
+			if red == "none" && nl > 6 {
+				continue // hours at NL=8 (issue 15)
+			}
+			b.Run(fmt.Sprintf("nl=%d/reduce=%s", nl, red), func(b *testing.B) {
+				c := checker(b, nl)
+				opts := explore.DefaultOptions()
+				opts.Reduce, _ = explore.ParseReductions(red)
+				opts.Budget = 10 * time.Minute
+				var res explore.Result
+				for i := 0; i < b.N; i++ {
+					res = c.Check(context.Background(), opts)
+				}
+				if res.Verdict != explore.Holds || !res.Exhaustive {
+					b.Fatalf("verdict %s exhaustive %v", res.Verdict, res.Exhaustive)
+				}
+				b.ReportMetric(float64(res.States), "states")
+				b.ReportMetric(float64(res.Transitions), "transitions")
+				b.ReportMetric(res.Elapsed.Seconds(), "s-to-verdict")
+			})
+		}
+	}
+}

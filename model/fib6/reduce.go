@@ -1,0 +1,107 @@
+package fib6
+
+import (
+	"slices"
+
+	"raceroute/explore"
+)
+
+// The model's side of the explorer's reductions: each actor's footprint
+// for the rest of its run (persistent sets), and the interchangeable
+// actors (symmetry). Both are read off the prefix tree once, when the
+// model is built: an agent's ops write their nodes and every node below
+// them (fib6_add()/fib6_del() and the clone pruning they do); a flow
+// reads the nodes covering its destination and, on clone-on-lookup
+// kernels, writes its /128. A flow to a /80 no agent touches is so
+// independent of every agent's op.
+
+// initReduction computes the agents' futures and the groups of
+// interchangeable actors.
+func (m *Model) initReduction() {
+	for a := range m.actors {
+		ai := &m.actors[a]
+		if ai.dst >= 0 {
+			continue
+		}
+		ai.future = make([]uint64, len(ai.ops)+1)
+		for pc := len(ai.ops) - 1; pc >= 0; pc-- {
+			n := ai.ops[pc].node
+			ai.future[pc] = ai.future[pc+1] | 1<<uint(n) | m.u.Nodes[n].DescMask
+		}
+	}
+	// Actors are interchangeable when they run the same program: flows
+	// with the same destination and packets, agents with the same ops.
+	// Nothing in a State names an actor but its own PC, Reg, Tries and
+	// Sent, so renaming them is an automorphism of the model.
+	same := func(a, b *actorInfo) bool {
+		return a.dst == b.dst && a.packets == b.packets && slices.EqualFunc(a.ops, b.ops, func(x, y opInfo) bool { return x == y })
+	}
+	grouped := make([]bool, len(m.actors))
+	for a := range m.actors {
+		if grouped[a] {
+			continue
+		}
+		g := []int{a}
+		for b := a + 1; b < len(m.actors); b++ {
+			if !grouped[b] && same(&m.actors[a], &m.actors[b]) {
+				g = append(g, b)
+				grouped[b] = true
+			}
+		}
+		if len(g) > 1 {
+			m.groups = append(m.groups, g)
+		}
+	}
+}
+
+// Future returns what actor a can still read and write from s on: an
+// agent, the nodes of its remaining ops and everything below them; an
+// unfinished flow, the path to its destination (fib6_lookup()) and its
+// /128 (the clone's fib6_add()).
+func (m *Model) Future(s *State, a int) explore.Footprint {
+	ai := &m.actors[a]
+	if ai.dst < 0 {
+		pc := min(int(s.PC[a]), len(ai.ops))
+		return explore.Footprint{Write: ai.future[pc]}
+	}
+	if s.PC[a] == 0 && int(s.Sent[a]) >= ai.packets {
+		return explore.Footprint{}
+	}
+	d := &m.u.Dsts[ai.dst]
+	f := explore.Footprint{Read: d.Mask}
+	if m.p.ClonesOnLookup() {
+		f.Write = 1 << uint(d.Node)
+	}
+	return f
+}
+
+// Interchangeable reports whether two actors run the same program.
+func (m *Model) Interchangeable() bool { return len(m.groups) > 0 }
+
+// Canonicalize sorts the local states (PC, Reg, Tries, Sent) of each
+// group of interchangeable actors, and sets perm[a] to the actor whose
+// place actor a takes.
+func (m *Model) Canonicalize(s *State, perm []int) {
+	for a := range perm {
+		perm[a] = a
+	}
+	// key: the local state above the actor's rank in its group, so that
+	// sorting keys sorts the actors too.
+	var keys [MaxActors]uint64
+	for _, g := range m.groups {
+		k := keys[:len(g)]
+		for i, a := range g {
+			k[i] = uint64(s.PC[a])<<40 | uint64(s.Reg[a])<<32 | uint64(s.Tries[a])<<24 | uint64(s.Sent[a])<<16 | uint64(i)
+		}
+		slices.Sort(k)
+		for i, a := range g {
+			perm[g[k[i]&0xffff]] = a
+			s.PC[a], s.Reg[a], s.Tries[a], s.Sent[a] = uint8(k[i]>>40), uint8(k[i]>>32), uint8(k[i]>>24), uint8(k[i]>>16)
+		}
+	}
+}
+
+var (
+	_ explore.Reducer[State]   = (*Model)(nil)
+	_ explore.Symmetric[State] = (*Model)(nil)
+)
