@@ -103,7 +103,7 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 	// terminal reports a terminal state to the Terminal hook.
 	terminal := func(s *S) {
 		if keepGoing {
-			e.opts.Terminal(e.encode(red, s, nil), e.violated(s, Final, e.all))
+			e.opts.Terminal(e.m.Encode(s, nil), e.canonical(s), e.violated(s, Final, e.all))
 		}
 	}
 	res := Result{Verdict: Holds, Exhaustive: true}

@@ -54,11 +54,12 @@ type Options struct {
 	// sound); Result.Reductions says which ran.
 	Reduce Reductions
 	// Terminal, when set, is called at every terminal state a DFS reaches
-	// (no step enabled), with the encoding of the state (of its symmetry
-	// class's representative, when symmetry reduction runs) and the mask
-	// of the final properties violated there; the search then never stops
-	// early at violations. For tests and tools that compare searches.
-	Terminal func(enc []byte, violated uint64)
+	// (no step enabled), with the state's encoding, that of its symmetry
+	// class's representative (the same when the model has no Symmetric
+	// actors, whether or not symmetry reduction runs) and the mask of the
+	// final properties violated there; the search then never stops early
+	// at violations. For tests and tools that compare searches.
+	Terminal func(enc, canon []byte, violated uint64)
 	// Horizon: steps whose earliest firing time is after it never fire.
 	Horizon Time
 	// ShrinkBudget bounds the replays spent shrinking a counterexample;

@@ -195,6 +195,18 @@ func (e *engine[S]) encode(r *reducer[S], s *S, buf []byte) []byte {
 	return e.m.Encode(&r.canon, buf)
 }
 
+// canonical returns the encoding of s's symmetry class representative
+// when the model has interchangeable actors, else s's own.
+func (e *engine[S]) canonical(s *S) []byte {
+	sym, ok := e.m.(Symmetric[S])
+	if !ok {
+		return e.m.Encode(s, nil)
+	}
+	c := *s
+	sym.Canonicalize(&c, make([]int, e.nAct))
+	return e.m.Encode(&c, nil)
+}
+
 // toCanon renames the actors of a sleep set of the state last encoded
 // to their names in its canonical state.
 func (r *reducer[S]) toCanon(set uint64) uint64 {

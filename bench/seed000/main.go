@@ -1,10 +1,5 @@
-// Command seed000 writes the seed-000 scaling family as a scenario file:
-// four addresses under two /80s under an unreachable /48, NL lookup
-// actors of two packets each (actor i to address i mod 4, alternating
-// between the /80 babeld changes and the one it never touches), and
-// babeld moving the first /80 twice by delete then add. Its property,
-// that the first /80 ends on its first gateway, holds in every schedule,
-// so a check searches the whole space.
+// Command seed000 prints the seed-000 scaling family's scenario file
+// (package internal/seed000) with NL lookup actors:
 //
 //	go run ./bench/seed000 -nl 8 > /tmp/seed000-nl8.yaml
 //	go run ./cmd/raceroute check /tmp/seed000-nl8.yaml --kernel linux-3.16
@@ -13,71 +8,16 @@ package main
 import (
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"strings"
+
+	"raceroute/internal/seed000"
 )
-
-// The addresses, in the order actors are given them: the changed /80
-// and the untouched one, in turn.
-var addrs = []string{"2001:67c:1254:e:10::1", "2001:67c:1254:e:20::1", "2001:67c:1254:e:10::2", "2001:67c:1254:e:20::2"}
-
-const (
-	routeA = "2001:67c:1254:e:10::/80 via fe80::a8b6:97ff:fe99:8ca8 dev re6stnet8 proto babel metric 1024"
-	routeB = "2001:67c:1254:e:10::/80 via fe80::f485:c1ff:feb4:f32a dev re6stnet-tcp proto babel metric 1024"
-	other  = "2001:67c:1254:e:20::/80 via fe80::20 dev eth2 proto babel metric 1024"
-)
-
-// write prints the scenario with nl lookup actors.
-func write(w io.Writer, nl int) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, `name: seed000-nl%d
-model: fib6
-seed: "the babeld report, 2016: docs/background.md, section 1"
-description: |
-  The seed-000 scaling family (bench/seed000), NL=%d: %d lookup actors of
-  2 packets each to 4 addresses under two /80s under an unreachable /48,
-  while babeld moves the first /80 twice by delete then add. The first
-  /80 ends on its first gateway in every schedule, so the whole space is
-  searched. Actors on the second /80 touch nothing babeld does.
-host:
-  name: backend
-  devices: [lo, re6stnet8, re6stnet-tcp, eth2]
-  routes: |
-    unreachable 2001:67c:1254::/48 dev lo metric 1024
-    %s
-    %s
-actors:
-  - name: babeld
-    ops:
-      - del %s
-      - add %s
-      - del %s
-      - add %s
-`, nl, nl, nl, routeA, other, routeA, routeB, routeB, routeA)
-	for i := 0; i < nl; i++ {
-		fmt.Fprintf(&b, "  - name: flow-%d\n    flow: {dst: %q, packets: 2}\n", i+1, addrs[i%len(addrs)])
-	}
-	fmt.Fprintf(&b, `properties:
-  - name: converges
-    routes-at: 2001:67c:1254:e:10::/80
-    metric: 1024
-    want: [%s]
-expect: {"*": holds}
-`, routeA)
-	_, err := io.WriteString(w, b.String())
-	return err
-}
 
 func main() {
-	nl := flag.Int("nl", 8, "lookup actors (0 to 15)")
+	nl := flag.Int("nl", 8, fmt.Sprintf("lookup actors (0 to %d)", seed000.MaxNL))
 	flag.Parse()
-	if *nl < 0 || *nl > 15 {
-		fmt.Fprintf(os.Stderr, "seed000: -nl %d: want 0 to 15 (the fib6 model holds 16 actors, babeld is one)\n", *nl)
+	if err := seed000.Write(os.Stdout, *nl); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
-	}
-	if err := write(os.Stdout, *nl); err != nil {
-		fmt.Fprintln(os.Stderr, "seed000:", err)
-		os.Exit(1)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"raceroute/explore"
+	"raceroute/internal/seed000"
 	"raceroute/profile"
 	"raceroute/scenario"
 )
@@ -16,7 +17,7 @@ import (
 func checker(tb testing.TB, nl int) explore.Checker {
 	tb.Helper()
 	var b bytes.Buffer
-	if err := write(&b, nl); err != nil {
+	if err := seed000.Write(&b, nl); err != nil {
 		tb.Fatal(err)
 	}
 	sc, err := scenario.Parse(fmt.Sprintf("seed000-nl%d.yaml", nl), b.Bytes())
