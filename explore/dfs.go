@@ -89,6 +89,9 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		var stored uint64
 		var found bool
 		fp := visited.Fingerprint(enc)
+		if fp == 0 {
+			fp = 1 // 0 marks a frame that was not stored (transient)
+		}
 		sleep = red.toCanon(sleep)
 		if exact != nil {
 			stored, found = exact.LookupOrInsert(enc, sleep)
@@ -236,6 +239,16 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 			res.Exhaustive = false
 			return finish()
 		}
+		// With persistent sets the child is expanded first: a transient
+		// one (reduce.go) is not stored.
+		early := red.por != nil
+		if early {
+			e.expand(c)
+			if e.transient(red, &stack[top], c) {
+				c.sleep = csleep
+				continue
+			}
+		}
 		fp, stored, seen := visit(&c.s, c.last, c.preempt, csleep)
 		c.fp = fp
 		if seen {
@@ -250,7 +263,9 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 			csleep = ^awake
 		}
 		c.sleep = csleep
-		e.expand(c)
+		if !early {
+			e.expand(c)
+		}
 		if !seen {
 			// A revisit explores the actors that slept at the first
 			// visit, persistent set or not (Godefroid 1996, fig. 5.3).

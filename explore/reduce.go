@@ -370,6 +370,31 @@ func (e *engine[S]) widen(f *frame[S]) {
 	}
 }
 
+// transient reports whether c, the child of the stored frame f, need not
+// be stored: one of its actors has an invisible local step (no footprint,
+// one outcome, at the current time), which is then its persistent set
+// alone and leads to c's only successor. Such a state is checked (its
+// invariants) but not kept in the visited set; the step after it is
+// explored as if it were part of the step before. Only right after a
+// stored state, so that every cycle keeps a stored state for the cycle
+// proviso and the search cannot loop.
+func (e *engine[S]) transient(r *reducer[S], f, c *frame[S]) bool {
+	if r.por == nil || f.fp == 0 || len(c.steps) == 0 {
+		return false
+	}
+	for i := range c.steps {
+		st := &c.steps[i]
+		if st.Footprint.Read|st.Footprint.Write != 0 || outcomes(*st) != 1 || !c.frozen(i) {
+			continue
+		}
+		c.alts = c.alts[:0]
+		c.alts = append(c.alts, alt{step: int32(i), at: c.lohi[i][0]})
+		c.persist, c.reduced, c.fp = actorBit(st.Actor), len(c.steps) > 1, 0
+		return true
+	}
+	return false
+}
+
 // cycleProviso reports whether fp, a state reached from the reduced top
 // frame, is on the stack, where an invariant needs that frame explored in
 // full (the stack proviso of Peled and Holzmann).
@@ -378,7 +403,7 @@ func cycleProviso[S any](r *reducer[S], stack []frame[S], fp uint64) bool {
 		return false
 	}
 	for i := range stack {
-		if stack[i].fp == fp {
+		if stack[i].fp == fp && fp != 0 {
 			return true
 		}
 	}
