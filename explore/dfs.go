@@ -81,17 +81,23 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 	}
 	var enc []byte
 	states := int64(0)
-	visit := func(s *S, last, preempt int, sleep uint64) (uint64, uint64, bool) {
+	// key encodes s (its symmetry class's representative) and returns
+	// its fingerprint; store looks the encoding up, or stores it with its
+	// sleep set.
+	key := func(s *S, last, preempt int) uint64 {
 		enc = e.encode(red, s, enc[:0])
 		if e.opts.PreemptionBound >= 0 {
 			enc = append(enc, byte(last), byte(last>>8), byte(preempt), byte(preempt>>8))
 		}
-		var stored uint64
-		var found bool
 		fp := visited.Fingerprint(enc)
 		if fp == 0 {
 			fp = 1 // 0 marks a frame that was not stored (transient)
 		}
+		return fp
+	}
+	store := func(fp, sleep uint64) (uint64, bool) {
+		var stored uint64
+		var found bool
 		sleep = red.toCanon(sleep)
 		if exact != nil {
 			stored, found = exact.LookupOrInsert(enc, sleep)
@@ -101,7 +107,13 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		if !found {
 			states++
 		}
-		return fp, red.fromCanon(stored), found
+		return red.fromCanon(stored), found
+	}
+	has := func(fp uint64) bool {
+		if exact != nil {
+			return exact.Contains(enc)
+		}
+		return fps.Contains(fp)
 	}
 	// terminal reports a terminal state to the Terminal hook.
 	terminal := func(s *S) {
@@ -168,7 +180,8 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		res.Exhaustive = false
 		return finish()
 	}
-	stack[0].fp, _, _ = visit(&stack[0].s, -1, 0, 0)
+	stack[0].fp = key(&stack[0].s, -1, 0)
+	store(stack[0].fp, 0)
 	e.expand(&stack[0])
 	e.restrict(red, &stack[0])
 	if len(stack[0].steps) == 0 {
@@ -239,9 +252,10 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 			res.Exhaustive = false
 			return finish()
 		}
-		// With persistent sets the child is expanded first: a transient
+		// With persistent sets a new child is expanded first: a transient
 		// one (reduce.go) is not stored.
-		early := red.por != nil
+		fp := key(&c.s, c.last, c.preempt)
+		early := red.por != nil && !has(fp)
 		if early {
 			e.expand(c)
 			if e.transient(red, &stack[top], c) {
@@ -249,7 +263,7 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 				continue
 			}
 		}
-		fp, stored, seen := visit(&c.s, c.last, c.preempt, csleep)
+		stored, seen := store(fp, csleep)
 		c.fp = fp
 		if seen {
 			if cycleProviso(red, stack[:top+1], fp) {
