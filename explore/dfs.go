@@ -66,7 +66,9 @@ func actorBit(a int) uint64 {
 // sets (Godefroid 1996) over footprints, for steps that fire without
 // moving the clock; with state caching, a revisited state is explored
 // again only for the actors that slept at the first visit but are awake
-// now, and its stored sleep set shrinks to the intersection.
+// now, and its stored sleep set shrinks to the intersection. With a
+// Reducer model, persistent sets; with a Symmetric one, states are stored
+// as their symmetry class's representative (reduce.go, docs/reductions.md).
 func (e *engine[S]) dfs(ctx context.Context) Result {
 	stop := newStopper(ctx, e.opts)
 	red := e.newReducer()

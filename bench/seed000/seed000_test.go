@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"testing"
 	"time"
 
@@ -63,4 +65,33 @@ func BenchmarkSeed000(b *testing.B) {
 			})
 		}
 	}
+}
+
+// The scenario files beside the generator are what it prints.
+func TestFilesAreGenerated(t *testing.T) {
+	for _, nl := range []int{8, 14} {
+		name := fmt.Sprintf("seed000-nl%d.yaml", nl)
+		got, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		if err := seed000.Write(&want, nl); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("%s is not what the generator prints: go run ./bench/seed000 -nl %d > bench/seed000/%s", name, nl, name)
+		}
+	}
+}
+
+// Write refuses sizes the model cannot hold.
+func TestWriteRefusesTooMany(t *testing.T) {
+	for _, nl := range []int{-1, seed000.MaxNL + 1} {
+		if err := seed000.Write(io.Discard, nl); err == nil {
+			t.Errorf("nl=%d: no error", nl)
+		}
+	}
+	// the largest size compiles
+	checker(t, seed000.MaxNL)
 }
