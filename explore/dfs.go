@@ -284,7 +284,7 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		}
 		if !seen {
 			// A revisit explores the actors that slept at the first
-			// visit, persistent set or not (Godefroid 1996, fig. 5.3).
+			// visit, persistent set or not (Godefroid 1996, ch. 5: sleep sets with state caching).
 			e.restrict(red, c)
 		} else {
 			c.persist, c.reduced = 0, false
