@@ -113,6 +113,10 @@ type Symmetric[S any] interface {
 	// differ only by such a renaming become equal. It sets perm[a] (one
 	// entry per actor) to the name actor a has in the result.
 	Canonicalize(s *S, perm []int)
+	// Twins returns the actors of set that have, in s, an interchangeable
+	// actor of set with a lower number and the same local state: firing
+	// either gives states equal up to a renaming.
+	Twins(s *S, set uint64) uint64
 }
 
 // reducer is the reduction layer of one DFS: which reductions run, and
@@ -329,10 +333,19 @@ func (e *engine[S]) persistent(r *reducer[S], f *frame[S]) (uint64, bool) {
 // and remembers the set (for the cycle proviso).
 func (e *engine[S]) restrict(r *reducer[S], f *frame[S]) {
 	f.persist, f.reduced = 0, false
-	if r.por == nil {
+	if r.por == nil && r.sym == nil {
 		return
 	}
 	mask, reduced := e.persistent(r, f)
+	if r.sym != nil {
+		// Of twins (interchangeable actors in the same local state), the
+		// first stands for the others: their steps lead to one state up
+		// to a renaming.
+		if tw := r.sym.Twins(&f.s, mask); tw != 0 {
+			mask &^= tw
+			reduced = true
+		}
+	}
 	if !reduced {
 		return
 	}

@@ -233,3 +233,16 @@ func TestSymmetryCounterexampleIsReal(t *testing.T) {
 		t.Errorf("%d states with symmetry, %d without", b, a)
 	}
 }
+
+func (w symWriters) Twins(s *wstate, set uint64) uint64 {
+	var tw uint64
+	for a := range w.progs {
+		for b := 0; b < a; b++ {
+			if set&(1<<uint(a)) != 0 && set&(1<<uint(b)) != 0 && w.same(a, b) && s.PC[a] == s.PC[b] {
+				tw |= 1 << uint(a)
+				break
+			}
+		}
+	}
+	return tw
+}

@@ -101,6 +101,26 @@ func (m *Model) Canonicalize(s *State, perm []int) {
 	}
 }
 
+// Twins returns the actors of set with a lower-numbered interchangeable
+// actor of set in the same local state.
+func (m *Model) Twins(s *State, set uint64) uint64 {
+	var tw uint64
+	for _, g := range m.groups {
+		for i, a := range g {
+			if set&(1<<uint(a)) == 0 {
+				continue
+			}
+			for _, b := range g[:i] {
+				if set&(1<<uint(b)) != 0 && s.PC[a] == s.PC[b] && s.Reg[a] == s.Reg[b] && s.Tries[a] == s.Tries[b] && s.Sent[a] == s.Sent[b] {
+					tw |= 1 << uint(a)
+					break
+				}
+			}
+		}
+	}
+	return tw
+}
+
 var (
 	_ explore.Reducer[State]   = (*Model)(nil)
 	_ explore.Symmetric[State] = (*Model)(nil)
