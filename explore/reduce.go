@@ -8,7 +8,7 @@ import (
 
 // Reductions is a set of the DFS's state-space reductions. The zero value
 // means the default: every reduction, each applied only where it is sound
-// (see the DFS strategy's documentation in docs/explorer.md).
+// (docs/reductions.md).
 type Reductions uint8
 
 // The reductions.
@@ -23,16 +23,13 @@ const (
 	// ReduceSymmetry merges the states that differ only by a renaming of
 	// interchangeable actors (models implementing Symmetric).
 	ReduceSymmetry
-	// reduceNone is the explicit empty set, so that the zero value can
-	// mean the default.
-	reduceNone
+	// ReduceNone turns every reduction off: the explicit empty set, so
+	// that the zero value can mean the default.
+	ReduceNone
 )
 
 // ReduceAll is every reduction.
 const ReduceAll = ReduceSleep | ReducePOR | ReduceSymmetry
-
-// ReduceNone turns every reduction off.
-const ReduceNone = reduceNone
 
 var reductionNames = []struct {
 	r    Reductions
@@ -64,15 +61,16 @@ func ParseReductions(s string) (Reductions, error) {
 	return r, nil
 }
 
-// resolved is the set the zero value stands for.
+// resolved is the set r stands for: every reduction for the zero value,
+// none for ReduceNone.
 func (r Reductions) resolved() Reductions {
 	switch r {
 	case 0:
 		return ReduceAll
-	case reduceNone:
+	case ReduceNone:
 		return 0
 	}
-	return r &^ reduceNone
+	return r &^ ReduceNone
 }
 
 // String lists the reductions, "none" for none.
@@ -184,7 +182,7 @@ func (r *reducer[S]) ran() Reductions {
 		x |= ReduceSymmetry
 	}
 	if x == 0 {
-		return reduceNone
+		return ReduceNone
 	}
 	return x
 }
