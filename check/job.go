@@ -28,6 +28,8 @@ type Settings struct {
 	BoundSet    bool
 	Exact       bool
 	NoReduction bool
+	// Reduce is the DFS's reductions (zero: all, each where sound).
+	Reduce explore.Reductions
 }
 
 // InputError is an error in what was given (a scenario that does not
@@ -53,7 +55,7 @@ type Job struct {
 // (0: none given).
 func (o Settings) Overrides(budget time.Duration) scenario.Overrides {
 	ov := scenario.Overrides{Strategy: explore.Strategy(o.Strategy), Seed: o.Seed, Runs: o.Runs, Budget: budget,
-		Exact: o.Exact, NoReduction: o.NoReduction}
+		Exact: o.Exact, NoReduction: o.NoReduction, Reduce: o.Reduce}
 	if o.BoundSet {
 		b := o.Bound
 		ov.PreemptionBound = &b

@@ -35,7 +35,10 @@ type Report struct {
 	Strategy string          `json:"strategy"`
 	// Exhaustive: every schedule was covered. Bound is the preemption
 	// bound of a bounded search (absent when none).
-	Exhaustive  bool    `json:"exhaustive"`
+	Exhaustive bool `json:"exhaustive"`
+	// Reductions names the reductions an exhaustive search ran (none,
+	// or some of sleep, por, sym).
+	Reductions  string  `json:"reductions,omitempty"`
 	Bound       *int    `json:"bound,omitempty"`
 	States      int64   `json:"states"`
 	Transitions int64   `json:"transitions"`
@@ -177,6 +180,9 @@ func ScopeLine(r Report) string {
 		ex = "not exhaustive"
 	}
 	line := fmt.Sprintf("%s: %d states, %d transitions, %.1f ms", ex, r.States, r.Transitions, r.ElapsedMS)
+	if r.Reductions != "" {
+		line += ", reductions " + r.Reductions
+	}
 	if r.OmissionProbability > 0 {
 		line += fmt.Sprintf(", fingerprint omission probability < %.1e", r.OmissionProbability)
 	}

@@ -158,7 +158,7 @@ func ReportJob(j Job, o Settings, done *Searched) (Report, error) {
 	sampled := opts.Strategy != explore.DFS
 	res := done.res
 	if !sampled {
-		r.Exhaustive = res.Exhaustive
+		r.Exhaustive, r.Reductions = res.Exhaustive, res.Reductions
 		r.OmissionProbability, r.BytesPerState = res.OmissionProbability, res.BytesPerState
 		if res.Bound >= 0 {
 			b := res.Bound

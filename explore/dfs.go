@@ -22,6 +22,12 @@ type frame[S any] struct {
 	last        int
 	preempt     int
 	choice      Choice
+	// fp is the state's fingerprint; persist the actors of its persistent
+	// set, when reduced says that it leaves some enabled actor out
+	// (reduce.go).
+	fp      uint64
+	persist uint64
+	reduced bool
 }
 
 // expand computes the alternatives of f's state.
@@ -60,10 +66,14 @@ func actorBit(a int) uint64 {
 // sets (Godefroid 1996) over footprints, for steps that fire without
 // moving the clock; with state caching, a revisited state is explored
 // again only for the actors that slept at the first visit but are awake
-// now, and its stored sleep set shrinks to the intersection.
+// now, and its stored sleep set shrinks to the intersection. With a
+// Reducer model, persistent sets; with a Symmetric one, states are stored
+// as their symmetry class's representative (reduce.go, docs/reductions.md).
 func (e *engine[S]) dfs(ctx context.Context) Result {
 	stop := newStopper(ctx, e.opts)
-	reduce := !e.opts.NoReduction && e.nAct <= 64
+	red := e.newReducer()
+	reduce := red.sleep
+	keepGoing := e.opts.Terminal != nil
 	var fps *visited.Set
 	var exact *visited.Exact
 	if e.opts.Exact {
@@ -73,22 +83,45 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 	}
 	var enc []byte
 	states := int64(0)
-	visit := func(s *S, last, preempt int, sleep uint64) (uint64, bool) {
-		enc = e.m.Encode(s, enc[:0])
+	// key encodes s (its symmetry class's representative) and returns
+	// its fingerprint; store looks the encoding up, or stores it with its
+	// sleep set.
+	key := func(s *S, last, preempt int) uint64 {
+		enc = e.encode(red, s, enc[:0])
 		if e.opts.PreemptionBound >= 0 {
 			enc = append(enc, byte(last), byte(last>>8), byte(preempt), byte(preempt>>8))
 		}
+		fp := visited.Fingerprint(enc)
+		if fp == 0 {
+			fp = 1 // 0 marks a frame that was not stored (transient)
+		}
+		return fp
+	}
+	store := func(fp, sleep uint64) (uint64, bool) {
 		var stored uint64
 		var found bool
+		sleep = red.toCanon(sleep)
 		if exact != nil {
 			stored, found = exact.LookupOrInsert(enc, sleep)
 		} else {
-			stored, found = fps.LookupOrInsert(visited.Fingerprint(enc), sleep)
+			stored, found = fps.LookupOrInsert(fp, sleep)
 		}
 		if !found {
 			states++
 		}
-		return stored, found
+		return red.fromCanon(stored), found
+	}
+	has := func(fp uint64) bool {
+		if exact != nil {
+			return exact.Contains(enc)
+		}
+		return fps.Contains(fp)
+	}
+	// terminal reports a terminal state to the Terminal hook.
+	terminal := func(s *S) {
+		if keepGoing {
+			e.opts.Terminal(e.m.Encode(s, nil), e.canonical(s), e.violated(s, Final, e.all))
+		}
 	}
 	res := Result{Verdict: Holds, Exhaustive: true}
 	// live holds the properties not violated yet; firstPath the schedule
@@ -138,19 +171,23 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 			res.Bound = -1
 		}
 		setProperties(&res, e.props, firstPath, res.Verdict != Unknown)
+		res.Reductions = red.ran().String()
 		return res
 	}
 
 	stack = make([]frame[S], 1, 64)
 	stack[0].s = e.m.Init()
 	stack[0].last = -1
-	if note(e.violated(&stack[0].s, Invariant, live), -1, Choice{}) {
+	if note(e.violated(&stack[0].s, Invariant, live), -1, Choice{}) && !keepGoing {
 		res.Exhaustive = false
 		return finish()
 	}
-	visit(&stack[0].s, -1, 0, 0)
+	stack[0].fp = key(&stack[0].s, -1, 0)
+	store(stack[0].fp, 0)
 	e.expand(&stack[0])
+	e.restrict(red, &stack[0])
 	if len(stack[0].steps) == 0 {
+		terminal(&stack[0].s)
 		note(e.violated(&stack[0].s, Final, live), -1, Choice{})
 		return finish()
 	}
@@ -213,12 +250,27 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		res.Transitions++
 		c.choice, c.last, c.preempt = choice, st.Actor, pre
 
-		if note(e.violated(&c.s, Invariant, live), top, choice) {
+		if note(e.violated(&c.s, Invariant, live), top, choice) && !keepGoing {
 			res.Exhaustive = false
 			return finish()
 		}
-		stored, seen := visit(&c.s, c.last, c.preempt, csleep)
+		// With persistent sets a new child is expanded first: a transient
+		// one (reduce.go) is not stored.
+		fp := key(&c.s, c.last, c.preempt)
+		early := red.por != nil && !has(fp)
+		if early {
+			e.expand(c)
+			if e.transient(red, &stack[top], c) {
+				c.sleep = csleep
+				continue
+			}
+		}
+		stored, seen := store(fp, csleep)
+		c.fp = fp
 		if seen {
+			if cycleProviso(red, stack[:top+1], fp) {
+				e.widen(&stack[top])
+			}
 			awake := stored &^ csleep
 			if !reduce || awake == 0 {
 				stack = stack[:top+1]
@@ -227,9 +279,19 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 			csleep = ^awake
 		}
 		c.sleep = csleep
-		e.expand(c)
+		if !early {
+			e.expand(c)
+		}
+		if !seen {
+			// A revisit explores the actors that slept at the first
+			// visit, persistent set or not (Godefroid 1996, ch. 5: sleep sets with state caching).
+			e.restrict(red, c)
+		} else {
+			c.persist, c.reduced = 0, false
+		}
 		if len(c.steps) == 0 {
-			if note(e.violated(&c.s, Final, live), top, choice) {
+			terminal(&c.s)
+			if note(e.violated(&c.s, Final, live), top, choice) && !keepGoing {
 				res.Exhaustive = false
 				return finish()
 			}

@@ -102,6 +102,12 @@ type Property[S any] struct {
 	// Explain says, in a network engineer's words, why Holds is false for
 	// s (or what holds, when it is true). Called only for stories.
 	Explain func(s *S) string
+	// Reads is the footprint bits an invariant reads (Footprint's bits):
+	// a step that writes none of them cannot change its verdict, which
+	// lets persistent sets leave other actors out (the visibility
+	// condition). Zero means unknown: every step is visible, and
+	// persistent sets are off while the invariant is checked.
+	Reads uint64
 }
 
 // Choice is one decision of the scheduler: which actor's step fired, at

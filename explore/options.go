@@ -11,7 +11,7 @@ type Strategy string
 // Strategies.
 const (
 	// DFS explores every ordering and timing choice depth-first, with a
-	// visited set and sleep-set partial-order reduction.
+	// visited set and the reductions of Options.Reduce.
 	DFS Strategy = "dfs"
 	// PCT runs probabilistic concurrency testing: random actor
 	// priorities with Depth-1 priority change points per run.
@@ -47,8 +47,19 @@ type Options struct {
 	Depth int
 	// Exact keeps whole state encodings instead of 64-bit fingerprints.
 	Exact bool
-	// NoReduction turns sleep sets off (to measure what they save).
+	// NoReduction turns every reduction off (the same as Reduce:
+	// ReduceNone), to measure what they save.
 	NoReduction bool
+	// Reduce chooses the DFS's reductions (zero: all, each where it is
+	// sound); Result.Reductions says which ran.
+	Reduce Reductions
+	// Terminal, when set, is called at every terminal state a DFS reaches
+	// (no step enabled), with the state's encoding, that of its symmetry
+	// class's representative (the same when the model has no Symmetric
+	// actors, whether or not symmetry reduction runs) and the mask of the
+	// final properties violated there; the search then never stops early
+	// at violations. For tests and tools that compare searches.
+	Terminal func(enc, canon []byte, violated uint64)
 	// Horizon: steps whose earliest firing time is after it never fire.
 	Horizon Time
 	// ShrinkBudget bounds the replays spent shrinking a counterexample;
@@ -124,6 +135,9 @@ type Result struct {
 	OmissionProbability float64
 	// BytesPerState is the visited set's memory divided by its states.
 	BytesPerState float64
+	// Reductions names the reductions the DFS ran ("none" for none;
+	// empty for seeded runs).
+	Reductions string
 }
 
 // PropertyResult is one property's verdict in a check.

@@ -78,7 +78,8 @@ Exit status: 0 when every verdict matches its expectation, 1 otherwise,
 	f.StringVar(&o.format, "format", "text", "output `FORMAT`: text, json, or html (one page: a timeline of every story; with no scenario, the matrix, each cell linking to its story)")
 	f.StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	f.BoolVar(&o.Exact, "exact", false, "store whole states instead of 64-bit fingerprints (small scenarios)")
-	f.BoolVar(&o.NoReduction, "no-reduction", false, "turn partial-order reduction off")
+	f.BoolVar(&o.NoReduction, "no-reduction", false, "turn every reduction off (the same as --reduce=none)")
+	f.Var(reduceFlag{&o.Reduce}, "reduce", "dfs reductions `R`: none, all, or a comma-separated list of sleep (sleep sets), por (persistent sets), sym (symmetry); each runs only where it is sound (default: all)")
 	f.BoolVar(&o.matrix, "matrix", false, "print a scenario x profile matrix")
 	return cmd
 }
@@ -218,3 +219,24 @@ func commandLine(cmd *cobra.Command, args []string) string {
 	})
 	return strings.Join(parts, " ")
 }
+
+// reduceFlag is --reduce: explore.ParseReductions's names.
+type reduceFlag struct{ r *explore.Reductions }
+
+func (f reduceFlag) String() string {
+	if f.r == nil || *f.r == 0 {
+		return "all"
+	}
+	return f.r.String()
+}
+
+func (f reduceFlag) Set(s string) error {
+	r, err := explore.ParseReductions(s)
+	if err != nil {
+		return err
+	}
+	*f.r = r
+	return nil
+}
+
+func (reduceFlag) Type() string { return "reductions" }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"raceroute/explore"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -186,5 +189,66 @@ func TestBareIsCheckAll(t *testing.T) {
 	}
 	if want := defaultCheckOptions(true); !reflect.DeepEqual(got, want) {
 		t.Fatalf("check --all runs with %+v, the bare command with %+v", got, want)
+	}
+}
+
+// --reduce takes explore.ParseReductions's names; a bad one is bad input.
+func TestReduceFlag(t *testing.T) {
+	for _, tc := range []struct {
+		arg  string
+		want explore.Reductions
+		err  bool
+	}{
+		{"", 0, false}, {"--reduce=none", explore.ReduceNone, false}, {"--reduce=por,sym", explore.ReducePOR | explore.ReduceSymmetry, false},
+		{"--reduce=all", explore.ReduceAll, false}, {"--reduce=fast", 0, true},
+	} {
+		var got checkOptions
+		cmd := newCheckCmdWith(func(_ *cobra.Command, _ []string, o checkOptions) error {
+			got = o
+			return nil
+		})
+		args := []string{"babeld-two-flows"}
+		if tc.arg != "" {
+			args = append(args, tc.arg)
+		}
+		cmd.SetArgs(args)
+		cmd.SetOut(io.Discard)
+		cmd.SetErr(io.Discard)
+		err := cmd.Execute()
+		if (err != nil) != tc.err {
+			t.Errorf("%q: error %v", tc.arg, err)
+			continue
+		}
+		if err == nil && got.Reduce != tc.want {
+			t.Errorf("%q: Reduce %v, want %v", tc.arg, got.Reduce, tc.want)
+		}
+	}
+}
+
+// The JSON report says which reductions ran, and --reduce=none changes
+// the states, not the verdict.
+func TestReportSaysReductions(t *testing.T) {
+	states := map[string]int64{}
+	for _, tc := range []struct{ flag, want string }{{"--reduce=all", "sleep,por"}, {"--reduce=none", "none"}, {"--reduce=sleep", "sleep"}} {
+		code, out, errs := runCLI(t, "check", "babeld-two-flows", "--kernel", "linux-3.16", "--format", "json", tc.flag)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", tc.flag, code, errs)
+		}
+		var r struct {
+			Verdict    string `json:"verdict"`
+			Reductions string `json:"reductions"`
+			States     int64  `json:"states"`
+		}
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("%s: %v\n%s", tc.flag, err, out)
+		}
+		if r.Reductions != tc.want || r.Verdict != "violated" {
+			t.Errorf("%s: %+v, want reductions %s, violated", tc.flag, r, tc.want)
+			continue
+		}
+		states[tc.flag] = r.States
+	}
+	if states["--reduce=all"] >= states["--reduce=none"] {
+		t.Errorf("states: %v", states)
 	}
 }

@@ -85,6 +85,21 @@ func (v *Set) LookupOrInsert(fp, sleep uint64) (stored uint64, found bool) {
 	}
 }
 
+// Contains reports whether fp is stored, storing nothing.
+func (v *Set) Contains(fp uint64) bool {
+	if fp == 0 {
+		fp = 1
+	}
+	for i := fp & v.mask; ; i = (i + 1) & v.mask {
+		switch v.slots[i].key {
+		case fp:
+			return true
+		case 0:
+			return false
+		}
+	}
+}
+
 func (v *Set) grow() {
 	old := v.slots
 	v.slots = make([]vslot, len(old)*2)
@@ -118,6 +133,12 @@ func NewExact() *Exact { return &Exact{m: make(map[string]uint64)} }
 
 // Bytes estimates the memory the set holds.
 func (e *Exact) Bytes() int { return e.bytes }
+
+// Contains reports whether enc is stored, storing nothing.
+func (e *Exact) Contains(enc []byte) bool {
+	_, ok := e.m[string(enc)]
+	return ok
+}
 
 // LookupOrInsert is Set.LookupOrInsert for a whole encoding.
 func (e *Exact) LookupOrInsert(enc []byte, sleep uint64) (uint64, bool) {

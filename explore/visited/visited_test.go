@@ -76,3 +76,21 @@ func TestFingerprintIsStable(t *testing.T) {
 		seen[fp] = s
 	}
 }
+
+func TestContainsStoresNothing(t *testing.T) {
+	v := New()
+	e := NewExact()
+	for i := uint64(0); i < 5000; i++ {
+		if v.Contains(i*0x9e3779b97f4a7c15) || e.Contains([]byte{byte(i), byte(i >> 8)}) {
+			t.Fatalf("%d: found before it was stored", i)
+		}
+		v.LookupOrInsert(i*0x9e3779b97f4a7c15, 0)
+		e.LookupOrInsert([]byte{byte(i), byte(i >> 8)}, 0)
+		if !v.Contains(i*0x9e3779b97f4a7c15) || !e.Contains([]byte{byte(i), byte(i >> 8)}) {
+			t.Fatalf("%d: not found once stored", i)
+		}
+	}
+	if v.Len() != 5000 {
+		t.Errorf("Len %d, want 5000", v.Len())
+	}
+}

@@ -51,17 +51,21 @@ func family(tb testing.TB, p profile.Profile, k, m int) explore.Checker {
 }
 
 // BenchmarkExhaustive reports, per (k, m) on linux-3.16, states per
-// second, bytes per stored state and the time to an exhaustive verdict.
+// second, bytes per stored state and the time to an exhaustive verdict:
+// por=false without reductions, por=true with sleep sets alone (both
+// store every state), por=all with every reduction (persistent sets,
+// symmetry and sleep sets: fewer states). bench/explorer-vs-spin.sh
+// compares them with Spin.
 func BenchmarkExhaustive(b *testing.B) {
 	p, _ := profile.Lookup("linux-3.16")
 	for _, km := range [][2]int{{1, 1}, {2, 2}, {3, 2}, {4, 2}, {4, 3}} {
 		k, m := km[0], km[1]
-		for _, por := range []bool{true, false} {
-			name := fmt.Sprintf("k=%d/m=%d/por=%v", k, m, por)
+		for _, por := range []string{"true", "false", "all"} {
+			name := fmt.Sprintf("k=%d/m=%d/por=%s", k, m, por)
 			b.Run(name, func(b *testing.B) {
 				c := family(b, p, k, m)
 				opts := explore.DefaultOptions()
-				opts.NoReduction = !por
+				opts.Reduce = map[string]explore.Reductions{"true": explore.ReduceSleep, "false": explore.ReduceNone, "all": explore.ReduceAll}[por]
 				opts.Budget = 5 * time.Minute
 				var res explore.Result
 				for i := 0; i < b.N; i++ {

@@ -180,6 +180,9 @@ type Model struct {
 	x         *excModel
 	treeCache bool
 	nh        nhTable // nexthop objects (nexthops.go); empty without them
+	// groups lists the interchangeable actors (reduce.go), two or more
+	// each.
+	groups [][]int
 }
 
 type actorInfo struct {
@@ -190,6 +193,8 @@ type actorInfo struct {
 	kind    uint8 // 0 agents and flows; kindICMP, kindGC (exc.go)
 	msg     int   // kindICMP: index into x.msgs
 	gc      GCRun // kindGC
+	// future[pc] is what an agent's ops from pc on write (reduce.go).
+	future []uint64
 }
 
 type opInfo struct {
@@ -396,6 +401,7 @@ func New(cfg Config) (*Model, error) {
 	for i := range cfg.ICMP {
 		m.icmpWhole(&m.init, icmps+i)
 	}
+	m.initReduction()
 	return m, nil
 }
 

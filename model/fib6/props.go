@@ -225,6 +225,7 @@ func (m *Model) NoGap(table uint32, prefix netip.Prefix) (explore.Property[State
 		Name:  "no-gap",
 		Kind:  explore.Invariant,
 		Holds: routed,
+		Reads: 1 << uint(n), // the routes of n only
 		Explain: func(s *State) string {
 			if routed(s) {
 				return fmt.Sprintf("%s holds a route at every step", prefix)

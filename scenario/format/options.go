@@ -26,6 +26,8 @@ type Overrides struct {
 	PreemptionBound *int
 	Exact           bool
 	NoReduction     bool
+	// Reduce is the DFS's reductions (zero: the default).
+	Reduce explore.Reductions
 }
 
 // Strategy is the strategy a check of sc runs with o: the command line's,
@@ -47,7 +49,7 @@ func (sc *Scenario) Options(o Overrides) explore.Options {
 	set := sc.Check
 	opts := explore.DefaultOptions()
 	opts.Strategy = sc.Strategy(o)
-	opts.Seed, opts.Exact, opts.NoReduction = o.Seed, o.Exact, o.NoReduction
+	opts.Seed, opts.Exact, opts.NoReduction, opts.Reduce = o.Seed, o.Exact, o.NoReduction, o.Reduce
 	switch {
 	case o.PreemptionBound != nil:
 		opts.PreemptionBound = *o.PreemptionBound

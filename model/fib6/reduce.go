@@ -1,0 +1,160 @@
+package fib6
+
+import (
+	"slices"
+
+	"raceroute/explore"
+)
+
+// The model's side of the explorer's reductions: each actor's footprint
+// for the rest of its run (persistent sets), and the interchangeable
+// actors (symmetry). Both are read off the prefix tree once, when the
+// model is built: an agent's ops write their nodes and every node below
+// them (fib6_add()/fib6_del() and the clone pruning they do); a flow
+// reads the nodes covering its destination and, on clone-on-lookup
+// kernels, writes its /128. A flow to a /80 no agent touches is so
+// independent of every agent's op.
+
+// initReduction computes the agents' futures and the groups of
+// interchangeable actors.
+func (m *Model) initReduction() {
+	all := m.allNodes()
+	for a := range m.actors {
+		ai := &m.actors[a]
+		if ai.dst >= 0 || ai.kind != 0 {
+			continue
+		}
+		ai.future = make([]uint64, len(ai.ops)+1)
+		for pc := len(ai.ops) - 1; pc >= 0; pc-- {
+			n := ai.ops[pc].node
+			w := uint64(1)<<uint(n) | m.u.Nodes[n].DescMask
+			if ai.ops[pc].op.Kind.isNexthop() {
+				// a nexthop object's change or delete reaches every route
+				// that uses it (the step's footprint, Pending)
+				w = all
+			}
+			ai.future[pc] = ai.future[pc+1] | w
+		}
+	}
+	// Actors are interchangeable when they run the same program: flows
+	// with the same destination and packets, agents with the same ops.
+	// Nothing in a State names an actor but its own PC, Reg, Tries and
+	// Sent, so renaming them is an automorphism of the model. ICMP and GC
+	// actors (exc.go) are never grouped: their messages differ in what
+	// the actor does not show (mtu, target).
+	same := func(a, b *actorInfo) bool {
+		return a.kind == 0 && b.kind == 0 && a.dst == b.dst && a.packets == b.packets && slices.EqualFunc(a.ops, b.ops, sameOp)
+	}
+	grouped := make([]bool, len(m.actors))
+	for a := range m.actors {
+		if grouped[a] {
+			continue
+		}
+		g := []int{a}
+		for b := a + 1; b < len(m.actors); b++ {
+			if !grouped[b] && same(&m.actors[a], &m.actors[b]) {
+				g = append(g, b)
+				grouped[b] = true
+			}
+		}
+		if len(g) > 1 {
+			m.groups = append(m.groups, g)
+		}
+	}
+}
+
+// Future returns what actor a can still read and write from s on: an
+// agent, the nodes of its remaining ops and everything below them; an
+// unfinished flow, the path to its destination (fib6_lookup()) and its
+// /128 (the clone's fib6_add()).
+func (m *Model) Future(s *State, a int) explore.Footprint {
+	ai := &m.actors[a]
+	switch ai.kind {
+	case kindGC:
+		// one run after every other actor, over every table (excStep)
+		if s.PC[a] != 0 {
+			return explore.Footprint{}
+		}
+		return explore.Footprint{Write: m.allNodes()}
+	case kindICMP:
+		// the lookup reads the path, the insert writes the /128 or the
+		// matched route's exception table (excStep): any node on the path
+		if s.PC[a] == 0 && s.Sent[a] > 0 {
+			return explore.Footprint{}
+		}
+		d := &m.u.Dsts[ai.dst]
+		return explore.Footprint{Read: d.Mask, Write: d.Mask | 1<<uint(d.Node)}
+	}
+	if ai.dst < 0 {
+		pc := min(int(s.PC[a]), len(ai.ops))
+		return explore.Footprint{Write: ai.future[pc]}
+	}
+	if s.PC[a] == 0 && int(s.Sent[a]) >= ai.packets {
+		return explore.Footprint{}
+	}
+	d := &m.u.Dsts[ai.dst]
+	f := explore.Footprint{Read: d.Mask}
+	if m.p.ClonesOnLookup() {
+		f.Write = 1 << uint(d.Node)
+	}
+	return f
+}
+
+// allNodes is the footprint of a step that may touch every node.
+func (m *Model) allNodes() uint64 { return 1<<uint(len(m.u.Nodes)) - 1 }
+
+// sameOp reports whether two ops of agents are the same op.
+func sameOp(x, y opInfo) bool {
+	return x.node == y.node && x.route == y.route && x.op.Kind == y.op.Kind && x.op.Route == y.op.Route && x.op.Nexthop.Same(y.op.Nexthop)
+}
+
+// Interchangeable reports whether two actors run the same program.
+func (m *Model) Interchangeable() bool { return len(m.groups) > 0 }
+
+// Canonicalize sorts the local states (PC, Reg, Tries, Sent) of each
+// group of interchangeable actors, and sets perm[a] to the actor whose
+// place actor a takes.
+func (m *Model) Canonicalize(s *State, perm []int) {
+	for a := range perm {
+		perm[a] = a
+	}
+	// key: the local state above the actor's rank in its group, so that
+	// sorting keys sorts the actors too.
+	var keys [MaxActors]uint64
+	for _, g := range m.groups {
+		k := keys[:len(g)]
+		for i, a := range g {
+			k[i] = uint64(s.PC[a])<<40 | uint64(s.Reg[a])<<32 | uint64(s.Tries[a])<<24 | uint64(s.Sent[a])<<16 | uint64(i)
+		}
+		slices.Sort(k)
+		for i, a := range g {
+			perm[g[k[i]&0xffff]] = a
+			s.PC[a], s.Reg[a], s.Tries[a], s.Sent[a] = uint8(k[i]>>40), uint8(k[i]>>32), uint8(k[i]>>24), uint8(k[i]>>16)
+		}
+	}
+}
+
+// Twins returns the actors of set with a lower-numbered interchangeable
+// actor of set in the same local state.
+func (m *Model) Twins(s *State, set uint64) uint64 {
+	var tw uint64
+	for _, g := range m.groups {
+		for i, a := range g {
+			if set&(1<<uint(a)) == 0 {
+				continue
+			}
+			for _, b := range g[:i] {
+				if set&(1<<uint(b)) != 0 && s.PC[a] == s.PC[b] && s.Reg[a] == s.Reg[b] && s.Tries[a] == s.Tries[b] && s.Sent[a] == s.Sent[b] {
+					tw |= 1 << uint(a)
+					break
+				}
+			}
+		}
+	}
+	return tw
+}
+
+var (
+	_ explore.Reducer[State]   = (*Model)(nil)
+	_ explore.Symmetric[State] = (*Model)(nil)
+)
