@@ -69,7 +69,8 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 	if e.opts.Exact {
 		exact = visited.NewExact()
 	} else {
-		fps = visited.New()
+		fps = visited.NewSet(visited.Config{Sleep: reduce, Expect: e.opts.ExpectStates})
+		defer fps.Free()
 	}
 	var enc []byte
 	states := int64(0)
@@ -126,7 +127,7 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 			if exact != nil {
 				res.BytesPerState = float64(exact.Bytes()) / float64(states)
 			} else {
-				res.BytesPerState = float64(fps.Bytes()) / float64(states)
+				res.BytesPerState = float64(fps.PeakBytes()) / float64(states)
 				n := float64(states)
 				res.OmissionProbability = math.Min(1, n*n/math.Exp2(65))
 			}

@@ -45,6 +45,9 @@ type Options struct {
 	PreemptionBound int
 	// Depth is PCT's bug depth d (d-1 priority change points); default 3.
 	Depth int
+	// ExpectStates, when > 0, pre-sizes the visited set for that many
+	// states, so that it need not grow during the search.
+	ExpectStates int64
 	// Exact keeps whole state encodings instead of 64-bit fingerprints.
 	Exact bool
 	// NoReduction turns sleep sets off (to measure what they save).
@@ -122,7 +125,8 @@ type Result struct {
 	// OmissionProbability bounds the chance that fingerprint collisions
 	// hid a state (hash compaction, as Spin reports it); 0 in exact mode.
 	OmissionProbability float64
-	// BytesPerState is the visited set's memory divided by its states.
+	// BytesPerState is the visited set's peak memory (growth included)
+	// divided by its states.
 	BytesPerState float64
 }
 
