@@ -21,9 +21,9 @@ import (
 // where the kernel allows, and unmapped as soon as they are replaced:
 // call Free when done (a cleanup frees them if a Set is dropped without).
 //
-// A Set made with Config.Concurrent also takes InsertConcurrent from many
-// goroutines at once; it then grows only in Grow, which the caller runs
-// while no goroutine inserts.
+// A Set made with Config.Concurrent also takes InsertConcurrent and
+// Finish from many goroutines at once; it then grows only in Grow, which
+// the caller runs while no goroutine inserts.
 type Set struct {
 	dir   []*segment
 	depth uint // len(dir) == 1<<depth
@@ -92,11 +92,8 @@ func NewSet(cfg Config) *Set {
 func (v *Set) newSegment(slots uint64, local uint) *segment {
 	sg := &segment{w: v.mem.alloc(int(slots << v.shift)), mask: slots - 1, local: local}
 	if v.conc && v.shift == 1 {
-		// A sleep set not stored yet reads as "everything asleep", so
-		// that a state found between another worker's key and its sleep
-		// set is explored again for every awake actor (safe), not pruned.
 		for i := 1; i < len(sg.w); i += 2 {
-			sg.w[i] = ^uint64(0)
+			sg.w[i] = Unfinished
 		}
 	}
 	return sg
@@ -139,12 +136,22 @@ func (v *Set) LookupOrInsert(fp, sleep uint64) (stored uint64, found bool) {
 	}
 }
 
-// InsertConcurrent is LookupOrInsert for a Set made with
-// Config.Concurrent, safe from many goroutines. It does not grow the
-// table: ok is false, and nothing is stored, when fp's segment is too
-// full; the caller then runs Grow with every inserter stopped, and tries
-// again. GrowPending tells when to grow before that happens.
-func (v *Set) InsertConcurrent(fp, sleep uint64) (stored uint64, found, ok bool) {
+// Unfinished is the sleep set InsertConcurrent reports for a state no
+// exploration has finished yet.
+const Unfinished = ^uint64(0)
+
+// InsertConcurrent stores fp if it is new, safe from many goroutines of a
+// Set made with Config.Concurrent. Unlike LookupOrInsert it stores no
+// sleep set: a state's entry holds the intersection of the sleep sets of
+// the explorations of it that have finished (Finish), Unfinished until
+// one has, so that a worker never relies on another's exploration still
+// under way (two such could each rely on the other, and lose states).
+//
+// It does not grow the table: ok is false, and nothing is looked up,
+// when fp's segment is too full; the caller then runs Grow with every
+// inserter stopped, and tries again. GrowPending tells when to grow
+// before that happens.
+func (v *Set) InsertConcurrent(fp uint64) (stored uint64, found, ok bool) {
 	if fp == 0 {
 		fp = 1
 	}
@@ -160,9 +167,6 @@ func (v *Set) InsertConcurrent(fp, sleep uint64) (stored uint64, found, ok bool)
 		p := &w[i<<sh]
 		k := atomic.LoadUint64(p)
 		if k == 0 && atomic.CompareAndSwapUint64(p, 0, fp) {
-			if sh == 1 {
-				atomic.AndUint64(&w[i<<1+1], sleep)
-			}
 			if n := sg.n.Add(1); uint64(n)*4 > slots*3 {
 				v.pending.Store(true)
 			}
@@ -173,11 +177,33 @@ func (v *Set) InsertConcurrent(fp, sleep uint64) (stored uint64, found, ok bool)
 		}
 		if k == fp {
 			if sh == 1 {
-				stored = atomic.AndUint64(&w[i<<1+1], sleep)
+				stored = atomic.LoadUint64(&w[i<<1+1])
 			}
 			return stored, true, true
 		}
 		i = (i + 1) & sg.mask
+	}
+}
+
+// Finish records that an exploration of fp with sleep set sleep has
+// finished: the stored set becomes its intersection with sleep. fp must
+// have been inserted; in a Set without sleep sets Finish does nothing.
+func (v *Set) Finish(fp, sleep uint64) {
+	if v.shift == 0 {
+		return
+	}
+	if fp == 0 {
+		fp = 1
+	}
+	sg := v.segmentOf(fp)
+	for i := fp & sg.mask; ; i = (i + 1) & sg.mask {
+		switch atomic.LoadUint64(&sg.w[i<<1]) {
+		case fp:
+			atomic.AndUint64(&sg.w[i<<1+1], sleep)
+			return
+		case 0:
+			return
+		}
 	}
 }
 
@@ -291,4 +317,19 @@ func (v *Set) Len() int64 {
 func (v *Set) Free() {
 	v.mem.freeAll()
 	v.dir, v.depth = nil, 0
+}
+
+// Each calls f with every fingerprint stored (0 stands for itself and 1,
+// see LookupOrInsert), in no particular order.
+func (v *Set) Each(f func(fp uint64)) {
+	for i, sg := range v.dir {
+		if i > 0 && sg == v.dir[i-1] {
+			continue
+		}
+		for j := uint64(0); j <= sg.mask; j++ {
+			if fp := sg.w[j<<v.shift]; fp != 0 {
+				f(fp)
+			}
+		}
+	}
 }

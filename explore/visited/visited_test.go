@@ -140,8 +140,9 @@ func TestExpectPresizes(t *testing.T) {
 }
 
 // Workers inserting overlapping keys at once: each key is new to exactly
-// one of them, sleep sets are intersected, and growth at safe points
-// keeps every key.
+// one of them, a key reads Unfinished until an exploration of it
+// finishes, finished sleep sets are intersected, and growth at safe
+// points keeps every key.
 func TestConcurrentInsert(t *testing.T) {
 	s := NewSet(Config{Sleep: true, Concurrent: true})
 	defer s.Free()
@@ -149,40 +150,42 @@ func TestConcurrentInsert(t *testing.T) {
 	var world sync.RWMutex
 	fresh := make([]int64, workers)
 	var wg sync.WaitGroup
+	safePoint := func() {
+		world.RUnlock()
+		world.Lock()
+		if s.GrowPending() {
+			s.Grow()
+		}
+		world.Unlock()
+		world.RLock()
+	}
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			world.RLock()
+			defer world.RUnlock()
 			for j := uint64(0); j < n; j++ {
 				i := (j*uint64(w+1)*7919)%n + 1 // each worker its own order
 				for {
-					_, found, ok := s.InsertConcurrent(key(i), 1<<uint(w)|1<<8)
-					if ok {
-						if !found {
-							fresh[w]++
-						}
-						break
+					stored, found, ok := s.InsertConcurrent(key(i))
+					if !ok {
+						safePoint()
+						continue
 					}
-					world.RUnlock()
-					world.Lock()
-					if s.GrowPending() {
-						s.Grow()
+					if !found {
+						fresh[w]++
 					}
-					world.Unlock()
-					world.RLock()
+					if found && stored != Unfinished && stored&(1<<8) == 0 {
+						t.Errorf("key %d: stored %#x lacks the bit every finish keeps", i, stored)
+					}
+					s.Finish(key(i), 1<<uint(w)|1<<8)
+					break
 				}
 				if j%256 == 0 && s.GrowPending() {
-					world.RUnlock()
-					world.Lock()
-					if s.GrowPending() {
-						s.Grow()
-					}
-					world.Unlock()
-					world.RLock()
+					safePoint()
 				}
 			}
-			world.RUnlock()
 		}()
 	}
 	wg.Wait()
@@ -194,9 +197,15 @@ func TestConcurrentInsert(t *testing.T) {
 		t.Fatalf("%d keys new to some worker, %d stored; want %d", total, s.Len(), n)
 	}
 	for i := uint64(1); i <= n; i++ {
-		stored, found := s.LookupOrInsert(key(i), ^uint64(0))
-		if !found || stored != 1<<8 {
+		stored, found, ok := s.InsertConcurrent(key(i))
+		if !ok || !found || stored != 1<<8 {
 			t.Fatalf("key %d: stored %#x found %v, want the intersection %#x", i, stored, found, 1<<8)
 		}
+	}
+	if stored, found, _ := s.InsertConcurrent(key(n + 1)); found || stored != 0 {
+		t.Fatalf("a new key: stored %#x found %v", stored, found)
+	}
+	if stored, _, _ := s.InsertConcurrent(key(n + 1)); stored != Unfinished {
+		t.Fatalf("a key not finished reads %#x, want Unfinished", stored)
 	}
 }
