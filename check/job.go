@@ -28,6 +28,13 @@ type Settings struct {
 	BoundSet    bool
 	Exact       bool
 	NoReduction bool
+	// Workers, Shard, Swarm and MaxStates go to explore.Options (see
+	// there); Fingerprints, when set, is a directory where each sharded
+	// search writes its visited fingerprints (shard.go).
+	Workers      int
+	Shard, Swarm explore.Part
+	MaxStates    int64
+	Fingerprints string
 }
 
 // InputError is an error in what was given (a scenario that does not

@@ -21,6 +21,8 @@ type Searched struct {
 	stats explore.SampleStats
 	// shrunk holds each violated property's shrunk schedule (seeded runs).
 	shrunk map[string][]explore.Choice
+	// fingerprints is the file a shard's fingerprints went to.
+	fingerprints string
 }
 
 // SearchKey identifies a search: the scenario variant and the settings
@@ -101,10 +103,10 @@ func Search(ctx context.Context, j Job, o Settings, budget time.Duration, prog *
 	}
 	opts := j.Scenario.Options(ov)
 	opts.Progress = prog.Update
+	o.apply(&opts)
 	d := &Searched{shrunk: map[string][]explore.Choice{}}
 	if opts.Strategy == explore.DFS {
-		d.res = c.Check(ctx, opts)
-		return d, nil
+		return d, o.checkSharded(ctx, j, c, opts, d)
 	}
 	d.res, d.stats = c.Sample(ctx, opts)
 	for _, pr := range d.res.Properties {
@@ -126,6 +128,7 @@ func ReportJob(j Job, o Settings, done *Searched) (Report, error) {
 		return Report{}, inputError(err)
 	}
 	opts := j.Scenario.Options(ov)
+	o.apply(&opts)
 	expected, rule, err := j.Variant.Expected(j.Profile)
 	if err != nil {
 		return Report{}, inputError(fmt.Errorf("%s: %w", j.Scenario.FullName(j.Variant), err))
@@ -195,6 +198,7 @@ func ReportJob(j Job, o Settings, done *Searched) (Report, error) {
 	if r.Counterexample == nil {
 		r.Explanation = verdictScope(r)
 	}
+	o.describe(&r, j, opts, done)
 	r.Match = Matches(r)
 	return r, nil
 }

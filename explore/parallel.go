@@ -64,7 +64,9 @@ type psearch[S any] struct {
 	next    atomic.Int64
 	workers []*pworker[S]
 	prefix  int64 // states up to the split depth
-	depth   int
+	// prefixTransitions are the transitions fired up to it.
+	prefixTransitions int64
+	depth             int
 }
 
 // pworker is one worker's own counters and stack, apart from the others'.
@@ -86,7 +88,7 @@ func (p *psearch[S]) states() int64 {
 }
 
 func (p *psearch[S]) transitions() int64 {
-	var n int64
+	n := p.prefixTransitions
 	for _, w := range p.workers {
 		n += w.transitions.Load()
 	}
@@ -225,6 +227,7 @@ func (p *psearch[S]) split(stop *stopper, want int) bool {
 						}
 						c := node[S]{s: n.s, last: st.Actor, preempt: pre}
 						e.m.Fire(&c.s, st, at, o, nil)
+						p.prefixTransitions++
 						choice := Choice{Actor: st.Actor, At: at, Outcome: o}
 						path := func() []Choice { return extend(n.path, choice) }
 						if m := e.violated(&c.s, Invariant, p.live.Load()); m != 0 && p.note(m, path) {
