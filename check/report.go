@@ -47,12 +47,15 @@ type Report struct {
 	CILow       *float64 `json:"ci95_low,omitempty"`
 	CIHigh      *float64 `json:"ci95_high,omitempty"`
 	// OmissionProbability bounds the chance that hash compaction hid a
-	// state; BytesPerState is the visited set's memory per state.
+	// state; BytesPerState is the visited set's memory per state, at the
+	// most it held (growth included).
 	OmissionProbability float64 `json:"omission_probability,omitempty"`
 	BytesPerState       float64 `json:"bytes_per_state,omitempty"`
 	// Part says what part of the space a shard or a swarm member covered,
 	// and what merge-results needs to combine it (shard.go).
 	Part *Part `json:"part,omitempty"`
+	// Workers is the number of goroutines of a parallel search.
+	Workers int `json:"workers,omitempty"`
 	// Merged says how merge-results combined the parts into this report.
 	Merged      *Merged `json:"merged,omitempty"`
 	Explanation string  `json:"explanation"`
@@ -189,7 +192,13 @@ func ScopeLine(r Report) string {
 	if r.Part != nil {
 		ex = r.Part.name() + ", " + ex
 	}
+	if r.Workers > 1 {
+		ex += fmt.Sprintf(" (%d workers)", r.Workers)
+	}
 	line := fmt.Sprintf("%s: %d states, %d transitions, %.1f ms", ex, r.States, r.Transitions, r.ElapsedMS)
+	if r.BytesPerState > 0 {
+		line += fmt.Sprintf(", %.1f bytes/state (the visited set at its peak)", r.BytesPerState)
+	}
 	if r.OmissionProbability > 0 {
 		line += fmt.Sprintf(", fingerprint omission probability < %.1e", r.OmissionProbability)
 	}

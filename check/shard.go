@@ -119,6 +119,9 @@ func (o Settings) checkSharded(ctx context.Context, j Job, c explore.Checker, op
 // describe fills a part's report.
 func (o Settings) describe(r *Report, j Job, opts explore.Options, done *Searched) {
 	res := done.res
+	if res.Workers > 1 {
+		r.Workers = res.Workers
+	}
 	switch {
 	case opts.Shard.Count > 1:
 		r.Part = &Part{Kind: shardKind, Index: opts.Shard.Index, Count: opts.Shard.Count, Search: searchID(j, opts),

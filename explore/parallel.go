@@ -74,6 +74,7 @@ type pworker[S any] struct {
 	states, transitions atomic.Int64
 	stack               []frame[S]
 	fps, claims         []uint64
+	slots               []visited.Slot
 	enc                 []byte
 	rng                 *rand.Rand // swarm: the order of alternatives
 	_                   [64]byte
@@ -109,18 +110,18 @@ func (p *psearch[S]) key(s *S, last, preempt int, enc []byte) []byte {
 // held for reading). A key found reports the intersection of the sleep
 // sets of the explorations of it that have finished (visited.Unfinished
 // while none has); finish records one.
-func (p *psearch[S]) insert(enc []byte) (fp, stored uint64, found bool) {
+func (p *psearch[S]) insert(enc []byte) (at visited.Slot, fp, stored uint64, found bool) {
 	if p.exact != nil {
 		p.exMu.Lock()
 		defer p.exMu.Unlock()
 		_, found = p.exact.LookupOrInsert(enc, 0)
-		return 0, 0, found
+		return at, 0, 0, found
 	}
 	fp = visited.Fingerprint(enc)
 	for {
-		stored, found, ok := p.fps.InsertConcurrent(fp)
+		at, stored, found, ok := p.fps.InsertConcurrent(fp)
 		if ok {
-			return fp, stored, found
+			return at, fp, stored, found
 		}
 		p.safePoint()
 	}
@@ -128,9 +129,9 @@ func (p *psearch[S]) insert(enc []byte) (fp, stored uint64, found bool) {
 
 // finish records that an exploration of fp with sleep set sleep has
 // finished.
-func (p *psearch[S]) finish(fp, sleep uint64) {
+func (p *psearch[S]) finish(at visited.Slot, fp, sleep uint64) {
 	if p.fps != nil {
-		p.fps.Finish(fp, sleep)
+		p.fps.Finish(at, fp, sleep)
 	}
 }
 
@@ -193,8 +194,8 @@ func (p *psearch[S]) split(stop *stopper, want int) bool {
 	}
 	var enc []byte
 	enc = p.key(&root.s, -1, 0, enc)
-	fp, _, _ := p.insert(enc)
-	p.finish(fp, 0)
+	at, fp, _, _ := p.insert(enc)
+	p.finish(at, fp, 0)
 	p.prefix = 1
 	level := []node[S]{root}
 	var buf []Step
@@ -234,13 +235,13 @@ func (p *psearch[S]) split(stop *stopper, want int) bool {
 							return false
 						}
 						enc = p.key(&c.s, c.last, c.preempt, enc)
-						fp, _, seen := p.insert(enc)
+						at, fp, _, seen := p.insert(enc)
 						if seen {
 							continue
 						}
 						// Explored here, or below with no sleep set by its
 						// owner: a claim that rests only on what lies below.
-						p.finish(fp, 0)
+						p.finish(at, fp, 0)
 						p.prefix++
 						if e.opts.MaxStates > 0 && p.prefix >= e.opts.MaxStates {
 							p.unknown.Store(true)
@@ -312,8 +313,8 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 	// fps and claims hold, per stack frame, the state's fingerprint and
 	// the sleep set its exploration is recorded with when it finishes.
 	w.enc = p.key(&root.s, root.last, root.preempt, w.enc)
-	fps, claims := append(w.fps[:0], visited.Fingerprint(w.enc)), append(w.claims[:0], 0)
-	defer func() { w.fps, w.claims = fps[:0], claims[:0] }()
+	fps, claims, slots := append(w.fps[:0], visited.Fingerprint(w.enc)), append(w.claims[:0], 0), append(w.slots[:0], visited.Slot{})
+	defer func() { w.fps, w.claims, w.slots = fps[:0], claims[:0], slots[:0] }()
 	f := &stack[0]
 	f.s, f.last, f.preempt, f.sleep = root.s, root.last, root.preempt, 0
 	p.expand(w, f)
@@ -326,8 +327,15 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 			return append(pp, extra)
 		}
 	}
+	// Counted here and published every 256 steps (and at the end), not
+	// with an atomic add per transition.
+	var states, transitions int64
+	defer func() { w.states.Add(states); w.transitions.Add(transitions) }()
 	for iter := 0; len(stack) > 0; iter++ {
 		if iter&255 == 0 {
+			w.states.Add(states)
+			w.transitions.Add(transitions)
+			states, transitions = 0, 0
 			if p.halt.Load() || p.unknown.Load() {
 				return
 			}
@@ -347,7 +355,7 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 		f := &stack[top]
 		if f.next >= len(f.alts) {
 			if p.reduce && top > 0 {
-				p.finish(fps[top], claims[top])
+				p.finish(slots[top], fps[top], claims[top])
 			}
 			stack = stack[:top]
 			continue
@@ -391,17 +399,17 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 		c := &stack[top+1]
 		c.s = f.s
 		e.m.Fire(&c.s, st, a.at, int(a.outcome), nil)
-		w.transitions.Add(1)
+		transitions++
 		c.choice, c.last, c.preempt = choice, st.Actor, pre
 		if m := e.violated(&c.s, Invariant, p.live.Load()); m != 0 && p.note(m, path(top, choice)) {
 			return
 		}
 		w.enc = p.key(&c.s, c.last, c.preempt, w.enc)
-		fp, stored, seen := p.insert(w.enc)
+		at, fp, stored, seen := p.insert(w.enc)
 		claim := csleep
 		switch {
 		case !seen:
-			w.states.Add(1)
+			states++
 		case !p.reduce:
 			stack = stack[:top+1]
 			continue
@@ -419,14 +427,14 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 			csleep = ^awake
 		}
 		c.sleep = csleep
-		fps, claims = append(fps[:top+1], fp), append(claims[:top+1], claim)
+		fps, claims, slots = append(fps[:top+1], fp), append(claims[:top+1], claim), append(slots[:top+1], at)
 		p.expand(w, c)
 		if len(c.steps) == 0 {
 			if m := e.violated(&c.s, Final, p.live.Load()); m != 0 && p.note(m, path(top, choice)) {
 				return
 			}
 			if p.reduce {
-				p.finish(fp, 0)
+				p.finish(at, fp, 0)
 			}
 			stack = stack[:top+1]
 		}

@@ -31,7 +31,7 @@ type checkOptions struct {
 }
 
 func defaultCheckOptions(matrix bool) checkOptions {
-	return checkOptions{Settings: check.Settings{Seed: cli.DefaultSeed, Bound: -1}, format: "text", matrix: matrix}
+	return checkOptions{Settings: check.Settings{Seed: cli.DefaultSeed, Bound: -1, Workers: 1}, format: "text", matrix: matrix}
 }
 
 func newCheckCmd() *cobra.Command { return newCheckCmdWith(runCheck) }
@@ -95,7 +95,7 @@ status follows the rule above).`,
 	f.BoolVar(&o.Exact, "exact", false, "store whole states instead of 64-bit fingerprints (small scenarios)")
 	f.BoolVar(&o.NoReduction, "no-reduction", false, "turn partial-order reduction off")
 	f.BoolVar(&o.matrix, "matrix", false, "print a scenario x profile matrix")
-	f.IntVar(&o.Workers, "workers", 1, "goroutines of one exhaustive search, sharing its visited set (0: one per core)")
+	f.IntVar(&o.Workers, "workers", o.Workers, "goroutines of one exhaustive search, sharing its visited set (0: one per core)")
 	f.StringVar(&o.shard, "shard", "", "explore only part `I/N` of the space (I from 0), for raceroute merge-results")
 	f.StringVar(&o.swarm, "swarm", "", "run member `I/N` of a swarm of randomised searches (not exhaustive), for raceroute merge-results")
 	f.Int64Var(&o.MaxStates, "max-states", 0, "stop a search after `N` states (0: no bound): a search stopped so has no verdict")

@@ -30,8 +30,10 @@ type Set struct {
 	shift uint // 0: keys only; 1: key and sleep set per slot
 	conc  bool
 	mem   *regions
-	// pending is set when a segment is over its load in a concurrent set.
+	// pending is set when a segment is over its load in a concurrent set;
+	// epoch counts the Grows (Slots of an earlier epoch are stale).
 	pending atomic.Bool
+	epoch   uint64
 }
 
 type segment struct {
@@ -151,7 +153,7 @@ const Unfinished = ^uint64(0)
 // when fp's segment is too full; the caller then runs Grow with every
 // inserter stopped, and tries again. GrowPending tells when to grow
 // before that happens.
-func (v *Set) InsertConcurrent(fp uint64) (stored uint64, found, ok bool) {
+func (v *Set) InsertConcurrent(fp uint64) (at Slot, stored uint64, found, ok bool) {
 	if fp == 0 {
 		fp = 1
 	}
@@ -159,7 +161,7 @@ func (v *Set) InsertConcurrent(fp uint64) (stored uint64, found, ok bool) {
 	slots := sg.mask + 1
 	if uint64(sg.n.Load())*8 > slots*7 {
 		v.pending.Store(true)
-		return 0, false, false
+		return Slot{}, 0, false, false
 	}
 	w, sh := sg.w, v.shift
 	i := fp & sg.mask
@@ -170,7 +172,7 @@ func (v *Set) InsertConcurrent(fp uint64) (stored uint64, found, ok bool) {
 			if n := sg.n.Add(1); uint64(n)*4 > slots*3 {
 				v.pending.Store(true)
 			}
-			return 0, false, true
+			return Slot{sg, i, v.epoch}, 0, false, true
 		}
 		if k == 0 {
 			k = atomic.LoadUint64(p) // another worker took the slot first
@@ -179,17 +181,30 @@ func (v *Set) InsertConcurrent(fp uint64) (stored uint64, found, ok bool) {
 			if sh == 1 {
 				stored = atomic.LoadUint64(&w[i<<1+1])
 			}
-			return stored, true, true
+			return Slot{sg, i, v.epoch}, stored, true, true
 		}
 		i = (i + 1) & sg.mask
 	}
 }
 
+// Slot is where InsertConcurrent found or stored a fingerprint, so that
+// Finish need not look for it again while the table has not grown.
+type Slot struct {
+	sg    *segment
+	i     uint64
+	epoch uint64
+}
+
 // Finish records that an exploration of fp with sleep set sleep has
 // finished: the stored set becomes its intersection with sleep. fp must
-// have been inserted; in a Set without sleep sets Finish does nothing.
-func (v *Set) Finish(fp, sleep uint64) {
+// have been inserted (at, when not zero, is where InsertConcurrent said
+// it was); in a Set without sleep sets Finish does nothing.
+func (v *Set) Finish(at Slot, fp, sleep uint64) {
 	if v.shift == 0 {
+		return
+	}
+	if at.sg != nil && at.epoch == v.epoch {
+		atomic.AndUint64(&at.sg.w[at.i<<1+1], sleep)
 		return
 	}
 	if fp == 0 {
@@ -211,15 +226,19 @@ func (v *Set) Finish(fp, sleep uint64) {
 // load, so that Grow should run soon.
 func (v *Set) GrowPending() bool { return v.pending.Load() }
 
-// Grow grows every segment over its load. In a concurrent set it must run
-// while no goroutine inserts.
+// Grow grows every segment over 5/8 of its slots (with uniform hashing
+// they fill together: growing them in one stop, each freed as soon as it
+// is rehashed, makes the stops of a concurrent search few, and its extra
+// memory still one segment). In a concurrent set it must run while no
+// goroutine inserts.
 func (v *Set) Grow() {
 	v.pending.Store(false)
+	v.epoch++
 	for again := true; again; {
 		again = false
 		for i := 0; i < len(v.dir); i++ {
 			sg := v.dir[i]
-			if uint64(sg.n.Load())*4 > (sg.mask+1)*3 {
+			if uint64(sg.n.Load())*8 > (sg.mask+1)*5 {
 				v.grow(sg)
 				again = true
 			}

@@ -168,7 +168,7 @@ func TestConcurrentInsert(t *testing.T) {
 			for j := uint64(0); j < n; j++ {
 				i := (j*uint64(w+1)*7919)%n + 1 // each worker its own order
 				for {
-					stored, found, ok := s.InsertConcurrent(key(i))
+					at, stored, found, ok := s.InsertConcurrent(key(i))
 					if !ok {
 						safePoint()
 						continue
@@ -179,7 +179,10 @@ func TestConcurrentInsert(t *testing.T) {
 					if found && stored != Unfinished && stored&(1<<8) == 0 {
 						t.Errorf("key %d: stored %#x lacks the bit every finish keeps", i, stored)
 					}
-					s.Finish(key(i), 1<<uint(w)|1<<8)
+					if j%2 == 0 {
+						at = Slot{} // also the look-up without a slot
+					}
+					s.Finish(at, key(i), 1<<uint(w)|1<<8)
 					break
 				}
 				if j%256 == 0 && s.GrowPending() {
@@ -197,15 +200,15 @@ func TestConcurrentInsert(t *testing.T) {
 		t.Fatalf("%d keys new to some worker, %d stored; want %d", total, s.Len(), n)
 	}
 	for i := uint64(1); i <= n; i++ {
-		stored, found, ok := s.InsertConcurrent(key(i))
+		_, stored, found, ok := s.InsertConcurrent(key(i))
 		if !ok || !found || stored != 1<<8 {
 			t.Fatalf("key %d: stored %#x found %v, want the intersection %#x", i, stored, found, 1<<8)
 		}
 	}
-	if stored, found, _ := s.InsertConcurrent(key(n + 1)); found || stored != 0 {
+	if _, stored, found, _ := s.InsertConcurrent(key(n + 1)); found || stored != 0 {
 		t.Fatalf("a new key: stored %#x found %v", stored, found)
 	}
-	if stored, _, _ := s.InsertConcurrent(key(n + 1)); stored != Unfinished {
+	if _, stored, _, _ := s.InsertConcurrent(key(n + 1)); stored != Unfinished {
 		t.Fatalf("a key not finished reads %#x, want Unfinished", stored)
 	}
 }

@@ -14,20 +14,20 @@ import (
 
 // BenchmarkParallel is the parallel search against one worker on the same
 // scenario: the benchmark family with k flows and m changes (RACEROUTE_K,
-// RACEROUTE_M; default 5 and 2), one exhaustive search per run, as
+// RACEROUTE_M; default 5 and 3), one exhaustive search per run, as
 //
 //	seq      the sequential dfs (the default search), one worker
-//	par-2    2 workers sharing one visited set
+//	par-N    N workers sharing one visited set (RACEROUTE_WORKERS, default 2)
 //
 // bench/parallel.sh prints the ratios.
 func BenchmarkParallel(b *testing.B) {
 	p, _ := profile.Lookup("linux-3.16")
-	k, m := envInt("RACEROUTE_K", 5), envInt("RACEROUTE_M", 2)
+	k, m, w := envInt("RACEROUTE_K", 5), envInt("RACEROUTE_M", 3), envInt("RACEROUTE_WORKERS", 2)
 	c := family(b, p, k, m)
 	for _, v := range []struct {
 		name    string
 		workers int
-	}{{"seq", 1}, {"par-2", 2}} {
+	}{{"seq", 1}, {fmt.Sprintf("par-%d", w), w}} {
 		b.Run(fmt.Sprintf("k=%d/m=%d/%s", k, m, v.name), func(b *testing.B) {
 			opts := explore.DefaultOptions()
 			opts.Workers, opts.Budget = v.workers, 10*time.Minute
