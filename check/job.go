@@ -34,6 +34,7 @@ type Settings struct {
 	Workers      int
 	Shard, Swarm explore.Part
 	MaxStates    int64
+	ExpectStates int64
 	Fingerprints string
 }
 

@@ -107,9 +107,17 @@ func MergeParts(files []PartsFile) ([]Report, error) {
 	return out, errors.Join(errs...)
 }
 
+// maxParts bounds the parts of one merge.
+const maxParts = 1 << 16
+
 func mergeGroup(key string, parts []partOf) (Report, error) {
 	first := parts[0]
 	p0 := first.r.Part
+	for _, pt := range parts {
+		if p := pt.r.Part; (p.Kind != shardKind && p.Kind != swarmKind) || p.Count < 1 || p.Count > maxParts {
+			return Report{}, fmt.Errorf("%s: %s: part %q %d of %d: want a shard or swarm part of 1 to %d", key, pt.file, p.Kind, p.Index, p.Count, maxParts)
+		}
+	}
 	seen := make([]*partOf, p0.Count)
 	for i := range parts {
 		pt := &parts[i]

@@ -74,3 +74,18 @@ func TestMergeVerdicts(t *testing.T) {
 		}
 	}
 }
+
+// ReadParts and MergeParts never panic on what a file holds.
+func FuzzReadParts(f *testing.F) {
+	f.Add(`{"scenario":"s","kernel":"k","verdict":"holds","part":{"kind":"shard","index":0,"count":1,"search":"a"},"properties":[{"name":"p","kind":"final","verdict":"holds"}]}`)
+	f.Add(`{"scenario":"s","kernel":"k","part":{"kind":"shard","index":5,"count":2}}`)
+	f.Add(`{"scenario":"s","kernel":"k","part":{"kind":"shard","index":-1,"count":-3}}`)
+	f.Add("not json")
+	f.Fuzz(func(t *testing.T, s string) {
+		pf, err := ReadParts("f", strings.NewReader(s))
+		if err != nil {
+			return
+		}
+		_, _ = MergeParts([]PartsFile{pf})
+	})
+}

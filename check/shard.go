@@ -71,6 +71,7 @@ func (o Settings) apply(opts *explore.Options) {
 	if o.MaxStates > 0 {
 		opts.MaxStates = o.MaxStates
 	}
+	opts.ExpectStates = o.ExpectStates
 }
 
 // searchID identifies a search of job j with opts across machines (not

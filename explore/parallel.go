@@ -486,15 +486,18 @@ func (e *engine[S]) search(ctx context.Context) Result {
 func (e *engine[S]) parallel(ctx context.Context) Result {
 	stop := newStopper(ctx, e.opts)
 	nw := max(e.opts.Workers, 1)
+	if e.opts.Swarm.Count > 0 {
+		nw = 1 // a member is one randomised search from the root
+	}
 	// Sleep sets with state caching, as in dfs, except that a worker
 	// trusts only explorations that have finished (visited.Set.Finish):
 	// with the sleep set stored when a state was first reached, as dfs
 	// stores it, one worker relied on another's exploration still under
 	// way while that one relied on the first's, and a test found states
 	// lost (7 of 25,301, in 1 run of 6). At most 63 actors: the 64th bit
-	// marks a state no exploration has finished. An exact set in parallel
-	// keeps no sleep sets.
-	p := &psearch[S]{e: e, reduce: !e.opts.NoReduction && e.nAct < 64 && (nw == 1 || !e.opts.Exact), firstPath: make([][]Choice, len(e.props))}
+	// marks a state no exploration has finished. The exact set keeps no
+	// sleep sets here: with it, no reduction.
+	p := &psearch[S]{e: e, reduce: !e.opts.NoReduction && e.nAct < 64 && !e.opts.Exact, firstPath: make([][]Choice, len(e.props))}
 	p.live.Store(e.all)
 	if e.opts.Exact {
 		p.exact = visited.NewExact()

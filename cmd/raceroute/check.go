@@ -99,6 +99,7 @@ status follows the rule above).`,
 	f.StringVar(&o.shard, "shard", "", "explore only part `I/N` of the space (I from 0), for raceroute merge-results")
 	f.StringVar(&o.swarm, "swarm", "", "run member `I/N` of a swarm of randomised searches (not exhaustive), for raceroute merge-results")
 	f.Int64Var(&o.MaxStates, "max-states", 0, "stop a search after `N` states (0: no bound): a search stopped so has no verdict")
+	f.Int64Var(&o.ExpectStates, "expect-states", 0, "pre-size the visited set for about `N` states, so that it need not grow (0: grow as needed)")
 	f.StringVar(&o.Fingerprints, "fingerprints", "", "with --shard: write the shard's visited fingerprints to a file in `DIR`, so that merge-results counts distinct states")
 	return cmd
 }
@@ -127,10 +128,13 @@ func (o *checkOptions) parseParts() error {
 		return fmt.Errorf("--fingerprints %s: only a shard (--shard I/N, N > 1) writes fingerprints", o.Fingerprints)
 	case o.Workers < 0:
 		return fmt.Errorf("--workers %d: want 1 or more, or 0 for one per core", o.Workers)
-	case o.Workers == 0:
-		o.Workers = runtime.GOMAXPROCS(0)
 	case o.MaxStates < 0:
 		return fmt.Errorf("--max-states %d: want 0 or more", o.MaxStates)
+	case o.ExpectStates < 0 || o.ExpectStates > 1<<36:
+		return fmt.Errorf("--expect-states %d: want 0 to 2^36", o.ExpectStates)
+	}
+	if o.Workers == 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
 	}
 	if o.Shard.Count > 0 || o.Swarm.Count > 0 {
 		if o.Strategy != "" && o.Strategy != string(explore.DFS) {

@@ -134,3 +134,30 @@ func TestSwarmProcessesSayWhatTheyCovered(t *testing.T) {
 		t.Fatalf("merged swarm of a violated scenario: %s", out)
 	}
 }
+
+func TestPartFlagsRefuseBadInput(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--shard", "4/4"}, "0 <= I < N"},
+		{[]string{"--shard", "x"}, "want I/N"},
+		{[]string{"--swarm", "1/0"}, "N >= 1"},
+		{[]string{"--shard", "0/2", "--swarm", "0/2"}, "give one"},
+		{[]string{"--fingerprints", "/tmp"}, "only a shard"},
+		{[]string{"--shard", "0/2", "--strategy", "pct"}, "depth-first"},
+		{[]string{"--workers", "-1"}, "--workers -1"},
+		{[]string{"--max-states", "-5"}, "--max-states -5"},
+	} {
+		code, _, stderr := runCLI(t, append([]string{"check", "babeld-two-flows", "--kernel", "linux-3.16"}, tt.args...)...)
+		if code != 2 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("check %v: exit %d, %q; want 2 and %q", tt.args, code, stderr, tt.want)
+		}
+	}
+	for _, args := range [][]string{{"/nonexistent"}, {os.DevNull}} {
+		code, _, stderr := runCLI(t, append([]string{"merge-results"}, args...)...)
+		if code != 2 || stderr == "" {
+			t.Errorf("merge-results %v: exit %d, %q; want 2 and an error", args, code, stderr)
+		}
+	}
+}
