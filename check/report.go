@@ -51,6 +51,7 @@ type Report struct {
 	// most it held (growth included).
 	OmissionProbability float64 `json:"omission_probability,omitempty"`
 	BytesPerState       float64 `json:"bytes_per_state,omitempty"`
+	HugePages           bool    `json:"huge_pages,omitempty"`
 	// Part says what part of the space a shard or a swarm member covered,
 	// and what merge-results needs to combine it (shard.go).
 	Part *Part `json:"part,omitempty"`

@@ -145,7 +145,7 @@ func ReportJob(j Job, o Settings, done *Searched) (Report, error) {
 	res := done.res
 	if !sampled {
 		r.Exhaustive = res.Exhaustive
-		r.OmissionProbability, r.BytesPerState = res.OmissionProbability, res.BytesPerState
+		r.OmissionProbability, r.BytesPerState, r.HugePages = res.OmissionProbability, res.BytesPerState, res.HugePages
 		if res.Bound >= 0 {
 			b := res.Bound
 			r.Bound = &b

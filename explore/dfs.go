@@ -127,7 +127,7 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 			if exact != nil {
 				res.BytesPerState = float64(exact.Bytes()) / float64(states)
 			} else {
-				res.BytesPerState = float64(fps.PeakBytes()) / float64(states)
+				res.BytesPerState, res.HugePages = float64(fps.PeakBytes())/float64(states), fps.HugePages()
 				n := float64(states)
 				res.OmissionProbability = math.Min(1, n*n/math.Exp2(65))
 			}

@@ -165,8 +165,10 @@ type Result struct {
 	// hid a state (hash compaction, as Spin reports it); 0 in exact mode.
 	OmissionProbability float64
 	// BytesPerState is the visited set's peak memory (growth included)
-	// divided by its states.
+	// divided by its states; HugePages tells that the kernel took the
+	// advice to back it with transparent huge pages.
 	BytesPerState float64
+	HugePages     bool
 	// Workers is the number of goroutines of a parallel search (0: the
 	// sequential one). Shard and Swarm are the options' (Count 0: none).
 	Workers      int

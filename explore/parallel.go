@@ -546,7 +546,7 @@ func (e *engine[S]) parallel(ctx context.Context) Result {
 		if p.exact != nil {
 			res.BytesPerState = float64(p.exact.Bytes()) / float64(res.States)
 		} else {
-			res.BytesPerState = float64(p.fps.PeakBytes()) / float64(res.States)
+			res.BytesPerState, res.HugePages = float64(p.fps.PeakBytes())/float64(res.States), p.fps.HugePages()
 			n := float64(res.States)
 			res.OmissionProbability = math.Min(1, n*n/math.Exp2(65))
 		}

@@ -2,6 +2,8 @@ package visited
 
 import (
 	"encoding/binary"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -114,6 +116,12 @@ func TestGrowthPeaksNearTheTable(t *testing.T) {
 			}
 			if !found || stored != want {
 				t.Fatalf("sleep=%v: key %d: stored %d found %v after growth", sleep, i, stored, found)
+			}
+		}
+		if thp, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err == nil {
+			// "always [madvise] never": advice is taken unless THP is off.
+			if want := !strings.Contains(string(thp), "[never]"); s.HugePages() != want {
+				t.Errorf("sleep=%v: huge pages %v with THP %q", sleep, s.HugePages(), strings.TrimSpace(string(thp)))
 			}
 		}
 		s.Free()
