@@ -27,6 +27,16 @@ import (
 // explored (and counted) by each of them: the shards' state counts
 // overlap, and the union of their fingerprint sets is the single search's
 // state set.
+//
+// Sleep sets with state caching (dfs) rest on an order: a state found in
+// the visited set was explored with its stored sleep set before, or is an
+// ancestor. Workers have no common order, so here a state's entry holds
+// only the sleep sets of explorations that have finished; a state found
+// under way in another worker is explored again (over sleep sets of this
+// path only), so that every exploration relies on finished ones and on
+// the frontier's, which rest on nothing above them. The states found are
+// the sequential search's (TestParallelAndShardsMatchSequential in
+// model/fib6 and check).
 
 // splitMin is how many frontier states the split aims at (per shard, at
 // least 64), so that workers and shards get balanced shares.
