@@ -127,6 +127,10 @@ func mergeGroup(key string, parts []partOf) (Report, error) {
 			return Report{}, fmt.Errorf("%s: %s is %s, %s is %s: parts of different checks", key, first.file, p0.name(), pt.file, p.name())
 		case p.Search != p0.Search:
 			return Report{}, fmt.Errorf("%s: %s and %s searched different spaces (search %s and %s: the scenario file, its kernel settings or the check options differ)", key, first.file, pt.file, p0.Search, p.Search)
+		case p.Build != p0.Build:
+			return Report{}, fmt.Errorf("%s: %s and %s come from different raceroute builds (%s, %s)", key, first.file, pt.file, p0.Build, p.Build)
+		case p.Kind == shardKind && (p.SplitDepth != p0.SplitDepth || p.PrefixStates != p0.PrefixStates || p.Frontier != p0.Frontier):
+			return Report{}, fmt.Errorf("%s: %s and %s split the space differently (depth %d, %d states; depth %d, %d states)", key, first.file, pt.file, p0.SplitDepth, p0.PrefixStates, p.SplitDepth, p.PrefixStates)
 		case pt.r.Expected != first.r.Expected || pt.r.Profile != first.r.Profile:
 			return Report{}, fmt.Errorf("%s: %s and %s disagree on the profile or the expected verdict", key, first.file, pt.file)
 		case p.Index < 0 || p.Index >= p.Count:

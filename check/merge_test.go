@@ -28,6 +28,10 @@ func TestMergeRefusesInconsistentParts(t *testing.T) {
 	whole.Part = nil
 	otherProfile := part(shardKind, 1, 2, "a", explore.Holds)
 	otherProfile.Profile = "other"
+	otherBuild := part(shardKind, 1, 2, "a", explore.Holds)
+	otherBuild.Part.Build = "v2"
+	otherSplit := part(shardKind, 1, 2, "a", explore.Holds)
+	otherSplit.Part.PrefixStates = 5
 	for _, tt := range []struct {
 		name  string
 		parts []PartsFile
@@ -40,6 +44,9 @@ func TestMergeRefusesInconsistentParts(t *testing.T) {
 		{"kind", files(part(shardKind, 0, 2, "a", explore.Holds), part(swarmKind, 1, 2, "a", explore.Holds)), "parts of different checks"},
 		{"whole", files(whole), "not of a shard"},
 		{"profile", files(part(shardKind, 0, 2, "a", explore.Holds), otherProfile), "disagree on the profile"},
+		{"build", files(part(shardKind, 0, 2, "a", explore.Holds), otherBuild), "different raceroute builds"},
+		{"split", files(part(shardKind, 0, 2, "a", explore.Holds), otherSplit), "split the space differently"},
+		{"range", files(part(shardKind, 0, -1, "a", explore.Holds)), "1 to 65536"},
 	} {
 		_, err := MergeParts(tt.parts)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -26,6 +27,9 @@ type Part struct {
 	// variant, the settings of every switch it depends on, and the
 	// options that shape the space. Parts of one check share it.
 	Search string `json:"search"`
+	// Build names the raceroute that ran the part (its VCS revision and
+	// Go version): models change between builds.
+	Build string `json:"build"`
 	// Shards: the split depth, the states up to it (explored and counted
 	// by every shard), the frontier states at it and this shard's share.
 	SplitDepth    int   `json:"split_depth,omitempty"`
@@ -123,6 +127,11 @@ func (o Settings) describe(r *Report, j Job, opts explore.Options, done *Searche
 	if res.Workers > 1 {
 		r.Workers = res.Workers
 	}
+	defer func() {
+		if r.Part != nil {
+			r.Part.Build = build()
+		}
+	}()
 	switch {
 	case opts.Shard.Count > 1:
 		r.Part = &Part{Kind: shardKind, Index: opts.Shard.Index, Count: opts.Shard.Count, Search: searchID(j, opts),
@@ -137,4 +146,25 @@ func (o Settings) describe(r *Report, j Job, opts explore.Options, done *Searche
 	if r.Counterexample == nil {
 		r.Explanation = verdictScope(*r)
 	}
+}
+
+// build names this raceroute build for parts: the VCS revision (with
+// +modified) and the Go version.
+func build() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	rev, mod := "", ""
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				mod = "+modified"
+			}
+		}
+	}
+	return strings.TrimSpace(bi.Main.Version + " " + rev + mod + " " + bi.GoVersion)
 }
