@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -147,13 +148,26 @@ func (p *psearch[S]) finish(at visited.Slot, fp, sleep uint64) {
 
 // safePoint lets the visited set grow: the worker gives up its read hold
 // of the world, and the first to get the write lock grows the table.
+// One that finds the growth done (by another) takes its read hold back
+// without asking for the write lock: asking for it then would wait until
+// every other worker came to its next safe point, which, with nothing
+// pending, is the next growth (measured: half of a 2-worker search spent
+// so).
 func (p *psearch[S]) safePoint() {
 	p.world.RUnlock()
-	p.world.Lock()
-	if p.fps.GrowPending() {
-		p.fps.Grow()
+	for {
+		if !p.fps.GrowPending() {
+			break
+		}
+		if p.world.TryLock() {
+			if p.fps.GrowPending() {
+				p.fps.Grow()
+			}
+			p.world.Unlock()
+			break
+		}
+		runtime.Gosched()
 	}
-	p.world.Unlock()
 	p.world.RLock()
 }
 
