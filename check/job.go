@@ -30,6 +30,14 @@ type Settings struct {
 	NoReduction bool
 	// Reduce is the DFS's reductions (zero: all, each where sound).
 	Reduce explore.Reductions
+	// Workers, Shard, Swarm and MaxStates go to explore.Options (see
+	// there); Fingerprints, when set, is a directory where each sharded
+	// search writes its visited fingerprints (shard.go).
+	Workers      int
+	Shard, Swarm explore.Part
+	MaxStates    int64
+	ExpectStates int64
+	Fingerprints string
 }
 
 // InputError is an error in what was given (a scenario that does not

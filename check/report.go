@@ -50,10 +50,19 @@ type Report struct {
 	CILow       *float64 `json:"ci95_low,omitempty"`
 	CIHigh      *float64 `json:"ci95_high,omitempty"`
 	// OmissionProbability bounds the chance that hash compaction hid a
-	// state; BytesPerState is the visited set's memory per state.
+	// state; BytesPerState is the visited set's memory per state, at the
+	// most it held (growth included).
 	OmissionProbability float64 `json:"omission_probability,omitempty"`
 	BytesPerState       float64 `json:"bytes_per_state,omitempty"`
-	Explanation         string  `json:"explanation"`
+	HugePages           bool    `json:"huge_pages,omitempty"`
+	// Part says what part of the space a shard or a swarm member covered,
+	// and what merge-results needs to combine it (shard.go).
+	Part *Part `json:"part,omitempty"`
+	// Workers is the number of goroutines of a parallel search.
+	Workers int `json:"workers,omitempty"`
+	// Merged says how merge-results combined the parts into this report.
+	Merged      *Merged `json:"merged,omitempty"`
+	Explanation string  `json:"explanation"`
 	// Properties has every property's own verdict.
 	Properties []PropertyReport `json:"properties"`
 	// Counterexample is the first violated property's.
@@ -97,6 +106,8 @@ func (c *Counterexample) Story() []trace.Event { return c.events }
 // "holds" never matches an expected "holds"; "unknown" matches nothing.
 func Matches(r Report) bool {
 	switch {
+	case r.Part != nil && r.Verdict != explore.Violated:
+		return false // one part proves nothing of the whole
 	case r.Verdict == explore.Unknown:
 		return false
 	case r.Verdict == explore.Holds && r.Bound != nil:
@@ -108,6 +119,8 @@ func Matches(r Report) bool {
 // verdictScope says what a verdict without a counterexample covers.
 func verdictScope(r Report) string {
 	switch {
+	case r.Part != nil:
+		return r.Part.scope(r)
 	case r.Verdict == explore.Unknown && r.Runs > 0:
 		return fmt.Sprintf("no violation in %d seeded runs before the budget ran out; too few runs for a verdict", r.Runs)
 	case r.Verdict == explore.Unknown:
@@ -154,7 +167,11 @@ func Headline(r Report) string {
 		}
 	}
 	verdict := strings.ToUpper(string(r.Verdict))
-	if r.Verdict == explore.Holds && r.Bound != nil {
+	switch {
+	case r.Part != nil && r.Verdict != explore.Violated:
+		verdict = fmt.Sprintf("%s IN %s ONLY", verdict, strings.ToUpper(r.Part.name()))
+		status = "one part proves nothing of the whole: raceroute merge-results gives the verdict"
+	case r.Verdict == explore.Holds && r.Bound != nil:
 		verdict = fmt.Sprintf("HOLDS WITHIN PREEMPTION BOUND %d", *r.Bound)
 	}
 	return fmt.Sprintf("%s (%s)", verdict, status)
@@ -179,9 +196,18 @@ func ScopeLine(r Report) string {
 	case !r.Exhaustive:
 		ex = "not exhaustive"
 	}
+	if r.Part != nil {
+		ex = r.Part.name() + ", " + ex
+	}
+	if r.Workers > 1 {
+		ex += fmt.Sprintf(" (%d workers)", r.Workers)
+	}
 	line := fmt.Sprintf("%s: %d states, %d transitions, %.1f ms", ex, r.States, r.Transitions, r.ElapsedMS)
 	if r.Reductions != "" {
 		line += ", reductions " + r.Reductions
+	}
+	if r.BytesPerState > 0 {
+		line += fmt.Sprintf(", %.1f bytes/state (the visited set at its peak)", r.BytesPerState)
 	}
 	if r.OmissionProbability > 0 {
 		line += fmt.Sprintf(", fingerprint omission probability < %.1e", r.OmissionProbability)
@@ -235,6 +261,8 @@ func writeProperty(w io.Writer, r Report, p PropertyReport, told map[string]stri
 	case explore.Holds:
 		scope := "in every schedule (exhaustive)"
 		switch {
+		case r.Part != nil:
+			scope = "in " + r.Part.name() + " only"
 		case r.Runs > 0:
 			scope = fmt.Sprintf("sampled: no violation in %d seeded runs (failure rate below %s, 95 %% upper bound)", r.Runs, percent(*p.CIHigh))
 		case r.Bound != nil:

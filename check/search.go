@@ -25,6 +25,8 @@ type Searched struct {
 	// refused is the model's refusal of a scenario that expects one on
 	// the job's kernel (scenario.Refused): nothing was searched.
 	refused string
+	// fingerprints is the file a shard's fingerprints went to.
+	fingerprints string
 }
 
 // SearchKey identifies a search: the scenario variant and the settings
@@ -108,10 +110,10 @@ func Search(ctx context.Context, j Job, o Settings, budget time.Duration, prog *
 	}
 	opts := j.Scenario.Options(ov)
 	opts.Progress = prog.Update
+	o.apply(&opts)
 	d := &Searched{shrunk: map[string][]explore.Choice{}}
 	if opts.Strategy == explore.DFS {
-		d.res = c.Check(ctx, opts)
-		return d, nil
+		return d, o.checkSharded(ctx, j, c, opts, d)
 	}
 	d.res, d.stats = c.Sample(ctx, opts)
 	for _, pr := range d.res.Properties {
@@ -147,6 +149,7 @@ func ReportJob(j Job, o Settings, done *Searched) (Report, error) {
 		return Report{}, inputError(err)
 	}
 	opts := j.Scenario.Options(ov)
+	o.apply(&opts)
 	r := Report{
 		Scenario: j.Scenario.FullName(j.Variant), Kernel: j.Profile.ID(), Profile: j.Profile.Name, Column: j.Column,
 		Assumed: j.Profile.Assumed, Strategy: string(opts.Strategy), Expected: expected, ExpectRule: rule,
@@ -159,7 +162,7 @@ func ReportJob(j Job, o Settings, done *Searched) (Report, error) {
 	res := done.res
 	if !sampled {
 		r.Exhaustive, r.Reductions = res.Exhaustive, res.Reductions
-		r.OmissionProbability, r.BytesPerState = res.OmissionProbability, res.BytesPerState
+		r.OmissionProbability, r.BytesPerState, r.HugePages = res.OmissionProbability, res.BytesPerState, res.HugePages
 		if res.Bound >= 0 {
 			b := res.Bound
 			r.Bound = &b
@@ -212,6 +215,7 @@ func ReportJob(j Job, o Settings, done *Searched) (Report, error) {
 	if r.Counterexample == nil {
 		r.Explanation = verdictScope(r)
 	}
+	o.describe(&r, j, opts, done)
 	r.Match = Matches(r)
 	return r, nil
 }

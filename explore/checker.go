@@ -132,7 +132,7 @@ func (c *checker[S]) Check(ctx context.Context, opts Options) Result {
 	case PCT, Random:
 		res, _ = e.sample(ctx, true)
 	default:
-		res = e.dfs(ctx)
+		res = e.search(ctx)
 	}
 	c.explain(&res, opts, true)
 	return res

@@ -79,7 +79,8 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 	if e.opts.Exact {
 		exact = visited.NewExact()
 	} else {
-		fps = visited.New()
+		fps = visited.NewSet(visited.Config{Sleep: reduce, Expect: e.opts.ExpectStates})
+		defer fps.Free()
 	}
 	var enc []byte
 	states := int64(0)
@@ -159,7 +160,7 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 			if exact != nil {
 				res.BytesPerState = float64(exact.Bytes()) / float64(states)
 			} else {
-				res.BytesPerState = float64(fps.Bytes()) / float64(states)
+				res.BytesPerState, res.HugePages = float64(fps.PeakBytes())/float64(states), fps.HugePages()
 				n := float64(states)
 				res.OmissionProbability = math.Min(1, n*n/math.Exp2(65))
 			}

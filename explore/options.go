@@ -2,6 +2,8 @@ package explore
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -45,6 +47,9 @@ type Options struct {
 	PreemptionBound int
 	// Depth is PCT's bug depth d (d-1 priority change points); default 3.
 	Depth int
+	// ExpectStates, when > 0, pre-sizes the visited set for that many
+	// states, so that it need not grow during the search.
+	ExpectStates int64
 	// Exact keeps whole state encodings instead of 64-bit fingerprints.
 	Exact bool
 	// NoReduction turns every reduction off (the same as Reduce:
@@ -67,7 +72,45 @@ type Options struct {
 	ShrinkBudget int
 	// Progress, when set, is called about every 200 ms.
 	Progress func(Progress)
+	// Workers, when > 1, runs the DFS on that many goroutines sharing one
+	// visited set (explore/parallel.go); the verdicts and state counts
+	// are the sequential search's (under a preemption bound, where the
+	// parallel search keeps no sleep sets, those of dfs without them).
+	Workers int
+	// Shard, when Count > 1, explores only part Index of Count of the
+	// space: the frontier states at the split depth whose fingerprint is
+	// Index modulo Count, and everything below them.
+	Shard Part
+	// Swarm, when Count > 0, makes this search member Index of a swarm of
+	// Count: a DFS in an order of its own, drawn from Seed and Index,
+	// within MaxStates and Budget (Spin's swarm verification).
+	Swarm Part
+	// Visited, when set, is called after a parallel, sharded or swarm
+	// search with every fingerprint its visited set holds, so that the
+	// shards' sets can be united into the exact count of distinct states.
+	Visited func(fp uint64)
 }
+
+// Part is part Index (from 0) of Count.
+type Part struct {
+	Index, Count int
+}
+
+// ParsePart reads "I/N" (I from 0 to N-1).
+func ParsePart(s string) (Part, error) {
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil {
+		return Part{}, fmt.Errorf("%q: want I/N, such as 0/4", s)
+	}
+	if n < 1 || i < 0 || i >= n {
+		return Part{}, fmt.Errorf("%q: want I/N with N >= 1 and 0 <= I < N", s)
+	}
+	return Part{Index: i, Count: n}, nil
+}
+
+func (p Part) String() string { return fmt.Sprintf("%d/%d", p.Index, p.Count) }
 
 // DefaultOptions returns options for an exhaustive check.
 func DefaultOptions() Options {
@@ -133,8 +176,23 @@ type Result struct {
 	// OmissionProbability bounds the chance that fingerprint collisions
 	// hid a state (hash compaction, as Spin reports it); 0 in exact mode.
 	OmissionProbability float64
-	// BytesPerState is the visited set's memory divided by its states.
+	// BytesPerState is the visited set's peak memory (growth included)
+	// divided by its states; HugePages tells that the kernel took the
+	// advice to back it with transparent huge pages.
 	BytesPerState float64
+	HugePages     bool
+	// Workers is the number of goroutines of a parallel search (0: the
+	// sequential one). Shard and Swarm are the options' (Count 0: none).
+	Workers      int
+	Shard, Swarm Part
+	// SplitDepth is the depth of the frontier of a parallel or sharded
+	// search, PrefixStates the states up to it (every shard explores and
+	// counts them), Frontier the states at it and ShardFrontier those
+	// this search explored below (a shard's share).
+	SplitDepth    int
+	PrefixStates  int64
+	Frontier      int
+	ShardFrontier int
 	// Reductions names the reductions the DFS ran ("none" for none;
 	// empty for seeded runs).
 	Reductions string

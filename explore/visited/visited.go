@@ -1,7 +1,7 @@
 // Package visited holds the explorer's sets of visited states: 64-bit
 // fingerprints by open addressing (hash compaction, as Spin's), each with
-// the sleep set the state was explored with, and an exact set of whole
-// encodings for small scenarios.
+// the sleep set the state was explored with where the search keeps one,
+// and an exact set of whole encodings for small scenarios.
 package visited
 
 import (
@@ -37,90 +37,6 @@ func mix(a, b uint64) uint64 {
 	hi, lo := bits.Mul64(a, b)
 	return hi ^ lo
 }
-
-// Set stores 64-bit fingerprints by open addressing, each with the
-// sleep set the state was explored with (Godefroid's sleep sets with
-// state caching). A slot is 16 bytes, key and sleep set side by side so
-// that a probe touches one cache line; the table grows at 3/4 full.
-type Set struct {
-	slots []vslot
-	n     int
-	mask  uint64
-}
-
-type vslot struct {
-	key, sleep uint64
-}
-
-// New returns an empty set.
-func New() *Set {
-	const initial = 1 << 12
-	return &Set{slots: make([]vslot, initial), mask: initial - 1}
-}
-
-// LookupOrInsert returns the stored sleep set of fp and true, or stores
-// sleep for fp and returns false. A stored sleep set is replaced by its
-// intersection with sleep.
-func (v *Set) LookupOrInsert(fp, sleep uint64) (stored uint64, found bool) {
-	if fp == 0 {
-		fp = 1 // 0 marks an empty slot
-	}
-	i := fp & v.mask
-	for {
-		sl := &v.slots[i]
-		if sl.key == fp {
-			stored = sl.sleep
-			sl.sleep = stored & sleep
-			return stored, true
-		}
-		if sl.key == 0 {
-			sl.key, sl.sleep = fp, sleep
-			v.n++
-			if uint64(v.n)*4 > uint64(len(v.slots))*3 {
-				v.grow()
-			}
-			return 0, false
-		}
-		i = (i + 1) & v.mask
-	}
-}
-
-// Contains reports whether fp is stored, storing nothing.
-func (v *Set) Contains(fp uint64) bool {
-	if fp == 0 {
-		fp = 1
-	}
-	for i := fp & v.mask; ; i = (i + 1) & v.mask {
-		switch v.slots[i].key {
-		case fp:
-			return true
-		case 0:
-			return false
-		}
-	}
-}
-
-func (v *Set) grow() {
-	old := v.slots
-	v.slots = make([]vslot, len(old)*2)
-	v.mask = uint64(len(v.slots) - 1)
-	for _, sl := range old {
-		if sl.key == 0 {
-			continue
-		}
-		i := sl.key & v.mask
-		for v.slots[i].key != 0 {
-			i = (i + 1) & v.mask
-		}
-		v.slots[i] = sl
-	}
-}
-
-// Bytes is the memory the table holds.
-func (v *Set) Bytes() int { return len(v.slots) * 16 }
-
-// Len is the number of states stored.
-func (v *Set) Len() int { return v.n }
 
 // Exact is the exact counterpart of Set, keyed by whole encodings.
 type Exact struct {

@@ -2,6 +2,9 @@ package visited
 
 import (
 	"encoding/binary"
+	"os"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -78,7 +81,7 @@ func TestFingerprintIsStable(t *testing.T) {
 }
 
 func TestContainsStoresNothing(t *testing.T) {
-	v := New()
+	v := NewSet(Config{})
 	e := NewExact()
 	for i := uint64(0); i < 5000; i++ {
 		if v.Contains(i*0x9e3779b97f4a7c15) || e.Contains([]byte{byte(i), byte(i >> 8)}) {
@@ -92,5 +95,146 @@ func TestContainsStoresNothing(t *testing.T) {
 	}
 	if v.Len() != 5000 {
 		t.Errorf("Len %d, want 5000", v.Len())
+	}
+}
+
+// key is the i-th test fingerprint: spread over all 64 bits.
+func key(i uint64) uint64 { return i * 0x9e3779b97f4a7c15 }
+
+// The table grows a segment at a time: at no moment does it hold much
+// more than its final size (a table that doubles as a whole peaks at 1.5
+// times it), and it splits segments once they are full-sized.
+func TestGrowthPeaksNearTheTable(t *testing.T) {
+	for _, sleep := range []bool{false, true} {
+		s := NewSet(Config{Sleep: sleep})
+		const n = 1_500_000 // several splits of full-sized segments
+		for i := uint64(1); i <= n; i++ {
+			if _, found := s.LookupOrInsert(key(i), i); found {
+				t.Fatalf("sleep=%v: key %d found before insertion", sleep, i)
+			}
+		}
+		slot := int64(8)
+		if sleep {
+			slot = 16
+		}
+		if s.Len() != n {
+			t.Fatalf("sleep=%v: len %d, want %d", sleep, s.Len(), n)
+		}
+		if s.Bytes() < n*slot || s.Bytes() > n*slot*3 {
+			t.Fatalf("sleep=%v: %d bytes for %d states of %d-byte slots", sleep, s.Bytes(), n, slot)
+		}
+		if slack := s.PeakBytes() - s.Bytes(); slack > 2*maxBytes {
+			t.Fatalf("sleep=%v: peak %d bytes, table %d: growth held %d bytes more", sleep, s.PeakBytes(), s.Bytes(), slack)
+		}
+		for i := uint64(1); i <= n; i += 997 {
+			stored, found := s.LookupOrInsert(key(i), 0b1010)
+			want := uint64(0)
+			if sleep {
+				want = i
+			}
+			if !found || stored != want {
+				t.Fatalf("sleep=%v: key %d: stored %d found %v after growth", sleep, i, stored, found)
+			}
+		}
+		if thp, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err == nil {
+			// "always [madvise] never": advice is taken unless THP is off.
+			if want := !strings.Contains(string(thp), "[never]"); s.HugePages() != want {
+				t.Errorf("sleep=%v: huge pages %v with THP %q", sleep, s.HugePages(), strings.TrimSpace(string(thp)))
+			}
+		}
+		s.Free()
+		if s.Bytes() != 0 {
+			t.Fatalf("freed set holds %d bytes", s.Bytes())
+		}
+	}
+}
+
+func TestExpectPresizes(t *testing.T) {
+	const n = 300_000
+	s := NewSet(Config{Expect: n})
+	defer s.Free()
+	before := s.Bytes()
+	for i := uint64(1); i <= n; i++ {
+		s.LookupOrInsert(key(i), 0)
+	}
+	if s.Bytes() != before || s.PeakBytes() != before {
+		t.Fatalf("pre-sized for %d states, grew from %d to %d bytes (peak %d)", n, before, s.Bytes(), s.PeakBytes())
+	}
+	if before > n*8*3 {
+		t.Fatalf("pre-sized table of %d bytes for %d states", before, n)
+	}
+}
+
+// Workers inserting overlapping keys at once: each key is new to exactly
+// one of them, a key reads Unfinished until an exploration of it
+// finishes, finished sleep sets are intersected, and growth at safe
+// points keeps every key.
+func TestConcurrentInsert(t *testing.T) {
+	s := NewSet(Config{Sleep: true, Concurrent: true})
+	defer s.Free()
+	const workers, n = 4, 400_000
+	var world sync.RWMutex
+	fresh := make([]int64, workers)
+	var wg sync.WaitGroup
+	safePoint := func() {
+		world.RUnlock()
+		world.Lock()
+		if s.GrowPending() {
+			s.Grow()
+		}
+		world.Unlock()
+		world.RLock()
+	}
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			world.RLock()
+			defer world.RUnlock()
+			for j := uint64(0); j < n; j++ {
+				i := (j*uint64(w+1)*7919)%n + 1 // each worker its own order
+				for {
+					at, stored, found, ok := s.InsertConcurrent(key(i))
+					if !ok {
+						safePoint()
+						continue
+					}
+					if !found {
+						fresh[w]++
+					}
+					if found && stored != Unfinished && stored&(1<<8) == 0 {
+						t.Errorf("key %d: stored %#x lacks the bit every finish keeps", i, stored)
+					}
+					if j%2 == 0 {
+						at = Slot{} // also the look-up without a slot
+					}
+					s.Finish(at, key(i), 1<<uint(w)|1<<8)
+					break
+				}
+				if j%256 == 0 && s.GrowPending() {
+					safePoint()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	total := int64(0)
+	for _, f := range fresh {
+		total += f
+	}
+	if total != n || s.Len() != n {
+		t.Fatalf("%d keys new to some worker, %d stored; want %d", total, s.Len(), n)
+	}
+	for i := uint64(1); i <= n; i++ {
+		_, stored, found, ok := s.InsertConcurrent(key(i))
+		if !ok || !found || stored != 1<<8 {
+			t.Fatalf("key %d: stored %#x found %v, want the intersection %#x", i, stored, found, 1<<8)
+		}
+	}
+	if _, stored, found, _ := s.InsertConcurrent(key(n + 1)); found || stored != 0 {
+		t.Fatalf("a new key: stored %#x found %v", stored, found)
+	}
+	if _, stored, _, _ := s.InsertConcurrent(key(n + 1)); stored != Unfinished {
+		t.Fatalf("a key not finished reads %#x, want Unfinished", stored)
 	}
 }

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# parallel.sh -- raceroute's parallel search against one worker on the
+# same scenario: the fib6 benchmark family (model/fib6/bench_test.go,
+# BenchmarkParallel) at k flows and m changes, one exhaustive search per
+# run, as
+#   seq    the sequential dfs (the default search), one worker
+#   par-2  WORKERS workers sharing one visited set (default 2)
+# each the best of REPS runs, and prints states, seconds to verdict, CPU
+# seconds (user+sys), peak RSS, bytes per state (of the visited set's peak),
+# and the wall-clock speed-up seq/par.
+#
+# The default size (k=5, m=3) has about 21 M states. On a machine shared
+# with other work the wall-clock ratio measures the load, not the search:
+# the script prints the load average before and after, and the CPU
+# seconds, so that a busy run can be told from a quiet one.
+#
+# Usage: bench/parallel.sh                 k=5 m=3, 3 runs each
+#        K=4 M=3 REPS=1 bench/parallel.sh
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+k=${K:-5}
+m=${M:-3}
+reps=${REPS:-3}
+workers=${WORKERS:-2}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)"
+echo "# $(go version | cut -d' ' -f3-4); k=$k m=$m; best of $reps runs; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+(cd "$root" && go test -c -o "$work/fib6.test" ./model/fib6/)
+
+# field LINE UNIT: the number before UNIT in a benchmark line.
+field() { awk -v u="$2" '{ for (i = 2; i <= NF; i++) if ($i == u) { print $(i-1); exit } }' <<<"$1"; }
+
+# run NAME: prints "states seconds cpu_seconds peak_rss_mib bytes_per_state" of the best run.
+run() {
+	local best="" line t
+	for _ in $(seq "$reps"); do
+		/usr/bin/time -f '%U %S %M' -o "$work/time" \
+			env RACEROUTE_K="$k" RACEROUTE_M="$m" RACEROUTE_WORKERS="$workers" "$work/fib6.test" -test.run '^$' \
+			-test.bench "^BenchmarkParallel\$/^k=$k\$/^m=$m\$/^$1\$" -test.benchtime 1x >"$work/out"
+		line=$(grep '^BenchmarkParallel' "$work/out")
+		read -r u s rss <"$work/time"
+		t=$(field "$line" s-to-verdict)
+		local this
+		this="$(field "$line" states) $t $(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }') $((rss / 1024)) $(field "$line" bytes/state)"
+		if [ -z "$best" ] || awk -v a="$t" -v b="${best#* }" 'BEGIN { split(b, x, " "); exit !(a < x[1]) }'; then
+			best=$this
+		fi
+	done
+	echo "$best"
+}
+
+seq=$(run seq)
+par=$(run "par-$workers")
+printf '%-8s %12s %10s %10s %10s %12s\n' search states seconds cpu-s peak-MiB bytes/state
+printf '%-8s %12s %10s %10s %10s %12s\n' seq $seq
+printf '%-8s %12s %10s %10s %10s %12s\n' "par-$workers" $par
+read -r s1 t1 c1 _ <<<"$seq"
+read -r s2 t2 c2 _ <<<"$par"
+if [ "$s1" != "$s2" ]; then
+	echo "parallel: state counts differ ($s1 sequential, $s2 parallel)" >&2
+	exit 1
+fi
+awk -v t1="$t1" -v t2="$t2" -v c1="$c1" -v c2="$c2" -v w="$workers" 'BEGIN {
+	printf "speed-up (seq seconds / par-%d seconds): %.2fx\n", w, t1 / t2
+	printf "CPU cost of the parallel search (par-%d cpu-s / seq cpu-s): %.2fx, so at most %.2fx on %d idle cores\n", w, c2 / c1, w * c1 / c2, w
+}'
+echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

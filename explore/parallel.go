@@ -1,0 +1,597 @@
+package explore
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"raceroute/explore/visited"
+)
+
+// The parallel, sharded and swarm searches share one scheme: the states
+// up to a split depth are enumerated breadth first (without reduction),
+// and the states at the split depth, the frontier, are the roots of
+// depth-first searches with the sequential search's sleep sets. Workers
+// of one process share one visited set (lock-free inserts) and take
+// frontier states from a common counter; a shard of N takes only the
+// frontier states whose fingerprint is its index modulo N, and has a
+// visited set of its own.
+//
+// Every state up to the split depth is in every shard's visited set, so a
+// frontier state reached again below another one is never explored twice
+// in a process: only its owner explores it. What lies below the frontier
+// may be reached from frontier states of several shards and is then
+// explored (and counted) by each of them: the shards' state counts
+// overlap, and the union of their fingerprint sets is the single search's
+// state set.
+//
+// Sleep sets with state caching (dfs) rest on an order: a state found in
+// the visited set was explored with its stored sleep set before, or is an
+// ancestor. Workers have no common order, so here a state's entry holds
+// only the sleep sets of explorations that have finished; a state found
+// under way in another worker is explored again (over sleep sets of this
+// path only), so that every exploration relies on finished ones and on
+// the frontier's, which rest on nothing above them. The states found are
+// the sequential search's (TestParallelAndShardsMatchSequential in
+// model/fib6 and check).
+
+// splitMin is how many frontier states the split aims at (per shard, at
+// least 64), so that workers and shards get balanced shares.
+const splitMin = 1024
+
+// maxSplitDepth bounds the split depth.
+const maxSplitDepth = 64
+
+// node is a state of the breadth-first prefix, with how it was reached.
+type node[S any] struct {
+	s             S
+	last, preempt int
+	path          []Choice
+}
+
+// psearch is one parallel, sharded or swarm search.
+type psearch[S any] struct {
+	e      *engine[S]
+	reduce bool
+	fps    *visited.Set
+	exact  *visited.Exact
+	exMu   sync.Mutex
+	// world is held for reading by every working worker; Grow runs under
+	// the write lock.
+	world sync.RWMutex
+
+	live      atomic.Uint64
+	halt      atomic.Bool // every property violated: stop
+	unknown   atomic.Bool // budget, context or state bound: stop, no verdict
+	mu        sync.Mutex
+	firstPath [][]Choice
+	pollMu    sync.Mutex
+
+	items   []node[S]
+	next    atomic.Int64
+	workers []*pworker[S]
+	prefix  int64 // states up to the split depth
+	// prefixTransitions are the transitions fired up to it.
+	prefixTransitions int64
+	depth             int
+}
+
+// pworker is one worker's own counters and stack, apart from the others'.
+type pworker[S any] struct {
+	states, transitions atomic.Int64
+	stack               []frame[S]
+	fps, claims         []uint64
+	slots               []visited.Slot
+	enc                 []byte
+	rng                 *rand.Rand // swarm: the order of alternatives
+	_                   [64]byte
+}
+
+func (p *psearch[S]) states() int64 {
+	n := p.prefix
+	for _, w := range p.workers {
+		n += w.states.Load()
+	}
+	return n
+}
+
+func (p *psearch[S]) transitions() int64 {
+	n := p.prefixTransitions
+	for _, w := range p.workers {
+		n += w.transitions.Load()
+	}
+	return n
+}
+
+// key appends the visited-set key of a state (the preemption context is
+// part of it under a preemption bound, as in dfs).
+func (p *psearch[S]) key(s *S, last, preempt int, enc []byte) []byte {
+	enc = p.e.m.Encode(s, enc[:0])
+	if p.e.opts.PreemptionBound >= 0 {
+		enc = append(enc, byte(last), byte(last>>8), byte(preempt), byte(preempt>>8))
+	}
+	return enc
+}
+
+// insert looks a key up and stores it if it is new (while the world is
+// held for reading). A key found reports the intersection of the sleep
+// sets of the explorations of it that have finished (visited.Unfinished
+// while none has); finish records one.
+func (p *psearch[S]) insert(enc []byte) (at visited.Slot, fp, stored uint64, found bool) {
+	if p.exact != nil {
+		p.exMu.Lock()
+		defer p.exMu.Unlock()
+		_, found = p.exact.LookupOrInsert(enc, 0)
+		return at, 0, 0, found
+	}
+	fp = visited.Fingerprint(enc)
+	for {
+		at, stored, found, ok := p.fps.InsertConcurrent(fp)
+		if ok {
+			return at, fp, stored, found
+		}
+		p.safePoint()
+	}
+}
+
+// finish records that an exploration of fp with sleep set sleep has
+// finished.
+func (p *psearch[S]) finish(at visited.Slot, fp, sleep uint64) {
+	if p.fps != nil {
+		p.fps.Finish(at, fp, sleep)
+	}
+}
+
+// safePoint lets the visited set grow: the worker gives up its read hold
+// of the world, and the first to get the write lock grows the table.
+// One that finds the growth done (by another) takes its read hold back
+// without asking for the write lock: asking for it then would wait until
+// every other worker came to its next safe point, which, with nothing
+// pending, is the next growth (measured: half of a 2-worker search spent
+// so).
+func (p *psearch[S]) safePoint() {
+	p.world.RUnlock()
+	for {
+		if !p.fps.GrowPending() {
+			break
+		}
+		if p.world.TryLock() {
+			if p.fps.GrowPending() {
+				p.fps.Grow()
+			}
+			p.world.Unlock()
+			break
+		}
+		runtime.Gosched()
+	}
+	p.world.RLock()
+}
+
+// note records the properties in m (not 0) as violated by the schedule
+// path gives and reports whether every property is now violated.
+func (p *psearch[S]) note(m uint64, path func() []Choice) bool {
+	if p.live.Load()&m == 0 {
+		return p.live.Load() == 0
+	}
+	pp := path()
+	p.mu.Lock()
+	for i := range p.e.props {
+		bit := uint64(1) << uint(i)
+		if m&bit != 0 && p.firstPath[i] == nil {
+			p.firstPath[i] = pp
+		}
+	}
+	live := p.live.Load() &^ m
+	p.live.Store(live)
+	p.mu.Unlock()
+	if live == 0 {
+		p.halt.Store(true)
+	}
+	return live == 0
+}
+
+func extend(path []Choice, c Choice) []Choice {
+	return append(append(make([]Choice, 0, len(path)+1), path...), c)
+}
+
+// split enumerates the states breadth first up to the first depth with
+// at least want states (or none left), checking properties on the way;
+// it leaves the deepest level in p.items. It returns false when the
+// search must stop (every property violated, or out of budget).
+func (p *psearch[S]) split(stop *stopper, want int) bool {
+	e := p.e
+	p.world.RLock()
+	defer p.world.RUnlock()
+	root := node[S]{s: e.m.Init(), last: -1}
+	empty := func() []Choice { return []Choice{} }
+	if m := e.violated(&root.s, Invariant, p.live.Load()); m != 0 && p.note(m, empty) {
+		return false
+	}
+	if b, _ := e.enabled(&root.s, nil, nil); len(b) == 0 {
+		if m := e.violated(&root.s, Final, p.live.Load()); m != 0 && p.note(m, empty) {
+			return false
+		}
+	}
+	var enc []byte
+	enc = p.key(&root.s, -1, 0, enc)
+	at, fp, _, _ := p.insert(enc)
+	p.finish(at, fp, 0)
+	p.prefix = 1
+	level := []node[S]{root}
+	var buf []Step
+	var lohi [][2]Time
+	for depth := 0; len(level) > 0 && len(level) < want && depth < maxSplitDepth; depth++ {
+		var next []node[S]
+		for ni := range level {
+			n := &level[ni]
+			if stop.poll(Progress{States: p.prefix}) {
+				p.unknown.Store(true)
+				return false
+			}
+			buf, lohi = e.enabled(&n.s, buf[:0], lohi[:0])
+			if len(buf) == 0 {
+				continue // quiescent: its final properties were checked when found
+			}
+			for i, st := range buf {
+				times := []Time{lohi[i][0]}
+				if lohi[i][1] != lohi[i][0] {
+					times = append(times, lohi[i][1])
+				}
+				for o := 0; o < outcomes(st); o++ {
+					for _, at := range times {
+						pre := n.preempt
+						if n.last >= 0 && st.Actor != n.last && actorIn(buf, n.last) {
+							pre++
+						}
+						if e.opts.PreemptionBound >= 0 && pre > e.opts.PreemptionBound {
+							continue
+						}
+						c := node[S]{s: n.s, last: st.Actor, preempt: pre}
+						e.m.Fire(&c.s, st, at, o, nil)
+						p.prefixTransitions++
+						choice := Choice{Actor: st.Actor, At: at, Outcome: o}
+						path := func() []Choice { return extend(n.path, choice) }
+						if m := e.violated(&c.s, Invariant, p.live.Load()); m != 0 && p.note(m, path) {
+							return false
+						}
+						enc = p.key(&c.s, c.last, c.preempt, enc)
+						at, fp, _, seen := p.insert(enc)
+						if seen {
+							continue
+						}
+						// Explored here, or below with no sleep set by its
+						// owner: a claim that rests only on what lies below.
+						p.finish(at, fp, 0)
+						p.prefix++
+						if e.opts.MaxStates > 0 && p.prefix >= e.opts.MaxStates {
+							p.unknown.Store(true)
+							return false
+						}
+						c.path = path()
+						if cb, _ := e.enabled(&c.s, nil, nil); len(cb) == 0 {
+							if m := e.violated(&c.s, Final, p.live.Load()); m != 0 && p.note(m, path) {
+								return false
+							}
+						}
+						next = append(next, c)
+					}
+				}
+			}
+		}
+		level = next
+		p.depth = depth + 1
+	}
+	p.items = level
+	return true
+}
+
+// poll is stopper.poll for whichever worker gets to it first.
+func (p *psearch[S]) poll(stop *stopper) bool {
+	if !p.pollMu.TryLock() {
+		return false
+	}
+	defer p.pollMu.Unlock()
+	return stop.poll(Progress{States: p.states(), Transitions: p.transitions()})
+}
+
+// run explores from the items on nw workers.
+func (p *psearch[S]) run(stop *stopper, nw int) {
+	p.workers = make([]*pworker[S], nw)
+	for i := range p.workers {
+		p.workers[i] = &pworker[S]{}
+		if sw := p.e.opts.Swarm; sw.Count > 0 {
+			p.workers[i].rng = runRNG(p.e.opts.Seed, int64(sw.Index*max(len(p.workers), 1)+i))
+		}
+	}
+	var wg sync.WaitGroup
+	for _, w := range p.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.world.RLock()
+			defer p.world.RUnlock()
+			for !p.halt.Load() && !p.unknown.Load() {
+				k := p.next.Add(1) - 1
+				if k >= int64(len(p.items)) {
+					return
+				}
+				p.explore(w, &p.items[k], stop)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// explore is dfs from one frontier state, with the shared visited set.
+func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
+	e := p.e
+	if cap(w.stack) == 0 {
+		w.stack = make([]frame[S], 1, 64)
+	}
+	stack := w.stack[:1]
+	defer func() { w.stack = stack[:0] }()
+	// fps and claims hold, per stack frame, the state's fingerprint and
+	// the sleep set its exploration is recorded with when it finishes.
+	w.enc = p.key(&root.s, root.last, root.preempt, w.enc)
+	fps, claims, slots := append(w.fps[:0], visited.Fingerprint(w.enc)), append(w.claims[:0], 0), append(w.slots[:0], visited.Slot{})
+	defer func() { w.fps, w.claims, w.slots = fps[:0], claims[:0], slots[:0] }()
+	f := &stack[0]
+	f.s, f.last, f.preempt, f.sleep = root.s, root.last, root.preempt, 0
+	p.expand(w, f)
+	path := func(top int, extra Choice) func() []Choice {
+		return func() []Choice {
+			pp := append(make([]Choice, 0, len(root.path)+top+1), root.path...)
+			for i := 1; i <= top; i++ {
+				pp = append(pp, stack[i].choice)
+			}
+			return append(pp, extra)
+		}
+	}
+	// Counted here and published every 256 steps (and at the end), not
+	// with an atomic add per transition.
+	var states, transitions int64
+	defer func() { w.states.Add(states); w.transitions.Add(transitions) }()
+	for iter := 0; len(stack) > 0; iter++ {
+		if iter&255 == 0 {
+			w.states.Add(states)
+			w.transitions.Add(transitions)
+			states, transitions = 0, 0
+			if p.halt.Load() || p.unknown.Load() {
+				return
+			}
+			if p.exact == nil && p.fps.GrowPending() {
+				p.safePoint()
+			}
+			if p.poll(stop) {
+				p.unknown.Store(true)
+				return
+			}
+			if e.opts.MaxStates > 0 && p.states() >= e.opts.MaxStates {
+				p.unknown.Store(true)
+				return
+			}
+		}
+		top := len(stack) - 1
+		f := &stack[top]
+		if f.next >= len(f.alts) {
+			if p.reduce && top > 0 {
+				p.finish(slots[top], fps[top], claims[top])
+			}
+			stack = stack[:top]
+			continue
+		}
+		a := f.alts[f.next]
+		f.next++
+		st := f.steps[a.step]
+		bit := actorBit(st.Actor)
+		lastAlt := f.next >= len(f.alts) || f.alts[f.next].step != a.step
+		frozen := f.frozen(int(a.step))
+		if f.sleep&bit != 0 {
+			continue
+		}
+		pre := f.preempt
+		if f.last >= 0 && st.Actor != f.last && actorIn(f.steps, f.last) {
+			pre++
+		}
+		if e.opts.PreemptionBound >= 0 && pre > e.opts.PreemptionBound {
+			continue
+		}
+		var csleep uint64
+		if p.reduce && frozen {
+			cand := (f.sleep | f.done) &^ bit
+			for i := range f.steps {
+				b := actorBit(f.steps[i].Actor)
+				if cand&b != 0 && f.frozen(i) && !f.steps[i].Footprint.Conflicts(st.Footprint) {
+					csleep |= b
+				}
+			}
+		}
+		if lastAlt && p.reduce && frozen {
+			f.done |= bit
+		}
+		choice := Choice{Actor: st.Actor, At: a.at, Outcome: int(a.outcome)}
+		if len(stack) == cap(stack) {
+			stack = append(stack, frame[S]{})
+			stack = stack[:len(stack)-1]
+			f = &stack[top]
+		}
+		stack = stack[:top+2]
+		c := &stack[top+1]
+		c.s = f.s
+		e.m.Fire(&c.s, st, a.at, int(a.outcome), nil)
+		transitions++
+		c.choice, c.last, c.preempt = choice, st.Actor, pre
+		if m := e.violated(&c.s, Invariant, p.live.Load()); m != 0 && p.note(m, path(top, choice)) {
+			return
+		}
+		w.enc = p.key(&c.s, c.last, c.preempt, w.enc)
+		at, fp, stored, seen := p.insert(w.enc)
+		claim := csleep
+		switch {
+		case !seen:
+			states++
+		case !p.reduce:
+			stack = stack[:top+1]
+			continue
+		case stored == visited.Unfinished && !onStack(fps, fp, claims, &stored):
+			// Under way elsewhere: explored here too, relying on nothing
+			// that has not finished.
+		default:
+			// Finished (or an ancestor, as in dfs): explore only the
+			// actors that slept there and are awake here.
+			awake := stored &^ csleep
+			if awake == 0 {
+				stack = stack[:top+1]
+				continue
+			}
+			csleep = ^awake
+		}
+		c.sleep = csleep
+		fps, claims, slots = append(fps[:top+1], fp), append(claims[:top+1], claim), append(slots[:top+1], at)
+		p.expand(w, c)
+		if len(c.steps) == 0 {
+			if m := e.violated(&c.s, Final, p.live.Load()); m != 0 && p.note(m, path(top, choice)) {
+				return
+			}
+			if p.reduce {
+				p.finish(at, fp, 0)
+			}
+			stack = stack[:top+1]
+		}
+	}
+}
+
+// onStack reports whether fp is a state on the worker's own stack (a
+// cycle); if so, stored becomes the sleep set it is being explored with.
+func onStack(fps []uint64, fp uint64, claims []uint64, stored *uint64) bool {
+	for i := range fps {
+		if fps[i] == fp {
+			*stored = claims[i]
+			return true
+		}
+	}
+	return false
+}
+
+// expand is engine.expand; a swarm member then puts the steps in its own
+// random order (each step's alternatives stay together: the sleep sets
+// mark an actor done after its last alternative).
+func (p *psearch[S]) expand(w *pworker[S], f *frame[S]) {
+	p.e.expand(f)
+	if w.rng == nil || len(f.steps) < 2 {
+		return
+	}
+	order := w.rng.Perm(len(f.steps))
+	alts := make([]alt, 0, len(f.alts))
+	for _, i := range order {
+		for _, a := range f.alts {
+			if int(a.step) == i {
+				alts = append(alts, a)
+			}
+		}
+	}
+	f.alts = alts
+}
+
+// search runs the sequential dfs, or the parallel search when opts asks
+// for workers, a shard or a swarm member.
+func (e *engine[S]) search(ctx context.Context) Result {
+	if e.opts.Workers > 1 || e.opts.Shard.Count > 1 || e.opts.Swarm.Count > 0 {
+		return e.parallel(ctx)
+	}
+	return e.dfs(ctx)
+}
+
+// parallel runs the parallel, sharded or swarm search.
+func (e *engine[S]) parallel(ctx context.Context) Result {
+	stop := newStopper(ctx, e.opts)
+	nw := max(e.opts.Workers, 1)
+	if e.opts.Swarm.Count > 0 {
+		nw = 1 // a member is one randomised search from the root
+	}
+	// Sleep sets with state caching, as in dfs, except that a worker
+	// trusts only explorations that have finished (visited.Set.Finish):
+	// with the sleep set stored when a state was first reached, as dfs
+	// stores it, one worker relied on another's exploration still under
+	// way while that one relied on the first's, and a test found states
+	// lost (7 of 25,301, in 1 run of 6). At most 63 actors: the 64th bit
+	// marks a state no exploration has finished. The exact set keeps no
+	// sleep sets here: with it, no reduction. Nor under a preemption
+	// bound: a path that sleep sets leave out for a commuted one may have
+	// fewer preemptions than it, so that the bounded set of (state,
+	// preemption context) keys is not kept (TestPartsFindTheSequentialStates:
+	// dfs stores 15,002 of 25,617).
+	// Persistent sets and symmetry (reduce.go) do not run here: the
+	// result's Reductions says so.
+	reds := e.opts.Reduce.resolved()
+	if e.opts.NoReduction {
+		reds = 0
+	}
+	p := &psearch[S]{e: e, reduce: reds&ReduceSleep != 0 && e.nAct < 64 && !e.opts.Exact && e.opts.PreemptionBound < 0, firstPath: make([][]Choice, len(e.props))}
+	p.live.Store(e.all)
+	if e.opts.Exact {
+		p.exact = visited.NewExact()
+	} else {
+		p.fps = visited.NewSet(visited.Config{Sleep: p.reduce, Expect: e.opts.ExpectStates, Concurrent: true})
+		defer p.fps.Free()
+	}
+	sh := e.opts.Shard
+	want := 0 // swarm: no split, one randomised search from the root
+	if e.opts.Swarm.Count == 0 {
+		want = max(splitMin, 64*sh.Count) // not of nw: the shards of one check must agree
+	}
+	res := Result{Verdict: Holds, Exhaustive: true, Bound: -1, Shard: sh, Swarm: e.opts.Swarm, Reductions: ReduceNone.String()}
+	if p.reduce {
+		res.Reductions = ReduceSleep.String()
+	}
+	if p.split(stop, want) && sh.Count > 1 {
+		mine := p.items[:0]
+		var enc []byte
+		for _, n := range p.items {
+			enc = p.key(&n.s, n.last, n.preempt, enc)
+			if visited.Fingerprint(enc)%uint64(sh.Count) == uint64(sh.Index) {
+				mine = append(mine, n)
+			}
+		}
+		res.Frontier = len(p.items)
+		p.items = mine
+	}
+	res.SplitDepth, res.PrefixStates = p.depth, p.prefix
+	if res.Frontier == 0 {
+		res.Frontier = len(p.items)
+	}
+	res.ShardFrontier = len(p.items)
+	if !p.halt.Load() && !p.unknown.Load() {
+		p.run(stop, nw)
+	}
+	res.States, res.Transitions = p.states(), p.transitions()
+	res.Elapsed = time.Since(stop.start)
+	if p.halt.Load() {
+		res.Exhaustive = false
+	}
+	if p.unknown.Load() {
+		res.Exhaustive, res.Verdict = false, Unknown
+	}
+	if e.opts.Visited != nil && p.fps != nil {
+		p.fps.Each(e.opts.Visited)
+	}
+	if res.States > 0 {
+		if p.exact != nil {
+			res.BytesPerState = float64(p.exact.Bytes()) / float64(res.States)
+		} else {
+			res.BytesPerState, res.HugePages = float64(p.fps.PeakBytes())/float64(res.States), p.fps.HugePages()
+			n := float64(res.States)
+			res.OmissionProbability = math.Min(1, n*n/math.Exp2(65))
+		}
+	}
+	if e.opts.PreemptionBound >= 0 {
+		res.Bound, res.Exhaustive = e.opts.PreemptionBound, false
+	}
+	res.Workers = nw
+	setProperties(&res, e.props, p.firstPath, res.Verdict != Unknown)
+	return res
+}

@@ -1,0 +1,56 @@
+package fib6_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"raceroute/explore"
+	"raceroute/profile"
+)
+
+// The parallel search and the shards of a sharded one find the state set
+// of the sequential search on the benchmark family: the same verdict and
+// state count with 2 and 3 workers, and shards whose fingerprint sets
+// unite to it (their own counts overlap, so their sum is at least it).
+func TestParallelAndShardsMatchSequential(t *testing.T) {
+	p, _ := profile.Lookup("linux-3.16")
+	for _, km := range [][2]int{{2, 2}, {3, 2}} {
+		for _, por := range []bool{true, false} {
+			t.Run(fmt.Sprintf("k=%d/m=%d/por=%v", km[0], km[1], por), func(t *testing.T) {
+				c := family(t, p, km[0], km[1])
+				opts := explore.DefaultOptions()
+				opts.NoReduction = !por
+				seq := c.Check(context.Background(), opts)
+				if seq.Verdict != explore.Holds || !seq.Exhaustive {
+					t.Fatalf("sequential: %s exhaustive %v", seq.Verdict, seq.Exhaustive)
+				}
+				for _, w := range []int{2, 3, 2, 3, 2, 3} { // a lost state was a race: try several times
+					o := opts
+					o.Workers = w
+					par := c.Check(context.Background(), o)
+					if par.Verdict != seq.Verdict || par.States != seq.States || !par.Exhaustive {
+						t.Errorf("%d workers: %s, %d states, exhaustive %v; sequential: %s, %d states", w, par.Verdict, par.States, par.Exhaustive, seq.Verdict, seq.States)
+					}
+				}
+				const n = 4
+				union := map[uint64]bool{}
+				var sum int64
+				for i := 0; i < n; i++ {
+					o := opts
+					o.Shard = explore.Part{Index: i, Count: n}
+					o.Visited = func(fp uint64) { union[fp] = true }
+					sh := c.Check(context.Background(), o)
+					if sh.Verdict != explore.Holds || !sh.Exhaustive {
+						t.Fatalf("shard %d: %s exhaustive %v", i, sh.Verdict, sh.Exhaustive)
+					}
+					sum += sh.States
+					t.Logf("shard %d/%d: %d states (prefix %d, depth %d, %d of %d frontier states)", i, n, sh.States, sh.PrefixStates, sh.SplitDepth, sh.ShardFrontier, sh.Frontier)
+				}
+				if int64(len(union)) != seq.States || sum < seq.States {
+					t.Errorf("shards: %d distinct states (sum %d), sequential %d", len(union), sum, seq.States)
+				}
+			})
+		}
+	}
+}
