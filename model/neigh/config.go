@@ -187,6 +187,8 @@ type Move struct {
 const (
 	WatchConverges uint8 = iota + 1
 	WatchBlackhole
+	WatchStuck   // no-stuck-entry: Iface, IP, Limit
+	WatchEvicted // not-evicted-in-use: Flow
 )
 
 // Watch is a property's subject.
@@ -212,6 +214,10 @@ type Config struct {
 	Flows   []Flow
 	Moves   []Move
 	Watches []Watch
+	// Admins are the ip neigh agents, Tables the hosts whose table sizes
+	// and garbage collection the scenario models (config_admin.go).
+	Admins []Admin
+	Tables []Table
 	// Draws is the number of distinct reachable_time values the explorer
 	// may choose; 0 means the kernel's own resolution (every ms in
 	// [base/2, 3*base/2)).
@@ -263,6 +269,9 @@ func (c *Config) Validate() error {
 		if c.slot(f.Iface, f.IP) < 0 {
 			return fmt.Errorf("flow %s: no neighbour slot for its destination", f.Name)
 		}
+	}
+	if err := c.validateAdmin(); err != nil {
+		return err
 	}
 	for _, w := range c.Watches {
 		if w.Kind == WatchConverges && c.slot(w.Iface, w.IP) < 0 {

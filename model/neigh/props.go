@@ -30,6 +30,8 @@ func (m *Model) Properties(horizon int32) []explore.Property[State] {
 				Holds:   func(s *State) bool { return m.longestLoss(s, wi) <= m.cfg.Watches[wi].Limit },
 				Explain: func(s *State) string { return m.explainBlackhole(s, wi) },
 			})
+		default:
+			out = append(out, m.adminProperty(wi))
 		}
 	}
 	return out

@@ -48,8 +48,16 @@ type State struct {
 	MovedAt [MaxMoves]int32
 	MoveAt  [MaxMoves]int32 // draw mode: the drawn time of each move, -1 before
 	// GoodSince is, per converges watch, since when the entry has held
-	// the owner's MAC (-1: it does not).
+	// the owner's MAC (-1: it does not); per no-stuck-entry watch, since
+	// when the entry has been stuck; per not-evicted-in-use watch, when
+	// GC first removed the flow's entry in use (-1: never).
 	GoodSince [MaxWatches]int32
+	// The ip neigh agents, the garbage-collected tables and the
+	// no-stuck-entry streaks (state_admin.go).
+	AdminIdx [MaxAdmins]uint8
+	AdminAt  [MaxAdmins]int32 // draw mode: the drawn time of the next command, -1 before
+	Tables   [MaxTables]TableState
+	Longest  [MaxWatches]int32
 }
 
 // encode appends the canonical encoding of the used part of s.
@@ -62,7 +70,7 @@ func (m *Model) encode(s *State, b []byte) []byte {
 		b = le.AppendUint32(b, uint32(e.Updated))
 		b = le.AppendUint32(b, uint32(e.Used))
 		b = le.AppendUint32(b, uint32(e.Timer))
-		b = append(b, byte(e.State), e.LL, e.Probes, byte(e.UpdBy), e.HH)
+		b = append(b, byte(e.State), e.LL, e.Probes, byte(e.UpdBy), e.HH, e.Flags, e.Born)
 	}
 	for i := range m.cfg.Ifaces {
 		f := &s.Ifs[i]
@@ -91,5 +99,5 @@ func (m *Model) encode(s *State, b []byte) []byte {
 	for i := range m.cfg.Watches {
 		b = le.AppendUint32(b, uint32(s.GoodSince[i]))
 	}
-	return b
+	return m.encodeAdmin(s, b)
 }

@@ -15,7 +15,10 @@ func TestEncodingCoversEveryField(t *testing.T) {
 	cfg := *m.cfg
 	cfg.Senders = []Sender{{Name: "garp", Iface: ifB, IP: ipV, Unicast: -1, Packets: []Packet{{Op: OpReply, THA: THASelf}}}}
 	cfg.Moves = []Move{{IP: ipV, From: ifA, To: ifB, At: Window{0, 10}}}
-	cfg.Watches = []Watch{{Kind: WatchConverges, Iface: ifT, IP: ipV, Limit: 1000, Move: 0, Flow: -1}}
+	cfg.Watches = []Watch{{Kind: WatchConverges, Iface: ifT, IP: ipV, Limit: 1000, Move: 0, Flow: -1},
+		{Kind: WatchStuck, Iface: ifT, IP: ipV, Limit: 1000, Move: -1, Flow: -1}}
+	cfg.Admins = []Admin{{Name: "agent", Host: cfg.Ifaces[ifT].Host, Cmds: []AdminCmd{{Op: AdminDel, Iface: ifT, Slot: 0, LL: -1}}}}
+	cfg.Tables = []Table{DefaultTable(cfg.Ifaces[ifT].Host)}
 	cfg.IPs = append(cfg.IPs[:len(cfg.IPs):len(cfg.IPs)], netip.MustParseAddr("10.0.0.99"))
 	cfg.Owner = append(cfg.Owner[:len(cfg.Owner):len(cfg.Owner)], -1)
 	m, err := New(&cfg)
@@ -25,9 +28,12 @@ func TestEncodingCoversEveryField(t *testing.T) {
 	counts := map[string]int{
 		"Now": 1, "Entries": len(cfg.Slots), "Ifs": len(cfg.Ifaces), "Flows": len(cfg.Flows),
 		"Senders": len(cfg.Senders), "Owner": len(cfg.IPs), "MovedAt": len(cfg.Moves), "MoveAt": len(cfg.Moves),
-		"GoodSince": len(cfg.Watches),
+		"GoodSince": len(cfg.Watches), "AdminIdx": len(cfg.Admins), "AdminAt": len(cfg.Admins), "Tables": len(cfg.Tables),
 	}
 	used := func(l statetest.Leaf) bool {
+		if l.Field == "Longest" {
+			return l.Index < len(cfg.Watches) && cfg.Watches[l.Index].Kind == WatchStuck
+		}
 		n, ok := counts[l.Field]
 		if !ok {
 			t.Errorf("state field %s: the test does not know its used part; add it to the counts and to encode", l.Field)

@@ -149,6 +149,11 @@ type Model struct {
 	// Switches names the profile switches the model reads: a profile's
 	// unknown settings among them are resolved before a check.
 	Switches []string
+	// SwitchesOf, when set, names the switches of Switches that document
+	// d can reach: a check resolves a profile's unknown settings only
+	// among those, so that a part of the model a scenario does not use
+	// multiplies no checks.
+	SwitchesOf func(d Doc) []string
 	// Words lists, by kind ("sysctl", "preset", ...), the words the
 	// model's values may be: docs/scenarios.md names each, and a test of
 	// package scenario checks that it does.
@@ -352,6 +357,9 @@ func (sc *Scenario) Embedded() bool { return sc.embedded }
 // settings among them are resolved (profile.Resolve) into one check each.
 func (sc *Scenario) Switches() []string {
 	out := append([]string(nil), sc.model.Switches...)
+	if sc.model.SwitchesOf != nil {
+		out = sc.model.SwitchesOf(sc.Doc())
+	}
 	for _, v := range sc.Variants {
 		for _, e := range v.Expect {
 			for _, c := range e.Conds {

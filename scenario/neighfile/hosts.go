@@ -94,6 +94,7 @@ func sysctls(s *neigh.Sysctl) []sysctlField {
 		{"base_reachable_time", &s.BaseReachable, nil},
 		{"delay_first_probe_time", &s.DelayFirstProbe, nil},
 		{"retrans_time", &s.Retrans, nil},
+		{"gc_stale_time", &s.GcStale, nil},
 		{"ucast_solicit", nil, &s.UcastSolicit},
 		{"mcast_solicit", nil, &s.McastSolicit},
 		{"app_solicit", nil, &s.AppSolicit},
@@ -129,9 +130,6 @@ func (c *compiler) sysctl(s *neigh.Sysctl, key, l format.Line) error {
 		}
 		*k.count = uint8(v)
 		return nil
-	}
-	if key.Text == "gc_stale_time" {
-		return c.sc.ErrorAt(key, "sysctl gc_stale_time: the model does not implement garbage collection yet (neigh_periodic_work), so it would change nothing; remove it")
 	}
 	return c.sc.ErrorAt(key, "unknown sysctl %q (known: %s)", key.Text, strings.Join(names, ", "))
 }
@@ -225,15 +223,20 @@ func (c *compiler) move(mv Move) error {
 	if err != nil {
 		return err
 	}
-	from, err := c.ifaceRef(mv.From, "move from")
-	if err != nil {
-		return err
+	from := -1
+	if t, _ := c.text(mv.From, ""); t != "none" {
+		if from, err = c.ifaceRef(mv.From, "move from"); err != nil {
+			return err
+		}
 	}
 	to, err := c.ifaceRef(mv.To, "move to")
 	if err != nil {
 		return err
 	}
 	if c.cfg.Owner[ip] != from {
+		if from < 0 {
+			return c.sc.ErrorAt(mv.From, "move from: none, but %s is configured on an interface", c.cfg.IPs[ip])
+		}
 		return c.sc.ErrorAt(mv.From, "move from: %s is not configured on %s", c.cfg.IPs[ip], mv.From.Text)
 	}
 	at, err := c.window(mv.Time, "at", neigh.Window{})

@@ -11,6 +11,10 @@ import (
 func (c *compiler) property(p Property, horizon int32) error {
 	sc := c.sc
 	switch {
+	case p.NoStuck != nil || p.NotEvicted != nil:
+		if err := c.adminProperty(p); err != nil {
+			return err
+		}
 	case p.Converges != nil && p.NoBlackhole == nil:
 		cv := p.Converges
 		h, err := c.ifaceRef(cv.Host, "host")
@@ -72,7 +76,7 @@ func (c *compiler) property(p Property, horizon int32) error {
 		}
 		c.cfg.Watches = append(c.cfg.Watches, neigh.Watch{Kind: neigh.WatchBlackhole, Flow: fi, Limit: limit, Move: -1})
 	default:
-		return sc.Errorf(p.At, "each property is one of `converges:` or `no-blackhole-longer-than:`")
+		return sc.Errorf(p.At, "each property is one of `converges:`, `no-blackhole-longer-than:`, `no-stuck-entry:` or `not-evicted-in-use:`")
 	}
 	if len(c.cfg.Watches) > neigh.MaxWatches {
 		return sc.Errorf(p.At, "at most %d properties", neigh.MaxWatches)

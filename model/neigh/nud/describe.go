@@ -28,7 +28,7 @@ func Dur(ms int32) string {
 var causes = [...]string{
 	ByInit: "the initial table", ByCreate: "entry creation", ByStaleDelay: "STALE->DELAY (tx)",
 	ByDelayReachable: "DELAY->REACHABLE", ByDelayProbe: "DELAY->PROBE", ByReachableDelay: "REACHABLE->DELAY",
-	ByReachableStale: "REACHABLE->STALE", ByIncomplete: "NONE->INCOMPLETE (tx)", ByFailed: "->FAILED",
+	ByReachableStale: "REACHABLE->STALE", ByIncomplete: "NONE->INCOMPLETE (tx)", ByFailed: "->FAILED", ByAdmin: "an ip neigh change",
 }
 
 // Describe says what the cause was; proto names the packets whose
