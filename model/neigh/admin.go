@@ -94,6 +94,7 @@ type adminWhy struct {
 	send    nud.SendWhy
 	admin   nud.AdminWhy
 	removed bool // neigh_remove_one() after the delete
+	queued  bool // a packet waited in the entry's queue
 	old     nud.Entry
 }
 
@@ -133,7 +134,7 @@ func (m *Model) fireAdmin(v *env, ai int, outcome int) {
 func (m *Model) adminNew(v *env, cmd *AdminCmd) {
 	sl := cmd.Slot
 	e := &v.s.Entries[sl]
-	w := adminWhy{cmd: cmd, sl: sl, old: *e}
+	w := adminWhy{cmd: cmd, sl: sl, old: *e, queued: m.hasQueue(v.s, sl)}
 	k := &m.cfg.Profile
 	switch {
 	case !e.Exists() && cmd.Op == AdminChange:
@@ -209,4 +210,14 @@ func (m *Model) adminDel(v *env, cmd *AdminCmd, sl int) {
 	if v.rec != nil {
 		m.describeAdmin(v, &w)
 	}
+}
+
+// hasQueue reports whether a packet waits in entry sl's queue.
+func (m *Model) hasQueue(s *State, sl int) bool {
+	for fi := range m.cfg.Flows {
+		if s.Flows[fi].Queued != 0 && m.flowSlot[fi] == sl {
+			return true
+		}
+	}
+	return false
 }

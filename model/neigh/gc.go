@@ -86,10 +86,13 @@ func (m *Model) alloc(v *env, sl, except int) bool {
 	if n < tb.Thresh3 && (n < tb.Thresh2 || v.now <= ts.LastFlush+5000) {
 		return true
 	}
+	if v.rec != nil {
+		m.describeForced(v, t, sl, n)
+	}
 	shrunk := m.forcedGC(v, t, n+1, except)
 	ok := shrunk > 0 || n < tb.Thresh3
-	if v.rec != nil {
-		m.describeForced(v, t, sl, n, shrunk, ok)
+	if v.rec != nil && !ok {
+		m.describeOverflow(v, sl)
 	}
 	return ok
 }

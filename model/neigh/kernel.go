@@ -118,6 +118,9 @@ func (m *Model) eventSend(v *env, sl int, fi int) bool {
 	if w.Rule == nud.SendResolve || w.Rule == nud.SendQueued {
 		v.s.Flows[fi].Queued = 1
 	}
+	if w.Rule == nud.SendNoProbes {
+		m.account(v, fi, v.now, false) // kfree_skb(): the packet is lost
+	}
 	if v.rec != nil {
 		m.describeSend(v, sl, w)
 	}

@@ -103,7 +103,10 @@ func (m *Model) adminReason(v *env, w *adminWhy, e *Entry) string {
 		return r + ": same lladdr and state: nothing changes"
 	default:
 		r += ": " + w.old.State.String() + " -> " + e.State.String()
-		if u.OldLL != e.LL {
+		if w.old.State&NUDValid == 0 {
+			r += " with lladdr " + m.macStr(e.LL)
+		}
+		if u.OldLL != e.LL && w.old.State&NUDValid != 0 {
 			r += fmt.Sprintf(", lladdr %s -> %s", m.macStr(u.OldLL), m.macStr(e.LL))
 		}
 		r += m.adminTimer(a, &w.old)
@@ -115,28 +118,36 @@ func (m *Model) adminReason(v *env, w *adminWhy, e *Entry) string {
 		case e.State&NUDInTimer == 0 && w.old.Timer != nud.NoTimer:
 			r += "; no timer: " + e.State.String() + " waits for the next packet"
 		}
-		if a.Flush {
+		if a.Flush && w.queued {
 			r += "; the entry is valid now: its queued packets leave to " + m.macStr(e.LL)
 		}
 	}
 	return r
 }
 
-// describeForced tells neigh_alloc()'s forced GC on table t for entry sl.
-func (m *Model) describeForced(v *env, t, sl int, n, shrunk int32, ok bool) {
+// describeForced tells neigh_alloc()'s decision to run the forced GC of
+// table t, holding n entries, for entry sl; the removals follow it.
+func (m *Model) describeForced(v *env, t, sl int, n int32) {
 	tb := &m.cfg.Tables[t]
 	what := "every entry"
 	if m.cfg.Profile.NeighGC != profile.GCTableWalk {
-		what = "gc_entries (neither PERMANENT nor extern_learn)"
+		what = "gc_entries: neither PERMANENT nor extern_learn"
 	}
-	r := fmt.Sprintf("neigh_alloc(): %d entries counted (%s) against gc_thresh2 %d / gc_thresh3 %d: neigh_forced_gc() removed %d", n, what, tb.Thresh2, tb.Thresh3, shrunk)
-	out := trace.OutcomeNone
-	if !ok {
-		r += "; table at gc_thresh3 and nothing freed: neighbour table overflow, no entry"
-		out = trace.OutcomeLost
+	r := fmt.Sprintf("neigh_alloc(): %d entries counted (%s): at gc_thresh3 %d, or at gc_thresh2 %d with no forced GC for 5 s: neigh_forced_gc()", n, what, tb.Thresh3, tb.Thresh2)
+	if m.cfg.Profile.NeighGC == profile.GCTableWalk {
+		r += " walks the whole table: every unreferenced entry but PERMANENT goes"
+	} else {
+		r += fmt.Sprintf(" walks the gc list from its oldest: FAILED or not updated for 5 s go, until %d are removed", n+1-tb.Thresh2)
 	}
 	slot := m.cfg.Slots[sl]
-	m.recordOn(v, slot.Iface, -1, trace.LabelTimer, fmt.Sprintf("neigh %s dev %s: forced GC", m.ipStr(slot.IP), m.cfg.Ifaces[slot.Iface].Name), r, out)
+	m.record(v, slot.Iface, trace.LabelTimer, trace.OpNone, fmt.Sprintf("neigh %s dev %s: allocation", m.ipStr(slot.IP), m.cfg.Ifaces[slot.Iface].Name), r)
+}
+
+// describeOverflow tells a refused allocation for entry sl.
+func (m *Model) describeOverflow(v *env, sl int) {
+	slot := m.cfg.Slots[sl]
+	m.recordOn(v, slot.Iface, -1, trace.LabelTimer, fmt.Sprintf("neigh %s dev %s: allocation refused", m.ipStr(slot.IP), m.cfg.Ifaces[slot.Iface].Name),
+		"the table is at gc_thresh3 and the forced GC freed nothing: \"neighbor table overflow!\", no entry", trace.OutcomeLost)
 }
 
 // describePeriodic tells a periodic GC run that found the table at

@@ -1,6 +1,7 @@
 package neighfile
 
 import (
+	"slices"
 	"time"
 
 	"raceroute/model/neigh"
@@ -25,7 +26,7 @@ func (c *compiler) property(p Property, horizon int32) error {
 		if err != nil {
 			return err
 		}
-		if c.cfg.Owner[ip] < 0 {
+		if c.cfg.Owner[ip] < 0 && !slices.ContainsFunc(c.cfg.Moves, func(m neigh.Move) bool { return m.IP == ip }) {
 			return sc.ErrorAt(cv.IP, "converges: no host owns %s (give it in an interface's `addrs:`), so no entry can ever hold its owner's MAC", c.cfg.IPs[ip])
 		}
 		within, err := c.dur(cv.Within, "within", -1)

@@ -83,6 +83,8 @@ func (w SendWhy) Reason(d Dev) string {
 	switch w.Rule {
 	case SendResolve:
 		return w.Old.String() + " -> INCOMPLETE on transmit (__neigh_event_send): packet queued, immediate probe"
+	case SendNoProbes:
+		return w.Old.String() + " on transmit (__neigh_event_send): mcast_solicit + app_solicit = 0, no resolution: FAILED, packet dropped"
 	case SendStaleDelay:
 		return fmt.Sprintf("STALE -> DELAY on transmit (__neigh_event_send): updated := %s, probe decision in %s", Secs(d.Now), Dur(d.Parms.DelayFirstProbe))
 	}
