@@ -88,12 +88,12 @@ func TestCollectors(t *testing.T) {
 		return Entry{State: st, LL: 1, Confirmed: used, Updated: updated, Used: used, Timer: timer, Flags: FlagLive | flags}
 	}
 	for _, c := range []struct {
-		name      string
-		prof      string
-		e         Entry
-		periodic  GCRule
-		forced    GCRule
-		counted   bool
+		name     string
+		prof     string
+		e        Entry
+		periodic GCRule
+		forced   GCRule
+		counted  bool
 	}{
 		{"stale unused 90 s", "linux-3.10", live(Stale, 10000, 10000, NoTimer, 0), GCStale, GCUnref, true},
 		{"stale used 10 s ago", "linux-3.10", live(Stale, 90000, 90000, NoTimer, 0), GCKeep, GCUnref, true},
