@@ -3,6 +3,7 @@ package neigh
 import (
 	"net/netip"
 	"testing"
+	"unsafe"
 
 	"raceroute/explore/statetest"
 )
@@ -44,5 +45,16 @@ func TestEncodingCoversEveryField(t *testing.T) {
 	enc := func(s *State) []byte { return m.Encode(s, nil) }
 	if n := statetest.EveryFieldEncoded(t, m.Init(), enc, used); n < 40 {
 		t.Fatalf("only %d leaves checked", n)
+	}
+}
+
+// The state stays a small flat value: 756 bytes before the ip neigh
+// agents, tables and stuck streaks (issue 11), which may not push it
+// past 1 KiB.
+func TestStateSize(t *testing.T) {
+	n := unsafe.Sizeof(State{})
+	t.Logf("neigh.State: %d bytes", n)
+	if n > 1024 {
+		t.Fatalf("neigh.State is %d bytes, more than 1 KiB", n)
 	}
 }
