@@ -142,3 +142,32 @@ func TestLiveDelRemoves(t *testing.T) {
 		t.Fatalf("after ip neigh del: %q; profile %s says neigh-del-removes=%v", got, p.Name, p.NeighDelRemoves)
 	}
 }
+
+// `ip neigh replace X use` on a PERMANENT entry: where the running
+// kernel's profile has neigh-use-update (5.16), PERMANENT is dropped and
+// the entry resolves to the peer's real MAC; before, it stays pinned.
+func TestLiveUseOnPermanent(t *testing.T) {
+	a, b := nstest.Pair(t, "use")
+	p := runningProfile(t)
+	if s, ok := p.Setting("neigh-use-update"); !ok || !s.Known() {
+		t.Skipf("profile %s leaves neigh-use-update unknown", p.Name)
+	}
+	ipNeigh(t, a, "replace", "10.9.0.2", "dev", "va", "lladdr", "02:00:00:00:00:a0", "nud", "permanent")
+	ipNeigh(t, a, "replace", "10.9.0.2", "dev", "va", "use")
+	time.Sleep(300 * time.Millisecond)
+	got := neighShow(t, a, "10.9.0.2", "va")
+	mac, err := b.LinkMAC("vb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolved := strings.Contains(got, mac.String()) && !strings.Contains(got, "PERMANENT")
+
+	parms := neigh.DefaultSysctl().Parms
+	e := nud.Entry{State: nud.Permanent, LL: 1, Timer: nud.NoTimer, Flags: nud.FlagLive}
+	nud.Use(&p, &e, false)
+	w := nud.EventSend(modelDev(&p, &parms, 0), &e)
+	model := w.Rule == nud.SendResolve
+	if resolved != p.NeighUseUpdate || model != p.NeighUseUpdate {
+		t.Fatalf("after use: kernel %q (resolved %v), model resolves %v; profile %s has neigh-use-update=%v", got, resolved, model, p.Name, p.NeighUseUpdate)
+	}
+}
