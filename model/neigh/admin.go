@@ -34,9 +34,6 @@ func (m *Model) initAdmin(s *State) {
 			}
 		}
 	}
-	for i := range m.cfg.Watches {
-		s.Longest[i] = 0
-	}
 }
 
 func (m *Model) hostOfSlot(sl int) int { return m.cfg.Ifaces[m.cfg.Slots[sl].Iface].Host }

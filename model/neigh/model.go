@@ -412,7 +412,7 @@ func (m *Model) fireFlow(v *env, fi int, outcome int) {
 	}
 }
 
-// watch updates the converges trackers.
+// watch updates the converges trackers and the no-stuck-entry streaks.
 func (m *Model) watch(s *State) {
 	for i, w := range m.cfg.Watches {
 		if w.Kind == WatchStuck {
