@@ -114,7 +114,8 @@ func (m *Model) fireAdmin(v *env, ai int, outcome int) {
 		// state the filter keeps (a NONE entry matches no filter).
 		any := false
 		for sl, slot := range m.cfg.Slots {
-			if e := &s.Entries[sl]; slot.Iface == cmd.Iface && e.State&cmd.State != 0 {
+			e := &s.Entries[sl]
+			if slot.Iface == cmd.Iface && e.Exists() && (e.State&cmd.State != 0 || (e.State == NUDNone && cmd.FlushNone)) {
 				any = true
 				m.adminDel(v, cmd, sl)
 			}

@@ -36,10 +36,12 @@ type AdminCmd struct {
 	// is PERMANENT); for flush, the states flushed (iproute2's default:
 	// all but PERMANENT and NOARP).
 	State nud.State
-	Ext   bool // extern_learn (NTF_EXT_LEARNED)
-	Use   bool // use (NTF_USE)
-	At    Window
-	Text  string // the command as written, for stories
+	// FlushNone: a flush also takes NONE entries (`nud none`).
+	FlushNone bool
+	Ext       bool // extern_learn (NTF_EXT_LEARNED)
+	Use       bool // use (NTF_USE)
+	At        Window
+	Text      string // the command as written, for stories
 }
 
 // Admin is an agent that runs ip neigh commands on one host, in order,

@@ -117,3 +117,21 @@ func TestAdminIncompleteIsStuck(t *testing.T) {
 		t.Fatalf("stuck 6 s with a 5 s limit: %s", p.Explain(&s))
 	}
 }
+
+// ip neigh flush dev: every entry but PERMANENT and NOARP by default
+// (iproute2's filter), each deleted as neigh_delete() does.
+func TestAdminFlush(t *testing.T) {
+	flush := AdminCmd{Op: AdminFlush, Iface: ifT, Slot: -1, LL: -1, State: ^(NUDPermanent | NUDNoARP)}
+	for _, prof := range []string{"linux-4.12", "linux-6.12"} {
+		m, s := gcModel(t, prof, DefaultTable(0), flush)
+		s.Entries[2] = Entry{State: NUDPermanent, LL: ifB + 1, Timer: -1 << 31, Flags: 1}
+		m.fireAdmin(&env{s: &s, now: 1000}, 0, 0)
+		removes := m.cfg.Profile.NeighDelRemoves
+		if e := &s.Entries[0]; e.Exists() == removes || (!removes && e.State != NUDFailed) {
+			t.Errorf("%s: the STALE entry after flush: exists %v %s", prof, e.Exists(), StateName(e.State))
+		}
+		if s.Entries[2].State != NUDPermanent {
+			t.Errorf("%s: flush took the PERMANENT entry", prof)
+		}
+	}
+}

@@ -233,7 +233,11 @@ func (c *compiler) command(h int, l format.Line) (neigh.AdminCmd, error) {
 				return cmd, bad("nud: del takes none")
 			}
 			if op == neigh.AdminFlush && v == "all" {
-				cmd.State = ^neigh.NUDNone
+				// ipneigh.c: state = ~0; if (flush) state &= ~NUD_NOARP;
+				if !nudSet {
+					cmd.State = 0
+				}
+				cmd.State |= ^neigh.NUDNoARP
 				nudSet = true
 				continue
 			}
@@ -246,6 +250,9 @@ func (c *compiler) command(h int, l format.Line) (neigh.AdminCmd, error) {
 					cmd.State = 0
 				}
 				cmd.State |= st
+				// ipneigh.c: `nud none` is the filter bit 0x100, which
+				// keeps entries whose state is 0.
+				cmd.FlushNone = cmd.FlushNone || st == neigh.NUDNone
 			} else {
 				cmd.State = st
 			}
