@@ -111,6 +111,8 @@ func (m *Model) adminReason(v *env, w *adminWhy, e *Entry) string {
 		}
 		r += m.adminTimer(a, &w.old)
 		switch {
+		case e.State == w.old.State && e.Timer != nud.NoTimer:
+			r += fmt.Sprintf("; the state is unchanged, so its timer (due at t=%s) and probe count (%d) stay", nud.Secs(e.Timer), e.Probes)
 		case e.Timer != nud.NoTimer && e.State == NUDReachable:
 			r += fmt.Sprintf("; REACHABLE timer armed for reachable_time %s", nud.Dur(v.s.Ifs[m.cfg.Slots[w.sl].Iface].Reach))
 		case e.Timer != nud.NoTimer:
