@@ -29,8 +29,11 @@
 // Where the kernel has nexthop objects (5.3 and later), routes with the
 // same next hops share one object (RTM_NEWNEXTHOP), so that moving them
 // all to another next hop is one nexthop replace, atomic for all of them
-// (NexthopReplace); where it has none, each route is written with its own
-// next hops, and the plan says so.
+// (NexthopReplace: scenario/library/apply-nexthop-move.yaml shows with the
+// model that no instant leaves the routes without their next hop, and
+// that deleting and re-adding the object instead would); where it has
+// none, each route is written with its own next hops, and the plan says
+// so.
 //
 // The read-back checks what the plan changed. In general it dumps the
 // tables again and checks every key the plan touched against what each

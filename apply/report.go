@@ -11,19 +11,30 @@ import (
 // (all of them, or the first `applied` and a count: every change not
 // listed as not applied was), the read-back, and the rollback.
 func (r *Result) WriteText(w io.Writer, applied int) {
-	var ok, notOK []ChangeResult
+	nOK := 0
 	for _, c := range r.NexthopWrites {
 		if c.Outcome == Applied {
-			ok = append(ok, c)
-		} else {
-			notOK = append(notOK, c)
+			nOK++
 		}
 	}
 	for _, c := range r.Changes {
 		if c.Outcome == Applied {
-			ok = append(ok, c)
-		} else {
-			notOK = append(notOK, c)
+			nOK++
+		}
+	}
+	nNotOK := len(r.NexthopWrites) + len(r.Changes) - nOK
+	// The lists, only when some change is not applied (a success of
+	// 200,000 changes prints one line).
+	var ok, notOK []ChangeResult
+	if nNotOK > 0 || r.Aborted != "" {
+		for _, cs := range [][]ChangeResult{r.NexthopWrites, r.Changes} {
+			for _, c := range cs {
+				if c.Outcome == Applied {
+					ok = append(ok, c)
+				} else {
+					notOK = append(notOK, c)
+				}
+			}
 		}
 	}
 	line := func(c ChangeResult) string {
@@ -33,9 +44,9 @@ func (r *Result) WriteText(w io.Writer, applied int) {
 		return c.Change.String()
 	}
 	switch {
-	case len(notOK) == 0 && r.Aborted == "" && len(ok) == 0:
+	case nNotOK == 0 && r.Aborted == "" && nOK == 0:
 		fmt.Fprintf(w, "nothing to change: the %d desired route(s) are as desired", r.Plan.Unchanged)
-	case len(notOK) == 0 && r.Aborted == "":
+	case nNotOK == 0 && r.Aborted == "":
 		fmt.Fprintf(w, "applied %d change(s) and %d nexthop object write(s) with %d request(s), every one acknowledged, in %.3f s",
 			len(r.Changes), len(r.NexthopWrites), r.Requests, r.Elapsed.Seconds())
 	default:

@@ -2,7 +2,6 @@ package apply
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"maps"
 	"slices"
@@ -14,8 +13,13 @@ import (
 	"raceroute/apply/internal/plan"
 	"raceroute/apply/internal/rtnl"
 	"raceroute/apply/internal/state"
-	"raceroute/apply/route"
 )
+
+// tally is a count of route keys and a sum of their hashes.
+type tally struct {
+	n   int
+	sum uint64
+}
 
 // What a read-back checked (Result.Checked).
 const checkedAll = "the tables hold exactly what the outcomes say"
@@ -48,35 +52,17 @@ func (w *Writer) verifyReplaced(ctx context.Context, res *Result, replaced map[u
 			bad = append(bad, fmt.Sprintf("nexthop object %d reads back as %s, not as written (%s)", id, o.Spec, replaced[id]))
 		}
 	}
-	type tally struct {
-		n   int
-		sum uint64
-	}
 	want := map[uint32]tally{}
-	for k, e := range plan.Expect(p) {
+	for _, e := range plan.Expect(p) {
 		if _, ok := replaced[e.NHID]; ok && e.Route != nil {
 			t := want[e.NHID]
-			t.n, t.sum = t.n+1, t.sum+keyHash(k)
+			t.n, t.sum = t.n+1, t.sum+e.Key.Hash()
 			want[e.NHID] = t
 		}
 	}
 	got := map[uint32]tally{}
-	owned := plan.Owned(p)
-	err = state.ScanRoutes(ctx, w.c, func() { clear(got) }, func(r *rtnl.Route) {
-		if r.NHID == 0 || r.Protocol != uint8(w.opts.Proto) || r.Flags&unix.RTM_F_CLONED != 0 || !owned[r.Table] {
-			return
-		}
-		if _, ok := replaced[r.NHID]; !ok {
-			return
-		}
-		// The key as state.Read decodes it.
-		k := (&route.Route{Dst: r.Dst, Table: r.Table, Metric: r.Priority}).Normalise()
-		t := got[r.NHID]
-		t.n, t.sum = t.n+1, t.sum+keyHash(k.Key())
-		got[r.NHID] = t
-	})
-	if err != nil {
-		return fmt.Errorf("read back: %w", err)
+	if err := w.scanReplaced(ctx, p, replaced, got); err != nil {
+		return err
 	}
 	routes := 0
 	for _, id := range ids {
@@ -103,23 +89,24 @@ func (w *Writer) verifyReplaced(ctx context.Context, res *Result, replaced map[u
 	return nil
 }
 
-// keyHash mixes a route key into 64 bits (splitmix64's finaliser, a
-// round per word), for sums that compare sets of keys.
-func keyHash(k route.Key) uint64 {
-	mix := func(x uint64) uint64 {
-		x ^= x >> 30
-		x *= 0xbf58476d1ce4e5b9
-		x ^= x >> 27
-		x *= 0x94d049bb133111eb
-		return x ^ x>>31
+// scanReplaced dumps the routes and counts, per replaced object, the
+// routes of ours in p's tables that use it (a sum of their keys' hashes)
+// into got.
+func (w *Writer) scanReplaced(ctx context.Context, p *Plan, replaced map[uint32]state.Spec, got map[uint32]tally) error {
+	owned := plan.Owned(p)
+	err := state.ScanRoutes(ctx, w.c, func() { clear(got) }, func(r *rtnl.Route) {
+		if r.NHID == 0 || r.Protocol != uint8(w.opts.Proto) || r.Flags&unix.RTM_F_CLONED != 0 || !owned[r.Table] {
+			return
+		}
+		if _, ok := replaced[r.NHID]; !ok {
+			return
+		}
+		t := got[r.NHID]
+		t.n, t.sum = t.n+1, t.sum+state.WireKey(r).Hash() // the key as state.Read decodes it
+		got[r.NHID] = t
+	})
+	if err != nil {
+		return fmt.Errorf("read back: %w", err)
 	}
-	a := k.Dst.Addr().As16()
-	fam := uint64(6)
-	if k.Dst.Addr().Is4() {
-		fam = 4
-	}
-	h := mix(uint64(k.Table)<<32 | uint64(k.Metric))
-	h = mix(h ^ binary.BigEndian.Uint64(a[:8]))
-	h = mix(h ^ binary.BigEndian.Uint64(a[8:]))
-	return mix(h ^ uint64(k.Dst.Bits())<<8 ^ fam)
+	return nil
 }

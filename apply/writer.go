@@ -182,6 +182,9 @@ func (w *Writer) Plan(ctx context.Context, desired []Route) (*Plan, error) {
 }
 
 func (w *Writer) plan(ctx context.Context, desired []Route, owned map[uint32]bool, prune bool) (*Plan, error) {
+	// What needs no kernel state is checked while a prefetch may still
+	// be reading it.
+	prep := plan.Prepare(desired, owned)
 	var st *state.State
 	var err error
 	if pre := w.takePrefetch(); pre != nil && pre.err == nil && maps.Equal(pre.owned, owned) {
@@ -192,7 +195,7 @@ func (w *Writer) plan(ctx context.Context, desired []Route, owned map[uint32]boo
 	if err != nil {
 		return nil, fmt.Errorf("route writer%s: read the tables: %w", plan.InNetns(w.opts.Netns), err)
 	}
-	return plan.Compute(st, desired, plan.Config{Proto: w.opts.Proto, Owned: owned, Prune: prune, Nexthops: w.opts.Nexthops,
+	return plan.ComputePrepared(st, prep, plan.Config{Proto: w.opts.Proto, Owned: owned, Prune: prune, Nexthops: w.opts.Nexthops,
 		Profile: w.prof, IDBase: w.opts.NexthopIDBase, Netns: w.opts.Netns})
 }
 
@@ -567,9 +570,9 @@ func (w *Writer) verify(ctx context.Context, res *Result) error {
 			bad = append(bad, fmt.Sprintf("%s reads back as %s", wanted, got))
 		}
 	}
-	for k, e := range expect {
+	for _, e := range expect {
 		if e.Change < 0 {
-			check(k, e.Route, e.NHID, false)
+			check(e.Key.Route(), e.Route, e.NHID, false)
 		}
 	}
 	for i := range res.Changes {
@@ -597,14 +600,14 @@ func (w *Writer) verify(ctx context.Context, res *Result) error {
 			}
 		case Applied:
 			if ch.To != nil {
-				check(ch.To.Key(), ch.To, expect[ch.To.Key()].NHID, false)
+				check(ch.To.Key(), ch.To, nhidAt(p, ch.To.Key()), false)
 			}
 			if ch.From != nil && (ch.To == nil || ch.From.Key() != ch.To.Key()) {
 				check(ch.From.Key(), nil, 0, false)
 			}
 		case PartlyApplied:
 			if ch.To != nil {
-				check(ch.To.Key(), ch.To, expect[ch.To.Key()].NHID, false)
+				check(ch.To.Key(), ch.To, nhidAt(p, ch.To.Key()), false)
 			}
 		case Failed, NotAttempted:
 			if ch.From != nil {
@@ -627,6 +630,12 @@ func (w *Writer) verify(ctx context.Context, res *Result) error {
 	}
 	res.VerifyErr = fmt.Errorf("read back: %d route(s) not as the outcomes say:\n  %s%s", n, strings.Join(bad, "\n  "), more)
 	return nil
+}
+
+// nhidAt is the nexthop object p expects the route at k to use.
+func nhidAt(p *Plan, k Key) uint32 {
+	e, _ := plan.ExpectAt(p, k)
+	return e.NHID
 }
 
 // allApplied reports whether every change and nexthop write of res was

@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 
 // liveNS is a namespace with veth va (10.9.0.1/24, fd00:9::1/64) to a
 // peer, lo up, and a second veth vc (10.9.1.1/24) to the same peer.
-func liveNS(t *testing.T) *netns.NS {
+func liveNS(t testing.TB) *netns.NS {
 	t.Helper()
 	a, b := nstest.Pair(t, "ap")
 	if err := a.LinkUp("lo"); err != nil {
@@ -46,7 +46,7 @@ func liveNS(t *testing.T) *netns.NS {
 	return a
 }
 
-func open(t *testing.T, ns *netns.NS, opts Options) *Writer {
+func open(t testing.TB, ns *netns.NS, opts Options) *Writer {
 	t.Helper()
 	opts.Netns = ns.Path
 	w, err := Open(opts)
@@ -417,8 +417,10 @@ func permissionChild() int {
 
 // A move by nexthop replace is read back by its object and the routes
 // that use it (verifyReplaced), and that read-back catches an object
-// that does not hold what was written, a route moved off it, and a
-// route of ours swapped for another on it.
+// that does not hold what was written, a route moved off it (to its own
+// next hops, or to another object with the same next hop: a nexthop id
+// changed behind the writer's back), and a route of ours swapped for
+// another on it.
 func TestWriterNexthopMoveVerify(t *testing.T) {
 	ns := liveNS(t)
 	w := open(t, ns, Options{Prune: true})
@@ -445,6 +447,11 @@ func TestWriterNexthopMoveVerify(t *testing.T) {
 			"99 route(s) of ours use nexthop object"},
 		{"route swapped", [][]string{{"route", "del", "10.3.0.8/32"}, {"route", "add", "10.3.1.8/32", "nhid", "%d", "proto", "250"}},
 			"are not those planned"},
+		// The same next hop, another object: only the route's nexthop id
+		// tells.
+		{"nexthop id changed", [][]string{{"nexthop", "add", "id", "77", "via", "10.9.1.2", "dev", "vc", "proto", "250"},
+			{"route", "replace", "10.3.0.9/32", "nhid", "77", "proto", "250"}},
+			"99 route(s) of ours use nexthop object"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, res := sync(t, w, b)

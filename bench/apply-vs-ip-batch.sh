@@ -3,7 +3,8 @@
 # IPv4 routes in a fresh namespace, then move them all to another next
 # hop, with `ip -batch` and with `raceroute apply` (with nexthop objects,
 # and --nexthops off), RUNS times each (default 3), interleaved; print
-# the seconds and routes/s of each and the ratios to ip -batch. Needs
+# the seconds and routes/s of each and the ratios to ip -batch (of the
+# median run, and of the best). Needs
 # root, iproute2 and Go.
 set -eu
 cd "$(dirname "$0")/.."

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"raceroute/explore"
+	"raceroute/scenario"
 )
 
 // matrixView is the scenario x profile matrix, as both the text matrix
@@ -50,9 +51,10 @@ func buildMatrix(reports []Report, compact bool) matrixView {
 		v.cells[r.Scenario][r.Column] = append(v.cells[r.Scenario][r.Column], r)
 	}
 	sampledRuns := map[int64]float64{} // runs -> the largest 95 % upper bound among sampled holds cells
-	bounded, mixed := false, false
+	bounded, mixed, refused := false, false, false
 	one := func(r Report) string {
 		s := string(r.Verdict)
+		refused = refused || r.Verdict == scenario.Refused
 		switch {
 		case r.Runs > 0 && r.Verdict == explore.Violated:
 			s = fmt.Sprintf("%.0f%%", 100**r.FailureRate)
@@ -136,6 +138,9 @@ func buildMatrix(reports []Report, compact bool) matrixView {
 	}
 	if bounded {
 		v.legend = append(v.legend, "holds<=Np: holds within a preemption bound of N: not a proof, and never matches an expected holds")
+	}
+	if refused {
+		v.legend = append(v.legend, "refused:  the model refuses the scenario on the kernel, which lacks what it uses (nexthop objects before 5.3), as the scenario expects")
 	}
 	if mixed {
 		v.legend = append(v.legend, "either:   the verdict differs between the candidate settings of a kernel whose settings could not all be pinned (raceroute check NAME --kernel K shows each)")

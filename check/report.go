@@ -164,6 +164,9 @@ func ScopeLine(r Report) string {
 		return fmt.Sprintf("violated in %d of %d seeded runs: %s (95 %% CI %s to %s), strategy %s",
 			r.Failures, r.Runs, percent(*r.FailureRate), percent(*r.CILow), percent(*r.CIHigh), r.Strategy)
 	}
+	if r.Verdict == scenario.Refused {
+		return "the model refuses the scenario on this kernel, as expected: nothing was searched (" + r.Explanation + ")"
+	}
 	ex := "exhaustive"
 	switch {
 	case r.Bound != nil:

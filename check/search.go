@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"raceroute/explore"
+	"raceroute/scenario"
 	"raceroute/trace"
 )
 
@@ -21,6 +22,9 @@ type Searched struct {
 	stats explore.SampleStats
 	// shrunk holds each violated property's shrunk schedule (seeded runs).
 	shrunk map[string][]explore.Choice
+	// refused is the model's refusal of a scenario that expects one on
+	// the job's kernel (scenario.Refused): nothing was searched.
+	refused string
 }
 
 // SearchKey identifies a search: the scenario variant and the settings
@@ -97,6 +101,9 @@ func Search(ctx context.Context, j Job, o Settings, budget time.Duration, prog *
 	ov := o.Overrides(budget)
 	c, err := j.Scenario.CompileFor(j.Variant, j.Profile, ov)
 	if err != nil {
+		if want, _, e := j.Variant.Expected(j.Profile); e == nil && want == scenario.Refused {
+			return &Searched{refused: err.Error()}, nil
+		}
 		return nil, inputError(err)
 	}
 	opts := j.Scenario.Options(ov)
@@ -121,15 +128,25 @@ func Search(ctx context.Context, j Job, o Settings, budget time.Duration, prog *
 // are the search's, the stories are told on j's own profile.
 func ReportJob(j Job, o Settings, done *Searched) (Report, error) {
 	ov := o.Overrides(0)
+	expected, rule, err := j.Variant.Expected(j.Profile)
+	if err != nil {
+		return Report{}, inputError(fmt.Errorf("%s: %w", j.Scenario.FullName(j.Variant), err))
+	}
+	if done.refused != "" {
+		r := Report{Scenario: j.Scenario.FullName(j.Variant), Kernel: j.Profile.ID(), Profile: j.Profile.Name, Column: j.Column,
+			Assumed: j.Profile.Assumed, Expected: expected, ExpectRule: rule, Verdict: scenario.Refused, Explanation: done.refused,
+			description: j.Scenario.Description, kernelSummary: j.Profile.Description, kernelSettings: ProfileSettings(j.Profile, j.Scenario.Switches())}
+		if j.Variant.Description != "" {
+			r.description = j.Variant.Description
+		}
+		r.Match = Matches(r)
+		return r, nil
+	}
 	c, err := j.Scenario.CompileFor(j.Variant, j.Profile, ov)
 	if err != nil {
 		return Report{}, inputError(err)
 	}
 	opts := j.Scenario.Options(ov)
-	expected, rule, err := j.Variant.Expected(j.Profile)
-	if err != nil {
-		return Report{}, inputError(fmt.Errorf("%s: %w", j.Scenario.FullName(j.Variant), err))
-	}
 	r := Report{
 		Scenario: j.Scenario.FullName(j.Variant), Kernel: j.Profile.ID(), Profile: j.Profile.Name, Column: j.Column,
 		Assumed: j.Profile.Assumed, Strategy: string(opts.Strategy), Expected: expected, ExpectRule: rule,

@@ -2,7 +2,6 @@ package iproute2
 
 import (
 	"fmt"
-	"strings"
 
 	"raceroute/trace"
 )
@@ -19,54 +18,57 @@ const TimeLayout = "2006-01-02T15:04:05.000000"
 // and iproute2's Deleted; then the object in iproute2 syntax.
 // ParseMonitor reads the line back into the same trace.Record (except Line and
 // the ifindexes of named devices).
-func FormatMonitor(r trace.Record, ts bool) string {
-	var b strings.Builder
+func FormatMonitor(r trace.Record, ts bool) string { return string(AppendMonitor(nil, &r, ts)) }
+
+// AppendMonitor appends the line FormatMonitor renders to b; a route
+// line costs no allocation when b has room (the watch formats every
+// event of a storm).
+func AppendMonitor(b []byte, r *trace.Record, ts bool) []byte {
 	if ts && !r.Time.IsZero() {
-		b.WriteByte('[')
-		b.WriteString(r.Time.Format(TimeLayout))
-		b.WriteString("] ")
+		b = append(b, '[')
+		b = r.Time.AppendFormat(b, TimeLayout)
+		b = append(b, "] "...)
 	}
 	if r.Netns != "" {
-		b.WriteString("[nsid ")
-		b.WriteString(r.Netns)
-		b.WriteByte(']')
+		b = append(b, "[nsid "...)
+		b = append(b, r.Netns...)
+		b = append(b, ']')
 	}
 	var body string
 	switch r.Kind {
 	case trace.KindRoute:
 		if r.Route.Cloned {
-			b.WriteString("[RTCAH]")
+			b = append(b, "[RTCAH]"...)
 		} else {
-			b.WriteString("[ROUTE]")
+			b = append(b, "[ROUTE]"...)
 		}
-		body = r.Route.String()
 	case trace.KindNeigh:
-		b.WriteString("[NEIGH]")
+		b = append(b, "[NEIGH]"...)
 		body = r.Neigh.String()
 	case trace.KindLink:
-		b.WriteString("[LINK]")
+		b = append(b, "[LINK]"...)
 		body = r.Link.String()
 	case trace.KindAddr:
-		b.WriteString("[ADDR]")
+		b = append(b, "[ADDR]"...)
 		body = r.Addr.String()
 	case trace.KindFrame:
-		b.WriteString(trace.FrameLabel(r.Frame.Op))
+		b = append(b, trace.FrameLabel(r.Frame.Op)...)
 		body = r.Frame.String()
 	case trace.KindOverflow:
-		b.WriteString("[OVERFLOW]")
+		b = append(b, "[OVERFLOW]"...)
 		if r.Lost > 0 {
 			body = fmt.Sprintf("receive buffer overflow (ENOBUFS): %d events lost", r.Lost)
 		} else {
 			body = "receive buffer overflow (ENOBUFS): events lost, count unknown"
 		}
 	case trace.KindResync:
-		b.WriteString("[RESYNC]")
+		b = append(b, "[RESYNC]"...)
 		body = fmt.Sprintf("tables dumped again: %d differences", r.Lost)
 	default:
-		b.WriteString("[NOTE]")
+		b = append(b, "[NOTE]"...)
 		body = fmt.Sprintf("unknown record kind %d", r.Kind)
 	}
-	for _, m := range []struct {
+	for _, m := range [...]struct {
 		on   bool
 		name string
 	}{
@@ -74,15 +76,17 @@ func FormatMonitor(r trace.Record, ts bool) string {
 		{r.Polled, "Polled "}, {r.Replace, "Replaced "},
 	} {
 		if m.on {
-			b.WriteString(m.name)
+			b = append(b, m.name...)
 		}
 	}
 	switch {
 	case r.Action == trace.ActionDel:
-		b.WriteString("Deleted ")
+		b = append(b, "Deleted "...)
 	case r.Kind == trace.KindRoute && r.Route.Cloned:
-		b.WriteString("Cloned ")
+		b = append(b, "Cloned "...)
 	}
-	b.WriteString(body)
-	return b.String()
+	if r.Kind == trace.KindRoute {
+		return r.Route.AppendText(b)
+	}
+	return append(b, body...)
 }

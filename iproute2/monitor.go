@@ -339,7 +339,7 @@ func (m *MonitorReader) parseStamp(s string) (time.Time, bool) {
 // means a message raceroute keeps no record of.
 var labels = map[string]trace.Kind{
 	"ROUTE": trace.KindRoute, "RTCAH": trace.KindRoute, "NEIGH": trace.KindNeigh, "LINK": trace.KindLink,
-	"ADDR": trace.KindAddr, "ARP": trace.KindFrame, "NA": trace.KindFrame, "NS": trace.KindFrame,
+	"ADDR": trace.KindAddr, "ARP": trace.KindFrame, "NA": trace.KindFrame, "NS": trace.KindFrame, "NDISC": trace.KindFrame,
 	"OVERFLOW": trace.KindOverflow, "RESYNC": trace.KindResync,
 	"NETCONF": 0, "RULE": 0, "NSID": 0, "PREFIX": 0, "MROUTE": 0, "NEXTHOP": 0,
 	"NEXTHOPBUCKET": 0, "STATS": 0, "ADDRLABEL": 0, "NOTE": 0,
@@ -750,6 +750,16 @@ func (m *MonitorReader) parseRoute(st lineState, toks []string) ([]trace.Record,
 				r.Expires = time.Duration(n) * time.Second
 			}
 			ipv6Hint = ipv6Hint || !r.Cloned
+		case "mtu":
+			if i+1 < len(toks) && toks[i+1] == "lock" {
+				i++
+			}
+			v, _ := val()
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, expect("a number after mtu", v)
+			}
+			r.MTU = n
 		case "cache":
 			r.Cloned = true
 		case "used":

@@ -83,11 +83,11 @@ func TestParseMonitorRoutes(t *testing.T) {
 				Gateway: addr("192.0.2.1"), Dev: "eth0", Proto: 11, Scope: 253, Metric: 20}}},
 		},
 		{
-			name: "default IPv6 route told by its gateway, unknown keywords and metrics skipped",
+			name: "default IPv6 route told by its gateway, mtu read, unknown keywords and other metrics skipped",
 			in:   "default via fe80::1 dev eth0 proto ra metric 1024 expires 1797sec hoplimit 64 mtu lock 1400 pref medium frobnicate",
 			want: []trace.Record{{Kind: trace.KindRoute, Action: trace.ActionNew, Line: 1, Route: trace.Route{
 				Family: 6, Table: trace.TableMain, Type: kernel.RouteUnicast, Dst: pfx("::/0"),
-				Gateway: addr("fe80::1"), Dev: "eth0", Proto: 9, Metric: 1024, Expires: 1797 * time.Second}}},
+				Gateway: addr("fe80::1"), Dev: "eth0", Proto: 9, Metric: 1024, Expires: 1797 * time.Second, MTU: 1400}}},
 		},
 		{
 			name: "default without family hints is IPv4",

@@ -124,6 +124,8 @@ func TestPrepareRefuses(t *testing.T) {
 			host: testHost(t, "linux-6.12"), want: "is DELAY: the lab sets entries as an administrator does"},
 		{name: "tcp flow with a count", base: neighBase, from: "proto: icmp, every: 500ms", to: "proto: tcp, every: 500ms, count: 3",
 			host: testHost(t, "linux-6.12"), want: "a real TCP connection cannot be stopped after 3 transmissions"},
+		{name: "a udp flow", base: neighBase, from: "proto: icmp, every: 500ms", to: "proto: udp, every: 500ms",
+			host: testHost(t, "linux-6.12"), want: "is UDP: the lab drives icmp and tcp flows only"},
 		{name: "gateway that is not link-local", base: fib6Base, from: "via fe80::2 dev eth1", to: "via 2001:db8:ff::2 dev eth1",
 			host: testHost(t, "linux-6.12"), want: "the gateway is not link-local"},
 		{name: "gateway without a device", base: fib6Base, from: "via fe80::2 dev eth1", to: "via fe80::2",
@@ -200,5 +202,17 @@ func TestPrepareSaysHowLong(t *testing.T) {
 	}
 	if len(l.Properties) != 1 || !strings.HasPrefix(l.Properties[0], "converges(") {
 		t.Errorf("properties %v", l.Properties)
+	}
+}
+
+// An IPv6 segment is refused with its reason: the lab runs ARP only.
+func TestPrepareRefusesIPv6(t *testing.T) {
+	sc, err := scenario.Find("ipv6-na-failover")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Prepare(sc, sc.Variants[0], testHost(t, "linux-6.12"))
+	if err == nil || !IsRefused(err) || !strings.Contains(err.Error(), "is IPv6: the lab runs ARP segments only") {
+		t.Fatalf("Prepare: %v, want the IPv6 refusal", err)
 	}
 }

@@ -62,6 +62,16 @@ type Profile struct {
 	// DelSiblings: an IPv6 delete without a gateway removes every ECMP
 	// sibling of the route it matches (ip6_route_del(), 4.11).
 	DelSiblings bool
+	// DropUnsolicitedNA: the kernel has conf/IFACE/drop_unsolicited_na
+	// (ndisc_recv_na() drops an NA with S clear when it is set; 4.6).
+	DropUnsolicitedNA bool
+	// AcceptUntrackedNA is which values of conf/IFACE/accept_untracked_na
+	// the kernel has (ndisc_recv_na() creating a STALE entry on a
+	// forwarding interface, RFC 9131; 5.19, value 2 from 6.0).
+	AcceptUntrackedNA AcceptUntrackedNA
+	// NexthopObjects: the kernel has nexthop objects (RTM_NEWNEXTHOP,
+	// net/ipv4/nexthop.c) and IPv6 routes that use one (RTA_NH_ID), 5.3.
+	NexthopObjects bool
 	// NeighDelRemoves: neigh_delete() unlinks the entry
 	// (neigh_remove_one(), 4.14) instead of leaving it FAILED.
 	NeighDelRemoves bool

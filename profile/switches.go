@@ -134,7 +134,9 @@ const (
 	DumpInTree ExceptionsInDump = iota + 1
 	// DumpHidden: 4.15 to 5.2: the exception table is not dumped.
 	DumpHidden
-	// DumpOnRequest: 5.3 on (1e47b4837f3b): listed for RTM_F_CLONED dumps.
+	// DumpOnRequest: 5.3 on (1e47b4837f3b): listed for RTM_F_CLONED dumps,
+	// and by every legacy (non-strict) dump; a strict dump without
+	// RTM_F_CLONED leaves them out.
 	DumpOnRequest
 )
 
@@ -155,6 +157,21 @@ const (
 	GCList
 	// GCListNoARP: as GCList, and NOARP entries are removed too.
 	GCListNoARP
+)
+
+// AcceptUntrackedNA is which values of accept_untracked_na a kernel has.
+type AcceptUntrackedNA uint8
+
+// accept_untracked_na support in ndisc_recv_na().
+const (
+	// UntrackedNone: no such sysctl; an NA for an address without an
+	// entry creates nothing.
+	UntrackedNone AcceptUntrackedNA = iota + 1
+	// UntrackedBool: 0 or 1 (5.19; 5.18 had it as accept_unsolicited_na).
+	UntrackedBool
+	// UntrackedSubnet: 0, 1 or 2 (2: only for a source in a prefix of the
+	// interface, ipv6_chk_prefix()).
+	UntrackedSubnet
 )
 
 // switchDef ties a switch's name in facts.yaml to the Profile field the
@@ -227,6 +244,9 @@ var switchDefs = []switchDef{
 		}},
 	boolSwitch("timer-raises-used", "TimerRaisesUsed", func(p *Profile) *bool { return &p.TimerRaisesUsed }),
 	boolSwitch("ipv6-del-siblings", "DelSiblings", func(p *Profile) *bool { return &p.DelSiblings }),
+	boolSwitch("drop-unsolicited-na", "DropUnsolicitedNA", func(p *Profile) *bool { return &p.DropUnsolicitedNA }),
+	enumSwitch("accept-untracked-na", "AcceptUntrackedNA", func(p *Profile) *AcceptUntrackedNA { return &p.AcceptUntrackedNA }, "no", "yes", "subnet"),
+	boolSwitch("nexthop-objects", "NexthopObjects", func(p *Profile) *bool { return &p.NexthopObjects }),
 	boolSwitch("neigh-del-removes", "NeighDelRemoves", func(p *Profile) *bool { return &p.NeighDelRemoves }),
 	boolSwitch("neigh-ext-learned", "NeighExtLearned", func(p *Profile) *bool { return &p.NeighExtLearned }),
 	enumSwitch("neigh-gc", "NeighGC", func(p *Profile) *NeighGC { return &p.NeighGC }, "table-walk", "gc-list", "gc-list-noarp"),
@@ -287,6 +307,7 @@ func (c Confirmation) String() string      { return nameOf("confirmation", int(c
 func (s SameLLStale) String() string       { return nameOf("same-lladdr-stale", int(s)-1) }
 func (g ExceptionGuard) String() string    { return nameOf("exception-guard", int(g)-1) }
 func (d ExceptionsInDump) String() string  { return nameOf("exceptions-in-dump", int(d)-1) }
+func (a AcceptUntrackedNA) String() string { return nameOf("accept-untracked-na", int(a)-1) }
 func (g NeighGC) String() string           { return nameOf("neigh-gc", int(g)-1) }
 
 func (g GARPRecognition) String() string {

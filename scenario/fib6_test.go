@@ -3,6 +3,7 @@ package scenario
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -45,15 +46,23 @@ func TestFIB6LibraryVerdicts(t *testing.T) {
 		}
 		for _, v := range sc.Variants {
 			for _, p := range examplesProfiles(sc) {
-				c, err := sc.Compile(v, p)
-				if err != nil {
-					t.Fatal(err)
-				}
-				res := c.Check(context.Background(), explore.DefaultOptions())
 				want, _, err := v.Expected(p)
 				if err != nil {
 					t.Fatal(err)
 				}
+				c, err := sc.Compile(v, p)
+				switch {
+				case err != nil && want == Refused:
+					if !strings.Contains(err.Error(), "nexthop-objects=no") {
+						t.Errorf("%s on %s: refused, but not for want of nexthop objects: %v", sc.FullName(v), p.Name, err)
+					}
+					continue
+				case err != nil:
+					t.Fatal(err)
+				case want == Refused:
+					t.Fatalf("%s on %s: expected refused, but the model accepts it", sc.FullName(v), p.Name)
+				}
+				res := c.Check(context.Background(), explore.DefaultOptions())
 				if res.Verdict != want {
 					t.Errorf("%s on %s: %s, expected %s", sc.FullName(v), p.Name, res.Verdict, want)
 				}
@@ -209,4 +218,18 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error %T %q is not an *Error with the file and a line", err, err)
 		}
 	})
+}
+
+// Only a scenario with nexthop objects depends on nexthop-objects, so
+// that the others' searches are shared by kernels differing only there.
+func TestNexthopSwitchOnlyWhereUsed(t *testing.T) {
+	for name, want := range map[string]bool{"babeld-route-modify": false, "blackhole-window": false, "apply-nexthop-move": true, "nexthop-group-delete": true} {
+		sc, err := Find(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Contains(sc.Switches(), "nexthop-objects"); got != want {
+			t.Errorf("%s depends on nexthop-objects: %v, want %v (switches %v)", name, got, want, sc.Switches())
+		}
+	}
 }

@@ -158,7 +158,8 @@ func TestNeutronGARP2017Story(t *testing.T) {
 }
 
 func FuzzCompileNeigh(f *testing.F) {
-	for _, name := range []string{"neutron-garp-2017.yaml", "garp-locktime-edge.yaml", "metallb-failover.yaml", "workaround-arp-accept-requests.yaml"} {
+	for _, name := range []string{"neutron-garp-2017.yaml", "garp-locktime-edge.yaml", "metallb-failover.yaml", "workaround-arp-accept-requests.yaml",
+		"ipv6-na-failover.yaml", "ipv6-na-override-clear.yaml", "ipv6-na-untracked-router.yaml", "udp-msg-confirm.yaml"} {
 		data, err := libraryFS.ReadFile("library/" + name)
 		if err != nil {
 			f.Fatal(err)

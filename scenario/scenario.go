@@ -36,6 +36,9 @@ type (
 // scenario's `check: budget:` says otherwise.
 const DefaultBudget = format.DefaultBudget
 
+// Refused is the expectation of a scenario the model refuses on a kernel.
+const Refused = format.Refused
+
 // models are the models a scenario file may name, in the order error
 // messages list them.
 func models() []format.Model {

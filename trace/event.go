@@ -12,6 +12,7 @@ const (
 	LabelNeigh  Label = "NEIGH"  // a neighbour entry
 	LabelARP    Label = "ARP"    // an ARP frame on the wire or at arp_process()
 	LabelNA     Label = "NA"     // an IPv6 neighbour advertisement
+	LabelNDisc  Label = "NDISC"  // an NS or NA at ndisc_rcv() or ndisc_solicit() (model stories)
 	LabelTCP    Label = "TCP"    // a TCP segment and its upper-layer confirmation
 	LabelPacket Label = "PKT"    // a packet sent by a flow
 	LabelTimer  Label = "TIMER"  // a kernel timer firing

@@ -84,94 +84,106 @@ func ParseScope(s string) (uint8, bool) {
 	return uint8(n), true
 }
 
-// formatDst prints a route destination as iproute2 does: "default" for a
+// appendDst prints a route destination as iproute2 does: "default" for a
 // zero-length prefix, a bare address for a host route. A default route
 // whose family nothing else on the line shows is printed as ::/0 or
 // 0.0.0.0/0 so that it reads back with the right family.
-func formatDst(r Route) string {
+func appendDst(b []byte, r *Route) []byte {
 	if !r.Dst.IsValid() {
-		return "none"
+		return append(b, "none"...)
 	}
-	if r.Dst.Bits() == 0 {
-		if r.Gateway.IsValid() && r.Gateway.Is4() == r.Dst.Addr().Is4() ||
-			r.Src.IsValid() && r.Src.Is4() == r.Dst.Addr().Is4() {
-			return "default"
-		}
-		return r.Dst.String()
+	if r.Dst.Bits() == 0 && (r.Gateway.IsValid() && r.Gateway.Is4() == r.Dst.Addr().Is4() ||
+		r.Src.IsValid() && r.Src.Is4() == r.Dst.Addr().Is4()) {
+		return append(b, "default"...)
 	}
 	if r.Dst.IsSingleIP() {
-		return r.Dst.Addr().String()
+		return r.Dst.Addr().AppendTo(b)
 	}
-	return r.Dst.String()
+	return r.Dst.AppendTo(b)
 }
 
 // String renders the route in `ip route` syntax: type (unless unicast),
 // destination, gateway, device, table (unless main), proto, scope (unless
 // global), preferred source, metric, error, and for a cache entry the
 // `cache` section the seed's patched iproute2 printed.
-func (r Route) String() string {
-	var b strings.Builder
-	if r.Type != kernel.RouteUnicast && r.Type != 0 {
-		b.WriteString(r.Type.String())
-		b.WriteByte(' ')
+func (r Route) String() string { return string(r.AppendText(nil)) }
+
+// AppendText appends the route as String renders it to b, without
+// allocating when b has room: the watch formats every event of a storm.
+func (r *Route) AppendText(b []byte) []byte {
+	num := func(key string, v int64) {
+		b = append(b, key...)
+		b = strconv.AppendInt(b, v, 10)
 	}
-	b.WriteString(formatDst(r))
+	if r.Type != kernel.RouteUnicast && r.Type != 0 {
+		b = append(b, r.Type.String()...)
+		b = append(b, ' ')
+	}
+	b = appendDst(b, r)
 	if r.Gateway.IsValid() {
-		b.WriteString(" via ")
+		b = append(b, " via "...)
 		if r.Dst.IsValid() && r.Gateway.Is4() != r.Dst.Addr().Is4() {
 			if r.Gateway.Is4() {
-				b.WriteString("inet ")
+				b = append(b, "inet "...)
 			} else {
-				b.WriteString("inet6 ")
+				b = append(b, "inet6 "...)
 			}
 		}
-		b.WriteString(r.Gateway.String())
+		b = r.Gateway.AppendTo(b)
 	}
 	if r.Dev != "" {
-		b.WriteString(" dev ")
-		b.WriteString(r.Dev)
+		b = append(b, " dev "...)
+		b = append(b, r.Dev...)
 	} else if r.Ifindex != 0 {
-		fmt.Fprintf(&b, " dev if%d", r.Ifindex)
+		num(" dev if", int64(r.Ifindex))
 	}
 	if r.Table != TableMain {
-		b.WriteString(" table ")
-		b.WriteString(TableName(r.Table))
+		b = append(b, " table "...)
+		b = append(b, TableName(r.Table)...)
 	}
 	if r.Proto != 0 {
-		b.WriteString(" proto ")
-		b.WriteString(r.Proto.String())
+		b = append(b, " proto "...)
+		b = append(b, r.Proto.String()...)
 	}
 	if r.Scope != 0 {
-		b.WriteString(" scope ")
-		b.WriteString(ScopeName(r.Scope))
+		b = append(b, " scope "...)
+		b = append(b, ScopeName(r.Scope)...)
 	}
 	if r.Src.IsValid() {
-		b.WriteString(" src ")
-		b.WriteString(r.Src.String())
+		b = append(b, " src "...)
+		b = r.Src.AppendTo(b)
 	}
 	if r.Metric != 0 || r.Family == 6 {
-		fmt.Fprintf(&b, " metric %d", r.Metric)
+		num(" metric ", int64(r.Metric))
 	}
 	if !r.Cloned {
 		if r.Error != 0 {
-			fmt.Fprintf(&b, " error %d", r.Error)
+			num(" error ", int64(r.Error))
 		}
 		if r.Expires > 0 {
-			fmt.Fprintf(&b, " expires %dsec", int64(r.Expires/time.Second))
+			num(" expires ", int64(r.Expires/time.Second))
+			b = append(b, "sec"...)
 		}
-		return b.String()
+		if r.MTU != 0 {
+			num(" mtu ", int64(r.MTU))
+		}
+		return b
 	}
-	b.WriteString(" \\ cache")
+	b = append(b, " \\ cache"...)
 	if r.Error != 0 {
-		fmt.Fprintf(&b, " error %d", r.Error)
+		num(" error ", int64(r.Error))
 	}
 	if r.Used != 0 {
-		fmt.Fprintf(&b, " used %d", r.Used)
+		num(" used ", int64(r.Used))
 	}
 	if r.Expires > 0 {
-		fmt.Fprintf(&b, " expires %dsec", int64(r.Expires/time.Second))
+		num(" expires ", int64(r.Expires/time.Second))
+		b = append(b, "sec"...)
 	}
-	return b.String()
+	if r.MTU != 0 {
+		num(" mtu ", int64(r.MTU))
+	}
+	return b
 }
 
 // String renders the neighbour entry in `ip neigh` syntax, with the

@@ -92,6 +92,9 @@ type Route struct {
 	Expires time.Duration
 	// Used is the cache entry's use count, when known.
 	Used int
+	// MTU is the route's RTAX_MTU metric (for a PMTU exception, the path
+	// MTU a Packet Too Big set), 0 when none.
+	MTU int
 }
 
 // Neigh is a neighbour entry (ARP for Family 4, NDP for Family 6).

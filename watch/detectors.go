@@ -3,6 +3,7 @@ package watch
 import (
 	"raceroute/watch/finding"
 	"raceroute/watch/neigh"
+	"raceroute/watch/nldrops"
 	"raceroute/watch/overflow"
 	"raceroute/watch/routechange"
 	"raceroute/watch/view"
@@ -18,6 +19,7 @@ func newDetectors(cfg Config, v *view.View) ([]Detector, *overflow.Detector) {
 	ds := []Detector{
 		routechange.New(v, routechange.Config{Window: cfg.NonAtomicWindow, Kernel: k}),
 		neigh.New(v, neigh.Config{Locktime: cfg.Locktime, GARPMargin: cfg.GARPMargin, FrameWindow: cfg.FrameWindow, Kernel: k}),
+		neigh.NewStates(neigh.StatesConfig{Timers: cfg.NeighTimers, Live: cfg.Live}),
 	}
 	lost := map[string]string{}
 	for _, d := range ds {
@@ -44,10 +46,16 @@ const (
 
 // Detector names: the Finding.Detector of each kind of finding.
 const (
-	DetectorNonAtomic   = routechange.NonAtomic
-	DetectorKernelChurn = routechange.KernelChurn
-	DetectorCache       = routechange.Cache
-	DetectorGARPIgnored = neigh.GARPIgnored
-	DetectorMACChange   = neigh.MACChange
-	DetectorOverflow    = overflow.Name
+	DetectorNonAtomic    = routechange.NonAtomic
+	DetectorKernelChurn  = routechange.KernelChurn
+	DetectorCache        = routechange.Cache
+	DetectorCacheAsRoute = routechange.CacheAsRoute
+	DetectorGARPIgnored  = neigh.GARPIgnored
+	DetectorMACChange    = neigh.MACChange
+	DetectorNeighStuck   = neigh.StuckTransient
+	DetectorNeighEvicted = neigh.EvictedInUse
+	DetectorOverflow     = overflow.Name
+	// DetectorNetlinkDrops is reported by the live watch alone, from
+	// /proc/net/netlink (package nldrops): a recording has no such data.
+	DetectorNetlinkDrops = nldrops.Name
 )

@@ -5,6 +5,7 @@ import (
 
 	"raceroute/trace"
 	"raceroute/watch/finding"
+	"raceroute/watch/neigh"
 	"raceroute/watch/overflow"
 	"raceroute/watch/view"
 )
@@ -28,6 +29,15 @@ type Config struct {
 	// frame announcing the new MAC may have been seen for the change to
 	// count as announced (default 1 s).
 	FrameWindow time.Duration
+	// NeighTimers gives the watched host's neighbour timer sysctls per
+	// device, for how long an entry may stay in a transient state (nil:
+	// the kernel's defaults).
+	NeighTimers neigh.TimerSource
+	// Live is set when the records come from a live host: time-based
+	// checks then conclude on the clock; in a replay, only on the
+	// recording's own times where waiting longer would make a finding
+	// (an entry stuck in a state).
+	Live bool
 }
 
 // DefaultConfig returns the defaults: 50 ms non-atomic window, 1 s

@@ -16,8 +16,9 @@ import (
 func TestDetectorKinds(t *testing.T) {
 	e := NewEngine(DefaultConfig())
 	named := map[string]bool{
-		DetectorNonAtomic: true, DetectorKernelChurn: true, DetectorCache: true,
+		DetectorNonAtomic: true, DetectorKernelChurn: true, DetectorCache: true, DetectorCacheAsRoute: true,
 		DetectorGARPIgnored: true, DetectorMACChange: true, DetectorOverflow: true,
+		DetectorNeighStuck: true, DetectorNeighEvicted: true,
 	}
 	seen := map[string]bool{}
 	for _, d := range e.detectors {

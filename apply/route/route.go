@@ -213,7 +213,13 @@ func (r *Route) HeldBy(got *Route) bool {
 		return true
 	}
 	// Next hops without a device sort first; match them by the rest.
-	used := make([]bool, len(got.Nexthops))
+	var few [4]bool
+	var used []bool
+	if len(got.Nexthops) <= len(few) {
+		used = few[:len(got.Nexthops)]
+	} else {
+		used = make([]bool, len(got.Nexthops))
+	}
 	for _, h := range r.Nexthops {
 		found := false
 		for j, g := range got.Nexthops {

@@ -25,7 +25,7 @@ func speed(args []string) error {
 	fs := flag.NewFlagSet("speed", flag.ExitOnError)
 	n := fs.Int("routes", 200_000, "IPv4 /32 routes")
 	raceroute := fs.String("raceroute", "./raceroute", "the raceroute binary")
-	runs := fs.Int("runs", 3, "runs of each tool (interleaved); the best is reported")
+	runs := fs.Int("runs", 3, "runs of each tool (interleaved); the median and the best are reported")
 	fs.Parse(args)
 	dir, err := os.MkdirTemp("", "applybench")
 	if err != nil {
@@ -76,7 +76,7 @@ func speed(args []string) error {
 		{"raceroute apply", apply(), apA, apB},
 		{"raceroute apply --nexthops off", apply("--nexthops", "off"), apA, apB},
 	}
-	header(fmt.Sprintf("apply vs ip -batch: %d IPv4 routes installed, then moved to another next hop; best of %d runs", *n, *runs))
+	header(fmt.Sprintf("apply vs ip -batch: %d IPv4 routes installed, then moved to another next hop; median and best of %d runs", *n, *runs))
 	ctx := context.Background()
 	type sample struct{ install, move time.Duration }
 	res := make([][]sample, len(tools))
@@ -90,24 +90,35 @@ func speed(args []string) error {
 			res[i] = append(res[i], sample{s.install, s.move})
 		}
 	}
-	best := func(xs []sample, f func(sample) time.Duration) time.Duration {
+	// pick is the median (the lower middle one of an even count) or the
+	// best of a tool's runs.
+	pick := func(xs []sample, f func(sample) time.Duration, median bool) time.Duration {
 		ds := make([]time.Duration, len(xs))
 		for i, x := range xs {
 			ds[i] = f(x)
 		}
 		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		if median {
+			return ds[(len(ds)-1)/2]
+		}
 		return ds[0]
 	}
 	inst := func(s sample) time.Duration { return s.install }
 	mov := func(s sample) time.Duration { return s.move }
-	ipI, ipM := best(res[0], inst), best(res[0], mov)
 	rate := func(d time.Duration) string { return strconv.FormatFloat(float64(*n)/d.Seconds(), 'f', 0, 64) }
-	fmt.Println()
-	fmt.Println("| tool | install s | install routes/s | vs ip -batch | move s | move routes/s | vs ip -batch |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
-	for i, tl := range tools {
-		bi, bm := best(res[i], inst), best(res[i], mov)
-		fmt.Printf("| %s | %.3f | %s | %.2fx | %.3f | %s | %.2fx |\n", tl.name, bi.Seconds(), rate(bi), ipI.Seconds()/bi.Seconds(), bm.Seconds(), rate(bm), ipM.Seconds()/bm.Seconds())
+	for _, median := range []bool{true, false} {
+		what := "median"
+		if !median {
+			what = "best"
+		}
+		ipI, ipM := pick(res[0], inst, median), pick(res[0], mov, median)
+		fmt.Printf("\n%s of %d runs:\n\n", what, *runs)
+		fmt.Println("| tool | install s | install routes/s | vs ip -batch | move s | move routes/s | vs ip -batch |")
+		fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
+		for i, tl := range tools {
+			bi, bm := pick(res[i], inst, median), pick(res[i], mov, median)
+			fmt.Printf("| %s | %.3f | %s | %.2fx | %.3f | %s | %.2fx |\n", tl.name, bi.Seconds(), rate(bi), ipI.Seconds()/bi.Seconds(), bm.Seconds(), rate(bm), ipM.Seconds()/bm.Seconds())
+		}
 	}
 	fmt.Println()
 	fmt.Println("raceroute apply's times are the whole command: reading the file, dumping the tables, planning,")

@@ -79,6 +79,8 @@ type tool struct {
 	events   int // storm route events seen live
 	resynced int // storm route records from resyncs
 	overflow int
+	resyncs  int  // resyncs completed (each follows overflows)
+	behind   bool // an overflow came after the last resync
 	state    map[netip.Addr]netip.Addr
 	first    time.Time
 	last     time.Time
@@ -147,6 +149,13 @@ func parseWatch(t *tool, r io.Reader, in map[netip.Addr]bool) error {
 		case "overflow":
 			t.mu.Lock()
 			t.overflow++
+			t.behind = true
+			t.mu.Unlock()
+			continue
+		case "resync":
+			t.mu.Lock()
+			t.resyncs++
+			t.behind = false
 			t.mu.Unlock()
 			continue
 		case "route":
@@ -252,16 +261,25 @@ func run(n int, raceroute string, batch, ipRcvbuf int) error {
 	}
 	wrote := time.Since(start)
 
-	// Quiet: nothing new for 2 s from either tool (a resync may follow).
+	// Quiet: nothing new for 2 s from either tool, and the watch has
+	// finished the resync that follows its last overflow (on a loaded
+	// host the dump and its diff can take longer than 2 s; give up after
+	// a minute).
 	settle := func() {
 		prev := -1
+		deadline := time.Now().Add(time.Minute)
 		for stable := 0; stable < 20; {
 			time.Sleep(100 * time.Millisecond)
-			sum := 0
+			sum, resyncDue := 0, false
 			for _, t := range tools {
 				t.mu.Lock()
 				sum += t.events + t.resynced
+				resyncDue = resyncDue || t.behind
 				t.mu.Unlock()
+			}
+			if resyncDue && time.Now().Before(deadline) {
+				stable, prev = 0, sum
+				continue
 			}
 			if sum == prev {
 				stable++

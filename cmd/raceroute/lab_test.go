@@ -265,3 +265,39 @@ func TestLabFuzz(t *testing.T) {
 		t.Errorf("namespaces left: %v", left)
 	}
 }
+
+// TestLabCleanupKeepalivedDirs: `lab --cleanup` removes the keepalived
+// directories a killed run left (named after a process that is gone)
+// and keeps the ones of a live process.
+func TestLabCleanupKeepalivedDirs(t *testing.T) {
+	nstest.RequireRoot(t)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	start, err := netns.ProcessStart(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := filepath.Join(tmp, "raceroute-keepalived-999999999-1-7")
+	live := filepath.Join(tmp, fmt.Sprintf("raceroute-keepalived-%d-%s-7", os.Getpid(), start))
+	for _, d := range []string{dead, live} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "keepalived.conf"), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, stdout, stderr := runCLI(t, "lab", "--cleanup")
+	if code != 0 {
+		t.Fatalf("lab --cleanup: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "deleted directory "+dead) || strings.Contains(stdout, live) {
+		t.Errorf("lab --cleanup should report %s and not %s:\n%s", dead, live, stdout)
+	}
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Errorf("%s survived lab --cleanup (%v)", dead, err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("lab --cleanup removed a live run's directory: %v", err)
+	}
+}

@@ -29,6 +29,8 @@ type watchFlags struct {
 	heal      bool
 	quiet     bool
 	cachePoll time.Duration
+	dropsPoll time.Duration
+	neighPoll time.Duration
 	window    time.Duration
 	margin    time.Duration
 	locktime  time.Duration
@@ -42,7 +44,7 @@ type watchFlags struct {
 func (f *watchFlags) watchConfig() (livewatch.Config, error) {
 	cfg := livewatch.Config{
 		Netns: f.netns, JSON: f.json, Dev: f.dev, Metrics: f.metrics,
-		Sniff: f.sniff, Heal: f.heal, Quiet: f.quiet, CachePoll: f.cachePoll,
+		Sniff: f.sniff, Heal: f.heal, Quiet: f.quiet, CachePoll: f.cachePoll, DropsPoll: f.dropsPoll, NeighPoll: f.neighPoll,
 		// Zero durations take the engine's defaults (watch.NewEngine).
 		Engine: watch.Config{NonAtomicWindow: f.window, GARPMargin: f.margin, Locktime: f.locktime},
 	}
@@ -100,7 +102,11 @@ as JSON lines (which begin with the tables as the watch found them, marked
 initial, so that replay-trace of them starts from the same view). It never
 loses state: after a netlink receive overflow it
 dumps the tables again and prints the differences. Its detectors report
-non-atomic route changes, route-cache entries that contradict their route,
+non-atomic route changes, route-cache entries that contradict their route
+or come back as a routing daemon's routes, other processes' netlink sockets
+that drop messages (from /proc/net/netlink, with the process named),
+neighbour entries held in INCOMPLETE, DELAY or PROBE past the bound their
+device's timers allow, entries evicted by garbage collection while in use,
 gratuitous ARPs the neighbour table ignored, unannounced MAC changes, and
 overflows.`,
 		Args: cli.NoArgs,
@@ -160,6 +166,8 @@ overflows.`,
 	fl.BoolVar(&f.heal, "heal", false, "delete a route-cache entry that contradicts its route (that entry only)")
 	fl.BoolVar(&f.quiet, "quiet", false, "print findings only")
 	fl.DurationVar(&f.cachePoll, "cache-poll", livewatch.DefaultCachePoll, "how often to dump the IPv6 route cache (negative: never)")
+	fl.DurationVar(&f.neighPoll, "neigh-poll", livewatch.DefaultNeighPoll, "how often to dump the neighbour tables for entries that changed unannounced (negative: never)")
+	fl.DurationVar(&f.dropsPoll, "drops-poll", livewatch.DefaultDropsPoll, "how often to check other processes' netlink sockets for drops in /proc/net/netlink (negative: never)")
 	fl.DurationVar(&f.window, "window", 0, "longest delete-to-add gap counted as a non-atomic change (default 50ms)")
 	fl.DurationVar(&f.margin, "garp-margin", 0, "wait beyond locktime before calling a gratuitous ARP ignored (default 500ms)")
 	fl.DurationVar(&f.locktime, "locktime", 0, "the watched host's neighbour locktime (default 1s)")

@@ -93,9 +93,16 @@ func Prepare(c *fib6file.Compiled, h liverun.Host) (*Plan, []string) {
 	if n := len(r.devs) + 1; n > liverun.MaxNamespaces {
 		why = append(why, fmt.Sprintf("%d devices besides lo: the lab gives each a peer namespace, and builds at most %d namespaces", len(r.devs), liverun.MaxNamespaces))
 	}
+	why = append(why, unhosted(c)...)
 	var all []fib6.Route
 	all = append(all, c.Config.Routes...)
+	if len(c.Config.ICMP) > 0 {
+		why = append(why, "host icmp: the lab sends no ICMPv6 messages yet (TestExceptionRulesLive checks the kernel's decisions on them)")
+	}
 	for _, a := range c.Config.Actors {
+		if a.ICMP != nil || a.GC != nil {
+			why = append(why, fmt.Sprintf("actor %s: the lab sends no ICMPv6 messages and runs no GC at a chosen time yet (TestExceptionRulesLive checks the kernel's decisions on them)", a.Name))
+		}
 		for _, op := range a.Ops {
 			if op.Kind == fib6.OpHeal {
 				continue // a prefix, not a route: nothing to host
@@ -106,8 +113,9 @@ func Prepare(c *fib6file.Compiled, h liverun.Host) (*Plan, []string) {
 	for _, p := range c.Props {
 		switch p.Kind {
 		case "routes-at", "clones-kept", "clones-agree", "no-gap":
+		case "no-blackhole":
 		default:
-			why = append(why, fmt.Sprintf("property %s: the lab judges routes-at, clones-kept and clones-agree on the kernel's tables at the end and no-gap on its route events, not %s", p.Name, p.Kind))
+			why = append(why, fmt.Sprintf("property %s: the lab judges routes-at, clones-kept and clones-agree on the kernel's tables at the end and no-gap and no-blackhole on its route events, not %s", p.Name, p.Kind))
 		}
 		all = append(all, p.Want...)
 	}
@@ -461,10 +469,18 @@ func (r *Plan) Run(ctx context.Context, run *netns.Run, o liverun.Options, res *
 	}
 	var events []liverun.Event
 	for _, p := range r.c.Props {
-		if p.Kind == "no-gap" && events == nil {
+		if (p.Kind == "no-gap" || p.Kind == "no-blackhole") && events == nil {
 			if events, err = syncEvents(ctx, t, rec, hostName); err != nil {
 				return err
 			}
+		}
+		if p.Kind == "no-blackhole" {
+			pr, err := judgeNoBlackhole(p.Name, unix.RT_TABLE_MAIN, p.Dst, events, hostName, t0, start, routes)
+			if err != nil {
+				return err
+			}
+			res.Properties = append(res.Properties, pr)
+			continue
 		}
 		if p.Kind == "no-gap" {
 			pr, err := judgeNoGap(p.Name, unix.RT_TABLE_MAIN, p.Prefix, events, hostName, t0, start, routes)

@@ -85,13 +85,24 @@ func RawICMPv6(ns *netns.NS, src netip.Addr) (*net.IPConn, error) {
 	return c, nil
 }
 
-// errnoText names a syscall error as the kernel does (EHOSTUNREACH).
-func errnoText(err error) string {
+// ErrnoName is a syscall error's name as the kernel has it
+// (EHOSTUNREACH), or the error's text when it is not an errno.
+func ErrnoName(err error) string {
 	var en syscall.Errno
 	if errors.As(err, &en) {
 		if n := unix.ErrnoName(en); n != "" {
-			return fmt.Sprintf("%s (%v)", n, en)
+			return n
 		}
+	}
+	return err.Error()
+}
+
+// errnoText is ErrnoName with the errno's text: "EHOSTUNREACH (no route
+// to host)".
+func errnoText(err error) string {
+	var en syscall.Errno
+	if errors.As(err, &en) && unix.ErrnoName(en) != "" {
+		return fmt.Sprintf("%s (%v)", ErrnoName(err), en)
 	}
 	return err.Error()
 }

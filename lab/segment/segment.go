@@ -206,6 +206,9 @@ func Prepare(cfg *neigh.Config, horizon time.Duration, h liverun.Host, props []s
 	}
 	for _, f := range cfg.Ifaces {
 		where := cfg.Hosts[f.Host].Name + "/" + f.Name
+		if f.V6() {
+			why = append(why, fmt.Sprintf("interface %s is IPv6: the lab runs ARP segments only (neighbour discovery scenarios are checked by the model)", where))
+		}
 		if !liverun.ValidIfName(f.Name) || f.Name == "lo" {
 			why = append(why, fmt.Sprintf("interface %s: the kernel takes names of 1 to %d characters without '/', ':' or spaces, other than lo (dev_valid_name())", where, liverun.IfNameMax))
 		}
@@ -261,6 +264,9 @@ func Prepare(cfg *neigh.Config, horizon time.Duration, h liverun.Host, props []s
 	}
 	for _, f := range cfg.Flows {
 		differs := false
+		if f.Proto == neigh.ProtoUDP {
+			why = append(why, fmt.Sprintf("flow %s is UDP: the lab drives icmp and tcp flows only", f.Name))
+		}
 		if f.Proto == neigh.ProtoTCP {
 			if f.Count > 0 {
 				why = append(why, fmt.Sprintf("flow %s: a real TCP connection cannot be stopped after %d transmissions, retransmissions included (count: is for proto: icmp in the lab)", f.Name, f.Count))

@@ -383,7 +383,7 @@ func (s *stream) send(dst netip.Addr) {
 		if errors.As(err, &se) {
 			err = se.Err
 		}
-		s.sendErr[errnoName(err)]++
+		s.sendErr[fib6host.ErrnoName(err)]++
 		delete(s.fate, seq)
 		return
 	}
@@ -464,15 +464,4 @@ func (s *stream) close() StreamCount {
 		s.totals.Errors["sendto "+e] += n
 	}
 	return s.totals
-}
-
-// errnoName is an errno's name (EHOSTUNREACH), or the error's text.
-func errnoName(err error) string {
-	var en unix.Errno
-	if errors.As(err, &en) {
-		if n := unix.ErrnoName(en); n != "" {
-			return n
-		}
-	}
-	return err.Error()
 }

@@ -7,6 +7,7 @@ package livewatch
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -27,6 +29,7 @@ import (
 
 	"raceroute/iproute2"
 	"raceroute/live/frame"
+	"raceroute/live/netns"
 	"raceroute/live/nl"
 	"raceroute/live/nl/monitor"
 	"raceroute/live/nl/write"
@@ -36,6 +39,9 @@ import (
 
 // DefaultCachePoll is how often the IPv6 route cache is dumped.
 const DefaultCachePoll = 3 * time.Second
+
+// DefaultNeighPoll is how often the neighbour tables are dumped.
+const DefaultNeighPoll = 2 * time.Second
 
 // ErrNoSuchDev is the error (wrapped) of a Run whose Config.Dev names no
 // interface of the watched namespace.
@@ -69,6 +75,14 @@ type Config struct {
 	// CachePoll is the IPv6 cache poll interval (DefaultCachePoll if 0;
 	// negative disables polling).
 	CachePoll time.Duration
+	// NeighPoll is how often the neighbour tables are dumped for entries
+	// that changed unannounced (DefaultNeighPoll if 0; negative
+	// disables): the kernel announces neither an entry going INCOMPLETE
+	// nor one written so administratively.
+	NeighPoll time.Duration
+	// DropsPoll is how often other processes' netlink sockets are
+	// checked for drops (DefaultDropsPoll if 0; negative disables).
+	DropsPoll time.Duration
 	// RcvBuf is the netlink receive buffer (monitor.DefaultRcvBuf if 0).
 	RcvBuf int
 	// Engine configures the detectors; KernelRelease is filled from
@@ -83,10 +97,11 @@ type Config struct {
 	Quiet bool
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
-	// OnFinding, if set, sees every finding, on the watch's goroutine.
+	// OnFinding, if set, sees every finding, under the watch's lock (on
+	// the goroutine that delivered the record or ran the timer).
 	OnFinding func(watch.Finding)
 	// OnRecord, if set, sees every record that passes the filters
-	// (initial-dump records excluded), on the watch's goroutine.
+	// (initial-dump records excluded), under the watch's lock.
 	OnRecord func(trace.Record)
 	// OnHeal, if set, learns the outcome of each --heal deletion.
 	OnHeal func(entry trace.Record, err error)
@@ -128,7 +143,7 @@ func newMetrics(stats func() monitor.Stats) *Metrics {
 		Name: "raceroute_watch_heals_total", Help: "Route-cache deletions tried by --heal, by result (ok, failed).",
 	}, []string{"result"})
 	m.Registry.MustRegister(m.events, m.findings, m.drops, m.resyncs, m.heals)
-	for _, d := range []string{watch.DetectorNonAtomic, watch.DetectorKernelChurn, watch.DetectorCache, watch.DetectorGARPIgnored, watch.DetectorMACChange, watch.DetectorOverflow} {
+	for _, d := range []string{watch.DetectorNonAtomic, watch.DetectorKernelChurn, watch.DetectorCache, watch.DetectorCacheAsRoute, watch.DetectorNetlinkDrops, watch.DetectorNeighStuck, watch.DetectorNeighEvicted, watch.DetectorGARPIgnored, watch.DetectorMACChange, watch.DetectorOverflow} {
 		m.findings.WithLabelValues(d)
 	}
 	return m
@@ -183,12 +198,50 @@ func Run(ctx context.Context, cfg Config) error {
 	if poll < 0 {
 		poll = 0
 	}
+	neighPoll := cfg.NeighPoll
+	if neighPoll == 0 {
+		neighPoll = DefaultNeighPoll
+	}
+	if neighPoll < 0 {
+		neighPoll = 0
+	}
+	var ns *netns.NS
+	if cfg.Netns != "" {
+		var err error
+		if ns, err = netns.Open(cfg.Netns); err != nil {
+			return fmt.Errorf("watch: %w", err)
+		}
+		defer ns.Close()
+	}
+	cfg.Engine.Live = true
+	if cfg.Engine.NeighTimers == nil {
+		cfg.Engine.NeighTimers = &sysctlTimers{ns: ns}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	// The subscription hands each record to the watcher on its own
+	// goroutine (no channel hop per record: on a storm that hop, with the
+	// wake-ups it costs, was a large part of the watch's CPU). Output is
+	// buffered and flushed whenever the subscription has delivered every
+	// record received so far, so a storm costs one write per burst while
+	// a quiet host sees each event at once. The timers, the sniffer and
+	// the status line reach the watcher under its lock.
+	bw := bufio.NewWriterSize(cfg.Out, 64<<10)
+	cfg.Out = bw
+	var sub *monitor.Subscription
+	w := &watcher{cfg: cfg, log: log, engine: watch.NewEngine(cfg.Engine), enc: json.NewEncoder(bw), bw: bw, cancel: cancel}
+	w.metrics = newMetrics(func() monitor.Stats { return sub.Stats() })
+	defer func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		bw.Flush()
+	}()
 	sub, err := monitor.Subscribe(ctx, monitor.Options{
 		Options: nl.Options{Netns: cfg.Netns, Families: cfg.Families},
-		RcvBuf:  cfg.RcvBuf, CachePoll: poll, EmitInitial: true, Logger: log,
+		RcvBuf:  cfg.RcvBuf, CachePoll: poll, NeighPoll: neighPoll, EmitInitial: true, Logger: log,
+		Handler: func(r trace.Record) { w.deliver(ctx, r) },
+		Idle:    w.flush,
 	})
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
@@ -199,7 +252,8 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
-	metrics := newMetrics(sub.Stats)
+	w.start(ctx)
+	metrics := w.metrics
 
 	var srvErr chan error
 	if cfg.Metrics != "" {
@@ -244,25 +298,32 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 
-	var writer *write.RouteWriter
 	if cfg.Heal {
-		writer, err = write.NewRouteWriter(nl.Options{Netns: cfg.Netns})
+		writer, err := write.NewRouteWriter(nl.Options{Netns: cfg.Netns})
 		if err != nil {
 			return fmt.Errorf("watch --heal: %w", err)
 		}
 		defer writer.Close()
+		w.mu.Lock()
+		w.writer = writer
+		w.mu.Unlock()
+	}
+	if cfg.DropsPoll >= 0 {
+		interval := cfg.DropsPoll
+		if interval == 0 {
+			interval = DefaultDropsPoll
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			w.pollDrops(ctx, ns, interval)
+		}()
+		defer func() { cancel(); <-done }()
 	}
 	if cfg.Ready != nil {
 		close(cfg.Ready)
 	}
 
-	// Output is buffered and flushed whenever no record is waiting, so a
-	// storm costs one write per batch while a quiet host sees each event
-	// at once.
-	bw := bufio.NewWriterSize(cfg.Out, 64<<10)
-	defer bw.Flush()
-	cfg.Out = bw
-	w := &watcher{cfg: cfg, log: log, engine: watch.NewEngine(cfg.Engine), metrics: metrics, writer: writer, enc: json.NewEncoder(bw)}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	var status <-chan time.Time
@@ -271,56 +332,49 @@ func Run(ctx context.Context, cfg Config) error {
 		defer st.Stop()
 		status = st.C
 	}
-	recs := sub.Records()
 	var runErr error
 loop:
 	for {
 		select {
 		case <-ctx.Done():
 			break loop
+		case <-sub.Done():
+			// The subscription ends with the context's error when the
+			// watch is stopped: that is a clean stop.
+			if err := sub.Err(); err != nil && ctx.Err() == nil {
+				runErr = fmt.Errorf("watch: %w", err)
+			}
+			break loop
 		case err := <-srvErr:
 			runErr = fmt.Errorf("watch: metrics server: %w", err)
 			break loop
-		case r, ok := <-recs:
-			if !ok {
-				// The subscription ends with the context's error when the
-				// watch is stopped: that is a clean stop.
-				if err := sub.Err(); err != nil && ctx.Err() == nil {
-					runErr = fmt.Errorf("watch: %w", err)
-				}
-				break loop
-			}
-			if err := w.handle(ctx, r); err != nil {
-				runErr = err
-				break loop
-			}
-			if len(recs) == 0 {
-				if err := bw.Flush(); err != nil {
-					runErr = fmt.Errorf("watch: write: %w", err)
-					break loop
-				}
-			}
 		case r := <-frames:
-			if err := w.handle(ctx, r); err != nil {
-				runErr = err
-				break loop
-			}
+			w.deliver(ctx, r)
+			w.flush()
 		case now := <-tick.C:
-			if err := w.findings(ctx, w.engine.Tick(now)); err != nil {
-				runErr = err
-				break loop
+			w.mu.Lock()
+			if w.err == nil {
+				w.err = w.findings(ctx, w.engine.Tick(now))
 			}
-			if err := bw.Flush(); err != nil {
-				runErr = fmt.Errorf("watch: write: %w", err)
-				break loop
-			}
+			w.mu.Unlock()
+			w.flush()
 		case <-status:
 			st := sub.Stats()
+			w.mu.Lock()
 			fmt.Fprintf(cfg.Status, "\r\033[Kevents %d  drops %d  resyncs %d  findings %d  routes %d  neighbours %d",
 				st.Events, st.Drops, st.Resyncs, w.nfindings, len(w.engine.Routes()), len(w.engine.Neighs()))
+			w.mu.Unlock()
 		}
 	}
 	cancel()
+	// Stop the subscription before reading the watcher's error: its
+	// goroutine may still be delivering.
+	sub.Close()
+	w.mu.Lock()
+	if w.err != nil && runErr == nil {
+		runErr = w.err
+	}
+	w.mu.Unlock()
 	if cfg.Status != nil {
 		fmt.Fprint(cfg.Status, "\r\033[K")
 	}
@@ -360,17 +414,79 @@ func metricsMux(reg *prometheus.Registry) http.Handler {
 	return mux
 }
 
-// watcher holds the state of Run's loop.
+// watcher holds the state of Run's loop. Its methods that take mu are
+// safe on any goroutine; the others need mu held.
 type watcher struct {
+	mu        sync.Mutex
 	cfg       Config
 	log       *slog.Logger
 	engine    *watch.Engine
 	metrics   *Metrics
 	writer    *write.RouteWriter
 	enc       *json.Encoder
+	bw        *bufio.Writer
+	cancel    context.CancelFunc
 	buf       []byte
 	nfindings int
 	kinds     map[string]prometheus.Counter
+	// started is set once Run's checks passed; records delivered before
+	// are held in early, in order, so that a watch refused for a bad
+	// --dev prints nothing.
+	started bool
+	early   []trace.Record
+	// err is the first error of handling or writing; it stops the watch.
+	err error
+}
+
+// deliver handles one record under the lock; the first error stops the
+// watch (Run returns it).
+func (w *watcher) deliver(ctx context.Context, r trace.Record) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.started {
+		w.early = append(w.early, r)
+		return
+	}
+	w.handleOrStop(ctx, r)
+}
+
+// handleOrStop handles r unless the watch already failed; it needs mu.
+func (w *watcher) handleOrStop(ctx context.Context, r trace.Record) {
+	if w.err != nil {
+		return
+	}
+	if w.err = w.handle(ctx, r); w.err != nil {
+		w.cancel()
+	}
+}
+
+// start handles the records held back until Run's checks passed.
+func (w *watcher) start(ctx context.Context) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.started = true
+	for _, r := range w.early {
+		w.handleOrStop(ctx, r)
+	}
+	w.early = nil
+	w.flushLocked()
+}
+
+// flush writes the buffered output out.
+func (w *watcher) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.flushLocked()
+}
+
+func (w *watcher) flushLocked() {
+	if w.err != nil || w.bw.Buffered() == 0 {
+		return
+	}
+	if err := w.bw.Flush(); err != nil {
+		w.err = fmt.Errorf("watch: write: %w", err)
+		w.cancel()
+	}
 }
 
 // handle feeds one record to the engine and prints it if it passes the
@@ -499,10 +615,10 @@ func (w *watcher) print(r *trace.Record) error {
 	var err error
 	if w.cfg.JSON {
 		w.buf = AppendJSON(w.buf[:0], r)
-		_, err = w.cfg.Out.Write(w.buf)
 	} else {
-		_, err = fmt.Fprintln(w.cfg.Out, iproute2.FormatMonitor(*r, true))
+		w.buf = append(iproute2.AppendMonitor(w.buf[:0], r, true), '\n')
 	}
+	_, err = w.cfg.Out.Write(w.buf)
 	if err != nil {
 		return fmt.Errorf("watch: write event: %w", err)
 	}
@@ -546,30 +662,53 @@ func Match(r *trace.Record, dev string, prefix netip.Prefix) bool {
 
 // AppendJSON appends the JSON line of a record (with its newline) to
 // b: kind, action, markers, the `ip monitor` text and the object's main
-// fields, omitting empty ones. It is written by hand because a storm
-// makes reflection-based encoding the watch's largest cost.
+// fields, omitting empty ones. It is written by hand, and a route's line
+// costs no allocation when b has room, because a storm makes encoding
+// the watch's largest cost.
 func AppendJSON(b []byte, r *trace.Record) []byte {
-	str := func(key, v string) {
+	key := func(k string) {
+		b = append(b, ',', '"')
+		b = append(b, k...)
+		b = append(b, '"', ':')
+	}
+	str := func(k, v string) {
 		if v == "" {
 			return
 		}
-		b = append(b, ',', '"')
-		b = append(b, key...)
-		b = append(b, '"', ':')
+		key(k)
 		b = appendJSONString(b, v)
 	}
-	flag := func(key string, v bool) {
+	// Addresses and prefixes need no escaping; invalid ones print as
+	// their String says.
+	ip := func(k string, a netip.Addr) {
+		if !a.IsValid() {
+			str(k, a.String())
+			return
+		}
+		key(k)
+		b = append(b, '"')
+		b = a.AppendTo(b)
+		b = append(b, '"')
+	}
+	pfx := func(k string, p netip.Prefix) {
+		if !p.IsValid() {
+			str(k, p.String())
+			return
+		}
+		key(k)
+		b = append(b, '"')
+		b = p.AppendTo(b)
+		b = append(b, '"')
+	}
+	flag := func(k string, v bool) {
 		if v {
-			b = append(b, ',', '"')
-			b = append(b, key...)
-			b = append(b, `":true`...)
+			key(k)
+			b = append(b, "true"...)
 		}
 	}
-	num := func(key string, v int64) {
+	num := func(k string, v int64) {
 		if v != 0 {
-			b = append(b, ',', '"')
-			b = append(b, key...)
-			b = append(b, '"', ':')
+			key(k)
 			b = strconv.AppendInt(b, v, 10)
 		}
 	}
@@ -596,24 +735,26 @@ func AppendJSON(b []byte, r *trace.Record) []byte {
 	case trace.KindRoute:
 		rt := &r.Route
 		flag("cloned", rt.Cloned)
-		str("dst", rt.Dst.String())
+		pfx("dst", rt.Dst)
 		if rt.Gateway.IsValid() {
-			str("gateway", rt.Gateway.String())
+			ip("gateway", rt.Gateway)
 		}
 		str("dev", rt.Dev)
 		num("table", int64(rt.Table))
 		num("metric", int64(rt.Metric))
 		str("proto", rt.Proto.String())
 		str("type", rt.Type.String())
+		num("mtu", int64(rt.MTU))
+		num("expires_sec", int64(rt.Expires/time.Second))
 	case trace.KindNeigh:
-		str("dst", r.Neigh.Addr.String())
+		ip("dst", r.Neigh.Addr)
 		str("dev", r.Neigh.Dev)
 		if r.Neigh.LLAddr.IsValid() {
 			str("lladdr", r.Neigh.LLAddr.String())
 		}
 		str("state", r.Neigh.State.String())
 	case trace.KindAddr:
-		str("dst", r.Addr.Prefix.String())
+		pfx("dst", r.Addr.Prefix)
 		str("dev", r.Addr.Dev)
 	case trace.KindLink:
 		str("dev", r.Link.Name)
@@ -622,9 +763,9 @@ func AppendJSON(b []byte, r *trace.Record) []byte {
 		}
 	case trace.KindFrame:
 		if r.Frame.Op == trace.FrameNS {
-			str("dst", r.Frame.TargetIP.String()) // the address solicited
+			ip("dst", r.Frame.TargetIP) // the address solicited
 		} else {
-			str("dst", r.Frame.SenderIP.String()) // the address announced
+			ip("dst", r.Frame.SenderIP) // the address announced
 		}
 		str("dev", r.Frame.Dev)
 		if r.Frame.SenderHW.IsValid() {
@@ -633,13 +774,20 @@ func AppendJSON(b []byte, r *trace.Record) []byte {
 	}
 	num("lost", int64(r.Lost))
 	b = append(b, `,"text":`...)
-	b = appendJSONString(b, strings.TrimSpace(iproute2.FormatMonitor(*r, false)))
+	// The text is formatted at the end of b, escaped after itself, and
+	// the escaped copy moved down over it: no scratch buffer.
+	at := len(b)
+	b = iproute2.AppendMonitor(b, r, false)
+	text := bytes.TrimSpace(b[at:])
+	end := len(b)
+	b = appendJSONString(b, text)
+	b = b[:at+copy(b[at:], b[end:])]
 	return append(b, '}', '\n')
 }
 
 // appendJSONString appends s as a JSON string: quotes, backslashes and
 // control characters escaped, invalid UTF-8 replaced by U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
+func appendJSONString[S string | []byte](b []byte, s S) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	for i := 0; i < len(s); {
@@ -656,7 +804,7 @@ func appendJSONString(b []byte, s string) []byte {
 			i++
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 		if r == utf8.RuneError && size == 1 {
 			b = append(b, `\ufffd`...)
 		} else {

@@ -53,7 +53,7 @@ type Run struct {
 // entry.
 func NewRun() (*Run, error) {
 	pid := os.Getpid()
-	start, err := startTime(pid)
+	start, err := ProcessStart(pid)
 	if err != nil {
 		return nil, fmt.Errorf("netns run: %w", err)
 	}
@@ -152,9 +152,11 @@ func (r *Run) Close() error {
 	return errors.Join(errs...)
 }
 
-// startTime reads field 22 of /proc/PID/stat: the process's start time
-// in clock ticks since boot, which tells a reused pid from the original.
-func startTime(pid int) (string, error) {
+// ProcessStart reads field 22 of /proc/PID/stat: the process's start
+// time in clock ticks since boot, which tells a reused pid from the
+// original. Files and directories a run leaves outside the registry
+// (keepalived's, package lab/segment/keepalived) carry it in their names.
+func ProcessStart(pid int) (string, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return "", err
@@ -172,16 +174,16 @@ func startTime(pid int) (string, error) {
 	return f[19], nil
 }
 
-// alive reports whether pid is a running process with start time start
-// ("" when unknown: any process with the pid counts).
-func alive(pid int, start string) bool {
+// ProcessAlive reports whether pid is a running process with start time
+// start ("" when unknown: any process with the pid counts).
+func ProcessAlive(pid int, start string) bool {
 	if err := unix.Kill(pid, 0); err != nil && !errors.Is(err, unix.EPERM) {
 		return false
 	}
 	if start == "" {
 		return true
 	}
-	now, err := startTime(pid)
+	now, err := ProcessStart(pid)
 	return err == nil && now == start
 }
 
@@ -231,7 +233,7 @@ func Cleanup() ([]string, error) {
 			continue
 		}
 		starts[pid] = start
-		if alive(pid, start) {
+		if ProcessAlive(pid, start) {
 			continue
 		}
 		dead[pid] = true
@@ -267,7 +269,7 @@ func Cleanup() ([]string, error) {
 		if err != nil {
 			continue
 		}
-		if !dead[pid] && alive(pid, starts[pid]) {
+		if !dead[pid] && ProcessAlive(pid, starts[pid]) {
 			continue
 		}
 		if err := Delete(n); err != nil {

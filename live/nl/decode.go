@@ -149,6 +149,15 @@ func decodeRoute(b []byte) (r trace.Route, ok bool, err error) {
 					})
 				}
 			}
+		case unix.RTA_METRICS:
+			// Nested struct rtattr per RTAX_*; RTAX_MTU is the PMTU an
+			// exception carries (rt6_fill_node() puts it there from
+			// dst_metric_raw(), 6.x).
+			_ = attrs(v, func(t uint16, w []byte) {
+				if t == unix.RTAX_MTU {
+					r.MTU = int(u32(w))
+				}
+			})
 		case unix.RTA_CACHEINFO:
 			// struct rta_cacheinfo: clntref, lastuse, expires, error, used, ...
 			if len(v) >= 20 {

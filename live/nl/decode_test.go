@@ -49,6 +49,11 @@ func TestDecodeMessages(t *testing.T) {
 			Ifindex: 3, Metric: 1024, Proto: 42}}, true},
 		{"ipv6 cache entry deleted", unix.RTM_DELROUTE, cache, trace.Record{Kind: trace.KindRoute, Action: trace.ActionDel, Route: trace.Route{
 			Family: 6, Table: 254, Type: 1, Dst: netip.MustParsePrefix("2001:db8::1/128"), Ifindex: 3, Proto: 4, Cloned: true}}, true},
+		{"ipv6 PMTU exception with its mtu", unix.RTM_NEWROUTE, mustMarshal(t, &rtnetlink.RouteMessage{Family: unix.AF_INET6, DstLength: 128,
+			Table: 254, Protocol: 2, Type: 1, Flags: unix.RTM_F_CLONED, Attributes: rtnetlink.RouteAttributes{
+				Dst: net.ParseIP("2001:db8::7"), OutIface: 3, Gateway: net.ParseIP("fe80::1"), Metrics: &rtnetlink.RouteMetrics{MTU: 1400}}}),
+			trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew, Route: trace.Route{Family: 6, Table: 254, Type: 1,
+				Dst: netip.MustParsePrefix("2001:db8::7/128"), Gateway: netip.MustParseAddr("fe80::1"), Ifindex: 3, Proto: 2, Cloned: true, MTU: 1400}}, true},
 		{"ipv4 default route, table above 255", unix.RTM_NEWROUTE, route4, trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew, Route: trace.Route{
 			Family: 4, Table: 1000, Type: 1, Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.0.1"), Proto: 4}}, true},
 		{"neighbour", unix.RTM_NEWNEIGH, mustMarshal(t, &rtnetlink.NeighMessage{Family: unix.AF_INET, Index: 2, State: uint16(kernel.NUDStale), Flags: unix.NTF_ROUTER,

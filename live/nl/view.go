@@ -2,6 +2,7 @@ package nl
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -298,6 +299,13 @@ func (v *View) Cache() *View {
 			c.routes[k] = r
 		}
 	}
+	return c
+}
+
+// NeighView returns a view of v's neighbour entries alone.
+func (v *View) NeighView() *View {
+	c := newView()
+	maps.Copy(c.neighs, v.neighs)
 	return c
 }
 

@@ -18,7 +18,7 @@ func TestStepsAllocationFree(t *testing.T) {
 	for _, name := range []string{"linux-3.10", "linux-3.16", "linux-4.2", "linux-5.6", "linux-6.12"} {
 		cfg := Config{Profile: prof(t, name), Routes: []Route{mustRoute(t, "unreachable 2001:db8::/48 dev lo metric 1024"), mustRoute(t, gw1)}}
 		agent := Actor{Name: "babeld", Ops: []Op{
-			{OpReplace, mustRoute(t, gw2)}, {OpDel, mustRoute(t, gw2)}, {OpAdd, mustRoute(t, gw1)}, {OpAdd, mustRoute(t, gw1)}, {OpDel, mustRoute(t, gw2)},
+			{Kind: OpReplace, Route: mustRoute(t, gw2)}, {Kind: OpDel, Route: mustRoute(t, gw2)}, {Kind: OpAdd, Route: mustRoute(t, gw1)}, {Kind: OpAdd, Route: mustRoute(t, gw1)}, {Kind: OpDel, Route: mustRoute(t, gw2)},
 		}}
 		cfg.Actors = []Actor{agent}
 		for i := 1; i <= 3; i++ {

@@ -36,6 +36,9 @@ const (
 // flags of op's verb, or RTM_DELROUTE) and returns the kernel's answer.
 // op must be an op of one of the model's actors.
 func (m *Model) Exec(s *State, op Op) (Answer, error) {
+	if op.Kind.isNexthop() {
+		return m.execNexthop(s, op)
+	}
 	n, ok := m.u.Find(op.Route.Table, op.Route.Prefix)
 	if !ok {
 		return Answer{}, fmt.Errorf("fib6: %s: the model was not built with this prefix", op)

@@ -17,7 +17,7 @@ func healModel(t *testing.T, profName string) *Model {
 		Routes: []Route{mustRoute(t, "unreachable 2001:db8::/48 dev lo metric 1024"),
 			mustRoute(t, "2001:db8:0:10::/80 via fe80::1 dev eth0 metric 1024")},
 		Actors: []Actor{
-			{Name: "agent", Ops: []Op{{OpReplace, mustRoute(t, "2001:db8:0:10::/80 via fe80::2 dev eth1 metric 1024")},
+			{Name: "agent", Ops: []Op{{Kind: OpReplace, Route: mustRoute(t, "2001:db8:0:10::/80 via fe80::2 dev eth1 metric 1024")},
 				{Kind: OpHeal, Route: Route{Prefix: netip.MustParsePrefix("2001:db8:0:10::/80"), Table: MainTable}}}},
 			{Name: "flow", Dst: netip.MustParseAddr("2001:db8:0:10::1"), Packets: 1},
 		},
@@ -77,8 +77,8 @@ func TestNoGap(t *testing.T) {
 		Profile: prof(t, "linux-6.1"),
 		Routes: []Route{mustRoute(t, "unreachable 2001:db8::/48 dev lo metric 1024"),
 			mustRoute(t, "2001:db8:0:10::/80 via fe80::1 dev eth0 metric 1024")},
-		Actors: []Actor{{Name: "agent", Ops: []Op{{OpDel, mustRoute(t, "2001:db8:0:10::/80 via fe80::1 dev eth0 metric 1024")},
-			{OpAdd, mustRoute(t, "2001:db8:0:10::/80 via fe80::2 dev eth1 metric 1024")}}}},
+		Actors: []Actor{{Name: "agent", Ops: []Op{{Kind: OpDel, Route: mustRoute(t, "2001:db8:0:10::/80 via fe80::1 dev eth0 metric 1024")},
+			{Kind: OpAdd, Route: mustRoute(t, "2001:db8:0:10::/80 via fe80::2 dev eth1 metric 1024")}}}},
 	})
 	if err != nil {
 		t.Fatal(err)

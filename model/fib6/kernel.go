@@ -13,7 +13,11 @@ import (
 // ECMP sibling when it has a gateway and is neither from RA nor dynamic.
 func qualifyECMP(ri *rinfo) bool { return ri.flags&rtfGateway != 0 }
 
-func sameNexthop(a, b *rinfo) bool { return a.r.Dev == b.r.Dev && a.r.Gateway == b.r.Gateway }
+// sameNexthop mirrors rt6_duplicate_nexthop(): the same device and
+// gateway, or (5.3) the same nexthop object (nexthop_cmp()).
+func sameNexthop(a, b *rinfo) bool {
+	return a.r.Dev == b.r.Dev && a.r.Gateway == b.r.Gateway && a.r.NHID == b.r.NHID
+}
 
 // occupied returns the mask of nodes that hold at least one route
 // (fn_flags & RTN_RTINFO).
@@ -43,6 +47,11 @@ type addWhy struct {
 	res   addRes
 	at    int   // the list position inserted at or replaced
 	other uint8 // the route replaced, or the one in the way
+	// gone lists the ECMP siblings a replace removed with the route it
+	// replaced; kept says the replaced route had siblings and they stay
+	// (3.x).
+	gone [MaxSlots]uint8
+	kept bool
 }
 
 // addErrno is fib6_add()'s return value for each result.
@@ -121,6 +130,14 @@ func (m *Model) fib6Add(s *State, id uint8, flags int, rec trace.Recorder, actor
 	// can fail: fib6_new_table(), or fib6_get_table() and then
 	// fib6_new_table() for a request without NLM_F_CREATE.
 	s.Tables |= m.u.Nodes[n].TableBit
+	if ri.r.NHID != 0 && !m.nh.exists(s, ri.r.NHID) {
+		// inet6_rtm_newroute() (6.12): "Nexthop id does not exist".
+		if rec != nil {
+			m.emitOn(rec, actor, trace.Event{Label: trace.LabelRoute, Op: trace.OpNone, Text: ri.r.String(), Object: m.shortPrefix(n),
+				Reason: fmt.Sprintf("refused -EINVAL: nexthop id %d does not exist (inet6_rtm_newroute)", ri.r.NHID), Outcome: trace.OutcomeIgnored})
+		}
+		return kernel.EINVAL
+	}
 	w := m.addPlace(s, id, flags)
 	slots := &s.Slots[n]
 	switch w.res {
@@ -128,8 +145,9 @@ func (m *Model) fib6Add(s *State, id uint8, flags int, rec trace.Recorder, actor
 		siblings := m.hasSiblings(s, n, w.other)
 		slots[w.at] = id
 		if siblings && m.p.IPv6Replace != profile.ReplaceFirstSameMetric {
-			m.dropSiblings(s, n, w.at)
+			w.gone = m.dropSiblings(s, n, w.at)
 		}
+		w.kept = siblings && m.p.IPv6Replace == profile.ReplaceFirstSameMetric
 	case addInserted:
 		if slots[MaxSlots-1] != 0 {
 			panic(fmt.Sprintf("fib6: node %s over capacity (New checks this)", m.u.Nodes[n].Prefix))
@@ -139,6 +157,9 @@ func (m *Model) fib6Add(s *State, id uint8, flags int, rec trace.Recorder, actor
 	}
 	if rec != nil {
 		m.describeAdd(rec, actor, s, id, flags, w)
+	}
+	if w.res == addReplaced {
+		m.excUnlinked(s, w.other, true, rec, actor)
 	}
 	if err := addErrno[w.res]; err != 0 {
 		return err
@@ -184,9 +205,10 @@ func (m *Model) sibling(id, o uint8) bool {
 // all siblings" (since 27596472473a "ipv6: fix ECMP route replacement",
 // 4.2; read at 4.2.8 and 6.12): after the route put at position at,
 // every route of the same metric that qualifies for ECMP is unlinked.
-func (m *Model) dropSiblings(s *State, n, at int) {
+func (m *Model) dropSiblings(s *State, n, at int) (gone [MaxSlots]uint8) {
 	slots := &s.Slots[n]
 	metric := m.routes[slots[at]].r.Metric
+	k := 0
 	for i := at + 1; i < MaxSlots && slots[i] != 0; {
 		it := &m.routes[slots[i]]
 		if it.r.Metric > metric {
@@ -196,9 +218,11 @@ func (m *Model) dropSiblings(s *State, n, at int) {
 			i++
 			continue
 		}
+		gone[k], k = slots[i], k+1
 		copy(slots[i:], slots[i+1:])
 		slots[MaxSlots-1] = 0
 	}
+	return gone
 }
 
 // clonesBelow counts the clones a prune from node n would remove.
@@ -214,13 +238,16 @@ type pruned struct {
 	ids [MaxNodes * MaxSlots]uint8
 }
 
-// pruneClones mirrors fib6_prune_clones() (before 4.2): a walk from node
+// pruneClones mirrors fib6_prune_clones() (to 4.14: fib6_add() and
+// fib6_del() call it for a non-RTF_CACHE route, read at 3.10.108, 4.9 and
+// 4.14.325; from 4.2 the tree's RTF_CACHE routes are PMTU and redirect
+// entries only, exc.go; 4.15 has no such routes): a walk from node
 // root with w->prune set, whose fib6_prune_clone() removes every
 // RTF_CACHE route it visits. fib6_walk_continue() does not descend below
 // a non-root node that holds routes (RTN_RTINFO): that node's own routes
 // are visited, its subtree is not. The clones removed are listed in out.
 func (m *Model) pruneClones(s *State, root int, out *pruned) {
-	if !m.p.ClonesOnLookup() {
+	if !m.treeCache {
 		return
 	}
 	occ := m.occupied(s)
@@ -258,6 +285,16 @@ func (m *Model) delMatch(s *State, op opInfo) uint8 {
 			break
 		}
 		it := &m.routes[id]
+		if it.r.NHID != 0 || want.NHID != 0 {
+			// ip6_route_del() (6.12): a route using a nexthop object is
+			// matched by its id alone (no device or gateway test), and a
+			// request with RTA_NH_ID skips every other route.
+			if it.r.NHID == 0 || (want.NHID != 0 && it.r.NHID != want.NHID) ||
+				(want.MetricSet && want.Metric != 0 && it.r.Metric != want.Metric) {
+				continue
+			}
+			return id
+		}
 		switch {
 		case it.isCache() && !m.p.ClonesOnLookup(),
 			want.Dev != "" && it.r.Dev != want.Dev,
@@ -281,7 +318,7 @@ func (m *Model) fib6Del(s *State, op opInfo, rec trace.Recorder, actor int) kern
 	id := m.delMatch(s, op)
 	if id == 0 {
 		if rec != nil {
-			m.describeDel(rec, actor, s, op, 0)
+			m.describeDel(rec, actor, s, op, 0, "")
 		}
 		return kernel.ESRCH
 	}
@@ -309,9 +346,16 @@ func (m *Model) fib6Del(s *State, op opInfo, rec trace.Recorder, actor int) kern
 	}
 	if rec != nil {
 		m.describePrune(rec, actor, s, &pr, op.node, "delete")
-		for _, g := range gone {
-			m.describeDel(rec, actor, s, op, g)
+		for i, g := range gone {
+			why := ""
+			if i > 0 {
+				why = sibDelReason(m.RouteText(id))
+			}
+			m.describeDel(rec, actor, s, op, g, why)
 		}
+	}
+	for _, g := range gone {
+		m.excUnlinked(s, g, false, rec, actor)
 	}
 	return 0
 }
@@ -335,6 +379,9 @@ func (m *Model) applyOp(s *State, a int, op opInfo, rec trace.Recorder) {
 		return
 	case OpHeal:
 		m.heal(s, op, rec, a)
+		return
+	case OpNexthopAdd, OpNexthopReplace, OpNexthopDel:
+		m.nexthopOp(s, a, op, rec)
 		return
 	}
 	m.fib6Add(s, op.route, op.op.Kind.flags(), rec, a)
@@ -438,10 +485,12 @@ func (m *Model) lookupInsert(s *State, a int, rec trace.Recorder) lookupWhy {
 }
 
 // lookupNoClone is a whole lookup from 4.2 on: the match is used through
-// a per-CPU or uncached copy and nothing is inserted into the tree.
+// a per-CPU or uncached copy and nothing is inserted into the tree; from
+// 4.15 an exception of the matched route for the destination is used
+// instead (ip6_pol_route() -> rt6_find_cached_rt(), excLookup).
 func (m *Model) lookupNoClone(s *State, a int) lookupWhy {
 	s.Sent[a]++
-	return lookupWhy{kind: lookupPerCPU, rt: m.match(s, m.actors[a].dst)}
+	return lookupWhy{kind: lookupPerCPU, rt: m.excLookup(s, m.actors[a].dst)}
 }
 
 // lookupWhole runs a complete lookup with no concurrency (warm-up).

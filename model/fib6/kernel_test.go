@@ -74,20 +74,20 @@ func TestReplaceSemantics(t *testing.T) {
 		op      Op
 		want    []string
 	}{
-		{"3.16 replaces the first route of the metric whatever its kind", "linux-3.16", []string{gw}, Op{OpReplace, mustRoute(t, unr)}, []string{unr}},
-		{"4.2 adds a reject route beside a gateway route", "linux-4.2", []string{gw}, Op{OpReplace, mustRoute(t, unr)}, []string{gw, unr}},
-		{"4.12 still has the quirk", "linux-4.12", []string{gw}, Op{OpReplace, mustRoute(t, unr)}, []string{gw, unr}},
-		{"5.6 replaces by fallback", "linux-5.6", []string{gw}, Op{OpReplace, mustRoute(t, unr)}, []string{unr}},
-		{"4.2 reverse direction works by fallback", "linux-4.2", []string{unr}, Op{OpReplace, mustRoute(t, gw)}, []string{gw}},
-		{"4.2 gateway by gateway", "linux-4.2", []string{gw}, Op{OpReplace, mustRoute(t, gw2)}, []string{gw2}},
-		{"replace with no route adds (NLM_F_CREATE)", "linux-3.16", nil, Op{OpReplace, mustRoute(t, gw)}, []string{gw}},
-		{"change with no route is refused (-ENOENT)", "linux-3.16", nil, Op{OpChange, mustRoute(t, gw)}, nil},
-		{"replace at another metric is an add", "linux-6.12", []string{gw}, Op{OpReplace, mustRoute(t, "2001:db8:0:10::/80 via fe80::2 dev eth1 proto babel metric 512")}, []string{"2001:db8:0:10::/80 via fe80::2 dev eth1 proto babel metric 512", gw}},
-		{"add with NLM_F_EXCL at an equal metric is refused", "linux-6.12", []string{gw}, Op{OpAdd, mustRoute(t, gw2)}, []string{gw}},
-		{"append at an equal metric goes after", "linux-6.12", []string{gw}, Op{OpAppend, mustRoute(t, gw2)}, []string{gw, gw2}},
-		{"append of the same nexthop is refused", "linux-6.12", []string{gw}, Op{OpAppend, mustRoute(t, gw)}, []string{gw}},
-		{"delete by gateway mismatch is refused", "linux-3.16", []string{gw}, Op{OpDel, mustRoute(t, gw2)}, []string{gw}},
-		{"delete without metric matches any", "linux-3.16", []string{gw}, Op{OpDel, mustRoute(t, "2001:db8:0:10::/80 via fe80::1 dev eth0")}, nil},
+		{"3.16 replaces the first route of the metric whatever its kind", "linux-3.16", []string{gw}, Op{Kind: OpReplace, Route: mustRoute(t, unr)}, []string{unr}},
+		{"4.2 adds a reject route beside a gateway route", "linux-4.2", []string{gw}, Op{Kind: OpReplace, Route: mustRoute(t, unr)}, []string{gw, unr}},
+		{"4.12 still has the quirk", "linux-4.12", []string{gw}, Op{Kind: OpReplace, Route: mustRoute(t, unr)}, []string{gw, unr}},
+		{"5.6 replaces by fallback", "linux-5.6", []string{gw}, Op{Kind: OpReplace, Route: mustRoute(t, unr)}, []string{unr}},
+		{"4.2 reverse direction works by fallback", "linux-4.2", []string{unr}, Op{Kind: OpReplace, Route: mustRoute(t, gw)}, []string{gw}},
+		{"4.2 gateway by gateway", "linux-4.2", []string{gw}, Op{Kind: OpReplace, Route: mustRoute(t, gw2)}, []string{gw2}},
+		{"replace with no route adds (NLM_F_CREATE)", "linux-3.16", nil, Op{Kind: OpReplace, Route: mustRoute(t, gw)}, []string{gw}},
+		{"change with no route is refused (-ENOENT)", "linux-3.16", nil, Op{Kind: OpChange, Route: mustRoute(t, gw)}, nil},
+		{"replace at another metric is an add", "linux-6.12", []string{gw}, Op{Kind: OpReplace, Route: mustRoute(t, "2001:db8:0:10::/80 via fe80::2 dev eth1 proto babel metric 512")}, []string{"2001:db8:0:10::/80 via fe80::2 dev eth1 proto babel metric 512", gw}},
+		{"add with NLM_F_EXCL at an equal metric is refused", "linux-6.12", []string{gw}, Op{Kind: OpAdd, Route: mustRoute(t, gw2)}, []string{gw}},
+		{"append at an equal metric goes after", "linux-6.12", []string{gw}, Op{Kind: OpAppend, Route: mustRoute(t, gw2)}, []string{gw, gw2}},
+		{"append of the same nexthop is refused", "linux-6.12", []string{gw}, Op{Kind: OpAppend, Route: mustRoute(t, gw)}, []string{gw}},
+		{"delete by gateway mismatch is refused", "linux-3.16", []string{gw}, Op{Kind: OpDel, Route: mustRoute(t, gw2)}, []string{gw}},
+		{"delete without metric matches any", "linux-3.16", []string{gw}, Op{Kind: OpDel, Route: mustRoute(t, "2001:db8:0:10::/80 via fe80::1 dev eth0")}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,13 +120,13 @@ func TestPruneWalk(t *testing.T) {
 		remain []string // clones left
 	}{
 		{"a /48 change does not reach clones under the /80", []string{"2001:db8:0:10::1", "2001:db8:0:20::1"},
-			Op{OpDel, mustRoute(t, "unreachable 2001:db8::/48 dev lo metric 1024")},
+			Op{Kind: OpDel, Route: mustRoute(t, "unreachable 2001:db8::/48 dev lo metric 1024")},
 			[]string{"2001:db8:0:10::1 via fe80::1 dev eth0 metric 0 cache"}},
 		{"a /80 change prunes its clones only", []string{"2001:db8:0:10::1", "2001:db8:0:20::1"},
-			Op{OpDel, mustRoute(t, "2001:db8:0:10::/80 via fe80::1 dev eth0")},
+			Op{Kind: OpDel, Route: mustRoute(t, "2001:db8:0:10::/80 via fe80::1 dev eth0")},
 			[]string{"unreachable 2001:db8:0:20::1 dev lo metric 0 cache error -101"}},
 		{"an add prunes below its node", []string{"2001:db8:0:20::1"},
-			Op{OpAdd, mustRoute(t, "2001:db8:0:20::/80 via fe80::2 dev eth0 metric 1024")}, nil},
+			Op{Kind: OpAdd, Route: mustRoute(t, "2001:db8:0:20::/80 via fe80::2 dev eth0 metric 1024")}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

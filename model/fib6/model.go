@@ -6,6 +6,8 @@ import (
 	"unsafe"
 
 	"raceroute/kernel"
+	"raceroute/model/fib6/exception"
+	"raceroute/model/fib6/nexthop"
 	"raceroute/model/fib6/prefixtree"
 
 	"raceroute/explore"
@@ -45,10 +47,16 @@ const (
 	// there that contradicts the route covering it is deleted
 	// (RTM_DELROUTE with RTM_F_CLONED). Its Route carries the prefix only.
 	OpHeal
+	// OpNexthopAdd, OpNexthopReplace and OpNexthopDel change a nexthop
+	// object (`ip nexthop add|replace|del`, RTM_NEWNEXTHOP /
+	// RTM_DELNEXTHOP, 5.3 and later): their Nexthop says which (nexthops.go).
+	OpNexthopAdd
+	OpNexthopReplace
+	OpNexthopDel
 )
 
 func (k OpKind) String() string {
-	return [...]string{"?", "add", "del", "replace", "change", "append", "heal"}[k]
+	return [...]string{"?", "add", "del", "replace", "change", "append", "heal", "nexthop add", "nexthop replace", "nexthop del"}[k]
 }
 
 func (k OpKind) flags() int {
@@ -69,21 +77,33 @@ func (k OpKind) flags() int {
 type Op struct {
 	Kind  OpKind
 	Route Route
+	// Nexthop is the object a nexthop op writes (for OpNexthopDel, its
+	// ID alone).
+	Nexthop nexthop.Nexthop
 }
 
 func (o Op) String() string {
-	if o.Kind == OpHeal {
+	switch o.Kind {
+	case OpHeal:
 		return "heal " + o.Route.Prefix.String()
+	case OpNexthopDel:
+		return fmt.Sprintf("nexthop del id %d", o.Nexthop.ID)
+	case OpNexthopAdd, OpNexthopReplace:
+		return o.Kind.String() + " " + o.Nexthop.String()
 	}
 	return o.Kind.String() + " " + o.Route.String()
 }
 
-// Actor is a routing agent (Ops) or a packet flow (Dst, Packets).
+// Actor is a routing agent (Ops), a packet flow (Dst, Packets), an
+// ICMPv6 message arriving (ICMP, exc.go) or the route garbage
+// collector's run (GC).
 type Actor struct {
 	Name    string
 	Ops     []Op
 	Dst     netip.Addr
 	Packets int
+	ICMP    *ICMP
+	GC      *GCRun
 }
 
 // Config is everything a model is built from.
@@ -104,8 +124,15 @@ type Config struct {
 	// Warm are destinations looked up once, in order, before the actors
 	// start: on clone-on-lookup kernels they leave clones in the cache,
 	// as earlier traffic does.
-	Warm   []netip.Addr
+	Warm []netip.Addr
+	// ICMP are messages handled, in order, after the warm-up and before
+	// the actors start (the entries they leave are there at the start).
+	ICMP   []ICMP
 	Actors []Actor
+	// Nexthops are the nexthop objects made before the routes (`ip
+	// nexthop add`, in order); a route uses one by its `nhid`. Only on
+	// kernels with nexthop objects (nexthop-objects=yes, 5.3).
+	Nexthops []nexthop.Nexthop
 }
 
 // localTable is RT_TABLE_LOCAL.
@@ -127,6 +154,12 @@ type rinfo struct {
 	err    kernel.Errno // dst.error
 	parent uint8        // clones: the route cloned
 	dst    int          // clones: index of the destination
+	// ICMP entries (exc.go): the message that made it, a Packet Too
+	// Big's mtu (RTF_EXPIRES), and whether it lives in its route's
+	// exception table rather than in the tree.
+	icmp ICMPKind
+	mtu  uint16
+	exc  bool
 }
 
 func (ri *rinfo) isCache() bool { return ri.flags&rtfCache != 0 }
@@ -141,6 +174,12 @@ type Model struct {
 	actors []actorInfo
 	names  []string
 	init   State
+	// x is the ICMP actors' part (exc.go), nil without them; treeCache
+	// says RTF_CACHE routes can sit in the tree (fib6_prune_clones()
+	// has work): clone-on-lookup, or PMTU and redirect entries to 4.14.
+	x         *excModel
+	treeCache bool
+	nh        nhTable // nexthop objects (nexthops.go); empty without them
 }
 
 type actorInfo struct {
@@ -148,6 +187,9 @@ type actorInfo struct {
 	ops     []opInfo
 	dst     int // flows: index into dsts; -1 for agents
 	packets int
+	kind    uint8 // 0 agents and flows; kindICMP, kindGC (exc.go)
+	msg     int   // kindICMP: index into x.msgs
+	gc      GCRun // kindGC
 }
 
 type opInfo struct {
@@ -176,6 +218,14 @@ type State struct {
 	// and local exists: fib6_new_table() makes a table at its first
 	// RTM_NEWROUTE and never frees it (ip6_route_info_create(), 6.12).
 	Tables uint8
+	// X is the ICMP entries' state (exc.go), encoded only when the model
+	// has ICMP or GC actors.
+	X excState
+	// NH holds each nexthop object's definition now (an index into the
+	// model's definitions, 0: no such object), NHLive each group's
+	// members still in it (bit i: the model's i-th object).
+	NH     [MaxNexthops]uint8
+	NHLive [MaxNexthops]uint8
 }
 
 // stateBytes is the canonical encoding: State holds only uint8 arrays
@@ -189,6 +239,9 @@ func New(cfg Config) (*Model, error) {
 	m := &Model{p: cfg.Profile, routes: make([]rinfo, 1), u: *prefixtree.New(MaxNodes, [2]uint32{MainTable, localTable})}
 	if len(cfg.Actors) > MaxActors {
 		return nil, fmt.Errorf("%d actors: the model holds at most %d", len(cfg.Actors), MaxActors)
+	}
+	if err := m.excActors(cfg); err != nil {
+		return nil, err
 	}
 	// Intern every route the run can hold.
 	addRoute := func(r Route) (uint8, error) {
@@ -214,6 +267,9 @@ func New(cfg Config) (*Model, error) {
 		m.routes = append(m.routes, ri)
 		return uint8(len(m.routes) - 1), nil
 	}
+	if err := m.nh.build(m.p, cfg); err != nil {
+		return nil, err
+	}
 	var initial []uint8
 	for _, r := range cfg.Routes {
 		id, err := addRoute(r)
@@ -222,8 +278,16 @@ func New(cfg Config) (*Model, error) {
 		}
 		initial = append(initial, id)
 	}
+	icmps := 0
 	for _, a := range cfg.Actors {
 		ai := actorInfo{name: a.Name, dst: -1, packets: a.Packets}
+		switch {
+		case a.ICMP != nil:
+			ai.kind, ai.msg, ai.dst = kindICMP, icmps, m.dstOf(a.ICMP.Dst)
+			icmps++
+		case a.GC != nil:
+			ai.kind, ai.gc = kindGC, *a.GC
+		}
 		if a.Dst.IsValid() {
 			d, err := m.u.Dst(MainTable, a.Dst)
 			if err != nil {
@@ -236,6 +300,13 @@ func New(cfg Config) (*Model, error) {
 		}
 		for _, op := range a.Ops {
 			oi := opInfo{op: op}
+			if op.Kind.isNexthop() {
+				if op.Kind != OpNexthopDel {
+					oi.route = m.nh.defOf(op.Nexthop) // the definition it writes
+				}
+				ai.ops = append(ai.ops, oi)
+				continue
+			}
 			n, err := m.u.Node(op.Route.Table, op.Route.Prefix)
 			if err != nil {
 				return nil, fmt.Errorf("actor %s: %s: %w", a.Name, op, err)
@@ -268,7 +339,7 @@ func New(cfg Config) (*Model, error) {
 			m.clone[id] = make([]uint8, len(m.u.Dsts))
 			for d := range m.u.Dsts {
 				ri := m.routes[id]
-				if ri.r.Table != m.u.Dsts[d].Table || !ri.r.Prefix.Contains(m.u.Dsts[d].Addr) || ri.r.Prefix.Bits() == 128 {
+				if ri.r.Table != m.u.Dsts[d].Table || !ri.r.Prefix.Contains(m.u.Dsts[d].Addr) || ri.r.Prefix.Bits() == 128 || (m.x != nil && !m.x.looked[m.u.Dsts[d].Addr]) {
 					continue
 				}
 				if len(m.routes) >= 255 {
@@ -279,13 +350,19 @@ func New(cfg Config) (*Model, error) {
 			}
 		}
 	}
+	if m.x != nil {
+		if err := m.excEntries(); err != nil {
+			return nil, err
+		}
+	}
+	m.treeCache = m.p.ClonesOnLookup() || (m.x != nil && m.x.home == exception.InTree)
 	m.u.Link()
 	// Capacity: a node never holds more routes than could ever be put
 	// there.
 	for n := range m.u.Nodes {
 		c := 0
 		for id := 1; id < len(m.routes); id++ {
-			if m.routes[id].node == n {
+			if m.routes[id].node == n && !m.routes[id].exc {
 				c++
 			}
 		}
@@ -298,14 +375,26 @@ func New(cfg Config) (*Model, error) {
 	if cfg.Listed {
 		initFlags = flagCreate
 	}
-	for _, id := range initial {
-		if err := m.fib6Add(&m.init, id, initFlags, nil, -1); err != 0 {
+	for i, d := range m.nh.initial {
+		if w := m.newNexthop(&m.init, d, false); w.err != 0 {
+			return nil, fmt.Errorf("nexthop %s: refused %s %s", cfg.Nexthops[i], w.err, w.ext)
+		}
+	}
+	for i, id := range initial {
+		flags := initFlags
+		if !cfg.Listed && cfg.InitialKind(i) == OpAppend {
+			flags = OpAppend.flags()
+		}
+		if err := m.fib6Add(&m.init, id, flags, nil, -1); err != 0 {
 			return nil, fmt.Errorf("initial route %s: %s", m.routes[id].r, err)
 		}
 	}
 	for _, w := range cfg.Warm {
 		d, _ := m.u.Dst(MainTable, w)
 		m.lookupWhole(&m.init, d)
+	}
+	for i := range cfg.ICMP {
+		m.icmpWhole(&m.init, icmps+i)
 	}
 	return m, nil
 }
@@ -362,7 +451,16 @@ func (m *Model) Encode(s *State, buf []byte) []byte {
 		base := off + i*MaxActors
 		buf = append(buf, b[base:base+acts]...)
 	}
-	return append(buf, s.Tables)
+	buf = append(buf, s.Tables)
+	if m.x != nil {
+		off := unsafe.Offsetof(s.X)
+		buf = append(buf, b[off:off+unsafe.Sizeof(s.X)]...)
+	}
+	if n := len(m.nh.ids); n > 0 {
+		buf = append(buf, s.NH[:n]...)
+		buf = append(buf, s.NHLive[:n]...)
+	}
+	return buf
 }
 
 // perActorArrays is the number of [MaxActors]uint8 arrays from State.PC to
@@ -374,12 +472,25 @@ const perActorArrays = int((unsafe.Offsetof(State{}.Tables) - unsafe.Offsetof(St
 func (m *Model) Pending(s *State, buf []explore.Step) []explore.Step {
 	for a := range m.actors {
 		ai := &m.actors[a]
+		if ai.kind != 0 {
+			if st, ok := m.excPending(s, a); ok {
+				buf = append(buf, st)
+			}
+			continue
+		}
 		st := explore.Step{Actor: a, Latest: explore.Never, Outcomes: 1}
 		if ai.dst < 0 {
 			if int(s.PC[a]) >= len(ai.ops) {
 				continue
 			}
 			op := &ai.ops[s.PC[a]]
+			if op.op.Kind.isNexthop() {
+				// RTM_NEWNEXTHOP / RTM_DELNEXTHOP run under RTNL and may
+				// change or delete every route that uses the object.
+				st.Footprint.Write = 1<<uint(len(m.u.Nodes)) - 1
+				buf = append(buf, st)
+				continue
+			}
 			n := op.node
 			if op.op.Kind == OpHeal && m.lookupInFlight(s, n) {
 				continue // the heal waits for lookups between match and insert
@@ -412,6 +523,10 @@ func (m *Model) Pending(s *State, buf []explore.Step) []explore.Step {
 func (m *Model) Fire(s *State, st explore.Step, at explore.Time, _ int, rec trace.Recorder) {
 	a := st.Actor
 	ai := &m.actors[a]
+	if ai.kind != 0 {
+		m.excFire(s, a, rec)
+		return
+	}
 	if ai.dst < 0 {
 		op := ai.ops[s.PC[a]]
 		s.PC[a]++
@@ -430,7 +545,7 @@ func (m *Model) Fire(s *State, st explore.Step, at explore.Time, _ int, rec trac
 		w = m.lookupInsert(s, a, rec)
 	}
 	if rec != nil {
-		m.describeLookup(rec, a, w)
+		m.describeLookup(rec, s, a, w)
 	}
 }
 
@@ -441,6 +556,9 @@ func (m *Model) RouteText(id uint8) string {
 		return ri.r.String()
 	}
 	s := ri.r.String() + " cache"
+	if ri.mtu != 0 {
+		s += fmt.Sprintf(" expires mtu %d", ri.mtu)
+	}
 	if ri.err != 0 {
 		s += fmt.Sprintf(" error %d", ri.err)
 	}
@@ -452,5 +570,11 @@ var _ explore.Model[State] = (*Model)(nil)
 // Switches names the profile switches the model reads (profile/facts.yaml):
 // a profile's unknown settings among them are resolved before a check.
 func Switches() []string {
-	return []string{"ipv6-cache", "ipv6-replace", "unreachable-error", "ipv6-del-siblings"}
+	return []string{"ipv6-cache", "ipv6-replace", "unreachable-error", "ipv6-del-siblings", "nexthop-objects"}
+}
+
+// ExceptionSwitches names the switches the model reads only for ICMP and
+// GC actors (exc.go): a scenario without them does not depend on them.
+func ExceptionSwitches() []string {
+	return []string{"exception-guard", "exception-flush-on-replace", "exceptions-in-dump"}
 }

@@ -220,14 +220,7 @@ func (m *Model) NoGap(table uint32, prefix netip.Prefix) (explore.Property[State
 	if n < 0 {
 		return explore.Property[State]{}, fmt.Errorf("prefix %s is neither in the table nor changed by an actor", prefix)
 	}
-	routed := func(s *State) bool {
-		for _, id := range s.Slots[n] {
-			if id != 0 && !m.routes[id].isCache() {
-				return true
-			}
-		}
-		return false
-	}
+	routed := func(s *State) bool { return m.routedAt(s, n) }
 	return explore.Property[State]{
 		Name:  "no-gap",
 		Kind:  explore.Invariant,

@@ -23,20 +23,20 @@ func TestExecOnListedTable(t *testing.T) {
 		want    []string
 	}{
 		{"add over a route of the same metric: NLM_F_EXCL", "linux-6.12", []string{gw1},
-			Op{OpAdd, mustRoute(t, "2001:db8:104::/64 via 2001:db8:103::2 dev veth3")}, kernel.EEXIST, []string{gw1}},
+			Op{Kind: OpAdd, Route: mustRoute(t, "2001:db8:104::/64 via 2001:db8:103::2 dev veth3")}, kernel.EEXIST, []string{gw1}},
 		{"add of a reject route over it", "linux-6.12", []string{gw1},
-			Op{OpAdd, mustRoute(t, "unreachable 2001:db8:104::/64")}, kernel.EEXIST, []string{gw1}},
+			Op{Kind: OpAdd, Route: mustRoute(t, "unreachable 2001:db8:104::/64")}, kernel.EEXIST, []string{gw1}},
 		{"add at another metric goes before it", "linux-6.12", []string{gw1},
-			Op{OpAdd, mustRoute(t, "2001:db8:104::/64 via 2001:db8:103::3 dev veth3 metric 256")}, 0,
+			Op{Kind: OpAdd, Route: mustRoute(t, "2001:db8:104::/64 via 2001:db8:103::3 dev veth3 metric 256")}, 0,
 			[]string{"2001:db8:104::/64 via 2001:db8:103::3 dev veth3 metric 256", gw1}},
 		{"change of a prefix that has no route: NLM_F_REPLACE without NLM_F_CREATE", "linux-6.12", []string{gw1},
-			Op{OpChange, mustRoute(t, "2001:db8:105::/64 via 2001:db8:101::2 dev veth1")}, kernel.ENOENT, []string{gw1}},
+			Op{Kind: OpChange, Route: mustRoute(t, "2001:db8:105::/64 via 2001:db8:101::2 dev veth1")}, kernel.ENOENT, []string{gw1}},
 		{"delete by metric alone", "linux-6.12",
 			[]string{"2001:db8:104::/64 via 2001:db8:103::3 dev veth3 metric 256", "2001:db8:104::/64 via 2001:db8:103::2 dev veth3 metric 512", gw1},
-			Op{OpDel, Route{Prefix: netip.MustParsePrefix("2001:db8:104::/64"), Table: MainTable, Metric: 512, MetricSet: true}}, 0,
+			Op{Kind: OpDel, Route: Route{Prefix: netip.MustParsePrefix("2001:db8:104::/64"), Table: MainTable, Metric: 512, MetricSet: true}}, 0,
 			[]string{"2001:db8:104::/64 via 2001:db8:103::3 dev veth3 metric 256", gw1}},
 		{"delete of a route that is not there", "linux-6.12", nil,
-			Op{OpDel, Route{Prefix: netip.MustParsePrefix("2001:db8:104::/64"), Table: MainTable}}, kernel.ESRCH, nil},
+			Op{Kind: OpDel, Route: Route{Prefix: netip.MustParsePrefix("2001:db8:104::/64"), Table: MainTable}}, kernel.ESRCH, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

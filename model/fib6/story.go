@@ -109,6 +109,7 @@ func (m *Model) describeAdd(rec trace.Recorder, actor int, s *State, id uint8, f
 		if m.p.IPv6Replace != profile.ReplaceFirstSameMetric && qualifyECMP(&m.routes[w.other]) != qualifyECMP(ri) {
 			why += " (no route of the same ECMP kind: fallback to the first at this metric)"
 		}
+		why += m.siblingsReplaced(w)
 		m.emitOn(rec, actor, trace.Event{Label: trace.LabelRoute, Op: trace.OpAdd, Text: ri.r.String(), Reason: why,
 			Object: node, State: m.nodeState(s, ri.node)})
 	case addInserted:
@@ -131,6 +132,8 @@ func (m *Model) describeAdd(rec trace.Recorder, actor int, s *State, id uint8, f
 				e.Reason += " of the same ECMP kind (rt6_qualify_for_ecmp differs, 4.2-5.5)"
 			}
 			e.Reason += "; NLM_F_CREATE: added beside " + m.describeOthers(s, ri.node, id)
+		} else if r := m.siblingsJoined(s, id); r != "" {
+			e.Reason = r
 		}
 		m.emitOn(rec, actor, e)
 	}
@@ -149,7 +152,7 @@ func (m *Model) describePrune(rec trace.Recorder, actor int, s *State, pr *prune
 
 // describeDel tells a delete of op that removed route id (0: none); s is
 // the table after it.
-func (m *Model) describeDel(rec trace.Recorder, actor int, s *State, op opInfo, id uint8) {
+func (m *Model) describeDel(rec trace.Recorder, actor int, s *State, op opInfo, id uint8, why string) {
 	node := m.shortPrefix(op.node)
 	if id == 0 {
 		m.emitOn(rec, actor, trace.Event{Label: trace.LabelRoute, Op: trace.OpNone, Text: op.op.Route.String(),
@@ -160,7 +163,10 @@ func (m *Model) describeDel(rec trace.Recorder, actor int, s *State, op opInfo, 
 	if m.routes[id].isCache() {
 		label = trace.LabelCache
 	}
-	m.emitOn(rec, actor, trace.Event{Label: label, Op: trace.OpDel, Text: m.RouteText(id), Object: node, State: m.nodeState(s, op.node)})
+	if why == "" && label == trace.LabelRoute && !m.routedAt(s, op.node) {
+		why = fmt.Sprintf("fib6_del(): %s holds no route now; a lookup under it backtracks to %s (fib6_lookup)", node, m.coverText(s, op.node))
+	}
+	m.emitOn(rec, actor, trace.Event{Label: label, Op: trace.OpDel, Text: m.RouteText(id), Reason: why, Object: node, State: m.nodeState(s, op.node)})
 }
 
 // describeHeal tells a heal of op that deleted the clone id, which
@@ -187,7 +193,7 @@ func (m *Model) describeHeal(rec trace.Recorder, actor int, s *State, op opInfo,
 // insert, describeAdd, or by a failed insert here), the allocation is
 // the clone's birth on its /128 node's lane, and a packet that a reject
 // route or the null entry drops is marked lost.
-func (m *Model) describeLookup(rec trace.Recorder, a int, w lookupWhy) {
+func (m *Model) describeLookup(rec trace.Recorder, s *State, a int, w lookupWhy) {
 	addr := m.u.Dsts[m.actors[a].dst].Addr
 	e := trace.Event{Label: trace.LabelLookup, Op: trace.OpNone}
 	what := "no route: ip6_null_entry"
@@ -195,7 +201,9 @@ func (m *Model) describeLookup(rec trace.Recorder, a int, w lookupWhy) {
 		what = m.RouteText(w.rt)
 		e.Object = m.shortPrefix(m.routes[w.rt].node)
 	}
-	if m.dropped(w.rt) && (w.kind == lookupUse || w.kind == lookupGiveUp || w.kind == lookupPerCPU) {
+	// A route using a nexthop object forwards as the object does now.
+	dropped, verdict := m.resolve(s, w.rt)
+	if dropped && (w.kind == lookupUse || w.kind == lookupGiveUp || w.kind == lookupPerCPU) {
 		e.Outcome = trace.OutcomeLost
 	}
 	switch w.kind {
@@ -226,7 +234,7 @@ func (m *Model) describeLookup(rec trace.Recorder, a int, w lookupWhy) {
 		e.Window = trace.Window{Edge: trace.WindowClose, Name: unlocked}
 	case lookupPerCPU:
 		e.Text = fmt.Sprintf("%s -> %s", addr, what)
-		e.Reason = m.verdict(w.rt) + " (per-CPU copy: 4.2+ lookups insert no clone)"
+		e.Reason = verdict + " (per-CPU copy: 4.2+ lookups insert no clone)"
 	default:
 		return
 	}

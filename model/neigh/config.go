@@ -24,6 +24,7 @@ import (
 	"net/netip"
 
 	"raceroute/model/neigh/arp"
+	"raceroute/model/neigh/ndisc"
 	"raceroute/model/neigh/nud"
 	"raceroute/profile"
 )
@@ -69,16 +70,29 @@ func ParseState(s string) (nud.State, bool) { return nud.Parse(s) }
 type Entry = nud.Entry
 
 // Sysctl holds the per-interface neighbour parameters: the neigh_parms
-// (/proc/sys/net/ipv4/neigh/IFACE/*) and conf/IFACE/arp_accept.
+// (/proc/sys/net/ipv4/neigh/IFACE/*, net/ipv6/neigh/IFACE/* on an IPv6
+// interface), conf/IFACE/arp_accept and, on an IPv6 interface,
+// net/ipv6/conf/IFACE/{drop_unsolicited_na,accept_untracked_na,forwarding}.
 type Sysctl struct {
 	nud.Parms
 	ArpAccept uint8 // conf/IFACE/arp_accept, default 0
+	// IPv6 only (ndisc_recv_na(), ndisc_recv_ns()), default 0.
+	DropUnsolicitedNA, AcceptUntrackedNA, Forwarding uint8
 }
 
 // DefaultSysctl returns arp_tbl's defaults (net/ipv4/arp.c, arp_tbl).
 func DefaultSysctl() Sysctl {
 	return Sysctl{Parms: nud.Parms{Locktime: 1000, BaseReachable: 30000, DelayFirstProbe: 5000, Retrans: 1000,
 		GcStale: 60000, UcastSolicit: 3, McastSolicit: 3}}
+}
+
+// DefaultSysctl6 returns nd_tbl's defaults (net/ipv6/ndisc.c, read at
+// 3.10.108 and 6.12): as arp_tbl's but locktime 0 (nd_tbl sets none;
+// only arp_process() reads it anyway).
+func DefaultSysctl6() Sysctl {
+	s := DefaultSysctl()
+	s.Locktime = 0
+	return s
 }
 
 // Iface is one interface of a host on the segment.
@@ -92,6 +106,11 @@ type Iface struct {
 	// (it sends traffic); its draw is a kernel actor.
 	Draw bool
 }
+
+// V6 reports whether the interface is an IPv6 one: its entries are
+// resolved by neighbour discovery (nd_tbl), not ARP. An interface holds
+// one family.
+func (f *Iface) V6() bool { return f.Prefix.Addr().Is6() }
 
 // Host is a machine on the segment.
 type Host struct {
@@ -117,10 +136,12 @@ type Slot struct {
 // Window is a time window [Min, Max] in milliseconds.
 type Window struct{ Min, Max int32 }
 
-// ARP operations.
+// ARP operations, and the unsolicited NA of a neighbour-discovery
+// sender (NDISC_NEIGHBOUR_ADVERTISEMENT).
 const (
-	OpRequest = arp.Request
-	OpReply   = arp.Reply
+	OpRequest       = arp.Request
+	OpReply         = arp.Reply
+	OpNA      uint8 = 136
 )
 
 // THA is what a sender puts in an ARP reply's target hardware address.
@@ -139,9 +160,12 @@ type Packet struct {
 	Op    uint8
 	After Window
 	THA   THA
+	// NA: the flags of an OpNA packet (R and O; S is clear: unsolicited).
+	NA ndisc.Flags
 }
 
-// Sender is a gratuitous-ARP sender (arping -U / -A, an agent's preset).
+// Sender is a gratuitous-ARP sender (arping -U / -A, an agent's preset),
+// or on an IPv6 interface an unsolicited-NA sender (OpNA packets).
 type Sender struct {
 	Name    string
 	Iface   int // sending interface
@@ -158,6 +182,11 @@ type Sender struct {
 const (
 	ProtoICMP uint8 = iota + 1 // echo requests: no upper-layer confirmation
 	ProtoTCP                   // segments acknowledged by the peer: tcp_ack() confirms
+	// ProtoUDP: datagrams; with Flow.Confirm the application answers
+	// each one after RTT and sends the next with MSG_CONFIRM, which
+	// udp_sendmsg() turns into a confirmation of the datagram's own
+	// neighbour; without it UDP never confirms.
+	ProtoUDP
 )
 
 // Flow is a host sending to an address every Every (a ping, an SSH
@@ -174,7 +203,13 @@ type Flow struct {
 	MaxEvery int32
 	Count    int32 // 0 = until the horizon
 	RTT      Window
+	// Confirm: a UDP flow sends with MSG_CONFIRM once the peer answered.
+	Confirm bool
 }
+
+// acked reports whether the peer answers f's delivered packets after RTT
+// (TCP's ACKs, the replies a MSG_CONFIRM sender waits for).
+func (f *Flow) acked() bool { return f.Proto == ProtoTCP || (f.Proto == ProtoUDP && f.Confirm) }
 
 // Move moves IP from one interface to another at a time in At.
 type Move struct {
@@ -189,6 +224,10 @@ const (
 	WatchBlackhole
 	WatchStuck   // no-stuck-entry: Iface, IP, Limit
 	WatchEvicted // not-evicted-in-use: Flow
+	// WatchAnnounced: after the last announcement of IP (gratuitous ARP
+	// or unsolicited NA) that reached Iface's host, its entry holds the
+	// announced MAC.
+	WatchAnnounced
 )
 
 // Watch is a property's subject.
@@ -199,6 +238,7 @@ type Watch struct {
 	Flow  int   // blackhole: the flow
 	Limit int32 // converges: within; blackhole: longest tolerated
 	Move  int   // converges: the move it measures from, or -1
+	// announced uses Iface and IP as converges does.
 }
 
 // Config is a compiled neighbour scenario: everything static, interned.
@@ -257,25 +297,31 @@ func (c *Config) Validate() error {
 			if p.After.Min < 0 || p.After.Max < p.After.Min {
 				return fmt.Errorf("ARP sender %d: bad window [%d, %d]", i, p.After.Min, p.After.Max)
 			}
+			if (p.Op == OpNA) != c.Ifaces[s.Iface].V6() {
+				return fmt.Errorf("sender %s: an IPv6 interface sends NAs, an IPv4 one ARP frames", s.Name)
+			}
 		}
 	}
 	for _, f := range c.Flows {
 		if f.Every <= 0 {
 			return fmt.Errorf("flow %s: every must be positive", f.Name)
 		}
-		if f.Proto == ProtoTCP && f.RTT.Max >= f.Every {
+		if f.acked() && f.RTT.Max >= f.Every {
 			return fmt.Errorf("flow %s: rtt %d ms must be shorter than the interval %d ms", f.Name, f.RTT.Max, f.Every)
 		}
 		if c.slot(f.Iface, f.IP) < 0 {
 			return fmt.Errorf("flow %s: no neighbour slot for its destination", f.Name)
+		}
+		if c.IPs[f.IP].Is6() != c.Ifaces[f.Iface].V6() {
+			return fmt.Errorf("flow %s: its destination is not of its interface's family", f.Name)
 		}
 	}
 	if err := c.validateAdmin(); err != nil {
 		return err
 	}
 	for _, w := range c.Watches {
-		if w.Kind == WatchConverges && c.slot(w.Iface, w.IP) < 0 {
-			return fmt.Errorf("converges: no neighbour slot for the watched entry")
+		if (w.Kind == WatchConverges || w.Kind == WatchAnnounced) && c.slot(w.Iface, w.IP) < 0 {
+			return fmt.Errorf("property: no neighbour slot for the watched entry")
 		}
 	}
 	return nil

@@ -76,6 +76,10 @@ func (m *Model) solicit(v *env, sl int) {
 	if kind == nud.ProbeApp {
 		return // neigh_app_ns(): a user-space daemon would answer; none here
 	}
+	if m.cfg.Ifaces[slot.Iface].V6() {
+		m.ndiscSolicit(v, sl, kind)
+		return
+	}
 	if v.rec != nil {
 		m.describeSolicit(v, sl, kind)
 	}
@@ -87,7 +91,7 @@ func (m *Model) solicit(v *env, sl int) {
 		return
 	}
 	for i := range m.cfg.Ifaces {
-		if i != slot.Iface {
+		if i != slot.Iface && !m.cfg.Ifaces[i].V6() {
 			m.arpProcess(v, i, req, false)
 		}
 	}
@@ -141,31 +145,71 @@ const (
 type confirmWhy struct {
 	by      uint8
 	ackFrom int // confirmDst: the flow whose ACK set it, or -1
+	// udp: the packet is a MSG_CONFIRM datagram, which set the
+	// confirmation itself; perDest: the dst is the destination's own
+	// /128 clone (IPv6 before 4.2).
+	udp, perDest bool
+}
+
+// perDestDst reports whether a flow from iface has a dst of its own
+// destination: IPv6 before 4.2 inserts a /128 RTF_CACHE clone per
+// on-link destination (ip6_pol_route() -> rt6_alloc_cow(), read at
+// 3.10.108), and ip6_finish_output2() takes the neighbour from it; from
+// 4.2 every destination of the subnet shares the route's per-CPU copy
+// (rt6_make_pcpu_route(), read at 4.2 and RHEL 7.3), as IPv4's on-link
+// destinations share the nexthop's cached route.
+func (m *Model) perDestDst(iface int) bool {
+	return m.cfg.Ifaces[iface].V6() && m.cfg.Profile.IPv6Cache == profile.CloneOnLookup
 }
 
 // confirm is the confirmation on output (dst_neigh_output() before 4.11:
-// the shared dst's pending flag confirms whatever neighbour this packet
-// uses; 4.11 on: sock_confirm_neigh() confirms with the socket's own
-// flag).
+// the dst's pending flag confirms whatever neighbour this packet uses;
+// 4.11 on: sock_confirm_neigh() confirms with the skb's own flag, set
+// from the socket's by TCP and from MSG_CONFIRM by UDP). A UDP datagram
+// sent with MSG_CONFIRM sets the flag itself: before 4.11 udp_sendmsg()'s
+// do_confirm: dst_confirm(&rt->dst), which this very datagram consumes in
+// ip_finish_output2(); from 4.11 __ip_append_data():
+// skb_set_dst_pending_confirm(skb, 1) (udp.c and ip_output.c read at
+// 3.10.108, 4.11, 4.15, 6.12; the same in udpv6_sendmsg() and
+// ip6_finish_output2()).
 func (m *Model) confirm(v *env, fi int, e *nud.Entry) confirmWhy {
 	f := &m.cfg.Flows[fi]
 	fs := &v.s.Flows[fi]
+	udp := f.Proto == ProtoUDP && fs.SkPending != 0
 	if m.cfg.Profile.Confirmation == profile.ConfirmSharedDst {
+		if udp {
+			fs.SkPending = 0
+		}
+		if m.perDestDst(f.Iface) {
+			bit := uint16(1) << m.flowSlot[fi]
+			if udp {
+				v.s.DstSlot |= bit
+			}
+			if v.s.DstSlot&bit == 0 {
+				return confirmWhy{}
+			}
+			v.s.DstSlot &^= bit
+			nud.Confirm(e, v.now)
+			return confirmWhy{by: confirmDst, ackFrom: -1, udp: udp, perDest: true}
+		}
 		ifs := &v.s.Ifs[f.Iface]
+		if udp {
+			ifs.DstPending, ifs.PendingBy = 1, uint8(fi+1)
+		}
 		if ifs.DstPending == 0 {
 			return confirmWhy{}
 		}
 		by := int(ifs.PendingBy) - 1
 		ifs.DstPending, ifs.PendingBy = 0, 0
 		nud.Confirm(e, v.now)
-		return confirmWhy{by: confirmDst, ackFrom: by}
+		return confirmWhy{by: confirmDst, ackFrom: by, udp: udp}
 	}
 	if fs.SkPending == 0 {
 		return confirmWhy{}
 	}
 	fs.SkPending = 0
 	nud.Confirm(e, v.now)
-	return confirmWhy{by: confirmSock}
+	return confirmWhy{by: confirmSock, udp: udp}
 }
 
 // txWhy is what happened to one packet of a flow.
@@ -215,7 +259,7 @@ func (m *Model) transmit(v *env, fi int) (delivered, queued bool) {
 		w.dst = -1
 	}
 	w.delivered = w.dst >= 0 && int(v.s.Owner[f.IP]) == w.dst
-	if w.delivered && f.Proto == ProtoTCP && fs.AckPending == 0 {
+	if w.delivered && f.acked() && fs.AckPending == 0 {
 		fs.AckPending, fs.AckAt = 1, v.now+f.RTT.Min
 	}
 	if v.rec != nil {
@@ -260,7 +304,7 @@ func (m *Model) deliver(v *env, fi int) {
 	m.account(v, fi, v.now, ok)
 	if ok {
 		fs.K = 0
-		if f.Proto == ProtoTCP && fs.AckPending == 0 {
+		if f.acked() && fs.AckPending == 0 {
 			fs.AckPending, fs.AckAt = 1, v.now+f.RTT.Min
 		}
 	}

@@ -85,7 +85,11 @@ func New(cfg *Config) (*Model, error) {
 		add(actMove, i, "move:"+cfg.IPs[mv.IP].String())
 	}
 	for i, s := range cfg.Senders {
-		add(actSender, i, "arp:"+s.Name)
+		kind := "arp:"
+		if cfg.Ifaces[s.Iface].V6() {
+			kind = "ndisc:"
+		}
+		add(actSender, i, kind+s.Name)
 	}
 	for i, f := range cfg.Flows {
 		add(actFlow, i, "flow:"+f.Name)
@@ -156,6 +160,7 @@ func (m *Model) Init() State {
 	}
 	for i := range s.GoodSince {
 		s.GoodSince[i] = -1
+		s.AnnAt[i] = -1
 	}
 	m.initAdmin(&s)
 	m.watch(&s)
@@ -339,16 +344,21 @@ func (m *Model) fireSender(v *env, i int, outcome int) {
 	if m.cfg.DrawTimes && int(ss.Idx) < len(sd.Packets) {
 		ss.Next = v.now + sd.Packets[ss.Idx].After.Min + int32(outcome)
 	}
-	f := arp.Frame{Op: pk.Op, SHA: uint8(sd.Iface + 1), SIP: sd.IP, TIP: sd.IP, THA: pk.THA, THAIface: uint8(sd.Iface + 1)}
 	if v.rec != nil {
 		m.describeSender(v, i, pk)
 	}
+	defer m.noteAnnounced(v, i)
+	if pk.Op == OpNA {
+		m.announceNA(v, i, pk)
+		return
+	}
+	f := arp.Frame{Op: pk.Op, SHA: uint8(sd.Iface + 1), SIP: sd.IP, TIP: sd.IP, THA: pk.THA, THAIface: uint8(sd.Iface + 1)}
 	if sd.Unicast >= 0 {
 		m.arpProcess(v, sd.Unicast, f, true)
 		return
 	}
 	for rx := range m.cfg.Ifaces {
-		if rx != sd.Iface {
+		if rx != sd.Iface && !m.cfg.Ifaces[rx].V6() {
 			m.arpProcess(v, rx, f, false)
 		}
 	}
@@ -373,12 +383,20 @@ func (m *Model) fireFlow(v *env, fi int, outcome int) {
 	if fs.AckPending != 0 {
 		fs.AckPending = 0
 		// tcp_ack() (net/ipv4/tcp_input.c): on FLAG_FORWARD_PROGRESS,
-		// dst_confirm() before 4.11, sk_dst_confirm() from 4.11.
-		if m.cfg.Profile.Confirmation == profile.ConfirmSharedDst {
+		// dst_confirm() before 4.11, sk_dst_confirm() from 4.11. A UDP
+		// answer confirms nothing (UDP's receive path has no
+		// confirmation): the application sends its next datagram with
+		// MSG_CONFIRM (confirm()).
+		switch {
+		case f.Proto == ProtoUDP:
+			fs.SkPending = 1
+		case m.cfg.Profile.Confirmation != profile.ConfirmSharedDst:
+			fs.SkPending = 1
+		case m.perDestDst(f.Iface):
+			v.s.DstSlot |= 1 << m.flowSlot[fi]
+		default:
 			v.s.Ifs[f.Iface].DstPending = 1
 			v.s.Ifs[f.Iface].PendingBy = uint8(fi + 1)
-		} else {
-			fs.SkPending = 1
 		}
 		if v.rec != nil {
 			m.describeAck(v, fi)
@@ -436,5 +454,6 @@ func (m *Model) watch(s *State) {
 // a profile's unknown settings among them are resolved before a check.
 func Switches() []string {
 	return []string{"neigh-updated", "same-lladdr-stale", "garp", "confirmation", "arp-accept-subnet", "mcast-reprobes", "timer-min-rearm", "timer-raises-used",
+		"ipv6-cache", "drop-unsolicited-na", "accept-untracked-na",
 		"neigh-del-removes", "neigh-ext-learned", "neigh-gc", "neigh-use-update"}
 }

@@ -30,6 +30,13 @@ func (m *Model) Properties(horizon int32) []explore.Property[State] {
 				Holds:   func(s *State) bool { return m.longestLoss(s, wi) <= m.cfg.Watches[wi].Limit },
 				Explain: func(s *State) string { return m.explainBlackhole(s, wi) },
 			})
+		case WatchAnnounced:
+			out = append(out, explore.Property[State]{
+				Name:    fmt.Sprintf("announcement-taken(%s %s)", m.hostOf(w.Iface), m.ipStr(w.IP)),
+				Kind:    explore.Final,
+				Holds:   func(s *State) bool { return s.Announced[wi] != annMissed },
+				Explain: func(s *State) string { return m.explainAnnounced(s, wi) },
+			})
 		default:
 			out = append(out, m.adminProperty(wi))
 		}
@@ -83,6 +90,10 @@ func (m *Model) explainConverges(s *State, wi int) string {
 	if g := s.GoodSince[wi]; g >= 0 {
 		return fmt.Sprintf("%s learnt %s's MAC for %s only at t=%s, %s; deadline was t=%s", host, m.hostName(owner), m.ipStr(w.IP), nud.Secs(g), since, nud.Secs(d))
 	}
+	if !e.Exists() {
+		return fmt.Sprintf("%s %s has no entry for %s at t=%s; it should hold %s (%s) by t=%s",
+			host, m.cfg.Ifaces[w.Iface].Name, m.ipStr(w.IP), nud.Secs(s.Now), m.macStr(uint8(owner+1)), m.hostName(owner), nud.Secs(d))
+	}
 	return fmt.Sprintf("%s %s still sends %s's traffic to the wrong MAC at t=%s: %s; it should hold %s (%s) by t=%s",
 		host, m.cfg.Ifaces[w.Iface].Name, m.ipStr(w.IP), nud.Secs(s.Now), now, m.macStr(uint8(owner+1)), m.hostName(owner), nud.Secs(d))
 }
@@ -112,4 +123,24 @@ func (m *Model) explainBlackhole(s *State, wi int) string {
 			host, m.ipStr(f.IP), f.Name, nud.Secs(fs.LossSince), nud.Secs(l), nud.Dur(w.Limit), nud.Secs(s.Now))
 	}
 	return fmt.Sprintf("traffic from %s to %s (%s) was blackholed for %s s in a row (limit %s)", host, m.ipStr(f.IP), f.Name, nud.Secs(l), nud.Dur(w.Limit))
+}
+
+// explainAnnounced says what the watched entry held after the last
+// announcement of its address.
+func (m *Model) explainAnnounced(s *State, wi int) string {
+	w := &m.cfg.Watches[wi]
+	host, ip := m.hostOf(w.Iface), m.ipStr(w.IP)
+	switch s.Announced[wi] {
+	case annNone:
+		return fmt.Sprintf("no announcement of %s reached %s", ip, host)
+	case annNoEntry:
+		return fmt.Sprintf("%s had no entry for %s when the last announcement came (t=%s): nothing to update", host, ip, nud.Secs(s.AnnAt[wi]))
+	case annTaken:
+		return fmt.Sprintf("%s's entry for %s held the announced MAC after the last announcement (t=%s)", host, ip, nud.Secs(s.AnnAt[wi]))
+	}
+	held := "no valid lladdr"
+	if ll := s.AnnLL[wi]; ll != 0 {
+		held = fmt.Sprintf("%s (%s's MAC)", m.macStr(ll), m.hostName(int(ll)-1))
+	}
+	return fmt.Sprintf("%s's entry for %s did not take the announcement: after the last one (t=%s) it still held %s (the story shows the kernel's decision at each frame)", host, ip, nud.Secs(s.AnnAt[wi]), held)
 }

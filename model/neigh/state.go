@@ -58,6 +58,18 @@ type State struct {
 	AdminAt  [MaxAdmins]int32 // draw mode: the drawn time of the next command, -1 before
 	Tables   [MaxTables]TableState
 	Longest  [MaxWatches]int32
+	// DstSlot has bit i set when the /128 route-cache clone of entry i's
+	// address has a pending confirm: IPv6 before 4.2 clones a dst per
+	// on-link destination (rt6_alloc_cow()), so a dst_confirm() there
+	// confirms only that destination.
+	DstSlot uint16
+	// Announced is, per announced watch, what the entry held after the
+	// last announcement that reached it (annNone, annTaken, annMissed,
+	// annNoEntry), AnnAt when that was, and AnnLL the lladdr the entry
+	// held then (0: none valid).
+	Announced [MaxWatches]int8
+	AnnLL     [MaxWatches]uint8
+	AnnAt     [MaxWatches]int32
 }
 
 // encode appends the canonical encoding of the used part of s.
@@ -98,6 +110,9 @@ func (m *Model) encode(s *State, b []byte) []byte {
 	}
 	for i := range m.cfg.Watches {
 		b = le.AppendUint32(b, uint32(s.GoodSince[i]))
+		b = le.AppendUint32(b, uint32(s.AnnAt[i]))
+		b = append(b, byte(s.Announced[i]), s.AnnLL[i])
 	}
+	b = le.AppendUint16(b, s.DstSlot)
 	return m.encodeAdmin(s, b)
 }

@@ -29,7 +29,8 @@ func TestEncodingCoversEveryField(t *testing.T) {
 	counts := map[string]int{
 		"Now": 1, "Entries": len(cfg.Slots), "Ifs": len(cfg.Ifaces), "Flows": len(cfg.Flows),
 		"Senders": len(cfg.Senders), "Owner": len(cfg.IPs), "MovedAt": len(cfg.Moves), "MoveAt": len(cfg.Moves),
-		"GoodSince": len(cfg.Watches), "AdminIdx": len(cfg.Admins), "AdminAt": len(cfg.Admins), "Tables": len(cfg.Tables),
+		"GoodSince": len(cfg.Watches), "Announced": len(cfg.Watches), "AnnAt": len(cfg.Watches), "AnnLL": len(cfg.Watches), "DstSlot": 1,
+		"AdminIdx": len(cfg.Admins), "AdminAt": len(cfg.Admins), "Tables": len(cfg.Tables),
 	}
 	used := func(l statetest.Leaf) bool {
 		if l.Field == "Longest" {
@@ -48,13 +49,14 @@ func TestEncodingCoversEveryField(t *testing.T) {
 	}
 }
 
-// The state stays a small flat value: 756 bytes before the ip neigh
-// agents, tables and stuck streaks (issue 11), which may not push it
-// past 1 KiB.
+// The state stays a small flat value: 820 bytes at bab2fed, 848 with
+// neighbour discovery's fields, 904 with the ip neigh agents, tables and
+// stuck streaks alone, 932 with both (docs/timed-exploration.md states
+// it; raise both together, on purpose).
 func TestStateSize(t *testing.T) {
 	n := unsafe.Sizeof(State{})
 	t.Logf("neigh.State: %d bytes", n)
-	if n > 1024 {
-		t.Fatalf("neigh.State is %d bytes, more than 1 KiB", n)
+	if n > 932 {
+		t.Fatalf("neigh.State is %d bytes, the budget is 932", n)
 	}
 }

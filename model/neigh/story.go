@@ -234,6 +234,14 @@ func (m *Model) describeSend(v *env, sl int, w nud.SendWhy) {
 // confirmReason says what a packet's confirmation did.
 func (m *Model) confirmReason(fi int, c confirmWhy) string {
 	f := &m.cfg.Flows[fi]
+	switch {
+	case c.udp && c.by == confirmDst:
+		return fmt.Sprintf("udp_sendmsg(MSG_CONFIRM) -> dst_confirm(), consumed by this datagram's dst_neigh_output(): confirmed %s", m.ipStr(f.IP))
+	case c.udp:
+		return fmt.Sprintf("MSG_CONFIRM: skb_set_dst_pending_confirm() -> sock_confirm_neigh(): confirmed %s", m.ipStr(f.IP))
+	case c.perDest:
+		return fmt.Sprintf("dst_neigh_output(): the pending confirm of %s's own /128 route-cache clone is consumed: confirmed %s", m.ipStr(f.IP), m.ipStr(f.IP))
+	}
 	switch c.by {
 	case confirmDst:
 		r := fmt.Sprintf("dst_neigh_output(): the shared dst's pending confirm is consumed: confirmed %s", m.ipStr(f.IP))
@@ -294,12 +302,23 @@ func (m *Model) txLine(v *env, fi int) string {
 // describeAck tells a TCP ACK's confirmation of flow fi.
 func (m *Model) describeAck(v *env, fi int) {
 	f := &m.cfg.Flows[fi]
+	if f.Proto == ProtoUDP {
+		m.record(v, f.Iface, trace.LabelPacket, trace.OpNone, fmt.Sprintf("%s rx UDP answer from %s (%s)", m.cfg.Ifaces[f.Iface].Name, m.ipStr(f.IP), f.Name),
+			"UDP input confirms nothing; the application sends its next datagram with MSG_CONFIRM")
+		return
+	}
 	r := fmt.Sprintf("tcp_ack() -> dst_confirm(): pending confirm set on the shared dst of %s (any next packet through it confirms its own neighbour)", m.cfg.Ifaces[f.Iface].Prefix.Masked())
-	if m.cfg.Profile.Confirmation == profile.ConfirmPerSkb {
+	if m.cfg.Ifaces[f.Iface].V6() {
+		r = fmt.Sprintf("tcp_ack() -> dst_confirm(): pending confirm set on the per-CPU copy of the route %s (rt6_make_pcpu_route(), 4.2 on), shared by every destination of the subnet: any next packet through it confirms its own neighbour", m.cfg.Ifaces[f.Iface].Prefix.Masked())
+	}
+	switch {
+	case m.cfg.Profile.Confirmation == profile.ConfirmPerSkb:
 		r = "tcp_ack() -> sk_dst_confirm(): the socket's next segment confirms " + m.ipStr(f.IP)
+	case m.perDestDst(f.Iface):
+		r = fmt.Sprintf("tcp_ack() -> dst_confirm(): pending confirm set on %s's own /128 route-cache clone (rt6_alloc_cow(), before 4.2): only a packet to it consumes it", m.ipStr(f.IP))
 	}
 	e := trace.Event{Label: trace.LabelTCP, Op: trace.OpNone, Text: fmt.Sprintf("%s rx ACK from %s (%s)", m.cfg.Ifaces[f.Iface].Name, m.ipStr(f.IP), f.Name), Reason: r}
-	if m.cfg.Profile.Confirmation == profile.ConfirmSharedDst {
+	if m.cfg.Profile.Confirmation == profile.ConfirmSharedDst && !m.perDestDst(f.Iface) {
 		e.Object = m.dstObject(f.Iface)
 	}
 	m.recordEv(v, f.Iface, e)
@@ -327,6 +346,15 @@ func (m *Model) describeSender(v *env, i int, pk Packet) {
 	dst := "broadcast"
 	if sd.Unicast >= 0 {
 		dst = "to " + m.macStr(uint8(sd.Unicast+1))
+	}
+	if pk.Op == OpNA {
+		if sd.Unicast < 0 {
+			dst = "to ff02::1"
+		}
+		m.record(v, sd.Iface, trace.LabelNDisc, trace.OpNone,
+			fmt.Sprintf("%s tx NA %s is-at %s [%s] %s", m.cfg.Ifaces[sd.Iface].Name, m.ipStr(sd.IP), m.macStr(uint8(sd.Iface+1)), naFlags(pk.NA), dst),
+			fmt.Sprintf("unsolicited NA (S clear), %d of %d", v.s.Senders[i].Idx, len(sd.Packets)))
+		return
 	}
 	what := "arping -U (gratuitous request)"
 	if pk.Op == OpReply {

@@ -10,7 +10,7 @@ import (
 
 // The model reads only the profile switches it declares.
 func TestReadsOnlyDeclaredSwitches(t *testing.T) {
-	read := profiletest.SwitchesRead(t, ".", "nud", "arp")
+	read := profiletest.SwitchesRead(t, ".", "nud", "arp", "ndisc")
 	for _, sw := range read {
 		if !slices.Contains(neigh.Switches(), sw) {
 			t.Errorf("model/neigh reads switch %s, which Switches() does not declare", sw)

@@ -2,12 +2,14 @@ package fib6file
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"raceroute/explore"
 	"raceroute/model/fib6"
+	"raceroute/model/fib6/nexthop"
 	"raceroute/profile"
 	"raceroute/scenario/format"
 )
@@ -23,8 +25,60 @@ func Model() format.Model {
 		NewDoc:   func() format.Doc { return new(Doc) },
 		Compile:  compile,
 		Switches: fib6.Switches(),
-		Words:    map[string][]string{"modify strategy": modifyStrategies, "fib6 property": propKinds, "op": verbs},
+		// nexthop-objects and the exception switches only for the files
+		// that use them
+		SwitchesOf: switchesOf,
+		Words:      map[string][]string{"modify strategy": modifyStrategies, "fib6 property": propKinds, "op": verbs},
 	}
+}
+
+// switchesOf is the model's switches that sc can make it read: all but
+// nexthop-objects, which only a scenario with nexthop objects reads
+// (any line or variable that names nexthop or nhid counts, expanded or
+// not).
+func switchesOf(sc *format.Scenario) []string {
+	out := fib6.Switches()
+	if !usesNexthops(sc) {
+		out = slices.DeleteFunc(out, func(s string) bool { return s == "nexthop-objects" })
+	}
+	if usesExceptions(sc.Doc().(*Doc)) {
+		out = append(out, fib6.ExceptionSwitches()...)
+	}
+	return out
+}
+
+func usesNexthops(sc *format.Scenario) bool {
+	doc := sc.Doc().(*Doc)
+	mentions := func(s string) bool { return strings.Contains(s, "nexthop") || strings.Contains(s, "nhid") }
+	if len(doc.Host.Nexthops) > 0 {
+		return true
+	}
+	var lines []format.Line
+	lines = append(lines, doc.Host.Routes...)
+	for _, a := range doc.Actors {
+		lines = append(lines, a.Ops...)
+		if a.Modify != nil {
+			lines = append(lines, a.Modify.From, a.Modify.To)
+		}
+	}
+	for _, l := range lines {
+		if mentions(l.Text) {
+			return true
+		}
+	}
+	for _, p := range sc.Vars.List {
+		if mentions(p.Value.Text) {
+			return true
+		}
+	}
+	for _, v := range sc.Variants {
+		for _, val := range v.Vars {
+			if mentions(val) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // modifyStrategies are how an agent changes a route.
@@ -73,8 +127,8 @@ func (c *compiler) ip6(l format.Line, what string) (netip.Addr, error) {
 // positions are the file positions of a fib6.Config's items, to place the
 // model's own errors.
 type positions struct {
-	host                 format.Pos
-	routes, actors, warm []format.Pos
+	host                      format.Pos
+	routes, actors, warm, nhs []format.Pos
 }
 
 // Compiled is a fib6 scenario variant compiled on one profile: the
@@ -92,7 +146,8 @@ type Compiled struct {
 
 // PropSpec is one compiled property of a fib6 scenario.
 type PropSpec struct {
-	// Kind is clones-agree, routes-at, clones-kept or no-gap.
+	// Kind is clones-agree, routes-at, clones-kept, no-gap or
+	// no-blackhole.
 	Kind string
 	// Name is the property's name as reports show it.
 	Name string
@@ -103,6 +158,8 @@ type PropSpec struct {
 	Table  uint32
 	Metric uint32
 	Want   []fib6.Route
+	// Dst is no-blackhole's destination.
+	Dst netip.Addr
 }
 
 func compile(sc *format.Scenario, v format.Variant, p profile.Profile) (explore.Checker, error) {
@@ -142,6 +199,14 @@ func Build(sc *format.Scenario, v format.Variant, p profile.Profile) (*Compiled,
 	}
 	cfg := fib6.Config{Profile: p}
 	at := positions{host: doc.Host.At}
+	for _, l := range doc.Host.Nexthops {
+		n, err := c.nexthop(l, "")
+		if err != nil {
+			return nil, err
+		}
+		cfg.Nexthops = append(cfg.Nexthops, n)
+		at.nhs = append(at.nhs, l.Pos())
+	}
 	for _, l := range doc.Host.Routes {
 		r, err := c.route(l)
 		if err != nil {
@@ -164,6 +229,9 @@ func Build(sc *format.Scenario, v format.Variant, p profile.Profile) (*Compiled,
 		}
 		cfg.Warm = append(cfg.Warm, a)
 		at.warm = append(at.warm, l.Pos())
+	}
+	if err := c.hostICMP(doc.Host.ICMP, &cfg); err != nil {
+		return nil, err
 	}
 	if len(doc.Actors) == 0 {
 		return nil, sc.Errorf(sc.At("actors"), "scenario %s: want at least one actor under `actors:`", sc.Name)
@@ -214,6 +282,9 @@ func (c *compiler) actor(a Actor, names map[string]bool) (fib6.Actor, error) {
 	if len(a.Ops) > 0 {
 		kinds++
 		for _, l := range a.Ops {
+			if text, err := c.text(l); err == nil && text == "" {
+				continue // a variable that expands to nothing: no op
+			}
 			op, err := c.op(l)
 			if err != nil {
 				return act, err
@@ -247,8 +318,12 @@ func (c *compiler) actor(a Actor, names map[string]bool) (fib6.Actor, error) {
 			act.Packets = n
 		}
 	}
-	if kinds != 1 {
-		return act, sc.Errorf(a.At, "actor %q: want exactly one of `ops:`, `modify:` or `flow:`", name)
+	n, err := c.excActor(a, &act)
+	if err != nil {
+		return act, err
+	}
+	if kinds += n; kinds != 1 {
+		return act, sc.Errorf(a.At, "actor %q: want exactly one of `ops:`, `modify:`, `flow:`, %s", name, excActorKinds)
 	}
 	return act, nil
 }
@@ -270,6 +345,12 @@ func (c *compiler) newModel(cfg fib6.Config, at positions) (*fib6.Model, error) 
 	nr, na, nw := len(cfg.Routes), len(cfg.Actors), len(cfg.Warm)
 	where := at.host
 	switch {
+	case len(cfg.Nexthops) > 0 && firstFailing(len(cfg.Nexthops), func(i int) bool {
+		t := cfg
+		t.Nexthops, t.Routes, t.Actors, t.Warm = cfg.Nexthops[:i], nil, nil, nil
+		_, err := fib6.New(t)
+		return err != nil
+	}, at.nhs, &where):
 	case firstFailing(nr, func(i int) bool { return fails(i, 0, 0) }, at.routes, &where):
 	case firstFailing(na, func(i int) bool { return fails(nr, i, 0) }, at.actors, &where):
 	case firstFailing(nw, func(i int) bool { return fails(nr, na, i) }, at.warm, &where):
@@ -292,6 +373,9 @@ func firstFailing(n int, fails func(int) bool, pos []format.Pos, where *format.P
 func (c *compiler) property(m *fib6.Model, pr Prop) (PropSpec, explore.Property[fib6.State], error) {
 	sc := c.sc
 	var none explore.Property[fib6.State]
+	if spec, prop, ok, err := c.excProperty(m, pr); ok {
+		return spec, prop, err
+	}
 	prefix := func(l *format.Line, what string) (netip.Prefix, error) {
 		text, err := c.text(*l)
 		if err != nil {
@@ -361,6 +445,16 @@ func (c *compiler) property(m *fib6.Model, pr Prop) (PropSpec, explore.Property[
 			return PropSpec{}, prop, sc.Errorf(pr.At, "routes-at: %v", err)
 		}
 		return PropSpec{Kind: pr.Kind, Name: name, Prefix: pfx, Table: fib6.MainTable, Metric: metric, Want: want}, prop, nil
+	case "no-blackhole":
+		a, err := c.ip6(*pr.Map.NoBlackhole, "no-blackhole")
+		if err != nil {
+			return PropSpec{}, none, err
+		}
+		prop, err := m.NoBlackhole(a)
+		if err != nil {
+			return PropSpec{}, none, sc.Errorf(pr.At, "no-blackhole: %v", err)
+		}
+		return PropSpec{Kind: pr.Kind, Name: prop.Name, Dst: a}, prop, nil
 	}
 	prop := m.ClonesAgree() // the one scalar property DecodeNode accepts
 	return PropSpec{Kind: "clones-agree", Name: prop.Name}, prop, nil
@@ -392,9 +486,12 @@ func (c *compiler) op(l format.Line) (fib6.Op, error) {
 		return fib6.Op{}, err
 	}
 	verb, rest, _ := strings.Cut(text, " ")
+	if verb == "nexthop" {
+		return c.nexthopOp(l, text, rest)
+	}
 	k, ok := opKind(verb)
 	if !ok {
-		return fib6.Op{}, c.sc.ErrorAt(l, "op %q: want add, del, replace, change or append followed by a route, or heal followed by a prefix", text)
+		return fib6.Op{}, c.sc.ErrorAt(l, "op %q: want add, del, replace, change or append followed by a route, heal followed by a prefix, or nexthop add|replace|del", text)
 	}
 	if k == fib6.OpHeal {
 		pfx, err := netip.ParsePrefix(strings.TrimSpace(rest))
@@ -464,4 +561,49 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// nexthopOp reads `nexthop add|replace NEXTHOP` or `nexthop del id N`.
+func (c *compiler) nexthopOp(l format.Line, text, rest string) (fib6.Op, error) {
+	verb, spec, _ := strings.Cut(strings.TrimSpace(rest), " ")
+	kinds := map[string]fib6.OpKind{"add": fib6.OpNexthopAdd, "replace": fib6.OpNexthopReplace, "del": fib6.OpNexthopDel, "delete": fib6.OpNexthopDel}
+	k, ok := kinds[verb]
+	if !ok {
+		return fib6.Op{}, c.sc.ErrorAt(l, "op %q: want nexthop add, replace or del", text)
+	}
+	if k == fib6.OpNexthopDel {
+		f := strings.Fields(spec)
+		if len(f) != 2 || f[0] != "id" {
+			return fib6.Op{}, c.sc.ErrorAt(l, "op %q: want nexthop del id N", text)
+		}
+		n, err := nexthop.Parse(spec + " blackhole") // the id alone: parsed as any object's
+		if err != nil {
+			return fib6.Op{}, c.sc.ErrorAt(l, "op %q: %v", text, err)
+		}
+		return fib6.Op{Kind: k, Nexthop: nexthop.Nexthop{ID: n.ID}}, nil
+	}
+	n, err := c.nexthop(format.Line{Text: spec, Line: l.Line, Col: l.Col}, text)
+	if err != nil {
+		return fib6.Op{}, err
+	}
+	return fib6.Op{Kind: k, Nexthop: n}, nil
+}
+
+// nexthop reads one nexthop object; a device must be one of the host's.
+func (c *compiler) nexthop(l format.Line, op string) (nexthop.Nexthop, error) {
+	text, err := c.text(l)
+	if err != nil {
+		return nexthop.Nexthop{}, err
+	}
+	n, err := nexthop.Parse(text)
+	if err != nil {
+		if op != "" {
+			return n, c.sc.ErrorAt(l, "op %q: %v", op, err)
+		}
+		return n, c.sc.ErrorAt(l, "%v", err)
+	}
+	if n.Dev != "" && !c.devices[n.Dev] {
+		return n, c.sc.ErrorAt(l, "nexthop %q: unknown device %q (host devices: %s)", text, n.Dev, strings.Join(sortedKeys(c.devices), ", "))
+	}
+	return n, nil
 }

@@ -39,7 +39,7 @@ func TestOps(t *testing.T) {
 		{line: "replace 2001:db8::/64 via $gw dev eth0 metric 1024", want: "replace " + r},
 		{line: "change " + r, want: "change " + r},
 		{line: "append " + r, want: "append " + r},
-		{line: "remove " + r, err: `t.yaml:3:5: op "remove ` + r + `": want add, del, replace, change or append followed by a route, or heal followed by a prefix`},
+		{line: "remove " + r, err: `t.yaml:3:5: op "remove ` + r + `": want add, del, replace, change or append followed by a route, heal followed by a prefix, or nexthop add|replace|del`},
 		{line: "heal 2001:db8::/48", want: "heal 2001:db8::/48"},
 		{line: "heal 2001:db8::1/48", err: `t.yaml:3:5: heal "2001:db8::1/48": want an IPv6 prefix such as 2001:db8::/48 (the writer heals the route cache under it)`},
 		{line: "heal 10.0.0.0/8", err: `t.yaml:3:5: heal "10.0.0.0/8": want an IPv6 prefix such as 2001:db8::/48 (the writer heals the route cache under it)`},

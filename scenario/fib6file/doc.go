@@ -32,6 +32,12 @@ type Host struct {
 	Routes format.Lines `yaml:"routes"`
 	// Warm lists destinations looked up once before the actors start.
 	Warm []format.Line `yaml:"warm"`
+	// ICMP lists ICMPv6 messages handled before the actors start:
+	// `pmtu DST mtu N` or `redirect DST target ADDR` (exception.go).
+	ICMP []format.Line `yaml:"icmp"`
+	// Nexthops are nexthop objects made before the routes, in `ip
+	// nexthop` syntax (5.3 and later).
+	Nexthops format.Lines `yaml:"nexthops"`
 }
 
 // Actor is a concurrent actor: a daemon changing routes (`ops:` or
@@ -39,12 +45,18 @@ type Host struct {
 type Actor struct {
 	At   format.Pos  `yaml:"-"`
 	Name format.Line `yaml:"name"`
-	// Ops are route changes: `add|del|replace|change|append ROUTE`.
+	// Ops are route changes: `add|del|replace|change|append ROUTE`,
+	// `heal PREFIX`, or `nexthop add|replace|del ...`.
 	Ops format.Lines `yaml:"ops"`
 	// Modify changes From to To with a strategy.
 	Modify *Modify `yaml:"modify"`
 	// Flow sends packets to Dst, one route lookup each.
 	Flow *Flow `yaml:"flow"`
+	// PMTU, Redirect and GC are ICMPv6 messages and the route GC's run
+	// (exception.go).
+	PMTU     *ICMPSpec `yaml:"pmtu"`
+	Redirect *ICMPSpec `yaml:"redirect"`
+	GC       *GCSpec   `yaml:"gc"`
 }
 
 // Modify is one route change by a strategy (delete-add, replace,
@@ -64,32 +76,39 @@ type Flow struct {
 }
 
 // Prop is `clones-agree`, or a mapping {routes-at: PREFIX, metric: N,
-// want: [ROUTE...]}, {clones-kept: PREFIX} or {no-gap: PREFIX}.
+// want: [ROUTE...]}, {clones-kept: PREFIX}, {no-gap: PREFIX} or
+// {no-blackhole: ADDRESS}.
 type Prop struct {
 	At   format.Pos `yaml:"-"`
-	Kind string     // clones-agree, routes-at, clones-kept or no-gap
+	Kind string     // clones-agree, routes-at, clones-kept, no-gap or no-blackhole
 	Map  PropMap    `yaml:",inline"`
+	// Arg is the value of a property of exception.go in mapping form.
+	Arg format.Line `yaml:"-"`
 }
 
 // PropMap is the mapping form of a fib6 property.
 type PropMap struct {
-	Name       format.Line   `yaml:"name"`
-	RoutesAt   *format.Line  `yaml:"routes-at"`
-	ClonesKept *format.Line  `yaml:"clones-kept"`
-	NoGap      *format.Line  `yaml:"no-gap"`
-	Metric     *format.Line  `yaml:"metric"`
-	Want       *format.Lines `yaml:"want"`
+	Name        format.Line   `yaml:"name"`
+	RoutesAt    *format.Line  `yaml:"routes-at"`
+	ClonesKept  *format.Line  `yaml:"clones-kept"`
+	NoGap       *format.Line  `yaml:"no-gap"`
+	NoBlackhole *format.Line  `yaml:"no-blackhole"`
+	Metric      *format.Line  `yaml:"metric"`
+	Want        *format.Lines `yaml:"want"`
 }
 
 // propKinds are the fib6 properties.
-var propKinds = []string{"clones-agree", "routes-at", "clones-kept", "no-gap"}
+var propKinds = append([]string{"clones-agree", "routes-at", "clones-kept", "no-gap", "no-blackhole"}, excKinds...)
 
-const propHelp = "want a property: clones-agree, {routes-at: PREFIX, metric: N, want: [ROUTE...]}, {clones-kept: PREFIX} or {no-gap: PREFIX}"
+const propHelp = "want a property: clones-agree, {routes-at: PREFIX, metric: N, want: [ROUTE...]}, {clones-kept: PREFIX}, {no-gap: PREFIX} or {no-blackhole: ADDRESS}"
 
 // DecodeNode reads a property in either form, refusing a mapping of
 // neither or both kinds.
 func (p *Prop) DecodeNode(d *format.Decoder, n *yaml.Node, at format.Pos) error {
 	p.At = at
+	if ok, err := p.decodeExc(d, n, at); ok {
+		return err
+	}
 	if n.Kind == yaml.ScalarNode && !format.IsNull(n) {
 		switch n.Value {
 		case "clones-agree":
@@ -97,6 +116,8 @@ func (p *Prop) DecodeNode(d *format.Decoder, n *yaml.Node, at format.Pos) error 
 			return nil
 		case "routes-at", "clones-kept", "no-gap":
 			return d.Errorf(format.PosOf(n), "%s needs its prefix: write {%s: PREFIX, ...}", n.Value, n.Value)
+		case "no-blackhole":
+			return d.Errorf(format.PosOf(n), "no-blackhole needs its destination: write {no-blackhole: ADDRESS}")
 		}
 		return d.Errorf(format.PosOf(n), "unknown property %q (want %s)", n.Value, strings.Join(propKinds, ", "))
 	}
@@ -108,27 +129,30 @@ func (p *Prop) DecodeNode(d *format.Decoder, n *yaml.Node, at format.Pos) error 
 	}
 	m := &p.Map
 	given := 0
-	for _, x := range []*format.Line{m.RoutesAt, m.ClonesKept, m.NoGap} {
+	for _, x := range []*format.Line{m.RoutesAt, m.ClonesKept, m.NoGap, m.NoBlackhole} {
 		if x != nil {
 			given++
 		}
 	}
 	switch {
 	case given != 1:
-		return d.Errorf(at, "%s (one of routes-at, clones-kept or no-gap)", propHelp)
+		return d.Errorf(at, "%s (one of routes-at, clones-kept, no-gap or no-blackhole)", propHelp)
 	case m.RoutesAt != nil:
 		p.Kind = "routes-at"
 	default:
 		p.Kind = "clones-kept"
-		if m.NoGap != nil {
+		switch {
+		case m.NoGap != nil:
 			p.Kind = "no-gap"
+		case m.NoBlackhole != nil:
+			p.Kind = "no-blackhole"
 		}
 		for _, f := range []struct {
 			key   string
 			given bool
 		}{{"name", m.Name.Text != ""}, {"metric", m.Metric != nil}, {"want", m.Want != nil}} {
 			if f.given {
-				return d.Errorf(at, "%s takes no `%s:` (it is a property of the prefix alone)", p.Kind, f.key)
+				return d.Errorf(at, "%s takes no `%s:` (it is a property of the prefix or destination alone)", p.Kind, f.key)
 			}
 		}
 	}

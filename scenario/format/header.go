@@ -98,8 +98,11 @@ func (sc *Scenario) expectations(vs VariantSpec, out *[]Expectation) error {
 	hasDefault := false
 	for _, p := range vs.Expect.List {
 		vd, err := explore.ParseVerdict(p.Value.Text)
+		if p.Value.Text == string(Refused) {
+			vd, err = Refused, nil
+		}
 		if err != nil {
-			return sc.Errorf(p.Value.Pos(), "expect %s: %v", p.Key.Text, err)
+			return sc.Errorf(p.Value.Pos(), "expect %s: %v (or refused, where the model refuses the scenario on the kernel)", p.Key.Text, err)
 		}
 		e := Expectation{Key: p.Key.Text, Verdict: vd, At: p.Key.Pos()}
 		switch {

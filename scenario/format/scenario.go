@@ -78,6 +78,12 @@ type Variant struct {
 	Expect []Expectation
 }
 
+// Refused is the expectation that the model refuses a scenario on a
+// kernel profile, as it refuses what the kernel has not got (nexthop
+// objects before 5.3): the check reports the refusal instead of a
+// verdict, and matches it.
+const Refused explore.Verdict = "refused"
+
 // Expectation is one rule of `expect:`: a verdict for a kernel profile
 // named by Profile, for the profiles whose settings meet every one of
 // Conds ("ipv6-cache=clone-on-lookup,ipv6-replace=ecmp-quirk"), or, with
@@ -130,6 +136,16 @@ func (v Variant) Expected(p profile.Profile) (explore.Verdict, string, error) {
 	return "", "", fmt.Errorf("no expectation for kernel profile %s (give it, or \"*\" for the rest)", p.Name)
 }
 
+// expectAt returns the position of the rule named key.
+func (v Variant) expectAt(key string) Pos {
+	for _, e := range v.Expect {
+		if e.Key == key {
+			return e.At
+		}
+	}
+	return Pos{}
+}
+
 // Doc is a model's document type: a pointer to a struct that embeds
 // Header with `yaml:",inline"` (which gives it the method Doc asks for),
 // and whose other exported fields with a `yaml:` tag are the model's keys.
@@ -149,11 +165,11 @@ type Model struct {
 	// Switches names the profile switches the model reads: a profile's
 	// unknown settings among them are resolved before a check.
 	Switches []string
-	// SwitchesOf, when set, names the switches of Switches that document
-	// d can reach: a check resolves a profile's unknown settings only
-	// among those, so that a part of the model a scenario does not use
-	// multiplies no checks.
-	SwitchesOf func(d Doc) []string
+	// SwitchesOf, when set, names the switches the model reads for one
+	// scenario instead (a switch of a capability the scenario does not
+	// use is left out, so that kernels differing only there share one
+	// search; switches some actors alone read are added for them).
+	SwitchesOf func(sc *Scenario) []string
 	// Words lists, by kind ("sysctl", "preset", ...), the words the
 	// model's values may be: docs/scenarios.md names each, and a test of
 	// package scenario checks that it does.
@@ -211,10 +227,18 @@ func Parse(source string, data []byte, models []Model) (*Scenario, error) {
 	// Compile every variant on every profile to validate the model part
 	// now rather than at check time (a model's capacity can depend on the
 	// profile: clones exist only on some).
+	// A variant that expects the model to refuse it on a profile
+	// (Refused) must be refused there, and accepted elsewhere.
 	for _, v := range sc.Variants {
 		for _, p := range profile.All() {
-			if _, err := sc.Compile(v, p); err != nil {
+			_, err := sc.Compile(v, p)
+			want, rule, eerr := v.Expected(p)
+			refused := eerr == nil && want == Refused
+			switch {
+			case err != nil && !refused:
 				return nil, err
+			case err == nil && refused:
+				return nil, sc.Errorf(v.expectAt(rule), "%s expects the model to refuse it on %s (rule %s), but the model accepts it there", sc.whose(v.Name), p.Name, rule)
 			}
 		}
 	}
@@ -358,7 +382,7 @@ func (sc *Scenario) Embedded() bool { return sc.embedded }
 func (sc *Scenario) Switches() []string {
 	out := append([]string(nil), sc.model.Switches...)
 	if sc.model.SwitchesOf != nil {
-		out = sc.model.SwitchesOf(sc.Doc())
+		out = sc.model.SwitchesOf(sc)
 	}
 	for _, v := range sc.Variants {
 		for _, e := range v.Expect {

@@ -60,6 +60,10 @@ func TestParseModelTable(t *testing.T) {
 		{"a key of no model", strings.Replace(good, "items:", "colour: red\nitems:", 1), `f.yaml:4:1: unknown field "colour" (known: name, model, description, seed, check, vars, variants, expect, items)`},
 		{"the compiler's error", strings.Replace(good, "{x: ok}", "{x: bad}", 1), `f.yaml:4:16: item bad refused`},
 		{"good", good, ""},
+		// The model refuses on every profile: an expectation of refused
+		// there is met, one on a profile where it accepts is an error.
+		{"refused as expected", strings.Replace(strings.Replace(good, "{x: ok}", "{x: bad}", 1), `"*": holds`, `"*": refused`, 1), ""},
+		{"refused expected but accepted", strings.Replace(good, `"*": holds`, `"*": refused`, 1), `f.yaml:5:10: scenario t expects the model to refuse it on linux-3.10 (rule *), but the model accepts it there`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			compiled = nil

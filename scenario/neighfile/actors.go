@@ -6,11 +6,12 @@ import (
 	"strings"
 
 	"raceroute/model/neigh"
+	"raceroute/model/neigh/ndisc"
 	"raceroute/scenario/format"
 )
 
-// The actors: ARP senders (presets, `packets:`, or count frames of one op)
-// and packet flows.
+// The actors: ARP senders (presets, `packets:`, or count frames of one op),
+// unsolicited-NA senders (`ndisc:`) and packet flows.
 
 // senderPresets are the announcement patterns of the agents the library
 // models (docs/scenarios.md describes each); counted ones take `count:`.
@@ -133,9 +134,12 @@ func (c *compiler) tha(l format.Line, op uint8) (neigh.THA, error) {
 	return 0, c.sc.ErrorAt(l, "tha: want self, broadcast or zero, got %q", s)
 }
 
-func (c *compiler) sender(s Sender, horizon int32) error {
+// sender compiles an `arp:` sender, or with nd an `ndisc:` one (an
+// unsolicited-NA sender on an IPv6 interface: the train form or preset
+// keepalived, with the flags override and router).
+func (c *compiler) sender(s Sender, horizon int32, nd bool) error {
 	sc := c.sc
-	name, err := c.text(s.Name, "ARP sender name")
+	name, err := c.text(s.Name, "sender name")
 	if err != nil {
 		return err
 	}
@@ -145,6 +149,46 @@ func (c *compiler) sender(s Sender, horizon int32) error {
 	}
 	ip, err := c.ip(s.IP, "ip")
 	if err != nil {
+		return err
+	}
+	switch v6 := c.cfg.Ifaces[from].V6(); {
+	case nd && !v6:
+		return sc.ErrorAt(s.From, "from: an `ndisc:` sender sends NAs from an IPv6 interface; %s is IPv4 (use `arp:`)", s.From.Text)
+	case !nd && v6:
+		return sc.ErrorAt(s.From, "from: %s is an IPv6 interface, which announces with unsolicited NAs (use `ndisc:`)", s.From.Text)
+	case c.cfg.IPs[ip].Is6() != v6:
+		return sc.ErrorAt(s.IP, "ip: %s is not of the sending interface's family", c.cfg.IPs[ip])
+	}
+	var naFlags ndisc.Flags
+	if nd {
+		if err := c.refuse("an ndisc sender's frames are NAs (give override and router)", keyed{"op", s.Op}, keyed{"tha", s.THA}); err != nil {
+			return err
+		}
+		if len(s.Packets) > 0 {
+			return sc.Errorf(s.Packets[0].At, "packets: an ndisc sender takes the train form (count, interval, jitter) or preset keepalived")
+		}
+		if p, _ := c.text(s.Preset, ""); p != "" && p != "keepalived" {
+			return sc.ErrorAt(s.Preset, "preset %s announces with ARP; an ndisc sender takes preset keepalived (its NAs on becoming master) or the train form", p)
+		}
+		o, err := c.flag(s.Override, "override", true)
+		if err != nil {
+			return err
+		}
+		r, err := c.flag(s.Router, "router", false)
+		if err != nil {
+			return err
+		}
+		if o {
+			naFlags |= ndisc.Override
+		}
+		if r {
+			naFlags |= ndisc.Router
+		}
+		if p, _ := c.text(s.Preset, ""); p == "" {
+			// the train form's op, for the code below (its frames become NAs)
+			s.Op = format.Line{Text: "request"}
+		}
+	} else if err := c.refuse("only an ndisc sender's NAs carry it", keyed{"override", s.Override}, keyed{"router", s.Router}); err != nil {
 		return err
 	}
 	start, err := c.window(s.Start, "start", neigh.Window{})
@@ -243,8 +287,13 @@ func (c *compiler) sender(s Sender, horizon int32) error {
 	}
 	sd.Packets[0].After.Min += start.Min
 	sd.Packets[0].After.Max += start.Max
+	if nd {
+		for k := range sd.Packets {
+			sd.Packets[k].Op, sd.Packets[k].NA = neigh.OpNA, naFlags
+		}
+	}
 	if len(c.cfg.Senders) >= neigh.MaxSenders {
-		return sc.Errorf(s.At, "at most %d ARP senders", neigh.MaxSenders)
+		return sc.Errorf(s.At, "at most %d ARP senders (arp and ndisc together)", neigh.MaxSenders)
 	}
 	c.cfg.Senders = append(c.cfg.Senders, sd)
 	return nil
@@ -270,15 +319,33 @@ func (c *compiler) flow(f Flow) error {
 		return err
 	}
 	fl := neigh.Flow{Name: name, Iface: from, IP: ip, Proto: neigh.ProtoICMP, Backoff: 1}
+	if c.cfg.IPs[ip].Is6() != c.cfg.Ifaces[from].V6() {
+		return sc.ErrorAt(f.To, "to: %s is not of the sending interface's family", c.cfg.IPs[ip])
+	}
 	switch p, _ := c.text(f.Proto, ""); p {
 	case "", "icmp":
-		if err := c.refuse("an icmp flow is not acknowledged (rtt is for proto: tcp)", keyed{"rtt", f.RTT}); err != nil {
+		if err := c.refuse("an icmp flow is not acknowledged (rtt is for proto: tcp, or udp with confirm: true)", keyed{"rtt", f.RTT}); err != nil {
 			return err
 		}
 	case "tcp":
 		fl.Proto = neigh.ProtoTCP
+	case "udp":
+		fl.Proto = neigh.ProtoUDP
+		if fl.Confirm, err = c.flag(f.Confirm, "confirm", false); err != nil {
+			return err
+		}
+		if !fl.Confirm {
+			if err := c.refuse("a udp flow without confirm: true waits for no answer", keyed{"rtt", f.RTT}); err != nil {
+				return err
+			}
+		}
 	default:
-		return sc.ErrorAt(f.Proto, "proto: want icmp or tcp, got %q", p)
+		return sc.ErrorAt(f.Proto, "proto: want icmp, tcp or udp, got %q", p)
+	}
+	if fl.Proto != neigh.ProtoUDP {
+		if err := c.refuse("MSG_CONFIRM is a udp flow's (proto: udp)", keyed{"confirm", f.Confirm}); err != nil {
+			return err
+		}
 	}
 	n, err := c.count(f.Count, "count", 0, 0, 1<<20)
 	if err != nil {
@@ -318,7 +385,7 @@ func (c *compiler) flow(f Flow) error {
 	if fl.RTT, err = c.window(f.RTT, "rtt", neigh.Window{Min: 1, Max: 1}); err != nil {
 		return err
 	}
-	if fl.Proto == neigh.ProtoTCP && fl.RTT.Max >= fl.Every {
+	if (fl.Proto == neigh.ProtoTCP || fl.Confirm) && fl.RTT.Max >= fl.Every {
 		return sc.ErrorAt(f.RTT, "rtt must be shorter than every")
 	}
 	if c.cfg.Owner[ip] == from {

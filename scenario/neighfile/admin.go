@@ -14,10 +14,11 @@ import (
 // The ip neigh agents (`admin:`), the hosts' `neigh-table:` and the
 // properties about them.
 
-// switchesOf is the switches a document can reach: the ip neigh agents'
-// and the tables' only when it has either.
-func switchesOf(d format.Doc) []string {
-	doc := d.(*Doc)
+// switchesOf is the switches scenario sc can make the model read: the
+// ip neigh agents' and the tables' (neigh.AdminSwitches) only when it
+// has either.
+func switchesOf(sc *format.Scenario) []string {
+	doc := sc.Doc().(*Doc)
 	all := neigh.Switches()
 	if len(doc.Admin) > 0 {
 		return all

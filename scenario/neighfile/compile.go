@@ -30,7 +30,7 @@ func Model() format.Model {
 		Words: map[string][]string{
 			"sysctl": sysctlNames,
 			"preset": presets,
-			"value":  {"request", "reply", "self", "broadcast", "zero", "icmp", "tcp", "none"},
+			"value":  {"request", "reply", "self", "broadcast", "zero", "icmp", "tcp", "udp", "true", "false", "none"},
 			"table":  tableKeys(),
 		},
 	}
@@ -181,8 +181,8 @@ func (c *compiler) ip(l format.Line, what string) (int, error) {
 		return -1, err
 	}
 	a, err := netip.ParseAddr(s)
-	if err != nil || !a.Is4() {
-		return -1, c.sc.ErrorAt(l, "%s: want an IPv4 address, got %q", what, s)
+	if err != nil || a.Zone() != "" || a.Is4In6() {
+		return -1, c.sc.ErrorAt(l, "%s: want an IPv4 or IPv6 address, got %q", what, s)
 	}
 	return c.intern(a, l)
 }
@@ -274,7 +274,12 @@ func (c *compiler) compile(doc *Doc, horizon int32) error {
 		}
 	}
 	for _, s := range doc.ARP {
-		if err := c.sender(s, horizon); err != nil {
+		if err := c.sender(s, horizon, false); err != nil {
+			return err
+		}
+	}
+	for _, s := range doc.NDisc {
+		if err := c.sender(s, horizon, true); err != nil {
 			return err
 		}
 	}
@@ -292,18 +297,21 @@ func (c *compiler) compile(doc *Doc, horizon int32) error {
 		}
 	}
 	if len(doc.Properties) == 0 {
-		return sc.Errorf(sc.At("properties"), "scenario %s: no `properties:`: want converges, no-blackhole-longer-than, no-stuck-entry or not-evicted-in-use", sc.Name)
+		return sc.Errorf(sc.At("properties"), "scenario %s: no `properties:`: want converges, no-blackhole-longer-than, announcement-taken, no-stuck-entry or not-evicted-in-use", sc.Name)
 	}
 	for _, p := range doc.Properties {
 		if err := c.property(p, horizon); err != nil {
 			return err
 		}
 	}
-	// Interfaces with arp_accept may create entries for announced IPs.
+	// Interfaces with arp_accept, or forwarding ones with
+	// accept_untracked_na, may create entries for announced IPs.
+	senders := append(append([]Sender(nil), doc.ARP...), doc.NDisc...)
 	for si, s := range c.cfg.Senders {
 		for i := range c.cfg.Ifaces {
-			if i != s.Iface && c.cfg.Ifaces[i].Sysctl.ArpAccept != 0 {
-				if _, err := c.slot(i, s.IP, doc.ARP[si].At); err != nil {
+			sys := &c.cfg.Ifaces[i].Sysctl
+			if i != s.Iface && (sys.ArpAccept != 0 || sys.AcceptUntrackedNA != 0 && sys.Forwarding != 0) {
+				if _, err := c.slot(i, s.IP, senders[si].At); err != nil {
 					return err
 				}
 			}
@@ -343,4 +351,21 @@ func Config(sc *format.Scenario, v format.Variant, p profile.Profile) (*neigh.Co
 		return nil, err
 	}
 	return m.Config(), nil
+}
+
+// flag parses true or false, def when not given.
+func (c *compiler) flag(l format.Line, what string, def bool) (bool, error) {
+	s, err := c.text(l, "")
+	if err != nil {
+		return false, err
+	}
+	switch s {
+	case "":
+		return def, nil
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, c.sc.ErrorAt(l, "%s: want true or false, got %q", what, s)
 }

@@ -1,14 +1,15 @@
 // Package neighfile is the neigh model's part of the scenario format: the
 // keys of a `model: neigh` file (the hosts of one Ethernet segment with
 // their interfaces, sysctls and initial neighbour entries, the moving
-// addresses, the ARP senders and packet flows, the properties), their
-// checks, and their compilation into a neigh.Config and an
-// explore.Checker. docs/scenarios.md, "model neigh", is its reference.
+// addresses, the ARP and neighbour-discovery senders, the ICMP, TCP and
+// UDP flows, the properties), their checks, and their compilation into a
+// neigh.Config and an explore.Checker. docs/scenarios.md, "model neigh",
+// is its reference.
 //
 // compile.go reads the document and the values every part uses, hosts.go
 // the segment (hosts, interfaces, sysctls, initial entries, moves),
-// actors.go the ARP senders with their presets and the flows, props.go
-// the properties.
+// actors.go the ARP and NA senders with their presets and the flows,
+// props.go the properties.
 package neighfile
 
 import "raceroute/scenario/format"
@@ -23,6 +24,7 @@ type Doc struct {
 	Hosts          []Host      `yaml:"hosts"`
 	Moves          []Move      `yaml:"moves"`
 	ARP            []Sender    `yaml:"arp"`
+	NDisc          []Sender    `yaml:"ndisc"`
 	Flows          []Flow      `yaml:"flows"`
 	Admin          []Agent     `yaml:"admin"`
 	Properties     []Property  `yaml:"properties"`
@@ -42,8 +44,8 @@ type Host struct {
 	Table format.Pairs `yaml:"neigh-table"`
 }
 
-// Iface is an interface of a host: its MAC, its IPv4 addresses (one
-// subnet) and its neighbour sysctls.
+// Iface is an interface of a host: its MAC, its IPv4 or IPv6 addresses
+// (one subnet of one family) and its neighbour sysctls.
 type Iface struct {
 	At     format.Pos    `yaml:"-"`
 	Name   format.Line   `yaml:"name"`
@@ -86,6 +88,10 @@ type Sender struct {
 	Jitter   format.Line `yaml:"jitter"`
 	THA      format.Line `yaml:"tha"`
 	Packets  []Packet    `yaml:"packets"`
+	// Override and Router are an ndisc sender's NA flags O (default
+	// true) and R (default false).
+	Override format.Line `yaml:"override"`
+	Router   format.Line `yaml:"router"`
 }
 
 // Flow sends packets (icmp, or tcp with acknowledgements) from an
@@ -103,6 +109,8 @@ type Flow struct {
 	MaxEvery format.Line `yaml:"max-every"`
 	Count    format.Line `yaml:"count"`
 	RTT      format.Line `yaml:"rtt"`
+	// Confirm: a udp flow sends with MSG_CONFIRM once answered.
+	Confirm format.Line `yaml:"confirm"`
 }
 
 // Converges is the property that Host's entry of IP holds its owner's
@@ -122,13 +130,24 @@ type Blackhole struct {
 	Limit format.Line `yaml:"limit"`
 }
 
-// Property is one of Converges or NoBlackhole.
+// Announced is the property that Host's entry of IP holds the announced
+// MAC after the last announcement (gratuitous ARP or unsolicited NA) of
+// IP that reached it.
+type Announced struct {
+	At   format.Pos  `yaml:"-"`
+	Host format.Line `yaml:"host"`
+	IP   format.Line `yaml:"ip"`
+}
+
+// Property is one of Converges, NoBlackhole, Announced, NoStuck or
+// NotEvicted.
 type Property struct {
 	At          format.Pos `yaml:"-"`
 	Converges   *Converges `yaml:"converges"`
 	NoBlackhole *Blackhole `yaml:"no-blackhole-longer-than"`
 	NoStuck     *Stuck     `yaml:"no-stuck-entry"`
 	NotEvicted  *Evicted   `yaml:"not-evicted-in-use"`
+	Announced   *Announced `yaml:"announcement-taken"`
 }
 
 // Agent runs ip neigh commands on a host, in order (admin.go).

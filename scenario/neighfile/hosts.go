@@ -52,11 +52,16 @@ func (c *compiler) iface(h int, fi Iface) error {
 			return err
 		}
 		pfx, err := netip.ParsePrefix(s)
-		if err != nil || !pfx.Addr().Is4() {
-			return sc.ErrorAt(al, "addrs: want IPv4/prefix such as 172.24.4.5/24, got %q", s)
+		if err != nil || pfx.Addr().Zone() != "" || pfx.Addr().Is4In6() {
+			return sc.ErrorAt(al, "addrs: want IPv4/prefix such as 172.24.4.5/24 or IPv6/prefix such as 2001:db8::5/64, got %q", s)
 		}
 		if k == 0 {
 			f.Prefix = pfx
+			if pfx.Addr().Is6() {
+				f.Sysctl = neigh.DefaultSysctl6()
+			}
+		} else if pfx.Addr().Is6() != f.Prefix.Addr().Is6() {
+			return sc.ErrorAt(al, "addrs: %s is not of the family of %s: the model keeps one family per interface (its entries are ARP's or neighbour discovery's)", s, f.Prefix)
 		} else if pfx.Masked() != f.Prefix.Masked() {
 			return sc.ErrorAt(al, "addrs: %s is not in the interface's subnet %s: the model keeps one on-link subnet (one shared dst) per interface", s, f.Prefix.Masked())
 		}
@@ -70,7 +75,7 @@ func (c *compiler) iface(h int, fi Iface) error {
 		c.cfg.Owner[ip] = idx
 	}
 	for _, p := range fi.Sysctl.List {
-		if err := c.sysctl(&f.Sysctl, p.Key, p.Value); err != nil {
+		if err := c.sysctl(&f.Sysctl, p.Key, p.Value, f.V6()); err != nil {
 			return err
 		}
 	}
@@ -80,58 +85,79 @@ func (c *compiler) iface(h int, fi Iface) error {
 }
 
 // sysctlField is a per-interface setting a neigh scenario may set, with
-// the field of neigh.Sysctl it sets: a duration or a count.
+// the field of neigh.Sysctl it sets: a duration or a count up to max; v4
+// and v6 say on which family's interfaces it exists.
 type sysctlField struct {
-	name  string
-	dur   *int32
-	count *uint8
+	name   string
+	dur    *int32
+	count  *uint8
+	max    int
+	v4, v6 bool
 }
 
-// sysctls are the settings of s a neigh scenario may set.
+// sysctls are the settings of s a neigh scenario may set: the neigh_parms
+// of both tables (the IPv6 ones also by their net/ipv6/neigh _ms names),
+// arp_accept, and net/ipv6/conf's drop_unsolicited_na,
+// accept_untracked_na and forwarding.
 func sysctls(s *neigh.Sysctl) []sysctlField {
+	both := func(name string, dur *int32, count *uint8) sysctlField {
+		return sysctlField{name: name, dur: dur, count: count, max: 255, v4: true, v6: true}
+	}
+	v6 := func(name string, dur *int32, count *uint8, max int) sysctlField {
+		return sysctlField{name: name, dur: dur, count: count, max: max, v6: true}
+	}
 	return []sysctlField{
-		{"locktime", &s.Locktime, nil},
-		{"base_reachable_time", &s.BaseReachable, nil},
-		{"delay_first_probe_time", &s.DelayFirstProbe, nil},
-		{"retrans_time", &s.Retrans, nil},
-		{"gc_stale_time", &s.GcStale, nil},
-		{"ucast_solicit", nil, &s.UcastSolicit},
-		{"mcast_solicit", nil, &s.McastSolicit},
-		{"app_solicit", nil, &s.AppSolicit},
-		{"mcast_resolicit", nil, &s.McastReprobes},
-		{"arp_accept", nil, &s.ArpAccept},
+		both("locktime", &s.Locktime, nil),
+		both("base_reachable_time", &s.BaseReachable, nil),
+		v6("base_reachable_time_ms", &s.BaseReachable, nil, 0),
+		both("delay_first_probe_time", &s.DelayFirstProbe, nil),
+		both("retrans_time", &s.Retrans, nil),
+		v6("retrans_time_ms", &s.Retrans, nil, 0),
+		{name: "gc_stale_time", dur: &s.GcStale, max: 255, v4: true},
+		both("ucast_solicit", nil, &s.UcastSolicit),
+		both("mcast_solicit", nil, &s.McastSolicit),
+		both("app_solicit", nil, &s.AppSolicit),
+		both("mcast_resolicit", nil, &s.McastReprobes),
+		{name: "arp_accept", count: &s.ArpAccept, max: 2, v4: true},
+		v6("drop_unsolicited_na", nil, &s.DropUnsolicitedNA, 1),
+		v6("accept_untracked_na", nil, &s.AcceptUntrackedNA, 2),
+		v6("forwarding", nil, &s.Forwarding, 1),
 	}
 }
 
-func (c *compiler) sysctl(s *neigh.Sysctl, key, l format.Line) error {
+func (c *compiler) sysctl(s *neigh.Sysctl, key, l format.Line, v6 bool) error {
 	var names []string
 	for _, k := range sysctls(s) {
 		names = append(names, k.name)
 		if k.name != key.Text {
 			continue
 		}
+		if !v6 && !k.v4 || v6 && !k.v6 {
+			fam, other := "IPv4", "IPv6"
+			if v6 {
+				fam, other = other, fam
+			}
+			return c.sc.ErrorAt(key, "sysctl %s is an %s interface's setting; this interface is %s", k.name, other, fam)
+		}
 		if k.dur != nil {
 			v, err := c.dur(l, k.name, *k.dur)
 			if err != nil {
 				return err
 			}
-			if k.name == "base_reachable_time" && v < 2 {
-				return c.sc.ErrorAt(l, "base_reachable_time must be at least 2ms")
+			if k.dur == &s.BaseReachable && v < 2 {
+				return c.sc.ErrorAt(l, "%s must be at least 2ms", k.name)
 			}
 			*k.dur = v
 			return nil
 		}
-		v, err := c.count(l, k.name, int(*k.count), 0, 255)
+		v, err := c.count(l, k.name, int(*k.count), 0, k.max)
 		if err != nil {
 			return err
-		}
-		if k.name == "arp_accept" && v > 2 {
-			return c.sc.ErrorAt(l, "arp_accept: want 0, 1 or 2")
 		}
 		*k.count = uint8(v)
 		return nil
 	}
-	return c.sc.ErrorAt(key, "unknown sysctl %q (known: %s)", key.Text, strings.Join(names, ", "))
+	return c.sc.ErrorAt(key, "unknown sysctl %q: the model implements only %s, and refuses any other rather than ignore it", key.Text, strings.Join(names, ", "))
 }
 
 // neighLine reads "IP dev IFACE lladdr MAC STATE [age DURATION]".
@@ -148,8 +174,8 @@ func (c *compiler) neighLine(h int, l format.Line) error {
 		return bad("too short")
 	}
 	a, err := netip.ParseAddr(tok[0])
-	if err != nil || !a.Is4() {
-		return bad("not an IPv4 address")
+	if err != nil || a.Zone() != "" || a.Is4In6() {
+		return bad("not an IPv4 or IPv6 address")
 	}
 	iface := -1
 	for _, i := range c.cfg.Hosts[h].Ifaces {
@@ -159,6 +185,9 @@ func (c *compiler) neighLine(h int, l format.Line) error {
 	}
 	if iface < 0 {
 		return bad("no such interface on " + c.cfg.Hosts[h].Name)
+	}
+	if a.Is6() != c.cfg.Ifaces[iface].V6() {
+		return bad("not of the interface's family (" + c.cfg.Ifaces[iface].Prefix.String() + ")")
 	}
 	init := &neigh.InitEntry{LL: -1, Age: 600000}
 	rest := tok[3:]
@@ -238,6 +267,9 @@ func (c *compiler) move(mv Move) error {
 			return c.sc.ErrorAt(mv.From, "move from: none, but %s is configured on an interface", c.cfg.IPs[ip])
 		}
 		return c.sc.ErrorAt(mv.From, "move from: %s is not configured on %s", c.cfg.IPs[ip], mv.From.Text)
+	}
+	if c.cfg.Ifaces[to].V6() != c.cfg.IPs[ip].Is6() {
+		return c.sc.ErrorAt(mv.To, "move to: %s is not of %s's family", mv.To.Text, c.cfg.IPs[ip])
 	}
 	at, err := c.window(mv.Time, "at", neigh.Window{})
 	if err != nil {

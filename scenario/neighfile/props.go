@@ -7,7 +7,8 @@ import (
 	"raceroute/model/neigh"
 )
 
-// The properties: converges and no-blackhole-longer-than.
+// The properties: converges, no-blackhole-longer-than and
+// announcement-taken (no-stuck-entry and not-evicted-in-use: admin.go).
 
 func (c *compiler) property(p Property, horizon int32) error {
 	sc := c.sc
@@ -16,7 +17,7 @@ func (c *compiler) property(p Property, horizon int32) error {
 		if err := c.adminProperty(p); err != nil {
 			return err
 		}
-	case p.Converges != nil && p.NoBlackhole == nil:
+	case p.Converges != nil && p.NoBlackhole == nil && p.Announced == nil:
 		cv := p.Converges
 		h, err := c.ifaceRef(cv.Host, "host")
 		if err != nil {
@@ -53,7 +54,7 @@ func (c *compiler) property(p Property, horizon int32) error {
 			return err
 		}
 		c.cfg.Watches = append(c.cfg.Watches, neigh.Watch{Kind: neigh.WatchConverges, Iface: h, IP: ip, Limit: within, Move: mv, Flow: -1})
-	case p.NoBlackhole != nil && p.Converges == nil:
+	case p.NoBlackhole != nil && p.Converges == nil && p.Announced == nil:
 		nb := p.NoBlackhole
 		name, err := c.text(nb.Flow, "flow")
 		if err != nil {
@@ -76,8 +77,25 @@ func (c *compiler) property(p Property, horizon int32) error {
 			return sc.Errorf(nb.At, "no-blackhole-longer-than needs `limit:` (e.g. 10s)")
 		}
 		c.cfg.Watches = append(c.cfg.Watches, neigh.Watch{Kind: neigh.WatchBlackhole, Flow: fi, Limit: limit, Move: -1})
+	case p.Announced != nil && p.Converges == nil && p.NoBlackhole == nil:
+		an := p.Announced
+		h, err := c.ifaceRef(an.Host, "host")
+		if err != nil {
+			return err
+		}
+		ip, err := c.ip(an.IP, "ip")
+		if err != nil {
+			return err
+		}
+		if c.cfg.IPs[ip].Is6() != c.cfg.Ifaces[h].V6() {
+			return sc.ErrorAt(an.IP, "announcement-taken: %s is not of %s's family", c.cfg.IPs[ip], an.Host.Text)
+		}
+		if _, err := c.slot(h, ip, an.IP.Pos()); err != nil {
+			return err
+		}
+		c.cfg.Watches = append(c.cfg.Watches, neigh.Watch{Kind: neigh.WatchAnnounced, Iface: h, IP: ip, Move: -1, Flow: -1})
 	default:
-		return sc.Errorf(p.At, "each property is one of `converges:`, `no-blackhole-longer-than:`, `no-stuck-entry:` or `not-evicted-in-use:`")
+		return sc.Errorf(p.At, "each property is one of `converges:`, `no-blackhole-longer-than:`, `announcement-taken:`, `no-stuck-entry:` or `not-evicted-in-use:`")
 	}
 	if len(c.cfg.Watches) > neigh.MaxWatches {
 		return sc.Errorf(p.At, "at most %d properties", neigh.MaxWatches)

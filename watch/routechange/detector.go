@@ -19,9 +19,13 @@
 //     device disagrees with the longest-prefix route covering its
 //     destination in the same table; Finding.Heal holds the entry to
 //     delete (cache.go).
+//   - cache-entry-as-route: a routing daemon's host route for a
+//     destination the kernel had as a route-cache entry: the daemon read
+//     the entry from a dump and took it for a route (exported.go).
 package routechange
 
 import (
+	"net/netip"
 	"time"
 
 	"raceroute/trace"
@@ -64,6 +68,10 @@ type Detector struct {
 	retracted map[view.Key]*deletion // deletes waiting behind their retraction
 	links     map[string]*linkChurn  // links that are down, with what went with them
 	reported  map[view.Key]string    // cache entries reported, by what they contradicted
+
+	// cache entries seen, for cache-entry-as-route (exported.go)
+	sightings map[netip.Prefix]sighting
+	cacheSeq  uint64
 }
 
 // New returns the route detectors over v.
@@ -84,6 +92,7 @@ func (rc *Detector) Kinds() []finding.Kind {
 		{Name: NonAtomic, LostMeans: lostChange},
 		{Name: KernelChurn, LostMeans: lostChange},
 		{Name: Cache, LostMeans: "the covering route may have changed unseen: the entry may agree with the route the kernel really has, or contradict another one"},
+		{Name: CacheAsRoute, LostMeans: "a lost event may be the daemon's route for this destination learnt from a peer, not from the kernel's cache entry"},
 	}
 }
 
@@ -93,6 +102,7 @@ func (rc *Detector) Observe(r *trace.Record, ch *view.Change, out []finding.Find
 	switch r.Kind {
 	case trace.KindRoute:
 		if r.Route.Cloned {
+			rc.noteCache(r)
 			return rc.observeCache(r, ch, out)
 		}
 		rc.routeSeq++
@@ -144,6 +154,7 @@ func (rc *Detector) observeRoute(r *trace.Record, ch *view.Change, out []finding
 			}
 		}
 		out = rc.linkUp(r, ch, out)
+		out = rc.cacheAsRoute(r, out)
 	}
 	out = rc.checkCovered(rt, r.Time, out)
 	rc.sweepReported()

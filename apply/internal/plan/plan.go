@@ -87,9 +87,16 @@ type Plan struct {
 	// Unchanged counts the desired routes the kernel already holds.
 	Unchanged int
 	steps     []Step
-	expect    map[route.Key]Expected
-	owned     map[uint32]bool
-	prune     bool
+	// expList is what each key the plan touches must hold: first the
+	// desired routes' keys (in their order), then those a change
+	// empties. The entry of a key a route of ours holds is found by its
+	// claim (1 + its index, by the route's Seq: no map of the keys the
+	// kernel holds already), any other's by expect.
+	expList []Expected
+	claim   []int32
+	expect  map[state.Key]int32
+	owned   map[uint32]bool
+	prune   bool
 	// st is the state the plan was computed from (Before reads it).
 	st *state.State
 	// replaced are the specs of the objects replaced, by id.
@@ -113,8 +120,28 @@ func Steps(p *Plan) []Step { return p.steps }
 func ChangeSteps(c *Change) []int { return c.steps }
 
 // Expect returns what the kernel must hold at each key p touches once
-// it is applied.
-func Expect(p *Plan) map[route.Key]Expected { return p.expect }
+// it is applied (read only).
+func Expect(p *Plan) []Expected { return p.expList }
+
+// ExpectAt returns what the kernel must hold at key k once p is
+// applied; false when p does not touch k.
+func ExpectAt(p *Plan, k route.Key) (Expected, bool) {
+	i, ok := p.expectIndex(state.KeyOf(k))
+	if !ok {
+		return Expected{}, false
+	}
+	return p.expList[i], true
+}
+
+// expectIndex is the index in expList of key k's entry.
+func (p *Plan) expectIndex(k state.Key) (int, bool) {
+	if in := p.st.Ours[k]; in != nil {
+		c := p.claim[in.Seq]
+		return int(c) - 1, c != 0
+	}
+	i, ok := p.expect[k]
+	return int(i), ok
+}
 
 // Replaced returns, when p's only writes are replaces of nexthop
 // objects that routes of ours use and every change of p is a route moved
@@ -155,6 +182,8 @@ func Before(p *Plan) []route.Route {
 // Expected is what the kernel must hold at a key after the plan: the
 // route and the nexthop object it uses (0 for none), or nothing.
 type Expected struct {
+	// Key is the key (Route's, when Route is not nil).
+	Key    state.Key
 	Route  *route.Route
 	NHID   uint32
 	Change int // the change that makes it so, -1 for a route left as it is
@@ -267,11 +296,9 @@ type planner struct {
 	nextID     uint32
 	used       map[uint32]bool
 	// want are the desired routes (validated), held the route of ours at
-	// each one's key; wantIdx, made when first needed, the index in want
-	// of the desired route at each held route's key.
-	want    []route.Route
-	held    []*state.Installed
-	wantIdx map[*state.Installed]int
+	// each one's key.
+	want []route.Route
+	held []*state.Installed
 	// chosen caches strategy.Choose(): its answer depends on the family
 	// and class.
 	chosen map[[2]int]strategy.Choice
@@ -331,12 +358,21 @@ func (pl *planner) choose(fam int, c strategy.Class) strategy.Choice {
 // strategy of each chosen for cfg.Profile; a desired state with
 // problems gives a *ValidationError listing every one.
 func Compute(st *state.State, desired []route.Route, cfg Config) (*Plan, error) {
+	return ComputePrepared(st, Prepare(desired, cfg.Owned), cfg)
+}
+
+// ComputePrepared is Compute of routes Prepare prepared (again, if for
+// other tables than cfg.Owned).
+func ComputePrepared(st *state.State, prep *Prepared, cfg Config) (*Plan, error) {
+	if !maps.Equal(prep.owned, cfg.Owned) {
+		prep = Prepare(prep.desired, cfg.Owned)
+	}
 	pl := &planner{st: st, cfg: cfg, assigned: map[state.Spec]uint32{}, nhStep: map[uint32]int{},
 		repurposed: map[uint32]state.Spec{}, used: map[uint32]bool{}, nextID: cfg.IDBase,
 		chosen: map[[2]int]strategy.Choice{}, nhText: map[uint32]string{}, specs: map[specKey]state.Spec{}}
 	pl.plan = &Plan{Netns: cfg.Netns, Profile: cfg.Profile.ID(), ProfileName: cfg.Profile.Name,
-		expect: make(map[route.Key]Expected, len(desired)), owned: cfg.Owned, prune: cfg.Prune, st: st}
-	want, err := pl.validate(desired)
+		expect: map[state.Key]int32{}, claim: make([]int32, st.NumOurs()), owned: cfg.Owned, prune: cfg.Prune, st: st}
+	want, err := pl.validate(prep)
 	if err != nil {
 		return nil, err
 	}
@@ -350,12 +386,12 @@ func Compute(st *state.State, desired []route.Route, cfg Config) (*Plan, error) 
 	// not desired (a metric change).
 	from := make([]*state.Installed, len(want))
 	// held[i] is the route of ours at want[i]'s key (from[i] paired by
-	// key), nil for none.
-	held := make([]*state.Installed, len(want))
+	// key), nil for none; validate found it.
+	held := pl.held
 	byKey := 0
-	for i := range want {
-		if in := st.Ours[want[i].Key()]; in != nil {
-			from[i], held[i] = in, in
+	for i, in := range held {
+		if in != nil {
+			from[i] = in
 			byKey++
 		}
 	}
@@ -371,10 +407,6 @@ func Compute(st *state.State, desired []route.Route, cfg Config) (*Plan, error) 
 			k.Metric = 0
 			byDst[k] = append(byDst[k], in)
 		}
-		wanted := make(map[route.Key]bool, len(want))
-		for i := range want {
-			wanted[want[i].Key()] = true
-		}
 		for _, l := range byDst {
 			slices.SortFunc(l, func(a, b *state.Installed) int { return cmp.Compare(a.Metric, b.Metric) })
 		}
@@ -385,7 +417,7 @@ func Compute(st *state.State, desired []route.Route, cfg Config) (*Plan, error) 
 			k := want[i].Key()
 			k.Metric = 0
 			for _, in := range byDst[k] {
-				if !wanted[in.Key()] && !taken[in] {
+				if _, wanted := pl.wantAt(in); !wanted && !taken[in] {
 					from[i] = in
 					taken[in] = true
 					break
@@ -393,7 +425,7 @@ func Compute(st *state.State, desired []route.Route, cfg Config) (*Plan, error) 
 			}
 		}
 	}
-	pl.want, pl.held = want, held
+	pl.want = want
 	var gone []*state.Installed
 	if cfg.Prune && byKey+len(taken) < len(st.Ours) {
 		for _, in := range st.Ours {
@@ -407,7 +439,7 @@ func Compute(st *state.State, desired []route.Route, cfg Config) (*Plan, error) 
 		pl.assignNexthops(want, gone)
 	}
 	for i := range want {
-		pl.change(&want[i], from[i], held[i])
+		pl.change(i, &want[i], from[i], held[i])
 	}
 	for _, in := range gone {
 		pl.remove(in)
@@ -418,90 +450,118 @@ func Compute(st *state.State, desired []route.Route, cfg Config) (*Plan, error) 
 
 // wantAt returns the index of the desired route at in's key.
 func (pl *planner) wantAt(in *state.Installed) (int, bool) {
-	if pl.wantIdx == nil {
-		pl.wantIdx = make(map[*state.Installed]int, len(pl.held))
-		for i, h := range pl.held {
-			if h != nil {
-				pl.wantIdx[h] = i
-			}
-		}
-	}
-	i, ok := pl.wantIdx[in]
-	return i, ok
+	i := int(pl.plan.claim[in.Seq]) - 1
+	return i, i >= 0 && i < len(pl.want)
 }
 
-// validate normalises the desired routes and lists every problem.
-func (pl *planner) validate(desired []route.Route) ([]route.Route, error) {
-	want := make([]route.Route, len(desired))
+// validate finishes the checks of the prepared routes against the
+// state and lists every problem; it gives each its entry of what the
+// plan expects (desired[i]'s is expList[i]: the claim of the route of
+// ours at its key, or in the expect map) and fills pl.held with the
+// route of ours at each.
+func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
+	desired, want, keys := prep.desired, prep.want, prep.keys
+	pl.held = make([]*state.Installed, len(desired))
+	pl.plan.expList = make([]Expected, len(desired), len(desired)+16)
+	// The devices and the routes of ours at each key, read concurrently
+	// (the state is read only); then the claims, in order.
+	devMsg := make([]string, len(desired))
+	inChunks(len(desired), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if prep.msg[i] != "" {
+				continue
+			}
+			for _, h := range want[i].Nexthops {
+				if h.Dev != "" && pl.st.Links[h.Dev] == 0 {
+					devMsg[i] = fmt.Sprintf("dev %s: no such device%s", h.Dev, InNetns(pl.cfg.Netns))
+					break
+				}
+			}
+			if devMsg[i] == "" {
+				pl.held[i] = pl.st.Ours[keys[i]]
+			}
+		}
+	})
 	var probs []Problem
-	// The plan's expect map finds a key given twice: each valid route's
-	// entry holds its index until change() writes what the key must hold
-	// (one map of keys, not two).
+	// A key given twice is one claimed already, or one the insert in the
+	// expect map does not grow it by (no lookup before the insert).
 	byKey := pl.plan.expect
-	owned := slices.Sorted(maps.Keys(pl.cfg.Owned))
-	ownedText := make([]string, len(owned))
-	for i, t := range owned {
-		ownedText[i] = route.TableName(t)
-	}
-	// The routes of a large file mostly share a few single next hops:
-	// one normalised slice for each (read only, as the routes of a plan
-	// are), rather than a copy a route.
-	oneHop := map[route.Nexthop][]route.Nexthop{}
-	for i, r := range desired {
-		var n route.Route
-		if len(r.Nexthops) == 1 {
-			h := r.Nexthops[0]
-			r1 := r
-			r1.Nexthops = nil
-			n = r1.Normalise()
-			hops, ok := oneHop[h]
-			if !ok {
-				hops = (&route.Route{Nexthops: r.Nexthops}).Normalise().Nexthops
-				oneHop[h] = hops
-			}
-			n.Nexthops = hops
-		} else {
-			n = r.Normalise()
-		}
+	// inMap[i]: desired[i]'s key went in (a claim or the map), for
+	// firstAt.
+	inMap := make([]bool, len(desired))
+	for i := range desired {
 		bad := func(format string, args ...any) {
-			probs = append(probs, Problem{Index: i, Route: r, Msg: fmt.Sprintf(format, args...)})
+			probs = append(probs, Problem{Index: i, Route: desired[i], Msg: fmt.Sprintf(format, args...)})
 		}
-		if msg := n.Check(); msg != "" {
-			bad("%s", msg)
+		switch {
+		case prep.msg[i] != "":
+			bad("%s", prep.msg[i])
+			continue
+		case devMsg[i] != "":
+			bad("%s", devMsg[i])
 			continue
 		}
-		if !pl.cfg.Owned[n.Table] {
-			bad("table %s is not one this writer owns (its tables: %s)", route.TableName(n.Table), strings.Join(ownedText, ", "))
-			continue
-		}
-		devOK := true
-		for _, h := range n.Nexthops {
-			if h.Dev != "" && pl.st.Links[h.Dev] == 0 {
-				bad("dev %s: no such device%s", h.Dev, InNetns(pl.cfg.Netns))
-				devOK = false
-				break
+		k := keys[i]
+		j := -1
+		if held := pl.held[i]; held != nil {
+			if c := &pl.plan.claim[held.Seq]; *c != 0 {
+				j = int(*c) - 1
+			} else {
+				*c = int32(i) + 1
+			}
+		} else {
+			was := len(byKey)
+			if byKey[k] = int32(i); len(byKey) == was {
+				j = firstAt(keys[:i], inMap, k)
+				byKey[k] = int32(j)
 			}
 		}
-		if !devOK {
+		rk := want[i].Key()
+		if j >= 0 {
+			pl.held[i] = nil
+			bad("the same key (table %s, %s, metric %d) as route %d: one route per table, destination and metric", route.TableName(rk.Table), rk.Dst, rk.Metric, j+1)
 			continue
 		}
-		k := n.Key()
-		if e, dup := byKey[k]; dup {
-			j := e.Change
-			bad("the same key (table %s, %s, metric %d) as route %d: one route per table, destination and metric", route.TableName(k.Table), k.Dst, k.Metric, j+1)
+		inMap[i] = true
+		if f, ok := pl.st.Foreign[rk]; ok {
+			bad("its key (table %s, %s, metric %d) is held by `%s`: the writer owns only routes of proto %s and never writes over another's", route.TableName(rk.Table), rk.Dst, rk.Metric, f, pl.cfg.Proto)
 			continue
 		}
-		byKey[k] = Expected{Change: i}
-		if f, ok := pl.st.Foreign[k]; ok {
-			bad("its key (table %s, %s, metric %d) is held by `%s`: the writer owns only routes of proto %s and never writes over another's", route.TableName(k.Table), k.Dst, k.Metric, f, pl.cfg.Proto)
-			continue
-		}
-		want[i] = n
+		pl.plan.expList[i].Key = k
 	}
 	if len(probs) > 0 {
 		return nil, &ValidationError{Problems: probs}
 	}
 	return want, nil
+}
+
+// firstAt is the index of the first key of keys at k that went in
+// (inMap): of a key given twice, whose first index the insert of the
+// second overwrote.
+func firstAt(keys []state.Key, inMap []bool, k state.Key) int {
+	for j := range keys {
+		if inMap[j] && keys[j] == k {
+			return j
+		}
+	}
+	return -1
+}
+
+// setExpect says what key k must hold after the plan: the entry of a
+// desired route's key, or a new one.
+func (pl *planner) setExpect(k state.Key, e Expected) {
+	e.Key = k
+	p := pl.plan
+	if i, ok := p.expectIndex(k); ok {
+		p.expList[i] = e
+		return
+	}
+	if in := p.st.Ours[k]; in != nil {
+		p.claim[in.Seq] = int32(len(p.expList)) + 1
+	} else {
+		p.expect[k] = int32(len(p.expList))
+	}
+	p.expList = append(p.expList, e)
 }
 
 // InNetns is " in netns NS" for messages, "" for the caller's namespace.
@@ -556,16 +616,18 @@ func (pl *planner) assignNexthops(want []route.Route, gone []*state.Installed) {
 	specOf := make([]state.Spec, len(want))
 	var specs []state.Spec
 	seen := map[state.Spec]bool{}
+	var last state.Spec // mostly the same spec as the route before
 	for i := range want {
 		if !pl.eligible(&want[i]) {
 			continue
 		}
 		s := pl.specFor(&want[i])
 		specOf[i] = s
-		if !seen[s] {
+		if s != last && !seen[s] {
 			seen[s] = true
 			specs = append(specs, s)
 		}
+		last = s
 	}
 	slices.Sort(specs)
 	// The routes of ours that use each object, and what they will want:
@@ -578,15 +640,8 @@ func (pl *planner) assignNexthops(want []route.Route, gone []*state.Installed) {
 		mixed            bool
 	}
 	uses := map[uint32]*use{}
-	for _, in := range st.Ours {
-		if in.NHID != 0 {
-			u := uses[in.NHID]
-			if u == nil {
-				u = &use{}
-				uses[in.NHID] = u
-			}
-			u.n++
-		}
+	for id, n := range st.OursOn() {
+		uses[id] = &use{n: n}
 	}
 	for _, in := range gone {
 		if in.NHID != 0 {
@@ -836,9 +891,9 @@ func (pl *planner) object(s state.Spec) (uint32, []int, string) {
 	return id, deps, text
 }
 
-// change plans desired route to from the route of ours it replaces (nil
-// for none).
-func (pl *planner) change(to *route.Route, from, held *state.Installed) {
+// change plans desired route to (desired[i]) from the route of ours it
+// replaces (nil for none).
+func (pl *planner) change(i int, to *route.Route, from, held *state.Installed) {
 	var nhid uint32
 	var nhDeps []int
 	nhText := ""
@@ -848,10 +903,12 @@ func (pl *planner) change(to *route.Route, from, held *state.Installed) {
 	idx := len(pl.plan.Changes)
 	if from != nil && from.NHID == nhid && to.HeldBy(&from.Route) {
 		pl.plan.Unchanged++
-		pl.plan.expect[to.Key()] = Expected{Route: to, NHID: nhid, Change: -1, held: held}
+		e := &pl.plan.expList[i]
+		e.Route, e.NHID, e.Change, e.held = to, nhid, -1, held
 		return
 	}
-	pl.plan.expect[to.Key()] = Expected{Route: to, NHID: nhid, Change: idx, held: held}
+	e := &pl.plan.expList[i]
+	e.Route, e.NHID, e.Change, e.held = to, nhid, idx, held
 	ch := Change{To: to, Nexthop: nhText}
 	fam := to.Family()
 	switch {
@@ -899,7 +956,7 @@ func (pl *planner) change(to *route.Route, from, held *state.Installed) {
 				Req:    rtnl.Request{Type: unix.RTM_DELROUTE, Body: pl.deleteMessage(from)}}))
 		}
 		if c.Strategy == strategy.AddDelete {
-			pl.plan.expect[from.Key()] = Expected{Change: idx}
+			pl.setExpect(state.KeyOf(from.Key()), Expected{Change: idx})
 		}
 	}
 	pl.plan.Changes = append(pl.plan.Changes, ch)
@@ -920,7 +977,7 @@ func (pl *planner) remove(in *state.Installed) {
 	ch := Change{Kind: KindDelete, From: &in.Route, Strategy: c.Strategy, Heal: c.Heal, Why: c.Why, Evidence: c.Evidence}
 	ch.steps = []int{pl.addStep(Step{Kind: stepRouteDelete, Phase: phaseRouteDelete, Change: idx, GoneOK: true,
 		Req: rtnl.Request{Type: unix.RTM_DELROUTE, Body: pl.deleteMessage(in)}})}
-	pl.plan.expect[in.Key()] = Expected{Change: idx}
+	pl.setExpect(state.KeyOf(in.Key()), Expected{Change: idx})
 	pl.plan.Changes = append(pl.plan.Changes, ch)
 }
 
@@ -939,18 +996,22 @@ func (pl *planner) deleteUnused(want []route.Route, from []*state.Installed, gon
 		if ch.From == nil || ch.Strategy == strategy.NexthopReplace {
 			continue
 		}
-		in := st.Ours[ch.From.Key()]
+		fk := state.KeyOf(ch.From.Key())
+		in := st.Ours[fk]
 		if in == nil || in.NHID == 0 {
 			continue
 		}
-		target := pl.plan.expect[ch.From.Key()]
+		var target Expected
+		if j, ok := pl.plan.expectIndex(fk); ok {
+			target = pl.plan.expList[j]
+		}
 		if target.Route != nil && target.NHID == in.NHID && ch.Kind != KindMove {
 			continue
 		}
 		refs[in.NHID]--
 		leave[in.NHID] = append(leave[in.NHID], ch.steps...)
 	}
-	for _, e := range pl.plan.expect {
+	for _, e := range pl.plan.expList {
 		if e.Route != nil && e.NHID != 0 && e.Change >= 0 {
 			if in := e.held; in == nil || in.NHID != e.NHID || pl.plan.Changes[e.Change].Kind == KindMove {
 				refs[e.NHID]++

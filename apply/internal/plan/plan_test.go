@@ -3,6 +3,8 @@ package plan
 import (
 	"errors"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -21,7 +23,7 @@ import (
 // protocols, and nexthop objects.
 func fakeState(t *testing.T, ours []route.Route, nhids []uint32, foreign []route.Route, objs []rtnl.Nexthop) *state.State {
 	t.Helper()
-	st := &state.State{Ours: map[route.Key]*state.Installed{}, Foreign: map[route.Key]string{}, NHRefs: map[uint32]int{},
+	st := &state.State{Ours: map[state.Key]*state.Installed{}, Foreign: map[route.Key]string{}, NHRefs: map[uint32]int{},
 		Links: map[string]int{"lo": 1, "eth0": 2, "eth1": 3}, Names: map[int]string{1: "lo", 2: "eth0", 3: "eth1"}}
 	if objs != nil {
 		st.Nexthops = map[uint32]*state.Object{}
@@ -46,7 +48,7 @@ func fakeState(t *testing.T, ours []route.Route, nhids []uint32, foreign []route
 			in.Route = in.Route.Normalise()
 			st.NHRefs[nhids[i]]++
 		}
-		st.Ours[n.Key()] = in
+		st.PutOurs(in)
 	}
 	for _, r := range foreign {
 		n := r.Normalise()
@@ -182,6 +184,8 @@ func TestPlanRefusesWithEveryProblem(t *testing.T) {
 		{Dst: pfx("10.2.0.0/24"), Nexthops: gw("10.9.0.3", "eth0")},
 		{Dst: pfx("10.2.0.0/24"), Nexthops: gw("10.9.0.4", "eth0")}, // the same key twice
 		{Dst: pfx("10.3.0.0/24"), Type: kernel.RouteBlackhole, Nexthops: gw("10.9.0.4", "eth0")},
+		{Dst: pfx("10.7.0.0/24"), Nexthops: gw("10.9.0.4", "eth0")}, // the key of the first (refused) twice
+		{Dst: pfx("10.2.0.0/24"), Nexthops: gw("10.9.0.5", "eth0")}, // the same key a third time
 	}, cfgFor(t, "linux-6.1"))
 	var ve *ValidationError
 	if !errors.As(err, &ve) {
@@ -197,6 +201,8 @@ func TestPlanRefusesWithEveryProblem(t *testing.T) {
 		{3, "table 7 is not one this writer owns (its tables: main)"},
 		{5, "as route 5"},
 		{6, "a blackhole route has no next hop"},
+		{7, "as route 1:"},
+		{8, "as route 5:"},
 	}
 	if len(ve.Problems) != len(want) {
 		t.Fatalf("%d problems, want %d:\n%v", len(ve.Problems), len(want), err)
@@ -283,5 +289,63 @@ func TestPlanNexthopMoves(t *testing.T) {
 	last := p.steps[len(p.steps)-1]
 	if last.Kind != stepNexthopDelete || len(last.Deps) != 5 {
 		t.Fatalf("last step %s with %d deps: want the object's delete after the 5 route deletes", last.What, len(last.Deps))
+	}
+}
+
+// A large plan is prepared and looked up in chunks, concurrently: the
+// problems are the same, in the order of the routes, a key given twice
+// across chunks among them; and a move of every route is still one
+// nexthop replace with every route at its key claimed.
+func TestPlanLargeInChunks(t *testing.T) {
+	const n = 4 * chunkMin
+	var rs []route.Route
+	var ids []uint32
+	for i := 0; i < n; i++ {
+		rs = append(rs, route.Route{Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 32), Nexthops: gw("10.9.0.2", "eth0")})
+		ids = append(ids, 1000)
+	}
+	objs := []rtnl.Nexthop{single(1000, "10.9.0.2", 2)}
+	cfg := cfgFor(t, "linux-6.1")
+	moved := make([]route.Route, n)
+	for i, r := range rs {
+		r.Nexthops = gw("10.9.0.3", "eth0")
+		moved[i] = r
+	}
+	p, err := Compute(fakeState(t, rs, ids, nil, objs), moved, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.steps) != 1 || p.steps[0].Kind != stepNexthopReplace || len(p.Changes) != n || Replaced(p) == nil {
+		t.Fatalf("steps %d (%v), changes %d: want one nexthop replace moving %d routes", len(p.steps), p.NexthopWrites, len(p.Changes), n)
+	}
+	for i := range moved {
+		n := moved[i].Normalise()
+		if e, ok := ExpectAt(p, n.Key()); !ok || e.Route == nil || e.NHID != 1000 || e.Change != i {
+			t.Fatalf("route %d: expect %+v, %v", i, e, ok)
+		}
+	}
+	bad := slices.Clone(moved)
+	bad[3*chunkMin+1].Nexthops = gw("10.9.0.3", "eth9")
+	bad = append(bad, moved[5], route.Route{Dst: pfx("10.200.0.0/16"), Nexthops: gw("10.9.0.3", "eth0")}, route.Route{Dst: pfx("10.200.0.0/16"), Nexthops: gw("10.9.0.4", "eth0")})
+	_, err = Compute(fakeState(t, rs, ids, nil, objs), bad, cfg)
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("error %v", err)
+	}
+	want := []struct {
+		index int
+		msg   string
+	}{
+		{3*chunkMin + 1, "dev eth9: no such device"},
+		{n, "as route 6:"},                             // held by ours: a claim taken
+		{n + 2, "as route " + strconv.Itoa(n+2) + ":"}, // none of ours: the map
+	}
+	if len(ve.Problems) != len(want) {
+		t.Fatalf("%d problems, want %d:\n%v", len(ve.Problems), len(want), err)
+	}
+	for i, w := range want {
+		if ve.Problems[i].Index != w.index || !strings.Contains(ve.Problems[i].Msg, w.msg) {
+			t.Errorf("problem %d: route %d %q, want route %d %q", i, ve.Problems[i].Index, ve.Problems[i].Msg, w.index, w.msg)
+		}
 	}
 }

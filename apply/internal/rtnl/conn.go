@@ -77,7 +77,9 @@ func newConn(s socket, pid uint32, rcvbuf, sndbuf int) *Conn {
 	for i := range c.ackBufs {
 		c.ackBufs[i] = make([]byte, 1024)
 	}
-	c.dumpBuf = [][]byte{make([]byte, 1<<16)}
+	// Buffers for a dump's datagrams: one being received while the one
+	// before is read (the kernel's are at most 32 KiB: netlink_recvmsg()).
+	c.dumpBuf = [][]byte{make([]byte, 1<<16), make([]byte, 1<<16), make([]byte, 1<<16)}
 	c.lens = make([]int, n)
 	return c
 }
@@ -206,6 +208,10 @@ func (c *Conn) collect(ctx context.Context, res []error, first uint32) error {
 // inconsistent (fn has seen it all the same), and a *KernelError when
 // the kernel refused the request (EOPNOTSUPP for a message type it does
 // not know).
+//
+// The answer is received by a goroutine of its own while fn reads what
+// came before: the kernel fills the next datagram (netlink_dump(), run
+// by the receive) while fn decodes the last, on another CPU.
 func (c *Conn) Dump(ctx context.Context, typ uint16, body []byte, fn func(typ uint16, body []byte) error) error {
 	c.seq++
 	seq := c.seq
@@ -216,27 +222,28 @@ func (c *Conn) Dump(ctx context.Context, typ uint16, body []byte, fn func(typ ui
 	if err := c.s.send(c.out); err != nil {
 		return fmt.Errorf("send dump request: %w", err)
 	}
+	full := make(chan dumpChunk, len(c.dumpBuf))
+	free := make(chan []byte, len(c.dumpBuf))
+	for _, b := range c.dumpBuf {
+		free <- b
+	}
+	stop := make(chan struct{})
+	go c.receiveDump(ctx, seq, free, full, stop)
+	// The receiver has ended when full is closed: the buffers and the
+	// socket are the Conn's again.
+	defer func() {
+		close(stop)
+		for range full {
+		}
+	}()
 	intr := false
 	var ferr error
-	waited := time.Duration(0)
-	const slice = 200 * time.Millisecond
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
+	for ch := range full {
+		if ch.err != nil {
+			return ch.err
 		}
-		n, err := c.s.recv(c.dumpBuf, c.lens, slice)
-		if err != nil {
-			return fmt.Errorf("read dump: %w", err)
-		}
-		if n == 0 {
-			if waited += slice; waited >= c.AckWait {
-				return fmt.Errorf("dump: no answer within %v", c.AckWait)
-			}
-			continue
-		}
-		waited = 0
 		done := false
-		err = messages(c.dumpBuf[0][:c.lens[0]], func(m []byte) error {
+		err := messages(ch.b, func(m []byte) error {
 			mt := binary.NativeEndian.Uint16(m[4:6])
 			flags := binary.NativeEndian.Uint16(m[6:8])
 			if binary.NativeEndian.Uint32(m[8:12]) != seq {
@@ -271,6 +278,7 @@ func (c *Conn) Dump(ctx context.Context, typ uint16, body []byte, fn func(typ ui
 			}
 			return nil
 		})
+		free <- ch.b[:cap(ch.b)]
 		if err != nil {
 			return fmt.Errorf("read dump: %w", err)
 		}
@@ -285,4 +293,71 @@ func (c *Conn) Dump(ctx context.Context, typ uint16, body []byte, fn func(typ ui
 		return ErrInterrupted
 	}
 	return nil
+}
+
+// dumpChunk is one datagram of a dump's answer, or why none came.
+type dumpChunk struct {
+	b   []byte
+	err error
+}
+
+// receiveDump receives the datagrams of the answer to dump request seq
+// into the buffers of free and sends them on full, until the one that
+// ends it (NLMSG_DONE or NLMSG_ERROR of seq), an error, or stop; it
+// closes full when it returns.
+func (c *Conn) receiveDump(ctx context.Context, seq uint32, free chan []byte, full chan<- dumpChunk, stop <-chan struct{}) {
+	defer close(full)
+	lens := make([]int, 1)
+	waited := time.Duration(0)
+	const slice = 200 * time.Millisecond
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		var b []byte
+		select {
+		case b = <-free:
+		case <-stop:
+			return
+		}
+		if err := ctx.Err(); err != nil {
+			full <- dumpChunk{err: err}
+			return
+		}
+		n, err := c.s.recv([][]byte{b}, lens, slice)
+		if err != nil {
+			full <- dumpChunk{err: fmt.Errorf("read dump: %w", err)}
+			return
+		}
+		if n == 0 {
+			free <- b
+			if waited += slice; waited >= c.AckWait {
+				full <- dumpChunk{err: fmt.Errorf("dump: no answer within %v", c.AckWait)}
+				return
+			}
+			continue
+		}
+		waited = 0
+		b = b[:lens[0]]
+		full <- dumpChunk{b: b}
+		if endsDump(b, seq) {
+			return
+		}
+	}
+}
+
+// endsDump reports whether datagram b holds the message that ends the
+// answer to dump request seq.
+func endsDump(b []byte, seq uint32) bool {
+	end := false
+	messages(b, func(m []byte) error {
+		mt := binary.NativeEndian.Uint16(m[4:6])
+		if binary.NativeEndian.Uint32(m[8:12]) == seq && (mt == unix.NLMSG_DONE || mt == unix.NLMSG_ERROR) {
+			end = true
+		}
+		return nil
+	})
+	return end
 }

@@ -221,3 +221,104 @@ func TestParseAckRejectsOtherMessages(t *testing.T) {
 		t.Fatalf("mismatched echo: %v", err)
 	}
 }
+
+// dumpKernel answers a dump request with the datagrams of answer, their
+// sequence numbers set to the request's.
+type dumpKernel struct {
+	answer [][]byte
+	queue  [][]byte
+}
+
+func (k *dumpKernel) send(b []byte) error {
+	seq := binary.NativeEndian.Uint32(b[8:12])
+	for _, d := range k.answer {
+		d = append([]byte(nil), d...)
+		messages(d, func(m []byte) error {
+			binary.NativeEndian.PutUint32(m[8:12], seq)
+			return nil
+		})
+		k.queue = append(k.queue, d)
+	}
+	return nil
+}
+
+func (k *dumpKernel) recv(bufs [][]byte, lens []int, _ time.Duration) (int, error) {
+	n := 0
+	for n < len(bufs) && len(k.queue) > 0 {
+		lens[n] = copy(bufs[n], k.queue[0])
+		k.queue = k.queue[1:]
+		n++
+	}
+	return n, nil
+}
+
+func (k *dumpKernel) close() error { return nil }
+
+// msg is a netlink message of type typ with flags and a 4-byte body v.
+func msg(typ, flags uint16, v uint32) []byte {
+	m := make([]byte, hdrLen+4)
+	putHeader(m, len(m), typ, flags, 0, 0)
+	binary.NativeEndian.PutUint32(m[hdrLen:], v)
+	return m
+}
+
+// A dump's answer in many datagrams reaches fn whole and in order while
+// the next datagrams are received; the kernel's marks and errors are
+// told; and the socket is the Conn's again when Dump returns.
+func TestDump(t *testing.T) {
+	var long [][]byte
+	var want []uint32
+	for d := 0; d < 40; d++ {
+		var dg []byte
+		for i := 0; i < 3; i++ {
+			v := uint32(d*3 + i)
+			dg = append(dg, msg(unix.RTM_NEWROUTE, unix.NLM_F_MULTI, v)...)
+			want = append(want, v)
+		}
+		long = append(long, dg)
+	}
+	code := -int32(unix.EMSGSIZE)
+	errno := uint32(code)
+	for _, tc := range []struct {
+		name   string
+		answer [][]byte
+		want   []uint32
+		err    error
+	}{
+		{"many datagrams", append(long, msg(unix.NLMSG_DONE, unix.NLM_F_MULTI, 0)), want, nil},
+		{"done in the last datagram", [][]byte{append(msg(unix.RTM_NEWROUTE, unix.NLM_F_MULTI, 7), msg(unix.NLMSG_DONE, unix.NLM_F_MULTI, 0)...)}, []uint32{7}, nil},
+		{"interrupted", [][]byte{msg(unix.RTM_NEWROUTE, unix.NLM_F_MULTI|unix.NLM_F_DUMP_INTR, 1), msg(unix.NLMSG_DONE, unix.NLM_F_MULTI, 0)}, []uint32{1}, ErrInterrupted},
+		{"the dump's error", [][]byte{msg(unix.RTM_NEWROUTE, unix.NLM_F_MULTI, 1), msg(unix.NLMSG_DONE, unix.NLM_F_MULTI, errno)}, []uint32{1}, unix.EMSGSIZE},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := &dumpKernel{answer: tc.answer}
+			c := newConn(k, 1, 1<<20, 1<<20)
+			c.AckWait = time.Second
+			var got []uint32
+			err := c.Dump(context.Background(), unix.RTM_GETROUTE, make([]byte, rtmsgLen), func(typ uint16, b []byte) error {
+				got = append(got, binary.NativeEndian.Uint32(b))
+				return nil
+			})
+			if !errors.Is(err, tc.err) || (tc.err == nil && err != nil) {
+				t.Fatalf("Dump: %v, want %v", err, tc.err)
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("fn saw %d messages, want %d", len(got), len(tc.want))
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Fatalf("message %d is %d, want %d", i, got[i], tc.want[i])
+				}
+			}
+			if len(k.queue) != 0 {
+				t.Fatalf("%d datagrams left unread", len(k.queue))
+			}
+		})
+	}
+	// No answer at all: Dump gives up after AckWait.
+	c := newConn(&dumpKernel{}, 1, 1<<20, 1<<20)
+	c.AckWait = 400 * time.Millisecond
+	if err := c.Dump(context.Background(), unix.RTM_GETROUTE, make([]byte, rtmsgLen), func(uint16, []byte) error { return nil }); err == nil || !strings.Contains(err.Error(), "no answer") {
+		t.Fatalf("Dump without an answer: %v", err)
+	}
+}

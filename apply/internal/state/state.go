@@ -11,6 +11,7 @@ package state
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -33,6 +34,10 @@ type Installed struct {
 	NHID uint32
 	// Wire is the route as read: what a delete must name.
 	Wire rtnl.Route
+	// Seq numbers the routes of Ours from 0 (State.PutOurs), so that a
+	// plan can mark them in a slice rather than a map (State.NumOurs
+	// bounds it).
+	Seq int32
 }
 
 // Spec is what a nexthop object holds, as a comparable key: one next
@@ -47,10 +52,74 @@ type Object struct {
 	Proto kernel.Proto
 }
 
+// Key is a route's replace key (route.Key) packed for the maps that
+// hold 200,000 routes: no pointer (netip.Addr keeps its zone in a
+// handle), so that it hashes and compares as 28 bytes of memory rather
+// than field by field.
+type Key struct {
+	addr          [16]byte
+	table, metric uint32
+	// meta is the prefix length, and keyV6 for an IPv6 destination (one
+	// word: a struct without padding is compared as memory).
+	meta uint32
+}
+
+const keyV6 = 1 << 8
+
+// KeyOf packs a route key (of a valid destination).
+func KeyOf(k route.Key) Key {
+	a := k.Dst.Addr()
+	meta := uint32(k.Dst.Bits())
+	if !a.Is4() {
+		meta |= keyV6
+	}
+	return Key{addr: a.As16(), table: k.Table, metric: k.Metric, meta: meta}
+}
+
+// WireKey is the key of a dumped route, as its decoded (normalised)
+// Route has it: the destination masked, table 0 as main, an IPv6
+// metric 0 as 1024 (route.Route.Normalise).
+func WireKey(r *rtnl.Route) Key {
+	n := route.Route{Dst: r.Dst, Table: r.Table, Metric: r.Priority}
+	n.Dst = n.Dst.Masked()
+	if n.Table == 0 {
+		n.Table = unix.RT_TABLE_MAIN
+	}
+	if n.Metric == 0 && !n.Dst.Addr().Is4() {
+		n.Metric = 1024
+	}
+	return KeyOf(n.Key())
+}
+
+// Route unpacks k.
+func (k Key) Route() route.Key {
+	a := netip.AddrFrom16(k.addr)
+	if k.meta&keyV6 == 0 {
+		a = a.Unmap()
+	}
+	return route.Key{Table: k.table, Dst: netip.PrefixFrom(a, int(k.meta&0xff)), Metric: k.metric}
+}
+
+// Hash mixes k into 64 bits (splitmix64's finaliser, a round per word),
+// for sums that compare sets of keys.
+func (k Key) Hash() uint64 {
+	mix := func(x uint64) uint64 {
+		x ^= x >> 30
+		x *= 0xbf58476d1ce4e5b9
+		x ^= x >> 27
+		x *= 0x94d049bb133111eb
+		return x ^ x>>31
+	}
+	h := mix(uint64(k.table)<<32 | uint64(k.metric))
+	h = mix(h ^ binary.BigEndian.Uint64(k.addr[:8]))
+	h = mix(h ^ binary.BigEndian.Uint64(k.addr[8:]))
+	return mix(h ^ uint64(k.meta))
+}
+
 // State is what the writer read of a namespace.
 type State struct {
 	// Ours are the routes of the writer's protocol in its tables.
-	Ours map[route.Key]*Installed
+	Ours map[Key]*Installed
 	// Foreign are the keys of the writer's tables held by routes of
 	// other protocols (also where one of ours is at the same key, as
 	// IPv6 allows), with the route for messages.
@@ -74,6 +143,58 @@ type State struct {
 	// NexthopErr is why the kernel has no nexthop objects, when it has
 	// none.
 	NexthopErr error
+	// slab is the chunk the next Installed is taken from (one
+	// allocation a few thousand routes, not one a route).
+	slab []Installed
+	// seq is the Seq of the next route put in Ours.
+	seq int32
+	// oursOn counts the routes of Ours on each nexthop object as they
+	// are put in; onStale: a key came twice (one route of ours put over
+	// another), the counts are made again from Ours.
+	oursOn  map[uint32]int
+	onStale bool
+}
+
+// OursOn counts the routes of Ours that use each nexthop object, by id.
+func (st *State) OursOn() map[uint32]int {
+	if st.oursOn == nil || st.onStale {
+		st.oursOn, st.onStale = map[uint32]int{}, false
+		for _, in := range st.Ours {
+			if in.NHID != 0 {
+				st.oursOn[in.NHID]++
+			}
+		}
+	}
+	return st.oursOn
+}
+
+// putOurs files in at key k, numbered, and counts it on its object.
+func (st *State) putOurs(k Key, in *Installed) {
+	in.Seq = st.seq
+	st.seq++
+	was := len(st.Ours)
+	st.Ours[k] = in
+	switch {
+	case len(st.Ours) == was:
+		st.onStale = true
+	case in.NHID != 0 && st.oursOn != nil:
+		st.oursOn[in.NHID]++
+	}
+}
+
+// PutOurs files in, a route of ours, at its key, and numbers it.
+func (st *State) PutOurs(in *Installed) { st.putOurs(KeyOf(in.Key()), in) }
+
+// NumOurs bounds the Seq of the routes in Ours: each is below it.
+func (st *State) NumOurs() int { return int(st.seq) }
+
+// newInstalled returns a zero Installed from the slab.
+func (st *State) newInstalled() *Installed {
+	if len(st.slab) == cap(st.slab) {
+		st.slab = make([]Installed, 0, 4096)
+	}
+	st.slab = st.slab[:len(st.slab)+1]
+	return &st.slab[len(st.slab)-1]
 }
 
 // Read dumps links, nexthop objects and the routes of both families:
@@ -90,7 +211,8 @@ func Read(ctx context.Context, c *rtnl.Conn, proto kernel.Proto, tables map[uint
 	// first: 200,000 routes are 200,000 copies); an interrupted dump
 	// starts the routes over.
 	err = ScanRoutes(ctx, c, func() {
-		st.Ours = make(map[route.Key]*Installed, max(hint, len(st.Ours)))
+		st.Ours = make(map[Key]*Installed, max(hint, len(st.Ours)))
+		st.seq, st.oursOn, st.onStale = 0, map[uint32]int{}, false
 		clear(st.Foreign)
 		st.NHRefs = maps.Clone(groupRefs)
 		st.cache6, st.routes6 = nil, nil
@@ -104,7 +226,7 @@ func Read(ctx context.Context, c *rtnl.Conn, proto kernel.Proto, tables map[uint
 // ReadNexthops dumps links and nexthop objects, not routes: a State
 // with no routes, its NHRefs counting groups' members only.
 func ReadNexthops(ctx context.Context, c *rtnl.Conn) (*State, error) {
-	st := &State{Ours: map[route.Key]*Installed{}, Foreign: map[route.Key]string{}, NHRefs: map[uint32]int{},
+	st := &State{Ours: map[Key]*Installed{}, Foreign: map[route.Key]string{}, NHRefs: map[uint32]int{},
 		Links: map[string]int{}, Names: map[int]string{}}
 	if err := dumpRetry(ctx, c, unix.RTM_GETLINK, rtnl.LinkDumpRequest(), "links", func() {
 		clear(st.Links)
@@ -237,13 +359,13 @@ func (st *State) add(r *rtnl.Route, proto kernel.Proto, tables map[uint32]bool) 
 		st.routes6 = append(st.routes6, *r)
 	}
 	in := st.decode(r)
-	k := in.Key()
 	if in.Proto != proto {
-		if _, ok := st.Foreign[k]; !ok {
+		if k := in.Key(); st.Foreign[k] == "" {
 			st.Foreign[k] = fmt.Sprintf("%s proto %s", in.Route, in.Proto)
 		}
 		return
 	}
+	k := WireKey(r)
 	if r.Family == unix.AF_INET6 {
 		// Kernels before 4.11 dump each sibling of an IPv6 multipath
 		// route as its own message (looked up for IPv6 only: a lookup a
@@ -252,7 +374,7 @@ func (st *State) add(r *rtnl.Route, proto kernel.Proto, tables map[uint32]bool) 
 			return
 		}
 	}
-	st.Ours[k] = in
+	st.putOurs(k, in)
 }
 
 // mergeSibling adds in's next hop to prev when both are gateway routes
@@ -274,7 +396,8 @@ func mergeSibling(prev, in *Installed) bool {
 // decode turns a dumped route into a normalised Route, its next hops
 // resolved through its nexthop object when it uses one.
 func (st *State) decode(r *rtnl.Route) *Installed {
-	in := &Installed{Proto: kernel.Proto(r.Protocol), NHID: r.NHID, Wire: *r}
+	in := st.newInstalled()
+	*in = Installed{Proto: kernel.Proto(r.Protocol), NHID: r.NHID, Wire: *r}
 	in.Dst = r.Dst
 	in.Type = kernel.RouteType(r.Type)
 	in.Table = r.Table
@@ -388,7 +511,7 @@ func SpecFor(fam int, hops []route.Nexthop) Spec {
 // Held returns the route of ours at key k and the nexthop object it
 // uses (0 for none); nil when none of ours is there.
 func (st *State) Held(k route.Key) (*route.Route, uint32) {
-	in := st.Ours[k]
+	in := st.Ours[KeyOf(k)]
 	if in == nil {
 		return nil, 0
 	}

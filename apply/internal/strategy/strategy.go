@@ -77,6 +77,8 @@ var evidenceFor = map[Class]map[Strategy]string{
 	ClassSameKind:  {Replace: "apply-clone-race/replace"},
 	ClassToNonECMP: {Replace: "apply-retract/replace", ReplaceDeleteOld: "apply-retract/replace-delete-old"},
 	ClassMetric:    {AddDelete: "apply-metric-change/add-delete"},
+	// 5.3 and later: the scenario is refused where there are no objects.
+	ClassNexthopMove: {NexthopReplace: "apply-nexthop-move/nexthop-replace"},
 }
 
 // healEvidence shows that the route cache must be healed after a change
@@ -120,7 +122,8 @@ func Choose(p profile.Profile, fam int, c Class) Choice {
 	case ClassDelete:
 		ch = Choice{Strategy: Delete, Why: "not desired and ours (--prune): deleted by protocol, table, metric and next hops"}
 	case ClassNexthopMove:
-		ch = Choice{Strategy: NexthopReplace, Why: "only its next hops change: its nexthop object is replaced, which moves every route using it in one message"}
+		ch = Choice{Strategy: NexthopReplace, Evidence: []string{evidenceFor[ClassNexthopMove][NexthopReplace]},
+			Why: "only its next hops change: its nexthop object is replaced, which moves every route using it in one message (replace_nexthop(): no instant without the next hop, where deleting and re-adding the object would delete its routes)"}
 	case ClassMetric:
 		ch = Choice{Strategy: AddDelete, Evidence: []string{evidenceFor[ClassMetric][AddDelete]},
 			Why: "its metric changes, and the replace key includes the metric (a replace at the new metric would add a second route): the new route is added first, then the old one deleted"}

@@ -172,7 +172,7 @@ func Start(c Config) (*Peer, error) {
 		return nil, fmt.Errorf("keepalived for %s: interface name %q cannot be written into its configuration", c.Sender, c.Iface)
 	}
 	p := &Peer{c: c, out: &lockedBuffer{}, done: make(chan struct{})}
-	dir, err := os.MkdirTemp("", "raceroute-keepalived-")
+	dir, err := tempDir()
 	if err != nil {
 		return nil, fmt.Errorf("keepalived for %s: %w", c.Sender, err)
 	}

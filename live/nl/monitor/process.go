@@ -38,6 +38,12 @@ func (s *Subscription) process(ctx context.Context) {
 		defer t.Stop()
 		poll = t.C
 	}
+	var neighPoll <-chan time.Time
+	if s.opts.NeighPoll > 0 {
+		t := time.NewTicker(s.opts.NeighPoll)
+		defer t.Stop()
+		neighPoll = t.C
+	}
 	verify := time.NewTimer(time.Hour)
 	verify.Stop()
 	for {
@@ -48,6 +54,11 @@ func (s *Subscription) process(ctx context.Context) {
 			rq <- s.view.Clone()
 		case <-poll:
 			if err := s.pollCache(ctx); err != nil {
+				s.fail(err)
+				return
+			}
+		case <-neighPoll:
+			if err := s.pollNeighs(ctx); err != nil {
 				s.fail(err)
 				return
 			}
@@ -78,6 +89,9 @@ func (s *Subscription) process(ctx context.Context) {
 					return
 				}
 			}
+		}
+		if s.opts.Idle != nil && len(s.queue) == 0 {
+			s.opts.Idle()
 		}
 	}
 }
@@ -259,6 +273,29 @@ func (s *Subscription) pollCache(ctx context.Context) error {
 	s.stats.polls.Add(1)
 	now := time.Now()
 	for _, r := range s.view.Cache().Diff(fresh.Cache()) {
+		r.Time, r.Polled = now, true
+		s.view.Apply(&r)
+		if !s.emit(ctx, r) {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// pollNeighs dumps the neighbour tables and emits the entries that
+// differ from the known ones, marked Polled: the kernel announces no
+// change into INCOMPLETE (__neigh_event_send() does not notify) nor an
+// administrative write that leaves an entry without NUD_VALID
+// (__neigh_update() notifies only when the old state was valid), so a
+// poll is the only way to see such entries.
+func (s *Subscription) pollNeighs(ctx context.Context) error {
+	fresh, err := s.d.Dump(ctx, nl.Tables{Neighs: true}, s.view)
+	if err != nil {
+		return fmt.Errorf("poll neighbours: %w", err)
+	}
+	s.stats.polls.Add(1)
+	now := time.Now()
+	for _, r := range s.view.NeighView().Diff(fresh.NeighView()) {
 		r.Time, r.Polled = now, true
 		s.view.Apply(&r)
 		if !s.emit(ctx, r) {

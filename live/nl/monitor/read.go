@@ -29,12 +29,15 @@ type batch struct {
 	err       error
 }
 
+// maxDgram is the largest datagram the subscription receives whole.
+const maxDgram = 1 << 16
+
 // read drains the multicast socket into the queue as fast as it can,
 // reading straight into large chunks (no copy, no allocation per
 // datagram) and noting when the socket's queue is empty.
 func (s *Subscription) read(ctx context.Context) {
 	defer s.wg.Done()
-	const chunkSize, maxDgram, maxBatch = 1 << 20, 1 << 16, 256
+	const chunkSize, maxBatch = 1 << 20, 256
 	chunk := make([]byte, 0, chunkSize)
 	congested := false
 	for {

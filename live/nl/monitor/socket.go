@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
@@ -61,11 +62,73 @@ func groups(opts *nl.Options) []uint32 {
 	return append(g, grpNeigh)
 }
 
-// netlinkSocket is the kernel's multicast socket, read straight with
-// recvfrom (no copy, no allocation per datagram).
+// netlinkSocket is the kernel's multicast socket. It receives with
+// recvmmsg, up to mmsgSlots datagrams per system call (the kernel queues
+// each notification as its own datagram, so recvfrom costs one call per
+// event), into buffers allocated once, and hands them out one by one.
+// The call is raw (no scheduler hand-off): MSG_DONTWAIT never blocks.
 type netlinkSocket struct {
 	c  *netlink.Conn
 	rc syscall.RawConn
+	mb *mmsgBuf
+}
+
+// mmsgSlots is how many datagrams one recvmmsg may return.
+const mmsgSlots = 64
+
+// mmsghdr is struct mmsghdr (include/linux/socket.h).
+type mmsghdr struct {
+	hdr unix.Msghdr
+	len uint32
+}
+
+// mmsgBuf holds what one recvmmsg received and how much of it was
+// handed out.
+type mmsgBuf struct {
+	hdrs      [mmsgSlots]mmsghdr
+	iovs      [mmsgSlots]unix.Iovec
+	bufs      [mmsgSlots][]byte
+	got, next int
+}
+
+func newMmsgBuf() *mmsgBuf {
+	mb := &mmsgBuf{}
+	mem := make([]byte, mmsgSlots*maxDgram)
+	for i := range mb.bufs {
+		mb.bufs[i] = mem[i*maxDgram : (i+1)*maxDgram : (i+1)*maxDgram]
+		mb.iovs[i].Base = &mb.bufs[i][0]
+		mb.iovs[i].SetLen(maxDgram)
+		mb.hdrs[i].hdr.Iov = &mb.iovs[i]
+		mb.hdrs[i].hdr.SetIovlen(1)
+	}
+	return mb
+}
+
+// recv copies the next received datagram into p, receiving a new batch
+// (non-blocking) when every one was handed out. A receive error comes
+// only once the datagrams received before it are handed out: when
+// recvmmsg meets an error after some datagrams, the kernel returns
+// those and keeps the error in sk_err for the next call
+// (__sys_recvmmsg, net/socket.c), so ENOBUFS keeps its place.
+func (mb *mmsgBuf) recv(fd int, p []byte) (int, error) {
+	if mb.next == mb.got {
+		mb.next, mb.got = 0, 0
+		for i := range mb.hdrs {
+			mb.hdrs[i].len = 0
+		}
+		n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&mb.hdrs[0])),
+			mmsgSlots, unix.MSG_DONTWAIT, 0, 0)
+		if e != 0 {
+			return 0, e
+		}
+		mb.got = int(n)
+		if mb.got == 0 {
+			return 0, unix.EAGAIN
+		}
+	}
+	i := mb.next
+	mb.next++
+	return copy(p, mb.bufs[i][:mb.hdrs[i].len]), nil
 }
 
 func newNetlinkSocket(c *netlink.Conn) (netlinkSocket, error) {
@@ -73,15 +136,12 @@ func newNetlinkSocket(c *netlink.Conn) (netlinkSocket, error) {
 	if err != nil {
 		return netlinkSocket{}, fmt.Errorf("receive: %w", err)
 	}
-	return netlinkSocket{c: c, rc: rc}, nil
+	return netlinkSocket{c: c, rc: rc, mb: newMmsgBuf()}, nil
 }
 
 func (s netlinkSocket) Read(fill func(recv func(p []byte) (int, error)) bool) error {
 	return s.rc.Read(func(fd uintptr) bool {
-		return fill(func(p []byte) (int, error) {
-			n, _, err := unix.Recvfrom(int(fd), p, unix.MSG_DONTWAIT)
-			return n, err
-		})
+		return fill(func(p []byte) (int, error) { return s.mb.recv(int(fd), p) })
 	})
 }
 

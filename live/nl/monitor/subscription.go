@@ -40,6 +40,12 @@ type Options struct {
 	// subscription's goroutine, and Records returns nil. A slow handler
 	// makes the socket overflow, which is then healed by a resync.
 	Handler func(trace.Record)
+	// Idle, if set, is called on the subscription's goroutine whenever
+	// it has delivered every record of the datagrams received so far:
+	// a Handler that buffers its output flushes it there, so that a
+	// storm costs one write per burst while a quiet host sees each
+	// event at once.
+	Idle func()
 	// Buffer is the capacity of the Records channel (default 4096).
 	Buffer int
 	// Queue is how many received batches of datagrams may wait between
@@ -51,6 +57,9 @@ type Options struct {
 	// the only way to see them. Differences come out as records with
 	// Polled set.
 	CachePoll time.Duration
+	// NeighPoll, if positive, dumps the neighbour tables this often and
+	// emits the entries that changed unannounced, with Polled set.
+	NeighPoll time.Duration
 	// EmitInitial emits the initial dump as records with Initial set.
 	EmitInitial bool
 	// Logger receives debug and warning logs; nil discards them.
@@ -68,7 +77,7 @@ type Stats struct {
 	Resyncs       uint64 // resynchronisations completed, delivered as Resync records
 	ResyncRecords uint64 // differences found by resyncs, delivered as records marked Resync
 	Inferred      uint64 // deletions inferred (link removal, link down)
-	Polls         uint64 // route-cache polls done
+	Polls         uint64 // table polls done (route cache, neighbours)
 	DumpRetries   uint64 // interrupted dumps retried
 	RcvBuf        int    // receive buffer the kernel granted, in bytes
 	Forced        bool   // whether SO_RCVBUFFORCE was permitted

@@ -55,6 +55,9 @@ type Route struct {
 	// one matches any metric, as fc_metric = 0 does in ip6_route_del()).
 	MetricSet bool
 	Table     uint32
+	// NHID is the nexthop object the route uses (`nhid N`, RTA_NH_ID,
+	// 5.3 and later), 0 when it carries its own next hop.
+	NHID uint32
 }
 
 // String renders r in `ip -6 route` syntax.
@@ -70,6 +73,9 @@ func (r Route) String() string {
 		b.WriteString("default")
 	} else {
 		b.WriteString(r.Prefix.String())
+	}
+	if r.NHID != 0 {
+		fmt.Fprintf(&b, " nhid %d", r.NHID)
 	}
 	if r.Gateway.IsValid() {
 		b.WriteString(" via ")
@@ -94,7 +100,7 @@ func (r Route) String() string {
 
 // Parse parses one route in `ip -6 route` syntax:
 //
-//	[TYPE] PREFIX|default [via GW] [dev DEV] [proto P] [metric N] [table T]
+//	[TYPE] PREFIX|default [via GW] [dev DEV] [nhid N] [proto P] [metric N] [table T]
 //
 // Keywords iproute2 prints but the model does not need (pref, src,
 // expires, error, mtu, hoplimit, onlink, linkdown, rt_offload, cache) are
@@ -187,14 +193,38 @@ func Parse(line string) (Route, error) {
 				}
 				r.Table = uint32(t)
 			}
+		case "nhid":
+			v, err := need(kw)
+			if err != nil {
+				return r, err
+			}
+			var n uint64
+			if _, err := fmt.Sscanf(v, "%d", &n); err != nil || n == 0 || n > 0xffffffff || fmt.Sprint(n) != v {
+				return r, fmt.Errorf("route %q: nhid %q is not a nexthop id from 1 to 4294967295", line, v)
+			}
+			r.NHID = uint32(n)
 		case "pref", "src", "expires", "error", "mtu", "hoplimit", "users", "used", "age":
 			if _, err := need(kw); err != nil {
 				return r, err
 			}
 		case "onlink", "linkdown", "rt_offload", "cache", "\\":
 		default:
-			return r, fmt.Errorf("route %q: unexpected %q (want via, dev, proto, metric or table)", line, kw)
+			return r, fmt.Errorf("route %q: unexpected %q (want via, dev, nhid, proto, metric or table)", line, kw)
 		}
+	}
+	if r.NHID != 0 {
+		// rtm_to_fib6_config() (6.12): RTA_NH_ID goes with neither
+		// RTA_GATEWAY nor RTA_OIF ("Nexthop specification and nexthop id
+		// are mutually exclusive"); iproute2 prints the resolved next hop
+		// after it, which a pasted line may carry: a route with both is
+		// refused here, as the kernel would refuse the request.
+		if r.Gateway.IsValid() || r.Dev != "" {
+			return r, fmt.Errorf("route %q: a route with `nhid` takes its next hop from the nexthop object: give no `via` or `dev`", line)
+		}
+		if r.Type != Unicast {
+			return r, fmt.Errorf("route %q: a %s route takes no nexthop object", line, r.Type)
+		}
+		return r, nil
 	}
 	if r.Type.Reject() {
 		if r.Gateway.IsValid() {

@@ -22,6 +22,10 @@ func TestParse(t *testing.T) {
 		{"2001:db8::/48 dev eth0 bogus 1", "", "unexpected \"bogus\""},
 		{"unreachable 2001:db8::/48 via fe80::1", "", "takes no gateway"},
 		{"", "", "empty route"},
+		{"2001:db8::/48 nhid 7 proto static", "2001:db8::/48 nhid 7 proto static metric 1024", ""},
+		{"2001:db8::/48 nhid 7 via fe80::1 dev eth0", "", "takes its next hop from the nexthop object"},
+		{"2001:db8::/48 nhid 0", "", "not a nexthop id"},
+		{"unreachable 2001:db8::/48 nhid 3", "", "takes no nexthop object"},
 	}
 	for _, tt := range tests {
 		r, err := Parse(tt.in)
@@ -43,6 +47,7 @@ func FuzzParse(f *testing.F) {
 		"2001:67c:1254:e:10::/80 via fe80::a8b6:97ff:fe99:8ca8 dev re6stnet8 proto babel metric 1024",
 		"default via inet6 fe80::1 dev eth0 table 100",
 		"2001:db8::1 dev eth0 expires 3sec",
+		"2001:db8::/64 nhid 12 metric 512",
 	} {
 		f.Add(s)
 	}
@@ -56,7 +61,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Parse(%q) rendered %q, which does not parse: %v", s, r.String(), err)
 		}
-		if again.Type != r.Type || again.Prefix != r.Prefix || again.Gateway != r.Gateway || again.Dev != r.Dev || again.Metric != r.Metric || again.Table != r.Table || again.Proto != r.Proto {
+		if again.Type != r.Type || again.Prefix != r.Prefix || again.Gateway != r.Gateway || again.Dev != r.Dev || again.Metric != r.Metric || again.Table != r.Table || again.Proto != r.Proto || again.NHID != r.NHID {
 			t.Fatalf("round trip of %q: %+v vs %+v", s, again, r)
 		}
 	})

@@ -65,6 +65,17 @@ func TestUpdate(t *testing.T) {
 			UpdateWhy{Res: Refused, Old: Permanent, OldLL: 1, Age: now}, Permanent, 1, 0, 0},
 		{"an admin update of a NOARP entry", "linux-6.12", Entry{State: NoARP, LL: 1, Timer: NoTimer}, 2, Stale, Override | Admin,
 			UpdateWhy{Res: Applied, Old: NoARP, OldLL: 1, Age: now}, Stale, 2, now, now - 60000},
+		// An NA with O clear: NEIGH_UPDATE_F_WEAK_OVERRIDE without OVERRIDE.
+		{"weak override: a REACHABLE entry turns STALE, its lladdr kept", "linux-4.12", Entry{State: Reachable, LL: 1, Confirmed: 9000, Updated: 9000, Timer: 39000}, 2, Stale, WeakOverride,
+			UpdateWhy{Res: Weakened, Old: Reachable, OldLL: 1, Age: 1000}, Stale, 1, now, 9000},
+		{"weak override: 3.10 alike, updated moves as always", "linux-3.10", Entry{State: Reachable, LL: 1, Confirmed: 9000, Updated: 9000, Timer: 39000}, 2, Stale, WeakOverride,
+			UpdateWhy{Res: Weakened, Old: Reachable, OldLL: 1, Age: 1000}, Stale, 1, now, 9000},
+		{"weak override: a STALE entry ignores it", "linux-6.12", stale, 2, Stale, WeakOverride,
+			UpdateWhy{Res: Ignored, Old: Stale, OldLL: 1, OldBy: ByStaleDelay, Age: 500}, Stale, 1, 9500, 2000},
+		{"no lladdr (an NA without the option): the cached one, REACHABLE", "linux-6.12", stale, 0, Reachable, WeakOverride,
+			UpdateWhy{Res: Applied, Old: Stale, OldLL: 1, OldBy: ByStaleDelay, Age: 500}, Reachable, 1, now, now},
+		{"no lladdr and none cached: nothing", "linux-6.12", Entry{State: Incomplete, Updated: 9000, Timer: 10500}, 0, Reachable, WeakOverride,
+			UpdateWhy{Res: NoAddr, Old: Incomplete, Age: 1000}, Incomplete, 0, 9000, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -96,6 +107,17 @@ func TestUpdateSameLLStaleFromDelay(t *testing.T) {
 		Update(Dev{Kernel: prof(t, tc.kernel), Parms: &p, Reach: 30000, Now: 5000}, &e, 1, Stale, Override)
 		if e.State != tc.want || e.Timer != tc.timer {
 			t.Errorf("%s: %s timer %d, want %s timer %d", tc.kernel, e.State, e.Timer, tc.want, tc.timer)
+		}
+	}
+	// Neighbour discovery's updates carry NEIGH_UPDATE_F_WEAK_OVERRIDE,
+	// which the 3.10 rule honours too: an unsolicited NA (STALE) with the
+	// cached lladdr leaves a DELAY entry DELAY on every kernel.
+	for _, k := range []string{"linux-3.10", "linux-4.12", "linux-6.12"} {
+		p := defaults()
+		e := Entry{State: Delay, LL: 1, Timer: 9000, Updated: 1000}
+		Update(Dev{Kernel: prof(t, k), Parms: &p, Reach: 30000, Now: 5000}, &e, 1, Stale, Override|WeakOverride)
+		if e.State != Delay || e.Timer != 9000 {
+			t.Errorf("%s: an NA with the same lladdr left %s timer %d, want DELAY timer 9000", k, e.State, e.Timer)
 		}
 	}
 }

@@ -49,6 +49,11 @@ type Flags uint8
 const (
 	Override Flags = 1 << iota // NEIGH_UPDATE_F_OVERRIDE
 	Admin                      // NEIGH_UPDATE_F_ADMIN
+	// WeakOverride is NEIGH_UPDATE_F_WEAK_OVERRIDE, which ndisc passes
+	// for every NA and NS (ndisc_recv_na(), ndisc_recv_ns(); 3.10 to
+	// 6.12 read): a different lladdr without Override turns a CONNECTED
+	// entry STALE, its lladdr kept (RFC 4861 7.2.5).
+	WeakOverride
 )
 
 // Result says what neigh_update() did.
@@ -60,6 +65,12 @@ const (
 	Same                  // the same lladdr, the state kept
 	Ignored               // a different lladdr without override
 	Refused               // NOARP and PERMANENT entries take only admin updates
+	// Weakened: a different lladdr without Override, WeakOverride and a
+	// CONNECTED entry: STALE, the old lladdr kept.
+	Weakened
+	// NoAddr: no lladdr given and none cached: nothing to update
+	// (neigh_update()'s -EINVAL).
+	NoAddr
 )
 
 // UpdateWhy is what neigh_update() decided, and the entry it decided on.
@@ -74,7 +85,7 @@ type UpdateWhy struct {
 // keepOldState reports whether neigh_update() keeps the old state old for
 // a STALE update with an unchanged lladdr (the same-lladdr-stale switch):
 // up to 4.4 and in RHEL 7 only with NEIGH_UPDATE_F_WEAK_OVERRIDE (which
-// no modelled update sets) or a CONNECTED old state; 4.5 to 4.8 always;
+// neighbour discovery sets) or a CONNECTED old state; 4.5 to 4.8 always;
 // 4.9 on unless the update is administrative.
 func keepOldState(k *profile.Profile, old State, flags Flags) bool {
 	switch k.SameLLStale {
@@ -83,7 +94,7 @@ func keepOldState(k *profile.Profile, old State, flags Flags) bool {
 	case profile.SameLLKeepUnlessAdmin:
 		return flags&Admin == 0
 	}
-	return old&Connected != 0
+	return flags&WeakOverride != 0 || old&Connected != 0
 }
 
 // Update is neigh_update() (net/core/neighbour.c) for an lladdr ll
@@ -97,6 +108,9 @@ func keepOldState(k *profile.Profile, old State, flags Flags) bool {
 //     when effective (the neigh-updated switch, profile/facts.yaml).
 //
 // The arp_queue flush at its end is the caller's: it knows the queue.
+// An ll of 0 is an update without an lladdr (an NA without the target
+// link-layer option): the cached one is kept, and without one the update
+// does nothing.
 func Update(d Dev, e *Entry, ll uint8, nw State, flags Flags) UpdateWhy {
 	w := UpdateWhy{Old: e.State, OldLL: e.LL, OldBy: e.UpdBy, Age: d.Now - e.Updated}
 	k := d.Kernel
@@ -104,6 +118,13 @@ func Update(d Dev, e *Entry, ll uint8, nw State, flags Flags) UpdateWhy {
 	if flags&Admin == 0 && old&(NoARP|Permanent) != 0 {
 		w.Res = Refused
 		return w
+	}
+	if ll == 0 {
+		if old&Valid == 0 {
+			w.Res = NoAddr
+			return w
+		}
+		ll = e.LL
 	}
 	same := old&Valid != 0 && ll == e.LL
 	switch k.Updated {
@@ -118,12 +139,17 @@ func Update(d Dev, e *Entry, ll uint8, nw State, flags Flags) UpdateWhy {
 			e.Confirmed = d.Now
 		}
 	}
+	weak := false
 	if old&Valid != 0 {
 		if !same && flags&Override == 0 {
-			w.Res = Ignored
-			return w
+			if flags&WeakOverride == 0 || old&Connected == 0 {
+				w.Res = Ignored
+				return w
+			}
+			// lladdr = neigh->ha; new = NUD_STALE;
+			weak, same, ll, nw = true, true, e.LL, Stale
 		}
-		if same && nw == Stale && keepOldState(k, old, flags) {
+		if same && nw == Stale && !weak && keepOldState(k, old, flags) {
 			nw = old
 		}
 	}
@@ -163,6 +189,9 @@ func Update(d Dev, e *Entry, ll uint8, nw State, flags Flags) UpdateWhy {
 	}
 	if nw == old && same {
 		w.Res = Same
+	}
+	if weak {
+		w.Res = Weakened
 	}
 	return w
 }

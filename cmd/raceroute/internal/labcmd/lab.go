@@ -19,6 +19,7 @@ import (
 	"raceroute/cmd/raceroute/internal/cli"
 	"raceroute/lab"
 	"raceroute/lab/fuzz"
+	"raceroute/lab/segment/keepalived"
 	"raceroute/lab/window"
 	"raceroute/live/netns"
 	"raceroute/scenario"
@@ -66,7 +67,8 @@ an error or SIGINT too.
              matrix of model against live verdicts (the timed ones run in
              real time: it says how long first)
   --cleanup  delete what killed runs left: namespaces rr-<pid>-* whose
-             process is gone
+             process is gone, and keepalived's raceroute-keepalived-*
+             directories in the temporary directory
   --window   the seed's delete+add window on this kernel: a stream to
              2001:67c:1254:e:10::1 while the /80 moves --moves times by
              delete+add, by replace, and not at all (the control)
@@ -222,6 +224,11 @@ func runLab(cmd *cobra.Command, args []string, o labOptions) error {
 	} else if len(removed) > 0 {
 		fmt.Fprintf(stderr, "raceroute lab: deleted %d namespaces killed runs left: %s\n", len(removed), strings.Join(removed, " "))
 	}
+	if dirs, err := keepalived.Cleanup(); err != nil {
+		fmt.Fprintf(stderr, "raceroute lab: cleaning up after killed runs: %v\n", err)
+	} else if len(dirs) > 0 {
+		fmt.Fprintf(stderr, "raceroute lab: deleted %d keepalived directories killed runs left: %s\n", len(dirs), strings.Join(dirs, " "))
+	}
 	prog := lab.NewProgress(stderr, cli.IsTerminal(stderr), items)
 	prog.Announce()
 	reports := make([]lab.Report, 0, len(items))
@@ -281,10 +288,14 @@ func labCleanup(w io.Writer) error {
 	for _, n := range removed {
 		fmt.Fprintf(w, "deleted namespace %s\n", n)
 	}
-	if err != nil {
+	dirs, derr := keepalived.Cleanup()
+	for _, d := range dirs {
+		fmt.Fprintf(w, "deleted directory %s\n", d)
+	}
+	if err := errors.Join(err, derr); err != nil {
 		return fmt.Errorf("lab --cleanup: %w", err)
 	}
-	fmt.Fprintf(w, "%d namespaces of killed runs deleted\n", len(removed))
+	fmt.Fprintf(w, "%d namespaces and %d keepalived directories of killed runs deleted\n", len(removed), len(dirs))
 	return nil
 }
 

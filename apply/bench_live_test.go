@@ -1,0 +1,89 @@
+package apply
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"raceroute/apply/routefile"
+)
+
+// moveFile is a route file of n IPv4 /32s via gw dev dev, as
+// bench/applybench writes it.
+func moveFile(n int, gw, dev string) []byte {
+	var b bytes.Buffer
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "10.%d.%d.%d via %s dev %s\n", 64+i>>16, byte(i>>8), byte(i), gw, dev)
+	}
+	return b.Bytes()
+}
+
+// applyFile does what `raceroute apply FILE` does with a file's bytes:
+// the tables read while the file is, the plan, the writes and the
+// read-back.
+func applyFile(ctx context.Context, w *Writer, file []byte, hint int) (*Result, error) {
+	w.Prefetch(ctx, hint)
+	es, err := routefile.Read(bytes.NewReader(file), routefile.Options{Tables: map[string]uint32{}})
+	if err != nil {
+		return nil, err
+	}
+	routes := make([]Route, len(es))
+	for i := range es {
+		routes[i] = es[i].Route
+	}
+	p, err := w.Plan(ctx, routes)
+	if err != nil {
+		return nil, err
+	}
+	res, err := w.Apply(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return res, res.Err()
+}
+
+// BenchmarkNexthopMove is the move of bench/apply-vs-ip-batch.sh in
+// process: 200,000 IPv4 routes on one nexthop object moved to another
+// next hop (one nexthop replace), the file read and validated, the plan
+// made, the replace acknowledged and the result read back and verified.
+// -benchtime 1x to 5x; go test -cpuprofile to see where it goes.
+func BenchmarkNexthopMove(b *testing.B) {
+	for _, n := range []int{200_000} {
+		b.Run(fmt.Sprintf("routes=%d", n), func(b *testing.B) {
+			ns := liveNS(b)
+			w := open(b, ns, Options{})
+			ctx := context.Background()
+			files := [][]byte{moveFile(n, "10.9.0.2", "va"), moveFile(n, "10.9.1.2", "vc")}
+			if _, err := applyFile(ctx, w, files[0], n); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			cpu0 := cpuTime(b)
+			for i := 0; i < b.N; i++ {
+				res, err := applyFile(ctx, w, files[(i+1)%2], n)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.Requests != 1 || !res.Verified || !strings.Contains(res.Checked, fmt.Sprintf("the %d route(s)", n)) {
+					b.Fatalf("move %d: %d requests, verified %v (%s)", i, res.Requests, res.Verified, res.Checked)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "routes/s")
+			b.ReportMetric((cpuTime(b)-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+		})
+	}
+}
+
+// cpuTime is the CPU time (user and system) the process has used: on a
+// loaded machine it moves less than the wall clock.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

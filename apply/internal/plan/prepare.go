@@ -1,0 +1,100 @@
+package plan
+
+import (
+	"fmt"
+	"maps"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"raceroute/apply/internal/state"
+	"raceroute/apply/route"
+)
+
+// Prepared is the part of a plan's validation that needs no kernel
+// state: the desired routes normalised and checked (syntax, owned
+// tables), with their keys. The writer prepares it while the kernel's
+// tables are still being read (Writer.Prefetch), and Compute does it
+// when not given one.
+type Prepared struct {
+	desired []route.Route
+	owned   map[uint32]bool
+	want    []route.Route
+	keys    []state.Key
+	// msg is each route's problem found so far, "" for none.
+	msg []string
+}
+
+// Prepare normalises and checks the desired routes for a writer owning
+// the tables owned (Config.Owned).
+func Prepare(desired []route.Route, owned map[uint32]bool) *Prepared {
+	p := &Prepared{desired: desired, owned: owned, want: make([]route.Route, len(desired)),
+		keys: make([]state.Key, len(desired)), msg: make([]string, len(desired))}
+	ownedText := func() string {
+		ts := slices.Sorted(maps.Keys(owned))
+		names := make([]string, len(ts))
+		for i, t := range ts {
+			names[i] = route.TableName(t)
+		}
+		return strings.Join(names, ", ")
+	}
+	inChunks(len(desired), func(lo, hi int) {
+		// The routes of a large file mostly share a few single next
+		// hops: one normalised slice for each (read only, as the routes
+		// of a plan are), rather than a copy a route.
+		oneHop := map[route.Nexthop][]route.Nexthop{}
+		for i := lo; i < hi; i++ {
+			r := &desired[i]
+			var n route.Route
+			if len(r.Nexthops) == 1 {
+				h := r.Nexthops[0]
+				r1 := *r
+				r1.Nexthops = nil
+				n = r1.Normalise()
+				hops, ok := oneHop[h]
+				if !ok {
+					hops = (&route.Route{Nexthops: r.Nexthops}).Normalise().Nexthops
+					oneHop[h] = hops
+				}
+				n.Nexthops = hops
+			} else {
+				n = r.Normalise()
+			}
+			switch msg := n.Check(); {
+			case msg != "":
+				p.msg[i] = msg
+			case !owned[n.Table]:
+				p.msg[i] = fmt.Sprintf("table %s is not one this writer owns (its tables: %s)", route.TableName(n.Table), ownedText())
+			default:
+				p.want[i] = n
+				p.keys[i] = state.KeyOf(n.Key())
+			}
+		}
+	})
+	return p
+}
+
+// chunkMin is the fewest routes a chunk of inChunks gets.
+const chunkMin = 16384
+
+// inChunks calls fn on [0, n) cut into chunks, one a CPU, concurrently
+// (fn must write only what belongs to its indices); one call for fewer
+// than 2*chunkMin.
+func inChunks(n int, fn func(lo, hi int)) {
+	k := min(runtime.GOMAXPROCS(0), n/chunkMin, 8)
+	if k < 2 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for c := 0; c < k; c++ {
+		lo, hi := n*c/k, n*(c+1)/k
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
