@@ -28,7 +28,7 @@ func (m *Model) initAdmin(s *State) {
 		// file lists them (the gc list's order), after the background.
 		var n uint8
 		for sl := range m.cfg.Slots {
-			if e := &s.Entries[sl]; e.Exists() && m.hostOfSlot(sl) == t.Host {
+			if e := &s.Entries[sl]; e.Exists() && m.tableKey(sl) == t.key() {
 				n++
 				e.Born = n
 			}
@@ -36,7 +36,14 @@ func (m *Model) initAdmin(s *State) {
 	}
 }
 
-func (m *Model) hostOfSlot(sl int) int { return m.cfg.Ifaces[m.cfg.Slots[sl].Iface].Host }
+// tableKey names the table entry sl is in (Table.key): the kernel keeps
+// arp_tbl and nd_tbl apart, each with its own entries, thresholds and
+// periodic work (net/ipv4/arp.c, net/ipv6/ndisc.c), so a host's IPv4 and
+// IPv6 entries never count against or collect each other.
+func (m *Model) tableKey(sl int) int {
+	f := &m.cfg.Ifaces[m.cfg.Slots[sl].Iface]
+	return tableKey(f.Host, f.V6())
+}
 
 // pendingAdmin fills st for an agent's next command or a table's next
 // periodic GC; false when there is none.

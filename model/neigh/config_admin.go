@@ -57,6 +57,8 @@ type Admin struct {
 // scenario does not name one by one (background entries).
 type Table struct {
 	Host int
+	// V6: the table is nd_tbl, of the host's IPv6 entries; else arp_tbl.
+	V6 bool
 	// Thresh1..3 are gc_thresh1/2/3 (neigh/default/, table-wide).
 	Thresh1, Thresh2, Thresh3 int32
 	// Period is neigh_periodic_work()'s interval: the table's default
@@ -76,11 +78,12 @@ type Table struct {
 	Permanent int32
 }
 
-// DefaultTable is arp_tbl's garbage-collection settings (net/ipv4/arp.c:
-// gc_thresh1 128, gc_thresh2 512, gc_thresh3 1024, base_reachable_time
-// 30 s, so neigh_periodic_work() every 15 s).
-func DefaultTable(host int) Table {
-	return Table{Host: host, Thresh1: 128, Thresh2: 512, Thresh3: 1024, Period: 15000, Phase: Window{0, 15000}, StaleAge: 600000}
+// DefaultTable is arp_tbl's (v6: nd_tbl's) garbage-collection settings
+// (net/ipv4/arp.c and net/ipv6/ndisc.c alike, 3.10 to 6.12: gc_thresh1
+// 128, gc_thresh2 512, gc_thresh3 1024, base_reachable_time 30 s, so
+// neigh_periodic_work() every 15 s).
+func DefaultTable(host int, v6 bool) Table {
+	return Table{Host: host, V6: v6, Thresh1: 128, Thresh2: 512, Thresh3: 1024, Period: 15000, Phase: Window{0, 15000}, StaleAge: 600000}
 }
 
 // validateAdmin checks the admin agents and tables of c.
@@ -107,7 +110,10 @@ func (c *Config) validateAdmin() error {
 			}
 		}
 	}
-	for _, t := range c.Tables {
+	for i, t := range c.Tables {
+		if c.tableOf(t.key()) != i {
+			return fmt.Errorf("neigh-table of host %d: the host's %s is given twice", t.Host, map[bool]string{false: "arp_tbl", true: "nd_tbl"}[t.V6])
+		}
 		if t.Period <= 0 || t.Phase.Min < 0 || t.Phase.Max < t.Phase.Min {
 			return fmt.Errorf("neigh-table of host %d: bad GC period or phase", t.Host)
 		}
@@ -115,10 +121,21 @@ func (c *Config) validateAdmin() error {
 	return nil
 }
 
-// tableOf returns the index of host h's Table, or -1.
-func (c *Config) tableOf(h int) int {
-	for i, t := range c.Tables {
-		if t.Host == h {
+// tableKey is the key of host h's arp_tbl (v6: nd_tbl).
+func tableKey(h int, v6 bool) int {
+	if v6 {
+		return 2*h + 1
+	}
+	return 2 * h
+}
+
+// key is t's tableKey.
+func (t *Table) key() int { return tableKey(t.Host, t.V6) }
+
+// tableOf returns the index of the Table of key k (tableKey), or -1.
+func (c *Config) tableOf(k int) int {
+	for i := range c.Tables {
+		if c.Tables[i].key() == k {
 			return i
 		}
 	}

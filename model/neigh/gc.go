@@ -15,13 +15,13 @@ import (
 // born gives entry sl the youngest rank of its table (the tail of the
 // gc list).
 func (m *Model) born(s *State, sl int) {
-	h := m.hostOfSlot(sl)
+	h := m.tableKey(sl)
 	if m.cfg.tableOf(h) < 0 {
 		return
 	}
 	var n uint8
 	for i := range m.cfg.Slots {
-		if i != sl && s.Entries[i].Exists() && m.hostOfSlot(i) == h {
+		if i != sl && s.Entries[i].Exists() && m.tableKey(i) == h {
 			n++
 		}
 	}
@@ -34,9 +34,9 @@ func (m *Model) born(s *State, sl int) {
 func (m *Model) unlink(v *env, sl int) {
 	e := &v.s.Entries[sl]
 	if b := e.Born; b != 0 {
-		h := m.hostOfSlot(sl)
+		h := m.tableKey(sl)
 		for i := range m.cfg.Slots {
-			if o := &v.s.Entries[i]; o.Born > b && m.hostOfSlot(i) == h {
+			if o := &v.s.Entries[i]; o.Born > b && m.tableKey(i) == h {
 				o.Born--
 			}
 		}
@@ -58,7 +58,7 @@ func (m *Model) entries(s *State, t int, skip int, all bool) int32 {
 	}
 	for i := range m.cfg.Slots {
 		e := &s.Entries[i]
-		if i == skip || m.hostOfSlot(i) != tb.Host || !e.Exists() {
+		if i == skip || m.tableKey(i) != tb.key() || !e.Exists() {
 			continue
 		}
 		if all || nud.Counted(k, e) {
@@ -76,7 +76,7 @@ func (m *Model) entries(s *State, t int, skip int, all bool) int32 {
 // is an entry the forced GC must not take (one created already, -1
 // none). It reports whether the entry may be allocated.
 func (m *Model) alloc(v *env, sl, except int) bool {
-	t := m.cfg.tableOf(m.hostOfSlot(sl))
+	t := m.cfg.tableOf(m.tableKey(sl))
 	if t < 0 {
 		return true
 	}
@@ -112,7 +112,7 @@ func (m *Model) forcedGC(v *env, t int, count int32, except int) int32 {
 		shrunk := ts.Stale
 		ts.Stale = 0
 		for sl := range m.cfg.Slots {
-			if sl == except || m.hostOfSlot(sl) != tb.Host {
+			if sl == except || m.tableKey(sl) != tb.key() {
 				continue
 			}
 			if r := nud.Forced(m.dev(v, m.cfg.Slots[sl].Iface), &v.s.Entries[sl]); r != nud.GCKeep {
@@ -141,7 +141,7 @@ func (m *Model) forcedGC(v *env, t int, count int32, except int) int32 {
 		}
 	}
 	for rank := uint8(1); rank <= MaxEntries; rank++ {
-		sl := m.slotOfRank(v.s, tb.Host, rank)
+		sl := m.slotOfRank(v.s, tb.key(), rank)
 		if sl < 0 {
 			break
 		}
@@ -161,10 +161,10 @@ func (m *Model) forcedGC(v *env, t int, count int32, except int) int32 {
 	return shrunk
 }
 
-// slotOfRank is the entry of host h at gc-list rank r, or -1.
+// slotOfRank is the entry of table h (tableKey) at gc-list rank r, or -1.
 func (m *Model) slotOfRank(s *State, h int, r uint8) int {
 	for sl := range m.cfg.Slots {
-		if s.Entries[sl].Born == r && m.hostOfSlot(sl) == h {
+		if s.Entries[sl].Born == r && m.tableKey(sl) == h {
 			return sl
 		}
 	}
@@ -195,7 +195,7 @@ func (m *Model) fireGC(v *env, t int, outcome int) {
 		m.describePeriodic(v, t, n, bg)
 	}
 	for sl := range m.cfg.Slots {
-		if m.hostOfSlot(sl) != tb.Host {
+		if m.tableKey(sl) != tb.key() {
 			continue
 		}
 		if r := nud.Periodic(m.dev(v, m.cfg.Slots[sl].Iface), &v.s.Entries[sl]); r != nud.GCKeep {
@@ -205,9 +205,21 @@ func (m *Model) fireGC(v *env, t int, outcome int) {
 }
 
 // bgParms are the parameters of the background entries: those of the
-// host's first interface.
+// host's first interface of the table's family.
 func (m *Model) bgParms(tb *Table) *nud.Parms {
-	return &m.cfg.Ifaces[m.cfg.Hosts[tb.Host].Ifaces[0]].Sysctl.Parms
+	return &m.cfg.Ifaces[m.tableIface(tb)].Sysctl.Parms
+}
+
+// tableIface is the host's first interface of tb's family (the host's
+// first interface if it has none of it).
+func (m *Model) tableIface(tb *Table) int {
+	ifs := m.cfg.Hosts[tb.Host].Ifaces
+	for _, i := range ifs {
+		if m.cfg.Ifaces[i].V6() == tb.V6 {
+			return i
+		}
+	}
+	return ifs[0]
 }
 
 // evict removes entry sl by garbage collection, and marks the

@@ -1,6 +1,10 @@
 package neigh
 
-import "testing"
+import (
+	"testing"
+
+	"raceroute/model/neigh/nud"
+)
 
 // gcModel is testModel with a neigh-table on tempest and an ip neigh agent
 // with cmds.
@@ -25,7 +29,7 @@ func gcModel(t *testing.T, prof string, tb Table, cmds ...AdminCmd) (*Model, Sta
 // unreferenced entry, the gc list (5.0) the oldest ones, only down to
 // gc_thresh2, and never one updated in the last 5 s.
 func TestForcedGC(t *testing.T) {
-	tb := DefaultTable(0)
+	tb := DefaultTable(0, false)
 	tb.Thresh2, tb.Thresh3 = 4, 8
 	for _, c := range []struct {
 		prof       string
@@ -62,7 +66,7 @@ func TestForcedGC(t *testing.T) {
 // At gc_thresh3 with nothing to free, neigh_alloc() fails: the packet
 // is dropped and no entry is made.
 func TestTableOverflow(t *testing.T) {
-	tb := DefaultTable(0)
+	tb := DefaultTable(0, false)
 	tb.Thresh2, tb.Thresh3, tb.Busy = 2, 2, 2
 	m, s := gcModel(t, "linux-6.12", tb)
 	s.Entries[0].Timer = 200000 // referenced: the collector may not take it
@@ -83,7 +87,7 @@ func TestAdminDel(t *testing.T) {
 		prof    string
 		removed bool
 	}{{"linux-4.12", false}, {"linux-4.14.0", true}, {"rhel-7.3", false}, {"rhel-7.9", true}} {
-		m, s := gcModel(t, c.prof, DefaultTable(0), del)
+		m, s := gcModel(t, c.prof, DefaultTable(0, false), del)
 		m.fireAdmin(&env{s: &s, now: 1000}, 0, 0)
 		e := &s.Entries[0]
 		if e.Exists() == c.removed || (!c.removed && e.State != NUDFailed) {
@@ -123,7 +127,7 @@ func TestAdminIncompleteIsStuck(t *testing.T) {
 func TestAdminFlush(t *testing.T) {
 	flush := AdminCmd{Op: AdminFlush, Iface: ifT, Slot: -1, LL: -1, State: ^(NUDPermanent | NUDNoARP)}
 	for _, prof := range []string{"linux-4.12", "linux-6.12"} {
-		m, s := gcModel(t, prof, DefaultTable(0), flush)
+		m, s := gcModel(t, prof, DefaultTable(0, false), flush)
 		s.Entries[2] = Entry{State: NUDPermanent, LL: ifB + 1, Timer: -1 << 31, Flags: 1}
 		m.fireAdmin(&env{s: &s, now: 1000}, 0, 0)
 		removes := m.cfg.Profile.NeighDelRemoves
@@ -132,6 +136,39 @@ func TestAdminFlush(t *testing.T) {
 		}
 		if s.Entries[2].State != NUDPermanent {
 			t.Errorf("%s: flush took the PERMANENT entry", prof)
+		}
+	}
+}
+
+// nd_tbl and arp_tbl are separate tables (net/ipv6/ndisc.c,
+// net/ipv4/arp.c): an NS that would create c's entry for the prober is
+// refused by a full nd_tbl (neigh_alloc() at gc_thresh3, nothing
+// collectable), and ndisc_recv_ns() then sends no NA; a full arp_tbl on
+// the same host does not count IPv6 entries, so the NS creates the entry
+// and is answered.
+func TestNDTableSeparate(t *testing.T) {
+	for _, v6 := range []bool{true, false} {
+		m0, _ := segment(t, "linux-6.12", true, Flow{Proto: ProtoICMP})
+		cfg := *m0.cfg
+		cfg.Slots = append(append([]Slot(nil), cfg.Slots...), Slot{Iface: 2, IP: 0}) // c's entry for client
+		tb := DefaultTable(2, v6)
+		tb.Thresh2, tb.Thresh3, tb.Busy = 1, 1, 1
+		cfg.Tables = []Table{tb}
+		m, err := New(&cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := m.Init()
+		s.Ifs[0].Reach, s.Ifs[0].Drawn = 30000, 1
+		e := &s.Entries[1] // client's entry for c
+		e.State, e.Timer = NUDIncomplete, 10000
+		m.ndiscSolicit(&env{s: &s, now: 10000}, 1, nud.ProbeMulticast)
+		created, answered := s.Entries[2].Exists(), e.State&NUDValid != 0
+		if created == v6 || answered == v6 {
+			t.Errorf("table nd_tbl %v: c's entry created %v, NA answered %v; want %v, %v", v6, created, answered, !v6, !v6)
+		}
+		if v6 && s.Tables[0].LastFlush != 10000 {
+			t.Errorf("nd_tbl: no forced GC ran (last_flush %d)", s.Tables[0].LastFlush)
 		}
 	}
 }

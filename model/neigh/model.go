@@ -101,7 +101,11 @@ func New(cfg *Config) (*Model, error) {
 		add(actAdmin, i, "ip-neigh:"+a.Name)
 	}
 	for i, t := range cfg.Tables {
-		add(actGC, i, fmt.Sprintf("kernel:%s neigh_periodic_work", cfg.Hosts[t.Host].Name))
+		tbl := ""
+		if t.V6 {
+			tbl = " nd_tbl"
+		}
+		add(actGC, i, fmt.Sprintf("kernel:%s%s neigh_periodic_work", cfg.Hosts[t.Host].Name, tbl))
 	}
 	if len(m.actors) > 64 {
 		return nil, fmt.Errorf("neigh model: %d actors, at most 64", len(m.actors))

@@ -19,7 +19,7 @@ func TestEncodingCoversEveryField(t *testing.T) {
 	cfg.Watches = []Watch{{Kind: WatchConverges, Iface: ifT, IP: ipV, Limit: 1000, Move: 0, Flow: -1},
 		{Kind: WatchStuck, Iface: ifT, IP: ipV, Limit: 1000, Move: -1, Flow: -1}}
 	cfg.Admins = []Admin{{Name: "agent", Host: cfg.Ifaces[ifT].Host, Cmds: []AdminCmd{{Op: AdminDel, Iface: ifT, Slot: 0, LL: -1}}}}
-	cfg.Tables = []Table{DefaultTable(cfg.Ifaces[ifT].Host)}
+	cfg.Tables = []Table{DefaultTable(cfg.Ifaces[ifT].Host, false)}
 	cfg.IPs = append(cfg.IPs[:len(cfg.IPs):len(cfg.IPs)], netip.MustParseAddr("10.0.0.99"))
 	cfg.Owner = append(cfg.Owner[:len(cfg.Owner):len(cfg.Owner)], -1)
 	m, err := New(&cfg)

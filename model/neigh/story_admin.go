@@ -156,7 +156,7 @@ func (m *Model) describeOverflow(v *env, sl int) {
 // gc_thresh1 or above.
 func (m *Model) describePeriodic(v *env, t int, n, bg int32) {
 	tb := &m.cfg.Tables[t]
-	iface := m.cfg.Hosts[tb.Host].Ifaces[0]
+	iface := m.tableIface(tb)
 	r := fmt.Sprintf("%d entries >= gc_thresh1 %d: unreferenced entries FAILED or unused for gc_stale_time go", n, tb.Thresh1)
 	if bg > 0 {
 		r += fmt.Sprintf("; %d stale background entries removed", bg)

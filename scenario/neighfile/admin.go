@@ -33,7 +33,7 @@ func switchesOf(sc *format.Scenario) []string {
 
 // tableKeys are the keys of `neigh-table:`.
 func tableKeys() []string {
-	return []string{"gc_thresh1", "gc_thresh2", "gc_thresh3", "gc_interval", "base_reachable_time", "gc-phase",
+	return []string{"table", "gc_thresh1", "gc_thresh2", "gc_thresh3", "gc_interval", "base_reachable_time", "gc-phase",
 		"stale-entries", "stale-age", "busy-entries", "permanent-entries"}
 }
 
@@ -46,7 +46,7 @@ func (c *compiler) tables(doc *Doc) error {
 		if len(c.cfg.Tables) >= neigh.MaxTables {
 			return c.sc.Errorf(hd.Table.At, "at most %d hosts with `neigh-table:`", neigh.MaxTables)
 		}
-		t := neigh.DefaultTable(h)
+		t := neigh.DefaultTable(h, c.allV6(h))
 		phase := false
 		counts := map[string]*int32{"gc_thresh1": &t.Thresh1, "gc_thresh2": &t.Thresh2, "gc_thresh3": &t.Thresh3,
 			"stale-entries": &t.Stale, "busy-entries": &t.Busy, "permanent-entries": &t.Permanent}
@@ -59,6 +59,13 @@ func (c *compiler) tables(doc *Doc) error {
 					return err
 				}
 				*counts[k] = int32(n)
+			case k == "table":
+				switch p.Value.Text {
+				case "arp_tbl", "nd_tbl":
+					t.V6 = p.Value.Text == "nd_tbl"
+				default:
+					return c.sc.ErrorAt(p.Value, "neigh-table: table: want arp_tbl (IPv4) or nd_tbl (IPv6), got %q", p.Value.Text)
+				}
 			case k == "gc_interval":
 				// neigh_periodic_work() re-arms itself every
 				// base_reachable_time/2 (3.10 to 6.12, read): tbl->gc_interval
@@ -98,6 +105,17 @@ func (c *compiler) tables(doc *Doc) error {
 		c.cfg.Tables = append(c.cfg.Tables, t)
 	}
 	return nil
+}
+
+// allV6 reports whether every interface of host h is IPv6: its
+// `neigh-table:` is then nd_tbl unless it says `table:`.
+func (c *compiler) allV6(h int) bool {
+	for _, i := range c.cfg.Hosts[h].Ifaces {
+		if !c.cfg.Ifaces[i].V6() {
+			return false
+		}
+	}
+	return true
 }
 
 func dms(ms int32) time.Duration { return time.Duration(ms) * time.Millisecond }

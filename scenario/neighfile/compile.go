@@ -30,7 +30,7 @@ func Model() format.Model {
 		Words: map[string][]string{
 			"sysctl": sysctlNames,
 			"preset": presets,
-			"value":  {"request", "reply", "self", "broadcast", "zero", "icmp", "tcp", "udp", "true", "false", "none"},
+			"value":  {"request", "reply", "self", "broadcast", "zero", "icmp", "tcp", "udp", "true", "false", "none", "arp_tbl", "nd_tbl"},
 			"table":  tableKeys(),
 		},
 	}

@@ -113,7 +113,7 @@ func sysctls(s *neigh.Sysctl) []sysctlField {
 		both("delay_first_probe_time", &s.DelayFirstProbe, nil),
 		both("retrans_time", &s.Retrans, nil),
 		v6("retrans_time_ms", &s.Retrans, nil, 0),
-		{name: "gc_stale_time", dur: &s.GcStale, max: 255, v4: true},
+		both("gc_stale_time", &s.GcStale, nil),
 		both("ucast_solicit", nil, &s.UcastSolicit),
 		both("mcast_solicit", nil, &s.McastSolicit),
 		both("app_solicit", nil, &s.AppSolicit),
