@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"raceroute/explore"
@@ -41,5 +42,27 @@ func BenchmarkNeighAdminGCRun(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
 			b.ReportMetric(float64(res.Transitions)/float64(b.N), "steps/run")
 		})
+	}
+}
+
+// Only a neigh scenario with ip neigh agents or a neigh-table depends on
+// the four switches of agents and garbage collection (SwitchesOf), so
+// that the others' searches are shared by kernels differing only there;
+// the neighbour-discovery switches stay in every neigh scenario's list.
+func TestAdminSwitchesOnlyWhereUsed(t *testing.T) {
+	for name, want := range map[string]bool{"ipv6-na-failover": false, "garp-locktime-edge": false, "admin-use-permanent": true, "gc-forced-evicts-in-use": true} {
+		sc, err := Find(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sw := sc.Switches()
+		for _, s := range []string{"neigh-del-removes", "neigh-ext-learned", "neigh-gc", "neigh-use-update"} {
+			if got := slices.Contains(sw, s); got != want {
+				t.Errorf("%s depends on %s: %v, want %v (switches %v)", name, s, got, want, sw)
+			}
+		}
+		if !slices.Contains(sw, "drop-unsolicited-na") || !slices.Contains(sw, "same-lladdr-stale") {
+			t.Errorf("%s: switches %v lack the model's own", name, sw)
+		}
 	}
 }
