@@ -50,7 +50,7 @@ func TestCleanupIn(t *testing.T) {
 	}
 	live := mk(fmt.Sprintf("%s%d-%s-1", dirPrefix, self, start))
 	reused := mk(fmt.Sprintf("%s%d-%s1-2", dirPrefix, self, start)) // our pid, another start time
-	dead := mk(dirPrefix + "999999999-1-3")                           // beyond pid_max
+	dead := mk(dirPrefix + "999999999-1-3")                         // beyond pid_max
 	old := mk(dirPrefix + "4242")
 	other := mk("unrelated-999999999-1-3")
 	removed, err := cleanupIn(tmp)
