@@ -434,7 +434,7 @@ func TestErrorsNeigh(t *testing.T) {
 		{name: "admin no such host", base: n, from: "properties:\n", to: "admin:\n  - {name: a, host: nobody, commands: [{at: 1s, cmd: \"ip neigh del 10.0.0.2 dev eth0\"}]}\nproperties:\n", at: "nobody", msg: `host: no host "nobody"`},
 		{name: "admin commands out of order", base: n, from: "properties:\n", to: "admin:\n  - {name: a, host: client, commands: [{at: 2s, cmd: \"ip neigh del 10.0.0.2 dev eth0\"}, {at: 1s, cmd: \"ip neigh del 10.0.0.2 dev eth0\"}]}\nproperties:\n", at: "1s, cmd", msg: "agent a: command 2 starts before the previous one's window ends"},
 		{name: "no-stuck-entry without limit", base: n, from: converges, to: "  - no-stuck-entry: {host: client, ip: 10.0.0.2}\n", at: "no-stuck-entry", msg: "no-stuck-entry needs `limit:` (e.g. 10s)"},
-		{name: "not-evicted-in-use without a table", base: n, from: converges, to: "  - not-evicted-in-use: {flow: ping}\n", at: "ping}", msg: "not-evicted-in-use: flow ping's host has no `neigh-table:`"},
+		{name: "not-evicted-in-use without a table", base: n, from: converges, to: "  - not-evicted-in-use: {flow: ping}\n", at: "ping}", msg: "not-evicted-in-use: flow ping's host has no `neigh-table:` of its family (arp_tbl)"},
 		{name: "move from none of an owned address", base: n, from: "from: old, to: new", to: "from: none, to: new", at: "none", msg: "move from: none, but 10.0.0.2 is configured on an interface"},
 		{name: "5 properties", base: n, from: converges, to: converges + repeat("  - {converges: {host: client, ip: 10.0.0.2, within: %[1]ds}}\n", 1, 4), at: "{converges: {host: client, ip: 10.0.0.2, within: 4s", msg: "at most 4 properties"},
 	})

@@ -341,8 +341,9 @@ func (c *compiler) adminProperty(p Property) error {
 	}
 	for i, f := range c.cfg.Flows {
 		if f.Name == name {
-			if !slices.ContainsFunc(c.cfg.Tables, func(t neigh.Table) bool { return t.Host == c.cfg.Ifaces[f.Iface].Host }) {
-				return sc.ErrorAt(p.NotEvicted.Flow, "not-evicted-in-use: flow %s's host has no `neigh-table:`: its table stays under gc_thresh1 and nothing is ever collected", name)
+			fi := &c.cfg.Ifaces[f.Iface]
+			if !slices.ContainsFunc(c.cfg.Tables, func(t neigh.Table) bool { return t.Host == fi.Host && t.V6 == fi.V6() }) {
+				return sc.ErrorAt(p.NotEvicted.Flow, "not-evicted-in-use: flow %s's host has no `neigh-table:` of its family (%s): its table stays under gc_thresh1 and nothing is ever collected", name, map[bool]string{false: "arp_tbl", true: "nd_tbl"}[fi.V6()])
 			}
 			c.cfg.Watches = append(c.cfg.Watches, neigh.Watch{Kind: neigh.WatchEvicted, Flow: i, Move: -1})
 			return nil
