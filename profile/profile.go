@@ -72,6 +72,18 @@ type Profile struct {
 	// NexthopObjects: the kernel has nexthop objects (RTM_NEWNEXTHOP,
 	// net/ipv4/nexthop.c) and IPv6 routes that use one (RTA_NH_ID), 5.3.
 	NexthopObjects bool
+	// NeighDelRemoves: neigh_delete() unlinks the entry
+	// (neigh_remove_one(), 4.14) instead of leaving it FAILED.
+	NeighDelRemoves bool
+	// NeighExtLearned: neighbour entries take NTF_EXT_LEARNED, which
+	// exempts them from garbage collection (4.19; RHEL 8).
+	NeighExtLearned bool
+	// NeighGC is what forced GC counts and removes (neigh_forced_gc()).
+	NeighGC NeighGC
+	// NeighUseUpdate: NTF_USE runs __neigh_update() with
+	// NEIGH_UPDATE_F_USE (PERMANENT dropped, admin flags applied) before
+	// neigh_event_send() (5.16; 5.4.y, 5.10.y, 5.15.y backports).
+	NeighUseUpdate bool
 }
 
 // ID names p so that Lookup finds it again: the profile's name for a

@@ -161,8 +161,8 @@ func TestResolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(p.Resolve(nil)); got != 16 {
-		t.Fatalf("rhel-7.4 has four unknown switches of two candidates: %d profiles", got)
+	if got := len(p.Resolve(nil)); got != 32 {
+		t.Fatalf("rhel-7.4 has five unknown switches of two candidates: %d profiles", got)
 	}
 	rs := p.Resolve([]string{"garp", "ipv6-cache"})
 	if len(rs) != 2 || rs[0].Name != "rhel-7.4[garp=never]" || rs[1].GARP != GARPAlways || rs[1].Name != "rhel-7.4[garp=always]" {

@@ -140,6 +140,25 @@ const (
 	DumpOnRequest
 )
 
+// NeighGC is what neigh_alloc() counts against gc_thresh2/3 and what
+// neigh_forced_gc() removes.
+type NeighGC uint8
+
+// Forced garbage collection of the neighbour table.
+const (
+	// GCTableWalk: up to 4.19.y every entry counts, and forced GC walks
+	// the whole hash table removing every unreferenced entry that is not
+	// PERMANENT (nor NTF_EXT_LEARNED where the kernel has it).
+	GCTableWalk NeighGC = iota + 1
+	// GCList: 5.0 on (58956317c8de): only entries on tbl->gc_list
+	// (neither PERMANENT nor NTF_EXT_LEARNED) count (gc_entries), and
+	// forced GC removes from the list's head (oldest first) unreferenced
+	// entries that are FAILED or not updated for 5 s, down to gc_thresh2.
+	GCList
+	// GCListNoARP: as GCList, and NOARP entries are removed too.
+	GCListNoARP
+)
+
 // AcceptUntrackedNA is which values of accept_untracked_na a kernel has.
 type AcceptUntrackedNA uint8
 
@@ -228,6 +247,10 @@ var switchDefs = []switchDef{
 	boolSwitch("drop-unsolicited-na", "DropUnsolicitedNA", func(p *Profile) *bool { return &p.DropUnsolicitedNA }),
 	enumSwitch("accept-untracked-na", "AcceptUntrackedNA", func(p *Profile) *AcceptUntrackedNA { return &p.AcceptUntrackedNA }, "no", "yes", "subnet"),
 	boolSwitch("nexthop-objects", "NexthopObjects", func(p *Profile) *bool { return &p.NexthopObjects }),
+	boolSwitch("neigh-del-removes", "NeighDelRemoves", func(p *Profile) *bool { return &p.NeighDelRemoves }),
+	boolSwitch("neigh-ext-learned", "NeighExtLearned", func(p *Profile) *bool { return &p.NeighExtLearned }),
+	enumSwitch("neigh-gc", "NeighGC", func(p *Profile) *NeighGC { return &p.NeighGC }, "table-walk", "gc-list", "gc-list-noarp"),
+	boolSwitch("neigh-use-update", "NeighUseUpdate", func(p *Profile) *bool { return &p.NeighUseUpdate }),
 }
 
 func switchByName(name string) (*switchDef, int, error) {
@@ -285,6 +308,7 @@ func (s SameLLStale) String() string       { return nameOf("same-lladdr-stale", 
 func (g ExceptionGuard) String() string    { return nameOf("exception-guard", int(g)-1) }
 func (d ExceptionsInDump) String() string  { return nameOf("exceptions-in-dump", int(d)-1) }
 func (a AcceptUntrackedNA) String() string { return nameOf("accept-untracked-na", int(a)-1) }
+func (g NeighGC) String() string           { return nameOf("neigh-gc", int(g)-1) }
 
 func (g GARPRecognition) String() string {
 	switch g {

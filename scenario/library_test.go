@@ -52,7 +52,8 @@ func TestFindVariant(t *testing.T) {
 		{arg: "sub/v.yaml/bogus", err: `scenario v has no variant "bogus" (variants: delete-add, replace)`},
 		{arg: "sub/t.yaml/x", err: `scenario t has no variants (asked for "x")`},
 		{arg: "sub/none.yaml/replace", err: `no scenario "sub/none.yaml/replace" in the library and no such file`},
-		{arg: "nothing", err: `no scenario "nothing" in the library and no such file (library: announce-safe, apply-clone-race, apply-metric-change,`},
+		{arg: "nothing", err: `no scenario "nothing" in the library and no such file (library: `},
+		{arg: "nothing", err: `, announce-safe, apply-clone-race, apply-metric-change, apply-nexthop-move, apply-retract, babeld-add-before-delete,`},
 	} {
 		t.Run(tc.arg, func(t *testing.T) {
 			sc, variant, err := FindVariant(tc.arg)

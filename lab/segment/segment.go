@@ -103,6 +103,8 @@ func sysctlsOf(s neigh.Sysctl) []neighSysctl {
 		{"neigh/%s/app_solicit", 0, int32(s.AppSolicit)},
 		{"neigh/%s/mcast_resolicit", 0, int32(s.McastReprobes)},
 		{"conf/%s/arp_accept", 0, int32(s.ArpAccept)},
+		// gc_stale_time: NEIGH_SYSCTL_JIFFIES_ENTRY (seconds).
+		{"neigh/%s/gc_stale_time", 1000, s.GcStale},
 	}
 }
 
@@ -276,6 +278,7 @@ func Prepare(cfg *neigh.Config, horizon time.Duration, h liverun.Host, props []s
 		}
 		r.synDiffers = append(r.synDiffers, differs)
 	}
+	why = append(why, refuseAdmin(cfg)...)
 	if cfg.Draws > 0 {
 		r.notes = append(r.notes, "reachable-draws: the kernel draws each interface's reachable_time itself, from [base/2, 3 x base/2)")
 	}
@@ -791,4 +794,29 @@ func (l *neighLive) judgeConverges(wi int, events []liverun.Event, end time.Time
 	}
 	return explore.Violated, fmt.Sprintf("%s %s still does not hold %s's MAC %s for %s at the end (%s): its entry says %s; at the deadline %s the kernel's entry said %s",
 		hostName, f.Name, ownName, ownMAC, ip, t(end), now, t(deadline), readText)
+}
+
+// refuseAdmin names what of the ip neigh agents, neigh tables and their
+// properties the lab cannot play yet: it would run the scenario without
+// them and compare a different case with the model.
+func refuseAdmin(cfg *neigh.Config) []string {
+	var why []string
+	if len(cfg.Admins) > 0 {
+		why = append(why, "`admin:` (ip neigh agents): the lab does not run them yet")
+	}
+	if len(cfg.Tables) > 0 {
+		why = append(why, "`neigh-table:` (table sizes and garbage collection): the lab does not fill tables yet")
+	}
+	for _, mv := range cfg.Moves {
+		if mv.From < 0 {
+			why = append(why, fmt.Sprintf("move of %s from none: the lab moves addresses between interfaces only", cfg.IPs[mv.IP]))
+		}
+	}
+	for _, w := range cfg.Watches {
+		if w.Kind == neigh.WatchStuck || w.Kind == neigh.WatchEvicted {
+			why = append(why, "no-stuck-entry and not-evicted-in-use: the lab does not judge them yet")
+			break
+		}
+	}
+	return why
 }

@@ -222,6 +222,8 @@ type Move struct {
 const (
 	WatchConverges uint8 = iota + 1
 	WatchBlackhole
+	WatchStuck   // no-stuck-entry: Iface, IP, Limit
+	WatchEvicted // not-evicted-in-use: Flow
 	// WatchAnnounced: after the last announcement of IP (gratuitous ARP
 	// or unsolicited NA) that reached Iface's host, its entry holds the
 	// announced MAC.
@@ -252,6 +254,10 @@ type Config struct {
 	Flows   []Flow
 	Moves   []Move
 	Watches []Watch
+	// Admins are the ip neigh agents, Tables the hosts whose table sizes
+	// and garbage collection the scenario models (config_admin.go).
+	Admins []Admin
+	Tables []Table
 	// Draws is the number of distinct reachable_time values the explorer
 	// may choose; 0 means the kernel's own resolution (every ms in
 	// [base/2, 3*base/2)).
@@ -309,6 +315,9 @@ func (c *Config) Validate() error {
 		if c.IPs[f.IP].Is6() != c.Ifaces[f.Iface].V6() {
 			return fmt.Errorf("flow %s: its destination is not of its interface's family", f.Name)
 		}
+	}
+	if err := c.validateAdmin(); err != nil {
+		return err
 	}
 	for _, w := range c.Watches {
 		if (w.Kind == WatchConverges || w.Kind == WatchAnnounced) && c.slot(w.Iface, w.IP) < 0 {

@@ -41,7 +41,11 @@ func (m *Model) arpProcess(v *env, rx int, f arp.Frame, unicast bool) {
 		}
 	}
 	in.TargetLocal = f.TIP >= 0 && int(v.s.Owner[f.TIP]) == rx
+	existed := e != nil && e.Exists()
 	w := arp.Process(m.dev(v, rx), &in, e)
+	if e != nil && !existed && e.Exists() && !m.arpCreated(v, sl, &w) {
+		return // neigh_alloc() failed: no entry, and no reply (arp_process() replies only with one)
+	}
 	if w.ForUs {
 		if w.Flush {
 			m.flushQueue(v, sl)
@@ -117,6 +121,9 @@ func (m *Model) eventSend(v *env, sl int, fi int) bool {
 	w := nud.EventSend(m.dev(v, m.cfg.Slots[sl].Iface), &v.s.Entries[sl])
 	if w.Rule == nud.SendResolve || w.Rule == nud.SendQueued {
 		v.s.Flows[fi].Queued = 1
+	}
+	if w.Rule == nud.SendNoProbes {
+		m.account(v, fi, v.now, false) // kfree_skb(): the packet is lost
 	}
 	if v.rec != nil {
 		m.describeSend(v, sl, w)
@@ -222,8 +229,14 @@ func (m *Model) transmit(v *env, fi int) (delivered, queued bool) {
 	fs := &v.s.Flows[fi]
 	sl := m.flowSlot[fi]
 	e := &v.s.Entries[sl]
-	if e.State == NUDNone {
+	if !e.Exists() {
+		// __neigh_create() -> neigh_alloc(): a full table drops the
+		// packet (ip_finish_output2(): kfree_skb).
+		if !m.alloc(v, sl, -1) {
+			return false, false
+		}
 		*e = nud.Create(v.now)
+		m.born(v.s, sl)
 	}
 	w := txWhy{confirm: m.confirm(v, fi, e), fast: e.State&NUDConnected != 0 && e.HH != 0, dst: -1}
 	w.firstHH = e.State&NUDConnected != 0 && e.HH == 0

@@ -17,6 +17,8 @@ const (
 	actSender
 	actFlow
 	actTimer
+	actAdmin // an ip neigh agent (admin.go)
+	actGC    // a table's neigh_periodic_work() (gc.go)
 )
 
 type actor struct {
@@ -95,6 +97,16 @@ func New(cfg *Config) (*Model, error) {
 	for i, s := range cfg.Slots {
 		add(actTimer, i, fmt.Sprintf("timer:%s/%s", cfg.Hosts[cfg.Ifaces[s.Iface].Host].Name, cfg.IPs[s.IP]))
 	}
+	for i, a := range cfg.Admins {
+		add(actAdmin, i, "ip-neigh:"+a.Name)
+	}
+	for i, t := range cfg.Tables {
+		tbl := ""
+		if t.V6 {
+			tbl = " nd_tbl"
+		}
+		add(actGC, i, fmt.Sprintf("kernel:%s%s neigh_periodic_work", cfg.Hosts[t.Host].Name, tbl))
+	}
 	if len(m.actors) > 64 {
 		return nil, fmt.Errorf("neigh model: %d actors, at most 64", len(m.actors))
 	}
@@ -118,6 +130,7 @@ func (m *Model) Init() State {
 		t := -sl.Init.Age
 		e.State, e.Confirmed, e.Updated, e.Used = sl.Init.State, t, t, t
 		e.UpdBy = nud.ByInit
+		e.Flags = nud.FlagLive
 		if sl.Init.LL >= 0 {
 			e.LL = uint8(sl.Init.LL + 1)
 		}
@@ -153,6 +166,7 @@ func (m *Model) Init() State {
 		s.GoodSince[i] = -1
 		s.AnnAt[i] = -1
 	}
+	m.initAdmin(&s)
 	m.watch(&s)
 	return s
 }
@@ -253,6 +267,10 @@ func (m *Model) Pending(s *State, buf []explore.Step) []explore.Step {
 				continue
 			}
 			st.Earliest, st.Latest = explore.Time(t), explore.Time(t)
+		case actAdmin, actGC:
+			if !m.pendingAdmin(s, ac, &st) {
+				continue
+			}
 		}
 		buf = append(buf, st)
 	}
@@ -290,6 +308,10 @@ func (m *Model) Fire(s *State, st explore.Step, at explore.Time, outcome int, re
 		m.fireFlow(&v, ac.idx, outcome)
 	case actTimer:
 		m.timer(&v, ac.idx)
+	case actAdmin:
+		m.fireAdmin(&v, ac.idx, outcome)
+	case actGC:
+		m.fireGC(&v, ac.idx, outcome)
 	}
 	m.watch(s)
 }
@@ -412,9 +434,12 @@ func (m *Model) fireFlow(v *env, fi int, outcome int) {
 	}
 }
 
-// watch updates the converges trackers.
+// watch updates the converges trackers and the no-stuck-entry streaks.
 func (m *Model) watch(s *State) {
 	for i, w := range m.cfg.Watches {
+		if w.Kind == WatchStuck {
+			m.watchStuck(s, i)
+		}
 		if w.Kind != WatchConverges {
 			continue
 		}
@@ -433,5 +458,6 @@ func (m *Model) watch(s *State) {
 // a profile's unknown settings among them are resolved before a check.
 func Switches() []string {
 	return []string{"neigh-updated", "same-lladdr-stale", "garp", "confirmation", "arp-accept-subnet", "mcast-reprobes", "timer-min-rearm", "timer-raises-used",
-		"ipv6-cache", "drop-unsolicited-na", "accept-untracked-na"}
+		"ipv6-cache", "drop-unsolicited-na", "accept-untracked-na",
+		"neigh-del-removes", "neigh-ext-learned", "neigh-gc", "neigh-use-update"}
 }

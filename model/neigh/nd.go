@@ -27,6 +27,9 @@ func (m *Model) ndiscRecvNA(v *env, rx int, na ndisc.NA, multicast bool) {
 		// a link-local source would always be in a prefix of rx.
 		SrcInPrefix: m.inSubnet[rx][na.Target]}
 	w := ndisc.RecvNA(m.dev(v, rx), &in, e)
+	if w.Created && !m.ndCreated(v, sl) {
+		return // neigh_create() failed: the NA changes nothing
+	}
 	if v.rec != nil {
 		m.describeNA(v, rx, &in, &w, sl)
 	}
@@ -91,6 +94,12 @@ func (m *Model) ndiscRecvNS(v *env, rx, sl int, multicast bool) {
 		}
 	}
 	w := ndisc.RecvNS(m.dev(v, rx), e, uint8(slot.Iface+1), multicast, m.cfg.Ifaces[rx].Sysctl.Forwarding)
+	if w.Created && !m.ndCreated(v, rsl) {
+		// __neigh_lookup() found no room: ndisc_recv_ns() sends its NA
+		// only with an entry (if (neigh || !dev->header_ops), 3.10.108
+		// and 6.12 read), so the prober hears nothing.
+		return
+	}
 	if v.rec != nil {
 		m.describeRecvNS(v, rx, sl, &w, rsl)
 	}
@@ -102,6 +111,18 @@ func (m *Model) ndiscRecvNS(v *env, rx, sl int, multicast bool) {
 		na.TLL = uint8(rx + 1)
 	}
 	m.ndiscRecvNA(v, slot.Iface, na, false)
+}
+
+// ndCreated runs neigh_alloc()'s check of nd_tbl for entry sl, which
+// ndisc_recv_ns() or ndisc_recv_na() (accept_untracked_na) has just
+// created: when the table refuses it, the entry is undone.
+func (m *Model) ndCreated(v *env, sl int) bool {
+	if !m.alloc(v, sl, sl) {
+		v.s.Entries[sl] = nud.Entry{Timer: nud.NoTimer}
+		return false
+	}
+	m.born(v.s, sl)
+	return true
 }
 
 // What an announced watch saw after the last announcement.
@@ -124,7 +145,7 @@ func (m *Model) noteAnnounced(v *env, i int) {
 		e := &v.s.Entries[m.slotOf[w.Iface][w.IP]]
 		st := annMissed
 		switch {
-		case e.State == NUDNone:
+		case !e.Exists():
 			st = annNoEntry
 		case e.State&NUDValid != 0 && int(e.LL) == sd.Iface+1:
 			st = annTaken

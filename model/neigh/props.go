@@ -37,6 +37,8 @@ func (m *Model) Properties(horizon int32) []explore.Property[State] {
 				Holds:   func(s *State) bool { return s.Announced[wi] != annMissed },
 				Explain: func(s *State) string { return m.explainAnnounced(s, wi) },
 			})
+		default:
+			out = append(out, m.adminProperty(wi))
 		}
 	}
 	return out
@@ -88,7 +90,7 @@ func (m *Model) explainConverges(s *State, wi int) string {
 	if g := s.GoodSince[wi]; g >= 0 {
 		return fmt.Sprintf("%s learnt %s's MAC for %s only at t=%s, %s; deadline was t=%s", host, m.hostName(owner), m.ipStr(w.IP), nud.Secs(g), since, nud.Secs(d))
 	}
-	if e.State == NUDNone {
+	if !e.Exists() {
 		return fmt.Sprintf("%s %s has no entry for %s at t=%s; it should hold %s (%s) by t=%s",
 			host, m.cfg.Ifaces[w.Iface].Name, m.ipStr(w.IP), nud.Secs(s.Now), m.macStr(uint8(owner+1)), m.hostName(owner), nud.Secs(d))
 	}

@@ -48,8 +48,16 @@ type State struct {
 	MovedAt [MaxMoves]int32
 	MoveAt  [MaxMoves]int32 // draw mode: the drawn time of each move, -1 before
 	// GoodSince is, per converges watch, since when the entry has held
-	// the owner's MAC (-1: it does not).
+	// the owner's MAC (-1: it does not); per no-stuck-entry watch, since
+	// when the entry has been stuck; per not-evicted-in-use watch, when
+	// GC first removed the flow's entry in use (-1: never).
 	GoodSince [MaxWatches]int32
+	// The ip neigh agents, the garbage-collected tables and the
+	// no-stuck-entry streaks (state_admin.go).
+	AdminIdx [MaxAdmins]uint8
+	AdminAt  [MaxAdmins]int32 // draw mode: the drawn time of the next command, -1 before
+	Tables   [MaxTables]TableState
+	Longest  [MaxWatches]int32
 	// DstSlot has bit i set when the /128 route-cache clone of entry i's
 	// address has a pending confirm: IPv6 before 4.2 clones a dst per
 	// on-link destination (rt6_alloc_cow()), so a dst_confirm() there
@@ -74,7 +82,7 @@ func (m *Model) encode(s *State, b []byte) []byte {
 		b = le.AppendUint32(b, uint32(e.Updated))
 		b = le.AppendUint32(b, uint32(e.Used))
 		b = le.AppendUint32(b, uint32(e.Timer))
-		b = append(b, byte(e.State), e.LL, e.Probes, byte(e.UpdBy), e.HH)
+		b = append(b, byte(e.State), e.LL, e.Probes, byte(e.UpdBy), e.HH, e.Flags, e.Born)
 	}
 	for i := range m.cfg.Ifaces {
 		f := &s.Ifs[i]
@@ -105,5 +113,6 @@ func (m *Model) encode(s *State, b []byte) []byte {
 		b = le.AppendUint32(b, uint32(s.AnnAt[i]))
 		b = append(b, byte(s.Announced[i]), s.AnnLL[i])
 	}
-	return le.AppendUint16(b, s.DstSlot)
+	b = le.AppendUint16(b, s.DstSlot)
+	return m.encodeAdmin(s, b)
 }

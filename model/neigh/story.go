@@ -276,7 +276,7 @@ func (m *Model) describeTx(v *env, fi int, w *txWhy) {
 	}
 	switch {
 	case w.fast:
-		where = "fast path (REACHABLE); " + where
+		where = "fast path (" + v.s.Entries[m.flowSlot[fi]].State.String() + "); " + where
 	case w.firstHH:
 		where = "neigh_resolve_output(): REACHABLE, but no cached header yet (the first packet): used = now, neigh_hh_init(); " + where
 	}

@@ -22,14 +22,16 @@ func Model() format.Model {
 		presets = append(presets, p.name)
 	}
 	return format.Model{
-		Name:     "neigh",
-		NewDoc:   func() format.Doc { return new(Doc) },
-		Compile:  compile,
-		Switches: neigh.Switches(),
+		Name:       "neigh",
+		NewDoc:     func() format.Doc { return new(Doc) },
+		Compile:    compile,
+		Switches:   neigh.Switches(),
+		SwitchesOf: switchesOf,
 		Words: map[string][]string{
 			"sysctl": sysctlNames,
 			"preset": presets,
-			"value":  {"request", "reply", "self", "broadcast", "zero", "icmp", "tcp", "udp", "true", "false"},
+			"value":  {"request", "reply", "self", "broadcast", "zero", "icmp", "tcp", "udp", "true", "false", "none", "arp_tbl", "nd_tbl"},
+			"table":  tableKeys(),
 		},
 	}
 }
@@ -286,8 +288,16 @@ func (c *compiler) compile(doc *Doc, horizon int32) error {
 			return err
 		}
 	}
+	if err := c.tables(doc); err != nil {
+		return err
+	}
+	for _, a := range doc.Admin {
+		if err := c.agent(a); err != nil {
+			return err
+		}
+	}
 	if len(doc.Properties) == 0 {
-		return sc.Errorf(sc.At("properties"), "scenario %s: no `properties:`: want converges, no-blackhole-longer-than or announcement-taken", sc.Name)
+		return sc.Errorf(sc.At("properties"), "scenario %s: no `properties:`: want converges, no-blackhole-longer-than, announcement-taken, no-stuck-entry or not-evicted-in-use", sc.Name)
 	}
 	for _, p := range doc.Properties {
 		if err := c.property(p, horizon); err != nil {

@@ -26,6 +26,7 @@ type Doc struct {
 	ARP            []Sender    `yaml:"arp"`
 	NDisc          []Sender    `yaml:"ndisc"`
 	Flows          []Flow      `yaml:"flows"`
+	Admin          []Agent     `yaml:"admin"`
 	Properties     []Property  `yaml:"properties"`
 }
 
@@ -38,6 +39,9 @@ type Host struct {
 	// Neigh are initial entries in `ip neigh` syntax:
 	// "IP dev IFACE lladdr MAC STATE [age DURATION]".
 	Neigh format.Lines `yaml:"neigh"`
+	// Table is the host's neighbour table as garbage collection sees
+	// it (admin.go): thresholds, period, background entries.
+	Table format.Pairs `yaml:"neigh-table"`
 }
 
 // Iface is an interface of a host: its MAC, its IPv4 or IPv6 addresses
@@ -135,10 +139,45 @@ type Announced struct {
 	IP   format.Line `yaml:"ip"`
 }
 
-// Property is one of Converges, NoBlackhole or Announced.
+// Property is one of Converges, NoBlackhole, Announced, NoStuck or
+// NotEvicted.
 type Property struct {
 	At          format.Pos `yaml:"-"`
 	Converges   *Converges `yaml:"converges"`
 	NoBlackhole *Blackhole `yaml:"no-blackhole-longer-than"`
+	NoStuck     *Stuck     `yaml:"no-stuck-entry"`
+	NotEvicted  *Evicted   `yaml:"not-evicted-in-use"`
 	Announced   *Announced `yaml:"announcement-taken"`
+}
+
+// Agent runs ip neigh commands on a host, in order (admin.go).
+type Agent struct {
+	At       format.Pos  `yaml:"-"`
+	Name     format.Line `yaml:"name"`
+	Host     format.Line `yaml:"host"`
+	Commands []Command   `yaml:"commands"`
+}
+
+// Command is one ip neigh command line and its time window.
+type Command struct {
+	At   format.Pos  `yaml:"-"`
+	Time format.Line `yaml:"at"`
+	Cmd  format.Line `yaml:"cmd"`
+}
+
+// Stuck is the property that Host's entry of IP is never stuck (a
+// timer state with no timer armed, or FAILED and never retried) for
+// longer than Limit.
+type Stuck struct {
+	At    format.Pos  `yaml:"-"`
+	Host  format.Line `yaml:"host"`
+	IP    format.Line `yaml:"ip"`
+	Limit format.Line `yaml:"limit"`
+}
+
+// Evicted is the property that garbage collection never removes the
+// entry Flow sends through while the flow runs.
+type Evicted struct {
+	At   format.Pos  `yaml:"-"`
+	Flow format.Line `yaml:"flow"`
 }

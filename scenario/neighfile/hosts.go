@@ -113,6 +113,7 @@ func sysctls(s *neigh.Sysctl) []sysctlField {
 		both("delay_first_probe_time", &s.DelayFirstProbe, nil),
 		both("retrans_time", &s.Retrans, nil),
 		v6("retrans_time_ms", &s.Retrans, nil, 0),
+		both("gc_stale_time", &s.GcStale, nil),
 		both("ucast_solicit", nil, &s.UcastSolicit),
 		both("mcast_solicit", nil, &s.McastSolicit),
 		both("app_solicit", nil, &s.AppSolicit),
@@ -155,9 +156,6 @@ func (c *compiler) sysctl(s *neigh.Sysctl, key, l format.Line, v6 bool) error {
 		}
 		*k.count = uint8(v)
 		return nil
-	}
-	if key.Text == "gc_stale_time" {
-		return c.sc.ErrorAt(key, "sysctl gc_stale_time: the model does not implement garbage collection yet (neigh_periodic_work), so it would change nothing; remove it")
 	}
 	return c.sc.ErrorAt(key, "unknown sysctl %q: the model implements only %s, and refuses any other rather than ignore it", key.Text, strings.Join(names, ", "))
 }
@@ -254,18 +252,23 @@ func (c *compiler) move(mv Move) error {
 	if err != nil {
 		return err
 	}
-	from, err := c.ifaceRef(mv.From, "move from")
-	if err != nil {
-		return err
+	from := -1
+	if t, _ := c.text(mv.From, ""); t != "none" {
+		if from, err = c.ifaceRef(mv.From, "move from"); err != nil {
+			return err
+		}
 	}
 	to, err := c.ifaceRef(mv.To, "move to")
 	if err != nil {
 		return err
 	}
 	if c.cfg.Owner[ip] != from {
+		if from < 0 {
+			return c.sc.ErrorAt(mv.From, "move from: none, but %s is configured on an interface", c.cfg.IPs[ip])
+		}
 		return c.sc.ErrorAt(mv.From, "move from: %s is not configured on %s", c.cfg.IPs[ip], mv.From.Text)
 	}
-	if c.cfg.Ifaces[to].V6() != c.cfg.Ifaces[from].V6() {
+	if c.cfg.Ifaces[to].V6() != c.cfg.IPs[ip].Is6() {
 		return c.sc.ErrorAt(mv.To, "move to: %s is not of %s's family", mv.To.Text, c.cfg.IPs[ip])
 	}
 	at, err := c.window(mv.Time, "at", neigh.Window{})

@@ -1,16 +1,22 @@
 package neighfile
 
 import (
+	"slices"
 	"time"
 
 	"raceroute/model/neigh"
 )
 
-// The properties: converges, no-blackhole-longer-than and announcement-taken.
+// The properties: converges, no-blackhole-longer-than and
+// announcement-taken (no-stuck-entry and not-evicted-in-use: admin.go).
 
 func (c *compiler) property(p Property, horizon int32) error {
 	sc := c.sc
 	switch {
+	case p.NoStuck != nil || p.NotEvicted != nil:
+		if err := c.adminProperty(p); err != nil {
+			return err
+		}
 	case p.Converges != nil && p.NoBlackhole == nil && p.Announced == nil:
 		cv := p.Converges
 		h, err := c.ifaceRef(cv.Host, "host")
@@ -21,7 +27,7 @@ func (c *compiler) property(p Property, horizon int32) error {
 		if err != nil {
 			return err
 		}
-		if c.cfg.Owner[ip] < 0 {
+		if c.cfg.Owner[ip] < 0 && !slices.ContainsFunc(c.cfg.Moves, func(m neigh.Move) bool { return m.IP == ip }) {
 			return sc.ErrorAt(cv.IP, "converges: no host owns %s (give it in an interface's `addrs:`), so no entry can ever hold its owner's MAC", c.cfg.IPs[ip])
 		}
 		within, err := c.dur(cv.Within, "within", -1)
@@ -89,7 +95,7 @@ func (c *compiler) property(p Property, horizon int32) error {
 		}
 		c.cfg.Watches = append(c.cfg.Watches, neigh.Watch{Kind: neigh.WatchAnnounced, Iface: h, IP: ip, Move: -1, Flow: -1})
 	default:
-		return sc.Errorf(p.At, "each property is one of `converges:`, `no-blackhole-longer-than:` or `announcement-taken:`")
+		return sc.Errorf(p.At, "each property is one of `converges:`, `no-blackhole-longer-than:`, `announcement-taken:`, `no-stuck-entry:` or `not-evicted-in-use:`")
 	}
 	if len(c.cfg.Watches) > neigh.MaxWatches {
 		return sc.Errorf(p.At, "at most %d properties", neigh.MaxWatches)

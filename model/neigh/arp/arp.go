@@ -103,7 +103,7 @@ func Process(d nud.Dev, in *In, e *nud.Entry) Why {
 		// OVERRIDE), whatever locktime.
 		w.ForUs = true
 		if e != nil {
-			if e.State == nud.None {
+			if !e.Exists() {
 				*e = nud.Create(d.Now)
 			}
 			w.Update = nud.Update(d, e, f.SHA, nud.Stale, nud.Override)
@@ -112,7 +112,7 @@ func Process(d nud.Dev, in *In, e *nud.Entry) Why {
 		return w
 	}
 	k := d.Kernel
-	w.Exists = e != nil && e.State != nud.None
+	w.Exists = e != nil && e.Exists()
 	w.Garp = f.TIP == f.SIP && f.SIP >= 0
 	w.ReplyOK = f.Op == Request || (f.THA == THASelf && f.THAIface == f.SHA)
 	switch k.GARP {

@@ -139,7 +139,7 @@ func RecvNA(d nud.Dev, in *In, e *nud.Entry) Why {
 		w.Rule = OwnAddress
 		return w
 	}
-	exists := e != nil && e.State != nud.None
+	exists := e != nil && e.Exists()
 	w.State = nud.Stale
 	if na.Flags&Solicited != 0 {
 		w.State = nud.Reachable
@@ -213,7 +213,7 @@ func RecvNS(d nud.Dev, e *nud.Entry, sll uint8, multicast bool, forwarding uint8
 	}
 	// neigh = __neigh_lookup(&nd_tbl, saddr, dev, !inc || lladdr ||
 	// !dev->addr_len): the NS carries the source link-layer option.
-	if e.State == nud.None {
+	if !e.Exists() {
 		*e = nud.Create(d.Now)
 		w.Created = true
 	}

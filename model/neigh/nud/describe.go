@@ -28,7 +28,7 @@ func Dur(ms int32) string {
 var causes = [...]string{
 	ByInit: "the initial table", ByCreate: "entry creation", ByStaleDelay: "STALE->DELAY (tx)",
 	ByDelayReachable: "DELAY->REACHABLE", ByDelayProbe: "DELAY->PROBE", ByReachableDelay: "REACHABLE->DELAY",
-	ByReachableStale: "REACHABLE->STALE", ByIncomplete: "NONE->INCOMPLETE (tx)", ByFailed: "->FAILED",
+	ByReachableStale: "REACHABLE->STALE", ByIncomplete: "NONE->INCOMPLETE (tx)", ByFailed: "->FAILED", ByAdmin: "an ip neigh change",
 }
 
 // Describe says what the cause was; proto names the packets whose
@@ -83,6 +83,8 @@ func (w SendWhy) Reason(d Dev) string {
 	switch w.Rule {
 	case SendResolve:
 		return w.Old.String() + " -> INCOMPLETE on transmit (__neigh_event_send): packet queued, immediate probe"
+	case SendNoProbes:
+		return w.Old.String() + " on transmit (__neigh_event_send): mcast_solicit + app_solicit = 0, no resolution: FAILED, packet dropped"
 	case SendStaleDelay:
 		return fmt.Sprintf("STALE -> DELAY on transmit (__neigh_event_send): updated := %s, probe decision in %s", Secs(d.Now), Dur(d.Parms.DelayFirstProbe))
 	}

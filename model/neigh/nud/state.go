@@ -71,7 +71,28 @@ type Entry struct {
 	// entry with hh_len set (dst_neigh_output(), include/net/dst.h, read at
 	// 3.10.108; neigh_output(), include/net/neighbour.h, read at 6.12).
 	HH uint8
+	// Flags are what the model keeps of n->flags and of the entry's
+	// existence (FlagLive, FlagExtLearned).
+	Flags uint8
+	// Born is the entry's rank in its table's creation order (1 the
+	// oldest of the scenario's entries, dense), which is the order of
+	// the gc list that 5.0's forced GC walks; 0 when the table is not
+	// modelled (no neigh-table).
+	Born uint8
 }
+
+// Entry flags.
+const (
+	// FlagLive: the entry exists in the table, a NONE one included (an
+	// entry with State None and no FlagLive is no entry).
+	FlagLive uint8 = 1 << iota
+	// FlagExtLearned: NTF_EXT_LEARNED (ip neigh ... extern_learn), where
+	// the kernel has it (the neigh-ext-learned switch).
+	FlagExtLearned
+)
+
+// Exists reports whether e is an entry of the table.
+func (e *Entry) Exists() bool { return e.State != None || e.Flags&FlagLive != 0 }
 
 // Cause is what last moved an entry's Updated; stories use it to say why
 // a locktime window is where it is.
@@ -90,6 +111,7 @@ const (
 	ByReachableStale              // the REACHABLE timer, unused
 	ByIncomplete                  // NONE/FAILED -> INCOMPLETE on transmit
 	ByFailed                      // probes exhausted
+	ByAdmin                       // an administrative change (ip neigh)
 )
 
 // Parms are a device's neigh_parms (/proc/sys/net/ipv4/neigh/DEV/*; the

@@ -15,7 +15,7 @@ type Dev struct {
 // Create is __neigh_create()/neigh_alloc() (net/core/neighbour.c, 3.10
 // and 6.x alike): a NONE entry with updated = used = now.
 func Create(now int32) Entry {
-	return Entry{Confirmed: now, Updated: now, Used: now, Timer: NoTimer, UpdBy: ByCreate}
+	return Entry{Confirmed: now, Updated: now, Used: now, Timer: NoTimer, UpdBy: ByCreate, Flags: FlagLive}
 }
 
 // Confirm is neigh_confirm() and the confirmations of dst_neigh_output()
