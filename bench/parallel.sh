@@ -3,7 +3,7 @@
 # same scenario: the fib6 benchmark family (model/fib6/bench_test.go,
 # BenchmarkParallel) at k flows and m changes, one exhaustive search per
 # run, as
-#   seq    the sequential dfs (the default search), one worker
+#   seq    the sequential dfs, one worker (sleep sets alone, as the parallel search)
 #   par-2  WORKERS workers sharing one visited set (default 2)
 # each the best of REPS runs, and prints states, seconds to verdict, CPU
 # seconds (user+sys), peak RSS, bytes per state (of the visited set's peak),

@@ -16,8 +16,12 @@ import (
 // scenario: the benchmark family with k flows and m changes (RACEROUTE_K,
 // RACEROUTE_M; default 5 and 3), one exhaustive search per run, as
 //
-//	seq      the sequential dfs (the default search), one worker
+//	seq      the sequential dfs, one worker
 //	par-N    N workers sharing one visited set (RACEROUTE_WORKERS, default 2)
+//
+// both with sleep sets alone, the reductions the parallel search runs
+// (persistent sets and symmetry are the sequential dfs's only), so that
+// both search the same states.
 //
 // bench/parallel.sh prints the ratios.
 func BenchmarkParallel(b *testing.B) {
@@ -30,7 +34,7 @@ func BenchmarkParallel(b *testing.B) {
 	}{{"seq", 1}, {fmt.Sprintf("par-%d", w), w}} {
 		b.Run(fmt.Sprintf("k=%d/m=%d/%s", k, m, v.name), func(b *testing.B) {
 			opts := explore.DefaultOptions()
-			opts.Workers, opts.Budget = v.workers, 10*time.Minute
+			opts.Workers, opts.Budget, opts.Reduce = v.workers, 10*time.Minute, explore.ReduceSleep
 			var res explore.Result
 			for i := 0; i < b.N; i++ {
 				res = c.Check(context.Background(), opts)
