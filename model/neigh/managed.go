@@ -83,7 +83,7 @@ func sched(phase int32, ran bool) managedSched {
 	return p
 }
 
-// next is the managed work's next run at or after now.
+// nextManaged is the managed work's next run at or after now.
 func (m *Model) nextManaged(s *State) int32 {
 	p, iv := s.Managed.phase(), m.cfg.Managed.Interval
 	if s.Now <= p {
@@ -160,4 +160,22 @@ func (m *Model) describeManaged(v *env, sl int, old *nud.Entry, w nud.SendWhy) {
 	if e.State != old.State {
 		m.recordEntry(v, sl, "")
 	}
+}
+
+// managedReason says what neigh_add() did with an NTF_MANAGED request,
+// up to its neigh_event_send() (the caller's).
+func managedReason(w *adminWhy) string {
+	r := "NTF_MANAGED (5.16): __neigh_update(NEIGH_UPDATE_F_MANAGED) puts the entry on the managed list and returns"
+	if w.created {
+		r = "neigh_add(): no entry, NLM_F_CREATE: created; " + r
+	}
+	if w.cmd.LL >= 0 {
+		r += ", the lladdr given not read"
+	}
+	if w.demoted {
+		r += ", PERMANENT dropped"
+	} else {
+		r += ", the state kept"
+	}
+	return r + "; neigh_event_send() without a packet"
 }

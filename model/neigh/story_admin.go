@@ -34,14 +34,11 @@ func (m *Model) describeAdmin(v *env, w *adminWhy) {
 	switch {
 	case w.use:
 		r = "NTF_USE: neigh_event_send() without a packet"
-		if w.managed {
-			r = "NTF_MANAGED (5.16): __neigh_update(NEIGH_UPDATE_F_MANAGED) puts the entry on the managed list, its lladdr and state untouched; neigh_event_send() without a packet"
-			if w.created {
-				r = "neigh_add(): no entry, NLM_F_CREATE: created; " + r
-			}
-		}
-		if w.demoted {
-			r += " after __neigh_update() dropped PERMANENT (5.16)"
+		switch {
+		case w.managed:
+			r = managedReason(w)
+		case w.demoted:
+			r += " after __neigh_update(NEIGH_UPDATE_F_USE) dropped PERMANENT (5.16)"
 		}
 		if why := w.send.Reason(m.dev(v, iface)); why != "" {
 			r += ": " + why
