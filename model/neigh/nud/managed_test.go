@@ -35,6 +35,13 @@ func TestManaged(t *testing.T) {
 			}
 		})
 	}
+	// NTF_USE is an admin write without NTF_MANAGED: it clears the flag
+	// (neigh_update_flags(), 6.12).
+	u := Entry{State: Reachable, LL: 1, Timer: 39000, Flags: FlagLive | FlagManaged}
+	Use(prof(t, "linux-6.12"), &u, false)
+	if u.Flags&FlagManaged != 0 {
+		t.Error("NTF_USE left NTF_MANAGED set")
+	}
 	// Without the switch the flag is never set.
 	e := reachable
 	Managed(prof(t, "linux-5.15"), &e, false)
