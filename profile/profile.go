@@ -84,6 +84,10 @@ type Profile struct {
 	// NEIGH_UPDATE_F_USE (PERMANENT dropped, admin flags applied) before
 	// neigh_event_send() (5.16; 5.4.y, 5.10.y, 5.15.y backports).
 	NeighUseUpdate bool
+	// NeighManaged: neighbour entries take NTF_MANAGED (`ip neigh ...
+	// managed`), which neigh_managed_work() keeps resolved without
+	// traffic (5.16, commit 7482e3841d52).
+	NeighManaged bool
 }
 
 // ID names p so that Lookup finds it again: the profile's name for a

@@ -251,6 +251,7 @@ var switchDefs = []switchDef{
 	boolSwitch("neigh-ext-learned", "NeighExtLearned", func(p *Profile) *bool { return &p.NeighExtLearned }),
 	enumSwitch("neigh-gc", "NeighGC", func(p *Profile) *NeighGC { return &p.NeighGC }, "table-walk", "gc-list", "gc-list-noarp"),
 	boolSwitch("neigh-use-update", "NeighUseUpdate", func(p *Profile) *bool { return &p.NeighUseUpdate }),
+	boolSwitch("neigh-managed", "NeighManaged", func(p *Profile) *bool { return &p.NeighManaged }),
 }
 
 func switchByName(name string) (*switchDef, int, error) {

@@ -17,6 +17,7 @@ func BenchmarkNeighAdminGCRun(b *testing.B) {
 		{"gc-forced-evicts-in-use", "linux-4.19"},
 		{"gc-extern-learn", "linux-6.12"},
 		{"admin-stale-reverify", "linux-6.12"},
+		{"admin-managed-failover", "linux-6.12"},
 	} {
 		b.Run(c.scenario, func(b *testing.B) {
 			sc, err := Find(c.scenario)

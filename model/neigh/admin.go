@@ -14,7 +14,7 @@ import (
 // garbage-collected tables read: a scenario without either does not
 // depend on them.
 func AdminSwitches() []string {
-	return []string{"neigh-del-removes", "neigh-ext-learned", "neigh-gc", "neigh-use-update"}
+	return []string{"neigh-del-removes", "neigh-ext-learned", "neigh-gc", "neigh-managed", "neigh-use-update"}
 }
 
 // initAdmin sets the initial state of the agents and tables.
@@ -93,7 +93,8 @@ type adminWhy struct {
 	sl      int
 	err     AdminErr
 	created bool
-	use     bool // NTF_USE: neigh_event_send()
+	use     bool // NTF_USE or NTF_MANAGED: neigh_event_send()
+	managed bool // NTF_MANAGED
 	demoted bool // NTF_USE dropped PERMANENT (neigh-use-update)
 	send    nud.SendWhy
 	admin   nud.AdminWhy
@@ -166,6 +167,14 @@ func (m *Model) adminNew(v *env, cmd *AdminCmd) {
 		}
 		dev := m.dev(v, m.cfg.Slots[sl].Iface)
 		switch {
+		case cmd.Managed:
+			// NTF_MANAGED (neigh-managed, 5.16): __neigh_update() with
+			// NEIGH_UPDATE_F_MANAGED takes the flag and drops PERMANENT,
+			// the lladdr and state unread; then neigh_event_send(neigh,
+			// NULL), as for NTF_USE (neigh_add(), 6.12).
+			w.use, w.managed = true, true
+			w.demoted = nud.Managed(k, e, cmd.Ext)
+			w.send = nud.EventSend(dev, e)
 		case cmd.Use:
 			// NTF_USE: neigh_event_send(neigh, NULL): no packet, the
 			// state machine's transmit rules (a probe from NONE/FAILED).

@@ -258,6 +258,9 @@ type Config struct {
 	// and garbage collection the scenario models (config_admin.go).
 	Admins []Admin
 	Tables []Table
+	// Managed is the neigh_managed_work() of the one table whose entries
+	// the ip neigh agents mark managed (managed.go); nil none.
+	Managed *ManagedWork
 	// Draws is the number of distinct reachable_time values the explorer
 	// may choose; 0 means the kernel's own resolution (every ms in
 	// [base/2, 3*base/2)).

@@ -40,8 +40,10 @@ type AdminCmd struct {
 	FlushNone bool
 	Ext       bool // extern_learn (NTF_EXT_LEARNED)
 	Use       bool // use (NTF_USE)
-	At        Window
-	Text      string // the command as written, for stories
+	// Managed: managed (NTF_MANAGED; only where the profile has it).
+	Managed bool
+	At      Window
+	Text    string // the command as written, for stories
 }
 
 // Admin is an agent that runs ip neigh commands on one host, in order,
@@ -109,6 +111,9 @@ func (c *Config) validateAdmin() error {
 				return fmt.Errorf("ip neigh agent %s: command %d: no neighbour slot", a.Name, i+1)
 			}
 		}
+	}
+	if err := c.validateManaged(); err != nil {
+		return err
 	}
 	for i, t := range c.Tables {
 		if c.tableOf(t.key()) != i {

@@ -17,8 +17,9 @@ const (
 	actSender
 	actFlow
 	actTimer
-	actAdmin // an ip neigh agent (admin.go)
-	actGC    // a table's neigh_periodic_work() (gc.go)
+	actAdmin   // an ip neigh agent (admin.go)
+	actGC      // a table's neigh_periodic_work() (gc.go)
+	actManaged // the managed table's neigh_managed_work() (managed.go)
 )
 
 type actor struct {
@@ -106,6 +107,13 @@ func New(cfg *Config) (*Model, error) {
 			tbl = " nd_tbl"
 		}
 		add(actGC, i, fmt.Sprintf("kernel:%s%s neigh_periodic_work", cfg.Hosts[t.Host].Name, tbl))
+	}
+	if w := cfg.Managed; w != nil {
+		tbl := ""
+		if w.V6 {
+			tbl = " nd_tbl"
+		}
+		add(actManaged, 0, fmt.Sprintf("kernel:%s%s neigh_managed_work", cfg.Hosts[w.Host].Name, tbl))
 	}
 	if len(m.actors) > 64 {
 		return nil, fmt.Errorf("neigh model: %d actors, at most 64", len(m.actors))
@@ -271,6 +279,8 @@ func (m *Model) Pending(s *State, buf []explore.Step) []explore.Step {
 			if !m.pendingAdmin(s, ac, &st) {
 				continue
 			}
+		case actManaged:
+			m.pendingManaged(s, &st)
 		}
 		buf = append(buf, st)
 	}
@@ -279,6 +289,9 @@ func (m *Model) Pending(s *State, buf []explore.Step) []explore.Step {
 
 // Fire executes st at time at with outcome.
 func (m *Model) Fire(s *State, st explore.Step, at explore.Time, outcome int, rec trace.Recorder) {
+	if int32(at) != s.Now {
+		s.Managed = s.Managed.later()
+	}
 	s.Now = int32(at)
 	ac := &m.actors[st.Actor]
 	v := env{s: s, now: s.Now, rec: rec}
@@ -312,6 +325,8 @@ func (m *Model) Fire(s *State, st explore.Step, at explore.Time, outcome int, re
 		m.fireAdmin(&v, ac.idx, outcome)
 	case actGC:
 		m.fireGC(&v, ac.idx, outcome)
+	case actManaged:
+		m.fireManaged(&v, outcome)
 	}
 	m.watch(s)
 }
@@ -459,5 +474,5 @@ func (m *Model) watch(s *State) {
 func Switches() []string {
 	return []string{"neigh-updated", "same-lladdr-stale", "garp", "confirmation", "arp-accept-subnet", "mcast-reprobes", "timer-min-rearm", "timer-raises-used",
 		"ipv6-cache", "drop-unsolicited-na", "accept-untracked-na",
-		"neigh-del-removes", "neigh-ext-learned", "neigh-gc", "neigh-use-update"}
+		"neigh-del-removes", "neigh-ext-learned", "neigh-gc", "neigh-managed", "neigh-use-update"}
 }

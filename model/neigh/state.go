@@ -69,7 +69,10 @@ type State struct {
 	// held then (0: none valid).
 	Announced [MaxWatches]int8
 	AnnLL     [MaxWatches]uint8
-	AnnAt     [MaxWatches]int32
+	// Managed is the managed work's schedule (managedSched), in what
+	// was the padding before AnnAt.
+	Managed managedSched
+	AnnAt   [MaxWatches]int32
 }
 
 // encode appends the canonical encoding of the used part of s.

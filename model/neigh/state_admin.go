@@ -27,6 +27,9 @@ func (m *Model) encodeAdmin(s *State, b []byte) []byte {
 		b = le.AppendUint32(b, uint32(t.LastFlush))
 		b = le.AppendUint32(b, uint32(t.Stale))
 	}
+	if m.cfg.Managed != nil {
+		b = le.AppendUint16(b, uint16(s.Managed))
+	}
 	for i, w := range m.cfg.Watches {
 		if w.Kind == WatchStuck {
 			b = le.AppendUint32(b, uint32(s.Longest[i]))

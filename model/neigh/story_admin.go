@@ -34,7 +34,10 @@ func (m *Model) describeAdmin(v *env, w *adminWhy) {
 	switch {
 	case w.use:
 		r = "NTF_USE: neigh_event_send() without a packet"
-		if w.demoted {
+		switch {
+		case w.managed:
+			r = managedReason(w)
+		case w.demoted:
 			r += " after __neigh_update(NEIGH_UPDATE_F_USE) dropped PERMANENT (5.16)"
 		}
 		if why := w.send.Reason(m.dev(v, iface)); why != "" {

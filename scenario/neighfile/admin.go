@@ -1,6 +1,7 @@
 package neighfile
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -161,7 +162,7 @@ func (c *compiler) agent(a Agent) error {
 
 // command reads an ip neigh command line as an argument vector (it is
 // never run through a shell): `ip neigh add|replace|change|del IP dev
-// IFACE [lladdr MAC] [nud STATE] [extern_learn] [use]`, or `ip neigh
+// IFACE [lladdr MAC] [nud STATE] [extern_learn] [use|managed]`, or `ip neigh
 // flush dev IFACE [nud STATE|all]`.
 func (c *compiler) command(h int, l format.Line) (neigh.AdminCmd, error) {
 	var cmd neigh.AdminCmd
@@ -171,7 +172,7 @@ func (c *compiler) command(h int, l format.Line) (neigh.AdminCmd, error) {
 	}
 	tok := strings.Fields(s)
 	bad := func(why string) error {
-		return c.sc.ErrorAt(l, "cmd %q: %s (want `ip neigh add|replace|change|del IP dev IFACE [lladdr MAC] [nud STATE] [extern_learn] [use]` or `ip neigh flush dev IFACE [nud STATE|all]`)", s, why)
+		return c.sc.ErrorAt(l, "cmd %q: %s (want `ip neigh add|replace|change|del IP dev IFACE [lladdr MAC] [nud STATE] [extern_learn] [use|managed]` or `ip neigh flush dev IFACE [nud STATE|all]`)", s, why)
 	}
 	if len(tok) < 3 || tok[0] != "ip" || !slices.Contains([]string{"neigh", "neighbor", "neighbour", "n"}, tok[1]) {
 		return cmd, bad("not an ip neigh command")
@@ -286,13 +287,35 @@ func (c *compiler) command(h int, l format.Line) (neigh.AdminCmd, error) {
 				cmd.Ext = true
 			}
 		case "managed":
-			return cmd, bad("managed (NTF_MANAGED, 5.16) is not modelled: neigh_managed_work()'s periodic re-resolution has no actor yet")
+			if op == neigh.AdminDel || op == neigh.AdminFlush {
+				return cmd, bad(w + ": only add, replace and change take it")
+			}
+			if k := &c.cfg.Profile; !k.NeighManaged {
+				return cmd, bad(fmt.Sprintf("managed (NTF_MANAGED) needs Linux 5.16 or later (neigh-managed=yes; 7482e3841d52); kernel profile %s has neigh-managed=no, whose neigh_add() skips iproute2's NDA_FLAGS_EXT and leaves a NONE entry that nothing resolves", k.ID()))
+			}
+			cmd.Managed = true
 		default:
 			return cmd, bad("unexpected " + w)
 		}
 	}
 	if cmd.Iface < 0 {
 		return cmd, bad("missing dev")
+	}
+	if cmd.Managed && (nudSet || cmd.Use) {
+		// iproute2 6.1 sends ndm_state NUD_NONE with managed (seen on the
+		// wire), and neigh_add()'s __neigh_update() never reads the state
+		// of a NEIGH_UPDATE_F_MANAGED request (6.12).
+		return cmd, bad("managed takes no `nud` or `use`: the kernel ignores the state of a managed request")
+	}
+	if cmd.Managed {
+		cmd.State = neigh.NUDNone
+		host, v6 := c.cfg.Ifaces[cmd.Iface].Host, c.cfg.Ifaces[cmd.Iface].V6()
+		if w := c.cfg.Managed; w != nil && (w.Host != host || w.V6 != v6) {
+			return cmd, bad("managed entries of one host's table only: the model keeps one neigh_managed_work()")
+		}
+		if c.cfg.Managed == nil {
+			c.cfg.Managed = neigh.DefaultManaged(host, v6)
+		}
 	}
 	if op == neigh.AdminFlush {
 		return cmd, nil

@@ -27,6 +27,8 @@ type AdminWhy struct {
 	// ExtChanged: NTF_EXT_LEARNED was set or cleared
 	// (neigh_update_ext_learned(), neigh_update_flags() in 6.x).
 	ExtChanged bool
+	// ManagedCleared: NTF_MANAGED was cleared (neigh_update_flags()).
+	ManagedCleared bool
 	// Update is neigh_update()'s decision for a valid new state.
 	Update UpdateWhy
 }
@@ -55,6 +57,9 @@ func AdminUpdate(d Dev, e *Entry, ll uint8, nw State, ext bool) AdminWhy {
 			w.ExtChanged = true
 		}
 	}
+	// neigh_update_flags() (6.12): an admin update without the managed
+	// flag clears NTF_MANAGED (neigh_update_managed_list()).
+	w.ManagedCleared = SetManaged(d.Kernel, e, false)
 	if nw&Valid == 0 {
 		w.Invalid = true
 		w.TimerDeleted = e.Timer != NoTimer
@@ -95,6 +100,7 @@ func Use(k *profile.Profile, e *Entry, ext bool) bool {
 	if k.NeighExtLearned && (e.Flags&FlagExtLearned != 0) != ext {
 		e.Flags ^= FlagExtLearned
 	}
+	SetManaged(k, e, false)
 	demoted := e.State&Permanent != 0
 	e.State &^= Permanent
 	return demoted

@@ -72,7 +72,7 @@ type Entry struct {
 	// 3.10.108; neigh_output(), include/net/neighbour.h, read at 6.12).
 	HH uint8
 	// Flags are what the model keeps of n->flags and of the entry's
-	// existence (FlagLive, FlagExtLearned).
+	// existence (FlagLive, FlagExtLearned, FlagManaged).
 	Flags uint8
 	// Born is the entry's rank in its table's creation order (1 the
 	// oldest of the scenario's entries, dense), which is the order of
@@ -89,6 +89,9 @@ const (
 	// FlagExtLearned: NTF_EXT_LEARNED (ip neigh ... extern_learn), where
 	// the kernel has it (the neigh-ext-learned switch).
 	FlagExtLearned
+	// FlagManaged: NTF_MANAGED (ip neigh ... managed), where the kernel
+	// has it (the neigh-managed switch): on the table's managed list.
+	FlagManaged
 )
 
 // Exists reports whether e is an entry of the table.
