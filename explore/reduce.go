@@ -321,6 +321,10 @@ func (e *engine[S]) persistent(r *reducer[S], f *frame[S]) (uint64, bool) {
 			add := conflicts[cur[a]] &^ set
 			set |= add
 			todo |= add
+			if add != 0 && bits.OnesCount64(set) >= bestN {
+				ok = false // no smaller than the best so far: it cannot win
+				break
+			}
 		}
 		if ok {
 			if n := bits.OnesCount64(set); n < bestN {
