@@ -98,15 +98,23 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		}
 		return fp
 	}
+	// has probes for fp and remembers where (probed), so that the store
+	// of the same fingerprint right after walks the table no more.
+	var at visited.Pos
+	probed := false
 	store := func(fp, sleep uint64) (uint64, bool) {
 		var stored uint64
 		var found bool
 		sleep = red.toCanon(sleep)
-		if exact != nil {
+		switch {
+		case exact != nil:
 			stored, found = exact.LookupOrInsert(enc, sleep)
-		} else {
+		case probed:
+			stored, found = fps.Place(at, fp, sleep)
+		default:
 			stored, found = fps.LookupOrInsert(fp, sleep)
 		}
+		probed = false
 		if !found {
 			states++
 		}
@@ -116,7 +124,10 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		if exact != nil {
 			return exact.Contains(enc)
 		}
-		return fps.Contains(fp)
+		var found bool
+		at, found = fps.Probe(fp)
+		probed = true
+		return found
 	}
 	// terminal reports a terminal state to the Terminal hook.
 	terminal := func(s *S) {
@@ -263,6 +274,7 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 			e.expand(c)
 			if e.transient(red, &stack[top], c) {
 				c.sleep = csleep
+				probed = false
 				continue
 			}
 		}

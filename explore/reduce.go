@@ -273,11 +273,15 @@ func (e *engine[S]) persistent(r *reducer[S], f *frame[S]) (uint64, bool) {
 	if r.inv == ^uint64(0) {
 		return enabled, false
 	}
-	var unfinished uint64
+	// unfinished: the actors with a future; touched and written, what
+	// their futures touch and write together.
+	var unfinished, touched, written uint64
 	for a := 0; a < e.nAct; a++ {
 		r.fut[a] = r.por.Future(&f.s, a)
 		if r.fut[a].Read|r.fut[a].Write != 0 {
 			unfinished |= actorBit(a)
+			touched |= r.fut[a].Read | r.fut[a].Write
+			written |= r.fut[a].Write
 		}
 	}
 	// conflicts[i]: the unfinished actors whose future conflicts with
@@ -287,6 +291,9 @@ func (e *engine[S]) persistent(r *reducer[S], f *frame[S]) (uint64, bool) {
 	for i := range f.steps {
 		cur[f.steps[i].Actor] = int8(i)
 		fp := f.steps[i].Footprint
+		if fp.Write&touched == 0 && (fp.Read|fp.Write)&written == 0 {
+			continue // conflicts with no future at all
+		}
 		for m := unfinished; m != 0; m &= m - 1 {
 			b := bits.TrailingZeros64(m)
 			if b != f.steps[i].Actor && fp.Conflicts(r.fut[b]) {
@@ -314,6 +321,10 @@ func (e *engine[S]) persistent(r *reducer[S], f *frame[S]) (uint64, bool) {
 			add := conflicts[cur[a]] &^ set
 			set |= add
 			todo |= add
+			if add != 0 && bits.OnesCount64(set) >= bestN {
+				ok = false // no smaller than the best so far: it cannot win
+				break
+			}
 		}
 		if ok {
 			if n := bits.OnesCount64(set); n < bestN {

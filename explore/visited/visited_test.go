@@ -238,3 +238,25 @@ func TestConcurrentInsert(t *testing.T) {
 		t.Fatalf("a key not finished reads %#x, want Unfinished", stored)
 	}
 }
+
+// Probe then Place behaves as LookupOrInsert, across growth of the table.
+func TestProbePlaceAgreesWithLookupOrInsert(t *testing.T) {
+	for _, sleep := range []bool{false, true} {
+		a, b := NewSet(Config{Sleep: sleep}), NewSet(Config{Sleep: sleep})
+		for i := uint64(0); i < 60000; i++ {
+			fp := (i % 40000) * 0x9e3779b97f4a7c15
+			set := i * 7
+			at, found := b.Probe(fp)
+			s2, f2 := b.Place(at, fp, set)
+			s1, f1 := a.LookupOrInsert(fp, set)
+			if f1 != f2 || s1 != s2 || found != f2 {
+				t.Fatalf("sleep %v, key %d: LookupOrInsert (%d, %v), Probe %v then Place (%d, %v)", sleep, i%40000, s1, f1, found, s2, f2)
+			}
+		}
+		if a.Len() != b.Len() || a.Len() != 40000 {
+			t.Fatalf("sleep %v: lengths %d and %d, want 40000", sleep, a.Len(), b.Len())
+		}
+		a.Free()
+		b.Free()
+	}
+}

@@ -126,7 +126,21 @@ func (m *Model) Canonicalize(s *State, perm []int) {
 		for i, a := range g {
 			k[i] = uint64(s.PC[a])<<40 | uint64(s.Reg[a])<<32 | uint64(s.Tries[a])<<24 | uint64(s.Sent[a])<<16 | uint64(i)
 		}
-		slices.Sort(k)
+		// insertion sort in place: a group has at most MaxActors
+		// actors, where slices.Sort's general sort costs more; a group
+		// already in order (the ranks make keys distinct) is left as it is
+		moved := false
+		for i := 1; i < len(k); i++ {
+			x, j := k[i], i
+			for ; j > 0 && k[j-1] > x; j-- {
+				k[j] = k[j-1]
+			}
+			k[j] = x
+			moved = moved || j != i
+		}
+		if !moved {
+			continue
+		}
 		for i, a := range g {
 			perm[g[k[i]&0xffff]] = a
 			s.PC[a], s.Reg[a], s.Tries[a], s.Sent[a] = uint8(k[i]>>40), uint8(k[i]>>32), uint8(k[i]>>24), uint8(k[i]>>16)
