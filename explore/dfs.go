@@ -55,6 +55,30 @@ func (f *frame[S]) frozen(i int) bool {
 	return f.lohi[i][0] == f.now && f.lohi[i][1] == f.now
 }
 
+// preemptions is the preemption count after st fires from f: one more
+// when st's actor is not the last one and the last one could have gone on.
+func (f *frame[S]) preemptions(st Step) int {
+	if f.last >= 0 && st.Actor != f.last && actorIn(f.steps, f.last) {
+		return f.preempt + 1
+	}
+	return f.preempt
+}
+
+// childSleep is the sleep set of the child st leads to from f: the
+// actors asleep or done in f whose steps are independent of st (only
+// while the clock stands still; st is frozen).
+func (f *frame[S]) childSleep(st Step) uint64 {
+	var csleep uint64
+	cand := (f.sleep | f.done) &^ actorBit(st.Actor)
+	for i := range f.steps {
+		b := actorBit(f.steps[i].Actor)
+		if cand&b != 0 && f.frozen(i) && !f.steps[i].Footprint.Conflicts(st.Footprint) {
+			csleep |= b
+		}
+	}
+	return csleep
+}
+
 func actorBit(a int) uint64 {
 	if a >= 64 {
 		return 0
@@ -225,24 +249,13 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		if f.sleep&bit != 0 {
 			continue
 		}
-		pre := f.preempt
-		if f.last >= 0 && st.Actor != f.last && actorIn(f.steps, f.last) {
-			pre++
-		}
+		pre := f.preemptions(st)
 		if e.opts.PreemptionBound >= 0 && pre > e.opts.PreemptionBound {
 			continue
 		}
-		// The child's sleep set: the actors asleep or done here whose steps
-		// are independent of st (only while the clock stands still).
 		var csleep uint64
 		if reduce && frozen {
-			cand := (f.sleep | f.done) &^ bit
-			for i := range f.steps {
-				b := actorBit(f.steps[i].Actor)
-				if cand&b != 0 && f.frozen(i) && !f.steps[i].Footprint.Conflicts(st.Footprint) {
-					csleep |= b
-				}
-			}
+			csleep = f.childSleep(st)
 		}
 		if lastAlt && reduce && frozen {
 			f.done |= bit

@@ -393,22 +393,13 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 		if f.sleep&bit != 0 {
 			continue
 		}
-		pre := f.preempt
-		if f.last >= 0 && st.Actor != f.last && actorIn(f.steps, f.last) {
-			pre++
-		}
+		pre := f.preemptions(st)
 		if e.opts.PreemptionBound >= 0 && pre > e.opts.PreemptionBound {
 			continue
 		}
 		var csleep uint64
 		if p.reduce && frozen {
-			cand := (f.sleep | f.done) &^ bit
-			for i := range f.steps {
-				b := actorBit(f.steps[i].Actor)
-				if cand&b != 0 && f.frozen(i) && !f.steps[i].Footprint.Conflicts(st.Footprint) {
-					csleep |= b
-				}
-			}
+			csleep = f.childSleep(st)
 		}
 		if lastAlt && p.reduce && frozen {
 			f.done |= bit
