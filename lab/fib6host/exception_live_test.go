@@ -42,25 +42,7 @@ func TestExceptionRulesLive(t *testing.T) {
 	if exception.Where(p) != exception.InExceptionTable {
 		t.Fatalf("the running kernel %s has profile %s, which keeps no exception table: this test reads the 4.15+ rules", h.Release, p.Name)
 	}
-	run, err := netns.NewRun()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := run.Close(); err != nil {
-			t.Error(err)
-		}
-		if l := nstest.NamespacesOf(t, os.Getpid()); len(l) > 0 {
-			t.Errorf("namespaces left behind: %v", l)
-		}
-	}()
-	src, ll := HostAddrs()
-	dst := netip.MustParseAddr("2001:db8:0:10::1")
-	gw1, gw2 := netip.MustParseAddr("fe80::1"), netip.MustParseAddr("fe80::2")
-	topo, err := Build(ctx, run, "exc", []string{"eth0", "eth1"}, map[string][]netip.Addr{"eth0": {gw1}, "eth1": {gw2}}, []netip.Addr{dst}, src, ll)
-	if err != nil {
-		t.Fatal(err)
-	}
+	topo, src, ll, dst, gw1, gw2 := twoGateways(ctx, t, "exc")
 	old := trace.Route{Family: 6, Table: 254, Dst: gapPrefix, Gateway: gw1, Ifindex: topo.Ifidx["eth0"], Metric: 1024}
 	next := trace.Route{Family: 6, Table: 254, Dst: gapPrefix, Gateway: gw2, Ifindex: topo.Ifidx["eth1"], Metric: 1024}
 	if err := WriteRoutes(ctx, topo.Host, write.OpAdd, old); err != nil {

@@ -32,31 +32,14 @@ import (
 func TestHealLive(t *testing.T) {
 	nstest.RequireRoot(t)
 	ctx := context.Background()
-	run, err := netns.NewRun()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := run.Close(); err != nil {
-			t.Error(err)
-		}
-		if l := nstest.NamespacesOf(t, os.Getpid()); len(l) > 0 {
-			t.Errorf("namespaces left behind: %v", l)
-		}
-	}()
-	src, ll := HostAddrs()
-	dst := netip.MustParseAddr("2001:db8:0:10::1")
-	gw1, gw2 := netip.MustParseAddr("fe80::1"), netip.MustParseAddr("fe80::2")
-	topo, err := Build(ctx, run, "heal", []string{"eth0", "eth1"}, map[string][]netip.Addr{"eth0": {gw1}, "eth1": {gw2}}, []netip.Addr{dst}, src, ll)
-	if err != nil {
-		t.Fatal(err)
-	}
+	topo, src, ll, dst, gw1, gw2 := twoGateways(ctx, t, "heal")
 	old := trace.Route{Family: 6, Table: 254, Dst: gapPrefix, Gateway: gw1, Ifindex: topo.Ifidx["eth0"], Metric: 1024}
 	if err := WriteRoutes(ctx, topo.Host, write.OpAdd, old); err != nil {
 		t.Fatal(err)
 	}
 	sendTooBig(t, topo.peers["eth0"], gw1, ll, src, dst)
 	var cache []trace.Route
+	var err error
 	for deadline := time.Now().Add(2 * time.Second); len(cache) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if cache, err = dumpRoutes(topo.Host, topo.byIdx, true); err != nil {
 			t.Fatal(err)
@@ -155,4 +138,33 @@ func sendTooBig(t *testing.T, peer *netns.NS, gw, hostLL, src, dst netip.Addr) {
 	if _, err := c.WriteTo(b, &net.IPAddr{IP: net.IP(hostLL.AsSlice()), Zone: "p0"}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// twoGateways builds the host of the live route tests in namespaces of a
+// run of its own (deleted when the test ends, and checked to be gone):
+// eth0 to gateway fe80::1 and eth1 to fe80::2, each peer holding
+// destination 2001:db8:0:10::1. It returns the topology, the host's
+// source and link-local addresses, the destination and the gateways.
+func twoGateways(ctx context.Context, t *testing.T, tag string) (topo *Topology, src, ll, dst, gw1, gw2 netip.Addr) {
+	t.Helper()
+	run, err := netns.NewRun()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := run.Close(); err != nil {
+			t.Error(err)
+		}
+		if l := nstest.NamespacesOf(t, os.Getpid()); len(l) > 0 {
+			t.Errorf("namespaces left behind: %v", l)
+		}
+	})
+	src, ll = HostAddrs()
+	dst = netip.MustParseAddr("2001:db8:0:10::1")
+	gw1, gw2 = netip.MustParseAddr("fe80::1"), netip.MustParseAddr("fe80::2")
+	topo, err = Build(ctx, run, tag, []string{"eth0", "eth1"}, map[string][]netip.Addr{"eth0": {gw1}, "eth1": {gw2}}, []netip.Addr{dst}, src, ll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo, src, ll, dst, gw1, gw2
 }
