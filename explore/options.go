@@ -74,8 +74,8 @@ type Options struct {
 	Progress func(Progress)
 	// Workers, when > 1, runs the DFS on that many goroutines sharing one
 	// visited set (explore/parallel.go); the verdicts and state counts
-	// are the sequential search's (under a preemption bound, where the
-	// parallel search keeps no sleep sets, those of dfs without them).
+	// are the sequential search's (under a preemption bound neither keeps
+	// sleep sets).
 	Workers int
 	// Shard, when Count > 1, explores only part Index of Count of the
 	// space: the frontier states at the split depth whose fingerprint is
