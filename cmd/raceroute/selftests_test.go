@@ -2,6 +2,7 @@ package main
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -58,21 +59,39 @@ func TestSelftestsLive(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
-	sums := regexp.MustCompile(`(\d+) cases: .*; live, (\d+) agree, .*; model, live and script agree on (\d+) of the (\d+) cases the model runs`).FindAllStringSubmatch(out, -1)
+	sums := regexp.MustCompile(`(\d+) cases: .*; live, (\d+) agree, (\d+) not run, .*; model, live and script agree on (\d+) of the (\d+) cases the model runs`).FindAllStringSubmatch(out, -1)
 	if len(sums) != 3 {
 		t.Fatalf("want a summary per suite:\n%s", out)
 	}
 	for i, m := range sums {
-		if m[3] != m[4] {
+		// Every case both the model and this kernel run agrees three
+		// ways: at most the cases not run live are missing.
+		notRun, three, modelRuns := atoi(t, m[3]), atoi(t, m[4]), atoi(t, m[5])
+		if three < modelRuns-notRun {
 			t.Errorf("%s:\n%s", m[0], out)
+		}
+		// arp_ndisc_untracked_subnets: the model runs all 8; the 4 NDISC
+		// cases wait on a lib.sh function (and a cls_flower counter), so
+		// only the 4 ARP cases run live.
+		if i == 1 && (modelRuns != 8 || three != 4) {
+			t.Errorf("arp_ndisc_untracked_subnets: %s", m[0])
 		}
 		// fib_tests 6.12.117 (this machine's 6.18): every case live; the
 		// model runs all but the ping
-		if i == 0 && strings.Contains(out, "fib_tests 6.12.117 (") && (m[1] != "68" || m[2] != "68" || m[4] != "67") {
+		if i == 0 && strings.Contains(out, "fib_tests 6.12.117 (") && (m[1] != "68" || m[2] != "68" || m[5] != "67") {
 			t.Errorf("fib_tests: %s", m[0])
 		}
 	}
 	if strings.Contains(out, "DISAGREES") || strings.Contains(out, "BROKE") {
 		t.Errorf("a case disagrees or broke:\n%s", out)
 	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("%q: %v", s, err)
+	}
+	return n
 }

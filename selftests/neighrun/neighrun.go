@@ -4,8 +4,11 @@
 // namespaces are the segment's hosts, their veth ends its interfaces, an
 // arping its ARP sender, and `ip neigh get` the entry the case asks
 // about, judged once the run is quiescent on every schedule the explorer
-// tries. What the model lacks (IPv6 neighbour discovery, carrier events,
-// a ping's own resolution) makes a case not expressible.
+// tries. An IPv6 address added without nodad on an interface with
+// ndisc_notify is an unsolicited-NA sender (addrconf_dad_completed()),
+// and `ip -6 neigh show to ADDR dev DEV [nud STATE]` the entry judged.
+// What the model lacks (the rest of IPv6 neighbour discovery, carrier
+// events, a ping's own resolution) makes a case not expressible.
 package neighrun
 
 import (
@@ -19,6 +22,8 @@ import (
 
 	"raceroute/explore"
 	"raceroute/model/neigh"
+	"raceroute/model/neigh/ndisc"
+	"raceroute/model/neigh/nud"
 	"raceroute/profile"
 	"raceroute/selftests/cases"
 	"raceroute/selftests/ipcmd"
@@ -31,6 +36,11 @@ type neighIface struct {
 	name   string
 	prefix netip.Prefix
 	accept uint8
+	// IPv6: net.ipv6.conf.IFACE.* as the set-up steps leave them.
+	forwarding, dropUnsolicitedNA, acceptUntrackedNA uint8
+	ndiscNotify                                      bool
+	// nodad: the address was added with nodad (no DAD, hence no NA).
+	nodad bool
 }
 
 // neighCase is a case's segment, read from its steps.
@@ -53,6 +63,18 @@ type neighTest struct {
 	step  *cases.Step
 	iface int
 	ip    netip.Addr
+	// nud, when set, is `ip neigh show`'s nud filter: the entry is shown
+	// only in that state; else any entry is.
+	nud    nud.State
+	hasNUD bool
+}
+
+// shown reports whether the test's command prints entry e.
+func (t *neighTest) shown(e *neigh.Entry) bool {
+	if t.hasNUD {
+		return e.State == t.nud
+	}
+	return e.State != neigh.NUDNone
 }
 
 // Run runs a neighbour suite's file on p, one Result per case.
@@ -197,9 +219,6 @@ func (nc *neighCase) step(s *cases.Step) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if !a.Addr().Is4() {
-			return verdict.CapND, nil
-		}
 		i := nc.iface(s.NS, dev)
 		if i < 0 {
 			return "", fmt.Errorf("no interface %s in %s", dev, s.NS)
@@ -208,6 +227,7 @@ func (nc *neighCase) step(s *cases.Step) (string, error) {
 			return "interfaces with two addresses", nil
 		}
 		nc.ifaces[i].prefix = a
+		nc.ifaces[i].nodad = slices.Contains(c.Args, "nodad")
 		return "", nil
 	case c.Obj == "route" && c.Verb == "add":
 		// The default routes give every sender address a unicast route
@@ -238,6 +258,8 @@ func (nc *neighCase) step(s *cases.Step) (string, error) {
 			nc.tests = append(nc.tests, neighTest{step: s, iface: i, ip: ip})
 		}
 		return "", nil
+	case c.Obj == "neighbour" && c.Verb == "show":
+		return nc.neighShow(s, c.Args)
 	case c.Obj == "neighbour":
 		if c.Family == 6 {
 			return verdict.CapND, nil
@@ -254,10 +276,13 @@ func (nc *neighCase) sysctl(ns string, w []string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("sysctl %q: want KEY=VALUE", kv)
 	}
-	if strings.HasPrefix(key, "net.ipv6.") {
-		return verdict.CapND, nil
-	}
 	parts := strings.Split(key, ".")
+	if len(parts) == 5 && parts[0] == "net" && parts[1] == "ipv6" && parts[2] == "conf" {
+		return nc.sysctl6(ns, parts[3], parts[4], val)
+	}
+	if strings.HasPrefix(key, "net.ipv6.") {
+		return verdict.CapND + " (" + key + ")", nil
+	}
 	if len(parts) == 5 && parts[0] == "net" && parts[1] == "ipv4" && parts[2] == "conf" && parts[4] == "arp_accept" {
 		i := nc.iface(ns, parts[3])
 		n, err := strconv.Atoi(val)
@@ -271,6 +296,75 @@ func (nc *neighCase) sysctl(ns string, w []string) (string, error) {
 		return verdict.CapLinkEvents + " (carrier loss: neigh_carrier_down)", nil
 	}
 	return verdict.CapSysctl + " (" + key + ")", nil
+}
+
+// sysctl6 reads net.ipv6.conf.IFACE.KEY=VAL for the keys ndisc_recv_na()
+// and addrconf_dad_completed() read (the model's Sysctl fields).
+func (nc *neighCase) sysctl6(ns, dev, key, val string) (string, error) {
+	if dev == "all" || dev == "default" {
+		return verdict.CapSysctl + " (net.ipv6.conf." + dev + "." + key + ")", nil
+	}
+	i := nc.iface(ns, dev)
+	n, err := strconv.Atoi(val)
+	if i < 0 || err != nil || n < 0 || n > 255 {
+		return "", fmt.Errorf("sysctl net.ipv6.conf.%s.%s=%s: no such interface or value", dev, key, val)
+	}
+	f := nc.ifaces[i]
+	switch key {
+	case "forwarding":
+		f.forwarding = uint8(n)
+	case "drop_unsolicited_na":
+		f.dropUnsolicitedNA = uint8(n)
+	case "accept_untracked_na":
+		f.acceptUntrackedNA = uint8(n)
+	case "ndisc_notify":
+		f.ndiscNotify = n != 0
+	case "disable_ipv6":
+		if n != 0 {
+			return "an interface with IPv6 disabled", nil
+		}
+	default:
+		return verdict.CapSysctl + " (net.ipv6.conf." + dev + "." + key + ")", nil
+	}
+	return "", nil
+}
+
+// neighShow reads `ip [-6] neigh show to ADDR dev DEV [nud STATE]`.
+func (nc *neighCase) neighShow(s *cases.Step, args []string) (string, error) {
+	t := neighTest{step: s, iface: -1}
+	for k := 0; k < len(args); k++ {
+		if k+1 >= len(args) {
+			return "ip neigh show " + strings.Join(args, " "), nil
+		}
+		switch v := args[k+1]; args[k] {
+		case "to":
+			ip, err := netip.ParseAddr(v)
+			if err != nil {
+				return "", fmt.Errorf("ip neigh show to %q: %w", v, err)
+			}
+			t.ip = ip
+		case "dev":
+			if t.iface = nc.iface(s.NS, v); t.iface < 0 {
+				return "", fmt.Errorf("no interface %s in %s", v, s.NS)
+			}
+		case "nud":
+			st, ok := neigh.ParseState(v)
+			if !ok {
+				return "", fmt.Errorf("ip neigh show nud %q: no such state", v)
+			}
+			t.nud, t.hasNUD = st, true
+		default:
+			return "ip neigh show " + strings.Join(args, " "), nil
+		}
+		k++
+	}
+	if !t.ip.IsValid() || t.iface < 0 {
+		return "ip neigh show " + strings.Join(args, " "), nil
+	}
+	if s.Want.Kind != cases.WantNone {
+		nc.tests = append(nc.tests, t)
+	}
+	return "", nil
 }
 
 // arping reads `arping [-A] [-U] -I IFACE [-c N] IP`: -U announces IP
@@ -335,6 +429,10 @@ func (nc *neighCase) run(p profile.Profile) ([]string, error) {
 		}
 		cfg.Hosts[h].Ifaces = append(cfg.Hosts[h].Ifaces, i)
 		sys := neigh.DefaultSysctl()
+		if f.prefix.Addr().Is6() {
+			sys = neigh.DefaultSysctl6()
+			sys.Forwarding, sys.DropUnsolicitedNA, sys.AcceptUntrackedNA = f.forwarding, f.dropUnsolicitedNA, f.acceptUntrackedNA
+		}
 		sys.ArpAccept = f.accept
 		cfg.Ifaces = append(cfg.Ifaces, neigh.Iface{Host: h, Name: f.name, MAC: [6]byte{2, 0, 0, 0, 0, byte(i + 1)},
 			Prefix: f.prefix.Masked(), Sysctl: sys})
@@ -368,6 +466,11 @@ func (nc *neighCase) run(p profile.Profile) ([]string, error) {
 		}
 		cfg.Senders = append(cfg.Senders, s)
 	}
+	for i, f := range nc.ifaces {
+		if s, ok := f.unsolicitedNA(i, ipIndex); ok {
+			cfg.Senders = append(cfg.Senders, s)
+		}
+	}
 	for _, t := range nc.tests {
 		cfg.Slots = append(cfg.Slots, neigh.Slot{Iface: t.iface, IP: ipIndex(t.ip)})
 	}
@@ -377,12 +480,12 @@ func (nc *neighCase) run(p profile.Profile) ([]string, error) {
 	}
 	var props []explore.Property[neigh.State]
 	for i := range nc.tests {
-		sl := i
+		t := &nc.tests[i]
 		props = append(props,
-			explore.Property[neigh.State]{Name: fmt.Sprintf("entry %d present", i), Kind: explore.Final,
-				Holds: func(s *neigh.State) bool { return s.Entries[sl].State != neigh.NUDNone }},
-			explore.Property[neigh.State]{Name: fmt.Sprintf("entry %d absent", i), Kind: explore.Final,
-				Holds: func(s *neigh.State) bool { return s.Entries[sl].State == neigh.NUDNone }})
+			explore.Property[neigh.State]{Name: fmt.Sprintf("entry %d shown", i), Kind: explore.Final,
+				Holds: func(s *neigh.State) bool { return t.shown(&s.Entries[i]) }},
+			explore.Property[neigh.State]{Name: fmt.Sprintf("entry %d not shown", i), Kind: explore.Final,
+				Holds: func(s *neigh.State) bool { return !t.shown(&s.Entries[i]) }})
 	}
 	opts := explore.DefaultOptions()
 	opts.Budget, opts.ShrinkBudget = 5*time.Second, -1
@@ -394,6 +497,8 @@ func (nc *neighCase) run(p profile.Profile) ([]string, error) {
 	for i, t := range nc.tests {
 		present, absent := r.Properties[2*i].Verdict, r.Properties[2*i+1].Verdict
 		switch {
+		case present == explore.Holds && t.hasNUD:
+			out = append(out, fmt.Sprintf("%s dev %s %s (on every schedule)", t.ip, nc.ifaces[t.iface].name, strings.ToUpper(neigh.StateName(t.nud))))
 		case present == explore.Holds:
 			out = append(out, fmt.Sprintf("%s dev %s (an entry on every schedule)", t.ip, nc.ifaces[t.iface].name))
 		case absent == explore.Holds:
@@ -403,4 +508,27 @@ func (nc *neighCase) run(p profile.Profile) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// unsolicitedNA is the NA interface i sends for its address once DAD
+// ends, when ndisc_notify is set: addrconf_dad_completed() (read at
+// 6.12: send_na for a tentative, not optimistic address, then
+// ndisc_send_na(dev, all-nodes, addr, router = forwarding, solicited =
+// false, override = true, with the target link-layer option)). An
+// address added with nodad is never tentative and sends none. DAD ends
+// one probe after addrconf_dad_kick()'s random delay of up to
+// rtr_solicit_delay (1 s), RetransTimer (1 s) later: 1 to 2 s after the
+// address, long after the script's next steps (sysctls), which the model
+// takes as set from the start. The link-local address's own NA is left
+// out: no case asks about it.
+func (f *neighIface) unsolicitedNA(i int, ipIndex func(netip.Addr) int) (neigh.Sender, bool) {
+	if !f.prefix.Addr().Is6() || f.nodad || !f.ndiscNotify {
+		return neigh.Sender{}, false
+	}
+	flags := ndisc.Override
+	if f.forwarding != 0 {
+		flags |= ndisc.Router
+	}
+	return neigh.Sender{Name: f.ns + "/dad-na", Iface: i, IP: ipIndex(f.prefix.Addr()), Unicast: -1,
+		Packets: []neigh.Packet{{Op: neigh.OpNA, NA: flags, After: neigh.Window{Min: 1000, Max: 2000}}}}, true
 }
