@@ -120,7 +120,9 @@ func (m *Model) timer(v *env, sl int) {
 func (m *Model) eventSend(v *env, sl int, fi int) bool {
 	w := nud.EventSend(m.dev(v, m.cfg.Slots[sl].Iface), &v.s.Entries[sl])
 	if w.Rule == nud.SendResolve || w.Rule == nud.SendQueued {
-		v.s.Flows[fi].Queued = 1
+		if fs := &v.s.Flows[fi]; fs.Queued == 0 {
+			fs.Queued, fs.QueuedAt = 1, v.now
+		}
 	}
 	if w.Rule == nud.SendNoProbes {
 		m.account(v, fi, v.now, false) // kfree_skb(): the packet is lost
@@ -278,6 +280,7 @@ func (m *Model) flushQueue(v *env, sl int) {
 		}
 		fs.Queued = 0
 		m.deliver(v, fi)
+		fs.QueuedAt = 0
 	}
 }
 
@@ -301,7 +304,13 @@ func (m *Model) deliver(v *env, fi int) {
 	}
 	dst := int(e.LL) - 1
 	ok := dst >= 0 && int(v.s.Owner[f.IP]) == dst
-	m.account(v, fi, v.now, ok)
+	if ok {
+		m.account(v, fi, v.now, true)
+	} else {
+		// sent to the wrong owner: every queued packet is lost, from the
+		// oldest on
+		m.account(v, fi, fs.QueuedAt, false)
+	}
 	if ok {
 		fs.K = 0
 		if f.acked() && fs.AckPending == 0 {
@@ -321,8 +330,8 @@ func (m *Model) dropQueue(v *env, sl int) {
 		if fs.Queued == 0 || m.flowSlot[fi] != sl {
 			continue
 		}
-		fs.Queued = 0
-		m.account(v, fi, fs.LastTx, false)
+		m.account(v, fi, fs.QueuedAt, false)
+		fs.Queued, fs.QueuedAt = 0, 0
 	}
 }
 

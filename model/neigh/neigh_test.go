@@ -182,6 +182,12 @@ func TestUnresolvableDropsQueueAndCountsLoss(t *testing.T) {
 	if delivered || !queued || s.Entries[0].State != NUDIncomplete || s.Entries[0].Probes != 4 {
 		t.Fatalf("first tx: delivered %v queued %v state %s probes %d", delivered, queued, StateName(s.Entries[0].State), s.Entries[0].Probes)
 	}
+	// A second packet joins the queue: the streak of lost packets still
+	// starts with the first.
+	if delivered, queued := m.transmit(&env{s: &s, now: 1500}, 0); delivered || !queued {
+		t.Fatalf("second tx: delivered %v queued %v", delivered, queued)
+	}
+	s.Flows[0].LastTx = 1500
 	for now := int32(2000); s.Entries[0].State == NUDIncomplete; now += 1000 {
 		if now > 10000 {
 			t.Fatal("never failed")

@@ -24,8 +24,12 @@ type FlowState struct {
 	AckPending uint8
 	SkPending  uint8 // sk->sk_dst_pending_confirm (4.11 on)
 	Queued     uint8 // a packet waits in the entry's arp_queue
-	Done       uint8
-	Armed      uint8 // draw mode: the start time has been drawn
+	// QueuedAt is when the oldest packet in the queue was sent (0 when
+	// none is): a queue dropped, or sent to the wrong owner, loses every
+	// packet from it on.
+	QueuedAt int32
+	Done     uint8
+	Armed    uint8 // draw mode: the start time has been drawn
 }
 
 // SenderState is an ARP sender's progress.
@@ -94,7 +98,7 @@ func (m *Model) encode(s *State, b []byte) []byte {
 	}
 	for i := range m.cfg.Flows {
 		f := &s.Flows[i]
-		for _, v := range [...]int32{f.Next, f.LastTx, f.AckAt, f.LossSince, f.MaxLoss, f.Sent} {
+		for _, v := range [...]int32{f.Next, f.LastTx, f.AckAt, f.LossSince, f.MaxLoss, f.Sent, f.QueuedAt} {
 			b = le.AppendUint32(b, uint32(v))
 		}
 		b = append(b, f.K, f.AckPending, f.SkPending, f.Queued, f.Done, f.Armed)

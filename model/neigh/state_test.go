@@ -55,11 +55,12 @@ func TestEncodingCoversEveryField(t *testing.T) {
 // neighbour discovery's fields, 904 with the ip neigh agents, tables and
 // stuck streaks alone, 932 with both, and still 932 with the managed
 // work's schedule in AnnLL's padding (docs/timed-exploration.md states
-// it; raise both together, on purpose).
+// it; raise both together, on purpose), 964 with the time of each flow's
+// oldest queued packet (the loss streak of a dropped queue starts there).
 func TestStateSize(t *testing.T) {
 	n := unsafe.Sizeof(State{})
 	t.Logf("neigh.State: %d bytes", n)
-	if n > 932 {
-		t.Fatalf("neigh.State is %d bytes, the budget is 932", n)
+	if n > 964 {
+		t.Fatalf("neigh.State is %d bytes, the budget is 964", n)
 	}
 }
