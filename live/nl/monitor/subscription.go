@@ -22,10 +22,16 @@ import (
 	"raceroute/trace"
 )
 
-// DefaultRcvBuf is the receive buffer a subscription asks for: 4 MiB,
-// enough for about 600k route events of an `ip -batch` load on two
-// cores without overflow (docs/kernel-notes-watch.md).
-const DefaultRcvBuf = 4 << 20
+// DefaultRcvBuf is the receive buffer a subscription asks for: 32 MiB.
+// The kernel doubles it for its bookkeeping (sk_rcvbuf 64 MiB) and
+// charges each queued notification its truesize, 832 bytes for an IPv4
+// route's (measured on 6.18): about 80,000 notifications, 2 s of
+// bench/watch-vs-ip-monitor.sh's storm written at 38,000 events/s,
+// before an overflow. The former 4 MiB (0.26 s of the storm) overflowed
+// once or twice per storm with three other processes busy on two cores,
+// and each overflow costs a dump and diff of the whole table. It is a
+// bound, not an allocation: the kernel charges only what is queued.
+const DefaultRcvBuf = 32 << 20
 
 // Options configure a subscription.
 type Options struct {
