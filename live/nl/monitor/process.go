@@ -71,6 +71,12 @@ func (s *Subscription) process(ctx context.Context) {
 			if !s.handle(ctx, b, verify) {
 				return
 			}
+			if b.done != nil {
+				select {
+				case s.chunks <- b.done:
+				default:
+				}
+			}
 			if b.err != nil {
 				s.fail(b.err)
 				return

@@ -98,9 +98,10 @@ type Subscription struct {
 	d       dumper
 	release func() // of the namespace descriptor
 
-	queue chan batch
-	out   chan trace.Record
-	snap  chan chan *nl.View
+	queue  chan batch
+	chunks chan []byte // chunks of datagrams handled, back to the reader
+	out    chan trace.Record
+	snap   chan chan *nl.View
 
 	view      *nl.View // owned by the processing goroutine
 	pending   map[int]bool
@@ -186,6 +187,7 @@ func newSubscription(opts Options, mc socket, d dumper, release func()) *Subscri
 	}
 	s := &Subscription{opts: opts, log: log, mc: mc, d: d, release: release, pending: map[int]bool{}, done: make(chan struct{})}
 	s.queue = make(chan batch, opts.Queue)
+	s.chunks = make(chan []byte, 4)
 	s.snap = make(chan chan *nl.View)
 	if opts.Handler == nil {
 		s.out = make(chan trace.Record, opts.Buffer)
