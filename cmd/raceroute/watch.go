@@ -14,6 +14,7 @@ import (
 
 	"raceroute/cmd/raceroute/internal/cli"
 	"raceroute/live/livewatch"
+	"raceroute/live/nl/monitor"
 	"raceroute/watch"
 )
 
@@ -37,6 +38,7 @@ type watchFlags struct {
 	duration  time.Duration
 	verbose   bool
 	kernel    string
+	rcvbuf    int
 }
 
 // watchConfig turns the flags into a livewatch configuration, or a
@@ -45,6 +47,7 @@ func (f *watchFlags) watchConfig() (livewatch.Config, error) {
 	cfg := livewatch.Config{
 		Netns: f.netns, JSON: f.json, Dev: f.dev, Metrics: f.metrics,
 		Sniff: f.sniff, Heal: f.heal, Quiet: f.quiet, CachePoll: f.cachePoll, DropsPoll: f.dropsPoll, NeighPoll: f.neighPoll,
+		RcvBuf: f.rcvbuf,
 		// Zero durations take the engine's defaults (watch.NewEngine).
 		Engine: watch.Config{NonAtomicWindow: f.window, GARPMargin: f.margin, Locktime: f.locktime},
 	}
@@ -72,6 +75,9 @@ func (f *watchFlags) watchConfig() (livewatch.Config, error) {
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
 		cfg.Prefix = p.Masked()
+	}
+	if f.rcvbuf < 0 {
+		return cfg, cli.BadInput(fmt.Errorf("--rcvbuf %d: want a size in bytes (0: %d)", f.rcvbuf, monitor.DefaultRcvBuf))
 	}
 	for _, d := range []struct {
 		flag string
@@ -172,6 +178,7 @@ overflows.`,
 	fl.DurationVar(&f.margin, "garp-margin", 0, "wait beyond locktime before calling a gratuitous ARP ignored (default 500ms)")
 	fl.DurationVar(&f.locktime, "locktime", 0, "the watched host's neighbour locktime (default 1s)")
 	fl.DurationVar(&f.duration, "for", 0, "stop after watching this long, counted once the watch is up (default: until interrupted)")
+	fl.IntVar(&f.rcvbuf, "rcvbuf", 0, "netlink receive buffer in bytes, forced past net.core.rmem_max with CAP_NET_ADMIN (0: 32 MiB); a smaller one overflows sooner, and each overflow costs a dump of every table")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log diagnostics")
 	fl.StringVar(&f.kernel, "kernel", "", "the watched kernel, for the reasons findings give: a `PROFILE`, a release as uname -r prints it, or auto (the default: the running kernel)")
 	return cmd

@@ -50,6 +50,7 @@ func TestWatchBadFlags(t *testing.T) {
 		{[]string{"watch", "--locktime", "-1s"}, "--locktime -1s: want a positive duration"},
 		{[]string{"watch", "--garp-margin", "-1ms"}, "--garp-margin -1ms: want a positive duration"},
 		{[]string{"watch", "--family", "5"}, "--family 5: want 4 or 6"},
+		{[]string{"watch", "--rcvbuf", "-1"}, "--rcvbuf -1: want a size in bytes (0: 33554432)"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -229,6 +230,16 @@ func TestWatchEngineFlags(t *testing.T) {
 		cfg, err := tt.flags.watchConfig()
 		if err != nil || cfg.Engine != tt.want {
 			t.Errorf("flags %+v: engine config %+v, %v; want %+v", tt.flags, cfg.Engine, err, tt.want)
+		}
+	}
+}
+
+// --rcvbuf reaches the subscription's options; 0 leaves its default.
+func TestWatchRcvBufFlag(t *testing.T) {
+	for _, n := range []int{0, 1 << 20, 64 << 20} {
+		cfg, err := (&watchFlags{rcvbuf: n}).watchConfig()
+		if err != nil || cfg.RcvBuf != n {
+			t.Errorf("--rcvbuf %d: config RcvBuf %d, %v", n, cfg.RcvBuf, err)
 		}
 	}
 }

@@ -48,7 +48,7 @@ func BenchmarkHandle(b *testing.B) {
 				// 20 µs apart: a delete and the re-add of its route are 2 s
 				// apart, beyond the non-atomic window, as in a storm.
 				r.Time = now.Add(time.Duration(i) * 20 * time.Microsecond)
-				if err := w.handle(ctx, r); err != nil {
+				if err := w.handle(ctx, &r); err != nil {
 					b.Fatal(err)
 				}
 			}

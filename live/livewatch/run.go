@@ -149,29 +149,36 @@ func newMetrics(stats func() monitor.Stats) *Metrics {
 	return m
 }
 
-// kindLabel names a record's kind for metrics.
-func kindLabel(r *trace.Record) string {
+// kindLabels are the metrics' names of the kinds of records, indexed by
+// kindIndex.
+var kindLabels = [...]string{"route", "cache", "neigh", "link", "addr", "frame", "overflow", "resync", "other"}
+
+// kindIndex indexes a record's kind in kindLabels.
+func kindIndex(r *trace.Record) int {
 	switch r.Kind {
 	case trace.KindRoute:
 		if r.Route.Cloned {
-			return "cache"
+			return 1
 		}
-		return "route"
+		return 0
 	case trace.KindNeigh:
-		return "neigh"
+		return 2
 	case trace.KindLink:
-		return "link"
+		return 3
 	case trace.KindAddr:
-		return "addr"
+		return 4
 	case trace.KindFrame:
-		return "frame"
+		return 5
 	case trace.KindOverflow:
-		return "overflow"
+		return 6
 	case trace.KindResync:
-		return "resync"
+		return 7
 	}
-	return "other"
+	return 8
 }
+
+// kindLabel names a record's kind for metrics.
+func kindLabel(r *trace.Record) string { return kindLabels[kindIndex(r)] }
 
 // Run watches until ctx is done. It returns nil on a clean stop.
 func Run(ctx context.Context, cfg Config) error {
@@ -240,7 +247,7 @@ func Run(ctx context.Context, cfg Config) error {
 	sub, err := monitor.Subscribe(ctx, monitor.Options{
 		Options: nl.Options{Netns: cfg.Netns, Families: cfg.Families},
 		RcvBuf:  cfg.RcvBuf, CachePoll: poll, NeighPoll: neighPoll, EmitInitial: true, Logger: log,
-		Handler: func(r trace.Record) { w.deliver(ctx, r) },
+		Handler: func(r trace.Record) { w.deliver(ctx, &r) },
 		Idle:    w.flush,
 	})
 	if err != nil {
@@ -349,7 +356,7 @@ loop:
 			runErr = fmt.Errorf("watch: metrics server: %w", err)
 			break loop
 		case r := <-frames:
-			w.deliver(ctx, r)
+			w.deliver(ctx, &r)
 			w.flush()
 		case now := <-tick.C:
 			w.mu.Lock()
@@ -428,7 +435,7 @@ type watcher struct {
 	cancel    context.CancelFunc
 	buf       []byte
 	nfindings int
-	kinds     map[string]prometheus.Counter
+	kinds     [len(kindLabels)]prometheus.Counter // by kindIndex, made on first use
 	// started is set once Run's checks passed; records delivered before
 	// are held in early, in order, so that a watch refused for a bad
 	// --dev prints nothing.
@@ -440,18 +447,18 @@ type watcher struct {
 
 // deliver handles one record under the lock; the first error stops the
 // watch (Run returns it).
-func (w *watcher) deliver(ctx context.Context, r trace.Record) {
+func (w *watcher) deliver(ctx context.Context, r *trace.Record) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.started {
-		w.early = append(w.early, r)
+		w.early = append(w.early, *r)
 		return
 	}
 	w.handleOrStop(ctx, r)
 }
 
 // handleOrStop handles r unless the watch already failed; it needs mu.
-func (w *watcher) handleOrStop(ctx context.Context, r trace.Record) {
+func (w *watcher) handleOrStop(ctx context.Context, r *trace.Record) {
 	if w.err != nil {
 		return
 	}
@@ -465,8 +472,8 @@ func (w *watcher) start(ctx context.Context) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.started = true
-	for _, r := range w.early {
-		w.handleOrStop(ctx, r)
+	for i := range w.early {
+		w.handleOrStop(ctx, &w.early[i])
 	}
 	w.early = nil
 	w.flushLocked()
@@ -490,15 +497,12 @@ func (w *watcher) flushLocked() {
 }
 
 // handle feeds one record to the engine and prints it if it passes the
-// filters.
-func (w *watcher) handle(ctx context.Context, r trace.Record) error {
-	k := kindLabel(&r)
-	c, ok := w.kinds[k]
-	if !ok {
-		if w.kinds == nil {
-			w.kinds = map[string]prometheus.Counter{}
-		}
-		c = w.metrics.events.WithLabelValues(k)
+// filters. It may change *r (its time loses the monotonic reading).
+func (w *watcher) handle(ctx context.Context, r *trace.Record) error {
+	k := kindIndex(r)
+	c := w.kinds[k]
+	if c == nil {
+		c = w.metrics.events.WithLabelValues(kindLabels[k])
 		w.kinds[k] = c
 	}
 	c.Inc()
@@ -506,13 +510,13 @@ func (w *watcher) handle(ctx context.Context, r trace.Record) error {
 	// without the monotonic reading, so that a replay of the output
 	// measures the same gaps to the nanosecond.
 	r.Time = r.Time.Round(0)
-	fs := w.engine.Observe(r)
-	if (!r.Initial || w.cfg.JSON) && Match(&r, w.cfg.Dev, w.cfg.Prefix) {
+	fs := w.engine.Observe(*r)
+	if (!r.Initial || w.cfg.JSON) && Match(r, w.cfg.Dev, w.cfg.Prefix) {
 		if w.cfg.OnRecord != nil && !r.Initial {
-			w.cfg.OnRecord(r)
+			w.cfg.OnRecord(*r)
 		}
 		if !w.cfg.Quiet {
-			if err := w.print(&r); err != nil {
+			if err := w.print(r); err != nil {
 				return err
 			}
 		}
@@ -786,31 +790,37 @@ func AppendJSON(b []byte, r *trace.Record) []byte {
 }
 
 // appendJSONString appends s as a JSON string: quotes, backslashes and
-// control characters escaped, invalid UTF-8 replaced by U+FFFD.
+// control characters escaped, invalid UTF-8 replaced by U+FFFD. Runs of
+// bytes that need nothing are appended whole.
 func appendJSONString[S string | []byte](b []byte, s S) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
+	start := 0 // s[start:i] is still to append
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c < 0x20:
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			if c < 0x20 {
 				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			default:
-				b = append(b, c)
+			} else {
+				b = append(b, '\\', c)
 			}
 			i++
+			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+size]...)
+			start = i + 1
 		}
 		i += size
 	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }

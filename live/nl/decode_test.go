@@ -149,3 +149,45 @@ func TestViewDiff(t *testing.T) {
 		t.Errorf("after applying the diff: %q", d)
 	}
 }
+
+// Routes that differ in one part of the replace key are different
+// routes of the view; a route with the same key replaces the one there.
+func TestViewRouteKeys(t *testing.T) {
+	base := trace.Route{Family: 4, Table: 254, Dst: netip.MustParsePrefix("10.0.0.0/8"), Gateway: netip.MustParseAddr("10.9.0.2"), Ifindex: 2, Metric: 1024}
+	with := func(f func(*trace.Route)) trace.Route { r := base; f(&r); return r }
+	distinct := []trace.Route{
+		base,
+		with(func(r *trace.Route) { r.Table = 100 }),
+		with(func(r *trace.Route) { r.Metric = 20 }),
+		with(func(r *trace.Route) { r.Dst = netip.MustParsePrefix("10.0.0.0/9") }),
+		with(func(r *trace.Route) { r.Dst = netip.MustParsePrefix("11.0.0.0/8") }),
+		// The IPv4-mapped form of the destination, as an IPv6 route.
+		with(func(r *trace.Route) { r.Family, r.Dst = 6, netip.MustParsePrefix("::ffff:10.0.0.0/104") }),
+		with(func(r *trace.Route) { r.Family, r.Dst = 6, netip.MustParsePrefix("::ffff:10.0.0.0/8") }),
+		with(func(r *trace.Route) { r.Dst = netip.Prefix{} }),
+		with(func(r *trace.Route) { r.Cloned = true }),
+		with(func(r *trace.Route) { r.Cloned, r.Ifindex = true, 3 }),
+	}
+	same := []trace.Route{
+		with(func(r *trace.Route) { r.Gateway = netip.MustParseAddr("10.9.0.3") }),
+		with(func(r *trace.Route) { r.Ifindex = 3 }), // not a cache entry: the device is no part of the key
+	}
+	var recs []trace.Record
+	for _, r := range append(distinct, same...) {
+		recs = append(recs, trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew, Route: r})
+	}
+	v := ViewOf(recs)
+	if got := v.RouteList(); len(got) != len(distinct) {
+		t.Fatalf("view holds %d routes, want %d: %+v", len(got), len(distinct), got)
+	}
+	for _, r := range distinct[1:] {
+		if !v.Has(&trace.Record{Kind: trace.KindRoute, Route: r}) {
+			t.Errorf("route %+v missing", r)
+		}
+	}
+	del := trace.Record{Kind: trace.KindRoute, Action: trace.ActionDel, Route: same[1]}
+	v.Apply(&del)
+	if v.Has(&trace.Record{Kind: trace.KindRoute, Route: base}) || len(v.RouteList()) != len(distinct)-1 {
+		t.Errorf("deleting by key left %+v", v.RouteList())
+	}
+}

@@ -12,16 +12,20 @@ import (
 
 // routeKey identifies a route the way the kernel's replace does: table,
 // destination, TOS and metric (fib_table_insert, fib6_add_rt2node), plus
-// the device for cache entries, which hang off their parent route.
+// the device for cache entries, which hang off their parent route. It
+// holds the destination as 16 bytes and its length (-1: invalid), not as
+// a netip.Prefix, so that it is 32 bytes without pointers: a storm's
+// table of routes is hashed, compared and scanned by the collector for
+// every event.
 type routeKey struct {
-	family  int
+	dst     [16]byte
 	table   uint32
-	dst     netip.Prefix
 	metric  uint32
+	ifindex int32 // cache entries only
+	bits    int16
+	family  uint8
 	cloned  bool
-	ifindex int // cache entries only
 }
-
 type neighKey struct {
 	ifindex int
 	addr    netip.Addr
@@ -33,9 +37,11 @@ type addrKey struct {
 }
 
 func keyOfRoute(r *trace.Route) routeKey {
-	k := routeKey{family: r.Family, table: r.Table, dst: r.Dst, metric: r.Metric, cloned: r.Cloned}
+	// A prefix has no zone (netip.PrefixFrom), and the family tells an
+	// IPv4 destination from its IPv4-mapped IPv6 form.
+	k := routeKey{dst: r.Dst.Addr().As16(), bits: int16(r.Dst.Bits()), family: uint8(r.Family), table: r.Table, metric: r.Metric, cloned: r.Cloned}
 	if r.Cloned {
-		k.ifindex = r.Ifindex
+		k.ifindex = int32(r.Ifindex)
 	}
 	return k
 }

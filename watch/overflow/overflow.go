@@ -92,7 +92,7 @@ func (od *Detector) overflowFinding(r *trace.Record) finding.Finding {
 		Evidence: fmt.Sprintf("the kernel could not queue %s for this watcher (ENOBUFS on the netlink socket) %s: its view of the tables is stale from then until they are dumped again, "+
 			"and every conclusion drawn meanwhile may be wrong (raceroute watch dumps them at once and prints the differences as Resync lines; ip monitor never does)", lost, where(r, od.last)),
 		Advice: "raceroute dumps the tables again and applies the differences as Resync events (ip monitor silently carries on with a wrong view: record with raceroute watch, or at least give ip monitor a larger buffer, `ip -rcvbuf 4194304 monitor`). " +
-			"If overflows repeat, raise net.core.rmem_max so the 4 MiB receive buffer can be set, or watch fewer event groups.",
+			"If overflows repeat, give raceroute watch CAP_NET_ADMIN (or raise net.core.rmem_max) so its 32 MiB receive buffer can be set, or a larger one with --rcvbuf, or watch fewer event groups.",
 	}
 }
 

@@ -61,7 +61,9 @@ type Detector struct {
 
 	// non-atomic change detection
 	dels      map[routeKey]*deletion
-	delQueue  []queuedDel            // in time order, for expiry
+	delQueue  []queuedDel            // in time order, for expiry; from delHead on pending
+	delHead   int                    // the first pending entry of delQueue
+	free      []*deletion            // deletions expired and referred to by nothing, for reuse
 	zeroDel   *deletion              // the last delete of a trace without times
 	zeroRun   []*deletion            // its run: the deletes since the last add
 	routeSeq  uint64                 // counts non-cache route records
@@ -121,17 +123,60 @@ func (rc *Detector) Observe(r *trace.Record, ch *view.Change, out []finding.Find
 // Expire forgets the deletes older than the window at now; no finding
 // comes of it.
 func (rc *Detector) Expire(now time.Time, out []finding.Finding) []finding.Finding {
-	for len(rc.delQueue) > 0 && now.Sub(rc.delQueue[0].at) > rc.cfg.Window {
-		q := rc.delQueue[0]
-		rc.delQueue = rc.delQueue[1:]
+	for rc.delHead < len(rc.delQueue) && now.Sub(rc.delQueue[rc.delHead].at) > rc.cfg.Window {
+		q := rc.delQueue[rc.delHead]
+		rc.delHead++
 		if cur, ok := rc.dels[q.key]; ok && cur.seq == q.seq {
 			delete(rc.dels, q.key)
+			rc.recycle(cur)
 		}
 	}
-	if len(rc.delQueue) == 0 && cap(rc.delQueue) > 1024 {
-		rc.delQueue = nil // let a storm's backing array go
+	if rc.delHead == len(rc.delQueue) {
+		rc.delQueue, rc.delHead = rc.delQueue[:0], 0
+		if cap(rc.delQueue) > 1024 {
+			rc.delQueue = nil // let a storm's backing array go
+		}
 	}
 	return out
+}
+
+// queueDel appends to the expiry queue. The expired entries before
+// delHead are dropped when the queue would otherwise grow, so that a
+// storm's steady stream of deletes reuses one backing array.
+func (rc *Detector) queueDel(q queuedDel) {
+	if len(rc.delQueue) == cap(rc.delQueue) && rc.delHead >= len(rc.delQueue)/2 {
+		n := copy(rc.delQueue, rc.delQueue[rc.delHead:])
+		rc.delQueue, rc.delHead = rc.delQueue[:n], 0
+	}
+	rc.delQueue = append(rc.delQueue, q)
+}
+
+// maxFree bounds the deletions kept for reuse.
+const maxFree = 1024
+
+// newDeletion returns a zero deletion, a recycled one when there is one:
+// a storm deletes thousands of routes a second, and each delete waits in
+// rc.dels for the window.
+func (rc *Detector) newDeletion() *deletion {
+	if n := len(rc.free); n > 0 {
+		d := rc.free[n-1]
+		rc.free = rc.free[:n-1]
+		return d
+	}
+	return &deletion{}
+}
+
+// recycle takes back a deletion just removed from rc.dels by expiry. One
+// with a retraction may still be referred to by rc.retracted and is left
+// to the collector; one without is referred to by nothing else (the
+// expiry queue names deletions by key and sequence, and only deletions
+// without times, which never expire, are kept in zeroDel and zeroRun).
+func (rc *Detector) recycle(d *deletion) {
+	if d.retr != nil || len(rc.free) >= maxFree {
+		return
+	}
+	*d = deletion{}
+	rc.free = append(rc.free, d)
 }
 
 // observeRoute looks at a non-cache route record.

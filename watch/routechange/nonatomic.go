@@ -57,7 +57,8 @@ type queuedDel struct {
 // noteDelete remembers a delete for the non-atomic detector; a delete
 // through a link that was already down is the kernel's.
 func (rc *Detector) noteDelete(k routeKey, r *trace.Record, others bool) {
-	d := &deletion{key: k, seq: rc.routeSeq, at: r.Time, line: r.Line, route: r.Route, others: others}
+	d := rc.newDeletion()
+	*d = deletion{key: k, seq: rc.routeSeq, at: r.Time, line: r.Line, route: r.Route, others: others}
 	if st := rc.links[view.RouteDev(r.Route)]; st != nil {
 		d.link = view.RouteDev(r.Route)
 		st.removed = append(st.removed, r.Route)
@@ -70,7 +71,7 @@ func (rc *Detector) noteDelete(k routeKey, r *trace.Record, others bool) {
 		return
 	}
 	rc.dels[k] = d
-	rc.delQueue = append(rc.delQueue, queuedDel{k, d.seq, d.at})
+	rc.queueDel(queuedDel{k, d.seq, d.at})
 }
 
 // maxZeroRun bounds the run of deletes kept for a trace without times.

@@ -105,7 +105,7 @@ func (rc *Detector) retractionDeleted(pk view.Key, r *trace.Record) bool {
 		return true
 	}
 	rc.dels[d.key] = d
-	rc.delQueue = append(rc.delQueue, queuedDel{d.key, d.seq, r.Time})
+	rc.queueDel(queuedDel{d.key, d.seq, r.Time})
 	return true
 }
 

@@ -1,6 +1,7 @@
 package routechange_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -246,6 +247,56 @@ func TestNonAtomicDefaultRoute(t *testing.T) {
 			for _, w := range tt.want {
 				if !strings.Contains(ev, w) {
 					t.Errorf("evidence lacks %q:\n%s", w, ev)
+				}
+			}
+		})
+	}
+}
+
+// Deletes expire after the window and their memory is reused by later
+// ones (a storm's steady stream of deletes): an add must meet only its
+// own delete, and a long run of deletes keeps every pending one in its
+// order.
+func TestNonAtomicAfterExpiry(t *testing.T) {
+	del := func(i int) string {
+		return fmt.Sprintf("[ROUTE]Deleted 10.%d.%d.0/24 via 192.0.2.1 dev eth0 proto zebra metric 20", i/256, i%256)
+	}
+	add := func(i int) string {
+		return fmt.Sprintf("[ROUTE]10.%d.%d.0/24 via 192.0.2.2 dev eth0 proto zebra metric 20", i/256, i%256)
+	}
+	ms := time.Millisecond
+	// 3000 deletes 0.1 ms apart: about 500 pending at a time, the older
+	// ones expiring and reused while the queue wraps.
+	var run []string
+	for i := range 3000 {
+		run = append(run, watchtest.Stamped(time.Duration(i)*100*time.Microsecond, del(i)))
+	}
+	end := 3000 * 100 * time.Microsecond
+	tests := []struct {
+		name  string
+		lines []string
+		want  []string // the evidence of each finding, in order
+	}{
+		{"an expired delete's memory reused by another's", []string{
+			watchtest.Stamped(0, del(1)), watchtest.Stamped(60*ms, del(2)),
+			watchtest.Stamped(61*ms, add(1)), watchtest.Stamped(62*ms, add(2)),
+		}, []string{"deleted `10.0.2.0/24 via 192.0.2.1 dev eth0 proto zebra metric 20` at 22:30:00.060000 and added `10.0.2.0/24 via 192.0.2.2 dev eth0 proto zebra metric 20` at 22:30:00.062000, 2.0 ms later"}},
+		{"a long run of deletes", append(run,
+			watchtest.Stamped(end, add(10)),   // expired long ago
+			watchtest.Stamped(end, add(2999)), // 0.1 ms
+			watchtest.Stamped(end, add(2600)), // 40.1 ms
+			watchtest.Stamped(end, add(2480)), // 52.1 ms: expired
+		), []string{"deleted `10.11.183.0/24", "deleted `10.10.40.0/24"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs, _ := watchtest.Run(t, watch.DefaultConfig(), watchtest.ParseLines(t, tt.lines...))
+			if len(fs) != len(tt.want) {
+				t.Fatalf("findings %v, want %d", fs, len(tt.want))
+			}
+			for i, w := range tt.want {
+				if fs[i].Detector != watch.DetectorNonAtomic || !strings.Contains(fs[i].Evidence, w) {
+					t.Errorf("finding %d %s: %q lacks %q", i, fs[i].Detector, fs[i].Evidence, w)
 				}
 			}
 		})

@@ -117,7 +117,7 @@ func (v *View) linkDown(name string, r *trace.Record, inferred bool) {
 		if pk.Family != 4 {
 			continue
 		}
-		v.setRoutes(pk, slices.DeleteFunc(es, func(x RouteEntry) bool {
+		v.setRoutes(pk, true, slices.DeleteFunc(es, func(x RouteEntry) bool {
 			// fib_sync_down_dev() skips the nexthops of scope
 			// RT_SCOPE_NOWHERE, which the local routes of the link's
 			// own addresses have: those stay while it is down.
@@ -137,7 +137,7 @@ func (v *View) linkGone(l trace.Link) {
 		return dev != "" && dev == l.Name || ifindex != 0 && ifindex == l.Index
 	}
 	for k, es := range v.routes {
-		v.setRoutes(k, slices.DeleteFunc(es, func(x RouteEntry) bool { return on(x.Route.Dev, x.Route.Ifindex) }))
+		v.setRoutes(k, true, slices.DeleteFunc(es, func(x RouteEntry) bool { return on(x.Route.Dev, x.Route.Ifindex) }))
 	}
 	for k, c := range v.cache {
 		if on(c.Route.Dev, c.Route.Ifindex) {

@@ -40,9 +40,9 @@ func (v *View) applyRoute(r *trace.Record) {
 			i = slices.IndexFunc(es, func(x RouteEntry) bool { return x.Route.Metric == rt.Metric })
 		}
 		if i >= 0 {
-			es = slices.Delete(es, i, i+1)
+			v.setRoutes(pk, len(es) > 0, slices.Delete(es, i, i+1))
+			es = es[:len(es)-1]
 		}
-		v.setRoutes(pk, es)
 		v.ch.Left = len(es)
 		if change && !r.Inferred {
 			v.markerSeen(r)
@@ -65,8 +65,15 @@ func (v *View) addRoute(pk Key, r *trace.Record) {
 	rt := r.Route
 	entry := RouteEntry{Route: rt, Since: r.Time}
 	es := v.routes[pk]
+	had := len(es) > 0
 	switch {
 	case rt.Family == 4 || r.Replace:
+		// The common replace of a storm, one route of the key: in place,
+		// the node's slice and the map untouched.
+		if len(es) == 1 && es[0].Route.Metric == rt.Metric {
+			es[0] = entry
+			return
+		}
 		es = slices.DeleteFunc(es, func(x RouteEntry) bool { return x.Route.Metric == rt.Metric })
 	default:
 		if i := slices.IndexFunc(es, func(x RouteEntry) bool { return SameRoute(x.Route, rt) }); i >= 0 {
@@ -75,13 +82,13 @@ func (v *View) addRoute(pk Key, r *trace.Record) {
 			return
 		}
 	}
-	v.setRoutes(pk, append(es, entry))
+	v.setRoutes(pk, had, append(es, entry))
 }
 
-// setRoutes stores the routes of a FIB node, keeping the count of nodes
-// by prefix length that lookup walks.
-func (v *View) setRoutes(pk Key, es []RouteEntry) {
-	had := len(v.routes[pk]) > 0
+// setRoutes stores the routes of a FIB node that held routes before
+// (had) or not, keeping the count of nodes by prefix length that lookup
+// walks.
+func (v *View) setRoutes(pk Key, had bool, es []RouteEntry) {
 	if len(es) == 0 {
 		delete(v.routes, pk)
 	} else {

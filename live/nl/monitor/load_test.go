@@ -50,7 +50,7 @@ func stormRoutes(n int) (adds, repl, dels []trace.Route) {
 }
 
 // TestLoadStormNothingLost writes a storm of route events in batches
-// while two subscriptions follow it: one with the default 4 MiB buffer,
+// while two subscriptions follow it: one with the default buffer (32 MiB),
 // and one made to overflow (small buffer, deliberately slow consumer
 // during the storm). Both must end equal to a fresh dump.
 func TestLoadStormNothingLost(t *testing.T) {
@@ -114,17 +114,17 @@ func TestLoadStormNothingLost(t *testing.T) {
 
 	fs, ss := fast.Stats(), slow.Stats()
 	t.Logf("storm: %d route events written in %v (%.0f/s)", n, wrote.Round(time.Millisecond), float64(n)/wrote.Seconds())
-	t.Logf("4 MiB subscription: %d events, %d drops, %d resyncs (%d differences), view = dump after %v (%.0f events/s)",
+	t.Logf("default-buffer subscription: %d events, %d drops, %d resyncs (%d differences), view = dump after %v (%.0f events/s)",
 		fs.Events, fs.Drops, fs.Resyncs, fs.ResyncRecords, fastDone.Round(time.Millisecond), float64(fs.Events)/fastDone.Seconds())
 	t.Logf("overflowing subscription: %d events, %d drops, %d resyncs (%d differences), view = dump after %v",
 		ss.Events, ss.Drops, ss.Resyncs, ss.ResyncRecords, slowDone.Round(time.Millisecond))
 	if fs.Drops == 0 && fs.Events < uint64(n) {
-		t.Errorf("4 MiB subscription saw %d of %d events without reporting a drop", fs.Events, n)
+		t.Errorf("default-buffer subscription saw %d of %d events without reporting a drop", fs.Events, n)
 	}
 	// Overflows that come while a resync is due are healed by that one
 	// resync: at least one resync per run of drops.
 	if (fs.Drops > 0) != (fs.Resyncs > 0) || fs.Resyncs > fs.Drops {
-		t.Errorf("4 MiB subscription: %d drops but %d resyncs", fs.Drops, fs.Resyncs)
+		t.Errorf("default-buffer subscription: %d drops but %d resyncs", fs.Drops, fs.Resyncs)
 	}
 	if ss.Drops == 0 || ss.Resyncs == 0 {
 		t.Errorf("the slow subscription never overflowed (stats %+v): the test proves nothing about healing", ss)

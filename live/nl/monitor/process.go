@@ -27,7 +27,7 @@ func (s *Subscription) process(ctx context.Context) {
 		now := time.Now()
 		for _, r := range s.view.Records() {
 			r.Time, r.Initial = now, true
-			if !s.emit(ctx, r) {
+			if !s.emit(ctx, &r) {
 				return
 			}
 		}
@@ -71,13 +71,19 @@ func (s *Subscription) process(ctx context.Context) {
 			if !s.handle(ctx, b, verify) {
 				return
 			}
+			if b.done != nil {
+				select {
+				case s.chunks <- b.done:
+				default:
+				}
+			}
 			if b.err != nil {
 				s.fail(b.err)
 				return
 			}
 			if b.overflow {
 				s.resyncDue = true
-				if !s.emit(ctx, trace.Record{Time: b.overflowT, Kind: trace.KindOverflow}) {
+				if !s.emit(ctx, &trace.Record{Time: b.overflowT, Kind: trace.KindOverflow}) {
 					return
 				}
 				s.stats.drops.Add(1)
@@ -96,18 +102,18 @@ func (s *Subscription) process(ctx context.Context) {
 	}
 }
 
-// emit delivers one record and counts it; false, the record neither
+// emit delivers one record (its Netns set) and counts it; false, the record neither
 // delivered nor counted, when the subscription is ending.
-func (s *Subscription) emit(ctx context.Context, r trace.Record) bool {
+func (s *Subscription) emit(ctx context.Context, r *trace.Record) bool {
 	r.Netns = s.opts.Netns
 	if s.opts.Handler != nil {
 		if ctx.Err() != nil {
 			return false
 		}
-		s.opts.Handler(r)
+		s.opts.Handler(*r)
 	} else {
 		select {
-		case s.out <- r:
+		case s.out <- *r:
 		case <-ctx.Done():
 			return false
 		}
@@ -164,7 +170,7 @@ func (s *Subscription) handleDgram(ctx context.Context, d dgram, verify *time.Ti
 			// The kernel announces RTM_DELLINK after its NETDEV_UNREGISTER
 			// clean-up (unregister_netdevice_many_notify): whatever is
 			// still known on this link was removed without a message.
-			if !s.emit(ctx, r) {
+			if !s.emit(ctx, &r) {
 				return false
 			}
 			s.view.Apply(&r)
@@ -175,7 +181,7 @@ func (s *Subscription) handleDgram(ctx context.Context, d dgram, verify *time.Ti
 			continue
 		}
 		s.view.Apply(&r)
-		if !s.emit(ctx, r) {
+		if !s.emit(ctx, &r) {
 			return false
 		}
 		if wentDown {
@@ -210,7 +216,7 @@ func (s *Subscription) inferGone(ctx context.Context, ifindex int, t time.Time, 
 		r.Action, r.Time, r.Inferred = trace.ActionDel, t, true
 		s.view.Apply(&r)
 		s.stats.inferred.Add(1)
-		if !s.emit(ctx, r) {
+		if !s.emit(ctx, &r) {
 			return false
 		}
 	}
@@ -252,12 +258,12 @@ func (s *Subscription) resync(ctx context.Context) error {
 	clear(s.pending)
 	for _, r := range diff {
 		r.Time, r.Resync = now, true
-		if !s.emit(ctx, r) {
+		if !s.emit(ctx, &r) {
 			return ctx.Err()
 		}
 		s.stats.resyncRecs.Add(1)
 	}
-	if !s.emit(ctx, trace.Record{Time: now, Kind: trace.KindResync, Lost: len(diff)}) {
+	if !s.emit(ctx, &trace.Record{Time: now, Kind: trace.KindResync, Lost: len(diff)}) {
 		return ctx.Err()
 	}
 	s.stats.resyncs.Add(1)
@@ -275,7 +281,7 @@ func (s *Subscription) pollCache(ctx context.Context) error {
 	for _, r := range s.view.Cache().Diff(fresh.Cache()) {
 		r.Time, r.Polled = now, true
 		s.view.Apply(&r)
-		if !s.emit(ctx, r) {
+		if !s.emit(ctx, &r) {
 			return ctx.Err()
 		}
 	}
@@ -298,7 +304,7 @@ func (s *Subscription) pollNeighs(ctx context.Context) error {
 	for _, r := range s.view.NeighView().Diff(fresh.NeighView()) {
 		r.Time, r.Polled = now, true
 		s.view.Apply(&r)
-		if !s.emit(ctx, r) {
+		if !s.emit(ctx, &r) {
 			return ctx.Err()
 		}
 	}
