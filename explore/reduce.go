@@ -117,6 +117,26 @@ type Symmetric[S any] interface {
 	Twins(s *S, set uint64) uint64
 }
 
+// ClassHasher is implemented by Symmetric models that fingerprint a
+// state's symmetry class directly, without building its representative
+// (Canonicalize) and encoding it: the DFS then hashes each state once,
+// with no copy and no sort, and names its actors canonically (for sleep
+// sets) only when a sleep set has to be stored or read.
+type ClassHasher[S any] interface {
+	// ClassFingerprint returns a 64-bit fingerprint of s's symmetry
+	// class, never 0: states equal up to a renaming of interchangeable
+	// actors have the same one, other states different ones but by a
+	// chance of about 2^-64 per pair (as a hash of the representative's
+	// encoding).
+	ClassFingerprint(s *S) uint64
+	// Ranks sets perm as Canonicalize(s, perm) does for the actors of
+	// the symmetry groups that have a member in set, and perm[a] = a for
+	// every other actor, leaving s as it is. (A group's actors are renamed
+	// among themselves: the renaming of a set of actors needs only the
+	// groups that meet it.)
+	Ranks(s *S, set uint64, perm []int)
+}
+
 // reducer is the reduction layer of one DFS: which reductions run, and
 // the scratch space of the persistent-set computation.
 type reducer[S any] struct {
@@ -128,11 +148,17 @@ type reducer[S any] struct {
 	// one.
 	inv        uint64
 	invariants bool
+	// hash fingerprints symmetry classes (nil: encode the representative
+	// and hash that).
+	hash ClassHasher[S]
 	// scratch for canonicalisation and the persistent sets; perm is the
-	// renaming of the last state encoded.
-	canon S
-	perm  []int
-	fut   []Footprint
+	// renaming of the last state encoded, or, with hash, of ranksOf, for
+	// the groups that meet ranked (computed when first needed).
+	canon   S
+	perm    []int
+	ranksOf *S
+	ranked  uint64
+	fut     []Footprint
 }
 
 // newReducer decides which reductions run for the engine's options and
@@ -148,6 +174,9 @@ func (e *engine[S]) newReducer() *reducer[S] {
 	if sym, ok := e.m.(Symmetric[S]); ok && want&ReduceSymmetry != 0 && unbounded && sym.Interchangeable() {
 		r.sym = sym
 		r.perm = make([]int, e.nAct)
+		if h, ok := e.m.(ClassHasher[S]); ok && !e.opts.Exact {
+			r.hash = h
+		}
 	}
 	if red, ok := e.m.(Reducer[S]); ok && want&ReducePOR != 0 && unbounded && small {
 		r.por = red
@@ -197,6 +226,16 @@ func (e *engine[S]) encode(r *reducer[S], s *S, buf []byte) []byte {
 	return e.m.Encode(&r.canon, buf)
 }
 
+// ranks makes perm the renaming of the state last stored, for the
+// actors in set at least (hash only).
+func (r *reducer[S]) ranks(set uint64) {
+	if r.hash == nil || set&^r.ranked == 0 {
+		return
+	}
+	r.ranked |= set
+	r.hash.Ranks(r.ranksOf, r.ranked, r.perm)
+}
+
 // canonical returns the encoding of s's symmetry class representative
 // when the model has interchangeable actors, else s's own.
 func (e *engine[S]) canonical(s *S) []byte {
@@ -215,6 +254,7 @@ func (r *reducer[S]) toCanon(set uint64) uint64 {
 	if r.sym == nil || set == 0 {
 		return set
 	}
+	r.ranks(set)
 	var out uint64
 	for m := set; m != 0; m &= m - 1 {
 		a := bits.TrailingZeros64(m)
@@ -232,6 +272,7 @@ func (r *reducer[S]) fromCanon(set uint64) uint64 {
 	if r.sym == nil || set == 0 {
 		return set
 	}
+	r.ranks(set)
 	var out uint64
 	for a := range r.perm {
 		if set&actorBit(r.perm[a]) != 0 {

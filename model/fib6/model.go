@@ -181,8 +181,11 @@ type Model struct {
 	treeCache bool
 	nh        nhTable // nexthop objects (nexthops.go); empty without them
 	// groups lists the interchangeable actors (reduce.go), two or more
-	// each.
-	groups [][]int
+	// each, groupMask their actors' bits; class is each actor's seed in
+	// ClassFingerprint: its group's, or its own.
+	groups    [][]int
+	groupMask []uint64
+	class     []uint64
 }
 
 type actorInfo struct {
