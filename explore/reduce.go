@@ -100,6 +100,13 @@ type Reducer[S any] interface {
 	Future(s *S, actor int) Footprint
 }
 
+// Futures is implemented by Reducers that compute every actor's future
+// in one call: out[a] = Future(s, a) for every actor a (one dynamic call
+// per state instead of one per actor).
+type Futures[S any] interface {
+	Futures(s *S, out []Footprint)
+}
+
 // Symmetric is implemented by models with interchangeable actors (the same
 // program on the same destination). Their properties must not tell such
 // actors apart.
@@ -142,6 +149,7 @@ type ClassHasher[S any] interface {
 type reducer[S any] struct {
 	sleep bool
 	por   Reducer[S]
+	futs  Futures[S]
 	sym   Symmetric[S]
 	// inv is the union of what the invariants read (their Reads), all
 	// bits when one of them does not say; invariants whether there is
@@ -180,6 +188,7 @@ func (e *engine[S]) newReducer() *reducer[S] {
 	}
 	if red, ok := e.m.(Reducer[S]); ok && want&ReducePOR != 0 && unbounded && small {
 		r.por = red
+		r.futs, _ = e.m.(Futures[S])
 		r.fut = make([]Footprint, e.nAct)
 	}
 	// Sleep sets store actor numbers with each state: with symmetry they
@@ -317,8 +326,14 @@ func (e *engine[S]) persistent(r *reducer[S], f *frame[S]) (uint64, bool) {
 	// unfinished: the actors with a future; touched and written, what
 	// their futures touch and write together.
 	var unfinished, touched, written uint64
-	for a := 0; a < e.nAct; a++ {
-		r.fut[a] = r.por.Future(&f.s, a)
+	if r.futs != nil {
+		r.futs.Futures(&f.s, r.fut)
+	} else {
+		for a := range r.fut {
+			r.fut[a] = r.por.Future(&f.s, a)
+		}
+	}
+	for a := range r.fut {
 		if r.fut[a].Read|r.fut[a].Write != 0 {
 			unfinished |= actorBit(a)
 			touched |= r.fut[a].Read | r.fut[a].Write
@@ -342,9 +357,16 @@ func (e *engine[S]) persistent(r *reducer[S], f *frame[S]) (uint64, bool) {
 			}
 		}
 	}
+	// lost: the seeds whose closure cannot win (too big, or holding a
+	// disabled actor or a visible step). A closure that reaches a lost
+	// seed holds that seed's closure (closures are reachability), so it
+	// cannot win either: it stops there, instead of growing to the whole
+	// component again for every seed of it.
+	var lost uint64
 	best, bestN := enabled, bits.OnesCount64(enabled)
 	for i := range f.steps {
-		set := actorBit(f.steps[i].Actor)
+		seed := actorBit(f.steps[i].Actor)
+		set := seed
 		todo := set
 		ok := true
 		for todo != 0 && ok {
@@ -362,18 +384,22 @@ func (e *engine[S]) persistent(r *reducer[S], f *frame[S]) (uint64, bool) {
 			add := conflicts[cur[a]] &^ set
 			set |= add
 			todo |= add
-			if add != 0 && bits.OnesCount64(set) >= bestN {
+			if add != 0 && (add&lost != 0 || bits.OnesCount64(set) >= bestN) {
 				ok = false // no smaller than the best so far: it cannot win
 				break
 			}
 		}
-		if ok {
-			if n := bits.OnesCount64(set); n < bestN {
-				best, bestN = set, n
-				if n == 1 {
-					break
-				}
+		if !ok {
+			lost |= seed
+			continue
+		}
+		if n := bits.OnesCount64(set); n < bestN {
+			best, bestN = set, n
+			if n == 1 {
+				break
 			}
+		} else {
+			lost |= seed
 		}
 	}
 	return best, best != enabled

@@ -118,6 +118,13 @@ func (m *Model) Future(s *State, a int) explore.Footprint {
 	return f
 }
 
+// Futures sets out[a] to Future(s, a) for every actor a.
+func (m *Model) Futures(s *State, out []explore.Footprint) {
+	for a := range out {
+		out[a] = m.Future(s, a)
+	}
+}
+
 // allNodes is the footprint of a step that may touch every node.
 func (m *Model) allNodes() uint64 { return 1<<uint(len(m.u.Nodes)) - 1 }
 
@@ -260,4 +267,5 @@ var (
 	_ explore.Reducer[State]     = (*Model)(nil)
 	_ explore.Symmetric[State]   = (*Model)(nil)
 	_ explore.ClassHasher[State] = (*Model)(nil)
+	_ explore.Futures[State]     = (*Model)(nil)
 )
