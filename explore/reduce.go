@@ -136,11 +136,12 @@ type ClassHasher[S any] interface {
 	// chance of about 2^-64 per pair (as a hash of the representative's
 	// encoding).
 	ClassFingerprint(s *S) uint64
-	// Ranks sets perm as Canonicalize(s, perm) does for the actors of
-	// the symmetry groups that have a member in set, and perm[a] = a for
-	// every other actor, leaving s as it is. (A group's actors are renamed
-	// among themselves: the renaming of a set of actors needs only the
-	// groups that meet it.)
+	// Ranks sets perm[a] as Canonicalize(s, perm) does for the actors a
+	// of the symmetry groups that have a member in set, leaving s and the
+	// other entries as they are. (A group's actors are renamed among
+	// themselves, an actor in no group never: the renaming of a set of
+	// actors needs only the groups that meet it, and a stale entry, of
+	// another state, names an actor of the same group.)
 	Ranks(s *S, set uint64, perm []int)
 }
 
@@ -184,6 +185,9 @@ func (e *engine[S]) newReducer() *reducer[S] {
 		r.perm = make([]int, e.nAct)
 		if h, ok := e.m.(ClassHasher[S]); ok && !e.opts.Exact {
 			r.hash = h
+			for a := range r.perm {
+				r.perm[a] = a
+			}
 		}
 	}
 	if red, ok := e.m.(Reducer[S]); ok && want&ReducePOR != 0 && unbounded && small {

@@ -66,6 +66,7 @@ func (m *Model) initReduction() {
 				mask |= 1 << uint(a)
 			}
 			m.groupMask = append(m.groupMask, mask)
+			m.grouped |= mask
 		}
 	}
 	// An actor's seed is its group's (the first member's number) or its
@@ -214,13 +215,13 @@ func mix64(z uint64) uint64 {
 }
 
 // Ranks sets perm as Canonicalize(s, perm) would for the actors of every
-// group with a member in set, without changing s: within a group, the
-// actor at rank r of the sorted local states (ties by the actors' order)
-// takes the name of the group's r-th member. Every other actor keeps its
-// name.
+// group with a member in set, without changing s, and leaves the other
+// entries as they are: within a group, the actor at rank r of the sorted
+// local states (ties by the actors' order) takes the name of the group's
+// r-th member.
 func (m *Model) Ranks(s *State, set uint64, perm []int) {
-	for a := range perm {
-		perm[a] = a
+	if set&m.grouped == 0 {
+		return
 	}
 	var keys [MaxActors]uint32
 	for gi, g := range m.groups {
