@@ -245,8 +245,8 @@ func (r *reducer[S]) ranks(set uint64) {
 	if r.hash == nil || set&^r.ranked == 0 {
 		return
 	}
+	r.hash.Ranks(r.ranksOf, set, r.perm) // the groups ranked before stay
 	r.ranked |= set
-	r.hash.Ranks(r.ranksOf, r.ranked, r.perm)
 }
 
 // canonical returns the encoding of s's symmetry class representative
