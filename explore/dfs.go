@@ -28,6 +28,12 @@ type frame[S any] struct {
 	fp      uint64
 	persist uint64
 	reduced bool
+	// kids holds the successors of alts[:fired], fired ahead (dfs's
+	// prefire) so that their visited-set slots load together, and kfp
+	// their fingerprints (0 where the alternative's actor is asleep).
+	kids  []S
+	kfp   []uint64
+	fired int
 }
 
 // expand computes the alternatives of f's state.
@@ -36,6 +42,7 @@ func (e *engine[S]) expand(f *frame[S]) {
 	f.alts = f.alts[:0]
 	f.next = 0
 	f.done = 0
+	f.fired = 0
 	f.now = e.m.Clock(&f.s)
 	for i := range f.steps {
 		n := outcomes(f.steps[i])
@@ -112,6 +119,9 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 	// its fingerprint; store looks the encoding up, or stores it with its
 	// sleep set.
 	key := func(s *S, last, preempt int) uint64 {
+		if red.hash != nil {
+			return red.hash.ClassFingerprint(s) // never 0; no preemption bound with symmetry
+		}
 		enc = e.encode(red, s, enc[:0])
 		if e.opts.PreemptionBound >= 0 {
 			enc = append(enc, byte(last), byte(last>>8), byte(preempt), byte(preempt>>8))
@@ -126,9 +136,12 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 	// of the same fingerprint right after walks the table no more.
 	var at visited.Pos
 	probed := false
-	store := func(fp, sleep uint64) (uint64, bool) {
+	store := func(s *S, fp, sleep uint64) (uint64, bool) {
 		var stored uint64
 		var found bool
+		if red.hash != nil {
+			red.ranksOf, red.ranked = s, 0 // renamed when a sleep set needs it
+		}
 		sleep = red.toCanon(sleep)
 		switch {
 		case exact != nil:
@@ -219,9 +232,40 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		return finish()
 	}
 	stack[0].fp = key(&stack[0].s, -1, 0)
-	store(stack[0].fp, 0)
+	store(&stack[0].s, stack[0].fp, 0)
 	e.expand(&stack[0])
 	e.restrict(red, &stack[0])
+	// prefire fires f's alternatives ahead (those of actors awake at f)
+	// and prefetches their slots in the visited set, so that the table's
+	// cache misses overlap instead of coming one per transition. Only
+	// where a fingerprint needs nothing kept beside it until its store
+	// (no exact set, no renaming computed with the encoding, no
+	// preemption context).
+	ahead := exact == nil && (red.sym == nil || red.hash != nil) && e.opts.PreemptionBound < 0
+	prefire := func(f *frame[S]) {
+		if !ahead {
+			return
+		}
+		n := len(f.alts)
+		if cap(f.kids) < n {
+			f.kids, f.kfp = make([]S, n, n+n/2), make([]uint64, n, n+n/2)
+		}
+		f.kids, f.kfp = f.kids[:n], f.kfp[:n]
+		for i, a := range f.alts {
+			st := &f.steps[a.step]
+			if f.sleep&actorBit(st.Actor) != 0 {
+				f.kfp[i] = 0
+				continue
+			}
+			k := &f.kids[i]
+			*k = f.s
+			e.m.Fire(k, *st, a.at, int(a.outcome), nil)
+			f.kfp[i] = key(k, st.Actor, 0)
+			fps.Prefetch(f.kfp[i])
+		}
+		f.fired = n
+	}
+	prefire(&stack[0])
 	if len(stack[0].steps) == 0 {
 		terminal(&stack[0].s)
 		note(e.violated(&stack[0].s, Final, live), -1, Choice{})
@@ -240,7 +284,8 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 			stack = stack[:top]
 			continue
 		}
-		a := f.alts[f.next]
+		idx := f.next
+		a := f.alts[idx]
 		f.next++
 		st := f.steps[a.step]
 		bit := actorBit(st.Actor)
@@ -249,9 +294,11 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		if f.sleep&bit != 0 {
 			continue
 		}
-		pre := f.preemptions(st)
-		if e.opts.PreemptionBound >= 0 && pre > e.opts.PreemptionBound {
-			continue
+		pre := 0
+		if e.opts.PreemptionBound >= 0 {
+			if pre = f.preemptions(st); pre > e.opts.PreemptionBound {
+				continue
+			}
 		}
 		var csleep uint64
 		if reduce && frozen {
@@ -270,8 +317,13 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		}
 		stack = stack[:top+2]
 		c := &stack[top+1]
-		c.s = f.s
-		e.m.Fire(&c.s, st, a.at, int(a.outcome), nil)
+		var fp uint64
+		if idx < f.fired {
+			c.s, fp = f.kids[idx], f.kfp[idx]
+		} else {
+			c.s = f.s
+			e.m.Fire(&c.s, st, a.at, int(a.outcome), nil)
+		}
 		res.Transitions++
 		c.choice, c.last, c.preempt = choice, st.Actor, pre
 
@@ -281,17 +333,20 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		}
 		// With persistent sets a new child is expanded first: a transient
 		// one (reduce.go) is not stored.
-		fp := key(&c.s, c.last, c.preempt)
+		if fp == 0 {
+			fp = key(&c.s, c.last, c.preempt)
+		}
 		early := red.por != nil && !has(fp)
 		if early {
 			e.expand(c)
 			if e.transient(red, &stack[top], c) {
 				c.sleep = csleep
 				probed = false
+				prefire(c)
 				continue
 			}
 		}
-		stored, seen := store(fp, csleep)
+		stored, seen := store(&c.s, fp, csleep)
 		c.fp = fp
 		if seen {
 			if cycleProviso(red, stack[:top+1], fp) {
@@ -322,7 +377,9 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 				return finish()
 			}
 			stack = stack[:top+1]
+			continue
 		}
+		prefire(c)
 	}
 	return finish()
 }

@@ -65,7 +65,9 @@ func (e *engine[S]) enabled(s *S, buf []Step, lohi [][2]Time) ([]Step, [][2]Time
 		if hi == Never {
 			hi = lo
 		}
-		pending[n] = pending[i]
+		if n != i {
+			pending[n] = pending[i]
+		}
 		lohi = append(lohi, [2]Time{lo, hi})
 		n++
 	}

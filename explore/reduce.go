@@ -100,6 +100,13 @@ type Reducer[S any] interface {
 	Future(s *S, actor int) Footprint
 }
 
+// Futures is implemented by Reducers that compute every actor's future
+// in one call: out[a] = Future(s, a) for every actor a (one dynamic call
+// per state instead of one per actor).
+type Futures[S any] interface {
+	Futures(s *S, out []Footprint)
+}
+
 // Symmetric is implemented by models with interchangeable actors (the same
 // program on the same destination). Their properties must not tell such
 // actors apart.
@@ -117,22 +124,50 @@ type Symmetric[S any] interface {
 	Twins(s *S, set uint64) uint64
 }
 
+// ClassHasher is implemented by Symmetric models that fingerprint a
+// state's symmetry class directly, without building its representative
+// (Canonicalize) and encoding it: the DFS then hashes each state once,
+// with no copy and no sort, and names its actors canonically (for sleep
+// sets) only when a sleep set has to be stored or read.
+type ClassHasher[S any] interface {
+	// ClassFingerprint returns a 64-bit fingerprint of s's symmetry
+	// class, never 0: states equal up to a renaming of interchangeable
+	// actors have the same one, other states different ones but by a
+	// chance of about 2^-64 per pair (as a hash of the representative's
+	// encoding).
+	ClassFingerprint(s *S) uint64
+	// Ranks sets perm[a] as Canonicalize(s, perm) does for the actors a
+	// of the symmetry groups that have a member in set, leaving s and the
+	// other entries as they are. (A group's actors are renamed among
+	// themselves, an actor in no group never: the renaming of a set of
+	// actors needs only the groups that meet it, and a stale entry, of
+	// another state, names an actor of the same group.)
+	Ranks(s *S, set uint64, perm []int)
+}
+
 // reducer is the reduction layer of one DFS: which reductions run, and
 // the scratch space of the persistent-set computation.
 type reducer[S any] struct {
 	sleep bool
 	por   Reducer[S]
+	futs  Futures[S]
 	sym   Symmetric[S]
 	// inv is the union of what the invariants read (their Reads), all
 	// bits when one of them does not say; invariants whether there is
 	// one.
 	inv        uint64
 	invariants bool
+	// hash fingerprints symmetry classes (nil: encode the representative
+	// and hash that).
+	hash ClassHasher[S]
 	// scratch for canonicalisation and the persistent sets; perm is the
-	// renaming of the last state encoded.
-	canon S
-	perm  []int
-	fut   []Footprint
+	// renaming of the last state encoded, or, with hash, of ranksOf, for
+	// the groups that meet ranked (computed when first needed).
+	canon   S
+	perm    []int
+	ranksOf *S
+	ranked  uint64
+	fut     []Footprint
 }
 
 // newReducer decides which reductions run for the engine's options and
@@ -148,9 +183,16 @@ func (e *engine[S]) newReducer() *reducer[S] {
 	if sym, ok := e.m.(Symmetric[S]); ok && want&ReduceSymmetry != 0 && unbounded && sym.Interchangeable() {
 		r.sym = sym
 		r.perm = make([]int, e.nAct)
+		if h, ok := e.m.(ClassHasher[S]); ok && !e.opts.Exact {
+			r.hash = h
+			for a := range r.perm {
+				r.perm[a] = a
+			}
+		}
 	}
 	if red, ok := e.m.(Reducer[S]); ok && want&ReducePOR != 0 && unbounded && small {
 		r.por = red
+		r.futs, _ = e.m.(Futures[S])
 		r.fut = make([]Footprint, e.nAct)
 	}
 	// Sleep sets store actor numbers with each state: with symmetry they
@@ -202,6 +244,16 @@ func (e *engine[S]) encode(r *reducer[S], s *S, buf []byte) []byte {
 	return e.m.Encode(&r.canon, buf)
 }
 
+// ranks makes perm the renaming of the state last stored, for the
+// actors in set at least (hash only).
+func (r *reducer[S]) ranks(set uint64) {
+	if r.hash == nil || set&^r.ranked == 0 {
+		return
+	}
+	r.hash.Ranks(r.ranksOf, set, r.perm) // the groups ranked before stay
+	r.ranked |= set
+}
+
 // canonical returns the encoding of s's symmetry class representative
 // when the model has interchangeable actors, else s's own.
 func (e *engine[S]) canonical(s *S) []byte {
@@ -220,6 +272,7 @@ func (r *reducer[S]) toCanon(set uint64) uint64 {
 	if r.sym == nil || set == 0 {
 		return set
 	}
+	r.ranks(set)
 	var out uint64
 	for m := set; m != 0; m &= m - 1 {
 		a := bits.TrailingZeros64(m)
@@ -237,6 +290,7 @@ func (r *reducer[S]) fromCanon(set uint64) uint64 {
 	if r.sym == nil || set == 0 {
 		return set
 	}
+	r.ranks(set)
 	var out uint64
 	for a := range r.perm {
 		if set&actorBit(r.perm[a]) != 0 {
@@ -281,8 +335,14 @@ func (e *engine[S]) persistent(r *reducer[S], f *frame[S]) (uint64, bool) {
 	// unfinished: the actors with a future; touched and written, what
 	// their futures touch and write together.
 	var unfinished, touched, written uint64
-	for a := 0; a < e.nAct; a++ {
-		r.fut[a] = r.por.Future(&f.s, a)
+	if r.futs != nil {
+		r.futs.Futures(&f.s, r.fut)
+	} else {
+		for a := range r.fut {
+			r.fut[a] = r.por.Future(&f.s, a)
+		}
+	}
+	for a := range r.fut {
 		if r.fut[a].Read|r.fut[a].Write != 0 {
 			unfinished |= actorBit(a)
 			touched |= r.fut[a].Read | r.fut[a].Write
@@ -306,9 +366,16 @@ func (e *engine[S]) persistent(r *reducer[S], f *frame[S]) (uint64, bool) {
 			}
 		}
 	}
+	// lost: the seeds whose closure cannot win (too big, or holding a
+	// disabled actor or a visible step). A closure that reaches a lost
+	// seed holds that seed's closure (closures are reachability), so it
+	// cannot win either: it stops there, instead of growing to the whole
+	// component again for every seed of it.
+	var lost uint64
 	best, bestN := enabled, bits.OnesCount64(enabled)
 	for i := range f.steps {
-		set := actorBit(f.steps[i].Actor)
+		seed := actorBit(f.steps[i].Actor)
+		set := seed
 		todo := set
 		ok := true
 		for todo != 0 && ok {
@@ -326,18 +393,22 @@ func (e *engine[S]) persistent(r *reducer[S], f *frame[S]) (uint64, bool) {
 			add := conflicts[cur[a]] &^ set
 			set |= add
 			todo |= add
-			if add != 0 && bits.OnesCount64(set) >= bestN {
+			if add != 0 && (add&lost != 0 || bits.OnesCount64(set) >= bestN) {
 				ok = false // no smaller than the best so far: it cannot win
 				break
 			}
 		}
-		if ok {
-			if n := bits.OnesCount64(set); n < bestN {
-				best, bestN = set, n
-				if n == 1 {
-					break
-				}
+		if !ok {
+			lost |= seed
+			continue
+		}
+		if n := bits.OnesCount64(set); n < bestN {
+			best, bestN = set, n
+			if n == 1 {
+				break
 			}
+		} else {
+			lost |= seed
 		}
 	}
 	return best, best != enabled

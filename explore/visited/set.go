@@ -165,6 +165,19 @@ func (v *Set) Probe(fp uint64) (at Pos, found bool) {
 	}
 }
 
+// Prefetch starts loading the slot where fp's walk of the table begins,
+// and returns at once: a Probe or LookupOrInsert of fp soon after finds it
+// in the cache instead of waiting for memory (a search computes its next
+// states' fingerprints, prefetches them, and probes them one by one). It
+// changes nothing (not safe beside Grow).
+func (v *Set) Prefetch(fp uint64) {
+	if fp == 0 {
+		fp = 1
+	}
+	sg := v.segmentOf(fp)
+	prefetch(&sg.w[(fp&sg.mask)<<v.shift])
+}
+
 // Place does what LookupOrInsert(fp, sleep) does, at the slot a Probe of
 // fp returned with nothing stored since.
 func (v *Set) Place(at Pos, fp, sleep uint64) (stored uint64, found bool) {

@@ -260,3 +260,30 @@ func TestProbePlaceAgreesWithLookupOrInsert(t *testing.T) {
 		b.Free()
 	}
 }
+
+// Prefetch is a hint: it stores nothing and moves nothing, before and
+// after the table grows.
+func TestPrefetchChangesNothing(t *testing.T) {
+	for _, sleep := range []bool{false, true} {
+		v := NewSet(Config{Sleep: sleep})
+		for i := uint64(0); i < 20000; i++ {
+			fp := i * 0x9e3779b97f4a7c15
+			v.Prefetch(fp)
+			v.Prefetch(fp + 1)
+			if _, found := v.LookupOrInsert(fp, i); found {
+				t.Fatalf("%#x found before it was stored", fp)
+			}
+		}
+		if v.Len() != 20000 {
+			t.Fatalf("Len %d, want 20000", v.Len())
+		}
+		for i := uint64(0); i < 20000; i++ {
+			fp := i * 0x9e3779b97f4a7c15
+			v.Prefetch(fp)
+			if !v.Contains(fp) {
+				t.Fatalf("%#x lost", fp)
+			}
+		}
+		v.Free()
+	}
+}

@@ -181,8 +181,12 @@ type Model struct {
 	treeCache bool
 	nh        nhTable // nexthop objects (nexthops.go); empty without them
 	// groups lists the interchangeable actors (reduce.go), two or more
-	// each.
-	groups [][]int
+	// each, groupMask their actors' bits (grouped, all of them); class is
+	// each actor's seed in ClassFingerprint: its group's, or its own.
+	groups    [][]int
+	groupMask []uint64
+	grouped   uint64
+	class     []uint64
 }
 
 type actorInfo struct {

@@ -2,8 +2,10 @@ package fib6
 
 import (
 	"slices"
+	"unsafe"
 
 	"raceroute/explore"
+	"raceroute/explore/visited"
 )
 
 // The model's side of the explorer's reductions: each actor's footprint
@@ -59,6 +61,23 @@ func (m *Model) initReduction() {
 		}
 		if len(g) > 1 {
 			m.groups = append(m.groups, g)
+			var mask uint64
+			for _, a := range g {
+				mask |= 1 << uint(a)
+			}
+			m.groupMask = append(m.groupMask, mask)
+			m.grouped |= mask
+		}
+	}
+	// An actor's seed is its group's (the first member's number) or its
+	// own, above the actor bits' 32 of the local state.
+	m.class = make([]uint64, len(m.actors))
+	for a := range m.class {
+		m.class[a] = uint64(a+1) << 32
+	}
+	for _, g := range m.groups {
+		for _, a := range g {
+			m.class[a] = uint64(g[0]+1) << 32
 		}
 	}
 }
@@ -98,6 +117,13 @@ func (m *Model) Future(s *State, a int) explore.Footprint {
 		f.Write = 1 << uint(d.Node)
 	}
 	return f
+}
+
+// Futures sets out[a] to Future(s, a) for every actor a.
+func (m *Model) Futures(s *State, out []explore.Footprint) {
+	for a := range out {
+		out[a] = m.Future(s, a)
+	}
 }
 
 // allNodes is the footprint of a step that may touch every node.
@@ -148,6 +174,76 @@ func (m *Model) Canonicalize(s *State, perm []int) {
 	}
 }
 
+// ClassFingerprint hashes s's symmetry class without sorting: the shared
+// part (the table, Tables, the ICMP and nexthop parts) by its bytes, each
+// actor's local state (PC, Reg, Tries, Sent) with its group's seed (its
+// own when it is in none) through a 64-bit bijective mixer, and the
+// actors' hashes summed, so that the sum is one of the multiset of local
+// states of each group: a renaming of interchangeable actors leaves it as
+// it is. The sum's low bits are weak (bit 0 is a parity), so it goes
+// through the mixer again before it is combined; two classes collide by
+// chance only (a group of up to 16 twins loses at most 4 bits in the rare
+// case that the hashes of two multisets differ by a multiple of 2^60).
+func (m *Model) ClassFingerprint(s *State) uint64 {
+	b := stateBytes(s)
+	h := visited.Fingerprint(b[:len(m.u.Nodes)*MaxSlots])
+	var sum uint64
+	for a, c := range m.class {
+		sum += mix64(c | uint64(s.PC[a]) | uint64(s.Reg[a])<<8 | uint64(s.Tries[a])<<16 | uint64(s.Sent[a])<<24)
+	}
+	if m.x != nil || len(m.nh.ids) > 0 {
+		// the rest of State after the per-actor arrays: what is unused
+		// stays as Init left it, so hashing it all tells the same states
+		// apart as Encode does
+		h ^= mix64(visited.Fingerprint(b[unsafe.Offsetof(s.Tables):]))
+	} else {
+		sum += mix64(uint64(s.Tables) | 1<<40)
+	}
+	fp := mix64(h + mix64(sum))
+	if fp == 0 {
+		fp = 1
+	}
+	return fp
+}
+
+// mix64 is SplitMix64's finalizer: a bijection of 64-bit words that
+// spreads every input bit over the output.
+func mix64(z uint64) uint64 {
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// Ranks sets perm as Canonicalize(s, perm) would for the actors of every
+// group with a member in set, without changing s, and leaves the other
+// entries as they are: within a group, the actor at rank r of the sorted
+// local states (ties by the actors' order) takes the name of the group's
+// r-th member.
+func (m *Model) Ranks(s *State, set uint64, perm []int) {
+	if set&m.grouped == 0 {
+		return
+	}
+	var keys [MaxActors]uint32
+	for gi, g := range m.groups {
+		if set&m.groupMask[gi] == 0 {
+			continue
+		}
+		k := keys[:len(g)]
+		for i, a := range g {
+			k[i] = uint32(s.PC[a])<<24 | uint32(s.Reg[a])<<16 | uint32(s.Tries[a])<<8 | uint32(s.Sent[a])
+		}
+		for i, x := range k {
+			r := 0
+			for j, y := range k {
+				if y < x || (y == x && j < i) {
+					r++
+				}
+			}
+			perm[g[i]] = g[r]
+		}
+	}
+}
+
 // Twins returns the actors of set with a lower-numbered interchangeable
 // actor of set in the same local state.
 func (m *Model) Twins(s *State, set uint64) uint64 {
@@ -169,6 +265,8 @@ func (m *Model) Twins(s *State, set uint64) uint64 {
 }
 
 var (
-	_ explore.Reducer[State]   = (*Model)(nil)
-	_ explore.Symmetric[State] = (*Model)(nil)
+	_ explore.Reducer[State]     = (*Model)(nil)
+	_ explore.Symmetric[State]   = (*Model)(nil)
+	_ explore.ClassHasher[State] = (*Model)(nil)
+	_ explore.Futures[State]     = (*Model)(nil)
 )
