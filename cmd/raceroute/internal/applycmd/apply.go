@@ -35,6 +35,7 @@ type applyFlags struct {
 	family   int
 	report   string
 	list     int
+	moved    bool
 }
 
 // New is the apply command.
@@ -73,6 +74,7 @@ never touched. A second apply of the same file writes nothing.`,
 	fl.IntVar(&f.batch, "batch", 0, "requests per sendmsg (0: the default, 512)")
 	fl.IntVar(&f.family, "family", 0, "the family (4 or 6) of `default` routes that do not show theirs")
 	fl.StringVar(&f.report, "report", "", "write every change and its outcome to this file, as JSON")
+	fl.BoolVar(&f.moved, "read-back-moved", false, "after a move that only replaces nexthop objects, also dump the routes and check that those of ours using them are still the ones planned (they were not written; by default only the objects are read back)")
 	fl.IntVar(&f.list, "list", 20, "after a partial failure, list at most this many applied changes (-1: all)")
 	return cmd
 }
@@ -108,7 +110,7 @@ func runApply(cmd *cobra.Command, file string, f *applyFlags) error {
 	}
 	stderr := cmd.ErrOrStderr()
 	opts := apply.Options{Netns: f.netns, Proto: proto, Tables: owned, Prune: f.prune, Nexthops: apply.NexthopMode(f.nexthops),
-		Profile: prof, Batch: f.batch, RollbackOnError: f.rollback}
+		Profile: prof, Batch: f.batch, RollbackOnError: f.rollback, ReadBackMoved: f.moved}
 	if tf, ok := stderr.(*os.File); ok && term.IsTerminal(int(tf.Fd())) {
 		opts.Progress = func(done, total int) {
 			fmt.Fprintf(stderr, "\rapply: %d of %d requests answered", done, total)
