@@ -85,6 +85,30 @@ const maxLine = 64 << 10
 // Read reads a route file: JSON when its first non-blank byte is `[` or
 // `{`, iproute2 lines otherwise.
 func Read(r io.Reader, opts Options) ([]Entry, error) {
+	routes, meta, err := ReadRoutes(r, opts)
+	if err != nil || routes == nil {
+		return nil, err
+	}
+	out := make([]Entry, len(routes))
+	for i := range routes {
+		out[i] = Entry{Route: routes[i], Proto: meta[i].Proto, Line: meta[i].Line}
+	}
+	return out, nil
+}
+
+// Meta is what a file says of a route beside the route: the protocol it
+// names and its line.
+type Meta struct {
+	// Proto is the protocol the line names, 0 when it names none.
+	Proto kernel.Proto
+	// Line is the 1-based line of the route (of its JSON object's start).
+	Line int
+}
+
+// ReadRoutes is Read with the routes apart from what the file says of
+// each (meta[i] is routes[i]'s), so that a caller that wants the routes
+// alone (a writer's Plan) has them without a copy.
+func ReadRoutes(r io.Reader, opts Options) (routes []route.Route, meta []Meta, err error) {
 	if opts.Name == "" {
 		opts.Name = "routes"
 	}
@@ -105,37 +129,46 @@ func Read(r io.Reader, opts Options) ([]Entry, error) {
 		b, err := br.Peek(1)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return nil, nil
+				return nil, nil, nil
 			}
-			return nil, fmt.Errorf("%s: %w", opts.Name, err)
+			return nil, nil, fmt.Errorf("%s: %w", opts.Name, err)
 		}
 		switch b[0] {
 		case ' ', '\t', '\r', '\n':
 			if _, err := br.ReadByte(); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			continue
 		case '[', '{':
-			return readJSON(br, opts)
+			es, err := readJSON(br, opts)
+			if err != nil || es == nil {
+				return nil, nil, err
+			}
+			routes, meta = make([]route.Route, len(es)), make([]Meta, len(es))
+			for i, e := range es {
+				routes[i], meta[i] = e.Route, Meta{Proto: e.Proto, Line: e.Line}
+			}
+			return routes, meta, nil
 		}
 		return readLines(br, opts, size)
 	}
 }
 
 // readLines reads iproute2 lines; size is the file's, -1 if unknown.
-func readLines(r io.Reader, opts Options, size int) ([]Entry, error) {
+func readLines(r io.Reader, opts Options, size int) ([]route.Route, []Meta, error) {
 	// The whole file in one string: the lines and their tokens are
 	// slices of it, not a string each (a file of 200,000 routes is a few
 	// megabytes), and its line count sizes the entries.
 	b, err := readAll(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", opts.Name, err)
+		return nil, nil, fmt.Errorf("%s: %w", opts.Name, err)
 	}
 	if len(b) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	all := unsafe.String(&b[0], len(b)) // b is not written again
-	out := make([]Entry, 0, strings.Count(all, "\n")+1)
+	lines := strings.Count(all, "\n") + 1
+	out, meta := make([]route.Route, 0, lines), make([]Meta, 0, lines)
 	var errs Errors
 	var toks []string
 	var hops, slab []route.Nexthop
@@ -149,7 +182,7 @@ func readLines(r io.Reader, opts Options, size int) ([]Entry, error) {
 			all = ""
 		}
 		if len(line) > maxLine {
-			return nil, append(errs, &LineError{Name: opts.Name, Line: n, Msg: fmt.Sprintf("a line longer than %d bytes: not a route", maxLine)})
+			return nil, nil, append(errs, &LineError{Name: opts.Name, Line: n, Msg: fmt.Sprintf("a line longer than %d bytes: not a route", maxLine)})
 		}
 		text := strings.TrimSpace(line)
 		if text == "" || strings.HasPrefix(text, "#") {
@@ -162,7 +195,7 @@ func readLines(r io.Reader, opts Options, size int) ([]Entry, error) {
 		if msg != "" {
 			errs = append(errs, &LineError{Name: opts.Name, Line: n, Text: short(text), Msg: msg})
 			if len(errs) >= opts.MaxErrors {
-				return nil, append(errs, &LineError{Name: opts.Name, Line: n, Msg: fmt.Sprintf("stopped after %d malformed routes", len(errs))})
+				return nil, nil, append(errs, &LineError{Name: opts.Name, Line: n, Msg: fmt.Sprintf("stopped after %d malformed routes", len(errs))})
 			}
 			continue
 		}
@@ -175,13 +208,13 @@ func readLines(r io.Reader, opts Options, size int) ([]Entry, error) {
 			slab = append(slab, e.Route.Nexthops...)
 			e.Route.Nexthops = slab[len(slab)-k : len(slab) : len(slab)]
 		}
-		e.Line = n
-		out = append(out, e)
+		out = append(out, e.Route)
+		meta = append(meta, Meta{Proto: e.Proto, Line: n})
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return nil, nil, errs
 	}
-	return out, nil
+	return out, meta, nil
 }
 
 // readAll reads r to its end, into one buffer when size (the file's,

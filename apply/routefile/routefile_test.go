@@ -254,3 +254,24 @@ func BenchmarkRead(b *testing.B) {
 		}
 	}
 }
+
+// ReadRoutes gives Read's entries apart: the routes, and each one's
+// protocol and line; errors and empty files alike.
+func TestReadRoutesIsRead(t *testing.T) {
+	for _, in := range []string{
+		"10.1.0.0/16 via 10.9.0.2 dev va proto static\n\n10.2.0.0/16 dev vb\n",
+		`[{"dst":"10.3.0.0/16","dev":"vc","protocol":"boot"},{"dst":"default","gateway":"10.9.0.1"}]`,
+		"", "  \n", "10.1.0.0/16 vai 10.9.0.2\n",
+	} {
+		es, err := Read(strings.NewReader(in), Options{Tables: tables})
+		routes, meta, rerr := ReadRoutes(strings.NewReader(in), Options{Tables: tables})
+		if fmt.Sprint(err) != fmt.Sprint(rerr) || len(routes) != len(es) || len(meta) != len(es) {
+			t.Fatalf("%q: Read %d entries, %v; ReadRoutes %d routes, %d metas, %v", in, len(es), err, len(routes), len(meta), rerr)
+		}
+		for i, e := range es {
+			if !reflect.DeepEqual(e.Route, routes[i]) || e.Line != meta[i].Line || e.Proto != meta[i].Proto {
+				t.Fatalf("%q: entry %d: %+v; ReadRoutes %+v %+v", in, i, e, routes[i], meta[i])
+			}
+		}
+	}
+}

@@ -131,16 +131,14 @@ func runApply(cmd *cobra.Command, file string, f *applyFlags) error {
 		defer w.Close()
 		w.Prefetch(ctx, routesHint(file))
 	}
-	entries, name, err := readRoutes(cmd, file, f.family, tables)
+	routes, meta, name, err := readRoutes(cmd, file, f.family, tables)
 	if err != nil {
 		return err
 	}
-	routes := make([]apply.Route, len(entries))
 	var bad []string
-	for i, e := range entries {
-		routes[i] = e.Route
-		if e.Proto != 0 && e.Proto != proto {
-			bad = append(bad, fmt.Sprintf("%s:%d: proto %s: this apply owns proto %s (--proto) and writes no other", name, e.Line, e.Proto, proto))
+	for _, m := range meta {
+		if m.Proto != 0 && m.Proto != proto {
+			bad = append(bad, fmt.Sprintf("%s:%d: proto %s: this apply owns proto %s (--proto) and writes no other", name, m.Line, m.Proto, proto))
 		}
 	}
 	if len(bad) > 0 {
@@ -154,7 +152,7 @@ func runApply(cmd *cobra.Command, file string, f *applyFlags) error {
 	if errors.As(err, &ve) {
 		lines := make([]string, len(ve.Problems))
 		for i, p := range ve.Problems {
-			lines[i] = fmt.Sprintf("%s:%d: %s: %s", name, entries[p.Index].Line, p.Route, p.Msg)
+			lines[i] = fmt.Sprintf("%s:%d: %s: %s", name, meta[p.Index].Line, p.Route, p.Msg)
 		}
 		return cli.BadInput(fmt.Errorf("%d route(s) refused, nothing written:\n%s", len(lines), strings.Join(lines, "\n")))
 	}
@@ -198,7 +196,7 @@ func routesHint(file string) int {
 }
 
 // readRoutes reads the route file (or standard input for "-").
-func readRoutes(cmd *cobra.Command, file string, family int, tables map[string]uint32) ([]routefile.Entry, string, error) {
+func readRoutes(cmd *cobra.Command, file string, family int, tables map[string]uint32) ([]apply.Route, []routefile.Meta, string, error) {
 	var r io.Reader
 	name := file
 	if file == "-" {
@@ -206,16 +204,16 @@ func readRoutes(cmd *cobra.Command, file string, family int, tables map[string]u
 	} else {
 		fh, err := os.Open(file)
 		if err != nil {
-			return nil, name, cli.BadInput(fmt.Errorf("route file: %w", err))
+			return nil, nil, name, cli.BadInput(fmt.Errorf("route file: %w", err))
 		}
 		defer fh.Close()
 		r = fh
 	}
-	es, err := routefile.Read(r, routefile.Options{Name: name, Family: family, Tables: tables})
+	routes, meta, err := routefile.ReadRoutes(r, routefile.Options{Name: name, Family: family, Tables: tables})
 	if err != nil {
-		return nil, name, cli.BadInput(fmt.Errorf("%w\nnothing written", err))
+		return nil, nil, name, cli.BadInput(fmt.Errorf("%w\nnothing written", err))
 	}
-	return es, name, nil
+	return routes, meta, name, nil
 }
 
 // reportChange is one change of --report.
