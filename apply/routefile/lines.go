@@ -67,7 +67,7 @@ type lineParser struct {
 	fam  int // 4, 6 or 0 (not known yet)
 	opts Options
 	// hops is where a line's next hops are gathered: the entry's are a
-	// copy (lineSlab), so that the buffer serves every line.
+	// copy (into readLines' slab), so that the buffer serves every line.
 	hops []route.Nexthop
 }
 
