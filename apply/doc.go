@@ -38,18 +38,26 @@
 // The read-back checks what the plan changed. In general it dumps the
 // tables again and checks every key the plan touched against what each
 // change's outcome says it holds (Result.Checked: "the tables hold
-// exactly what the outcomes say"). When the plan's only writes are
-// replaces of nexthop objects of ours, all acknowledged, and every change
-// is a route moved by one (a move of many prefixes to another next
-// hop), what changed is what those objects hold: the read-back dumps the
-// objects and checks that each is there, of the writer's protocol,
-// holding what was written, then dumps the routes and checks that the
-// routes of ours in its tables that use each object are exactly the
-// routes the plan expects on it (their number, and a sum of a 64-bit
-// hash of their keys), which a route moved off the object, deleted, or
-// put on it in another's place breaks. Their other attributes were not
-// written and are not compared one by one. Result.Checked names the
-// objects and the number of routes.
+// exactly what the outcomes say"): every route written is read back.
+// When the plan's only writes are replaces of nexthop objects of ours,
+// all acknowledged, and every change is a route moved by one (a move of
+// many prefixes to another next hop), what was written is what those
+// objects hold, and that is what is read back: each object must be
+// there, of the writer's protocol, holding what was written (a group,
+// its members). The routes that moved were not written: they name the
+// object by id, and the kernel's replace changes the next hops of every
+// route that names it at once, keeping the object and swapping what it
+// holds (replace_nexthop_single(), replace_nexthop_grp(),
+// net/ipv4/nexthop.c), so no route can have been left behind by the
+// write, and a dump of 200,000 routes would check nothing the writer
+// did. Which routes use the object was read when the plan was made;
+// Options.ReadBackMoved also dumps the routes and checks that the routes
+// of ours in its tables that use each object are still exactly those
+// the plan expects on it (their number, and a sum of a 64-bit hash of
+// their keys), which another writer's route moved off the object,
+// deleted, or put on it since the plan was read breaks. Result.Checked
+// names the objects, the number of routes, and which of the two was
+// done.
 //
 // Writer.Prefetch reads the tables in the background while the caller
 // reads its desired routes (raceroute apply reads its file meanwhile);

@@ -61,6 +61,13 @@ type Options struct {
 	// Progress, if set, is told how many requests of how many have an
 	// answer, after every batch.
 	Progress func(done, total int)
+	// ReadBackMoved: when a plan's only writes are nexthop object
+	// replaces, the read-back also dumps the routes and checks that the
+	// routes of ours using each replaced object are still exactly those
+	// planned on it. Those routes were not written (they name the object
+	// by id), so by default only the objects are read back; this catches
+	// another writer's change to them since the plan read the tables.
+	ReadBackMoved bool
 }
 
 // Writer holds routes of one protocol in one namespace at a desired

@@ -423,7 +423,6 @@ func permissionChild() int {
 // another on it.
 func TestWriterNexthopMoveVerify(t *testing.T) {
 	ns := liveNS(t)
-	w := open(t, ns, Options{Prune: true})
 	ctx := context.Background()
 	routes := func(gw, dev string) []Route {
 		var rs []Route
@@ -434,55 +433,73 @@ func TestWriterNexthopMoveVerify(t *testing.T) {
 		return rs
 	}
 	a, b := routes("10.9.0.2", "va"), routes("10.9.1.2", "vc")
-	sync(t, w, a)
-	for _, tc := range []struct {
-		name   string
-		tamper [][]string // ip commands run after the move, before the read-back is repeated
-		want   string     // in the read-back's error; "" for none
+	const objectRewritten = "object rewritten"
+	for _, mode := range []struct {
+		moved   bool   // Options.ReadBackMoved
+		checked string // in Result.Checked of the move
 	}{
-		{"untouched", nil, ""},
-		{"object rewritten", [][]string{{"nexthop", "replace", "id", "%d", "via", "10.9.0.2", "dev", "va", "proto", "250"}},
-			"reads back as"},
-		{"route moved off", [][]string{{"route", "replace", "10.3.0.7/32", "via", "10.9.1.2", "dev", "vc", "proto", "250"}},
-			"99 route(s) of ours use nexthop object"},
-		{"route swapped", [][]string{{"route", "del", "10.3.0.8/32"}, {"route", "add", "10.3.1.8/32", "nhid", "%d", "proto", "250"}},
-			"are not those planned"},
-		// The same next hop, another object: only the route's nexthop id
-		// tells.
-		{"nexthop id changed", [][]string{{"nexthop", "add", "id", "77", "via", "10.9.1.2", "dev", "vc", "proto", "250"},
-			{"route", "replace", "10.3.0.9/32", "nhid", "77", "proto", "250"}},
-			"99 route(s) of ours use nexthop object"},
+		{true, "the 100 route(s) of ours that use them still do"},
+		// By default only the objects are read back: the routes were not
+		// written, and another writer's change to them since the plan
+		// read the tables passes (only the object's rewrite is caught).
+		{false, "the 100 route(s) of ours that use them by id were read when planning, not again"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p, res := sync(t, w, b)
-			replaced := plan.Replaced(p)
-			if len(replaced) != 1 || res.Requests != 1 || !res.Verified || !strings.Contains(res.Checked, "the 100 route(s) of ours that use them still do") {
-				t.Fatalf("move: replaced %v, %d requests, verified %v (%s)", replaced, res.Requests, res.Verified, res.Checked)
-			}
-			var id uint32
-			for id = range replaced {
-			}
-			for _, c := range tc.tamper {
-				args := slices.Clone(c)
-				for i := range args {
-					if args[i] == "%d" {
-						args[i] = fmt.Sprint(id)
-					}
+		w := open(t, ns, Options{Prune: true, ReadBackMoved: mode.moved})
+		sync(t, w, a)
+		for _, tc := range []struct {
+			name   string
+			tamper [][]string // ip commands run after the move, before the read-back is repeated
+			want   string     // in the read-back's error with ReadBackMoved; "" for none
+		}{
+			{"untouched", nil, ""},
+			{objectRewritten, [][]string{{"nexthop", "replace", "id", "%d", "via", "10.9.0.2", "dev", "va", "proto", "250"}},
+				"reads back as"},
+			{"route moved off", [][]string{{"route", "replace", "10.3.0.7/32", "via", "10.9.1.2", "dev", "vc", "proto", "250"}},
+				"99 route(s) of ours use nexthop object"},
+			{"route swapped", [][]string{{"route", "del", "10.3.0.8/32"}, {"route", "add", "10.3.1.8/32", "nhid", "%d", "proto", "250"}},
+				"are not those planned"},
+			// The same next hop, another object: only the route's nexthop id
+			// tells.
+			{"nexthop id changed", [][]string{{"nexthop", "add", "id", "77", "via", "10.9.1.2", "dev", "vc", "proto", "250"},
+				{"route", "replace", "10.3.0.9/32", "nhid", "77", "proto", "250"}},
+				"99 route(s) of ours use nexthop object"},
+		} {
+			t.Run(fmt.Sprintf("moved=%v/%s", mode.moved, tc.name), func(t *testing.T) {
+				p, res := sync(t, w, b)
+				replaced := plan.Replaced(p)
+				if len(replaced) != 1 || res.Requests != 1 || !res.Verified || !strings.Contains(res.Checked, mode.checked) {
+					t.Fatalf("move: replaced %v, %d requests, verified %v (%s)", replaced, res.Requests, res.Verified, res.Checked)
 				}
-				ipRoutes(t, ns, args...)
-			}
-			res.Verified, res.Checked, res.VerifyErr = false, "", nil
-			if err := w.verify(ctx, res); err != nil {
-				t.Fatal(err)
-			}
-			switch {
-			case tc.want == "" && (!res.Verified || res.VerifyErr != nil):
-				t.Fatalf("read-back of an untouched move: verified %v, %v", res.Verified, res.VerifyErr)
-			case tc.want != "" && (res.Verified || res.VerifyErr == nil || !strings.Contains(res.VerifyErr.Error(), tc.want)):
-				t.Fatalf("read-back after %v: verified %v, %v; want an error with %q", tc.tamper, res.Verified, res.VerifyErr, tc.want)
-			}
-			sync(t, w, a) // back to the start for the next case (Prune deletes a route swapped in)
-		})
+				var id uint32
+				for id = range replaced {
+				}
+				for _, c := range tc.tamper {
+					args := slices.Clone(c)
+					for i := range args {
+						if args[i] == "%d" {
+							args[i] = fmt.Sprint(id)
+						}
+					}
+					ipRoutes(t, ns, args...)
+				}
+				res.Verified, res.Checked, res.VerifyErr = false, "", nil
+				if err := w.verify(ctx, res); err != nil {
+					t.Fatal(err)
+				}
+				want := tc.want
+				if !mode.moved && tc.name != objectRewritten {
+					want = ""
+				}
+				switch {
+				case want == "" && (!res.Verified || res.VerifyErr != nil):
+					t.Fatalf("read-back after %v: verified %v, %v; want it verified", tc.tamper, res.Verified, res.VerifyErr)
+				case want != "" && (res.Verified || res.VerifyErr == nil || !strings.Contains(res.VerifyErr.Error(), want)):
+					t.Fatalf("read-back after %v: verified %v, %v; want an error with %q", tc.tamper, res.Verified, res.VerifyErr, want)
+				}
+				sync(t, w, a) // back to the start for the next case (Prune deletes a route swapped in)
+			})
+		}
+		w.Close()
 	}
 }
 

@@ -36,8 +36,10 @@ var unsupported = map[string]string{
 }
 
 // parseLine reads one route: [route replace|add] [TYPE] PREFIX [KEYWORD VALUE]...
-// toks are the line's fields.
-func parseLine(toks []string, opts Options) (Entry, string) {
+// toks are the line's fields. The entry's next hops are in hops (a
+// buffer the caller passes every line, and copies them out of); the
+// buffer is returned for the next.
+func parseLine(toks []string, opts Options, hops []route.Nexthop) (Entry, string, []route.Nexthop) {
 	fam := opts.Family
 	// An optional `-4`/`-6`, then `route replace` or `route add`.
 	if len(toks) > 0 && (toks[0] == "-4" || toks[0] == "-6") {
@@ -50,12 +52,13 @@ func parseLine(toks []string, opts Options) (Entry, string) {
 			if len(toks) > 1 {
 				got = fmt.Sprintf("%q", toks[1])
 			}
-			return Entry{}, fmt.Sprintf("want `route replace` or `route add` before a route (each line is a desired route), got `route` and %s", got)
+			return Entry{}, fmt.Sprintf("want `route replace` or `route add` before a route (each line is a desired route), got `route` and %s", got), hops
 		}
 		toks = toks[2:]
 	}
-	p := &lineParser{toks: toks, fam: fam, opts: opts}
-	return p.parse()
+	p := lineParser{toks: toks, fam: fam, opts: opts, hops: hops}
+	e, msg := p.parse()
+	return e, msg, p.hops
 }
 
 type lineParser struct {
@@ -63,7 +66,27 @@ type lineParser struct {
 	i    int
 	fam  int // 4, 6 or 0 (not known yet)
 	opts Options
+	// hops is where a line's next hops are gathered: the entry's are a
+	// copy (into readLines' slab), so that the buffer serves every line.
+	hops []route.Nexthop
 }
+
+// onceKey names a keyword a route may give once; onceSet is a set of
+// them.
+type onceKey uint8
+
+type onceSet uint8
+
+const (
+	onceType onceKey = iota
+	onceDst
+	onceMetric
+	onceTable
+	onceProto
+	onceSrc
+)
+
+var onceNames = [...]string{onceType: "type", onceDst: "destination", onceMetric: "metric", onceTable: "table", onceProto: "proto", onceSrc: "src"}
 
 func (p *lineParser) next(what string) (string, string) {
 	if p.i >= len(p.toks) {
@@ -96,16 +119,17 @@ func (p *lineParser) parse() (Entry, string) {
 		return e, "want a route (PREFIX or default, then via/dev/metric ...), got nothing"
 	}
 	var dst string
-	var hops []route.Nexthop
+	hops := p.hops[:0]
+	defer func() { p.hops = hops[:0] }()
 	cur := route.Nexthop{}
 	haveHop := false
 	inNexthop := false
-	seen := map[string]bool{}
-	once := func(k string) string {
-		if seen[k] {
-			return fmt.Sprintf("%s given twice", k)
+	var seen onceSet
+	once := func(k onceKey) string {
+		if seen&(1<<k) != 0 {
+			return fmt.Sprintf("%s given twice", onceNames[k])
 		}
-		seen[k] = true
+		seen |= 1 << k
 		return ""
 	}
 	flushHop := func() {
@@ -125,7 +149,7 @@ func (p *lineParser) parse() (Entry, string) {
 				return e, m
 			}
 			if typ, ok := kernel.ParseRouteType(v); ok && typ != kernel.RouteUnspec {
-				if msg = once("type"); msg == "" {
+				if msg = once(onceType); msg == "" {
 					r.Type = typ
 					v, m = p.next("to " + typ.String())
 					if m != "" {
@@ -134,7 +158,7 @@ func (p *lineParser) parse() (Entry, string) {
 				}
 			}
 			if msg == "" {
-				msg = once("destination")
+				msg = once(onceDst)
 				dst = v
 			}
 		case "via":
@@ -202,7 +226,7 @@ func (p *lineParser) parse() (Entry, string) {
 			flushHop()
 			inNexthop = true
 		case "metric", "priority", "preference":
-			if msg = once("metric"); msg != "" {
+			if msg = once(onceMetric); msg != "" {
 				break
 			}
 			v, m := p.next(t)
@@ -215,7 +239,7 @@ func (p *lineParser) parse() (Entry, string) {
 			}
 			r.Metric = uint32(n)
 		case "table", "tb":
-			if msg = once("table"); msg != "" {
+			if msg = once(onceTable); msg != "" {
 				break
 			}
 			v, m := p.next("table")
@@ -228,7 +252,7 @@ func (p *lineParser) parse() (Entry, string) {
 			}
 			r.Table = tb
 		case "proto", "protocol":
-			if msg = once("proto"); msg != "" {
+			if msg = once(onceProto); msg != "" {
 				break
 			}
 			v, m := p.next(t)
@@ -241,7 +265,7 @@ func (p *lineParser) parse() (Entry, string) {
 			}
 			e.Proto = pr
 		case "src":
-			if msg = once("src"); msg != "" {
+			if msg = once(onceSrc); msg != "" {
 				break
 			}
 			v, m := p.next("src")
@@ -263,24 +287,31 @@ func (p *lineParser) parse() (Entry, string) {
 			if !ok || typ == kernel.RouteUnspec {
 				return e, fmt.Sprintf("type %q: want unicast, local, broadcast, multicast, anycast, blackhole, unreachable, prohibit, throw or nat", v)
 			}
-			if msg = once("type"); msg == "" {
+			if msg = once(onceType); msg == "" {
 				r.Type = typ
 			}
 		default:
+			if dst == "" && t[0] >= '0' && t[0] <= '9' && !strings.ContainsAny(t, "=") {
+				// A destination (no keyword or route type starts with a
+				// digit): what the checks below would find, sooner.
+				dst = t
+				seen |= 1 << onceDst
+				continue
+			}
 			if why, ok := unsupported[t]; ok {
 				if why == "" {
 					why = "raceroute apply writes routes without it"
 				}
 				return e, fmt.Sprintf("%s is not supported: %s", t, why)
 			}
-			if typ, ok := kernel.ParseRouteType(t); ok && typ != kernel.RouteUnspec && dst == "" && !seen["type"] {
-				seen["type"] = true
+			if typ, ok := kernel.ParseRouteType(t); ok && typ != kernel.RouteUnspec && dst == "" && seen&(1<<onceType) == 0 {
+				seen |= 1 << onceType
 				r.Type = typ
 				continue
 			}
 			if dst == "" && !strings.ContainsAny(t, "=") {
 				dst = t
-				seen["destination"] = true
+				seen |= 1 << onceDst
 				continue
 			}
 			return e, fmt.Sprintf("unknown keyword %q (after the destination: via, dev, metric, table, src, proto, onlink, nexthop)", t)

@@ -13,9 +13,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strconv"
 	"strings"
 	"unicode"
+	"unsafe"
 
 	"raceroute/apply/route"
 	"raceroute/kernel"
@@ -83,6 +85,30 @@ const maxLine = 64 << 10
 // Read reads a route file: JSON when its first non-blank byte is `[` or
 // `{`, iproute2 lines otherwise.
 func Read(r io.Reader, opts Options) ([]Entry, error) {
+	routes, meta, err := ReadRoutes(r, opts)
+	if err != nil || routes == nil {
+		return nil, err
+	}
+	out := make([]Entry, len(routes))
+	for i := range routes {
+		out[i] = Entry{Route: routes[i], Proto: meta[i].Proto, Line: meta[i].Line}
+	}
+	return out, nil
+}
+
+// Meta is what a file says of a route beside the route: the protocol it
+// names and its line.
+type Meta struct {
+	// Proto is the protocol the line names, 0 when it names none.
+	Proto kernel.Proto
+	// Line is the 1-based line of the route (of its JSON object's start).
+	Line int
+}
+
+// ReadRoutes is Read with the routes apart from what the file says of
+// each (meta[i] is routes[i]'s), so that a caller that wants the routes
+// alone (a writer's Plan) has them without a copy.
+func ReadRoutes(r io.Reader, opts Options) (routes []route.Route, meta []Meta, err error) {
 	if opts.Name == "" {
 		opts.Name = "routes"
 	}
@@ -92,40 +118,60 @@ func Read(r io.Reader, opts Options) ([]Entry, error) {
 	if opts.Tables == nil {
 		opts.Tables = SystemTables()
 	}
+	size := -1
+	if f, ok := r.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = int(fi.Size())
+		}
+	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		b, err := br.Peek(1)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return nil, nil
+				return nil, nil, nil
 			}
-			return nil, fmt.Errorf("%s: %w", opts.Name, err)
+			return nil, nil, fmt.Errorf("%s: %w", opts.Name, err)
 		}
 		switch b[0] {
 		case ' ', '\t', '\r', '\n':
 			if _, err := br.ReadByte(); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			continue
 		case '[', '{':
-			return readJSON(br, opts)
+			es, err := readJSON(br, opts)
+			if err != nil || es == nil {
+				return nil, nil, err
+			}
+			routes, meta = make([]route.Route, len(es)), make([]Meta, len(es))
+			for i, e := range es {
+				routes[i], meta[i] = e.Route, Meta{Proto: e.Proto, Line: e.Line}
+			}
+			return routes, meta, nil
 		}
-		return readLines(br, opts)
+		return readLines(br, opts, size)
 	}
 }
 
-func readLines(r io.Reader, opts Options) ([]Entry, error) {
+// readLines reads iproute2 lines; size is the file's, -1 if unknown.
+func readLines(r io.Reader, opts Options, size int) ([]route.Route, []Meta, error) {
 	// The whole file in one string: the lines and their tokens are
 	// slices of it, not a string each (a file of 200,000 routes is a few
 	// megabytes), and its line count sizes the entries.
-	b, err := io.ReadAll(r)
+	b, err := readAll(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", opts.Name, err)
+		return nil, nil, fmt.Errorf("%s: %w", opts.Name, err)
 	}
-	all := string(b)
-	out := make([]Entry, 0, strings.Count(all, "\n")+1)
+	if len(b) == 0 {
+		return nil, nil, nil
+	}
+	all := unsafe.String(&b[0], len(b)) // b is not written again
+	lines := strings.Count(all, "\n") + 1
+	out, meta := make([]route.Route, 0, lines), make([]Meta, 0, lines)
 	var errs Errors
 	var toks []string
+	var hops, slab []route.Nexthop
 	n := 0
 	for len(all) > 0 {
 		n++
@@ -136,33 +182,84 @@ func readLines(r io.Reader, opts Options) ([]Entry, error) {
 			all = ""
 		}
 		if len(line) > maxLine {
-			return nil, append(errs, &LineError{Name: opts.Name, Line: n, Msg: fmt.Sprintf("a line longer than %d bytes: not a route", maxLine)})
+			return nil, nil, append(errs, &LineError{Name: opts.Name, Line: n, Msg: fmt.Sprintf("a line longer than %d bytes: not a route", maxLine)})
 		}
 		text := strings.TrimSpace(line)
 		if text == "" || strings.HasPrefix(text, "#") {
 			continue
 		}
 		toks = fields(toks[:0], text)
-		e, msg := parseLine(toks, opts)
+		var e Entry
+		var msg string
+		e, msg, hops = parseLine(toks, opts, hops)
 		if msg != "" {
 			errs = append(errs, &LineError{Name: opts.Name, Line: n, Text: short(text), Msg: msg})
 			if len(errs) >= opts.MaxErrors {
-				return nil, append(errs, &LineError{Name: opts.Name, Line: n, Msg: fmt.Sprintf("stopped after %d malformed routes", len(errs))})
+				return nil, nil, append(errs, &LineError{Name: opts.Name, Line: n, Msg: fmt.Sprintf("stopped after %d malformed routes", len(errs))})
 			}
 			continue
 		}
-		e.Line = n
-		out = append(out, e)
+		if k := len(e.Route.Nexthops); k > 0 {
+			// Every route's next hops from one slab, not an allocation
+			// each (capped: an append to one never runs into the next).
+			if len(slab)+k > cap(slab) {
+				slab = make([]route.Nexthop, 0, max(4096, k))
+			}
+			slab = append(slab, e.Route.Nexthops...)
+			e.Route.Nexthops = slab[len(slab)-k : len(slab) : len(slab)]
+		}
+		out = append(out, e.Route)
+		meta = append(meta, Meta{Proto: e.Proto, Line: n})
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return nil, nil, errs
 	}
-	return out, nil
+	return out, meta, nil
+}
+
+// readAll reads r to its end, into one buffer when size (the file's,
+// -1 if unknown) says how large.
+func readAll(r io.Reader, size int) ([]byte, error) {
+	if size < 0 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, size+1) // +1: the read that sees the end
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // the file grew: let append grow it
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 // fields appends the space-separated fields of s to toks, as
 // strings.Fields splits them (without a slice of its own a line).
 func fields(toks []string, s string) []string {
+	if isASCII(s) {
+		for {
+			i := 0
+			for i < len(s) && asciiSpace[s[i]] {
+				i++
+			}
+			if i == len(s) {
+				return toks
+			}
+			s = s[i:]
+			j := 1
+			for j < len(s) && !asciiSpace[s[j]] {
+				j++
+			}
+			toks = append(toks, s[:j])
+			s = s[j:]
+		}
+	}
 	for {
 		i := strings.IndexFunc(s, func(r rune) bool { return !unicode.IsSpace(r) })
 		if i < 0 {
@@ -176,6 +273,18 @@ func fields(toks []string, s string) []string {
 		toks = append(toks, s[:j])
 		s = s[j:]
 	}
+}
+
+// asciiSpace are the ASCII bytes unicode.IsSpace takes for space.
+var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func short(s string) string {

@@ -2,9 +2,15 @@ package routefile
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"raceroute/apply/route"
 )
 
 var tables = map[string]uint32{"isp2": 102}
@@ -177,5 +183,95 @@ func TestReadLineEnds(t *testing.T) {
 	_, err = Read(strings.NewReader("10.1.0.0/16 dev va\n"+strings.Repeat("x", maxLine+1)+"\n"), Options{Name: "f", Tables: map[string]uint32{}})
 	if err == nil || !strings.Contains(err.Error(), "f:2: a line longer than") {
 		t.Fatalf("a long line: %v", err)
+	}
+}
+
+// fields (its ASCII path and the other) splits as strings.Fields does.
+func FuzzFields(f *testing.F) {
+	for _, s := range []string{"", " a  b\t", "a\u00a0b\u2003c", "x\r\v\fy", "\x85z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := fields(nil, s), strings.Fields(s); !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Fatalf("fields(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+// A file read from disk (sized by its Stat) reads as from any reader,
+// and each entry's next hops are its own: changing or appending to one
+// route's leaves the next route's as read.
+func TestReadFileSizedAndHopsApart(t *testing.T) {
+	text := "10.1.0.0/16 via 10.9.0.2 dev va\n  10.2.0.0/16 nexthop via 10.9.0.3 dev vb nexthop dev vc\n10.3.0.0/16 dev vd\n"
+	p := filepath.Join(t.TempDir(), "routes")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fh, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	got, err := Read(fh, Options{Tables: map[string]uint32{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Read(strings.NewReader(text), Options{Tables: map[string]uint32{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) || len(got) != 3 || len(got[1].Route.Nexthops) != 2 {
+		t.Fatalf("from the file: %+v\nfrom a reader: %+v", got, want)
+	}
+	got[0].Route.Nexthops = append(got[0].Route.Nexthops, route.Nexthop{Dev: "x"})
+	got[0].Route.Nexthops[0].Dev = "changed"
+	if h := got[1].Route.Nexthops; h[0].Dev != "vb" || h[1].Dev != "vc" || got[2].Route.Nexthops[0].Dev != "vd" {
+		t.Fatalf("another route's next hops changed: %+v, %+v", got[1].Route.Nexthops, got[2].Route.Nexthops)
+	}
+}
+
+// BenchmarkRead reads a file of 200,000 routes, as bench/applybench
+// writes them for raceroute apply.
+func BenchmarkRead(b *testing.B) {
+	var sb strings.Builder
+	for i := 0; i < 200_000; i++ {
+		fmt.Fprintf(&sb, "10.%d.%d.%d via 10.255.0.2 dev va\n", 64+i>>16, byte(i>>8), byte(i))
+	}
+	p := filepath.Join(b.TempDir(), "routes")
+	if err := os.WriteFile(p, []byte(sb.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		fh, err := os.Open(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		es, err := Read(fh, Options{Tables: map[string]uint32{}})
+		fh.Close()
+		if err != nil || len(es) != 200_000 {
+			b.Fatalf("%d entries, %v", len(es), err)
+		}
+	}
+}
+
+// ReadRoutes gives Read's entries apart: the routes, and each one's
+// protocol and line; errors and empty files alike.
+func TestReadRoutesIsRead(t *testing.T) {
+	for _, in := range []string{
+		"10.1.0.0/16 via 10.9.0.2 dev va proto static\n\n10.2.0.0/16 dev vb\n",
+		`[{"dst":"10.3.0.0/16","dev":"vc","protocol":"boot"},{"dst":"default","gateway":"10.9.0.1"}]`,
+		"", "  \n", "10.1.0.0/16 vai 10.9.0.2\n",
+	} {
+		es, err := Read(strings.NewReader(in), Options{Tables: tables})
+		routes, meta, rerr := ReadRoutes(strings.NewReader(in), Options{Tables: tables})
+		if fmt.Sprint(err) != fmt.Sprint(rerr) || len(routes) != len(es) || len(meta) != len(es) {
+			t.Fatalf("%q: Read %d entries, %v; ReadRoutes %d routes, %d metas, %v", in, len(es), err, len(routes), len(meta), rerr)
+		}
+		for i, e := range es {
+			if !reflect.DeepEqual(e.Route, routes[i]) || e.Line != meta[i].Line || e.Proto != meta[i].Proto {
+				t.Fatalf("%q: entry %d: %+v; ReadRoutes %+v %+v", in, i, e, routes[i], meta[i])
+			}
+		}
 	}
 }

@@ -123,10 +123,9 @@ func speed(args []string) error {
 	fmt.Println()
 	fmt.Println("raceroute apply's times are the whole command: reading the file, dumping the tables, planning,")
 	fmt.Println("writing with an acknowledgement per request checked by sequence number, and reading back what")
-	fmt.Println("changed to verify it (every route it wrote; for the move with nexthop objects, which is one")
-	fmt.Println("nexthop replace, the object and the routes that use it, from a dump of the routes). ip -batch's")
-	fmt.Println("are its own (one request and acknowledgement per line, no read-back). Each run starts in a fresh")
-	fmt.Println("namespace.")
+	fmt.Println("it wrote to verify it (every route it wrote; for the move with nexthop objects, which is one")
+	fmt.Println("nexthop replace and writes no route, the replaced object). ip -batch's are its own (one request")
+	fmt.Println("and acknowledgement per line, no read-back). Each run starts in a fresh namespace.")
 	return nil
 }
 

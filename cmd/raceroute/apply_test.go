@@ -14,7 +14,8 @@ import (
 
 // raceroute apply installs a file, moves it to another next hop with
 // one nexthop replace, says (and reports) that the read-back checked the
-// object and the routes using it, and writes nothing on a second run.
+// object (and, with --read-back-moved, the routes using it), and writes
+// nothing on a second run.
 func TestApplyMoveReadBack(t *testing.T) {
 	a, _ := nstest.Pair(t, "ca")
 	dir := t.TempDir()
@@ -32,18 +33,21 @@ func TestApplyMoveReadBack(t *testing.T) {
 	fa, fb := file("a", "10.9.0.2"), file("b", "10.9.0.3")
 	report := filepath.Join(dir, "report.json")
 	for _, tc := range []struct {
-		file string
-		want string
+		file  string
+		extra []string
+		want  string
 	}{
-		{fa, "read back: the tables hold exactly what the outcomes say"},
-		{fb, "and the 50 route(s) of ours that use them still do"},
-		{fb, "nothing to change: the 50 desired route(s) are as desired"},
+		{fa, nil, "read back: the tables hold exactly what the outcomes say"},
+		{fb, nil, "hold what was written (the plan's only writes; the 50 route(s) of ours that use them by id were read when planning, not again)"},
+		{fa, []string{"--read-back-moved"}, "and the 50 route(s) of ours that use them still do"},
+		{fa, nil, "nothing to change: the 50 desired route(s) are as desired"},
 	} {
-		code, out, stderr := runCLI(t, "apply", "--netns", a.Name, "--report", report, tc.file)
+		args := append([]string{"apply", "--netns", a.Name, "--report", report, tc.file}, tc.extra...)
+		code, out, stderr := runCLI(t, args...)
 		if code != 0 || !strings.Contains(out, tc.want) {
-			t.Fatalf("apply %s: exit %d, want %q in:\n%s%s", filepath.Base(tc.file), code, tc.want, out, stderr)
+			t.Fatalf("apply %s %v: exit %d, want %q in:\n%s%s", filepath.Base(tc.file), tc.extra, code, tc.want, out, stderr)
 		}
-		if tc.file == fb && strings.Contains(tc.want, "still do") {
+		if strings.Contains(tc.want, "route(s) of ours that use them") {
 			var rep struct {
 				Requests int    `json:"requests"`
 				Verified bool   `json:"verified"`

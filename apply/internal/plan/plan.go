@@ -301,7 +301,12 @@ type planner struct {
 	held []*state.Installed
 	// chosen caches strategy.Choose(): its answer depends on the family
 	// and class.
-	chosen map[[2]int]strategy.Choice
+	chosen     map[[2]int]strategy.Choice
+	lastChoice struct {
+		k  [2]int
+		ch strategy.Choice
+		ok bool
+	}
 	nhText map[uint32]string
 	// specs caches the spec of one next hop (state.SpecFor formats it):
 	// the routes of a large file mostly share a few next hops.
@@ -346,11 +351,15 @@ func (pl *planner) specFor(r *route.Route) state.Spec {
 
 func (pl *planner) choose(fam int, c strategy.Class) strategy.Choice {
 	k := [2]int{fam, int(c)}
+	if l := &pl.lastChoice; l.ok && l.k == k {
+		return l.ch // a move's 200,000 routes ask the same
+	}
 	ch, ok := pl.chosen[k]
 	if !ok {
 		ch = strategy.Choose(pl.cfg.Profile, fam, c)
 		pl.chosen[k] = ch
 	}
+	pl.lastChoice.k, pl.lastChoice.ch, pl.lastChoice.ok = k, ch, true
 	return ch
 }
 
@@ -1111,7 +1120,7 @@ func (pl *planner) routeMessage(r *route.Route, nhid uint32) []byte {
 // object), with scope RT_SCOPE_NOWHERE, which fib_table_delete() takes
 // as any scope.
 func (pl *planner) deleteMessage(in *state.Installed) []byte {
-	w := in.Wire
+	w := in.Wire()
 	w.Flags &= unix.RTNH_F_ONLINK // the dump's RTNH_F_LINKDOWN, RTM_F_OFFLOAD, ... say nothing of which route
 	w.Multipath = slices.Clone(w.Multipath)
 	for i := range w.Multipath {

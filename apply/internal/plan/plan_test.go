@@ -41,13 +41,15 @@ func fakeState(t *testing.T, ours []route.Route, nhids []uint32, foreign []route
 	}
 	for i, r := range ours {
 		n := r.Normalise()
-		in := &state.Installed{Route: n, Proto: 250, Wire: wireOf(st, &n, 250)}
+		in := &state.Installed{Route: n, Proto: 250}
+		w := wireOf(st, &n, 250)
 		if i < len(nhids) && nhids[i] != 0 {
-			in.NHID, in.Wire.NHID = nhids[i], nhids[i]
+			in.NHID, w.NHID = nhids[i], nhids[i]
 			in.Route.Nexthops = st.HopsOf(st.Nexthops[nhids[i]])
 			in.Route = in.Route.Normalise()
 			st.NHRefs[nhids[i]]++
 		}
+		in.SetWire(w)
 		st.PutOurs(in)
 	}
 	for _, r := range foreign {

@@ -2,6 +2,7 @@ package state
 
 import (
 	"net/netip"
+	"reflect"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -32,5 +33,31 @@ func TestStaleClones(t *testing.T) {
 	got := staleClones(cache, routes, []route.Route{{Dst: pfx("2001:db8:0:10::/80"), Table: 254}, {Dst: pfx("2001:db8:0:20::/64"), Table: 254}})
 	if len(got) != 2 || got[0].Dst != pfx("2001:db8:0:10::1/128") || got[1].Dst != pfx("2001:db8:0:10::3/128") {
 		t.Fatalf("stale clones %v", got)
+	}
+}
+
+// A dumped route keeps its wire route: whole without a nexthop object;
+// on one, the fields a delete names (the rest the kernel expands from
+// the object is not kept, and a delete does not name it).
+func TestWireKept(t *testing.T) {
+	a := netip.MustParseAddr
+	st := &State{Ours: map[Key]*Installed{}, Foreign: map[route.Key]string{}, NHRefs: map[uint32]int{},
+		Names: map[int]string{3: "va"}, Nexthops: map[uint32]*Object{7: {Wire: rtnl.Nexthop{ID: 7, Family: unix.AF_INET, Oif: 3, Gateway: a("10.9.0.2")}}}}
+	tables := map[uint32]bool{254: true}
+	plain := rtnl.Route{Family: unix.AF_INET, Dst: pfx("10.1.0.0/16"), Table: 254, Protocol: 250, Scope: unix.RT_SCOPE_UNIVERSE, Type: unix.RTN_UNICAST,
+		Flags: unix.RTNH_F_ONLINK, Priority: 5, HasPriority: true, Prefsrc: a("10.9.0.1"), Oif: 3, Gateway: a("10.9.0.2")}
+	onObj := rtnl.Route{Family: unix.AF_INET6, Dst: pfx("2001:db8::/48"), Table: 254, Protocol: 250, Scope: unix.RT_SCOPE_UNIVERSE, Type: unix.RTN_UNICAST,
+		Flags: unix.RTNH_F_ONLINK, Priority: 1024, HasPriority: true, NHID: 7, Oif: 3, Gateway: a("fe80::1")}
+	for _, r := range []rtnl.Route{plain, onObj} {
+		st.add(&r, 250, tables)
+		r.Dst = pfx("10.99.0.0/16") // add must have copied what it keeps
+	}
+	if got := st.Ours[KeyOf(route.Key{Table: 254, Dst: pfx("10.1.0.0/16"), Metric: 5})].Wire(); !reflect.DeepEqual(got, plain) {
+		t.Errorf("the route without an object: Wire %+v, want %+v", got, plain)
+	}
+	want := onObj
+	want.Oif, want.Gateway = 0, netip.Addr{}
+	if got := st.Ours[KeyOf(route.Key{Table: 254, Dst: pfx("2001:db8::/48"), Metric: 1024})].Wire(); !reflect.DeepEqual(got, want) {
+		t.Errorf("the route on object 7: Wire %+v, want %+v", got, want)
 	}
 }

@@ -35,6 +35,7 @@ type applyFlags struct {
 	family   int
 	report   string
 	list     int
+	moved    bool
 }
 
 // New is the apply command.
@@ -73,6 +74,7 @@ never touched. A second apply of the same file writes nothing.`,
 	fl.IntVar(&f.batch, "batch", 0, "requests per sendmsg (0: the default, 512)")
 	fl.IntVar(&f.family, "family", 0, "the family (4 or 6) of `default` routes that do not show theirs")
 	fl.StringVar(&f.report, "report", "", "write every change and its outcome to this file, as JSON")
+	fl.BoolVar(&f.moved, "read-back-moved", false, "after a move that only replaces nexthop objects, also dump the routes and check that those of ours using them are still the ones planned (they were not written; by default only the objects are read back)")
 	fl.IntVar(&f.list, "list", 20, "after a partial failure, list at most this many applied changes (-1: all)")
 	return cmd
 }
@@ -108,7 +110,7 @@ func runApply(cmd *cobra.Command, file string, f *applyFlags) error {
 	}
 	stderr := cmd.ErrOrStderr()
 	opts := apply.Options{Netns: f.netns, Proto: proto, Tables: owned, Prune: f.prune, Nexthops: apply.NexthopMode(f.nexthops),
-		Profile: prof, Batch: f.batch, RollbackOnError: f.rollback}
+		Profile: prof, Batch: f.batch, RollbackOnError: f.rollback, ReadBackMoved: f.moved}
 	if tf, ok := stderr.(*os.File); ok && term.IsTerminal(int(tf.Fd())) {
 		opts.Progress = func(done, total int) {
 			fmt.Fprintf(stderr, "\rapply: %d of %d requests answered", done, total)
@@ -129,16 +131,14 @@ func runApply(cmd *cobra.Command, file string, f *applyFlags) error {
 		defer w.Close()
 		w.Prefetch(ctx, routesHint(file))
 	}
-	entries, name, err := readRoutes(cmd, file, f.family, tables)
+	routes, meta, name, err := readRoutes(cmd, file, f.family, tables)
 	if err != nil {
 		return err
 	}
-	routes := make([]apply.Route, len(entries))
 	var bad []string
-	for i, e := range entries {
-		routes[i] = e.Route
-		if e.Proto != 0 && e.Proto != proto {
-			bad = append(bad, fmt.Sprintf("%s:%d: proto %s: this apply owns proto %s (--proto) and writes no other", name, e.Line, e.Proto, proto))
+	for _, m := range meta {
+		if m.Proto != 0 && m.Proto != proto {
+			bad = append(bad, fmt.Sprintf("%s:%d: proto %s: this apply owns proto %s (--proto) and writes no other", name, m.Line, m.Proto, proto))
 		}
 	}
 	if len(bad) > 0 {
@@ -152,7 +152,7 @@ func runApply(cmd *cobra.Command, file string, f *applyFlags) error {
 	if errors.As(err, &ve) {
 		lines := make([]string, len(ve.Problems))
 		for i, p := range ve.Problems {
-			lines[i] = fmt.Sprintf("%s:%d: %s: %s", name, entries[p.Index].Line, p.Route, p.Msg)
+			lines[i] = fmt.Sprintf("%s:%d: %s: %s", name, meta[p.Index].Line, p.Route, p.Msg)
 		}
 		return cli.BadInput(fmt.Errorf("%d route(s) refused, nothing written:\n%s", len(lines), strings.Join(lines, "\n")))
 	}
@@ -196,7 +196,7 @@ func routesHint(file string) int {
 }
 
 // readRoutes reads the route file (or standard input for "-").
-func readRoutes(cmd *cobra.Command, file string, family int, tables map[string]uint32) ([]routefile.Entry, string, error) {
+func readRoutes(cmd *cobra.Command, file string, family int, tables map[string]uint32) ([]apply.Route, []routefile.Meta, string, error) {
 	var r io.Reader
 	name := file
 	if file == "-" {
@@ -204,16 +204,16 @@ func readRoutes(cmd *cobra.Command, file string, family int, tables map[string]u
 	} else {
 		fh, err := os.Open(file)
 		if err != nil {
-			return nil, name, cli.BadInput(fmt.Errorf("route file: %w", err))
+			return nil, nil, name, cli.BadInput(fmt.Errorf("route file: %w", err))
 		}
 		defer fh.Close()
 		r = fh
 	}
-	es, err := routefile.Read(r, routefile.Options{Name: name, Family: family, Tables: tables})
+	routes, meta, err := routefile.ReadRoutes(r, routefile.Options{Name: name, Family: family, Tables: tables})
 	if err != nil {
-		return nil, name, cli.BadInput(fmt.Errorf("%w\nnothing written", err))
+		return nil, nil, name, cli.BadInput(fmt.Errorf("%w\nnothing written", err))
 	}
-	return es, name, nil
+	return routes, meta, name, nil
 }
 
 // reportChange is one change of --report.
