@@ -65,8 +65,8 @@ import (
 // workers mostly run explorations of one rank at once and trust each
 // other's: the states found are the sequential search's
 // (TestParallelAndShardsMatchSequential in model/fib6 and check), with
-// about its transitions (k=5 m=3: 34.15 M at 2 workers, dfs 34.00 M; a
-// prefix without sleep sets, as before, cost 14 to 20 % more).
+// about its transitions (k=5 m=3: 34.2 to 36.6 M at 2 workers, dfs
+// 34.0 M; a prefix without sleep sets, as before, cost 14 to 37 % more).
 
 // splitMin is how many frontier states the split aims at (per shard, at
 // least 64), so that workers and shards get balanced shares.
@@ -174,9 +174,9 @@ func (p *psearch[S]) key(s *S, last, preempt int, enc []byte) []byte {
 }
 
 // insert looks a key up and stores it if it is new (while the world is
-// held for reading). A key found reports the intersection of the sleep
-// sets of the explorations of it that have finished (visited.Unfinished
-// while none has); finish records one.
+// held for reading). A key found reports what the explorations of it
+// that have finished recorded (visited.Finished reads it;
+// visited.Unfinished while none has); finish records one.
 func (p *psearch[S]) insert(enc []byte) (at visited.Slot, fp, stored uint64, found bool) {
 	if p.exact != nil {
 		p.exMu.Lock()
@@ -672,12 +672,13 @@ func (e *engine[S]) parallel(ctx context.Context) Result {
 		nw = 1 // a member is one randomised search from the root
 	}
 	// Sleep sets with state caching, as in dfs, except that a worker
-	// trusts only explorations that have finished (visited.Set.Finish):
-	// with the sleep set stored when a state was first reached, as dfs
-	// stores it, one worker relied on another's exploration still under
-	// way while that one relied on the first's, and a test found states
-	// lost (7 of 25,301, in 1 run of 6). At most 63 actors: the 64th bit
-	// marks a state no exploration has finished. The exact set keeps no
+	// trusts only explorations that have finished, of a rank up to its
+	// own (the header): with the sleep set stored when a state was first
+	// reached, as dfs stores it, one worker relied on another's
+	// exploration still under way while that one relied on the first's,
+	// and a test found states lost (7 of 25,301, in 1 run of 6). At most
+	// visited.SleepBits (40) actors: the word's upper bits hold the rank.
+	// The exact set keeps no
 	// sleep sets here: with it, no reduction. Nor under a preemption
 	// bound: a path that sleep sets leave out for a commuted one may have
 	// fewer preemptions than it, so that the bounded set of (state,
