@@ -5,14 +5,17 @@
 # run, as
 #   seq    the sequential dfs, one worker (sleep sets alone, as the parallel search)
 #   par-2  WORKERS workers sharing one visited set (default 2)
-# each the best of REPS runs, and prints states, seconds to verdict, CPU
-# seconds (user+sys), peak RSS, bytes per state (of the visited set's peak),
-# and the wall-clock speed-up seq/par.
+# each the best of REPS runs, and prints states, transitions, seconds to
+# verdict, CPU seconds (user+sys), peak RSS, bytes per state (of the visited
+# set's peak), the wall-clock speed-up seq/par, and the parallel search's
+# transitions and CPU seconds against the sequential one's (what it
+# explores again: the bound of its speed-up).
 #
-# The default size (k=5, m=3) has about 21 M states. On a machine shared
+# The default size (k=5, m=3) has 17,578,919 states. On a machine shared
 # with other work the wall-clock ratio measures the load, not the search:
 # the script prints the load average before and after, and the CPU
-# seconds, so that a busy run can be told from a quiet one.
+# seconds, so that a busy run can be told from a quiet one; the
+# transitions do not depend on the load.
 #
 # Usage: bench/parallel.sh                 k=5 m=3, 3 runs each
 #        K=4 M=3 REPS=1 bench/parallel.sh
@@ -34,7 +37,7 @@ echo "# $(go version | cut -d' ' -f3-4); k=$k m=$m; best of $reps runs; load ave
 # field LINE UNIT: the number before UNIT in a benchmark line.
 field() { awk -v u="$2" '{ for (i = 2; i <= NF; i++) if ($i == u) { print $(i-1); exit } }' <<<"$1"; }
 
-# run NAME: prints "states seconds cpu_seconds peak_rss_mib bytes_per_state" of the best run.
+# run NAME: prints "states seconds cpu_seconds peak_rss_mib bytes_per_state transitions" of the best run.
 run() {
 	local best="" line t
 	for _ in $(seq "$reps"); do
@@ -45,7 +48,7 @@ run() {
 		read -r u s rss <"$work/time"
 		t=$(field "$line" s-to-verdict)
 		local this
-		this="$(field "$line" states) $t $(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }') $((rss / 1024)) $(field "$line" bytes/state)"
+		this="$(field "$line" states) $t $(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }') $((rss / 1024)) $(field "$line" bytes/state) $(field "$line" transitions)"
 		if [ -z "$best" ] || awk -v a="$t" -v b="${best#* }" 'BEGIN { split(b, x, " "); exit !(a < x[1]) }'; then
 			best=$this
 		fi
@@ -55,17 +58,18 @@ run() {
 
 seq=$(run seq)
 par=$(run "par-$workers")
-printf '%-8s %12s %10s %10s %10s %12s\n' search states seconds cpu-s peak-MiB bytes/state
-printf '%-8s %12s %10s %10s %10s %12s\n' seq $seq
-printf '%-8s %12s %10s %10s %10s %12s\n' "par-$workers" $par
-read -r s1 t1 c1 _ <<<"$seq"
-read -r s2 t2 c2 _ <<<"$par"
+printf '%-8s %12s %10s %10s %10s %12s %12s\n' search states seconds cpu-s peak-MiB bytes/state transitions
+printf '%-8s %12s %10s %10s %10s %12s %12s\n' seq $seq
+printf '%-8s %12s %10s %10s %10s %12s %12s\n' "par-$workers" $par
+read -r s1 t1 c1 _ _ n1 <<<"$seq"
+read -r s2 t2 c2 _ _ n2 <<<"$par"
 if [ "$s1" != "$s2" ]; then
 	echo "parallel: state counts differ ($s1 sequential, $s2 parallel)" >&2
 	exit 1
 fi
-awk -v t1="$t1" -v t2="$t2" -v c1="$c1" -v c2="$c2" -v w="$workers" 'BEGIN {
+awk -v t1="$t1" -v t2="$t2" -v c1="$c1" -v c2="$c2" -v n1="$n1" -v n2="$n2" -v w="$workers" 'BEGIN {
 	printf "speed-up (seq seconds / par-%d seconds): %.2fx\n", w, t1 / t2
+	printf "transitions of the parallel search (par-%d / seq): %.3fx\n", w, n2 / n1
 	printf "CPU cost of the parallel search (par-%d cpu-s / seq cpu-s): %.2fx, so at most %.2fx on %d idle cores\n", w, c2 / c1, w * c1 / c2, w
 }'
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,10 +1,12 @@
 package explore
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,19 +31,50 @@ import (
 // overlap, and the union of their fingerprint sets is the single search's
 // state set.
 //
-// Sleep sets with state caching (dfs) rest on an order: a state found in
-// the visited set was explored with its stored sleep set before, or is an
-// ancestor. Workers have no common order, so here a state's entry holds
-// only the sleep sets of explorations that have finished; a state found
-// under way in another worker is explored again (over sleep sets of this
-// path only), so that every exploration relies on finished ones and on
-// the frontier's, which rest on nothing above them. The states found are
-// the sequential search's (TestParallelAndShardsMatchSequential in
-// model/fib6 and check).
+// Sleep sets with state caching (dfs) rest on an order: an actor asleep
+// at a state, or a cached state's stored sleep set, is trusted because
+// some exploration earlier in dfs's order covers what it leaves out.
+// Workers have no common time order, so the parallel search makes one
+// out of ranks (docs/reductions.md, "Sleep sets in the parallel search"):
+//
+//   - The prefix is a tree explored with dfs's sleep sets, so that each
+//     frontier state carries the sleep set of its path. An actor asleep
+//     there rests on the subtrees of earlier siblings of an ancestor (the
+//     children by that actor of the node where it was done), that is on
+//     the frontier states below them, all before it in the tree's order.
+//     A frontier state's rank is 0 when its sleep set is empty, else one
+//     more than the greatest rank of the frontier states it rests on.
+//   - An exploration records, when it finishes, its sleep set and its
+//     frontier state's rank (visited.Set.Finish: an entry holds a rank
+//     and the intersection of sleep sets of finished explorations of
+//     ranks up to it; one of a rank at least the stored one intersects
+//     and raises it, one of a lower rank replaces both). A worker trusts
+//     a cached entry only if explorations have finished and its rank is
+//     at most the worker's; an entry under way, or of a higher rank, is
+//     explored again, relying on neither (and its finish then lowers the
+//     entry's rank, so that the same rank trusts it from then on).
+//
+// Every reliance then goes down in the order (rank, time finished): on an
+// entry of a lower rank, or of the same rank that finished before; on a
+// done sibling of the same frontier state, finished before; on frontier
+// states of a lower rank (its own sleep set). There is no cycle of
+// explorations each relying on the other's (which lost 7 of 25,301 states
+// when entries were trusted under way), and the dfs argument (each
+// exploration covers what its sleep set leaves out, by induction) holds
+// along that order. Frontier states are taken in order of rank, so that
+// workers mostly run explorations of one rank at once and trust each
+// other's: the states found are the sequential search's
+// (TestParallelAndShardsMatchSequential in model/fib6 and check), with
+// about its transitions (k=5 m=3: 34.2 to 36.6 M at 2 workers, dfs
+// 34.0 M; a prefix without sleep sets, as before, cost 14 to 37 % more).
 
 // splitMin is how many frontier states the split aims at (per shard, at
 // least 64), so that workers and shards get balanced shares.
 const splitMin = 1024
+
+// treeMax bounds the prefix tree (with sleep sets) at treeMax times the
+// frontier states the split aims at.
+const treeMax = 1
 
 // maxSplitDepth bounds the split depth.
 const maxSplitDepth = 64
@@ -50,7 +83,29 @@ const maxSplitDepth = 64
 type node[S any] struct {
 	s             S
 	last, preempt int
+	sleep         uint64 // with sleep sets: its path's, as in dfs
 	path          []Choice
+	// id is the node's index in psearch.tree; rank, of a frontier state,
+	// the length of the longest chain of frontier states its sleep set
+	// rests on (rank).
+	id   int32
+	rank int64
+}
+
+// pnode is a node of the prefix tree (with sleep sets): its parent, and
+// for each actor asleep in it, the nodes its sleep rests on.
+type pnode struct {
+	parent int32
+	just   []justBit
+}
+
+// justBit says that an actor asleep in a prefix node sleeps for the
+// subtrees of nodes lo to hi-1: the children by that actor of the
+// ancestor where it was explored before (dfs's done set), which a path
+// through it reaches again by commuting its steps.
+type justBit struct {
+	actor  uint8
+	lo, hi int32
 }
 
 // psearch is one parallel, sharded or swarm search.
@@ -72,6 +127,7 @@ type psearch[S any] struct {
 	pollMu    sync.Mutex
 
 	items   []node[S]
+	tree    []pnode
 	next    atomic.Int64
 	workers []*pworker[S]
 	prefix  int64 // states up to the split depth
@@ -118,9 +174,9 @@ func (p *psearch[S]) key(s *S, last, preempt int, enc []byte) []byte {
 }
 
 // insert looks a key up and stores it if it is new (while the world is
-// held for reading). A key found reports the intersection of the sleep
-// sets of the explorations of it that have finished (visited.Unfinished
-// while none has); finish records one.
+// held for reading). A key found reports what the explorations of it
+// that have finished recorded (visited.Finished reads it;
+// visited.Unfinished while none has); finish records one.
 func (p *psearch[S]) insert(enc []byte) (at visited.Slot, fp, stored uint64, found bool) {
 	if p.exact != nil {
 		p.exMu.Lock()
@@ -138,11 +194,11 @@ func (p *psearch[S]) insert(enc []byte) (at visited.Slot, fp, stored uint64, fou
 	}
 }
 
-// finish records that an exploration of fp with sleep set sleep has
-// finished.
-func (p *psearch[S]) finish(at visited.Slot, fp, sleep uint64) {
+// finish records that an exploration of fp with sleep set sleep, from
+// the frontier state of index order, has finished.
+func (p *psearch[S]) finish(at visited.Slot, fp, sleep uint64, order int64) {
 	if p.fps != nil {
-		p.fps.Finish(at, fp, sleep)
+		p.fps.Finish(at, fp, sleep, order)
 	}
 }
 
@@ -202,6 +258,14 @@ func extend(path []Choice, c Choice) []Choice {
 // at least want states (or none left), checking properties on the way;
 // it leaves the deepest level in p.items. It returns false when the
 // search must stop (every property violated, or out of budget).
+//
+// With sleep sets the prefix is a tree, explored with dfs's sleep sets in
+// dfs's order of alternatives, so that each frontier state carries the
+// sleep set dfs would have given it on its path, resting only on the
+// frontier states before it (see the header). A state reached again in
+// the prefix is a node again (its sleep set is its path's); its entry
+// stays Unfinished, so that nothing relies on it. Without sleep sets a
+// state reached again is left out: its first node explores it.
 func (p *psearch[S]) split(stop *stopper, want int) bool {
 	e := p.e
 	p.world.RLock()
@@ -218,13 +282,18 @@ func (p *psearch[S]) split(stop *stopper, want int) bool {
 	}
 	var enc []byte
 	enc = p.key(&root.s, -1, 0, enc)
-	at, fp, _, _ := p.insert(enc)
-	p.finish(at, fp, 0)
+	p.insert(enc)
 	p.prefix = 1
 	level := []node[S]{root}
-	var buf []Step
-	var lohi [][2]Time
-	for depth := 0; len(level) > 0 && len(level) < want && depth < maxSplitDepth; depth++ {
+	p.tree = append(p.tree[:0], pnode{parent: -1})
+	var f frame[S]
+	// kids[a] is the range of the children by actor a of the node being
+	// expanded (each step's alternatives come together).
+	kids := make([][2]int32, p.e.nAct)
+	// A tree holds each state once per path to it: it stops at treeMax
+	// nodes (as when the whole space lies within a few levels), its last
+	// level then the frontier.
+	for depth := 0; len(level) > 0 && len(level) < want && len(p.tree) < treeMax*want && depth < maxSplitDepth; depth++ {
 		var next []node[S]
 		for ni := range level {
 			n := &level[ni]
@@ -232,61 +301,134 @@ func (p *psearch[S]) split(stop *stopper, want int) bool {
 				p.unknown.Store(true)
 				return false
 			}
-			buf, lohi = e.enabled(&n.s, buf[:0], lohi[:0])
-			if len(buf) == 0 {
-				continue // quiescent: its final properties were checked when found
-			}
-			for i, st := range buf {
-				times := []Time{lohi[i][0]}
-				if lohi[i][1] != lohi[i][0] {
-					times = append(times, lohi[i][1])
+			f.s, f.last, f.preempt, f.sleep = n.s, n.last, n.preempt, n.sleep
+			e.expand(&f) // quiescent: its final properties were checked when found
+			for _, st := range f.steps {
+				if st.Actor < len(kids) {
+					kids[st.Actor] = [2]int32{}
 				}
-				for o := 0; o < outcomes(st); o++ {
-					for _, at := range times {
-						pre := n.preempt
-						if n.last >= 0 && st.Actor != n.last && actorIn(buf, n.last) {
-							pre++
-						}
-						if e.opts.PreemptionBound >= 0 && pre > e.opts.PreemptionBound {
-							continue
-						}
-						c := node[S]{s: n.s, last: st.Actor, preempt: pre}
-						e.m.Fire(&c.s, st, at, o, nil)
-						p.prefixTransitions++
-						choice := Choice{Actor: st.Actor, At: at, Outcome: o}
-						path := func() []Choice { return extend(n.path, choice) }
-						if m := e.violated(&c.s, Invariant, p.live.Load()); m != 0 && p.note(m, path) {
-							return false
-						}
-						enc = p.key(&c.s, c.last, c.preempt, enc)
-						at, fp, _, seen := p.insert(enc)
-						if seen {
-							continue
-						}
-						// Explored here, or below with no sleep set by its
-						// owner: a claim that rests only on what lies below.
-						p.finish(at, fp, 0)
-						p.prefix++
-						if e.opts.MaxStates > 0 && p.prefix >= e.opts.MaxStates {
-							p.unknown.Store(true)
-							return false
-						}
-						c.path = path()
-						if cb, _ := e.enabled(&c.s, nil, nil); len(cb) == 0 {
-							if m := e.violated(&c.s, Final, p.live.Load()); m != 0 && p.note(m, path) {
-								return false
-							}
-						}
-						next = append(next, c)
+			}
+			for f.next < len(f.alts) {
+				a := f.alts[f.next]
+				f.next++
+				st := f.steps[a.step]
+				bit := actorBit(st.Actor)
+				lastAlt := f.next >= len(f.alts) || f.alts[f.next].step != a.step
+				frozen := f.frozen(int(a.step))
+				if f.sleep&bit != 0 {
+					continue
+				}
+				pre := f.preemptions(st)
+				if e.opts.PreemptionBound >= 0 && pre > e.opts.PreemptionBound {
+					continue
+				}
+				c := node[S]{s: f.s, last: st.Actor, preempt: pre}
+				if p.reduce && frozen {
+					c.sleep = f.childSleep(st)
+					if lastAlt {
+						f.done |= bit
 					}
 				}
+				e.m.Fire(&c.s, st, a.at, int(a.outcome), nil)
+				p.prefixTransitions++
+				choice := Choice{Actor: st.Actor, At: a.at, Outcome: int(a.outcome)}
+				path := func() []Choice { return extend(n.path, choice) }
+				if m := e.violated(&c.s, Invariant, p.live.Load()); m != 0 && p.note(m, path) {
+					return false
+				}
+				enc = p.key(&c.s, c.last, c.preempt, enc)
+				_, _, _, seen := p.insert(enc)
+				if seen && !p.reduce {
+					continue
+				}
+				if !seen {
+					p.prefix++
+					if e.opts.MaxStates > 0 && p.prefix >= e.opts.MaxStates {
+						p.unknown.Store(true)
+						return false
+					}
+					if cb, _ := e.enabled(&c.s, nil, nil); len(cb) == 0 {
+						if m := e.violated(&c.s, Final, p.live.Load()); m != 0 && p.note(m, path) {
+							return false
+						}
+					}
+				}
+				if len(next) > visited.MaxOrder {
+					// Frontier states are ranked by their index (the
+					// visited set's order): this many cannot be.
+					p.unknown.Store(true)
+					return false
+				}
+				c.path = path()
+				if p.reduce {
+					c.id = int32(len(p.tree))
+					k := &kids[st.Actor]
+					if k[1] == 0 {
+						k[0] = c.id
+					}
+					k[1] = c.id + 1
+					p.tree = append(p.tree, pnode{parent: n.id, just: p.justify(n, c.sleep, kids)})
+				}
+				next = append(next, c)
 			}
 		}
 		level = next
 		p.depth = depth + 1
 	}
 	p.items = level
+	if p.reduce {
+		p.rank()
+	}
 	return true
+}
+
+// justify says what the actors asleep in a child of n (sleep) rest on:
+// one asleep in n what it rested on there, one done in n its children by
+// that actor (kids).
+func (p *psearch[S]) justify(n *node[S], sleep uint64, kids [][2]int32) []justBit {
+	var just []justBit
+	for a := 0; sleep>>uint(a) != 0; a++ {
+		if sleep&(1<<uint(a)) == 0 {
+			continue
+		}
+		if n.sleep&(1<<uint(a)) != 0 {
+			for _, j := range p.tree[n.id].just {
+				if int(j.actor) == a {
+					just = append(just, j)
+				}
+			}
+			continue
+		}
+		just = append(just, justBit{actor: uint8(a), lo: kids[a][0], hi: kids[a][1]})
+	}
+	return just
+}
+
+// rank gives each frontier state its rank: 0 when its sleep set is empty,
+// else one more than the greatest rank of the frontier states below the
+// nodes its sleep set rests on (all before it in the tree's order, so
+// ranked before it); and puts the frontier states in order of rank, so
+// that workers take those of one rank together (a worker relies on the
+// explorations that have finished from frontier states of a rank up to
+// its own: those of a higher rank it explores again).
+func (p *psearch[S]) rank() {
+	most := make([]int64, len(p.tree)) // the greatest rank below a node, -1 for none
+	for i := range most {
+		most[i] = -1
+	}
+	for i := range p.items {
+		n := &p.items[i]
+		n.rank = 0
+		for _, j := range p.tree[n.id].just {
+			for q := j.lo; q < j.hi; q++ {
+				n.rank = max(n.rank, most[q]+1)
+			}
+		}
+		for q := n.id; q >= 0 && most[q] < n.rank; q = p.tree[q].parent {
+			most[q] = n.rank
+		}
+	}
+	slices.SortStableFunc(p.items, func(a, b node[S]) int { return cmp.Compare(a.rank, b.rank) })
 }
 
 // poll is stopper.poll for whichever worker gets to it first.
@@ -326,9 +468,11 @@ func (p *psearch[S]) run(stop *stopper, nw int) {
 	wg.Wait()
 }
 
-// explore is dfs from one frontier state, with the shared visited set.
+// explore is dfs from a frontier state, with the shared visited set: it
+// relies on explorations that have finished from frontier states of a
+// rank up to its own (the header says why).
 func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
-	e := p.e
+	e, order := p.e, root.rank
 	if cap(w.stack) == 0 {
 		w.stack = make([]frame[S], 1, 64)
 	}
@@ -337,10 +481,20 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 	// fps and claims hold, per stack frame, the state's fingerprint and
 	// the sleep set its exploration is recorded with when it finishes.
 	w.enc = p.key(&root.s, root.last, root.preempt, w.enc)
-	fps, claims, slots := append(w.fps[:0], visited.Fingerprint(w.enc)), append(w.claims[:0], 0), append(w.slots[:0], visited.Slot{})
+	at, fp, stored, _ := p.insert(w.enc)
+	fps, claims, slots := append(w.fps[:0], fp), append(w.claims[:0], root.sleep), append(w.slots[:0], at)
 	defer func() { w.fps, w.claims, w.slots = fps[:0], claims[:0], slots[:0] }()
 	f := &stack[0]
-	f.s, f.last, f.preempt, f.sleep = root.s, root.last, root.preempt, 0
+	f.s, f.last, f.preempt, f.sleep = root.s, root.last, root.preempt, root.sleep
+	if sleep, o, ok := visited.Finished(stored); p.reduce && ok && o <= order {
+		// Explored before, from another path to it (a frontier state
+		// reached again, in the prefix or below it).
+		awake := sleep &^ root.sleep
+		if awake == 0 {
+			return
+		}
+		f.sleep = ^awake
+	}
 	p.expand(w, f)
 	path := func(top int, extra Choice) func() []Choice {
 		return func() []Choice {
@@ -378,8 +532,8 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 		top := len(stack) - 1
 		f := &stack[top]
 		if f.next >= len(f.alts) {
-			if p.reduce && top > 0 {
-				p.finish(slots[top], fps[top], claims[top])
+			if p.reduce {
+				p.finish(slots[top], fps[top], claims[top], order)
 			}
 			stack = stack[:top]
 			continue
@@ -428,9 +582,9 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 		case !p.reduce:
 			stack = stack[:top+1]
 			continue
-		case stored == visited.Unfinished && !onStack(fps, fp, claims, &stored):
-			// Under way elsewhere: explored here too, relying on nothing
-			// that has not finished.
+		case !p.trusted(&stored, order) && !onStack(fps, fp, claims, &stored):
+			// Under way, or finished only from frontier states after this
+			// one: explored here too, relying on neither.
 		default:
 			// Finished (or an ancestor, as in dfs): explore only the
 			// actors that slept there and are awake here.
@@ -449,11 +603,24 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 				return
 			}
 			if p.reduce {
-				p.finish(at, fp, 0)
+				p.finish(at, fp, 0, order)
 			}
 			stack = stack[:top+1]
 		}
 	}
+}
+
+// trusted reports whether the word InsertConcurrent stored says that
+// explorations of the state have finished, every one from a frontier
+// state of index at most order; if so, stored becomes the intersection
+// of their sleep sets.
+func (p *psearch[S]) trusted(stored *uint64, order int64) bool {
+	sleep, o, ok := visited.Finished(*stored)
+	if ok && o <= order {
+		*stored = sleep
+		return true
+	}
+	return false
 }
 
 // onStack reports whether fp is a state on the worker's own stack (a
@@ -505,12 +672,13 @@ func (e *engine[S]) parallel(ctx context.Context) Result {
 		nw = 1 // a member is one randomised search from the root
 	}
 	// Sleep sets with state caching, as in dfs, except that a worker
-	// trusts only explorations that have finished (visited.Set.Finish):
-	// with the sleep set stored when a state was first reached, as dfs
-	// stores it, one worker relied on another's exploration still under
-	// way while that one relied on the first's, and a test found states
-	// lost (7 of 25,301, in 1 run of 6). At most 63 actors: the 64th bit
-	// marks a state no exploration has finished. The exact set keeps no
+	// trusts only explorations that have finished, of a rank up to its
+	// own (the header): with the sleep set stored when a state was first
+	// reached, as dfs stores it, one worker relied on another's
+	// exploration still under way while that one relied on the first's,
+	// and a test found states lost (7 of 25,301, in 1 run of 6). At most
+	// visited.SleepBits (40) actors: the word's upper bits hold the rank.
+	// The exact set keeps no
 	// sleep sets here: with it, no reduction. Nor under a preemption
 	// bound: a path that sleep sets leave out for a commuted one may have
 	// fewer preemptions than it, so that the bounded set of (state,
@@ -522,7 +690,7 @@ func (e *engine[S]) parallel(ctx context.Context) Result {
 	if e.opts.NoReduction {
 		reds = 0
 	}
-	p := &psearch[S]{e: e, reduce: reds&ReduceSleep != 0 && e.nAct < 64 && !e.opts.Exact && e.opts.PreemptionBound < 0, firstPath: make([][]Choice, len(e.props))}
+	p := &psearch[S]{e: e, reduce: reds&ReduceSleep != 0 && e.nAct <= visited.SleepBits && !e.opts.Exact && e.opts.PreemptionBound < 0, firstPath: make([][]Choice, len(e.props))}
 	p.live.Store(e.all)
 	if e.opts.Exact {
 		p.exact = visited.NewExact()

@@ -39,7 +39,7 @@ func TestPartsFindTheSequentialStates(t *testing.T) {
 			opts := DefaultOptions()
 			opts.PreemptionBound, opts.NoReduction = tt.bound, noRed
 			seq := c.Check(context.Background(), opts)
-			if tt.bound >= 0 || tt.m.windows != nil {
+			if tt.bound >= 0 {
 				o := opts
 				o.NoReduction = true
 				full := c.Check(context.Background(), o)

@@ -220,16 +220,40 @@ func (v *Set) Contains(fp uint64) bool {
 	}
 }
 
-// Unfinished is the sleep set InsertConcurrent reports for a state no
+// Unfinished is the word InsertConcurrent reports for a state no
 // exploration has finished yet.
 const Unfinished = ^uint64(0)
 
+// A concurrent set's second word of a slot holds, once an exploration of
+// the state has finished, an order (the bits from OrderShift up, at most
+// MaxOrder: the caller's rank of an exploration, which a later one
+// compares with its own to tell whether it may rely on them) and the
+// intersection of the sleep sets of finished explorations (bits below
+// OrderShift, so at most SleepBits actors), every one of an order up to
+// it (Finish says which).
+const (
+	OrderShift = 40
+	SleepBits  = OrderShift
+	MaxOrder   = 1<<(64-OrderShift) - 2
+	sleepMask  = 1<<OrderShift - 1
+)
+
+// Finished splits the word InsertConcurrent reported: the intersection of
+// the sleep sets of finished explorations, an order none of them exceeds,
+// and whether one has finished.
+func Finished(stored uint64) (sleep uint64, order int64, ok bool) {
+	if stored == Unfinished {
+		return 0, 0, false
+	}
+	return stored & sleepMask, int64(stored >> OrderShift), true
+}
+
 // InsertConcurrent stores fp if it is new, safe from many goroutines of a
 // Set made with Config.Concurrent. Unlike LookupOrInsert it stores no
-// sleep set: a state's entry holds the intersection of the sleep sets of
-// the explorations of it that have finished (Finish), Unfinished until
-// one has, so that a worker never relies on another's exploration still
-// under way (two such could each rely on the other, and lose states).
+// sleep set: a state's entry holds what the explorations of it that have
+// finished recorded (Finish; read it with Finished), Unfinished until one
+// has, so that a worker never relies on another's exploration still under
+// way (two such could each rely on the other, and lose states).
 //
 // It does not grow the table: ok is false, and nothing is looked up,
 // when fp's segment is too full; the caller then runs Grow with every
@@ -277,28 +301,44 @@ type Slot struct {
 	epoch uint64
 }
 
-// Finish records that an exploration of fp with sleep set sleep has
-// finished: the stored set becomes its intersection with sleep. fp must
-// have been inserted (at, when not zero, is where InsertConcurrent said
-// it was); in a Set without sleep sets Finish does nothing.
-func (v *Set) Finish(at Slot, fp, sleep uint64) {
+// Finish records that an exploration of fp with sleep set sleep (below
+// SleepBits) and order order (0 to MaxOrder) has finished. Of an order at
+// least the stored one, the stored sleep set becomes the intersection and
+// the order the exploration's (so that, when orders only grow, the entry
+// is the intersection of all, as LookupOrInsert's); of a lower order, its
+// sleep set and order replace the stored ones (so that an exploration of
+// that order may rely on the entry from now on). fp must have been
+// inserted (at, when not zero, is where InsertConcurrent said it was); in
+// a Set without sleep sets Finish does nothing.
+func (v *Set) Finish(at Slot, fp, sleep uint64, order int64) {
 	if v.shift == 0 {
 		return
 	}
+	var p *uint64
 	if at.sg != nil && at.epoch == v.epoch {
-		atomic.AndUint64(&at.sg.w[at.i<<1+1], sleep)
-		return
+		p = &at.sg.w[at.i<<1+1]
+	} else {
+		if fp == 0 {
+			fp = 1
+		}
+		sg := v.segmentOf(fp)
+		for i := fp & sg.mask; p == nil; i = (i + 1) & sg.mask {
+			switch atomic.LoadUint64(&sg.w[i<<1]) {
+			case fp:
+				p = &sg.w[i<<1+1]
+			case 0:
+				return
+			}
+		}
 	}
-	if fp == 0 {
-		fp = 1
-	}
-	sg := v.segmentOf(fp)
-	for i := fp & sg.mask; ; i = (i + 1) & sg.mask {
-		switch atomic.LoadUint64(&sg.w[i<<1]) {
-		case fp:
-			atomic.AndUint64(&sg.w[i<<1+1], sleep)
-			return
-		case 0:
+	sleep &= sleepMask
+	for {
+		old := atomic.LoadUint64(p)
+		nw := sleep | uint64(order)<<OrderShift
+		if s, o, ok := Finished(old); ok && o <= order {
+			nw = s&sleep | uint64(order)<<OrderShift
+		}
+		if nw == old || atomic.CompareAndSwapUint64(p, old, nw) {
 			return
 		}
 	}

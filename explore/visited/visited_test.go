@@ -167,8 +167,8 @@ func TestExpectPresizes(t *testing.T) {
 
 // Workers inserting overlapping keys at once: each key is new to exactly
 // one of them, a key reads Unfinished until an exploration of it
-// finishes, finished sleep sets are intersected, and growth at safe
-// points keeps every key.
+// finishes, finished sleep sets of growing orders are intersected, and
+// growth at safe points keeps every key.
 func TestConcurrentInsert(t *testing.T) {
 	s := NewSet(Config{Sleep: true, Concurrent: true})
 	defer s.Free()
@@ -185,6 +185,9 @@ func TestConcurrentInsert(t *testing.T) {
 		world.Unlock()
 		world.RLock()
 	}
+	// Workers 0 and 2 finish every key (their orders are permutations of
+	// them), all of one order.
+	order := func(int) int64 { return 2 }
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
@@ -202,13 +205,13 @@ func TestConcurrentInsert(t *testing.T) {
 					if !found {
 						fresh[w]++
 					}
-					if found && stored != Unfinished && stored&(1<<8) == 0 {
+					if sleep, _, ok := Finished(stored); found && ok && sleep&(1<<8) == 0 {
 						t.Errorf("key %d: stored %#x lacks the bit every finish keeps", i, stored)
 					}
 					if j%2 == 0 {
 						at = Slot{} // also the look-up without a slot
 					}
-					s.Finish(at, key(i), 1<<uint(w)|1<<8)
+					s.Finish(at, key(i), 1<<uint(w)|1<<8, order(w))
 					break
 				}
 				if j%256 == 0 && s.GrowPending() {
@@ -227,8 +230,9 @@ func TestConcurrentInsert(t *testing.T) {
 	}
 	for i := uint64(1); i <= n; i++ {
 		_, stored, found, ok := s.InsertConcurrent(key(i))
-		if !ok || !found || stored != 1<<8 {
-			t.Fatalf("key %d: stored %#x found %v, want the intersection %#x", i, stored, found, 1<<8)
+		sleep, order, fin := Finished(stored)
+		if !ok || !found || !fin || sleep != 1<<8 || order != 2 {
+			t.Fatalf("key %d: stored %#x found %v, want the intersection %#x and the least order 2", i, stored, found, 1<<8)
 		}
 	}
 	if _, stored, found, _ := s.InsertConcurrent(key(n + 1)); found || stored != 0 {
@@ -236,6 +240,40 @@ func TestConcurrentInsert(t *testing.T) {
 	}
 	if _, stored, _, _ := s.InsertConcurrent(key(n + 1)); stored != Unfinished {
 		t.Fatalf("a key not finished reads %#x, want Unfinished", stored)
+	}
+	if _, _, ok := Finished(Unfinished); ok {
+		t.Fatal("Finished(Unfinished) reports a finished exploration")
+	}
+	s.Finish(Slot{}, key(n+1), 0, 0)
+	if _, stored, _, _ := s.InsertConcurrent(key(n + 1)); stored != 0 {
+		t.Fatalf("finished with sleep set 0 and order 0: reads %#x, want 0", stored)
+	}
+}
+
+// Finish intersects the sleep sets of explorations of growing orders, and
+// starts again from one of a lower order.
+func TestFinishOrders(t *testing.T) {
+	s := NewSet(Config{Sleep: true, Concurrent: true})
+	defer s.Free()
+	at, _, _, _ := s.InsertConcurrent(key(1))
+	for _, tt := range []struct {
+		sleep  uint64
+		order  int64
+		wSleep uint64
+		wOrder int64
+	}{
+		{0b0111, 5, 0b0111, 5},
+		{0b1110, 5, 0b0110, 5}, // same order: intersected
+		{0b1100, 9, 0b0100, 9}, // higher: intersected, its order
+		{0b1001, 2, 0b1001, 2}, // lower: replaces
+		{1<<SleepBits - 1, MaxOrder, 0b1001, MaxOrder},
+		{1<<SleepBits - 1, 0, 1<<SleepBits - 1, 0},
+	} {
+		s.Finish(at, key(1), tt.sleep, tt.order)
+		_, stored, _, _ := s.InsertConcurrent(key(1))
+		if sleep, order, ok := Finished(stored); !ok || sleep != tt.wSleep || order != tt.wOrder {
+			t.Fatalf("after Finish(%#b, %d): %#b of order %d (finished %v), want %#b of order %d", tt.sleep, tt.order, sleep, order, ok, tt.wSleep, tt.wOrder)
+		}
 	}
 }
 
