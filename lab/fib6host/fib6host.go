@@ -384,7 +384,7 @@ func (r *Plan) Run(ctx context.Context, run *netns.Run, o liverun.Options, res *
 			err = e
 		}
 	}()
-	if len(r.c.Config.Nexthops) > 0 || usesNexthops(r.c) {
+	if usesNexthops(r.c) {
 		// Routes on nexthop objects are notified when their object goes
 		// (__remove_nexthop_fib(): ip6_del_rt() with skip_notify =
 		// !nexthop_compat_mode, 6.12): the replay of no-gap and
@@ -648,13 +648,18 @@ func judgeFib6(p fib6file.PropSpec, routes, before, cache []trace.Route) liverun
 // A route on a nexthop object is compared by its object's id: the
 // kernel lists the object's next hop with it too (rt6_fill_node() ->
 // rt6_fill_node_nexthop() under nexthop_compat_mode, 6.12), which the
-// model's route does not name.
+// model's route does not name, and lists it as RTN_BLACKHOLE when its
+// object is a blackhole (rtm_type from nexthop_is_blackhole()), where
+// the model's route keeps the type it was written with.
 func sameRoute(k trace.Route, m fib6.Route) bool {
-	if k.Type != m.Type || k.Dst != m.Prefix || k.Proto != m.Proto || k.Table != m.Table || k.NHID != m.NHID {
+	if k.Dst != m.Prefix || k.Proto != m.Proto || k.Table != m.Table || k.NHID != m.NHID {
 		return false
 	}
 	if m.NHID != 0 {
-		return true
+		return k.Type == m.Type || m.Type == kernel.RouteUnicast && k.Type == kernel.RouteBlackhole
+	}
+	if k.Type != m.Type {
+		return false
 	}
 	if k.Gateway != m.Gateway {
 		return false

@@ -166,3 +166,24 @@ func TestNexthopWriterLive(t *testing.T) {
 		})
 	}
 }
+
+func TestSameRouteOnNexthop(t *testing.T) {
+	m := fib6.Route{Type: kernel.RouteUnicast, Prefix: gapPrefix, Proto: 250, Table: 254, NHID: 1}
+	k := trace.Route{Family: 6, Table: 254, Type: kernel.RouteUnicast, Dst: gapPrefix, Gateway: netip.MustParseAddr("fe80::2"), Ifindex: 3, Dev: "eth1", Metric: 1024, Proto: 250, NHID: 1}
+	other, plain, bh := k, k, k
+	other.NHID, plain.NHID, bh.Type = 2, 0, kernel.RouteBlackhole
+	for _, tc := range []struct {
+		name string
+		k    trace.Route
+		want bool
+	}{
+		{"the object's next hop listed with the route", k, true},
+		{"on a blackhole object (RTN_BLACKHOLE)", bh, true},
+		{"another object", other, false},
+		{"a route of its own next hop", plain, false},
+	} {
+		if got := sameRoute(tc.k, m); got != tc.want {
+			t.Errorf("%s: sameRoute = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
