@@ -90,7 +90,7 @@ func TestLibraryFib6Live(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, noGap := 0, 0
+	n, noGap, nh := 0, 0, 0
 	for _, sc := range lib {
 		if sc.Model != "fib6" {
 			continue
@@ -103,6 +103,9 @@ func TestLibraryFib6Live(t *testing.T) {
 			if _, err := Prepare(sc, v, h); IsRefused(err) && strings.Contains(err.Error(), "the lab sends no ICMPv6 messages") {
 				t.Run(sc.FullName(v), func(t *testing.T) { t.Skipf("not played live: %v", err) })
 				continue
+			}
+			if strings.HasPrefix(sc.Name, "multipath-") || strings.Contains(sc.Name, "nexthop") {
+				nh++
 			}
 			t.Run(sc.FullName(v), func(t *testing.T) {
 				res := runLive(t, sc, v, h, Options{Seed: 1})
@@ -126,8 +129,8 @@ func TestLibraryFib6Live(t *testing.T) {
 			n++
 		}
 	}
-	if n < 17 || noGap < 8 {
-		t.Errorf("ran %d fib6 variants live, %d with no-gap judged; want the 9 of the babeld scenarios and the 8 of the apply ones at least", n, noGap)
+	if n < 27 || noGap < 8 || nh < 8 {
+		t.Errorf("ran %d fib6 variants live, %d with no-gap judged, %d of nexthop objects or multipath routes; want 27 at least (the 8 of the apply scenarios with no-gap, the 8 of nexthop-group-delete, apply-nexthop-move and multipath-*)", n, noGap, nh)
 	}
 	if l := nstest.NamespacesOf(t, os.Getpid()); len(l) > 0 {
 		t.Errorf("namespaces left behind: %v", l)

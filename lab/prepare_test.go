@@ -67,6 +67,15 @@ properties:
 expect: {"*": holds}
 `
 
+// fib6Tail is the end of fib6Base from its agent's ops on, which
+// nexthopTail replaces with a nexthop op (and the refusal of kernels
+// without nexthop objects the library requires then).
+const fib6Tail = "    ops: [replace 2001:db8:0:10::/64 via fe80::2 dev eth1 metric 1024]\n  - name: flow\n    flow: {dst: \"2001:db8:0:10::1\", packets: 2}\nproperties:\n  - clones-agree\nexpect: {\"*\": holds}\n"
+
+func nexthopTail(op string) string {
+	return strings.Replace(strings.Replace(fib6Tail, "replace 2001:db8:0:10::/64 via fe80::2 dev eth1 metric 1024", op, 1), `{"*": holds}`, `{"nexthop-objects=no": refused, "*": holds}`, 1)
+}
+
 // testHost is a host with the given profile, iputils arping, and every
 // sysctl but those in missing.
 func testHost(t *testing.T, prof string, missing ...string) Host {
@@ -128,6 +137,10 @@ func TestPrepareRefuses(t *testing.T) {
 			host: testHost(t, "linux-6.12"), want: "is UDP: the lab drives icmp and tcp flows only"},
 		{name: "gateway that is not link-local", base: fib6Base, from: "via fe80::2 dev eth1", to: "via 2001:db8:ff::2 dev eth1",
 			host: testHost(t, "linux-6.12"), want: "the gateway is not link-local"},
+		{name: "a nexthop object on lo", base: fib6Base, from: fib6Tail, to: nexthopTail("nexthop add id 1 dev lo"),
+			host: testHost(t, "linux-6.12"), want: "nexthop objects on lo: nexthop id 1 dev lo: a next hop on lo has no peer to answer it", hostsFine: true},
+		{name: "a nexthop gateway that is not link-local", base: fib6Base, from: fib6Tail, to: nexthopTail("nexthop add id 1 via 2001:db8:ff::2 dev eth1"),
+			host: testHost(t, "linux-6.12"), want: "nexthop id 1 via 2001:db8:ff::2 dev eth1: the gateway is not link-local", hostsFine: true},
 		{name: "gateway without a device", base: fib6Base, from: "via fe80::2 dev eth1", to: "via fe80::2",
 			host: testHost(t, "linux-6.12"), want: "a gateway route needs `dev` in the lab"},
 		{name: "more devices than the lab builds", base: fib6Base, from: "devices: [lo, eth0, eth1]",

@@ -61,10 +61,16 @@ type Record struct {
 	Line int
 
 	Route Route
-	Neigh Neigh
-	Link  Link
-	Addr  Addr
-	Frame Frame
+	// Multipath lists every next hop of a route message that carried
+	// RTA_MULTIPATH (a route and its ECMP siblings, or a route on a
+	// nexthop group), in the message's order; Route's Gateway and
+	// Ifindex are the first one's. Nil otherwise. (Not in Route, which
+	// stays comparable.)
+	Multipath []Hop
+	Neigh     Neigh
+	Link      Link
+	Addr      Addr
+	Frame     Frame
 	// Lost is the number of events known lost, for KindOverflow (0 when
 	// unknown), or the number of differences emitted, for KindResync.
 	Lost int
@@ -95,6 +101,18 @@ type Route struct {
 	// MTU is the route's RTAX_MTU metric (for a PMTU exception, the path
 	// MTU a Packet Too Big set), 0 when none.
 	MTU int
+	// NHID is the nexthop object the route uses (RTA_NH_ID, 5.3), 0 for
+	// none.
+	NHID uint32
+}
+
+// Hop is one next hop of an RTA_MULTIPATH attribute (struct rtnexthop
+// and its RTA_GATEWAY).
+type Hop struct {
+	Gateway netip.Addr
+	Ifindex int
+	Weight  int // rtnh_hops + 1
+	Flags   uint8
 }
 
 // Neigh is a neighbour entry (ARP for Family 4, NDP for Family 6).

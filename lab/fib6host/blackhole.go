@@ -122,10 +122,10 @@ func judgeNoBlackhole(name string, table uint32, dst netip.Addr, events []liveru
 		msg := map[trace.Action]string{trace.ActionNew: "RTM_NEWROUTE", trace.ActionDel: "RTM_DELROUTE"}
 		until := "to the end"
 		if fixed != nil {
-			until = fmt.Sprintf("for %d µs, until its %s of `%s` at %s", fixed.At().Sub(bad.At()).Microseconds(), msg[fixed.Record().Action], fixed.Record().Route, at(fixed.At()))
+			until = fmt.Sprintf("for %d µs, until its %s of `%s` at %s", fixed.At().Sub(bad.At()).Microseconds(), msg[fixed.Record().Action], routeText(fixed.Record().Route), at(fixed.At()))
 		}
 		pr.Explanation = fmt.Sprintf("after the kernel's %s of `%s` at %s a packet to %s found %s, %s (times the lab received the events; %d route events of the prefixes covering it)",
-			msg[bad.Record().Action], bad.Record().Route, at(bad.At()), dst, badText, until, changes)
+			msg[bad.Record().Action], routeText(bad.Record().Route), at(bad.At()), dst, badText, until, changes)
 	default:
 		pr.Explanation = fmt.Sprintf("a packet to %s found a unicast route after every one of the kernel's %d route events of the prefixes covering it", dst, changes)
 	}

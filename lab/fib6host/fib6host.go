@@ -120,6 +120,19 @@ func Prepare(c *fib6file.Compiled, h liverun.Host) (*Plan, []string) {
 		all = append(all, p.Want...)
 	}
 	used := map[netip.Addr]bool{}
+	for _, n := range nexthopDefs(c.Config) {
+		// A nexthop object's gateway is hosted as a route's: answered
+		// by the peer on its device (lo: unhosted).
+		if !n.Gateway.IsValid() || n.Dev == "lo" {
+			continue
+		}
+		used[n.Gateway] = true
+		if !n.Gateway.IsLinkLocalUnicast() {
+			why = append(why, fmt.Sprintf("nexthop %s: the gateway is not link-local, so the kernel takes the object only if a route makes the gateway reachable (nh_create_ipv6() -> fib6_nh_init()), which the model does not read; use a fe80:: gateway", n))
+		} else if !containsAddr(r.gws[n.Dev], n.Gateway) {
+			r.gws[n.Dev] = append(r.gws[n.Dev], n.Gateway)
+		}
+	}
 	for _, rt := range all {
 		if !rt.Gateway.IsValid() {
 			continue
@@ -290,11 +303,11 @@ func WriteRoutes(ctx context.Context, ns *netns.NS, op write.Op, routes ...trace
 // device by index, its metric only when the line gave one (a delete
 // without a metric matches any, as fc_metric = 0 does).
 func (t *Topology) traceRoute(r fib6.Route) trace.Route {
-	tr := trace.Route{Family: 6, Table: r.Table, Type: r.Type, Dst: r.Prefix, Gateway: r.Gateway, Proto: r.Proto, Dev: r.Dev, Ifindex: t.Ifidx[r.Dev]}
+	tr := trace.Route{Family: 6, Table: r.Table, Type: r.Type, Dst: r.Prefix, Gateway: r.Gateway, Proto: r.Proto, Dev: r.Dev, Ifindex: t.Ifidx[r.Dev], NHID: r.NHID}
 	if r.MetricSet {
 		tr.Metric = r.Metric
 	}
-	if r.Type.Reject() && r.Dev == "" {
+	if r.Type.Reject() && r.Dev == "" && r.NHID == 0 {
 		tr.Ifindex, tr.Dev = t.Ifidx["lo"], "lo"
 	}
 	return tr
@@ -344,8 +357,10 @@ func dumpRoutes(ns *netns.NS, byIdx map[int]string, cached bool) ([]trace.Route,
 		if !ok || rec.Route.Cloned != cached {
 			continue
 		}
-		rec.Route.Dev = byIdx[rec.Route.Ifindex]
-		out = append(out, rec.Route)
+		for _, rt := range nl.Siblings(rec) {
+			rt.Dev = byIdx[rt.Ifindex]
+			out = append(out, rt)
+		}
 	}
 	return out, nil
 }
@@ -369,12 +384,29 @@ func (r *Plan) Run(ctx context.Context, run *netns.Run, o liverun.Options, res *
 			err = e
 		}
 	}()
-	for _, rt := range r.c.Config.Routes {
+	if usesNexthops(r.c) {
+		// Routes on nexthop objects are notified when their object goes
+		// (__remove_nexthop_fib(): ip6_del_rt() with skip_notify =
+		// !nexthop_compat_mode, 6.12): the replay of no-gap and
+		// no-blackhole needs those RTM_DELROUTEs. 1 is the default; the
+		// lab does not rely on it.
+		if err := t.Host.Sysctl("net/ipv4/nexthop_compat_mode", "1"); err != nil {
+			return err
+		}
+	}
+	for _, n := range r.c.Config.Nexthops {
+		if err := writeNexthop(ctx, t, nil, write.OpAdd, n); err != nil {
+			return fmt.Errorf("initial nexthop %s: the kernel refused it: %w", n, err)
+		}
+		rec.Act(time.Now(), hostName, "[LAB]", "ip nexthop add %s (initial nexthop)", n)
+	}
+	for i, rt := range r.c.Config.Routes {
 		tr := t.traceRoute(rt)
-		if err := WriteRoutes(ctx, t.Host, write.OpAdd, tr); err != nil {
+		op := opWrite(r.c.Config.InitialKind(i))
+		if err := WriteRoutes(ctx, t.Host, op, tr); err != nil {
 			return fmt.Errorf("initial route %s: the kernel refused it: %w", rt, err)
 		}
-		rec.Act(time.Now(), hostName, "[LAB]", "ip -6 route add %s (initial route)", rt)
+		rec.Act(time.Now(), hostName, "[LAB]", "ip -6 route %s %s (initial route)", op, rt)
 	}
 	pinger, err := newPinger(t)
 	if err != nil {
@@ -431,17 +463,34 @@ func (r *Plan) Run(ctx context.Context, run *netns.Run, o liverun.Options, res *
 					}
 					continue
 				}
-				_, err := w.Write(ctx, opWrite(op.Kind), []trace.Route{t.traceRoute(op.Route)})
+				var err error
+				cmd := "ip -6 route"
+				if isNexthopOp(op.Kind) {
+					cmd = "ip"
+					err = writeNexthop(ctx, t, w, nexthopWrite(op.Kind), op.Nexthop)
+				} else {
+					tr := t.traceRoute(op.Route)
+					if op.Kind == fib6.OpDel && tr.Proto == kernel.ProtoBoot {
+						// The parser's default, which `ip route del` does
+						// not send: the delete matches any protocol, as
+						// the model's delMatch does.
+						tr.Proto = 0
+					}
+					_, err = w.Write(ctx, opWrite(op.Kind), []trace.Route{tr})
+				}
 				result := "ok"
 				var re *write.RouteError
+				var ne *write.NexthopError
 				switch {
 				case errors.As(err, &re):
 					result = "refused: " + errnoText(re.Err)
+				case errors.As(err, &ne):
+					result = "refused: " + errnoText(ne.Err)
 				case err != nil:
 					fail(fmt.Errorf("actor %s: %s: %w", a.Name, op, err))
 					return
 				}
-				rec.Act(time.Now(), a.Name, "[OP]", "ip -6 route %s: %s", op, result)
+				rec.Act(time.Now(), a.Name, "[OP]", "%s %s: %s", cmd, op, result)
 			}
 			for k := 0; k < a.Packets; k++ {
 				res := pinger.ping(a.Dst, r.timeout)
@@ -595,8 +644,24 @@ func judgeFib6(p fib6file.PropSpec, routes, before, cache []trace.Route) liverun
 // sameRoute compares a route the kernel lists with a model route: type,
 // prefix, gateway, protocol and table, and the device unless the route
 // rejects (the kernel puts every reject route on lo).
+//
+// A route on a nexthop object is compared by its object's id: the
+// kernel lists the object's next hop with it too (rt6_fill_node() ->
+// rt6_fill_node_nexthop() under nexthop_compat_mode, 6.12), which the
+// model's route does not name, and lists it as RTN_BLACKHOLE when its
+// object is a blackhole (rtm_type from nexthop_is_blackhole()), where
+// the model's route keeps the type it was written with.
 func sameRoute(k trace.Route, m fib6.Route) bool {
-	if k.Type != m.Type || k.Dst != m.Prefix || k.Gateway != m.Gateway || k.Proto != m.Proto || k.Table != m.Table {
+	if k.Dst != m.Prefix || k.Proto != m.Proto || k.Table != m.Table || k.NHID != m.NHID {
+		return false
+	}
+	if m.NHID != 0 {
+		return k.Type == m.Type || m.Type == kernel.RouteUnicast && k.Type == kernel.RouteBlackhole
+	}
+	if k.Type != m.Type {
+		return false
+	}
+	if k.Gateway != m.Gateway {
 		return false
 	}
 	return m.Type.Reject() || m.Dev == "" || k.Dev == m.Dev
@@ -654,9 +719,18 @@ func listTrace(rs []trace.Route) string {
 	}
 	parts := make([]string, len(rs))
 	for i, r := range rs {
-		parts[i] = "`" + r.String() + "`"
+		parts[i] = "`" + routeText(r) + "`"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// routeText is r as the lab reports it: trace's text, and the nexthop
+// object it uses.
+func routeText(r trace.Route) string {
+	if r.NHID == 0 {
+		return r.String()
+	}
+	return fmt.Sprintf("%s nhid %d", r, r.NHID)
 }
 
 func listModel(rs []fib6.Route) string {

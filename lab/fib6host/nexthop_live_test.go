@@ -3,6 +3,7 @@ package fib6host
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"raceroute/live/netns/nstest"
 	"raceroute/model/fib6"
 	"raceroute/model/fib6/nexthop"
+	"raceroute/profile"
 )
 
 // TestNexthopObjectsLive puts the same nexthop and route requests to the
@@ -20,35 +22,8 @@ import (
 func TestNexthopObjectsLive(t *testing.T) {
 	nstest.RequireRoot(t)
 	nstest.RequireBinary(t, "ip")
-	h, err := liverun.DetectHost(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := h.Profile
-	if !p.NexthopObjects {
-		t.Skipf("the running kernel %s has no nexthop objects", p.ID())
-	}
-	scripts := []struct {
-		name string
-		ops  []string
-	}{
-		{"replace moves every route", []string{
-			"nexthop add id 1 via fe80::1 dev va", "nexthop add id 2 via fe80::2 dev va", "nexthop add id 10 group 1/2",
-			"add 2001:db8:10::/64 nhid 10", "add 2001:db8:20::/64 nhid 1", "nexthop replace id 1 via fe80::3 dev va"}},
-		{"a member's delete", []string{
-			"nexthop add id 1 via fe80::1 dev va", "nexthop add id 2 via fe80::2 dev va", "nexthop add id 10 group 1/2",
-			"add 2001:db8:10::/64 nhid 10", "add 2001:db8:20::/64 nhid 1", "nexthop del id 1"}},
-		{"the last member's delete", []string{
-			"nexthop add id 1 via fe80::1 dev va", "nexthop add id 2 via fe80::2 dev va", "nexthop add id 10 group 1/2",
-			"add 2001:db8:10::/64 nhid 10", "nexthop del id 1", "nexthop del id 2"}},
-		{"a blackhole as a group's one path", []string{
-			"nexthop add id 1 via fe80::1 dev va", "nexthop add id 2 via fe80::2 dev va", "nexthop add id 10 group 1/2",
-			"add 2001:db8:10::/64 nhid 10", "nexthop replace id 2 blackhole", "nexthop del id 1", "nexthop replace id 2 blackhole"}},
-		{"refusals", []string{
-			"nexthop add id 1 via fe80::1 dev va", "nexthop add id 1 via fe80::2 dev va", "nexthop add id 2 via fe80::2 dev va", "nexthop replace id 1 group 2",
-			"add 2001:db8:30::/64 nhid 99", "nexthop del id 7", "nexthop add id 4 blackhole", "nexthop add id 11 group 1/4"}},
-	}
-	for _, sc := range scripts {
+	p := liveProfile(t)
+	for _, sc := range nexthopScripts {
 		t.Run(sc.name, func(t *testing.T) {
 			a, _ := nstest.Pair(t, "nh")
 			ctx := context.Background()
@@ -133,6 +108,45 @@ func TestNexthopObjectsLive(t *testing.T) {
 		})
 	}
 }
+
+// nexthopScripts are nexthop and route requests, each script run in a
+// namespace of its own (device va) by the kernel and the model.
+var nexthopScripts = []struct {
+	name string
+	ops  []string
+}{
+	{"replace moves every route", []string{
+		"nexthop add id 1 via fe80::1 dev va", "nexthop add id 2 via fe80::2 dev va", "nexthop add id 10 group 1/2",
+		"add 2001:db8:10::/64 nhid 10", "add 2001:db8:20::/64 nhid 1", "nexthop replace id 1 via fe80::3 dev va"}},
+	{"a member's delete", []string{
+		"nexthop add id 1 via fe80::1 dev va", "nexthop add id 2 via fe80::2 dev va", "nexthop add id 10 group 1/2",
+		"add 2001:db8:10::/64 nhid 10", "add 2001:db8:20::/64 nhid 1", "nexthop del id 1"}},
+	{"the last member's delete", []string{
+		"nexthop add id 1 via fe80::1 dev va", "nexthop add id 2 via fe80::2 dev va", "nexthop add id 10 group 1/2",
+		"add 2001:db8:10::/64 nhid 10", "nexthop del id 1", "nexthop del id 2"}},
+	{"a blackhole as a group's one path", []string{
+		"nexthop add id 1 via fe80::1 dev va", "nexthop add id 2 via fe80::2 dev va", "nexthop add id 10 group 1/2",
+		"add 2001:db8:10::/64 nhid 10", "nexthop replace id 2 blackhole", "nexthop del id 1", "nexthop replace id 2 blackhole"}},
+	{"refusals", []string{
+		"nexthop add id 1 via fe80::1 dev va", "nexthop add id 1 via fe80::2 dev va", "nexthop add id 2 via fe80::2 dev va", "nexthop replace id 1 group 2",
+		"add 2001:db8:30::/64 nhid 99", "nexthop del id 7", "nexthop add id 4 blackhole", "nexthop add id 11 group 1/4"}},
+}
+
+// liveProfile is the running kernel's profile; the test is skipped on a
+// kernel without nexthop objects.
+func liveProfile(t *testing.T) profile.Profile {
+	t.Helper()
+	h, err := liverun.DetectHost(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !h.Profile.NexthopObjects {
+		t.Skipf("the running kernel %s has no nexthop objects", h.Profile.ID())
+	}
+	return h.Profile
+}
+
+func itoa(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
 
 // parseScriptOp reads one line of a script as a fib6 op.
 func parseScriptOp(t *testing.T, line string) fib6.Op {

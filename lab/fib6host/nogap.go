@@ -7,6 +7,7 @@ import (
 
 	"raceroute/explore"
 	"raceroute/lab/liverun"
+	"raceroute/live/nl"
 	"raceroute/trace"
 )
 
@@ -24,36 +25,60 @@ import (
 // where the kernel's dump at the end is, or the lab cannot judge.
 
 // gapRoute identifies a route at one prefix: what a delete matches
-// (ip6_route_del(): device, gateway, metric, protocol) and its type.
+// (ip6_route_del(): device, gateway, metric, protocol, or for a route on
+// a nexthop object its id) and its type.
 type gapRoute struct {
 	typ     uint8
 	gateway netip.Addr
 	ifindex int
 	metric  uint32
 	proto   uint8
+	nhid    uint32
 }
 
+// gapKey is r's identity. A route on a nexthop object is its object's
+// id: the gateway and device the kernel lists with it are the object's
+// (nexthop_compat_mode), which a nexthop replace changes without the
+// route changing.
 func gapKey(r trace.Route) gapRoute {
+	if r.NHID != 0 {
+		return gapRoute{typ: uint8(r.Type), metric: r.Metric, proto: uint8(r.Proto), nhid: r.NHID}
+	}
 	return gapRoute{typ: uint8(r.Type), gateway: r.Gateway, ifindex: r.Ifindex, metric: r.Metric, proto: uint8(r.Proto)}
 }
 
-// qualifiesECMP mirrors rt6_qualify_for_ecmp() (net/ipv6/route.c, 6.x)
-// for the routes the lab writes (no nexthop objects, no addrconf
-// routes): a route with a gateway.
-func (g gapRoute) qualifiesECMP() bool { return g.gateway.IsValid() }
+// qualifiesECMP mirrors rt6_qualify_for_ecmp() (include/net/ip6_route.h,
+// 6.12: !RTF_ADDRCONF && !f6i->nh && a gateway) for the routes the lab
+// writes (no addrconf routes).
+func (g gapRoute) qualifiesECMP() bool { return g.gateway.IsValid() && g.nhid == 0 }
 
 // gapView is the list of routes at the prefix, in the kernel's order
 // (metric, then insertion).
 type gapView []gapRoute
 
-// apply folds one route event into the view. A new route with
+// apply folds one route event into the view: each route it stands for
+// (nl.Siblings: a multipath message, RTA_MULTIPATH, is a route and its
+// ECMP siblings; __ip6_del_rt_siblings() sends one RTM_DELROUTE for all
+// of them, fib6_add_rt2node() an RTM_NEWROUTE of the whole set when a
+// sibling is appended, 6.12).
+func (v gapView) apply(r *trace.Record) gapView {
+	for i, rt := range nl.Siblings(*r) {
+		v = v.applyOne(r.Action, r.Replace && i == 0, rt)
+	}
+	return v
+}
+
+// applyOne folds one route of an event into the view. A new route with
 // NLM_F_REPLACE took the place of the first route of its metric whose
 // ECMP kind matches it, or else of the first route of its metric
-// (fib6_add_rt2node(), 6.x, with e404b8c7cfb3's fallback); the kernel
-// sends no RTM_DELROUTE for the route replaced.
-func (v gapView) apply(r *trace.Record) gapView {
-	k := gapKey(r.Route)
-	if r.Action == trace.ActionDel {
+// (fib6_add_rt2node(), 6.x, with e404b8c7cfb3's fallback), and when the
+// route it replaced had ECMP siblings, they went with it ("Replacing an
+// ECMP route, remove all siblings": every later route of the metric that
+// qualifies for ECMP, 6.12); the kernel sends no RTM_DELROUTE for the
+// routes replaced.
+func (v gapView) applyOne(action trace.Action, replace bool, rt trace.Route) gapView {
+	k := gapKey(rt)
+	if action == trace.ActionDel {
 		for i, x := range v {
 			if x == k {
 				return append(v[:i:i], v[i+1:]...)
@@ -66,7 +91,7 @@ func (v gapView) apply(r *trace.Record) gapView {
 			return v // the subscription's dump and an event both had it
 		}
 	}
-	if r.Replace {
+	if replace {
 		first := -1
 		for i, x := range v {
 			if x.metric != k.metric {
@@ -81,8 +106,15 @@ func (v gapView) apply(r *trace.Record) gapView {
 			}
 		}
 		if first >= 0 {
-			out := append(gapView(nil), v...)
-			out[first] = k
+			old := v[first]
+			out := append(gapView(nil), v[:first]...)
+			out = append(out, k)
+			for _, x := range v[first+1:] {
+				if old.qualifiesECMP() && x.metric == old.metric && x.qualifiesECMP() {
+					continue // a sibling of the route replaced
+				}
+				out = append(out, x)
+			}
 			return out
 		}
 	}
@@ -181,10 +213,10 @@ func judgeNoGap(name string, table uint32, prefix netip.Prefix, events []liverun
 	case firstDel != nil:
 		pr.Verdict = explore.Violated
 		pr.Explanation = fmt.Sprintf("%s held no route for %d µs: the kernel's RTM_DELROUTE of `%s` at %s emptied it and its RTM_NEWROUTE of `%s` at %s refilled it (times the lab received them; %d gap(s) in %d route events of the prefix)",
-			prefix, firstGap.Microseconds(), firstDel.Record().Route, at(firstDel.At()), firstAdd.Record().Route, at(firstAdd.At()), gaps, changes)
+			prefix, firstGap.Microseconds(), routeText(firstDel.Record().Route), at(firstDel.At()), routeText(firstAdd.Record().Route), at(firstAdd.At()), gaps, changes)
 	case emptied != nil:
 		pr.Verdict = explore.Violated
-		pr.Explanation = fmt.Sprintf("%s held no route from the kernel's RTM_DELROUTE of `%s` at %s to the end", prefix, emptied.Record().Route, at(emptied.At()))
+		pr.Explanation = fmt.Sprintf("%s held no route from the kernel's RTM_DELROUTE of `%s` at %s to the end", prefix, routeText(emptied.Record().Route), at(emptied.At()))
 	default:
 		pr.Explanation = fmt.Sprintf("%s held a route at every one of the kernel's %d route events of the prefix, from its first route to the end", prefix, changes)
 	}

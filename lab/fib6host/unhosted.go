@@ -1,43 +1,32 @@
 package fib6host
 
 import (
-	"raceroute/model/fib6"
+	"fmt"
+
 	"raceroute/scenario/fib6file"
 )
 
-// Capabilities of the model the lab does not play live yet, each with
-// the reason a refusal gives (LabGaps lists them, for the tests that run
-// the whole library live).
-const (
-	gapNexthops  = "nexthop objects: the lab writes routes with their own next hops, not RTM_NEWNEXTHOP objects"
-	gapMultipath = "multipath routes: the lab's route dump decodes one next hop of an RTA_MULTIPATH route, so it can not judge a table of ECMP siblings"
-)
+// gapNexthopOnLo is the reason a refusal gives for a nexthop object
+// whose next hop is on lo (LabGaps lists it, for the tests that run the
+// whole library live).
+const gapNexthopOnLo = "nexthop objects on lo"
 
 // LabGaps are the reasons the lab refuses a fib6 scenario for a
 // capability of the model it does not play live.
-func LabGaps() []string { return []string{gapNexthops, gapMultipath} }
+func LabGaps() []string { return []string{gapNexthopOnLo} }
 
 // unhosted lists the model capabilities c uses that the lab does not
-// play.
+// play: nexthop objects whose next hop is on lo (every route and object
+// the lab hosts names a device with a peer, or is a blackhole). Nexthop
+// objects, groups and routes on them, and multipath routes (ECMP
+// siblings appended one next hop at a time, as the model writes them)
+// are played (nexthops.go).
 func unhosted(c *fib6file.Compiled) []string {
 	var why []string
-	cfg := c.Config
-	nh, mp := len(cfg.Nexthops) > 0, false
-	for i, r := range cfg.Routes {
-		nh = nh || r.NHID != 0
-		mp = mp || cfg.InitialKind(i) == fib6.OpAppend
-	}
-	for _, a := range cfg.Actors {
-		for _, op := range a.Ops {
-			nh = nh || op.Route.NHID != 0 || op.Kind == fib6.OpNexthopAdd || op.Kind == fib6.OpNexthopReplace || op.Kind == fib6.OpNexthopDel
-			mp = mp || (op.Kind == fib6.OpAppend && op.Route.Gateway.IsValid())
+	for _, n := range nexthopDefs(c.Config) {
+		if !n.IsGroup() && !n.Blackhole && n.Dev == "lo" {
+			why = append(why, fmt.Sprintf("%s: nexthop %s: a next hop on lo has no peer to answer it", gapNexthopOnLo, n))
 		}
-	}
-	if nh {
-		why = append(why, gapNexthops)
-	}
-	if mp {
-		why = append(why, gapMultipath)
 	}
 	return why
 }

@@ -104,11 +104,38 @@ func (r *Recorder) List() []Event {
 func describe(rec *trace.Record) (label, text string) {
 	r := *rec
 	r.Netns, r.Initial = "", false
-	line := iproute2.FormatMonitor(r, false)
+	line := iproute2.FormatMonitor(r, false) + routeExtra(rec)
 	if i := strings.IndexByte(line, ']'); i >= 0 {
 		return line[:i+1], line[i+1:]
 	}
 	return "", line
+}
+
+// routeExtra is what a route record holds beyond `ip monitor`'s one
+// line as formatted: the nexthop object it uses and every next hop of an
+// RTA_MULTIPATH message (an ECMP set, or the object's group).
+func routeExtra(rec *trace.Record) string {
+	if rec.Kind != trace.KindRoute {
+		return ""
+	}
+	var b strings.Builder
+	if rec.Route.NHID != 0 {
+		fmt.Fprintf(&b, " nhid %d", rec.Route.NHID)
+	}
+	if len(rec.Multipath) > 1 {
+		fmt.Fprintf(&b, " (RTA_MULTIPATH, %d next hops:", len(rec.Multipath))
+		for i, h := range rec.Multipath {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if h.Gateway.IsValid() {
+				fmt.Fprintf(&b, " via %s", h.Gateway)
+			}
+			fmt.Fprintf(&b, " dev if%d", h.Ifindex)
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
 }
 
 // WatchNS subscribes to the rtnetlink events of ns (families fams,

@@ -70,7 +70,7 @@ func Decode(typ uint16, body []byte) (r trace.Record, ok bool, err error) {
 	switch typ {
 	case unix.RTM_NEWROUTE, unix.RTM_DELROUTE:
 		r.Kind = trace.KindRoute
-		r.Route, ok, err = decodeRoute(body)
+		r.Route, r.Multipath, ok, err = decodeRoute(body)
 	case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH:
 		r.Kind = trace.KindNeigh
 		r.Neigh, ok, err = decodeNeigh(body)
@@ -104,13 +104,13 @@ func clockT(v uint32) time.Duration { return time.Duration(v) * time.Second / us
 
 // decodeRoute decodes an rtmsg (RTM_NEWROUTE / RTM_DELROUTE body). ok is
 // false for families other than IPv4 and IPv6.
-func decodeRoute(b []byte) (r trace.Route, ok bool, err error) {
+func decodeRoute(b []byte) (r trace.Route, hops []trace.Hop, ok bool, err error) {
 	if len(b) < unix.SizeofRtMsg {
-		return r, false, errShort
+		return r, nil, false, errShort
 	}
 	fam := familyOf(b[0])
 	if fam == 0 {
-		return r, false, nil
+		return r, nil, false, nil
 	}
 	r.Family = fam
 	dstLen, srcLen := int(b[1]), int(b[2])
@@ -122,6 +122,7 @@ func decodeRoute(b []byte) (r trace.Route, ok bool, err error) {
 	flags := binary.NativeEndian.Uint32(b[8:12])
 	r.Cloned = flags&unix.RTM_F_CLONED != 0 // a route-cache entry (an IPv6 exception)
 	var dst netip.Addr
+	var mpErr error
 	err = attrs(b[unix.SizeofRtMsg:], func(typ uint16, v []byte) {
 		switch typ {
 		case unix.RTA_DST:
@@ -137,18 +138,9 @@ func decodeRoute(b []byte) (r trace.Route, ok bool, err error) {
 		case unix.RTA_TABLE:
 			r.Table = u32(v)
 		case unix.RTA_MULTIPATH:
-			// Take the first nexthop for Dev and Gateway.
-			if len(v) >= unix.SizeofRtNexthop && r.Ifindex == 0 {
-				nl := int(binary.NativeEndian.Uint16(v[0:2]))
-				r.Ifindex = int(binary.NativeEndian.Uint32(v[4:8]))
-				if nl <= len(v) && nl > unix.SizeofRtNexthop {
-					_ = attrs(v[unix.SizeofRtNexthop:nl], func(t uint16, w []byte) {
-						if t == unix.RTA_GATEWAY {
-							r.Gateway = addrFrom(w)
-						}
-					})
-				}
-			}
+			hops, mpErr = DecodeMultipath(v)
+		case rtaNHID:
+			r.NHID = u32(v)
 		case unix.RTA_METRICS:
 			// Nested struct rtattr per RTAX_*; RTAX_MTU is the PMTU an
 			// exception carries (rt6_fill_node() puts it there from
@@ -167,6 +159,13 @@ func decodeRoute(b []byte) (r trace.Route, ok bool, err error) {
 			}
 		}
 	})
+	if err == nil && mpErr != nil {
+		err = mpErr
+	}
+	if len(hops) > 0 && r.Ifindex == 0 && !r.Gateway.IsValid() {
+		// The first next hop stands for the route where one is read.
+		r.Gateway, r.Ifindex = hops[0].Gateway, hops[0].Ifindex
+	}
 	if !dst.IsValid() {
 		if fam == 4 {
 			dst = netip.IPv4Unspecified()
@@ -180,9 +179,76 @@ func decodeRoute(b []byte) (r trace.Route, ok bool, err error) {
 		err = fmt.Errorf("route destination %s/%d: %w", dst, dstLen, perr)
 	}
 	if err != nil {
-		return r, false, fmt.Errorf("decode route: %w", err)
+		return r, nil, false, fmt.Errorf("decode route: %w", err)
 	}
-	return r, true, nil
+	return r, hops, true, nil
+}
+
+// rtaNHID is RTA_NH_ID (include/uapi/linux/rtnetlink.h, 5.3), which
+// x/sys/unix does not name.
+const rtaNHID = 30
+
+// DecodeMultipath decodes the payload of an RTA_MULTIPATH attribute: a
+// list of struct rtnexthop (rtnh_len, rtnh_flags, rtnh_hops,
+// rtnh_ifindex), each followed by its own attributes, of which
+// RTA_GATEWAY is read (rt6_fill_node() -> fib_add_nexthop() ->
+// fib_nexthop_info(), and nexthop_mpath_fill_node() for a route on a
+// nexthop group, 6.12). An IPv6 route with an IPv4 gateway carries
+// RTA_VIA, which is not read.
+func DecodeMultipath(v []byte) ([]trace.Hop, error) {
+	var hops []trace.Hop
+	for len(v) > 0 {
+		if len(v) < unix.SizeofRtNexthop {
+			return hops, fmt.Errorf("RTA_MULTIPATH: next hop %d: %d bytes left, a struct rtnexthop is %d", len(hops)+1, len(v), unix.SizeofRtNexthop)
+		}
+		l := int(binary.NativeEndian.Uint16(v[0:2]))
+		if l < unix.SizeofRtNexthop || l > len(v) {
+			return hops, fmt.Errorf("RTA_MULTIPATH: next hop %d: rtnh_len %d of %d bytes left", len(hops)+1, l, len(v))
+		}
+		h := trace.Hop{Flags: v[2], Weight: int(v[3]) + 1, Ifindex: int(int32(binary.NativeEndian.Uint32(v[4:8])))}
+		var gwErr error
+		err := attrs(v[unix.SizeofRtNexthop:l], func(t uint16, w []byte) {
+			if t == unix.RTA_GATEWAY {
+				if h.Gateway = addrFrom(w); !h.Gateway.IsValid() {
+					gwErr = fmt.Errorf("RTA_GATEWAY of %d bytes", len(w))
+				}
+			}
+		})
+		if err == nil {
+			err = gwErr
+		}
+		if err != nil {
+			return hops, fmt.Errorf("RTA_MULTIPATH: next hop %d: %w", len(hops)+1, err)
+		}
+		hops = append(hops, h)
+		al := (l + 3) &^ 3
+		if al >= len(v) {
+			break
+		}
+		v = v[al:]
+	}
+	return hops, nil
+}
+
+// Siblings lists the routes a route record stands for: a route of one
+// next hop is itself; a multipath route (a route and its ECMP siblings,
+// which rt6_fill_node() puts in one message with RTA_MULTIPATH, and
+// fib6_dump_node() dumps once, 6.12) is one route per next hop, in the
+// message's order, each with that hop's gateway and device. A route on
+// a nexthop object (NHID) is one route however many hops its group has:
+// the kernel holds one fib6_info for it.
+func Siblings(rec trace.Record) []trace.Route {
+	r := rec.Route
+	if len(rec.Multipath) == 0 || r.NHID != 0 {
+		return []trace.Route{r}
+	}
+	out := make([]trace.Route, len(rec.Multipath))
+	for i, h := range rec.Multipath {
+		c := r
+		c.Gateway, c.Ifindex, c.Dev = h.Gateway, h.Ifindex, ""
+		out[i] = c
+	}
+	return out
 }
 
 // decodeNeigh decodes an ndmsg. ok is false for families other than

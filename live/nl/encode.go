@@ -61,5 +61,13 @@ func EncodeRoute(r *trace.Route) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("route %s: encode: %w", r.Dst, err)
 	}
+	if r.NHID != 0 {
+		// rtm_to_fib6_config() (6.12) takes RTA_NH_ID with neither
+		// RTA_GATEWAY, RTA_OIF nor RTA_MULTIPATH.
+		if r.Gateway.IsValid() || r.Ifindex != 0 {
+			return nil, fmt.Errorf("route %s: nhid %d with a gateway or device of its own (the kernel refuses: \"Nexthop specification and nexthop id are mutually exclusive\")", r.Dst, r.NHID)
+		}
+		b = appendU32Attr(b, rtaNHID, r.NHID)
+	}
 	return b, nil
 }

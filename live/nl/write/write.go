@@ -23,7 +23,7 @@ type Op int
 const (
 	OpAdd     Op = iota + 1 // RTM_NEWROUTE with NLM_F_CREATE|NLM_F_EXCL
 	OpReplace               // RTM_NEWROUTE with NLM_F_CREATE|NLM_F_REPLACE
-	OpDelete                // RTM_DELROUTE
+	OpDelete                // RTM_DELROUTE; protocol 0 (any) unless the route names one, as `ip route del` sends it
 	OpChange                // RTM_NEWROUTE with NLM_F_REPLACE (ip route change)
 	OpAppend                // RTM_NEWROUTE with NLM_F_CREATE|NLM_F_APPEND (ip route append)
 )
@@ -155,6 +155,12 @@ func (w *RouteWriter) Write(ctx context.Context, op Op, routes []trace.Route) (i
 			if err != nil {
 				return ok, errors.Join(append(errs, err)...)
 			}
+			if op == OpDelete && batch[i].Proto == 0 {
+				// iproute2 sets RTPROT_BOOT only on what it adds; a delete
+				// without `proto` matches routes of every protocol
+				// (ip6_route_del(), 6.12: cfg->fc_protocol 0).
+				b[5] = unix.RTPROT_UNSPEC
+			}
 			f := flags
 			if i == len(batch)-1 {
 				f |= netlink.Acknowledge
@@ -202,4 +208,67 @@ func (w *RouteWriter) awaitAck(first, last uint32, refused func(seq uint32, err 
 			return failed, fmt.Errorf("route writer: waiting for ACK of sequence %d: %w", last, err)
 		}
 	}
+}
+
+// NexthopError is a nexthop request the kernel refused.
+type NexthopError struct {
+	Op Op     // OpAdd, OpReplace or OpDelete
+	ID uint32 // of which object
+	// Err is the kernel's answer (a syscall.Errno), Message its
+	// extended-ACK text, when it gave one.
+	Err     error
+	Message string
+}
+
+// Error describes the refusal: operation, object, kernel error and its
+// text.
+func (e *NexthopError) Error() string {
+	s := fmt.Sprintf("nexthop %s id %d: %v", e.Op, e.ID, e.Err)
+	if e.Message != "" {
+		s += " (" + e.Message + ")"
+	}
+	return s
+}
+
+// Unwrap returns the kernel's error.
+func (e *NexthopError) Unwrap() error { return e.Err }
+
+// Nexthop applies one nexthop request, with the flags `ip nexthop`
+// sends: add RTM_NEWNEXTHOP with NLM_F_CREATE|NLM_F_EXCL, replace
+// RTM_NEWNEXTHOP with NLM_F_CREATE|NLM_F_REPLACE, delete RTM_DELNEXTHOP
+// of n.ID. A refusal is a *NexthopError.
+func (w *RouteWriter) Nexthop(ctx context.Context, op Op, n nl.Nexthop) error {
+	var typ netlink.HeaderType = unix.RTM_NEWNEXTHOP
+	flags := netlink.Request | netlink.Acknowledge
+	var body []byte
+	switch op {
+	case OpAdd:
+		flags |= netlink.Create | netlink.Excl
+	case OpReplace:
+		flags |= netlink.Create | netlink.Replace
+	case OpDelete:
+		typ = unix.RTM_DELNEXTHOP
+		body = nl.EncodeNexthopID(n.ID)
+	default:
+		return fmt.Errorf("nexthop writer: %v is no nexthop request", op)
+	}
+	if body == nil {
+		var err error
+		if body, err = nl.EncodeNexthop(&n); err != nil {
+			return err
+		}
+	}
+	stop := context.AfterFunc(ctx, func() { w.c.SetDeadline(time.Now()) })
+	defer stop()
+	sent, err := w.c.Send(netlink.Message{Header: netlink.Header{Type: typ, Flags: flags}, Data: body})
+	if err != nil {
+		return fmt.Errorf("nexthop writer: send %v id %d: %w", op, n.ID, err)
+	}
+	var refused error
+	if _, err := w.awaitAck(sent.Header.Sequence, sent.Header.Sequence, func(_ uint32, e *netlink.OpError) {
+		refused = &NexthopError{Op: op, ID: n.ID, Err: e.Err, Message: e.Message}
+	}); err != nil {
+		return err
+	}
+	return refused
 }

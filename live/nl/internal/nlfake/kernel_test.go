@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -50,7 +51,7 @@ func TestMessageDecodes(t *testing.T) {
 			}
 			got.Replace = binary.NativeEndian.Uint16(b[6:8])&unix.NLM_F_REPLACE != 0
 			want.Route.Dev, want.Neigh.Dev, want.Addr.Dev = "", "", ""
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Errorf("decoded\n%+v\nwant\n%+v", got, want)
 			}
 		})
