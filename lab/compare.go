@@ -57,6 +57,8 @@ const (
 	// NoModel: no model verdict to compare with (the check was
 	// interrupted or ran out of budget).
 	NoModel Agreement = "no model verdict"
+	// NoLive: the live run gave no verdict for the property.
+	NoLive Agreement = "no live verdict"
 )
 
 // rank orders outcomes from best to worst, for a scenario's overall one.
@@ -66,7 +68,7 @@ func (a Agreement) rank() int {
 		return 0
 	case NotDecisive:
 		return 1
-	case NoModel:
+	case NoModel, NoLive:
 		return 2
 	}
 	return 3
@@ -104,6 +106,8 @@ func Compare(live *Result, models []ModelVerdict) Comparison {
 			pc := PropertyComparison{Name: lp.Name, Kernel: m.Kernel, Live: lp.Verdict}
 			mp, ok := findProp(m, lp.Name)
 			switch {
+			case lp.Verdict != explore.Holds && lp.Verdict != explore.Violated:
+				pc.Model, pc.Agreement, pc.Why = mp.Verdict, NoLive, "the live run gave no verdict for this property: "+lp.Explanation
 			case !ok || mp.Verdict == explore.Unknown:
 				pc.Model, pc.Agreement, pc.Why = explore.Unknown, NoModel, "the model gave no verdict for this property (its check did not finish)"
 			default:

@@ -174,6 +174,9 @@ func TestNeighLive(t *testing.T) {
 	}{
 		{"testdata/neutron-garp-short.yaml", explore.Holds, "learnt router-b/qg-b's MAC fa:16:3e:bb:bb:bb", true},
 		{"testdata/stale-no-traffic.yaml", explore.Violated, "still does not hold new/eth0's MAC 02:00:00:00:00:03", false},
+		// announcement-taken, judged live from the frames and the entry's
+		// events (it was left unjudged, and so compared as violated)
+		{"../scenario/library/garp-announcement-ignored.yaml", explore.Holds, "held the announced MAC 02:00:00:00:05:0b after the last announcement", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {

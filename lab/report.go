@@ -243,7 +243,7 @@ func WriteMatrix(w io.Writer, reports []Report) {
 		}
 	}
 	fmt.Fprintf(w, "\n%d agree, %d disagree, %d not decisive, of %d live runs; %d could not run here.\n",
-		counts[Agree], counts[Disagree], counts[NotDecisive], counts[Agree]+counts[Disagree]+counts[NotDecisive]+counts[NoModel], len(refused))
+		counts[Agree], counts[Disagree], counts[NotDecisive], counts[Agree]+counts[Disagree]+counts[NotDecisive]+counts[NoModel]+counts[NoLive], len(refused))
 	fmt.Fprintln(w, "  model: check's verdict on the running kernel's profile (holds*: no violation in the seeded runs; N%: violated in N % of them)")
 	fmt.Fprintln(w, "  live:  the verdict of one live run, judged on what the kernel did")
 	for _, s := range coverOrder {

@@ -700,6 +700,12 @@ func (l *neighLive) judge() []liverun.PropertyResult {
 			pr.Verdict, pr.Explanation = l.judgeConverges(wi, events, end)
 		case neigh.WatchBlackhole:
 			pr.Verdict, pr.Explanation = l.judgeBlackhole(wi, end)
+		case neigh.WatchAnnounced:
+			pr.Verdict, pr.Explanation = l.judgeAnnounced(wi, events, end)
+		default:
+			// refuseAdmin refuses the others; a kind added later without
+			// a judge here must not pass for a verdict
+			pr.Verdict, pr.Explanation = explore.Unknown, "the lab does not judge this property live"
 		}
 		out = append(out, pr)
 	}
@@ -794,6 +800,78 @@ func (l *neighLive) judgeConverges(wi int, events []liverun.Event, end time.Time
 	}
 	return explore.Violated, fmt.Sprintf("%s %s still does not hold %s's MAC %s for %s at the end (%s): its entry says %s; at the deadline %s the kernel's entry said %s",
 		hostName, f.Name, ownName, ownMAC, ip, t(end), now, t(deadline), readText)
+}
+
+// announceSettle is how long after an announcement frame the lab reads
+// the entry's netlink events for what the frame did: arp_process() and
+// ndisc_recv_na() update the entry, and neigh_update() notifies, in the
+// softirq that received the frame, but the frame and the event come to
+// the lab on two sockets.
+const announceSettle = 20 * time.Millisecond
+
+// judgeAnnounced mirrors the model's noteAnnounced(): after the last
+// announcement of the watched address (a gratuitous ARP or an
+// unsolicited NA of the address, from the interface of one of its
+// senders) seen on the watched interface, the entry holds that sender's
+// MAC in a valid state, or there is no entry (nothing to update); it is
+// violated when the entry holds another MAC, or none valid. The entry is
+// replayed from its netlink events up to announceSettle after the frame.
+func (l *neighLive) judgeAnnounced(wi int, events []liverun.Event, end time.Time) (explore.Verdict, string) {
+	w := l.cfg.Watches[wi]
+	f := l.cfg.Ifaces[w.Iface]
+	hostName := l.cfg.Hosts[f.Host].Name
+	ip := l.cfg.IPs[w.IP]
+	senderOf := map[kernel.MAC]int{}
+	for _, sd := range l.cfg.Senders {
+		if sd.IP == w.IP && sd.Iface != w.Iface && (sd.Unicast < 0 || sd.Unicast == w.Iface) {
+			senderOf[kernel.MACFrom6(l.cfg.Ifaces[sd.Iface].MAC)] = sd.Iface
+		}
+	}
+	var last time.Time
+	from := -1
+	for i := range events {
+		e := &events[i]
+		rec := e.Record()
+		if rec == nil || rec.Kind != trace.KindFrame || e.Host != hostName || rec.Frame.Dev != f.Name || e.At().After(end) {
+			continue
+		}
+		fr := rec.Frame
+		if !fr.Gratuitous() || fr.SenderIP != ip {
+			continue
+		}
+		if sd, ok := senderOf[fr.SrcMAC]; ok {
+			last, from = e.At(), sd
+		}
+	}
+	t := func(x time.Time) string { return fmt.Sprintf("t=%.3f", x.Sub(l.t0).Seconds()) }
+	if from < 0 {
+		return explore.Holds, fmt.Sprintf("no announcement of %s reached %s %s", ip, hostName, f.Name)
+	}
+	var cur *trace.Neigh
+	for i := range events {
+		e := &events[i]
+		rec := e.Record()
+		if e.At().After(last.Add(announceSettle)) {
+			break
+		}
+		if rec == nil || rec.Kind != trace.KindNeigh || e.Host != hostName || rec.Neigh.Dev != f.Name || rec.Neigh.Addr != ip {
+			continue
+		}
+		if rec.Action == trace.ActionDel {
+			cur = nil
+		} else {
+			n := rec.Neigh
+			cur = &n
+		}
+	}
+	want := kernel.MACFrom6(l.cfg.Ifaces[from].MAC)
+	switch {
+	case cur == nil:
+		return explore.Holds, fmt.Sprintf("%s had no entry for %s when the last announcement came (%s): nothing to update", hostName, ip, t(last))
+	case cur.State&kernel.NUDValid != 0 && cur.LLAddr == want:
+		return explore.Holds, fmt.Sprintf("%s's entry for %s held the announced MAC %s after the last announcement (%s; netlink events)", hostName, ip, want, t(last))
+	}
+	return explore.Violated, fmt.Sprintf("%s's entry for %s did not take the announcement of %s: after the last one (%s) it held %s %s (netlink events)", hostName, ip, want, t(last), cur.LLAddr, cur.State)
 }
 
 // refuseAdmin names what of the ip neigh agents, neigh tables and their
