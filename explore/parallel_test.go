@@ -12,12 +12,8 @@ import (
 // bound says it has no verdict.
 //
 // Two comparisons are with the sequential search without sleep sets:
-// under a preemption bound, where dfs with sleep sets stores fewer
-// (state, preemption context) keys than without (15,002 of 25,617 at 4
-// actors x 4 steps, 61,570 of 92,725 at 6 steps: a path pruned for a
-// commuted one may have fewer preemptions; whether dfs then misses model
-// states within the bound is not checked here), so the parts keep no
-// sleep sets under a bound;
+// under a preemption bound, where neither search keeps them (they lose
+// states within the bound: TestBoundedSearchKeepsStatesWithinBound);
 // and in the timed toy, whose Order field records the firing order that
 // its footprints call independent (so that sleep sets prune states
 // there, a fault of the toy).
