@@ -62,6 +62,35 @@ func (f *frame[S]) frozen(i int) bool {
 	return f.lohi[i][0] == f.now && f.lohi[i][1] == f.now
 }
 
+// take advances f to its next alternative and returns it with the step
+// it fires. skip is true when the step's actor sleeps, or the step would
+// pass the preemption bound (bound >= 0). pre is the child's preemption
+// count (0 without a bound: nothing reads it then). With sleep sets
+// (reduce) and a step that fires now without moving the clock, csleep is
+// the child's sleep set, and the actor is done once its step's last
+// alternative is taken.
+func (f *frame[S]) take(bound int, reduce bool) (a alt, st Step, pre int, csleep uint64, skip bool) {
+	a = f.alts[f.next]
+	f.next++
+	st = f.steps[a.step]
+	bit := actorBit(st.Actor)
+	if f.sleep&bit != 0 {
+		return a, st, 0, 0, true
+	}
+	if bound >= 0 {
+		if pre = f.preemptions(st); pre > bound {
+			return a, st, pre, 0, true
+		}
+	}
+	if reduce && f.frozen(int(a.step)) {
+		csleep = f.childSleep(st)
+		if f.next >= len(f.alts) || f.alts[f.next].step != a.step {
+			f.done |= bit
+		}
+	}
+	return a, st, pre, csleep, false
+}
+
 // preemptions is the preemption count after st fires from f: one more
 // when st's actor is not the last one and the last one could have gone on.
 func (f *frame[S]) preemptions(st Step) int {
@@ -285,27 +314,9 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 			continue
 		}
 		idx := f.next
-		a := f.alts[idx]
-		f.next++
-		st := f.steps[a.step]
-		bit := actorBit(st.Actor)
-		lastAlt := f.next >= len(f.alts) || f.alts[f.next].step != a.step
-		frozen := f.frozen(int(a.step))
-		if f.sleep&bit != 0 {
+		a, st, pre, csleep, skip := f.take(e.opts.PreemptionBound, reduce)
+		if skip {
 			continue
-		}
-		pre := 0
-		if e.opts.PreemptionBound >= 0 {
-			if pre = f.preemptions(st); pre > e.opts.PreemptionBound {
-				continue
-			}
-		}
-		var csleep uint64
-		if reduce && frozen {
-			csleep = f.childSleep(st)
-		}
-		if lastAlt && reduce && frozen {
-			f.done |= bit
 		}
 		choice := Choice{Actor: st.Actor, At: a.at, Outcome: int(a.outcome)}
 

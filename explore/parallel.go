@@ -309,26 +309,11 @@ func (p *psearch[S]) split(stop *stopper, want int) bool {
 				}
 			}
 			for f.next < len(f.alts) {
-				a := f.alts[f.next]
-				f.next++
-				st := f.steps[a.step]
-				bit := actorBit(st.Actor)
-				lastAlt := f.next >= len(f.alts) || f.alts[f.next].step != a.step
-				frozen := f.frozen(int(a.step))
-				if f.sleep&bit != 0 {
+				a, st, pre, csleep, skip := f.take(e.opts.PreemptionBound, p.reduce)
+				if skip {
 					continue
 				}
-				pre := f.preemptions(st)
-				if e.opts.PreemptionBound >= 0 && pre > e.opts.PreemptionBound {
-					continue
-				}
-				c := node[S]{s: f.s, last: st.Actor, preempt: pre}
-				if p.reduce && frozen {
-					c.sleep = f.childSleep(st)
-					if lastAlt {
-						f.done |= bit
-					}
-				}
+				c := node[S]{s: f.s, last: st.Actor, preempt: pre, sleep: csleep}
 				e.m.Fire(&c.s, st, a.at, int(a.outcome), nil)
 				p.prefixTransitions++
 				choice := Choice{Actor: st.Actor, At: a.at, Outcome: int(a.outcome)}
@@ -538,25 +523,9 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 			stack = stack[:top]
 			continue
 		}
-		a := f.alts[f.next]
-		f.next++
-		st := f.steps[a.step]
-		bit := actorBit(st.Actor)
-		lastAlt := f.next >= len(f.alts) || f.alts[f.next].step != a.step
-		frozen := f.frozen(int(a.step))
-		if f.sleep&bit != 0 {
+		a, st, pre, csleep, skip := f.take(e.opts.PreemptionBound, p.reduce)
+		if skip {
 			continue
-		}
-		pre := f.preemptions(st)
-		if e.opts.PreemptionBound >= 0 && pre > e.opts.PreemptionBound {
-			continue
-		}
-		var csleep uint64
-		if p.reduce && frozen {
-			csleep = f.childSleep(st)
-		}
-		if lastAlt && p.reduce && frozen {
-			f.done |= bit
 		}
 		choice := Choice{Actor: st.Actor, At: a.at, Outcome: int(a.outcome)}
 		if len(stack) == cap(stack) {
