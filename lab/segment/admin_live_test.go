@@ -64,6 +64,32 @@ func neighShow(t *testing.T, ns *netns.NS, ip, dev string) string {
 	return strings.TrimSpace(out)
 }
 
+// neighAwait polls `ip -s neigh show IP dev DEV` in ns until ok holds of
+// it or timeout passes, and returns what it showed last. A change the
+// kernel is expected to make gets a generous timeout (a loaded machine
+// delays its probes and their replies); one it is expected not to make
+// is watched for the time it would take.
+func neighAwait(t *testing.T, ns *netns.NS, ip, dev string, timeout time.Duration, ok func(string) bool) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		got := neighShow(t, ns, ip, dev)
+		if ok(got) || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// expectWait is how long neighAwait waits for a change that should
+// come (yes) or should not (no).
+func expectWait(yes bool) time.Duration {
+	if yes {
+		return 15 * time.Second
+	}
+	return time.Second
+}
+
 func ipNeigh(t *testing.T, ns *netns.NS, args ...string) {
 	t.Helper()
 	if out, err := ns.Run(context.Background(), "ip", append([]string{"neigh"}, args...)...); err != nil {
@@ -153,14 +179,14 @@ func TestLiveUseOnPermanent(t *testing.T) {
 		t.Skipf("profile %s leaves neigh-use-update unknown", p.Name)
 	}
 	ipNeigh(t, a, "replace", "10.9.0.2", "dev", "va", "lladdr", "02:00:00:00:00:a0", "nud", "permanent")
-	ipNeigh(t, a, "replace", "10.9.0.2", "dev", "va", "use")
-	time.Sleep(300 * time.Millisecond)
-	got := neighShow(t, a, "10.9.0.2", "va")
 	mac, err := b.LinkMAC("vb")
 	if err != nil {
 		t.Fatal(err)
 	}
-	resolved := strings.Contains(got, mac.String()) && !strings.Contains(got, "PERMANENT")
+	ipNeigh(t, a, "replace", "10.9.0.2", "dev", "va", "use")
+	isResolved := func(s string) bool { return strings.Contains(s, mac.String()) && !strings.Contains(s, "PERMANENT") }
+	got := neighAwait(t, a, "10.9.0.2", "va", expectWait(p.NeighUseUpdate), isResolved)
+	resolved := isResolved(got)
 
 	parms := neigh.DefaultSysctl().Parms
 	e := nud.Entry{State: nud.Permanent, LL: 1, Timer: nud.NoTimer, Flags: nud.FlagLive}

@@ -31,9 +31,9 @@ func TestLiveManaged(t *testing.T) {
 
 	// 1. add managed: resolved without a packet.
 	ipNeigh(t, a, "add", "10.9.0.2", "dev", "va", "managed")
-	time.Sleep(300 * time.Millisecond)
-	got := neighShow(t, a, "10.9.0.2", "va")
-	resolved := strings.Contains(got, mac.String()) && strings.Contains(got, "REACHABLE")
+	isResolved := func(s string) bool { return strings.Contains(s, mac.String()) && strings.Contains(s, "REACHABLE") }
+	got := neighAwait(t, a, "10.9.0.2", "va", expectWait(p.NeighManaged), isResolved)
+	resolved := isResolved(got)
 	e := nud.Create(0)
 	nud.Managed(&p, &e, false)
 	w := nud.EventSend(modelDev(&p, &parms, 0), &e)
@@ -73,15 +73,12 @@ func TestLiveManaged(t *testing.T) {
 	if err := b.AddrAdd("vb", netip.MustParsePrefix("10.9.0.5/24")); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(8 * time.Second) // one interval (5 s) and the probe
-	for !strings.Contains(got, mac.String()) && time.Now().Before(deadline) {
-		time.Sleep(250 * time.Millisecond)
-		got = neighShow(t, a, "10.9.0.5", "va")
-	}
+	// One interval (5 s) and the probe, and slack for a loaded machine.
+	got = neighAwait(t, a, "10.9.0.5", "va", 15*time.Second, func(s string) bool { return strings.Contains(s, mac.String()) })
 	e = nud.Entry{State: nud.Failed, Timer: nud.NoTimer, Flags: nud.FlagLive | nud.FlagManaged}
 	w = nud.ManagedProbe(modelDev(&p, &parms, 0), &e)
 	model = w.Rule == nud.SendResolve && e.State == nud.Incomplete && e.Timer == 1
 	if !strings.Contains(got, mac.String()) || !model {
-		t.Fatalf("FAILED managed entry after the peer came: kernel %q (want %s within 8 s), model re-resolves %v (%s, timer %d)", got, mac, model, e.State, e.Timer)
+		t.Fatalf("FAILED managed entry after the peer came: kernel %q (want %s within 15 s), model re-resolves %v (%s, timer %d)", got, mac, model, e.State, e.Timer)
 	}
 }
