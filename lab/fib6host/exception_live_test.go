@@ -51,7 +51,7 @@ func TestExceptionRulesLive(t *testing.T) {
 	made := func(peer string, gw netip.Addr) {
 		t.Helper()
 		sendTooBig(t, topo.peers[peer], gw, ll, src, dst)
-		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 			if n, err := cacheEntries(topo.Host, true, true); err != nil {
 				t.Fatal(err)
 			} else if n == 1 {

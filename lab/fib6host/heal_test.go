@@ -40,7 +40,7 @@ func TestHealLive(t *testing.T) {
 	sendTooBig(t, topo.peers["eth0"], gw1, ll, src, dst)
 	var cache []trace.Route
 	var err error
-	for deadline := time.Now().Add(2 * time.Second); len(cache) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(15 * time.Second); len(cache) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if cache, err = dumpRoutes(topo.Host, topo.byIdx, true); err != nil {
 			t.Fatal(err)
 		}
