@@ -77,7 +77,7 @@ func TestKeepalivedFailover(t *testing.T) {
 			"-c", filepath.Join(dir, name+".chk.pid"))
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var fs findings
 	var mu sync.Mutex
@@ -99,7 +99,7 @@ func TestKeepalivedFailover(t *testing.T) {
 
 	out1 := startKA(k1, "k1", "MASTER", 150)
 	startKA(k2, "k2", "BACKUP", 100)
-	waitFor(t, "k1 holds the VRRP address", 15*time.Second, func() (bool, string) {
+	waitFor(t, "k1 holds the VRRP address", 20*time.Second, func() (bool, string) {
 		o, err := k1.Run(ctx, "ip", "-4", "addr", "show", "dev", "e0")
 		return err == nil && strings.Contains(o, "10.7.0.50/24"), o + out1.String()
 	})
@@ -114,7 +114,7 @@ func TestKeepalivedFailover(t *testing.T) {
 		_, err = c.Write([]byte("hello"))
 		return err
 	}))
-	waitFor(t, "the watcher's neighbour entry for the address has k1's MAC", 10*time.Second, func() (bool, string) {
+	waitFor(t, "the watcher's neighbour entry for the address has k1's MAC", 20*time.Second, func() (bool, string) {
 		o, err := w.Run(ctx, "ip", "neigh", "show", "10.7.0.50")
 		return err == nil && strings.Contains(o, mac1.String()), o
 	})
@@ -122,11 +122,28 @@ func TestKeepalivedFailover(t *testing.T) {
 	// Fail over: stop k1 (keepalived sends a priority-0 advertisement).
 	failAt := time.Now()
 	must(stopProcess(filepath.Join(dir, "k1.pid")))
-	waitFor(t, "the watcher's neighbour entry moves to k2's MAC", 10*time.Second, func() (bool, string) {
+	waitFor(t, "the watcher's neighbour entry moves to k2's MAC", 20*time.Second, func() (bool, string) {
 		o, err := w.Run(ctx, "ip", "neigh", "show", "10.7.0.50")
 		return err == nil && strings.Contains(o, mac2.String()), o
 	})
 	moved := time.Since(failAt)
+	// The kernel may take the frame before the watch's sniffer and its
+	// netlink socket have handed theirs on: both are awaited.
+	fromK2 := func() int {
+		n := 0
+		for _, f := range garps {
+			if f.SenderHW == mac2 && f.Dev == "br0" {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor(t, "the watch saw k2's gratuitous ARP and the entry's move", 15*time.Second, func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		ok := fromK2() > 0 && len(neighMACs) > 0 && neighMACs[len(neighMACs)-1] == mac2.String()
+		return ok, fmt.Sprintf("gratuitous ARPs for %s: %+v; neighbour records' MACs %v, want the last %s", vip, garps, neighMACs, mac2)
+	})
 	// Leave the detectors time to conclude (locktime + margin, and the
 	// frame window), then stop.
 	time.Sleep(2 * time.Second)
@@ -134,15 +151,6 @@ func TestKeepalivedFailover(t *testing.T) {
 
 	mu.Lock()
 	defer mu.Unlock()
-	var fromK2 int
-	for _, f := range garps {
-		if f.SenderHW == mac2 && f.Dev == "br0" {
-			fromK2++
-		}
-	}
-	if fromK2 == 0 {
-		t.Errorf("no gratuitous ARP from k2 (%s) for %s sniffed; saw %d: %+v", mac2, vip, len(garps), garps)
-	}
 	if len(neighMACs) == 0 || neighMACs[len(neighMACs)-1] != mac2.String() {
 		t.Errorf("neighbour records for %s: MACs %v, want the last to be %s", vip, neighMACs, mac2)
 	}
@@ -150,7 +158,7 @@ func TestKeepalivedFailover(t *testing.T) {
 		t.Errorf("findings on a kernel that honours gratuitous ARPs: %v", got)
 	}
 	t.Logf("failover: entry took k2's MAC %v after k1 stopped; %d gratuitous ARPs from k2 sniffed; neighbour MACs %v",
-		moved.Round(time.Millisecond), fromK2, neighMACs)
+		moved.Round(time.Millisecond), fromK2(), neighMACs)
 }
 
 // stopProcess sends SIGTERM to the process whose pid file is path.
