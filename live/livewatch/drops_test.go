@@ -2,6 +2,7 @@ package livewatch
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os/exec"
 	"strconv"
@@ -55,7 +56,29 @@ func TestNetlinkDropsNamed(t *testing.T) {
 			}})
 	}()
 	<-ready
-	time.Sleep(300 * time.Millisecond) // ip monitor subscribed, a baseline sample taken
+	// ip must have joined the route group before it is stopped, or it
+	// never overflows: wait for its socket to list groups.
+	subscribed := func() bool {
+		mine := map[uint64]bool{}
+		socketInodes(fmt.Sprintf("/proc/%d", mon.Process.Pid), func(ino uint64) { mine[ino] = true })
+		socks, err := netlinkSockets(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range socks {
+			if mine[s.Inode] && s.Groups != 0 {
+				return true
+			}
+		}
+		return false
+	}
+	for !subscribed() {
+		select {
+		case <-ctx.Done():
+			t.Fatal("ip monitor route never joined a multicast group")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 	if err := mon.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -89,11 +112,17 @@ func TestNetlinkDropsNamed(t *testing.T) {
 		if found {
 			break
 		}
-		select {
-		case <-ctx.Done():
+		if ctx.Err() != nil {
 			mu.Lock()
 			t.Fatalf("no drops finding naming %s; drops findings: %v", want, drops)
-		case <-time.After(100 * time.Millisecond):
+		}
+		// The storm goes on until the finding comes: ip's drops rise
+		// between any two samples, however late the poll's first one
+		// (its baseline) was taken.
+		for _, op := range []write.Op{write.OpDelete, write.OpAdd} {
+			if _, err := wr.Write(ctx, op, routes[:1000]); err != nil && ctx.Err() == nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	stop()
