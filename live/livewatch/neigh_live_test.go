@@ -232,7 +232,7 @@ func TestNeighEvictedInUseLive(t *testing.T) {
 	}
 	send() // the traffic resumes
 	var fs []watch.Finding
-	for deadline := time.Now().Add(5 * time.Second); len(fs) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(15 * time.Second); len(fs) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		fs = got()
 	}
 	if len(fs) == 0 {
