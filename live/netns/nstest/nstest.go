@@ -173,24 +173,28 @@ func Pair(t testing.TB, tag string) (a, b *netns.NS) {
 // gets when it comes up (its fe80::/64 prefix route and the ff00::/8
 // multicast route, addrconf_dev_config() and addrconf_add_linklocal() in
 // net/ipv6/addrconf.c, run from NETDEV_UP and NETDEV_CHANGE after the
-// link request returned), so that a test comparing route tables before
-// and after does not see the kernel's own late additions.
+// link request returned), and the local route of its link-local address,
+// which comes only once duplicate address detection ends
+// (addrconf_dad_completed() -> ipv6_ifa_notify(RTM_NEWADDR) ->
+// __ipv6_ifa_notify() -> ip6_ins_rt(), read at 6.12): about a second
+// later, more on a loaded machine. A test comparing route tables before
+// and after then does not see the kernel's own late additions.
 func SettleIPv6(t testing.TB, ns *netns.NS, devs ...string) {
 	t.Helper()
 	for _, dev := range devs {
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(20 * time.Second)
 		for {
 			out, err := ns.Run(context.Background(), "ip", "-6", "route", "show", "table", "all", "dev", dev)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if strings.Contains(out, "fe80::/64") && strings.Contains(out, "ff00::/8") {
+			if strings.Contains(out, "fe80::/64") && strings.Contains(out, "ff00::/8") && strings.Contains(out, "local fe80::") {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("netns %s: %s has no fe80::/64 and ff00::/8 routes after 5 s:\n%s", ns.Name, dev, out)
+				t.Fatalf("netns %s: %s lacks its fe80::/64, ff00::/8 or link-local local route after 20 s:\n%s", ns.Name, dev, out)
 			}
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
 }
