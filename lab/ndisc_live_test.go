@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -95,15 +96,6 @@ func TestNDiscMatchesKernel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			copy(fr[6:12], s.MAC().AsSlice())
-			if err := s.Send(fr); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(300 * time.Millisecond)
-			out, _ := a.Run(ctx, "ip", "-6", "neigh", "show", target.String(), "dev", "va")
-			gotState, gotMAC := parseNeigh(out)
-			t.Logf("kernel: %s", strings.TrimSpace(out))
-
 			p := prof
 			parms := neigh.DefaultSysctl6().Parms
 			in := ndisc.In{NA: ndisc.NA{Target: 0, TLL: 2}, Multicast: !tc.solicited, SrcInPrefix: true}
@@ -125,6 +117,24 @@ func TestNDiscMatchesKernel(t *testing.T) {
 					wantMAC = newMAC.String()
 				}
 			}
+
+			copy(fr[6:12], s.MAC().AsSlice())
+			before := naReceived(t, ctx, a)
+			if err := s.Send(fr); err != nil {
+				t.Fatal(err)
+			}
+			// The kernel has handled the NA once va counts it:
+			// icmpv6_rcv() counts it and hands it to ndisc_rcv() in one
+			// go (read at 6.12). A fixed sleep was too short for a
+			// loaded machine, or a waste.
+			for deadline := time.Now().Add(20 * time.Second); naReceived(t, ctx, a) == before; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("va did not count the NA as received within 20 s")
+				}
+			}
+			out, _ := a.Run(ctx, "ip", "-6", "neigh", "show", target.String(), "dev", "va")
+			gotState, gotMAC := parseNeigh(out)
+			t.Logf("kernel: %s", strings.TrimSpace(out))
 			if gotState != wantState || gotMAC != wantMAC {
 				t.Errorf("kernel: %q (state %q lladdr %q); model on %s: state %q lladdr %q", strings.TrimSpace(out), gotState, gotMAC, p.Name, wantState, wantMAC)
 			}
@@ -158,6 +168,30 @@ func parseNeigh(out string) (state, mac string) {
 		state = f[len(f)-1]
 	}
 	return state, mac
+}
+
+// naReceived is va's count of neighbour advertisements received
+// (Icmp6InNeighborAdvertisements of /proc/net/dev_snmp6/va) in
+// namespace a.
+func naReceived(t *testing.T, ctx context.Context, a interface {
+	Run(context.Context, string, ...string) (string, error)
+}) int {
+	t.Helper()
+	out, err := a.Run(ctx, "cat", "/proc/net/dev_snmp6/va")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "Icmp6InNeighborAdvertisements" {
+			n, err := strconv.Atoi(f[1])
+			if err != nil {
+				t.Fatalf("/proc/net/dev_snmp6/va: %q: %v", l, err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("/proc/net/dev_snmp6/va has no Icmp6InNeighborAdvertisements:\n%s", out)
+	return 0
 }
 
 // macOfNS is va's MAC in namespace a.
