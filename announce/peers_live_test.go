@@ -140,7 +140,7 @@ func TestFramesMatchArpingAndKeepalived(t *testing.T) {
 		if out, err := b.Run(ctx, arping, tc.flag, "-c", "1", "-I", "vb", own.String()); err != nil {
 			t.Fatalf("%v: %s", err, out)
 		}
-		p := cp.find(2*time.Second, arpFor(own, tc.op))
+		p := cp.find(10*time.Second, arpFor(own, tc.op))
 		if p == nil {
 			t.Fatalf("arping %s: no frame captured", tc.flag)
 		}
@@ -172,9 +172,9 @@ vrrp_instance VI {
 		t.Fatal(err)
 	}
 	nstest.Start(t, b, keepalived, "-n", "-l", "-P", "-f", conf, "-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid"))
-	p := cp.find(10*time.Second, arpFor(vip4, layers.ARPRequest))
+	p := cp.find(30*time.Second, arpFor(vip4, layers.ARPRequest))
 	if p == nil {
-		t.Fatal("keepalived: no gratuitous request captured in 10 s")
+		t.Fatal("keepalived: no gratuitous request captured in 30 s")
 	}
 	ka, err := announce.Lookup("keepalived", 0)
 	if err != nil {
@@ -182,7 +182,7 @@ vrrp_instance VI {
 	}
 	sameARP(t, "keepalived", p, build(ka.Round[0], vip4, mac))
 
-	p = cp.find(2*time.Second, naFor(vip6))
+	p = cp.find(10*time.Second, naFor(vip6))
 	if p == nil {
 		t.Fatal("keepalived: no NA captured")
 	}
