@@ -34,7 +34,7 @@ func sendTooBig(t *testing.T, a, b *netns.NS, quotedDst netip.Addr, mtu uint32) 
 	// Send until the exception shows: a frame sent before the veth pair
 	// carries traffic is lost, and a second Packet Too Big for the same
 	// destination only refreshes the exception.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
 		if err := s.Send(f); err != nil {
@@ -51,7 +51,7 @@ func sendTooBig(t *testing.T, a, b *netns.NS, quotedDst netip.Addr, mtu uint32) 
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("no PMTU exception for %s after 10 s of Packet Too Big", quotedDst)
+			t.Fatalf("no PMTU exception for %s after 30 s of Packet Too Big", quotedDst)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -64,7 +64,7 @@ func sendTooBig(t *testing.T, a, b *netns.NS, quotedDst netip.Addr, mtu uint32) 
 // alone, as `watch --heal` does.
 func TestCacheExceptionPolledAndDeleted(t *testing.T) {
 	a, b := pair(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	opts := nl.Options{Netns: a.Name, Families: []int{6}}
 	sub, err := monitor.Subscribe(ctx, monitor.Options{Options: opts, CachePoll: 100 * time.Millisecond})

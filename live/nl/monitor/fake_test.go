@@ -277,7 +277,7 @@ func runFake(t *testing.T, tc fakeCase) {
 		if st.do != nil {
 			st.do(k)
 		}
-		got := take(t, s.Records(), len(st.want), 5*time.Second)
+		got := take(t, s.Records(), len(st.want), 15*time.Second)
 		if !slices.Equal(canonical(got), canonical(st.want)) {
 			t.Fatalf("%s: records\n\t%s\nwant\n\t%s", st.name, strings.Join(got, "\n\t"), strings.Join(st.want, "\n\t"))
 		}

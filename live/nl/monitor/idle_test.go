@@ -44,13 +44,13 @@ func TestIdleAfterBurst(t *testing.T) {
 	}
 	defer s.Close()
 	// Wait until every record was handled and an Idle followed.
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(15 * time.Second)
 	for done := false; !done; {
 		select {
 		case <-idle:
 		case <-deadline:
 			mu.Lock()
-			t.Fatalf("after 5 s: %v", log)
+			t.Fatalf("after 15 s: %v", log)
 		}
 		mu.Lock()
 		n := 0

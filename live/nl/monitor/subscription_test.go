@@ -25,7 +25,7 @@ func pair(t *testing.T) (a, b *netns.NS) { return nstest.Pair(t, "nl") }
 // waitRecord reads records until one matches, or fails after timeout.
 func waitRecord(t *testing.T, ch <-chan trace.Record, what string, match func(*trace.Record) bool) trace.Record {
 	t.Helper()
-	timeout := time.After(10 * time.Second)
+	timeout := time.After(30 * time.Second)
 	for {
 		select {
 		case r, ok := <-ch:
@@ -36,7 +36,7 @@ func waitRecord(t *testing.T, ch <-chan trace.Record, what string, match func(*t
 				return r
 			}
 		case <-timeout:
-			t.Fatalf("no record for %s within 10s", what)
+			t.Fatalf("no record for %s within 30 s", what)
 		}
 	}
 }
@@ -78,7 +78,7 @@ func route(dst, gw string) trace.Route {
 
 func TestSubscriptionSeesChanges(t *testing.T) {
 	a, _ := pair(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	opts := nl.Options{Netns: a.Name}
 	sub, err := monitor.Subscribe(ctx, monitor.Options{Options: opts})
@@ -143,7 +143,7 @@ func TestSubscriptionSeesChanges(t *testing.T) {
 			t.Errorf("%s: record time %v netns %q", st.name, r.Time, r.Netns)
 		}
 	}
-	waitConverged(t, sub, opts, 10*time.Second)
+	waitConverged(t, sub, opts, 30*time.Second)
 
 	// Removing the link: the kernel announces the link deletion but not
 	// the IPv4 routes it flushed; they must come out inferred.
@@ -157,7 +157,7 @@ func TestSubscriptionSeesChanges(t *testing.T) {
 		}
 		return inferred["10.2.0.0/24"]
 	})
-	waitConverged(t, sub, opts, 10*time.Second)
+	waitConverged(t, sub, opts, 30*time.Second)
 	st := sub.Stats()
 	if st.Inferred == 0 || st.Events == 0 || st.Drops != 0 {
 		t.Errorf("stats %+v: want inferred deletions, events, no drops", st)
@@ -169,7 +169,7 @@ func TestSubscriptionSeesChanges(t *testing.T) {
 
 func TestSubscriptionLinkDownInfersRouteFlush(t *testing.T) {
 	a, _ := pair(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	opts := nl.Options{Netns: a.Name}
 	sub, err := monitor.Subscribe(ctx, monitor.Options{Options: opts})
@@ -185,14 +185,14 @@ func TestSubscriptionLinkDownInfersRouteFlush(t *testing.T) {
 	if _, err := w.Write(ctx, write.OpAdd, []trace.Route{route("10.3.0.0/24", "10.9.0.2")}); err != nil {
 		t.Fatal(err)
 	}
-	waitConverged(t, sub, opts, 10*time.Second)
+	waitConverged(t, sub, opts, 30*time.Second)
 	if err := a.LinkDown("va"); err != nil {
 		t.Fatal(err)
 	}
 	waitRecord(t, sub.Records(), "deletion of 10.3.0.0/24", func(r *trace.Record) bool {
 		return r.Kind == trace.KindRoute && r.Action == trace.ActionDel && r.Route.Dst.String() == "10.3.0.0/24"
 	})
-	waitConverged(t, sub, opts, 10*time.Second)
+	waitConverged(t, sub, opts, 30*time.Second)
 
 	// A renamed link renames the device of what is known on it.
 	if _, err := a.Run(ctx, "ip", "link", "set", "va", "name", "vx"); err != nil {
@@ -204,7 +204,7 @@ func TestSubscriptionLinkDownInfersRouteFlush(t *testing.T) {
 	waitRecord(t, sub.Records(), "link renamed vx", func(r *trace.Record) bool {
 		return r.Kind == trace.KindLink && r.Link.Name == "vx" && r.Link.Up
 	})
-	waitConverged(t, sub, opts, 10*time.Second)
+	waitConverged(t, sub, opts, 30*time.Second)
 }
 
 // TestSubscriptionOverflowResyncs overflows a subscription's socket
