@@ -219,9 +219,12 @@ func TestRunCleansUpWhenInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("interrupted", func(t *testing.T) {
+		// Interrupted at the run's first progress report, a second
+		// into its timeline: its hosts are built however long that took
+		// (a fixed 2 s could end a loaded machine's run before).
 		ctx, cancel := context.WithCancel(context.Background())
-		time.AfterFunc(2*time.Second, cancel)
-		res, err := l.Run(ctx, Options{Seed: 1})
+		defer cancel()
+		res, err := l.Run(ctx, Options{Seed: 1, Progress: func(time.Duration, time.Duration) { cancel() }})
 		if err == nil || !errors.Is(err, context.Canceled) {
 			t.Errorf("Run after its context ended: %v, want context.Canceled", err)
 		}
