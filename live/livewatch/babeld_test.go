@@ -125,10 +125,15 @@ func TestBabeldNonAtomicChange(t *testing.T) {
 	const portA = 33123
 	// The direct link costs 150, the path through B 96+96: the direct
 	// route wins, and B's (advertised metric 96 < 150) stays feasible.
+	// Metric smoothing is off (-M 0): babeld moves to a better route only
+	// once its smoothed metric (4 s half-life) is below the installed
+	// one's, so a route of C's that B lost for a moment (at load 10 B once
+	// held A's route, metric 246, over C's own, 96, for 20 s) would keep B
+	// on A's and leave A one route to fd0c::/64.
 	run := func(ns *netns.NS, name string, extra ...string) {
 		args := []string{
 			"-I", filepath.Join(dir, name+".pid"), "-S", filepath.Join(dir, name+".state"),
-			"-h", "0.5", "-H", "0.5",
+			"-h", "0.5", "-H", "0.5", "-M", "0",
 		}
 		args = append(args, extra...)
 		args = append(args, "-C", "redistribute local deny")
