@@ -135,7 +135,7 @@ func ExpectAt(p *Plan, k route.Key) (Expected, bool) {
 
 // expectIndex is the index in expList of key k's entry.
 func (p *Plan) expectIndex(k state.Key) (int, bool) {
-	if in := p.st.Ours[k]; in != nil {
+	if in := p.st.Ours.Get(k); in != nil {
 		c := p.claim[in.Seq]
 		return int(c) - 1, c != 0
 	}
@@ -171,8 +171,8 @@ func Owned(p *Plan) map[uint32]bool { return p.owned }
 // Before returns the routes of ours as p found them: what a rollback
 // restores.
 func Before(p *Plan) []route.Route {
-	before := make([]route.Route, 0, len(p.st.Ours))
-	for _, in := range p.st.Ours {
+	before := make([]route.Route, 0, p.st.Ours.Len())
+	for in := range p.st.Ours.All() {
 		before = append(before, in.Route)
 	}
 	sortRoutes(before)
@@ -409,9 +409,9 @@ func ComputePrepared(st *state.State, prep *Prepared, cfg Config) (*Plan, error)
 	// pairing by destination is needed only when some desired key is
 	// not held while some route of ours is not at a desired key.
 	taken := map[*state.Installed]bool{}
-	if byKey < len(want) && byKey < len(st.Ours) {
+	if byKey < len(want) && byKey < st.Ours.Len() {
 		byDst := map[route.Key][]*state.Installed{} // Key with Metric 0: (table, dst)
-		for _, in := range st.Ours {
+		for in := range st.Ours.All() {
 			k := in.Key()
 			k.Metric = 0
 			byDst[k] = append(byDst[k], in)
@@ -436,8 +436,8 @@ func ComputePrepared(st *state.State, prep *Prepared, cfg Config) (*Plan, error)
 	}
 	pl.want = want
 	var gone []*state.Installed
-	if cfg.Prune && byKey+len(taken) < len(st.Ours) {
-		for _, in := range st.Ours {
+	if cfg.Prune && byKey+len(taken) < st.Ours.Len() {
+		for in := range st.Ours.All() {
 			if _, desired := pl.wantAt(in); !desired && !taken[in] {
 				gone = append(gone, in)
 			}
@@ -472,10 +472,14 @@ func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
 	desired, want, keys := prep.desired, prep.want, prep.keys
 	pl.held = make([]*state.Installed, len(desired))
 	pl.plan.expList = make([]Expected, len(desired), len(desired)+16)
-	// The devices and the routes of ours at each key, read concurrently
-	// (the state is read only); then the claims, in order.
+	// The devices, the routes of ours at each key (a cursor each: a file
+	// in the dump's order walks Ours) and the other protocols' routes
+	// there, read concurrently (the state is read only); then the
+	// claims, in order.
 	devMsg := make([]string, len(desired))
+	foreign := make([]string, len(desired))
 	inChunks(len(desired), func(lo, hi int) {
+		ours := pl.st.Ours.Cursor()
 		for i := lo; i < hi; i++ {
 			if prep.msg[i] != "" {
 				continue
@@ -487,7 +491,8 @@ func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
 				}
 			}
 			if devMsg[i] == "" {
-				pl.held[i] = pl.st.Ours[keys[i]]
+				pl.held[i] = ours.Get(keys[i])
+				foreign[i] = pl.st.Foreign[keys[i]]
 			}
 		}
 	})
@@ -532,7 +537,7 @@ func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
 			continue
 		}
 		inMap[i] = true
-		if f, ok := pl.st.Foreign[rk]; ok {
+		if f := foreign[i]; f != "" {
 			bad("its key (table %s, %s, metric %d) is held by `%s`: the writer owns only routes of proto %s and never writes over another's", route.TableName(rk.Table), rk.Dst, rk.Metric, f, pl.cfg.Proto)
 			continue
 		}
@@ -565,7 +570,7 @@ func (pl *planner) setExpect(k state.Key, e Expected) {
 		p.expList[i] = e
 		return
 	}
-	if in := p.st.Ours[k]; in != nil {
+	if in := p.st.Ours.Get(k); in != nil {
 		p.claim[in.Seq] = int32(len(p.expList)) + 1
 	} else {
 		p.expect[k] = int32(len(p.expList))
@@ -1006,7 +1011,7 @@ func (pl *planner) deleteUnused(want []route.Route, from []*state.Installed, gon
 			continue
 		}
 		fk := state.KeyOf(ch.From.Key())
-		in := st.Ours[fk]
+		in := st.Ours.Get(fk)
 		if in == nil || in.NHID == 0 {
 			continue
 		}
