@@ -476,23 +476,20 @@ func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
 	// in the dump's order walks Ours) and the other protocols' routes
 	// there, read concurrently (the state is read only); then the
 	// claims, in order.
-	devMsg := make([]string, len(desired))
-	foreign := make([]string, len(desired))
+	found := make([]uint8, len(desired))
 	inChunks(len(desired), func(lo, hi int) {
 		ours := pl.st.Ours.Cursor()
 		for i := lo; i < hi; i++ {
 			if prep.msg[i] != "" {
 				continue
 			}
-			for _, h := range want[i].Nexthops {
-				if h.Dev != "" && pl.st.Links[h.Dev] == 0 {
-					devMsg[i] = fmt.Sprintf("dev %s: no such device%s", h.Dev, InNetns(pl.cfg.Netns))
-					break
-				}
+			if missingDev(pl.st, &want[i]) != "" {
+				found[i] = foundNoDev
+				continue
 			}
-			if devMsg[i] == "" {
-				pl.held[i] = ours.Get(keys[i])
-				foreign[i] = pl.st.Foreign[keys[i]]
+			pl.held[i] = ours.Get(keys[i])
+			if _, ok := pl.st.Foreign[keys[i]]; ok {
+				found[i] = foundForeign
 			}
 		}
 	})
@@ -511,8 +508,8 @@ func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
 		case prep.msg[i] != "":
 			bad("%s", prep.msg[i])
 			continue
-		case devMsg[i] != "":
-			bad("%s", devMsg[i])
+		case found[i] == foundNoDev:
+			bad("dev %s: no such device%s", missingDev(pl.st, &want[i]), InNetns(pl.cfg.Netns))
 			continue
 		}
 		k := keys[i]
@@ -537,7 +534,8 @@ func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
 			continue
 		}
 		inMap[i] = true
-		if f := foreign[i]; f != "" {
+		if found[i] == foundForeign {
+			f := pl.st.Foreign[k]
 			bad("its key (table %s, %s, metric %d) is held by `%s`: the writer owns only routes of proto %s and never writes over another's", route.TableName(rk.Table), rk.Dst, rk.Metric, f, pl.cfg.Proto)
 			continue
 		}
@@ -547,6 +545,23 @@ func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
 		return nil, &ValidationError{Problems: probs}
 	}
 	return want, nil
+}
+
+// What validate's chunks found of a desired route (found[i]).
+const (
+	foundNoDev   = 1 + iota // a device of its next hops is not there
+	foundForeign            // another protocol's route holds its key
+)
+
+// missingDev is the first device of r's next hops that st has no link
+// of, "" when there is none.
+func missingDev(st *state.State, r *route.Route) string {
+	for _, h := range r.Nexthops {
+		if h.Dev != "" && st.Links[h.Dev] == 0 {
+			return h.Dev
+		}
+	}
+	return ""
 }
 
 // firstAt is the index of the first key of keys at k that went in
