@@ -184,8 +184,8 @@ func Before(p *Plan) []route.Route {
 type Expected struct {
 	// Key is the key (Route's, when Route is not nil).
 	Key    state.Key
+	NHID   uint32 // beside Key: 32 bytes, no padding
 	Route  *route.Route
-	NHID   uint32
 	Change int // the change that makes it so, -1 for a route left as it is
 	// held is the route of ours at the key when the plan was made.
 	held *state.Installed

@@ -437,7 +437,7 @@ func (st *State) add(r *rtnl.Route, proto kernel.Proto, tables map[uint32]bool) 
 		}
 		return
 	}
-	k := WireKey(r)
+	k := KeyOf(in.Key()) // WireKey(r), from the route decode normalised
 	if r.Family == unix.AF_INET6 {
 		// Kernels before 4.11 dump each sibling of an IPv6 multipath
 		// route as its own message (looked up for IPv6 only: a lookup a
