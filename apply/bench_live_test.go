@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"raceroute/apply/internal/plan"
+	"raceroute/apply/internal/rtnl"
+	"raceroute/apply/internal/state"
 	"raceroute/apply/routefile"
 )
 
@@ -76,6 +79,69 @@ func BenchmarkNexthopMove(b *testing.B) {
 			b.ReportMetric((cpuTime(b)-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 		})
 	}
+}
+
+// BenchmarkMovePhases times the parts of BenchmarkNexthopMove's move
+// one by one, each on its own (in the command the first four overlap):
+// the tables read and decoded (read-state), the dump alone
+// (dump-only: the kernel's share and ParseRoute), the file read,
+// plan.Prepare, and the plan computed from the state read. Each reports
+// its CPU time (cpu-ms/op; the kernel's work in a dump included) beside
+// the wall clock. -cpu 1 and GOGC=off for what the command does
+// (it collects no garbage below its memory limit).
+func BenchmarkMovePhases(b *testing.B) {
+	const n = 200_000
+	ns := liveNS(b)
+	w := open(b, ns, Options{})
+	ctx := context.Background()
+	fa, fb := moveFile(n, "10.9.0.2", "va"), moveFile(n, "10.9.1.2", "vc")
+	if _, err := applyFile(ctx, w, fa, n); err != nil {
+		b.Fatal(err)
+	}
+	owned := w.owned(nil)
+	phase := func(name string, fn func(b *testing.B)) {
+		b.Run(name, func(b *testing.B) {
+			cpu0 := cpuTime(b)
+			for i := 0; i < b.N; i++ {
+				fn(b)
+			}
+			b.ReportMetric((cpuTime(b)-cpu0).Seconds()/float64(b.N)*1000, "cpu-ms/op")
+		})
+	}
+	phase("read-state", func(b *testing.B) {
+		st, err := state.Read(ctx, w.c, w.opts.Proto, owned, n)
+		if err != nil || st.Ours.Len() != n {
+			b.Fatalf("%v (%d routes of ours)", err, st.Ours.Len())
+		}
+	})
+	phase("dump-only", func(b *testing.B) {
+		k := 0
+		if err := state.ScanRoutes(ctx, w.c, func() { k = 0 }, func(*rtnl.Route) { k++ }); err != nil || k < n {
+			b.Fatalf("%v (%d routes)", err, k)
+		}
+	})
+	readFile := func(b *testing.B) []Route {
+		routes, _, err := routefile.ReadRoutes(bytes.NewReader(fb), routefile.Options{Tables: map[string]uint32{}})
+		if err != nil || len(routes) != n {
+			b.Fatalf("%v (%d routes)", err, len(routes))
+		}
+		return routes
+	}
+	phase("read-file", func(b *testing.B) { readFile(b) })
+	routes := readFile(b)
+	phase("prepare", func(b *testing.B) { plan.Prepare(routes, owned) })
+	st, err := state.Read(ctx, w.c, w.opts.Proto, owned, n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	prep := plan.Prepare(routes, owned)
+	cfg := plan.Config{Proto: w.opts.Proto, Owned: owned, Nexthops: w.opts.Nexthops, Profile: w.prof, IDBase: w.opts.NexthopIDBase}
+	phase("compute", func(b *testing.B) {
+		p, err := plan.ComputePrepared(st, prep, cfg)
+		if err != nil || len(plan.Steps(p)) != 1 || len(p.Changes) != n {
+			b.Fatalf("%v (%d steps, %d changes: want the one nexthop replace moving %d routes)", err, len(plan.Steps(p)), len(p.Changes), n)
+		}
+	})
 }
 
 // cpuTime is the CPU time (user and system) the process has used: on a

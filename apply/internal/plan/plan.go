@@ -135,7 +135,7 @@ func ExpectAt(p *Plan, k route.Key) (Expected, bool) {
 
 // expectIndex is the index in expList of key k's entry.
 func (p *Plan) expectIndex(k state.Key) (int, bool) {
-	if in := p.st.Ours[k]; in != nil {
+	if in := p.st.Ours.Get(k); in != nil {
 		c := p.claim[in.Seq]
 		return int(c) - 1, c != 0
 	}
@@ -171,8 +171,8 @@ func Owned(p *Plan) map[uint32]bool { return p.owned }
 // Before returns the routes of ours as p found them: what a rollback
 // restores.
 func Before(p *Plan) []route.Route {
-	before := make([]route.Route, 0, len(p.st.Ours))
-	for _, in := range p.st.Ours {
+	before := make([]route.Route, 0, p.st.Ours.Len())
+	for in := range p.st.Ours.All() {
 		before = append(before, in.Route)
 	}
 	sortRoutes(before)
@@ -184,8 +184,8 @@ func Before(p *Plan) []route.Route {
 type Expected struct {
 	// Key is the key (Route's, when Route is not nil).
 	Key    state.Key
+	NHID   uint32 // beside Key: 32 bytes, no padding
 	Route  *route.Route
-	NHID   uint32
 	Change int // the change that makes it so, -1 for a route left as it is
 	// held is the route of ours at the key when the plan was made.
 	held *state.Installed
@@ -409,9 +409,9 @@ func ComputePrepared(st *state.State, prep *Prepared, cfg Config) (*Plan, error)
 	// pairing by destination is needed only when some desired key is
 	// not held while some route of ours is not at a desired key.
 	taken := map[*state.Installed]bool{}
-	if byKey < len(want) && byKey < len(st.Ours) {
+	if byKey < len(want) && byKey < st.Ours.Len() {
 		byDst := map[route.Key][]*state.Installed{} // Key with Metric 0: (table, dst)
-		for _, in := range st.Ours {
+		for in := range st.Ours.All() {
 			k := in.Key()
 			k.Metric = 0
 			byDst[k] = append(byDst[k], in)
@@ -436,8 +436,8 @@ func ComputePrepared(st *state.State, prep *Prepared, cfg Config) (*Plan, error)
 	}
 	pl.want = want
 	var gone []*state.Installed
-	if cfg.Prune && byKey+len(taken) < len(st.Ours) {
-		for _, in := range st.Ours {
+	if cfg.Prune && byKey+len(taken) < st.Ours.Len() {
+		for in := range st.Ours.All() {
 			if _, desired := pl.wantAt(in); !desired && !taken[in] {
 				gone = append(gone, in)
 			}
@@ -472,22 +472,24 @@ func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
 	desired, want, keys := prep.desired, prep.want, prep.keys
 	pl.held = make([]*state.Installed, len(desired))
 	pl.plan.expList = make([]Expected, len(desired), len(desired)+16)
-	// The devices and the routes of ours at each key, read concurrently
-	// (the state is read only); then the claims, in order.
-	devMsg := make([]string, len(desired))
+	// The devices, the routes of ours at each key (a cursor each: a file
+	// in the dump's order walks Ours) and the other protocols' routes
+	// there, read concurrently (the state is read only); then the
+	// claims, in order.
+	found := make([]uint8, len(desired))
 	inChunks(len(desired), func(lo, hi int) {
+		ours := pl.st.Ours.Cursor()
 		for i := lo; i < hi; i++ {
 			if prep.msg[i] != "" {
 				continue
 			}
-			for _, h := range want[i].Nexthops {
-				if h.Dev != "" && pl.st.Links[h.Dev] == 0 {
-					devMsg[i] = fmt.Sprintf("dev %s: no such device%s", h.Dev, InNetns(pl.cfg.Netns))
-					break
-				}
+			if missingDev(pl.st, &want[i]) != "" {
+				found[i] = foundNoDev
+				continue
 			}
-			if devMsg[i] == "" {
-				pl.held[i] = pl.st.Ours[keys[i]]
+			pl.held[i] = ours.Get(keys[i])
+			if _, ok := pl.st.Foreign[keys[i]]; ok {
+				found[i] = foundForeign
 			}
 		}
 	})
@@ -506,8 +508,8 @@ func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
 		case prep.msg[i] != "":
 			bad("%s", prep.msg[i])
 			continue
-		case devMsg[i] != "":
-			bad("%s", devMsg[i])
+		case found[i] == foundNoDev:
+			bad("dev %s: no such device%s", missingDev(pl.st, &want[i]), InNetns(pl.cfg.Netns))
 			continue
 		}
 		k := keys[i]
@@ -532,7 +534,8 @@ func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
 			continue
 		}
 		inMap[i] = true
-		if f, ok := pl.st.Foreign[rk]; ok {
+		if found[i] == foundForeign {
+			f := pl.st.Foreign[k]
 			bad("its key (table %s, %s, metric %d) is held by `%s`: the writer owns only routes of proto %s and never writes over another's", route.TableName(rk.Table), rk.Dst, rk.Metric, f, pl.cfg.Proto)
 			continue
 		}
@@ -542,6 +545,23 @@ func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
 		return nil, &ValidationError{Problems: probs}
 	}
 	return want, nil
+}
+
+// What validate's chunks found of a desired route (found[i]).
+const (
+	foundNoDev   = 1 + iota // a device of its next hops is not there
+	foundForeign            // another protocol's route holds its key
+)
+
+// missingDev is the first device of r's next hops that st has no link
+// of, "" when there is none.
+func missingDev(st *state.State, r *route.Route) string {
+	for _, h := range r.Nexthops {
+		if h.Dev != "" && st.Links[h.Dev] == 0 {
+			return h.Dev
+		}
+	}
+	return ""
 }
 
 // firstAt is the index of the first key of keys at k that went in
@@ -565,7 +585,7 @@ func (pl *planner) setExpect(k state.Key, e Expected) {
 		p.expList[i] = e
 		return
 	}
-	if in := p.st.Ours[k]; in != nil {
+	if in := p.st.Ours.Get(k); in != nil {
 		p.claim[in.Seq] = int32(len(p.expList)) + 1
 	} else {
 		p.expect[k] = int32(len(p.expList))
@@ -1006,7 +1026,7 @@ func (pl *planner) deleteUnused(want []route.Route, from []*state.Installed, gon
 			continue
 		}
 		fk := state.KeyOf(ch.From.Key())
-		in := st.Ours[fk]
+		in := st.Ours.Get(fk)
 		if in == nil || in.NHID == 0 {
 			continue
 		}

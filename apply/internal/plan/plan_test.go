@@ -23,7 +23,7 @@ import (
 // protocols, and nexthop objects.
 func fakeState(t *testing.T, ours []route.Route, nhids []uint32, foreign []route.Route, objs []rtnl.Nexthop) *state.State {
 	t.Helper()
-	st := &state.State{Ours: map[state.Key]*state.Installed{}, Foreign: map[route.Key]string{}, NHRefs: map[uint32]int{},
+	st := &state.State{Foreign: map[state.Key]string{}, NHRefs: map[uint32]int{},
 		Links: map[string]int{"lo": 1, "eth0": 2, "eth1": 3}, Names: map[int]string{1: "lo", 2: "eth0", 3: "eth1"}}
 	if objs != nil {
 		st.Nexthops = map[uint32]*state.Object{}
@@ -54,8 +54,9 @@ func fakeState(t *testing.T, ours []route.Route, nhids []uint32, foreign []route
 	}
 	for _, r := range foreign {
 		n := r.Normalise()
-		st.Foreign[n.Key()] = n.String() + " proto static"
+		st.Foreign[state.KeyOf(n.Key())] = n.String() + " proto static"
 	}
+	st.Seal()
 	return st
 }
 

@@ -44,6 +44,8 @@ func Prepare(desired []route.Route, owned map[uint32]bool) *Prepared {
 		// hops: one normalised slice for each (read only, as the routes
 		// of a plan are), rather than a copy a route.
 		oneHop := map[route.Nexthop][]route.Nexthop{}
+		var lastHop route.Nexthop // and the one of the route before
+		var lastHops []route.Nexthop
 		for i := lo; i < hi; i++ {
 			r := &desired[i]
 			var n route.Route
@@ -52,12 +54,15 @@ func Prepare(desired []route.Route, owned map[uint32]bool) *Prepared {
 				r1 := *r
 				r1.Nexthops = nil
 				n = r1.Normalise()
-				hops, ok := oneHop[h]
-				if !ok {
-					hops = (&route.Route{Nexthops: r.Nexthops}).Normalise().Nexthops
-					oneHop[h] = hops
+				if lastHops == nil || h != lastHop {
+					hops, ok := oneHop[h]
+					if !ok {
+						hops = (&route.Route{Nexthops: r.Nexthops}).Normalise().Nexthops
+						oneHop[h] = hops
+					}
+					lastHop, lastHops = h, hops
 				}
-				n.Nexthops = hops
+				n.Nexthops = lastHops
 			} else {
 				n = r.Normalise()
 			}

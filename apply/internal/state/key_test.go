@@ -55,10 +55,10 @@ func TestKeys(t *testing.T) {
 
 // OursOn counts the routes of ours on each object as the dump files
 // them, and again from Ours when a key came twice (the second route
-// put over the first).
+// put over the first, the first dropped when the state is sealed).
 func TestOursOn(t *testing.T) {
 	for _, twice := range []bool{false, true} {
-		st := &State{Ours: map[Key]*Installed{}, Foreign: map[route.Key]string{}, NHRefs: map[uint32]int{}, Names: map[int]string{}, oursOn: map[uint32]int{}}
+		st := &State{Foreign: map[Key]string{}, NHRefs: map[uint32]int{}, Names: map[int]string{}, oursOn: map[uint32]int{}}
 		tables := map[uint32]bool{254: true}
 		r := func(dst string, nhid uint32, proto uint8) *rtnl.Route {
 			return &rtnl.Route{Family: unix.AF_INET, Dst: pfx(dst), Table: 254, Protocol: proto, NHID: nhid, Oif: 2}
@@ -71,6 +71,7 @@ func TestOursOn(t *testing.T) {
 			st.add(r("10.0.0.2/32", 8, 250), 250, tables) // over the route on 7
 			want = map[uint32]int{7: 1, 8: 2}
 		}
+		st.Seal()
 		got := st.OursOn()
 		if len(got) != len(want) || got[7] != want[7] || got[8] != want[8] {
 			t.Errorf("twice %v: OursOn %v, want %v", twice, got, want)

@@ -161,12 +161,17 @@ func (k Key) Hash() uint64 {
 
 // State is what the writer read of a namespace.
 type State struct {
-	// Ours are the routes of the writer's protocol in its tables.
-	Ours map[Key]*Installed
+	// Ours are the routes of the writer's protocol in its tables (read
+	// once sealed: Read seals it, and Seal).
+	Ours *Index
+	// ours6 are the IPv6 routes of Ours by key while a dump files them,
+	// for the siblings of a multipath route that kernels before 4.11
+	// dump one by one.
+	ours6 map[Key]*Installed
 	// Foreign are the keys of the writer's tables held by routes of
 	// other protocols (also where one of ours is at the same key, as
 	// IPv6 allows), with the route for messages.
-	Foreign map[route.Key]string
+	Foreign map[Key]string
 	// Nexthops are every nexthop object, by id; nil when the kernel has
 	// none (before 5.3).
 	Nexthops map[uint32]*Object
@@ -193,9 +198,12 @@ type State struct {
 	wires []rtnl.Route
 	// seq is the Seq of the next route put in Ours.
 	seq int32
+	// held is Held's cursor.
+	held Cursor
 	// oursOn counts the routes of Ours on each nexthop object as they
 	// are put in; onStale: a key came twice (one route of ours put over
-	// another), the counts are made again from Ours.
+	// another, dropped when Ours was sealed), the counts are made again
+	// from Ours.
 	oursOn  map[uint32]int
 	onStale bool
 }
@@ -204,7 +212,7 @@ type State struct {
 func (st *State) OursOn() map[uint32]int {
 	if st.oursOn == nil || st.onStale {
 		st.oursOn, st.onStale = map[uint32]int{}, false
-		for _, in := range st.Ours {
+		for in := range st.Ours.All() {
 			if in.NHID != 0 {
 				st.oursOn[in.NHID]++
 			}
@@ -217,18 +225,36 @@ func (st *State) OursOn() map[uint32]int {
 func (st *State) putOurs(k Key, in *Installed) {
 	in.Seq = st.seq
 	st.seq++
-	was := len(st.Ours)
-	st.Ours[k] = in
-	switch {
-	case len(st.Ours) == was:
-		st.onStale = true
-	case in.NHID != 0 && st.oursOn != nil:
+	if st.Ours == nil {
+		st.Ours = NewIndex(0)
+	}
+	st.Ours.Put(k, in)
+	if k.meta&keyV6 != 0 {
+		if st.ours6 == nil {
+			st.ours6 = map[Key]*Installed{}
+		}
+		st.ours6[k] = in
+	}
+	if in.NHID != 0 && st.oursOn != nil {
 		st.oursOn[in.NHID]++
 	}
 }
 
-// PutOurs files in, a route of ours, at its key, and numbers it.
+// PutOurs files in, a route of ours, at its key, and numbers it; Seal
+// must be called before the state is read.
 func (st *State) PutOurs(in *Installed) { st.putOurs(KeyOf(in.Key()), in) }
+
+// Seal makes Ours readable after routes were put in (Read seals what it
+// read); of a key put twice, the route put last stays.
+func (st *State) Seal() {
+	if st.Ours == nil {
+		st.Ours = NewIndex(0)
+	}
+	if st.Ours.Seal() {
+		st.onStale = true
+	}
+	st.ours6 = nil
+}
 
 // NumOurs bounds the Seq of the routes in Ours: each is below it.
 func (st *State) NumOurs() int { return int(st.seq) }
@@ -256,7 +282,7 @@ func Read(ctx context.Context, c *rtnl.Conn, proto kernel.Proto, tables map[uint
 	// first: 200,000 routes are 200,000 copies); an interrupted dump
 	// starts the routes over.
 	err = ScanRoutes(ctx, c, func() {
-		st.Ours = make(map[Key]*Installed, max(hint, len(st.Ours)))
+		st.Ours, st.ours6 = NewIndex(max(hint, st.Ours.Len())), nil
 		st.seq, st.oursOn, st.onStale = 0, map[uint32]int{}, false
 		clear(st.Foreign)
 		st.NHRefs = maps.Clone(groupRefs)
@@ -265,13 +291,14 @@ func Read(ctx context.Context, c *rtnl.Conn, proto kernel.Proto, tables map[uint
 	if err != nil {
 		return nil, err
 	}
+	st.Seal()
 	return st, nil
 }
 
 // ReadNexthops dumps links and nexthop objects, not routes: a State
 // with no routes, its NHRefs counting groups' members only.
 func ReadNexthops(ctx context.Context, c *rtnl.Conn) (*State, error) {
-	st := &State{Ours: map[Key]*Installed{}, Foreign: map[route.Key]string{}, NHRefs: map[uint32]int{},
+	st := &State{Ours: NewIndex(0), Foreign: map[Key]string{}, NHRefs: map[uint32]int{},
 		Links: map[string]int{}, Names: map[int]string{}}
 	if err := dumpRetry(ctx, c, unix.RTM_GETLINK, rtnl.LinkDumpRequest(), "links", func() {
 		clear(st.Links)
@@ -405,17 +432,17 @@ func (st *State) add(r *rtnl.Route, proto kernel.Proto, tables map[uint32]bool) 
 	}
 	in := st.decode(r)
 	if in.Proto != proto {
-		if k := in.Key(); st.Foreign[k] == "" {
+		if k := KeyOf(in.Key()); st.Foreign[k] == "" {
 			st.Foreign[k] = fmt.Sprintf("%s proto %s", in.Route, in.Proto)
 		}
 		return
 	}
-	k := WireKey(r)
+	k := KeyOf(in.Key()) // WireKey(r), from the route decode normalised
 	if r.Family == unix.AF_INET6 {
 		// Kernels before 4.11 dump each sibling of an IPv6 multipath
 		// route as its own message (looked up for IPv6 only: a lookup a
 		// route is a tenth of reading 200,000).
-		if prev, ok := st.Ours[k]; ok && mergeSibling(prev, in) {
+		if prev, ok := st.ours6[k]; ok && mergeSibling(prev, in) {
 			return
 		}
 	}
@@ -556,9 +583,14 @@ func SpecFor(fam int, hops []route.Nexthop) Spec {
 }
 
 // Held returns the route of ours at key k and the nexthop object it
-// uses (0 for none); nil when none of ours is there.
+// uses (0 for none); nil when none of ours is there. It looks up with a
+// cursor of its own, fastest for keys in the order of Ours, so it is not
+// for concurrent use.
 func (st *State) Held(k route.Key) (*route.Route, uint32) {
-	in := st.Ours[KeyOf(k)]
+	if st.held.ix != st.Ours {
+		st.held = st.Ours.Cursor()
+	}
+	in := st.held.Get(KeyOf(k))
 	if in == nil {
 		return nil, 0
 	}

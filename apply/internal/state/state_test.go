@@ -41,7 +41,7 @@ func TestStaleClones(t *testing.T) {
 // the object is not kept, and a delete does not name it).
 func TestWireKept(t *testing.T) {
 	a := netip.MustParseAddr
-	st := &State{Ours: map[Key]*Installed{}, Foreign: map[route.Key]string{}, NHRefs: map[uint32]int{},
+	st := &State{Foreign: map[Key]string{}, NHRefs: map[uint32]int{},
 		Names: map[int]string{3: "va"}, Nexthops: map[uint32]*Object{7: {Wire: rtnl.Nexthop{ID: 7, Family: unix.AF_INET, Oif: 3, Gateway: a("10.9.0.2")}}}}
 	tables := map[uint32]bool{254: true}
 	plain := rtnl.Route{Family: unix.AF_INET, Dst: pfx("10.1.0.0/16"), Table: 254, Protocol: 250, Scope: unix.RT_SCOPE_UNIVERSE, Type: unix.RTN_UNICAST,
@@ -52,12 +52,12 @@ func TestWireKept(t *testing.T) {
 		st.add(&r, 250, tables)
 		r.Dst = pfx("10.99.0.0/16") // add must have copied what it keeps
 	}
-	if got := st.Ours[KeyOf(route.Key{Table: 254, Dst: pfx("10.1.0.0/16"), Metric: 5})].Wire(); !reflect.DeepEqual(got, plain) {
+	if got := st.Ours.Get(KeyOf(route.Key{Table: 254, Dst: pfx("10.1.0.0/16"), Metric: 5})).Wire(); !reflect.DeepEqual(got, plain) {
 		t.Errorf("the route without an object: Wire %+v, want %+v", got, plain)
 	}
 	want := onObj
 	want.Oif, want.Gateway = 0, netip.Addr{}
-	if got := st.Ours[KeyOf(route.Key{Table: 254, Dst: pfx("2001:db8::/48"), Metric: 1024})].Wire(); !reflect.DeepEqual(got, want) {
+	if got := st.Ours.Get(KeyOf(route.Key{Table: 254, Dst: pfx("2001:db8::/48"), Metric: 1024})).Wire(); !reflect.DeepEqual(got, want) {
 		t.Errorf("the route on object 7: Wire %+v, want %+v", got, want)
 	}
 }
