@@ -3,6 +3,7 @@ package livewatch
 import (
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 // appendJSONString's output decodes to s, each byte of invalid UTF-8
@@ -19,6 +20,47 @@ func FuzzAppendJSONString(f *testing.F) {
 			}
 			if want := string([]rune(s)); got != want {
 				t.Fatalf("%q: %s decodes to %q, want %q", s, b, got, want)
+			}
+		}
+	})
+}
+
+// A timeCache formats as time.RFC3339Nano does, through the seconds it
+// caches, zone changes and locations alike.
+func TestTimeCache(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		ny = time.FixedZone("EST", -5*3600) // no tzdata here
+	}
+	base := time.Date(2026, 3, 8, 6, 59, 59, 0, time.UTC) // 01:59:59 EST, a second before DST
+	var times []time.Time
+	for _, loc := range []*time.Location{time.UTC, time.Local, ny, time.FixedZone("", 5*3600+1800), time.FixedZone("X", -1)} {
+		for _, d := range []time.Duration{0, 1, 10, 120_000, 999_999_999, time.Second, time.Second + 100, 2*time.Second + 5, time.Hour} {
+			times = append(times, base.Add(d).In(loc))
+		}
+		times = append(times, time.Time{}.In(loc), time.Date(-1, 1, 1, 0, 0, 0, 7, loc), time.Date(10001, 1, 1, 0, 0, 0, 70, loc))
+	}
+	var c timeCache
+	for round := range 2 {
+		for _, tm := range times {
+			want := tm.Format(time.RFC3339Nano)
+			if got := string(c.appendRFC3339Nano([]byte("x"), tm)[1:]); got != want {
+				t.Errorf("round %d: %v formats as %q, want %q", round, tm, got, want)
+			}
+		}
+	}
+}
+
+// FuzzTimeCache formats pairs of times through one cache.
+func FuzzTimeCache(f *testing.F) {
+	f.Add(int64(1_796_000_000), int64(5), int64(1_796_000_000), int64(6), 0)
+	f.Add(int64(-62_135_596_800), int64(0), int64(253_402_300_800), int64(999_999_999), -3600)
+	f.Fuzz(func(t *testing.T, s1, n1, s2, n2 int64, off int) {
+		loc := time.FixedZone("F", off%(24*3600))
+		var c timeCache
+		for _, tm := range []time.Time{time.Unix(s1, n1).In(loc), time.Unix(s2, n2).In(loc), time.Unix(s2, n2).UTC(), time.Unix(s1, n1).In(loc)} {
+			if got, want := string(c.appendRFC3339Nano(nil, tm)), tm.Format(time.RFC3339Nano); got != want {
+				t.Fatalf("%v formats as %q, want %q", tm, got, want)
 			}
 		}
 	})
