@@ -150,6 +150,20 @@ func appendJSONString[S string | []byte](b []byte, s S) []byte {
 	b = append(b, '"')
 	start := 0 // s[start:i] is still to append
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs a look (an event's text
+		// is plain ASCII): a word flagged may hold none, and is then
+		// looked at byte by byte.
+		for i+8 <= len(s) {
+			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if needsLook(w) {
+				break
+			}
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -176,6 +190,16 @@ func appendJSONString[S string | []byte](b []byte, s S) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// needsLook reports whether a word of eight bytes may hold a byte JSON
+// escapes or that starts a multi-byte sequence: below 0x20, a quote, a
+// backslash, or 0x80 and above. It has no false negatives (the "has a
+// byte less than n" and "has a zero byte" tests of Bit Twiddling Hacks).
+func needsLook(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
+	return (w-ones*0x20)&^w&highs|zero(w^(ones*'"'))|zero(w^(ones*'\\'))|w&highs != 0
 }
 
 // timeCache formats times as time.RFC3339Nano does, the date, clock

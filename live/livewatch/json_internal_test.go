@@ -65,3 +65,35 @@ func FuzzTimeCache(f *testing.F) {
 		}
 	})
 }
+
+// needsLook flags every word that holds a byte to escape or a non-ASCII
+// byte, wherever it is and whatever the other bytes are.
+func TestNeedsLook(t *testing.T) {
+	for c := range 256 {
+		for pos := range 8 {
+			for _, fill := range []byte{'a', ' ', '~', 0x21, 0x5b, 0x5d, 0x7f} {
+				var w uint64
+				for i := range 8 {
+					b := uint64(fill)
+					if i == pos {
+						b = uint64(c)
+					}
+					w |= b << (8 * i)
+				}
+				want := c < 0x20 || c == '"' || c == '\\' || c >= 0x80
+				if got := needsLook(w); want && !got {
+					t.Errorf("byte %#x at %d among %q: not flagged", c, pos, fill)
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkAppendJSONString(b *testing.B) {
+	s := []byte("10.64.12.34 via 10.9.0.2 dev va proto static metric 1024 table main")
+	buf := make([]byte, 0, 256)
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf = appendJSONString(buf[:0], s)
+	}
+}
