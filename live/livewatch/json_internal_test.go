@@ -2,8 +2,11 @@ package livewatch
 
 import (
 	"encoding/json"
+	"net/netip"
 	"testing"
 	"time"
+
+	"raceroute/trace"
 )
 
 // appendJSONString's output decodes to s, each byte of invalid UTF-8
@@ -95,5 +98,16 @@ func BenchmarkAppendJSONString(b *testing.B) {
 	b.SetBytes(int64(len(s)))
 	for b.Loop() {
 		buf = appendJSONString(buf[:0], s)
+	}
+}
+
+func BenchmarkAppendJSONRoute(b *testing.B) {
+	r := trace.Record{Time: time.Now().Round(0), Kind: trace.KindRoute, Action: trace.ActionNew, Netns: "rrtest-bench-1", Route: trace.Route{
+		Family: 4, Table: 254, Type: 1, Dst: netip.MustParsePrefix("10.64.12.34/32"), Gateway: netip.MustParseAddr("10.9.0.2"),
+		Dev: "va", Ifindex: 2, Metric: 1024, Proto: 4}}
+	var c timeCache
+	buf := make([]byte, 0, 512)
+	for b.Loop() {
+		buf = c.appendJSON(buf[:0], &r)
 	}
 }
