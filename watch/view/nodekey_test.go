@@ -1,16 +1,18 @@
-package view
+package view_test
 
 import (
 	"net/netip"
 	"testing"
+
+	"raceroute/watch/view"
 )
 
-// A nodeKey gives back its Key, and distinct Keys get distinct
-// nodeKeys: an IPv4 destination and its IPv4-mapped form, an invalid
+// A NodeKey gives back its Key, and distinct Keys get distinct
+// NodeKeys: an IPv4 destination and its IPv4-mapped form, an invalid
 // prefix that keeps its address and the zero one, the same prefix in
 // another table or family.
 func TestNodeKeyRoundTrip(t *testing.T) {
-	keys := []Key{
+	keys := []view.Key{
 		{4, 254, netip.MustParsePrefix("10.64.0.1/32")},
 		{4, 254, netip.MustParsePrefix("0.0.0.0/0")},
 		{6, 254, netip.MustParsePrefix("::ffff:10.64.0.1/128")},
@@ -22,14 +24,14 @@ func TestNodeKeyRoundTrip(t *testing.T) {
 		{4, 254, netip.Prefix{}},
 		{-7, 1 << 31, netip.Prefix{}},
 	}
-	seen := map[nodeKey]Key{}
+	seen := map[view.NodeKey]view.Key{}
 	for _, k := range keys {
-		nk := nodeKeyOf(k)
-		if got := nk.key(); got != k {
+		nk := k.Node()
+		if got := nk.Key(); got != k {
 			t.Errorf("%+v: back as %+v", k, got)
 		}
 		if o, dup := seen[nk]; dup {
-			t.Errorf("%+v and %+v share a nodeKey", k, o)
+			t.Errorf("%+v and %+v share a NodeKey", k, o)
 		}
 		seen[nk] = k
 	}

@@ -13,11 +13,12 @@ type tableKey struct {
 	table  uint32
 }
 
-// nodeKey is a Key as the map of FIB nodes holds it: the destination as
-// 16 bytes, its kind and length, without pointers, so that a storm's
-// lookups hash 32 plain bytes (a netip.Prefix is hashed field by field)
-// and the collector does not scan the map's keys.
-type nodeKey struct {
+// NodeKey is a Key as maps of a storm's routes hold it: the destination
+// as 16 bytes, its kind and length, without pointers, so that a lookup
+// hashes 32 plain bytes (a netip.Prefix is hashed field by field) and
+// the collector does not scan the map's keys. Distinct Keys have
+// distinct NodeKeys (Key.Node, NodeKey.Key).
+type NodeKey struct {
 	dst    [16]byte
 	family int
 	table  uint32
@@ -25,9 +26,10 @@ type nodeKey struct {
 	kind   uint8 // of the destination's address: 0 none, 4 or 6
 }
 
-func nodeKeyOf(k Key) nodeKey {
+// Node returns the NodeKey of k.
+func (k Key) Node() NodeKey {
 	a := k.Dst.Addr()
-	nk := nodeKey{dst: a.As16(), family: k.Family, table: k.Table, bits: int16(k.Dst.Bits())}
+	nk := NodeKey{dst: a.As16(), family: k.Family, table: k.Table, bits: int16(k.Dst.Bits())}
 	switch {
 	case a.Is4():
 		nk.kind = 4
@@ -39,8 +41,8 @@ func nodeKeyOf(k Key) nodeKey {
 	return nk
 }
 
-// key returns the Key of a nodeKey.
-func (nk nodeKey) key() Key {
+// Key returns the Key of a NodeKey.
+func (nk NodeKey) Key() Key {
 	k := Key{Family: nk.family, Table: nk.table}
 	switch nk.kind {
 	case 4:
@@ -68,7 +70,7 @@ func covers(p, q netip.Prefix) bool {
 // a trace without link events (links.go).
 func (v *View) applyRoute(r *trace.Record) {
 	rt := r.Route
-	pk := nodeKeyOf(KeyOf(rt))
+	pk := KeyOf(rt).Node()
 	change := IsChange(r)
 	switch r.Action {
 	case trace.ActionDel:
@@ -99,7 +101,7 @@ func (v *View) applyRoute(r *trace.Record) {
 // route replaces the one with its key; an IPv6 route replaces one with
 // the same metric, gateway and device, or all of its metric on
 // NLM_F_REPLACE, and otherwise joins them (fib6_add_rt2node()).
-func (v *View) addRoute(pk nodeKey, r *trace.Record) {
+func (v *View) addRoute(pk NodeKey, r *trace.Record) {
 	rt := r.Route
 	entry := RouteEntry{Route: rt, Since: r.Time}
 	es := v.routes[pk]
@@ -126,7 +128,7 @@ func (v *View) addRoute(pk nodeKey, r *trace.Record) {
 // setRoutes stores the routes of a FIB node that held routes before
 // (had) or not, keeping the count of nodes by prefix length that lookup
 // walks.
-func (v *View) setRoutes(pk nodeKey, had bool, es []RouteEntry) {
+func (v *View) setRoutes(pk NodeKey, had bool, es []RouteEntry) {
 	if len(es) == 0 {
 		delete(v.routes, pk)
 	} else {
@@ -178,7 +180,7 @@ func (v *View) Lookup(family int, table uint32, addr netip.Addr, maxBits int) ([
 		if err != nil {
 			return nil, false
 		}
-		es := v.routes[nodeKeyOf(Key{family, table, p})]
+		es := v.routes[Key{family, table, p}.Node()]
 		if len(es) == 0 {
 			continue
 		}
