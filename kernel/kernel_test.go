@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"encoding/json"
+	"strconv"
 	"testing"
 )
 
@@ -52,7 +53,14 @@ func TestRouteTypeAndProto(t *testing.T) {
 			t.Errorf("%s.Reject() = %v", tt.t, !tt.reject)
 		}
 	}
-	for p, n := range protoNames {
+	for i, n := range protoNames {
+		p := Proto(i)
+		if n == "" {
+			if p.String() != strconv.Itoa(i) {
+				t.Errorf("proto %d prints %q", i, p.String())
+			}
+			continue
+		}
 		if q, ok := ParseProto(n); !ok || q != p || p.String() != n {
 			t.Errorf("proto %d %q: %v %v", p, n, q, ok)
 		}

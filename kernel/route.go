@@ -80,8 +80,10 @@ const (
 )
 
 // protoNames are iproute2's names of rtm_protocol values
-// (etc/iproute2/rt_protos and rt_protos.d), as `ip route` prints them.
-var protoNames = map[Proto]string{
+// (etc/iproute2/rt_protos and rt_protos.d), as `ip route` prints them,
+// "" for a value without one. An array, not a map: the watch names the
+// protocol of every route event it prints.
+var protoNames = [256]string{
 	0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static",
 	8: "gated", 9: "ra", 10: "mrt", 11: "zebra", 12: "bird", 13: "dnrouted",
 	14: "xorp", 15: "ntk", 16: "dhcp", 17: "mrouted", 18: "keepalived",
@@ -92,7 +94,7 @@ var protoNames = map[Proto]string{
 // String is iproute2's name of the protocol (babel for 42, zebra for
 // 11), or its number when it has none.
 func (p Proto) String() string {
-	if s, ok := protoNames[p]; ok {
+	if s := protoNames[p]; s != "" {
 		return s
 	}
 	return strconv.Itoa(int(p))
@@ -102,8 +104,8 @@ func (p Proto) String() string {
 // a number (decimal, 0x hex or 0 octal, as iproute2 reads it).
 func ParseProto(s string) (Proto, bool) {
 	for p, name := range protoNames {
-		if name == s {
-			return p, true
+		if name != "" && name == s {
+			return Proto(p), true
 		}
 	}
 	n, err := strconv.ParseUint(s, 0, 8) // iproute2 takes hex and octal too (get_u32(..., 0))

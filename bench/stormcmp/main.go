@@ -172,20 +172,41 @@ func parseWatch(t *tool, r io.Reader, in map[netip.Addr]bool) error {
 	return sc.Err()
 }
 
-// cpu returns the user+system CPU time the process used so far.
-func cpu(pid int) (time.Duration, error) {
+// usage is what a process used so far: user+system CPU time, minor
+// page faults, and its peak resident set (VmHWM) in bytes.
+type usage struct {
+	cpu    time.Duration
+	minflt int64
+	peak   int64
+}
+
+// usageOf reads a process's usage from /proc.
+func usageOf(pid int) (usage, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return usage{}, err
 	}
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
 	if len(f) < 13 {
-		return 0, errors.New("short /proc stat")
+		return usage{}, errors.New("short /proc stat")
 	}
+	var u usage
+	u.minflt, _ = strconv.ParseInt(f[7], 10, 64)
 	ut, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / 100, nil
+	u.cpu = time.Duration(ut+st) * time.Second / 100
+	b, err = os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return u, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			u.peak = kb << 10
+		}
+	}
+	return u, nil
 }
 
 func run(n int, raceroute string, batch, ipRcvbuf int) error {
@@ -289,9 +310,9 @@ func run(n int, raceroute string, batch, ipRcvbuf int) error {
 		}
 	}
 	settle()
-	cpus := make([]time.Duration, len(tools))
+	use := make([]usage, len(tools))
 	for i, t := range tools {
-		cpus[i], _ = cpu(t.cmd.Process.Pid)
+		use[i], _ = usageOf(t.cmd.Process.Pid)
 	}
 	cancel()
 	for _, t := range tools {
@@ -323,7 +344,7 @@ func run(n int, raceroute string, batch, ipRcvbuf int) error {
 		lost := n - t.events
 		span := t.last.Sub(t.first).Seconds()
 		rate := float64(t.events) / max(span, wrote.Seconds())
-		perCPU := float64(t.events) / max(cpus[i].Seconds(), 0.01)
+		perCPU := float64(t.events) / max(use[i].cpu.Seconds(), 0.01)
 		ov := strconv.Itoa(t.overflow)
 		if i == 0 {
 			ov = "n/a"
@@ -342,6 +363,9 @@ func run(n int, raceroute string, batch, ipRcvbuf int) error {
 	}
 	fmt.Printf("\nratios raceroute watch / ip monitor: events lost %s, wrong at end %s, events/s %s, events per CPU-second %s\n",
 		ratio(rs[1].lost, rs[0].lost), ratio(rs[1].wrong, rs[0].wrong), ratio(rs[1].rate, rs[0].rate), ratio(rs[1].perCPU, rs[0].perCPU))
+	for i, t := range tools {
+		fmt.Printf("%s: %v CPU, %d minor page faults, peak resident %d MiB\n", t.name, use[i].cpu, use[i].minflt, use[i].peak>>20)
+	}
 	fmt.Println("(lost: storm events never printed live; resynced: routes re-reported after an overflow; wrong at end: routes whose final state the tool's output gets wrong)")
 	if rs[1].wrong != 0 {
 		return fmt.Errorf("raceroute watch ends with %d routes wrong", int(rs[1].wrong))

@@ -7,7 +7,6 @@ package livewatch
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,7 +20,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -434,6 +432,7 @@ type watcher struct {
 	bw        *bufio.Writer
 	cancel    context.CancelFunc
 	buf       []byte
+	times     timeCache // formats the times of JSON lines
 	nfindings int
 	kinds     [len(kindLabels)]prometheus.Counter // by kindIndex, made on first use
 	// started is set once Run's checks passed; records delivered before
@@ -618,7 +617,7 @@ func (w *watcher) printHeal(entry trace.Record, herr error) error {
 func (w *watcher) print(r *trace.Record) error {
 	var err error
 	if w.cfg.JSON {
-		w.buf = AppendJSON(w.buf[:0], r)
+		w.buf = w.times.appendJSON(w.buf[:0], r)
 	} else {
 		w.buf = append(iproute2.AppendMonitor(w.buf[:0], r, true), '\n')
 	}
@@ -662,165 +661,4 @@ func Match(r *trace.Record, dev string, prefix netip.Prefix) bool {
 		return false
 	}
 	return true
-}
-
-// AppendJSON appends the JSON line of a record (with its newline) to
-// b: kind, action, markers, the `ip monitor` text and the object's main
-// fields, omitting empty ones. It is written by hand, and a route's line
-// costs no allocation when b has room, because a storm makes encoding
-// the watch's largest cost.
-func AppendJSON(b []byte, r *trace.Record) []byte {
-	key := func(k string) {
-		b = append(b, ',', '"')
-		b = append(b, k...)
-		b = append(b, '"', ':')
-	}
-	str := func(k, v string) {
-		if v == "" {
-			return
-		}
-		key(k)
-		b = appendJSONString(b, v)
-	}
-	// Addresses and prefixes need no escaping; invalid ones print as
-	// their String says.
-	ip := func(k string, a netip.Addr) {
-		if !a.IsValid() {
-			str(k, a.String())
-			return
-		}
-		key(k)
-		b = append(b, '"')
-		b = a.AppendTo(b)
-		b = append(b, '"')
-	}
-	pfx := func(k string, p netip.Prefix) {
-		if !p.IsValid() {
-			str(k, p.String())
-			return
-		}
-		key(k)
-		b = append(b, '"')
-		b = p.AppendTo(b)
-		b = append(b, '"')
-	}
-	flag := func(k string, v bool) {
-		if v {
-			key(k)
-			b = append(b, "true"...)
-		}
-	}
-	num := func(k string, v int64) {
-		if v != 0 {
-			key(k)
-			b = strconv.AppendInt(b, v, 10)
-		}
-	}
-	b = append(b, `{"kind":`...)
-	b = appendJSONString(b, kindLabel(r))
-	if !r.Time.IsZero() {
-		b = append(b, `,"time":"`...)
-		b = r.Time.AppendFormat(b, time.RFC3339Nano)
-		b = append(b, '"')
-	}
-	switch r.Action {
-	case trace.ActionNew:
-		str("action", "new")
-	case trace.ActionDel:
-		str("action", "del")
-	}
-	str("netns", r.Netns)
-	flag("replace", r.Replace)
-	flag("resync", r.Resync)
-	flag("inferred", r.Inferred)
-	flag("initial", r.Initial)
-	flag("polled", r.Polled)
-	switch r.Kind {
-	case trace.KindRoute:
-		rt := &r.Route
-		flag("cloned", rt.Cloned)
-		pfx("dst", rt.Dst)
-		if rt.Gateway.IsValid() {
-			ip("gateway", rt.Gateway)
-		}
-		str("dev", rt.Dev)
-		num("table", int64(rt.Table))
-		num("metric", int64(rt.Metric))
-		str("proto", rt.Proto.String())
-		str("type", rt.Type.String())
-		num("mtu", int64(rt.MTU))
-		num("expires_sec", int64(rt.Expires/time.Second))
-	case trace.KindNeigh:
-		ip("dst", r.Neigh.Addr)
-		str("dev", r.Neigh.Dev)
-		if r.Neigh.LLAddr.IsValid() {
-			str("lladdr", r.Neigh.LLAddr.String())
-		}
-		str("state", r.Neigh.State.String())
-	case trace.KindAddr:
-		pfx("dst", r.Addr.Prefix)
-		str("dev", r.Addr.Dev)
-	case trace.KindLink:
-		str("dev", r.Link.Name)
-		if r.Link.MAC.IsValid() {
-			str("lladdr", r.Link.MAC.String())
-		}
-	case trace.KindFrame:
-		if r.Frame.Op == trace.FrameNS {
-			ip("dst", r.Frame.TargetIP) // the address solicited
-		} else {
-			ip("dst", r.Frame.SenderIP) // the address announced
-		}
-		str("dev", r.Frame.Dev)
-		if r.Frame.SenderHW.IsValid() {
-			str("lladdr", r.Frame.SenderHW.String())
-		}
-	}
-	num("lost", int64(r.Lost))
-	b = append(b, `,"text":`...)
-	// The text is formatted at the end of b, escaped after itself, and
-	// the escaped copy moved down over it: no scratch buffer.
-	at := len(b)
-	b = iproute2.AppendMonitor(b, r, false)
-	text := bytes.TrimSpace(b[at:])
-	end := len(b)
-	b = appendJSONString(b, text)
-	b = b[:at+copy(b[at:], b[end:])]
-	return append(b, '}', '\n')
-}
-
-// appendJSONString appends s as a JSON string: quotes, backslashes and
-// control characters escaped, invalid UTF-8 replaced by U+FFFD. Runs of
-// bytes that need nothing are appended whole.
-func appendJSONString[S string | []byte](b []byte, s S) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0 // s[start:i] is still to append
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			if c < 0x20 {
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			} else {
-				b = append(b, '\\', c)
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			start = i + 1
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -188,22 +188,14 @@ func (d *Dumper) Dump(ctx context.Context, t Tables, prev *View) (*View, error) 
 		}
 		if t.Routes {
 			if err := run(routeReq(af, 0), trace.KindRoute, func() {
-				for key, r := range v.routes {
-					if r.Family == fam && !r.Cloned {
-						delete(v.routes, key)
-					}
-				}
+				v.routes.deleteFunc(func(r *trace.Route) bool { return r.Family == fam && !r.Cloned })
 			}); err != nil {
 				return nil, err
 			}
 		}
 		if t.Cache && af == unix.AF_INET6 {
 			if err := run(routeReq(af, unix.RTM_F_CLONED), trace.KindRoute, func() {
-				for key, r := range v.routes {
-					if r.Family == 6 && r.Cloned {
-						delete(v.routes, key)
-					}
-				}
+				v.routes.deleteFunc(func(r *trace.Route) bool { return r.Family == 6 && r.Cloned })
 			}); err != nil {
 				return nil, err
 			}

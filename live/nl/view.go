@@ -53,7 +53,7 @@ func keyOfRoute(r *trace.Route) routeKey {
 type View struct {
 	links  map[int]trace.Link
 	addrs  map[addrKey]trace.Addr
-	routes map[routeKey]trace.Route
+	routes routeTable
 	neighs map[neighKey]trace.Neigh
 }
 
@@ -61,7 +61,7 @@ func newView() *View {
 	return &View{
 		links:  map[int]trace.Link{},
 		addrs:  map[addrKey]trace.Addr{},
-		routes: map[routeKey]trace.Route{},
+		routes: newRouteTable(),
 		neighs: map[neighKey]trace.Neigh{},
 	}
 }
@@ -84,9 +84,7 @@ func (v *View) Clone() *View {
 	for k, x := range v.addrs {
 		c.addrs[k] = x
 	}
-	for k, x := range v.routes {
-		c.routes[k] = x
-	}
+	c.routes = v.routes.clone()
 	for k, x := range v.neighs {
 		c.neighs[k] = x
 	}
@@ -112,11 +110,10 @@ func (v *View) Apply(r *trace.Record) {
 			v.addrs[k] = r.Addr
 		}
 	case trace.KindRoute:
-		k := keyOfRoute(&r.Route)
 		if r.Action == trace.ActionDel {
-			delete(v.routes, k)
+			v.routes.del(keyOfRoute(&r.Route))
 		} else {
-			v.routes[k] = r.Route
+			v.routes.set(&r.Route)
 		}
 	case trace.KindNeigh:
 		k := neighKey{r.Neigh.Ifindex, r.Neigh.Addr}
@@ -149,11 +146,15 @@ func (v *View) FillDev(r *trace.Record) {
 
 // RenameDev gives the objects on ifindex their link's new name.
 func (v *View) RenameDev(ifindex int, name string) {
-	for k, r := range v.routes {
+	var renamed []trace.Route
+	for _, r := range v.routes.all() {
 		if r.Ifindex == ifindex {
 			r.Dev = name
-			v.routes[k] = r
+			renamed = append(renamed, r)
 		}
+	}
+	for i := range renamed {
+		v.routes.set(&renamed[i])
 	}
 	for k, n := range v.neighs {
 		if n.Ifindex == ifindex {
@@ -195,8 +196,8 @@ func (v *View) Diff(w *View) []trace.Record {
 			dels = append(dels, trace.Record{Kind: trace.KindNeigh, Action: trace.ActionDel, Neigh: x})
 		}
 	}
-	for k, x := range v.routes {
-		if _, ok := w.routes[k]; !ok {
+	for k, x := range v.routes.all() {
+		if !w.routes.has(k) {
 			dels = append(dels, trace.Record{Kind: trace.KindRoute, Action: trace.ActionDel, Route: x})
 		}
 	}
@@ -220,8 +221,8 @@ func (v *View) Diff(w *View) []trace.Record {
 			adds = append(adds, trace.Record{Kind: trace.KindAddr, Action: trace.ActionNew, Addr: x})
 		}
 	}
-	for k, x := range w.routes {
-		if o, ok := v.routes[k]; !ok || !sameRoute(o, x) {
+	for k, x := range w.routes.all() {
+		if o, ok := v.routes.get(k); !ok || !sameRoute(o, x) {
 			adds = append(adds, trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew, Route: x})
 		}
 	}
@@ -257,7 +258,7 @@ func (v *View) Records() []trace.Record { return newView().Diff(v) }
 // addresses on ifindex as ActionNew records, in a stable order.
 func (v *View) OnLink(ifindex int) []trace.Record {
 	var out []trace.Record
-	for _, x := range v.routes {
+	for _, x := range v.routes.all() {
 		if x.Ifindex == ifindex {
 			out = append(out, trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew, Route: x})
 		}
@@ -290,7 +291,7 @@ func (v *View) Has(r *trace.Record) bool {
 	case trace.KindAddr:
 		_, ok = v.addrs[addrKey{r.Addr.Ifindex, r.Addr.Prefix}]
 	case trace.KindRoute:
-		_, ok = v.routes[keyOfRoute(&r.Route)]
+		ok = v.routes.has(keyOfRoute(&r.Route))
 	case trace.KindNeigh:
 		_, ok = v.neighs[neighKey{r.Neigh.Ifindex, r.Neigh.Addr}]
 	}
@@ -300,9 +301,9 @@ func (v *View) Has(r *trace.Record) bool {
 // Cache returns a view of v's route-cache entries alone.
 func (v *View) Cache() *View {
 	c := newView()
-	for k, r := range v.routes {
+	for _, r := range v.routes.all() {
 		if r.Cloned {
-			c.routes[k] = r
+			c.routes.set(&r)
 		}
 	}
 	return c
@@ -316,12 +317,12 @@ func (v *View) NeighView() *View {
 }
 
 // Len returns the number of objects in the view.
-func (v *View) Len() int { return len(v.links) + len(v.addrs) + len(v.routes) + len(v.neighs) }
+func (v *View) Len() int { return len(v.links) + len(v.addrs) + v.routes.len() + len(v.neighs) }
 
 // RouteList returns the view's routes (cache entries included), sorted.
 func (v *View) RouteList() []trace.Route {
-	out := make([]trace.Route, 0, len(v.routes))
-	for _, r := range v.routes {
+	out := make([]trace.Route, 0, v.routes.len())
+	for _, r := range v.routes.all() {
 		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b trace.Route) int { return strings.Compare(describeRoute(&a), describeRoute(&b)) })

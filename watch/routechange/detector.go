@@ -60,7 +60,7 @@ type Detector struct {
 	view *view.View
 
 	// non-atomic change detection
-	dels      map[routeKey]*deletion
+	dels      map[delKey]*deletion
 	delQueue  []queuedDel            // in time order, for expiry; from delHead on pending
 	delHead   int                    // the first pending entry of delQueue
 	free      []*deletion            // deletions expired and referred to by nothing, for reuse
@@ -81,7 +81,7 @@ func New(v *view.View, cfg Config) *Detector {
 	return &Detector{
 		cfg:       cfg,
 		view:      v,
-		dels:      map[routeKey]*deletion{},
+		dels:      map[delKey]*deletion{},
 		retracted: map[view.Key]*deletion{},
 		links:     map[string]*linkChurn{},
 		reported:  map[view.Key]string{},
@@ -126,8 +126,8 @@ func (rc *Detector) Expire(now time.Time, out []finding.Finding) []finding.Findi
 	for rc.delHead < len(rc.delQueue) && now.Sub(rc.delQueue[rc.delHead].at) > rc.cfg.Window {
 		q := rc.delQueue[rc.delHead]
 		rc.delHead++
-		if cur, ok := rc.dels[q.key]; ok && cur.seq == q.seq {
-			delete(rc.dels, q.key)
+		if cur, ok := rc.dels[q.key.id()]; ok && cur.seq == q.seq {
+			delete(rc.dels, q.key.id())
 			rc.recycle(cur)
 		}
 	}

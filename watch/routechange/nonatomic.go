@@ -22,6 +22,15 @@ func keyOf(r trace.Route) routeKey {
 	return routeKey{view.KeyOf(r), r.Metric}
 }
 
+// delKey is a routeKey as Detector.dels holds it, without pointers: a
+// storm puts every delete into dels for the window.
+type delKey struct {
+	node   view.NodeKey
+	metric uint32
+}
+
+func (k routeKey) id() delKey { return delKey{k.Node(), k.metric} }
+
 // deletion is a route delete awaiting a re-add.
 type deletion struct {
 	key    routeKey
@@ -70,7 +79,7 @@ func (rc *Detector) noteDelete(k routeKey, r *trace.Record, others bool) {
 		}
 		return
 	}
-	rc.dels[k] = d
+	rc.dels[k.id()] = d
 	rc.queueDel(queuedDel{k, d.seq, d.at})
 }
 
@@ -98,7 +107,7 @@ func (rc *Detector) nonAtomic(k routeKey, r *trace.Record) (finding.Finding, boo
 		gap = "an unknown time (the trace has no timestamps; the add was the next route event)"
 	default:
 		var ok bool
-		d, ok = rc.dels[k]
+		d, ok = rc.dels[k.id()]
 		if !ok {
 			return finding.Finding{}, false
 		}
@@ -106,7 +115,7 @@ func (rc *Detector) nonAtomic(k routeKey, r *trace.Record) (finding.Finding, boo
 		if g < 0 || g > rc.cfg.Window {
 			return finding.Finding{}, false
 		}
-		delete(rc.dels, k)
+		delete(rc.dels, k.id())
 		gap = finding.FmtGap(g)
 	}
 	switch {

@@ -78,7 +78,7 @@ func (rc *Detector) retractionAdded(pk view.Key, r *trace.Record) bool {
 			}
 		}
 		if d != nil {
-			delete(rc.dels, d.key)
+			delete(rc.dels, d.key.id())
 		}
 	}
 	if d == nil {
@@ -104,7 +104,7 @@ func (rc *Detector) retractionDeleted(pk view.Key, r *trace.Record) bool {
 		rc.zeroDel = d
 		return true
 	}
-	rc.dels[d.key] = d
+	rc.dels[d.key.id()] = d
 	rc.queueDel(queuedDel{d.key, d.seq, r.Time})
 	return true
 }

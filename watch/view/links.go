@@ -114,7 +114,7 @@ func (v *View) linkDown(name string, r *trace.Record, inferred bool) {
 	v.links[name] = Link{At: r.Time, Line: r.Line, Inferred: inferred}
 	v.ch.Down = name
 	for pk, es := range v.routes {
-		if pk.Family != 4 {
+		if pk.family != 4 {
 			continue
 		}
 		v.setRoutes(pk, true, slices.DeleteFunc(es, func(x RouteEntry) bool {

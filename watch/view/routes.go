@@ -13,6 +13,46 @@ type tableKey struct {
 	table  uint32
 }
 
+// NodeKey is a Key as maps of a storm's routes hold it: the destination
+// as 16 bytes, its kind and length, without pointers, so that a lookup
+// hashes 32 plain bytes (a netip.Prefix is hashed field by field) and
+// the collector does not scan the map's keys. Distinct Keys have
+// distinct NodeKeys (Key.Node, NodeKey.Key).
+type NodeKey struct {
+	dst    [16]byte
+	family int
+	table  uint32
+	bits   int16
+	kind   uint8 // of the destination's address: 0 none, 4 or 6
+}
+
+// Node returns the NodeKey of k.
+func (k Key) Node() NodeKey {
+	a := k.Dst.Addr()
+	nk := NodeKey{dst: a.As16(), family: k.Family, table: k.Table, bits: int16(k.Dst.Bits())}
+	switch {
+	case a.Is4():
+		nk.kind = 4
+	case a.Is6():
+		nk.kind = 6
+	default:
+		nk.dst = [16]byte{}
+	}
+	return nk
+}
+
+// Key returns the Key of a NodeKey.
+func (nk NodeKey) Key() Key {
+	k := Key{Family: nk.family, Table: nk.table}
+	switch nk.kind {
+	case 4:
+		k.Dst = netip.PrefixFrom(netip.AddrFrom16(nk.dst).Unmap(), int(nk.bits))
+	case 6:
+		k.Dst = netip.PrefixFrom(netip.AddrFrom16(nk.dst), int(nk.bits))
+	}
+	return k
+}
+
 // SameRoute reports whether a and b are the same route of one FIB node:
 // same metric, gateway and device (IPv6 keeps such routes side by side).
 func SameRoute(a, b trace.Route) bool {
@@ -30,7 +70,7 @@ func covers(p, q netip.Prefix) bool {
 // a trace without link events (links.go).
 func (v *View) applyRoute(r *trace.Record) {
 	rt := r.Route
-	pk := KeyOf(rt)
+	pk := KeyOf(rt).Node()
 	change := IsChange(r)
 	switch r.Action {
 	case trace.ActionDel:
@@ -61,7 +101,7 @@ func (v *View) applyRoute(r *trace.Record) {
 // route replaces the one with its key; an IPv6 route replaces one with
 // the same metric, gateway and device, or all of its metric on
 // NLM_F_REPLACE, and otherwise joins them (fib6_add_rt2node()).
-func (v *View) addRoute(pk Key, r *trace.Record) {
+func (v *View) addRoute(pk NodeKey, r *trace.Record) {
 	rt := r.Route
 	entry := RouteEntry{Route: rt, Since: r.Time}
 	es := v.routes[pk]
@@ -88,33 +128,47 @@ func (v *View) addRoute(pk Key, r *trace.Record) {
 // setRoutes stores the routes of a FIB node that held routes before
 // (had) or not, keeping the count of nodes by prefix length that lookup
 // walks.
-func (v *View) setRoutes(pk Key, had bool, es []RouteEntry) {
+func (v *View) setRoutes(pk NodeKey, had bool, es []RouteEntry) {
 	if len(es) == 0 {
 		delete(v.routes, pk)
 	} else {
 		v.routes[pk] = es
 	}
-	if had == (len(es) > 0) || !pk.Dst.IsValid() {
+	if had == (len(es) > 0) || pk.kind == 0 || pk.bits < 0 {
 		return
 	}
-	tk := tableKey{pk.Family, pk.Table}
+	l := v.lensOf(tableKey{pk.family, pk.table}, true)
+	if had {
+		l[pk.bits]--
+	} else {
+		l[pk.bits]++
+	}
+}
+
+// lensOf returns the count of FIB nodes by prefix length of a table,
+// made when create is set (else nil when there is none). The last table
+// asked for is remembered: a storm's routes share one.
+func (v *View) lensOf(tk tableKey, create bool) *[129]int32 {
+	if v.lastLens != nil && v.lastTable == tk {
+		return v.lastLens
+	}
 	l := v.lens[tk]
 	if l == nil {
+		if !create {
+			return nil
+		}
 		l = new([129]int32)
 		v.lens[tk] = l
 	}
-	if had {
-		l[pk.Dst.Bits()]--
-	} else {
-		l[pk.Dst.Bits()]++
-	}
+	v.lastTable, v.lastLens = tk, l
+	return l
 }
 
 // Lookup returns the best routes for addr among prefixes of at most
 // maxBits bits in a table: the longest prefix holding routes, and of its
 // routes those of the lowest metric (fib6_lookup() then rt6_select()).
 func (v *View) Lookup(family int, table uint32, addr netip.Addr, maxBits int) ([]RouteEntry, bool) {
-	lens := v.lens[tableKey{family, table}]
+	lens := v.lensOf(tableKey{family, table}, false)
 	if lens == nil {
 		return nil, false
 	}
@@ -126,7 +180,7 @@ func (v *View) Lookup(family int, table uint32, addr netip.Addr, maxBits int) ([
 		if err != nil {
 			return nil, false
 		}
-		es := v.routes[Key{family, table, p}]
+		es := v.routes[Key{family, table, p}.Node()]
 		if len(es) == 0 {
 			continue
 		}

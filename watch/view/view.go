@@ -90,18 +90,21 @@ type Change struct {
 // View is the view of one host's tables. It is not safe for concurrent
 // use.
 type View struct {
-	routes map[Key][]RouteEntry     // non-cache routes, by FIB node
+	routes map[NodeKey][]RouteEntry // non-cache routes, by FIB node
 	lens   map[tableKey]*[129]int32 // FIB nodes holding routes, by prefix length
-	cache  map[Key]*trace.Record    // route-cache entries, by destination
-	neighs map[NeighKey]*NeighEntry // neighbour entries
-	links  map[string]Link          // links that are down, by name
-	ch     Change
+	// lastTable and lastLens are the table lensOf returned last.
+	lastTable tableKey
+	lastLens  *[129]int32
+	cache     map[Key]*trace.Record    // route-cache entries, by destination
+	neighs    map[NeighKey]*NeighEntry // neighbour entries
+	links     map[string]Link          // links that are down, by name
+	ch        Change
 }
 
 // New returns an empty view.
 func New() *View {
 	return &View{
-		routes: map[Key][]RouteEntry{},
+		routes: map[NodeKey][]RouteEntry{},
 		lens:   map[tableKey]*[129]int32{},
 		cache:  map[Key]*trace.Record{},
 		neighs: map[NeighKey]*NeighEntry{},

@@ -77,6 +77,13 @@ func (s *Subscription) process(ctx context.Context) {
 				default:
 				}
 			}
+			if cap(b.dgrams) > 0 {
+				clear(b.dgrams) // no hold on the chunks they point into
+				select {
+				case s.lists <- b.dgrams[:0]:
+				default:
+				}
+			}
 			if b.err != nil {
 				s.fail(b.err)
 				return

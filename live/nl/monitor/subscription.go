@@ -99,7 +99,8 @@ type Subscription struct {
 	release func() // of the namespace descriptor
 
 	queue  chan batch
-	chunks chan []byte // chunks of datagrams handled, back to the reader
+	chunks chan []byte  // chunks of datagrams handled, back to the reader
+	lists  chan []dgram // batches' lists of datagrams handled, emptied, back to the reader
 	out    chan trace.Record
 	snap   chan chan *nl.View
 
@@ -188,6 +189,7 @@ func newSubscription(opts Options, mc socket, d dumper, release func()) *Subscri
 	s := &Subscription{opts: opts, log: log, mc: mc, d: d, release: release, pending: map[int]bool{}, done: make(chan struct{})}
 	s.queue = make(chan batch, opts.Queue)
 	s.chunks = make(chan []byte, 4)
+	s.lists = make(chan []dgram, 4)
 	s.snap = make(chan chan *nl.View)
 	if opts.Handler == nil {
 		s.out = make(chan trace.Record, opts.Buffer)
