@@ -40,8 +40,13 @@ type segment struct {
 	w     []uint64
 	mask  uint64
 	local uint // the directory bits this segment is the only one for
-	n     atomic.Int64
-	_     [64]byte // keep counters of different segments apart
+	// n, the entries, is written by every insert of a new key: apart from
+	// w and mask, which every probe reads (in a concurrent set another
+	// worker's insert would otherwise take the line from under them), and
+	// from the next segment's.
+	_ [64]byte
+	n atomic.Int64
+	_ [64]byte
 }
 
 // Segment sizes: a segment starts at minSlots slots and doubles up to
@@ -92,13 +97,7 @@ func NewSet(cfg Config) *Set {
 }
 
 func (v *Set) newSegment(slots uint64, local uint) *segment {
-	sg := &segment{w: v.mem.alloc(int(slots << v.shift)), mask: slots - 1, local: local}
-	if v.conc && v.shift == 1 {
-		for i := 1; i < len(sg.w); i += 2 {
-			sg.w[i] = Unfinished
-		}
-	}
-	return sg
+	return &segment{w: v.mem.alloc(int(slots << v.shift)), mask: slots - 1, local: local}
 }
 
 func (v *Set) segmentOf(fp uint64) *segment {
@@ -221,7 +220,11 @@ func (v *Set) Contains(fp uint64) bool {
 }
 
 // Unfinished is the word InsertConcurrent reports for a state no
-// exploration has finished yet.
+// exploration has finished yet. A concurrent set keeps the complement of
+// that word in the slot, so that a fresh (zeroed) segment reads
+// Unfinished everywhere without being written first: filling each new
+// segment took a tenth of a 2-worker search's CPU, most of it while the
+// other worker waited for the table to grow.
 const Unfinished = ^uint64(0)
 
 // A concurrent set's second word of a slot holds, once an exploration of
@@ -255,37 +258,42 @@ func Finished(stored uint64) (sleep uint64, order int64, ok bool) {
 // has, so that a worker never relies on another's exploration still under
 // way (two such could each rely on the other, and lose states).
 //
-// It does not grow the table: ok is false, and nothing is looked up,
-// when fp's segment is too full; the caller then runs Grow with every
-// inserter stopped, and tries again. GrowPending tells when to grow
-// before that happens.
+// It does not grow the table: ok is false, and nothing is stored, when
+// fp is new and its segment too full; the caller then runs Grow with
+// every inserter stopped, and tries again. GrowPending tells when to grow
+// before that happens. A new key reports Unfinished.
 func (v *Set) InsertConcurrent(fp uint64) (at Slot, stored uint64, found, ok bool) {
 	if fp == 0 {
 		fp = 1
 	}
 	sg := v.segmentOf(fp)
 	slots := sg.mask + 1
-	if uint64(sg.n.Load())*8 > slots*7 {
-		v.pending.Store(true)
-		return Slot{}, 0, false, false
-	}
 	w, sh := sg.w, v.shift
 	i := fp & sg.mask
 	for {
 		p := &w[i<<sh]
 		k := atomic.LoadUint64(p)
-		if k == 0 && atomic.CompareAndSwapUint64(p, 0, fp) {
-			if n := sg.n.Add(1); uint64(n)*4 > slots*3 {
-				v.pending.Store(true)
-			}
-			return Slot{sg, i, v.epoch}, 0, false, true
-		}
 		if k == 0 {
+			// A new key: the segment's count is read only here, so
+			// that a key found leaves it alone. Each inserter checks
+			// before it takes a slot, so the count passes 7/8 by at
+			// most one per inserter and a walk always ends at an empty
+			// slot.
+			if uint64(sg.n.Load())*8 > slots*7 {
+				v.pending.Store(true)
+				return Slot{}, 0, false, false
+			}
+			if atomic.CompareAndSwapUint64(p, 0, fp) {
+				if n := sg.n.Add(1); uint64(n)*4 > slots*3 {
+					v.pending.Store(true)
+				}
+				return Slot{sg, i, v.epoch}, Unfinished, false, true
+			}
 			k = atomic.LoadUint64(p) // another worker took the slot first
 		}
 		if k == fp {
 			if sh == 1 {
-				stored = atomic.LoadUint64(&w[i<<1+1])
+				stored = ^atomic.LoadUint64(&w[i<<1+1])
 			}
 			return Slot{sg, i, v.epoch}, stored, true, true
 		}
@@ -333,12 +341,12 @@ func (v *Set) Finish(at Slot, fp, sleep uint64, order int64) {
 	}
 	sleep &= sleepMask
 	for {
-		old := atomic.LoadUint64(p)
+		old := ^atomic.LoadUint64(p) // the slot keeps the complement (Unfinished)
 		nw := sleep | uint64(order)<<OrderShift
 		if s, o, ok := Finished(old); ok && o <= order {
 			nw = s&sleep | uint64(order)<<OrderShift
 		}
-		if nw == old || atomic.CompareAndSwapUint64(p, old, nw) {
+		if nw == old || atomic.CompareAndSwapUint64(p, ^old, ^nw) {
 			return
 		}
 	}

@@ -235,8 +235,8 @@ func TestConcurrentInsert(t *testing.T) {
 			t.Fatalf("key %d: stored %#x found %v, want the intersection %#x and the least order 2", i, stored, found, 1<<8)
 		}
 	}
-	if _, stored, found, _ := s.InsertConcurrent(key(n + 1)); found || stored != 0 {
-		t.Fatalf("a new key: stored %#x found %v", stored, found)
+	if _, stored, found, _ := s.InsertConcurrent(key(n + 1)); found || stored != Unfinished {
+		t.Fatalf("a new key: stored %#x found %v, want Unfinished", stored, found)
 	}
 	if _, stored, _, _ := s.InsertConcurrent(key(n + 1)); stored != Unfinished {
 		t.Fatalf("a key not finished reads %#x, want Unfinished", stored)
