@@ -218,7 +218,8 @@ func (p *psearch[S]) finish(at visited.Slot, fp, sleep uint64, order int64) {
 }
 
 // safePoint lets the visited set grow: the worker gives up its read hold
-// of the world, and the first to get the write lock grows the table.
+// of the world, and the first to get the write lock grows the table,
+// the others rehashing segments beside it while they wait.
 // One that finds the growth done (by another) takes its read hold back
 // without asking for the write lock: asking for it then would wait until
 // every other worker came to its next safe point, which, with nothing
@@ -226,10 +227,7 @@ func (p *psearch[S]) finish(at visited.Slot, fp, sleep uint64, order int64) {
 // so).
 func (p *psearch[S]) safePoint() {
 	p.world.RUnlock()
-	for {
-		if !p.fps.GrowPending() {
-			break
-		}
+	for p.fps.GrowPending() {
 		if p.world.TryLock() {
 			if p.fps.GrowPending() {
 				p.fps.Grow()
@@ -237,6 +235,7 @@ func (p *psearch[S]) safePoint() {
 			p.world.Unlock()
 			break
 		}
+		p.fps.HelpGrow() // the growth under way, if the other got the lock
 		runtime.Gosched()
 	}
 	p.world.RLock()

@@ -31,9 +31,20 @@ type Set struct {
 	conc  bool
 	mem   *regions
 	// pending is set when a segment is over its load in a concurrent set;
-	// epoch counts the Grows (Slots of an earlier epoch are stale).
+	// epoch counts the Grows (Slots of an earlier epoch are stale); job is
+	// the Grow under way, which HelpGrow takes segments of.
 	pending atomic.Bool
 	epoch   uint64
+	job     atomic.Pointer[growJob]
+}
+
+// growJob is the segments one Grow doubles or splits: any goroutine that
+// helps takes the next (next), rehashes it into into[i], and counts it
+// done.
+type growJob struct {
+	old        []*segment
+	into       [][2]*segment
+	next, done atomic.Int64
 }
 
 type segment struct {
@@ -353,41 +364,101 @@ func (v *Set) Finish(at Slot, fp, sleep uint64, order int64) {
 }
 
 // GrowPending reports whether a segment of a concurrent set is over its
-// load, so that Grow should run soon.
+// load, so that Grow should run soon. It stays true until Grow returns.
 func (v *Set) GrowPending() bool { return v.pending.Load() }
 
 // Grow grows every segment over 5/8 of its slots (with uniform hashing
 // they fill together: growing them in one stop, each freed as soon as it
 // is rehashed, makes the stops of a concurrent search few, and its extra
-// memory still one segment). In a concurrent set it must run while no
-// goroutine inserts.
+// memory one segment per goroutine that rehashes). In a concurrent set it
+// must run while no goroutine inserts; goroutines waiting for it may
+// rehash segments beside it (HelpGrow), so that a stop of N workers costs
+// one worker's share of the rehashing, not all of it.
 func (v *Set) Grow() {
-	v.pending.Store(false)
-	v.epoch++
-	for again := true; again; {
-		again = false
-		for i := 0; i < len(v.dir); i++ {
-			sg := v.dir[i]
-			if uint64(sg.n.Load())*8 > (sg.mask+1)*5 {
-				v.grow(sg)
-				again = true
+	for {
+		var old []*segment
+		for i, sg := range v.dir {
+			if (i == 0 || sg != v.dir[i-1]) && uint64(sg.n.Load())*8 > (sg.mask+1)*5 {
+				old = append(old, sg) // a segment's directory entries are adjacent
 			}
 		}
+		if len(old) == 0 {
+			break
+		}
+		j := &growJob{old: old, into: make([][2]*segment, len(old))}
+		v.job.Store(j)
+		v.rehashJob(j)
+		for j.done.Load() < int64(len(old)) {
+			runtime.Gosched() // a helper is finishing its segment
+		}
+		v.job.Store(nil)
+		for i, sg := range old {
+			v.install(sg, j.into[i])
+		}
+	}
+	v.epoch++
+	v.pending.Store(false)
+}
+
+// HelpGrow rehashes segments of the Grow under way in another goroutine,
+// if there is one, until none is left to take, and returns how many it
+// rehashed. The caller must be one that Grow waits for (it inserts
+// nothing meanwhile).
+func (v *Set) HelpGrow() int {
+	if j := v.job.Load(); j != nil {
+		return v.rehashJob(j)
+	}
+	return 0
+}
+
+func (v *Set) rehashJob(j *growJob) (n int) {
+	for ; ; n++ {
+		i := j.next.Add(1) - 1
+		if i >= int64(len(j.old)) {
+			return n
+		}
+		j.into[i] = v.rehashed(j.old[i])
+		j.done.Add(1)
 	}
 }
 
 // grow doubles sg, or splits it once it is full-sized.
-func (v *Set) grow(sg *segment) {
+func (v *Set) grow(sg *segment) { v.install(sg, v.rehashed(sg)) }
+
+// rehashed returns sg's entries in a segment of twice its slots, or,
+// once it is full-sized, split in two by the fingerprint bit after its
+// local depth; and frees sg's memory. It reads nothing the directory
+// holds (Grow runs it on many segments at once).
+func (v *Set) rehashed(sg *segment) [2]*segment {
 	slots := sg.mask + 1
+	var into [2]*segment
 	if slots < v.maxSlots() {
 		ns := v.newSegment(slots*2, sg.local)
 		v.rehash(sg, func(uint64) *segment { return ns })
+		into[0] = ns
+	} else {
+		a, b := v.newSegment(slots, sg.local+1), v.newSegment(slots, sg.local+1)
+		bit := 63 - sg.local // the fingerprint bit that now tells a from b
+		v.rehash(sg, func(fp uint64) *segment {
+			if fp>>bit&1 == 0 {
+				return a
+			}
+			return b
+		})
+		into = [2]*segment{a, b}
+	}
+	v.mem.free(sg.w)
+	return into
+}
+
+// install puts what rehashed made of sg in the directory, in sg's place.
+func (v *Set) install(sg *segment, into [2]*segment) {
+	if into[1] == nil {
 		for i := range v.dir {
 			if v.dir[i] == sg {
-				v.dir[i] = ns
+				v.dir[i] = into[0]
 			}
 		}
-		v.mem.free(sg.w)
 		return
 	}
 	if sg.local == v.depth {
@@ -397,25 +468,12 @@ func (v *Set) grow(sg *segment) {
 		}
 		v.dir, v.depth = dir, v.depth+1
 	}
-	a, b := v.newSegment(slots, sg.local+1), v.newSegment(slots, sg.local+1)
-	bit := 63 - sg.local // the fingerprint bit that now tells a from b
-	v.rehash(sg, func(fp uint64) *segment {
-		if fp>>bit&1 == 0 {
-			return a
-		}
-		return b
-	})
 	dbit := v.depth - 1 - sg.local
 	for i := range v.dir {
 		if v.dir[i] == sg {
-			if uint(i)>>dbit&1 == 0 {
-				v.dir[i] = a
-			} else {
-				v.dir[i] = b
-			}
+			v.dir[i] = into[uint(i)>>dbit&1]
 		}
 	}
-	v.mem.free(sg.w)
 }
 
 // rehash moves every entry of old into the segment to gives.
