@@ -115,6 +115,33 @@ func (f *frame[S]) childSleep(st Step) uint64 {
 	return csleep
 }
 
+// fireAhead fires f's alternatives ahead (those of actors awake at f),
+// keeps their successors and fingerprints (key, never 0) in f.kids and
+// f.kfp (0 where the actor is asleep), and prefetches their slots in fps,
+// so that the table's cache misses overlap instead of coming one per
+// transition. Only where key needs nothing but the state (no preemption
+// context); it reads fps's directory (not safe beside Grow).
+func (e *engine[S]) fireAhead(f *frame[S], fps *visited.Set, key func(*S) uint64) {
+	n := len(f.alts)
+	if cap(f.kids) < n {
+		f.kids, f.kfp = make([]S, n, n+n/2), make([]uint64, n, n+n/2)
+	}
+	f.kids, f.kfp = f.kids[:n], f.kfp[:n]
+	for i, a := range f.alts {
+		st := &f.steps[a.step]
+		if f.sleep&actorBit(st.Actor) != 0 {
+			f.kfp[i] = 0
+			continue
+		}
+		k := &f.kids[i]
+		*k = f.s
+		e.m.Fire(k, *st, a.at, int(a.outcome), nil)
+		f.kfp[i] = key(k)
+		fps.Prefetch(f.kfp[i])
+	}
+	f.fired = n
+}
+
 func actorBit(a int) uint64 {
 	if a >= 64 {
 		return 0
@@ -264,35 +291,15 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 	store(&stack[0].s, stack[0].fp, 0)
 	e.expand(&stack[0])
 	e.restrict(red, &stack[0])
-	// prefire fires f's alternatives ahead (those of actors awake at f)
-	// and prefetches their slots in the visited set, so that the table's
-	// cache misses overlap instead of coming one per transition. Only
-	// where a fingerprint needs nothing kept beside it until its store
-	// (no exact set, no renaming computed with the encoding, no
-	// preemption context).
+	// prefire fires f's alternatives ahead (fireAhead). Only where a
+	// fingerprint needs nothing kept beside it until its store (no exact
+	// set, no renaming computed with the encoding, no preemption context).
 	ahead := exact == nil && (red.sym == nil || red.hash != nil) && e.opts.PreemptionBound < 0
+	keyAhead := func(s *S) uint64 { return key(s, -1, 0) }
 	prefire := func(f *frame[S]) {
-		if !ahead {
-			return
+		if ahead {
+			e.fireAhead(f, fps, keyAhead)
 		}
-		n := len(f.alts)
-		if cap(f.kids) < n {
-			f.kids, f.kfp = make([]S, n, n+n/2), make([]uint64, n, n+n/2)
-		}
-		f.kids, f.kfp = f.kids[:n], f.kfp[:n]
-		for i, a := range f.alts {
-			st := &f.steps[a.step]
-			if f.sleep&actorBit(st.Actor) != 0 {
-				f.kfp[i] = 0
-				continue
-			}
-			k := &f.kids[i]
-			*k = f.s
-			e.m.Fire(k, *st, a.at, int(a.outcome), nil)
-			f.kfp[i] = key(k, st.Actor, 0)
-			fps.Prefetch(f.kfp[i])
-		}
-		f.fired = n
 	}
 	prefire(&stack[0])
 	if len(stack[0].steps) == 0 {

@@ -184,14 +184,29 @@ func (p *psearch[S]) insert(enc []byte) (at visited.Slot, fp, stored uint64, fou
 		_, found = p.exact.LookupOrInsert(enc, 0)
 		return at, 0, 0, found
 	}
-	fp = visited.Fingerprint(enc)
+	fp = fingerprint(enc)
+	at, stored, found = p.insertFP(fp)
+	return at, fp, stored, found
+}
+
+// insertFP is insert of a fingerprint (the fingerprint set's).
+func (p *psearch[S]) insertFP(fp uint64) (at visited.Slot, stored uint64, found bool) {
 	for {
 		at, stored, found, ok := p.fps.InsertConcurrent(fp)
 		if ok {
-			return at, fp, stored, found
+			return at, stored, found
 		}
 		p.safePoint()
 	}
+}
+
+// fingerprint is visited.Fingerprint, never 0 (the set stores 0 as 1,
+// and the workers' stacks and fire-ahead compare fingerprints).
+func fingerprint(enc []byte) uint64 {
+	if fp := visited.Fingerprint(enc); fp != 0 {
+		return fp
+	}
+	return 1
 }
 
 // finish records that an exploration of fp with sleep set sleep, from
@@ -203,7 +218,8 @@ func (p *psearch[S]) finish(at visited.Slot, fp, sleep uint64, order int64) {
 }
 
 // safePoint lets the visited set grow: the worker gives up its read hold
-// of the world, and the first to get the write lock grows the table.
+// of the world, and the first to get the write lock grows the table,
+// the others rehashing segments beside it while they wait.
 // One that finds the growth done (by another) takes its read hold back
 // without asking for the write lock: asking for it then would wait until
 // every other worker came to its next safe point, which, with nothing
@@ -211,10 +227,7 @@ func (p *psearch[S]) finish(at visited.Slot, fp, sleep uint64, order int64) {
 // so).
 func (p *psearch[S]) safePoint() {
 	p.world.RUnlock()
-	for {
-		if !p.fps.GrowPending() {
-			break
-		}
+	for p.fps.GrowPending() {
 		if p.world.TryLock() {
 			if p.fps.GrowPending() {
 				p.fps.Grow()
@@ -222,6 +235,7 @@ func (p *psearch[S]) safePoint() {
 			p.world.Unlock()
 			break
 		}
+		p.fps.HelpGrow() // the growth under way, if the other got the lock
 		runtime.Gosched()
 	}
 	p.world.RLock()
@@ -481,6 +495,20 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 		f.sleep = ^awake
 	}
 	p.expand(w, f)
+	// As dfs, fire each frame's alternatives ahead and prefetch their
+	// slots (fireAhead): not with the exact set nor under a preemption
+	// bound (whose keys need the preemption context).
+	ahead := p.exact == nil && e.opts.PreemptionBound < 0
+	keyAhead := func(s *S) uint64 {
+		w.enc = e.m.Encode(s, w.enc[:0])
+		return fingerprint(w.enc)
+	}
+	prefire := func(f *frame[S]) {
+		if ahead {
+			e.fireAhead(f, p.fps, keyAhead)
+		}
+	}
+	prefire(f)
 	path := func(top int, extra Choice) func() []Choice {
 		return func() []Choice {
 			pp := append(make([]Choice, 0, len(root.path)+top+1), root.path...)
@@ -523,6 +551,7 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 			stack = stack[:top]
 			continue
 		}
+		idx := f.next
 		a, st, pre, csleep, skip := f.take(e.opts.PreemptionBound, p.reduce)
 		if skip {
 			continue
@@ -535,15 +564,27 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 		}
 		stack = stack[:top+2]
 		c := &stack[top+1]
-		c.s = f.s
-		e.m.Fire(&c.s, st, a.at, int(a.outcome), nil)
+		var fp uint64
+		if idx < f.fired {
+			c.s, fp = f.kids[idx], f.kfp[idx]
+		} else {
+			c.s = f.s
+			e.m.Fire(&c.s, st, a.at, int(a.outcome), nil)
+		}
 		transitions++
 		c.choice, c.last, c.preempt = choice, st.Actor, pre
 		if m := e.violated(&c.s, Invariant, p.live.Load()); m != 0 && p.note(m, path(top, choice)) {
 			return
 		}
-		w.enc = p.key(&c.s, c.last, c.preempt, w.enc)
-		at, fp, stored, seen := p.insert(w.enc)
+		var at visited.Slot
+		var stored uint64
+		var seen bool
+		if fp != 0 {
+			at, stored, seen = p.insertFP(fp)
+		} else {
+			w.enc = p.key(&c.s, c.last, c.preempt, w.enc)
+			at, fp, stored, seen = p.insert(w.enc)
+		}
 		claim := csleep
 		switch {
 		case !seen:
@@ -575,7 +616,9 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 				p.finish(at, fp, 0, order)
 			}
 			stack = stack[:top+1]
+			continue
 		}
+		prefire(c)
 	}
 }
 

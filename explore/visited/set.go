@@ -31,17 +31,33 @@ type Set struct {
 	conc  bool
 	mem   *regions
 	// pending is set when a segment is over its load in a concurrent set;
-	// epoch counts the Grows (Slots of an earlier epoch are stale).
+	// epoch counts the Grows (Slots of an earlier epoch are stale); job is
+	// the Grow under way, which HelpGrow takes segments of.
 	pending atomic.Bool
 	epoch   uint64
+	job     atomic.Pointer[growJob]
+}
+
+// growJob is the segments one Grow doubles or splits: any goroutine that
+// helps takes the next (next), rehashes it into into[i], and counts it
+// done.
+type growJob struct {
+	old        []*segment
+	into       [][2]*segment
+	next, done atomic.Int64
 }
 
 type segment struct {
 	w     []uint64
 	mask  uint64
 	local uint // the directory bits this segment is the only one for
-	n     atomic.Int64
-	_     [64]byte // keep counters of different segments apart
+	// n, the entries, is written by every insert of a new key: apart from
+	// w and mask, which every probe reads (in a concurrent set another
+	// worker's insert would otherwise take the line from under them), and
+	// from the next segment's.
+	_ [64]byte
+	n atomic.Int64
+	_ [64]byte
 }
 
 // Segment sizes: a segment starts at minSlots slots and doubles up to
@@ -92,13 +108,7 @@ func NewSet(cfg Config) *Set {
 }
 
 func (v *Set) newSegment(slots uint64, local uint) *segment {
-	sg := &segment{w: v.mem.alloc(int(slots << v.shift)), mask: slots - 1, local: local}
-	if v.conc && v.shift == 1 {
-		for i := 1; i < len(sg.w); i += 2 {
-			sg.w[i] = Unfinished
-		}
-	}
-	return sg
+	return &segment{w: v.mem.alloc(int(slots << v.shift)), mask: slots - 1, local: local}
 }
 
 func (v *Set) segmentOf(fp uint64) *segment {
@@ -221,7 +231,11 @@ func (v *Set) Contains(fp uint64) bool {
 }
 
 // Unfinished is the word InsertConcurrent reports for a state no
-// exploration has finished yet.
+// exploration has finished yet. A concurrent set keeps the complement of
+// that word in the slot, so that a fresh (zeroed) segment reads
+// Unfinished everywhere without being written first: filling each new
+// segment took a tenth of a 2-worker search's CPU, most of it while the
+// other worker waited for the table to grow.
 const Unfinished = ^uint64(0)
 
 // A concurrent set's second word of a slot holds, once an exploration of
@@ -255,37 +269,42 @@ func Finished(stored uint64) (sleep uint64, order int64, ok bool) {
 // has, so that a worker never relies on another's exploration still under
 // way (two such could each rely on the other, and lose states).
 //
-// It does not grow the table: ok is false, and nothing is looked up,
-// when fp's segment is too full; the caller then runs Grow with every
-// inserter stopped, and tries again. GrowPending tells when to grow
-// before that happens.
+// It does not grow the table: ok is false, and nothing is stored, when
+// fp is new and its segment too full; the caller then runs Grow with
+// every inserter stopped, and tries again. GrowPending tells when to grow
+// before that happens. A new key reports Unfinished.
 func (v *Set) InsertConcurrent(fp uint64) (at Slot, stored uint64, found, ok bool) {
 	if fp == 0 {
 		fp = 1
 	}
 	sg := v.segmentOf(fp)
 	slots := sg.mask + 1
-	if uint64(sg.n.Load())*8 > slots*7 {
-		v.pending.Store(true)
-		return Slot{}, 0, false, false
-	}
 	w, sh := sg.w, v.shift
 	i := fp & sg.mask
 	for {
 		p := &w[i<<sh]
 		k := atomic.LoadUint64(p)
-		if k == 0 && atomic.CompareAndSwapUint64(p, 0, fp) {
-			if n := sg.n.Add(1); uint64(n)*4 > slots*3 {
-				v.pending.Store(true)
-			}
-			return Slot{sg, i, v.epoch}, 0, false, true
-		}
 		if k == 0 {
+			// A new key: the segment's count is read only here, so
+			// that a key found leaves it alone. Each inserter checks
+			// before it takes a slot, so the count passes 7/8 by at
+			// most one per inserter and a walk always ends at an empty
+			// slot.
+			if uint64(sg.n.Load())*8 > slots*7 {
+				v.pending.Store(true)
+				return Slot{}, 0, false, false
+			}
+			if atomic.CompareAndSwapUint64(p, 0, fp) {
+				if n := sg.n.Add(1); uint64(n)*4 > slots*3 {
+					v.pending.Store(true)
+				}
+				return Slot{sg, i, v.epoch}, Unfinished, false, true
+			}
 			k = atomic.LoadUint64(p) // another worker took the slot first
 		}
 		if k == fp {
 			if sh == 1 {
-				stored = atomic.LoadUint64(&w[i<<1+1])
+				stored = ^atomic.LoadUint64(&w[i<<1+1])
 			}
 			return Slot{sg, i, v.epoch}, stored, true, true
 		}
@@ -333,53 +352,113 @@ func (v *Set) Finish(at Slot, fp, sleep uint64, order int64) {
 	}
 	sleep &= sleepMask
 	for {
-		old := atomic.LoadUint64(p)
+		old := ^atomic.LoadUint64(p) // the slot keeps the complement (Unfinished)
 		nw := sleep | uint64(order)<<OrderShift
 		if s, o, ok := Finished(old); ok && o <= order {
 			nw = s&sleep | uint64(order)<<OrderShift
 		}
-		if nw == old || atomic.CompareAndSwapUint64(p, old, nw) {
+		if nw == old || atomic.CompareAndSwapUint64(p, ^old, ^nw) {
 			return
 		}
 	}
 }
 
 // GrowPending reports whether a segment of a concurrent set is over its
-// load, so that Grow should run soon.
+// load, so that Grow should run soon. It stays true until Grow returns.
 func (v *Set) GrowPending() bool { return v.pending.Load() }
 
 // Grow grows every segment over 5/8 of its slots (with uniform hashing
 // they fill together: growing them in one stop, each freed as soon as it
 // is rehashed, makes the stops of a concurrent search few, and its extra
-// memory still one segment). In a concurrent set it must run while no
-// goroutine inserts.
+// memory one segment per goroutine that rehashes). In a concurrent set it
+// must run while no goroutine inserts; goroutines waiting for it may
+// rehash segments beside it (HelpGrow), so that a stop of N workers costs
+// one worker's share of the rehashing, not all of it.
 func (v *Set) Grow() {
-	v.pending.Store(false)
-	v.epoch++
-	for again := true; again; {
-		again = false
-		for i := 0; i < len(v.dir); i++ {
-			sg := v.dir[i]
-			if uint64(sg.n.Load())*8 > (sg.mask+1)*5 {
-				v.grow(sg)
-				again = true
+	for {
+		var old []*segment
+		for i, sg := range v.dir {
+			if (i == 0 || sg != v.dir[i-1]) && uint64(sg.n.Load())*8 > (sg.mask+1)*5 {
+				old = append(old, sg) // a segment's directory entries are adjacent
 			}
 		}
+		if len(old) == 0 {
+			break
+		}
+		j := &growJob{old: old, into: make([][2]*segment, len(old))}
+		v.job.Store(j)
+		v.rehashJob(j)
+		for j.done.Load() < int64(len(old)) {
+			runtime.Gosched() // a helper is finishing its segment
+		}
+		v.job.Store(nil)
+		for i, sg := range old {
+			v.install(sg, j.into[i])
+		}
+	}
+	v.epoch++
+	v.pending.Store(false)
+}
+
+// HelpGrow rehashes segments of the Grow under way in another goroutine,
+// if there is one, until none is left to take, and returns how many it
+// rehashed. The caller must be one that Grow waits for (it inserts
+// nothing meanwhile).
+func (v *Set) HelpGrow() int {
+	if j := v.job.Load(); j != nil {
+		return v.rehashJob(j)
+	}
+	return 0
+}
+
+func (v *Set) rehashJob(j *growJob) (n int) {
+	for ; ; n++ {
+		i := j.next.Add(1) - 1
+		if i >= int64(len(j.old)) {
+			return n
+		}
+		j.into[i] = v.rehashed(j.old[i])
+		j.done.Add(1)
 	}
 }
 
 // grow doubles sg, or splits it once it is full-sized.
-func (v *Set) grow(sg *segment) {
+func (v *Set) grow(sg *segment) { v.install(sg, v.rehashed(sg)) }
+
+// rehashed returns sg's entries in a segment of twice its slots, or,
+// once it is full-sized, split in two by the fingerprint bit after its
+// local depth; and frees sg's memory. It reads nothing the directory
+// holds (Grow runs it on many segments at once).
+func (v *Set) rehashed(sg *segment) [2]*segment {
 	slots := sg.mask + 1
+	var into [2]*segment
 	if slots < v.maxSlots() {
 		ns := v.newSegment(slots*2, sg.local)
 		v.rehash(sg, func(uint64) *segment { return ns })
+		into[0] = ns
+	} else {
+		a, b := v.newSegment(slots, sg.local+1), v.newSegment(slots, sg.local+1)
+		bit := 63 - sg.local // the fingerprint bit that now tells a from b
+		v.rehash(sg, func(fp uint64) *segment {
+			if fp>>bit&1 == 0 {
+				return a
+			}
+			return b
+		})
+		into = [2]*segment{a, b}
+	}
+	v.mem.free(sg.w)
+	return into
+}
+
+// install puts what rehashed made of sg in the directory, in sg's place.
+func (v *Set) install(sg *segment, into [2]*segment) {
+	if into[1] == nil {
 		for i := range v.dir {
 			if v.dir[i] == sg {
-				v.dir[i] = ns
+				v.dir[i] = into[0]
 			}
 		}
-		v.mem.free(sg.w)
 		return
 	}
 	if sg.local == v.depth {
@@ -389,25 +468,12 @@ func (v *Set) grow(sg *segment) {
 		}
 		v.dir, v.depth = dir, v.depth+1
 	}
-	a, b := v.newSegment(slots, sg.local+1), v.newSegment(slots, sg.local+1)
-	bit := 63 - sg.local // the fingerprint bit that now tells a from b
-	v.rehash(sg, func(fp uint64) *segment {
-		if fp>>bit&1 == 0 {
-			return a
-		}
-		return b
-	})
 	dbit := v.depth - 1 - sg.local
 	for i := range v.dir {
 		if v.dir[i] == sg {
-			if uint(i)>>dbit&1 == 0 {
-				v.dir[i] = a
-			} else {
-				v.dir[i] = b
-			}
+			v.dir[i] = into[uint(i)>>dbit&1]
 		}
 	}
-	v.mem.free(sg.w)
 }
 
 // rehash moves every entry of old into the segment to gives.

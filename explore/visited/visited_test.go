@@ -3,8 +3,10 @@ package visited
 import (
 	"encoding/binary"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -170,19 +172,41 @@ func TestExpectPresizes(t *testing.T) {
 // finishes, finished sleep sets of growing orders are intersected, and
 // growth at safe points keeps every key.
 func TestConcurrentInsert(t *testing.T) {
+	t.Run("waits for growth", func(t *testing.T) { testConcurrentInsert(t, false) })
+	t.Run("helps growth", func(t *testing.T) { testConcurrentInsert(t, true) })
+}
+
+// testConcurrentInsert is TestConcurrentInsert with workers that wait at
+// a safe point for the one that grows the table (help false), or rehash
+// segments beside it (HelpGrow), as the parallel search's do.
+func testConcurrentInsert(t *testing.T, help bool) {
 	s := NewSet(Config{Sleep: true, Concurrent: true})
 	defer s.Free()
 	const workers, n = 4, 400_000
 	var world sync.RWMutex
 	fresh := make([]int64, workers)
 	var wg sync.WaitGroup
+	var helped atomic.Int64
 	safePoint := func() {
 		world.RUnlock()
-		world.Lock()
-		if s.GrowPending() {
-			s.Grow()
+		if !help {
+			world.Lock()
+			if s.GrowPending() {
+				s.Grow()
+			}
+			world.Unlock()
 		}
-		world.Unlock()
+		for help && s.GrowPending() {
+			if world.TryLock() {
+				if s.GrowPending() {
+					s.Grow()
+				}
+				world.Unlock()
+				break
+			}
+			helped.Add(int64(s.HelpGrow()))
+			runtime.Gosched()
+		}
 		world.RLock()
 	}
 	// Workers 0 and 2 finish every key (their orders are permutations of
@@ -228,6 +252,12 @@ func TestConcurrentInsert(t *testing.T) {
 	if total != n || s.Len() != n {
 		t.Fatalf("%d keys new to some worker, %d stored; want %d", total, s.Len(), n)
 	}
+	if help {
+		t.Logf("workers waiting for growth rehashed %d segments", helped.Load())
+	}
+	if m := s.HelpGrow(); m != 0 {
+		t.Fatalf("HelpGrow with no growth under way rehashed %d segments", m)
+	}
 	for i := uint64(1); i <= n; i++ {
 		_, stored, found, ok := s.InsertConcurrent(key(i))
 		sleep, order, fin := Finished(stored)
@@ -235,8 +265,8 @@ func TestConcurrentInsert(t *testing.T) {
 			t.Fatalf("key %d: stored %#x found %v, want the intersection %#x and the least order 2", i, stored, found, 1<<8)
 		}
 	}
-	if _, stored, found, _ := s.InsertConcurrent(key(n + 1)); found || stored != 0 {
-		t.Fatalf("a new key: stored %#x found %v", stored, found)
+	if _, stored, found, _ := s.InsertConcurrent(key(n + 1)); found || stored != Unfinished {
+		t.Fatalf("a new key: stored %#x found %v, want Unfinished", stored, found)
 	}
 	if _, stored, _, _ := s.InsertConcurrent(key(n + 1)); stored != Unfinished {
 		t.Fatalf("a key not finished reads %#x, want Unfinished", stored)
