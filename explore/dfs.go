@@ -142,6 +142,19 @@ func (e *engine[S]) fireAhead(f *frame[S], fps *visited.Set, key func(*S) uint64
 	f.fired = n
 }
 
+// successor puts in c the state that f's alternative idx (a, of step
+// st) leads to: the one fireAhead kept, with its fingerprint, or, where
+// it fired none, f's state fired now, with fingerprint 0 (not computed).
+func (e *engine[S]) successor(f, c *frame[S], idx int, a alt, st Step) uint64 {
+	if idx < f.fired {
+		c.s = f.kids[idx]
+		return f.kfp[idx]
+	}
+	c.s = f.s
+	e.m.Fire(&c.s, st, a.at, int(a.outcome), nil)
+	return 0
+}
+
 func actorBit(a int) uint64 {
 	if a >= 64 {
 		return 0
@@ -335,13 +348,7 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		}
 		stack = stack[:top+2]
 		c := &stack[top+1]
-		var fp uint64
-		if idx < f.fired {
-			c.s, fp = f.kids[idx], f.kfp[idx]
-		} else {
-			c.s = f.s
-			e.m.Fire(&c.s, st, a.at, int(a.outcome), nil)
-		}
+		fp := e.successor(f, c, idx, a, st)
 		res.Transitions++
 		c.choice, c.last, c.preempt = choice, st.Actor, pre
 

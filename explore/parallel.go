@@ -564,13 +564,7 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 		}
 		stack = stack[:top+2]
 		c := &stack[top+1]
-		var fp uint64
-		if idx < f.fired {
-			c.s, fp = f.kids[idx], f.kfp[idx]
-		} else {
-			c.s = f.s
-			e.m.Fire(&c.s, st, a.at, int(a.outcome), nil)
-		}
+		fp := e.successor(f, c, idx, a, st)
 		transitions++
 		c.choice, c.last, c.preempt = choice, st.Actor, pre
 		if m := e.violated(&c.s, Invariant, p.live.Load()); m != 0 && p.note(m, path(top, choice)) {
