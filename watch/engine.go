@@ -171,6 +171,12 @@ func (e *Engine) Flush() []Finding {
 // gateway and device.
 func (e *Engine) Routes() []trace.Route { return e.view.Routes() }
 
+// RoutesOn returns the view's routes, route-cache entries excepted,
+// whose Ifindex is ifindex, or all of them for ifindex 0, in no
+// particular order: what a subscription that leaves the routes to its
+// consumer asks for (monitor.RouteKeeper).
+func (e *Engine) RoutesOn(ifindex int) []trace.Route { return e.view.RoutesOn(ifindex) }
+
 // Neighs returns the view's neighbour entries sorted by device and
 // address.
 func (e *Engine) Neighs() []trace.Neigh { return e.view.Neighs() }

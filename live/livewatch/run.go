@@ -246,6 +246,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Options: nl.Options{Netns: cfg.Netns, Families: cfg.Families},
 		RcvBuf:  cfg.RcvBuf, CachePoll: poll, NeighPoll: neighPoll, EmitInitial: true, Logger: log,
 		Handler: func(r trace.Record) { w.deliver(ctx, &r) },
+		Routes:  w,
 		Idle:    w.flush,
 	})
 	if err != nil {
@@ -436,10 +437,11 @@ type watcher struct {
 	nfindings int
 	kinds     [len(kindLabels)]prometheus.Counter // by kindIndex, made on first use
 	// started is set once Run's checks passed; records delivered before
-	// are held in early, in order, so that a watch refused for a bad
-	// --dev prints nothing.
+	// are observed (the engine keeps the subscription's routes) but
+	// their output is held in early, in order, so that a watch refused
+	// for a bad --dev prints nothing.
 	started bool
-	early   []trace.Record
+	early   []observed
 	// err is the first error of handling or writing; it stops the watch.
 	err error
 }
@@ -450,10 +452,17 @@ func (w *watcher) deliver(ctx context.Context, r *trace.Record) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.started {
-		w.early = append(w.early, *r)
+		w.early = append(w.early, observed{*r, w.observe(r)})
 		return
 	}
 	w.handleOrStop(ctx, r)
+}
+
+// observed is a record the engine observed and what it found, its
+// output held back (watcher.early).
+type observed struct {
+	rec trace.Record
+	fs  []watch.Finding
 }
 
 // handleOrStop handles r unless the watch already failed; it needs mu.
@@ -461,9 +470,23 @@ func (w *watcher) handleOrStop(ctx context.Context, r *trace.Record) {
 	if w.err != nil {
 		return
 	}
-	if w.err = w.handle(ctx, r); w.err != nil {
+	w.stopOn(w.handle(ctx, r))
+}
+
+// stopOn stops the watch on the first error; it needs mu.
+func (w *watcher) stopOn(err error) {
+	if w.err = err; err != nil {
 		w.cancel()
 	}
+}
+
+// RoutesOn gives the subscription the engine's routes
+// (monitor.RouteKeeper): the engine's view is the watch's one route
+// table.
+func (w *watcher) RoutesOn(ifindex int) []trace.Route {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.engine.RoutesOn(ifindex)
 }
 
 // start handles the records held back until Run's checks passed.
@@ -472,7 +495,9 @@ func (w *watcher) start(ctx context.Context) {
 	defer w.mu.Unlock()
 	w.started = true
 	for i := range w.early {
-		w.handleOrStop(ctx, &w.early[i])
+		if w.err == nil {
+			w.stopOn(w.output(ctx, &w.early[i].rec, w.early[i].fs))
+		}
 	}
 	w.early = nil
 	w.flushLocked()
@@ -498,6 +523,12 @@ func (w *watcher) flushLocked() {
 // handle feeds one record to the engine and prints it if it passes the
 // filters. It may change *r (its time loses the monotonic reading).
 func (w *watcher) handle(ctx context.Context, r *trace.Record) error {
+	return w.output(ctx, r, w.observe(r))
+}
+
+// observe counts r and has the engine observe it; it returns the
+// engine's findings.
+func (w *watcher) observe(r *trace.Record) []watch.Finding {
 	k := kindIndex(r)
 	c := w.kinds[k]
 	if c == nil {
@@ -509,7 +540,12 @@ func (w *watcher) handle(ctx context.Context, r *trace.Record) error {
 	// without the monotonic reading, so that a replay of the output
 	// measures the same gaps to the nanosecond.
 	r.Time = r.Time.Round(0)
-	fs := w.engine.Observe(*r)
+	return w.engine.Observe(*r)
+}
+
+// output prints r (as the filters and --quiet allow) and the findings
+// observing it made.
+func (w *watcher) output(ctx context.Context, r *trace.Record, fs []watch.Finding) error {
 	if (!r.Initial || w.cfg.JSON) && Match(r, w.cfg.Dev, w.cfg.Prefix) {
 		if w.cfg.OnRecord != nil && !r.Initial {
 			w.cfg.OnRecord(*r)

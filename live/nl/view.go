@@ -125,6 +125,10 @@ func (v *View) Apply(r *trace.Record) {
 	}
 }
 
+// DeleteRoutes removes the routes (cache entries included) for which
+// del returns true.
+func (v *View) DeleteRoutes(del func(*trace.Route) bool) { v.routes.deleteFunc(del) }
+
 // Link returns the link of that index, if the view holds it.
 func (v *View) Link(index int) (trace.Link, bool) {
 	l, ok := v.links[index]

@@ -151,6 +151,21 @@ func (v *View) Routes() []trace.Route {
 	return out
 }
 
+// RoutesOn returns the view's routes, route-cache entries excepted,
+// whose Ifindex is ifindex, or all of them for ifindex 0, in no
+// particular order.
+func (v *View) RoutesOn(ifindex int) []trace.Route {
+	var out []trace.Route
+	for _, es := range v.routes {
+		for _, x := range es {
+			if ifindex == 0 || x.Route.Ifindex == ifindex {
+				out = append(out, x.Route)
+			}
+		}
+	}
+	return out
+}
+
 // Neighs returns the view's neighbour entries sorted by device and
 // address.
 func (v *View) Neighs() []trace.Neigh {

@@ -2,6 +2,8 @@ package view_test
 
 import (
 	"fmt"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -178,4 +180,41 @@ func change(ch *view.Change) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// RoutesOn lists what a subscription asks of its consumer: the routes
+// through one link, or all of them, route-cache entries excepted.
+func TestRoutesOn(t *testing.T) {
+	rt := func(dst, gw string, ifindex int, cloned bool) trace.Record {
+		return trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew, Route: trace.Route{
+			Family: 6, Table: trace.TableMain, Dst: netip.MustParsePrefix(dst), Gateway: netip.MustParseAddr(gw),
+			Ifindex: ifindex, Metric: 1024, Cloned: cloned}}
+	}
+	v := view.New()
+	for _, r := range []trace.Record{
+		rt("2001:db8::/64", "fe80::1", 2, false),
+		rt("2001:db8::/64", "fe80::2", 3, false), // beside the first: another device
+		rt("2001:db8:1::/64", "fe80::1", 2, false),
+		rt("2001:db8::1/128", "fe80::1", 2, true), // a cache entry
+	} {
+		v.Apply(&r)
+	}
+	for _, tc := range []struct {
+		ifindex int
+		want    []string
+	}{
+		{0, []string{"2001:db8:1::/64 via fe80::1 if2", "2001:db8::/64 via fe80::1 if2", "2001:db8::/64 via fe80::2 if3"}},
+		{2, []string{"2001:db8:1::/64 via fe80::1 if2", "2001:db8::/64 via fe80::1 if2"}},
+		{3, []string{"2001:db8::/64 via fe80::2 if3"}},
+		{4, nil},
+	} {
+		var got []string
+		for _, r := range v.RoutesOn(tc.ifindex) {
+			got = append(got, fmt.Sprintf("%s via %s if%d", r.Dst, r.Gateway, r.Ifindex))
+		}
+		slices.Sort(got) // as strings
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("RoutesOn(%d) = %q, want %q", tc.ifindex, got, tc.want)
+		}
+	}
 }

@@ -97,7 +97,7 @@ func BenchmarkHandleRouteEvents(b *testing.B) {
 		opts:    Options{Handler: func(trace.Record) { handled++ }},
 		log:     slog.New(slog.DiscardHandler),
 		view:    nl.ViewOf([]trace.Record{{Kind: trace.KindLink, Action: trace.ActionNew, Link: trace.Link{Index: 2, Name: "va", Up: true}}}),
-		pending: map[int]bool{},
+		pending: map[int]*nl.View{},
 	}
 	verify := time.NewTimer(time.Hour)
 	verify.Stop()

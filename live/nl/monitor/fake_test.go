@@ -225,6 +225,31 @@ func TestSubscriptionFake(t *testing.T) {
 			stats: Stats{Events: 3, Records: 4, Inferred: 1},
 		},
 		{
+			// The routes a keeper dropped when the link went down are
+			// remembered as they change until the re-dump.
+			name:   "link down: a route deleted before the re-dump",
+			tables: []trace.Record{va, addr4, r1, r2, r6},
+			steps: []fakeStep{
+				{"va down, r2 deleted", func(k *nlfake.Kernel) {
+					k.Set(del(r1))
+					k.Announce(vaDown, del(r2))
+				}, []string{show(vaDown), show(del(r2)), inferred(del(r1))}},
+			},
+			stats: Stats{Events: 2, Records: 3, Inferred: 1},
+		},
+		{
+			name:   "link down: an overflow before the re-dump",
+			tables: []trace.Record{va, addr4, r1, r6},
+			steps: []fakeStep{
+				{"va down, then events lost", func(k *nlfake.Kernel) {
+					k.Set(del(r1))
+					k.SetLimit(1)
+					k.Announce(vaDown, r3, n4)
+				}, []string{"overflow", show(vaDown), resynced(del(r1)), resynced(r3), resynced(n4), "resync lost 3"}},
+			},
+			stats: Stats{Events: 1, Records: 6, Drops: 1, Resyncs: 1, ResyncRecords: 3},
+		},
+		{
 			name:   "link renamed",
 			tables: []trace.Record{va, r1, n4},
 			steps: []fakeStep{
@@ -249,12 +274,62 @@ func TestSubscriptionFake(t *testing.T) {
 		},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { runFake(t, tc) })
+		for _, m := range []keeperMode{ownRoutes, keeperKeeps, keeperDrops} {
+			t.Run(tc.name+"/"+m.String(), func(t *testing.T) { runFake(t, tc, m) })
+		}
 	}
 }
 
-// runFake subscribes to a fake kernel and plays a case.
-func runFake(t *testing.T, tc fakeCase) {
+// keeperMode says who keeps a fake case's routes.
+type keeperMode int
+
+const (
+	ownRoutes   keeperMode = iota // the subscription (no Options.Routes)
+	keeperKeeps                   // a keeper that keeps every route it is handed
+	keeperDrops                   // a keeper that also drops what a link takes with it, as the watch's engine does
+)
+
+func (m keeperMode) String() string {
+	return [...]string{"own-routes", "keeper", "keeper-drops"}[m]
+}
+
+// keeper is a RouteKeeper for the fake cases: the routes handed to it,
+// in a view of routes alone. With drops, a link that goes down takes
+// its IPv4 routes (fib_sync_down_dev) and one that goes away all of
+// its routes, without a record, as the watch's view models it.
+type keeper struct {
+	mu    sync.Mutex
+	v     *nl.View
+	drops bool
+}
+
+func (k *keeper) handle(r *trace.Record) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	switch {
+	case r.Kind == trace.KindRoute && !r.Route.Cloned:
+		k.v.Apply(r)
+	case r.Kind == trace.KindLink && k.drops && (r.Action == trace.ActionDel || !r.Link.Up):
+		gone := r.Action == trace.ActionDel
+		k.v.DeleteRoutes(func(rt *trace.Route) bool { return rt.Ifindex == r.Link.Index && (gone || rt.Family == 4) })
+	}
+}
+
+func (k *keeper) RoutesOn(ifindex int) []trace.Route {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []trace.Route
+	for _, rt := range k.v.RouteList() {
+		if ifindex == 0 || rt.Ifindex == ifindex {
+			out = append(out, rt)
+		}
+	}
+	return out
+}
+
+// runFake subscribes to a fake kernel and plays a case, its routes kept
+// as m says: the same records must come either way.
+func runFake(t *testing.T, tc fakeCase, m keeperMode) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	k := nlfake.New(tc.tables...)
@@ -268,16 +343,38 @@ func runFake(t *testing.T, tc fakeCase) {
 		defer mu.Unlock()
 		retried = append(retried, what)
 	}
+	var kp *keeper
+	var handled chan trace.Record
+	var initial int // records delivered, Initial, that the case did not ask for
+	if m != ownRoutes {
+		kp = &keeper{v: nl.ViewOf(nil), drops: m == keeperDrops}
+		handled = make(chan trace.Record, 1<<12)
+		emitInitial := tc.opts.EmitInitial
+		tc.opts.EmitInitial = true
+		tc.opts.Routes = kp
+		tc.opts.Handler = func(r trace.Record) {
+			kp.handle(&r)
+			if r.Initial && !emitInitial {
+				initial++
+				return
+			}
+			handled <- r
+		}
+	}
 	s := newSubscription(tc.opts, k.Socket(), nl.NewDumper(k.Conn(), tc.opts.Options), func() {})
 	if err := s.start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	recs := s.Records()
+	if handled != nil {
+		recs = handled
+	}
 	for _, st := range tc.steps {
 		if st.do != nil {
 			st.do(k)
 		}
-		got := take(t, s.Records(), len(st.want), 15*time.Second)
+		got := take(t, recs, len(st.want), 15*time.Second)
 		if !slices.Equal(canonical(got), canonical(st.want)) {
 			t.Fatalf("%s: records\n\t%s\nwant\n\t%s", st.name, strings.Join(got, "\n\t"), strings.Join(st.want, "\n\t"))
 		}
@@ -286,6 +383,19 @@ func runFake(t *testing.T, tc fakeCase) {
 	v, err := s.View(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if kp != nil {
+		for _, rt := range kp.RoutesOn(0) {
+			if rt.Cloned {
+				t.Errorf("the keeper was asked to keep a route-cache entry: %v", rt)
+			}
+			if v.Has(&trace.Record{Kind: trace.KindRoute, Route: rt}) {
+				t.Errorf("the subscription keeps a route its keeper keeps: %v", rt)
+			}
+			r := trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew, Route: rt}
+			v.FillDev(&r) // the keeper's names are from before a rename
+			v.Apply(&r)
+		}
 	}
 	d := nl.NewDumper(k.Conn(), tc.opts.Options)
 	defer d.Close()
@@ -297,7 +407,10 @@ func runFake(t *testing.T, tc fakeCase) {
 		t.Errorf("view vs a fresh dump:\n%s", strings.Join(diff, "\n"))
 	}
 	s.Close()
-	for r := range s.Records() {
+	if handled != nil {
+		close(handled)
+	}
+	for r := range recs {
 		t.Errorf("after the last step: %s", nlfake.Show(r))
 	}
 	if err := s.Err(); err != nil {
@@ -308,6 +421,7 @@ func runFake(t *testing.T, tc fakeCase) {
 		t.Error("no cache poll counted")
 	}
 	st.Polls = 0
+	st.Records -= uint64(initial)
 	if st != tc.stats {
 		t.Errorf("stats\n%+v\nwant\n%+v", st, tc.stats)
 	}

@@ -32,6 +32,10 @@ func (s *Subscription) process(ctx context.Context) {
 			}
 		}
 	}
+	if s.opts.Routes != nil {
+		// The consumer has them now.
+		s.view.DeleteRoutes(isRoute)
+	}
 	var poll <-chan time.Time
 	if s.opts.CachePoll > 0 && s.opts.Wants(6) {
 		t := time.NewTicker(s.opts.CachePoll)
@@ -177,26 +181,71 @@ func (s *Subscription) handleDgram(ctx context.Context, d dgram, verify *time.Ti
 			// The kernel announces RTM_DELLINK after its NETDEV_UNREGISTER
 			// clean-up (unregister_netdevice_many_notify): whatever is
 			// still known on this link was removed without a message.
+			// A RouteKeeper is asked for the link's routes before it
+			// drops them with the link.
+			kept := s.keptOn(r.Link.Index)
 			if !s.emit(ctx, &r) {
 				return false
 			}
-			s.view.Apply(&r)
-			if !s.inferGone(ctx, r.Link.Index, r.Time, nil) {
+			s.apply(&r)
+			if !s.inferGone(ctx, r.Link.Index, r.Time, nil, kept) {
 				return false
 			}
 			delete(s.pending, r.Link.Index)
 			continue
 		}
-		s.view.Apply(&r)
+		if wentDown {
+			// Before the consumer sees it go down and drops what it
+			// expects the kernel to flush silently.
+			s.pending[r.Link.Index] = s.keptOn(r.Link.Index)
+			verify.Reset(linkDownSettle)
+		}
+		s.apply(&r)
 		if !s.emit(ctx, &r) {
 			return false
 		}
-		if wentDown {
-			s.pending[r.Link.Index] = true
-			verify.Reset(linkDownSettle)
-		}
 	}
 	return true
+}
+
+// isRoute reports whether r is a route, not a route-cache entry.
+func isRoute(r *trace.Route) bool { return !r.Cloned }
+
+// apply folds a record into the subscription's view; with a
+// RouteKeeper, a route's record only into the routes remembered for
+// the links pending (the keeper keeps the routes).
+func (s *Subscription) apply(r *trace.Record) {
+	if s.opts.Routes == nil || r.Kind != trace.KindRoute || r.Route.Cloned {
+		s.view.Apply(r)
+		return
+	}
+	for idx, kept := range s.pending {
+		// A route on the link, or one that was and has changed (moved
+		// off it, gone).
+		if r.Route.Ifindex == idx || kept.Has(r) {
+			kept.Apply(r)
+		}
+	}
+}
+
+// keptOn returns, with a RouteKeeper, the routes known on ifindex as a
+// view of them alone: the keeper's, and those remembered from when the
+// link went down; nil without a keeper (the subscription's view holds
+// them). The routes take the link names the subscription knows.
+func (s *Subscription) keptOn(ifindex int) *nl.View {
+	if s.opts.Routes == nil {
+		return nil
+	}
+	v := nl.ViewOf(nil)
+	if p := s.pending[ifindex]; p != nil {
+		v = p.Clone()
+	}
+	for _, rt := range s.opts.Routes.RoutesOn(ifindex) {
+		r := trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew, Route: rt}
+		s.view.FillDev(&r)
+		v.Apply(&r)
+	}
+	return v
 }
 
 // wanted applies the family filter.
@@ -213,15 +262,21 @@ func (s *Subscription) wanted(r *trace.Record) bool {
 }
 
 // inferGone emits and applies Inferred deletions for the routes and
-// neighbours known on ifindex that fresh lacks; when fresh is nil (the
-// link is gone) for all of them, and for its addresses too.
-func (s *Subscription) inferGone(ctx context.Context, ifindex int, t time.Time, fresh *nl.View) bool {
-	for _, r := range s.view.OnLink(ifindex) {
+// neighbours known on ifindex (in the subscription's view, and in kept,
+// the routes a RouteKeeper keeps: see keptOn) that fresh lacks; when
+// fresh is nil (the link is gone) for all of them, and for its
+// addresses too.
+func (s *Subscription) inferGone(ctx context.Context, ifindex int, t time.Time, fresh, kept *nl.View) bool {
+	known := s.view.OnLink(ifindex)
+	if kept != nil {
+		known = append(known, kept.OnLink(ifindex)...)
+	}
+	for _, r := range known {
 		if fresh.Has(&r) || (fresh != nil && r.Kind == trace.KindAddr) {
 			continue
 		}
 		r.Action, r.Time, r.Inferred = trace.ActionDel, t, true
-		s.view.Apply(&r)
+		s.apply(&r)
 		s.stats.inferred.Add(1)
 		if !s.emit(ctx, &r) {
 			return false
@@ -243,7 +298,7 @@ func (s *Subscription) verifyLinks(ctx context.Context) error {
 	}
 	now := time.Now()
 	for idx := range s.pending {
-		if !s.inferGone(ctx, idx, now, fresh) {
+		if !s.inferGone(ctx, idx, now, fresh, s.keptOn(idx)) {
 			return ctx.Err()
 		}
 	}
@@ -259,9 +314,33 @@ func (s *Subscription) resync(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("resync after overflow: %w", err)
 	}
-	diff := s.view.Diff(fresh)
+	known := s.view
+	if s.opts.Routes != nil {
+		// The routes the keeper holds, and those it dropped with links
+		// that went down, which the kernel may still hold (or not).
+		known = s.view.Clone()
+		add := func(rt trace.Route) {
+			r := trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew, Route: rt}
+			s.view.FillDev(&r)
+			if !known.Has(&r) {
+				known.Apply(&r)
+			}
+		}
+		for _, rt := range s.opts.Routes.RoutesOn(0) {
+			add(rt)
+		}
+		for idx, kept := range s.pending {
+			for _, r := range kept.OnLink(idx) {
+				add(r.Route)
+			}
+		}
+	}
+	diff := known.Diff(fresh)
 	now := time.Now()
 	s.view = fresh
+	if s.opts.Routes != nil {
+		s.view.DeleteRoutes(isRoute)
+	}
 	clear(s.pending)
 	for _, r := range diff {
 		r.Time, r.Resync = now, true
@@ -287,7 +366,7 @@ func (s *Subscription) pollCache(ctx context.Context) error {
 	now := time.Now()
 	for _, r := range s.view.Cache().Diff(fresh.Cache()) {
 		r.Time, r.Polled = now, true
-		s.view.Apply(&r)
+		s.apply(&r)
 		if !s.emit(ctx, &r) {
 			return ctx.Err()
 		}
@@ -310,7 +389,7 @@ func (s *Subscription) pollNeighs(ctx context.Context) error {
 	now := time.Now()
 	for _, r := range s.view.NeighView().Diff(fresh.NeighView()) {
 		r.Time, r.Polled = now, true
-		s.view.Apply(&r)
+		s.apply(&r)
 		if !s.emit(ctx, &r) {
 			return ctx.Err()
 		}

@@ -68,8 +68,33 @@ type Options struct {
 	NeighPoll time.Duration
 	// EmitInitial emits the initial dump as records with Initial set.
 	EmitInitial bool
+	// Routes, if set, is the consumer's own table of the routes the
+	// subscription delivered, so that a storm's routes are held once,
+	// by the consumer: the subscription then keeps no routes but the
+	// route-cache entries (which it polls), and asks Routes for the
+	// others when it needs them (to diff a resync's dump, to infer the
+	// removals a link's going takes with it). Routes requires Handler
+	// and EmitInitial, and is called on the subscription's goroutine,
+	// never during a Handler call.
+	Routes RouteKeeper
 	// Logger receives debug and warning logs; nil discards them.
 	Logger *slog.Logger
+}
+
+// RouteKeeper is a consumer that keeps the routes a subscription
+// delivers (Options.Routes): every route record it was handed, an
+// ActionNew adding or replacing the route of its key, an ActionDel
+// removing it. It may also have dropped routes the kernel removes
+// without a message when a link goes down or away (the subscription
+// asks for a link's routes before handing the consumer the link's
+// record, and remembers them until it has dumped the link's routes
+// again), but no others. The device names of its routes may be those
+// from before a link was renamed: the subscription names them from the
+// links it knows.
+type RouteKeeper interface {
+	// RoutesOn returns the routes it holds, route-cache entries
+	// excepted, whose Ifindex is ifindex; every route for ifindex 0.
+	RoutesOn(ifindex int) []trace.Route
 }
 
 // Stats are a subscription's counters. The counters of records move
@@ -104,8 +129,12 @@ type Subscription struct {
 	out    chan trace.Record
 	snap   chan chan *nl.View
 
-	view      *nl.View // owned by the processing goroutine
-	pending   map[int]bool
+	view *nl.View // owned by the processing goroutine
+	// pending are the links that went down, whose routes and
+	// neighbours are dumped again once they settle; with a RouteKeeper,
+	// each with the routes it had on going down, as they changed since
+	// (the keeper may have dropped them), else nil.
+	pending   map[int]*nl.View
 	resyncDue bool
 
 	stats struct {
@@ -126,6 +155,9 @@ type Subscription struct {
 // reading, dumps the tables, and then applies the events that came
 // meanwhile. The subscription ends when ctx is done or Close is called.
 func Subscribe(ctx context.Context, opts Options) (*Subscription, error) {
+	if opts.Routes != nil && (opts.Handler == nil || !opts.EmitInitial) {
+		return nil, errors.New("subscribe: Options.Routes needs Options.Handler and Options.EmitInitial (the consumer keeps the routes it is handed)")
+	}
 	fd, name, release, err := rtsock.Namespace(opts.Netns, opts.NetnsFD)
 	if err != nil {
 		return nil, err
@@ -186,7 +218,7 @@ func newSubscription(opts Options, mc socket, d dumper, release func()) *Subscri
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Subscription{opts: opts, log: log, mc: mc, d: d, release: release, pending: map[int]bool{}, done: make(chan struct{})}
+	s := &Subscription{opts: opts, log: log, mc: mc, d: d, release: release, pending: map[int]*nl.View{}, done: make(chan struct{})}
 	s.queue = make(chan batch, opts.Queue)
 	s.chunks = make(chan []byte, 4)
 	s.lists = make(chan []dgram, 4)
@@ -281,7 +313,8 @@ func (s *Subscription) Stats() Stats {
 }
 
 // View returns a copy of the state the subscription knows, taken between
-// two datagrams.
+// two datagrams; with Options.Routes, its routes are only the
+// route-cache entries.
 func (s *Subscription) View(ctx context.Context) (*nl.View, error) {
 	rq := make(chan *nl.View, 1)
 	select {
