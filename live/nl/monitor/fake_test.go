@@ -550,3 +550,19 @@ func TestSubscriptionFakeFails(t *testing.T) {
 		}
 	})
 }
+
+// A keeper is handed every route it keeps, the initial ones included:
+// without a Handler or the initial records it would keep nothing.
+func TestSubscribeKeeperNeedsHandlerAndInitial(t *testing.T) {
+	kp := &keeper{v: nl.ViewOf(nil)}
+	handler := func(trace.Record) {}
+	for _, opts := range []Options{
+		{Routes: kp},
+		{Routes: kp, Handler: handler},
+		{Routes: kp, EmitInitial: true},
+	} {
+		if _, err := Subscribe(context.Background(), opts); err == nil || !strings.Contains(err.Error(), "Options.Routes needs") {
+			t.Errorf("Subscribe(handler %v, initial %v) = %v, want the keeper's needs refused", opts.Handler != nil, opts.EmitInitial, err)
+		}
+	}
+}
