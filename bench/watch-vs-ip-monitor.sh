@@ -5,7 +5,9 @@
 # and print each tool's events received, lost, overflows, resynced
 # routes, routes wrong at the end, events per second and events per CPU
 # second, and the ratios. IP_RCVBUF (bytes) is passed to `ip -rcvbuf`;
-# the default is iproute2's own (1 MiB). Needs root, iproute2 and Go.
+# the default is iproute2's own (1 MiB). SHUFFLE=1 writes each phase
+# (adds, replaces, deletes) in one seeded random order instead of address
+# order. Needs root, iproute2 and Go.
 set -eu
 cd "$(dirname "$0")/.."
 events=${1:-600000}
@@ -15,4 +17,6 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/raceroute" ./cmd/raceroute
 go build -o "$tmp/stormcmp" ./bench/stormcmp
-"$tmp/stormcmp" -events "$events" -batch "$batch" -ip-rcvbuf "$ipbuf" -raceroute "$tmp/raceroute"
+shuffle=false
+[ "${SHUFFLE:-0}" = 1 ] && shuffle=true
+"$tmp/stormcmp" -events "$events" -batch "$batch" -ip-rcvbuf "$ipbuf" -shuffle="$shuffle" -raceroute "$tmp/raceroute"

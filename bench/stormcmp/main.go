@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -35,8 +36,9 @@ func main() {
 	raceroute := flag.String("raceroute", "./raceroute", "the raceroute binary")
 	batch := flag.Int("batch", write.DefaultBatch, "route messages per sendmsg")
 	ipRcvbuf := flag.Int("ip-rcvbuf", 0, "receive buffer for ip monitor (ip -rcvbuf), 0 for iproute2's default (1 MiB)")
+	shuffle := flag.Bool("shuffle", false, "write each phase's routes in a random order (seeded: the same each run) instead of address order")
 	flag.Parse()
-	if err := run(*n, *raceroute, *batch, *ipRcvbuf); err != nil {
+	if err := run(*n, *raceroute, *batch, *ipRcvbuf, *shuffle); err != nil {
 		fmt.Fprintln(os.Stderr, "stormcmp:", err)
 		os.Exit(1)
 	}
@@ -209,7 +211,7 @@ func usageOf(pid int) (usage, error) {
 	return u, nil
 }
 
-func run(n int, raceroute string, batch, ipRcvbuf int) error {
+func run(n int, raceroute string, batch, ipRcvbuf int, shuffle bool) error {
 	name := fmt.Sprintf("rrtest-bench-%d", os.Getpid())
 	ns, err := netns.Create(name)
 	if err != nil {
@@ -234,6 +236,15 @@ func run(n int, raceroute string, batch, ipRcvbuf int) error {
 		return err
 	}
 	adds, repl, dels, final := storm(n)
+	if shuffle {
+		// A table's changes do not always come in address order (a
+		// routing daemon's updates, several peers at once): the same
+		// phases, each in one random order.
+		rng := rand.New(rand.NewPCG(1, 2))
+		for _, rs := range [][]trace.Route{adds, repl, dels} {
+			rng.Shuffle(len(rs), func(i, j int) { rs[i], rs[j] = rs[j], rs[i] })
+		}
+	}
 	in := make(map[netip.Addr]bool, len(adds))
 	for _, r := range adds {
 		in[r.Dst.Addr()] = true
@@ -324,8 +335,12 @@ func run(n int, raceroute string, batch, ipRcvbuf int) error {
 	if ipRcvbuf > 0 {
 		bufNote = fmt.Sprintf("ip -rcvbuf %d", ipRcvbuf)
 	}
-	fmt.Printf("storm: %d route events written in batches of %d in %v (%.0f events/s); ip monitor with %s, raceroute watch with %d\n\n",
-		n, batch, wrote.Round(time.Millisecond), float64(n)/wrote.Seconds(), bufNote, monitor.DefaultRcvBuf)
+	order := "address order"
+	if shuffle {
+		order = "a random order"
+	}
+	fmt.Printf("storm: %d route events written in batches of %d, each phase in %s, in %v (%.0f events/s); ip monitor with %s, raceroute watch with %d\n\n",
+		n, batch, order, wrote.Round(time.Millisecond), float64(n)/wrote.Seconds(), bufNote, monitor.DefaultRcvBuf)
 	fmt.Printf("%-16s %10s %10s %10s %10s %12s %12s %14s\n", "tool", "received", "lost", "overflows", "resynced", "wrong at end", "events/s", "events/CPU-s")
 	type res struct{ lost, wrong, rate, perCPU float64 }
 	var rs []res
