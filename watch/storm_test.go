@@ -1,0 +1,102 @@
+package watch
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"raceroute/kernel"
+	"raceroute/trace"
+)
+
+// storm is the route storm of bench/watch-vs-ip-monitor.sh as the
+// subscription delivers it (bench/stormcmp): adds of na /32s via one
+// gateway, replaces (NLM_F_REPLACE) of the first nr with a new gateway,
+// deletes of the first nd, each record 1 us after the one before.
+type storm struct{ na, nr, nd int }
+
+// len returns the number of records of the storm.
+func (s storm) len() int { return s.na + s.nr + s.nd }
+
+// record returns the storm's record i (0 <= i < s.len()). The benchmark
+// makes each record as it feeds it, as the subscription does: a slice of
+// the storm's records would be a live heap of 400 MB for the collector
+// to scan.
+func (s storm) record(i int) trace.Record {
+	gw1, gw2 := netip.AddrFrom4([4]byte{10, 9, 0, 2}), netip.AddrFrom4([4]byte{10, 9, 0, 3})
+	r := trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew,
+		Time: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Microsecond)}
+	j, gw := i, gw1
+	switch {
+	case i < s.na:
+	case i < s.na+s.nr:
+		j, gw, r.Replace = i-s.na, gw2, true
+	default:
+		j, r.Action = i-s.na-s.nr, trace.ActionDel
+		if j < s.nr {
+			gw = gw2
+		}
+	}
+	a := netip.AddrFrom4([4]byte{10, byte(64 + j>>16), byte(j >> 8), byte(j)})
+	r.Route = trace.Route{Family: 4, Table: trace.TableMain, Type: kernel.RouteUnicast, Dst: netip.PrefixFrom(a, 32),
+		Gateway: gw, Dev: "veth-a", Ifindex: 2, Metric: 1024, Proto: kernel.ProtoBoot}
+	return r
+}
+
+// BenchmarkObserveStorm600k feeds a new engine the 600,000 records of
+// the route storm of bench/watch-vs-ip-monitor.sh (250,000 adds of /32s,
+// 150,000 replaces with a new gateway, 200,000 deletes, 1 us apart): one
+// op is the whole storm, ns/record is the engine's cost per record. Run
+// with -benchtime 1x -count 8 -cpu 1.
+func BenchmarkObserveStorm600k(b *testing.B) {
+	s := storm{250_000, 150_000, 200_000}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		e := NewEngine(DefaultConfig())
+		for i := range s.len() {
+			if fs := e.Observe(s.record(i)); len(fs) != 0 {
+				b.Fatalf("record %d: unexpected findings %v", i, fs)
+			}
+		}
+		if fs := e.Flush(); len(fs) != 0 {
+			b.Fatalf("unexpected findings at the end %v", fs)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*s.len()), "ns/record")
+}
+
+// The storm leaves the view holding what the kernel's table holds: the
+// routes not deleted, the replaced ones with their new gateway, and no
+// finding (no route was deleted and added again).
+func TestStormView(t *testing.T) {
+	for _, s := range []storm{
+		{500, 300, 200}, // replaced routes survive
+		{500, 300, 400}, // every replaced route deleted
+		{300, 0, 300},   // nothing left
+	} {
+		e := NewEngine(DefaultConfig())
+		for i := range s.len() {
+			if fs := e.Observe(s.record(i)); len(fs) != 0 {
+				t.Fatalf("%v: record %d: findings %v", s, i, fs)
+			}
+		}
+		if fs := e.Flush(); len(fs) != 0 {
+			t.Fatalf("%v: findings at the end %v", s, fs)
+		}
+		got := e.Routes()
+		if len(got) != s.na-s.nd {
+			t.Fatalf("%v: %d routes, want %d", s, len(got), s.na-s.nd)
+		}
+		for j, r := range got {
+			i := s.nd + j
+			want := s.record(i).Route
+			if i < s.nr {
+				want = s.record(s.na + i).Route
+			}
+			if r != want {
+				t.Fatalf("%v: route %d is %+v, want %+v", s, j, r, want)
+			}
+		}
+	}
+}
