@@ -104,8 +104,9 @@ func (rc *Detector) retractionDeleted(pk view.Key, r *trace.Record) bool {
 		rc.zeroDel = d
 		return true
 	}
-	rc.dels[d.key.id()] = d
-	rc.queueDel(queuedDel{d.key, d.seq, r.Time})
+	id := d.key.id()
+	rc.dels[id] = d
+	rc.queueDel(queuedDel{id, d.seq, r.Time})
 	return true
 }
 
