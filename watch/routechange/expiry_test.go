@@ -20,7 +20,7 @@ func TestDeletesPendingAtOnce(t *testing.T) {
 	base := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	route := func(j int) trace.Route {
 		return trace.Route{Family: 4, Table: trace.TableMain, Type: kernel.RouteUnicast,
-			Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 64, byte(j >> 8), byte(j)}), 32),
+			Dst:     netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 64, byte(j >> 8), byte(j)}), 32),
 			Gateway: netip.MustParseAddr("10.9.0.2"), Dev: "veth-a", Metric: 1024, Proto: kernel.ProtoBoot}
 	}
 	const n = 300

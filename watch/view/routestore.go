@@ -11,9 +11,9 @@ import (
 
 // routeStore holds the view's non-cache routes by FIB node. Almost every
 // node of a storm holds one route, and it is kept packed in one: 24
-// bytes without pointers and without a slice of its own, so that a node
-// costs one small map slot, no allocation and nothing for the collector
-// to scan. The family, table and destination are the node's key; the
+// bytes without pointers and without a slice of its own, beside the
+// routes of the nodes next to it (packednodes.go), so that a node costs
+// no allocation of its own and nothing for the collector to scan. The family, table and destination are the node's key; the
 // fields routes share (type, source, gateway, device, protocol, scope,
 // error, expiry, use count, MTU, nexthop: a storm's routes share one
 // set, as the kernel's share a fib_info) are kept once in attrs, counted
@@ -23,7 +23,7 @@ import (
 // one prefix side by side) or a route that does not pack back to itself
 // is kept whole in many. A node is in at most one of the two maps.
 type routeStore struct {
-	one  map[NodeKey]packedEntry
+	one  packedNodes
 	many map[NodeKey][]RouteEntry
 	// attrs are the shared fields of packed routes (a trace.Route less
 	// family, table, destination and metric), by index; attrIdx indexes
@@ -66,7 +66,7 @@ const (
 
 func newRouteStore() routeStore {
 	return routeStore{
-		one:     map[NodeKey]packedEntry{},
+		one:     newPackedNodes(),
 		many:    map[NodeKey][]RouteEntry{},
 		attrIdx: map[trace.Route]uint32{},
 	}
@@ -75,7 +75,7 @@ func newRouteStore() routeStore {
 // get returns the routes of node pk and where they are kept; a packed
 // route is unpacked into buf. The slice is valid until the next set.
 func (s *routeStore) get(pk NodeKey, buf *[1]RouteEntry) ([]RouteEntry, spot) {
-	if p, ok := s.one[pk]; ok {
+	if p, ok := s.one.get(pk); ok {
 		buf[0] = s.unpack(pk, p)
 		return buf[:], spotOne
 	}
@@ -104,19 +104,20 @@ func (s *routeStore) set(pk NodeKey, from spot, es []RouteEntry) {
 		to = spotMany
 	}
 	if from == spotOne {
-		s.release(s.one[pk].attrs)
+		old, _ := s.one.get(pk)
+		s.release(old.attrs)
 	}
 	if from != to {
 		switch from {
 		case spotOne:
-			delete(s.one, pk)
+			s.one.del(pk)
 		case spotMany:
 			delete(s.many, pk)
 		}
 	}
 	switch to {
 	case spotOne:
-		s.one[pk] = p
+		s.one.put(pk, p)
 	case spotMany:
 		// A copy, into the node's own array when it has one: es may be
 		// get's buf, which must not escape (the common add packs it).
@@ -129,7 +130,7 @@ func (s *routeStore) set(pk NodeKey, from spot, es []RouteEntry) {
 func (s *routeStore) nodes() iter.Seq2[NodeKey, []RouteEntry] {
 	return func(yield func(NodeKey, []RouteEntry) bool) {
 		var buf [1]RouteEntry
-		for pk, p := range s.one {
+		for pk, p := range s.one.all() {
 			buf[0] = s.unpack(pk, p)
 			if !yield(pk, buf[:]) {
 				return
@@ -147,11 +148,11 @@ func (s *routeStore) nodes() iter.Seq2[NodeKey, []RouteEntry] {
 // changed with every node it changed and the count of its routes left.
 func (s *routeStore) deleteFunc(del func(*RouteEntry) bool, changed func(pk NodeKey, left int)) {
 	var buf [1]RouteEntry
-	for pk, p := range s.one {
+	for pk, p := range s.one.all() {
 		buf[0] = s.unpack(pk, p)
 		if del(&buf[0]) {
 			s.release(p.attrs)
-			delete(s.one, pk)
+			s.one.del(pk)
 			changed(pk, 0)
 		}
 	}

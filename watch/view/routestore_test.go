@@ -98,7 +98,7 @@ func TestRouteStoreMoves(t *testing.T) {
 				t.Errorf("step %d: route %d is %+v, want %+v", i, j, es[j], step.set[j])
 			}
 		}
-		if n := len(s.one) + len(s.many); n != len(step.set[:min(1, len(step.set))]) {
+		if n := s.one.n + len(s.many); n != len(step.set[:min(1, len(step.set))]) {
 			t.Errorf("step %d: %d nodes in the maps", i, n)
 		}
 	}
@@ -137,7 +137,68 @@ func TestRouteStoreSharedCounts(t *testing.T) {
 		_, from := s.get(pk, &buf)
 		s.set(pk, from, nil)
 	}
-	if len(s.attrIdx) != 0 || len(s.one) != 0 {
-		t.Errorf("after the deletes: %d sets, %d nodes, want none", len(s.attrIdx), len(s.one))
+	if len(s.attrIdx) != 0 || s.one.n != 0 {
+		t.Errorf("after the deletes: %d sets, %d nodes, want none", len(s.attrIdx), s.one.n)
+	}
+}
+
+// Every node has one block and slot, and gets itself back from them;
+// consecutive /32s share a block, and prefixes of other lengths,
+// tables or families never do.
+func TestBlockOf(t *testing.T) {
+	keys := []Key{
+		{4, 254, netip.MustParsePrefix("10.64.0.0/32")},
+		{4, 254, netip.MustParsePrefix("10.64.0.7/32")},
+		{4, 254, netip.MustParsePrefix("10.64.0.8/32")},
+		{4, 254, netip.MustParsePrefix("10.64.0.0/31")},
+		{4, 254, netip.MustParsePrefix("10.64.0.0/29")},
+		{4, 254, netip.MustParsePrefix("0.0.0.0/0")},
+		{4, 254, netip.MustParsePrefix("128.0.0.0/1")},
+		{4, 100, netip.MustParsePrefix("10.64.0.0/32")},
+		{4, 254, netip.PrefixFrom(netip.MustParseAddr("10.1.2.3"), 8)},
+		{4, 254, netip.PrefixFrom(netip.MustParseAddr("10.1.2.3"), 40)},
+		{6, 254, netip.MustParsePrefix("::ffff:10.64.0.0/128")},
+		{6, 254, netip.MustParsePrefix("2001:db8::/48")},
+		{6, 254, netip.MustParsePrefix("2001:db8:0:1::/48")},
+		{6, 254, netip.MustParsePrefix("2001:db8::/64")},
+		{6, 254, netip.MustParsePrefix("::/0")},
+		{6, 254, netip.MustParsePrefix("8000::/1")},
+		{6, 254, netip.MustParsePrefix("c000::/2")},
+		{6, 254, netip.MustParsePrefix("e000::/3")},
+		{4, 254, netip.Prefix{}},
+	}
+	type place struct {
+		bk   NodeKey
+		slot uint8
+	}
+	seen := map[place]Key{}
+	for _, k := range keys {
+		pk := k.Node()
+		bk, slot := blockOf(pk)
+		if back := nodeOf(bk, slot); back != pk {
+			t.Errorf("%+v: back as %+v", k, back.Key())
+		}
+		if o, dup := seen[place{bk, slot}]; dup {
+			t.Errorf("%+v and %+v share a slot", k, o)
+		}
+		seen[place{bk, slot}] = k
+	}
+	shared := func(a, b string) bool {
+		x, _ := blockOf(Key{4, 254, netip.MustParsePrefix(a)}.Node())
+		y, _ := blockOf(Key{4, 254, netip.MustParsePrefix(b)}.Node())
+		return x == y
+	}
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"10.64.0.0/32", "10.64.0.7/32", true},
+		{"10.64.0.7/32", "10.64.0.8/32", false},
+		{"10.64.0.0/24", "10.64.7.0/24", true},
+		{"10.64.0.0/24", "10.64.0.0/25", false},
+	} {
+		if got := shared(tc.a, tc.b); got != tc.want {
+			t.Errorf("%s and %s in one block: %v, want %v", tc.a, tc.b, got, tc.want)
+		}
 	}
 }
