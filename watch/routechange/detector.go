@@ -60,7 +60,7 @@ type Detector struct {
 	view *view.View
 
 	// non-atomic change detection
-	dels      map[delKey]*deletion
+	dels      pendingDels
 	delQueue  []queuedDel            // a ring of the pending deletes in time order, for expiry; its length a power of two
 	delHead   int                    // the first pending entry of delQueue
 	delLen    int                    // the number of pending entries
@@ -82,7 +82,7 @@ func New(v *view.View, cfg Config) *Detector {
 	return &Detector{
 		cfg:       cfg,
 		view:      v,
-		dels:      map[delKey]*deletion{},
+		dels:      newPendingDels(),
 		retracted: map[view.Key]*deletion{},
 		links:     map[string]*linkChurn{},
 		reported:  map[view.Key]string{},
@@ -132,8 +132,8 @@ func (rc *Detector) Expire(now time.Time, out []finding.Finding) []finding.Findi
 		id, seq := q.id, q.seq
 		rc.delHead = (rc.delHead + 1) & (len(rc.delQueue) - 1)
 		rc.delLen--
-		if cur, ok := rc.dels[id]; ok && cur.seq == seq {
-			delete(rc.dels, id)
+		if cur, ok := rc.dels.get(id); ok && cur.seq == seq {
+			rc.dels.del(id)
 			rc.recycle(cur)
 		}
 	}

@@ -80,7 +80,7 @@ func (rc *Detector) noteDelete(k routeKey, r *trace.Record, others bool) {
 		return
 	}
 	id := k.id()
-	rc.dels[id] = d
+	rc.dels.put(id, d)
 	rc.queueDel(queuedDel{id, d.seq, d.at})
 }
 
@@ -108,11 +108,11 @@ func (rc *Detector) nonAtomic(k routeKey, r *trace.Record) (finding.Finding, boo
 		gap = "an unknown time (the trace has no timestamps; the add was the next route event)"
 	default:
 		var ok bool
-		if len(rc.dels) == 0 {
+		if rc.dels.n == 0 {
 			return finding.Finding{}, false
 		}
 		id := k.id()
-		d, ok = rc.dels[id]
+		d, ok = rc.dels.get(id)
 		if !ok {
 			return finding.Finding{}, false
 		}
@@ -120,7 +120,7 @@ func (rc *Detector) nonAtomic(k routeKey, r *trace.Record) (finding.Finding, boo
 		if g < 0 || g > rc.cfg.Window {
 			return finding.Finding{}, false
 		}
-		delete(rc.dels, id)
+		rc.dels.del(id)
 		gap = finding.FmtGap(g)
 	}
 	switch {

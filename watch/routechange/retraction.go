@@ -66,7 +66,7 @@ func (rc *Detector) retractionAdded(pk view.Key, r *trace.Record) bool {
 			d, rc.zeroDel = rc.zeroDel, nil
 		}
 	} else {
-		for _, c := range rc.dels {
+		for c := range rc.dels.all() {
 			if !fits(c) {
 				continue
 			}
@@ -78,7 +78,7 @@ func (rc *Detector) retractionAdded(pk view.Key, r *trace.Record) bool {
 			}
 		}
 		if d != nil {
-			delete(rc.dels, d.key.id())
+			rc.dels.del(d.key.id())
 		}
 	}
 	if d == nil {
@@ -105,7 +105,7 @@ func (rc *Detector) retractionDeleted(pk view.Key, r *trace.Record) bool {
 		return true
 	}
 	id := d.key.id()
-	rc.dels[id] = d
+	rc.dels.put(id, d)
 	rc.queueDel(queuedDel{id, d.seq, r.Time})
 	return true
 }

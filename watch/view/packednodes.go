@@ -152,3 +152,17 @@ func (t *packedNodes) all() iter.Seq2[NodeKey, packedEntry] {
 		}
 	}
 }
+
+// BlockSize is how many nodes a block holds at most.
+const BlockSize = blockSize
+
+// Block returns the key of the block of nk and nk's slot in it (below
+// BlockSize). The nodes whose prefixes differ only in their last 3 bits
+// (same family, table, length and other bits) share a block: a storm's
+// routes come in address order, and a map of blocks holds neighbours
+// side by side and is looked up once for BlockSize of them. Distinct
+// NodeKeys have distinct blocks or slots.
+func (nk NodeKey) Block() (NodeKey, int) {
+	bk, slot := blockOf(nk)
+	return bk, int(slot)
+}
