@@ -54,14 +54,19 @@ func blockOf(pk NodeKey) (NodeKey, uint8) {
 	if !ok {
 		return pk, 0
 	}
-	var slot uint8
-	for j := end - blockBits; j < end; j++ {
-		i, m := j>>3, byte(0x80)>>(j&7)
-		slot <<= 1
-		if pk.dst[i]&m != 0 {
-			slot |= 1
-			pk.dst[i] &^= m
-		}
+	// The bits end-blockBits to end, counted from the most significant
+	// of dst[0], in the 16 bits from dst[i] on.
+	i := (end - blockBits) >> 3
+	w := uint16(pk.dst[i]) << 8
+	if i+1 < len(pk.dst) {
+		w |= uint16(pk.dst[i+1])
+	}
+	shift := 16 - (end - i*8)
+	slot := uint8(w>>shift) & (blockSize - 1)
+	w &^= (blockSize - 1) << shift
+	pk.dst[i] = byte(w >> 8)
+	if i+1 < len(pk.dst) {
+		pk.dst[i+1] = byte(w)
 	}
 	return pk, slot
 }
@@ -105,8 +110,9 @@ func (t *packedNodes) get(pk NodeKey) (packedEntry, bool) {
 	return packedEntry{}, false
 }
 
-// put makes p the packed route of node pk.
-func (t *packedNodes) put(pk NodeKey, p packedEntry) {
+// put makes p the packed route of node pk, and returns the one it
+// replaced (had: there was one).
+func (t *packedNodes) put(pk NodeKey, p packedEntry) (old packedEntry, had bool) {
 	bk, i := blockOf(pk)
 	b := t.block(bk)
 	if b == nil {
@@ -114,20 +120,24 @@ func (t *packedNodes) put(pk NodeKey, p packedEntry) {
 		t.blocks[bk] = b
 		t.lastK, t.last = bk, b
 	}
-	if b.used&(1<<i) == 0 {
+	old, had = b.e[i], b.used&(1<<i) != 0
+	if !had {
 		b.used |= 1 << i
 		t.n++
 	}
 	b.e[i] = p
+	return old, had
 }
 
-// del removes the packed route of node pk, if any.
-func (t *packedNodes) del(pk NodeKey) {
+// del removes the packed route of node pk, and returns it (had: there
+// was one).
+func (t *packedNodes) del(pk NodeKey) (old packedEntry, had bool) {
 	bk, i := blockOf(pk)
 	b := t.block(bk)
 	if b == nil || b.used&(1<<i) == 0 {
-		return
+		return packedEntry{}, false
 	}
+	old = b.e[i]
 	b.used &^= 1 << i
 	b.e[i] = packedEntry{}
 	t.n--
@@ -137,6 +147,7 @@ func (t *packedNodes) del(pk NodeKey) {
 			t.last = nil
 		}
 	}
+	return old, true
 }
 
 // all yields every node held with its packed route. The loop may del

@@ -90,38 +90,29 @@ func (s *routeStore) get(pk NodeKey, buf *[1]RouteEntry) ([]RouteEntry, spot) {
 // set makes es the routes of node pk, which get found at from; es may
 // be the slice get returned, and is not kept.
 func (s *routeStore) set(pk NodeKey, from spot, es []RouteEntry) {
-	to := spotNone
 	var p packedEntry
-	switch {
-	case len(es) == 1:
-		var ok bool
-		if p, ok = s.pack(pk, &es[0]); ok {
-			to = spotOne
-			break
-		}
-		fallthrough
-	case len(es) > 1:
-		to = spotMany
+	packed := false
+	if len(es) == 1 {
+		p, packed = s.pack(pk, &es[0])
 	}
 	if from == spotOne {
-		old, _ := s.one.get(pk)
-		s.release(old.attrs)
-	}
-	if from != to {
-		switch from {
-		case spotOne:
-			s.one.del(pk)
-		case spotMany:
-			delete(s.many, pk)
+		var old packedEntry
+		if packed {
+			old, _ = s.one.put(pk, p)
+		} else {
+			old, _ = s.one.del(pk)
 		}
-	}
-	switch to {
-	case spotOne:
+		s.release(old.attrs) // after pack took its count: they may be the same
+	} else if packed {
 		s.one.put(pk, p)
-	case spotMany:
+	}
+	switch {
+	case len(es) > 0 && !packed:
 		// A copy, into the node's own array when it has one: es may be
 		// get's buf, which must not escape (the common add packs it).
 		s.many[pk] = append(s.many[pk][:0], es...)
+	case from == spotMany:
+		delete(s.many, pk)
 	}
 }
 
@@ -151,8 +142,8 @@ func (s *routeStore) deleteFunc(del func(*RouteEntry) bool, changed func(pk Node
 	for pk, p := range s.one.all() {
 		buf[0] = s.unpack(pk, p)
 		if del(&buf[0]) {
-			s.release(p.attrs)
 			s.one.del(pk)
+			s.release(p.attrs)
 			changed(pk, 0)
 		}
 	}
