@@ -165,29 +165,34 @@ func (s *routeStore) deleteFunc(del func(*RouteEntry) bool, changed func(pk Node
 }
 
 // pack packs the route of node pk, holding a count of its shared
-// fields; false when it does not unpack to itself (a time with a
-// monotonic reading, the cache flag, a field the packing does not know),
-// which the store then keeps whole.
+// fields; false when its time does not unpack to itself (one with a
+// monotonic reading, or past 65,535 locations), and the store then keeps
+// it whole. The rest unpacks to itself by construction: the shared
+// fields are a whole trace.Route, and the family, table and destination
+// come back from the node's key (TestNodeKeyRoundTrip).
 func (s *routeStore) pack(pk NodeKey, e *RouteEntry) (packedEntry, bool) {
-	shared := e.Route
-	shared.Family, shared.Table, shared.Dst, shared.Metric = 0, 0, netip.Prefix{}, 0
-	p := packedEntry{attrs: s.acquire(&shared), metric: e.Route.Metric}
+	p := packedEntry{metric: e.Route.Metric}
 	if t := e.Since; t != (time.Time{}) {
 		loc := t.Location()
 		i := len(s.locs) - 1
 		for i >= 0 && s.locs[i] != loc {
 			i--
 		}
-		if i < 0 && len(s.locs) < math.MaxUint16 {
+		if i < 0 {
+			if len(s.locs) >= math.MaxUint16 {
+				return packedEntry{}, false
+			}
 			s.locs = append(s.locs, loc)
 			i = len(s.locs) - 1
 		}
 		p.sinceSec, p.sinceNsec, p.sinceLoc = t.Unix(), int32(t.Nanosecond()), uint16(i+1)
+		if s.since(p) != t {
+			return packedEntry{}, false
+		}
 	}
-	if s.unpack(pk, p) != *e {
-		s.release(p.attrs)
-		return packedEntry{}, false
-	}
+	shared := e.Route
+	shared.Family, shared.Table, shared.Dst, shared.Metric = 0, 0, netip.Prefix{}, 0
+	p.attrs = s.acquire(&shared)
 	return p, true
 }
 
@@ -230,8 +235,14 @@ func (s *routeStore) unpack(pk NodeKey, p packedEntry) RouteEntry {
 	k := pk.Key()
 	e := RouteEntry{Route: s.attrs[p.attrs].r}
 	e.Route.Family, e.Route.Table, e.Route.Dst, e.Route.Metric = k.Family, k.Table, k.Dst, p.metric
-	if p.sinceLoc != 0 {
-		e.Since = time.Unix(p.sinceSec, int64(p.sinceNsec)).In(s.locs[p.sinceLoc-1])
-	}
+	e.Since = s.since(p)
 	return e
+}
+
+// since returns the time of the route packed as p.
+func (s *routeStore) since(p packedEntry) time.Time {
+	if p.sinceLoc == 0 {
+		return time.Time{}
+	}
+	return time.Unix(p.sinceSec, int64(p.sinceNsec)).In(s.locs[p.sinceLoc-1])
 }
