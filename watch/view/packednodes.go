@@ -15,6 +15,11 @@ type packedNodes struct {
 	n      int // nodes held
 	lastK  NodeKey
 	last   *routeBlock // the block of key lastK, nil if none
+	// placed is the node place was last asked for, in block placedK at
+	// slot placedSlot: a record looks its node up, then stores it.
+	placed, placedK NodeKey
+	placedSlot      uint8
+	placedOK        bool
 }
 
 const (
@@ -86,6 +91,15 @@ func nodeOf(bk NodeKey, slot uint8) NodeKey {
 	return bk
 }
 
+// place returns blockOf(pk).
+func (t *packedNodes) place(pk NodeKey) (NodeKey, uint8) {
+	if !t.placedOK || t.placed != pk {
+		t.placedK, t.placedSlot = blockOf(pk)
+		t.placed, t.placedOK = pk, true
+	}
+	return t.placedK, t.placedSlot
+}
+
 // block returns the block of key bk, nil if there is none.
 func (t *packedNodes) block(bk NodeKey) *routeBlock {
 	if t.last != nil && t.lastK == bk {
@@ -103,7 +117,7 @@ func (t *packedNodes) get(pk NodeKey) (packedEntry, bool) {
 	if t.n == 0 {
 		return packedEntry{}, false
 	}
-	bk, i := blockOf(pk)
+	bk, i := t.place(pk)
 	if b := t.block(bk); b != nil && b.used&(1<<i) != 0 {
 		return b.e[i], true
 	}
@@ -113,7 +127,7 @@ func (t *packedNodes) get(pk NodeKey) (packedEntry, bool) {
 // put makes p the packed route of node pk, and returns the one it
 // replaced (had: there was one).
 func (t *packedNodes) put(pk NodeKey, p packedEntry) (old packedEntry, had bool) {
-	bk, i := blockOf(pk)
+	bk, i := t.place(pk)
 	b := t.block(bk)
 	if b == nil {
 		b = &routeBlock{}
@@ -132,7 +146,7 @@ func (t *packedNodes) put(pk NodeKey, p packedEntry) (old packedEntry, had bool)
 // del removes the packed route of node pk, and returns it (had: there
 // was one).
 func (t *packedNodes) del(pk NodeKey) (old packedEntry, had bool) {
-	bk, i := blockOf(pk)
+	bk, i := t.place(pk)
 	b := t.block(bk)
 	if b == nil || b.used&(1<<i) == 0 {
 		return packedEntry{}, false
