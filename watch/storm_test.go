@@ -13,8 +13,13 @@ import (
 // storm is the route storm of bench/watch-vs-ip-monitor.sh as the
 // subscription delivers it (bench/stormcmp): adds of na /32s via one
 // gateway, replaces (NLM_F_REPLACE) of the first nr with a new gateway,
-// deletes of the first nd, each record 1 us after the one before.
-type storm struct{ na, nr, nd int }
+// deletes of the first nd, each record 1 us after the one before; with
+// shuffle, each phase in an order without neighbours side by side (as
+// bench/stormcmp -shuffle writes it).
+type storm struct {
+	na, nr, nd int
+	shuffle    bool
+}
 
 // len returns the number of records of the storm.
 func (s storm) len() int { return s.na + s.nr + s.nd }
@@ -27,23 +32,35 @@ var stormStart = time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 // the storm's records would be a live heap of 400 MB for the collector
 // to scan.
 func (s storm) record(i int) trace.Record {
-	gw1, gw2 := netip.AddrFrom4([4]byte{10, 9, 0, 2}), netip.AddrFrom4([4]byte{10, 9, 0, 3})
 	r := trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew, Time: stormStart.Add(time.Duration(i) * time.Microsecond)}
-	j, gw := i, gw1
+	j, n, gw := i, s.na, stormGW1
 	switch {
 	case i < s.na:
 	case i < s.na+s.nr:
-		j, gw, r.Replace = i-s.na, gw2, true
+		j, n, gw, r.Replace = i-s.na, s.nr, stormGW2, true
 	default:
-		j, r.Action = i-s.na-s.nr, trace.ActionDel
-		if j < s.nr {
-			gw = gw2
-		}
+		j, n, r.Action = i-s.na-s.nr, s.nd, trace.ActionDel
 	}
-	a := netip.AddrFrom4([4]byte{10, byte(64 + j>>16), byte(j >> 8), byte(j)})
-	r.Route = trace.Route{Family: 4, Table: trace.TableMain, Type: kernel.RouteUnicast, Dst: netip.PrefixFrom(a, 32),
-		Gateway: gw, Dev: "veth-a", Ifindex: 2, Metric: 1024, Proto: kernel.ProtoBoot}
+	if s.shuffle {
+		// A permutation of the phase: 7919 is a prime that divides no
+		// phase size used here, and takes neighbours 7919 apart.
+		j = (j*7919 + 12345) % n
+	}
+	if r.Action == trace.ActionDel && j < s.nr {
+		gw = stormGW2
+	}
+	r.Route = stormRoute(j, gw)
 	return r
+}
+
+// The storm's gateways: of the adds, and of the replaces.
+var stormGW1, stormGW2 = netip.AddrFrom4([4]byte{10, 9, 0, 2}), netip.AddrFrom4([4]byte{10, 9, 0, 3})
+
+// stormRoute returns the storm's route to its j-th destination via gw.
+func stormRoute(j int, gw netip.Addr) trace.Route {
+	a := netip.AddrFrom4([4]byte{10, byte(64 + j>>16), byte(j >> 8), byte(j)})
+	return trace.Route{Family: 4, Table: trace.TableMain, Type: kernel.RouteUnicast, Dst: netip.PrefixFrom(a, 32),
+		Gateway: gw, Dev: "veth-a", Ifindex: 2, Metric: 1024, Proto: kernel.ProtoBoot}
 }
 
 // BenchmarkObserveStorm600k feeds a new engine the 600,000 records of
@@ -53,7 +70,16 @@ func (s storm) record(i int) trace.Record {
 // cpu-ns/record the process's CPU time per record (the collector's
 // included). Run with -benchtime 1x -count 8 -cpu 1.
 func BenchmarkObserveStorm600k(b *testing.B) {
-	s := storm{250_000, 150_000, 200_000}
+	benchmarkStorm(b, storm{250_000, 150_000, 200_000, false})
+}
+
+// BenchmarkObserveStorm600kShuffled is BenchmarkObserveStorm600k with
+// each phase of the storm in an order without neighbours side by side.
+func BenchmarkObserveStorm600kShuffled(b *testing.B) {
+	benchmarkStorm(b, storm{250_000, 150_000, 200_000, true})
+}
+
+func benchmarkStorm(b *testing.B, s storm) {
 	b.ReportAllocs()
 	cpu0 := cpuTime(b)
 	b.ResetTimer()
@@ -89,9 +115,11 @@ func cpuTime(b *testing.B) time.Duration {
 // finding (no route was deleted and added again).
 func TestStormView(t *testing.T) {
 	for _, s := range []storm{
-		{500, 300, 200}, // replaced routes survive
-		{500, 300, 400}, // every replaced route deleted
-		{300, 0, 300},   // nothing left
+		{500, 300, 200, false}, // replaced routes survive
+		{500, 300, 400, false}, // every replaced route deleted
+		{300, 0, 300, false},   // nothing left
+		{500, 300, 200, true},
+		{500, 300, 400, true},
 	} {
 		e := NewEngine(DefaultConfig())
 		for i := range s.len() {
@@ -106,14 +134,13 @@ func TestStormView(t *testing.T) {
 		if len(got) != s.na-s.nd {
 			t.Fatalf("%v: %d routes, want %d", s, len(got), s.na-s.nd)
 		}
-		for j, r := range got {
-			i := s.nd + j
-			want := s.record(i).Route
-			if i < s.nr {
-				want = s.record(s.na + i).Route
+		for k, r := range got {
+			j, gw := s.nd+k, stormGW1
+			if j < s.nr {
+				gw = stormGW2
 			}
-			if r != want {
-				t.Fatalf("%v: route %d is %+v, want %+v", s, j, r, want)
+			if want := stormRoute(j, gw); r != want {
+				t.Fatalf("%v: route %d is %+v, want %+v", s, k, r, want)
 			}
 		}
 	}
