@@ -49,7 +49,7 @@ func (rc *Detector) linkDown(ch *view.Change) {
 			st.removed = append(st.removed, d.route)
 		}
 	}
-	for _, d := range rc.dels {
+	for d := range rc.dels.all() {
 		mark(d)
 	}
 	for _, d := range rc.zeroRun {

@@ -60,9 +60,10 @@ type Detector struct {
 	view *view.View
 
 	// non-atomic change detection
-	dels      map[delKey]*deletion
-	delQueue  []queuedDel            // in time order, for expiry; from delHead on pending
+	dels      pendingDels
+	delQueue  []queuedDel            // a ring of the pending deletes in time order, for expiry; its length a power of two
 	delHead   int                    // the first pending entry of delQueue
+	delLen    int                    // the number of pending entries
 	free      []*deletion            // deletions expired and referred to by nothing, for reuse
 	zeroDel   *deletion              // the last delete of a trace without times
 	zeroRun   []*deletion            // its run: the deletes since the last add
@@ -81,7 +82,7 @@ func New(v *view.View, cfg Config) *Detector {
 	return &Detector{
 		cfg:       cfg,
 		view:      v,
-		dels:      map[delKey]*deletion{},
+		dels:      newPendingDels(),
 		retracted: map[view.Key]*deletion{},
 		links:     map[string]*linkChurn{},
 		reported:  map[view.Key]string{},
@@ -123,32 +124,37 @@ func (rc *Detector) Observe(r *trace.Record, ch *view.Change, out []finding.Find
 // Expire forgets the deletes older than the window at now; no finding
 // comes of it.
 func (rc *Detector) Expire(now time.Time, out []finding.Finding) []finding.Finding {
-	for rc.delHead < len(rc.delQueue) && now.Sub(rc.delQueue[rc.delHead].at) > rc.cfg.Window {
-		q := rc.delQueue[rc.delHead]
-		rc.delHead++
-		if cur, ok := rc.dels[q.key.id()]; ok && cur.seq == q.seq {
-			delete(rc.dels, q.key.id())
+	for rc.delLen > 0 {
+		q := &rc.delQueue[rc.delHead]
+		if now.Sub(q.at) <= rc.cfg.Window {
+			break
+		}
+		id, seq := q.id, q.seq
+		rc.delHead = (rc.delHead + 1) & (len(rc.delQueue) - 1)
+		rc.delLen--
+		if cur, ok := rc.dels.get(id); ok && cur.seq == seq {
+			rc.dels.del(id)
 			rc.recycle(cur)
 		}
 	}
-	if rc.delHead == len(rc.delQueue) {
-		rc.delQueue, rc.delHead = rc.delQueue[:0], 0
-		if cap(rc.delQueue) > 1024 {
-			rc.delQueue = nil // let a storm's backing array go
-		}
+	if rc.delLen == 0 && len(rc.delQueue) > 1024 {
+		rc.delQueue, rc.delHead = nil, 0 // let a storm's array go
 	}
 	return out
 }
 
-// queueDel appends to the expiry queue. The expired entries before
-// delHead are dropped when the queue would otherwise grow, so that a
-// storm's steady stream of deletes reuses one backing array.
+// queueDel appends to the expiry queue, a ring that doubles when full:
+// a storm's steady stream of deletes reuses one array the size of the
+// deletes of one window.
 func (rc *Detector) queueDel(q queuedDel) {
-	if len(rc.delQueue) == cap(rc.delQueue) && rc.delHead >= len(rc.delQueue)/2 {
-		n := copy(rc.delQueue, rc.delQueue[rc.delHead:])
-		rc.delQueue, rc.delHead = rc.delQueue[:n], 0
+	if rc.delLen == len(rc.delQueue) {
+		ring := make([]queuedDel, max(16, 2*len(rc.delQueue)))
+		n := copy(ring, rc.delQueue[rc.delHead:])
+		copy(ring[n:], rc.delQueue[:rc.delHead])
+		rc.delQueue, rc.delHead = ring, 0
 	}
-	rc.delQueue = append(rc.delQueue, q)
+	rc.delQueue[(rc.delHead+rc.delLen)&(len(rc.delQueue)-1)] = q
+	rc.delLen++
 }
 
 // maxFree bounds the deletions kept for reuse.

@@ -58,7 +58,7 @@ func (d *deletion) lastStep() time.Time {
 
 // queuedDel is a deletion in the expiry queue.
 type queuedDel struct {
-	key routeKey
+	id  delKey
 	seq uint64
 	at  time.Time
 }
@@ -79,8 +79,9 @@ func (rc *Detector) noteDelete(k routeKey, r *trace.Record, others bool) {
 		}
 		return
 	}
-	rc.dels[k.id()] = d
-	rc.queueDel(queuedDel{k, d.seq, d.at})
+	id := k.id()
+	rc.dels.put(id, d)
+	rc.queueDel(queuedDel{id, d.seq, d.at})
 }
 
 // maxZeroRun bounds the run of deletes kept for a trace without times.
@@ -107,7 +108,11 @@ func (rc *Detector) nonAtomic(k routeKey, r *trace.Record) (finding.Finding, boo
 		gap = "an unknown time (the trace has no timestamps; the add was the next route event)"
 	default:
 		var ok bool
-		d, ok = rc.dels[k.id()]
+		if rc.dels.n == 0 {
+			return finding.Finding{}, false
+		}
+		id := k.id()
+		d, ok = rc.dels.get(id)
 		if !ok {
 			return finding.Finding{}, false
 		}
@@ -115,7 +120,7 @@ func (rc *Detector) nonAtomic(k routeKey, r *trace.Record) (finding.Finding, boo
 		if g < 0 || g > rc.cfg.Window {
 			return finding.Finding{}, false
 		}
-		delete(rc.dels, k.id())
+		rc.dels.del(id)
 		gap = finding.FmtGap(g)
 	}
 	switch {

@@ -66,7 +66,7 @@ func (rc *Detector) retractionAdded(pk view.Key, r *trace.Record) bool {
 			d, rc.zeroDel = rc.zeroDel, nil
 		}
 	} else {
-		for _, c := range rc.dels {
+		for c := range rc.dels.all() {
 			if !fits(c) {
 				continue
 			}
@@ -78,7 +78,7 @@ func (rc *Detector) retractionAdded(pk view.Key, r *trace.Record) bool {
 			}
 		}
 		if d != nil {
-			delete(rc.dels, d.key.id())
+			rc.dels.del(d.key.id())
 		}
 	}
 	if d == nil {
@@ -104,8 +104,9 @@ func (rc *Detector) retractionDeleted(pk view.Key, r *trace.Record) bool {
 		rc.zeroDel = d
 		return true
 	}
-	rc.dels[d.key.id()] = d
-	rc.queueDel(queuedDel{d.key, d.seq, r.Time})
+	id := d.key.id()
+	rc.dels.put(id, d)
+	rc.queueDel(queuedDel{id, d.seq, r.Time})
 	return true
 }
 

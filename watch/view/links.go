@@ -2,7 +2,6 @@ package view
 
 import (
 	"net/netip"
-	"slices"
 
 	"raceroute/kernel"
 	"raceroute/trace"
@@ -113,22 +112,21 @@ func (v *View) applyLink(r *trace.Record) {
 func (v *View) linkDown(name string, r *trace.Record, inferred bool) {
 	v.links[name] = Link{At: r.Time, Line: r.Line, Inferred: inferred}
 	v.ch.Down = name
-	for pk, es := range v.routes {
-		if pk.family != 4 {
-			continue
+	v.routes.deleteFunc(func(x *RouteEntry) bool {
+		// fib_sync_down_dev() skips the nexthops of scope
+		// RT_SCOPE_NOWHERE, which the local routes of the link's own
+		// addresses have: those stay while it is down.
+		if x.Route.Family != 4 || RouteDev(x.Route) != name || x.Route.Type == kernel.RouteLocal {
+			return false
 		}
-		v.setRoutes(pk, true, slices.DeleteFunc(es, func(x RouteEntry) bool {
-			// fib_sync_down_dev() skips the nexthops of scope
-			// RT_SCOPE_NOWHERE, which the local routes of the link's
-			// own addresses have: those stay while it is down.
-			if RouteDev(x.Route) != name || x.Route.Type == kernel.RouteLocal {
-				return false
-			}
-			v.ch.Silent = append(v.ch.Silent, x.Route)
-			return true
-		}))
-	}
+		v.ch.Silent = append(v.ch.Silent, x.Route)
+		return true
+	}, v.nodeLeft)
 }
+
+// nodeLeft counts a node the store's deleteFunc changed that held routes
+// and holds left of them now.
+func (v *View) nodeLeft(pk NodeKey, left int) { v.countNode(pk, true, left > 0) }
 
 // linkGone drops what the kernel removes with a link without always
 // announcing it: its routes, cache entries and neighbour entries.
@@ -136,9 +134,7 @@ func (v *View) linkGone(l trace.Link) {
 	on := func(dev string, ifindex int) bool {
 		return dev != "" && dev == l.Name || ifindex != 0 && ifindex == l.Index
 	}
-	for k, es := range v.routes {
-		v.setRoutes(k, true, slices.DeleteFunc(es, func(x RouteEntry) bool { return on(x.Route.Dev, x.Route.Ifindex) }))
-	}
+	v.routes.deleteFunc(func(x *RouteEntry) bool { return on(x.Route.Dev, x.Route.Ifindex) }, v.nodeLeft)
 	for k, c := range v.cache {
 		if on(c.Route.Dev, c.Route.Ifindex) {
 			delete(v.cache, k)

@@ -74,14 +74,15 @@ func (v *View) applyRoute(r *trace.Record) {
 	change := IsChange(r)
 	switch r.Action {
 	case trace.ActionDel:
-		es := v.routes[pk]
+		var buf [1]RouteEntry
+		es, at := v.routes.get(pk, &buf)
 		i := slices.IndexFunc(es, func(x RouteEntry) bool { return SameRoute(x.Route, rt) })
 		if i < 0 && rt.Family == 4 {
 			i = slices.IndexFunc(es, func(x RouteEntry) bool { return x.Route.Metric == rt.Metric })
 		}
 		if i >= 0 {
-			v.setRoutes(pk, len(es) > 0, slices.Delete(es, i, i+1))
-			es = es[:len(es)-1]
+			es = slices.Delete(es, i, i+1)
+			v.setRoutes(pk, at, es)
 		}
 		v.ch.Left = len(es)
 		if change && !r.Inferred {
@@ -104,14 +105,14 @@ func (v *View) applyRoute(r *trace.Record) {
 func (v *View) addRoute(pk NodeKey, r *trace.Record) {
 	rt := r.Route
 	entry := RouteEntry{Route: rt, Since: r.Time}
-	es := v.routes[pk]
-	had := len(es) > 0
+	var buf [1]RouteEntry
+	es, at := v.routes.get(pk, &buf)
 	switch {
 	case rt.Family == 4 || r.Replace:
-		// The common replace of a storm, one route of the key: in place,
-		// the node's slice and the map untouched.
+		// The common replace of a storm, one route of the key: in place.
 		if len(es) == 1 && es[0].Route.Metric == rt.Metric {
 			es[0] = entry
+			v.setRoutes(pk, at, es)
 			return
 		}
 		es = slices.DeleteFunc(es, func(x RouteEntry) bool { return x.Route.Metric == rt.Metric })
@@ -119,22 +120,28 @@ func (v *View) addRoute(pk NodeKey, r *trace.Record) {
 		if i := slices.IndexFunc(es, func(x RouteEntry) bool { return SameRoute(x.Route, rt) }); i >= 0 {
 			entry.Since = es[i].Since
 			es[i] = entry
+			v.setRoutes(pk, at, es)
 			return
 		}
 	}
-	v.setRoutes(pk, had, append(es, entry))
+	if len(es) == 0 {
+		es = buf[:0] // the common add, a node's first route: no slice of its own
+	}
+	v.setRoutes(pk, at, append(es, entry))
 }
 
-// setRoutes stores the routes of a FIB node that held routes before
-// (had) or not, keeping the count of nodes by prefix length that lookup
-// walks.
-func (v *View) setRoutes(pk NodeKey, had bool, es []RouteEntry) {
-	if len(es) == 0 {
-		delete(v.routes, pk)
-	} else {
-		v.routes[pk] = es
-	}
-	if had == (len(es) > 0) || pk.kind == 0 || pk.bits < 0 {
+// setRoutes makes es the routes of a FIB node the store had at from
+// (spotNone: it held no routes), keeping the count of nodes by prefix
+// length that lookup walks.
+func (v *View) setRoutes(pk NodeKey, from spot, es []RouteEntry) {
+	v.routes.set(pk, from, es)
+	v.countNode(pk, from != spotNone, len(es) > 0)
+}
+
+// countNode keeps the count of nodes by prefix length for a node that
+// held routes (had) or not and holds some now (has) or not.
+func (v *View) countNode(pk NodeKey, had, has bool) {
+	if had == has || pk.kind == 0 || pk.bits < 0 {
 		return
 	}
 	l := v.lensOf(tableKey{pk.family, pk.table}, true)
@@ -180,7 +187,8 @@ func (v *View) Lookup(family int, table uint32, addr netip.Addr, maxBits int) ([
 		if err != nil {
 			return nil, false
 		}
-		es := v.routes[Key{family, table, p}.Node()]
+		var buf [1]RouteEntry
+		es, _ := v.routes.get(Key{family, table, p}.Node(), &buf)
 		if len(es) == 0 {
 			continue
 		}

@@ -90,7 +90,7 @@ type Change struct {
 // View is the view of one host's tables. It is not safe for concurrent
 // use.
 type View struct {
-	routes map[NodeKey][]RouteEntry // non-cache routes, by FIB node
+	routes routeStore               // non-cache routes, by FIB node
 	lens   map[tableKey]*[129]int32 // FIB nodes holding routes, by prefix length
 	// lastTable and lastLens are the table lensOf returned last.
 	lastTable tableKey
@@ -104,7 +104,7 @@ type View struct {
 // New returns an empty view.
 func New() *View {
 	return &View{
-		routes: map[NodeKey][]RouteEntry{},
+		routes: newRouteStore(),
 		lens:   map[tableKey]*[129]int32{},
 		cache:  map[Key]*trace.Record{},
 		neighs: map[NeighKey]*NeighEntry{},
@@ -139,7 +139,7 @@ func (v *View) Apply(r *trace.Record) *Change {
 // gateway and device.
 func (v *View) Routes() []trace.Route {
 	var out []trace.Route
-	for _, es := range v.routes {
+	for _, es := range v.routes.nodes() {
 		for _, x := range es {
 			out = append(out, x.Route)
 		}
