@@ -156,7 +156,7 @@ func (v *View) Routes() []trace.Route {
 // particular order.
 func (v *View) RoutesOn(ifindex int) []trace.Route {
 	var out []trace.Route
-	for _, es := range v.routes {
+	for _, es := range v.routes.nodes() {
 		for _, x := range es {
 			if ifindex == 0 || x.Route.Ifindex == ifindex {
 				out = append(out, x.Route)
