@@ -162,6 +162,12 @@ func (s *States) Expire(now time.Time, out []finding.Finding) []finding.Finding 
 	if !s.cfg.Live && now.After(s.lastSeen) {
 		now = s.lastSeen
 	}
+	// Every record expires the detectors: an empty map's range still
+	// costs an iterator set-up, so skip them when empty (the storm's
+	// case: 6 % of the engine's time on a quiet host).
+	if len(s.timing) == 0 && len(s.evicted) == 0 {
+		return out
+	}
 	for _, t := range s.timing {
 		if t.reported || t.since.IsZero() || now.Before(t.deadline) {
 			continue
