@@ -520,7 +520,7 @@ func TestSubscriptionFakeFails(t *testing.T) {
 		if !released {
 			t.Error("namespace not released")
 		}
-		if err := sock.Read(func(func([]byte) (int, error)) bool { return true }); err == nil {
+		if err := sock.Read(func(func([]byte) (int, time.Time, error)) bool { return true }); err == nil {
 			t.Error("multicast socket still open")
 		}
 	})

@@ -58,7 +58,7 @@ func (s *Subscription) read(ctx context.Context) {
 		case b.dgrams = <-s.lists:
 		default:
 		}
-		rerr := s.mc.Read(func(recv func([]byte) (int, error)) bool {
+		rerr := s.mc.Read(func(recv func([]byte) (int, time.Time, error)) bool {
 			for len(b.dgrams) < maxBatch {
 				if cap(chunk)-len(chunk) < maxDgram {
 					b.done = chunk
@@ -70,7 +70,7 @@ func (s *Subscription) read(ctx context.Context) {
 					}
 				}
 				buf := chunk[len(chunk):cap(chunk)]
-				n, err := recv(buf)
+				n, t, err := recv(buf)
 				switch {
 				case err == unix.EINTR:
 					continue
@@ -86,7 +86,7 @@ func (s *Subscription) read(ctx context.Context) {
 					b.err = fmt.Errorf("receive: %w", err)
 					return true
 				}
-				b.dgrams = append(b.dgrams, dgram{b: buf[:n:n], t: time.Now()})
+				b.dgrams = append(b.dgrams, dgram{b: buf[:n:n], t: t})
 				chunk = chunk[:len(chunk)+(n+3)&^3]
 			}
 			return true

@@ -22,10 +22,11 @@ import (
 type socket interface {
 	// Read calls fill with a non-blocking receive, and again each time
 	// the socket becomes readable, until fill returns true. The receive
-	// returns unix.EAGAIN when the queue is empty and unix.ENOBUFS once
-	// after the kernel dropped notifications. Read fails once the
-	// deadline has passed or the socket is closed.
-	Read(fill func(recv func(p []byte) (int, error)) bool) error
+	// returns a datagram's length and when it was taken from the kernel,
+	// unix.EAGAIN when the queue is empty and unix.ENOBUFS once after
+	// the kernel dropped notifications. Read fails once the deadline has
+	// passed or the socket is closed.
+	Read(fill func(recv func(p []byte) (int, time.Time, error)) bool) error
 	// SetDeadline makes a blocked or later Read fail once t has passed.
 	SetDeadline(t time.Time) error
 	Close() error
@@ -89,6 +90,7 @@ type mmsgBuf struct {
 	iovs      [mmsgSlots]unix.Iovec
 	bufs      [mmsgSlots][]byte
 	got, next int
+	t         time.Time // when the last recvmmsg returned
 }
 
 func newMmsgBuf() *mmsgBuf {
@@ -110,7 +112,7 @@ func newMmsgBuf() *mmsgBuf {
 // recvmmsg meets an error after some datagrams, the kernel returns
 // those and keeps the error in sk_err for the next call
 // (__sys_recvmmsg, net/socket.c), so ENOBUFS keeps its place.
-func (mb *mmsgBuf) recv(fd int, p []byte) (int, error) {
+func (mb *mmsgBuf) recv(fd int, p []byte) (int, time.Time, error) {
 	if mb.next == mb.got {
 		mb.next, mb.got = 0, 0
 		for i := range mb.hdrs {
@@ -119,16 +121,20 @@ func (mb *mmsgBuf) recv(fd int, p []byte) (int, error) {
 		n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&mb.hdrs[0])),
 			mmsgSlots, unix.MSG_DONTWAIT, 0, 0)
 		if e != 0 {
-			return 0, e
+			return 0, time.Time{}, e
 		}
 		mb.got = int(n)
 		if mb.got == 0 {
-			return 0, unix.EAGAIN
+			return 0, time.Time{}, unix.EAGAIN
 		}
+		// One time for the datagrams of one call: all of them were
+		// queued before it, and a clock read per datagram (a storm's
+		// 600,000) was 4 % of the watch's CPU.
+		mb.t = time.Now()
 	}
 	i := mb.next
 	mb.next++
-	return copy(p, mb.bufs[i][:mb.hdrs[i].len]), nil
+	return copy(p, mb.bufs[i][:mb.hdrs[i].len]), mb.t, nil
 }
 
 func newNetlinkSocket(c *netlink.Conn) (netlinkSocket, error) {
@@ -139,9 +145,9 @@ func newNetlinkSocket(c *netlink.Conn) (netlinkSocket, error) {
 	return netlinkSocket{c: c, rc: rc, mb: newMmsgBuf()}, nil
 }
 
-func (s netlinkSocket) Read(fill func(recv func(p []byte) (int, error)) bool) error {
+func (s netlinkSocket) Read(fill func(recv func(p []byte) (int, time.Time, error)) bool) error {
 	return s.rc.Read(func(fd uintptr) bool {
-		return fill(func(p []byte) (int, error) { return s.mb.recv(int(fd), p) })
+		return fill(func(p []byte) (int, time.Time, error) { return s.mb.recv(int(fd), p) })
 	})
 }
 

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // TestMmsgBufOrder: datagrams received in batches by recvmmsg come out
-// one by one, whole and in order, across batch boundaries, and then
-// EAGAIN on an empty queue. A loopback UDP socket stands in for the
+// one by one, whole and in order, across batch boundaries, each batch's
+// with the one time it was taken at, and then EAGAIN on an empty queue. A loopback UDP socket stands in for the
 // netlink socket (recvmmsg is the same call on both; a unix datagram
 // socket queues only net.unix.max_dgram_qlen datagrams).
 func TestMmsgBufOrder(t *testing.T) {
@@ -47,16 +48,25 @@ func TestMmsgBufOrder(t *testing.T) {
 	}
 	mb := newMmsgBuf()
 	p := make([]byte, maxDgram)
+	var prev time.Time
 	for i, w := range want {
-		got, err := mb.recv(rx, p)
+		before := time.Now()
+		got, at, err := mb.recv(rx, p)
 		if err != nil {
 			t.Fatalf("datagram %d: %v", i, err)
 		}
+		switch {
+		case mb.next == 1 && (at.Before(before) || !at.After(prev)):
+			t.Fatalf("datagram %d, the first of a batch, taken at %v: want after %v and the last batch's %v", i, at, before, prev)
+		case mb.next > 1 && !at.Equal(prev):
+			t.Fatalf("datagram %d, %d of its batch, taken at %v: want its batch's %v", i, mb.next, at, prev)
+		}
+		prev = at
 		if !bytes.Equal(p[:got], w) {
 			t.Fatalf("datagram %d: got %d bytes %q..., want %d bytes %q...", i, got, p[:min(got, 8)], len(w), w[:min(len(w), 8)])
 		}
 	}
-	if _, err := mb.recv(rx, p); !errors.Is(err, unix.EAGAIN) {
+	if _, _, err := mb.recv(rx, p); !errors.Is(err, unix.EAGAIN) {
 		t.Fatalf("empty queue: got %v, want EAGAIN", err)
 	}
 }

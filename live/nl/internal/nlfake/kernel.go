@@ -310,7 +310,7 @@ type Socket struct{ k *Kernel }
 // Read calls fill with a non-blocking receive, and again each time a
 // notification may have come, until fill returns true; it fails once
 // the socket is closed or its deadline has passed.
-func (s *Socket) Read(fill func(recv func(p []byte) (int, error)) bool) error {
+func (s *Socket) Read(fill func(recv func(p []byte) (int, time.Time, error)) bool) error {
 	k := s.k
 	for {
 		k.mu.Lock()
@@ -348,7 +348,7 @@ func (s *Socket) wait(deadline time.Time) {
 // before the queue (__skb_try_recv_datagram checks sock_error first),
 // and netlink_rcv_wake clears NETLINK_S_CONGESTED whenever a receive
 // leaves the queue empty.
-func (s *Socket) recv(p []byte) (int, error) {
+func (s *Socket) recv(p []byte) (int, time.Time, error) {
 	k := s.k
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -359,14 +359,14 @@ func (s *Socket) recv(p []byte) (int, error) {
 	}()
 	if k.sockErr {
 		k.sockErr = false
-		return 0, unix.ENOBUFS
+		return 0, time.Time{}, unix.ENOBUFS
 	}
 	if len(k.queue) == 0 {
-		return 0, unix.EAGAIN
+		return 0, time.Time{}, unix.EAGAIN
 	}
 	b := k.queue[0]
 	k.queue = k.queue[1:]
-	return copy(p, b), nil
+	return copy(p, b), time.Now(), nil
 }
 
 // SetDeadline makes a blocked or later Read fail once t has passed.

@@ -96,7 +96,7 @@ func TestSocketOverruns(t *testing.T) {
 					}
 					continue
 				}
-				size, err := s.recv(buf)
+				size, _, err := s.recv(buf)
 				switch {
 				case errors.Is(err, unix.ENOBUFS):
 					got = append(got, "ENOBUFS")
