@@ -2,6 +2,7 @@ package livewatch
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net/netip"
 	"strconv"
 	"time"
@@ -130,16 +131,39 @@ func (c *timeCache) appendJSON(b []byte, r *trace.Record) []byte {
 		}
 	}
 	num("lost", int64(r.Lost))
-	b = append(b, `,"text":`...)
-	// The text is formatted at the end of b, escaped after itself, and
-	// the escaped copy moved down over it: no scratch buffer.
+	b = append(b, `,"text":"`...)
+	// The text is formatted in place after its opening quote. Plain
+	// ASCII (an event's text nearly always is) stands as it is; else it
+	// is escaped after itself and the escaped copy moved down over it:
+	// no scratch buffer either way.
 	at := len(b)
 	b = iproute2.AppendMonitor(b, r, false)
 	text := bytes.TrimSpace(b[at:])
+	if plainJSON(text) {
+		b = b[:at+copy(b[at:], text)]
+		return append(b, '"', '}', '\n')
+	}
 	end := len(b)
 	b = appendJSONString(b, text)
-	b = b[:at+copy(b[at:], b[end:])]
+	b = b[:at+copy(b[at:], b[end+1:])] // less appendJSONString's opening quote
 	return append(b, '}', '\n')
+}
+
+// plainJSON reports whether s is printable ASCII without a quote or a
+// backslash: a JSON string's content as it is.
+func plainJSON(s []byte) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if needsLook(binary.LittleEndian.Uint64(s[i:])) {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // appendJSONString appends s as a JSON string: quotes, backslashes and

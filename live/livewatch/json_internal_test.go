@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"raceroute/trace"
 )
@@ -110,4 +111,22 @@ func BenchmarkAppendJSONRoute(b *testing.B) {
 	for b.Loop() {
 		buf = c.appendJSON(buf[:0], &r)
 	}
+}
+
+// plainJSON says yes exactly when appendJSONString would append s as
+// it is, between quotes, and s is ASCII.
+func FuzzPlainJSON(f *testing.F) {
+	for _, s := range []string{"", "10.64.12.34 via 10.9.0.2 dev va", "dev e\"th0", "dev e\\th", "tab\there", "caf\u00e9 12345678", "\xff", "1234567\x01", "12345678\x7f"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		ascii := true
+		for _, c := range s {
+			ascii = ascii && c < utf8.RuneSelf
+		}
+		same := string(appendJSONString(nil, s)) == `"`+string(s)+`"`
+		if got, want := plainJSON(s), same && ascii; got != want {
+			t.Errorf("plainJSON(%q) = %v, want %v", s, got, want)
+		}
+	})
 }
