@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -232,8 +233,9 @@ func Run(ctx context.Context, cfg Config) error {
 	// record received so far, so a storm costs one write per burst while
 	// a quiet host sees each event at once. The timers, the sniffer and
 	// the status line reach the watcher under its lock.
-	growPipe(cfg.Out, log)
-	bw := bufio.NewWriterSize(cfg.Out, 64<<10)
+	out, closeOut := pipeOut(cfg.Out, log)
+	defer closeOut()
+	bw := bufio.NewWriterSize(out, 64<<10)
 	cfg.Out = bw
 	var sub *monitor.Subscription
 	w := &watcher{cfg: cfg, log: log, engine: watch.NewEngine(cfg.Engine), enc: json.NewEncoder(bw), bw: bw, cancel: cancel}
@@ -382,6 +384,13 @@ loop:
 		runErr = w.err
 	}
 	w.mu.Unlock()
+	if errors.Is(runErr, syscall.EPIPE) {
+		// The output's reader went (`watch | head`): the watch ends
+		// there, as a write to a closed pipe on fd 1 would end it by
+		// SIGPIPE, without an error of its own.
+		log.Debug("output closed by its reader")
+		runErr = nil
+	}
 	if cfg.Status != nil {
 		fmt.Fprint(cfg.Status, "\r\033[K")
 	}
@@ -391,33 +400,6 @@ loop:
 		}
 	}
 	return runErr
-}
-
-// outPipeSize is the capacity the watch asks of a pipe it writes to.
-const outPipeSize = 1 << 20
-
-// growPipe widens out, when it is a pipe, to outPipeSize (F_SETPIPE_SZ,
-// within fs.pipe-max-size, 1 MiB by default even unprivileged): with a
-// pipe's default 64 KiB, a reader a little slower than a storm (a
-// log shipper, bench/stormcmp) blocks the watch's every flush, and each
-// blocked write costs the Go scheduler a hand-off of the watch's
-// processor to another thread and back. A failure leaves the pipe as it
-// was.
-func growPipe(out io.Writer, log *slog.Logger) {
-	f, ok := out.(interface{ Fd() uintptr })
-	if !ok {
-		return
-	}
-	var st unix.Stat_t
-	if unix.Fstat(int(f.Fd()), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
-		return
-	}
-	if n, err := unix.FcntlInt(f.Fd(), unix.F_GETPIPE_SZ, 0); err == nil && n >= outPipeSize {
-		return
-	}
-	if _, err := unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, outPipeSize); err != nil {
-		log.Debug("output pipe left at its size", "err", err)
-	}
 }
 
 // checkDev fails with ErrNoSuchDev when the namespace has no interface

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -234,5 +235,50 @@ func TestMatch(t *testing.T) {
 				t.Errorf("Match = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// A watch whose output's reader is gone ends, without an error, as
+// SIGPIPE would end it on a pipe to fd 1: with the reader gone before it
+// starts, and once it is up.
+func TestWatchEndsWhenOutputReaderGoes(t *testing.T) {
+	a, _ := pair(t)
+	for _, early := range []bool{true, false} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if early {
+			r.Close()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ready := make(chan struct{})
+		errc := make(chan error, 1)
+		go func() {
+			errc <- livewatch.Run(ctx, livewatch.Config{Netns: a.Name, JSON: true, Out: w, CachePoll: -1, Ready: ready})
+		}()
+		if !early {
+			select {
+			case <-ready:
+			case err := <-errc:
+				t.Fatalf("watch ended before it was up: %v", err)
+			}
+			r.Close()
+			// Something to print: the watch finds the reader gone at its
+			// next write.
+			if err := a.AddrAdd("va", netip.MustParsePrefix("10.99.0.1/24")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		select {
+		case err := <-errc:
+			if err != nil {
+				t.Errorf("reader gone early=%v: watch ended with %v, want no error", early, err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Errorf("reader gone early=%v: watch still running after 15 s", early)
+		}
+		cancel()
+		w.Close()
 	}
 }
