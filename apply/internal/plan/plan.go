@@ -299,6 +299,8 @@ type planner struct {
 	// each one's key.
 	want []route.Route
 	held []*state.Installed
+	// bufs are the slices of a route each the plan fills.
+	bufs *buffers
 	// chosen caches strategy.Choose(): its answer depends on the family
 	// and class.
 	chosen     map[[2]int]strategy.Choice
@@ -381,11 +383,14 @@ func ComputePrepared(st *state.State, prep *Prepared, cfg Config) (*Plan, error)
 		chosen: map[[2]int]strategy.Choice{}, nhText: map[uint32]string{}, specs: map[specKey]state.Spec{}}
 	pl.plan = &Plan{Netns: cfg.Netns, Profile: cfg.Profile.ID(), ProfileName: cfg.Profile.Name,
 		expect: map[state.Key]int32{}, claim: make([]int32, st.NumOurs()), owned: cfg.Owned, prune: cfg.Prune, st: st}
+	if pl.bufs = prep.take(); pl.bufs == nil {
+		pl.bufs = newBuffers(len(prep.desired))
+	}
 	want, err := pl.validate(prep)
 	if err != nil {
 		return nil, err
 	}
-	pl.plan.Changes = make([]Change, 0, len(want))
+	pl.plan.Changes = pl.bufs.changes[:0]
 	pl.plan.steps = make([]Step, 0, len(want)+16)
 	if err := pl.decideNexthops(); err != nil {
 		return nil, err
@@ -393,7 +398,7 @@ func ComputePrepared(st *state.State, prep *Prepared, cfg Config) (*Plan, error)
 	// Pair the desired routes with ours: by key, then, for a key none of
 	// ours holds, a route of ours at the same destination whose metric is
 	// not desired (a metric change).
-	from := make([]*state.Installed, len(want))
+	from := pl.bufs.from
 	// held[i] is the route of ours at want[i]'s key (from[i] paired by
 	// key), nil for none; validate found it.
 	held := pl.held
@@ -470,8 +475,8 @@ func (pl *planner) wantAt(in *state.Installed) (int, bool) {
 // route of ours at each.
 func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
 	desired, want, keys := prep.desired, prep.want, prep.keys
-	pl.held = make([]*state.Installed, len(desired))
-	pl.plan.expList = make([]Expected, len(desired), len(desired)+16)
+	pl.held = pl.bufs.held
+	pl.plan.expList = pl.bufs.expList
 	// The devices, the routes of ours at each key (a cursor each: a file
 	// in the dump's order walks Ours) and the other protocols' routes
 	// there, read concurrently (the state is read only); then the
@@ -642,7 +647,7 @@ func (pl *planner) eligible(r *route.Route) bool {
 func (pl *planner) assignNexthops(want []route.Route, gone []*state.Installed) {
 	st := pl.st
 	// specOf[i] is the spec of want[i], "" for a route that uses no object.
-	specOf := make([]state.Spec, len(want))
+	specOf := pl.bufs.specOf
 	var specs []state.Spec
 	seen := map[state.Spec]bool{}
 	var last state.Spec // mostly the same spec as the route before

@@ -352,3 +352,51 @@ func TestPlanLargeInChunks(t *testing.T) {
 		}
 	}
 }
+
+// A Prepared gives its buffers (made for a large file, below
+// prefaultMin none) to the first plan only: a second plan of it is the
+// same plan in memory of its own.
+func TestPreparedPlannedTwice(t *testing.T) {
+	for _, n := range []int{100, prefaultMin} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			var rs, moved []route.Route
+			var ids []uint32
+			for i := 0; i < n; i++ {
+				r := route.Route{Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 32), Nexthops: gw("10.9.0.2", "eth0")}
+				rs, ids = append(rs, r), append(ids, 1000)
+				r.Nexthops = gw("10.9.0.3", "eth0")
+				moved = append(moved, r)
+			}
+			objs := []rtnl.Nexthop{single(1000, "10.9.0.2", 2)}
+			cfg := cfgFor(t, "linux-6.1")
+			prep := Prepare(moved, cfg.Owned)
+			if got := prep.bufs != nil; got != (n >= prefaultMin) {
+				t.Fatalf("buffers made: %v, want %v", got, n >= prefaultMin)
+			}
+			var ps [2]*Plan
+			for k := range ps {
+				p, err := ComputePrepared(fakeState(t, rs, ids, nil, objs), prep, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ps[k] = p
+			}
+			a, b := ps[0], ps[1]
+			if len(a.Changes) != n || len(b.Changes) != n || len(a.expList) != len(b.expList) {
+				t.Fatalf("changes %d and %d, expectations %d and %d: want %d of each", len(a.Changes), len(b.Changes), len(a.expList), len(b.expList), n)
+			}
+			if &a.Changes[0] == &b.Changes[0] || &a.expList[0] == &b.expList[0] {
+				t.Fatal("the two plans share their changes or expectations")
+			}
+			for i := range a.Changes {
+				ca, cb := &a.Changes[i], &b.Changes[i]
+				if ca.Kind != cb.Kind || ca.Strategy != cb.Strategy || ca.To.String() != cb.To.String() || ca.Nexthop != cb.Nexthop {
+					t.Fatalf("change %d: %v and %v", i, ca, cb)
+				}
+				if ea, eb := a.expList[i], b.expList[i]; ea.Key != eb.Key || ea.NHID != eb.NHID || ea.Change != eb.Change {
+					t.Fatalf("expectation %d: %+v and %+v", i, ea, eb)
+				}
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"raceroute/apply/internal/state"
 	"raceroute/apply/route"
@@ -14,9 +15,9 @@ import (
 
 // Prepared is the part of a plan's validation that needs no kernel
 // state: the desired routes normalised and checked (syntax, owned
-// tables), with their keys. The writer prepares it while the kernel's
-// tables are still being read (Writer.Prefetch), and Compute does it
-// when not given one.
+// tables), with their keys, and for a large file the plan's memory,
+// mapped. The writer prepares it while the kernel's tables are still
+// being read (Writer.Prefetch), and Compute does it when not given one.
 type Prepared struct {
 	desired []route.Route
 	owned   map[uint32]bool
@@ -24,6 +25,56 @@ type Prepared struct {
 	keys    []state.Key
 	// msg is each route's problem found so far, "" for none.
 	msg []string
+	// bufs are the plan's slices of a route each, made here for a large
+	// file (nil otherwise) and taken by the first ComputePrepared.
+	bufs *buffers
+}
+
+// buffers are the slices of a route each that ComputePrepared fills:
+// for 200,000 routes some 45 MB (the changes alone 27 MB), all of it
+// new memory, whose first write is a page fault that maps and clears a
+// page. Prepare makes them and writes a word of each page, in its
+// chunks: it runs while the writer's prefetch is still dumping the
+// tables (Writer.Prefetch), on a CPU the dump leaves half idle, so that
+// the faults are taken there rather than by the plan, which runs after
+// the dump and before anything can be written.
+type buffers struct {
+	changes    []Change
+	expList    []Expected
+	held, from []*state.Installed
+	specOf     []state.Spec
+}
+
+// newBuffers makes the buffers of a plan of n desired routes.
+func newBuffers(n int) *buffers {
+	return &buffers{changes: make([]Change, n), expList: make([]Expected, n, n+16), held: make([]*state.Installed, n),
+		from: make([]*state.Installed, n), specOf: make([]state.Spec, n)}
+}
+
+// prefaultMin is the fewest routes Prepare makes the plan's buffers
+// for: below it the faults are a few milliseconds at most.
+const prefaultMin = 2 * chunkMin
+
+// take returns the buffers for ComputePrepared (nil when there are
+// none), once: a second plan of the same Prepared makes its own.
+func (p *Prepared) take() *buffers {
+	b := p.bufs
+	p.bufs = nil
+	return b
+}
+
+// touch writes the zero value to an element of every 4 KiB page that
+// s[lo:hi] spans, so that the kernel maps them now (a write fault
+// each: do_anonymous_page() allocates and clears the page).
+func touch[T any](s []T, lo, hi int) {
+	var zero T
+	step := max(1, 4096/int(unsafe.Sizeof(zero)))
+	for i := lo; i < hi; i += step {
+		s[i] = zero
+	}
+	if hi > lo {
+		s[hi-1] = zero
+	}
 }
 
 // Prepare normalises and checks the desired routes for a writer owning
@@ -39,7 +90,20 @@ func Prepare(desired []route.Route, owned map[uint32]bool) *Prepared {
 		}
 		return strings.Join(names, ", ")
 	}
+	n := len(desired)
+	var b *buffers
+	if n >= prefaultMin {
+		b = newBuffers(n)
+		p.bufs = b
+	}
 	inChunks(len(desired), func(lo, hi int) {
+		if b != nil {
+			touch(b.changes, lo, hi)
+			touch(b.expList, lo, hi)
+			touch(b.held, lo, hi)
+			touch(b.from, lo, hi)
+			touch(b.specOf, lo, hi)
+		}
 		// The routes of a large file mostly share a few single next
 		// hops: one normalised slice for each (read only, as the routes
 		// of a plan are), rather than a copy a route.
