@@ -3,12 +3,10 @@ package plan
 import (
 	"fmt"
 	"maps"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"unsafe"
 
+	"raceroute/apply/internal/mem"
 	"raceroute/apply/internal/state"
 	"raceroute/apply/route"
 )
@@ -63,20 +61,6 @@ func (p *Prepared) take() *buffers {
 	return b
 }
 
-// touch writes the zero value to an element of every 4 KiB page that
-// s[lo:hi] spans, so that the kernel maps them now (a write fault
-// each: do_anonymous_page() allocates and clears the page).
-func touch[T any](s []T, lo, hi int) {
-	var zero T
-	step := max(1, 4096/int(unsafe.Sizeof(zero)))
-	for i := lo; i < hi; i += step {
-		s[i] = zero
-	}
-	if hi > lo {
-		s[hi-1] = zero
-	}
-}
-
 // Prepare normalises and checks the desired routes for a writer owning
 // the tables owned (Config.Owned).
 func Prepare(desired []route.Route, owned map[uint32]bool) *Prepared {
@@ -98,11 +82,11 @@ func Prepare(desired []route.Route, owned map[uint32]bool) *Prepared {
 	}
 	inChunks(len(desired), func(lo, hi int) {
 		if b != nil {
-			touch(b.changes, lo, hi)
-			touch(b.expList, lo, hi)
-			touch(b.held, lo, hi)
-			touch(b.from, lo, hi)
-			touch(b.specOf, lo, hi)
+			mem.Touch(b.changes, lo, hi)
+			mem.Touch(b.expList, lo, hi)
+			mem.Touch(b.held, lo, hi)
+			mem.Touch(b.from, lo, hi)
+			mem.Touch(b.specOf, lo, hi)
 		}
 		// The routes of a large file mostly share a few single next
 		// hops: one normalised slice for each (read only, as the routes
@@ -150,20 +134,4 @@ const chunkMin = 16384
 // inChunks calls fn on [0, n) cut into chunks, one a CPU, concurrently
 // (fn must write only what belongs to its indices); one call for fewer
 // than 2*chunkMin.
-func inChunks(n int, fn func(lo, hi int)) {
-	k := min(runtime.GOMAXPROCS(0), n/chunkMin, 8)
-	if k < 2 {
-		fn(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for c := 0; c < k; c++ {
-		lo, hi := n*c/k, n*(c+1)/k
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
-	}
-	wg.Wait()
-}
+func inChunks(n int, fn func(lo, hi int)) { mem.Chunks(n, chunkMin, fn) }
