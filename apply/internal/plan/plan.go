@@ -301,6 +301,15 @@ type planner struct {
 	held []*state.Installed
 	// bufs are the slices of a route each the plan fills.
 	bufs *buffers
+	// leaving are the changes that may take a route of ours off its
+	// object, entered/entering count by object the desired routes put on
+	// one they are not on (addChange, enter: for deleteUnused).
+	leaving  []int
+	entered  map[uint32]int
+	entering struct {
+		id uint32
+		n  int
+	}
 	// chosen caches strategy.Choose(): its answer depends on the family
 	// and class.
 	chosen     map[[2]int]strategy.Choice
@@ -380,7 +389,8 @@ func ComputePrepared(st *state.State, prep *Prepared, cfg Config) (*Plan, error)
 	}
 	pl := &planner{st: st, cfg: cfg, assigned: map[state.Spec]uint32{}, nhStep: map[uint32]int{},
 		repurposed: map[uint32]state.Spec{}, used: map[uint32]bool{}, nextID: cfg.IDBase,
-		chosen: map[[2]int]strategy.Choice{}, nhText: map[uint32]string{}, specs: map[specKey]state.Spec{}}
+		chosen: map[[2]int]strategy.Choice{}, nhText: map[uint32]string{}, specs: map[specKey]state.Spec{},
+		entered: map[uint32]int{}}
 	pl.plan = &Plan{Netns: cfg.Netns, Profile: cfg.Profile.ID(), ProfileName: cfg.Profile.Name,
 		expect: map[state.Key]int32{}, claim: make([]int32, st.NumOurs()), owned: cfg.Owned, prune: cfg.Prune, st: st}
 	if pl.bufs = prep.take(); pl.bufs == nil {
@@ -532,15 +542,15 @@ func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
 				byKey[k] = int32(j)
 			}
 		}
-		rk := want[i].Key()
 		if j >= 0 {
 			pl.held[i] = nil
+			rk := want[i].Key()
 			bad("the same key (table %s, %s, metric %d) as route %d: one route per table, destination and metric", route.TableName(rk.Table), rk.Dst, rk.Metric, j+1)
 			continue
 		}
 		inMap[i] = true
 		if found[i] == foundForeign {
-			f := pl.st.Foreign[k]
+			f, rk := pl.st.Foreign[k], want[i].Key()
 			bad("its key (table %s, %s, metric %d) is held by `%s`: the writer owns only routes of proto %s and never writes over another's", route.TableName(rk.Table), rk.Dst, rk.Metric, f, pl.cfg.Proto)
 			continue
 		}
@@ -953,6 +963,11 @@ func (pl *planner) change(i int, to *route.Route, from, held *state.Installed) {
 	default:
 		ch.Kind = KindModify
 	}
+	// Desired entries are final here: a key a change empties later
+	// (setExpect) is none of the desired routes'.
+	if nhid != 0 && (held == nil || held.NHID != nhid || ch.Kind == KindMove) {
+		pl.enter(nhid)
+	}
 	if from != nil {
 		ch.From = &from.Route // the plan keeps its state; nothing writes a change's routes
 	}
@@ -961,7 +976,7 @@ func (pl *planner) change(i int, to *route.Route, from, held *state.Installed) {
 		c := pl.choose(fam, strategy.ClassNexthopMove)
 		ch.Strategy, ch.Why, ch.Evidence = c.Strategy, c.Why, c.Evidence
 		ch.steps = nhDeps
-		pl.plan.Changes = append(pl.plan.Changes, ch)
+		pl.addChange(ch)
 		return
 	}
 	var fromRoute *route.Route
@@ -993,7 +1008,37 @@ func (pl *planner) change(i int, to *route.Route, from, held *state.Installed) {
 			pl.setExpect(state.KeyOf(from.Key()), Expected{Change: idx})
 		}
 	}
+	pl.addChange(ch)
+}
+
+// addChange appends ch to the plan, noting for deleteUnused a change
+// that may take a route of ours off its object (any with a route now but
+// the routes an object's replace moves) and, by object, the desired
+// routes it puts on one they are not on now.
+func (pl *planner) addChange(ch Change) {
+	idx := len(pl.plan.Changes)
 	pl.plan.Changes = append(pl.plan.Changes, ch)
+	if ch.From != nil && ch.Strategy != strategy.NexthopReplace {
+		pl.leaving = append(pl.leaving, idx)
+	}
+}
+
+// enter counts a desired route on object id that is not on it now (a
+// run of them at once: an install puts every route on one object).
+func (pl *planner) enter(id uint32) {
+	if r := &pl.entering; r.n > 0 && r.id != id {
+		pl.flushEntering()
+	}
+	pl.entering.id = id
+	pl.entering.n++
+}
+
+// flushEntering adds the run enter counts to entered.
+func (pl *planner) flushEntering() {
+	if r := &pl.entering; r.n > 0 {
+		pl.entered[r.id] += r.n
+		r.n = 0
+	}
 }
 
 // sameButNexthops reports whether two routes differ at most in their
@@ -1012,7 +1057,7 @@ func (pl *planner) remove(in *state.Installed) {
 	ch.steps = []int{pl.addStep(Step{Kind: stepRouteDelete, Phase: phaseRouteDelete, Change: idx, GoneOK: true,
 		Req: rtnl.Request{Type: unix.RTM_DELROUTE, Body: pl.deleteMessage(in)}})}
 	pl.setExpect(state.KeyOf(in.Key()), Expected{Change: idx})
-	pl.plan.Changes = append(pl.plan.Changes, ch)
+	pl.addChange(ch)
 }
 
 // deleteUnused deletes the objects of ours no route or group will use.
@@ -1025,11 +1070,8 @@ func (pl *planner) deleteUnused(want []route.Route, from []*state.Installed, gon
 	// Routes that leave an object: moved to another, rewritten inline, or
 	// deleted. Their steps must be done before the object goes.
 	leave := map[uint32][]int{}
-	for i := range pl.plan.Changes {
+	for _, i := range pl.leaving {
 		ch := &pl.plan.Changes[i]
-		if ch.From == nil || ch.Strategy == strategy.NexthopReplace {
-			continue
-		}
 		fk := state.KeyOf(ch.From.Key())
 		in := st.Ours.Get(fk)
 		if in == nil || in.NHID == 0 {
@@ -1045,12 +1087,11 @@ func (pl *planner) deleteUnused(want []route.Route, from []*state.Installed, gon
 		refs[in.NHID]--
 		leave[in.NHID] = append(leave[in.NHID], ch.steps...)
 	}
-	for _, e := range pl.plan.expList {
-		if e.Route != nil && e.NHID != 0 && e.Change >= 0 {
-			if in := e.held; in == nil || in.NHID != e.NHID || pl.plan.Changes[e.Change].Kind == KindMove {
-				refs[e.NHID]++
-			}
-		}
+	// The desired routes changed onto an object they are not on now (or
+	// moved to another metric on it), counted as the changes were made.
+	pl.flushEntering()
+	for id, n := range pl.entered {
+		refs[id] += n
 	}
 	// Group memberships after the plan: a replaced group has its new
 	// members.

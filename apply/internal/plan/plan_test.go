@@ -284,6 +284,45 @@ func TestPlanNexthopMoves(t *testing.T) {
 	if len(p.Changes) != 5 || len(p.NexthopWrites) != 1 || p.Changes[0].Nexthop == "" {
 		t.Fatalf("legacy: changes %d, nexthop writes %v", len(p.Changes), p.NexthopWrites)
 	}
+	// an object of ours no route uses is kept when desired routes come
+	// onto it (an add, a route of ours leaving another object), deleted
+	// when none does (all the routes of an object moving to what it
+	// holds replace theirs instead)
+	for _, c := range []struct {
+		name       string
+		ours       []route.Route
+		ids        []uint32
+		desired    []route.Route
+		deleted    []uint32
+		nexthopsOn string // the object the first desired route uses
+	}{
+		{"added onto it", nil, nil, moved(1, "10.9.0.3")[:1], []uint32{1000}, "nexthop object 1001"},
+		{"moved onto it, one stays", rs[:2], ids[:2], moved(1, "10.9.0.3")[:2], nil, "nexthop object 1001"},
+		{"all moved: their object replaced instead", rs[:2], ids[:2], moved(2, "10.9.0.3")[:2], []uint32{1001}, "nexthop object 1000 (replaced)"},
+		{"none onto it", rs[:2], ids[:2], moved(0, "")[:2], []uint32{1001}, ""},
+	} {
+		objs2 := []rtnl.Nexthop{single(1000, "10.9.0.2", 2), single(1001, "10.9.0.3", 2)}
+		p, err := Compute(fakeState(t, c.ours, c.ids, nil, objs2), c.desired, cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var deleted []uint32
+		for _, s := range p.steps {
+			if s.Kind == stepNexthopDelete {
+				n, err := rtnl.ParseNexthop(s.Req.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				deleted = append(deleted, n.ID)
+			}
+		}
+		if !slices.Equal(deleted, c.deleted) {
+			t.Errorf("%s: objects deleted %v, want %v (%v)", c.name, deleted, c.deleted, p.NexthopWrites)
+		}
+		if len(p.Changes) > 0 && c.nexthopsOn != "" && !strings.HasPrefix(p.Changes[0].Nexthop, c.nexthopsOn) {
+			t.Errorf("%s: the first change is on %q, want %s", c.name, p.Changes[0].Nexthop, c.nexthopsOn)
+		}
+	}
 	// the object no route uses any more is deleted after the routes left
 	p, err = Compute(fakeState(t, rs, ids, nil, objs), moved(5, "10.9.0.3")[:0], Config{Proto: 250, Owned: map[uint32]bool{254: true}, Nexthops: NexthopsAuto, Profile: cfg.Profile, IDBase: 1000, Prune: true})
 	if err != nil {
