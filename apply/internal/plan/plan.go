@@ -319,14 +319,8 @@ type planner struct {
 		ok bool
 	}
 	nhText map[uint32]string
-	// specs caches the spec of one next hop (state.SpecFor formats it):
-	// the routes of a large file mostly share a few next hops.
-	specs    map[specKey]state.Spec
-	lastSpec struct {
-		k  specKey
-		s  state.Spec
-		ok bool
-	}
+	// specs are the specs of the desired routes' objects (Prepared.specs).
+	specs []state.Spec
 	// lastObj is what object() returned last.
 	lastObj struct {
 		spec state.Spec
@@ -335,29 +329,6 @@ type planner struct {
 		text string
 		ok   bool
 	}
-}
-
-type specKey struct {
-	fam int
-	h   route.Nexthop
-}
-
-// specFor is state.SpecFor of a route's next hops, cached for one hop.
-func (pl *planner) specFor(r *route.Route) state.Spec {
-	if len(r.Nexthops) != 1 {
-		return state.SpecFor(r.Family(), r.Nexthops)
-	}
-	k := specKey{r.Family(), r.Nexthops[0]}
-	if pl.lastSpec.ok && pl.lastSpec.k == k {
-		return pl.lastSpec.s
-	}
-	sp, ok := pl.specs[k]
-	if !ok {
-		sp = state.SpecFor(k.fam, r.Nexthops)
-		pl.specs[k] = sp
-	}
-	pl.lastSpec.k, pl.lastSpec.s, pl.lastSpec.ok = k, sp, true
-	return sp
 }
 
 func (pl *planner) choose(fam int, c strategy.Class) strategy.Choice {
@@ -389,10 +360,11 @@ func ComputePrepared(st *state.State, prep *Prepared, cfg Config) (*Plan, error)
 	}
 	pl := &planner{st: st, cfg: cfg, assigned: map[state.Spec]uint32{}, nhStep: map[uint32]int{},
 		repurposed: map[uint32]state.Spec{}, used: map[uint32]bool{}, nextID: cfg.IDBase,
-		chosen: map[[2]int]strategy.Choice{}, nhText: map[uint32]string{}, specs: map[specKey]state.Spec{},
+		chosen: map[[2]int]strategy.Choice{}, nhText: map[uint32]string{},
 		entered: map[uint32]int{}}
 	pl.plan = &Plan{Netns: cfg.Netns, Profile: cfg.Profile.ID(), ProfileName: cfg.Profile.Name,
 		expect: map[state.Key]int32{}, claim: make([]int32, st.NumOurs()), owned: cfg.Owned, prune: cfg.Prune, st: st}
+	pl.specs = prep.specs
 	if pl.bufs = prep.take(); pl.bufs == nil {
 		pl.bufs = newBuffers(len(prep.desired))
 	}
@@ -633,12 +605,12 @@ func (pl *planner) decideNexthops() error {
 	return nil
 }
 
-// eligible reports whether a desired route can use a nexthop object:
-// a unicast route whose next hops all name their device (a nexthop
-// object needs one: "Device attribute required") and whose gateways are
-// of its own family.
-func (pl *planner) eligible(r *route.Route) bool {
-	if !pl.plan.Nexthops || r.Type != kernel.RouteUnicast {
+// canUseObject reports whether a desired route can use a nexthop
+// object (where the plan uses them): a unicast route whose next hops all
+// name their device (a nexthop object needs one: "Device attribute
+// required") and whose gateways are of its own family.
+func canUseObject(r *route.Route) bool {
+	if r.Type != kernel.RouteUnicast {
 		return false
 	}
 	for _, h := range r.Nexthops {
@@ -656,17 +628,17 @@ func (pl *planner) eligible(r *route.Route) bool {
 // new one is created.
 func (pl *planner) assignNexthops(want []route.Route, gone []*state.Installed) {
 	st := pl.st
-	// specOf[i] is the spec of want[i], "" for a route that uses no object.
-	specOf := pl.bufs.specOf
+	// specOf[i] is the spec of want[i], "" for a route that uses no
+	// object (made by Prepare; the plan uses objects).
+	specOf := pl.specs
 	var specs []state.Spec
 	seen := map[state.Spec]bool{}
 	var last state.Spec // mostly the same spec as the route before
 	for i := range want {
-		if !pl.eligible(&want[i]) {
+		s := specOf[i]
+		if s == "" {
 			continue
 		}
-		s := pl.specFor(&want[i])
-		specOf[i] = s
 		if s != last && !seen[s] {
 			seen[s] = true
 			specs = append(specs, s)
@@ -941,8 +913,8 @@ func (pl *planner) change(i int, to *route.Route, from, held *state.Installed) {
 	var nhid uint32
 	var nhDeps []int
 	nhText := ""
-	if pl.eligible(to) {
-		nhid, nhDeps, nhText = pl.object(pl.specFor(to))
+	if s := pl.specs[i]; pl.plan.Nexthops && s != "" {
+		nhid, nhDeps, nhText = pl.object(s)
 	}
 	idx := len(pl.plan.Changes)
 	if from != nil && from.NHID == nhid && to.HeldBy(&from.Route) {

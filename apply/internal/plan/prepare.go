@@ -23,6 +23,10 @@ type Prepared struct {
 	keys    []state.Key
 	// msg is each route's problem found so far, "" for none.
 	msg []string
+	// specs are what the nexthop object of each route would hold, ""
+	// for a route that can use none (canUseObject): the routes of a
+	// plan with nexthop objects share one for each spec.
+	specs []state.Spec
 	// bufs are the plan's slices of a route each, made here for a large
 	// file (nil otherwise) and taken by the first ComputePrepared.
 	bufs *buffers
@@ -40,13 +44,19 @@ type buffers struct {
 	changes    []Change
 	expList    []Expected
 	held, from []*state.Installed
-	specOf     []state.Spec
+}
+
+// specKey is a single next hop's spec as Prepare caches it: the
+// route's family and the hop.
+type specKey struct {
+	fam int
+	h   route.Nexthop
 }
 
 // newBuffers makes the buffers of a plan of n desired routes.
 func newBuffers(n int) *buffers {
 	return &buffers{changes: make([]Change, n), expList: make([]Expected, n, n+16), held: make([]*state.Installed, n),
-		from: make([]*state.Installed, n), specOf: make([]state.Spec, n)}
+		from: make([]*state.Installed, n)}
 }
 
 // prefaultMin is the fewest routes Prepare makes the plan's buffers
@@ -65,7 +75,7 @@ func (p *Prepared) take() *buffers {
 // the tables owned (Config.Owned).
 func Prepare(desired []route.Route, owned map[uint32]bool) *Prepared {
 	p := &Prepared{desired: desired, owned: owned, want: make([]route.Route, len(desired)),
-		keys: make([]state.Key, len(desired)), msg: make([]string, len(desired))}
+		keys: make([]state.Key, len(desired)), msg: make([]string, len(desired)), specs: make([]state.Spec, len(desired))}
 	ownedText := func() string {
 		ts := slices.Sorted(maps.Keys(owned))
 		names := make([]string, len(ts))
@@ -86,7 +96,6 @@ func Prepare(desired []route.Route, owned map[uint32]bool) *Prepared {
 			mem.Touch(b.expList, lo, hi)
 			mem.Touch(b.held, lo, hi)
 			mem.Touch(b.from, lo, hi)
-			mem.Touch(b.specOf, lo, hi)
 		}
 		// The routes of a large file mostly share a few single next
 		// hops: one normalised slice for each (read only, as the routes
@@ -94,6 +103,13 @@ func Prepare(desired []route.Route, owned map[uint32]bool) *Prepared {
 		oneHop := map[route.Nexthop][]route.Nexthop{}
 		var lastHop route.Nexthop // and the one of the route before
 		var lastHops []route.Nexthop
+		// So do their specs (state.SpecFor formats one).
+		specs := map[specKey]state.Spec{}
+		var lastSpec struct {
+			k  specKey
+			s  state.Spec
+			ok bool
+		}
 		for i := lo; i < hi; i++ {
 			r := &desired[i]
 			var n route.Route
@@ -122,6 +138,22 @@ func Prepare(desired []route.Route, owned map[uint32]bool) *Prepared {
 			default:
 				p.want[i] = n
 				p.keys[i] = state.KeyOf(n.Key())
+				switch {
+				case !canUseObject(&n):
+				case len(n.Nexthops) != 1:
+					p.specs[i] = state.SpecFor(n.Family(), n.Nexthops)
+				default:
+					k := specKey{n.Family(), n.Nexthops[0]}
+					if !lastSpec.ok || lastSpec.k != k {
+						sp, ok := specs[k]
+						if !ok {
+							sp = state.SpecFor(k.fam, n.Nexthops)
+							specs[k] = sp
+						}
+						lastSpec.k, lastSpec.s, lastSpec.ok = k, sp, true
+					}
+					p.specs[i] = lastSpec.s
+				}
 			}
 		}
 	})
