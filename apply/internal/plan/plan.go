@@ -380,14 +380,14 @@ func ComputePrepared(st *state.State, prep *Prepared, cfg Config) (*Plan, error)
 	// Pair the desired routes with ours: by key, then, for a key none of
 	// ours holds, a route of ours at the same destination whose metric is
 	// not desired (a metric change).
-	from := pl.bufs.from
 	// held[i] is the route of ours at want[i]'s key (from[i] paired by
-	// key), nil for none; validate found it.
+	// key), nil for none; validate found it. from is held itself unless
+	// some desired route pairs by destination.
 	held := pl.held
+	from := held
 	byKey := 0
-	for i, in := range held {
+	for _, in := range held {
 		if in != nil {
-			from[i] = in
 			byKey++
 		}
 	}
@@ -397,6 +397,7 @@ func ComputePrepared(st *state.State, prep *Prepared, cfg Config) (*Plan, error)
 	// not held while some route of ours is not at a desired key.
 	taken := map[*state.Installed]bool{}
 	if byKey < len(want) && byKey < st.Ours.Len() {
+		from = slices.Clone(held)
 		byDst := map[route.Key][]*state.Installed{} // Key with Metric 0: (table, dst)
 		for in := range st.Ours.All() {
 			k := in.Key()
@@ -440,7 +441,7 @@ func ComputePrepared(st *state.State, prep *Prepared, cfg Config) (*Plan, error)
 	for _, in := range gone {
 		pl.remove(in)
 	}
-	pl.deleteUnused(want, from, gone)
+	pl.deleteUnused(gone)
 	return pl.plan, nil
 }
 
@@ -467,7 +468,7 @@ func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
 	inChunks(len(desired), func(lo, hi int) {
 		ours := pl.st.Ours.Cursor()
 		for i := lo; i < hi; i++ {
-			if prep.msg[i] != "" {
+			if prep.bad[i] {
 				continue
 			}
 			if missingDev(pl.st, &want[i]) != "" {
@@ -492,8 +493,8 @@ func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
 			probs = append(probs, Problem{Index: i, Route: desired[i], Msg: fmt.Sprintf(format, args...)})
 		}
 		switch {
-		case prep.msg[i] != "":
-			bad("%s", prep.msg[i])
+		case prep.bad[i]:
+			bad("%s", prep.msgs[i])
 			continue
 		case found[i] == foundNoDev:
 			bad("dev %s: no such device%s", missingDev(pl.st, &want[i]), InNetns(pl.cfg.Netns))
@@ -1033,7 +1034,7 @@ func (pl *planner) remove(in *state.Installed) {
 }
 
 // deleteUnused deletes the objects of ours no route or group will use.
-func (pl *planner) deleteUnused(want []route.Route, from []*state.Installed, gone []*state.Installed) {
+func (pl *planner) deleteUnused(gone []*state.Installed) {
 	st := pl.st
 	if st.Nexthops == nil {
 		return

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"raceroute/apply/internal/mem"
 	"raceroute/apply/internal/state"
@@ -21,8 +22,11 @@ type Prepared struct {
 	owned   map[uint32]bool
 	want    []route.Route
 	keys    []state.Key
-	// msg is each route's problem found so far, "" for none.
-	msg []string
+	// bad marks the routes with a problem found so far, msgs says what
+	// it is (by index: a file's problems are few, its routes many).
+	bad  []bool
+	msgs map[int]string
+	mu   sync.Mutex // for msgs, while Prepare's chunks run
 	// specs are what the nexthop object of each route would hold, ""
 	// for a route that can use none (canUseObject): the routes of a
 	// plan with nexthop objects share one for each spec.
@@ -41,9 +45,9 @@ type Prepared struct {
 // the faults are taken there rather than by the plan, which runs after
 // the dump and before anything can be written.
 type buffers struct {
-	changes    []Change
-	expList    []Expected
-	held, from []*state.Installed
+	changes []Change
+	expList []Expected
+	held    []*state.Installed
 }
 
 // specKey is a single next hop's spec as Prepare caches it: the
@@ -53,10 +57,17 @@ type specKey struct {
 	h   route.Nexthop
 }
 
+// problem notes desired route i's problem (from any chunk).
+func (p *Prepared) problem(i int, msg string) {
+	p.bad[i] = true
+	p.mu.Lock()
+	p.msgs[i] = msg
+	p.mu.Unlock()
+}
+
 // newBuffers makes the buffers of a plan of n desired routes.
 func newBuffers(n int) *buffers {
-	return &buffers{changes: make([]Change, n), expList: make([]Expected, n, n+16), held: make([]*state.Installed, n),
-		from: make([]*state.Installed, n)}
+	return &buffers{changes: make([]Change, n), expList: make([]Expected, n, n+16), held: make([]*state.Installed, n)}
 }
 
 // prefaultMin is the fewest routes Prepare makes the plan's buffers
@@ -75,7 +86,7 @@ func (p *Prepared) take() *buffers {
 // the tables owned (Config.Owned).
 func Prepare(desired []route.Route, owned map[uint32]bool) *Prepared {
 	p := &Prepared{desired: desired, owned: owned, want: make([]route.Route, len(desired)),
-		keys: make([]state.Key, len(desired)), msg: make([]string, len(desired)), specs: make([]state.Spec, len(desired))}
+		keys: make([]state.Key, len(desired)), bad: make([]bool, len(desired)), msgs: map[int]string{}, specs: make([]state.Spec, len(desired))}
 	ownedText := func() string {
 		ts := slices.Sorted(maps.Keys(owned))
 		names := make([]string, len(ts))
@@ -95,7 +106,6 @@ func Prepare(desired []route.Route, owned map[uint32]bool) *Prepared {
 			mem.Touch(b.changes, lo, hi)
 			mem.Touch(b.expList, lo, hi)
 			mem.Touch(b.held, lo, hi)
-			mem.Touch(b.from, lo, hi)
 		}
 		// The routes of a large file mostly share a few single next
 		// hops: one normalised slice for each (read only, as the routes
@@ -132,9 +142,9 @@ func Prepare(desired []route.Route, owned map[uint32]bool) *Prepared {
 			}
 			switch msg := n.Check(); {
 			case msg != "":
-				p.msg[i] = msg
+				p.problem(i, msg)
 			case !owned[n.Table]:
-				p.msg[i] = fmt.Sprintf("table %s is not one this writer owns (its tables: %s)", route.TableName(n.Table), ownedText())
+				p.problem(i, fmt.Sprintf("table %s is not one this writer owns (its tables: %s)", route.TableName(n.Table), ownedText()))
 			default:
 				p.want[i] = n
 				p.keys[i] = state.KeyOf(n.Key())
