@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -80,6 +81,8 @@ type Writer struct {
 	c    *rtnl.Conn
 	// pre delivers the tables Prefetch read; nil when none is under way.
 	pre chan prefetched
+	// dumping: a prefetch is reading the tables.
+	dumping atomic.Bool
 }
 
 // prefetched is what Prefetch read, for the tables owned.
@@ -151,8 +154,10 @@ func (w *Writer) Prefetch(ctx context.Context, hint int) {
 	w.takePrefetch()
 	owned := w.owned(nil)
 	w.pre = make(chan prefetched, 1)
+	w.dumping.Store(true)
 	go func() {
 		st, err := state.Read(ctx, w.c, w.opts.Proto, owned, hint)
+		w.dumping.Store(false)
 		w.pre <- prefetched{st: st, err: err, owned: owned}
 	}()
 }
@@ -192,7 +197,7 @@ func (w *Writer) Plan(ctx context.Context, desired []Route) (*Plan, error) {
 func (w *Writer) plan(ctx context.Context, desired []Route, owned map[uint32]bool, prune bool) (*Plan, error) {
 	// What needs no kernel state is checked while a prefetch may still
 	// be reading it.
-	prep := plan.Prepare(desired, owned)
+	prep := plan.PrepareWhile(desired, owned, w.dumping.Load)
 	var st *state.State
 	var err error
 	if pre := w.takePrefetch(); pre != nil && pre.err == nil && maps.Equal(pre.owned, owned) {

@@ -408,34 +408,50 @@ func TestPreparedPlannedTwice(t *testing.T) {
 			}
 			objs := []rtnl.Nexthop{single(1000, "10.9.0.2", 2)}
 			cfg := cfgFor(t, "linux-6.1")
-			prep := Prepare(moved, cfg.Owned)
-			if got := prep.bufs != nil; got != (n >= prefaultMin) {
-				t.Fatalf("buffers made: %v, want %v", got, n >= prefaultMin)
-			}
-			var ps [2]*Plan
-			for k := range ps {
-				p, err := ComputePrepared(fakeState(t, rs, ids, nil, objs), prep, cfg)
-				if err != nil {
-					t.Fatal(err)
+			// The first plan's memory mapped throughout (Prepare), or not
+			// at all, or in part (PrepareWhile: the dump ends at once, or
+			// after a step): the plans are the same.
+			calls := 0
+			for _, prep := range []*Prepared{
+				Prepare(moved, cfg.Owned),
+				PrepareWhile(moved, cfg.Owned, func() bool { return false }),
+				PrepareWhile(moved, cfg.Owned, func() bool { calls++; return calls < 2 }),
+			} {
+				if got := prep.bufs != nil; got != (n >= prefaultMin) {
+					t.Fatalf("buffers made: %v, want %v", got, n >= prefaultMin)
 				}
-				ps[k] = p
-			}
-			a, b := ps[0], ps[1]
-			if len(a.Changes) != n || len(b.Changes) != n || len(a.expList) != len(b.expList) {
-				t.Fatalf("changes %d and %d, expectations %d and %d: want %d of each", len(a.Changes), len(b.Changes), len(a.expList), len(b.expList), n)
-			}
-			if &a.Changes[0] == &b.Changes[0] || &a.expList[0] == &b.expList[0] {
-				t.Fatal("the two plans share their changes or expectations")
-			}
-			for i := range a.Changes {
-				ca, cb := &a.Changes[i], &b.Changes[i]
-				if ca.Kind != cb.Kind || ca.Strategy != cb.Strategy || ca.To.String() != cb.To.String() || ca.Nexthop != cb.Nexthop {
-					t.Fatalf("change %d: %v and %v", i, ca, cb)
-				}
-				if ea, eb := a.expList[i], b.expList[i]; ea.Key != eb.Key || ea.NHID != eb.NHID || ea.Change != eb.Change {
-					t.Fatalf("expectation %d: %+v and %+v", i, ea, eb)
-				}
+				planTwice(t, prep, n, func() *state.State { return fakeState(t, rs, ids, nil, objs) }, cfg)
 			}
 		})
+	}
+}
+
+// planTwice plans prep twice and checks that the plans are the same, in
+// memory of their own.
+func planTwice(t *testing.T, prep *Prepared, n int, st func() *state.State, cfg Config) {
+	t.Helper()
+	var ps [2]*Plan
+	for k := range ps {
+		p, err := ComputePrepared(st(), prep, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps[k] = p
+	}
+	a, b := ps[0], ps[1]
+	if len(a.Changes) != n || len(b.Changes) != n || len(a.expList) != len(b.expList) {
+		t.Fatalf("changes %d and %d, expectations %d and %d: want %d of each", len(a.Changes), len(b.Changes), len(a.expList), len(b.expList), n)
+	}
+	if &a.Changes[0] == &b.Changes[0] || &a.expList[0] == &b.expList[0] {
+		t.Fatal("the two plans share their changes or expectations")
+	}
+	for i := range a.Changes {
+		ca, cb := &a.Changes[i], &b.Changes[i]
+		if ca.Kind != cb.Kind || ca.Strategy != cb.Strategy || ca.To.String() != cb.To.String() || ca.Nexthop != cb.Nexthop {
+			t.Fatalf("change %d: %v and %v", i, ca, cb)
+		}
+		if ea, eb := a.expList[i], b.expList[i]; ea.Key != eb.Key || ea.NHID != eb.NHID || ea.Change != eb.Change {
+			t.Fatalf("expectation %d: %+v and %+v", i, ea, eb)
+		}
 	}
 }

@@ -65,6 +65,24 @@ func (p *Prepared) problem(i int, msg string) {
 	p.mu.Unlock()
 }
 
+// touchStep is how many routes' buffers touchWhile maps between two
+// questions to busy (some 400 KB).
+const touchStep = 2048
+
+// touchWhile maps the pages of b's elements lo to hi, touchStep routes
+// at a time, while busy (if not nil) says so.
+func touchWhile(b *buffers, lo, hi int, busy func() bool) {
+	for i := lo; i < hi; i += touchStep {
+		if busy != nil && !busy() {
+			return
+		}
+		j := min(i+touchStep, hi)
+		mem.Touch(b.changes, i, j)
+		mem.Touch(b.expList, i, j)
+		mem.Touch(b.held, i, j)
+	}
+}
+
 // newBuffers makes the buffers of a plan of n desired routes.
 func newBuffers(n int) *buffers {
 	return &buffers{changes: make([]Change, n), expList: make([]Expected, n, n+16), held: make([]*state.Installed, n)}
@@ -85,6 +103,15 @@ func (p *Prepared) take() *buffers {
 // Prepare normalises and checks the desired routes for a writer owning
 // the tables owned (Config.Owned).
 func Prepare(desired []route.Route, owned map[uint32]bool) *Prepared {
+	return PrepareWhile(desired, owned, nil)
+}
+
+// PrepareWhile is Prepare that maps the plan's memory (buffers) only
+// while busy reports true (nil: throughout): the writer's busy says its
+// prefetch is still dumping the tables, so that the mapping takes a CPU
+// only while the plan could not start anyway. What is left unmapped the
+// plan maps as it fills it, as it would without.
+func PrepareWhile(desired []route.Route, owned map[uint32]bool, busy func() bool) *Prepared {
 	p := &Prepared{desired: desired, owned: owned, want: make([]route.Route, len(desired)),
 		keys: make([]state.Key, len(desired)), bad: make([]bool, len(desired)), msgs: map[int]string{}, specs: make([]state.Spec, len(desired))}
 	ownedText := func() string {
@@ -103,9 +130,7 @@ func Prepare(desired []route.Route, owned map[uint32]bool) *Prepared {
 	}
 	inChunks(len(desired), func(lo, hi int) {
 		if b != nil {
-			mem.Touch(b.changes, lo, hi)
-			mem.Touch(b.expList, lo, hi)
-			mem.Touch(b.held, lo, hi)
+			defer touchWhile(b, lo, hi, busy)
 		}
 		// The routes of a large file mostly share a few single next
 		// hops: one normalised slice for each (read only, as the routes
