@@ -16,6 +16,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -319,8 +320,10 @@ type planner struct {
 		ok bool
 	}
 	nhText map[uint32]string
-	// specs are the specs of the desired routes' objects (Prepared.specs).
-	specs []state.Spec
+	// specs are the specs of the desired routes' objects (Prepared.specs);
+	// specList each of them once, sorted (assignNexthops).
+	specs    []state.Spec
+	specList []state.Spec
 	// lastObj is what object() returned last.
 	lastObj struct {
 		spec state.Spec
@@ -435,8 +438,10 @@ func ComputePrepared(st *state.State, prep *Prepared, cfg Config) (*Plan, error)
 	if pl.plan.Nexthops {
 		pl.assignNexthops(want, gone)
 	}
-	for i := range want {
-		pl.change(i, &want[i], from[i], held[i])
+	if !pl.movesInChunks(want, held, len(taken) == 0) {
+		for i := range want {
+			pl.change(i, &want[i], from[i], held[i])
+		}
 	}
 	for _, in := range gone {
 		pl.remove(in)
@@ -647,6 +652,7 @@ func (pl *planner) assignNexthops(want []route.Route, gone []*state.Installed) {
 		last = s
 	}
 	slices.Sort(specs)
+	pl.specList = specs
 	// The routes of ours that use each object, and what they will want:
 	// an object is replaced in place when every user of it is either
 	// deleted (gone) or at the key of a desired route, the same spec for
@@ -982,6 +988,117 @@ func (pl *planner) change(i int, to *route.Route, from, held *state.Installed) {
 		}
 	}
 	pl.addChange(ch)
+}
+
+// Classes of a desired route for movesInChunks.
+const (
+	heldAsIs = iota // the route of ours at its key is it already
+	movedBy         // its object's replace moves the route of ours there
+	written         // anything else: change plans it, in order
+)
+
+// movesInChunks plans a large plan whose desired routes are each either
+// held as they are by the route of ours at their key or moved there by
+// the replace of that route's object (a move of every route, with or
+// without some that stay): what change would make of each (no request
+// to write, nothing for deleteUnused to note), in chunks on every CPU.
+// It returns false having planned nothing when some route is neither,
+// or some route of ours pairs by destination (byKeyOnly false), or the
+// plan is small or uses no objects: then change plans each in order.
+func (pl *planner) movesInChunks(want []route.Route, held []*state.Installed, byKeyOnly bool) bool {
+	n := len(want)
+	if n < 2*chunkMin || !byKeyOnly || !pl.plan.Nexthops {
+		return false
+	}
+	// What change asks of the planner's caches, asked here once: each
+	// spec's object, a move's strategy for each family.
+	type obj struct {
+		id   uint32
+		deps []int
+		text string
+	}
+	objs := make(map[state.Spec]obj, len(pl.specList))
+	for _, s := range pl.specList {
+		id, deps, text := pl.object(s)
+		objs[s] = obj{id, deps, text}
+	}
+	moves := [2]strategy.Choice{pl.choose(4, strategy.ClassNexthopMove), pl.choose(6, strategy.ClassNexthopMove)}
+	for _, c := range moves {
+		if c.Strategy != strategy.NexthopReplace || c.Heal {
+			return false // what change makes of it would differ
+		}
+	}
+	objOf := func(i int, last *state.Spec, o *obj) {
+		if s := pl.specs[i]; s != *last {
+			*last, *o = s, objs[s]
+		}
+	}
+	class := make([]uint8, n)
+	var other atomic.Bool
+	inChunks(n, func(lo, hi int) {
+		var last state.Spec
+		var o obj
+		for i := lo; i < hi && !other.Load(); i++ {
+			objOf(i, &last, &o)
+			to, from := &want[i], held[i]
+			switch {
+			case from != nil && from.NHID == o.id && to.HeldBy(&from.Route):
+				class[i] = heldAsIs
+			case from != nil && o.id != 0 && from.NHID == o.id && from.Metric == to.Metric &&
+				pl.repurposed[o.id] != "" && sameButNexthops(&from.Route, to):
+				class[i] = movedBy
+			default:
+				other.Store(true)
+			}
+		}
+	})
+	if other.Load() {
+		return false
+	}
+	// Each change's index: the moved routes before it, counted by blocks
+	// of 4,096 (a chunk counts from its block's start).
+	const block = 4096
+	before := make([]int, n/block+1)
+	moved := 0
+	for i, c := range class {
+		if i%block == 0 {
+			before[i/block] = moved
+		}
+		if c == movedBy {
+			moved++
+		}
+	}
+	changes := pl.plan.Changes[:moved]
+	inChunks(n, func(lo, hi int) {
+		idx := before[lo/block]
+		for i := lo / block * block; i < lo; i++ {
+			if class[i] == movedBy {
+				idx++
+			}
+		}
+		var last state.Spec
+		var o obj
+		for i := lo; i < hi; i++ {
+			objOf(i, &last, &o)
+			to, from := &want[i], held[i]
+			e := &pl.plan.expList[i]
+			if class[i] == heldAsIs {
+				e.Route, e.NHID, e.Change, e.held = to, o.id, -1, from
+				continue
+			}
+			e.Route, e.NHID, e.Change, e.held = to, o.id, idx, from
+			c := &moves[0]
+			if to.Family() == 6 {
+				c = &moves[1]
+			}
+			changes[idx] = Change{Kind: KindModify, From: &from.Route, To: to, Strategy: c.Strategy, Why: c.Why, Evidence: c.Evidence,
+				Nexthop: o.text, steps: o.deps}
+			idx++
+		}
+	})
+	pl.plan.Changes = changes
+	pl.plan.Unchanged += n - moved
+	return true
 }
 
 // addChange appends ch to the plan, noting for deleteUnused a change

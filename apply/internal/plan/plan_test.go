@@ -455,3 +455,81 @@ func planTwice(t *testing.T, prep *Prepared, n int, st func() *state.State, cfg 
 		}
 	}
 }
+
+// A large move and a large second apply (every route held as it is):
+// the plan movesInChunks makes in chunks is what change makes of the
+// same routes one by one (a plan below its size); a large change with a
+// route that must be written is planned route by route.
+func TestMovesInChunksAsChange(t *testing.T) {
+	const n = 2*chunkMin + 3
+	objs := []rtnl.Nexthop{single(1000, "10.9.0.2", 2)}
+	cfg := cfgFor(t, "linux-6.1")
+	for _, c := range []struct {
+		name   string
+		to     func(i int) []route.Nexthop
+		chunks bool
+	}{
+		{"all moved", func(int) []route.Nexthop { return gw("10.9.0.3", "eth0") }, true},
+		{"all held", func(int) []route.Nexthop { return gw("10.9.0.2", "eth0") }, true},
+		{"one written", func(i int) []route.Nexthop {
+			if i == n-2 {
+				return gw("10.9.0.4", "eth1")
+			}
+			return gw("10.9.0.3", "eth0")
+		}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var rs, desired []route.Route
+			var ids []uint32
+			for i := 0; i < n; i++ {
+				r := route.Route{Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 32), Nexthops: gw("10.9.0.2", "eth0")}
+				rs, ids = append(rs, r), append(ids, 1000)
+				r.Nexthops = c.to(i)
+				desired = append(desired, r)
+			}
+			big, err := Compute(fakeState(t, rs, ids, nil, objs), desired, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !c.chunks {
+				// Declined: the object is not replaced (a route stays
+				// off it), so every route is written onto a new one.
+				for i := range big.Changes {
+					if big.Changes[i].Strategy == strategy.NexthopReplace {
+						t.Fatalf("change %d moved by a replace", i)
+					}
+				}
+				if len(big.Changes) != n || Replaced(big) != nil {
+					t.Fatalf("changes %d, replaced %v: want %d routes written", len(big.Changes), Replaced(big), n)
+				}
+				return
+			}
+			// The same routes where they differ (the last 100), as a small
+			// plan: change, one by one.
+			small, err := Compute(fakeState(t, rs[n-100:], ids[n-100:], nil, objs), desired[n-100:], cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			off := len(big.Changes) - len(small.Changes)
+			if big.Unchanged-small.Unchanged != n-100-off || len(big.steps) != len(small.steps) {
+				t.Fatalf("changes %d unchanged %d steps %d; the small plan's %d, %d, %d", len(big.Changes), big.Unchanged, len(big.steps), len(small.Changes), small.Unchanged, len(small.steps))
+			}
+			for i := range small.Changes {
+				b, s := &big.Changes[off+i], &small.Changes[i]
+				if b.Kind != s.Kind || b.Strategy != s.Strategy || b.Why != s.Why || b.Nexthop != s.Nexthop || b.To.String() != s.To.String() ||
+					b.From.String() != s.From.String() || !slices.Equal(b.steps, s.steps) || !slices.Equal(b.Evidence, s.Evidence) {
+					t.Fatalf("change %d: %+v, the small plan's %+v", off+i, *b, *s)
+				}
+			}
+			for i := range small.expList[:100] {
+				b, s := big.expList[n-100+i], small.expList[i]
+				if bc, sc := b.Change-off, s.Change; (b.Change < 0) != (s.Change < 0) || (b.Change >= 0 && bc != sc) || b.NHID != s.NHID || b.Key != s.Key || b.held.Route.String() != s.held.Route.String() {
+					t.Fatalf("expectation %d: %+v, the small plan's %+v", n-100+i, b, s)
+				}
+			}
+			if got := Replaced(big) != nil; got != (c.name == "all moved") {
+				t.Errorf("Replaced: %v", got)
+			}
+		})
+	}
+}
