@@ -62,7 +62,10 @@
 // Writer.Prefetch reads the tables in the background while the caller
 // reads its desired routes (raceroute apply reads its file meanwhile);
 // the next Plan uses them when its routes name no table beyond the
-// writer's.
+// writer's. While they are still being read, Plan checks what needs no
+// kernel state and, for a large plan, maps the memory the plan will
+// fill; a large plan's outcomes are made while the kernel takes the
+// writes.
 //
 // IPv4 and IPv6, every route type (unicast, reject types, local,
 // broadcast, anycast, multicast, NAT) and ECMP routes (several weighted
@@ -76,5 +79,7 @@
 // apply/internal/state reads what the kernel holds; apply/internal/plan
 // plans the difference, nexthop objects included;
 // apply/internal/strategy chooses each change's strategy from the
-// library's evidence; apply/internal/rtnl is the rtnetlink socket.
+// library's evidence; apply/internal/rtnl is the rtnetlink socket;
+// apply/internal/mem spreads a large apply's work over the CPUs and
+// maps its memory ahead.
 package apply

@@ -7,11 +7,13 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"raceroute/apply/internal/mem"
 	"raceroute/apply/internal/plan"
 	"raceroute/apply/internal/rtnl"
 	"raceroute/apply/internal/state"
@@ -79,6 +81,8 @@ type Writer struct {
 	c    *rtnl.Conn
 	// pre delivers the tables Prefetch read; nil when none is under way.
 	pre chan prefetched
+	// dumping: a prefetch is reading the tables.
+	dumping atomic.Bool
 }
 
 // prefetched is what Prefetch read, for the tables owned.
@@ -150,8 +154,10 @@ func (w *Writer) Prefetch(ctx context.Context, hint int) {
 	w.takePrefetch()
 	owned := w.owned(nil)
 	w.pre = make(chan prefetched, 1)
+	w.dumping.Store(true)
 	go func() {
 		st, err := state.Read(ctx, w.c, w.opts.Proto, owned, hint)
+		w.dumping.Store(false)
 		w.pre <- prefetched{st: st, err: err, owned: owned}
 	}()
 }
@@ -191,7 +197,7 @@ func (w *Writer) Plan(ctx context.Context, desired []Route) (*Plan, error) {
 func (w *Writer) plan(ctx context.Context, desired []Route, owned map[uint32]bool, prune bool) (*Plan, error) {
 	// What needs no kernel state is checked while a prefetch may still
 	// be reading it.
-	prep := plan.Prepare(desired, owned)
+	prep := plan.PrepareWhile(desired, owned, w.dumping.Load)
 	var st *state.State
 	var err error
 	if pre := w.takePrefetch(); pre != nil && pre.err == nil && maps.Equal(pre.owned, owned) {
@@ -324,8 +330,26 @@ func (w *Writer) Apply(ctx context.Context, p *Plan) (*Result, error) {
 	return res, nil
 }
 
+// outcomesMin is the fewest changes whose outcomes are made ahead
+// (Writer.apply) and in chunks on every CPU (Writer.outcomes).
+const outcomesMin = 32768
+
 func (w *Writer) apply(ctx context.Context, p *Plan) (*Result, error) {
 	res := &Result{Plan: p}
+	// The outcomes of a large plan (40 bytes a change: 8 MB at 200,000)
+	// are made, their pages mapped, while the kernel takes the writes: a
+	// move's one nexthop replace holds this thread in the kernel for a
+	// quarter of a second, the other CPU idle.
+	results := make(chan []ChangeResult, 1)
+	if n := len(p.Changes); n >= outcomesMin {
+		go func() {
+			cs := make([]ChangeResult, n)
+			mem.Touch(cs, 0, n)
+			results <- cs
+		}()
+	} else {
+		results <- make([]ChangeResult, n)
+	}
 	steps := plan.Steps(p)
 	ss := make([]stepState, len(steps))
 	total := len(steps)
@@ -386,7 +410,7 @@ func (w *Writer) apply(ctx context.Context, p *Plan) (*Result, error) {
 			ss[i].reason = "not sent: " + res.Aborted
 		}
 	}
-	w.outcomes(res, ss)
+	w.outcomes(res, ss, <-results)
 	if res.Aborted == "" {
 		healed, err := w.heal(ctx, p, res)
 		if err != nil {
@@ -422,12 +446,36 @@ func describeState(s *stepState) string {
 	return "did not succeed"
 }
 
-// outcomes turns the steps' states into each change's outcome.
-func (w *Writer) outcomes(res *Result, ss []stepState) {
+// outcomes turns the steps' states into each change's outcome, into
+// cs (one a change), in chunks on every CPU for a large plan.
+func (w *Writer) outcomes(res *Result, ss []stepState, cs []ChangeResult) {
 	p := res.Plan
 	steps := plan.Steps(p)
-	res.Changes = make([]ChangeResult, len(p.Changes))
-	for i := range p.Changes {
+	res.Changes = cs
+	mem.Chunks(len(p.Changes), outcomesMin/2, func(lo, hi int) { changeOutcomes(p, steps, ss, cs, lo, hi) })
+	for i := range steps {
+		s := &steps[i]
+		if s.Change >= 0 {
+			continue
+		}
+		cr := ChangeResult{Outcome: Applied, Change: &Change{Why: s.What}}
+		st := &ss[i]
+		switch {
+		case st.done:
+		case st.err != nil && errors.Is(st.err, rtnl.ErrNoAnswer):
+			cr.Outcome, cr.Err = Unknown, st.err
+		case st.err != nil:
+			cr.Outcome, cr.Err = Failed, st.err
+		default:
+			cr.Outcome, cr.Err = NotAttempted, errors.New(st.reason)
+		}
+		res.NexthopWrites = append(res.NexthopWrites, cr)
+	}
+}
+
+// changeOutcomes makes the outcomes of changes lo to hi of p into cs.
+func changeOutcomes(p *Plan, steps []plan.Step, ss []stepState, cs []ChangeResult, lo, hi int) {
+	for i := lo; i < hi; i++ {
 		ch := &p.Changes[i]
 		chSteps := plan.ChangeSteps(ch)
 		cr := ChangeResult{Change: ch, Outcome: Applied}
@@ -456,25 +504,7 @@ func (w *Writer) outcomes(res *Result, ss []stepState) {
 		default:
 			cr.Outcome = NotAttempted
 		}
-		res.Changes[i] = cr
-	}
-	for i := range steps {
-		s := &steps[i]
-		if s.Change >= 0 {
-			continue
-		}
-		cr := ChangeResult{Outcome: Applied, Change: &Change{Why: s.What}}
-		st := &ss[i]
-		switch {
-		case st.done:
-		case st.err != nil && errors.Is(st.err, rtnl.ErrNoAnswer):
-			cr.Outcome, cr.Err = Unknown, st.err
-		case st.err != nil:
-			cr.Outcome, cr.Err = Failed, st.err
-		default:
-			cr.Outcome, cr.Err = NotAttempted, errors.New(st.reason)
-		}
-		res.NexthopWrites = append(res.NexthopWrites, cr)
+		cs[i] = cr
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -299,6 +300,17 @@ type planner struct {
 	// each one's key.
 	want []route.Route
 	held []*state.Installed
+	// bufs are the slices of a route each the plan fills.
+	bufs *buffers
+	// leaving are the changes that may take a route of ours off its
+	// object, entered/entering count by object the desired routes put on
+	// one they are not on (addChange, enter: for deleteUnused).
+	leaving  []int
+	entered  map[uint32]int
+	entering struct {
+		id uint32
+		n  int
+	}
 	// chosen caches strategy.Choose(): its answer depends on the family
 	// and class.
 	chosen     map[[2]int]strategy.Choice
@@ -308,14 +320,10 @@ type planner struct {
 		ok bool
 	}
 	nhText map[uint32]string
-	// specs caches the spec of one next hop (state.SpecFor formats it):
-	// the routes of a large file mostly share a few next hops.
-	specs    map[specKey]state.Spec
-	lastSpec struct {
-		k  specKey
-		s  state.Spec
-		ok bool
-	}
+	// specs are the specs of the desired routes' objects (Prepared.specs);
+	// specList each of them once, sorted (assignNexthops).
+	specs    []state.Spec
+	specList []state.Spec
 	// lastObj is what object() returned last.
 	lastObj struct {
 		spec state.Spec
@@ -324,29 +332,6 @@ type planner struct {
 		text string
 		ok   bool
 	}
-}
-
-type specKey struct {
-	fam int
-	h   route.Nexthop
-}
-
-// specFor is state.SpecFor of a route's next hops, cached for one hop.
-func (pl *planner) specFor(r *route.Route) state.Spec {
-	if len(r.Nexthops) != 1 {
-		return state.SpecFor(r.Family(), r.Nexthops)
-	}
-	k := specKey{r.Family(), r.Nexthops[0]}
-	if pl.lastSpec.ok && pl.lastSpec.k == k {
-		return pl.lastSpec.s
-	}
-	sp, ok := pl.specs[k]
-	if !ok {
-		sp = state.SpecFor(k.fam, r.Nexthops)
-		pl.specs[k] = sp
-	}
-	pl.lastSpec.k, pl.lastSpec.s, pl.lastSpec.ok = k, sp, true
-	return sp
 }
 
 func (pl *planner) choose(fam int, c strategy.Class) strategy.Choice {
@@ -378,14 +363,19 @@ func ComputePrepared(st *state.State, prep *Prepared, cfg Config) (*Plan, error)
 	}
 	pl := &planner{st: st, cfg: cfg, assigned: map[state.Spec]uint32{}, nhStep: map[uint32]int{},
 		repurposed: map[uint32]state.Spec{}, used: map[uint32]bool{}, nextID: cfg.IDBase,
-		chosen: map[[2]int]strategy.Choice{}, nhText: map[uint32]string{}, specs: map[specKey]state.Spec{}}
+		chosen: map[[2]int]strategy.Choice{}, nhText: map[uint32]string{},
+		entered: map[uint32]int{}}
 	pl.plan = &Plan{Netns: cfg.Netns, Profile: cfg.Profile.ID(), ProfileName: cfg.Profile.Name,
 		expect: map[state.Key]int32{}, claim: make([]int32, st.NumOurs()), owned: cfg.Owned, prune: cfg.Prune, st: st}
+	pl.specs = prep.specs
+	if pl.bufs = prep.take(); pl.bufs == nil {
+		pl.bufs = newBuffers(len(prep.desired))
+	}
 	want, err := pl.validate(prep)
 	if err != nil {
 		return nil, err
 	}
-	pl.plan.Changes = make([]Change, 0, len(want))
+	pl.plan.Changes = pl.bufs.changes[:0]
 	pl.plan.steps = make([]Step, 0, len(want)+16)
 	if err := pl.decideNexthops(); err != nil {
 		return nil, err
@@ -393,14 +383,14 @@ func ComputePrepared(st *state.State, prep *Prepared, cfg Config) (*Plan, error)
 	// Pair the desired routes with ours: by key, then, for a key none of
 	// ours holds, a route of ours at the same destination whose metric is
 	// not desired (a metric change).
-	from := make([]*state.Installed, len(want))
 	// held[i] is the route of ours at want[i]'s key (from[i] paired by
-	// key), nil for none; validate found it.
+	// key), nil for none; validate found it. from is held itself unless
+	// some desired route pairs by destination.
 	held := pl.held
+	from := held
 	byKey := 0
-	for i, in := range held {
+	for _, in := range held {
 		if in != nil {
-			from[i] = in
 			byKey++
 		}
 	}
@@ -410,6 +400,7 @@ func ComputePrepared(st *state.State, prep *Prepared, cfg Config) (*Plan, error)
 	// not held while some route of ours is not at a desired key.
 	taken := map[*state.Installed]bool{}
 	if byKey < len(want) && byKey < st.Ours.Len() {
+		from = slices.Clone(held)
 		byDst := map[route.Key][]*state.Installed{} // Key with Metric 0: (table, dst)
 		for in := range st.Ours.All() {
 			k := in.Key()
@@ -447,13 +438,15 @@ func ComputePrepared(st *state.State, prep *Prepared, cfg Config) (*Plan, error)
 	if pl.plan.Nexthops {
 		pl.assignNexthops(want, gone)
 	}
-	for i := range want {
-		pl.change(i, &want[i], from[i], held[i])
+	if !pl.movesInChunks(want, held, len(taken) == 0) {
+		for i := range want {
+			pl.change(i, &want[i], from[i], held[i])
+		}
 	}
 	for _, in := range gone {
 		pl.remove(in)
 	}
-	pl.deleteUnused(want, from, gone)
+	pl.deleteUnused(gone)
 	return pl.plan, nil
 }
 
@@ -470,8 +463,8 @@ func (pl *planner) wantAt(in *state.Installed) (int, bool) {
 // route of ours at each.
 func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
 	desired, want, keys := prep.desired, prep.want, prep.keys
-	pl.held = make([]*state.Installed, len(desired))
-	pl.plan.expList = make([]Expected, len(desired), len(desired)+16)
+	pl.held = pl.bufs.held
+	pl.plan.expList = pl.bufs.expList
 	// The devices, the routes of ours at each key (a cursor each: a file
 	// in the dump's order walks Ours) and the other protocols' routes
 	// there, read concurrently (the state is read only); then the
@@ -480,7 +473,7 @@ func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
 	inChunks(len(desired), func(lo, hi int) {
 		ours := pl.st.Ours.Cursor()
 		for i := lo; i < hi; i++ {
-			if prep.msg[i] != "" {
+			if prep.bad[i] {
 				continue
 			}
 			if missingDev(pl.st, &want[i]) != "" {
@@ -505,8 +498,8 @@ func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
 			probs = append(probs, Problem{Index: i, Route: desired[i], Msg: fmt.Sprintf(format, args...)})
 		}
 		switch {
-		case prep.msg[i] != "":
-			bad("%s", prep.msg[i])
+		case prep.bad[i]:
+			bad("%s", prep.msgs[i])
 			continue
 		case found[i] == foundNoDev:
 			bad("dev %s: no such device%s", missingDev(pl.st, &want[i]), InNetns(pl.cfg.Netns))
@@ -527,15 +520,15 @@ func (pl *planner) validate(prep *Prepared) ([]route.Route, error) {
 				byKey[k] = int32(j)
 			}
 		}
-		rk := want[i].Key()
 		if j >= 0 {
 			pl.held[i] = nil
+			rk := want[i].Key()
 			bad("the same key (table %s, %s, metric %d) as route %d: one route per table, destination and metric", route.TableName(rk.Table), rk.Dst, rk.Metric, j+1)
 			continue
 		}
 		inMap[i] = true
 		if found[i] == foundForeign {
-			f := pl.st.Foreign[k]
+			f, rk := pl.st.Foreign[k], want[i].Key()
 			bad("its key (table %s, %s, metric %d) is held by `%s`: the writer owns only routes of proto %s and never writes over another's", route.TableName(rk.Table), rk.Dst, rk.Metric, f, pl.cfg.Proto)
 			continue
 		}
@@ -618,12 +611,12 @@ func (pl *planner) decideNexthops() error {
 	return nil
 }
 
-// eligible reports whether a desired route can use a nexthop object:
-// a unicast route whose next hops all name their device (a nexthop
-// object needs one: "Device attribute required") and whose gateways are
-// of its own family.
-func (pl *planner) eligible(r *route.Route) bool {
-	if !pl.plan.Nexthops || r.Type != kernel.RouteUnicast {
+// canUseObject reports whether a desired route can use a nexthop
+// object (where the plan uses them): a unicast route whose next hops all
+// name their device (a nexthop object needs one: "Device attribute
+// required") and whose gateways are of its own family.
+func canUseObject(r *route.Route) bool {
+	if r.Type != kernel.RouteUnicast {
 		return false
 	}
 	for _, h := range r.Nexthops {
@@ -641,17 +634,17 @@ func (pl *planner) eligible(r *route.Route) bool {
 // new one is created.
 func (pl *planner) assignNexthops(want []route.Route, gone []*state.Installed) {
 	st := pl.st
-	// specOf[i] is the spec of want[i], "" for a route that uses no object.
-	specOf := make([]state.Spec, len(want))
+	// specOf[i] is the spec of want[i], "" for a route that uses no
+	// object (made by Prepare; the plan uses objects).
+	specOf := pl.specs
 	var specs []state.Spec
 	seen := map[state.Spec]bool{}
 	var last state.Spec // mostly the same spec as the route before
 	for i := range want {
-		if !pl.eligible(&want[i]) {
+		s := specOf[i]
+		if s == "" {
 			continue
 		}
-		s := pl.specFor(&want[i])
-		specOf[i] = s
 		if s != last && !seen[s] {
 			seen[s] = true
 			specs = append(specs, s)
@@ -659,6 +652,7 @@ func (pl *planner) assignNexthops(want []route.Route, gone []*state.Installed) {
 		last = s
 	}
 	slices.Sort(specs)
+	pl.specList = specs
 	// The routes of ours that use each object, and what they will want:
 	// an object is replaced in place when every user of it is either
 	// deleted (gone) or at the key of a desired route, the same spec for
@@ -926,8 +920,8 @@ func (pl *planner) change(i int, to *route.Route, from, held *state.Installed) {
 	var nhid uint32
 	var nhDeps []int
 	nhText := ""
-	if pl.eligible(to) {
-		nhid, nhDeps, nhText = pl.object(pl.specFor(to))
+	if s := pl.specs[i]; pl.plan.Nexthops && s != "" {
+		nhid, nhDeps, nhText = pl.object(s)
 	}
 	idx := len(pl.plan.Changes)
 	if from != nil && from.NHID == nhid && to.HeldBy(&from.Route) {
@@ -948,6 +942,11 @@ func (pl *planner) change(i int, to *route.Route, from, held *state.Installed) {
 	default:
 		ch.Kind = KindModify
 	}
+	// Desired entries are final here: a key a change empties later
+	// (setExpect) is none of the desired routes'.
+	if nhid != 0 && (held == nil || held.NHID != nhid || ch.Kind == KindMove) {
+		pl.enter(nhid)
+	}
 	if from != nil {
 		ch.From = &from.Route // the plan keeps its state; nothing writes a change's routes
 	}
@@ -956,7 +955,7 @@ func (pl *planner) change(i int, to *route.Route, from, held *state.Installed) {
 		c := pl.choose(fam, strategy.ClassNexthopMove)
 		ch.Strategy, ch.Why, ch.Evidence = c.Strategy, c.Why, c.Evidence
 		ch.steps = nhDeps
-		pl.plan.Changes = append(pl.plan.Changes, ch)
+		pl.addChange(ch)
 		return
 	}
 	var fromRoute *route.Route
@@ -988,7 +987,148 @@ func (pl *planner) change(i int, to *route.Route, from, held *state.Installed) {
 			pl.setExpect(state.KeyOf(from.Key()), Expected{Change: idx})
 		}
 	}
+	pl.addChange(ch)
+}
+
+// Classes of a desired route for movesInChunks.
+const (
+	heldAsIs = iota // the route of ours at its key is it already
+	movedBy         // its object's replace moves the route of ours there
+	written         // anything else: change plans it, in order
+)
+
+// movesInChunks plans a large plan whose desired routes are each either
+// held as they are by the route of ours at their key or moved there by
+// the replace of that route's object (a move of every route, with or
+// without some that stay): what change would make of each (no request
+// to write, nothing for deleteUnused to note), in chunks on every CPU.
+// It returns false having planned nothing when some route is neither,
+// or some route of ours pairs by destination (byKeyOnly false), or the
+// plan is small or uses no objects: then change plans each in order.
+func (pl *planner) movesInChunks(want []route.Route, held []*state.Installed, byKeyOnly bool) bool {
+	n := len(want)
+	if n < 2*chunkMin || !byKeyOnly || !pl.plan.Nexthops {
+		return false
+	}
+	// What change asks of the planner's caches, asked here once: each
+	// spec's object, a move's strategy for each family.
+	type obj struct {
+		id   uint32
+		deps []int
+		text string
+	}
+	objs := make(map[state.Spec]obj, len(pl.specList))
+	for _, s := range pl.specList {
+		id, deps, text := pl.object(s)
+		objs[s] = obj{id, deps, text}
+	}
+	moves := [2]strategy.Choice{pl.choose(4, strategy.ClassNexthopMove), pl.choose(6, strategy.ClassNexthopMove)}
+	for _, c := range moves {
+		if c.Strategy != strategy.NexthopReplace || c.Heal {
+			return false // what change makes of it would differ
+		}
+	}
+	objOf := func(i int, last *state.Spec, o *obj) {
+		if s := pl.specs[i]; s != *last {
+			*last, *o = s, objs[s]
+		}
+	}
+	class := make([]uint8, n)
+	var other atomic.Bool
+	inChunks(n, func(lo, hi int) {
+		var last state.Spec
+		var o obj
+		for i := lo; i < hi && !other.Load(); i++ {
+			objOf(i, &last, &o)
+			to, from := &want[i], held[i]
+			switch {
+			case from != nil && from.NHID == o.id && to.HeldBy(&from.Route):
+				class[i] = heldAsIs
+			case from != nil && o.id != 0 && from.NHID == o.id && from.Metric == to.Metric &&
+				pl.repurposed[o.id] != "" && sameButNexthops(&from.Route, to):
+				class[i] = movedBy
+			default:
+				other.Store(true)
+			}
+		}
+	})
+	if other.Load() {
+		return false
+	}
+	// Each change's index: the moved routes before it, counted by blocks
+	// of 4,096 (a chunk counts from its block's start).
+	const block = 4096
+	before := make([]int, n/block+1)
+	moved := 0
+	for i, c := range class {
+		if i%block == 0 {
+			before[i/block] = moved
+		}
+		if c == movedBy {
+			moved++
+		}
+	}
+	changes := pl.plan.Changes[:moved]
+	inChunks(n, func(lo, hi int) {
+		idx := before[lo/block]
+		for i := lo / block * block; i < lo; i++ {
+			if class[i] == movedBy {
+				idx++
+			}
+		}
+		var last state.Spec
+		var o obj
+		for i := lo; i < hi; i++ {
+			objOf(i, &last, &o)
+			to, from := &want[i], held[i]
+			e := &pl.plan.expList[i]
+			if class[i] == heldAsIs {
+				e.Route, e.NHID, e.Change, e.held = to, o.id, -1, from
+				continue
+			}
+			e.Route, e.NHID, e.Change, e.held = to, o.id, idx, from
+			c := &moves[0]
+			if to.Family() == 6 {
+				c = &moves[1]
+			}
+			changes[idx] = Change{Kind: KindModify, From: &from.Route, To: to, Strategy: c.Strategy, Why: c.Why, Evidence: c.Evidence,
+				Nexthop: o.text, steps: o.deps}
+			idx++
+		}
+	})
+	pl.plan.Changes = changes
+	pl.plan.Unchanged += n - moved
+	return true
+}
+
+// addChange appends ch to the plan, noting for deleteUnused a change
+// that may take a route of ours off its object (any with a route now but
+// the routes an object's replace moves) and, by object, the desired
+// routes it puts on one they are not on now.
+func (pl *planner) addChange(ch Change) {
+	idx := len(pl.plan.Changes)
 	pl.plan.Changes = append(pl.plan.Changes, ch)
+	if ch.From != nil && ch.Strategy != strategy.NexthopReplace {
+		pl.leaving = append(pl.leaving, idx)
+	}
+}
+
+// enter counts a desired route on object id that is not on it now (a
+// run of them at once: an install puts every route on one object).
+func (pl *planner) enter(id uint32) {
+	if r := &pl.entering; r.n > 0 && r.id != id {
+		pl.flushEntering()
+	}
+	pl.entering.id = id
+	pl.entering.n++
+}
+
+// flushEntering adds the run enter counts to entered.
+func (pl *planner) flushEntering() {
+	if r := &pl.entering; r.n > 0 {
+		pl.entered[r.id] += r.n
+		r.n = 0
+	}
 }
 
 // sameButNexthops reports whether two routes differ at most in their
@@ -1007,11 +1147,11 @@ func (pl *planner) remove(in *state.Installed) {
 	ch.steps = []int{pl.addStep(Step{Kind: stepRouteDelete, Phase: phaseRouteDelete, Change: idx, GoneOK: true,
 		Req: rtnl.Request{Type: unix.RTM_DELROUTE, Body: pl.deleteMessage(in)}})}
 	pl.setExpect(state.KeyOf(in.Key()), Expected{Change: idx})
-	pl.plan.Changes = append(pl.plan.Changes, ch)
+	pl.addChange(ch)
 }
 
 // deleteUnused deletes the objects of ours no route or group will use.
-func (pl *planner) deleteUnused(want []route.Route, from []*state.Installed, gone []*state.Installed) {
+func (pl *planner) deleteUnused(gone []*state.Installed) {
 	st := pl.st
 	if st.Nexthops == nil {
 		return
@@ -1020,11 +1160,8 @@ func (pl *planner) deleteUnused(want []route.Route, from []*state.Installed, gon
 	// Routes that leave an object: moved to another, rewritten inline, or
 	// deleted. Their steps must be done before the object goes.
 	leave := map[uint32][]int{}
-	for i := range pl.plan.Changes {
+	for _, i := range pl.leaving {
 		ch := &pl.plan.Changes[i]
-		if ch.From == nil || ch.Strategy == strategy.NexthopReplace {
-			continue
-		}
 		fk := state.KeyOf(ch.From.Key())
 		in := st.Ours.Get(fk)
 		if in == nil || in.NHID == 0 {
@@ -1040,12 +1177,11 @@ func (pl *planner) deleteUnused(want []route.Route, from []*state.Installed, gon
 		refs[in.NHID]--
 		leave[in.NHID] = append(leave[in.NHID], ch.steps...)
 	}
-	for _, e := range pl.plan.expList {
-		if e.Route != nil && e.NHID != 0 && e.Change >= 0 {
-			if in := e.held; in == nil || in.NHID != e.NHID || pl.plan.Changes[e.Change].Kind == KindMove {
-				refs[e.NHID]++
-			}
-		}
+	// The desired routes changed onto an object they are not on now (or
+	// moved to another metric on it), counted as the changes were made.
+	pl.flushEntering()
+	for id, n := range pl.entered {
+		refs[id] += n
 	}
 	// Group memberships after the plan: a replaced group has its new
 	// members.

@@ -284,6 +284,45 @@ func TestPlanNexthopMoves(t *testing.T) {
 	if len(p.Changes) != 5 || len(p.NexthopWrites) != 1 || p.Changes[0].Nexthop == "" {
 		t.Fatalf("legacy: changes %d, nexthop writes %v", len(p.Changes), p.NexthopWrites)
 	}
+	// an object of ours no route uses is kept when desired routes come
+	// onto it (an add, a route of ours leaving another object), deleted
+	// when none does (all the routes of an object moving to what it
+	// holds replace theirs instead)
+	for _, c := range []struct {
+		name       string
+		ours       []route.Route
+		ids        []uint32
+		desired    []route.Route
+		deleted    []uint32
+		nexthopsOn string // the object the first desired route uses
+	}{
+		{"added onto it", nil, nil, moved(1, "10.9.0.3")[:1], []uint32{1000}, "nexthop object 1001"},
+		{"moved onto it, one stays", rs[:2], ids[:2], moved(1, "10.9.0.3")[:2], nil, "nexthop object 1001"},
+		{"all moved: their object replaced instead", rs[:2], ids[:2], moved(2, "10.9.0.3")[:2], []uint32{1001}, "nexthop object 1000 (replaced)"},
+		{"none onto it", rs[:2], ids[:2], moved(0, "")[:2], []uint32{1001}, ""},
+	} {
+		objs2 := []rtnl.Nexthop{single(1000, "10.9.0.2", 2), single(1001, "10.9.0.3", 2)}
+		p, err := Compute(fakeState(t, c.ours, c.ids, nil, objs2), c.desired, cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var deleted []uint32
+		for _, s := range p.steps {
+			if s.Kind == stepNexthopDelete {
+				n, err := rtnl.ParseNexthop(s.Req.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				deleted = append(deleted, n.ID)
+			}
+		}
+		if !slices.Equal(deleted, c.deleted) {
+			t.Errorf("%s: objects deleted %v, want %v (%v)", c.name, deleted, c.deleted, p.NexthopWrites)
+		}
+		if len(p.Changes) > 0 && c.nexthopsOn != "" && !strings.HasPrefix(p.Changes[0].Nexthop, c.nexthopsOn) {
+			t.Errorf("%s: the first change is on %q, want %s", c.name, p.Changes[0].Nexthop, c.nexthopsOn)
+		}
+	}
 	// the object no route uses any more is deleted after the routes left
 	p, err = Compute(fakeState(t, rs, ids, nil, objs), moved(5, "10.9.0.3")[:0], Config{Proto: 250, Owned: map[uint32]bool{254: true}, Nexthops: NexthopsAuto, Profile: cfg.Profile, IDBase: 1000, Prune: true})
 	if err != nil {
@@ -350,5 +389,147 @@ func TestPlanLargeInChunks(t *testing.T) {
 		if ve.Problems[i].Index != w.index || !strings.Contains(ve.Problems[i].Msg, w.msg) {
 			t.Errorf("problem %d: route %d %q, want route %d %q", i, ve.Problems[i].Index, ve.Problems[i].Msg, w.index, w.msg)
 		}
+	}
+}
+
+// A Prepared gives its buffers (made for a large file, below
+// prefaultMin none) to the first plan only: a second plan of it is the
+// same plan in memory of its own.
+func TestPreparedPlannedTwice(t *testing.T) {
+	for _, n := range []int{100, prefaultMin} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			var rs, moved []route.Route
+			var ids []uint32
+			for i := 0; i < n; i++ {
+				r := route.Route{Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 32), Nexthops: gw("10.9.0.2", "eth0")}
+				rs, ids = append(rs, r), append(ids, 1000)
+				r.Nexthops = gw("10.9.0.3", "eth0")
+				moved = append(moved, r)
+			}
+			objs := []rtnl.Nexthop{single(1000, "10.9.0.2", 2)}
+			cfg := cfgFor(t, "linux-6.1")
+			// The first plan's memory mapped throughout (Prepare), or not
+			// at all, or in part (PrepareWhile: the dump ends at once, or
+			// after a step): the plans are the same.
+			calls := 0
+			for _, prep := range []*Prepared{
+				Prepare(moved, cfg.Owned),
+				PrepareWhile(moved, cfg.Owned, func() bool { return false }),
+				PrepareWhile(moved, cfg.Owned, func() bool { calls++; return calls < 2 }),
+			} {
+				if got := prep.bufs != nil; got != (n >= prefaultMin) {
+					t.Fatalf("buffers made: %v, want %v", got, n >= prefaultMin)
+				}
+				planTwice(t, prep, n, func() *state.State { return fakeState(t, rs, ids, nil, objs) }, cfg)
+			}
+		})
+	}
+}
+
+// planTwice plans prep twice and checks that the plans are the same, in
+// memory of their own.
+func planTwice(t *testing.T, prep *Prepared, n int, st func() *state.State, cfg Config) {
+	t.Helper()
+	var ps [2]*Plan
+	for k := range ps {
+		p, err := ComputePrepared(st(), prep, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps[k] = p
+	}
+	a, b := ps[0], ps[1]
+	if len(a.Changes) != n || len(b.Changes) != n || len(a.expList) != len(b.expList) {
+		t.Fatalf("changes %d and %d, expectations %d and %d: want %d of each", len(a.Changes), len(b.Changes), len(a.expList), len(b.expList), n)
+	}
+	if &a.Changes[0] == &b.Changes[0] || &a.expList[0] == &b.expList[0] {
+		t.Fatal("the two plans share their changes or expectations")
+	}
+	for i := range a.Changes {
+		ca, cb := &a.Changes[i], &b.Changes[i]
+		if ca.Kind != cb.Kind || ca.Strategy != cb.Strategy || ca.To.String() != cb.To.String() || ca.Nexthop != cb.Nexthop {
+			t.Fatalf("change %d: %v and %v", i, ca, cb)
+		}
+		if ea, eb := a.expList[i], b.expList[i]; ea.Key != eb.Key || ea.NHID != eb.NHID || ea.Change != eb.Change {
+			t.Fatalf("expectation %d: %+v and %+v", i, ea, eb)
+		}
+	}
+}
+
+// A large move and a large second apply (every route held as it is):
+// the plan movesInChunks makes in chunks is what change makes of the
+// same routes one by one (a plan below its size); a large change with a
+// route that must be written is planned route by route.
+func TestMovesInChunksAsChange(t *testing.T) {
+	const n = 2*chunkMin + 3
+	objs := []rtnl.Nexthop{single(1000, "10.9.0.2", 2)}
+	cfg := cfgFor(t, "linux-6.1")
+	for _, c := range []struct {
+		name   string
+		to     func(i int) []route.Nexthop
+		chunks bool
+	}{
+		{"all moved", func(int) []route.Nexthop { return gw("10.9.0.3", "eth0") }, true},
+		{"all held", func(int) []route.Nexthop { return gw("10.9.0.2", "eth0") }, true},
+		{"one written", func(i int) []route.Nexthop {
+			if i == n-2 {
+				return gw("10.9.0.4", "eth1")
+			}
+			return gw("10.9.0.3", "eth0")
+		}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var rs, desired []route.Route
+			var ids []uint32
+			for i := 0; i < n; i++ {
+				r := route.Route{Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 32), Nexthops: gw("10.9.0.2", "eth0")}
+				rs, ids = append(rs, r), append(ids, 1000)
+				r.Nexthops = c.to(i)
+				desired = append(desired, r)
+			}
+			big, err := Compute(fakeState(t, rs, ids, nil, objs), desired, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !c.chunks {
+				// Declined: the object is not replaced (a route stays
+				// off it), so every route is written onto a new one.
+				for i := range big.Changes {
+					if big.Changes[i].Strategy == strategy.NexthopReplace {
+						t.Fatalf("change %d moved by a replace", i)
+					}
+				}
+				if len(big.Changes) != n || Replaced(big) != nil {
+					t.Fatalf("changes %d, replaced %v: want %d routes written", len(big.Changes), Replaced(big), n)
+				}
+				return
+			}
+			// The same routes where they differ (the last 100), as a small
+			// plan: change, one by one.
+			small, err := Compute(fakeState(t, rs[n-100:], ids[n-100:], nil, objs), desired[n-100:], cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			off := len(big.Changes) - len(small.Changes)
+			if big.Unchanged-small.Unchanged != n-100-off || len(big.steps) != len(small.steps) {
+				t.Fatalf("changes %d unchanged %d steps %d; the small plan's %d, %d, %d", len(big.Changes), big.Unchanged, len(big.steps), len(small.Changes), small.Unchanged, len(small.steps))
+			}
+			for i := range small.Changes {
+				b, s := &big.Changes[off+i], &small.Changes[i]
+				if b.Kind != s.Kind || b.Strategy != s.Strategy || b.Why != s.Why || b.Nexthop != s.Nexthop || b.To.String() != s.To.String() ||
+					b.From.String() != s.From.String() || !slices.Equal(b.steps, s.steps) || !slices.Equal(b.Evidence, s.Evidence) {
+					t.Fatalf("change %d: %+v, the small plan's %+v", off+i, *b, *s)
+				}
+			}
+			for i := range small.expList[:100] {
+				b, s := big.expList[n-100+i], small.expList[i]
+				if bc, sc := b.Change-off, s.Change; (b.Change < 0) != (s.Change < 0) || (b.Change >= 0 && bc != sc) || b.NHID != s.NHID || b.Key != s.Key || b.held.Route.String() != s.held.Route.String() {
+					t.Fatalf("expectation %d: %+v, the small plan's %+v", n-100+i, b, s)
+				}
+			}
+			if got := Replaced(big) != nil; got != (c.name == "all moved") {
+				t.Errorf("Replaced: %v", got)
+			}
+		})
 	}
 }

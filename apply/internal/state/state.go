@@ -29,19 +29,21 @@ import (
 // Installed is a route as the kernel holds it.
 type Installed struct {
 	route.Route // normalised; next hops resolved through its nexthop object
-	Proto       kernel.Proto
-	// NHID is the nexthop object the route uses, 0 for none.
-	NHID uint32
 	// wire is the route as read (Wire), for a route without a nexthop
 	// object; one with keeps only the scope and flags beside the fields
 	// above, for a dump of 200,000 routes on objects is 30 MB of copies.
-	wire  *rtnl.Route
-	scope uint8
+	wire *rtnl.Route
+	// NHID is the nexthop object the route uses, 0 for none.
+	NHID  uint32
 	flags uint32
 	// Seq numbers the routes of Ours from 0 (State.PutOurs), so that a
 	// plan can mark them in a slice rather than a map (State.NumOurs
 	// bounds it).
-	Seq int32
+	Seq   int32
+	Proto kernel.Proto
+	scope uint8
+	// (In this order the fields pack into 120 bytes, not 128: 1.6 MB
+	// less new memory at 200,000 routes.)
 }
 
 // Wire is the route as read, what a delete must name: for a route on a
