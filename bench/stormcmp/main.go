@@ -19,6 +19,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,9 +37,10 @@ func main() {
 	raceroute := flag.String("raceroute", "./raceroute", "the raceroute binary")
 	batch := flag.Int("batch", write.DefaultBatch, "route messages per sendmsg")
 	ipRcvbuf := flag.Int("ip-rcvbuf", 0, "receive buffer for ip monitor (ip -rcvbuf), 0 for iproute2's default (1 MiB)")
+	text := flag.Bool("text", false, "have the watch print ip -ts monitor text, as ip monitor does, instead of JSON lines")
 	shuffle := flag.Bool("shuffle", false, "write each phase's routes in a random order (seeded: the same each run) instead of address order")
 	flag.Parse()
-	if err := run(*n, *raceroute, *batch, *ipRcvbuf, *shuffle); err != nil {
+	if err := run(*n, *raceroute, *batch, *ipRcvbuf, *shuffle, *text); err != nil {
 		fmt.Fprintln(os.Stderr, "stormcmp:", err)
 		os.Exit(1)
 	}
@@ -174,6 +176,60 @@ func parseWatch(t *tool, r io.Reader, in map[netip.Addr]bool) error {
 	return sc.Err()
 }
 
+// parseWatchText reads `raceroute watch` text lines, `ip -ts monitor`'s
+// with raceroute's markers: "[time] [nsid N][ROUTE]Resync Deleted 10.64.0.1
+// via 10.9.0.2 ...", and the [OVERFLOW] and [RESYNC] lines.
+func parseWatchText(t *tool, r io.Reader, in map[netip.Addr]bool) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.Contains(line, "[OVERFLOW]"):
+			t.mu.Lock()
+			t.overflow++
+			t.behind = true
+			t.mu.Unlock()
+			continue
+		case strings.Contains(line, "[RESYNC]"):
+			t.mu.Lock()
+			t.resyncs++
+			t.behind = false
+			t.mu.Unlock()
+			continue
+		}
+		_, body, ok := strings.Cut(line, "[ROUTE]")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(body)
+		var del, resync bool
+		for len(f) > 0 {
+			switch f[0] {
+			case "Deleted":
+				del = true
+			case "Resync":
+				resync = true
+			case "Replaced", "Inferred", "Initial", "Polled", "Cloned":
+			default:
+				goto route
+			}
+			f = f[1:]
+		}
+	route:
+		if len(f) < 3 || f[1] != "via" {
+			continue
+		}
+		dst, err1 := netip.ParseAddr(f[0])
+		gw, err2 := netip.ParseAddr(f[2])
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		t.see(dst, gw, del, resync, in)
+	}
+	return sc.Err()
+}
+
 // usage is what a process used so far: user+system CPU time, minor
 // page faults, and its peak resident set (VmHWM) in bytes.
 type usage struct {
@@ -211,7 +267,7 @@ func usageOf(pid int) (usage, error) {
 	return u, nil
 }
 
-func run(n int, raceroute string, batch, ipRcvbuf int, shuffle bool) error {
+func run(n int, raceroute string, batch, ipRcvbuf int, shuffle, text bool) error {
 	name := fmt.Sprintf("rrtest-bench-%d", os.Getpid())
 	ns, err := netns.Create(name)
 	if err != nil {
@@ -256,11 +312,17 @@ func run(n int, raceroute string, batch, ipRcvbuf int, shuffle bool) error {
 	if ipRcvbuf > 0 {
 		ipArgs = append(ipArgs, "-rcvbuf", strconv.Itoa(ipRcvbuf))
 	}
+	watchArgs := []string{"watch", "--netns", name, "--family", "4", "--json", "--cache-poll", "-1s"}
+	parseW := parseWatch
+	if text {
+		watchArgs = slices.DeleteFunc(watchArgs, func(a string) bool { return a == "--json" })
+		parseW = parseWatchText
+	}
 	tools := []*tool{
 		{name: "ip monitor", cmd: exec.CommandContext(ctx, "ip", append(ipArgs, "monitor", "route")...)},
-		{name: "raceroute watch", cmd: exec.CommandContext(ctx, raceroute, "watch", "--netns", name, "--family", "4", "--json", "--cache-poll", "-1s")},
+		{name: "raceroute watch", cmd: exec.CommandContext(ctx, raceroute, watchArgs...)},
 	}
-	parsers := []func(*tool, io.Reader, map[netip.Addr]bool) error{parseIPMonitor, parseWatch}
+	parsers := []func(*tool, io.Reader, map[netip.Addr]bool) error{parseIPMonitor, parseW}
 	for i, t := range tools {
 		t.state = map[netip.Addr]netip.Addr{}
 		t.done = make(chan error, 1)

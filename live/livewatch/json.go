@@ -236,15 +236,36 @@ type timeCache struct {
 	head, zone []byte // "2006-01-02T15:04:05" and "Z07:00" of sec in loc
 }
 
-// appendRFC3339Nano appends t.Format(time.RFC3339Nano) to b.
-func (c *timeCache) appendRFC3339Nano(b []byte, t time.Time) []byte {
-	// The layout's elements format independently: the date and clock
-	// and the zone depend on the second and the location alone.
+// appendMonitorTime appends t.Format(iproute2.TimeLayout) to b: the
+// date and clock as the cache holds them, and six digits of
+// microseconds.
+func (c *timeCache) appendMonitorTime(b []byte, t time.Time) []byte {
+	c.fill(t)
+	b = append(b, c.head...)
+	us := t.Nanosecond() / 1000
+	var d [7]byte
+	d[0] = '.'
+	for i := 6; i > 0; i-- {
+		d[i] = byte('0' + us%10)
+		us /= 10
+	}
+	return append(b, d[:]...)
+}
+
+// fill makes the cache hold t's second in t's location.
+func (c *timeCache) fill(t time.Time) {
 	if sec, loc := t.Unix(), t.Location(); !c.ok || sec != c.sec || loc != c.loc {
 		c.head = t.AppendFormat(c.head[:0], "2006-01-02T15:04:05")
 		c.zone = t.AppendFormat(c.zone[:0], "Z07:00")
 		c.ok, c.sec, c.loc = true, sec, loc
 	}
+}
+
+// appendRFC3339Nano appends t.Format(time.RFC3339Nano) to b.
+func (c *timeCache) appendRFC3339Nano(b []byte, t time.Time) []byte {
+	// The layout's elements format independently: the date and clock
+	// and the zone depend on the second and the location alone.
+	c.fill(t)
 	b = append(b, c.head...)
 	if ns := t.Nanosecond(); ns != 0 {
 		// ".999999999": nine digits, trailing zeros dropped.

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"raceroute/iproute2"
 	"raceroute/trace"
 )
 
@@ -51,11 +52,14 @@ func TestTimeCache(t *testing.T) {
 			if got := string(c.appendRFC3339Nano([]byte("x"), tm)[1:]); got != want {
 				t.Errorf("round %d: %v formats as %q, want %q", round, tm, got, want)
 			}
+			if got, want := string(c.appendMonitorTime([]byte("x"), tm)[1:]), tm.Format(iproute2.TimeLayout); got != want {
+				t.Errorf("round %d: %v formats for a monitor line as %q, want %q", round, tm, got, want)
+			}
 		}
 	}
 }
 
-// FuzzTimeCache formats pairs of times through one cache.
+// FuzzTimeCache formats pairs of times through one cache, both ways.
 func FuzzTimeCache(f *testing.F) {
 	f.Add(int64(1_796_000_000), int64(5), int64(1_796_000_000), int64(6), 0)
 	f.Add(int64(-62_135_596_800), int64(0), int64(253_402_300_800), int64(999_999_999), -3600)
@@ -65,6 +69,9 @@ func FuzzTimeCache(f *testing.F) {
 		for _, tm := range []time.Time{time.Unix(s1, n1).In(loc), time.Unix(s2, n2).In(loc), time.Unix(s2, n2).UTC(), time.Unix(s1, n1).In(loc)} {
 			if got, want := string(c.appendRFC3339Nano(nil, tm)), tm.Format(time.RFC3339Nano); got != want {
 				t.Fatalf("%v formats as %q, want %q", tm, got, want)
+			}
+			if got, want := string(c.appendMonitorTime(nil, tm)), tm.Format(iproute2.TimeLayout); got != want {
+				t.Fatalf("%v formats for a monitor line as %q, want %q", tm, got, want)
 			}
 		}
 	})

@@ -665,7 +665,12 @@ func (w *watcher) print(r *trace.Record) error {
 	if w.cfg.JSON {
 		w.buf = w.times.appendJSON(w.buf[:0], r)
 	} else {
-		w.buf = append(iproute2.AppendMonitor(w.buf[:0], r, true), '\n')
+		// iproute2.AppendMonitor's timestamp, from the watcher's cache.
+		b := w.buf[:0]
+		if !r.Time.IsZero() {
+			b = append(w.times.appendMonitorTime(append(b, '['), r.Time), "] "...)
+		}
+		w.buf = append(iproute2.AppendMonitor(b, r, false), '\n')
 	}
 	_, err = w.cfg.Out.Write(w.buf)
 	if err != nil {
