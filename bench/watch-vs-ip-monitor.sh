@@ -7,7 +7,10 @@
 # second, and the ratios. IP_RCVBUF (bytes) is passed to `ip -rcvbuf`;
 # the default is iproute2's own (1 MiB). SHUFFLE=1 writes each phase
 # (adds, replaces, deletes) in one seeded random order instead of address
-# order. Needs root, iproute2 and Go.
+# order. The watch prints its ip -ts monitor text, as ip monitor prints
+# its own, and then, on a second storm, JSON lines (which ip monitor has
+# no counterpart of); FORMATS="text" or "json" runs one. Needs root,
+# iproute2 and Go.
 set -eu
 cd "$(dirname "$0")/.."
 events=${1:-600000}
@@ -19,4 +22,13 @@ go build -o "$tmp/raceroute" ./cmd/raceroute
 go build -o "$tmp/stormcmp" ./bench/stormcmp
 shuffle=false
 [ "${SHUFFLE:-0}" = 1 ] && shuffle=true
-"$tmp/stormcmp" -events "$events" -batch "$batch" -ip-rcvbuf "$ipbuf" -shuffle="$shuffle" -raceroute "$tmp/raceroute"
+for format in ${FORMATS:-text json}; do
+	case $format in
+	text) text=true ;;
+	json) text=false ;;
+	*) echo "watch-vs-ip-monitor.sh: FORMATS: $format is not text or json" >&2; exit 2 ;;
+	esac
+	echo "# raceroute watch printing $format"
+	"$tmp/stormcmp" -events "$events" -batch "$batch" -ip-rcvbuf "$ipbuf" -shuffle="$shuffle" -text="$text" -raceroute "$tmp/raceroute"
+	echo
+done

@@ -68,9 +68,11 @@ type queuedDel struct {
 func (rc *Detector) noteDelete(k routeKey, r *trace.Record, others bool) {
 	d := rc.newDeletion()
 	*d = deletion{key: k, seq: rc.routeSeq, at: r.Time, line: r.Line, route: r.Route, others: others}
-	if st := rc.links[view.RouteDev(r.Route)]; st != nil {
-		d.link = view.RouteDev(r.Route)
-		st.removed = append(st.removed, r.Route)
+	if len(rc.links) > 0 { // links down: none in a storm, and the lookup hashes a name
+		if st := rc.links[view.RouteDev(r.Route)]; st != nil {
+			d.link = view.RouteDev(r.Route)
+			st.removed = append(st.removed, r.Route)
+		}
 	}
 	if r.Time.IsZero() {
 		rc.zeroDel = d
