@@ -124,17 +124,39 @@ func parseIPMonitor(t *tool, r io.Reader, in map[netip.Addr]bool) error {
 		if del {
 			f = f[1:]
 		}
-		if len(f) < 3 || f[1] != "via" {
-			continue
+		if dst, gw, ok := routeVia(f); ok {
+			t.see(dst, gw, del, false, in)
 		}
-		dst, err1 := netip.ParseAddr(f[0])
-		gw, err2 := netip.ParseAddr(f[2])
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		t.see(dst, gw, del, false, in)
 	}
 	return sc.Err()
+}
+
+// routeVia reads the destination and gateway of a route's text, its
+// fields from the destination on: "DST via GW ...".
+func routeVia(f []string) (dst, gw netip.Addr, ok bool) {
+	if len(f) < 3 || f[1] != "via" {
+		return dst, gw, false
+	}
+	dst, err1 := netip.ParseAddr(f[0])
+	gw, err2 := netip.ParseAddr(f[2])
+	return dst, gw, err1 == nil && err2 == nil
+}
+
+// overflowed notes an overflow the watch reported: it is behind until
+// its resync.
+func (t *tool) overflowed() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.overflow++
+	t.behind = true
+}
+
+// resyncedAll notes a resync the watch finished.
+func (t *tool) resyncedAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.resyncs++
+	t.behind = false
 }
 
 // parseWatch reads `raceroute watch --json` lines.
@@ -151,16 +173,10 @@ func parseWatch(t *tool, r io.Reader, in map[netip.Addr]bool) error {
 		}
 		switch v.Kind {
 		case "overflow":
-			t.mu.Lock()
-			t.overflow++
-			t.behind = true
-			t.mu.Unlock()
+			t.overflowed()
 			continue
 		case "resync":
-			t.mu.Lock()
-			t.resyncs++
-			t.behind = false
-			t.mu.Unlock()
+			t.resyncedAll()
 			continue
 		case "route":
 		default:
@@ -180,22 +196,18 @@ func parseWatch(t *tool, r io.Reader, in map[netip.Addr]bool) error {
 // with raceroute's markers: "[time] [nsid N][ROUTE]Resync Deleted 10.64.0.1
 // via 10.9.0.2 ...", and the [OVERFLOW] and [RESYNC] lines.
 func parseWatchText(t *tool, r io.Reader, in map[netip.Addr]bool) error {
+	// The words before a route in a watch's text line.
+	markers := []string{"Deleted", "Resync", "Replaced", "Inferred", "Initial", "Polled", "Cloned"}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
 		case strings.Contains(line, "[OVERFLOW]"):
-			t.mu.Lock()
-			t.overflow++
-			t.behind = true
-			t.mu.Unlock()
+			t.overflowed()
 			continue
 		case strings.Contains(line, "[RESYNC]"):
-			t.mu.Lock()
-			t.resyncs++
-			t.behind = false
-			t.mu.Unlock()
+			t.resyncedAll()
 			continue
 		}
 		_, body, ok := strings.Cut(line, "[ROUTE]")
@@ -204,28 +216,13 @@ func parseWatchText(t *tool, r io.Reader, in map[netip.Addr]bool) error {
 		}
 		f := strings.Fields(body)
 		var del, resync bool
-		for len(f) > 0 {
-			switch f[0] {
-			case "Deleted":
-				del = true
-			case "Resync":
-				resync = true
-			case "Replaced", "Inferred", "Initial", "Polled", "Cloned":
-			default:
-				goto route
-			}
-			f = f[1:]
+		for ; len(f) > 0 && slices.Contains(markers, f[0]); f = f[1:] {
+			del = del || f[0] == "Deleted"
+			resync = resync || f[0] == "Resync"
 		}
-	route:
-		if len(f) < 3 || f[1] != "via" {
-			continue
+		if dst, gw, ok := routeVia(f); ok {
+			t.see(dst, gw, del, resync, in)
 		}
-		dst, err1 := netip.ParseAddr(f[0])
-		gw, err2 := netip.ParseAddr(f[2])
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		t.see(dst, gw, del, resync, in)
 	}
 	return sc.Err()
 }
