@@ -241,11 +241,19 @@ func (s *Subscription) keptOn(ifindex int) *nl.View {
 		v = p.Clone()
 	}
 	for _, rt := range s.opts.Routes.RoutesOn(ifindex) {
-		r := trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew, Route: rt}
-		s.view.FillDev(&r)
+		r := s.keptRecord(rt)
 		v.Apply(&r)
 	}
 	return v
+}
+
+// keptRecord is a RouteKeeper's route as an ActionNew record, its
+// device named from the links the subscription knows (the keeper's
+// name may be from before a rename).
+func (s *Subscription) keptRecord(rt trace.Route) trace.Record {
+	r := trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew, Route: rt}
+	s.view.FillDev(&r)
+	return r
 }
 
 // wanted applies the family filter.
@@ -320,9 +328,7 @@ func (s *Subscription) resync(ctx context.Context) error {
 		// that went down, which the kernel may still hold (or not).
 		known = s.view.Clone()
 		add := func(rt trace.Route) {
-			r := trace.Record{Kind: trace.KindRoute, Action: trace.ActionNew, Route: rt}
-			s.view.FillDev(&r)
-			if !known.Has(&r) {
+			if r := s.keptRecord(rt); !known.Has(&r) {
 				known.Apply(&r)
 			}
 		}
