@@ -9,8 +9,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -164,11 +164,8 @@ func parseWatch(t *tool, r io.Reader, in map[netip.Addr]bool) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		var v struct {
-			Kind, Action, Dst, Gateway string
-			Resync                     bool
-		}
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+		v, ok := eventFields(sc.Bytes())
+		if !ok {
 			continue // findings
 		}
 		switch v.Kind {
@@ -190,6 +187,58 @@ func parseWatch(t *tool, r io.Reader, in map[netip.Addr]bool) error {
 		t.see(p.Addr(), gw, v.Action == "del", v.Resync, in)
 	}
 	return sc.Err()
+}
+
+// watchEvent is what the comparison needs of a watch's JSON event line.
+type watchEvent struct {
+	Kind, Action, Dst, Gateway string
+	Resync                     bool
+}
+
+// eventFields reads a watch's JSON event line (livewatch.AppendJSON:
+// an object whose first key is "kind", string and boolean values) as
+// json.Unmarshal into a watchEvent would, without a reflective decode
+// per line: the reader must keep up with the watch, or its back-pressure
+// (a full pipe) is counted as the watch's cost. It reports false for a
+// line that is not an event (a finding, a heal). A key is found as
+// `,"key":`, which cannot occur inside a JSON string (a quote there is
+// escaped); values it reads are the kernel's names and addresses, which
+// need no escapes, and a value with one is left empty
+// (TestEventFieldsAsUnmarshal checks both against encoding/json).
+func eventFields(line []byte) (watchEvent, bool) {
+	var v watchEvent
+	const head = `{"kind":`
+	if !bytes.HasPrefix(line, []byte(head)) {
+		return v, false
+	}
+	str := func(at int) string {
+		if at >= len(line) || line[at] != '"' {
+			return ""
+		}
+		end := bytes.IndexByte(line[at+1:], '"')
+		if end < 0 {
+			return ""
+		}
+		s := line[at+1 : at+1+end]
+		if bytes.IndexByte(s, '\\') >= 0 {
+			return ""
+		}
+		return string(s)
+	}
+	find := func(key string) int {
+		i := bytes.Index(line, []byte(`,"`+key+`":`))
+		if i < 0 {
+			return len(line)
+		}
+		return i + len(key) + 4
+	}
+	v.Kind = str(len(head))
+	v.Action = str(find("action"))
+	v.Dst = str(find("dst"))
+	v.Gateway = str(find("gateway"))
+	at := find("resync")
+	v.Resync = bytes.HasPrefix(line[at:], []byte("true"))
+	return v, true
 }
 
 // parseWatchText reads `raceroute watch` text lines, `ip -ts monitor`'s
