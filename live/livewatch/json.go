@@ -36,6 +36,17 @@ func (c *timeCache) appendJSON(b []byte, r *trace.Record) []byte {
 		key(k)
 		b = appendJSONString(b, v)
 	}
+	// name appends a value of raceroute's own names (kinds, actions,
+	// protocols, route types: TestNamesArePlain), which need no escaping.
+	name := func(k, v string) {
+		if v == "" {
+			return
+		}
+		key(k)
+		b = append(b, '"')
+		b = append(b, v...)
+		b = append(b, '"')
+	}
 	// Addresses and prefixes need no escaping; invalid ones print as
 	// their String says.
 	ip := func(k string, a netip.Addr) {
@@ -70,8 +81,9 @@ func (c *timeCache) appendJSON(b []byte, r *trace.Record) []byte {
 			b = strconv.AppendInt(b, v, 10)
 		}
 	}
-	b = append(b, `{"kind":`...)
-	b = appendJSONString(b, kindLabel(r))
+	b = append(b, `{"kind":"`...)
+	b = append(b, kindLabel(r)...)
+	b = append(b, '"')
 	if !r.Time.IsZero() {
 		b = append(b, `,"time":"`...)
 		b = c.appendRFC3339Nano(b, r.Time)
@@ -79,9 +91,9 @@ func (c *timeCache) appendJSON(b []byte, r *trace.Record) []byte {
 	}
 	switch r.Action {
 	case trace.ActionNew:
-		str("action", "new")
+		b = append(b, `,"action":"new"`...)
 	case trace.ActionDel:
-		str("action", "del")
+		b = append(b, `,"action":"del"`...)
 	}
 	str("netns", r.Netns)
 	flag("replace", r.Replace)
@@ -100,8 +112,8 @@ func (c *timeCache) appendJSON(b []byte, r *trace.Record) []byte {
 		str("dev", rt.Dev)
 		num("table", int64(rt.Table))
 		num("metric", int64(rt.Metric))
-		str("proto", rt.Proto.String())
-		str("type", rt.Type.String())
+		name("proto", rt.Proto.String())
+		name("type", rt.Type.String())
 		num("mtu", int64(rt.MTU))
 		num("expires_sec", int64(rt.Expires/time.Second))
 	case trace.KindNeigh:
@@ -172,6 +184,17 @@ func plainJSON(s []byte) bool {
 func appendJSONString[S string | []byte](b []byte, s S) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
+	if len(s) <= 16 {
+		// A device's or namespace's name: a byte loop, no word setup.
+		i := 0
+		for i < len(s) && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\' && s[i] < utf8.RuneSelf {
+			i++
+		}
+		if i == len(s) {
+			b = append(b, s...)
+			return append(b, '"')
+		}
+	}
 	start := 0 // s[start:i] is still to append
 	for i := 0; i < len(s); {
 		// Eight bytes at a time while none needs a look (an event's text

@@ -3,11 +3,13 @@ package livewatch
 import (
 	"encoding/json"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"raceroute/iproute2"
+	"raceroute/kernel"
 	"raceroute/trace"
 )
 
@@ -136,4 +138,18 @@ func FuzzPlainJSON(f *testing.F) {
 			t.Errorf("plainJSON(%q) = %v, want %v", s, got, want)
 		}
 	})
+}
+
+// TestNamesArePlain checks that the names appendJSON writes without
+// escaping (kinds, protocols, route types) need none.
+func TestNamesArePlain(t *testing.T) {
+	names := slices.Clone(kindLabels[:])
+	for i := range 256 {
+		names = append(names, kernel.Proto(i).String(), kernel.RouteType(i).String())
+	}
+	for _, n := range names {
+		if !plainJSON([]byte(n)) {
+			t.Errorf("%q needs escaping in JSON", n)
+		}
+	}
 }
