@@ -3,6 +3,7 @@ package explore
 import (
 	"context"
 	"math"
+	"math/bits"
 	"raceroute/explore/visited"
 	"time"
 )
@@ -34,6 +35,15 @@ type frame[S any] struct {
 	kids  []S
 	kfp   []uint64
 	fired int
+	// enabledSet and frozenSet are the actors of steps and those of them
+	// whose step is frozen (fires at now only), and idx each one's index
+	// in steps (actors below 64; read only for the actors of enabledSet).
+	enabledSet, frozenSet uint64
+	idx                   [64]uint8
+	// parts is the state's fingerprint in parts, and kparts its fired
+	// children's (with a ClassStepper only).
+	parts  ClassParts
+	kparts []ClassParts
 }
 
 // expand computes the alternatives of f's state.
@@ -44,9 +54,17 @@ func (e *engine[S]) expand(f *frame[S]) {
 	f.done = 0
 	f.fired = 0
 	f.now = e.m.Clock(&f.s)
+	f.enabledSet, f.frozenSet = 0, 0
 	for i := range f.steps {
 		n := outcomes(f.steps[i])
 		lo, hi := f.lohi[i][0], f.lohi[i][1]
+		if a := f.steps[i].Actor; a < 64 {
+			f.enabledSet |= 1 << uint(a)
+			if lo == f.now && hi == f.now {
+				f.frozenSet |= 1 << uint(a)
+			}
+			f.idx[a] = uint8(i)
+		}
 		for o := 0; o < n; o++ {
 			f.alts = append(f.alts, alt{step: int32(i), outcome: int32(o), at: lo})
 			if hi != lo {
@@ -105,11 +123,10 @@ func (f *frame[S]) preemptions(st Step) int {
 // while the clock stands still; st is frozen).
 func (f *frame[S]) childSleep(st Step) uint64 {
 	var csleep uint64
-	cand := (f.sleep | f.done) &^ actorBit(st.Actor)
-	for i := range f.steps {
-		b := actorBit(f.steps[i].Actor)
-		if cand&b != 0 && f.frozen(i) && !f.steps[i].Footprint.Conflicts(st.Footprint) {
-			csleep |= b
+	for m := (f.sleep | f.done) & f.frozenSet &^ actorBit(st.Actor); m != 0; m &= m - 1 {
+		a := bits.TrailingZeros64(m)
+		if !f.steps[f.idx[a]].Footprint.Conflicts(st.Footprint) {
+			csleep |= 1 << uint(a)
 		}
 	}
 	return csleep
@@ -120,13 +137,21 @@ func (f *frame[S]) childSleep(st Step) uint64 {
 // f.kfp (0 where the actor is asleep), and prefetches their slots in fps,
 // so that the table's cache misses overlap instead of coming one per
 // transition. Only where key needs nothing but the state (no preemption
-// context); it reads fps's directory (not safe beside Grow).
-func (e *engine[S]) fireAhead(f *frame[S], fps *visited.Set, key func(*S) uint64) {
+// context); it reads fps's directory (not safe beside Grow). With a
+// ClassStepper (step), the fingerprints are the children's classes,
+// computed from f's parts.
+func (e *engine[S]) fireAhead(f *frame[S], fps *visited.Set, key func(*S) uint64, step ClassStepper[S]) {
 	n := len(f.alts)
 	if cap(f.kids) < n {
 		f.kids, f.kfp = make([]S, n, n+n/2), make([]uint64, n, n+n/2)
 	}
 	f.kids, f.kfp = f.kids[:n], f.kfp[:n]
+	if step != nil {
+		if cap(f.kparts) < n {
+			f.kparts = make([]ClassParts, n, n+n/2)
+		}
+		f.kparts = f.kparts[:n]
+	}
 	for i, a := range f.alts {
 		st := &f.steps[a.step]
 		if f.sleep&actorBit(st.Actor) != 0 {
@@ -136,7 +161,11 @@ func (e *engine[S]) fireAhead(f *frame[S], fps *visited.Set, key func(*S) uint64
 		k := &f.kids[i]
 		*k = f.s
 		e.m.Fire(k, *st, a.at, int(a.outcome), nil)
-		f.kfp[i] = key(k)
+		if step != nil {
+			f.kfp[i], f.kparts[i] = step.ChildClass(&f.s, &f.parts, k)
+		} else {
+			f.kfp[i] = key(k)
+		}
 		fps.Prefetch(f.kfp[i])
 	}
 	f.fired = n
@@ -148,6 +177,9 @@ func (e *engine[S]) fireAhead(f *frame[S], fps *visited.Set, key func(*S) uint64
 func (e *engine[S]) successor(f, c *frame[S], idx int, a alt, st Step) uint64 {
 	if idx < f.fired {
 		c.s = f.kids[idx]
+		if f.kparts != nil {
+			c.parts = f.kparts[idx]
+		}
 		return f.kfp[idx]
 	}
 	c.s = f.s
@@ -301,6 +333,9 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		return finish()
 	}
 	stack[0].fp = key(&stack[0].s, -1, 0)
+	if red.step != nil {
+		stack[0].fp, stack[0].parts = red.step.ClassParts(&stack[0].s)
+	}
 	store(&stack[0].s, stack[0].fp, 0)
 	e.expand(&stack[0])
 	e.restrict(red, &stack[0])
@@ -311,7 +346,7 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 	keyAhead := func(s *S) uint64 { return key(s, -1, 0) }
 	prefire := func(f *frame[S]) {
 		if ahead {
-			e.fireAhead(f, fps, keyAhead)
+			e.fireAhead(f, fps, keyAhead, red.step)
 		}
 	}
 	prefire(&stack[0])
@@ -360,6 +395,9 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		// one (reduce.go) is not stored.
 		if fp == 0 {
 			fp = key(&c.s, c.last, c.preempt)
+			if red.step != nil {
+				fp, c.parts = red.step.ClassParts(&c.s) // not fired ahead: parts from the state
+			}
 		}
 		early := red.por != nil && !has(fp)
 		if early {

@@ -505,7 +505,7 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 	}
 	prefire := func(f *frame[S]) {
 		if ahead {
-			e.fireAhead(f, p.fps, keyAhead)
+			e.fireAhead(f, p.fps, keyAhead, nil)
 		}
 	}
 	prefire(f)

@@ -107,6 +107,18 @@ type Futures[S any] interface {
 	Futures(s *S, out []Footprint)
 }
 
+// FutureKeyer is implemented by Reducers whose futures and step
+// footprints are a function of a small part of the state (the actors'
+// program counters, say): persistent sets are then remembered by that
+// part, instead of computed again for every state that shares it.
+type FutureKeyer[S any] interface {
+	// FutureKey appends to buf words that determine, in s, Future(s, a)
+	// for every actor a and the footprint of every step Pending(s)
+	// returns: two states with the same words have the same futures and
+	// the same footprints for the steps of the same actors.
+	FutureKey(s *S, buf []uint64) []uint64
+}
+
 // Symmetric is implemented by models with interchangeable actors (the same
 // program on the same destination). Their properties must not tell such
 // actors apart.
@@ -145,6 +157,22 @@ type ClassHasher[S any] interface {
 	Ranks(s *S, set uint64, perm []int)
 }
 
+// ClassParts is a ClassStepper's fingerprint of a state in parts, from
+// which its successors' are computed: opaque to the engine.
+type ClassParts [2]uint64
+
+// ClassStepper is implemented by ClassHashers that fingerprint a
+// successor from its parent's parts, touching only what the step changed:
+// the DFS fingerprints a state from its parent's wherever it fires
+// children ahead.
+type ClassStepper[S any] interface {
+	// ClassParts returns ClassFingerprint(s) and its parts.
+	ClassParts(s *S) (uint64, ClassParts)
+	// ChildClass returns what ClassParts(child) returns, given a parent
+	// of child and the parent's parts.
+	ChildClass(parent *S, pp *ClassParts, child *S) (uint64, ClassParts)
+}
+
 // reducer is the reduction layer of one DFS: which reductions run, and
 // the scratch space of the persistent-set computation.
 type reducer[S any] struct {
@@ -160,6 +188,9 @@ type reducer[S any] struct {
 	// hash fingerprints symmetry classes (nil: encode the representative
 	// and hash that).
 	hash ClassHasher[S]
+	// step fingerprints a state from its parent's parts (nil: from the
+	// state alone).
+	step ClassStepper[S]
 	// scratch for canonicalisation and the persistent sets; perm is the
 	// renaming of the last state encoded, or, with hash, of ranksOf, for
 	// the groups that meet ranked (computed when first needed).
@@ -168,6 +199,10 @@ type reducer[S any] struct {
 	ranksOf *S
 	ranked  uint64
 	fut     []Footprint
+	// keyer and memo: persistent sets remembered by the model's key
+	// (nil: computed for every state).
+	keyer FutureKeyer[S]
+	memo  *persistMemo
 }
 
 // newReducer decides which reductions run for the engine's options and
@@ -185,6 +220,7 @@ func (e *engine[S]) newReducer() *reducer[S] {
 		r.perm = make([]int, e.nAct)
 		if h, ok := e.m.(ClassHasher[S]); ok && !e.opts.Exact {
 			r.hash = h
+			r.step, _ = e.m.(ClassStepper[S])
 			for a := range r.perm {
 				r.perm[a] = a
 			}
@@ -194,6 +230,10 @@ func (e *engine[S]) newReducer() *reducer[S] {
 		r.por = red
 		r.futs, _ = e.m.(Futures[S])
 		r.fut = make([]Footprint, e.nAct)
+		if k, ok := e.m.(FutureKeyer[S]); ok {
+			r.keyer = k
+			r.memo = newPersistMemo()
+		}
 	}
 	// Sleep sets store actor numbers with each state: with symmetry they
 	// are stored under the canonical state's names (toCanon, fromCanon),
@@ -311,17 +351,9 @@ func (r *reducer[S]) fromCanon(set uint64) uint64 {
 // visibility condition). Only when every enabled step fires at the
 // current time without moving the clock.
 func (e *engine[S]) persistent(r *reducer[S], f *frame[S]) (uint64, bool) {
-	var enabled uint64
-	for i := range f.steps {
-		enabled |= actorBit(f.steps[i].Actor)
-	}
-	if r.por == nil || len(f.steps) < 2 {
+	enabled := f.enabledSet
+	if r.por == nil || len(f.steps) < 2 || f.frozenSet != enabled {
 		return enabled, false
-	}
-	for i := range f.steps {
-		if !f.frozen(i) {
-			return enabled, false
-		}
 	}
 	for i := range f.steps {
 		fp := f.steps[i].Footprint
@@ -332,9 +364,17 @@ func (e *engine[S]) persistent(r *reducer[S], f *frame[S]) (uint64, bool) {
 	if r.inv == ^uint64(0) {
 		return enabled, false
 	}
-	// unfinished: the actors with a future; touched and written, what
-	// their futures touch and write together.
-	var unfinished, touched, written uint64
+	// The closure depends on nothing but the enabled steps and the
+	// futures, which a FutureKeyer's key determines: a state with the
+	// same key and enabled actors as one met recently takes its set from
+	// the memo.
+	var slot memoSlot
+	if r.memo != nil {
+		slot = r.memo.lookup(r.keyer.FutureKey(&f.s, append(r.memo.key[:0], enabled)))
+		if slot.ok {
+			return slot.best, slot.best != enabled
+		}
+	}
 	if r.futs != nil {
 		r.futs.Futures(&f.s, r.fut)
 	} else {
@@ -342,6 +382,20 @@ func (e *engine[S]) persistent(r *reducer[S], f *frame[S]) (uint64, bool) {
 			r.fut[a] = r.por.Future(&f.s, a)
 		}
 	}
+	best := e.closure(r, f, enabled)
+	if r.memo != nil {
+		r.memo.keep(slot, best)
+	}
+	return best, best != enabled
+}
+
+// closure is the body of persistent, once every enabled step is frozen
+// and the futures are in r.fut: the smallest closure that wins, or
+// enabled.
+func (e *engine[S]) closure(r *reducer[S], f *frame[S], enabled uint64) uint64 {
+	// unfinished: the actors with a future; touched and written, what
+	// their futures touch and write together.
+	var unfinished, touched, written uint64
 	for a := range r.fut {
 		if r.fut[a].Read|r.fut[a].Write != 0 {
 			unfinished |= actorBit(a)
@@ -411,7 +465,7 @@ func (e *engine[S]) persistent(r *reducer[S], f *frame[S]) (uint64, bool) {
 			lost |= seed
 		}
 	}
-	return best, best != enabled
+	return best
 }
 
 // restrict keeps f's alternatives of the actors in its persistent set,

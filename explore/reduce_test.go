@@ -246,3 +246,117 @@ func (w symWriters) Twins(s *wstate, set uint64) uint64 {
 	}
 	return tw
 }
+
+// hops is a toy model whose futures change along a run: actor a's step
+// at PC p writes variable prog[a][p] (footprint bit of that number), so
+// that states with the same enabled actors have different futures. A
+// FutureKey of its PCs decides them; futures counts Future calls.
+type hops struct {
+	prog    [][]uint8
+	futures *int
+	keyed   bool
+}
+
+func (h hops) Init() wstate { return wstate{} }
+func (h hops) Actors() []string {
+	return []string{"h0", "h1", "h2", "h3"}[:len(h.prog)]
+}
+func (h hops) Clock(*wstate) Time { return 0 }
+func (h hops) Pending(s *wstate, buf []Step) []Step {
+	for a, p := range h.prog {
+		if pc := int(s.PC[a]); pc < len(p) {
+			buf = append(buf, Step{Actor: a, Latest: Never, Footprint: Footprint{Write: 1 << p[pc]}})
+		}
+	}
+	return buf
+}
+func (h hops) Fire(s *wstate, st Step, _ Time, _ int, _ trace.Recorder) {
+	a := st.Actor
+	v := &s.V[h.prog[a][s.PC[a]]]
+	*v = *v*3 + uint8(a+1) // the order of writers shows
+	s.PC[a]++
+}
+func (h hops) Encode(s *wstate, buf []byte) []byte {
+	return append(append(buf, s.V[:]...), s.PC[:]...)
+}
+func (h hops) Future(s *wstate, a int) Footprint {
+	*h.futures++
+	var f Footprint
+	for _, v := range h.prog[a][s.PC[a]:] {
+		f.Write |= 1 << v
+	}
+	return f
+}
+
+// keyedHops is hops with the FutureKey of its PCs.
+type keyedHops struct{ hops }
+
+func (k keyedHops) FutureKey(s *wstate, buf []uint64) []uint64 {
+	return append(buf, uint64(s.PC[0])|uint64(s.PC[1])<<8|uint64(s.PC[2])<<16|uint64(s.PC[3])<<24)
+}
+
+var hopProgs = [][]uint8{{0, 1, 0}, {1, 2}, {2, 3, 3}, {3, 0}}
+
+// TestPersistentSetMemo: with a FutureKeyer, persistent sets come from
+// the memo for states that share a key (fewer futures computed), and the
+// search is the same one: the same verdict, states and transitions, with
+// persistent sets alone and with every reduction.
+func TestPersistentSetMemo(t *testing.T) {
+	props := []Property[wstate]{{Name: "final", Kind: Final, Holds: func(s *wstate) bool { return s.V[0] != 99 }}}
+	for _, r := range []Reductions{ReducePOR, ReduceAll} {
+		var plainN, keyedN int
+		plain := checkWith(t, hops{prog: hopProgs, futures: &plainN}, props, r)
+		keyed := checkWith(t, keyedHops{hops{prog: hopProgs, futures: &keyedN}}, props, r)
+		if plain.Verdict != Holds || keyed.Verdict != plain.Verdict || keyed.States != plain.States || keyed.Transitions != plain.Transitions {
+			t.Errorf("reduce=%s: plain %s %d states %d transitions, keyed %s %d %d", r, plain.Verdict, plain.States, plain.Transitions, keyed.Verdict, keyed.States, keyed.Transitions)
+		}
+		if plainN == 0 || keyedN >= plainN {
+			t.Errorf("reduce=%s: %d futures computed with the memo, %d without", r, keyedN, plainN)
+		}
+	}
+}
+
+// TestPersistentSetMemoPerState: over every reachable state, the
+// persistent set a keyed engine gives (from its memo where the key was
+// met before) is the one a plain engine computes.
+func TestPersistentSetMemoPerState(t *testing.T) {
+	var n int
+	opts := DefaultOptions()
+	h := hops{prog: hopProgs, futures: &n}
+	keyed := &engine[wstate]{m: keyedHops{h}, opts: opts, nAct: len(hopProgs)}
+	plain := &engine[wstate]{m: h, opts: opts, nAct: len(hopProgs)}
+	rk, rp := keyed.newReducer(), plain.newReducer()
+	if rk.memo == nil || rp.memo != nil {
+		t.Fatalf("memo: keyed %v, plain %v", rk.memo != nil, rp.memo != nil)
+	}
+	seen := map[wstate]bool{{}: true}
+	todo := []wstate{{}}
+	reduced := 0
+	for len(todo) > 0 {
+		s := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		var fk, fp frame[wstate]
+		fk.s, fp.s = s, s
+		keyed.expand(&fk)
+		plain.expand(&fp)
+		gk, okk := keyed.persistent(rk, &fk)
+		gp, okp := plain.persistent(rp, &fp)
+		if gk != gp || okk != okp {
+			t.Fatalf("state %v: keyed %b %v, plain %b %v", s, gk, okk, gp, okp)
+		}
+		if okp {
+			reduced++
+		}
+		for _, st := range h.Pending(&s, nil) {
+			c := s
+			h.Fire(&c, st, 0, 0, nil)
+			if !seen[c] {
+				seen[c] = true
+				todo = append(todo, c)
+			}
+		}
+	}
+	if rk.memo.hits == 0 || reduced == 0 {
+		t.Fatalf("%d states, %d memo hits, %d reduced: the test shows nothing", len(seen), rk.memo.hits, reduced)
+	}
+}

@@ -6,9 +6,11 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+	"time"
 
 	"raceroute/explore"
 	"raceroute/explore/statetest"
+	"raceroute/model/fib6/exception"
 )
 
 // symModel is a model with two groups of interchangeable flows (two to
@@ -171,5 +173,95 @@ func TestClassFingerprintSearchMatchesExact(t *testing.T) {
 		if fp.Reductions != "sleep,por,sym" {
 			t.Errorf("%s: reductions %s", kernel, fp.Reductions)
 		}
+	}
+}
+
+// ChildClass, from a parent's parts, gives every successor the
+// fingerprint and parts ClassParts gives it from scratch; ClassParts
+// agrees with ClassFingerprint. Over every reachable state and step of
+// the symmetric model, with and without ICMP actors and nexthop objects
+// (where the shared hash covers the rest of State).
+func TestChildClassIsClassParts(t *testing.T) {
+	models := map[string]*Model{
+		"linux-3.16": symModel(t, "linux-3.16"),
+		"linux-6.12": symModel(t, "linux-6.12"),
+	}
+	for name, m := range models {
+		t.Run(name, func(t *testing.T) {
+			steps := 0
+			for _, s := range reachable(m) {
+				fp, pp := m.ClassParts(&s)
+				if fp != m.ClassFingerprint(&s) {
+					t.Fatalf("ClassParts %x, ClassFingerprint %x", fp, m.ClassFingerprint(&s))
+				}
+				for _, st := range m.Pending(&s, nil) {
+					c := s
+					m.Fire(&c, st, 0, 0, nil)
+					gfp, gp := m.ChildClass(&s, &pp, &c)
+					wfp, wp := m.ClassParts(&c)
+					if gfp != wfp || gp != wp {
+						t.Fatalf("step of actor %d: ChildClass %x %v, ClassParts %x %v", st.Actor, gfp, gp, wfp, wp)
+					}
+					steps++
+				}
+			}
+			if steps < 100 {
+				t.Fatalf("%d steps checked: the model is smaller than the test means", steps)
+			}
+		})
+	}
+}
+
+// FutureKey decides what the explorer's persistent-set memo assumes it
+// does: over every reachable state of models with symmetric flows, an
+// ICMP actor, a GC run and a heal, two states with the same key have the
+// same futures, and the same footprint for each actor's pending step.
+func TestFutureKeyDecidesFutures(t *testing.T) {
+	flow := Actor{Name: "flow", Dst: netip.MustParseAddr(excDst), Packets: 2}
+	gc := Actor{Name: "gc", GC: &GCRun{After: time.Second, Sysctls: exception.DefaultSysctls()}}
+	models := map[string]*Model{
+		"sym/linux-3.16":     symModel(t, "linux-3.16"),
+		"sym/linux-6.12":     symModel(t, "linux-6.12"),
+		"icmp/linux-4.14.0":  excTestModel(t, "linux-4.14.0", true, deleteAdd(t), flow),
+		"icmp/linux-5.4.0":   excTestModel(t, "linux-5.4.0", true, deleteAdd(t), flow),
+		"icmp+gc/linux-6.12": excTestModel(t, "linux-6.12", true, deleteAdd(t), flow, gc),
+		"heal/linux-3.16":    healModel(t, "linux-3.16"),
+	}
+	shared := 0 // states whose key another state has too
+	for name, m := range models {
+		t.Run(name, func(t *testing.T) {
+			type seen struct {
+				fut []explore.Footprint
+				fp  map[int]explore.Footprint
+			}
+			byKey := map[string]seen{}
+			states := reachable(m)
+			for _, s := range states {
+				key := fmt.Sprint(m.FutureKey(&s, nil))
+				fut := make([]explore.Footprint, len(m.actors))
+				m.Futures(&s, fut)
+				fp := map[int]explore.Footprint{}
+				for _, st := range m.Pending(&s, nil) {
+					fp[st.Actor] = st.Footprint
+				}
+				was, ok := byKey[key]
+				if !ok {
+					byKey[key] = seen{fut, fp}
+					continue
+				}
+				if !slices.Equal(was.fut, fut) {
+					t.Fatalf("key %s: futures %v and %v", key, was.fut, fut)
+				}
+				for a, f := range fp {
+					if g, ok := was.fp[a]; ok && g != f {
+						t.Fatalf("key %s: actor %d's step footprint %v and %v", key, a, g, f)
+					}
+				}
+			}
+			shared += len(states) - len(byKey)
+		})
+	}
+	if shared == 0 {
+		t.Fatal("every state has a key of its own: the test shows nothing")
 	}
 }

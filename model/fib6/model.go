@@ -187,6 +187,9 @@ type Model struct {
 	groupMask []uint64
 	grouped   uint64
 	class     []uint64
+	// regKey masks the bytes of Reg that FutureKey keeps: the ICMP
+	// actors', whose insert's footprint depends on the route held.
+	regKey [2]uint64
 }
 
 type actorInfo struct {

@@ -1,6 +1,8 @@
 package fib6
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"slices"
 	"unsafe"
 
@@ -67,6 +69,11 @@ func (m *Model) initReduction() {
 			}
 			m.groupMask = append(m.groupMask, mask)
 			m.grouped |= mask
+		}
+	}
+	for a := range m.actors {
+		if m.actors[a].kind == kindICMP {
+			m.regKey[a/8] |= 0xff << (8 * uint(a%8))
 		}
 	}
 	// An actor's seed is its group's (the first member's number) or its
@@ -185,20 +192,90 @@ func (m *Model) Canonicalize(s *State, perm []int) {
 // chance only (a group of up to 16 twins loses at most 4 bits in the rare
 // case that the hashes of two multisets differ by a multiple of 2^60).
 func (m *Model) ClassFingerprint(s *State) uint64 {
-	b := stateBytes(s)
-	h := visited.Fingerprint(b[:len(m.u.Nodes)*MaxSlots])
+	fp, _ := m.ClassParts(s)
+	return fp
+}
+
+// ClassParts returns s's class fingerprint and its two parts: the hash
+// of the shared part, and the sum over the actors (with Tables', when
+// the shared part is the table alone).
+func (m *Model) ClassParts(s *State) (uint64, explore.ClassParts) {
+	h := m.sharedHash(s)
 	var sum uint64
 	for a, c := range m.class {
-		sum += mix64(c | uint64(s.PC[a]) | uint64(s.Reg[a])<<8 | uint64(s.Tries[a])<<16 | uint64(s.Sent[a])<<24)
+		sum += mix64(c | localWord(s, a))
 	}
-	if m.x != nil || len(m.nh.ids) > 0 {
-		// the rest of State after the per-actor arrays: what is unused
-		// stays as Init left it, so hashing it all tells the same states
-		// apart as Encode does
+	if !m.hashesRest() {
+		sum += tablesTerm(s.Tables)
+	}
+	return classFP(h, sum), explore.ClassParts{h, sum}
+}
+
+// ChildClass returns what ClassParts returns for child, from its parent
+// and the parent's parts: the shared hash again only where the shared
+// bytes changed, and the sum updated for the actors whose local state
+// changed (a step changes its own actor's, mostly).
+func (m *Model) ChildClass(parent *State, pp *explore.ClassParts, child *State) (uint64, explore.ClassParts) {
+	h, sum := pp[0], pp[1]
+	pb, cb := stateBytes(parent), stateBytes(child)
+	n := len(m.u.Nodes) * MaxSlots
+	rest := unsafe.Offsetof(parent.Tables)
+	if string(pb[:n]) != string(cb[:n]) || (m.hashesRest() && string(pb[rest:]) != string(cb[rest:])) {
+		h = m.sharedHash(child)
+	}
+	// the actors' local states, 8 actors to a word of each array: the
+	// bytes that differ name the actors whose term changes
+	le := binary.LittleEndian
+	for w := 0; w*8 < len(m.class); w++ {
+		o := w * 8
+		// (^ and | bind alike in Go: each xor in parentheses)
+		d := (le.Uint64(parent.PC[o:]) ^ le.Uint64(child.PC[o:])) |
+			(le.Uint64(parent.Reg[o:]) ^ le.Uint64(child.Reg[o:])) |
+			(le.Uint64(parent.Tries[o:]) ^ le.Uint64(child.Tries[o:])) |
+			(le.Uint64(parent.Sent[o:]) ^ le.Uint64(child.Sent[o:]))
+		for d != 0 {
+			a := o + bits.TrailingZeros64(d)/8
+			d &^= 0xff << (8 * uint(a-o))
+			if a < len(m.class) {
+				c := m.class[a]
+				sum += mix64(c|localWord(child, a)) - mix64(c|localWord(parent, a))
+			}
+		}
+	}
+	if !m.hashesRest() && parent.Tables != child.Tables {
+		sum += tablesTerm(child.Tables) - tablesTerm(parent.Tables)
+	}
+	return classFP(h, sum), explore.ClassParts{h, sum}
+}
+
+// hashesRest reports whether the shared part's hash covers the State
+// after the per-actor arrays (the ICMP and nexthop parts, and Tables).
+func (m *Model) hashesRest() bool { return m.x != nil || len(m.nh.ids) > 0 }
+
+// sharedHash is the hash of the table and, with hashesRest, of the rest
+// of State after the per-actor arrays: what is unused there stays as
+// Init left it, so hashing it all tells the same states apart as Encode
+// does.
+func (m *Model) sharedHash(s *State) uint64 {
+	b := stateBytes(s)
+	h := visited.Fingerprint(b[:len(m.u.Nodes)*MaxSlots])
+	if m.hashesRest() {
 		h ^= mix64(visited.Fingerprint(b[unsafe.Offsetof(s.Tables):]))
-	} else {
-		sum += mix64(uint64(s.Tables) | 1<<40)
 	}
+	return h
+}
+
+// localWord is actor a's local state as one word.
+func localWord(s *State, a int) uint64 {
+	return uint64(s.PC[a]) | uint64(s.Reg[a])<<8 | uint64(s.Tries[a])<<16 | uint64(s.Sent[a])<<24
+}
+
+// tablesTerm is Tables' term of the actors' sum (it is no actor's: its
+// seed, bit 40, is above every actor's).
+func tablesTerm(t uint8) uint64 { return mix64(uint64(t) | 1<<40) }
+
+// classFP combines the parts into the fingerprint, never 0.
+func classFP(h, sum uint64) uint64 {
 	fp := mix64(h + mix64(sum))
 	if fp == 0 {
 		fp = 1
@@ -223,23 +300,26 @@ func (m *Model) Ranks(s *State, set uint64, perm []int) {
 	if set&m.grouped == 0 {
 		return
 	}
-	var keys [MaxActors]uint32
+	var keys [MaxActors]uint64
 	for gi, g := range m.groups {
 		if set&m.groupMask[gi] == 0 {
 			continue
 		}
+		// the local states above the members' places in the group,
+		// sorted by insertion (a group is small): the member at place r
+		// of the sorted keys takes the name of the group's r-th member
 		k := keys[:len(g)]
 		for i, a := range g {
-			k[i] = uint32(s.PC[a])<<24 | uint32(s.Reg[a])<<16 | uint32(s.Tries[a])<<8 | uint32(s.Sent[a])
-		}
-		for i, x := range k {
-			r := 0
-			for j, y := range k {
-				if y < x || (y == x && j < i) {
-					r++
-				}
+			// PC first, as Canonicalize orders them
+			x := uint64(s.PC[a])<<32 | uint64(s.Reg[a])<<24 | uint64(s.Tries[a])<<16 | uint64(s.Sent[a])<<8 | uint64(i)
+			j := i
+			for ; j > 0 && k[j-1] > x; j-- {
+				k[j] = k[j-1]
 			}
-			perm[g[i]] = g[r]
+			k[j] = x
+		}
+		for r, x := range k {
+			perm[g[x&0xff]] = g[r]
 		}
 	}
 }
@@ -248,13 +328,18 @@ func (m *Model) Ranks(s *State, set uint64, perm []int) {
 // actor of set in the same local state.
 func (m *Model) Twins(s *State, set uint64) uint64 {
 	var tw uint64
-	for _, g := range m.groups {
+	var local [MaxActors]uint64
+	for gi, g := range m.groups {
+		if bits.OnesCount64(set&m.groupMask[gi]) < 2 {
+			continue
+		}
 		for i, a := range g {
 			if set&(1<<uint(a)) == 0 {
 				continue
 			}
-			for _, b := range g[:i] {
-				if set&(1<<uint(b)) != 0 && s.PC[a] == s.PC[b] && s.Reg[a] == s.Reg[b] && s.Tries[a] == s.Tries[b] && s.Sent[a] == s.Sent[b] {
+			local[i] = localWord(s, a)
+			for j, b := range g[:i] {
+				if set&(1<<uint(b)) != 0 && local[j] == local[i] {
 					tw |= 1 << uint(a)
 					break
 				}
@@ -265,8 +350,25 @@ func (m *Model) Twins(s *State, set uint64) uint64 {
 }
 
 var (
-	_ explore.Reducer[State]     = (*Model)(nil)
-	_ explore.Symmetric[State]   = (*Model)(nil)
-	_ explore.ClassHasher[State] = (*Model)(nil)
-	_ explore.Futures[State]     = (*Model)(nil)
+	_ explore.Reducer[State]      = (*Model)(nil)
+	_ explore.Symmetric[State]    = (*Model)(nil)
+	_ explore.ClassHasher[State]  = (*Model)(nil)
+	_ explore.Futures[State]      = (*Model)(nil)
+	_ explore.FutureKeyer[State]  = (*Model)(nil)
+	_ explore.ClassStepper[State] = (*Model)(nil)
 )
+
+// FutureKey appends the actors' PC and Sent, and the ICMP actors' Reg
+// (regKey): with the model's
+// static tables (each actor's ops, destination and packets) they decide
+// Future (an agent's by its PC, a flow's and an ICMP actor's by PC and
+// Sent, the GC's by its PC) and each pending step's footprint (Pending
+// and excPending: PC and, for an ICMP insert into an exception table,
+// the route held in Reg).
+func (m *Model) FutureKey(s *State, buf []uint64) []uint64 {
+	le := binary.LittleEndian
+	return append(buf,
+		le.Uint64(s.PC[0:]), le.Uint64(s.PC[8:]),
+		le.Uint64(s.Reg[0:])&m.regKey[0], le.Uint64(s.Reg[8:])&m.regKey[1],
+		le.Uint64(s.Sent[0:]), le.Uint64(s.Sent[8:]))
+}
