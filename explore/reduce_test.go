@@ -254,7 +254,6 @@ func (w symWriters) Twins(s *wstate, set uint64) uint64 {
 type hops struct {
 	prog    [][]uint8
 	futures *int
-	keyed   bool
 }
 
 func (h hops) Init() wstate { return wstate{} }
