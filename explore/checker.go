@@ -92,14 +92,24 @@ type checker[S any] struct {
 }
 
 func (c *checker[S]) engine(opts Options) *engine[S] {
+	return newEngine(c.m, c.props, opts)
+}
+
+// newEngine returns the engine of m and props under opts (Horizon 0:
+// none).
+func newEngine[S any](m Model[S], props []Property[S], opts Options) *engine[S] {
 	if opts.Horizon == 0 {
 		opts.Horizon = Never
 	}
-	all := uint64(1)<<uint(len(c.props)) - 1
-	if len(c.props) == maxProperties {
+	all := uint64(1)<<uint(len(props)) - 1
+	if len(props) == maxProperties {
 		all = ^uint64(0)
 	}
-	return &engine[S]{m: c.m, props: c.props, opts: opts, nAct: len(c.m.Actors()), all: all}
+	e := &engine[S]{m: m, props: props, opts: opts, nAct: len(m.Actors()), all: all}
+	for i, p := range props {
+		e.ofKind[p.Kind] |= 1 << uint(i)
+	}
+	return e
 }
 
 func (c *checker[S]) Actors() []string { return c.m.Actors() }

@@ -56,7 +56,7 @@ func (e *engine[S]) expand(f *frame[S]) {
 	f.now = e.m.Clock(&f.s)
 	f.enabledSet, f.frozenSet = 0, 0
 	for i := range f.steps {
-		n := outcomes(f.steps[i])
+		n := outcomes(&f.steps[i])
 		lo, hi := f.lohi[i][0], f.lohi[i][1]
 		if a := f.steps[i].Actor; a < 64 {
 			f.enabledSet |= 1 << uint(a)
@@ -87,10 +87,10 @@ func (f *frame[S]) frozen(i int) bool {
 // (reduce) and a step that fires now without moving the clock, csleep is
 // the child's sleep set, and the actor is done once its step's last
 // alternative is taken.
-func (f *frame[S]) take(bound int, reduce bool) (a alt, st Step, pre int, csleep uint64, skip bool) {
+func (f *frame[S]) take(bound int, reduce bool) (a alt, st *Step, pre int, csleep uint64, skip bool) {
 	a = f.alts[f.next]
 	f.next++
-	st = f.steps[a.step]
+	st = &f.steps[a.step]
 	bit := actorBit(st.Actor)
 	if f.sleep&bit != 0 {
 		return a, st, 0, 0, true
@@ -111,7 +111,7 @@ func (f *frame[S]) take(bound int, reduce bool) (a alt, st Step, pre int, csleep
 
 // preemptions is the preemption count after st fires from f: one more
 // when st's actor is not the last one and the last one could have gone on.
-func (f *frame[S]) preemptions(st Step) int {
+func (f *frame[S]) preemptions(st *Step) int {
 	if f.last >= 0 && st.Actor != f.last && actorIn(f.steps, f.last) {
 		return f.preempt + 1
 	}
@@ -121,7 +121,7 @@ func (f *frame[S]) preemptions(st Step) int {
 // childSleep is the sleep set of the child st leads to from f: the
 // actors asleep or done in f whose steps are independent of st (only
 // while the clock stands still; st is frozen).
-func (f *frame[S]) childSleep(st Step) uint64 {
+func (f *frame[S]) childSleep(st *Step) uint64 {
 	var csleep uint64
 	for m := (f.sleep | f.done) & f.frozenSet &^ actorBit(st.Actor); m != 0; m &= m - 1 {
 		a := bits.TrailingZeros64(m)
@@ -174,7 +174,7 @@ func (e *engine[S]) fireAhead(f *frame[S], fps *visited.Set, key func(*S) uint64
 // successor puts in c the state that f's alternative idx (a, of step
 // st) leads to: the one fireAhead kept, with its fingerprint, or, where
 // it fired none, f's state fired now, with fingerprint 0 (not computed).
-func (e *engine[S]) successor(f, c *frame[S], idx int, a alt, st Step) uint64 {
+func (e *engine[S]) successor(f, c *frame[S], idx int, a alt, st *Step) uint64 {
 	if idx < f.fired {
 		c.s = f.kids[idx]
 		if f.kparts != nil {
@@ -183,7 +183,7 @@ func (e *engine[S]) successor(f, c *frame[S], idx int, a alt, st Step) uint64 {
 		return f.kfp[idx]
 	}
 	c.s = f.s
-	e.m.Fire(&c.s, st, a.at, int(a.outcome), nil)
+	e.m.Fire(&c.s, *st, a.at, int(a.outcome), nil)
 	return 0
 }
 

@@ -2,6 +2,7 @@ package explore
 
 import (
 	"context"
+	"math/bits"
 	"time"
 
 	"raceroute/trace"
@@ -25,8 +26,10 @@ type engine[S any] struct {
 	props []Property[S]
 	opts  Options
 	nAct  int
-	// all has one bit per property.
-	all uint64
+	// all has one bit per property; ofKind[k] those of the properties
+	// of kind k.
+	all    uint64
+	ofKind [256]uint64
 }
 
 // enabled fills steps with the steps of s that may fire next and returns
@@ -38,6 +41,22 @@ type engine[S any] struct {
 func (e *engine[S]) enabled(s *S, buf []Step, lohi [][2]Time) ([]Step, [][2]Time) {
 	pending := e.m.Pending(s, buf[:0])
 	now := e.m.Clock(s)
+	// Untimed steps (no deadline, due now or before) and no horizon: each
+	// fires at now, in a window [now, now], as the general rule below gives.
+	untimed := true
+	for i := range pending {
+		if pending[i].Latest != Never || pending[i].Earliest > now {
+			untimed = false
+			break
+		}
+	}
+	if untimed && e.opts.Horizon == Never {
+		lohi = lohi[:0]
+		for range pending {
+			lohi = append(lohi, [2]Time{now, now})
+		}
+		return pending, lohi
+	}
 	minLatest := Never
 	for i := range pending {
 		if pending[i].Latest < minLatest {
@@ -74,7 +93,7 @@ func (e *engine[S]) enabled(s *S, buf []Step, lohi [][2]Time) ([]Step, [][2]Time
 	return pending[:n], lohi
 }
 
-func outcomes(st Step) int {
+func outcomes(st *Step) int {
 	if st.Outcomes < 1 {
 		return 1
 	}
@@ -85,8 +104,8 @@ func outcomes(st Step) int {
 // do not hold at s.
 func (e *engine[S]) violated(s *S, k Kind, live uint64) uint64 {
 	var m uint64
-	for i := range e.props {
-		if live&(1<<uint(i)) != 0 && e.props[i].Kind == k && !e.props[i].Holds(s) {
+	for rest := live & e.ofKind[k]; rest != 0; rest &= rest - 1 {
+		if i := bits.TrailingZeros64(rest); !e.props[i].Holds(s) {
 			m |= 1 << uint(i)
 		}
 	}
@@ -248,7 +267,7 @@ func replayScheduler(choices []Choice) scheduler {
 			at = lohi[i][1]
 		}
 		o := want.Outcome
-		if o < 0 || o >= outcomes(steps[i]) {
+		if o < 0 || o >= outcomes(&steps[i]) {
 			o = 0
 		}
 		return i, at, o

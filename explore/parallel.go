@@ -328,7 +328,7 @@ func (p *psearch[S]) split(stop *stopper, want int) bool {
 					continue
 				}
 				c := node[S]{s: f.s, last: st.Actor, preempt: pre, sleep: csleep}
-				e.m.Fire(&c.s, st, a.at, int(a.outcome), nil)
+				e.m.Fire(&c.s, *st, a.at, int(a.outcome), nil)
 				p.prefixTransitions++
 				choice := Choice{Actor: st.Actor, At: a.at, Outcome: int(a.outcome)}
 				path := func() []Choice { return extend(n.path, choice) }

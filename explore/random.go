@@ -22,7 +22,7 @@ func randomScheduler(rng *rand.Rand) scheduler {
 		if span := lohi[i][1] - lohi[i][0]; span > 0 {
 			at += rng.Int64N(span + 1)
 		}
-		return i, at, rng.IntN(outcomes(steps[i]))
+		return i, at, rng.IntN(outcomes(&steps[i]))
 	}
 }
 
@@ -57,7 +57,7 @@ func pctScheduler(rng *rand.Rand, nActors, depth, length int) scheduler {
 				}
 			}
 		}
-		return best, lohi[best][0], rng.IntN(outcomes(steps[best]))
+		return best, lohi[best][0], rng.IntN(outcomes(&steps[best]))
 	}
 }
 

@@ -511,7 +511,7 @@ func (e *engine[S]) widen(f *frame[S]) {
 		if f.persist&actorBit(f.steps[i].Actor) != 0 {
 			continue
 		}
-		n := outcomes(f.steps[i])
+		n := outcomes(&f.steps[i])
 		lo, hi := f.lohi[i][0], f.lohi[i][1]
 		for o := 0; o < n; o++ {
 			f.alts = append(f.alts, alt{step: int32(i), outcome: int32(o), at: lo})
@@ -536,7 +536,7 @@ func (e *engine[S]) transient(r *reducer[S], f, c *frame[S]) bool {
 	}
 	for i := range c.steps {
 		st := &c.steps[i]
-		if st.Footprint.Read|st.Footprint.Write != 0 || outcomes(*st) != 1 || !c.frozen(i) {
+		if st.Footprint.Read|st.Footprint.Write != 0 || outcomes(st) != 1 || !c.frozen(i) {
 			continue
 		}
 		c.alts = c.alts[:0]

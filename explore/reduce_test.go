@@ -198,8 +198,8 @@ func TestSymmetryCounterexampleIsReal(t *testing.T) {
 	// the last write to variable 1 was a 1.
 	w := &writers{progs: [][]uint8{{1, 2}, {1, 2}, {1, 2}, {1, 2}}, vars: 2, loop: make([]bool, 4)}
 	final := Property[wstate]{Name: "not-2-1", Kind: Invariant, Reads: 3, Holds: func(s *wstate) bool { return !(s.V[0] == 2 && s.V[1] == 1) }}
-	e := &engine[wstate]{m: symWriters{w}, props: []Property[wstate]{final}, opts: DefaultOptions(), nAct: 4, all: 1}
-	plainE := &engine[wstate]{m: w, props: e.props, opts: DefaultOptions(), nAct: 4, all: 1}
+	e := newEngine[wstate](symWriters{w}, []Property[wstate]{final}, DefaultOptions())
+	plainE := newEngine[wstate](w, e.props, DefaultOptions())
 	plainE.opts.Reduce = ReduceNone
 	plain := plainE.dfs(context.Background())
 	res := e.dfs(context.Background())
@@ -322,8 +322,8 @@ func TestPersistentSetMemoPerState(t *testing.T) {
 	var n int
 	opts := DefaultOptions()
 	h := hops{prog: hopProgs, futures: &n}
-	keyed := &engine[wstate]{m: keyedHops{h}, opts: opts, nAct: len(hopProgs)}
-	plain := &engine[wstate]{m: h, opts: opts, nAct: len(hopProgs)}
+	keyed := newEngine[wstate](keyedHops{h}, nil, opts)
+	plain := newEngine[wstate](h, nil, opts)
 	rk, rp := keyed.newReducer(), plain.newReducer()
 	if rk.memo == nil || rp.memo != nil {
 		t.Fatalf("memo: keyed %v, plain %v", rk.memo != nil, rp.memo != nil)

@@ -185,8 +185,10 @@ type Model struct {
 	// each actor's seed in ClassFingerprint: its group's, or its own.
 	groups    [][]int
 	groupMask []uint64
-	grouped   uint64
-	class     []uint64
+	// groupOf is each grouped actor's index into groups.
+	groupOf [MaxActors]uint8
+	grouped uint64
+	class   []uint64
 	// regKey masks the bytes of Reg that FutureKey keeps: the ICMP
 	// actors', whose insert's footprint depends on the route held.
 	regKey [2]uint64
@@ -202,6 +204,11 @@ type actorInfo struct {
 	gc      GCRun // kindGC
 	// future[pc] is what an agent's ops from pc on write (reduce.go).
 	future []uint64
+	// step[pc] is the step Pending gives for PC pc: an agent's op pc, a
+	// flow's lookup step pc (agents and flows only; initSteps).
+	step []explore.Step
+	// heals is whether an agent has a heal op (which Pending may hold).
+	heals bool
 }
 
 type opInfo struct {
@@ -409,6 +416,7 @@ func New(cfg Config) (*Model, error) {
 		m.icmpWhole(&m.init, icmps+i)
 	}
 	m.initReduction()
+	m.initSteps()
 	return m, nil
 }
 
@@ -491,45 +499,58 @@ func (m *Model) Pending(s *State, buf []explore.Step) []explore.Step {
 			}
 			continue
 		}
-		st := explore.Step{Actor: a, Latest: explore.Never, Outcomes: 1}
+		pc := int(s.PC[a])
 		if ai.dst < 0 {
-			if int(s.PC[a]) >= len(ai.ops) {
+			if pc >= len(ai.step) {
 				continue
 			}
-			op := &ai.ops[s.PC[a]]
-			if op.op.Kind.isNexthop() {
-				// RTM_NEWNEXTHOP / RTM_DELNEXTHOP run under RTNL and may
-				// change or delete every route that uses the object.
-				st.Footprint.Write = 1<<uint(len(m.u.Nodes)) - 1
-				buf = append(buf, st)
-				continue
-			}
-			n := op.node
-			if op.op.Kind == OpHeal && m.lookupInFlight(s, n) {
+			if ai.heals && ai.ops[pc].op.Kind == OpHeal && m.lookupInFlight(s, ai.ops[pc].node) {
 				continue // the heal waits for lookups between match and insert
 			}
-			// fib6_add()/fib6_del() write the node and may prune clones
-			// anywhere below it; a heal deletes clones below it. The steps
-			// that start and end a lookup under it (match, insert) touch
-			// the same nodes, so the heal's waiting is seen by the
-			// partial-order reduction.
-			st.Footprint.Write = 1<<uint(n) | m.u.Nodes[n].DescMask
-		} else {
-			if s.PC[a] == 0 && int(s.Sent[a]) >= ai.packets {
-				continue
-			}
-			d := &m.u.Dsts[ai.dst]
-			switch s.PC[a] {
-			case 0: // fib6_lookup() under the read lock reads the path
-				st.Footprint.Read = d.Mask
-			case 1: // allocation outside the lock touches no table node
-			case 2: // fib6_add() of the clone writes its /128 node
-				st.Footprint.Write = 1 << uint(d.Node)
-			}
+		} else if pc == 0 && int(s.Sent[a]) >= ai.packets {
+			continue
 		}
-		buf = append(buf, st)
+		buf = append(buf, ai.step[pc])
 	}
 	return buf
+}
+
+// initSteps computes each agent's and flow's steps by PC (Pending), with
+// their footprints. An agent's op: fib6_add()/fib6_del() write the node
+// and may prune clones anywhere below it; a heal deletes clones below
+// it. The steps that start and end a lookup under it (match, insert)
+// touch the same nodes, so the heal's waiting is seen by the
+// partial-order reduction. RTM_NEWNEXTHOP / RTM_DELNEXTHOP run under
+// RTNL and may change or delete every route that uses the object. A
+// flow's step 0, fib6_lookup() under the read lock, reads the path; step
+// 1, the allocation outside the lock, touches no table node; step 2,
+// fib6_add() of the clone, writes its /128 node.
+func (m *Model) initSteps() {
+	for a := range m.actors {
+		ai := &m.actors[a]
+		if ai.kind != 0 {
+			continue
+		}
+		base := explore.Step{Actor: a, Latest: explore.Never, Outcomes: 1}
+		if ai.dst < 0 {
+			ai.step = make([]explore.Step, len(ai.ops))
+			for pc, op := range ai.ops {
+				st := base
+				if op.op.Kind.isNexthop() {
+					st.Footprint.Write = m.allNodes()
+				} else {
+					st.Footprint.Write = 1<<uint(op.node) | m.u.Nodes[op.node].DescMask
+				}
+				ai.step[pc] = st
+				ai.heals = ai.heals || op.op.Kind == OpHeal
+			}
+			continue
+		}
+		d := &m.u.Dsts[ai.dst]
+		ai.step = []explore.Step{base, base, base}
+		ai.step[0].Footprint.Read = d.Mask
+		ai.step[2].Footprint.Write = 1 << uint(d.Node)
+	}
 }
 
 // Fire executes actor st.Actor's step.

@@ -67,6 +67,9 @@ func (m *Model) initReduction() {
 			for _, a := range g {
 				mask |= 1 << uint(a)
 			}
+			for _, a := range g {
+				m.groupOf[a] = uint8(len(m.groups) - 1)
+			}
 			m.groupMask = append(m.groupMask, mask)
 			m.grouped |= mask
 		}
@@ -301,10 +304,10 @@ func (m *Model) Ranks(s *State, set uint64, perm []int) {
 		return
 	}
 	var keys [MaxActors]uint64
-	for gi, g := range m.groups {
-		if set&m.groupMask[gi] == 0 {
-			continue
-		}
+	for rest := set & m.grouped; rest != 0; {
+		gi := m.groupOf[bits.TrailingZeros64(rest)]
+		rest &^= m.groupMask[gi]
+		g := m.groups[gi]
 		// the local states above the members' places in the group,
 		// sorted by insertion (a group is small): the member at place r
 		// of the sorted keys takes the name of the group's r-th member
@@ -329,7 +332,10 @@ func (m *Model) Ranks(s *State, set uint64, perm []int) {
 func (m *Model) Twins(s *State, set uint64) uint64 {
 	var tw uint64
 	var local [MaxActors]uint64
-	for gi, g := range m.groups {
+	for rest := set & m.grouped; rest != 0; {
+		gi := m.groupOf[bits.TrailingZeros64(rest)]
+		rest &^= m.groupMask[gi]
+		g := m.groups[gi]
 		if bits.OnesCount64(set&m.groupMask[gi]) < 2 {
 			continue
 		}
