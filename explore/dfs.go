@@ -241,7 +241,7 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		var stored uint64
 		var found bool
 		if red.hash != nil {
-			red.ranksOf, red.ranked = s, 0 // renamed when a sleep set needs it
+			red.ranksOf, red.ranked, red.moved = s, 0, 0 // renamed when a sleep set needs it
 		}
 		sleep = red.toCanon(sleep)
 		switch {

@@ -153,8 +153,9 @@ type ClassHasher[S any] interface {
 	// other entries as they are. (A group's actors are renamed among
 	// themselves, an actor in no group never: the renaming of a set of
 	// actors needs only the groups that meet it, and a stale entry, of
-	// another state, names an actor of the same group.)
-	Ranks(s *S, set uint64, perm []int)
+	// another state, names an actor of the same group.) It returns the
+	// actors of those groups that it renames (perm[a] != a).
+	Ranks(s *S, set uint64, perm []int) uint64
 }
 
 // ClassParts is a ClassStepper's fingerprint of a state in parts, from
@@ -198,7 +199,10 @@ type reducer[S any] struct {
 	perm    []int
 	ranksOf *S
 	ranked  uint64
-	fut     []Footprint
+	// moved holds the actors of the groups ranked that perm renames: a
+	// sleep set that meets none of them is its own renaming.
+	moved uint64
+	fut   []Footprint
 	// keyer and memo: persistent sets remembered by the model's key
 	// (nil: computed for every state).
 	keyer FutureKeyer[S]
@@ -290,7 +294,7 @@ func (r *reducer[S]) ranks(set uint64) {
 	if r.hash == nil || set&^r.ranked == 0 {
 		return
 	}
-	r.hash.Ranks(r.ranksOf, set, r.perm) // the groups ranked before stay
+	r.moved |= r.hash.Ranks(r.ranksOf, set, r.perm) // the groups ranked before stay
 	r.ranked |= set
 }
 
@@ -313,6 +317,9 @@ func (r *reducer[S]) toCanon(set uint64) uint64 {
 		return set
 	}
 	r.ranks(set)
+	if r.hash != nil && set&r.moved == 0 {
+		return set
+	}
 	var out uint64
 	for m := set; m != 0; m &= m - 1 {
 		a := bits.TrailingZeros64(m)
@@ -331,6 +338,9 @@ func (r *reducer[S]) fromCanon(set uint64) uint64 {
 		return set
 	}
 	r.ranks(set)
+	if r.hash != nil && set&r.moved == 0 {
+		return set // perm fixes set's actors, and moves no other one into it
+	}
 	var out uint64
 	for a := range r.perm {
 		if set&actorBit(r.perm[a]) != 0 {

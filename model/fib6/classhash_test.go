@@ -98,9 +98,18 @@ func TestClassFingerprintIsTheCanonicalEncoding(t *testing.T) {
 				for a := range got {
 					got[a] = a
 				}
-				m.Ranks(&s, ^uint64(0), got)
+				moved := m.Ranks(&s, ^uint64(0), got)
 				if !slices.Equal(got, perm) {
 					t.Fatalf("Ranks %v, Canonicalize %v", got, perm)
+				}
+				var renamed uint64
+				for a := range perm {
+					if perm[a] != a {
+						renamed |= 1 << uint(a)
+					}
+				}
+				if moved != renamed {
+					t.Fatalf("Ranks says it renames %#x, its renaming %v renames %#x", moved, got, renamed)
 				}
 				for a := range got {
 					got[a] = -1

@@ -298,10 +298,10 @@ func mix64(z uint64) uint64 {
 // group with a member in set, without changing s, and leaves the other
 // entries as they are: within a group, the actor at rank r of the sorted
 // local states (ties by the actors' order) takes the name of the group's
-// r-th member.
-func (m *Model) Ranks(s *State, set uint64, perm []int) {
+// r-th member. It returns the actors it renames (perm[a] != a).
+func (m *Model) Ranks(s *State, set uint64, perm []int) (moved uint64) {
 	if set&m.grouped == 0 {
-		return
+		return 0
 	}
 	var keys [MaxActors]uint64
 	for rest := set & m.grouped; rest != 0; {
@@ -323,8 +323,12 @@ func (m *Model) Ranks(s *State, set uint64, perm []int) {
 		}
 		for r, x := range k {
 			perm[g[x&0xff]] = g[r]
+			if int(x&0xff) != r {
+				moved |= 1 << uint(g[r])
+			}
 		}
 	}
+	return moved
 }
 
 // Twins returns the actors of set with a lower-numbered interchangeable
