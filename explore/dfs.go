@@ -109,6 +109,23 @@ func (f *frame[S]) take(bound int, reduce bool) (a alt, st *Step, pre int, cslee
 	return a, st, pre, csleep, false
 }
 
+// dropAsleep removes from f's alternatives, before any is taken, those
+// of actors asleep at f, which take would skip one by one: on a revisit
+// most of them are.
+func (f *frame[S]) dropAsleep() {
+	if f.sleep&f.enabledSet == 0 {
+		return
+	}
+	n := 0
+	for _, a := range f.alts {
+		if f.sleep&actorBit(f.steps[a.step].Actor) == 0 {
+			f.alts[n] = a
+			n++
+		}
+	}
+	f.alts = f.alts[:n]
+}
+
 // preemptions is the preemption count after st fires from f: one more
 // when st's actor is not the last one and the last one could have gone on.
 func (f *frame[S]) preemptions(st *Step) int {
@@ -345,6 +362,7 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 	ahead := exact == nil && (red.sym == nil || red.hash != nil) && e.opts.PreemptionBound < 0
 	keyAhead := func(s *S) uint64 { return key(s, -1, 0) }
 	prefire := func(f *frame[S]) {
+		f.dropAsleep()
 		if ahead {
 			e.fireAhead(f, fps, keyAhead, red.step)
 		}
