@@ -31,7 +31,7 @@ type frame[S any] struct {
 	reduced bool
 	// kids holds the successors of alts[:fired], fired ahead (dfs's
 	// prefire) so that their visited-set slots load together, and kfp
-	// their fingerprints (0 where the alternative's actor is asleep).
+	// their fingerprints.
 	kids  []S
 	kfp   []uint64
 	fired int
@@ -149,14 +149,14 @@ func (f *frame[S]) childSleep(st *Step) uint64 {
 	return csleep
 }
 
-// fireAhead fires f's alternatives ahead (those of actors awake at f),
-// keeps their successors and fingerprints (key, never 0) in f.kids and
-// f.kfp (0 where the actor is asleep), and prefetches their slots in fps,
-// so that the table's cache misses overlap instead of coming one per
-// transition. Only where key needs nothing but the state (no preemption
-// context); it reads fps's directory (not safe beside Grow). With a
-// ClassStepper (step), the fingerprints are the children's classes,
-// computed from f's parts.
+// fireAhead fires f's alternatives ahead (all of actors awake at f:
+// prefire drops the others first), keeps their successors and
+// fingerprints (key, never 0) in f.kids and f.kfp, and prefetches their
+// slots in fps, so that the table's cache misses overlap instead of
+// coming one per transition. Only where key needs nothing but the state
+// (no preemption context); it reads fps's directory (not safe beside
+// Grow). With a ClassStepper (step), the fingerprints are the children's
+// classes, computed from f's parts.
 func (e *engine[S]) fireAhead(f *frame[S], fps *visited.Set, key func(*S) uint64, step ClassStepper[S]) {
 	n := len(f.alts)
 	if cap(f.kids) < n {
@@ -171,10 +171,6 @@ func (e *engine[S]) fireAhead(f *frame[S], fps *visited.Set, key func(*S) uint64
 	}
 	for i, a := range f.alts {
 		st := &f.steps[a.step]
-		if f.sleep&actorBit(st.Actor) != 0 {
-			f.kfp[i] = 0
-			continue
-		}
 		k := &f.kids[i]
 		*k = f.s
 		e.m.Fire(k, *st, a.at, int(a.outcome), nil)
@@ -349,9 +345,10 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		res.Exhaustive = false
 		return finish()
 	}
-	stack[0].fp = key(&stack[0].s, -1, 0)
 	if red.step != nil {
 		stack[0].fp, stack[0].parts = red.step.ClassParts(&stack[0].s)
+	} else {
+		stack[0].fp = key(&stack[0].s, -1, 0)
 	}
 	store(&stack[0].s, stack[0].fp, 0)
 	e.expand(&stack[0])
@@ -412,9 +409,10 @@ func (e *engine[S]) dfs(ctx context.Context) Result {
 		// With persistent sets a new child is expanded first: a transient
 		// one (reduce.go) is not stored.
 		if fp == 0 {
-			fp = key(&c.s, c.last, c.preempt)
 			if red.step != nil {
 				fp, c.parts = red.step.ClassParts(&c.s) // not fired ahead: parts from the state
+			} else {
+				fp = key(&c.s, c.last, c.preempt)
 			}
 		}
 		early := red.por != nil && !has(fp)

@@ -12,9 +12,8 @@ type persistMemo struct {
 	key   []uint64 // the key being looked up (scratch)
 	words []uint64 // the entries' keys, stride per
 	hash  []uint64 // each entry's hash (0: empty)
-	n     []uint16 // each entry's key length in words
 	best  []uint64
-	per   int
+	per   int // every entry's key length in words (0: none kept yet)
 	// hits and misses count lookups, for tests.
 	hits, misses int64
 }
@@ -31,7 +30,7 @@ type memoSlot struct {
 }
 
 func newPersistMemo() *persistMemo {
-	return &persistMemo{hash: make([]uint64, memoSlots), n: make([]uint16, memoSlots), best: make([]uint64, memoSlots)}
+	return &persistMemo{hash: make([]uint64, memoSlots), best: make([]uint64, memoSlots)}
 }
 
 // lookup finds the entry of k: a state's enabled actors, then its
@@ -41,7 +40,7 @@ func (p *persistMemo) lookup(k []uint64) memoSlot {
 	h := memoHash(k)
 	i := int(h>>32) & (memoSlots - 1)
 	s := memoSlot{i: i, h: h}
-	if p.hash[i] == h && int(p.n[i]) == len(k) && slices.Equal(p.words[i*p.per:i*p.per+len(k)], k) {
+	if p.hash[i] == h && len(k) == p.per && slices.Equal(p.words[i*p.per:(i+1)*p.per], k) {
 		s.ok, s.best = true, p.best[i]
 		p.hits++
 		return s
@@ -61,7 +60,7 @@ func (p *persistMemo) keep(s memoSlot, best uint64) {
 		return
 	}
 	copy(p.words[s.i*p.per:], p.key)
-	p.hash[s.i], p.n[s.i], p.best[s.i] = s.h, uint16(len(p.key)), best
+	p.hash[s.i], p.best[s.i] = s.h, best
 }
 
 // memoHash hashes a memo key: pairs of words multiplied after a

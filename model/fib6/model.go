@@ -415,8 +415,8 @@ func New(cfg Config) (*Model, error) {
 	for i := range cfg.ICMP {
 		m.icmpWhole(&m.init, icmps+i)
 	}
-	m.initReduction()
 	m.initSteps()
+	m.initReduction()
 	return m, nil
 }
 
@@ -517,14 +517,16 @@ func (m *Model) Pending(s *State, buf []explore.Step) []explore.Step {
 
 // initSteps computes each agent's and flow's steps by PC (Pending), with
 // their footprints. An agent's op: fib6_add()/fib6_del() write the node
-// and may prune clones anywhere below it; a heal deletes clones below
-// it. The steps that start and end a lookup under it (match, insert)
-// touch the same nodes, so the heal's waiting is seen by the
-// partial-order reduction. RTM_NEWNEXTHOP / RTM_DELNEXTHOP run under
-// RTNL and may change or delete every route that uses the object. A
-// flow's step 0, fib6_lookup() under the read lock, reads the path; step
-// 1, the allocation outside the lock, touches no table node; step 2,
-// fib6_add() of the clone, writes its /128 node.
+// and may prune clones anywhere below it (fib6_prune_clones() in 3.16);
+// a heal deletes clones below it. The steps that start and end a lookup
+// under it (match, insert) touch the same nodes, so the heal's waiting
+// is seen by the partial-order reduction. RTM_NEWNEXTHOP /
+// RTM_DELNEXTHOP run under RTNL and may change or delete every route
+// that uses the object. A flow's lookup, ip6_pol_route() in 3.16
+// (lookupMatch, lookupAlloc, lookupInsert): step 0, fib6_lookup() under
+// the read lock, reads the path; step 1, the allocation outside the
+// lock, touches no table node; step 2, fib6_add() of the clone, writes
+// its /128 node. From 4.2 a lookup is step 0 alone (lookupNoClone).
 func (m *Model) initSteps() {
 	for a := range m.actors {
 		ai := &m.actors[a]

@@ -19,10 +19,9 @@ import (
 // kernels, writes its /128. A flow to a /80 no agent touches is so
 // independent of every agent's op.
 
-// initReduction computes the agents' futures and the groups of
-// interchangeable actors.
+// initReduction computes the agents' futures (from their steps, which
+// initSteps computed) and the groups of interchangeable actors.
 func (m *Model) initReduction() {
-	all := m.allNodes()
 	for a := range m.actors {
 		ai := &m.actors[a]
 		if ai.dst >= 0 || ai.kind != 0 {
@@ -30,14 +29,7 @@ func (m *Model) initReduction() {
 		}
 		ai.future = make([]uint64, len(ai.ops)+1)
 		for pc := len(ai.ops) - 1; pc >= 0; pc-- {
-			n := ai.ops[pc].node
-			w := uint64(1)<<uint(n) | m.u.Nodes[n].DescMask
-			if ai.ops[pc].op.Kind.isNexthop() {
-				// a nexthop object's change or delete reaches every route
-				// that uses it (the step's footprint, Pending)
-				w = all
-			}
-			ai.future[pc] = ai.future[pc+1] | w
+			ai.future[pc] = ai.future[pc+1] | ai.step[pc].Footprint.Write
 		}
 	}
 	// Actors are interchangeable when they run the same program: flows
@@ -66,8 +58,6 @@ func (m *Model) initReduction() {
 			var mask uint64
 			for _, a := range g {
 				mask |= 1 << uint(a)
-			}
-			for _, a := range g {
 				m.groupOf[a] = uint8(len(m.groups) - 1)
 			}
 			m.groupMask = append(m.groupMask, mask)
@@ -369,12 +359,11 @@ var (
 )
 
 // FutureKey appends the actors' PC and Sent, and the ICMP actors' Reg
-// (regKey): with the model's
-// static tables (each actor's ops, destination and packets) they decide
-// Future (an agent's by its PC, a flow's and an ICMP actor's by PC and
-// Sent, the GC's by its PC) and each pending step's footprint (Pending
-// and excPending: PC and, for an ICMP insert into an exception table,
-// the route held in Reg).
+// (regKey): with the model's static tables (each actor's ops,
+// destination and packets) they decide Future (an agent's by its PC, a
+// flow's and an ICMP actor's by PC and Sent, the GC's by its PC) and
+// each pending step's footprint (Pending and excPending: PC and, for an
+// ICMP insert into an exception table, the route held in Reg).
 func (m *Model) FutureKey(s *State, buf []uint64) []uint64 {
 	le := binary.LittleEndian
 	return append(buf,
