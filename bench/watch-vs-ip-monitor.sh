@@ -9,8 +9,9 @@
 # (adds, replaces, deletes) in one seeded random order instead of address
 # order. The watch prints its ip -ts monitor text, as ip monitor prints
 # its own, and then, on a second storm, JSON lines (which ip monitor has
-# no counterpart of); FORMATS="text" or "json" runs one. Needs root,
-# iproute2 and Go.
+# no counterpart of); FORMATS="text" or "json" runs one. PROCS=N passes
+# the watch --procs N (default: not given, one thread; PROCS=0 gives it
+# one per core). Needs root, iproute2 and Go.
 set -eu
 cd "$(dirname "$0")/.."
 events=${1:-600000}
@@ -29,6 +30,6 @@ for format in ${FORMATS:-text json}; do
 	*) echo "watch-vs-ip-monitor.sh: FORMATS: $format is not text or json" >&2; exit 2 ;;
 	esac
 	echo "# raceroute watch printing $format"
-	"$tmp/stormcmp" -events "$events" -batch "$batch" -ip-rcvbuf "$ipbuf" -shuffle="$shuffle" -text="$text" -raceroute "$tmp/raceroute"
+	"$tmp/stormcmp" -events "$events" -batch "$batch" -ip-rcvbuf "$ipbuf" -procs "${PROCS:--1}" -shuffle="$shuffle" -text="$text" -raceroute "$tmp/raceroute"
 	echo
 done

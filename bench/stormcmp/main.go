@@ -38,9 +38,10 @@ func main() {
 	batch := flag.Int("batch", write.DefaultBatch, "route messages per sendmsg")
 	ipRcvbuf := flag.Int("ip-rcvbuf", 0, "receive buffer for ip monitor (ip -rcvbuf), 0 for iproute2's default (1 MiB)")
 	text := flag.Bool("text", false, "have the watch print ip -ts monitor text, as ip monitor does, instead of JSON lines")
+	procs := flag.Int("procs", -1, "the watch's --procs (-1: not given, the watch's default)")
 	shuffle := flag.Bool("shuffle", false, "write each phase's routes in a random order (seeded: the same each run) instead of address order")
 	flag.Parse()
-	if err := run(*n, *raceroute, *batch, *ipRcvbuf, *shuffle, *text); err != nil {
+	if err := run(*n, *raceroute, *batch, *ipRcvbuf, *procs, *shuffle, *text); err != nil {
 		fmt.Fprintln(os.Stderr, "stormcmp:", err)
 		os.Exit(1)
 	}
@@ -313,7 +314,7 @@ func usageOf(pid int) (usage, error) {
 	return u, nil
 }
 
-func run(n int, raceroute string, batch, ipRcvbuf int, shuffle, text bool) error {
+func run(n int, raceroute string, batch, ipRcvbuf, procs int, shuffle, text bool) error {
 	name := fmt.Sprintf("rrtest-bench-%d", os.Getpid())
 	ns, err := netns.Create(name)
 	if err != nil {
@@ -359,6 +360,9 @@ func run(n int, raceroute string, batch, ipRcvbuf int, shuffle, text bool) error
 		ipArgs = append(ipArgs, "-rcvbuf", strconv.Itoa(ipRcvbuf))
 	}
 	watchArgs := []string{"watch", "--netns", name, "--family", "4", "--json", "--cache-poll", "-1s"}
+	if procs >= 0 {
+		watchArgs = append(watchArgs, "--procs", strconv.Itoa(procs))
+	}
 	parseW := parseWatch
 	if text {
 		watchArgs = slices.DeleteFunc(watchArgs, func(a string) bool { return a == "--json" })

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -51,6 +52,7 @@ func TestWatchBadFlags(t *testing.T) {
 		{[]string{"watch", "--garp-margin", "-1ms"}, "--garp-margin -1ms: want a positive duration"},
 		{[]string{"watch", "--family", "5"}, "--family 5: want 4 or 6"},
 		{[]string{"watch", "--rcvbuf", "-1"}, "--rcvbuf -1: want a size in bytes (0: 33554432)"},
+		{[]string{"watch", "--procs", "-1"}, "--procs -1: want 1 or more, or 0 for one per core"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -248,6 +250,62 @@ func TestWatchRcvBufFlag(t *testing.T) {
 		if err != nil || cfg.RcvBuf != n {
 			t.Errorf("--rcvbuf %d: config RcvBuf %d, %v", n, cfg.RcvBuf, err)
 		}
+	}
+}
+
+// --procs sets GOMAXPROCS for the watch, 0 leaves the runtime's; a
+// GOMAXPROCS in the environment stands unless --procs is given.
+func TestWatchProcs(t *testing.T) {
+	tests := []struct {
+		procs int
+		given bool
+		env   string
+		want  int
+	}{
+		{1, false, "", 1},
+		{1, false, "4", 0},
+		{2, true, "4", 2},
+		{0, true, "", 0},
+		{0, true, "1", 0},
+		{3, true, "", 3},
+	}
+	for _, tt := range tests {
+		if got := watchProcs(tt.procs, tt.given, tt.env); got != tt.want {
+			t.Errorf("watchProcs(%d, given %v, GOMAXPROCS=%q) = %d, want %d", tt.procs, tt.given, tt.env, got, tt.want)
+		}
+	}
+}
+
+// The watch runs on the threads --procs gives it and leaves GOMAXPROCS
+// as it found it when it returns (the tests run it in their process).
+func TestWatchProcsRestored(t *testing.T) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		t.Setenv("GOMAXPROCS", "")
+	}
+	a, _ := nstest.Pair(t, "cp")
+	const before = 3
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(before))
+	var out syncBuf
+	var errb bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	during := make(chan int, 1)
+	go func() {
+		// The watch is up once it has printed the namespace's tables.
+		for ctx.Err() == nil && !strings.Contains(out.String(), "initial") {
+			time.Sleep(5 * time.Millisecond)
+		}
+		during <- runtime.GOMAXPROCS(0)
+	}()
+	if got := run(ctx, []string{"watch", "--netns", a.Name, "--json", "--for", "300ms"}, &out, &errb); got != cli.ExitOK {
+		t.Fatalf("exit %d, stderr %s", got, errb.String())
+	}
+	cancel() // had the watch printed nothing, the sampler reads GOMAXPROCS now
+	if n := <-during; n != 1 {
+		t.Errorf("GOMAXPROCS %d while watching, want 1 (the default --procs)", n)
+	}
+	if n := runtime.GOMAXPROCS(0); n != before {
+		t.Errorf("GOMAXPROCS %d after the watch, want %d as before it", n, before)
 	}
 }
 
