@@ -57,6 +57,8 @@ for p in $procs; do
 	pid=
 	got=$(grep -c . "$tmp/out")
 	over=$(grep -c "^Overflow\|Resync" "$tmp/out" || true)
-	echo "--procs $p: $got lines ($((2 * routes)) events, $over overflow or resync lines) drained in $(echo "$t1 - $t0" | bc) s:" \
-		"$(echo "2 * $routes / ($t1 - $t0)" | bc) events/s, $(echo "scale=2; ($cpu1 - $cpu0) / $hz" | bc) CPU s"
+	awk -v p="$p" -v got="$got" -v n=$((2 * routes)) -v over="$over" -v t0="$t0" -v t1="$t1" -v c="$((cpu1 - cpu0))" -v hz="$hz" 'BEGIN {
+		printf "--procs %s: %d lines (%d events, %d overflow or resync lines) drained in %.3f s: %.0f events/s, %.2f CPU s\n",
+			p, got, n, over, t1 - t0, n / (t1 - t0), c / hz
+	}'
 done

@@ -195,13 +195,14 @@ overflows.`,
 
 // watchProcs returns the GOMAXPROCS the watch runs with, 0 to leave the
 // runtime's own (one per core the process may use): --procs, unless it
-// was not given and the environment sets GOMAXPROCS. The watch's work is one pipeline (a
-// reader draining the socket, a decoder behind it), concurrent but not
-// parallel: on one P the reader's hand-over of a batch is a goroutine
-// switch on the same thread, where across two it wakes a thread on the
-// other core and the batch's bytes follow it there (bench/README.md,
-// 2026-12-03 13:50: 13 % less CPU per event on the 600,000-event storm,
-// and a backlog drained at 287,000 events/s against 2 threads' 390,000).
+// was not given and the environment sets GOMAXPROCS. The watch's work
+// is one pipeline (a reader draining the socket, a decoder behind it),
+// concurrent but not parallel: on one P the reader's hand-over of a
+// batch is a goroutine switch on the same thread, where across two it
+// wakes a thread on the other core and the batch's bytes follow it there
+// (bench/README.md, 2026-12-03 13:50: 13 % less CPU per event on the
+// 600,000-event storm, and a backlog drained at 287,000 events/s against
+// two threads' 390,000).
 func watchProcs(procs int, given bool, env string) int {
 	if !given && env != "" {
 		return 0
