@@ -129,7 +129,7 @@ done
 
 echo
 echo "raceroute: BenchmarkExhaustive (64-bit fingerprints): no reduction in nored/hc rows, sleep sets alone in por rows,"
-echo "           every reduction (persistent sets, symmetry, sleep sets: --reduce=all, the default) in all rows"
+echo "           every reduction (persistent sets, symmetry, sleep sets: --reduce=all; the default leaves sleep sets out) in all rows"
 echo "spin:      nored = -DNOREDUCE, exact; por and all = Spin's partial-order reduction, exact; hc = -DNOREDUCE -DHC (hash-compaction)"
 echo "seconds: raceroute s-to-verdict (in-process); spin wall clock of ./pan (excludes spin -a and gcc: see spin build)"
 echo "ratios are raceroute/spin: states/s > 1 and seconds < 1 mean raceroute is faster"

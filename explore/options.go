@@ -55,8 +55,9 @@ type Options struct {
 	// NoReduction turns every reduction off (the same as Reduce:
 	// ReduceNone), to measure what they save.
 	NoReduction bool
-	// Reduce chooses the DFS's reductions (zero: all, each where it is
-	// sound); Result.Reductions says which ran.
+	// Reduce chooses the DFS's reductions (zero: the default, every one
+	// where it is sound but sleep sets where persistent sets run; see
+	// Reductions); Result.Reductions says which ran.
 	Reduce Reductions
 	// Terminal, when set, is called at every terminal state a DFS reaches
 	// (no step enabled), with the state's encoding, that of its symmetry

@@ -138,6 +138,7 @@ func TestParseReductions(t *testing.T) {
 	}{
 		{"none", "none", false}, {"all", "sleep,por,sym", false}, {"por", "por", false},
 		{"sleep,sym", "sleep,sym", false}, {"symmetry", "sym", false}, {"fast", "", true}, {"por,", "", true},
+		{"default", "default", false}, {"", "default", false},
 	} {
 		r, err := ParseReductions(tc.in)
 		if (err != nil) != tc.err {
@@ -149,8 +150,34 @@ func TestParseReductions(t *testing.T) {
 		}
 	}
 	var zero Reductions
-	if zero.String() != "sleep,por,sym" {
-		t.Errorf("zero value: %s, want every reduction", zero)
+	if zero.resolved() != ReduceAll {
+		t.Errorf("zero value resolves to %s, want every reduction", zero.resolved())
+	}
+}
+
+// The default runs sleep sets only where persistent sets do not: the
+// symmetric writers (persistent sets, symmetry) run por,sym, the plain
+// writers por, the writers seen as a bare Model (no Reducer) sleep sets,
+// and ReduceAll runs all three.
+func TestDefaultReductions(t *testing.T) {
+	w := &writers{progs: [][]uint8{{1, 2}, {1, 2}, {1, 2}, {1, 2}}, vars: 2, loop: make([]bool, 4)}
+	always := []Property[wstate]{{Name: "true", Kind: Final, Holds: func(*wstate) bool { return true }}}
+	for _, tc := range []struct {
+		name   string
+		m      Model[wstate]
+		reduce Reductions
+		want   string
+	}{
+		{"default, persistent sets", symWriters{w}, 0, "por,sym"},
+		{"all, persistent sets", symWriters{w}, ReduceAll, "sleep,por,sym"},
+		{"default, no persistent sets", struct{ Model[wstate] }{w}, 0, "sleep"},
+		{"default, plain", w, 0, "por"},
+	} {
+		e := newEngine[wstate](tc.m, always, DefaultOptions())
+		e.opts.Reduce = tc.reduce
+		if got := e.dfs(context.Background()).Reductions; got != tc.want {
+			t.Errorf("%s: ran %s, want %s", tc.name, got, tc.want)
+		}
 	}
 }
 
@@ -188,10 +215,19 @@ func (w symWriters) same(a, b int) bool {
 	return a%w.vars == b%w.vars && string(w.progs[a]) == string(w.progs[b])
 }
 
-// TestSymmetryCounterexampleIsReal: with symmetry (and every other
-// reduction) the counterexample's choices, run as they are (no actor
-// mended), reach the violation; and the states are fewer.
+// TestSymmetryCounterexampleIsReal: with symmetry (and the default
+// reductions, or every one) the counterexample's choices, run as they are
+// (no actor mended), reach the violation; and the states are fewer.
 func TestSymmetryCounterexampleIsReal(t *testing.T) {
+	for _, tc := range []struct {
+		reduce Reductions
+		ran    string
+	}{{0, "por,sym"}, {ReduceAll, "sleep,por,sym"}} {
+		t.Run(tc.ran, func(t *testing.T) { testSymmetryCounterexample(t, tc.reduce, tc.ran) })
+	}
+}
+
+func testSymmetryCounterexample(t *testing.T, reduce Reductions, ran string) {
 	// Actors 0 and 2 write variable 0 (1 then 2), actors 1 and 3 write
 	// variable 1 (1 then 2). The invariant "not (variable 0 is 2 and
 	// variable 1 is 1)" fails once an actor of variable 0 is done while
@@ -199,12 +235,13 @@ func TestSymmetryCounterexampleIsReal(t *testing.T) {
 	w := &writers{progs: [][]uint8{{1, 2}, {1, 2}, {1, 2}, {1, 2}}, vars: 2, loop: make([]bool, 4)}
 	final := Property[wstate]{Name: "not-2-1", Kind: Invariant, Reads: 3, Holds: func(s *wstate) bool { return !(s.V[0] == 2 && s.V[1] == 1) }}
 	e := newEngine[wstate](symWriters{w}, []Property[wstate]{final}, DefaultOptions())
+	e.opts.Reduce = reduce
 	plainE := newEngine[wstate](w, e.props, DefaultOptions())
 	plainE.opts.Reduce = ReduceNone
 	plain := plainE.dfs(context.Background())
 	res := e.dfs(context.Background())
-	if res.Reductions != "sleep,por,sym" {
-		t.Fatalf("ran %s", res.Reductions)
+	if res.Reductions != ran {
+		t.Fatalf("ran %s, want %s", res.Reductions, ran)
 	}
 	if res.Verdict != Violated || plain.Verdict != Violated {
 		t.Fatalf("verdicts %s (reduced), %s (plain)", res.Verdict, plain.Verdict)

@@ -94,7 +94,7 @@ status follows the rule above).`,
 	f.StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	f.BoolVar(&o.Exact, "exact", false, "store whole states instead of 64-bit fingerprints (small scenarios)")
 	f.BoolVar(&o.NoReduction, "no-reduction", false, "turn every reduction off (the same as --reduce=none)")
-	f.Var(reduceFlag{&o.Reduce}, "reduce", "dfs reductions `R`: none, all, or a comma-separated list of sleep (sleep sets), por (persistent sets), sym (symmetry); each runs only where it is sound (default: all)")
+	f.Var(reduceFlag{&o.Reduce}, "reduce", "dfs reductions `R`: default, none, all, or a comma-separated list of sleep (sleep sets), por (persistent sets), sym (symmetry); each runs only where it is sound (default: every one, but sleep sets only where persistent sets do not run)")
 	f.BoolVar(&o.matrix, "matrix", false, "print a scenario x profile matrix")
 	f.IntVar(&o.Workers, "workers", o.Workers, "goroutines of one exhaustive search, sharing its visited set (0: one per core)")
 	f.StringVar(&o.shard, "shard", "", "explore only part `I/N` of the space (I from 0), for raceroute merge-results")
@@ -291,7 +291,7 @@ type reduceFlag struct{ r *explore.Reductions }
 
 func (f reduceFlag) String() string {
 	if f.r == nil || *f.r == 0 {
-		return "all"
+		return "default"
 	}
 	return f.r.String()
 }

@@ -166,21 +166,28 @@ func TestClassFingerprintCoversEveryField(t *testing.T) {
 
 // The search with class fingerprints (and children fired ahead) explores
 // what the exact one explores, which builds and encodes each state's
-// representative: the same states and transitions, every reduction on.
+// representative: the same states and transitions, with the default
+// reductions and with every one (sleep sets stored under canonical names).
 func TestClassFingerprintSearchMatchesExact(t *testing.T) {
 	for _, kernel := range []string{"linux-3.16", "linux-6.12"} {
 		m := symModel(t, kernel)
 		always := explore.Property[State]{Name: "true", Kind: explore.Final, Holds: func(*State) bool { return true }}
 		c := explore.NewChecker[State](m, []explore.Property[State]{always})
-		o := explore.DefaultOptions()
-		fp := c.Check(context.Background(), o)
-		o.Exact = true
-		exact := c.Check(context.Background(), o)
-		if !fp.Exhaustive || fp.States != exact.States || fp.Transitions != exact.Transitions {
-			t.Errorf("%s: fingerprints %d states %d transitions, exact %d and %d", kernel, fp.States, fp.Transitions, exact.States, exact.Transitions)
-		}
-		if fp.Reductions != "sleep,por,sym" {
-			t.Errorf("%s: reductions %s", kernel, fp.Reductions)
+		for _, tc := range []struct {
+			reduce explore.Reductions
+			ran    string
+		}{{0, "por,sym"}, {explore.ReduceAll, "sleep,por,sym"}} {
+			o := explore.DefaultOptions()
+			o.Reduce = tc.reduce
+			fp := c.Check(context.Background(), o)
+			o.Exact = true
+			exact := c.Check(context.Background(), o)
+			if !fp.Exhaustive || fp.States != exact.States || fp.Transitions != exact.Transitions {
+				t.Errorf("%s, %s: fingerprints %d states %d transitions, exact %d and %d", kernel, tc.ran, fp.States, fp.Transitions, exact.States, exact.Transitions)
+			}
+			if fp.Reductions != tc.ran {
+				t.Errorf("%s: reductions %s, want %s", kernel, fp.Reductions, tc.ran)
+			}
 		}
 	}
 }
