@@ -495,15 +495,18 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 		f.sleep = ^awake
 	}
 	p.expand(w, f)
-	// As dfs, fire each frame's alternatives ahead and prefetch their
-	// slots (fireAhead): not with the exact set nor under a preemption
-	// bound (whose keys need the preemption context).
+	// As dfs, drop the alternatives of actors asleep at a frame, then
+	// fire the rest ahead and prefetch their slots (fireAhead): not with
+	// the exact set nor under a preemption bound (whose keys need the
+	// preemption context). Without the drop every asleep alternative is
+	// fired and hashed only for take to skip it.
 	ahead := p.exact == nil && e.opts.PreemptionBound < 0
 	keyAhead := func(s *S) uint64 {
 		w.enc = e.m.Encode(s, w.enc[:0])
 		return fingerprint(w.enc)
 	}
 	prefire := func(f *frame[S]) {
+		f.dropAsleep()
 		if ahead {
 			e.fireAhead(f, p.fps, keyAhead, nil)
 		}
