@@ -52,8 +52,14 @@ PY
 
 printf '| NL | added actor | reduce=%s states | transitions | s | peak MB | growth | reduce=none states | s | peak MB | growth |\n' "$reduce"
 printf '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
-prev="" prevp=""
+# prev and prevp are the states of NL-1 (empty when NL-1 was not run:
+# the growth is per added actor, not against whichever NL came before).
+prev="" prevp="" prevnl=""
 for nl in $nls; do
+	if [ "$prevnl" != $((nl - 1)) ]; then
+		prev="" prevp=""
+	fi
+	prevnl=$nl
 	case $(((nl - 1) % 4)) in
 	0 | 2) where="changed /80" ;;
 	*) where="untouched /80" ;;
@@ -70,8 +76,8 @@ for nl in $nls; do
 		ps=$(printf '%.3f' "$ps")
 		pmb=$(printf '%.0f' "$pmb")
 		[ -n "$prevp" ] && pg=$(awk -v a="$pst" -v b="$prevp" 'BEGIN { printf "%.2fx", a / b }')
-		prevp=$pst
 	fi
+	prevp=$pst
 	printf '| %d | %s | %d | %d | %.3f | %.0f | %s | %s | %s | %s | %s |\n' "$nl" "$where" "$st" "$tr" "$s" "$mb" "$g" "$pst" "$ps" "$pmb" "$pg"
 	prev=$st
 done
