@@ -17,8 +17,18 @@
 # seconds, so that a busy run can be told from a quiet one; the
 # transitions do not depend on the load.
 #
-# Usage: bench/parallel.sh                 k=5 m=3, 3 runs each
+# Then, with the default reductions (persistent sets and symmetry, which
+# the parallel search runs too), the seed-000 family at NL actors
+# (internal/seed000; default 13: 27.9 M states, the 10 M of issue 15's
+# target and more), as `raceroute check --workers 1` and `--workers
+# WORKERS`, best of REPS each: states (the parallel search's may differ
+# from the sequential one's by a few hundredths of a percent:
+# docs/reductions.md, "Persistent sets and symmetry in the parallel
+# search"), seconds (the check's own elapsed_ms), CPU seconds and peak RSS.
+#
+# Usage: bench/parallel.sh                 k=5 m=3 and NL=13, 3 runs each
 #        K=4 M=3 REPS=1 bench/parallel.sh
+#        NL=0 bench/parallel.sh            the family alone
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,4 +82,39 @@ awk -v t1="$t1" -v t2="$t2" -v c1="$c1" -v c2="$c2" -v n1="$n1" -v n2="$n2" -v w
 	printf "transitions of the parallel search (par-%d / seq): %.3fx\n", w, n2 / n1
 	printf "CPU cost of the parallel search (par-%d cpu-s / seq cpu-s): %.2fx, so at most %.2fx on %d idle cores\n", w, c2 / c1, w * c1 / c2, w
 }'
+
+nl=${NL:-13}
+if [ "$nl" -gt 0 ]; then
+	command -v python3 >/dev/null || { echo "parallel.sh: NL=$nl needs python3 (NL=0 skips it)" >&2; exit 2; }
+	echo
+	echo "# seed000 NL=$nl on linux-3.16, default reductions: raceroute check --workers 1 and --workers $workers; best of $reps runs"
+	(cd "$root" && go build -o "$work/raceroute" ./cmd/raceroute && go run ./bench/seed000 -nl "$nl" >"$work/seed000.yaml")
+	check() {
+		local best="" this
+		for _ in $(seq "$reps"); do
+			/usr/bin/time -f '%U %S %M' -o "$work/time" "$work/raceroute" check "$work/seed000.yaml" --kernel linux-3.16 \
+				--budget 30m --format json --workers "$1" >"$work/check.json"
+			read -r u s rss <"$work/time"
+			this=$(python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["verdict"] == "holds" and d["exhaustive"], (d["verdict"], d["exhaustive"])
+print(d["states"], "%.2f" % (d["elapsed_ms"] / 1000), "%.2f" % (float(sys.argv[2]) + float(sys.argv[3])), int(sys.argv[4]) // 1024, d["reductions"])' "$work/check.json" "$u" "$s" "$rss")
+			if [ -z "$best" ] || awk -v a="$this" -v b="$best" 'BEGIN { split(a, x, " "); split(b, y, " "); exit !(x[2] < y[2]) }'; then
+				best=$this
+			fi
+		done
+		echo "$best"
+	}
+	one=$(check 1)
+	many=$(check "$workers")
+	printf '%-10s %12s %10s %10s %10s %12s\n' workers states seconds cpu-s peak-MiB reductions
+	printf '%-10s %12s %10s %10s %10s %12s\n' 1 $one
+	printf '%-10s %12s %10s %10s %10s %12s\n' "$workers" $many
+	read -r s1 t1 c1 _ <<<"$one"
+	read -r s2 t2 c2 _ <<<"$many"
+	awk -v s1="$s1" -v s2="$s2" -v t1="$t1" -v t2="$t2" -v c1="$c1" -v c2="$c2" -v w="$workers" 'BEGIN {
+		printf "speed-up (1 worker seconds / %d workers seconds): %.2fx\n", w, t1 / t2
+		printf "states of the parallel search (%d workers / 1): %.5fx; CPU: %.2fx\n", w, s2 / s1, c2 / c1
+	}'
+fi
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -60,7 +60,7 @@ type Options struct {
 	// Reductions); Result.Reductions says which ran.
 	Reduce Reductions
 	// Terminal, when set, is called at every terminal state a DFS reaches
-	// (no step enabled), with the state's encoding, that of its symmetry
+	// (no step enabled; in a parallel search, one call at a time), with the state's encoding, that of its symmetry
 	// class's representative (the same when the model has no Symmetric
 	// actors, whether or not symmetry reduction runs) and the mask of the
 	// final properties violated there; the search then never stops early
@@ -74,10 +74,16 @@ type Options struct {
 	// Progress, when set, is called about every 200 ms.
 	Progress func(Progress)
 	// Workers, when > 1, runs the DFS on that many goroutines sharing one
-	// visited set (explore/parallel.go); the verdicts and state counts
-	// are the sequential search's (under a preemption bound neither keeps
-	// sleep sets).
+	// visited set (explore/parallel.go); the verdicts and terminal states
+	// are the sequential search's, and so are the state counts but where
+	// persistent sets and symmetry run together (docs/reductions.md,
+	// "Persistent sets and symmetry in the parallel search").
 	Workers int
+	// Split is the number of frontier states the parallel, sharded and
+	// swarm searches' breadth-first prefix aims at (0: 1024; at least 64
+	// per shard): small values leave more of a small space to the
+	// workers, for tests.
+	Split int
 	// Shard, when Count > 1, explores only part Index of Count of the
 	// space: the frontier states at the split depth whose fingerprint is
 	// Index modulo Count, and everything below them.

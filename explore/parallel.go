@@ -110,8 +110,11 @@ type justBit struct {
 
 // psearch is one parallel, sharded or swarm search.
 type psearch[S any] struct {
-	e      *engine[S]
+	e *engine[S]
+	// reduce is whether sleep sets run; red, the split's reduction layer
+	// (each worker has its own: parallelReducer).
 	reduce bool
+	red    *reducer[S]
 	fps    *visited.Set
 	exact  *visited.Exact
 	exMu   sync.Mutex
@@ -144,6 +147,7 @@ type pworker[S any] struct {
 	slots               []visited.Slot
 	enc                 []byte
 	rng                 *rand.Rand // swarm: the order of alternatives
+	red                 *reducer[S]
 	_                   [64]byte
 }
 
@@ -163,33 +167,70 @@ func (p *psearch[S]) transitions() int64 {
 	return n
 }
 
-// key appends the visited-set key of a state (the preemption context is
-// part of it under a preemption bound, as in dfs).
-func (p *psearch[S]) key(s *S, last, preempt int, enc []byte) []byte {
-	enc = p.e.m.Encode(s, enc[:0])
+// key appends the visited-set key of a state: the encoding of its
+// symmetry class's representative where red runs symmetry, else its own
+// (the preemption context is part of it under a preemption bound, as in
+// dfs).
+func (p *psearch[S]) key(red *reducer[S], s *S, last, preempt int, enc []byte) []byte {
+	enc = p.e.encode(red, s, enc[:0])
 	if p.e.opts.PreemptionBound >= 0 {
 		enc = append(enc, byte(last), byte(last>>8), byte(preempt), byte(preempt>>8))
 	}
 	return enc
 }
 
-// insert looks a key up and stores it if it is new (while the world is
-// held for reading). A key found reports what the explorations of it
-// that have finished recorded (visited.Finished reads it;
-// visited.Unfinished while none has); finish records one.
-func (p *psearch[S]) insert(enc []byte) (at visited.Slot, fp, stored uint64, found bool) {
+// fpOf returns the fingerprint s is stored under (its symmetry class's
+// where w runs symmetry); with the exact set it returns 0 and leaves the
+// key in w.enc, which store and has then take.
+func (p *psearch[S]) fpOf(w *pworker[S], s *S, last, preempt int) uint64 {
+	if w.red.hash != nil {
+		return w.red.hash.ClassFingerprint(s) // never 0; never with the exact set
+	}
+	w.enc = p.key(w.red, s, last, preempt, w.enc)
+	if p.exact != nil {
+		return 0
+	}
+	return fingerprint(w.enc)
+}
+
+// frameFP is fpOf of f's state, and, with a ClassStepper, puts the parts
+// of its fingerprint in f, from which fireAhead fingerprints f's
+// children.
+func (p *psearch[S]) frameFP(w *pworker[S], f *frame[S]) uint64 {
+	if w.red.step != nil {
+		fp, parts := w.red.step.ClassParts(&f.s)
+		f.parts = parts
+		return fp
+	}
+	return p.fpOf(w, &f.s, f.last, f.preempt)
+}
+
+// store looks a state up by what fpOf returned and stores it if it is
+// new (while the world is held for reading). A state found reports what
+// the explorations of it that have finished recorded (visited.Finished
+// reads it; visited.Unfinished while none has); finish records one.
+func (p *psearch[S]) store(w *pworker[S], fp uint64) (at visited.Slot, stored uint64, found bool) {
 	if p.exact != nil {
 		p.exMu.Lock()
 		defer p.exMu.Unlock()
-		_, found = p.exact.LookupOrInsert(enc, 0)
-		return at, 0, 0, found
+		_, found = p.exact.LookupOrInsert(w.enc, 0)
+		return at, 0, found
 	}
-	fp = fingerprint(enc)
-	at, stored, found = p.insertFP(fp)
-	return at, fp, stored, found
+	return p.insertFP(fp)
 }
 
-// insertFP is insert of a fingerprint (the fingerprint set's).
+// has reports whether the state fpOf last took is stored, storing
+// nothing.
+func (p *psearch[S]) has(w *pworker[S], fp uint64) bool {
+	if p.exact != nil {
+		p.exMu.Lock()
+		defer p.exMu.Unlock()
+		return p.exact.Contains(w.enc)
+	}
+	return p.fps.ContainsConcurrent(fp)
+}
+
+// insertFP is store of a fingerprint (the fingerprint set's).
 func (p *psearch[S]) insertFP(fp uint64) (at visited.Slot, stored uint64, found bool) {
 	for {
 		at, stored, found, ok := p.fps.InsertConcurrent(fp)
@@ -244,8 +285,9 @@ func (p *psearch[S]) safePoint() {
 // note records the properties in m (not 0) as violated by the schedule
 // path gives and reports whether every property is now violated.
 func (p *psearch[S]) note(m uint64, path func() []Choice) bool {
+	keepGoing := p.e.opts.Terminal != nil // as in dfs: never stop early
 	if p.live.Load()&m == 0 {
-		return p.live.Load() == 0
+		return p.live.Load() == 0 && !keepGoing
 	}
 	pp := path()
 	p.mu.Lock()
@@ -258,10 +300,23 @@ func (p *psearch[S]) note(m uint64, path func() []Choice) bool {
 	live := p.live.Load() &^ m
 	p.live.Store(live)
 	p.mu.Unlock()
-	if live == 0 {
+	if live == 0 && !keepGoing {
 		p.halt.Store(true)
 	}
-	return live == 0
+	return live == 0 && !keepGoing
+}
+
+// terminal reports a terminal state to the Terminal hook (Options), one
+// worker at a time.
+func (p *psearch[S]) terminal(s *S) {
+	if p.e.opts.Terminal == nil {
+		return
+	}
+	e := p.e
+	enc, canon, violated := e.m.Encode(s, nil), e.canonical(s), e.violated(s, Final, e.all)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e.opts.Terminal(enc, canon, violated)
 }
 
 func extend(path []Choice, c Choice) []Choice {
@@ -290,17 +345,17 @@ func (p *psearch[S]) split(stop *stopper, want int) bool {
 		return false
 	}
 	if b, _ := e.enabled(&root.s, nil, nil); len(b) == 0 {
+		p.terminal(&root.s)
 		if m := e.violated(&root.s, Final, p.live.Load()); m != 0 && p.note(m, empty) {
 			return false
 		}
 	}
-	var enc []byte
-	enc = p.key(&root.s, -1, 0, enc)
-	p.insert(enc)
+	sw := &pworker[S]{red: p.red} // the split's scratch, as a worker's
+	p.store(sw, p.fpOf(sw, &root.s, -1, 0))
 	p.prefix = 1
 	level := []node[S]{root}
 	p.tree = append(p.tree[:0], pnode{parent: -1})
-	var f frame[S]
+	var f, cf frame[S]
 	// kids[a] is the range of the children by actor a of the node being
 	// expanded (each step's alternatives come together).
 	kids := make([][2]int32, p.e.nAct)
@@ -316,7 +371,9 @@ func (p *psearch[S]) split(stop *stopper, want int) bool {
 				return false
 			}
 			f.s, f.last, f.preempt, f.sleep = n.s, n.last, n.preempt, n.sleep
+			f.fp = 1     // stored (transient reads only that)
 			e.expand(&f) // quiescent: its final properties were checked when found
+			e.restrict(p.red, &f)
 			for _, st := range f.steps {
 				if st.Actor < len(kids) {
 					kids[st.Actor] = [2]int32{}
@@ -335,8 +392,29 @@ func (p *psearch[S]) split(stop *stopper, want int) bool {
 				if m := e.violated(&c.s, Invariant, p.live.Load()); m != 0 && p.note(m, path) {
 					return false
 				}
-				enc = p.key(&c.s, c.last, c.preempt, enc)
-				_, _, _, seen := p.insert(enc)
+				fp := p.fpOf(sw, &c.s, c.last, c.preempt)
+				if p.red.por != nil && !p.has(sw, fp) {
+					// A transient child (as in dfs: an invisible local
+					// step next, explored alone) is not stored: the
+					// state after that step is the prefix's node.
+					cf.s, cf.last, cf.preempt = c.s, c.last, c.preempt
+					e.expand(&cf)
+					if e.transient(p.red, &f, &cf) {
+						a2 := cf.alts[0]
+						st2 := &cf.steps[a2.step]
+						e.m.Fire(&c.s, *st2, a2.at, int(a2.outcome), nil)
+						p.prefixTransitions++
+						c.last = st2.Actor
+						choice2 := Choice{Actor: st2.Actor, At: a2.at, Outcome: int(a2.outcome)}
+						pathTo := path
+						path = func() []Choice { return extend(pathTo(), choice2) }
+						if m := e.violated(&c.s, Invariant, p.live.Load()); m != 0 && p.note(m, path) {
+							return false
+						}
+						fp = p.fpOf(sw, &c.s, c.last, c.preempt)
+					}
+				}
+				_, _, seen := p.store(sw, fp)
 				if seen && !p.reduce {
 					continue
 				}
@@ -347,6 +425,7 @@ func (p *psearch[S]) split(stop *stopper, want int) bool {
 						return false
 					}
 					if cb, _ := e.enabled(&c.s, nil, nil); len(cb) == 0 {
+						p.terminal(&c.s)
 						if m := e.violated(&c.s, Final, p.live.Load()); m != 0 && p.note(m, path) {
 							return false
 						}
@@ -443,7 +522,10 @@ func (p *psearch[S]) poll(stop *stopper) bool {
 func (p *psearch[S]) run(stop *stopper, nw int) {
 	p.workers = make([]*pworker[S], nw)
 	for i := range p.workers {
-		p.workers[i] = &pworker[S]{}
+		p.workers[i] = &pworker[S]{red: p.red}
+		if i > 0 {
+			p.workers[i].red = p.e.parallelReducer() // its own scratch and memo
+		}
 		if sw := p.e.opts.Swarm; sw.Count > 0 {
 			p.workers[i].rng = runRNG(p.e.opts.Seed, int64(sw.Index*max(len(p.workers), 1)+i))
 		}
@@ -479,12 +561,13 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 	defer func() { w.stack = stack[:0] }()
 	// fps and claims hold, per stack frame, the state's fingerprint and
 	// the sleep set its exploration is recorded with when it finishes.
-	w.enc = p.key(&root.s, root.last, root.preempt, w.enc)
-	at, fp, stored, _ := p.insert(w.enc)
-	fps, claims, slots := append(w.fps[:0], fp), append(w.claims[:0], root.sleep), append(w.slots[:0], at)
-	defer func() { w.fps, w.claims, w.slots = fps[:0], claims[:0], slots[:0] }()
 	f := &stack[0]
 	f.s, f.last, f.preempt, f.sleep = root.s, root.last, root.preempt, root.sleep
+	fp := p.frameFP(w, f)
+	at, stored, _ := p.store(w, fp)
+	f.fp = max(fp, 1) // stored (transient reads that; 0 only with the exact set)
+	fps, claims, slots := append(w.fps[:0], fp), append(w.claims[:0], root.sleep), append(w.slots[:0], at)
+	defer func() { w.fps, w.claims, w.slots = fps[:0], claims[:0], slots[:0] }()
 	if sleep, o, ok := visited.Finished(stored); p.reduce && ok && o <= order {
 		// Explored before, from another path to it (a frontier state
 		// reached again, in the prefix or below it).
@@ -495,20 +578,19 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 		f.sleep = ^awake
 	}
 	p.expand(w, f)
+	e.restrict(w.red, f)
 	// As dfs, drop the alternatives of actors asleep at a frame, then
 	// fire the rest ahead and prefetch their slots (fireAhead): not with
 	// the exact set nor under a preemption bound (whose keys need the
-	// preemption context). Without the drop every asleep alternative is
-	// fired and hashed only for take to skip it.
-	ahead := p.exact == nil && e.opts.PreemptionBound < 0
-	keyAhead := func(s *S) uint64 {
-		w.enc = e.m.Encode(s, w.enc[:0])
-		return fingerprint(w.enc)
-	}
+	// preemption context), nor with symmetry unless the model hashes
+	// classes. Without the drop every asleep alternative is fired and
+	// hashed only for take to skip it.
+	ahead := p.exact == nil && (w.red.sym == nil || w.red.hash != nil) && e.opts.PreemptionBound < 0
+	keyAhead := func(s *S) uint64 { return p.fpOf(w, s, -1, 0) }
 	prefire := func(f *frame[S]) {
 		f.dropAsleep()
 		if ahead {
-			e.fireAhead(f, p.fps, keyAhead, nil)
+			e.fireAhead(f, p.fps, keyAhead, w.red.step)
 		}
 	}
 	prefire(f)
@@ -573,15 +655,23 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 		if m := e.violated(&c.s, Invariant, p.live.Load()); m != 0 && p.note(m, path(top, choice)) {
 			return
 		}
-		var at visited.Slot
-		var stored uint64
-		var seen bool
-		if fp != 0 {
-			at, stored, seen = p.insertFP(fp)
-		} else {
-			w.enc = p.key(&c.s, c.last, c.preempt, w.enc)
-			at, fp, stored, seen = p.insert(w.enc)
+		if fp == 0 {
+			fp = p.frameFP(w, c) // not fired ahead
 		}
+		// With persistent sets a new child is expanded first: a transient
+		// one (reduce.go) is not stored, as in dfs.
+		early := w.red.por != nil && !p.has(w, fp)
+		if early {
+			p.expand(w, c)
+			if e.transient(w.red, f, c) {
+				c.sleep = csleep
+				fps, claims, slots = append(fps[:top+1], 0), append(claims[:top+1], 0), append(slots[:top+1], visited.Slot{})
+				prefire(c)
+				continue
+			}
+		}
+		at, stored, seen := p.store(w, fp)
+		c.fp = max(fp, 1) // stored (0 only with the exact set)
 		claim := csleep
 		switch {
 		case !seen:
@@ -604,8 +694,12 @@ func (p *psearch[S]) explore(w *pworker[S], root *node[S], stop *stopper) {
 		}
 		c.sleep = csleep
 		fps, claims, slots = append(fps[:top+1], fp), append(claims[:top+1], claim), append(slots[:top+1], at)
-		p.expand(w, c)
+		if !early {
+			p.expand(w, c)
+		}
+		e.restrict(w.red, c) // a new state: with sleep sets (a revisit too) w.red runs neither persistent sets nor symmetry
 		if len(c.steps) == 0 {
+			p.terminal(&c.s)
 			if m := e.violated(&c.s, Final, p.live.Load()); m != 0 && p.note(m, path(top, choice)) {
 				return
 			}
@@ -693,13 +787,10 @@ func (e *engine[S]) parallel(ctx context.Context) Result {
 	// fewer preemptions than it, so that the bounded set of (state,
 	// preemption context) keys is not kept (TestPartsFindTheSequentialStates:
 	// dfs stores 15,002 of 25,617).
-	// Persistent sets and symmetry (reduce.go) do not run here: the
-	// result's Reductions says so.
-	reds := e.opts.Reduce.resolved()
-	if e.opts.NoReduction {
-		reds = 0
-	}
-	p := &psearch[S]{e: e, reduce: reds&ReduceSleep != 0 && e.nAct <= visited.SleepBits && !e.opts.Exact && e.opts.PreemptionBound < 0, firstPath: make([][]Choice, len(e.props))}
+	// Sleep sets run only where neither persistent sets nor symmetry do
+	// (parallelReducer): the ranks above do not rename actors.
+	red := e.parallelReducer()
+	p := &psearch[S]{e: e, reduce: red.sleep, red: red, firstPath: make([][]Choice, len(e.props))}
 	p.live.Store(e.all)
 	if e.opts.Exact {
 		p.exact = visited.NewExact()
@@ -710,17 +801,18 @@ func (e *engine[S]) parallel(ctx context.Context) Result {
 	sh := e.opts.Shard
 	want := 0 // swarm: no split, one randomised search from the root
 	if e.opts.Swarm.Count == 0 {
-		want = max(splitMin, 64*sh.Count) // not of nw: the shards of one check must agree
+		want = splitMin
+		if e.opts.Split > 0 {
+			want = e.opts.Split
+		}
+		want = max(want, 64*sh.Count) // not of nw: the shards of one check must agree
 	}
-	res := Result{Verdict: Holds, Exhaustive: true, Bound: -1, Shard: sh, Swarm: e.opts.Swarm, Reductions: ReduceNone.String()}
-	if p.reduce {
-		res.Reductions = ReduceSleep.String()
-	}
+	res := Result{Verdict: Holds, Exhaustive: true, Bound: -1, Shard: sh, Swarm: e.opts.Swarm, Reductions: red.ran().String()}
 	if p.split(stop, want) && sh.Count > 1 {
 		mine := p.items[:0]
 		var enc []byte
 		for _, n := range p.items {
-			enc = p.key(&n.s, n.last, n.preempt, enc)
+			enc = p.key(p.red, &n.s, n.last, n.preempt, enc)
 			if visited.Fingerprint(enc)%uint64(sh.Count) == uint64(sh.Index) {
 				mine = append(mine, n)
 			}
@@ -762,4 +854,31 @@ func (e *engine[S]) parallel(ctx context.Context) Result {
 	res.Workers = nw
 	setProperties(&res, e.props, p.firstPath, res.Verdict != Unknown)
 	return res
+}
+
+// parallelReducer is the reduction layer of one worker of the parallel,
+// sharded or swarm search (or of its split): dfs's (newReducer), except
+// that
+//
+//   - sleep sets run only where neither persistent sets nor symmetry do:
+//     the ranks that let workers trust each other's sleep sets (the
+//     header) are kept under the real actor names, and persistent sets
+//     would change which explorations a sleep set rests on;
+//   - persistent sets run only where no cycle proviso is needed: when no
+//     invariant is checked (persistent sets keep every terminal state of
+//     a finite graph) or when the model's graphs have no cycle (Acyclic).
+//     The proviso looks for the state on the DFS stack, and a worker
+//     cannot see the others' stacks.
+func (e *engine[S]) parallelReducer() *reducer[S] {
+	r := e.newReducer()
+	if r.por != nil && r.invariants && !acyclic(e.m) {
+		r.por, r.futs, r.fut, r.keyer, r.memo = nil, nil, nil, nil, nil
+	}
+	want := e.opts.Reduce.resolved()
+	if e.opts.NoReduction {
+		want = 0
+	}
+	r.sleep = want&ReduceSleep != 0 && r.por == nil && r.sym == nil &&
+		e.nAct <= visited.SleepBits && !e.opts.Exact && e.opts.PreemptionBound < 0
+	return r
 }

@@ -142,6 +142,22 @@ type Symmetric[S any] interface {
 	Twins(s *S, set uint64) uint64
 }
 
+// Acyclic is implemented by models whose state graphs have no cycle (for
+// example because every step advances its actor's progress and leaves the
+// others' as they are). Persistent sets then need no cycle proviso for
+// invariants, which lets the parallel search run them: its workers cannot
+// look for a state on each other's stacks.
+type Acyclic interface {
+	// Acyclic reports whether no sequence of steps leads from a state
+	// back to itself.
+	Acyclic() bool
+}
+
+func acyclic(m any) bool {
+	a, ok := m.(Acyclic)
+	return ok && a.Acyclic()
+}
+
 // ClassHasher is implemented by Symmetric models that fingerprint a
 // state's symmetry class directly, without building its representative
 // (Canonicalize) and encoding it: the DFS then hashes each state once,

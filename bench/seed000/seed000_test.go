@@ -38,12 +38,12 @@ func checker(tb testing.TB, nl int) explore.Checker {
 }
 
 // BenchmarkSeed000 reports the states and time of an exhaustive check of
-// the family, with every reduction and with none:
+// the family, with the default reductions, with every one and with none:
 //
 //	go test ./bench/seed000 -run '^$' -bench 'Seed000/nl=8/' -benchtime 1x
 func BenchmarkSeed000(b *testing.B) {
 	for _, nl := range []int{4, 6, 8, 10, 12, 14} {
-		for _, red := range []string{"all", "none"} {
+		for _, red := range []string{"default", "all", "none"} {
 			if red == "none" && nl > 6 {
 				continue // hours at NL=8 (issue 15)
 			}

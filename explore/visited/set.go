@@ -230,6 +230,25 @@ func (v *Set) Contains(fp uint64) bool {
 	}
 }
 
+// ContainsConcurrent is Contains for a Set made with Config.Concurrent:
+// safe beside InsertConcurrent (not beside Grow). A key another goroutine
+// is storing at the same moment may or may not be seen.
+func (v *Set) ContainsConcurrent(fp uint64) bool {
+	if fp == 0 {
+		fp = 1
+	}
+	sg := v.segmentOf(fp)
+	w, sh := sg.w, v.shift
+	for i := fp & sg.mask; ; i = (i + 1) & sg.mask {
+		switch atomic.LoadUint64(&w[i<<sh]) {
+		case fp:
+			return true
+		case 0:
+			return false
+		}
+	}
+}
+
 // Unfinished is the word InsertConcurrent reports for a state no
 // exploration has finished yet. A concurrent set keeps the complement of
 // that word in the slot, so that a fresh (zeroed) segment reads

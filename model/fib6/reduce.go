@@ -134,6 +134,19 @@ func sameOp(x, y opInfo) bool {
 	return x.node == y.node && x.route == y.route && x.op.Kind == y.op.Kind && x.op.Route == y.op.Route && x.op.Nexthop.Same(y.op.Nexthop)
 }
 
+// Acyclic reports that fib6's state graphs have no cycle: every step
+// advances its own actor's progress, (Sent, Tries, PC) in lexicographic
+// order, and writes no other actor's local state. An agent's op moves
+// its PC on (Fire); a flow's lookup goes from match to allocate to insert
+// (PC 0, 1, 2: lookupMatch, lookupAlloc), a failed insert starts again
+// with one more try (lookupInsert: Tries, at most 3) and a packet done
+// moves Sent on (at most the flow's packets); from 4.2 a lookup is one
+// step that moves Sent on (lookupNoClone); an ICMP actor's message goes
+// through PC 0, 1, 2 and then moves Sent on (excFire); the GC runs once
+// (PC 0 to 1). TestStepsAdvanceTheirActor checks it on every transition
+// of models with each kind of actor.
+func (m *Model) Acyclic() bool { return true }
+
 // Interchangeable reports whether two actors run the same program.
 func (m *Model) Interchangeable() bool { return len(m.groups) > 0 }
 
