@@ -15,13 +15,16 @@ import (
 )
 
 // The parallel, sharded and swarm searches share one scheme: the states
-// up to a split depth are enumerated breadth first (without reduction),
-// and the states at the split depth, the frontier, are the roots of
-// depth-first searches with the sequential search's sleep sets. Workers
-// of one process share one visited set (lock-free inserts) and take
-// frontier states from a common counter; a shard of N takes only the
-// frontier states whose fingerprint is its index modulo N, and has a
-// visited set of its own.
+// up to a split depth are enumerated breadth first, and the states at the
+// split depth, the frontier, are the roots of depth-first searches. Both
+// run the sequential search's reductions (parallelReducer says which):
+// persistent sets and symmetry where the model has them, as dfs runs
+// them (at each new state the persistent set less twins, states stored
+// by their symmetry class, transient states not stored), or else sleep
+// sets, under the order described below. Workers of one process share
+// one visited set (lock-free inserts) and take frontier states from a
+// common counter; a shard of N takes only the frontier states whose
+// fingerprint is its index modulo N, and has a visited set of its own.
 //
 // Every state up to the split depth is in every shard's visited set, so a
 // frontier state reached again below another one is never explored twice

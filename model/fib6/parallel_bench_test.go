@@ -19,9 +19,9 @@ import (
 //	seq      the sequential dfs, one worker
 //	par-N    N workers sharing one visited set (RACEROUTE_WORKERS, default 2)
 //
-// both with sleep sets alone, the reductions the parallel search runs
-// (persistent sets and symmetry are the sequential dfs's only), so that
-// both search the same states.
+// both with sleep sets alone (the family's default reductions, persistent
+// sets, leave too few states: bench/parallel.sh times the default on
+// seed000 with the CLI), so that both search the same states.
 //
 // bench/parallel.sh prints the ratios.
 func BenchmarkParallel(b *testing.B) {
