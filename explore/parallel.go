@@ -230,7 +230,7 @@ func (p *psearch[S]) has(w *pworker[S], fp uint64) bool {
 		defer p.exMu.Unlock()
 		return p.exact.Contains(w.enc)
 	}
-	return p.fps.ContainsConcurrent(fp)
+	return p.fps.Contains(fp)
 }
 
 // insertFP is store of a fingerprint (the fingerprint set's).

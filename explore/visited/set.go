@@ -212,28 +212,11 @@ func (v *Set) Place(at Pos, fp, sleep uint64) (stored uint64, found bool) {
 	return 0, false
 }
 
-// Contains reports whether fp is stored, storing nothing (not safe
-// beside InsertConcurrent).
+// Contains reports whether fp is stored, storing nothing. It is safe
+// beside InsertConcurrent in a Set made with Config.Concurrent (not
+// beside Grow): a key another goroutine is storing at the same moment may
+// or may not be seen.
 func (v *Set) Contains(fp uint64) bool {
-	if fp == 0 {
-		fp = 1
-	}
-	sg := v.segmentOf(fp)
-	w, sh := sg.w, v.shift
-	for i := fp & sg.mask; ; i = (i + 1) & sg.mask {
-		switch w[i<<sh] {
-		case fp:
-			return true
-		case 0:
-			return false
-		}
-	}
-}
-
-// ContainsConcurrent is Contains for a Set made with Config.Concurrent:
-// safe beside InsertConcurrent (not beside Grow). A key another goroutine
-// is storing at the same moment may or may not be seen.
-func (v *Set) ContainsConcurrent(fp uint64) bool {
 	if fp == 0 {
 		fp = 1
 	}
